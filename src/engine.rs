@@ -1,0 +1,428 @@
+//! The engine: a root directory, its lock, its journal and its staging area.
+//!
+//! Invariants of the commit protocol (wal-spec.md §6 is the long form; the numbers match
+//! the promises there):
+//!
+//! (E1) Nothing outside `.skillwal/` changes before the commit record is durable: staging
+//!      writes only into `.skillwal/staging/` and the journal.
+//! (E2) Every byte a committed transaction needs is durable at its commit point: inline
+//!      contents in the journal (synced by the commit's one `fdatasync`), larger contents in
+//!      staged files synced, with their directories, before the commit record is written.
+//! (E3) A transaction's operations touch disjoint paths (except a directory it creates and
+//!      what it puts inside), so applying them in record order is well defined and each
+//!      target's state can be classified on its own.
+//! (E4) The live transaction's records stay in the journal until everything it changed is
+//!      durable; only then does a header write with a fresh salt (synced) retire them, so a
+//!      retired transaction can never be replayed.
+//! (E5) Recovery writes nothing to the journal until the transaction is fully applied and
+//!      durable, so a crash during recovery leaves the same decision for the next open.
+//! (E6) After any failed sync the engine refuses all further work (`Error::Poisoned`); the
+//!      next open recovers from what is on disk. Syncs are never retried.
+
+use crate::apply::{self, Ctx};
+use crate::error::{Error, IoContext, Result};
+use crate::fs::{FileKind, FileSystem, LockError, LockGuard, LockKind, OpenMode};
+use crate::journal::format::Header;
+use crate::journal::reader::{ScanEnd, scan};
+use crate::journal::writer::JournalFile;
+use crate::ops::Op;
+use crate::path::META_DIR;
+use crate::recovery::{self, Plan, RecoveryOutcome, RecoveryReport};
+use crate::fs::sim::SplitMix64;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const JOURNAL_FILE: &str = "journal";
+pub const JOURNAL_TMP_FILE: &str = "journal.tmp";
+pub const LOCK_FILE: &str = "lock";
+pub const STAGING_DIR: &str = "staging";
+
+/// How to open a root.
+#[derive(Debug, Clone, Default)]
+pub struct OpenOptions {
+    /// Fail at once with [`Error::Locked`] instead of waiting for another process.
+    pub no_wait: bool,
+    /// Draw salts from this seed instead of the OS (deterministic tests).
+    pub salt_seed: Option<u64>,
+}
+
+/// Where salts come from.
+enum SaltSource {
+    Os,
+    Seeded(SplitMix64),
+}
+
+impl SaltSource {
+    fn next(&mut self, avoid: u64) -> Result<u64> {
+        loop {
+            let v = match self {
+                SaltSource::Os => {
+                    let mut b = [0u8; 8];
+                    rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty())
+                        .map_err(|e| Error::io("getrandom", "/dev/urandom", crate::fs::errno(e)))?;
+                    u64::from_le_bytes(b)
+                }
+                SaltSource::Seeded(rng) => rng.next_u64(),
+            };
+            if v != 0 && v != avoid {
+                return Ok(v);
+            }
+        }
+    }
+}
+
+/// The paths of a root's engine files.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub root: PathBuf,
+    pub meta: PathBuf,
+    pub journal: PathBuf,
+    pub journal_tmp: PathBuf,
+    pub lock: PathBuf,
+    pub staging: PathBuf,
+}
+
+impl Layout {
+    pub fn new(root: &Path) -> Layout {
+        let meta = root.join(META_DIR);
+        Layout {
+            root: root.to_path_buf(),
+            journal: meta.join(JOURNAL_FILE),
+            journal_tmp: meta.join(JOURNAL_TMP_FILE),
+            lock: meta.join(LOCK_FILE),
+            staging: meta.join(STAGING_DIR),
+            meta,
+        }
+    }
+}
+
+/// A committed, applied transaction whose changes are not yet all durable.
+pub(crate) struct Applied {
+    pub ops: Vec<Op>,
+}
+
+/// An open root: holds the exclusive lock until dropped.
+pub struct Engine {
+    pub(crate) fs: Arc<dyn FileSystem>,
+    pub(crate) layout: Layout,
+    pub(crate) journal: JournalFile,
+    _lock: Box<dyn LockGuard>,
+    pub(crate) applied: Option<Applied>,
+    pub(crate) poisoned: Option<String>,
+    salts: SaltSource,
+    recovery: RecoveryReport,
+}
+
+fn ensure_dir(fs: &dyn FileSystem, dir: &Path, parent: &Path) -> Result<()> {
+    match fs.metadata(dir) {
+        Ok(m) if m.kind == FileKind::Dir => Ok(()),
+        Ok(_) => Err(Error::Rejected {
+            op: "open",
+            path: dir.display().to_string(),
+            reason: "exists and is not a directory".into(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs.create_dir(dir, 0o755).ctx("create directory", dir)?;
+            fs.sync_dir(parent).ctx("fsync directory", parent)
+        }
+        Err(e) => Err(Error::io("stat", dir, e)),
+    }
+}
+
+impl Engine {
+    /// Opens `root` for writing: takes its lock (waiting unless `no_wait`), creates the
+    /// engine's files on first use, and recovers any interrupted transaction. The report of
+    /// what recovery did is [`Engine::recovery_report`].
+    ///
+    /// Fails with [`Error::Locked`] when another process holds the root and `no_wait` is
+    /// set, [`Error::CorruptJournal`] when a committed transaction cannot be read in full,
+    /// and [`Error::RecoveryConflict`] when its targets changed since; nothing is changed
+    /// then.
+    pub fn open(fs: Arc<dyn FileSystem>, root: &Path, opts: &OpenOptions) -> Result<Engine> {
+        let layout = Layout::new(root);
+        match fs.metadata(root) {
+            Ok(m) if m.kind == FileKind::Dir => {}
+            Ok(_) => {
+                return Err(Error::Rejected {
+                    op: "open",
+                    path: root.display().to_string(),
+                    reason: "not a directory".into(),
+                });
+            }
+            Err(e) => return Err(Error::io("open", root, e)),
+        }
+        ensure_dir(fs.as_ref(), &layout.meta, root)?;
+        let lock = match fs.lock(&layout.lock, LockKind::Exclusive, !opts.no_wait) {
+            Ok(l) => l,
+            Err(LockError::WouldBlock { holder }) => {
+                return Err(Error::Locked {
+                    root: root.to_path_buf(),
+                    holder,
+                });
+            }
+            Err(LockError::Io(e)) => return Err(Error::io("lock", &layout.lock, e)),
+        };
+        ensure_dir(fs.as_ref(), &layout.staging, &layout.meta)?;
+        let mut salts = match opts.salt_seed {
+            Some(seed) => SaltSource::Seeded(SplitMix64::new(seed)),
+            None => SaltSource::Os,
+        };
+        let journal = if fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
+            open_journal(fs.as_ref(), &layout)?
+        } else {
+            let salt = salts.next(0)?;
+            JournalFile::create(fs.as_ref(), &layout.journal, &layout.journal_tmp, salt)?
+        };
+        let mut engine = Engine {
+            fs,
+            layout,
+            journal,
+            _lock: lock,
+            applied: None,
+            poisoned: None,
+            salts,
+            recovery: RecoveryReport {
+                outcome: RecoveryOutcome::Nothing,
+                staging_removed: 0,
+            },
+        };
+        engine.recovery = engine.recover()?;
+        Ok(engine)
+    }
+
+    /// What recovery did when this engine was opened.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.layout.root
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub fn fs(&self) -> &Arc<dyn FileSystem> {
+        &self.fs
+    }
+
+    pub(crate) fn check_usable(&self) -> Result<()> {
+        match &self.poisoned {
+            Some(cause) => Err(Error::Poisoned {
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Marks the engine unusable after a failure whose effect on disk is unknown.
+    pub(crate) fn poison(&mut self, e: &Error) {
+        if self.poisoned.is_none() {
+            self.poisoned = Some(e.to_string());
+        }
+    }
+
+    pub(crate) fn ctx(&self, salt: u64) -> Ctx<'_> {
+        Ctx {
+            fs: self.fs.as_ref(),
+            root: &self.layout.root,
+            staging: &self.layout.staging,
+            journal: self.journal.file.as_ref(),
+            journal_path: &self.journal.path,
+            salt,
+        }
+    }
+
+    fn recover(&mut self) -> Result<RecoveryReport> {
+        let scanned = scan(self.journal.file.as_ref())
+            .map_err(|e| recovery::scan_error(&self.journal.path, e))?;
+        let salt = scanned.header.live_salt;
+        let plan = recovery::plan(&self.ctx(salt), &scanned)?;
+        let outcome = match plan {
+            Plan::Nothing => RecoveryOutcome::Nothing,
+            Plan::RollBack { txn_id, records } => {
+                recovery::clear_staging(self.fs.as_ref(), &self.layout.staging)?;
+                self.retire(txn_id)?;
+                RecoveryOutcome::RolledBack { txn_id, records }
+            }
+            Plan::RollForward { txn, statuses } => {
+                let (redone, repaired) = recovery::roll_forward(&self.ctx(salt), &txn, &statuses)
+                    .inspect_err(|e| self.poison(e))?;
+                self.applied = Some(Applied {
+                    ops: txn.ops.clone(),
+                });
+                self.checkpoint()?;
+                RecoveryOutcome::RolledForward {
+                    txn_id: txn.txn_id,
+                    label: txn.label,
+                    operations: txn.ops.len() as u32,
+                    redone,
+                    repaired,
+                }
+            }
+        };
+        // Leftovers of a transaction that was retired but not cleaned up, or of one that
+        // never wrote a record.
+        let staging_removed = recovery::clear_staging(self.fs.as_ref(), &self.layout.staging)?;
+        Ok(RecoveryReport {
+            outcome,
+            staging_removed,
+        })
+    }
+
+    /// Retires the live salt durably: writes the other header slot with a fresh salt and
+    /// syncs the journal. After `Ok`, no record written so far can ever validate again.
+    pub(crate) fn retire(&mut self, txn_id: u64) -> Result<()> {
+        let h = self.journal.header;
+        let header = Header {
+            sequence: h.sequence + 1,
+            live_salt: self.salts.next(h.live_salt)?,
+            next_txn_id: h.next_txn_id.max(txn_id + 1),
+        };
+        self.journal.write_header(header).inspect_err(|e| self.poison(e))?;
+        self.journal.sync().inspect_err(|e| self.poison(e))
+    }
+
+    /// Retires the live salt without syncing (after an abort: the aborted records have no
+    /// commit record and can never be applied, so durability of this write is not needed).
+    pub(crate) fn retire_unsynced(&mut self, txn_id: u64) -> Result<()> {
+        let h = self.journal.header;
+        let header = Header {
+            sequence: h.sequence + 1,
+            live_salt: self.salts.next(h.live_salt)?,
+            next_txn_id: h.next_txn_id.max(txn_id + 1),
+        };
+        self.journal.write_header(header)
+    }
+
+    /// Makes the last committed transaction durable in full and retires its journal records
+    /// (wal-spec.md §6.3): syncs every file and directory it changed, then a header write
+    /// with a fresh salt, synced; then clears the staging area. Does nothing when there is
+    /// nothing to checkpoint. Any failure poisons the engine; the next open finishes it.
+    pub fn checkpoint(&mut self) -> Result<()> {
+        self.check_usable()?;
+        let Some(applied) = self.applied.take() else {
+            return Ok(());
+        };
+        let result = apply::sync_targets(self.fs.as_ref(), &self.layout.root, &applied.ops)
+            .and_then(|()| self.retire(self.journal.header.next_txn_id));
+        if let Err(e) = result {
+            self.poison(&e);
+            self.applied = Some(applied);
+            return Err(e);
+        }
+        recovery::clear_staging(self.fs.as_ref(), &self.layout.staging)?;
+        Ok(())
+    }
+
+    /// Checkpoints and releases the lock. Prefer this to dropping the engine: a drop does no
+    /// I/O, and leaves the checkpoint to the next open.
+    pub fn close(mut self) -> Result<()> {
+        self.checkpoint()
+    }
+
+    /// Whether a committed transaction awaits its checkpoint.
+    pub fn has_pending_checkpoint(&self) -> bool {
+        self.applied.is_some()
+    }
+}
+
+fn open_journal(fs: &dyn FileSystem, layout: &Layout) -> Result<JournalFile> {
+    let file = fs
+        .open(&layout.journal, OpenMode::ReadWrite)
+        .ctx("open", &layout.journal)?;
+    let (_, slot, header, _) = crate::journal::reader::read_header(file.as_ref())
+        .map_err(|e| recovery::scan_error(&layout.journal, e))?;
+    Ok(JournalFile {
+        path: layout.journal.clone(),
+        file,
+        header,
+        slot,
+    })
+}
+
+/// Whether `root` has a transaction to recover, found without changing or locking
+/// anything (for read-only collections). `false` when the engine never ran there.
+pub fn needs_recovery(fs: &dyn FileSystem, root: &Path) -> Result<bool> {
+    let layout = Layout::new(root);
+    if !fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
+        return Ok(false);
+    }
+    let file = fs
+        .open(&layout.journal, OpenMode::Read)
+        .ctx("open", &layout.journal)?;
+    let scanned =
+        scan(file.as_ref()).map_err(|e| recovery::scan_error(&layout.journal, e))?;
+    Ok(!matches!(scanned.end, ScanEnd::Empty { .. }))
+}
+
+/// What [`discard_journal`] threw away.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Discarded {
+    /// The live transaction's id, when its records could be read.
+    pub txn_id: Option<u64>,
+    pub records: u32,
+    pub committed: bool,
+    pub staging_removed: u32,
+}
+
+use serde::Serialize;
+
+/// Drops whatever the journal holds without applying it, and clears the staging area: the
+/// way out of [`Error::CorruptJournal`] and [`Error::RecoveryConflict`] once a person has
+/// looked. The files of the collection are left exactly as they are. A journal whose header
+/// cannot be read is replaced by a new one.
+pub fn discard_journal(fs: Arc<dyn FileSystem>, root: &Path, opts: &OpenOptions) -> Result<Discarded> {
+    let layout = Layout::new(root);
+    ensure_dir(fs.as_ref(), &layout.meta, root)?;
+    let _lock = match fs.lock(&layout.lock, LockKind::Exclusive, !opts.no_wait) {
+        Ok(l) => l,
+        Err(LockError::WouldBlock { holder }) => {
+            return Err(Error::Locked {
+                root: root.to_path_buf(),
+                holder,
+            });
+        }
+        Err(LockError::Io(e)) => return Err(Error::io("lock", &layout.lock, e)),
+    };
+    ensure_dir(fs.as_ref(), &layout.staging, &layout.meta)?;
+    let mut salts = match opts.salt_seed {
+        Some(seed) => SaltSource::Seeded(SplitMix64::new(seed)),
+        None => SaltSource::Os,
+    };
+    let mut discarded = Discarded {
+        txn_id: None,
+        records: 0,
+        committed: false,
+        staging_removed: 0,
+    };
+    let readable = if fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
+        open_journal(fs.as_ref(), &layout).ok()
+    } else {
+        None
+    };
+    match readable {
+        Some(mut journal) => {
+            if let Ok(s) = scan(journal.file.as_ref()) {
+                discarded.txn_id = s.records.first().map(|r| r.frame.txn_id);
+                discarded.records = (s.records.len() + s.beyond_damage.len()) as u32;
+                discarded.committed =
+                    matches!(s.end, ScanEnd::Committed { .. } | ScanEnd::Damaged { .. });
+            }
+            let h = journal.header;
+            journal.write_header(Header {
+                sequence: h.sequence + 1,
+                live_salt: salts.next(h.live_salt)?,
+                next_txn_id: h.next_txn_id + 1,
+            })?;
+            journal.sync()?;
+        }
+        None => {
+            let salt = salts.next(0)?;
+            JournalFile::create(fs.as_ref(), &layout.journal, &layout.journal_tmp, salt)?;
+        }
+    }
+    discarded.staging_removed = recovery::clear_staging(fs.as_ref(), &layout.staging)?;
+    Ok(discarded)
+}

@@ -1,0 +1,209 @@
+//! Fault injection for real processes: a decorator that counts mutating calls and either
+//! kills the process right after the N-th (`SKILLWAL_CRASH_AFTER=N`) or fails the N-th with
+//! an errno (`SKILLWAL_FAIL_AT=N:ENOSPC`). wal-spec.md §10 documents both.
+
+use super::{DirEntry, FileHandle, FileSystem, LockError, LockGuard, LockKind, Metadata, OpenMode};
+use rustix::io::Errno;
+use std::ffi::OsString;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Environment variable: kill the process with SIGKILL right after this mutating call.
+pub const CRASH_AFTER_ENV: &str = "SKILLWAL_CRASH_AFTER";
+/// Environment variable: `N:ERRNO` fails the N-th mutating call with that errno.
+pub const FAIL_AT_ENV: &str = "SKILLWAL_FAIL_AT";
+
+/// What to do, and when.
+#[derive(Debug, Default)]
+pub struct FaultPlan {
+    calls: AtomicU64,
+    crash_after: Option<u64>,
+    fail_at: Option<(u64, Errno)>,
+}
+
+impl FaultPlan {
+    pub fn new(crash_after: Option<u64>, fail_at: Option<(u64, Errno)>) -> FaultPlan {
+        FaultPlan {
+            calls: AtomicU64::new(0),
+            crash_after,
+            fail_at,
+        }
+    }
+
+    /// Reads the plan from the environment. `Ok(None)` when neither variable is set.
+    pub fn from_env() -> Result<Option<FaultPlan>, String> {
+        let crash_after = match std::env::var(CRASH_AFTER_ENV) {
+            Ok(v) => Some(parse_count(CRASH_AFTER_ENV, &v)?),
+            Err(_) => None,
+        };
+        let fail_at = match std::env::var(FAIL_AT_ENV) {
+            Ok(v) => Some(parse_fail_at(&v)?),
+            Err(_) => None,
+        };
+        if crash_after.is_none() && fail_at.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(FaultPlan::new(crash_after, fail_at)))
+    }
+
+    /// Mutating calls seen so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    fn mutate<T>(&self, f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some((at, e)) = self.fail_at
+            && at == n
+        {
+            return Err(super::errno(e));
+        }
+        let result = f();
+        if self.crash_after == Some(n) {
+            kill_self();
+        }
+        result
+    }
+}
+
+fn kill_self() -> ! {
+    let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+    // SIGKILL cannot be caught; if delivery is somehow delayed, do not run another line.
+    std::process::abort()
+}
+
+fn parse_count(var: &str, v: &str) -> Result<u64, String> {
+    match v.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("{var}={v:?}: expected a positive call number")),
+    }
+}
+
+/// Parses `N:ERRNO` where ERRNO is ENOSPC, EIO, EACCES, EROFS, EDQUOT or EPERM.
+pub fn parse_fail_at(v: &str) -> Result<(u64, Errno), String> {
+    let (n, e) = v
+        .split_once(':')
+        .ok_or_else(|| format!("{FAIL_AT_ENV}={v:?}: expected N:ERRNO, e.g. 7:ENOSPC"))?;
+    let n = parse_count(FAIL_AT_ENV, n)?;
+    let errno = match e.trim() {
+        "ENOSPC" => Errno::NOSPC,
+        "EIO" => Errno::IO,
+        "EACCES" => Errno::ACCESS,
+        "EROFS" => Errno::ROFS,
+        "EDQUOT" => Errno::DQUOT,
+        "EPERM" => Errno::PERM,
+        other => {
+            return Err(format!(
+                "{FAIL_AT_ENV}={v:?}: unknown errno {other:?} (ENOSPC, EIO, EACCES, EROFS, EDQUOT, EPERM)"
+            ));
+        }
+    };
+    Ok((n, errno))
+}
+
+/// A file system that applies a [`FaultPlan`] to every mutating call of `inner`.
+pub struct FaultFs {
+    inner: Arc<dyn FileSystem>,
+    plan: Arc<FaultPlan>,
+}
+
+impl FaultFs {
+    pub fn new(inner: Arc<dyn FileSystem>, plan: FaultPlan) -> FaultFs {
+        FaultFs {
+            inner,
+            plan: Arc::new(plan),
+        }
+    }
+
+    /// `inner` wrapped in the plan from the environment, or `inner` itself when no fault is
+    /// asked for.
+    pub fn from_env(inner: Arc<dyn FileSystem>) -> Result<Arc<dyn FileSystem>, String> {
+        Ok(match FaultPlan::from_env()? {
+            Some(plan) => Arc::new(FaultFs::new(inner, plan)),
+            None => inner,
+        })
+    }
+
+    pub fn plan(&self) -> &FaultPlan {
+        &self.plan
+    }
+}
+
+struct FaultFile {
+    inner: Box<dyn FileHandle>,
+    plan: Arc<FaultPlan>,
+}
+
+impl FileHandle for FaultFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        self.inner.read_at(buf, offset)
+    }
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.plan.mutate(|| self.inner.write_all_at(buf, offset))
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.plan.mutate(|| self.inner.set_len(len))
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        self.plan.mutate(|| self.inner.sync_data())
+    }
+    fn sync_all(&self) -> io::Result<()> {
+        self.plan.mutate(|| self.inner.sync_all())
+    }
+    fn metadata(&self) -> io::Result<Metadata> {
+        self.inner.metadata()
+    }
+}
+
+impl FileSystem for FaultFs {
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn FileHandle>> {
+        let inner = match mode {
+            OpenMode::CreateNew { .. } => self.plan.mutate(|| self.inner.open(path, mode))?,
+            _ => self.inner.open(path, mode)?,
+        };
+        Ok(Box::new(FaultFile {
+            inner,
+            plan: self.plan.clone(),
+        }))
+    }
+    fn metadata(&self, path: &Path) -> io::Result<Metadata> {
+        self.inner.metadata(path)
+    }
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
+        self.inner.read_dir(path)
+    }
+    fn read_link(&self, path: &Path) -> io::Result<OsString> {
+        self.inner.read_link(path)
+    }
+    fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()> {
+        self.plan.mutate(|| self.inner.create_dir(path, mode))
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.plan.mutate(|| self.inner.remove_file(path))
+    }
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        self.plan.mutate(|| self.inner.remove_dir(path))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.plan.mutate(|| self.inner.rename(from, to))
+    }
+    fn rename_noreplace(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.plan.mutate(|| self.inner.rename_noreplace(from, to))
+    }
+    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
+        self.plan.mutate(|| self.inner.exchange(a, b))
+    }
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        self.plan.mutate(|| self.inner.sync_dir(path))
+    }
+    fn lock(
+        &self,
+        path: &Path,
+        kind: LockKind,
+        wait: bool,
+    ) -> Result<Box<dyn LockGuard>, LockError> {
+        self.inner.lock(path, kind, wait)
+    }
+}

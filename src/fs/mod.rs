@@ -1,0 +1,185 @@
+//! The file-system layer: the only way the engine reaches the disk.
+//!
+//! Everything the engine does to storage goes through [`FileSystem`] and [`FileHandle`], so
+//! tests can put a simulated file system ([`sim::SimFs`]) or a fault injector
+//! ([`fault::FaultFs`]) underneath it. This module knows nothing of journals.
+//!
+//! Paths given to a `FileSystem` are absolute. Calls never follow a symbolic link in the last
+//! component (`metadata` is `lstat`); the engine never places links in its own paths.
+//!
+//! *Mutating calls* — the ones the crash hook counts — are: `open` with
+//! [`OpenMode::CreateNew`], `write_all_at`, `set_len`, `sync_data`, `sync_all`, `sync_dir`,
+//! `rename`, `rename_noreplace`, `exchange`, `remove_file`, `remove_dir` and `create_dir`.
+
+pub mod fault;
+pub mod real;
+pub mod sim;
+
+use std::ffi::OsString;
+use std::io;
+use std::path::Path;
+
+/// What a directory entry is. Links are never followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+/// The part of `lstat` the engine uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Metadata {
+    pub kind: FileKind,
+    pub len: u64,
+    /// Inode number: identifies a file the engine created across renames (wal-spec.md §6).
+    pub ino: u64,
+    /// Permission bits (`st_mode & 0o7777`).
+    pub mode: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: OsString,
+    pub kind: FileKind,
+}
+
+/// How to open a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Read only; the file must exist.
+    Read,
+    /// Read and write; the file must exist. Nothing is truncated.
+    ReadWrite,
+    /// Create a new file (fails if the path exists), read and write, with these permission
+    /// bits (before the umask).
+    CreateNew { mode: u32 },
+}
+
+/// Shared or exclusive advisory lock (`flock` semantics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockKind {
+    Shared,
+    Exclusive,
+}
+
+/// Why a lock was not taken.
+#[derive(Debug)]
+pub enum LockError {
+    /// Another holder has it and the caller asked not to wait. `holder` is what the lock
+    /// file says about the process holding it (its PID), when it says anything.
+    WouldBlock { holder: Option<String> },
+    Io(io::Error),
+}
+
+/// A held lock; dropping it releases the lock.
+pub trait LockGuard: Send {}
+
+/// An open file. Reads and writes are positional; there is no cursor.
+pub trait FileHandle: Send {
+    /// Reads up to `buf.len()` bytes at `offset`; returns 0 at end of file.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+    /// Writes all of `buf` at `offset`, extending the file if needed.
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+    fn set_len(&self, len: u64) -> io::Result<()>;
+    /// `fdatasync`: the file's data (and the size needed to read it) is durable on `Ok`.
+    /// An error is final: the caller must not retry it (wal-spec.md, promise 6).
+    fn sync_data(&self) -> io::Result<()>;
+    /// `fsync`: data and all metadata durable on `Ok`.
+    fn sync_all(&self) -> io::Result<()>;
+    fn metadata(&self) -> io::Result<Metadata>;
+
+    /// Reads exactly `buf.len()` bytes at `offset`, or fails with `UnexpectedEof`.
+    fn read_exact_at(&self, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+        while !buf.is_empty() {
+            let n = self.read_at(buf, offset)?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file shorter than expected",
+                ));
+            }
+            buf = &mut buf[n..];
+            offset += n as u64;
+        }
+        Ok(())
+    }
+}
+
+/// The operations the engine performs on storage. See the module documentation for which
+/// calls are mutating.
+pub trait FileSystem: Send + Sync {
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn FileHandle>>;
+    /// `lstat`.
+    fn metadata(&self, path: &Path) -> io::Result<Metadata>;
+    /// Entries of a directory, without `.` and `..`, in no particular order.
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>>;
+    fn read_link(&self, path: &Path) -> io::Result<OsString>;
+    fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()>;
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+    /// Removes an empty directory.
+    fn remove_dir(&self, path: &Path) -> io::Result<()>;
+    /// `rename(2)`: atomically replaces `to` if it exists (a file by a file, or an empty
+    /// directory by a directory).
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// `renameat2(RENAME_NOREPLACE)`: fails with `AlreadyExists` if `to` exists.
+    fn rename_noreplace(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// `renameat2(RENAME_EXCHANGE)`: atomically swaps two existing paths.
+    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()>;
+    /// `fsync` of a directory: its entries (creations, renames, removals in it) are durable
+    /// on `Ok`.
+    fn sync_dir(&self, path: &Path) -> io::Result<()>;
+    /// Takes an advisory lock on the file at `path`, creating it if needed. With `wait`, blocks
+    /// until the lock is free. The exclusive holder records its PID in the file.
+    fn lock(
+        &self,
+        path: &Path,
+        kind: LockKind,
+        wait: bool,
+    ) -> Result<Box<dyn LockGuard>, LockError>;
+
+    /// Whether `path` exists (as anything, links not followed).
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        match self.metadata(path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// `ENOENT` and friends as `io::Error`s with the real errno, for implementations.
+pub(crate) fn errno(e: rustix::io::Errno) -> io::Error {
+    io::Error::from_raw_os_error(e.raw_os_error())
+}
+
+/// Removes `path` and everything below it, links not followed. Missing is fine.
+pub fn remove_tree(fs: &dyn FileSystem, path: &Path) -> io::Result<()> {
+    let meta = match fs.metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if meta.kind != FileKind::Dir {
+        return fs.remove_file(path);
+    }
+    // Depth-first with an explicit stack: no recursion limit on deep trees.
+    let mut stack = vec![(path.to_path_buf(), false)];
+    while let Some((dir, expanded)) = stack.pop() {
+        if expanded {
+            fs.remove_dir(&dir)?;
+            continue;
+        }
+        stack.push((dir.clone(), true));
+        for entry in fs.read_dir(&dir)? {
+            let child = dir.join(&entry.name);
+            if entry.kind == FileKind::Dir {
+                stack.push((child, false));
+            } else {
+                fs.remove_file(&child)?;
+            }
+        }
+    }
+    Ok(())
+}

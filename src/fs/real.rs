@@ -1,0 +1,189 @@
+//! The real file system: std, plus `rustix` where std has no call (`renameat2`).
+
+use super::{
+    DirEntry, FileHandle, FileKind, FileSystem, LockError, LockGuard, LockKind, Metadata,
+    OpenMode, errno,
+};
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+/// The operating system's file system.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RealFs;
+
+struct RealFile(File);
+
+struct RealLock {
+    _file: File,
+}
+
+impl LockGuard for RealLock {}
+
+fn kind_of(ft: fs::FileType) -> FileKind {
+    if ft.is_file() {
+        FileKind::File
+    } else if ft.is_dir() {
+        FileKind::Dir
+    } else if ft.is_symlink() {
+        FileKind::Symlink
+    } else {
+        FileKind::Other
+    }
+}
+
+fn metadata_of(m: &fs::Metadata) -> Metadata {
+    Metadata {
+        kind: kind_of(m.file_type()),
+        len: m.len(),
+        ino: m.ino(),
+        mode: m.mode() & 0o7777,
+    }
+}
+
+impl FileHandle for RealFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        loop {
+            match self.0.read_at(buf, offset) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => return r,
+            }
+        }
+    }
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.0.write_all_at(buf, offset)
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+    fn sync_all(&self) -> io::Result<()> {
+        self.0.sync_all()
+    }
+    fn metadata(&self) -> io::Result<Metadata> {
+        Ok(metadata_of(&self.0.metadata()?))
+    }
+}
+
+impl FileSystem for RealFs {
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn FileHandle>> {
+        let mut opts = OpenOptions::new();
+        match mode {
+            OpenMode::Read => opts.read(true),
+            OpenMode::ReadWrite => opts.read(true).write(true),
+            OpenMode::CreateNew { mode } => opts.read(true).write(true).create_new(true).mode(mode),
+        };
+        // O_NOFOLLOW: the engine never opens through a link it did not make.
+        opts.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+        Ok(Box::new(RealFile(opts.open(path)?)))
+    }
+
+    fn metadata(&self, path: &Path) -> io::Result<Metadata> {
+        Ok(metadata_of(&fs::symlink_metadata(path)?))
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(path)? {
+            let entry = entry?;
+            out.push(DirEntry {
+                name: entry.file_name(),
+                kind: kind_of(entry.file_type()?),
+            });
+        }
+        Ok(out)
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<OsString> {
+        Ok(fs::read_link(path)?.into_os_string())
+    }
+
+    fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()> {
+        fs::DirBuilder::new().mode(mode).create(path)
+    }
+
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        fs::remove_dir(path)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
+    fn rename_noreplace(&self, from: &Path, to: &Path) -> io::Result<()> {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE).map_err(errno)
+    }
+
+    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
+        use rustix::fs::{CWD, RenameFlags, renameat_with};
+        renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE).map_err(errno)
+    }
+
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        File::open(path)?.sync_all()
+    }
+
+    fn lock(
+        &self,
+        path: &Path,
+        kind: LockKind,
+        wait: bool,
+    ) -> Result<Box<dyn LockGuard>, LockError> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .open(path)
+            .map_err(LockError::Io)?;
+        let taken = match (kind, wait) {
+            (LockKind::Exclusive, true) => file.lock().map_err(LockError::Io),
+            (LockKind::Shared, true) => file.lock_shared().map_err(LockError::Io),
+            (LockKind::Exclusive, false) => try_lock(&file, File::try_lock),
+            (LockKind::Shared, false) => try_lock(&file, File::try_lock_shared),
+        };
+        if let Err(e) = taken {
+            return Err(match e {
+                LockError::WouldBlock { .. } => LockError::WouldBlock {
+                    holder: read_holder(&file),
+                },
+                other => other,
+            });
+        }
+        if kind == LockKind::Exclusive {
+            // Best effort: this text only helps a waiting process name the holder.
+            let pid = format!("pid {}\n", std::process::id());
+            let _ = file.set_len(0);
+            let _ = file.write_all_at(pid.as_bytes(), 0);
+        }
+        Ok(Box::new(RealLock { _file: file }))
+    }
+}
+
+fn try_lock(
+    file: &File,
+    f: fn(&File) -> Result<(), fs::TryLockError>,
+) -> Result<(), LockError> {
+    match f(file) {
+        Ok(()) => Ok(()),
+        Err(fs::TryLockError::WouldBlock) => Err(LockError::WouldBlock { holder: None }),
+        Err(fs::TryLockError::Error(e)) => Err(LockError::Io(e)),
+    }
+}
+
+fn read_holder(file: &File) -> Option<String> {
+    let mut buf = [0u8; 64];
+    let n = file.read_at(&mut buf, 0).ok()?;
+    let text = String::from_utf8_lossy(&buf[..n]).trim().to_string();
+    (!text.is_empty()).then_some(text)
+}

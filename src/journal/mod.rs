@@ -1,0 +1,6 @@
+//! The journal: its bytes ([`format`]), reading it ([`reader`]) and writing it
+//! ([`writer`]). Knows nothing of collections.
+
+pub mod format;
+pub mod reader;
+pub mod writer;

@@ -1,0 +1,358 @@
+//! Reading a journal without side effects: the header slots, the live transaction's valid
+//! records, and where and why the valid part ends (wal-spec.md §4.4). Never panics on any
+//! input and never reads more than one record's bounded frame at a time.
+
+use super::format::{
+    self, DecodeError, FrameHeader, HEADER_SLOT_BYTES, Hash, Header,
+    HeaderProblem, Kind, RECORDS_OFFSET, Record, decode_header, frame_crc, frame_len,
+};
+use crate::fs::FileHandle;
+use crate::limits::{RECORD_HEADER_BYTES, RECORD_PAYLOAD_MAX};
+use std::fmt;
+use std::io;
+
+/// A record that validated.
+#[derive(Debug, Clone)]
+pub struct ScannedRecord {
+    /// Byte offset of its frame in the journal.
+    pub offset: u64,
+    pub frame: FrameHeader,
+    pub record: Record,
+}
+
+impl ScannedRecord {
+    /// Absolute journal offset of a payload position.
+    pub fn payload_offset(&self, at: u32) -> u64 {
+        self.offset + RECORD_HEADER_BYTES + at as u64
+    }
+}
+
+/// Why the valid part of the live transaction ends where it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// The file ends before a whole record.
+    EndOfFile,
+    /// The bytes there carry another salt: a previous transaction's records, or never
+    /// written.
+    OtherSalt { found: u64 },
+    PayloadTooLong { len: u32 },
+    BadChecksum { stored: u32, computed: u32 },
+    BadIndex { found: u32, expected: u32 },
+    OtherTransaction { found: u64, expected: u64 },
+    UnknownKind(u16),
+    FirstNotBegin(u16),
+    Malformed(DecodeError),
+    /// The commit record's count or digest does not match the records before it.
+    CommitMismatch(String),
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::EndOfFile => write!(f, "end of file"),
+            StopReason::OtherSalt { found } => {
+                write!(f, "salt 0x{found:016x} is not the live salt (stale or never written)")
+            }
+            StopReason::PayloadTooLong { len } => {
+                write!(f, "payload length {len} over the limit {RECORD_PAYLOAD_MAX}")
+            }
+            StopReason::BadChecksum { stored, computed } => {
+                write!(f, "checksum 0x{stored:08x} should be 0x{computed:08x}")
+            }
+            StopReason::BadIndex { found, expected } => {
+                write!(f, "record number {found}, expected {expected}")
+            }
+            StopReason::OtherTransaction { found, expected } => {
+                write!(f, "transaction id {found}, expected {expected}")
+            }
+            StopReason::UnknownKind(k) => write!(f, "unknown record kind {k}"),
+            StopReason::FirstNotBegin(k) => write!(f, "first record has kind {k}, not begin"),
+            StopReason::Malformed(e) => write!(f, "malformed payload: {e}"),
+            StopReason::CommitMismatch(why) => write!(f, "commit record does not match: {why}"),
+        }
+    }
+}
+
+/// Where the valid part ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop {
+    pub offset: u64,
+    /// The record number that was expected there.
+    pub index: u32,
+    pub reason: StopReason,
+}
+
+/// What the journal holds (wal-spec.md §7, the recovery decision table's inputs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanEnd {
+    /// No record of the live transaction: nothing in progress.
+    Empty { stop: Stop },
+    /// Records of a transaction without a valid commit record: it never happened.
+    Uncommitted { stop: Stop },
+    /// A complete, committed transaction.
+    Committed { commit_offset: u64 },
+    /// A valid commit record lies past a damaged record: committed, but not all of it can
+    /// be read. Never applied.
+    Damaged { stop: Stop, commit_offset: u64 },
+}
+
+/// The result of [`scan`].
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub file_len: u64,
+    pub slots: [Result<Header, HeaderProblem>; 2],
+    /// The current header: the valid slot with the larger sequence.
+    pub header: Header,
+    pub current_slot: usize,
+    /// The live transaction's valid records, in order (the commit record last, if any).
+    pub records: Vec<ScannedRecord>,
+    /// Valid records of the live transaction found past a damaged one (only for `Damaged`).
+    pub beyond_damage: Vec<ScannedRecord>,
+    pub end: ScanEnd,
+}
+
+/// Why a journal could not be scanned at all.
+#[derive(Debug)]
+pub enum ScanError {
+    Io(io::Error),
+    TooShort { len: u64 },
+    /// Neither header slot is valid.
+    NoValidHeader { slots: [HeaderProblem; 2] },
+}
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScanError::Io(e) => write!(f, "{e}"),
+            ScanError::TooShort { len } => {
+                write!(f, "{len} bytes is shorter than the {RECORDS_OFFSET}-byte header area")
+            }
+            ScanError::NoValidHeader { slots } => {
+                write!(f, "no valid header (slot 0: {}; slot 1: {})", slots[0], slots[1])
+            }
+        }
+    }
+}
+
+/// Reads both header slots and picks the current one.
+pub fn read_header(
+    file: &dyn FileHandle,
+) -> Result<([Result<Header, HeaderProblem>; 2], usize, Header, u64), ScanError> {
+    let file_len = file.metadata().map_err(ScanError::Io)?.len;
+    if file_len < RECORDS_OFFSET {
+        return Err(ScanError::TooShort { len: file_len });
+    }
+    let mut raw = [[0u8; HEADER_SLOT_BYTES as usize]; 2];
+    for (i, slot) in raw.iter_mut().enumerate() {
+        file.read_exact_at(slot, i as u64 * HEADER_SLOT_BYTES)
+            .map_err(ScanError::Io)?;
+    }
+    let slots = [decode_header(&raw[0]), decode_header(&raw[1])];
+    let current = match (&slots[0], &slots[1]) {
+        (Ok(a), Ok(b)) => {
+            if a.sequence >= b.sequence {
+                (0, *a)
+            } else {
+                (1, *b)
+            }
+        }
+        (Ok(a), Err(_)) => (0, *a),
+        (Err(_), Ok(b)) => (1, *b),
+        (Err(a), Err(b)) => {
+            return Err(ScanError::NoValidHeader {
+                slots: [a.clone(), b.clone()],
+            });
+        }
+    };
+    Ok((slots, current.0, current.1, file_len))
+}
+
+/// Outcome of reading one frame at an offset.
+enum FrameRead {
+    Valid(ScannedRecord, Vec<u8>),
+    Invalid(StopReason),
+}
+
+/// Reads and checks the frame at `offset`: length, salt, checksum, kind and payload.
+fn read_frame(
+    file: &dyn FileHandle,
+    file_len: u64,
+    offset: u64,
+    salt: u64,
+) -> io::Result<FrameRead> {
+    if offset + RECORD_HEADER_BYTES > file_len {
+        return Ok(FrameRead::Invalid(StopReason::EndOfFile));
+    }
+    let mut hb = [0u8; RECORD_HEADER_BYTES as usize];
+    file.read_exact_at(&mut hb, offset)?;
+    let fh = FrameHeader::decode(&hb);
+    if fh.salt != salt {
+        return Ok(FrameRead::Invalid(StopReason::OtherSalt { found: fh.salt }));
+    }
+    if fh.payload_len > RECORD_PAYLOAD_MAX {
+        return Ok(FrameRead::Invalid(StopReason::PayloadTooLong {
+            len: fh.payload_len,
+        }));
+    }
+    let len = frame_len(fh.payload_len);
+    if offset + len > file_len {
+        return Ok(FrameRead::Invalid(StopReason::EndOfFile));
+    }
+    let mut frame = vec![0u8; len as usize];
+    file.read_exact_at(&mut frame, offset)?;
+    let payload = &frame[RECORD_HEADER_BYTES as usize..][..fh.payload_len as usize];
+    let computed = frame_crc(&frame[4..RECORD_HEADER_BYTES as usize], payload);
+    if computed != fh.crc {
+        return Ok(FrameRead::Invalid(StopReason::BadChecksum {
+            stored: fh.crc,
+            computed,
+        }));
+    }
+    let Some(kind) = Kind::from_u16(fh.kind) else {
+        return Ok(FrameRead::Invalid(StopReason::UnknownKind(fh.kind)));
+    };
+    let record = match format::decode_payload(kind, payload) {
+        Ok(r) => r,
+        Err(e) => return Ok(FrameRead::Invalid(StopReason::Malformed(e))),
+    };
+    Ok(FrameRead::Valid(
+        ScannedRecord {
+            offset,
+            frame: fh,
+            record,
+        },
+        frame,
+    ))
+}
+
+/// Scans the journal: the header, then the live transaction's records from
+/// [`RECORDS_OFFSET`] until a commit record or the first record that does not validate.
+/// Past such a record it searches the rest of the file for a valid commit record, to tell a
+/// torn tail (never happened) from damage inside a committed transaction.
+pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
+    let (slots, current_slot, header, file_len) = read_header(file)?;
+    let salt = header.live_salt;
+    let mut records: Vec<ScannedRecord> = Vec::new();
+    let mut digest = blake3::Hasher::new();
+    let mut offset = RECORDS_OFFSET;
+    let stop = loop {
+        let index = records.len() as u32;
+        let (rec, frame) = match read_frame(file, file_len, offset, salt).map_err(ScanError::Io)? {
+            FrameRead::Valid(rec, frame) => (rec, frame),
+            FrameRead::Invalid(reason) => break Stop { offset, index, reason },
+        };
+        let fail = |reason| Stop { offset, index, reason };
+        if rec.frame.index != index {
+            break fail(StopReason::BadIndex {
+                found: rec.frame.index,
+                expected: index,
+            });
+        }
+        if let Some(first) = records.first()
+            && rec.frame.txn_id != first.frame.txn_id
+        {
+            break fail(StopReason::OtherTransaction {
+                found: rec.frame.txn_id,
+                expected: first.frame.txn_id,
+            });
+        }
+        if index == 0 && rec.record.kind() != Kind::Begin {
+            break fail(StopReason::FirstNotBegin(rec.frame.kind));
+        }
+        if let Record::Commit {
+            record_count,
+            digest: stored,
+            ..
+        } = &rec.record
+        {
+            if let Err(why) = check_commit(*record_count, stored, index, &digest) {
+                break fail(StopReason::CommitMismatch(why));
+            }
+            let commit_offset = rec.offset;
+            records.push(rec);
+            return Ok(Scan {
+                file_len,
+                slots,
+                header,
+                current_slot,
+                records,
+                beyond_damage: Vec::new(),
+                end: ScanEnd::Committed { commit_offset },
+            });
+        }
+        digest.update(&frame);
+        offset += frame.len() as u64;
+        records.push(rec);
+    };
+    let beyond = search_beyond(file, file_len, stop.offset, salt).map_err(ScanError::Io)?;
+    let commit = beyond
+        .iter()
+        .find(|r| r.record.kind() == Kind::Commit)
+        .map(|r| r.offset);
+    let end = match commit {
+        Some(commit_offset) => ScanEnd::Damaged {
+            stop,
+            commit_offset,
+        },
+        None if records.is_empty() => ScanEnd::Empty { stop },
+        None => ScanEnd::Uncommitted { stop },
+    };
+    Ok(Scan {
+        file_len,
+        slots,
+        header,
+        current_slot,
+        records,
+        beyond_damage: if commit.is_some() { beyond } else { Vec::new() },
+        end,
+    })
+}
+
+fn check_commit(record_count: u32, stored: &Hash, index: u32, digest: &blake3::Hasher) -> Result<(), String> {
+    if record_count != index {
+        return Err(format!("it counts {record_count} records, {index} precede it"));
+    }
+    let computed = *digest.finalize().as_bytes();
+    if &computed != stored {
+        return Err(format!(
+            "digest {} should be {}",
+            format::hex(&stored[..8]),
+            format::hex(&computed[..8])
+        ));
+    }
+    Ok(())
+}
+
+/// Valid records with the live salt at 8-byte-aligned offsets from `from` to the end of the
+/// file. Reads the file in windows so memory stays bounded.
+fn search_beyond(
+    file: &dyn FileHandle,
+    file_len: u64,
+    from: u64,
+    salt: u64,
+) -> io::Result<Vec<ScannedRecord>> {
+    const WINDOW: u64 = 1 << 20;
+    let salt_bytes = salt.to_le_bytes();
+    let mut found = Vec::new();
+    let mut offset = from.next_multiple_of(8) + 8;
+    let mut window = Vec::new();
+    let mut window_start = u64::MAX;
+    while offset + RECORD_HEADER_BYTES <= file_len {
+        if offset < window_start || offset + 16 > window_start + window.len() as u64 {
+            window_start = offset;
+            let len = WINDOW.min(file_len - offset) as usize;
+            window.resize(len, 0);
+            file.read_exact_at(&mut window, offset)?;
+        }
+        let at = (offset - window_start) as usize;
+        if window[at + 8..at + 16] == salt_bytes
+            && let FrameRead::Valid(rec, frame) = read_frame(file, file_len, offset, salt)?
+        {
+            offset += frame.len() as u64;
+            found.push(rec);
+            continue;
+        }
+        offset += 8;
+    }
+    Ok(found)
+}

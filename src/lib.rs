@@ -1,0 +1,31 @@
+//! skillwal: crash-safe transactions over a directory tree, and SkillMeat collections on top.
+//!
+//! The engine ([`Engine`], [`Transaction`]) stages changes to files and directory trees,
+//! commits them with one durable journal append, applies them, and on the next open rolls
+//! an interrupted transaction forward or back. `wal-spec.md` at the repository root is the
+//! normative description of the journal format and the protocol.
+//!
+//! Layers, each knowing only those before it: [`fs`] (the only I/O) → [`journal`] (bytes)
+//! → the engine ([`engine`], [`txn`], [`apply`], [`recovery`]) → [`inspect`] →
+//! [`skillmeat`] (the collection model) → the `skillwal` binary's CLI.
+
+#![forbid(unsafe_code)]
+
+pub mod apply;
+pub mod engine;
+pub mod error;
+pub mod fs;
+pub mod hashing;
+pub mod journal;
+pub mod limits;
+pub mod ops;
+pub mod path;
+pub mod recovery;
+pub mod skillmeat;
+pub mod txn;
+
+pub use engine::{Engine, OpenOptions, discard_journal, needs_recovery};
+pub use error::{Error, Result};
+pub use journal::format::FieldChange;
+pub use recovery::{RecoveryOutcome, RecoveryReport};
+pub use txn::{CommitReport, Transaction, TreeStager};

@@ -1,0 +1,38 @@
+//! Every bound the engine keeps, in one place. wal-spec.md §8 lists the same numbers.
+
+/// Bytes of a record's frame header.
+pub const RECORD_HEADER_BYTES: u64 = 32;
+/// Largest file content stored inline in the journal; larger contents are staged in a file
+/// of their own and made durable before the commit point.
+pub const INLINE_CONTENT_MAX: u64 = 64 * 1024;
+/// Inline content one transaction may put in the journal; past it, contents are staged.
+pub const INLINE_BYTES_PER_TXN_MAX: u64 = 64 * 1024 * 1024;
+/// Largest record payload: an inline file plus its path and fields.
+pub const RECORD_PAYLOAD_MAX: u32 = (INLINE_CONTENT_MAX as u32) + 16 * 1024;
+/// Longest relative path, in bytes.
+pub const PATH_BYTES_MAX: usize = 4096;
+/// Deepest relative path, in components.
+pub const PATH_DEPTH_MAX: usize = 64;
+/// Operations (file, directory and tree operations) in one transaction.
+pub const OPS_PER_TXN_MAX: u32 = 100_000;
+/// Entries (files and directories) in one staged tree.
+pub const TREE_ENTRIES_MAX: u32 = 100_000;
+/// Field changes carried by one diff record; longer diffs use several records.
+pub const DIFF_CHANGES_PER_RECORD_MAX: usize = 32;
+/// Longest diff value kept in a record, in bytes; longer values are cut at a char boundary.
+pub const DIFF_VALUE_BYTES_MAX: usize = 512;
+/// Longest transaction label, in bytes.
+pub const LABEL_BYTES_MAX: usize = 1024;
+/// Size the journal file is created with (zeros, made durable once), so that a commit's
+/// append writes into allocated blocks and its `fdatasync` has no size to update.
+pub const JOURNAL_PREALLOC_BYTES: u64 = 1024 * 1024;
+/// Buffer size for streaming file contents.
+pub const STREAM_BUFFER_BYTES: usize = 64 * 1024;
+
+const _: () = assert!(RECORD_PAYLOAD_MAX as u64 > INLINE_CONTENT_MAX + PATH_BYTES_MAX as u64);
+const _: () = assert!(INLINE_BYTES_PER_TXN_MAX >= INLINE_CONTENT_MAX);
+const _: () = assert!(JOURNAL_PREALLOC_BYTES >= 4096 + RECORD_PAYLOAD_MAX as u64);
+const _: () = assert!(
+    DIFF_CHANGES_PER_RECORD_MAX * (2 * DIFF_VALUE_BYTES_MAX + 2 * 255 + 16) + 256
+        < RECORD_PAYLOAD_MAX as usize
+);

@@ -1,0 +1,193 @@
+//! Recovery on open: scan the journal, decide (wal-spec.md §7.1), then roll the live
+//! transaction forward or back. Each step is explicit and idempotent: recovery does not
+//! change the journal until the very end, so a crash at any point of it leaves the same
+//! decision for the next open.
+
+use crate::apply::{self, Ctx, Status};
+use crate::error::{Error, IoContext, Result};
+use crate::fs::{FileSystem, remove_tree};
+use crate::journal::format::{FORMAT_VERSION, HeaderProblem};
+use crate::journal::reader::{Scan, ScanEnd, ScanError};
+use crate::ops::{self, Op, TxnContents};
+use serde::Serialize;
+use std::path::Path;
+
+/// What recovery did (or, for a dry run, would do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum RecoveryOutcome {
+    /// No transaction was in progress.
+    Nothing,
+    /// An uncommitted transaction was discarded: nothing of it had reached the tree.
+    RolledBack { txn_id: u64, records: u32 },
+    /// A committed transaction was completed and made durable.
+    RolledForward {
+        txn_id: u64,
+        label: String,
+        operations: u32,
+        /// Operations that had to be applied again.
+        redone: u32,
+        /// Operations whose target the crash had left damaged and that were rewritten.
+        repaired: u32,
+    },
+}
+
+/// The report of one open's recovery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecoveryReport {
+    #[serde(flatten)]
+    pub outcome: RecoveryOutcome,
+    /// Leftover entries removed from the staging directory.
+    pub staging_removed: u32,
+}
+
+impl RecoveryReport {
+    /// Whether recovery had anything to do (worth telling a user).
+    pub fn did_something(&self) -> bool {
+        self.outcome != RecoveryOutcome::Nothing || self.staging_removed > 0
+    }
+}
+
+/// What recovery will do, decided from the journal and the targets without changing
+/// anything.
+#[derive(Debug)]
+pub enum Plan {
+    Nothing,
+    RollBack { txn_id: u64, records: u32 },
+    RollForward {
+        txn: TxnContents,
+        statuses: Vec<Status>,
+    },
+}
+
+pub(crate) fn scan_error(path: &Path, e: ScanError) -> Error {
+    match e {
+        ScanError::Io(e) => Error::io("read journal", path, e),
+        ScanError::NoValidHeader { slots }
+            if slots
+                .iter()
+                .any(|s| matches!(s, HeaderProblem::UnsupportedVersion(_))) =>
+        {
+            let found = slots
+                .iter()
+                .find_map(|s| match s {
+                    HeaderProblem::UnsupportedVersion(v) => Some(*v),
+                    _ => None,
+                })
+                .unwrap_or(0);
+            Error::UnsupportedVersion {
+                path: path.to_path_buf(),
+                found,
+                supported: FORMAT_VERSION,
+            }
+        }
+        other => Error::CorruptJournal {
+            path: path.to_path_buf(),
+            offset: 0,
+            record: None,
+            reason: other.to_string(),
+            advice: advice(),
+        },
+    }
+}
+
+pub(crate) fn advice() -> String {
+    "Run `skillwal journal inspect` to see what it holds; if the collection's files are as you want them, `skillwal recover --discard` drops the journal".into()
+}
+
+/// Decides what recovery must do. Reads only. Fails on a damaged committed transaction
+/// (never applied in part) and on targets the transaction cannot explain.
+pub(crate) fn plan(ctx: &Ctx, scan: &Scan) -> Result<Plan> {
+    match &scan.end {
+        ScanEnd::Empty { .. } => Ok(Plan::Nothing),
+        ScanEnd::Uncommitted { .. } => Ok(Plan::RollBack {
+            txn_id: scan.records[0].frame.txn_id,
+            records: scan.records.len() as u32,
+        }),
+        ScanEnd::Damaged {
+            stop,
+            commit_offset,
+        } => Err(Error::CorruptJournal {
+            path: ctx.journal_path.to_path_buf(),
+            offset: stop.offset,
+            record: Some(stop.index),
+            reason: format!(
+                "{} inside a committed transaction (its commit record is at byte {commit_offset})",
+                stop.reason
+            ),
+            advice: advice(),
+        }),
+        ScanEnd::Committed { .. } => {
+            let txn = ops::from_records(&scan.records).map_err(|reason| Error::CorruptJournal {
+                path: ctx.journal_path.to_path_buf(),
+                offset: 0,
+                record: None,
+                reason,
+                advice: advice(),
+            })?;
+            let mut statuses = Vec::with_capacity(txn.ops.len());
+            let mut conflicts = Vec::new();
+            for op in &txn.ops {
+                let status = classify_in_order(ctx, op, &txn.ops, statuses.len())?;
+                if let Status::Conflict(c) = &status {
+                    conflicts.push(c.clone());
+                }
+                statuses.push(status);
+            }
+            if !conflicts.is_empty() {
+                return Err(Error::RecoveryConflict {
+                    txn_id: txn.txn_id,
+                    conflicts,
+                });
+            }
+            Ok(Plan::RollForward { txn, statuses })
+        }
+    }
+}
+
+/// Classifies `ops[i]`. A directory that this transaction empties before removing it is
+/// judged as if the earlier removals had happened.
+fn classify_in_order(ctx: &Ctx, op: &Op, all: &[Op], i: usize) -> Result<Status> {
+    if let Op::RemoveDir { path } = op {
+        let target = path.join_to(ctx.root);
+        if let Ok(entries) = ctx.fs.read_dir(&target) {
+            let removed_earlier = |name: &std::ffi::OsStr| {
+                all[..i].iter().any(|earlier| {
+                    matches!(
+                        earlier,
+                        Op::DeleteFile { .. } | Op::DeleteTree { .. } | Op::RemoveDir { .. }
+                    ) && earlier.path().join_to(ctx.root) == target.join(name)
+                })
+            };
+            if !entries.is_empty() && entries.iter().all(|e| removed_earlier(&e.name)) {
+                return Ok(Status::NotApplied);
+            }
+        }
+    }
+    apply::classify(ctx, op)
+}
+
+/// Carries out a plan's roll-forward part: redoes every operation not yet done.
+/// Returns (redone, repaired).
+pub(crate) fn roll_forward(ctx: &Ctx, txn: &TxnContents, statuses: &[Status]) -> Result<(u32, u32)> {
+    let (mut redone, mut repaired) = (0, 0);
+    for (i, (op, status)) in txn.ops.iter().zip(statuses).enumerate() {
+        match status {
+            Status::NotApplied => redone += 1,
+            Status::Damaged => repaired += 1,
+            _ => {}
+        }
+        apply::redo(ctx, i as u32, op, status)?;
+    }
+    Ok((redone, repaired))
+}
+
+/// Removes every entry of the staging directory. Returns how many there were.
+pub(crate) fn clear_staging(fs: &dyn FileSystem, staging: &Path) -> Result<u32> {
+    let entries = fs.read_dir(staging).ctx("read directory", staging)?;
+    for e in &entries {
+        let p = staging.join(&e.name);
+        remove_tree(fs, &p).ctx("remove", &p)?;
+    }
+    Ok(entries.len() as u32)
+}

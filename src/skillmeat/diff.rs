@@ -1,0 +1,200 @@
+//! Field-level differences between two manifests or two locks.
+//!
+//! Each document is seen as a list of items, each a list of (field, value) leaves:
+//!
+//! - manifest: `collection` (the `[collection]` table), one item per artifact named
+//!   `"<name>::<type>"`, whatever the artifact's type;
+//! - lock: `lock` (the `[lock]` table without its entries), one item per entry named by
+//!   its key (`"<name>::<type>"`);
+//! - both: every other top-level table under its key (`mcp_servers[0]` for arrays of
+//!   tables), and top-level plain values under the item `(root)`.
+//!
+//! Nested tables are flattened into dotted field paths (`metadata.description`). Values are
+//! rendered as short normalized TOML text (`"abc"`, `["a", "b"]`, `90`), so a change of
+//! quoting, spacing or comments is not a difference; no value is truncated.
+//!
+//! Only differing fields are reported. An item present on one side only reports every one of
+//! its fields with `None` on the other side. Order: items in `before` order then new items in
+//! `after` order; fields likewise. `[collection] updated` is an ordinary field: it changes
+//! on every write and is reported like any other.
+
+use std::fmt;
+
+use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
+
+use super::lock_edit::LockEditor;
+use super::manifest_edit::ManifestEditor;
+use super::toml_util::{flatten, render_value};
+
+/// One changed field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    /// The item: `"collection"`, `"lock"`, `"<name>::<type>"`, a top-level table name, or
+    /// `"(root)"`.
+    pub item: String,
+    /// The field, dotted for nested tables: `"resolved_sha"`, `"metadata.description"`.
+    pub field: String,
+    /// The value before, as TOML text; `None` when absent.
+    pub before: Option<String>,
+    /// The value after, as TOML text; `None` when absent.
+    pub after: Option<String>,
+}
+
+impl fmt::Display for FieldChange {
+    /// `my-skill::skill resolved_sha: "abc" -> "def"`, with `(absent)` for `None`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".to_owned());
+        write!(
+            f,
+            "{} {}: {} -> {}",
+            self.item,
+            self.field,
+            show(&self.before),
+            show(&self.after)
+        )
+    }
+}
+
+/// The changed fields from manifest `before` to manifest `after`; `None` is a missing
+/// document (so `(None, Some(new))` lists everything in `new` as added).
+pub fn diff_manifests(
+    before: Option<&ManifestEditor>,
+    after: Option<&ManifestEditor>,
+) -> Vec<FieldChange> {
+    let items = |m: Option<&ManifestEditor>| m.map(|m| manifest_items(m.document())).unwrap_or_default();
+    diff_items(items(before), items(after))
+}
+
+/// The changed fields from lock `before` to lock `after`; `None` is a missing document.
+pub fn diff_locks(before: Option<&LockEditor>, after: Option<&LockEditor>) -> Vec<FieldChange> {
+    let items = |l: Option<&LockEditor>| l.map(|l| lock_items(l.document())).unwrap_or_default();
+    diff_items(items(before), items(after))
+}
+
+type Fields = Vec<(String, String)>;
+type Items = Vec<(String, Fields)>;
+
+fn manifest_items(doc: &DocumentMut) -> Items {
+    let mut items = Items::new();
+    if let Some(collection) = doc.get("collection").and_then(Item::as_table_like) {
+        push_item(&mut items, "collection", collection);
+    }
+    let artifacts: Vec<&dyn TableLike> = match doc.get("artifacts") {
+        Some(Item::ArrayOfTables(aot)) => aot.iter().map(|t| t as &dyn TableLike).collect(),
+        Some(Item::Value(Value::Array(array))) => array
+            .iter()
+            .filter_map(Value::as_inline_table)
+            .map(|t| t as &dyn TableLike)
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (i, artifact) in artifacts.into_iter().enumerate() {
+        let text = |k| artifact.get(k).and_then(Item::as_str);
+        let name = match (text("name"), text("type")) {
+            (Some(name), Some(type_name)) => format!("{name}::{type_name}"),
+            _ => format!("artifacts[{i}]"),
+        };
+        push_item(&mut items, &name, artifact);
+    }
+    other_items(doc.as_table(), &["collection", "artifacts"], &mut items);
+    items
+}
+
+fn lock_items(doc: &DocumentMut) -> Items {
+    let mut items = Items::new();
+    if let Some(lock) = doc.get("lock").and_then(Item::as_table_like) {
+        let mut fields = Fields::new();
+        for (k, item) in lock.iter().filter(|(k, _)| *k != "entries") {
+            let mut single = Table::new();
+            single.insert(k, item.clone());
+            flatten(&single, "", &mut fields);
+        }
+        merge_fields(&mut items, "lock", fields);
+        if let Some(entries) = lock.get("entries").and_then(Item::as_table_like) {
+            for (key, entry) in entries.iter() {
+                match entry.as_table_like() {
+                    Some(t) => push_item(&mut items, key, t),
+                    None => {
+                        let rendered = entry.as_value().map(render_value).unwrap_or_default();
+                        merge_fields(&mut items, key, vec![(String::new(), rendered)]);
+                    }
+                }
+            }
+        }
+    }
+    other_items(doc.as_table(), &["lock"], &mut items);
+    items
+}
+
+/// Top-level content other than `skip`: tables by name, arrays of tables by index, plain
+/// values under `(root)`.
+fn other_items(root: &Table, skip: &[&str], items: &mut Items) {
+    for (key, item) in root.iter().filter(|(k, _)| !skip.contains(k)) {
+        match item {
+            Item::Table(t) => push_item(items, key, t),
+            Item::Value(Value::InlineTable(t)) => push_item(items, key, t),
+            Item::ArrayOfTables(aot) => {
+                for (i, t) in aot.iter().enumerate() {
+                    push_item(items, &format!("{key}[{i}]"), t);
+                }
+            }
+            Item::Value(v) => {
+                merge_fields(items, "(root)", vec![(key.to_owned(), render_value(v))]);
+            }
+            Item::None => {}
+        }
+    }
+}
+
+fn push_item(items: &mut Items, name: &str, table: &dyn TableLike) {
+    let mut fields = Fields::new();
+    flatten(table, "", &mut fields);
+    merge_fields(items, name, fields);
+}
+
+fn merge_fields(items: &mut Items, name: &str, fields: Fields) {
+    match items.iter_mut().find(|(n, _)| n == name) {
+        Some((_, existing)) => existing.extend(fields),
+        None => items.push((name.to_owned(), fields)),
+    }
+}
+
+fn diff_items(before: Items, after: Items) -> Vec<FieldChange> {
+    let mut changes = Vec::new();
+    let empty = Fields::new();
+    let find = |items: &'_ Items, name: &str| -> Option<usize> {
+        items.iter().position(|(n, _)| n == name)
+    };
+    for (name, fields) in &before {
+        let other = find(&after, name).map_or(&empty, |i| &after[i].1);
+        diff_fields(name, fields, other, &mut changes);
+    }
+    for (name, fields) in after.iter().filter(|(n, _)| find(&before, n).is_none()) {
+        diff_fields(name, &empty, fields, &mut changes);
+    }
+    changes
+}
+
+fn diff_fields(item: &str, before: &Fields, after: &Fields, changes: &mut Vec<FieldChange>) {
+    let lookup = |fields: &Fields, field: &str| -> Option<String> {
+        fields.iter().find(|(f, _)| f == field).map(|(_, v)| v.clone())
+    };
+    let mut push = |field: &str, b: Option<String>, a: Option<String>| {
+        if b != a {
+            changes.push(FieldChange {
+                item: item.to_owned(),
+                field: field.to_owned(),
+                before: b,
+                after: a,
+            });
+        }
+    };
+    for (field, value) in before {
+        push(field, Some(value.clone()), lookup(after, field));
+    }
+    for (field, value) in after {
+        if lookup(before, field).is_none() {
+            push(field, None, Some(value.clone()));
+        }
+    }
+}

@@ -1,0 +1,319 @@
+//! Editing `collection.lock` without disturbing what the editor does not understand.
+//!
+//! Same rules as the manifest editor: an unedited document serializes to its original text;
+//! a changed value keeps its formatting; a new field goes where SkillMeat would write it; a
+//! new entry goes right after the last table of `[lock]`; unknown fields, entries of
+//! unmanaged types and other tables stay. Entries written inline
+//! (`"a::skill" = { … }`) are edited in place, new fields appended at their end.
+
+use std::fmt;
+
+use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
+
+use super::error::{Error, Result};
+use super::hash::is_content_hash;
+use super::lock::{LOCK_ENTRY_FIELDS, LOCK_FORMAT_VERSION, Lock, LockEntry};
+use super::names::{ArtifactType, lock_key};
+use super::toml_util::{
+    make_room, max_position, remove_key, render_document, set_value, set_value_like,
+    string_value,
+};
+
+/// An editable `collection.lock`.
+#[derive(Debug, Clone)]
+pub struct LockEditor {
+    document: String,
+    original: String,
+    doc: DocumentMut,
+    crlf: bool,
+    edited: bool,
+}
+
+impl LockEditor {
+    /// Parses `text` for editing; validated exactly as by [`Lock::parse`], failing the same way.
+    pub fn parse(text: &str, document: &str) -> Result<LockEditor> {
+        Lock::parse(text, document)?;
+        let doc = text
+            .parse::<DocumentMut>()
+            .expect("Lock::parse accepted the same text with the same parser");
+        Ok(LockEditor {
+            document: document.to_owned(),
+            original: text.to_owned(),
+            doc,
+            crlf: text.contains("\r\n"),
+            edited: false,
+        })
+    }
+
+    /// The empty lock SkillMeat's `init` writes:
+    ///
+    /// ```toml
+    /// [lock]
+    /// version = "1.0.0"
+    ///
+    /// [lock.entries]
+    /// ```
+    pub fn new_empty(document: &str) -> LockEditor {
+        let text = format!(
+            "[lock]\nversion = {}\n\n[lock.entries]\n",
+            string_value(LOCK_FORMAT_VERSION)
+        );
+        LockEditor::parse(&text, document).expect("the empty lock is valid")
+    }
+
+    /// The name given at construction, used in errors.
+    pub fn document_name(&self) -> &str {
+        &self.document
+    }
+
+    /// Whether any edit changed the document.
+    pub fn is_edited(&self) -> bool {
+        self.edited
+    }
+
+    /// The typed view of the document as it is now (an error here is a bug in the editor).
+    pub fn lock(&self) -> Result<Lock> {
+        Lock::parse(&self.to_string(), &self.document)
+    }
+
+    /// Whether an entry for (`name`, `artifact_type`) is present.
+    pub fn contains_entry(&self, name: &str, artifact_type: ArtifactType) -> bool {
+        self.entries()
+            .is_some_and(|e| e.contains_key(&lock_key(name, artifact_type)))
+    }
+
+    /// Adds `entry` as a new `[lock.entries."name::type"]` table after the last table of
+    /// `[lock]`, fields in SkillMeat's order. Creates `[lock]` (with `version`) if missing.
+    ///
+    /// Fails with [`Error::AlreadyExists`], [`Error::InvalidName`], [`Error::InvalidValue`]
+    /// (malformed hash), or [`Error::UnsupportedLayout`] when `[lock]` or its `entries` is
+    /// written inline.
+    pub fn add_entry(&mut self, entry: &LockEntry) -> Result<()> {
+        entry.check(&self.document)?;
+        if self.contains_entry(&entry.name, entry.artifact_type) {
+            return Err(Error::AlreadyExists {
+                document: self.document.clone(),
+                item: entry.key(),
+            });
+        }
+        let mut table = Table::new();
+        write_fields(&mut EntryRef::Table(&mut table), entry);
+        self.ensure_entries_table()?;
+        let lock = self
+            .doc
+            .get("lock")
+            .and_then(Item::as_table)
+            .expect("ensured a standard table");
+        let anchor = max_position(lock)
+            .or_else(|| max_position(self.doc.as_table()))
+            .unwrap_or(0);
+        make_room(self.doc.as_table_mut(), &mut table, anchor);
+        self.entries_table_mut()?
+            .insert(&entry.key(), Item::Table(table));
+        self.edited = true;
+        Ok(())
+    }
+
+    /// Adds `entry`, or makes the existing entry equal to it: typed fields set when they
+    /// differ, optional fields that are `None` removed, unknown fields kept.
+    pub fn set_entry(&mut self, entry: &LockEntry) -> Result<()> {
+        entry.check(&self.document)?;
+        if !self.contains_entry(&entry.name, entry.artifact_type) {
+            return self.add_entry(entry);
+        }
+        let handle = self.entry_mut(&entry.name, entry.artifact_type)?;
+        let mut target = handle.entry;
+        *handle.edited |= write_fields(&mut target, entry);
+        Ok(())
+    }
+
+    /// A handle to change fields of the entry (`name`, `artifact_type`).
+    /// Fails with [`Error::NotFound`].
+    pub fn entry_mut(&mut self, name: &str, artifact_type: ArtifactType) -> Result<LockEntryMut<'_>> {
+        let key = lock_key(name, artifact_type);
+        let entry = self
+            .doc
+            .get_mut("lock")
+            .and_then(|l| l.get_mut("entries"))
+            .and_then(Item::as_table_like_mut)
+            .and_then(|entries| entries.get_mut(&key));
+        let entry = match entry {
+            Some(Item::Table(t)) => EntryRef::Table(t),
+            Some(Item::Value(Value::InlineTable(t))) => EntryRef::Inline(t),
+            _ => {
+                return Err(Error::NotFound {
+                    document: self.document.clone(),
+                    item: key,
+                });
+            }
+        };
+        Ok(LockEntryMut {
+            entry,
+            edited: &mut self.edited,
+            document: &self.document,
+        })
+    }
+
+    /// Removes the entry (`name`, `artifact_type`) and the comments directly above it.
+    /// Fails with [`Error::NotFound`].
+    pub fn remove_entry(&mut self, name: &str, artifact_type: ArtifactType) -> Result<()> {
+        let key = lock_key(name, artifact_type);
+        let removed = self
+            .doc
+            .get_mut("lock")
+            .and_then(|l| l.get_mut("entries"))
+            .and_then(Item::as_table_like_mut)
+            .and_then(|e| e.remove(&key));
+        if removed.is_none() {
+            return Err(Error::NotFound {
+                document: self.document.clone(),
+                item: key,
+            });
+        }
+        self.edited = true;
+        Ok(())
+    }
+
+    /// The underlying document, for [`super::diff`].
+    pub(crate) fn document(&self) -> &DocumentMut {
+        &self.doc
+    }
+
+    fn entries(&self) -> Option<&dyn toml_edit::TableLike> {
+        self.doc.get("lock")?.get("entries")?.as_table_like()
+    }
+
+    /// Makes sure `[lock]` and `[lock.entries]` exist as standard tables.
+    fn ensure_entries_table(&mut self) -> Result<()> {
+        if !self.doc.contains_key("lock") {
+            let anchor = max_position(self.doc.as_table()).unwrap_or(0);
+            let mut lock = Table::new();
+            lock.insert("version", Item::Value(string_value(LOCK_FORMAT_VERSION)));
+            make_room(self.doc.as_table_mut(), &mut lock, anchor);
+            self.doc.insert("lock", Item::Table(lock));
+            self.edited = true;
+        }
+        let lock = self
+            .doc
+            .get_mut("lock")
+            .and_then(Item::as_table_mut)
+            .ok_or_else(|| unsupported(&self.document, "[lock] is written inline"))?;
+        if !lock.contains_key("entries") {
+            let mut entries = Table::new();
+            entries.set_implicit(true);
+            lock.insert("entries", Item::Table(entries));
+        }
+        self.entries_table_mut().map(|_| ())
+    }
+
+    fn entries_table_mut(&mut self) -> Result<&mut Table> {
+        let document = &self.document;
+        self.doc
+            .get_mut("lock")
+            .and_then(|l| l.get_mut("entries"))
+            .and_then(Item::as_table_mut)
+            .ok_or_else(|| unsupported(document, "[lock] entries are written inline"))
+    }
+}
+
+impl fmt::Display for LockEditor {
+    /// The document text: the original text, byte for byte, when nothing was edited.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.edited {
+            f.write_str(&render_document(&self.doc, self.crlf))
+        } else {
+            f.write_str(&self.original)
+        }
+    }
+}
+
+fn unsupported(document: &str, message: &str) -> Error {
+    Error::UnsupportedLayout {
+        document: document.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+#[derive(Debug)]
+enum EntryRef<'a> {
+    Table(&'a mut Table),
+    Inline(&'a mut InlineTable),
+}
+
+impl EntryRef<'_> {
+    fn set(&mut self, key: &str, value: Value) -> bool {
+        match self {
+            EntryRef::Table(t) => set_value(t, key, value, &LOCK_ENTRY_FIELDS),
+            EntryRef::Inline(t) => set_value_like(*t, key, value),
+        }
+    }
+
+    fn remove(&mut self, key: &str) -> bool {
+        match self {
+            EntryRef::Table(t) => remove_key(t, key),
+            EntryRef::Inline(t) => t.remove(key).is_some(),
+        }
+    }
+
+    fn set_optional(&mut self, key: &str, value: Option<&str>) -> bool {
+        match value {
+            Some(v) => self.set(key, string_value(v)),
+            None => self.remove(key),
+        }
+    }
+}
+
+/// Writes every typed field of `entry`; returns whether anything changed.
+fn write_fields(target: &mut EntryRef<'_>, entry: &LockEntry) -> bool {
+    let mut changed = target.set("content_hash", string_value(&entry.content_hash));
+    changed |= target.set("fetched", string_value(&entry.fetched));
+    changed |= target.set_optional("upstream", entry.upstream.as_deref());
+    changed |= target.set_optional("resolved_sha", entry.resolved_sha.as_deref());
+    changed |= target.set_optional("resolved_version", entry.resolved_version.as_deref());
+    changed
+}
+
+/// Changes fields of one lock entry in a [`LockEditor`]. Setters keep the line's formatting
+/// and do nothing when the value is unchanged.
+#[derive(Debug)]
+pub struct LockEntryMut<'a> {
+    entry: EntryRef<'a>,
+    edited: &'a mut bool,
+    document: &'a str,
+}
+
+impl LockEntryMut<'_> {
+    /// Sets `content_hash`. Fails with [`Error::InvalidValue`] unless `hash` is 64 lowercase
+    /// hex digits.
+    pub fn set_content_hash(&mut self, hash: &str) -> Result<()> {
+        if !is_content_hash(hash) {
+            return Err(Error::InvalidValue {
+                document: self.document.to_owned(),
+                field: "content_hash".to_owned(),
+                message: format!("{hash:?} is not 64 lowercase hex digits"),
+            });
+        }
+        *self.edited |= self.entry.set("content_hash", string_value(hash));
+        Ok(())
+    }
+
+    /// Sets `fetched`.
+    pub fn set_fetched(&mut self, timestamp: &str) {
+        *self.edited |= self.entry.set("fetched", string_value(timestamp));
+    }
+
+    /// Sets (`Some`) or removes (`None`) `upstream`.
+    pub fn set_upstream(&mut self, value: Option<&str>) {
+        *self.edited |= self.entry.set_optional("upstream", value);
+    }
+
+    /// Sets or removes `resolved_sha`.
+    pub fn set_resolved_sha(&mut self, value: Option<&str>) {
+        *self.edited |= self.entry.set_optional("resolved_sha", value);
+    }
+
+    /// Sets or removes `resolved_version`.
+    pub fn set_resolved_version(&mut self, value: Option<&str>) {
+        *self.edited |= self.entry.set_optional("resolved_version", value);
+    }
+}

@@ -1,0 +1,65 @@
+//! The SkillMeat collection format: read, edit and hash it exactly as SkillMeat 0.74 does.
+//!
+//! A SkillMeat collection is a directory holding `collection.toml` (the manifest),
+//! `collection.lock` (content hashes) and the artifacts themselves (`skills/<name>/`,
+//! `commands/<name>.md`, `agents/<name>.md`); `~/.skillmeat/config.toml` names the active
+//! collection. `/work/shared/reference/skillmeat-format.md` is the normative description.
+//!
+//! This module is pure: it parses and produces text and hashes files, and performs no other
+//! I/O. Making the writes crash-safe is the engine's job.
+//!
+//! - [`names`]: artifact types, name rules, storage paths, lock keys.
+//! - [`Manifest`] / [`ManifestEditor`]: typed read, and an editor that keeps every byte it
+//!   does not need to change (comments, unknown tables and fields, order).
+//! - [`Lock`] / [`LockEditor`]: the same for `collection.lock`.
+//! - [`Config`] / [`ConfigEditor`]: the same for `config.toml`.
+//! - [`content_hash`]: SkillMeat's SHA-256 content hash of a file or directory.
+//! - [`diff_manifests`] / [`diff_locks`]: field-level changes between two documents.
+//! - [`now_timestamp`]: SkillMeat's timestamp format.
+//!
+//! Every fallible function returns [`Error`], which says where: document name with line and
+//! column, filesystem path, or item.
+
+mod config;
+mod diff;
+mod error;
+mod hash;
+mod lock;
+mod lock_edit;
+mod manifest;
+mod manifest_edit;
+pub mod names;
+mod time;
+mod toml_util;
+
+pub use config::{Config, ConfigEditor, DEFAULT_COLLECTION, DEFAULT_CONFIG_TOML};
+pub use diff::{FieldChange, diff_locks, diff_manifests};
+pub use error::{Error, Location, Result};
+pub use hash::{
+    HASH_BUFFER_BYTES, HASH_DEPTH_MAX, HASH_FILES_MAX, content_hash, content_hash_dir,
+    content_hash_file, is_content_hash,
+};
+pub use lock::{LOCK_ENTRY_FIELDS, LOCK_FORMAT_VERSION, Lock, LockEntry};
+pub use lock_edit::{LockEditor, LockEntryMut};
+pub use manifest::{
+    ARTIFACT_FIELDS, Artifact, CollectionInfo, MANIFEST_FORMAT_VERSION, Manifest, Origin,
+    UnsupportedItem,
+};
+pub use manifest_edit::{ArtifactMut, ManifestEditor};
+pub use names::{
+    ArtifactType, NAME_BYTES_MAX, NameError, lock_key, split_lock_key, validate_artifact_name,
+    validate_collection_name,
+};
+pub use time::{format_timestamp, now_timestamp};
+
+/// Largest document (manifest, lock, config) the readers accept, in bytes. A collection of
+/// ten thousand artifacts with metadata stays well below it; anything larger is not a file
+/// SkillMeat wrote.
+pub const DOCUMENT_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// File names inside a collection directory.
+pub const MANIFEST_FILE_NAME: &str = "collection.toml";
+/// See [`MANIFEST_FILE_NAME`].
+pub const LOCK_FILE_NAME: &str = "collection.lock";
+/// Sub-directories SkillMeat creates in a new collection.
+pub const COLLECTION_DIRS: [&str; 4] = ["skills", "commands", "agents", "workflows"];

@@ -1,0 +1,722 @@
+//! Staging a transaction and committing it (wal-spec.md §6.2).
+//!
+//! Staging writes only the journal and `.skillwal/staging/` (invariant E1). `commit` makes
+//! the staged bytes durable, appends the commit record, syncs the journal once — the commit
+//! point — and then applies the operations in order. Dropping a transaction without
+//! committing aborts it.
+
+use crate::apply::act;
+use crate::engine::{Applied, Engine};
+use crate::error::{Error, IoContext, Result};
+use crate::fs::{FileKind, Metadata, OpenMode};
+use crate::hashing::{self, TreeNode, tree_hash_of};
+use crate::journal::format::{
+    Before, Content, EntryKind, FieldChange, Hash, Kind, Record, encode_payload,
+};
+use crate::journal::writer::TxnWriter;
+use crate::limits::{
+    DIFF_CHANGES_PER_RECORD_MAX, DIFF_VALUE_BYTES_MAX, INLINE_BYTES_PER_TXN_MAX,
+    INLINE_CONTENT_MAX, LABEL_BYTES_MAX, OPS_PER_TXN_MAX, RECORD_HEADER_BYTES,
+    STREAM_BUFFER_BYTES, TREE_ENTRIES_MAX,
+};
+use crate::ops::{Located, Op, PutFile, PutTree, TreeEntry, staged_name};
+use crate::path::RelPath;
+use std::collections::BTreeSet;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// What a successful commit did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CommitReport {
+    pub txn_id: u64,
+    pub operations: u32,
+    /// Bytes appended to the journal, commit record included.
+    pub journal_bytes: u64,
+}
+
+/// A transaction being staged. Borrows the engine until it is committed or aborted.
+pub struct Transaction<'e> {
+    engine: &'e mut Engine,
+    writer: TxnWriter,
+    ops: Vec<Op>,
+    inline_bytes: u64,
+    /// Directories whose entries for durable staged content must be synced before commit.
+    sync_before_commit: BTreeSet<PathBuf>,
+    broken: Option<String>,
+    /// A commit record write was attempted: an abort must then retire the salt durably,
+    /// or a commit record that reached the page cache could be replayed later.
+    commit_record_attempted: bool,
+    finished: bool,
+}
+
+fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn now_unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Reads until `buf` is full or the reader ends; returns how many bytes were read.
+fn read_fill(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Staged content of one file.
+struct Staged {
+    size: u64,
+    hash: Hash,
+    ino: u64,
+    /// The bytes, when small enough to go inline in the journal.
+    inline: Option<Vec<u8>>,
+}
+
+impl Engine {
+    /// Begins a transaction, first checkpointing the previous one if it is still pending.
+    /// `label` (cut to 1 KiB) is stored in the journal for `journal inspect`.
+    pub fn begin(&mut self, label: &str) -> Result<Transaction<'_>> {
+        self.check_usable()?;
+        self.checkpoint()?;
+        let h = self.journal.header;
+        let mut writer = TxnWriter::new(h.live_salt, h.next_txn_id);
+        let begin = Record::Begin {
+            time_unix_ms: now_unix_ms(),
+            label: cut(label, LABEL_BYTES_MAX),
+        };
+        let payload = encode_payload(&begin, None);
+        if let Err(e) = writer.append(&self.journal, Kind::Begin, &payload) {
+            let _ = self.retire_unsynced(h.next_txn_id);
+            return Err(e);
+        }
+        Ok(Transaction {
+            engine: self,
+            writer,
+            ops: Vec::new(),
+            inline_bytes: 0,
+            sync_before_commit: BTreeSet::new(),
+            broken: None,
+            commit_record_attempted: false,
+            finished: false,
+        })
+    }
+}
+
+impl<'e> Transaction<'e> {
+    pub fn txn_id(&self) -> u64 {
+        self.writer.txn_id
+    }
+
+    fn root(&self) -> &Path {
+        &self.engine.layout.root
+    }
+
+    fn staging(&self) -> &Path {
+        &self.engine.layout.staging
+    }
+
+    fn lstat(&self, path: &Path) -> Result<Option<Metadata>> {
+        match self.engine.fs.metadata(path) {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("stat", path, e)),
+        }
+    }
+
+    fn reject(op: &'static str, path: &RelPath, reason: impl Into<String>) -> Error {
+        Error::Rejected {
+            op,
+            path: path.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    fn check_room(&self) -> Result<()> {
+        if let Some(b) = &self.broken {
+            return Err(Error::Rejected {
+                op: "stage",
+                path: String::new(),
+                reason: b.clone(),
+            });
+        }
+        if self.ops.len() as u32 >= OPS_PER_TXN_MAX {
+            return Err(Error::Limit {
+                what: "operations per transaction",
+                limit: OPS_PER_TXN_MAX as u64,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that `path` does not collide with another operation of this transaction
+    /// (invariant E3) and that its parent is a real directory (no link on the way) or one
+    /// this transaction creates.
+    fn check_place(&self, op: &'static str, path: &RelPath) -> Result<()> {
+        for earlier in &self.ops {
+            let q = earlier.path();
+            if q == path {
+                return Err(Self::reject(op, path, "already changed by this transaction"));
+            }
+            if path.is_within(q) && !matches!(earlier, Op::CreateDir { .. }) {
+                return Err(Self::reject(op, path, format!("{q} is also changed by this transaction")));
+            }
+            let clearing = op == "remove-dir"
+                && matches!(earlier, Op::DeleteFile { .. } | Op::DeleteTree { .. } | Op::RemoveDir { .. });
+            if q.is_within(path) && !clearing {
+                return Err(Self::reject(op, path, format!("{q} below it is also changed by this transaction")));
+            }
+        }
+        let mut prefix = String::new();
+        let comps: Vec<&str> = path.components().collect();
+        for c in &comps[..comps.len() - 1] {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(c);
+            let created = self.ops.iter().any(|o| matches!(o, Op::CreateDir { .. }) && o.path().as_str() == prefix);
+            if created {
+                continue;
+            }
+            let p = self.root().join(&prefix);
+            match self.lstat(&p)? {
+                Some(m) if m.kind == FileKind::Dir => {}
+                Some(_) => return Err(Self::reject(op, path, format!("{prefix} is not a directory"))),
+                None => return Err(Self::reject(op, path, format!("directory {prefix} does not exist"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// What `path` holds now, as this transaction sees it (`None` below a directory it
+    /// creates).
+    fn current(&self, path: &RelPath) -> Result<Option<Metadata>> {
+        let below_created = self
+            .ops
+            .iter()
+            .any(|o| matches!(o, Op::CreateDir { .. }) && path.is_within(o.path()));
+        if below_created {
+            return Ok(None);
+        }
+        self.lstat(&path.join_to(self.root()))
+    }
+
+    /// Appends a record; returns where its inline bytes (the last field of put-file and
+    /// tree-entry payloads, when present) are in the journal.
+    fn append(&mut self, rec: &Record, inline: Option<&[u8]>) -> Result<Located> {
+        let payload = encode_payload(rec, inline);
+        let offset = self.writer.append(&self.engine.journal, rec.kind(), &payload)?;
+        Ok(match inline {
+            Some(b) => Located::Journal {
+                offset: offset + RECORD_HEADER_BYTES + (payload.len() - b.len()) as u64,
+                len: b.len() as u32,
+            },
+            None => Located::Staged,
+        })
+    }
+
+    /// Streams `content` into a new file at `dest`. Up to 64 KiB (while the transaction's
+    /// inline budget lasts) it is kept for the journal; larger content is synced, and its
+    /// directories up to the staging directory are noted for a sync before commit.
+    fn stage_content(&mut self, dest: &Path, content: &mut dyn Read, mode: u32, target: &RelPath) -> Result<Staged> {
+        let fs = self.engine.fs.clone();
+        let file = fs.open(dest, OpenMode::CreateNew { mode }).ctx("create", dest)?;
+        let ino = file.metadata().ctx("stat", dest)?.ino;
+        let read_err = |e: io::Error| Error::Io {
+            op: "read new content for",
+            path: PathBuf::from(target.as_str()),
+            source: e,
+        };
+        let mut buf = vec![0u8; INLINE_CONTENT_MAX as usize + 1];
+        let n = read_fill(content, &mut buf).map_err(read_err)?;
+        let room = INLINE_BYTES_PER_TXN_MAX - self.inline_bytes;
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&buf[..n]);
+        file.write_all_at(&buf[..n], 0).ctx("write", dest)?;
+        if n as u64 <= INLINE_CONTENT_MAX && n as u64 <= room {
+            buf.truncate(n);
+            self.inline_bytes += n as u64;
+            return Ok(Staged {
+                size: n as u64,
+                hash: *hasher.finalize().as_bytes(),
+                ino,
+                inline: Some(buf),
+            });
+        }
+        let mut size = n as u64;
+        buf.truncate(STREAM_BUFFER_BYTES);
+        loop {
+            let k = read_fill(content, &mut buf).map_err(read_err)?;
+            if k == 0 {
+                break;
+            }
+            hasher.update(&buf[..k]);
+            file.write_all_at(&buf[..k], size).ctx("write", dest)?;
+            size += k as u64;
+        }
+        if let Err(e) = file.sync_data().ctx("fsync", dest) {
+            self.engine.poison(&e);
+            return Err(e);
+        }
+        let staging = self.staging().to_path_buf();
+        let mut dir = dest.parent();
+        while let Some(d) = dir {
+            self.sync_before_commit.insert(d.to_path_buf());
+            if d == staging {
+                break;
+            }
+            dir = d.parent();
+        }
+        Ok(Staged {
+            size,
+            hash: *hasher.finalize().as_bytes(),
+            ino,
+            inline: None,
+        })
+    }
+
+    /// Stages writing `content` to the file `path` (created or replaced; its parent must
+    /// exist or be created by this transaction), with permission bits `mode`.
+    pub fn put_file(&mut self, path: &str, content: &mut dyn Read, mode: u32) -> Result<()> {
+        self.check_room()?;
+        let path = RelPath::new(path)?;
+        self.check_place("put-file", &path)?;
+        let before = match self.current(&path)? {
+            None => Before::Absent,
+            Some(m) if m.kind == FileKind::File => {
+                let (size, hash) = hashing::hash_file(self.engine.fs.as_ref(), &path.join_to(self.root()))?;
+                Before::File { size, hash }
+            }
+            Some(_) => return Err(Self::reject("put-file", &path, "exists and is not a regular file")),
+        };
+        let op = self.ops.len() as u32;
+        let dest = self.staging().join(staged_name(self.writer.salt, op));
+        let staged = self.stage_content(&dest, content, mode, &path)?;
+        let rec = Record::PutFile {
+            op,
+            path: path.to_string(),
+            mode,
+            before,
+            size: staged.size,
+            hash: staged.hash,
+            staged_ino: staged.ino,
+            content: match &staged.inline {
+                Some(b) => Content::Inline { at: 0, len: b.len() as u32 },
+                None => Content::Staged,
+            },
+        };
+        let content = self.append(&rec, staged.inline.as_deref())?;
+        self.ops.push(Op::PutFile(PutFile {
+            path,
+            mode,
+            before,
+            size: staged.size,
+            hash: staged.hash,
+            staged_ino: staged.ino,
+            content,
+        }));
+        Ok(())
+    }
+
+    /// [`Transaction::put_file`] from a byte slice.
+    pub fn put_bytes(&mut self, path: &str, bytes: &[u8], mode: u32) -> Result<()> {
+        let mut r = bytes;
+        self.put_file(path, &mut r, mode)
+    }
+
+    /// Stages deleting the regular file `path`.
+    pub fn delete_file(&mut self, path: &str) -> Result<()> {
+        self.check_room()?;
+        let path = RelPath::new(path)?;
+        self.check_place("delete-file", &path)?;
+        let before = match self.current(&path)? {
+            Some(m) if m.kind == FileKind::File => {
+                let (size, hash) = hashing::hash_file(self.engine.fs.as_ref(), &path.join_to(self.root()))?;
+                Before::File { size, hash }
+            }
+            Some(_) => return Err(Self::reject("delete-file", &path, "not a regular file")),
+            None => return Err(Self::reject("delete-file", &path, "does not exist")),
+        };
+        let op = self.ops.len() as u32;
+        self.append(&Record::DeleteFile { op, path: path.to_string(), before }, None)?;
+        self.ops.push(Op::DeleteFile { path, before });
+        Ok(())
+    }
+
+    /// Stages creating the directory `path`, which must not exist.
+    pub fn create_dir(&mut self, path: &str, mode: u32) -> Result<()> {
+        self.check_room()?;
+        let path = RelPath::new(path)?;
+        self.check_place("create-dir", &path)?;
+        if self.current(&path)?.is_some() {
+            return Err(Self::reject("create-dir", &path, "already exists"));
+        }
+        let op = self.ops.len() as u32;
+        self.append(&Record::CreateDir { op, path: path.to_string(), mode }, None)?;
+        self.ops.push(Op::CreateDir { path, mode });
+        Ok(())
+    }
+
+    /// Stages removing the directory `path`, which must be empty once this transaction's
+    /// earlier deletions are done.
+    pub fn remove_dir(&mut self, path: &str) -> Result<()> {
+        self.check_room()?;
+        let path = RelPath::new(path)?;
+        self.check_place("remove-dir", &path)?;
+        let target = path.join_to(self.root());
+        match self.current(&path)? {
+            Some(m) if m.kind == FileKind::Dir => {}
+            Some(_) => return Err(Self::reject("remove-dir", &path, "not a directory")),
+            None => return Err(Self::reject("remove-dir", &path, "does not exist")),
+        }
+        for e in self.engine.fs.read_dir(&target).ctx("read directory", &target)? {
+            let child = target.join(&e.name);
+            let removed = self.ops.iter().any(|o| {
+                matches!(o, Op::DeleteFile { .. } | Op::DeleteTree { .. } | Op::RemoveDir { .. })
+                    && o.path().join_to(self.root()) == child
+            });
+            if !removed {
+                return Err(Self::reject("remove-dir", &path, format!("not empty ({} remains)", e.name.to_string_lossy())));
+            }
+        }
+        let op = self.ops.len() as u32;
+        self.append(&Record::RemoveDir { op, path: path.to_string() }, None)?;
+        self.ops.push(Op::RemoveDir { path });
+        Ok(())
+    }
+
+    /// Stages deleting the directory `path` and everything below it.
+    pub fn delete_tree(&mut self, path: &str) -> Result<()> {
+        self.check_room()?;
+        let path = RelPath::new(path)?;
+        self.check_place("delete-tree", &path)?;
+        let before = match self.current(&path)? {
+            Some(m) if m.kind == FileKind::Dir => Before::Tree {
+                hash: hashing::tree_hash(self.engine.fs.as_ref(), &path.join_to(self.root()))?,
+            },
+            Some(_) => return Err(Self::reject("delete-tree", &path, "not a directory")),
+            None => return Err(Self::reject("delete-tree", &path, "does not exist")),
+        };
+        let op = self.ops.len() as u32;
+        self.append(&Record::DeleteTree { op, path: path.to_string(), before }, None)?;
+        self.ops.push(Op::DeleteTree { path, before });
+        Ok(())
+    }
+
+    /// Starts staging a directory tree that will be installed at `path` (or replace the
+    /// directory there, atomically). Add its entries to the returned [`TreeStager`], then
+    /// call [`TreeStager::finish`].
+    pub fn put_tree(&mut self, path: &str) -> Result<TreeStager<'_, 'e>> {
+        self.check_room()?;
+        let path = RelPath::new(path)?;
+        self.check_place("put-tree", &path)?;
+        let before = match self.current(&path)? {
+            None => Before::Absent,
+            Some(m) if m.kind == FileKind::Dir => Before::Tree {
+                hash: hashing::tree_hash(self.engine.fs.as_ref(), &path.join_to(self.root()))?,
+            },
+            Some(_) => return Err(Self::reject("put-tree", &path, "exists and is not a directory")),
+        };
+        let op = self.ops.len() as u32;
+        let staged = self.staging().join(staged_name(self.writer.salt, op));
+        let fs = self.engine.fs.clone();
+        fs.create_dir(&staged, 0o755).ctx("create directory", &staged)?;
+        let staged_ino = fs.metadata(&staged).ctx("stat", &staged)?.ino;
+        Ok(TreeStager {
+            txn: self,
+            op,
+            path,
+            before,
+            staged,
+            staged_ino,
+            entries: Vec::new(),
+            dirs: BTreeSet::new(),
+            finished: false,
+        })
+    }
+
+    /// Records field-level changes to the manifest (`manifest = true`) or the lock, for
+    /// `journal inspect`. Values longer than 512 bytes are cut.
+    pub fn record_diff(&mut self, manifest: bool, document: &str, changes: &[FieldChange]) -> Result<()> {
+        for chunk in changes.chunks(DIFF_CHANGES_PER_RECORD_MAX) {
+            let changes = chunk
+                .iter()
+                .map(|c| FieldChange {
+                    item: cut(&c.item, 255),
+                    field: cut(&c.field, 255),
+                    before: c.before.as_deref().map(|v| cut(v, DIFF_VALUE_BYTES_MAX)),
+                    after: c.after.as_deref().map(|v| cut(v, DIFF_VALUE_BYTES_MAX)),
+                })
+                .collect();
+            let rec = Record::Diff {
+                manifest,
+                document: cut(document, 255),
+                changes,
+            };
+            self.append(&rec, None)?;
+        }
+        Ok(())
+    }
+
+    /// Commits: makes the staged content durable, appends the commit record and syncs the
+    /// journal (the commit point), then applies every operation in order. The changes are
+    /// in place when this returns; making them durable is the checkpoint's work
+    /// ([`Engine::checkpoint`], or the next [`Engine::begin`] or open).
+    ///
+    /// An error before the commit point aborts the transaction: nothing outside the engine's
+    /// directory changed. An error at or after it is [`Error::CommitUncertain`]: the change
+    /// may have been applied, and the next open completes it or rolls it back; this engine
+    /// is then unusable.
+    pub fn commit(mut self) -> Result<CommitReport> {
+        self.commit_inner()
+    }
+
+    /// [`Transaction::commit`], then [`Engine::checkpoint`]: on `Ok` every change is durable
+    /// in its place and the journal is retired.
+    pub fn commit_durable(mut self) -> Result<CommitReport> {
+        let report = self.commit_inner()?;
+        self.engine.checkpoint()?;
+        Ok(report)
+    }
+
+    fn commit_inner(&mut self) -> Result<CommitReport> {
+        if let Err(e) = self.pre_commit() {
+            let _ = self.abort_inner();
+            return Err(e);
+        }
+        let salt = self.writer.salt;
+        let root = self.engine.layout.root.clone();
+        self.finished = true;
+        if let Err(e) = self.engine.journal.sync() {
+            // Promise 6: never retried; whether the commit record reached the disk is unknown.
+            self.engine.poison(&e);
+            return Err(Error::CommitUncertain { root, cause: Box::new(e) });
+        }
+        // ---- commit point: from here on the transaction happens, at the latest on redo ----
+        let ops = std::mem::take(&mut self.ops);
+        let applied = {
+            let ctx = self.engine.ctx(salt);
+            ops.iter().enumerate().try_for_each(|(i, op)| act(&ctx, i as u32, op))
+        };
+        if let Err(e) = applied {
+            self.engine.poison(&e);
+            return Err(Error::CommitUncertain { root, cause: Box::new(e) });
+        }
+        let report = CommitReport {
+            txn_id: self.writer.txn_id,
+            operations: ops.len() as u32,
+            journal_bytes: self.writer.next_offset - crate::journal::format::RECORDS_OFFSET,
+        };
+        self.engine.applied = Some(Applied { ops });
+        Ok(report)
+    }
+
+    fn pre_commit(&mut self) -> Result<()> {
+        if let Some(b) = &self.broken {
+            return Err(Error::Rejected {
+                op: "commit",
+                path: String::new(),
+                reason: b.clone(),
+            });
+        }
+        let dirs: Vec<PathBuf> = self.sync_before_commit.iter().rev().cloned().collect();
+        for d in dirs {
+            if let Err(e) = self.engine.fs.sync_dir(&d).ctx("fsync directory", &d) {
+                self.engine.poison(&e);
+                return Err(e);
+            }
+        }
+        let commit = Record::Commit {
+            record_count: self.writer.next_index,
+            op_count: self.ops.len() as u32,
+            digest: self.writer.digest(),
+        };
+        self.commit_record_attempted = true;
+        self.append(&commit, None)?;
+        Ok(())
+    }
+
+    /// Abandons the transaction: removes what was staged and retires its records. Nothing
+    /// outside the engine's directory was changed.
+    pub fn abort(mut self) -> Result<()> {
+        self.abort_inner()
+    }
+
+    fn abort_inner(&mut self) -> Result<()> {
+        if self.finished {
+            return Ok(());
+        }
+        self.finished = true;
+        let cleared = crate::recovery::clear_staging(self.engine.fs.as_ref(), &self.engine.layout.staging);
+        let retired = if self.commit_record_attempted {
+            self.engine.retire(self.writer.txn_id)
+        } else {
+            self.engine.retire_unsynced(self.writer.txn_id)
+        };
+        cleared.and(retired)
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        // No sync here: an abort needs none (the records have no commit record).
+        let _ = self.abort_inner();
+    }
+}
+
+/// Stages one directory tree; see [`Transaction::put_tree`].
+pub struct TreeStager<'t, 'e> {
+    txn: &'t mut Transaction<'e>,
+    op: u32,
+    path: RelPath,
+    before: Before,
+    staged: PathBuf,
+    staged_ino: u64,
+    entries: Vec<TreeEntry>,
+    dirs: BTreeSet<String>,
+    finished: bool,
+}
+
+impl TreeStager<'_, '_> {
+    fn check_entry(&self, rel: &str) -> Result<RelPath> {
+        let rel = RelPath::new_in_tree(rel)?;
+        if self.entries.len() as u32 >= TREE_ENTRIES_MAX {
+            return Err(Error::Limit {
+                what: "entries in one tree",
+                limit: TREE_ENTRIES_MAX as u64,
+            });
+        }
+        if let Some(parent) = rel.parent()
+            && !self.dirs.contains(parent.as_str())
+        {
+            return Err(Transaction::reject("put-tree", &self.path, format!("{rel}: directory {parent} was not added first")));
+        }
+        if self.entries.iter().any(|e| e.rel == rel) {
+            return Err(Transaction::reject("put-tree", &self.path, format!("{rel} added twice")));
+        }
+        Ok(rel)
+    }
+
+    /// Adds a directory at `rel` (its parent must have been added).
+    pub fn dir(&mut self, rel: &str, mode: u32) -> Result<()> {
+        let rel = self.check_entry(rel)?;
+        let dest = rel.join_to(&self.staged);
+        self.txn.engine.fs.create_dir(&dest, mode).ctx("create directory", &dest)?;
+        let rec = Record::TreeEntry {
+            op: self.op,
+            rel_path: rel.to_string(),
+            kind: EntryKind::Dir,
+            mode,
+            size: 0,
+            hash: [0; 32],
+            content: Content::Staged,
+        };
+        self.txn.append(&rec, None)?;
+        self.dirs.insert(rel.to_string());
+        self.entries.push(TreeEntry {
+            rel,
+            kind: EntryKind::Dir,
+            mode,
+            size: 0,
+            hash: [0; 32],
+            content: Located::Staged,
+        });
+        Ok(())
+    }
+
+    /// Adds a file at `rel` with the bytes `content` yields (streamed; memory stays bounded).
+    pub fn file(&mut self, rel: &str, content: &mut dyn Read, mode: u32) -> Result<()> {
+        let rel = self.check_entry(rel)?;
+        let dest = rel.join_to(&self.staged);
+        let target = RelPath::new(&format!("{}/{}", self.path, rel))?;
+        let staged = self.txn.stage_content(&dest, content, mode, &target)?;
+        let rec = Record::TreeEntry {
+            op: self.op,
+            rel_path: rel.to_string(),
+            kind: EntryKind::File,
+            mode,
+            size: staged.size,
+            hash: staged.hash,
+            content: match &staged.inline {
+                Some(b) => Content::Inline { at: 0, len: b.len() as u32 },
+                None => Content::Staged,
+            },
+        };
+        let content = self.txn.append(&rec, staged.inline.as_deref())?;
+        self.entries.push(TreeEntry {
+            rel,
+            kind: EntryKind::File,
+            mode,
+            size: staged.size,
+            hash: staged.hash,
+            content,
+        });
+        Ok(())
+    }
+
+    /// [`TreeStager::file`] from a byte slice.
+    pub fn bytes(&mut self, rel: &str, bytes: &[u8], mode: u32) -> Result<()> {
+        let mut r = bytes;
+        self.file(rel, &mut r, mode)
+    }
+
+    /// Completes the tree: records its after-state hash and its operation.
+    pub fn finish(mut self) -> Result<()> {
+        self.finished = true;
+        let nodes = self
+            .entries
+            .iter()
+            .map(|e| {
+                let node = match e.kind {
+                    EntryKind::Dir => TreeNode::Dir,
+                    EntryKind::File => TreeNode::File { size: e.size, hash: e.hash },
+                };
+                (e.rel.as_str().as_bytes().to_vec(), node)
+            })
+            .collect();
+        let after_hash = tree_hash_of(nodes);
+        let rec = Record::PutTree {
+            op: self.op,
+            path: self.path.to_string(),
+            before: self.before,
+            after_hash,
+            staged_ino: self.staged_ino,
+            entry_count: self.entries.len() as u32,
+        };
+        self.txn.append(&rec, None)?;
+        self.txn.ops.push(Op::PutTree(PutTree {
+            path: self.path.clone(),
+            before: self.before,
+            after_hash,
+            staged_ino: self.staged_ino,
+            entries: std::mem::take(&mut self.entries),
+        }));
+        Ok(())
+    }
+}
+
+impl Drop for TreeStager<'_, '_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.txn.broken = Some(format!("the tree for {} was not finished", self.path));
+        }
+    }
+}
+

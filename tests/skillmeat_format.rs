@@ -1,0 +1,687 @@
+//! Compatibility tests for `skillwal::skillmeat`: the SkillMeat 0.74 on-disk format.
+//!
+//! One module per concern. Expected texts are written out in full, so each edit test proves
+//! that only the intended lines changed. Hash vectors marked "SkillMeat 0.74" were produced
+//! by running the real tool (`skillmeat add`) on the same files.
+
+use skillwal::skillmeat::*;
+
+/// A manifest with everything a writer must keep: comments, odd spacing, literal strings,
+/// unknown fields of every kind, an artifact type skillwal does not manage, inline tables,
+/// unknown top-level arrays, and a trailing comment.
+const TORTURE: &str = r##"# SkillMeat collection, hand-annotated.
+# Second header comment line.
+
+[collection]
+name = "default"   # the collection name
+version = "1.0.0"
+created = "2026-11-25T20:26:39.547343"
+updated = "2026-11-25T20:26:48.518576"  # rewritten on every write
+future_field = { nested = true }
+
+# The first artifact.
+[[artifacts]]
+name = "my-skill"
+type = "skill"
+path = "skills/my-skill"
+origin = "github"
+added = "2026-11-25T20:26:48.238399"
+upstream = "https://github.com/user/repo/tree/abc/path/to/my-skill"
+version_spec = "v1.0.0"
+resolved_sha = "0123456789abcdef0123456789abcdef01234567"   # pinned
+resolved_version = "v1.0.0"
+discovered_at = "2026-11-25T20:26:48.238399"
+tags = [
+    "x",
+    "y",
+]
+uuid = "0123456789abcdef0123456789abcdef"
+skillwal_source = "https://git.example.org/skills.git"
+skillwal_pins = [1, 2, 3]
+
+[artifacts.metadata]
+description = "A test skill"
+title = 'Literal title'
+
+[artifacts.metadata.extra]
+frontmatter = { name = "my-skill" }
+
+[[artifacts]]
+name = "hooky"
+type = "hook"      # a type skillwal does not manage
+path = "hooks/hooky"
+origin = "local"
+added = "2026-11-25T20:27:00.000001"
+
+[[artifacts]]
+name="cmd-one"
+type="command"
+path="commands/cmd-one.md"
+origin="local"
+added="2026-11-25T20:28:00.000002"
+
+[[mcp_servers]]
+name = "filesystem"
+repo = "anthropics/mcp-filesystem"
+env_vars = { ROOT = "/tmp" }
+
+[[tag_definitions]]
+name = "x"
+color = "#ff0000"
+
+# trailing comment
+"##;
+
+/// What SkillMeat 0.74 writes for `skillmeat init --name default`.
+const SKILLMEAT_INIT: &str = "artifacts = []
+
+[collection]
+name = \"default\"
+version = \"1.0.0\"
+created = \"2026-11-25T21:08:40.959035\"
+updated = \"2026-11-25T21:08:40.959052\"
+";
+
+/// A lock with comments, an unknown field, an unmanaged type and an unknown table.
+const LOCK: &str = r##"# lock file
+[lock]
+version = "1.0.0"
+
+[lock.entries."my-skill::skill"]
+content_hash = "e169454b2365a3752064ccec1283dc851333e71562c25fb2ba45a2e11da3f21a"  # from disk
+fetched = "2026-11-25T21:08:48.090701"
+recipe_hash = "abc"
+
+[lock.entries."hooky::hook"]
+content_hash = "whatever a newer SkillMeat writes"
+fetched = "2026-11-25T21:08:49.000000"
+
+[lock.entries."mycmd::command"]
+content_hash = "2171366738b1ca17ef120208b5a43b7dbf4d3d45dcd2d3acf7c949f95bc502f9"
+fetched = "2026-11-25T21:08:52.310288"
+upstream = "https://github.com/u/r"
+
+[extra_table]
+kept = true
+"##;
+
+const HASH_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const HASH_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+/// `text` with `from` replaced by `to`, asserting `from` occurs exactly once.
+fn replaced(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "{from:?} must occur once");
+    text.replacen(from, to, 1)
+}
+
+fn torture() -> ManifestEditor {
+    ManifestEditor::parse(TORTURE, "collection.toml").unwrap()
+}
+
+fn schema_error(result: Result<impl std::fmt::Debug>) -> (usize, usize, String) {
+    match result {
+        Err(Error::Schema { at, message }) => (at.line, at.column, message),
+        other => panic!("expected a schema error, got {other:?}"),
+    }
+}
+
+mod names {
+    use super::*;
+
+    #[test]
+    fn validation_table() {
+        let cases: &[(&str, Result<(), NameError>)] = &[
+            ("my-skill", Ok(())),
+            ("My_Skill 2", Ok(())),
+            ("a.b", Ok(())),
+            ("ünïcödé", Ok(())),
+            ("x:y", Ok(())),
+            ("", Err(NameError::Empty)),
+            ("a/b", Err(NameError::Slash)),
+            ("/abs", Err(NameError::Slash)),
+            ("a\\b", Err(NameError::Backslash)),
+            ("..", Err(NameError::DotDot)),
+            ("a..b", Err(NameError::DotDot)),
+            ("../x", Err(NameError::Slash)),
+            (".hidden", Err(NameError::LeadingDot)),
+            (".", Err(NameError::LeadingDot)),
+            ("nul\0", Err(NameError::ControlChar)),
+            ("new\nline", Err(NameError::ControlChar)),
+            ("tab\t", Err(NameError::ControlChar)),
+            ("del\u{7f}", Err(NameError::ControlChar)),
+            ("a::b", Err(NameError::DoubleColon)),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(validate_artifact_name(name), *expected, "{name:?}");
+        }
+        assert_eq!(
+            validate_artifact_name(&"x".repeat(NAME_BYTES_MAX + 1)),
+            Err(NameError::TooLong { bytes: 256 })
+        );
+    }
+
+    #[test]
+    fn storage_rule_and_lock_key() {
+        let cases = [
+            (ArtifactType::Skill, "skills/n", true),
+            (ArtifactType::Command, "commands/n.md", false),
+            (ArtifactType::Agent, "agents/n.md", false),
+        ];
+        for (t, path, is_dir) in cases {
+            assert_eq!(t.storage_path("n").unwrap(), path);
+            assert_eq!(t.is_directory(), is_dir);
+            assert_eq!(lock_key("n", t), format!("n::{}", t.as_str()));
+            assert_eq!(t.as_str().parse::<ArtifactType>().unwrap(), t);
+        }
+        assert!(matches!(
+            "workflow".parse::<ArtifactType>(),
+            Err(Error::UnknownArtifactType { .. })
+        ));
+        assert!(ArtifactType::Agent.storage_path(".x").is_err());
+    }
+}
+
+mod manifest_read {
+    use super::*;
+
+    #[test]
+    fn torture_manifest_reads() {
+        let m = Manifest::parse(TORTURE, "collection.toml").unwrap();
+        assert_eq!(
+            m.collection,
+            CollectionInfo {
+                name: "default".into(),
+                version: "1.0.0".into(),
+                created: "2026-11-25T20:26:39.547343".into(),
+                updated: "2026-11-25T20:26:48.518576".into(),
+            }
+        );
+        assert_eq!(m.artifacts.len(), 2);
+        let skill = m.artifact("my-skill", ArtifactType::Skill).unwrap();
+        assert_eq!(skill.origin, Origin::Github);
+        assert_eq!(skill.version_spec.as_deref(), Some("v1.0.0"));
+        assert_eq!(skill.tags, ["x", "y"]);
+        assert_eq!(
+            skill.metadata["title"].as_str(),
+            Some("Literal title"),
+            "literal strings are read as their value"
+        );
+        assert_eq!(
+            skill.metadata["extra"]["frontmatter"]["name"].as_str(),
+            Some("my-skill")
+        );
+        // Unknown string fields are typed extras; known SkillMeat fields and non-strings are not.
+        assert_eq!(
+            skill.extra.keys().collect::<Vec<_>>(),
+            ["skillwal_source"]
+        );
+        assert_eq!(
+            skill.extra_field("skillwal_source"),
+            Some("https://git.example.org/skills.git")
+        );
+        let cmd = m.artifact("cmd-one", ArtifactType::Command).unwrap();
+        assert_eq!(cmd.path, "commands/cmd-one.md");
+        assert_eq!(cmd.upstream, None);
+        assert!(cmd.tags.is_empty() && cmd.metadata.is_empty());
+        assert_eq!(
+            m.unsupported,
+            [UnsupportedItem {
+                name: "hooky".into(),
+                type_name: "hook".into(),
+                line: 38,
+            }]
+        );
+    }
+
+    #[test]
+    fn skillmeat_init_output_reads() {
+        let m = Manifest::parse(SKILLMEAT_INIT, "collection.toml").unwrap();
+        assert_eq!(m.collection.name, "default");
+        assert!(m.artifacts.is_empty());
+    }
+
+    #[test]
+    fn syntax_errors_carry_line_and_column() {
+        let err = Manifest::parse("[collection]\nname = \"x\"\nversion = 1.0.0\n", "c.toml")
+            .unwrap_err();
+        let Error::Syntax { at, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!((at.document.as_str(), at.line, at.column), ("c.toml", 3, 14));
+        assert!(err.to_string().starts_with("c.toml:3:14: TOML syntax error"), "{err}");
+        // Columns count characters, not bytes.
+        let Error::Syntax { at, .. } = Manifest::parse("a = \"é\" x", "c").unwrap_err() else {
+            panic!()
+        };
+        assert_eq!((at.line, at.column), (1, 9));
+    }
+
+    const HEAD: &str = "[collection]\nname = \"c\"\nversion = \"1.0.0\"\ncreated = \"t\"\nupdated = \"t\"\n";
+
+    fn with_artifact(body: &str) -> String {
+        format!("{HEAD}\n[[artifacts]]\n{body}")
+    }
+
+    const GOOD: &str = "name = \"a\"\ntype = \"skill\"\npath = \"skills/a\"\norigin = \"local\"\nadded = \"t\"\n";
+
+    #[test]
+    fn schema_errors_point_at_the_value_or_the_table() {
+        assert!(Manifest::parse(&with_artifact(GOOD), "c").is_ok());
+        // Missing field: the [[artifacts]] header (line 7).
+        let text = with_artifact(&GOOD.replace("added = \"t\"\n", ""));
+        let (line, column, message) = schema_error(Manifest::parse(&text, "c"));
+        assert_eq!((line, column), (7, 1));
+        assert!(message.contains("missing field `added`"), "{message}");
+        // Unknown origin: the value.
+        let text = with_artifact(&GOOD.replace("\"local\"", "\"gitlab\""));
+        let (line, column, message) = schema_error(Manifest::parse(&text, "c"));
+        assert_eq!((line, column), (11, 10));
+        assert!(message.contains("gitlab"), "{message}");
+        // Invalid name.
+        let text = with_artifact(&GOOD.replace("name = \"a\"", "name = \"../evil\""));
+        let (line, column, message) = schema_error(Manifest::parse(&text, "c"));
+        assert_eq!((line, column), (8, 8));
+        assert!(message.contains("../evil"), "{message}");
+        // Wrong type.
+        let text = with_artifact(&format!("{GOOD}tags = \"x\"\n"));
+        assert_eq!(schema_error(Manifest::parse(&text, "c")).0, 13);
+        let text = with_artifact(&format!("{GOOD}tags = [\"x\", 1]\n"));
+        let (line, column, _) = schema_error(Manifest::parse(&text, "c"));
+        assert_eq!((line, column), (13, 14));
+        let text = with_artifact(&GOOD.replace("added = \"t\"", "added = 2026-01-01T00:00:00"));
+        assert_eq!(schema_error(Manifest::parse(&text, "c")).0, 12);
+        // Duplicate identity: the second name.
+        let text = format!("{}\n[[artifacts]]\n{GOOD}", with_artifact(GOOD));
+        let (line, column, message) = schema_error(Manifest::parse(&text, "c"));
+        assert_eq!((line, column), (15, 8));
+        assert!(message.contains("duplicate artifact a::skill"), "{message}");
+        // Missing [collection] and missing collection fields.
+        let (line, column, _) = schema_error(Manifest::parse("", "c"));
+        assert_eq!((line, column), (1, 1));
+        let text = HEAD.replace("version = \"1.0.0\"\n", "");
+        let (line, _, message) = schema_error(Manifest::parse(&text, "c"));
+        assert_eq!(line, 1);
+        assert!(message.contains("missing field `version`"), "{message}");
+        let text = HEAD.replace("name = \"c\"", "name = \"\"");
+        assert_eq!(schema_error(Manifest::parse(&text, "c")).0, 2);
+    }
+
+    #[test]
+    fn error_display_names_the_document() {
+        let text = with_artifact(&GOOD.replace("\"local\"", "\"x\""));
+        let err = Manifest::parse(&text, "/c/collection.toml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/c/collection.toml:11:10: artifact #1 (a): unknown origin \"x\" (expected local, github or marketplace)"
+        );
+    }
+
+    #[test]
+    fn oversize_documents_are_refused() {
+        let text = " ".repeat(DOCUMENT_BYTES_MAX + 1);
+        assert!(matches!(
+            Manifest::parse(&text, "c"),
+            Err(Error::DocumentTooLarge { .. })
+        ));
+    }
+}
+
+mod manifest_edit {
+    use super::*;
+
+    #[test]
+    fn unedited_round_trip_is_byte_for_byte() {
+        assert_eq!(torture().to_string(), TORTURE);
+        assert_eq!(
+            ManifestEditor::parse(SKILLMEAT_INIT, "c").unwrap().to_string(),
+            SKILLMEAT_INIT
+        );
+        // Setting a value to what it already is is not an edit.
+        let mut m = torture();
+        m.set_updated("2026-11-25T20:26:48.518576");
+        m.artifact_mut("my-skill", ArtifactType::Skill)
+            .unwrap()
+            .set_tags(&["x".into(), "y".into()]);
+        assert!(!m.is_edited());
+    }
+
+    #[test]
+    fn toml_edit_itself_reproduces_the_document() {
+        // Edit and revert: the output goes through toml_edit's serializer, not the shortcut.
+        let mut m = torture();
+        m.set_updated("changed");
+        m.set_updated("2026-11-25T20:26:48.518576");
+        assert!(m.is_edited());
+        assert_eq!(m.to_string(), TORTURE);
+    }
+
+    #[test]
+    fn set_updated_changes_one_value_and_keeps_its_comment() {
+        let mut m = torture();
+        m.set_updated("2026-12-01T00:00:00.000001");
+        assert_eq!(
+            m.to_string(),
+            replaced(
+                TORTURE,
+                "updated = \"2026-11-25T20:26:48.518576\"  # rewritten",
+                "updated = \"2026-12-01T00:00:00.000001\"  # rewritten"
+            )
+        );
+    }
+
+    #[test]
+    fn field_setters_touch_only_their_lines() {
+        let mut m = torture();
+        {
+            let mut a = m.artifact_mut("my-skill", ArtifactType::Skill).unwrap();
+            a.set_resolved_sha(Some("ffffffffffffffffffffffffffffffffffffffff"));
+            a.set_version_spec(None);
+            a.set_string("skillwal_source", "/home/me/src").unwrap();
+            a.set_string("skillwal_ref", "main").unwrap();
+            assert_eq!(a.get_string("skillwal_ref"), Some("main"));
+            assert_eq!(a.get_string("origin"), Some("github"));
+        }
+        {
+            let mut c = m.artifact_mut("cmd-one", ArtifactType::Command).unwrap();
+            c.set_upstream(Some("https://example.org/u"));
+            c.set_last_updated(Some("2026-12-01T00:00:00.000000"));
+            c.set_tags(&["t".into()]);
+            c.set_origin(Origin::Marketplace);
+        }
+        let mut expected = replaced(
+            TORTURE,
+            "resolved_sha = \"0123456789abcdef0123456789abcdef01234567\"   # pinned",
+            "resolved_sha = \"ffffffffffffffffffffffffffffffffffffffff\"   # pinned",
+        );
+        expected = replaced(&expected, "version_spec = \"v1.0.0\"\n", "");
+        expected = replaced(
+            &expected,
+            "skillwal_source = \"https://git.example.org/skills.git\"\nskillwal_pins = [1, 2, 3]\n",
+            "skillwal_source = \"/home/me/src\"\nskillwal_pins = [1, 2, 3]\nskillwal_ref = \"main\"\n",
+        );
+        expected = replaced(
+            &expected,
+            "origin=\"local\"\nadded=\"2026-11-25T20:28:00.000002\"\n",
+            "origin=\"marketplace\"\nadded=\"2026-11-25T20:28:00.000002\"\n\
+             upstream = \"https://example.org/u\"\n\
+             last_updated = \"2026-12-01T00:00:00.000000\"\n\
+             tags = [\n    \"t\",\n]\n",
+        );
+        assert_eq!(m.to_string(), expected);
+    }
+
+    #[test]
+    fn generic_string_fields() {
+        let mut m = torture();
+        let mut a = m.artifact_mut("my-skill", ArtifactType::Skill).unwrap();
+        assert_eq!(
+            a.remove_string("skillwal_source").unwrap().as_deref(),
+            Some("https://git.example.org/skills.git")
+        );
+        assert_eq!(a.remove_string("skillwal_source").unwrap(), None);
+        assert!(matches!(
+            a.remove_string("skillwal_pins"),
+            Err(Error::InvalidValue { .. })
+        ));
+        for reserved in ["name", "type", "path", "origin", "tags", "metadata", "uuid"] {
+            assert!(matches!(
+                a.set_string(reserved, "x"),
+                Err(Error::ReservedField { .. })
+            ));
+        }
+        assert!(a.set_string("", "x").is_err());
+        assert_eq!(
+            m.to_string(),
+            replaced(
+                TORTURE,
+                "skillwal_source = \"https://git.example.org/skills.git\"\n",
+                ""
+            )
+        );
+    }
+
+    fn helper_agent() -> Artifact {
+        let mut a = Artifact::new(
+            "helper",
+            ArtifactType::Agent,
+            Origin::Github,
+            "2026-12-01T10:00:00.000000",
+        )
+        .unwrap();
+        a.upstream = Some("https://github.com/u/r/tree/abc/agents/helper.md".into());
+        a.version_spec = Some("latest".into());
+        a.resolved_sha = Some("abc".into());
+        a.tags = vec!["ops".into()];
+        a.metadata
+            .insert("description".into(), "Helps \"a lot\"".into());
+        a.extra
+            .insert("skillwal_source".into(), "git+ssh://h/x.git".into());
+        a
+    }
+
+    const HELPER_TEXT: &str = "[[artifacts]]
+name = \"helper\"
+type = \"agent\"
+path = \"agents/helper.md\"
+origin = \"github\"
+added = \"2026-12-01T10:00:00.000000\"
+upstream = \"https://github.com/u/r/tree/abc/agents/helper.md\"
+version_spec = \"latest\"
+resolved_sha = \"abc\"
+tags = [
+    \"ops\",
+]
+skillwal_source = \"git+ssh://h/x.git\"
+
+[artifacts.metadata]
+description = \"Helps \\\"a lot\\\"\"
+";
+
+    #[test]
+    fn add_goes_after_the_last_artifact_in_skillmeat_order() {
+        let mut m = torture();
+        m.add_artifact(&helper_agent()).unwrap();
+        let expected = replaced(
+            TORTURE,
+            "\n[[mcp_servers]]",
+            &format!("\n{HELPER_TEXT}\n[[mcp_servers]]"),
+        );
+        assert_eq!(m.to_string(), expected);
+        let read = m.manifest().unwrap();
+        assert_eq!(read.artifact("helper", ArtifactType::Agent), Some(&helper_agent()));
+        assert!(matches!(
+            m.add_artifact(&helper_agent()),
+            Err(Error::AlreadyExists { item, .. }) if item == "helper::agent"
+        ));
+    }
+
+    #[test]
+    fn add_to_a_new_collection_matches_skillmeat_layout() {
+        let mut m =
+            ManifestEditor::new_collection("default", "2026-11-25T21:08:40.959035", "c").unwrap();
+        assert_eq!(
+            m.to_string(),
+            SKILLMEAT_INIT.replace("40.959052", "40.959035")
+        );
+        let mut skill = Artifact::new(
+            "my-skill",
+            ArtifactType::Skill,
+            Origin::Local,
+            "2026-11-25T21:08:47.641652",
+        )
+        .unwrap();
+        skill.tags = vec!["a".into(), "b".into()];
+        skill
+            .metadata
+            .insert("description".into(), "A test skill".into());
+        let mut extra = toml::Table::new();
+        extra.insert("name".into(), "my-skill".into());
+        skill.metadata.insert("extra".into(), extra.into());
+        m.add_artifact(&skill).unwrap();
+        m.set_updated("2026-11-25T21:08:52.308841");
+        // Byte-identical to what SkillMeat 0.74 wrote after `skillmeat add skill`.
+        assert_eq!(
+            m.to_string(),
+            "[collection]
+name = \"default\"
+version = \"1.0.0\"
+created = \"2026-11-25T21:08:40.959035\"
+updated = \"2026-11-25T21:08:52.308841\"
+
+[[artifacts]]
+name = \"my-skill\"
+type = \"skill\"
+path = \"skills/my-skill\"
+origin = \"local\"
+added = \"2026-11-25T21:08:47.641652\"
+tags = [
+    \"a\",
+    \"b\",
+]
+
+[artifacts.metadata]
+description = \"A test skill\"
+
+[artifacts.metadata.extra]
+name = \"my-skill\"
+"
+        );
+    }
+
+    #[test]
+    fn add_rejects_bad_input() {
+        let mut m = torture();
+        let mut a = helper_agent();
+        a.path = "agents/other.md".into();
+        assert!(matches!(m.add_artifact(&a), Err(Error::InvalidValue { .. })));
+        let mut a = helper_agent();
+        a.extra.insert("resolved_sha".into(), "x".into());
+        assert!(matches!(m.add_artifact(&a), Err(Error::ReservedField { .. })));
+        let mut a = helper_agent();
+        a.name = "../x".into();
+        assert!(matches!(m.add_artifact(&a), Err(Error::InvalidName { .. })));
+        assert!(!m.is_edited());
+        assert!(ManifestEditor::new_collection("a/b", "t", "c").is_err());
+    }
+
+    #[test]
+    fn remove_takes_the_table_its_subtables_and_its_comment() {
+        let mut m = torture();
+        m.remove_artifact("my-skill", ArtifactType::Skill).unwrap();
+        let start = TORTURE.find("\n# The first artifact.").unwrap();
+        let end = TORTURE.find("\n[[artifacts]]\nname = \"hooky\"").unwrap();
+        let expected = format!("{}{}", &TORTURE[..start], &TORTURE[end..]);
+        assert_eq!(m.to_string(), expected);
+        assert!(matches!(
+            m.remove_artifact("my-skill", ArtifactType::Skill),
+            Err(Error::NotFound { item, .. }) if item == "my-skill::skill"
+        ));
+        // The unsupported artifact stays.
+        assert_eq!(m.manifest().unwrap().unsupported.len(), 1);
+    }
+
+    #[test]
+    fn remove_then_add_round_trips_through_the_typed_view() {
+        let mut m = torture();
+        let before = m.manifest().unwrap();
+        let skill = before.artifact("my-skill", ArtifactType::Skill).unwrap().clone();
+        m.remove_artifact("my-skill", ArtifactType::Skill).unwrap();
+        m.add_artifact(&skill).unwrap();
+        let after = m.manifest().unwrap();
+        assert_eq!(after.artifact("my-skill", ArtifactType::Skill), Some(&skill));
+        // Fields skillwal does not type (discovered_at, uuid, skillwal_pins) are lost by a
+        // remove + add; update_artifact is the way to keep them.
+        assert!(!m.to_string().contains("discovered_at"));
+    }
+
+    #[test]
+    fn update_artifact_changes_only_differences() {
+        let mut m = torture();
+        let mut skill = m
+            .manifest()
+            .unwrap()
+            .artifact("my-skill", ArtifactType::Skill)
+            .unwrap()
+            .clone();
+        m.update_artifact(&skill).unwrap();
+        assert!(!m.is_edited(), "updating to the same value is not an edit");
+        skill.resolved_version = Some("v1.1.0".into());
+        skill.extra.clear();
+        skill
+            .metadata
+            .insert("description".into(), "Better".into());
+        m.update_artifact(&skill).unwrap();
+        let mut expected = replaced(
+            TORTURE,
+            "resolved_version = \"v1.0.0\"",
+            "resolved_version = \"v1.1.0\"",
+        );
+        expected = replaced(
+            &expected,
+            "skillwal_source = \"https://git.example.org/skills.git\"\n",
+            "",
+        );
+        // The metadata table is rewritten as a whole, in SkillMeat's layout, in place.
+        expected = replaced(
+            &expected,
+            "[artifacts.metadata]\ndescription = \"A test skill\"\ntitle = 'Literal title'\n\n[artifacts.metadata.extra]\nfrontmatter = { name = \"my-skill\" }\n",
+            "[artifacts.metadata]\ndescription = \"Better\"\ntitle = \"Literal title\"\n\n[artifacts.metadata.extra.frontmatter]\nname = \"my-skill\"\n",
+        );
+        assert_eq!(m.to_string(), expected);
+        assert_eq!(
+            m.manifest().unwrap().artifact("my-skill", ArtifactType::Skill),
+            Some(&skill)
+        );
+    }
+
+    #[test]
+    fn set_metadata_empty_removes_the_table() {
+        let mut m = torture();
+        m.set_metadata("my-skill", ArtifactType::Skill, &toml::Table::new())
+            .unwrap();
+        let start = TORTURE.find("\n[artifacts.metadata]").unwrap();
+        let end = TORTURE.find("\n[[artifacts]]\nname = \"hooky\"").unwrap();
+        assert_eq!(
+            m.to_string(),
+            format!("{}{}", &TORTURE[..start], &TORTURE[end..])
+        );
+    }
+
+    #[test]
+    fn inline_artifact_arrays_are_converted_on_edit() {
+        let text = "artifacts = [{ name = \"a\", type = \"agent\", path = \"agents/a.md\", origin = \"local\", added = \"t\" }]\n\n[collection]\nname = \"c\"\nversion = \"1.0.0\"\ncreated = \"t\"\nupdated = \"t\"\n";
+        let mut m = ManifestEditor::parse(text, "c").unwrap();
+        m.artifact_mut("a", ArtifactType::Agent)
+            .unwrap()
+            .set_upstream(Some("u"));
+        assert_eq!(
+            m.to_string(),
+            "[collection]\nname = \"c\"\nversion = \"1.0.0\"\ncreated = \"t\"\nupdated = \"t\"\n\n[[artifacts]]\nname = \"a\"\ntype = \"agent\"\npath = \"agents/a.md\"\norigin = \"local\"\nadded = \"t\"\nupstream = \"u\"\n"
+        );
+        // Removing from an inline array edits it in place.
+        let mut m = ManifestEditor::parse(text, "c").unwrap();
+        m.remove_artifact("a", ArtifactType::Agent).unwrap();
+        assert!(m.to_string().starts_with("artifacts = []\n"), "{m}");
+    }
+
+    #[test]
+    fn crlf_documents_stay_crlf() {
+        let text = SKILLMEAT_INIT.replace('\n', "\r\n");
+        let mut m = ManifestEditor::parse(&text, "c").unwrap();
+        assert_eq!(m.to_string(), text);
+        m.set_updated("new");
+        assert_eq!(
+            m.to_string(),
+            text.replace("2026-11-25T21:08:40.959052", "new")
+        );
+    }
+
+    #[test]
+    fn not_found_errors_name_the_item() {
+        let mut m = torture();
+        let err = m.artifact_mut("nope", ArtifactType::Skill).unwrap_err();
+        assert_eq!(err.to_string(), "collection.toml: no nope::skill here");
+        // A hook cannot be addressed as a skill.
+        assert!(m.artifact_mut("hooky", ArtifactType::Skill).is_err());
+    }
+}
