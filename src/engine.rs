@@ -47,14 +47,27 @@ pub struct OpenOptions {
 }
 
 /// Where salts come from.
+///
+/// A salt must never repeat for one journal: a retired transaction's records would
+/// validate again. From the OS, 64 random bits make that practically impossible. A seeded
+/// source (for deterministic tests) mixes the seed with the header sequence the salt is for,
+/// which only grows across durable header writes, so it never repeats either.
 enum SaltSource {
     Os,
-    Seeded(SplitMix64),
+    Seeded(u64),
 }
 
 impl SaltSource {
-    fn next(&mut self, avoid: u64) -> Result<u64> {
-        loop {
+    fn new(seed: Option<u64>) -> SaltSource {
+        match seed {
+            Some(s) => SaltSource::Seeded(s),
+            None => SaltSource::Os,
+        }
+    }
+
+    /// A salt for the header with sequence `sequence`, never 0 and never `avoid`.
+    fn next(&mut self, avoid: u64, sequence: u64) -> Result<u64> {
+        for attempt in 0u64.. {
             let v = match self {
                 SaltSource::Os => {
                     let mut b = [0u8; 8];
@@ -62,12 +75,16 @@ impl SaltSource {
                         .map_err(|e| Error::io("getrandom", "/dev/urandom", crate::fs::errno(e)))?;
                     u64::from_le_bytes(b)
                 }
-                SaltSource::Seeded(rng) => rng.next_u64(),
+                SaltSource::Seeded(seed) => {
+                    let mut rng = SplitMix64::new(*seed ^ sequence.wrapping_mul(0x9E37_79B9) ^ (attempt << 48));
+                    rng.next_u64()
+                }
             };
             if v != 0 && v != avoid {
                 return Ok(v);
             }
         }
+        unreachable!("an unbounded loop returns")
     }
 }
 
@@ -163,14 +180,11 @@ impl Engine {
             Err(LockError::Io(e)) => return Err(Error::io("lock", &layout.lock, e)),
         };
         ensure_dir(fs.as_ref(), &layout.staging, &layout.meta)?;
-        let mut salts = match opts.salt_seed {
-            Some(seed) => SaltSource::Seeded(SplitMix64::new(seed)),
-            None => SaltSource::Os,
-        };
+        let mut salts = SaltSource::new(opts.salt_seed);
         let journal = if fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
             open_journal(fs.as_ref(), &layout)?
         } else {
-            let salt = salts.next(0)?;
+            let salt = salts.next(0, 1)?;
             JournalFile::create(fs.as_ref(), &layout.journal, &layout.journal_tmp, salt)?
         };
         let mut engine = Engine {
@@ -247,6 +261,11 @@ impl Engine {
                 RecoveryOutcome::RolledBack { txn_id, records }
             }
             Plan::RollForward { txn, statuses } => {
+                // A killed process may have left a commit record that is only in the page
+                // cache. Make what we are about to act on durable first (SQLite's rule for a
+                // hot journal), so a power cut during the roll-forward cannot turn it back
+                // into "never committed" after some targets were changed.
+                self.journal.sync().inspect_err(|e| self.poison(e))?;
                 let (redone, repaired) = recovery::roll_forward(&self.ctx(salt), &txn, &statuses)
                     .inspect_err(|e| self.poison(e))?;
                 self.applied = Some(Applied {
@@ -277,7 +296,7 @@ impl Engine {
         let h = self.journal.header;
         let header = Header {
             sequence: h.sequence + 1,
-            live_salt: self.salts.next(h.live_salt)?,
+            live_salt: self.salts.next(h.live_salt, h.sequence + 1)?,
             next_txn_id: h.next_txn_id.max(txn_id + 1),
         };
         self.journal.write_header(header).inspect_err(|e| self.poison(e))?;
@@ -290,7 +309,7 @@ impl Engine {
         let h = self.journal.header;
         let header = Header {
             sequence: h.sequence + 1,
-            live_salt: self.salts.next(h.live_salt)?,
+            live_salt: self.salts.next(h.live_salt, h.sequence + 1)?,
             next_txn_id: h.next_txn_id.max(txn_id + 1),
         };
         self.journal.write_header(header)
@@ -387,10 +406,7 @@ pub fn discard_journal(fs: Arc<dyn FileSystem>, root: &Path, opts: &OpenOptions)
         Err(LockError::Io(e)) => return Err(Error::io("lock", &layout.lock, e)),
     };
     ensure_dir(fs.as_ref(), &layout.staging, &layout.meta)?;
-    let mut salts = match opts.salt_seed {
-        Some(seed) => SaltSource::Seeded(SplitMix64::new(seed)),
-        None => SaltSource::Os,
-    };
+    let mut salts = SaltSource::new(opts.salt_seed);
     let mut discarded = Discarded {
         txn_id: None,
         records: 0,
@@ -413,13 +429,13 @@ pub fn discard_journal(fs: Arc<dyn FileSystem>, root: &Path, opts: &OpenOptions)
             let h = journal.header;
             journal.write_header(Header {
                 sequence: h.sequence + 1,
-                live_salt: salts.next(h.live_salt)?,
+                live_salt: salts.next(h.live_salt, h.sequence + 1)?,
                 next_txn_id: h.next_txn_id + 1,
             })?;
             journal.sync()?;
         }
         None => {
-            let salt = salts.next(0)?;
+            let salt = salts.next(0, 1)?;
             JournalFile::create(fs.as_ref(), &layout.journal, &layout.journal_tmp, salt)?;
         }
     }

@@ -211,10 +211,7 @@ mod manifest_read {
             Some("my-skill")
         );
         // Unknown string fields are typed extras; known SkillMeat fields and non-strings are not.
-        assert_eq!(
-            skill.extra.keys().collect::<Vec<_>>(),
-            ["skillwal_source"]
-        );
+        assert_eq!(skill.extra.keys().collect::<Vec<_>>(), ["skillwal_source"]);
         assert_eq!(
             skill.extra_field("skillwal_source"),
             Some("https://git.example.org/skills.git")
@@ -242,13 +239,20 @@ mod manifest_read {
 
     #[test]
     fn syntax_errors_carry_line_and_column() {
-        let err = Manifest::parse("[collection]\nname = \"x\"\nversion = 1.0.0\n", "c.toml")
-            .unwrap_err();
+        let err =
+            Manifest::parse("[collection]\nname = \"x\"\nversion = 1.0.0\n", "c.toml").unwrap_err();
         let Error::Syntax { at, .. } = &err else {
             panic!("{err:?}");
         };
-        assert_eq!((at.document.as_str(), at.line, at.column), ("c.toml", 3, 14));
-        assert!(err.to_string().starts_with("c.toml:3:14: TOML syntax error"), "{err}");
+        assert_eq!(
+            (at.document.as_str(), at.line, at.column),
+            ("c.toml", 3, 14)
+        );
+        assert!(
+            err.to_string()
+                .starts_with("c.toml:3:14: TOML syntax error"),
+            "{err}"
+        );
         // Columns count characters, not bytes.
         let Error::Syntax { at, .. } = Manifest::parse("a = \"é\" x", "c").unwrap_err() else {
             panic!()
@@ -256,13 +260,15 @@ mod manifest_read {
         assert_eq!((at.line, at.column), (1, 9));
     }
 
-    const HEAD: &str = "[collection]\nname = \"c\"\nversion = \"1.0.0\"\ncreated = \"t\"\nupdated = \"t\"\n";
+    const HEAD: &str =
+        "[collection]\nname = \"c\"\nversion = \"1.0.0\"\ncreated = \"t\"\nupdated = \"t\"\n";
 
     fn with_artifact(body: &str) -> String {
         format!("{HEAD}\n[[artifacts]]\n{body}")
     }
 
-    const GOOD: &str = "name = \"a\"\ntype = \"skill\"\npath = \"skills/a\"\norigin = \"local\"\nadded = \"t\"\n";
+    const GOOD: &str =
+        "name = \"a\"\ntype = \"skill\"\npath = \"skills/a\"\norigin = \"local\"\nadded = \"t\"\n";
 
     #[test]
     fn schema_errors_point_at_the_value_or_the_table() {
@@ -333,7 +339,9 @@ mod manifest_edit {
     fn unedited_round_trip_is_byte_for_byte() {
         assert_eq!(torture().to_string(), TORTURE);
         assert_eq!(
-            ManifestEditor::parse(SKILLMEAT_INIT, "c").unwrap().to_string(),
+            ManifestEditor::parse(SKILLMEAT_INIT, "c")
+                .unwrap()
+                .to_string(),
             SKILLMEAT_INIT
         );
         // Setting a value to what it already is is not an edit.
@@ -488,7 +496,10 @@ description = \"Helps \\\"a lot\\\"\"
         );
         assert_eq!(m.to_string(), expected);
         let read = m.manifest().unwrap();
-        assert_eq!(read.artifact("helper", ArtifactType::Agent), Some(&helper_agent()));
+        assert_eq!(
+            read.artifact("helper", ArtifactType::Agent),
+            Some(&helper_agent())
+        );
         assert!(matches!(
             m.add_artifact(&helper_agent()),
             Err(Error::AlreadyExists { item, .. }) if item == "helper::agent"
@@ -553,10 +564,16 @@ name = \"my-skill\"
         let mut m = torture();
         let mut a = helper_agent();
         a.path = "agents/other.md".into();
-        assert!(matches!(m.add_artifact(&a), Err(Error::InvalidValue { .. })));
+        assert!(matches!(
+            m.add_artifact(&a),
+            Err(Error::InvalidValue { .. })
+        ));
         let mut a = helper_agent();
         a.extra.insert("resolved_sha".into(), "x".into());
-        assert!(matches!(m.add_artifact(&a), Err(Error::ReservedField { .. })));
+        assert!(matches!(
+            m.add_artifact(&a),
+            Err(Error::ReservedField { .. })
+        ));
         let mut a = helper_agent();
         a.name = "../x".into();
         assert!(matches!(m.add_artifact(&a), Err(Error::InvalidName { .. })));
@@ -584,11 +601,17 @@ name = \"my-skill\"
     fn remove_then_add_round_trips_through_the_typed_view() {
         let mut m = torture();
         let before = m.manifest().unwrap();
-        let skill = before.artifact("my-skill", ArtifactType::Skill).unwrap().clone();
+        let skill = before
+            .artifact("my-skill", ArtifactType::Skill)
+            .unwrap()
+            .clone();
         m.remove_artifact("my-skill", ArtifactType::Skill).unwrap();
         m.add_artifact(&skill).unwrap();
         let after = m.manifest().unwrap();
-        assert_eq!(after.artifact("my-skill", ArtifactType::Skill), Some(&skill));
+        assert_eq!(
+            after.artifact("my-skill", ArtifactType::Skill),
+            Some(&skill)
+        );
         // Fields skillwal does not type (discovered_at, uuid, skillwal_pins) are lost by a
         // remove + add; update_artifact is the way to keep them.
         assert!(!m.to_string().contains("discovered_at"));
@@ -607,9 +630,7 @@ name = \"my-skill\"
         assert!(!m.is_edited(), "updating to the same value is not an edit");
         skill.resolved_version = Some("v1.1.0".into());
         skill.extra.clear();
-        skill
-            .metadata
-            .insert("description".into(), "Better".into());
+        skill.metadata.insert("description".into(), "Better".into());
         m.update_artifact(&skill).unwrap();
         let mut expected = replaced(
             TORTURE,
@@ -629,7 +650,9 @@ name = \"my-skill\"
         );
         assert_eq!(m.to_string(), expected);
         assert_eq!(
-            m.manifest().unwrap().artifact("my-skill", ArtifactType::Skill),
+            m.manifest()
+                .unwrap()
+                .artifact("my-skill", ArtifactType::Skill),
             Some(&skill)
         );
     }
@@ -683,5 +706,719 @@ name = \"my-skill\"
         assert_eq!(err.to_string(), "collection.toml: no nope::skill here");
         // A hook cannot be addressed as a skill.
         assert!(m.artifact_mut("hooky", ArtifactType::Skill).is_err());
+    }
+}
+
+mod lock {
+    use super::*;
+
+    fn lock() -> LockEditor {
+        LockEditor::parse(LOCK, "collection.lock").unwrap()
+    }
+
+    #[test]
+    fn reads_entries_and_lists_unmanaged_types() {
+        let l = Lock::parse(LOCK, "collection.lock").unwrap();
+        assert_eq!(l.version.as_deref(), Some("1.0.0"));
+        assert_eq!(l.entries.len(), 2);
+        let cmd = l.entry("mycmd", ArtifactType::Command).unwrap();
+        assert_eq!(cmd.upstream.as_deref(), Some("https://github.com/u/r"));
+        assert_eq!(cmd.fetched, "2026-11-25T21:08:52.310288");
+        assert_eq!(l.unsupported[0].type_name, "hook");
+        assert_eq!(l.unsupported[0].line, 10);
+    }
+
+    #[test]
+    fn empty_and_missing_tables_are_no_entries() {
+        for text in [
+            "",
+            "[lock]\nversion = \"1.0.0\"\n",
+            "[lock]\n[lock.entries]\n",
+        ] {
+            assert!(
+                Lock::parse(text, "l").unwrap().entries.is_empty(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn new_empty_is_what_skillmeat_init_writes() {
+        let l = LockEditor::new_empty("l");
+        assert_eq!(
+            l.to_string(),
+            "[lock]\nversion = \"1.0.0\"\n\n[lock.entries]\n"
+        );
+    }
+
+    #[test]
+    fn schema_errors_are_located() {
+        let bad_hash = LOCK.replace("2171366738b1ca17", "2171366738B1CA17");
+        let (line, column, _) = schema_error(Lock::parse(&bad_hash, "l"));
+        assert_eq!((line, column), (15, 16));
+        let bad_key = "[lock.entries.\"no-separator\"]\ncontent_hash = \"x\"\n";
+        let (line, column, message) = schema_error(Lock::parse(bad_key, "l"));
+        assert_eq!((line, column), (1, 1));
+        assert!(message.contains("<name>::<type>"), "{message}");
+        let missing = format!("[lock.entries.\"a::skill\"]\ncontent_hash = \"{HASH_A}\"\n");
+        let (line, _, message) = schema_error(Lock::parse(&missing, "l"));
+        assert_eq!(line, 1);
+        assert!(message.contains("missing field `fetched`"), "{message}");
+        let bad_name = "[lock.entries.\".x::skill\"]\n";
+        assert!(
+            schema_error(Lock::parse(bad_name, "l"))
+                .2
+                .contains("invalid name")
+        );
+    }
+
+    #[test]
+    fn unedited_round_trip_is_byte_for_byte() {
+        assert_eq!(lock().to_string(), LOCK);
+    }
+
+    #[test]
+    fn add_goes_after_the_last_entry() {
+        let mut l = lock();
+        let mut entry = LockEntry::new("new", ArtifactType::Agent, HASH_A, "2026-12-01").unwrap();
+        entry.resolved_sha = Some("abc".into());
+        l.add_entry(&entry).unwrap();
+        let expected = replaced(
+            LOCK,
+            "\n[extra_table]",
+            &format!(
+                "\n[lock.entries.\"new::agent\"]\ncontent_hash = \"{HASH_A}\"\nfetched = \"2026-12-01\"\nresolved_sha = \"abc\"\n\n[extra_table]"
+            ),
+        );
+        assert_eq!(l.to_string(), expected);
+        assert!(matches!(
+            l.add_entry(&entry),
+            Err(Error::AlreadyExists { .. })
+        ));
+        assert_eq!(
+            l.lock().unwrap().entry("new", ArtifactType::Agent),
+            Some(&entry)
+        );
+    }
+
+    #[test]
+    fn entry_setters_touch_only_their_lines() {
+        let mut l = lock();
+        {
+            let mut e = l.entry_mut("my-skill", ArtifactType::Skill).unwrap();
+            e.set_content_hash(HASH_B).unwrap();
+            e.set_upstream(Some("https://github.com/x/y"));
+            assert!(matches!(
+                e.set_content_hash("nothex"),
+                Err(Error::InvalidValue { .. })
+            ));
+        }
+        l.entry_mut("mycmd", ArtifactType::Command)
+            .unwrap()
+            .set_upstream(None);
+        let mut expected = replaced(
+            LOCK,
+            "content_hash = \"e169454b2365a3752064ccec1283dc851333e71562c25fb2ba45a2e11da3f21a\"  # from disk\nfetched = \"2026-11-25T21:08:48.090701\"\n",
+            &format!(
+                "content_hash = \"{HASH_B}\"  # from disk\nfetched = \"2026-11-25T21:08:48.090701\"\nupstream = \"https://github.com/x/y\"\n"
+            ),
+        );
+        expected = replaced(&expected, "upstream = \"https://github.com/u/r\"\n", "");
+        assert_eq!(l.to_string(), expected);
+    }
+
+    #[test]
+    fn set_entry_adds_or_updates_and_keeps_unknown_fields() {
+        let mut l = lock();
+        let mut entry = l
+            .lock()
+            .unwrap()
+            .entry("my-skill", ArtifactType::Skill)
+            .unwrap()
+            .clone();
+        l.set_entry(&entry).unwrap();
+        assert!(!l.is_edited());
+        entry.fetched = "2027-01-01T00:00:00.000000".into();
+        l.set_entry(&entry).unwrap();
+        assert_eq!(
+            l.to_string(),
+            replaced(
+                LOCK,
+                "fetched = \"2026-11-25T21:08:48.090701\"",
+                "fetched = \"2027-01-01T00:00:00.000000\""
+            )
+        );
+        assert!(l.to_string().contains("recipe_hash = \"abc\""));
+        let fresh = LockEntry::new("fresh", ArtifactType::Skill, HASH_B, "t").unwrap();
+        l.set_entry(&fresh).unwrap();
+        assert!(l.contains_entry("fresh", ArtifactType::Skill));
+    }
+
+    #[test]
+    fn remove_entry() {
+        let mut l = lock();
+        l.remove_entry("hooky", ArtifactType::Skill).unwrap_err();
+        l.remove_entry("mycmd", ArtifactType::Command).unwrap();
+        let start = LOCK.find("\n[lock.entries.\"mycmd::command\"]").unwrap();
+        let end = LOCK.find("\n[extra_table]").unwrap();
+        assert_eq!(l.to_string(), format!("{}{}", &LOCK[..start], &LOCK[end..]));
+        assert!(matches!(
+            l.remove_entry("mycmd", ArtifactType::Command),
+            Err(Error::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn add_to_the_init_lock_then_remove_everything() {
+        let mut l = LockEditor::new_empty("l");
+        let entry = LockEntry::new("my-skill", ArtifactType::Skill, HASH_A, "t").unwrap();
+        l.add_entry(&entry).unwrap();
+        assert_eq!(
+            l.to_string(),
+            format!(
+                "[lock]\nversion = \"1.0.0\"\n\n[lock.entries]\n\n[lock.entries.\"my-skill::skill\"]\ncontent_hash = \"{HASH_A}\"\nfetched = \"t\"\n"
+            )
+        );
+        l.remove_entry("my-skill", ArtifactType::Skill).unwrap();
+        assert_eq!(
+            l.to_string(),
+            "[lock]\nversion = \"1.0.0\"\n\n[lock.entries]\n"
+        );
+    }
+
+    #[test]
+    fn add_to_an_empty_document_creates_the_lock_table() {
+        let mut l = LockEditor::parse("", "l").unwrap();
+        let entry = LockEntry::new("a", ArtifactType::Command, HASH_A, "t").unwrap();
+        l.add_entry(&entry).unwrap();
+        assert_eq!(
+            l.to_string(),
+            format!(
+                "[lock]\nversion = \"1.0.0\"\n\n[lock.entries.\"a::command\"]\ncontent_hash = \"{HASH_A}\"\nfetched = \"t\"\n"
+            )
+        );
+        assert_eq!(l.lock().unwrap().entries, [entry]);
+    }
+
+    #[test]
+    fn inline_entries_are_edited_in_place() {
+        let text = format!(
+            "[lock.entries]\n\"a::skill\" = {{ content_hash = \"{HASH_A}\", fetched = \"t\" }}\n"
+        );
+        let mut l = LockEditor::parse(&text, "l").unwrap();
+        l.entry_mut("a", ArtifactType::Skill)
+            .unwrap()
+            .set_resolved_sha(Some("s"));
+        assert_eq!(
+            l.to_string(),
+            format!(
+                "[lock.entries]\n\"a::skill\" = {{ content_hash = \"{HASH_A}\", fetched = \"t\", resolved_sha = \"s\" }}\n"
+            )
+        );
+    }
+
+    #[test]
+    fn lock_entry_new_validates() {
+        assert!(LockEntry::new("a", ArtifactType::Skill, "short", "t").is_err());
+        assert!(LockEntry::new("a/b", ArtifactType::Skill, HASH_A, "t").is_err());
+    }
+}
+
+mod config {
+    use super::*;
+
+    const REAL: &str = "[settings]
+default-collection = \"default\"
+update-strategy = \"prompt\"
+
+[analytics]
+enabled = true
+retention-days = 90
+
+[artifact_search]
+indexing_mode = \"opt_in\"
+";
+
+    #[test]
+    fn default_config_is_what_skillmeat_writes() {
+        assert_eq!(DEFAULT_CONFIG_TOML, REAL);
+        assert_eq!(ConfigEditor::new_default("c").to_string(), REAL);
+    }
+
+    #[test]
+    fn reads_settings() {
+        let c = Config::parse(REAL, "c").unwrap();
+        assert_eq!(c.default_collection.as_deref(), Some("default"));
+        assert_eq!(c.update_strategy.as_deref(), Some("prompt"));
+    }
+
+    #[test]
+    fn set_default_collection_preserves_everything_else() {
+        let text = "# my config\n[settings]\nupdate-strategy = \"local\" # keep\n\n[analytics]\nenabled = false\n\n[weird]\nx = [1, 2]\n";
+        let mut e = ConfigEditor::parse(text, "c").unwrap();
+        assert!(e.set_default_collection_if_missing("work").unwrap());
+        assert_eq!(
+            e.to_string(),
+            replaced(
+                text,
+                "[settings]\n",
+                "[settings]\ndefault-collection = \"work\"\n"
+            )
+        );
+        assert!(!e.set_default_collection_if_missing("other").unwrap());
+        e.set_default_collection("other").unwrap();
+        assert_eq!(e.config().unwrap().active_collection(), "other");
+        assert!(e.set_default_collection("../x").is_err());
+    }
+
+    #[test]
+    fn unedited_config_round_trips() {
+        let text = "[settings] # c\n  default-collection='x'\n[analytics]\n";
+        let mut e = ConfigEditor::parse(text, "c").unwrap();
+        assert!(!e.set_default_collection_if_missing("y").unwrap());
+        assert_eq!(e.to_string(), text);
+        e.set_default_collection("x").unwrap();
+        assert!(!e.is_edited());
+    }
+}
+
+mod hash {
+    use super::*;
+    use sha2::{Digest, Sha256};
+    use std::fs;
+    use std::path::Path;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn write(root: &Path, rel: &str, bytes: &[u8]) {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    }
+
+    /// The tree `skillmeat add skill ./my-skill` hashed in the reference run.
+    fn skillmeat_tree(root: &Path) {
+        write(
+            root,
+            "SKILL.md",
+            b"---\nname: my-skill\ndescription: A test skill\nauthor: Me\ntags: [a, b]\n---\n# hi\n",
+        );
+        write(root, "sub/deeper/a.txt", b"x\n");
+        write(root, "sub/b.txt", b"y\n");
+        write(root, "sub.txt", b"z\n");
+    }
+
+    #[test]
+    fn directory_hash_matches_skillmeat_0_74() {
+        let dir = tempfile::tempdir().unwrap();
+        skillmeat_tree(dir.path());
+        // SkillMeat 0.74 recorded this content_hash for the same files.
+        assert_eq!(
+            content_hash_dir(dir.path()).unwrap(),
+            "e169454b2365a3752064ccec1283dc851333e71562c25fb2ba45a2e11da3f21a"
+        );
+        assert_eq!(
+            content_hash(dir.path(), ArtifactType::Skill).unwrap(),
+            "e169454b2365a3752064ccec1283dc851333e71562c25fb2ba45a2e11da3f21a"
+        );
+    }
+
+    #[test]
+    fn file_hash_matches_skillmeat_0_74() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "mycmd.md",
+            b"---\ndescription: cmd\n---\nbody\n",
+        );
+        let path = dir.path().join("mycmd.md");
+        let expected = "2171366738b1ca17ef120208b5a43b7dbf4d3d45dcd2d3acf7c949f95bc502f9";
+        assert_eq!(content_hash_file(&path).unwrap(), expected);
+        assert_eq!(
+            content_hash(&path, ArtifactType::Command).unwrap(),
+            expected
+        );
+    }
+
+    #[test]
+    fn directory_hash_is_the_concatenation_in_component_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "b.txt", b"B");
+        write(root, "b/c.txt", b"C");
+        write(root, "a.txt", b"A");
+        write(root, ".hidden", b"H");
+        write(root, "é/ü.md", b"U");
+        fs::create_dir_all(root.join("empty/dir")).unwrap();
+        // Component order: "b" < "b.txt", so b/c.txt precedes b.txt (a string sort would
+        // put b.txt first because '.' < '/'). Hidden files count; empty directories do not.
+        let concatenation = b".hiddenHa.txtAb/c.txtCb.txtB\xc3\xa9/\xc3\xbc.mdU";
+        let expected = hex(&Sha256::digest(concatenation));
+        assert_eq!(content_hash_dir(root).unwrap(), expected);
+        // SkillMeat 0.74's own `compute_content_hash` gives the same for the same tree.
+        assert_eq!(
+            expected,
+            "e8de4a74ff04a2d6d79af72aa9202918922c1dc1f857fac1bc6740bec0a51b21"
+        );
+    }
+
+    #[test]
+    fn file_hash_is_plain_sha256() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "f", b"abc");
+        assert_eq!(
+            content_hash_file(&dir.path().join("f")).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn content_changes_and_renames_change_the_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        skillmeat_tree(dir.path());
+        let original = content_hash_dir(dir.path()).unwrap();
+        write(dir.path(), "sub.txt", b"Z\n");
+        assert_ne!(content_hash_dir(dir.path()).unwrap(), original);
+        write(dir.path(), "sub.txt", b"z\n");
+        assert_eq!(content_hash_dir(dir.path()).unwrap(), original);
+        fs::rename(dir.path().join("sub.txt"), dir.path().join("sub2.txt")).unwrap();
+        assert_ne!(content_hash_dir(dir.path()).unwrap(), original);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_rejected_anywhere() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("skill");
+        write(&root, "SKILL.md", b"x");
+        symlink(root.join("SKILL.md"), root.join("link.md")).unwrap();
+        assert!(matches!(
+            content_hash_dir(&root),
+            Err(Error::Symlink { path }) if path == root.join("link.md")
+        ));
+        let linked_root = dir.path().join("linked");
+        symlink(&root, &linked_root).unwrap();
+        assert!(matches!(
+            content_hash_dir(&linked_root),
+            Err(Error::Symlink { .. })
+        ));
+        assert!(matches!(
+            content_hash_file(&root.join("link.md")),
+            Err(Error::Symlink { .. })
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        assert!(matches!(
+            content_hash_dir(dir.path()),
+            Err(Error::NotRegularFile { .. })
+        ));
+        assert!(matches!(
+            content_hash_file(&socket),
+            Err(Error::NotRegularFile { .. })
+        ));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn non_utf8_names_are_rejected() {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let name = OsStr::from_bytes(b"bad\xff.md");
+        fs::write(dir.path().join(name), b"x").unwrap();
+        let err = content_hash_dir(dir.path()).unwrap_err();
+        assert!(matches!(err, Error::NonUtf8Name { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn missing_paths_are_io_errors_with_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let err = content_hash_dir(&missing).unwrap_err();
+        assert!(matches!(&err, Error::Io { path, .. } if *path == missing));
+        assert!(err.to_string().starts_with(&missing.display().to_string()));
+    }
+}
+
+mod diff {
+    use super::*;
+
+    fn change(item: &str, field: &str, before: Option<&str>, after: Option<&str>) -> FieldChange {
+        FieldChange {
+            item: item.into(),
+            field: field.into(),
+            before: before.map(Into::into),
+            after: after.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn no_change_no_diff_and_formatting_is_not_a_change() {
+        let a = torture();
+        assert_eq!(diff_manifests(Some(&a), Some(&a)), []);
+        let reformatted = TORTURE
+            .replace(
+                "title = 'Literal title'",
+                "title = \"Literal title\" # now basic",
+            )
+            .replace("name=\"cmd-one\"", "name = 'cmd-one'");
+        let b = ManifestEditor::parse(&reformatted, "c").unwrap();
+        assert_eq!(diff_manifests(Some(&a), Some(&b)), []);
+    }
+
+    #[test]
+    fn field_updates() {
+        let before = torture();
+        let mut after = torture();
+        after.set_updated("2026-12-01T00:00:00.000000");
+        {
+            let mut a = after.artifact_mut("my-skill", ArtifactType::Skill).unwrap();
+            a.set_resolved_sha(Some("fff"));
+            a.set_version_spec(None);
+            a.set_tags(&["z".into()]);
+            a.set_string("skillwal_ref", "main").unwrap();
+        }
+        let mut metadata = toml::Table::new();
+        metadata.insert("description".into(), "d".into());
+        after
+            .set_metadata("cmd-one", ArtifactType::Command, &metadata)
+            .unwrap();
+        assert_eq!(
+            diff_manifests(Some(&before), Some(&after)),
+            [
+                change(
+                    "collection",
+                    "updated",
+                    Some("\"2026-11-25T20:26:48.518576\""),
+                    Some("\"2026-12-01T00:00:00.000000\"")
+                ),
+                change("my-skill::skill", "version_spec", Some("\"v1.0.0\""), None),
+                change(
+                    "my-skill::skill",
+                    "resolved_sha",
+                    Some("\"0123456789abcdef0123456789abcdef01234567\""),
+                    Some("\"fff\"")
+                ),
+                change(
+                    "my-skill::skill",
+                    "tags",
+                    Some("[\"x\", \"y\"]"),
+                    Some("[\"z\"]")
+                ),
+                change("my-skill::skill", "skillwal_ref", None, Some("\"main\"")),
+                change(
+                    "cmd-one::command",
+                    "metadata.description",
+                    None,
+                    Some("\"d\"")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn added_and_removed_artifacts_list_every_field() {
+        let before = torture();
+        let mut after = torture();
+        after
+            .remove_artifact("cmd-one", ArtifactType::Command)
+            .unwrap();
+        let mut agent = Artifact::new("a", ArtifactType::Agent, Origin::Local, "2026").unwrap();
+        agent.metadata.insert("k".into(), toml::Value::Integer(1));
+        after.add_artifact(&agent).unwrap();
+        assert_eq!(
+            diff_manifests(Some(&before), Some(&after)),
+            [
+                change("cmd-one::command", "name", Some("\"cmd-one\""), None),
+                change("cmd-one::command", "type", Some("\"command\""), None),
+                change(
+                    "cmd-one::command",
+                    "path",
+                    Some("\"commands/cmd-one.md\""),
+                    None
+                ),
+                change("cmd-one::command", "origin", Some("\"local\""), None),
+                change(
+                    "cmd-one::command",
+                    "added",
+                    Some("\"2026-11-25T20:28:00.000002\""),
+                    None
+                ),
+                change("a::agent", "name", None, Some("\"a\"")),
+                change("a::agent", "type", None, Some("\"agent\"")),
+                change("a::agent", "path", None, Some("\"agents/a.md\"")),
+                change("a::agent", "origin", None, Some("\"local\"")),
+                change("a::agent", "added", None, Some("\"2026\"")),
+                change("a::agent", "metadata.k", None, Some("1")),
+            ]
+        );
+    }
+
+    #[test]
+    fn new_collection_against_nothing() {
+        let m = ManifestEditor::new_collection("c", "t", "m").unwrap();
+        let changes = diff_manifests(None, Some(&m));
+        assert_eq!(
+            changes,
+            [
+                change("collection", "name", None, Some("\"c\"")),
+                change("collection", "version", None, Some("\"1.0.0\"")),
+                change("collection", "created", None, Some("\"t\"")),
+                change("collection", "updated", None, Some("\"t\"")),
+            ]
+        );
+        assert_eq!(changes[0].to_string(), "collection name: (absent) -> \"c\"");
+    }
+
+    #[test]
+    fn unknown_tables_are_items_too() {
+        let before = torture();
+        let text = TORTURE.replace("color = \"#ff0000\"", "color = \"#00ff00\"");
+        let after = ManifestEditor::parse(&text, "c").unwrap();
+        assert_eq!(
+            diff_manifests(Some(&before), Some(&after)),
+            [change(
+                "tag_definitions[0]",
+                "color",
+                Some("\"#ff0000\""),
+                Some("\"#00ff00\"")
+            )]
+        );
+    }
+
+    #[test]
+    fn lock_diffs() {
+        let before = LockEditor::parse(LOCK, "l").unwrap();
+        let mut after = LockEditor::parse(LOCK, "l").unwrap();
+        after
+            .entry_mut("my-skill", ArtifactType::Skill)
+            .unwrap()
+            .set_content_hash(HASH_B)
+            .unwrap();
+        after.remove_entry("mycmd", ArtifactType::Command).unwrap();
+        let new = LockEntry::new("n", ArtifactType::Skill, HASH_A, "t").unwrap();
+        after.add_entry(&new).unwrap();
+        assert_eq!(
+            diff_locks(Some(&before), Some(&after)),
+            [
+                change(
+                    "my-skill::skill",
+                    "content_hash",
+                    Some("\"e169454b2365a3752064ccec1283dc851333e71562c25fb2ba45a2e11da3f21a\""),
+                    Some(&format!("\"{HASH_B}\""))
+                ),
+                change(
+                    "mycmd::command",
+                    "content_hash",
+                    Some("\"2171366738b1ca17ef120208b5a43b7dbf4d3d45dcd2d3acf7c949f95bc502f9\""),
+                    None
+                ),
+                change(
+                    "mycmd::command",
+                    "fetched",
+                    Some("\"2026-11-25T21:08:52.310288\""),
+                    None
+                ),
+                change(
+                    "mycmd::command",
+                    "upstream",
+                    Some("\"https://github.com/u/r\""),
+                    None
+                ),
+                change(
+                    "n::skill",
+                    "content_hash",
+                    None,
+                    Some(&format!("\"{HASH_A}\""))
+                ),
+                change("n::skill", "fetched", None, Some("\"t\"")),
+            ]
+        );
+        let empty = LockEditor::new_empty("l");
+        assert_eq!(
+            diff_locks(None, Some(&empty)),
+            [change("lock", "version", None, Some("\"1.0.0\""))]
+        );
+    }
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn name() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9_][a-zA-Z0-9_ .-]{0,40}"
+            .prop_filter("valid", |n| validate_artifact_name(n).is_ok())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any string survives a write and a read: escaping is complete.
+        #[test]
+        fn any_strings_round_trip(
+            name in name(),
+            upstream in any::<String>(),
+            extra in any::<String>(),
+            tags in proptest::collection::vec(any::<String>(), 0..4),
+            description in any::<String>(),
+        ) {
+            let mut m = torture();
+            let mut a = Artifact::new(&name, ArtifactType::Skill, Origin::Local, "t").unwrap();
+            a.upstream = Some(upstream);
+            a.tags = tags;
+            a.extra.insert("skillwal_source".into(), extra);
+            a.metadata.insert("description".into(), description.into());
+            if m.contains_artifact(&name, ArtifactType::Skill) {
+                m.remove_artifact(&name, ArtifactType::Skill).unwrap();
+            }
+            m.add_artifact(&a).unwrap();
+            let text = m.to_string();
+            let read = Manifest::parse(&text, "c").unwrap();
+            prop_assert_eq!(read.artifact(&name, ArtifactType::Skill), Some(&a));
+            // Everything else is untouched.
+            prop_assert!(text.starts_with(&TORTURE[..TORTURE.find("\n# The first").unwrap()]));
+            prop_assert!(text.ends_with("[[tag_definitions]]\nname = \"x\"\ncolor = \"#ff0000\"\n\n# trailing comment\n"));
+        }
+
+        /// Any sequence of adds and removes leaves a valid manifest whose typed view agrees
+        /// with a model, and removing what was added restores the original bytes' meaning.
+        #[test]
+        fn adds_and_removes_agree_with_a_model(
+            ops in proptest::collection::vec((name(), 0..3usize, any::<bool>()), 1..12)
+        ) {
+            let mut m = torture();
+            let mut model: Vec<(String, ArtifactType)> = vec![
+                ("my-skill".into(), ArtifactType::Skill),
+                ("cmd-one".into(), ArtifactType::Command),
+            ];
+            for (name, t, add) in ops {
+                let t = ArtifactType::ALL[t];
+                let present = model.contains(&(name.clone(), t));
+                if add && !present {
+                    m.add_artifact(&Artifact::new(&name, t, Origin::Local, "t").unwrap()).unwrap();
+                    model.push((name, t));
+                } else if !add && present {
+                    m.remove_artifact(&name, t).unwrap();
+                    model.retain(|e| *e != (name.clone(), t));
+                }
+            }
+            let read = m.manifest().unwrap();
+            let mut seen: Vec<_> = read.artifacts.iter().map(|a| (a.name.clone(), a.artifact_type)).collect();
+            seen.sort();
+            model.sort();
+            prop_assert_eq!(seen, model);
+            prop_assert_eq!(read.unsupported.len(), 1);
+            prop_assert!(m.to_string().contains("[[mcp_servers]]\nname = \"filesystem\""));
+        }
     }
 }

@@ -417,6 +417,13 @@ impl SimFs {
         }
     }
 
+    /// Another handle to this same file system (shares its state).
+    pub fn handle(&self) -> SimFs {
+        SimFs {
+            state: self.state.clone(),
+        }
+    }
+
     /// An independent copy of this file system in its current state (live, durable, pending,
     /// counters).
     pub fn fork(&self) -> SimFs {

@@ -6,11 +6,13 @@
 
 use std::fmt;
 
-use toml_edit::{DocumentMut, Item, Table};
+use toml_edit::{DocumentMut, Item, Table, Value};
 
 use super::error::{Error, Result};
 use super::names::validate_collection_name;
-use super::toml_util::{Source, make_room, render_document, set_value, set_value_like, string_value};
+use super::toml_util::{
+    Source, make_room, render_document, set_value, set_value_inline, string_value,
+};
 
 /// The collection SkillMeat uses when `default-collection` is not set.
 pub const DEFAULT_COLLECTION: &str = "default";
@@ -50,14 +52,20 @@ impl Config {
         };
         let settings = source.table_like(item, "[settings]")?;
         Ok(Config {
-            default_collection: source.optional_string(settings, SETTINGS_ORDER[0], "[settings]")?,
+            default_collection: source.optional_string(
+                settings,
+                SETTINGS_ORDER[0],
+                "[settings]",
+            )?,
             update_strategy: source.optional_string(settings, SETTINGS_ORDER[1], "[settings]")?,
         })
     }
 
     /// The collection SkillMeat would use: `default-collection`, else `"default"`.
     pub fn active_collection(&self) -> &str {
-        self.default_collection.as_deref().unwrap_or(DEFAULT_COLLECTION)
+        self.default_collection
+            .as_deref()
+            .unwrap_or(DEFAULT_COLLECTION)
     }
 }
 
@@ -129,14 +137,10 @@ impl ConfigEditor {
         let value = string_value(name);
         let changed = match self.doc.get_mut("settings") {
             Some(Item::Table(t)) => set_value(t, SETTINGS_ORDER[0], value, &SETTINGS_ORDER),
-            Some(other) => set_value_like(
-                other
-                    .as_table_like_mut()
-                    .expect("validated at parse: [settings] is a table"),
-                SETTINGS_ORDER[0],
-                value,
-            ),
-            None => unreachable!("inserted above"),
+            Some(Item::Value(Value::InlineTable(t))) => {
+                set_value_inline(t, SETTINGS_ORDER[0], value)
+            }
+            _ => unreachable!("validated at parse, or inserted above: [settings] is a table"),
         };
         self.edited |= changed;
         Ok(())

@@ -18,13 +18,14 @@
 //! `after` order; fields likewise. `[collection] updated` is an ordinary field: it changes
 //! on every write and is reported like any other.
 
+use std::collections::HashMap;
 use std::fmt;
 
-use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
+use toml_edit::{DocumentMut, Item, Key, Table, TableLike, Value};
 
 use super::lock_edit::LockEditor;
 use super::manifest_edit::ManifestEditor;
-use super::toml_util::{flatten, render_value};
+use super::toml_util::{flatten, flatten_item, render_value};
 
 /// One changed field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +62,8 @@ pub fn diff_manifests(
     before: Option<&ManifestEditor>,
     after: Option<&ManifestEditor>,
 ) -> Vec<FieldChange> {
-    let items = |m: Option<&ManifestEditor>| m.map(|m| manifest_items(m.document())).unwrap_or_default();
+    let items =
+        |m: Option<&ManifestEditor>| m.map(|m| manifest_items(m.document())).unwrap_or_default();
     diff_items(items(before), items(after))
 }
 
@@ -105,20 +107,14 @@ fn lock_items(doc: &DocumentMut) -> Items {
     if let Some(lock) = doc.get("lock").and_then(Item::as_table_like) {
         let mut fields = Fields::new();
         for (k, item) in lock.iter().filter(|(k, _)| *k != "entries") {
-            let mut single = Table::new();
-            single.insert(k, item.clone());
-            flatten(&single, "", &mut fields);
+            flatten_item(item, &Key::new(k).display_repr(), &mut fields);
         }
         merge_fields(&mut items, "lock", fields);
         if let Some(entries) = lock.get("entries").and_then(Item::as_table_like) {
             for (key, entry) in entries.iter() {
-                match entry.as_table_like() {
-                    Some(t) => push_item(&mut items, key, t),
-                    None => {
-                        let rendered = entry.as_value().map(render_value).unwrap_or_default();
-                        merge_fields(&mut items, key, vec![(String::new(), rendered)]);
-                    }
-                }
+                let mut fields = Fields::new();
+                flatten_item(entry, "", &mut fields);
+                merge_fields(&mut items, key, fields);
             }
         }
     }
@@ -160,41 +156,96 @@ fn merge_fields(items: &mut Items, name: &str, fields: Fields) {
 }
 
 fn diff_items(before: Items, after: Items) -> Vec<FieldChange> {
-    let mut changes = Vec::new();
-    let empty = Fields::new();
-    let find = |items: &'_ Items, name: &str| -> Option<usize> {
-        items.iter().position(|(n, _)| n == name)
+    let index = |items: &Items| -> HashMap<String, usize> {
+        let names = items.iter().enumerate().map(|(i, (n, _))| (n.clone(), i));
+        names.collect()
     };
+    let (before_index, after_index) = (index(&before), index(&after));
+    let empty = Fields::new();
+    let mut changes = Vec::new();
     for (name, fields) in &before {
-        let other = find(&after, name).map_or(&empty, |i| &after[i].1);
+        let other = after_index.get(name).map_or(&empty, |i| &after[*i].1);
         diff_fields(name, fields, other, &mut changes);
     }
-    for (name, fields) in after.iter().filter(|(n, _)| find(&before, n).is_none()) {
+    for (name, fields) in after.iter().filter(|(n, _)| !before_index.contains_key(n)) {
         diff_fields(name, &empty, fields, &mut changes);
     }
     changes
 }
 
 fn diff_fields(item: &str, before: &Fields, after: &Fields, changes: &mut Vec<FieldChange>) {
-    let lookup = |fields: &Fields, field: &str| -> Option<String> {
-        fields.iter().find(|(f, _)| f == field).map(|(_, v)| v.clone())
-    };
-    let mut push = |field: &str, b: Option<String>, a: Option<String>| {
+    let before_map: HashMap<&str, &str> = before
+        .iter()
+        .map(|(f, v)| (f.as_str(), v.as_str()))
+        .collect();
+    let after_map: HashMap<&str, &str> = after
+        .iter()
+        .map(|(f, v)| (f.as_str(), v.as_str()))
+        .collect();
+    let mut push = |field: &str, b: Option<&str>, a: Option<&str>| {
         if b != a {
             changes.push(FieldChange {
                 item: item.to_owned(),
                 field: field.to_owned(),
-                before: b,
-                after: a,
+                before: b.map(str::to_owned),
+                after: a.map(str::to_owned),
             });
         }
     };
     for (field, value) in before {
-        push(field, Some(value.clone()), lookup(after, field));
+        push(field, Some(value), after_map.get(field.as_str()).copied());
     }
     for (field, value) in after {
-        if lookup(before, field).is_none() {
-            push(field, None, Some(value.clone()));
+        if !before_map.contains_key(field.as_str()) {
+            push(field, None, Some(value));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(pairs: &[(&str, &[(&str, &str)])]) -> Items {
+        pairs
+            .iter()
+            .map(|(n, fields)| {
+                let fields = fields
+                    .iter()
+                    .map(|(f, v)| (f.to_string(), v.to_string()))
+                    .collect();
+                (n.to_string(), fields)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn order_is_before_then_new_in_after_order() {
+        let before = items(&[("x", &[("a", "1"), ("b", "2")]), ("gone", &[("k", "v")])]);
+        let after = items(&[
+            ("new2", &[("z", "0")]),
+            ("x", &[("c", "3"), ("b", "2"), ("a", "9")]),
+            ("new1", &[("y", "0")]),
+        ]);
+        let rendered: Vec<String> = diff_items(before, after)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            rendered,
+            [
+                "x a: 1 -> 9",
+                "x c: (absent) -> 3",
+                "gone k: v -> (absent)",
+                "new2 z: (absent) -> 0",
+                "new1 y: (absent) -> 0",
+            ]
+        );
+    }
+
+    #[test]
+    fn nothing_against_nothing() {
+        assert_eq!(diff_manifests(None, None), []);
+        assert_eq!(diff_locks(None, None), []);
     }
 }

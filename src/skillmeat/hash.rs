@@ -132,9 +132,12 @@ fn list_files(root: &Path) -> Result<Vec<Vec<String>>> {
         for entry in entries {
             let entry = entry.map_err(|source| io_error(&dir, source))?;
             let entry_path = entry.path();
-            let name = entry.file_name().into_string().map_err(|_| Error::NonUtf8Name {
-                path: entry_path.clone(),
-            })?;
+            let name = entry
+                .file_name()
+                .into_string()
+                .map_err(|_| Error::NonUtf8Name {
+                    path: entry_path.clone(),
+                })?;
             let file_type = entry
                 .file_type()
                 .map_err(|source| io_error(&entry_path, source))?;

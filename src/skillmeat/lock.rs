@@ -178,3 +178,41 @@ fn read_entry(source: &Source<'_>, lock: &mut Lock, key: &str, item: &Item) -> R
     });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+    #[test]
+    fn keys_split_at_the_first_separator() {
+        let text =
+            format!("[lock.entries.\"a::skill::x\"]\ncontent_hash = \"{HASH}\"\nfetched = \"t\"\n");
+        let lock = Lock::parse(&text, "l").unwrap();
+        assert!(lock.entries.is_empty());
+        assert_eq!(lock.unsupported[0].type_name, "skill::x");
+    }
+
+    #[test]
+    fn inline_entries_are_read() {
+        let text = format!(
+            "[lock]\nentries = {{ \"a::agent\" = {{ content_hash = \"{HASH}\", fetched = \"t\", resolved_version = \"v1\" }} }}\n"
+        );
+        let lock = Lock::parse(&text, "l").unwrap();
+        let entry = lock.entry("a", ArtifactType::Agent).unwrap();
+        assert_eq!(entry.resolved_version.as_deref(), Some("v1"));
+        assert_eq!(entry.key(), "a::agent");
+    }
+
+    #[test]
+    fn wrong_shapes_are_located() {
+        let err = Lock::parse("lock = 1\n", "l").unwrap_err();
+        assert_eq!(err.to_string(), "l:1:8: [lock] must be a table");
+        let err = Lock::parse("[lock.entries]\n\"a::skill\" = 1\n", "l").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "l:2:14: lock entry \"a::skill\" must be a table"
+        );
+    }
+}

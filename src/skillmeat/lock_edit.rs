@@ -15,8 +15,7 @@ use super::hash::is_content_hash;
 use super::lock::{LOCK_ENTRY_FIELDS, LOCK_FORMAT_VERSION, Lock, LockEntry};
 use super::names::{ArtifactType, lock_key};
 use super::toml_util::{
-    make_room, max_position, remove_key, render_document, set_value, set_value_like,
-    string_value,
+    make_room, max_position, remove_key, render_document, set_value, set_value_inline, string_value,
 };
 
 /// An editable `collection.lock`.
@@ -129,7 +128,11 @@ impl LockEditor {
 
     /// A handle to change fields of the entry (`name`, `artifact_type`).
     /// Fails with [`Error::NotFound`].
-    pub fn entry_mut(&mut self, name: &str, artifact_type: ArtifactType) -> Result<LockEntryMut<'_>> {
+    pub fn entry_mut(
+        &mut self,
+        name: &str,
+        artifact_type: ArtifactType,
+    ) -> Result<LockEntryMut<'_>> {
         let key = lock_key(name, artifact_type);
         let entry = self
             .doc
@@ -174,7 +177,7 @@ impl LockEditor {
         Ok(())
     }
 
-    /// The underlying document, for [`super::diff`].
+    /// The underlying document, for the diff module.
     pub(crate) fn document(&self) -> &DocumentMut {
         &self.doc
     }
@@ -244,7 +247,7 @@ impl EntryRef<'_> {
     fn set(&mut self, key: &str, value: Value) -> bool {
         match self {
             EntryRef::Table(t) => set_value(t, key, value, &LOCK_ENTRY_FIELDS),
-            EntryRef::Inline(t) => set_value_like(*t, key, value),
+            EntryRef::Inline(t) => set_value_inline(t, key, value),
         }
     }
 
@@ -315,5 +318,42 @@ impl LockEntryMut<'_> {
     /// Sets or removes `resolved_version`.
     pub fn set_resolved_version(&mut self, value: Option<&str>) {
         *self.edited |= self.entry.set_optional("resolved_version", value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+
+    #[test]
+    fn inline_lock_table_cannot_take_a_new_entry() {
+        let mut l = LockEditor::parse("lock = { version = \"1.0.0\" }\n", "l").unwrap();
+        let entry = LockEntry::new("a", ArtifactType::Skill, HASH, "t").unwrap();
+        assert!(matches!(
+            l.add_entry(&entry),
+            Err(Error::UnsupportedLayout { .. })
+        ));
+        assert!(!l.is_edited());
+    }
+
+    #[test]
+    fn setters_report_edits_only_on_change() {
+        let text =
+            format!("[lock.entries.\"a::skill\"]\ncontent_hash = \"{HASH}\"\nfetched = \"t\"\n");
+        let mut l = LockEditor::parse(&text, "l").unwrap();
+        {
+            let mut e = l.entry_mut("a", ArtifactType::Skill).unwrap();
+            e.set_content_hash(HASH).unwrap();
+            e.set_fetched("t");
+            e.set_resolved_sha(None);
+        }
+        assert!(!l.is_edited());
+        l.entry_mut("a", ArtifactType::Skill)
+            .unwrap()
+            .set_resolved_version(Some("v2"));
+        assert!(l.is_edited());
+        assert_eq!(l.to_string(), format!("{text}resolved_version = \"v2\"\n"));
     }
 }

@@ -8,7 +8,7 @@
 //! [`Manifest::unsupported`]; fields the reader does not know are ignored here and kept by
 //! the editor ([`super::ManifestEditor`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -212,14 +212,14 @@ impl Manifest {
             artifacts: Vec::new(),
             unsupported: Vec::new(),
         };
-        let mut seen: BTreeMap<(String, String), ()> = BTreeMap::new();
+        let mut seen: HashSet<(String, String)> = HashSet::new();
         for (index, (table, span)) in artifact_tables(&source, root.get("artifacts"))?
             .into_iter()
             .enumerate()
         {
             let what = format!("artifact #{}", index + 1);
             let identity = read_identity(&source, table, span.clone(), &what)?;
-            if seen.insert(identity.clone(), ()).is_some() {
+            if !seen.insert(identity.clone()) {
                 let at = table.get("name").and_then(Item::span).or(span);
                 return Err(source.schema(
                     at,
@@ -290,10 +290,7 @@ fn artifact_tables<'d>(
                 None => Err(source.schema(v.span(), "artifacts: each element must be a table")),
             })
             .collect(),
-        Some(other) => Err(source.schema(
-            other.span(),
-            "artifacts must be an array of tables",
-        )),
+        Some(other) => Err(source.schema(other.span(), "artifacts must be an array of tables")),
     }
 }
 
@@ -320,12 +317,18 @@ fn read_artifact(
     what: &str,
     artifact_type: ArtifactType,
 ) -> Result<Artifact> {
-    let what = &format!("{what} ({})", table.get("name").and_then(Item::as_str).unwrap_or(""));
+    let what = &format!(
+        "{what} ({})",
+        table.get("name").and_then(Item::as_str).unwrap_or("")
+    );
     let required = |key| source.required_string(table, span.clone(), key, what);
     let optional = |key| source.optional_string(table, key, what);
     let origin_text = required("origin")?;
     let origin = origin_text.parse::<Origin>().map_err(|e| {
-        source.schema(table.get("origin").and_then(Item::span), format!("{what}: {e}"))
+        source.schema(
+            table.get("origin").and_then(Item::span),
+            format!("{what}: {e}"),
+        )
     })?;
     let metadata = match table.get("metadata") {
         None => toml::Table::new(),
@@ -357,7 +360,8 @@ fn read_artifact(
 mod tests {
     use super::*;
 
-    const MINIMAL: &str = "[collection]\nname = \"c\"\nversion = \"1.0.0\"\ncreated = \"t0\"\nupdated = \"t1\"\n";
+    const MINIMAL: &str =
+        "[collection]\nname = \"c\"\nversion = \"1.0.0\"\ncreated = \"t0\"\nupdated = \"t1\"\n";
 
     #[test]
     fn origins_round_trip() {
@@ -381,5 +385,40 @@ mod tests {
         );
         let m = Manifest::parse(&text, "m").unwrap();
         assert_eq!(m.artifacts[0].artifact_type, ArtifactType::Agent);
+    }
+
+    #[test]
+    fn missing_artifacts_key_and_unknown_types() {
+        let text = format!(
+            "{MINIMAL}\n[[artifacts]]\nname = \"w\"\ntype = \"workflow\"\npath = \"workflows/w\"\norigin = \"local\"\nadded = \"t\"\n"
+        );
+        let m = Manifest::parse(&text, "m").unwrap();
+        assert!(m.artifacts.is_empty());
+        assert_eq!(m.unsupported[0].type_name, "workflow");
+        assert_eq!(m.unsupported[0].line, 7);
+    }
+
+    #[test]
+    fn artifacts_of_the_wrong_shape_are_located() {
+        let text = format!("artifacts = 3\n{MINIMAL}");
+        let err = Manifest::parse(&text, "m").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "m:1:13: artifacts must be an array of tables"
+        );
+        let text = format!("artifacts = [1]\n{MINIMAL}");
+        let err = Manifest::parse(&text, "m").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "m:1:14: artifacts: each element must be a table"
+        );
+    }
+
+    #[test]
+    fn artifact_new_derives_the_storage_path() {
+        let a = Artifact::new("x", ArtifactType::Command, Origin::Local, "t").unwrap();
+        assert_eq!(a.path, "commands/x.md");
+        assert_eq!(a.key(), "x::command");
+        assert!(Artifact::new("", ArtifactType::Command, Origin::Local, "t").is_err());
     }
 }

@@ -24,7 +24,8 @@ use super::manifest::{ARTIFACT_FIELDS, Artifact, MANIFEST_FORMAT_VERSION, Manife
 use super::names::{ArtifactType, lock_key, validate_collection_name};
 use super::toml_util::{
     make_room, make_standard_table, max_position, plain_to_table, remove_key, render_document,
-    set_value, trim_blank_document_start, set_value_like, string_array_value, string_value, table_like_to_plain,
+    set_value, set_value_like, string_array_value, string_value, table_like_to_plain,
+    trim_blank_document_start,
 };
 
 /// An editable `collection.toml`.
@@ -105,8 +106,10 @@ impl ManifestEditor {
 
     /// Sets `[collection] updated`, keeping the line's formatting.
     pub fn set_updated(&mut self, timestamp: &str) {
-        let collection = self.doc["collection"]
-            .as_table_like_mut()
+        let collection = self
+            .doc
+            .get_mut("collection")
+            .and_then(Item::as_table_like_mut)
             .expect("validated at parse: [collection] is a table");
         self.edited |= set_value_like(collection, "updated", string_value(timestamp));
     }
@@ -148,7 +151,9 @@ impl ManifestEditor {
         }
         let aot = self.artifacts_mut()?;
         let anchor = aot.iter().filter_map(max_position).max();
-        let anchor = anchor.or_else(|| max_position(self.doc.as_table())).unwrap_or(0);
+        let anchor = anchor
+            .or_else(|| max_position(self.doc.as_table()))
+            .unwrap_or(0);
         make_room(self.doc.as_table_mut(), &mut table, anchor);
         self.artifacts_mut()?.push(table);
         self.edited = true;
@@ -243,7 +248,7 @@ impl ManifestEditor {
         Ok(())
     }
 
-    /// The underlying document, for [`super::diff`].
+    /// The underlying document, for the diff module.
     pub(crate) fn document(&self) -> &DocumentMut {
         &self.doc
     }
@@ -496,5 +501,65 @@ fn artifact_table_mut(doc: &mut DocumentMut, index: usize) -> &mut Table {
             .get_mut(index)
             .expect("index comes from find_artifact on this document"),
         _ => unreachable!("artifacts_mut converted the layout"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str =
+        "[collection]\nname = \"c\"\nversion = \"1.0.0\"\ncreated = \"t\"\nupdated = \"t\"\n";
+
+    #[test]
+    fn edits_report_whether_they_changed_anything() {
+        let mut m = ManifestEditor::parse(TEXT, "m").unwrap();
+        m.set_updated("t");
+        assert!(!m.is_edited());
+        m.set_updated("u");
+        assert!(m.is_edited());
+        assert_eq!(
+            m.to_string(),
+            TEXT.replace("updated = \"t\"", "updated = \"u\"")
+        );
+    }
+
+    #[test]
+    fn inline_collection_table_is_edited_in_place() {
+        let text = "collection = { name = \"c\", version = \"1.0.0\", created = \"t\", updated = \"t\" }\n";
+        let mut m = ManifestEditor::parse(text, "m").unwrap();
+        m.set_updated("u");
+        assert_eq!(
+            m.to_string(),
+            text.replace("updated = \"t\"", "updated = \"u\"")
+        );
+    }
+
+    #[test]
+    fn first_artifact_in_a_document_without_artifacts_goes_last() {
+        let mut m =
+            ManifestEditor::parse(&format!("{TEXT}\n[[groups]]\nname = \"g\"\n"), "m").unwrap();
+        let a = Artifact::new("a", ArtifactType::Agent, Origin::Local, "t").unwrap();
+        m.add_artifact(&a).unwrap();
+        assert_eq!(
+            m.to_string(),
+            format!(
+                "{TEXT}\n[[groups]]\nname = \"g\"\n\n[[artifacts]]\nname = \"a\"\ntype = \"agent\"\npath = \"agents/a.md\"\norigin = \"local\"\nadded = \"t\"\n"
+            )
+        );
+    }
+
+    #[test]
+    fn empty_inline_array_converts_and_reserved_fields_are_refused() {
+        let text = format!("artifacts = []\n{TEXT}");
+        let mut m = ManifestEditor::parse(&text, "m").unwrap();
+        assert!(
+            m.add_artifact(&Artifact::new("a", ArtifactType::Skill, Origin::Local, "t").unwrap())
+                .is_ok()
+        );
+        assert!(matches!(
+            check_free_field("m", "added"),
+            Err(Error::ReservedField { .. })
+        ));
     }
 }

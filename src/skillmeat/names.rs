@@ -31,8 +31,11 @@ pub enum ArtifactType {
 
 impl ArtifactType {
     /// Every supported type, in SkillMeat's order.
-    pub const ALL: [ArtifactType; 3] =
-        [ArtifactType::Skill, ArtifactType::Command, ArtifactType::Agent];
+    pub const ALL: [ArtifactType; 3] = [
+        ArtifactType::Skill,
+        ArtifactType::Command,
+        ArtifactType::Agent,
+    ];
 
     /// The spelling used in `collection.toml` and in lock keys: `skill`, `command`, `agent`.
     pub fn as_str(self) -> &'static str {
@@ -171,7 +174,7 @@ pub fn validate_collection_name(name: &str) -> Result<(), NameError> {
 
 /// The lock-file key of an artifact: `"<name>::<type>"`, e.g. `"my-skill::skill"`.
 ///
-/// Also the item name used by [`super::diff`]. Does not validate `name`.
+/// Also the item name used by [`super::diff_manifests`] and [`super::diff_locks`]. Does not validate `name`.
 pub fn lock_key(name: &str, artifact_type: ArtifactType) -> String {
     format!("{name}::{}", artifact_type.as_str())
 }
@@ -203,7 +206,10 @@ mod tests {
             ArtifactType::Command.storage_path("a").unwrap(),
             "commands/a.md"
         );
-        assert_eq!(ArtifactType::Agent.storage_path("a").unwrap(), "agents/a.md");
+        assert_eq!(
+            ArtifactType::Agent.storage_path("a").unwrap(),
+            "agents/a.md"
+        );
         assert!(ArtifactType::Skill.is_directory());
         assert!(!ArtifactType::Command.is_directory());
         assert!(!ArtifactType::Agent.is_directory());

@@ -92,7 +92,12 @@ impl<'a> Source<'a> {
     }
 
     /// An optional array of strings: absent is empty.
-    pub fn string_array(&self, table: &dyn TableLike, key: &str, what: &str) -> Result<Vec<String>> {
+    pub fn string_array(
+        &self,
+        table: &dyn TableLike,
+        key: &str,
+        what: &str,
+    ) -> Result<Vec<String>> {
         let Some(item) = table.get(key) else {
             return Ok(Vec::new());
         };
@@ -296,6 +301,30 @@ pub(crate) fn set_value_like(table: &mut dyn TableLike, key: &str, mut value: Va
     true
 }
 
+/// Like [`set_value_like`] for an inline table, keeping `{ a = 1, b = 2 }` spacing when a
+/// key is added.
+pub(crate) fn set_value_inline(table: &mut InlineTable, key: &str, value: Value) -> bool {
+    if table.contains_key(key) {
+        return set_value_like(table, key, value);
+    }
+    append_inline(table, key, value);
+    true
+}
+
+/// Appends to an inline table, moving the space before `}` from the old last value to the
+/// new one, so `{ a = 1 }` becomes `{ a = 1, b = 2 }` rather than `{ a = 1 , b = 2 }`.
+fn append_inline(table: &mut InlineTable, key: &str, mut value: Value) {
+    let last_suffix = table.iter_mut().last().and_then(|(_, last)| {
+        let suffix = last.decor().suffix().cloned();
+        last.decor_mut().set_suffix("");
+        suffix
+    });
+    if let Some(suffix) = last_suffix {
+        value.decor_mut().set_suffix(suffix);
+    }
+    table.insert(key, value);
+}
+
 /// Removes `key` from `table`; returns whether it was there.
 pub(crate) fn remove_key(table: &mut Table, key: &str) -> bool {
     table.remove(key).is_some()
@@ -322,7 +351,11 @@ fn insertion_index(table: &Table, key: &str, order: &[&str]) -> usize {
 
 /// Inserts `key` at `index` of `table`'s key order, keeping every other key's formatting.
 fn insert_at(table: &mut Table, index: usize, key: &str, item: Item) {
-    let tail_keys: Vec<String> = table.iter().skip(index).map(|(k, _)| k.to_owned()).collect();
+    let tail_keys: Vec<String> = table
+        .iter()
+        .skip(index)
+        .map(|(k, _)| k.to_owned())
+        .collect();
     let tail: Vec<(Key, Item)> = tail_keys
         .iter()
         .filter_map(|k| table.remove_entry(k))
@@ -500,20 +533,26 @@ fn render_plain(value: &toml::Value) -> String {
 /// tables are indexed (`servers[0].name`); arrays of values are rendered whole.
 pub(crate) fn flatten(table: &dyn TableLike, prefix: &str, out: &mut Vec<(String, String)>) {
     for (k, item) in table.iter() {
+        let key = Key::new(k);
         let path = if prefix.is_empty() {
-            Key::new(k).display_repr().into_owned()
+            key.display_repr().into_owned()
         } else {
-            format!("{prefix}.{}", Key::new(k).display_repr())
+            format!("{prefix}.{}", key.display_repr())
         };
-        match item {
-            Item::None => {}
-            Item::Value(Value::InlineTable(t)) => flatten(t, &path, out),
-            Item::Value(v) => out.push((path, render_value(v))),
-            Item::Table(t) => flatten(t, &path, out),
-            Item::ArrayOfTables(a) => {
-                for (i, t) in a.iter().enumerate() {
-                    flatten(t, &format!("{path}[{i}]"), out);
-                }
+        flatten_item(item, &path, out);
+    }
+}
+
+/// The leaves of one item whose field path is `path`; see [`flatten`].
+pub(crate) fn flatten_item(item: &Item, path: &str, out: &mut Vec<(String, String)>) {
+    match item {
+        Item::None => {}
+        Item::Value(Value::InlineTable(t)) => flatten(t, path, out),
+        Item::Value(v) => out.push((path.to_owned(), render_value(v))),
+        Item::Table(t) => flatten(t, path, out),
+        Item::ArrayOfTables(a) => {
+            for (i, t) in a.iter().enumerate() {
+                flatten(t, &format!("{path}[{i}]"), out);
             }
         }
     }

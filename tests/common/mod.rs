@@ -1,0 +1,299 @@
+//! The crash-enumeration harness shared by the crash tests: workloads described as data,
+//! run on the simulated file system, crashed after every mutating call under every crash
+//! model, recovered (and crashed again during recovery), and compared byte for byte with
+//! the states before and after.
+#![allow(dead_code)]
+
+use skillwal::fs::FileSystem;
+use skillwal::fs::sim::{CrashModel, SimFs, SnapNode, SplitMix64};
+use skillwal::{Engine, FieldChange, OpenOptions};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const ROOT: &str = "/c";
+
+/// File content: literal bytes or `len` bytes generated from a seed (large files without
+/// large test sources).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bytes {
+    Lit(Vec<u8>),
+    Gen { len: usize, seed: u64 },
+}
+
+impl Bytes {
+    pub fn lit(s: &str) -> Bytes {
+        Bytes::Lit(s.as_bytes().to_vec())
+    }
+    pub fn to_vec(&self) -> Vec<u8> {
+        match self {
+            Bytes::Lit(b) => b.clone(),
+            Bytes::Gen { len, seed } => {
+                let mut rng = SplitMix64::new(*seed);
+                (0..*len).map(|_| rng.next_u64() as u8).collect()
+            }
+        }
+    }
+}
+
+/// One staged operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WOp {
+    Put(String, Bytes),
+    /// A tree: entries in order; `None` is a directory.
+    Tree(String, Vec<(String, Option<Bytes>)>),
+    Delete(String),
+    DeleteTree(String),
+    Mkdir(String),
+    Rmdir(String),
+    Diff,
+}
+
+/// A transaction to crash, and the state it starts from.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub name: String,
+    /// Committed and made durable before the crash runs begin.
+    pub setup: Vec<Vec<WOp>>,
+    pub txn: Vec<WOp>,
+}
+
+pub fn opts() -> OpenOptions {
+    OpenOptions {
+        no_wait: true,
+        salt_seed: Some(0x5A17),
+    }
+}
+
+pub fn stage(t: &mut skillwal::Transaction<'_>, ops: &[WOp]) -> skillwal::Result<()> {
+    for op in ops {
+        match op {
+            WOp::Put(p, b) => t.put_bytes(p, &b.to_vec(), 0o644)?,
+            WOp::Tree(p, entries) => {
+                let mut tree = t.put_tree(p)?;
+                for (rel, content) in entries {
+                    match content {
+                        None => tree.dir(rel, 0o755)?,
+                        Some(b) => tree.bytes(rel, &b.to_vec(), 0o644)?,
+                    }
+                }
+                tree.finish()?;
+            }
+            WOp::Delete(p) => t.delete_file(p)?,
+            WOp::DeleteTree(p) => t.delete_tree(p)?,
+            WOp::Mkdir(p) => t.create_dir(p, 0o755)?,
+            WOp::Rmdir(p) => t.remove_dir(p)?,
+            WOp::Diff => {
+                let changes = [FieldChange {
+                    item: "a::skill".into(),
+                    field: "resolved_sha".into(),
+                    before: Some("abc".into()),
+                    after: Some("def".into()),
+                }];
+                t.record_diff(true, "collection.toml", &changes)?;
+                t.record_diff(false, "collection.lock", &changes)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a run of the transaction reported before it stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunResult {
+    pub commit_ok: bool,
+    pub close_ok: bool,
+}
+
+/// Opens the root, stages and commits `ops`, and closes (checkpoints).
+pub fn run_txn(fs: Arc<dyn FileSystem>, ops: &[WOp]) -> RunResult {
+    let mut r = RunResult {
+        commit_ok: false,
+        close_ok: false,
+    };
+    let Ok(mut engine) = Engine::open(fs, Path::new(ROOT), &opts()) else {
+        return r;
+    };
+    let committed = match engine.begin("workload") {
+        Ok(mut t) => match stage(&mut t, ops) {
+            Ok(()) => t.commit().is_ok(),
+            Err(_) => false,
+        },
+        Err(_) => false,
+    };
+    r.commit_ok = committed;
+    r.close_ok = engine.close().is_ok();
+    r
+}
+
+pub type Snap = BTreeMap<PathBuf, SnapNode>;
+
+pub fn snapshot(fs: &SimFs) -> Snap {
+    fs.snapshot(Path::new(ROOT), &[".skillwal"]).expect("root exists")
+}
+
+pub fn describe(s: &Snap) -> String {
+    s.iter()
+        .map(|(p, n)| match n {
+            SnapNode::File(b) => format!("{} ({} bytes)", p.display(), b.len()),
+            SnapNode::Dir => format!("{}/", p.display()),
+            SnapNode::Symlink(t) => format!("{} -> {:?}", p.display(), t),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The file system with the workload's setup committed and durable, counters at zero.
+pub fn base(w: &Workload) -> SimFs {
+    let sim = SimFs::new();
+    sim.create_dir(Path::new(ROOT), 0o755).unwrap();
+    let fs = Arc::new(sim.fork());
+    for ops in &w.setup {
+        let r = run_txn(fs.clone(), ops);
+        assert!(r.commit_ok && r.close_ok, "setup of {} failed", w.name);
+    }
+    fs.sync_everything();
+    fs.reset_counters();
+    fs.fork()
+}
+
+/// How many crash states to try.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Seeds per seeded model at the first crash.
+    pub seeds: u64,
+    /// Also crash during recovery, at every call, under these many seeds per seeded model.
+    pub recovery_seeds: u64,
+}
+
+impl Budget {
+    /// `SKILLWAL_CRASH_SEEDS=N` raises the seeds for a longer run.
+    pub fn from_env() -> Budget {
+        let seeds = std::env::var("SKILLWAL_CRASH_SEEDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3);
+        Budget {
+            seeds,
+            recovery_seeds: (seeds / 3).max(1),
+        }
+    }
+}
+
+/// (model, seed) pairs for a number of seeds.
+pub fn models(seeds: u64) -> Vec<(CrashModel, u64)> {
+    let mut v = Vec::new();
+    for m in CrashModel::ALL {
+        if m.is_seeded() {
+            v.extend((0..seeds).map(|s| (m, s)));
+        } else {
+            v.push((m, 0));
+        }
+    }
+    v
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub crash_points: u64,
+    pub states: u64,
+    pub recovery_states: u64,
+}
+
+/// Opens (recovers) and closes; panics with context if recovery fails; returns the tree.
+fn recover(fs: &SimFs, ctx: &str) -> Snap {
+    let arc: Arc<dyn FileSystem> = Arc::new(fs.handle());
+    let engine = Engine::open(arc, Path::new(ROOT), &opts())
+        .unwrap_or_else(|e| panic!("{ctx}: recovery failed: {e}"));
+    engine.close().unwrap_or_else(|e| panic!("{ctx}: close after recovery failed: {e}"));
+    let staging = fs
+        .read_dir(Path::new("/c/.skillwal/staging"))
+        .unwrap_or_else(|e| panic!("{ctx}: staging: {e}"));
+    assert!(staging.is_empty(), "{ctx}: staging not empty after recovery: {staging:?}");
+    assert!(
+        !skillwal::needs_recovery(fs, Path::new(ROOT)).unwrap(),
+        "{ctx}: journal still live after recovery"
+    );
+    snapshot(fs)
+}
+
+/// Crashes `w` after every mutating call under every model; recovers; checks the oracle.
+/// Then crashes every one of those recoveries at every call and checks again.
+pub fn check_workload(w: &Workload, budget: Budget) -> Counts {
+    let base = base(w);
+    let before = snapshot(&base);
+    let reference = Arc::new(base.fork());
+    let r = run_txn(reference.clone(), &w.txn);
+    assert!(r.commit_ok && r.close_ok, "{}: reference run failed", w.name);
+    let after = snapshot(&reference);
+    assert_ne!(before, after, "{}: the workload changes nothing", w.name);
+    let total = reference.mutating_calls();
+    let mut counts = Counts::default();
+    for n in 1..=total {
+        let f = Arc::new(base.fork());
+        f.set_crash_after(Some(n));
+        let r = run_txn(f.clone(), &w.txn);
+        assert!(f.crashed(), "{}: no crash at call {n} of {total}", w.name);
+        counts.crash_points += 1;
+        for (model, seed) in models(budget.seeds) {
+            let ctx = format!("{}: crash after call {n}/{total}, {model:?} seed {seed}", w.name);
+            let image = f.crash(model, seed);
+            let pristine = image.fork();
+            let got = recover(&image, &ctx);
+            check_oracle(&got, &before, &after, r.commit_ok, &ctx);
+            counts.states += 1;
+            counts.recovery_states += check_recovery_crashes(&pristine, &got, budget, &ctx);
+        }
+    }
+    counts
+}
+
+fn check_oracle(got: &Snap, before: &Snap, after: &Snap, commit_ok: bool, ctx: &str) {
+    if commit_ok {
+        assert!(
+            got == after,
+            "{ctx}: commit returned Ok but the tree is not the after-state:\n got   {}\n after {}",
+            describe(got),
+            describe(after)
+        );
+    } else {
+        assert!(
+            got == before || got == after,
+            "{ctx}: the tree is neither before nor after:\n got    {}\n before {}\n after  {}",
+            describe(got),
+            describe(before),
+            describe(after)
+        );
+    }
+}
+
+/// Crashes recovery of `image` after each of its mutating calls; the next recovery must end
+/// in `expected` (the result of an uninterrupted recovery).
+fn check_recovery_crashes(image: &SimFs, expected: &Snap, budget: Budget, ctx: &str) -> u64 {
+    let probe = image.fork();
+    let _ = recover(&probe, ctx);
+    let calls = probe.mutating_calls();
+    let mut states = 0;
+    for m in 1..=calls {
+        let g = image.fork();
+        g.set_crash_after(Some(m));
+        let arc: Arc<dyn FileSystem> = Arc::new(g.handle());
+        if let Ok(e) = Engine::open(arc, Path::new(ROOT), &opts()) {
+            let _ = e.close();
+        }
+        assert!(g.crashed(), "{ctx}: recovery did not reach call {m}");
+        for (model, seed) in models(budget.recovery_seeds) {
+            let ctx2 = format!("{ctx}; then recovery crashed after call {m}/{calls}, {model:?} seed {seed}");
+            let img2 = g.crash(model, seed);
+            let got = recover(&img2, &ctx2);
+            assert!(
+                &got == expected,
+                "{ctx2}: result differs from an uninterrupted recovery:\n got      {}\n expected {}",
+                describe(&got),
+                describe(expected)
+            );
+            states += 1;
+        }
+    }
+    states
+}
