@@ -46,7 +46,7 @@ impl Config {
     /// not an error. Fails with [`Error::Syntax`], or [`Error::Schema`] when `[settings]` is
     /// not a table or one of the two keys holds a non-string.
     pub fn parse(text: &str, document: &str) -> Result<Config> {
-        let (source, doc) = Source::parse(document, text)?;
+        let (source, doc) = Source::parse(text, document)?;
         let Some(item) = doc.as_table().get("settings") else {
             return Ok(Config::default());
         };

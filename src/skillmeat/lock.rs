@@ -116,7 +116,7 @@ impl Lock {
     /// Fails with [`Error::Syntax`], [`Error::Schema`] or [`Error::DocumentTooLarge`], each
     /// with the document name and, for the first two, line and column.
     pub fn parse(text: &str, document: &str) -> Result<Lock> {
-        let (source, doc) = Source::parse(document, text)?;
+        let (source, doc) = Source::parse(text, document)?;
         let mut lock = Lock::default();
         let Some(lock_item) = doc.as_table().get("lock") else {
             return Ok(lock);

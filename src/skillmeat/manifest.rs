@@ -201,7 +201,7 @@ impl Manifest {
     /// not a valid manifest, [`Error::DocumentTooLarge`] beyond
     /// [`super::DOCUMENT_BYTES_MAX`].
     pub fn parse(text: &str, document: &str) -> Result<Manifest> {
-        let (source, doc) = Source::parse(document, text)?;
+        let (source, doc) = Source::parse(text, document)?;
         let root = doc.as_table();
         let collection_item = root
             .get("collection")

@@ -137,9 +137,11 @@ impl ManifestEditor {
         }
         let mut table = Table::new();
         {
+            // The handle's edit flag is about `table`, which is not in the document yet.
+            let mut table_edited = false;
             let mut handle = ArtifactMut {
                 table: &mut table,
-                edited: &mut self.edited,
+                edited: &mut table_edited,
                 document: &self.document,
             };
             handle.set_field("name", string_value(&artifact.name));

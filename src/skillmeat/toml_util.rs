@@ -20,7 +20,7 @@ pub(crate) struct Source<'a> {
 
 impl<'a> Source<'a> {
     /// Parses `text`, keeping spans. Fails on oversize input and on TOML syntax errors.
-    pub fn parse(document: &'a str, text: &'a str) -> Result<(Self, toml_edit::Document<&'a str>)> {
+    pub fn parse(text: &'a str, document: &'a str) -> Result<(Self, toml_edit::Document<&'a str>)> {
         if text.len() > DOCUMENT_BYTES_MAX {
             return Err(Error::DocumentTooLarge {
                 document: document.to_owned(),

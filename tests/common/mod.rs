@@ -297,3 +297,89 @@ fn check_recovery_crashes(image: &SimFs, expected: &Snap, budget: Budget, ctx: &
     }
     states
 }
+
+// ---- the workloads every crash and error test runs ----
+
+pub fn skill(version: &str) -> Vec<(String, Option<Bytes>)> {
+    vec![
+        ("SKILL.md".into(), Some(Bytes::lit(&format!("---\nname: a\nversion: {version}\n---\n# A\n")))),
+        ("scripts".into(), None),
+        ("scripts/run.sh".into(), Some(Bytes::lit(&format!("#!/bin/sh\necho {version}\n")))),
+        ("notes.md".into(), Some(Bytes::Gen { len: 3000, seed: version.len() as u64 })),
+    ]
+}
+
+pub fn initial() -> Vec<Vec<WOp>> {
+    vec![vec![
+        WOp::Put("collection.toml".into(), Bytes::lit("[collection]\nname = \"c\"\n")),
+        WOp::Put("collection.lock".into(), Bytes::lit("[lock]\nversion = \"1.0.0\"\n")),
+        WOp::Mkdir("skills".into()),
+        WOp::Mkdir("commands".into()),
+        WOp::Tree("skills/a".into(), skill("1")),
+        WOp::Put("commands/c.md".into(), Bytes::lit("# command c\n")),
+    ]]
+}
+
+pub fn workloads() -> Vec<Workload> {
+    vec![
+        Workload {
+            name: "create".into(),
+            setup: initial(),
+            txn: vec![
+                WOp::Tree("skills/b".into(), skill("b1")),
+                WOp::Put("commands/new.md".into(), Bytes::lit("# new\n")),
+            ],
+        },
+        Workload {
+            name: "overwrite".into(),
+            setup: initial(),
+            txn: vec![WOp::Put("commands/c.md".into(), Bytes::lit("# command c, version 2\n"))],
+        },
+        Workload {
+            name: "delete".into(),
+            setup: initial(),
+            txn: vec![WOp::DeleteTree("skills/a".into()), WOp::Delete("commands/c.md".into())],
+        },
+        Workload {
+            name: "directory-replace".into(),
+            setup: initial(),
+            txn: vec![WOp::Tree("skills/a".into(), skill("2.0"))],
+        },
+        Workload {
+            name: "large-streamed-file".into(),
+            setup: initial(),
+            txn: vec![
+                WOp::Put("commands/big.md".into(), Bytes::Gen { len: 300_000, seed: 7 }),
+                WOp::Tree(
+                    "skills/a".into(),
+                    vec![
+                        ("SKILL.md".into(), Some(Bytes::lit("# A with data\n"))),
+                        ("data".into(), None),
+                        ("data/blob.bin".into(), Some(Bytes::Gen { len: 200_000, seed: 8 })),
+                    ],
+                ),
+            ],
+        },
+        Workload {
+            name: "manifest-and-lock".into(),
+            setup: initial(),
+            txn: vec![
+                WOp::Tree("skills/a".into(), skill("3")),
+                WOp::Put("collection.toml".into(), Bytes::lit("[collection]\nname = \"c\"\nupdated = \"2\"\n")),
+                WOp::Put("collection.lock".into(), Bytes::lit("[lock]\nversion = \"1.0.0\"\n[lock.entries.\"a::skill\"]\n")),
+                WOp::Diff,
+            ],
+        },
+        Workload {
+            name: "mkdir-and-rmdir".into(),
+            setup: initial(),
+            txn: vec![
+                WOp::Mkdir("agents".into()),
+                WOp::Put("agents/x.md".into(), Bytes::lit("# agent\n")),
+                WOp::Delete("commands/c.md".into()),
+                WOp::Rmdir("commands".into()),
+            ],
+        },
+    ]
+}
+
