@@ -383,3 +383,42 @@ pub fn workloads() -> Vec<Workload> {
     ]
 }
 
+
+/// One crash point of `w` (after call `n`, under `model`/`seed`; `n` is clamped to the
+/// run's length), optionally a second crash during recovery (after call `m`, clamped);
+/// checks the oracle. For proptest.
+pub fn check_point(w: &Workload, n: u64, first: (CrashModel, u64), second: Option<(u64, CrashModel, u64)>) {
+    let base = base(w);
+    let before = snapshot(&base);
+    let reference = Arc::new(base.fork());
+    let r = run_txn(reference.clone(), &w.txn);
+    assert!(r.commit_ok && r.close_ok, "reference run failed");
+    let after = snapshot(&reference);
+    let n = 1 + (n - 1) % reference.mutating_calls();
+    let f = Arc::new(base.fork());
+    f.set_crash_after(Some(n));
+    let r = run_txn(f.clone(), &w.txn);
+    let ctx = format!("crash after call {n}, {:?} seed {}", first.0, first.1);
+    let image = f.crash(first.0, first.1);
+    let pristine = image.fork();
+    let got = recover(&image, &ctx);
+    check_oracle(&got, &before, &after, r.commit_ok, &ctx);
+    if let Some((m, model, seed)) = second {
+        let probe = pristine.fork();
+        let _ = recover(&probe, &ctx);
+        let calls = probe.mutating_calls();
+        if calls == 0 {
+            return;
+        }
+        let m = 1 + (m - 1) % calls;
+        let g = pristine.fork();
+        g.set_crash_after(Some(m));
+        let arc: Arc<dyn FileSystem> = Arc::new(g.handle());
+        if let Ok(e) = Engine::open(arc, Path::new(ROOT), &opts()) {
+            let _ = e.close();
+        }
+        let ctx2 = format!("{ctx}; recovery crashed after call {m}, {model:?} seed {seed}");
+        let got2 = recover(&g.crash(model, seed), &ctx2);
+        assert!(got2 == got, "{ctx2}: differs from an uninterrupted recovery");
+    }
+}
