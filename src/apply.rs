@@ -86,7 +86,9 @@ pub(crate) fn act(ctx: &Ctx, index: u32, op: &Op) -> Result<()> {
             }
         }
         Op::DeleteFile { .. } => fs.remove_file(&target).ctx("remove", &target),
-        Op::CreateDir { mode, .. } => fs.create_dir(&target, *mode).ctx("create directory", &target),
+        Op::CreateDir { mode, .. } => fs
+            .create_dir(&target, *mode)
+            .ctx("create directory", &target),
         Op::RemoveDir { .. } => fs.remove_dir(&target).ctx("remove directory", &target),
         Op::PutTree(t) => {
             let staged = ctx.staged(index);
@@ -120,7 +122,10 @@ pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
                 };
             };
             if m.kind != FileKind::File {
-                return conflict(format!("is {}, the transaction writes a file", kind_name(m.kind)));
+                return conflict(format!(
+                    "is {}, the transaction writes a file",
+                    kind_name(m.kind)
+                ));
             }
             if m.len == p.size && hashing::hash_file(fs, &target)?.1 == p.hash {
                 return Ok(Status::Done);
@@ -152,12 +157,18 @@ pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
                     _ => conflict(format!("changed since (hash {})", short(&hash))),
                 }
             }
-            Some(m) => conflict(format!("is {}, the transaction deletes a file", kind_name(m.kind))),
+            Some(m) => conflict(format!(
+                "is {}, the transaction deletes a file",
+                kind_name(m.kind)
+            )),
         },
         Op::CreateDir { .. } => match meta {
             None => Ok(Status::NotApplied),
             Some(m) if m.kind == FileKind::Dir => Ok(Status::Done),
-            Some(m) => conflict(format!("is {}, the transaction creates a directory", kind_name(m.kind))),
+            Some(m) => conflict(format!(
+                "is {}, the transaction creates a directory",
+                kind_name(m.kind)
+            )),
         },
         Op::RemoveDir { .. } => match meta {
             None => Ok(Status::Done),
@@ -169,7 +180,10 @@ pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
                     conflict(format!("directory has {} entries", entries.len()))
                 }
             }
-            Some(m) => conflict(format!("is {}, the transaction removes a directory", kind_name(m.kind))),
+            Some(m) => conflict(format!(
+                "is {}, the transaction removes a directory",
+                kind_name(m.kind)
+            )),
         },
         Op::PutTree(t) => classify_tree(ctx, t, &target, meta),
         Op::DeleteTree { before, .. } => match meta {
@@ -181,16 +195,30 @@ pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
                     _ => conflict(format!("changed since (tree hash {})", short(&found))),
                 }
             }
-            Some(m) => conflict(format!("is {}, the transaction deletes a directory", kind_name(m.kind))),
+            Some(m) => conflict(format!(
+                "is {}, the transaction deletes a directory",
+                kind_name(m.kind)
+            )),
         },
     }
 }
 
-fn expected_nodes(t: &PutTree) -> BTreeMap<Vec<u8>, (EntryKind, Hash, u64)> {
+fn expected_nodes(t: &PutTree) -> Expected {
     t.entries
         .iter()
         .map(|e| (e.rel.as_str().as_bytes().to_vec(), (e.kind, e.hash, e.size)))
         .collect()
+}
+
+type Expected = BTreeMap<Vec<u8>, (EntryKind, Hash, u64)>;
+
+/// Whether `node` found at `rel` is an entry of the transaction's tree, of the same kind.
+fn fits(expected: &Expected, rel: &[u8], node: &TreeNode) -> bool {
+    matches!(
+        (expected.get(rel), node),
+        (Some((EntryKind::File, ..)), TreeNode::File { .. })
+            | (Some((EntryKind::Dir, ..)), TreeNode::Dir)
+    )
 }
 
 fn classify_tree(
@@ -207,7 +235,10 @@ fn classify_tree(
         };
     };
     if m.kind != FileKind::Dir {
-        return conflict(format!("is {}, the transaction writes a directory", kind_name(m.kind)));
+        return conflict(format!(
+            "is {}, the transaction writes a directory",
+            kind_name(m.kind)
+        ));
     }
     let nodes = walk_tree(ctx.fs, target)?;
     let found = tree_hash_of(nodes.clone());
@@ -218,12 +249,7 @@ fn classify_tree(
         // The engine's own tree: only its own entries may be there, with any content.
         let expected = expected_nodes(t);
         for (rel, node) in &nodes {
-            let ok = match (expected.get(rel), node) {
-                (Some((EntryKind::File, ..)), TreeNode::File { .. }) => true,
-                (Some((EntryKind::Dir, ..)), TreeNode::Dir) => true,
-                _ => false,
-            };
-            if !ok {
+            if !fits(&expected, rel, node) {
                 return conflict(format!(
                     "{} was added or changed in kind after the transaction",
                     String::from_utf8_lossy(rel)
@@ -259,7 +285,9 @@ pub(crate) fn redo(ctx: &Ctx, index: u32, op: &Op, status: &Status) -> Result<()
             let staged = ctx.staged(index);
             if lstat(ctx.fs, &staged)?.is_none_or(|m| m.kind != FileKind::Dir) {
                 remove_tree(ctx.fs, &staged).ctx("remove", &staged)?;
-                ctx.fs.create_dir(&staged, 0o755).ctx("create directory", &staged)?;
+                ctx.fs
+                    .create_dir(&staged, 0o755)
+                    .ctx("create directory", &staged)?;
             }
             make_tree_match(ctx, &staged, t, true)?;
             act(ctx, index, op)
@@ -286,7 +314,14 @@ fn restage_file(ctx: &Ctx, index: u32, p: &PutFile) -> Result<()> {
 
 /// Writes `content` into `path` (created if missing, else truncated and rewritten in place,
 /// keeping its inode) and syncs it.
-fn rewrite_file(ctx: &Ctx, path: &Path, content: Located, size: u64, mode: u32, hash: &Hash) -> Result<()> {
+fn rewrite_file(
+    ctx: &Ctx,
+    path: &Path,
+    content: Located,
+    size: u64,
+    mode: u32,
+    hash: &Hash,
+) -> Result<()> {
     let Located::Journal { offset, len } = content else {
         return Err(staged_missing(ctx, path, hash));
     };
@@ -322,7 +357,13 @@ fn staged_missing(ctx: &Ctx, path: &Path, hash: &Hash) -> Error {
 }
 
 /// Copies `len` bytes of the journal at `offset` into `dest` from its start.
-fn copy_from_journal(ctx: &Ctx, offset: u64, len: u32, dest: &dyn FileHandle, path: &Path) -> Result<()> {
+fn copy_from_journal(
+    ctx: &Ctx,
+    offset: u64,
+    len: u32,
+    dest: &dyn FileHandle,
+    path: &Path,
+) -> Result<()> {
     let mut buf = vec![0u8; STREAM_BUFFER_BYTES.min(len as usize)];
     let mut done = 0u64;
     while done < len as u64 {
@@ -344,12 +385,7 @@ fn make_tree_match(ctx: &Ctx, dir: &Path, t: &PutTree, remove_extra: bool) -> Re
     let expected = expected_nodes(t);
     let actual: BTreeMap<Vec<u8>, TreeNode> = walk_tree(fs, dir)?.into_iter().collect();
     for (rel, node) in &actual {
-        let fits = match (expected.get(rel), node) {
-            (Some((EntryKind::File, ..)), TreeNode::File { .. }) => true,
-            (Some((EntryKind::Dir, ..)), TreeNode::Dir) => true,
-            _ => false,
-        };
-        if !fits {
+        if !fits(&expected, rel, node) {
             let path = dir.join(std::ffi::OsStr::from_bytes(rel));
             if !remove_extra {
                 return Err(Error::Rejected {
@@ -370,7 +406,8 @@ fn make_tree_match(ctx: &Ctx, dir: &Path, t: &PutTree, remove_extra: bool) -> Re
         match e.kind {
             EntryKind::Dir => {
                 if !present {
-                    fs.create_dir(&path, e.mode).ctx("create directory", &path)?;
+                    fs.create_dir(&path, e.mode)
+                        .ctx("create directory", &path)?;
                 }
                 dirs.insert(path);
             }
@@ -432,7 +469,10 @@ pub(crate) fn durability_set(root: &Path, ops: &[Op]) -> (Vec<PathBuf>, BTreeSet
     }
     // A directory this transaction removed has nothing left to sync.
     for op in ops {
-        if matches!(op, Op::RemoveDir { .. } | Op::DeleteTree { .. } | Op::DeleteFile { .. }) {
+        if matches!(
+            op,
+            Op::RemoveDir { .. } | Op::DeleteTree { .. } | Op::DeleteFile { .. }
+        ) {
             let gone = op.path().join_to(root);
             dirs.retain(|d| !d.starts_with(&gone));
         }

@@ -21,6 +21,7 @@
 
 use crate::apply::{self, Ctx};
 use crate::error::{Error, IoContext, Result};
+use crate::fs::sim::SplitMix64;
 use crate::fs::{FileKind, FileSystem, LockError, LockGuard, LockKind, OpenMode};
 use crate::journal::format::Header;
 use crate::journal::reader::{ScanEnd, scan};
@@ -28,7 +29,6 @@ use crate::journal::writer::JournalFile;
 use crate::ops::Op;
 use crate::path::META_DIR;
 use crate::recovery::{self, Plan, RecoveryOutcome, RecoveryReport};
-use crate::fs::sim::SplitMix64;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -76,7 +76,9 @@ impl SaltSource {
                     u64::from_le_bytes(b)
                 }
                 SaltSource::Seeded(seed) => {
-                    let mut rng = SplitMix64::new(*seed ^ sequence.wrapping_mul(0x9E37_79B9) ^ (attempt << 48));
+                    let mut rng = SplitMix64::new(
+                        *seed ^ sequence.wrapping_mul(0x9E37_79B9) ^ (attempt << 48),
+                    );
                     rng.next_u64()
                 }
             };
@@ -299,7 +301,9 @@ impl Engine {
             live_salt: self.salts.next(h.live_salt, h.sequence + 1)?,
             next_txn_id: h.next_txn_id.max(txn_id + 1),
         };
-        self.journal.write_header(header).inspect_err(|e| self.poison(e))?;
+        self.journal
+            .write_header(header)
+            .inspect_err(|e| self.poison(e))?;
         self.journal.sync().inspect_err(|e| self.poison(e))
     }
 
@@ -351,13 +355,13 @@ fn open_journal(fs: &dyn FileSystem, layout: &Layout) -> Result<JournalFile> {
     let file = fs
         .open(&layout.journal, OpenMode::ReadWrite)
         .ctx("open", &layout.journal)?;
-    let (_, slot, header, _) = crate::journal::reader::read_header(file.as_ref())
+    let read = crate::journal::reader::read_header(file.as_ref())
         .map_err(|e| recovery::scan_error(&layout.journal, e))?;
     Ok(JournalFile {
         path: layout.journal.clone(),
         file,
-        header,
-        slot,
+        header: read.header,
+        slot: read.current_slot,
     })
 }
 
@@ -371,8 +375,7 @@ pub fn needs_recovery(fs: &dyn FileSystem, root: &Path) -> Result<bool> {
     let file = fs
         .open(&layout.journal, OpenMode::Read)
         .ctx("open", &layout.journal)?;
-    let scanned =
-        scan(file.as_ref()).map_err(|e| recovery::scan_error(&layout.journal, e))?;
+    let scanned = scan(file.as_ref()).map_err(|e| recovery::scan_error(&layout.journal, e))?;
     Ok(!matches!(scanned.end, ScanEnd::Empty { .. }))
 }
 
@@ -392,7 +395,11 @@ use serde::Serialize;
 /// way out of [`Error::CorruptJournal`] and [`Error::RecoveryConflict`] once a person has
 /// looked. The files of the collection are left exactly as they are. A journal whose header
 /// cannot be read is replaced by a new one.
-pub fn discard_journal(fs: Arc<dyn FileSystem>, root: &Path, opts: &OpenOptions) -> Result<Discarded> {
+pub fn discard_journal(
+    fs: Arc<dyn FileSystem>,
+    root: &Path,
+    opts: &OpenOptions,
+) -> Result<Discarded> {
     let layout = Layout::new(root);
     ensure_dir(fs.as_ref(), &layout.meta, root)?;
     let _lock = match fs.lock(&layout.lock, LockKind::Exclusive, !opts.no_wait) {

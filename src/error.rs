@@ -65,13 +65,12 @@ pub enum Error {
 
     /// The commit point may or may not have been passed: the next open settles it.
     #[error("{cause}. The change may have been applied; the next open of {} completes it or rolls it back from the journal", root.display())]
-    CommitUncertain {
-        root: PathBuf,
-        cause: Box<Error>,
-    },
+    CommitUncertain { root: PathBuf, cause: Box<Error> },
 
     /// An earlier durability failure made this engine unusable; reopen to recover.
-    #[error("the engine stopped after an earlier failure ({cause}); open the collection again to recover")]
+    #[error(
+        "the engine stopped after an earlier failure ({cause}); open the collection again to recover"
+    )]
     Poisoned { cause: String },
 }
 

@@ -102,9 +102,12 @@ pub fn walk_tree(fs: &dyn FileSystem, root: &Path) -> Result<Vec<(Vec<u8>, TreeN
                     stack.push(child_rel.clone());
                     TreeNode::Dir
                 }
-                FileKind::Symlink => {
-                    TreeNode::Link(fs.read_link(&path).ctx("read link", &path)?.as_bytes().to_vec())
-                }
+                FileKind::Symlink => TreeNode::Link(
+                    fs.read_link(&path)
+                        .ctx("read link", &path)?
+                        .as_bytes()
+                        .to_vec(),
+                ),
                 FileKind::Other => TreeNode::Other,
             };
             out.push((child_rel, node));
@@ -126,16 +129,28 @@ mod tests {
     fn component_order_differs_from_byte_order() {
         // '-' (0x2d) sorts before '/' (0x2f) bytewise, after the end of a component here.
         assert_eq!(cmp_components(b"a/b", b"a-b"), std::cmp::Ordering::Less);
-        assert_eq!(b"a/b".as_slice().cmp(b"a-b".as_slice()), std::cmp::Ordering::Greater);
+        assert_eq!(
+            b"a/b".as_slice().cmp(b"a-b".as_slice()),
+            std::cmp::Ordering::Greater
+        );
     }
 
     #[test]
     fn tree_hash_ignores_input_order_and_sees_kinds() {
-        let f = TreeNode::File { size: 1, hash: [7; 32] };
-        let a = tree_hash_of(vec![(b"x".to_vec(), f.clone()), (b"d".to_vec(), TreeNode::Dir)]);
+        let f = TreeNode::File {
+            size: 1,
+            hash: [7; 32],
+        };
+        let a = tree_hash_of(vec![
+            (b"x".to_vec(), f.clone()),
+            (b"d".to_vec(), TreeNode::Dir),
+        ]);
         let b = tree_hash_of(vec![(b"d".to_vec(), TreeNode::Dir), (b"x".to_vec(), f)]);
         assert_eq!(a, b);
-        let c = tree_hash_of(vec![(b"d".to_vec(), TreeNode::Dir), (b"x".to_vec(), TreeNode::Dir)]);
+        let c = tree_hash_of(vec![
+            (b"d".to_vec(), TreeNode::Dir),
+            (b"x".to_vec(), TreeNode::Dir),
+        ]);
         assert_ne!(a, c);
     }
 }

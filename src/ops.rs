@@ -135,7 +135,8 @@ pub fn from_records(records: &[ScannedRecord]) -> Result<TxnContents, String> {
     let mut pending_op: Option<u32> = None;
     let path = |p: &str| RelPath::new(p).map_err(|e| e.to_string());
     for rec in records {
-        let at = |what: String| format!("record {} at byte {}: {what}", rec.frame.index, rec.offset);
+        let at =
+            |what: String| format!("record {} at byte {}: {what}", rec.frame.index, rec.offset);
         let next_op = out.ops.len() as u32;
         let expect_op = |op: u32| -> Result<(), String> {
             if op != next_op {
@@ -143,7 +144,12 @@ pub fn from_records(records: &[ScannedRecord]) -> Result<TxnContents, String> {
             }
             Ok(())
         };
-        if pending_op.is_some() && !matches!(rec.record, Record::TreeEntry { .. } | Record::PutTree { .. }) {
+        if pending_op.is_some()
+            && !matches!(
+                rec.record,
+                Record::TreeEntry { .. } | Record::PutTree { .. }
+            )
+        {
             return Err(at("tree entries not followed by their tree".into()));
         }
         match &rec.record {
@@ -175,7 +181,11 @@ pub fn from_records(records: &[ScannedRecord]) -> Result<TxnContents, String> {
                     content: located(rec, *content),
                 }));
             }
-            Record::DeleteFile { op, path: p, before } => {
+            Record::DeleteFile {
+                op,
+                path: p,
+                before,
+            } => {
                 expect_op(*op)?;
                 out.ops.push(Op::DeleteFile {
                     path: path(p).map_err(at)?,
@@ -239,7 +249,11 @@ pub fn from_records(records: &[ScannedRecord]) -> Result<TxnContents, String> {
                     entries: std::mem::take(&mut pending_entries),
                 }));
             }
-            Record::DeleteTree { op, path: p, before } => {
+            Record::DeleteTree {
+                op,
+                path: p,
+                before,
+            } => {
                 expect_op(*op)?;
                 out.ops.push(Op::DeleteTree {
                     path: path(p).map_err(at)?,

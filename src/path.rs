@@ -104,7 +104,17 @@ mod tests {
         for ok in ["a", "a/b", "skills/x/SKILL.md", ".hidden", "a/.skillwal"] {
             assert!(RelPath::new(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "/a", "a//b", "a/./b", "../a", "a/..", ".skillwal", ".skillwal/x", "a\0"] {
+        for bad in [
+            "",
+            "/a",
+            "a//b",
+            "a/./b",
+            "../a",
+            "a/..",
+            ".skillwal",
+            ".skillwal/x",
+            "a\0",
+        ] {
             assert!(RelPath::new(bad).is_err(), "{bad:?}");
         }
         assert!(RelPath::new_in_tree(".skillwal").is_ok());

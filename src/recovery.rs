@@ -53,7 +53,10 @@ impl RecoveryReport {
 #[derive(Debug)]
 pub enum Plan {
     Nothing,
-    RollBack { txn_id: u64, records: u32 },
+    RollBack {
+        txn_id: u64,
+        records: u32,
+    },
     RollForward {
         txn: TxnContents,
         statuses: Vec<Status>,
@@ -169,7 +172,11 @@ fn classify_in_order(ctx: &Ctx, op: &Op, all: &[Op], i: usize) -> Result<Status>
 
 /// Carries out a plan's roll-forward part: redoes every operation not yet done.
 /// Returns (redone, repaired).
-pub(crate) fn roll_forward(ctx: &Ctx, txn: &TxnContents, statuses: &[Status]) -> Result<(u32, u32)> {
+pub(crate) fn roll_forward(
+    ctx: &Ctx,
+    txn: &TxnContents,
+    statuses: &[Status],
+) -> Result<(u32, u32)> {
     let (mut redone, mut repaired) = (0, 0);
     for (i, (op, status)) in txn.ops.iter().zip(statuses).enumerate() {
         match status {

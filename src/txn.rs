@@ -16,8 +16,8 @@ use crate::journal::format::{
 use crate::journal::writer::TxnWriter;
 use crate::limits::{
     DIFF_CHANGES_PER_RECORD_MAX, DIFF_VALUE_BYTES_MAX, INLINE_BYTES_PER_TXN_MAX,
-    INLINE_CONTENT_MAX, LABEL_BYTES_MAX, OPS_PER_TXN_MAX, RECORD_HEADER_BYTES,
-    STREAM_BUFFER_BYTES, TREE_ENTRIES_MAX,
+    INLINE_CONTENT_MAX, LABEL_BYTES_MAX, OPS_PER_TXN_MAX, RECORD_HEADER_BYTES, STREAM_BUFFER_BYTES,
+    TREE_ENTRIES_MAX,
 };
 use crate::ops::{Located, Op, PutFile, PutTree, TreeEntry, staged_name};
 use crate::path::RelPath;
@@ -173,15 +173,30 @@ impl<'e> Transaction<'e> {
         for earlier in &self.ops {
             let q = earlier.path();
             if q == path {
-                return Err(Self::reject(op, path, "already changed by this transaction"));
+                return Err(Self::reject(
+                    op,
+                    path,
+                    "already changed by this transaction",
+                ));
             }
             if path.is_within(q) && !matches!(earlier, Op::CreateDir { .. }) {
-                return Err(Self::reject(op, path, format!("{q} is also changed by this transaction")));
+                return Err(Self::reject(
+                    op,
+                    path,
+                    format!("{q} is also changed by this transaction"),
+                ));
             }
             let clearing = op == "remove-dir"
-                && matches!(earlier, Op::DeleteFile { .. } | Op::DeleteTree { .. } | Op::RemoveDir { .. });
+                && matches!(
+                    earlier,
+                    Op::DeleteFile { .. } | Op::DeleteTree { .. } | Op::RemoveDir { .. }
+                );
             if q.is_within(path) && !clearing {
-                return Err(Self::reject(op, path, format!("{q} below it is also changed by this transaction")));
+                return Err(Self::reject(
+                    op,
+                    path,
+                    format!("{q} below it is also changed by this transaction"),
+                ));
             }
         }
         let mut prefix = String::new();
@@ -191,15 +206,30 @@ impl<'e> Transaction<'e> {
                 prefix.push('/');
             }
             prefix.push_str(c);
-            let created = self.ops.iter().any(|o| matches!(o, Op::CreateDir { .. }) && o.path().as_str() == prefix);
+            let created = self
+                .ops
+                .iter()
+                .any(|o| matches!(o, Op::CreateDir { .. }) && o.path().as_str() == prefix);
             if created {
                 continue;
             }
             let p = self.root().join(&prefix);
             match self.lstat(&p)? {
                 Some(m) if m.kind == FileKind::Dir => {}
-                Some(_) => return Err(Self::reject(op, path, format!("{prefix} is not a directory"))),
-                None => return Err(Self::reject(op, path, format!("directory {prefix} does not exist"))),
+                Some(_) => {
+                    return Err(Self::reject(
+                        op,
+                        path,
+                        format!("{prefix} is not a directory"),
+                    ));
+                }
+                None => {
+                    return Err(Self::reject(
+                        op,
+                        path,
+                        format!("directory {prefix} does not exist"),
+                    ));
+                }
             }
         }
         Ok(())
@@ -222,7 +252,9 @@ impl<'e> Transaction<'e> {
     /// tree-entry payloads, when present) are in the journal.
     fn append(&mut self, rec: &Record, inline: Option<&[u8]>) -> Result<Located> {
         let payload = encode_payload(rec, inline);
-        let offset = self.writer.append(&self.engine.journal, rec.kind(), &payload)?;
+        let offset = self
+            .writer
+            .append(&self.engine.journal, rec.kind(), &payload)?;
         Ok(match inline {
             Some(b) => Located::Journal {
                 offset: offset + RECORD_HEADER_BYTES + (payload.len() - b.len()) as u64,
@@ -235,9 +267,17 @@ impl<'e> Transaction<'e> {
     /// Streams `content` into a new file at `dest`. Up to 64 KiB (while the transaction's
     /// inline budget lasts) it is kept for the journal; larger content is synced, and its
     /// directories up to the staging directory are noted for a sync before commit.
-    fn stage_content(&mut self, dest: &Path, content: &mut dyn Read, mode: u32, target: &RelPath) -> Result<Staged> {
+    fn stage_content(
+        &mut self,
+        dest: &Path,
+        content: &mut dyn Read,
+        mode: u32,
+        target: &RelPath,
+    ) -> Result<Staged> {
         let fs = self.engine.fs.clone();
-        let file = fs.open(dest, OpenMode::CreateNew { mode }).ctx("create", dest)?;
+        let file = fs
+            .open(dest, OpenMode::CreateNew { mode })
+            .ctx("create", dest)?;
         let ino = file.metadata().ctx("stat", dest)?.ino;
         let read_err = |e: io::Error| Error::Io {
             op: "read new content for",
@@ -301,10 +341,17 @@ impl<'e> Transaction<'e> {
         let before = match self.current(&path)? {
             None => Before::Absent,
             Some(m) if m.kind == FileKind::File => {
-                let (size, hash) = hashing::hash_file(self.engine.fs.as_ref(), &path.join_to(self.root()))?;
+                let (size, hash) =
+                    hashing::hash_file(self.engine.fs.as_ref(), &path.join_to(self.root()))?;
                 Before::File { size, hash }
             }
-            Some(_) => return Err(Self::reject("put-file", &path, "exists and is not a regular file")),
+            Some(_) => {
+                return Err(Self::reject(
+                    "put-file",
+                    &path,
+                    "exists and is not a regular file",
+                ));
+            }
         };
         let op = self.ops.len() as u32;
         let dest = self.staging().join(staged_name(self.writer.salt, op));
@@ -318,7 +365,10 @@ impl<'e> Transaction<'e> {
             hash: staged.hash,
             staged_ino: staged.ino,
             content: match &staged.inline {
-                Some(b) => Content::Inline { at: 0, len: b.len() as u32 },
+                Some(b) => Content::Inline {
+                    at: 0,
+                    len: b.len() as u32,
+                },
                 None => Content::Staged,
             },
         };
@@ -348,14 +398,22 @@ impl<'e> Transaction<'e> {
         self.check_place("delete-file", &path)?;
         let before = match self.current(&path)? {
             Some(m) if m.kind == FileKind::File => {
-                let (size, hash) = hashing::hash_file(self.engine.fs.as_ref(), &path.join_to(self.root()))?;
+                let (size, hash) =
+                    hashing::hash_file(self.engine.fs.as_ref(), &path.join_to(self.root()))?;
                 Before::File { size, hash }
             }
             Some(_) => return Err(Self::reject("delete-file", &path, "not a regular file")),
             None => return Err(Self::reject("delete-file", &path, "does not exist")),
         };
         let op = self.ops.len() as u32;
-        self.append(&Record::DeleteFile { op, path: path.to_string(), before }, None)?;
+        self.append(
+            &Record::DeleteFile {
+                op,
+                path: path.to_string(),
+                before,
+            },
+            None,
+        )?;
         self.ops.push(Op::DeleteFile { path, before });
         Ok(())
     }
@@ -369,7 +427,14 @@ impl<'e> Transaction<'e> {
             return Err(Self::reject("create-dir", &path, "already exists"));
         }
         let op = self.ops.len() as u32;
-        self.append(&Record::CreateDir { op, path: path.to_string(), mode }, None)?;
+        self.append(
+            &Record::CreateDir {
+                op,
+                path: path.to_string(),
+                mode,
+            },
+            None,
+        )?;
         self.ops.push(Op::CreateDir { path, mode });
         Ok(())
     }
@@ -386,18 +451,35 @@ impl<'e> Transaction<'e> {
             Some(_) => return Err(Self::reject("remove-dir", &path, "not a directory")),
             None => return Err(Self::reject("remove-dir", &path, "does not exist")),
         }
-        for e in self.engine.fs.read_dir(&target).ctx("read directory", &target)? {
+        for e in self
+            .engine
+            .fs
+            .read_dir(&target)
+            .ctx("read directory", &target)?
+        {
             let child = target.join(&e.name);
             let removed = self.ops.iter().any(|o| {
-                matches!(o, Op::DeleteFile { .. } | Op::DeleteTree { .. } | Op::RemoveDir { .. })
-                    && o.path().join_to(self.root()) == child
+                matches!(
+                    o,
+                    Op::DeleteFile { .. } | Op::DeleteTree { .. } | Op::RemoveDir { .. }
+                ) && o.path().join_to(self.root()) == child
             });
             if !removed {
-                return Err(Self::reject("remove-dir", &path, format!("not empty ({} remains)", e.name.to_string_lossy())));
+                return Err(Self::reject(
+                    "remove-dir",
+                    &path,
+                    format!("not empty ({} remains)", e.name.to_string_lossy()),
+                ));
             }
         }
         let op = self.ops.len() as u32;
-        self.append(&Record::RemoveDir { op, path: path.to_string() }, None)?;
+        self.append(
+            &Record::RemoveDir {
+                op,
+                path: path.to_string(),
+            },
+            None,
+        )?;
         self.ops.push(Op::RemoveDir { path });
         Ok(())
     }
@@ -415,7 +497,14 @@ impl<'e> Transaction<'e> {
             None => return Err(Self::reject("delete-tree", &path, "does not exist")),
         };
         let op = self.ops.len() as u32;
-        self.append(&Record::DeleteTree { op, path: path.to_string(), before }, None)?;
+        self.append(
+            &Record::DeleteTree {
+                op,
+                path: path.to_string(),
+                before,
+            },
+            None,
+        )?;
         self.ops.push(Op::DeleteTree { path, before });
         Ok(())
     }
@@ -432,12 +521,19 @@ impl<'e> Transaction<'e> {
             Some(m) if m.kind == FileKind::Dir => Before::Tree {
                 hash: hashing::tree_hash(self.engine.fs.as_ref(), &path.join_to(self.root()))?,
             },
-            Some(_) => return Err(Self::reject("put-tree", &path, "exists and is not a directory")),
+            Some(_) => {
+                return Err(Self::reject(
+                    "put-tree",
+                    &path,
+                    "exists and is not a directory",
+                ));
+            }
         };
         let op = self.ops.len() as u32;
         let staged = self.staging().join(staged_name(self.writer.salt, op));
         let fs = self.engine.fs.clone();
-        fs.create_dir(&staged, 0o755).ctx("create directory", &staged)?;
+        fs.create_dir(&staged, 0o755)
+            .ctx("create directory", &staged)?;
         let staged_ino = fs.metadata(&staged).ctx("stat", &staged)?.ino;
         Ok(TreeStager {
             txn: self,
@@ -454,7 +550,12 @@ impl<'e> Transaction<'e> {
 
     /// Records field-level changes to the manifest (`manifest = true`) or the lock, for
     /// `journal inspect`. Values longer than 512 bytes are cut.
-    pub fn record_diff(&mut self, manifest: bool, document: &str, changes: &[FieldChange]) -> Result<()> {
+    pub fn record_diff(
+        &mut self,
+        manifest: bool,
+        document: &str,
+        changes: &[FieldChange],
+    ) -> Result<()> {
         for chunk in changes.chunks(DIFF_CHANGES_PER_RECORD_MAX) {
             let changes = chunk
                 .iter()
@@ -507,17 +608,25 @@ impl<'e> Transaction<'e> {
         if let Err(e) = self.engine.journal.sync() {
             // Promise 6: never retried; whether the commit record reached the disk is unknown.
             self.engine.poison(&e);
-            return Err(Error::CommitUncertain { root, cause: Box::new(e) });
+            return Err(Error::CommitUncertain {
+                root,
+                cause: Box::new(e),
+            });
         }
         // ---- commit point: from here on the transaction happens, at the latest on redo ----
         let ops = std::mem::take(&mut self.ops);
         let applied = {
             let ctx = self.engine.ctx(salt);
-            ops.iter().enumerate().try_for_each(|(i, op)| act(&ctx, i as u32, op))
+            ops.iter()
+                .enumerate()
+                .try_for_each(|(i, op)| act(&ctx, i as u32, op))
         };
         if let Err(e) = applied {
             self.engine.poison(&e);
-            return Err(Error::CommitUncertain { root, cause: Box::new(e) });
+            return Err(Error::CommitUncertain {
+                root,
+                cause: Box::new(e),
+            });
         }
         let report = CommitReport {
             txn_id: self.writer.txn_id,
@@ -564,7 +673,8 @@ impl<'e> Transaction<'e> {
             return Ok(());
         }
         self.finished = true;
-        let cleared = crate::recovery::clear_staging(self.engine.fs.as_ref(), &self.engine.layout.staging);
+        let cleared =
+            crate::recovery::clear_staging(self.engine.fs.as_ref(), &self.engine.layout.staging);
         let retired = if self.commit_record_attempted {
             self.engine.retire(self.writer.txn_id)
         } else {
@@ -606,10 +716,18 @@ impl TreeStager<'_, '_> {
         if let Some(parent) = rel.parent()
             && !self.dirs.contains(parent.as_str())
         {
-            return Err(Transaction::reject("put-tree", &self.path, format!("{rel}: directory {parent} was not added first")));
+            return Err(Transaction::reject(
+                "put-tree",
+                &self.path,
+                format!("{rel}: directory {parent} was not added first"),
+            ));
         }
         if self.entries.iter().any(|e| e.rel == rel) {
-            return Err(Transaction::reject("put-tree", &self.path, format!("{rel} added twice")));
+            return Err(Transaction::reject(
+                "put-tree",
+                &self.path,
+                format!("{rel} added twice"),
+            ));
         }
         Ok(rel)
     }
@@ -618,7 +736,11 @@ impl TreeStager<'_, '_> {
     pub fn dir(&mut self, rel: &str, mode: u32) -> Result<()> {
         let rel = self.check_entry(rel)?;
         let dest = rel.join_to(&self.staged);
-        self.txn.engine.fs.create_dir(&dest, mode).ctx("create directory", &dest)?;
+        self.txn
+            .engine
+            .fs
+            .create_dir(&dest, mode)
+            .ctx("create directory", &dest)?;
         let rec = Record::TreeEntry {
             op: self.op,
             rel_path: rel.to_string(),
@@ -655,7 +777,10 @@ impl TreeStager<'_, '_> {
             size: staged.size,
             hash: staged.hash,
             content: match &staged.inline {
-                Some(b) => Content::Inline { at: 0, len: b.len() as u32 },
+                Some(b) => Content::Inline {
+                    at: 0,
+                    len: b.len() as u32,
+                },
                 None => Content::Staged,
             },
         };
@@ -686,7 +811,10 @@ impl TreeStager<'_, '_> {
             .map(|e| {
                 let node = match e.kind {
                     EntryKind::Dir => TreeNode::Dir,
-                    EntryKind::File => TreeNode::File { size: e.size, hash: e.hash },
+                    EntryKind::File => TreeNode::File {
+                        size: e.size,
+                        hash: e.hash,
+                    },
                 };
                 (e.rel.as_str().as_bytes().to_vec(), node)
             })
@@ -719,4 +847,3 @@ impl Drop for TreeStager<'_, '_> {
         }
     }
 }
-

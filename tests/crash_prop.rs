@@ -16,17 +16,22 @@ fn content() -> impl Strategy<Value = Bytes> {
 }
 
 fn tree() -> impl Strategy<Value = Vec<(String, Option<Bytes>)>> {
-    (content(), proptest::option::of(content()), proptest::option::of(content())).prop_map(|(a, b, c)| {
-        let mut v = vec![("SKILL.md".to_string(), Some(a))];
-        if let Some(b) = b {
-            v.push(("d".into(), None));
-            v.push(("d/x".into(), Some(b)));
-        }
-        if let Some(c) = c {
-            v.push(("y".into(), Some(c)));
-        }
-        v
-    })
+    (
+        content(),
+        proptest::option::of(content()),
+        proptest::option::of(content()),
+    )
+        .prop_map(|(a, b, c)| {
+            let mut v = vec![("SKILL.md".to_string(), Some(a))];
+            if let Some(b) = b {
+                v.push(("d".into(), None));
+                v.push(("d/x".into(), Some(b)));
+            }
+            if let Some(c) = c {
+                v.push(("y".into(), Some(c)));
+            }
+            v
+        })
 }
 
 /// One operation from a menu that fits the collection made by `initial()`.
@@ -46,9 +51,12 @@ fn op() -> impl Strategy<Value = WOp> {
 
 fn path_of(op: &WOp) -> Option<&str> {
     match op {
-        WOp::Put(p, _) | WOp::Tree(p, _) | WOp::Delete(p) | WOp::DeleteTree(p) | WOp::Mkdir(p) | WOp::Rmdir(p) => {
-            Some(p)
-        }
+        WOp::Put(p, _)
+        | WOp::Tree(p, _)
+        | WOp::Delete(p)
+        | WOp::DeleteTree(p)
+        | WOp::Mkdir(p)
+        | WOp::Rmdir(p) => Some(p),
         WOp::Diff => None,
     }
 }

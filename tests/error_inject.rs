@@ -42,12 +42,16 @@ fn run(fs: &SimFs, ops: &[WOp]) -> Outcome {
     match result {
         Err(e @ Error::CommitUncertain { .. }) => Outcome::Uncertain(e),
         Err(e) => Outcome::Aborted(e),
-        Ok(()) => Outcome::Committed { close: engine.close() },
+        Ok(()) => Outcome::Committed {
+            close: engine.close(),
+        },
     }
 }
 
 fn staging_is_empty(fs: &SimFs) -> bool {
-    fs.read_dir(Path::new("/c/.skillwal/staging")).unwrap().is_empty()
+    fs.read_dir(Path::new("/c/.skillwal/staging"))
+        .unwrap()
+        .is_empty()
 }
 
 #[test]
@@ -58,7 +62,10 @@ fn every_call_fails_cleanly_with_every_errno() {
         let base = base(&w);
         let before = snapshot(&base);
         let reference = base.fork();
-        assert!(matches!(run(&reference, &w.txn), Outcome::Committed { close: Ok(()) }));
+        assert!(matches!(
+            run(&reference, &w.txn),
+            Outcome::Committed { close: Ok(()) }
+        ));
         let after = snapshot(&reference);
         let total = reference.mutating_calls();
         for n in 1..=total {
@@ -74,8 +81,15 @@ fn every_call_fails_cleanly_with_every_errno() {
                         let msg = e.to_string();
                         assert!(msg.contains(text), "{ctx}: cause missing from {msg:?}");
                         assert!(msg.contains('/'), "{ctx}: path missing from {msg:?}");
-                        assert_eq!(snapshot(&f), before, "{ctx}: an aborted transaction changed the tree");
-                        assert!(staging_is_empty(&f), "{ctx}: staging left behind after abort");
+                        assert_eq!(
+                            snapshot(&f),
+                            before,
+                            "{ctx}: an aborted transaction changed the tree"
+                        );
+                        assert!(
+                            staging_is_empty(&f),
+                            "{ctx}: staging left behind after abort"
+                        );
                     }
                     Outcome::Uncertain(e) => {
                         kinds[1] += 1;
@@ -99,10 +113,19 @@ fn every_call_fails_cleanly_with_every_errno() {
                     .unwrap_or_else(|e| panic!("{ctx}: reopen failed: {e}"));
                 engine.close().unwrap();
                 let settled = snapshot(&f);
-                assert!(settled == before || settled == after, "{ctx}: neither before nor after after reopen");
-                assert!(staging_is_empty(&f), "{ctx}: staging left behind after reopen");
+                assert!(
+                    settled == before || settled == after,
+                    "{ctx}: neither before nor after after reopen"
+                );
+                assert!(
+                    staging_is_empty(&f),
+                    "{ctx}: staging left behind after reopen"
+                );
                 if settled == before {
-                    assert!(matches!(run(&f, &w.txn), Outcome::Committed { close: Ok(()) }), "{ctx}: retry failed");
+                    assert!(
+                        matches!(run(&f, &w.txn), Outcome::Committed { close: Ok(()) }),
+                        "{ctx}: retry failed"
+                    );
                     assert_eq!(snapshot(&f), after, "{ctx}: retry");
                 }
                 checked += 1;

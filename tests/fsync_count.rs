@@ -15,8 +15,14 @@ use std::sync::Arc;
 fn one_artifact() -> Vec<WOp> {
     vec![
         WOp::Tree("skills/a".into(), skill("2")),
-        WOp::Put("collection.toml".into(), Bytes::lit("[collection]\nname = \"c\"\nupdated = \"x\"\n")),
-        WOp::Put("collection.lock".into(), Bytes::lit("[lock]\nversion = \"1.0.0\"\n# x\n")),
+        WOp::Put(
+            "collection.toml".into(),
+            Bytes::lit("[collection]\nname = \"c\"\nupdated = \"x\"\n"),
+        ),
+        WOp::Put(
+            "collection.lock".into(),
+            Bytes::lit("[lock]\nversion = \"1.0.0\"\n# x\n"),
+        ),
         WOp::Diff,
     ]
 }
@@ -50,23 +56,41 @@ fn count(ops: &[WOp]) -> (u64, u64, u64, Vec<(String, String)>) {
 fn one_artifact_commit_takes_one_barrier() {
     let (staged, commit, checkpoint, log) = count(&one_artifact());
     assert_eq!(staged, 0, "no barrier while staging small files");
-    eprintln!("one-artifact transaction: {commit} barrier(s) to commit, {checkpoint} at checkpoint");
+    eprintln!(
+        "one-artifact transaction: {commit} barrier(s) to commit, {checkpoint} at checkpoint"
+    );
     for (call, what) in &log {
         eprintln!("  checkpoint: {call} {what}");
     }
-    assert_eq!(commit, 1, "the commit's critical path is one fdatasync of the journal");
+    assert_eq!(
+        commit, 1,
+        "the commit's critical path is one fdatasync of the journal"
+    );
     // 5 files written unsynced (3 in the skill, manifest, lock) + 4 directories (skills/a,
     // skills/a/scripts, skills, the root) + the journal header that retires the transaction.
     assert_eq!(checkpoint, 10);
-    assert_eq!(log.last().unwrap().0, "sync_data", "the header sync comes last");
+    assert_eq!(
+        log.last().unwrap().0,
+        "sync_data",
+        "the header sync comes last"
+    );
 }
 
 #[test]
 fn a_large_file_adds_its_own_sync_and_its_staging_directories() {
     let mut ops = one_artifact();
-    ops.push(WOp::Put("commands/big.md".into(), Bytes::Gen { len: 100_000, seed: 1 }));
+    ops.push(WOp::Put(
+        "commands/big.md".into(),
+        Bytes::Gen {
+            len: 100_000,
+            seed: 1,
+        },
+    ));
     let (staged, commit, checkpoint, _) = count(&ops);
-    assert_eq!(staged, 1, "the large file is synced as soon as it is written");
+    assert_eq!(
+        staged, 1,
+        "the large file is synced as soon as it is written"
+    );
     // + the large staged file's fdatasync and one sync of the staging directory.
     assert_eq!(commit, 3);
     // + the parent directory of commands/big.md; the file itself is already durable.

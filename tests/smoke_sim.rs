@@ -1,5 +1,5 @@
-use skillwal::fs::sim::{SimFs, SnapNode};
 use skillwal::fs::FileSystem;
+use skillwal::fs::sim::{SimFs, SnapNode};
 use skillwal::{Engine, OpenOptions};
 use std::path::Path;
 use std::sync::Arc;
@@ -8,7 +8,10 @@ use std::sync::Arc;
 fn commit_then_reopen() {
     let sim = Arc::new(SimFs::new());
     sim.create_dir(Path::new("/c"), 0o755).unwrap();
-    let opts = OpenOptions { salt_seed: Some(1), ..Default::default() };
+    let opts = OpenOptions {
+        salt_seed: Some(1),
+        ..Default::default()
+    };
     let mut e = Engine::open(sim.clone(), Path::new("/c"), &opts).unwrap();
     let mut t = e.begin("first").unwrap();
     t.put_bytes("collection.toml", b"hello", 0o644).unwrap();
@@ -22,8 +25,14 @@ fn commit_then_reopen() {
     assert_eq!(r.operations, 3);
     e.close().unwrap();
     let snap = sim.snapshot(Path::new("/c"), &[".skillwal"]).unwrap();
-    assert_eq!(snap.get(Path::new("collection.toml")), Some(&SnapNode::File(b"hello".to_vec())));
-    assert_eq!(snap.get(Path::new("skills/a/sub/x.sh")), Some(&SnapNode::File(vec![7u8; 200_000])));
+    assert_eq!(
+        snap.get(Path::new("collection.toml")),
+        Some(&SnapNode::File(b"hello".to_vec()))
+    );
+    assert_eq!(
+        snap.get(Path::new("skills/a/sub/x.sh")),
+        Some(&SnapNode::File(vec![7u8; 200_000]))
+    );
     let staging = sim.read_dir(Path::new("/c/.skillwal/staging")).unwrap();
     assert!(staging.is_empty());
     let e = Engine::open(sim.clone(), Path::new("/c"), &opts).unwrap();
@@ -38,7 +47,10 @@ fn commit_then_reopen() {
     t.commit().unwrap();
     e.close().unwrap();
     let snap = sim.snapshot(Path::new("/c"), &[".skillwal"]).unwrap();
-    assert_eq!(snap.get(Path::new("skills/a/SKILL.md")), Some(&SnapNode::File(b"# a v2".to_vec())));
+    assert_eq!(
+        snap.get(Path::new("skills/a/SKILL.md")),
+        Some(&SnapNode::File(b"# a v2".to_vec()))
+    );
     assert!(!snap.contains_key(Path::new("skills/a/sub")));
     assert!(!snap.contains_key(Path::new("collection.toml")));
 }

@@ -69,7 +69,9 @@ pub enum LockKind {
 pub enum LockError {
     /// Another holder has it and the caller asked not to wait. `holder` is what the lock
     /// file says about the process holding it (its PID), when it says anything.
-    WouldBlock { holder: Option<String> },
+    WouldBlock {
+        holder: Option<String>,
+    },
     Io(io::Error),
 }
 

@@ -1,8 +1,8 @@
 //! The real file system: std, plus `rustix` where std has no call (`renameat2`).
 
 use super::{
-    DirEntry, FileHandle, FileKind, FileSystem, LockError, LockGuard, LockKind, Metadata,
-    OpenMode, errno,
+    DirEntry, FileHandle, FileKind, FileSystem, LockError, LockGuard, LockKind, Metadata, OpenMode,
+    errno,
 };
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
@@ -170,10 +170,7 @@ impl FileSystem for RealFs {
     }
 }
 
-fn try_lock(
-    file: &File,
-    f: fn(&File) -> Result<(), fs::TryLockError>,
-) -> Result<(), LockError> {
+fn try_lock(file: &File, f: fn(&File) -> Result<(), fs::TryLockError>) -> Result<(), LockError> {
     match f(file) {
         Ok(()) => Ok(()),
         Err(fs::TryLockError::WouldBlock) => Err(LockError::WouldBlock { holder: None }),

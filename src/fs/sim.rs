@@ -21,8 +21,8 @@
 //! died, and the test takes [`SimFs::crash`] of that moment.
 
 use super::{
-    DirEntry, FileHandle, FileKind, FileSystem, LockError, LockGuard, LockKind, Metadata,
-    OpenMode, errno,
+    DirEntry, FileHandle, FileKind, FileSystem, LockError, LockGuard, LockKind, Metadata, OpenMode,
+    errno,
 };
 use rustix::io::Errno;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -89,9 +89,17 @@ pub enum SnapNode {
 
 #[derive(Clone)]
 enum Node {
-    File { data: Arc<Vec<u8>>, mode: u32 },
-    Dir { entries: BTreeMap<OsString, u64>, mode: u32 },
-    Symlink { target: OsString },
+    File {
+        data: Arc<Vec<u8>>,
+        mode: u32,
+    },
+    Dir {
+        entries: BTreeMap<OsString, u64>,
+        mode: u32,
+    },
+    Symlink {
+        target: OsString,
+    },
 }
 
 #[derive(Clone)]
@@ -351,7 +359,9 @@ impl State {
             Pending::Write { ino: i, .. } | Pending::SetLen { ino: i, .. } => *i != ino,
             Pending::Entry { .. } => true,
         });
-        self.stats.log.push((what.to_string(), format!("ino {ino}")));
+        self.stats
+            .log
+            .push((what.to_string(), format!("ino {ino}")));
     }
 
     /// Makes the entries of `dir` durable, with every rename group that touches it in full.

@@ -56,10 +56,9 @@ impl fmt::Display for HeaderProblem {
             HeaderProblem::UnsupportedVersion(v) => {
                 write!(f, "format version {v} (this build reads {FORMAT_VERSION})")
             }
-            HeaderProblem::BadChecksum { stored, computed } => write!(
-                f,
-                "checksum 0x{stored:08x} should be 0x{computed:08x}"
-            ),
+            HeaderProblem::BadChecksum { stored, computed } => {
+                write!(f, "checksum 0x{stored:08x} should be 0x{computed:08x}")
+            }
             HeaderProblem::BadField(what) => write!(f, "invalid {what}"),
         }
     }
@@ -231,7 +230,10 @@ pub fn frame_crc(header_after_crc: &[u8], payload: &[u8]) -> u32 {
 
 /// Encodes a full frame (header + payload + padding).
 pub fn encode_frame(salt: u64, txn_id: u64, index: u32, kind: Kind, payload: &[u8]) -> Vec<u8> {
-    assert!(payload.len() <= RECORD_PAYLOAD_MAX as usize, "payload over limit");
+    assert!(
+        payload.len() <= RECORD_PAYLOAD_MAX as usize,
+        "payload over limit"
+    );
     let payload_len = payload.len() as u32;
     let mut out = Vec::with_capacity(frame_len(payload_len) as usize);
     out.extend_from_slice(&[0u8; 4]);
@@ -810,10 +812,7 @@ mod tests {
             decode_header(&b),
             Err(HeaderProblem::BadChecksum { .. })
         ));
-        assert_eq!(
-            decode_header(&[0u8; 512]),
-            Err(HeaderProblem::BadMagic)
-        );
+        assert_eq!(decode_header(&[0u8; 512]), Err(HeaderProblem::BadMagic));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! input and never reads more than one record's bounded frame at a time.
 
 use super::format::{
-    self, DecodeError, FrameHeader, HEADER_SLOT_BYTES, Hash, Header,
-    HeaderProblem, Kind, RECORDS_OFFSET, Record, decode_header, frame_crc, frame_len,
+    self, DecodeError, FrameHeader, HEADER_SLOT_BYTES, Hash, Header, HeaderProblem, Kind,
+    RECORDS_OFFSET, Record, decode_header, frame_crc, frame_len,
 };
 use crate::fs::FileHandle;
 use crate::limits::{RECORD_HEADER_BYTES, RECORD_PAYLOAD_MAX};
@@ -34,11 +34,24 @@ pub enum StopReason {
     EndOfFile,
     /// The bytes there carry another salt: a previous transaction's records, or never
     /// written.
-    OtherSalt { found: u64 },
-    PayloadTooLong { len: u32 },
-    BadChecksum { stored: u32, computed: u32 },
-    BadIndex { found: u32, expected: u32 },
-    OtherTransaction { found: u64, expected: u64 },
+    OtherSalt {
+        found: u64,
+    },
+    PayloadTooLong {
+        len: u32,
+    },
+    BadChecksum {
+        stored: u32,
+        computed: u32,
+    },
+    BadIndex {
+        found: u32,
+        expected: u32,
+    },
+    OtherTransaction {
+        found: u64,
+        expected: u64,
+    },
     UnknownKind(u16),
     FirstNotBegin(u16),
     Malformed(DecodeError),
@@ -51,10 +64,16 @@ impl fmt::Display for StopReason {
         match self {
             StopReason::EndOfFile => write!(f, "end of file"),
             StopReason::OtherSalt { found } => {
-                write!(f, "salt 0x{found:016x} is not the live salt (stale or never written)")
+                write!(
+                    f,
+                    "salt 0x{found:016x} is not the live salt (stale or never written)"
+                )
             }
             StopReason::PayloadTooLong { len } => {
-                write!(f, "payload length {len} over the limit {RECORD_PAYLOAD_MAX}")
+                write!(
+                    f,
+                    "payload length {len} over the limit {RECORD_PAYLOAD_MAX}"
+                )
             }
             StopReason::BadChecksum { stored, computed } => {
                 write!(f, "checksum 0x{stored:08x} should be 0x{computed:08x}")
@@ -115,9 +134,13 @@ pub struct Scan {
 #[derive(Debug)]
 pub enum ScanError {
     Io(io::Error),
-    TooShort { len: u64 },
+    TooShort {
+        len: u64,
+    },
     /// Neither header slot is valid.
-    NoValidHeader { slots: [HeaderProblem; 2] },
+    NoValidHeader {
+        slots: [HeaderProblem; 2],
+    },
 }
 
 impl fmt::Display for ScanError {
@@ -125,19 +148,34 @@ impl fmt::Display for ScanError {
         match self {
             ScanError::Io(e) => write!(f, "{e}"),
             ScanError::TooShort { len } => {
-                write!(f, "{len} bytes is shorter than the {RECORDS_OFFSET}-byte header area")
+                write!(
+                    f,
+                    "{len} bytes is shorter than the {RECORDS_OFFSET}-byte header area"
+                )
             }
             ScanError::NoValidHeader { slots } => {
-                write!(f, "no valid header (slot 0: {}; slot 1: {})", slots[0], slots[1])
+                write!(
+                    f,
+                    "no valid header (slot 0: {}; slot 1: {})",
+                    slots[0], slots[1]
+                )
             }
         }
     }
 }
 
-/// Reads both header slots and picks the current one.
-pub fn read_header(
-    file: &dyn FileHandle,
-) -> Result<([Result<Header, HeaderProblem>; 2], usize, Header, u64), ScanError> {
+/// Both header slots, decoded, and which one is current.
+#[derive(Debug, Clone)]
+pub struct HeaderRead {
+    pub slots: [Result<Header, HeaderProblem>; 2],
+    pub current_slot: usize,
+    pub header: Header,
+    pub file_len: u64,
+}
+
+/// Reads both header slots and picks the current one: the valid slot with the larger
+/// sequence.
+pub fn read_header(file: &dyn FileHandle) -> Result<HeaderRead, ScanError> {
     let file_len = file.metadata().map_err(ScanError::Io)?.len;
     if file_len < RECORDS_OFFSET {
         return Err(ScanError::TooShort { len: file_len });
@@ -164,7 +202,12 @@ pub fn read_header(
             });
         }
     };
-    Ok((slots, current.0, current.1, file_len))
+    Ok(HeaderRead {
+        slots,
+        current_slot: current.0,
+        header: current.1,
+        file_len,
+    })
 }
 
 /// Outcome of reading one frame at an offset.
@@ -230,7 +273,12 @@ fn read_frame(
 /// Past such a record it searches the rest of the file for a valid commit record, to tell a
 /// torn tail (never happened) from damage inside a committed transaction.
 pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
-    let (slots, current_slot, header, file_len) = read_header(file)?;
+    let HeaderRead {
+        slots,
+        current_slot,
+        header,
+        file_len,
+    } = read_header(file)?;
     let salt = header.live_salt;
     let mut records: Vec<ScannedRecord> = Vec::new();
     let mut digest = blake3::Hasher::new();
@@ -239,9 +287,19 @@ pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
         let index = records.len() as u32;
         let (rec, frame) = match read_frame(file, file_len, offset, salt).map_err(ScanError::Io)? {
             FrameRead::Valid(rec, frame) => (rec, frame),
-            FrameRead::Invalid(reason) => break Stop { offset, index, reason },
+            FrameRead::Invalid(reason) => {
+                break Stop {
+                    offset,
+                    index,
+                    reason,
+                };
+            }
         };
-        let fail = |reason| Stop { offset, index, reason };
+        let fail = |reason| Stop {
+            offset,
+            index,
+            reason,
+        };
         if rec.frame.index != index {
             break fail(StopReason::BadIndex {
                 found: rec.frame.index,
@@ -308,9 +366,16 @@ pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
     })
 }
 
-fn check_commit(record_count: u32, stored: &Hash, index: u32, digest: &blake3::Hasher) -> Result<(), String> {
+fn check_commit(
+    record_count: u32,
+    stored: &Hash,
+    index: u32,
+    digest: &blake3::Hasher,
+) -> Result<(), String> {
     if record_count != index {
-        return Err(format!("it counts {record_count} records, {index} precede it"));
+        return Err(format!(
+            "it counts {record_count} records, {index} precede it"
+        ));
     }
     let computed = *digest.finalize().as_bytes();
     if &computed != stored {

@@ -28,7 +28,9 @@ impl JournalFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).ctx("remove", tmp),
         }
-        let file = fs.open(tmp, OpenMode::CreateNew { mode: 0o644 }).ctx("create", tmp)?;
+        let file = fs
+            .open(tmp, OpenMode::CreateNew { mode: 0o644 })
+            .ctx("create", tmp)?;
         let header = Header {
             sequence: 1,
             live_salt: salt,
@@ -37,7 +39,10 @@ impl JournalFile {
         let mut area = vec![0u8; JOURNAL_PREALLOC_BYTES as usize];
         area[..HEADER_SLOT_BYTES as usize].copy_from_slice(&encode_header(&header));
         // Slot 1 holds the same header with sequence 0, so both slots are valid from the start.
-        let older = Header { sequence: 0, ..header };
+        let older = Header {
+            sequence: 0,
+            ..header
+        };
         area[HEADER_SLOT_BYTES as usize..2 * HEADER_SLOT_BYTES as usize]
             .copy_from_slice(&encode_header(&older));
         file.write_all_at(&area, 0).ctx("write", tmp)?;

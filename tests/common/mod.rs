@@ -129,7 +129,8 @@ pub fn run_txn(fs: Arc<dyn FileSystem>, ops: &[WOp]) -> RunResult {
 pub type Snap = BTreeMap<PathBuf, SnapNode>;
 
 pub fn snapshot(fs: &SimFs) -> Snap {
-    fs.snapshot(Path::new(ROOT), &[".skillwal"]).expect("root exists")
+    fs.snapshot(Path::new(ROOT), &[".skillwal"])
+        .expect("root exists")
 }
 
 pub fn describe(s: &Snap) -> String {
@@ -205,11 +206,16 @@ fn recover(fs: &SimFs, ctx: &str) -> Snap {
     let arc: Arc<dyn FileSystem> = Arc::new(fs.handle());
     let engine = Engine::open(arc, Path::new(ROOT), &opts())
         .unwrap_or_else(|e| panic!("{ctx}: recovery failed: {e}"));
-    engine.close().unwrap_or_else(|e| panic!("{ctx}: close after recovery failed: {e}"));
+    engine
+        .close()
+        .unwrap_or_else(|e| panic!("{ctx}: close after recovery failed: {e}"));
     let staging = fs
         .read_dir(Path::new("/c/.skillwal/staging"))
         .unwrap_or_else(|e| panic!("{ctx}: staging: {e}"));
-    assert!(staging.is_empty(), "{ctx}: staging not empty after recovery: {staging:?}");
+    assert!(
+        staging.is_empty(),
+        "{ctx}: staging not empty after recovery: {staging:?}"
+    );
     assert!(
         !skillwal::needs_recovery(fs, Path::new(ROOT)).unwrap(),
         "{ctx}: journal still live after recovery"
@@ -224,7 +230,11 @@ pub fn check_workload(w: &Workload, budget: Budget) -> Counts {
     let before = snapshot(&base);
     let reference = Arc::new(base.fork());
     let r = run_txn(reference.clone(), &w.txn);
-    assert!(r.commit_ok && r.close_ok, "{}: reference run failed", w.name);
+    assert!(
+        r.commit_ok && r.close_ok,
+        "{}: reference run failed",
+        w.name
+    );
     let after = snapshot(&reference);
     assert_ne!(before, after, "{}: the workload changes nothing", w.name);
     let total = reference.mutating_calls();
@@ -236,7 +246,10 @@ pub fn check_workload(w: &Workload, budget: Budget) -> Counts {
         assert!(f.crashed(), "{}: no crash at call {n} of {total}", w.name);
         counts.crash_points += 1;
         for (model, seed) in models(budget.seeds) {
-            let ctx = format!("{}: crash after call {n}/{total}, {model:?} seed {seed}", w.name);
+            let ctx = format!(
+                "{}: crash after call {n}/{total}, {model:?} seed {seed}",
+                w.name
+            );
             let image = f.crash(model, seed);
             let pristine = image.fork();
             let got = recover(&image, &ctx);
@@ -283,7 +296,9 @@ fn check_recovery_crashes(image: &SimFs, expected: &Snap, budget: Budget, ctx: &
         }
         assert!(g.crashed(), "{ctx}: recovery did not reach call {m}");
         for (model, seed) in models(budget.recovery_seeds) {
-            let ctx2 = format!("{ctx}; then recovery crashed after call {m}/{calls}, {model:?} seed {seed}");
+            let ctx2 = format!(
+                "{ctx}; then recovery crashed after call {m}/{calls}, {model:?} seed {seed}"
+            );
             let img2 = g.crash(model, seed);
             let got = recover(&img2, &ctx2);
             assert!(
@@ -302,17 +317,37 @@ fn check_recovery_crashes(image: &SimFs, expected: &Snap, budget: Budget, ctx: &
 
 pub fn skill(version: &str) -> Vec<(String, Option<Bytes>)> {
     vec![
-        ("SKILL.md".into(), Some(Bytes::lit(&format!("---\nname: a\nversion: {version}\n---\n# A\n")))),
+        (
+            "SKILL.md".into(),
+            Some(Bytes::lit(&format!(
+                "---\nname: a\nversion: {version}\n---\n# A\n"
+            ))),
+        ),
         ("scripts".into(), None),
-        ("scripts/run.sh".into(), Some(Bytes::lit(&format!("#!/bin/sh\necho {version}\n")))),
-        ("notes.md".into(), Some(Bytes::Gen { len: 3000, seed: version.len() as u64 })),
+        (
+            "scripts/run.sh".into(),
+            Some(Bytes::lit(&format!("#!/bin/sh\necho {version}\n"))),
+        ),
+        (
+            "notes.md".into(),
+            Some(Bytes::Gen {
+                len: 3000,
+                seed: version.len() as u64,
+            }),
+        ),
     ]
 }
 
 pub fn initial() -> Vec<Vec<WOp>> {
     vec![vec![
-        WOp::Put("collection.toml".into(), Bytes::lit("[collection]\nname = \"c\"\n")),
-        WOp::Put("collection.lock".into(), Bytes::lit("[lock]\nversion = \"1.0.0\"\n")),
+        WOp::Put(
+            "collection.toml".into(),
+            Bytes::lit("[collection]\nname = \"c\"\n"),
+        ),
+        WOp::Put(
+            "collection.lock".into(),
+            Bytes::lit("[lock]\nversion = \"1.0.0\"\n"),
+        ),
         WOp::Mkdir("skills".into()),
         WOp::Mkdir("commands".into()),
         WOp::Tree("skills/a".into(), skill("1")),
@@ -333,12 +368,18 @@ pub fn workloads() -> Vec<Workload> {
         Workload {
             name: "overwrite".into(),
             setup: initial(),
-            txn: vec![WOp::Put("commands/c.md".into(), Bytes::lit("# command c, version 2\n"))],
+            txn: vec![WOp::Put(
+                "commands/c.md".into(),
+                Bytes::lit("# command c, version 2\n"),
+            )],
         },
         Workload {
             name: "delete".into(),
             setup: initial(),
-            txn: vec![WOp::DeleteTree("skills/a".into()), WOp::Delete("commands/c.md".into())],
+            txn: vec![
+                WOp::DeleteTree("skills/a".into()),
+                WOp::Delete("commands/c.md".into()),
+            ],
         },
         Workload {
             name: "directory-replace".into(),
@@ -349,13 +390,25 @@ pub fn workloads() -> Vec<Workload> {
             name: "large-streamed-file".into(),
             setup: initial(),
             txn: vec![
-                WOp::Put("commands/big.md".into(), Bytes::Gen { len: 300_000, seed: 7 }),
+                WOp::Put(
+                    "commands/big.md".into(),
+                    Bytes::Gen {
+                        len: 300_000,
+                        seed: 7,
+                    },
+                ),
                 WOp::Tree(
                     "skills/a".into(),
                     vec![
                         ("SKILL.md".into(), Some(Bytes::lit("# A with data\n"))),
                         ("data".into(), None),
-                        ("data/blob.bin".into(), Some(Bytes::Gen { len: 200_000, seed: 8 })),
+                        (
+                            "data/blob.bin".into(),
+                            Some(Bytes::Gen {
+                                len: 200_000,
+                                seed: 8,
+                            }),
+                        ),
                     ],
                 ),
             ],
@@ -365,8 +418,14 @@ pub fn workloads() -> Vec<Workload> {
             setup: initial(),
             txn: vec![
                 WOp::Tree("skills/a".into(), skill("3")),
-                WOp::Put("collection.toml".into(), Bytes::lit("[collection]\nname = \"c\"\nupdated = \"2\"\n")),
-                WOp::Put("collection.lock".into(), Bytes::lit("[lock]\nversion = \"1.0.0\"\n[lock.entries.\"a::skill\"]\n")),
+                WOp::Put(
+                    "collection.toml".into(),
+                    Bytes::lit("[collection]\nname = \"c\"\nupdated = \"2\"\n"),
+                ),
+                WOp::Put(
+                    "collection.lock".into(),
+                    Bytes::lit("[lock]\nversion = \"1.0.0\"\n[lock.entries.\"a::skill\"]\n"),
+                ),
                 WOp::Diff,
             ],
         },
@@ -383,11 +442,15 @@ pub fn workloads() -> Vec<Workload> {
     ]
 }
 
-
 /// One crash point of `w` (after call `n`, under `model`/`seed`; `n` is clamped to the
 /// run's length), optionally a second crash during recovery (after call `m`, clamped);
 /// checks the oracle. For proptest.
-pub fn check_point(w: &Workload, n: u64, first: (CrashModel, u64), second: Option<(u64, CrashModel, u64)>) {
+pub fn check_point(
+    w: &Workload,
+    n: u64,
+    first: (CrashModel, u64),
+    second: Option<(u64, CrashModel, u64)>,
+) {
     let base = base(w);
     let before = snapshot(&base);
     let reference = Arc::new(base.fork());
@@ -419,6 +482,9 @@ pub fn check_point(w: &Workload, n: u64, first: (CrashModel, u64), second: Optio
         }
         let ctx2 = format!("{ctx}; recovery crashed after call {m}, {model:?} seed {seed}");
         let got2 = recover(&g.crash(model, seed), &ctx2);
-        assert!(got2 == got, "{ctx2}: differs from an uninterrupted recovery");
+        assert!(
+            got2 == got,
+            "{ctx2}: differs from an uninterrupted recovery"
+        );
     }
 }
