@@ -16,6 +16,7 @@ pub mod engine;
 pub mod error;
 pub mod fs;
 pub mod hashing;
+pub mod inspect;
 pub mod journal;
 pub mod limits;
 pub mod ops;

@@ -198,3 +198,74 @@ pub(crate) fn clear_staging(fs: &dyn FileSystem, staging: &Path) -> Result<u32> 
     }
     Ok(entries.len() as u32)
 }
+
+/// One operation in a dry run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedOp {
+    pub op: &'static str,
+    pub path: String,
+    /// `done`, `redo` (target still as before) or `repair` (the engine's own file, damaged by
+    /// the crash).
+    pub action: &'static str,
+}
+
+/// What recovery would do, from [`dry_run`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum DryRun {
+    Nothing,
+    RollBack {
+        txn_id: u64,
+        records: u32,
+    },
+    RollForward {
+        txn_id: u64,
+        label: String,
+        operations: Vec<PlannedOp>,
+    },
+}
+
+/// Decides what recovery of `root` would do, changing nothing and taking no lock. Fails as
+/// recovery would (damaged journal, conflicting targets).
+pub fn dry_run(fs: &dyn FileSystem, root: &Path) -> Result<DryRun> {
+    let layout = crate::engine::Layout::new(root);
+    if !fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
+        return Ok(DryRun::Nothing);
+    }
+    let journal = fs
+        .open(&layout.journal, crate::fs::OpenMode::Read)
+        .ctx("open", &layout.journal)?;
+    let scanned = crate::journal::reader::scan(journal.as_ref())
+        .map_err(|e| scan_error(&layout.journal, e))?;
+    let ctx = Ctx {
+        fs,
+        root,
+        staging: &layout.staging,
+        journal: journal.as_ref(),
+        journal_path: &layout.journal,
+        salt: scanned.header.live_salt,
+    };
+    Ok(match plan(&ctx, &scanned)? {
+        Plan::Nothing => DryRun::Nothing,
+        Plan::RollBack { txn_id, records } => DryRun::RollBack { txn_id, records },
+        Plan::RollForward { txn, statuses } => DryRun::RollForward {
+            txn_id: txn.txn_id,
+            label: txn.label.clone(),
+            operations: txn
+                .ops
+                .iter()
+                .zip(&statuses)
+                .map(|(op, s)| PlannedOp {
+                    op: op.name(),
+                    path: op.path().to_string(),
+                    action: match s {
+                        Status::Done => "done",
+                        Status::NotApplied => "redo",
+                        Status::Damaged => "repair",
+                        Status::Conflict(_) => unreachable!("plan fails on conflicts"),
+                    },
+                })
+                .collect(),
+        },
+    })
+}

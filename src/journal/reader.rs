@@ -268,10 +268,8 @@ fn read_frame(
     ))
 }
 
-/// Scans the journal: the header, then the live transaction's records from
-/// [`RECORDS_OFFSET`] until a commit record or the first record that does not validate.
-/// Past such a record it searches the rest of the file for a valid commit record, to tell a
-/// torn tail (never happened) from damage inside a committed transaction.
+/// Scans the journal: the header, then the live transaction's records (see
+/// [`scan_records`]).
 pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
     let HeaderRead {
         slots,
@@ -279,13 +277,37 @@ pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
         header,
         file_len,
     } = read_header(file)?;
-    let salt = header.live_salt;
+    let found = scan_records(file, file_len, header.live_salt).map_err(ScanError::Io)?;
+    Ok(Scan {
+        file_len,
+        slots,
+        header,
+        current_slot,
+        records: found.records,
+        beyond_damage: found.beyond_damage,
+        end: found.end,
+    })
+}
+
+/// The records of the transaction salted `salt`.
+#[derive(Debug, Clone)]
+pub struct RecordsScan {
+    pub records: Vec<ScannedRecord>,
+    pub beyond_damage: Vec<ScannedRecord>,
+    pub end: ScanEnd,
+}
+
+/// Reads the records salted `salt` from [`RECORDS_OFFSET`] until a commit record or the
+/// first record that does not validate. Past such a record it searches the rest of the file
+/// for a valid commit record, to tell a torn tail (never happened) from damage inside a
+/// committed transaction.
+pub fn scan_records(file: &dyn FileHandle, file_len: u64, salt: u64) -> io::Result<RecordsScan> {
     let mut records: Vec<ScannedRecord> = Vec::new();
     let mut digest = blake3::Hasher::new();
     let mut offset = RECORDS_OFFSET;
     let stop = loop {
         let index = records.len() as u32;
-        let (rec, frame) = match read_frame(file, file_len, offset, salt).map_err(ScanError::Io)? {
+        let (rec, frame) = match read_frame(file, file_len, offset, salt)? {
             FrameRead::Valid(rec, frame) => (rec, frame),
             FrameRead::Invalid(reason) => {
                 break Stop {
@@ -328,11 +350,7 @@ pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
             }
             let commit_offset = rec.offset;
             records.push(rec);
-            return Ok(Scan {
-                file_len,
-                slots,
-                header,
-                current_slot,
+            return Ok(RecordsScan {
                 records,
                 beyond_damage: Vec::new(),
                 end: ScanEnd::Committed { commit_offset },
@@ -342,7 +360,7 @@ pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
         offset += frame.len() as u64;
         records.push(rec);
     };
-    let beyond = search_beyond(file, file_len, stop.offset, salt).map_err(ScanError::Io)?;
+    let beyond = search_beyond(file, file_len, stop.offset, salt)?;
     let commit = beyond
         .iter()
         .find(|r| r.record.kind() == Kind::Commit)
@@ -355,15 +373,23 @@ pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
         None if records.is_empty() => ScanEnd::Empty { stop },
         None => ScanEnd::Uncommitted { stop },
     };
-    Ok(Scan {
-        file_len,
-        slots,
-        header,
-        current_slot,
+    Ok(RecordsScan {
         records,
         beyond_damage: if commit.is_some() { beyond } else { Vec::new() },
         end,
     })
+}
+
+/// The salt of whatever frame starts at [`RECORDS_OFFSET`], for inspecting a journal whose
+/// header is unreadable.
+pub fn first_frame_salt(file: &dyn FileHandle, file_len: u64) -> io::Result<Option<u64>> {
+    if file_len < RECORDS_OFFSET + RECORD_HEADER_BYTES {
+        return Ok(None);
+    }
+    let mut hb = [0u8; RECORD_HEADER_BYTES as usize];
+    file.read_exact_at(&mut hb, RECORDS_OFFSET)?;
+    let salt = FrameHeader::decode(&hb).salt;
+    Ok((salt != 0).then_some(salt))
 }
 
 fn check_commit(

@@ -1,0 +1,895 @@
+//! What one "one-artifact transaction" costs on the real file system, compared in one run
+//! against baselines (see benches/README.md).
+//!
+//! The change: the skill directory `skills/skill-000` (3 files: 2 KiB, 1 KiB, 3 KiB) replaced
+//! by a new version, plus `collection.toml` (1 KiB) and `collection.lock` (1 KiB) rewritten —
+//! 8 KiB of content in all, in a collection of 50 skills.
+//!
+//! Everything runs in a temp dir under the cargo target directory (not /tmp, which may be a
+//! tmpfs where fsync costs nothing). The bench prints, in order: the memory check, the fsync
+//! counts (from a counting file-system wrapper, outside the timings), criterion's
+//! measurements, and at the end a table of medians and ratios to `floor`, all from this run.
+
+use criterion::{Criterion, SamplingMode};
+use skillwal::fs::real::RealFs;
+use skillwal::fs::{
+    DirEntry, FileHandle, FileSystem, LockError, LockGuard, LockKind, Metadata, OpenMode,
+};
+use skillwal::{Engine, OpenOptions, RecoveryOutcome, Transaction};
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::hint::black_box;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+const SKILLS_IN_COLLECTION: usize = 50;
+const SKILL: &str = "skills/skill-000";
+const SKILL_FILES: [(&str, usize, u32); 3] = [
+    ("SKILL.md", 2048, 0o644),
+    ("reference.md", 1024, 0o644),
+    ("run.sh", 3072, 0o755),
+];
+const TOML_BYTES: usize = 1024;
+const LOCK_BYTES: usize = 1024;
+const TOTAL_BYTES: usize = 2048 + 1024 + 3072 + TOML_BYTES + LOCK_BYTES;
+const BIG_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+const GROUP_TXN: &str = "one_artifact_txn";
+const GROUP_OPEN: &str = "engine_open";
+
+// ---------------------------------------------------------------------------------------
+// Content and collections
+
+/// `len` bytes of text that start with a line naming `tag` and `version`.
+fn text(tag: &str, version: u64, len: usize) -> Vec<u8> {
+    const FILLER: &[u8] =
+        b"Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\n";
+    let mut s = format!("# {tag} (version {version})\n").into_bytes();
+    while s.len() < len {
+        let k = (len - s.len()).min(FILLER.len());
+        s.extend_from_slice(&FILLER[..k]);
+    }
+    s.truncate(len);
+    s
+}
+
+/// One version of the change: the new skill files and the two documents.
+struct Update {
+    skill: Vec<(&'static str, Vec<u8>, u32)>,
+    toml: Vec<u8>,
+    lock: Vec<u8>,
+}
+
+fn update(version: u64) -> Update {
+    Update {
+        skill: SKILL_FILES
+            .iter()
+            .map(|&(name, len, mode)| (name, text(name, version, len), mode))
+            .collect(),
+        toml: text("collection.toml", version, TOML_BYTES),
+        lock: text("collection.lock", version, LOCK_BYTES),
+    }
+}
+
+/// A fresh version number for every iteration, so every commit really changes something.
+fn next_version() -> u64 {
+    static V: AtomicU64 = AtomicU64::new(1);
+    V.fetch_add(1, Ordering::Relaxed)
+}
+
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+/// A SkillMeat-like collection: `skills/skill-NNN/{SKILL.md,reference.md,run.sh}`,
+/// `collection.toml`, `collection.lock`.
+fn make_collection(root: &Path, skills: usize) -> io::Result<()> {
+    fs::create_dir_all(root.join("skills"))?;
+    for i in 0..skills {
+        let dir = root.join(format!("skills/skill-{i:03}"));
+        fs::create_dir(&dir)?;
+        for &(name, len, mode) in &SKILL_FILES {
+            write_file(&dir.join(name), &text(name, 0, len), mode)?;
+        }
+    }
+    write_file(
+        &root.join("collection.toml"),
+        &text("collection.toml", 0, TOML_BYTES),
+        0o644,
+    )?;
+    write_file(
+        &root.join("collection.lock"),
+        &text("collection.lock", 0, LOCK_BYTES),
+        0o644,
+    )?;
+    Ok(())
+}
+
+fn opts() -> OpenOptions {
+    OpenOptions {
+        no_wait: true,
+        salt_seed: None,
+    }
+}
+
+fn fs_real() -> Arc<dyn FileSystem> {
+    Arc::new(RealFs)
+}
+
+/// A collection with the engine's files created (and checkpointed) once.
+fn make_engine_root(root: &Path, skills: usize) -> PathBuf {
+    make_collection(root, skills).expect("create collection");
+    Engine::open(fs_real(), root, &opts())
+        .and_then(|e| e.close())
+        .expect("first open");
+    root.to_path_buf()
+}
+
+fn stage(t: &mut Transaction<'_>, u: &Update) -> skillwal::Result<()> {
+    let mut tree = t.put_tree(SKILL)?;
+    for (name, bytes, mode) in &u.skill {
+        tree.bytes(name, bytes, *mode)?;
+    }
+    tree.finish()?;
+    t.put_bytes("collection.toml", &u.toml, 0o644)?;
+    t.put_bytes("collection.lock", &u.lock, 0o644)?;
+    Ok(())
+}
+
+/// Flushes everything the setup wrote, so background writeback does not land in a sample.
+fn settle() {
+    rustix::fs::sync();
+}
+
+// ---------------------------------------------------------------------------------------
+// Baselines
+
+/// The classic careful update: temp file + fsync + rename + fsync(dir) for each document;
+/// the skill directory built beside the old one (each file fsynced, the new directory
+/// fsynced), swapped in by two renames, the parent fsynced, the old one removed.
+/// Returns the number of fsyncs.
+fn careful_update(root: &Path, u: &Update) -> io::Result<u32> {
+    let mut fsyncs = 0;
+    let skills = root.join("skills");
+    let target = root.join(SKILL);
+    let new = skills.join(".skill-000.new");
+    let old = skills.join(".skill-000.old");
+    fs::create_dir(&new)?;
+    for (name, bytes, mode) in &u.skill {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(*mode)
+            .open(new.join(name))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fsyncs += 1;
+    }
+    File::open(&new)?.sync_all()?;
+    fsyncs += 1;
+    fs::rename(&target, &old)?;
+    fs::rename(&new, &target)?;
+    File::open(&skills)?.sync_all()?;
+    fsyncs += 1;
+    fs::remove_dir_all(&old)?;
+    for (name, bytes) in [("collection.toml", &u.toml), ("collection.lock", &u.lock)] {
+        let tmp = root.join(format!(".{name}.tmp"));
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, root.join(name))?;
+        File::open(root)?.sync_all()?;
+        fsyncs += 2;
+    }
+    Ok(fsyncs)
+}
+
+/// What SkillMeat (Python) does: a tar.gz snapshot of the whole collection (Python's
+/// `tarfile` "w:gz" compresses at level 9), then the update in place without any fsync.
+/// No tar/flate2 crate is in Cargo.lock, so this shells out to GNU tar + gzip.
+fn tarball_update(root: &Path, snapshot: &Path, u: &Update) -> io::Result<()> {
+    let parent = root.parent().expect("root has a parent");
+    let name = root.file_name().expect("root has a name");
+    let status = Command::new("tar")
+        .arg("-cf")
+        .arg(snapshot)
+        .arg("-I")
+        .arg("gzip -9")
+        .arg("-C")
+        .arg(parent)
+        .arg(name)
+        .status()?;
+    if !status.success() {
+        return Err(io::Error::other(format!("tar failed: {status}")));
+    }
+    let target = root.join(SKILL);
+    fs::remove_dir_all(&target)?;
+    fs::create_dir(&target)?;
+    for (name, bytes, mode) in &u.skill {
+        write_file(&target.join(name), bytes, *mode)?;
+    }
+    for (name, bytes) in [("collection.toml", &u.toml), ("collection.lock", &u.lock)] {
+        let tmp = root.join(format!(".{name}.tmp"));
+        write_file(&tmp, bytes, 0o600)?;
+        fs::rename(&tmp, root.join(name))?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// A file system that counts syncs (used once, outside the timings)
+
+#[derive(Default)]
+struct SyncCounts {
+    file: AtomicU64,
+    dir: AtomicU64,
+}
+
+impl SyncCounts {
+    fn take(&self) -> (u64, u64) {
+        (
+            self.file.swap(0, Ordering::Relaxed),
+            self.dir.swap(0, Ordering::Relaxed),
+        )
+    }
+}
+
+struct CountingFs {
+    inner: RealFs,
+    counts: Arc<SyncCounts>,
+}
+
+struct CountingFile {
+    inner: Box<dyn FileHandle>,
+    counts: Arc<SyncCounts>,
+}
+
+impl FileHandle for CountingFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        self.inner.read_at(buf, offset)
+    }
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        self.inner.write_all_at(buf, offset)
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.inner.set_len(len)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        self.counts.file.fetch_add(1, Ordering::Relaxed);
+        self.inner.sync_data()
+    }
+    fn sync_all(&self) -> io::Result<()> {
+        self.counts.file.fetch_add(1, Ordering::Relaxed);
+        self.inner.sync_all()
+    }
+    fn metadata(&self) -> io::Result<Metadata> {
+        self.inner.metadata()
+    }
+}
+
+impl FileSystem for CountingFs {
+    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn FileHandle>> {
+        Ok(Box::new(CountingFile {
+            inner: self.inner.open(path, mode)?,
+            counts: self.counts.clone(),
+        }))
+    }
+    fn metadata(&self, path: &Path) -> io::Result<Metadata> {
+        self.inner.metadata(path)
+    }
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
+        self.inner.read_dir(path)
+    }
+    fn read_link(&self, path: &Path) -> io::Result<OsString> {
+        self.inner.read_link(path)
+    }
+    fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()> {
+        self.inner.create_dir(path, mode)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        self.inner.remove_file(path)
+    }
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        self.inner.remove_dir(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.inner.rename(from, to)
+    }
+    fn rename_noreplace(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.inner.rename_noreplace(from, to)
+    }
+    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
+        self.inner.exchange(a, b)
+    }
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        self.counts.dir.fetch_add(1, Ordering::Relaxed);
+        self.inner.sync_dir(path)
+    }
+    fn lock(
+        &self,
+        path: &Path,
+        kind: LockKind,
+        wait: bool,
+    ) -> Result<Box<dyn LockGuard>, LockError> {
+        self.inner.lock(path, kind, wait)
+    }
+}
+
+/// fsyncs (file, directory) of each engine step, for the same change.
+struct EngineSyncs {
+    staging: (u64, u64),
+    commit: (u64, u64),
+    checkpoint: (u64, u64),
+    open_clean: (u64, u64),
+    recovery: (u64, u64),
+}
+
+fn count_engine_syncs(root: &Path) -> EngineSyncs {
+    let counts = Arc::new(SyncCounts::default());
+    let fs: Arc<dyn FileSystem> = Arc::new(CountingFs {
+        inner: RealFs,
+        counts: counts.clone(),
+    });
+    let mut engine = Engine::open(fs.clone(), root, &opts()).expect("open");
+    counts.take();
+    let mut t = engine.begin("count").expect("begin");
+    stage(&mut t, &update(next_version())).expect("stage");
+    let staging = counts.take();
+    t.commit().expect("commit");
+    let commit = counts.take();
+    engine.checkpoint().expect("checkpoint");
+    let checkpoint = counts.take();
+    engine.close().expect("close");
+    counts.take();
+    let engine = Engine::open(fs.clone(), root, &opts()).expect("open");
+    let open_clean = counts.take();
+    let mut engine = engine;
+    let mut t = engine.begin("count").expect("begin");
+    stage(&mut t, &update(next_version())).expect("stage");
+    t.commit().expect("commit");
+    drop(engine);
+    counts.take();
+    let engine = Engine::open(fs, root, &opts()).expect("open");
+    let recovery = counts.take();
+    assert!(
+        matches!(
+            engine.recovery_report().outcome,
+            RecoveryOutcome::RolledForward { .. }
+        ),
+        "expected a roll-forward, got {:?}",
+        engine.recovery_report()
+    );
+    engine.close().expect("close");
+    EngineSyncs {
+        staging,
+        commit,
+        checkpoint,
+        open_clean,
+        recovery,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Memory check
+
+/// Generates `left` pseudo-random bytes without holding them.
+struct GenReader {
+    left: u64,
+    state: u64,
+}
+
+impl Read for GenReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (buf.len() as u64).min(self.left) as usize;
+        for chunk in buf[..n].chunks_mut(8) {
+            self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            chunk.copy_from_slice(&z.to_le_bytes()[..chunk.len()]);
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// A field of /proc/self/status, in KiB.
+fn proc_status_kib(field: &str) -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+struct MemoryReport {
+    hwm_before_kib: u64,
+    hwm_after_stage_kib: u64,
+    hwm_after_commit_kib: u64,
+    peak_reset: bool,
+    stage_time: Duration,
+    commit_durable_time: Duration,
+}
+
+fn memory_check(base: &Path) -> MemoryReport {
+    let root = base.join("memory");
+    fs::create_dir(&root).expect("create root");
+    let mut engine = Engine::open(fs_real(), &root, &opts()).expect("open");
+    // Reset the peak so it covers only what follows (Linux >= 4.0); not fatal if refused.
+    let peak_reset = fs::write("/proc/self/clear_refs", "5").is_ok();
+    let hwm_before_kib = proc_status_kib("VmHWM").unwrap_or(0);
+    let started = Instant::now();
+    let mut t = engine.begin("memory check").expect("begin");
+    let mut reader = GenReader {
+        left: BIG_FILE_BYTES,
+        state: 42,
+    };
+    t.put_file("big.bin", &mut reader, 0o644).expect("put_file");
+    let stage_time = started.elapsed();
+    let hwm_after_stage_kib = proc_status_kib("VmHWM").unwrap_or(0);
+    let started = Instant::now();
+    t.commit_durable().expect("commit");
+    let commit_durable_time = started.elapsed();
+    let hwm_after_commit_kib = proc_status_kib("VmHWM").unwrap_or(0);
+    let len = fs::metadata(root.join("big.bin")).expect("big.bin").len();
+    assert_eq!(len, BIG_FILE_BYTES, "the committed file has the full size");
+    engine.close().expect("close");
+    fs::remove_dir_all(&root).expect("remove");
+    MemoryReport {
+        hwm_before_kib,
+        hwm_after_stage_kib,
+        hwm_after_commit_kib,
+        peak_reset,
+        stage_time,
+        commit_durable_time,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Benchmarks
+
+fn bench_txn(c: &mut Criterion, base: &Path) {
+    let mut g = c.benchmark_group(GROUP_TXN);
+    g.sampling_mode(SamplingMode::Flat)
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(5));
+
+    // 1. floor: the same bytes, one write to one preallocated file, one fdatasync.
+    let floor_path = base.join("floor.bin");
+    let floor = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&floor_path)
+        .expect("floor file");
+    floor
+        .write_all_at(&[0u8; TOTAL_BYTES], 0)
+        .expect("preallocate");
+    floor.sync_all().expect("sync");
+    g.bench_function("floor", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let v = next_version();
+                let mut buf = text("floor", v, TOTAL_BYTES);
+                buf[TOTAL_BYTES - 1] = v as u8;
+                let start = Instant::now();
+                floor.write_all_at(&buf, 0).expect("write");
+                floor.sync_data().expect("fdatasync");
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+
+    // 2. skillwal_commit: commit() alone; staging and checkpoint outside the timing.
+    let root = make_engine_root(&base.join("commit"), SKILLS_IN_COLLECTION);
+    let mut engine = Engine::open(fs_real(), &root, &opts()).expect("open");
+    settle();
+    g.bench_function("skillwal_commit", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let u = update(next_version());
+                let mut t = engine.begin("bench").expect("begin");
+                stage(&mut t, &u).expect("stage");
+                let start = Instant::now();
+                black_box(t.commit().expect("commit"));
+                total += start.elapsed();
+                engine.checkpoint().expect("checkpoint");
+            }
+            total
+        })
+    });
+
+    // 3. skillwal_commit_durable: commit_durable() alone (commit + checkpoint).
+    g.bench_function("skillwal_commit_durable", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let u = update(next_version());
+                let mut t = engine.begin("bench").expect("begin");
+                stage(&mut t, &u).expect("stage");
+                let start = Instant::now();
+                black_box(t.commit_durable().expect("commit_durable"));
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+
+    // 3b. The whole transaction: begin + staging + commit_durable (what a caller waits for).
+    g.bench_function("skillwal_full_durable", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let u = update(next_version());
+                let start = Instant::now();
+                let mut t = engine.begin("bench").expect("begin");
+                stage(&mut t, &u).expect("stage");
+                black_box(t.commit_durable().expect("commit_durable"));
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    engine.close().expect("close");
+
+    // 4. careful_per_file.
+    let root = base.join("careful");
+    make_collection(&root, SKILLS_IN_COLLECTION).expect("collection");
+    settle();
+    g.bench_function("careful_per_file", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let u = update(next_version());
+                let start = Instant::now();
+                black_box(careful_update(&root, &u).expect("careful update"));
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+
+    // 5. tarball_snapshot (50 skills).
+    let root = base.join("tarball").join("collection");
+    make_collection(&root, SKILLS_IN_COLLECTION).expect("collection");
+    let snapshots = base.join("tarball").join("snapshots");
+    fs::create_dir(&snapshots).expect("snapshots dir");
+    settle();
+    g.bench_function("tarball_snapshot", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for i in 0..iters {
+                let u = update(next_version());
+                let snapshot = snapshots.join(format!("{i}.tar.gz"));
+                let start = Instant::now();
+                tarball_update(&root, &snapshot, &u).expect("tarball update");
+                total += start.elapsed();
+                fs::remove_file(&snapshot).expect("remove snapshot");
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+fn bench_open(c: &mut Criterion, base: &Path) {
+    let mut g = c.benchmark_group(GROUP_OPEN);
+    g.sampling_mode(SamplingMode::Flat)
+        .sample_size(30)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for skills in [10usize, 1000] {
+        let root = make_engine_root(&base.join(format!("open-{skills}")), skills);
+        settle();
+        g.bench_function(format!("open_clean_{skills}_skills"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    let engine = Engine::open(fs_real(), &root, &opts()).expect("open");
+                    total += start.elapsed();
+                    assert!(!engine.recovery_report().did_something());
+                    drop(engine);
+                }
+                total
+            })
+        });
+    }
+
+    let root = make_engine_root(&base.join("recovery"), SKILLS_IN_COLLECTION);
+    settle();
+    g.bench_function("recovery_roll_forward", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let u = update(next_version());
+                let mut engine = Engine::open(fs_real(), &root, &opts()).expect("open");
+                let mut t = engine.begin("bench").expect("begin");
+                stage(&mut t, &u).expect("stage");
+                t.commit().expect("commit");
+                drop(engine); // no checkpoint: the next open rolls forward
+                let start = Instant::now();
+                let engine = Engine::open(fs_real(), &root, &opts()).expect("recovering open");
+                total += start.elapsed();
+                assert!(
+                    matches!(
+                        engine.recovery_report().outcome,
+                        RecoveryOutcome::RolledForward { .. }
+                    ),
+                    "expected a roll-forward, got {:?}",
+                    engine.recovery_report()
+                );
+                drop(engine);
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+// ---------------------------------------------------------------------------------------
+// Results of this run
+
+/// The median point estimate (ns) criterion wrote for `group/id` during this run.
+fn median_ns(criterion_dir: &Path, group: &str, id: &str, since: SystemTime) -> Option<f64> {
+    let path = criterion_dir
+        .join(group)
+        .join(id)
+        .join("new")
+        .join("estimates.json");
+    let modified = fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+    if modified < since {
+        return None; // left over from an earlier run (filtered out of this one)
+    }
+    let json = fs::read_to_string(&path).ok()?;
+    let after = &json[json.find("\"median\"")?..];
+    let after = &after[after.find("\"point_estimate\"")? + "\"point_estimate\"".len()..];
+    let after = after.trim_start().strip_prefix(':')?.trim_start();
+    let end = after
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+')))
+        .unwrap_or(after.len());
+    after[..end].parse().ok()
+}
+
+fn fmt_time(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.3} ms", ns / 1e6)
+    } else {
+        format!("{:.1} µs", ns / 1e3)
+    }
+}
+
+fn fmt_syncs((file, dir): (u64, u64)) -> String {
+    format!("{} ({}f+{}d)", file + dir, file, dir)
+}
+
+fn add((a, b): (u64, u64), (c, d): (u64, u64)) -> (u64, u64) {
+    (a + c, b + d)
+}
+
+fn print_table(
+    criterion_dir: &Path,
+    since: SystemTime,
+    syncs: &EngineSyncs,
+    careful_syncs: u32,
+    mem: Option<&MemoryReport>,
+) {
+    let rows: [(&str, &str, String); 9] = [
+        (GROUP_TXN, "floor", "1 (1f+0d)".into()),
+        (GROUP_TXN, "skillwal_commit", fmt_syncs(syncs.commit)),
+        (
+            GROUP_TXN,
+            "skillwal_commit_durable",
+            fmt_syncs(add(syncs.commit, syncs.checkpoint)),
+        ),
+        (
+            GROUP_TXN,
+            "skillwal_full_durable",
+            fmt_syncs(add(syncs.staging, add(syncs.commit, syncs.checkpoint))),
+        ),
+        (GROUP_TXN, "careful_per_file", format!("{careful_syncs}")),
+        (GROUP_TXN, "tarball_snapshot", "0".into()),
+        (
+            GROUP_OPEN,
+            "open_clean_10_skills",
+            fmt_syncs(syncs.open_clean),
+        ),
+        (
+            GROUP_OPEN,
+            "open_clean_1000_skills",
+            fmt_syncs(syncs.open_clean),
+        ),
+        (
+            GROUP_OPEN,
+            "recovery_roll_forward",
+            fmt_syncs(syncs.recovery),
+        ),
+    ];
+    let floor = median_ns(criterion_dir, GROUP_TXN, "floor", since);
+    println!();
+    println!("== skillwal one-artifact transaction ({TOTAL_BYTES} bytes of content), this run ==");
+    println!(
+        "{:<42} {:>12} {:>10}   fsyncs",
+        "benchmark", "median", "÷ floor"
+    );
+    for (group, id, fsyncs) in &rows {
+        let median = median_ns(criterion_dir, group, id, since);
+        let (m, r) = match (median, floor) {
+            (Some(m), Some(f)) => (fmt_time(m), format!("{:.2}", m / f)),
+            (Some(m), None) => (fmt_time(m), "-".into()),
+            _ => ("(not run)".into(), "-".into()),
+        };
+        println!(
+            "{:<42} {:>12} {:>10}   {}",
+            format!("{group}/{id}"),
+            m,
+            r,
+            fsyncs
+        );
+    }
+    let small = median_ns(criterion_dir, GROUP_OPEN, "open_clean_10_skills", since);
+    let large = median_ns(criterion_dir, GROUP_OPEN, "open_clean_1000_skills", since);
+    if let (Some(s), Some(l)) = (small, large) {
+        println!("open_clean 1000 skills ÷ 10 skills: {:.2}", l / s);
+    }
+    println!(
+        "fsyncs: f = file fsync/fdatasync, d = directory fsync; skillwal staging (untimed in \
+         skillwal_commit*) did {}",
+        fmt_syncs(syncs.staging)
+    );
+    match mem {
+        Some(m) => println!(
+            "memory: staged {} MiB via put_file: VmHWM {} -> {} KiB after staging, {} KiB after \
+             commit_durable (peak reset: {}); staging {:.2} s, commit_durable {:.2} s",
+            BIG_FILE_BYTES >> 20,
+            m.hwm_before_kib,
+            m.hwm_after_stage_kib,
+            m.hwm_after_commit_kib,
+            if m.peak_reset {
+                "yes"
+            } else {
+                "no, peak since process start"
+            },
+            m.stage_time.as_secs_f64(),
+            m.commit_durable_time.as_secs_f64()
+        ),
+        None => println!("memory: not run (filtered out or not in --bench mode)"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+/// Positional arguments (criterion's filters), skipping the values of options that take one.
+fn filters() -> Vec<String> {
+    const TAKES_VALUE: &[&str] = &[
+        "--save-baseline",
+        "-s",
+        "--baseline",
+        "-b",
+        "--baseline-lenient",
+        "--load-baseline",
+        "--sample-size",
+        "--warm-up-time",
+        "--measurement-time",
+        "--nresamples",
+        "--noise-threshold",
+        "--confidence-level",
+        "--significance-level",
+        "--profile-time",
+        "--color",
+        "-c",
+        "--plotting-backend",
+        "--output-format",
+        "--format",
+    ];
+    let mut out = Vec::new();
+    let mut skip = false;
+    for a in std::env::args().skip(1) {
+        if skip {
+            skip = false;
+        } else if TAKES_VALUE.contains(&a.as_str()) {
+            skip = true;
+        } else if !a.starts_with('-') {
+            out.push(a);
+        }
+    }
+    out
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+fn main() {
+    let since = SystemTime::now();
+    let bench_mode = std::env::args().any(|a| a == "--bench");
+    let filters = filters();
+    let target = target_dir();
+    fs::create_dir_all(&target).expect("target dir");
+    let target = target.canonicalize().expect("target dir");
+    let tmp = tempfile::Builder::new()
+        .prefix("skillwal-bench-")
+        .tempdir_in(&target)
+        .expect("temp dir under target/");
+    let base = tmp.path().to_path_buf();
+    let statfs = rustix::fs::statfs(&base).expect("statfs");
+    let fs_type = statfs.f_type as u64;
+    let fs_name = match fs_type {
+        0xEF53 => "ext2/3/4",
+        0x0102_1994 => "tmpfs (fsync is free here: numbers are meaningless)",
+        0x5846_5342 => "xfs",
+        0x9123_683E => "btrfs",
+        0x794C_7630 => "overlayfs",
+        _ => "other",
+    };
+    println!(
+        "bench dir: {} (fs type 0x{fs_type:X}: {fs_name})",
+        base.display()
+    );
+
+    let mem = if bench_mode
+        && (filters.is_empty() || filters.iter().any(|f| "memory".contains(f.as_str())))
+    {
+        let m = memory_check(&base);
+        println!(
+            "memory check: put_file of {} MiB from a generating reader: VmHWM before {} KiB, after \
+             staging {} KiB, after commit_durable {} KiB (peak reset: {})",
+            BIG_FILE_BYTES >> 20,
+            m.hwm_before_kib,
+            m.hwm_after_stage_kib,
+            m.hwm_after_commit_kib,
+            m.peak_reset
+        );
+        Some(m)
+    } else {
+        None
+    };
+
+    let count_root = make_engine_root(&base.join("count"), SKILLS_IN_COLLECTION);
+    let syncs = count_engine_syncs(&count_root);
+    let careful_root = base.join("careful-count");
+    make_collection(&careful_root, SKILLS_IN_COLLECTION).expect("collection");
+    let careful_syncs = careful_update(&careful_root, &update(next_version())).expect("careful");
+    println!(
+        "fsyncs (file+dir): skillwal staging {:?}, commit {:?}, checkpoint {:?}, clean open {:?}, \
+         recovery open {:?}; careful_per_file {careful_syncs}",
+        syncs.staging, syncs.commit, syncs.checkpoint, syncs.open_clean, syncs.recovery
+    );
+
+    let criterion_dir = std::env::var_os("CRITERION_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target.join("criterion"));
+    let mut c = Criterion::default()
+        .output_directory(&criterion_dir)
+        .without_plots()
+        .configure_from_args();
+    bench_txn(&mut c, &base);
+    bench_open(&mut c, &base);
+    c.final_summary();
+
+    if bench_mode {
+        print_table(&criterion_dir, since, &syncs, careful_syncs, mem.as_ref());
+    }
+}

@@ -1,0 +1,422 @@
+//! `journal inspect`: what a journal file holds, record by record, as a value (this module
+//! prints nothing). Read-only, works on a journal copied anywhere, never trusts the bytes:
+//! every length is checked before it is used, and damage is reported, not fatal.
+
+use crate::error::{Error, IoContext, Result};
+use crate::fs::{FileSystem, OpenMode};
+use crate::journal::format::{
+    Before, Content, EntryKind, FieldChange, HEADER_SLOT_BYTES, Hash, Record, hex,
+};
+use crate::journal::reader::{
+    ScanEnd, ScanError, ScannedRecord, Stop, first_frame_salt, read_header, scan_records,
+};
+use serde::Serialize;
+use std::path::Path;
+
+/// One header slot.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlotView {
+    pub slot: usize,
+    pub offset: u64,
+    pub valid: bool,
+    pub current: bool,
+    pub sequence: Option<u64>,
+    pub live_salt: Option<String>,
+    pub next_txn_id: Option<u64>,
+    pub problem: Option<String>,
+}
+
+/// A before-state.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum BeforeView {
+    Absent,
+    File { size: u64, hash: String },
+    Tree { hash: String },
+}
+
+impl From<&Before> for BeforeView {
+    fn from(b: &Before) -> Self {
+        match b {
+            Before::Absent => BeforeView::Absent,
+            Before::File { size, hash } => BeforeView::File {
+                size: *size,
+                hash: hex(hash),
+            },
+            Before::Tree { hash } => BeforeView::Tree { hash: hex(hash) },
+        }
+    }
+}
+
+/// A record's contents, for people and scripts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum RecordView {
+    Begin {
+        label: String,
+        time_unix_ms: u64,
+    },
+    PutFile {
+        op: u32,
+        path: String,
+        mode: String,
+        before: BeforeView,
+        size: u64,
+        hash: String,
+        content: &'static str,
+    },
+    DeleteFile {
+        op: u32,
+        path: String,
+        before: BeforeView,
+    },
+    CreateDir {
+        op: u32,
+        path: String,
+        mode: String,
+    },
+    RemoveDir {
+        op: u32,
+        path: String,
+    },
+    TreeEntry {
+        op: u32,
+        path: String,
+        entry: &'static str,
+        mode: String,
+        size: u64,
+        hash: Option<String>,
+        content: Option<&'static str>,
+    },
+    PutTree {
+        op: u32,
+        path: String,
+        before: BeforeView,
+        after_tree_hash: String,
+        entries: u32,
+    },
+    DeleteTree {
+        op: u32,
+        path: String,
+        before: BeforeView,
+    },
+    ManifestDiff {
+        document: String,
+        changes: Vec<FieldChange>,
+    },
+    LockDiff {
+        document: String,
+        changes: Vec<FieldChange>,
+    },
+    Commit {
+        records: u32,
+        operations: u32,
+        digest: String,
+    },
+}
+
+/// One valid record.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordEntry {
+    pub index: u32,
+    pub offset: u64,
+    pub payload_len: u32,
+    pub txn_id: u64,
+    #[serde(flatten)]
+    pub record: RecordView,
+}
+
+/// The transaction's state as read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TxnState {
+    /// No record of the live transaction.
+    None,
+    /// Records without a valid commit record: never happened (recovery rolls it back).
+    Uncommitted,
+    /// Committed: recovery completes it.
+    Committed,
+    /// A committed transaction with damage inside: recovery refuses it.
+    Corrupt,
+    /// No valid header: the live transaction cannot be known.
+    Unreadable,
+}
+
+/// Where and why the valid records end.
+#[derive(Debug, Clone, Serialize)]
+pub struct StopView {
+    pub offset: u64,
+    pub index: u32,
+    pub reason: String,
+}
+
+impl From<&Stop> for StopView {
+    fn from(s: &Stop) -> Self {
+        StopView {
+            offset: s.offset,
+            index: s.index,
+            reason: s.reason.to_string(),
+        }
+    }
+}
+
+/// Everything `journal inspect` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectReport {
+    pub path: String,
+    pub file_len: u64,
+    pub slots: Vec<SlotView>,
+    pub state: TxnState,
+    pub txn_id: Option<u64>,
+    pub label: Option<String>,
+    pub time_unix_ms: Option<u64>,
+    /// The salt records were matched against, and whether it came from the header.
+    pub salt: Option<String>,
+    pub salt_from_header: bool,
+    pub records: Vec<RecordEntry>,
+    /// Where the valid records end (absent when they end with a commit record).
+    pub stop: Option<StopView>,
+    /// Valid records past damage, when a commit record lies beyond it.
+    pub beyond_damage: Vec<RecordEntry>,
+    pub commit_offset: Option<u64>,
+}
+
+fn mode(m: u32) -> String {
+    format!("{m:o}")
+}
+
+fn content(c: &Content) -> &'static str {
+    match c {
+        Content::Inline { .. } => "inline",
+        Content::Staged => "staged",
+    }
+}
+
+fn hash_hex(h: &Hash) -> String {
+    hex(h)
+}
+
+fn view(rec: &ScannedRecord) -> RecordEntry {
+    let record = match &rec.record {
+        Record::Begin {
+            time_unix_ms,
+            label,
+        } => RecordView::Begin {
+            label: label.clone(),
+            time_unix_ms: *time_unix_ms,
+        },
+        Record::PutFile {
+            op,
+            path,
+            mode: m,
+            before,
+            size,
+            hash,
+            content: c,
+            ..
+        } => RecordView::PutFile {
+            op: *op,
+            path: path.clone(),
+            mode: mode(*m),
+            before: before.into(),
+            size: *size,
+            hash: hash_hex(hash),
+            content: content(c),
+        },
+        Record::DeleteFile { op, path, before } => RecordView::DeleteFile {
+            op: *op,
+            path: path.clone(),
+            before: before.into(),
+        },
+        Record::CreateDir { op, path, mode: m } => RecordView::CreateDir {
+            op: *op,
+            path: path.clone(),
+            mode: mode(*m),
+        },
+        Record::RemoveDir { op, path } => RecordView::RemoveDir {
+            op: *op,
+            path: path.clone(),
+        },
+        Record::TreeEntry {
+            op,
+            rel_path,
+            kind,
+            mode: m,
+            size,
+            hash,
+            content: c,
+        } => {
+            let file = *kind == EntryKind::File;
+            RecordView::TreeEntry {
+                op: *op,
+                path: rel_path.clone(),
+                entry: if file { "file" } else { "dir" },
+                mode: mode(*m),
+                size: *size,
+                hash: file.then(|| hash_hex(hash)),
+                content: file.then(|| content(c)),
+            }
+        }
+        Record::PutTree {
+            op,
+            path,
+            before,
+            after_hash,
+            entry_count,
+            ..
+        } => RecordView::PutTree {
+            op: *op,
+            path: path.clone(),
+            before: before.into(),
+            after_tree_hash: hash_hex(after_hash),
+            entries: *entry_count,
+        },
+        Record::DeleteTree { op, path, before } => RecordView::DeleteTree {
+            op: *op,
+            path: path.clone(),
+            before: before.into(),
+        },
+        Record::Diff {
+            manifest: true,
+            document,
+            changes,
+        } => RecordView::ManifestDiff {
+            document: document.clone(),
+            changes: changes.clone(),
+        },
+        Record::Diff {
+            manifest: false,
+            document,
+            changes,
+        } => RecordView::LockDiff {
+            document: document.clone(),
+            changes: changes.clone(),
+        },
+        Record::Commit {
+            record_count,
+            op_count,
+            digest,
+        } => RecordView::Commit {
+            records: *record_count,
+            operations: *op_count,
+            digest: hash_hex(digest),
+        },
+    };
+    RecordEntry {
+        index: rec.frame.index,
+        offset: rec.offset,
+        payload_len: rec.frame.payload_len,
+        txn_id: rec.frame.txn_id,
+        record,
+    }
+}
+
+/// Reads the journal at `path` through `fs` and describes it. Fails only when the file
+/// cannot be opened or read at all; damage of any kind is part of the report.
+pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
+    let file = fs.open(path, OpenMode::Read).ctx("open", path)?;
+    let file_len = file.metadata().ctx("stat", path)?.len;
+    let mut report = InspectReport {
+        path: path.display().to_string(),
+        file_len,
+        slots: Vec::new(),
+        state: TxnState::Unreadable,
+        txn_id: None,
+        label: None,
+        time_unix_ms: None,
+        salt: None,
+        salt_from_header: false,
+        records: Vec::new(),
+        stop: None,
+        beyond_damage: Vec::new(),
+        commit_offset: None,
+    };
+    let salt = match read_header(file.as_ref()) {
+        Ok(h) => {
+            for (i, slot) in h.slots.iter().enumerate() {
+                report.slots.push(slot_view(
+                    i,
+                    slot.as_ref().ok(),
+                    slot.as_ref().err().map(|p| p.to_string()),
+                    i == h.current_slot,
+                ));
+            }
+            report.salt_from_header = true;
+            Some(h.header.live_salt)
+        }
+        Err(ScanError::NoValidHeader { slots }) => {
+            for (i, p) in slots.iter().enumerate() {
+                report
+                    .slots
+                    .push(slot_view(i, None, Some(p.to_string()), false));
+            }
+            first_frame_salt(file.as_ref(), file_len).ctx("read", path)?
+        }
+        Err(ScanError::TooShort { .. }) => None,
+        Err(ScanError::Io(e)) => return Err(Error::io("read", path, e)),
+    };
+    let Some(salt) = salt else {
+        return Ok(report);
+    };
+    report.salt = Some(format!("{salt:016x}"));
+    let found = scan_records(file.as_ref(), file_len, salt).ctx("read", path)?;
+    report.records = found.records.iter().map(view).collect();
+    report.beyond_damage = found.beyond_damage.iter().map(view).collect();
+    if let Some(first) = found.records.first() {
+        report.txn_id = Some(first.frame.txn_id);
+        if let Record::Begin {
+            label,
+            time_unix_ms,
+        } = &first.record
+        {
+            report.label = Some(label.clone());
+            report.time_unix_ms = Some(*time_unix_ms);
+        }
+    }
+    let state = match &found.end {
+        ScanEnd::Empty { stop } => {
+            report.stop = Some(stop.into());
+            TxnState::None
+        }
+        ScanEnd::Uncommitted { stop } => {
+            report.stop = Some(stop.into());
+            TxnState::Uncommitted
+        }
+        ScanEnd::Committed { commit_offset } => {
+            report.commit_offset = Some(*commit_offset);
+            TxnState::Committed
+        }
+        ScanEnd::Damaged {
+            stop,
+            commit_offset,
+        } => {
+            report.stop = Some(stop.into());
+            report.commit_offset = Some(*commit_offset);
+            TxnState::Corrupt
+        }
+    };
+    report.state = if report.salt_from_header {
+        state
+    } else {
+        TxnState::Unreadable
+    };
+    Ok(report)
+}
+
+fn slot_view(
+    i: usize,
+    h: Option<&crate::journal::format::Header>,
+    problem: Option<String>,
+    current: bool,
+) -> SlotView {
+    SlotView {
+        slot: i,
+        offset: i as u64 * HEADER_SLOT_BYTES,
+        valid: h.is_some(),
+        current,
+        sequence: h.map(|h| h.sequence),
+        live_salt: h.map(|h| format!("{:016x}", h.live_salt)),
+        next_txn_id: h.map(|h| h.next_txn_id),
+        problem,
+    }
+}
