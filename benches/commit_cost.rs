@@ -824,7 +824,9 @@ fn target_dir() -> PathBuf {
 
 fn main() {
     let since = SystemTime::now();
-    let bench_mode = std::env::args().any(|a| a == "--bench");
+    // `cargo bench` passes --bench; `--test` (or `cargo test --benches`) runs each once.
+    let bench_mode = std::env::args().any(|a| a == "--bench")
+        && !std::env::args().any(|a| a == "--test" || a == "--list");
     let filters = filters();
     let target = target_dir();
     fs::create_dir_all(&target).expect("target dir");

@@ -300,6 +300,7 @@ impl Engine {
             sequence: h.sequence + 1,
             live_salt: self.salts.next(h.live_salt, h.sequence + 1)?,
             next_txn_id: h.next_txn_id.max(txn_id + 1),
+            active: false,
         };
         self.journal
             .write_header(header)
@@ -315,6 +316,7 @@ impl Engine {
             sequence: h.sequence + 1,
             live_salt: self.salts.next(h.live_salt, h.sequence + 1)?,
             next_txn_id: h.next_txn_id.max(txn_id + 1),
+            active: false,
         };
         self.journal.write_header(header)
     }
@@ -438,6 +440,7 @@ pub fn discard_journal(
                 sequence: h.sequence + 1,
                 live_salt: salts.next(h.live_salt, h.sequence + 1)?,
                 next_txn_id: h.next_txn_id + 1,
+                active: false,
             })?;
             journal.sync()?;
         }

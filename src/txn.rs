@@ -11,7 +11,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileKind, Metadata, OpenMode};
 use crate::hashing::{self, TreeNode, tree_hash_of};
 use crate::journal::format::{
-    Before, Content, EntryKind, FieldChange, Hash, Kind, Record, encode_payload,
+    Before, Content, EntryKind, FieldChange, Hash, Header, Kind, Record, encode_payload,
 };
 use crate::journal::writer::TxnWriter;
 use crate::limits::{
@@ -97,6 +97,17 @@ impl Engine {
         self.check_usable()?;
         self.checkpoint()?;
         let h = self.journal.header;
+        // Mark the header active (unsynced: the commit's fdatasync makes it durable together
+        // with the records; before that, an idle header correctly hides them).
+        let active = Header {
+            sequence: h.sequence + 1,
+            active: true,
+            ..h
+        };
+        if let Err(e) = self.journal.write_header(active) {
+            let _ = self.retire_unsynced(h.next_txn_id);
+            return Err(e);
+        }
         let mut writer = TxnWriter::new(h.live_salt, h.next_txn_id);
         let begin = Record::Begin {
             time_unix_ms: now_unix_ms(),

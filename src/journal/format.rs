@@ -38,6 +38,10 @@ pub struct Header {
     pub live_salt: u64,
     /// The id the next transaction takes.
     pub next_txn_id: u64,
+    /// Whether a transaction may have records in the journal. Written (unsynced) by
+    /// `begin`, made durable by the commit's `fdatasync`; cleared when the salt is retired.
+    /// An idle header means no record can be live, and recovery reads no further.
+    pub active: bool,
 }
 
 /// Why a header slot is not valid.
@@ -73,6 +77,7 @@ mod slot {
     pub const LIVE_SALT: usize = 24;
     pub const RECORDS_OFFSET: usize = 32;
     pub const NEXT_TXN_ID: usize = 40;
+    pub const STATE: usize = 48;
     pub const CRC: usize = 508;
 }
 
@@ -88,6 +93,7 @@ pub fn encode_header(h: &Header) -> [u8; HEADER_SLOT_BYTES as usize] {
     b[slot::RECORDS_OFFSET..slot::RECORDS_OFFSET + 8]
         .copy_from_slice(&RECORDS_OFFSET.to_le_bytes());
     b[slot::NEXT_TXN_ID..slot::NEXT_TXN_ID + 8].copy_from_slice(&h.next_txn_id.to_le_bytes());
+    b[slot::STATE] = u8::from(h.active);
     let crc = crc32fast::hash(&b[..slot::CRC]) ^ HEADER_CRC_MASK;
     b[slot::CRC..slot::CRC + 4].copy_from_slice(&crc.to_le_bytes());
     b
@@ -105,8 +111,9 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
-/// Decodes one 512-byte slot. Valid iff the magic matches, the version is 1, the CRC
-/// matches, the slot size is 512, the records offset is 4096 and the salt is not 0.
+/// Decodes one 512-byte slot. Valid iff the magic matches, the CRC matches, the version is
+/// 1, the slot size is 512, the records offset is 4096, the salt is not 0 and the state is
+/// 0 or 1.
 pub fn decode_header(b: &[u8; HEADER_SLOT_BYTES as usize]) -> Result<Header, HeaderProblem> {
     if b[slot::MAGIC..slot::MAGIC + 8] != HEADER_MAGIC {
         return Err(HeaderProblem::BadMagic);
@@ -126,10 +133,16 @@ pub fn decode_header(b: &[u8; HEADER_SLOT_BYTES as usize]) -> Result<Header, Hea
     if le_u64(b, slot::RECORDS_OFFSET) != RECORDS_OFFSET {
         return Err(HeaderProblem::BadField("records offset"));
     }
+    let active = match b[slot::STATE] {
+        0 => false,
+        1 => true,
+        _ => return Err(HeaderProblem::BadField("state")),
+    };
     let h = Header {
         sequence: le_u64(b, slot::SEQUENCE),
         live_salt: le_u64(b, slot::LIVE_SALT),
         next_txn_id: le_u64(b, slot::NEXT_TXN_ID),
+        active,
     };
     if h.live_salt == 0 {
         return Err(HeaderProblem::BadField("salt (0)"));
@@ -804,6 +817,7 @@ mod tests {
             sequence: 7,
             live_salt: 0xDEAD_BEEF,
             next_txn_id: 3,
+            active: true,
         };
         let mut b = encode_header(&h);
         assert_eq!(decode_header(&b), Ok(h));

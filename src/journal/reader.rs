@@ -37,6 +37,8 @@ pub enum StopReason {
     OtherSalt {
         found: u64,
     },
+    /// The header says no transaction is active; no record was read.
+    HeaderIdle,
     PayloadTooLong {
         len: u32,
     },
@@ -63,6 +65,7 @@ impl fmt::Display for StopReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StopReason::EndOfFile => write!(f, "end of file"),
+            StopReason::HeaderIdle => write!(f, "the header says no transaction is active"),
             StopReason::OtherSalt { found } => {
                 write!(
                     f,
@@ -277,6 +280,23 @@ pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
         header,
         file_len,
     } = read_header(file)?;
+    if !header.active {
+        return Ok(Scan {
+            file_len,
+            slots,
+            header,
+            current_slot,
+            records: Vec::new(),
+            beyond_damage: Vec::new(),
+            end: ScanEnd::Empty {
+                stop: Stop {
+                    offset: RECORDS_OFFSET,
+                    index: 0,
+                    reason: StopReason::HeaderIdle,
+                },
+            },
+        });
+    }
     let found = scan_records(file, file_len, header.live_salt).map_err(ScanError::Io)?;
     Ok(Scan {
         file_len,

@@ -35,6 +35,7 @@ impl JournalFile {
             sequence: 1,
             live_salt: salt,
             next_txn_id: 1,
+            active: false,
         };
         let mut area = vec![0u8; JOURNAL_PREALLOC_BYTES as usize];
         area[..HEADER_SLOT_BYTES as usize].copy_from_slice(&encode_header(&header));
