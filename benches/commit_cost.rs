@@ -467,7 +467,7 @@ fn memory_check(base: &Path) -> MemoryReport {
 fn bench_txn(c: &mut Criterion, base: &Path) {
     let mut g = c.benchmark_group(GROUP_TXN);
     g.sampling_mode(SamplingMode::Flat)
-        .sample_size(30)
+        .sample_size(50)
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(5));
 
@@ -595,7 +595,7 @@ fn bench_txn(c: &mut Criterion, base: &Path) {
 fn bench_open(c: &mut Criterion, base: &Path) {
     let mut g = c.benchmark_group(GROUP_OPEN);
     g.sampling_mode(SamplingMode::Flat)
-        .sample_size(30)
+        .sample_size(50)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     for skills in [10usize, 1000] {

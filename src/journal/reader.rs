@@ -280,7 +280,9 @@ pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
         header,
         file_len,
     } = read_header(file)?;
-    if !header.active {
+    // Trust "idle" only when both slots are valid: if the newer slot was lost (torn or
+    // damaged), the older one may be the idle slot of the transaction it made active.
+    if !header.active && slots.iter().all(|s| s.is_ok()) {
         return Ok(Scan {
             file_len,
             slots,
@@ -380,6 +382,20 @@ pub fn scan_records(file: &dyn FileHandle, file_len: u64, salt: u64) -> io::Resu
         offset += frame.len() as u64;
         records.push(rec);
     };
+    // A commit record valid on its own whose count or digest disagrees with the records
+    // before it: committed, with damage inside (e.g. in padding, which only the digest
+    // covers).
+    if matches!(stop.reason, StopReason::CommitMismatch(_)) {
+        let commit_offset = stop.offset;
+        return Ok(RecordsScan {
+            records,
+            beyond_damage: Vec::new(),
+            end: ScanEnd::Damaged {
+                stop,
+                commit_offset,
+            },
+        });
+    }
     let beyond = search_beyond(file, file_len, stop.offset, salt)?;
     let commit = beyond
         .iter()

@@ -29,6 +29,7 @@ mod lock_edit;
 mod manifest;
 mod manifest_edit;
 pub mod names;
+pub mod source;
 mod time;
 mod toml_util;
 
@@ -49,6 +50,9 @@ pub use manifest_edit::{ArtifactMut, ManifestEditor};
 pub use names::{
     ArtifactType, NAME_BYTES_MAX, NameError, lock_key, split_lock_key, validate_artifact_name,
     validate_collection_name,
+};
+pub use source::{
+    Fetched, FetchedEntry, FetchedKind, SourceError, SourceSpec, default_name, fetch,
 };
 pub use time::{format_timestamp, now_timestamp};
 

@@ -1,0 +1,1160 @@
+//! Where an artifact comes from: resolving a source (a local path or a git repository) and
+//! producing a validated, read-only listing of its files for the engine to copy.
+//!
+//! Nothing here writes inside a collection, and nothing here reads file contents: sources are
+//! listed and `stat`ed only, and the engine streams each file from [`FetchedEntry::abs`]
+//! later. Git sources are cloned into a private [`TempDir`] that lives as long as the
+//! [`Fetched`] value.
+//!
+//! # What is listed
+//!
+//! Exactly what SkillMeat 0.74's `add` copies (`FilesystemManager.copy_artifact`:
+//! `shutil.copytree(..., symlinks=False, ignore=shutil.ignore_patterns(*IGNORE_PATTERNS))`),
+//! or an error where SkillMeat would do something unsafe or surprising:
+//!
+//! - Names matching [`EXCLUDE_PATTERNS`] are dropped at any depth below the root, files and
+//!   directories alike (fnmatch semantics, case-sensitive as on POSIX; see [`is_excluded`]).
+//!   An excluded name is dropped before it is even examined, so a dangling link called
+//!   `.DS_Store` or anything inside `node_modules/` never causes an error.
+//! - Regular files and directories are listed with their permission bits (`st_mode & 0o7777`)
+//!   and sizes (0 for directories). Empty directories are listed too (SkillMeat copies them).
+//! - Symbolic links (SkillMeat dereferences them when copying):
+//!   - a link whose target resolves *inside the source root* to a regular file is listed under
+//!     the link's name with the target's mode and size, and with [`FetchedEntry::abs`] set to
+//!     the target's canonical path (so the engine opens a path free of links);
+//!   - a link resolving inside the root to a directory is an error,
+//!     [`SourceError::SymlinkToDirectory`]: SkillMeat would copy the directory a second time
+//!     under the link's name, and links between directories are how copy loops are built;
+//!     skipping it silently would produce an artifact that differs from SkillMeat's copy;
+//!   - a link resolving *outside* the source root, and a link that does not resolve at all
+//!     (dangling, or a loop), is an error, [`SourceError::SymlinkOutside`]: an artifact must
+//!     not pull in files from elsewhere on the machine (or from elsewhere in a cloned
+//!     repository).
+//!
+//!   The source root itself may be a link (for local sources and for a git `path`); it is
+//!   canonicalized, and the canonical path is what [`Fetched`] reports. For git sources the
+//!   root must resolve inside the checkout.
+//! - Sockets, FIFOs and devices are errors ([`SourceError::SpecialFile`]); copying a FIFO
+//!   would block.
+//! - Names that are not UTF-8 are errors ([`SourceError::NonUtf8Name`]); SkillMeat's content
+//!   hash fails on them.
+//! - Limits: [`SOURCE_ENTRIES_MAX`] entries (files and directories), [`SOURCE_DEPTH_MAX`]
+//!   path components below the root, [`SOURCE_BYTES_MAX`] bytes of file content in total.
+//!
+//! Entries are sorted by relative path compared component by component (the order of
+//! SkillMeat's content hash), so a parent always comes before its children.
+//!
+//! # Kinds
+//!
+//! A skill must be a directory with a regular file (or a link to one, see above) named
+//! exactly `SKILL.md` at its top level. SkillMeat 0.74 matches that name case-insensitively
+//! (`skill.md` passes there); skillwal requires the canonical spelling and says so in the
+//! error when it finds another one. A command or an agent must be a single regular file whose
+//! name ends in `.md` (any case, as SkillMeat checks); a directory is refused (SkillMeat's
+//! "directory holding a .md file" form is deprecated there).
+//!
+//! # Git
+//!
+//! Every git invocation runs as `git -c core.hooksPath=/dev/null -c core.fsmonitor=false ...`
+//! (no hook or file-system monitor of the user's configuration runs in the checkout), with
+//! stdin closed, `GIT_TERMINAL_PROMPT=0` (a missing credential fails instead of prompting) and
+//! the variables that redirect git to another repository (`GIT_DIR`, `GIT_WORK_TREE`, ...)
+//! removed. The user's other git configuration (proxies, credentials, `insteadOf`) applies.
+//! No `protocol.*.allow` override is used: plain clones of local paths and `file://` URLs are
+//! allowed by git's defaults, and submodules are not fetched (a submodule appears as an empty
+//! directory).
+//!
+//! Steps: `git clone --quiet --no-checkout --origin origin -- <url> <tmp>/checkout` (a full
+//! clone, with all tags, so that any sha resolves and tags can be reported); resolve the
+//! reference with `git rev-parse --verify --quiet --end-of-options <candidate>^{commit}`
+//! trying `refs/tags/<ref>`, then `refs/remotes/origin/<ref>`, then `<ref>` itself (a sha, or
+//! any revision git understands), or `HEAD` (the remote's default branch) when no reference
+//! is given; `git checkout --quiet --detach <sha>`; `git describe --tags --exact-match <sha>`
+//! for [`Fetched::resolved_version`] (the requested tag itself when the reference was a tag).
+//!
+//! **No timeout**: `std::process` cannot time out a child, and none is implemented here, so a
+//! git command stuck on the network blocks `fetch` until git itself gives up. Because
+//! prompts are disabled and stdin is closed, git never waits for the user.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use tempfile::TempDir;
+
+use super::manifest::Origin;
+use super::names::ArtifactType;
+
+/// Most entries (files plus directories) a source directory may hold.
+pub const SOURCE_ENTRIES_MAX: usize = 10_000;
+/// Most path components an entry may have below the source root (`a/b/c` has 3).
+pub const SOURCE_DEPTH_MAX: usize = 64;
+/// Most bytes of file content a source may hold in total (1 GiB).
+pub const SOURCE_BYTES_MAX: u64 = 1 << 30;
+/// The file that makes a directory a skill.
+pub const SKILL_MANIFEST: &str = "SKILL.md";
+/// SkillMeat 0.74's `FilesystemManager.IGNORE_PATTERNS`, verbatim. A pattern starting with
+/// `*` matches every name ending with the rest; any other pattern matches only itself.
+pub const EXCLUDE_PATTERNS: [&str; 12] = [
+    ".git",
+    ".github",
+    ".gitignore",
+    "__pycache__",
+    "*.pyc",
+    "*.pyo",
+    "node_modules",
+    ".venv",
+    "venv",
+    "*.egg-info",
+    ".DS_Store",
+    "Thumbs.db",
+];
+/// The `version_spec` recorded for a git source fetched without a reference, and the word
+/// [`SourceSpec::parse_github`] treats as "no reference" (as SkillMeat does).
+pub const LATEST: &str = "latest";
+
+/// The git program run for git sources (looked up on `PATH`).
+const GIT: &str = "git";
+/// Environment variables that would make git act on another repository than the one named
+/// by `-C` or the clone destination.
+const GIT_REPO_ENV: [&str; 8] = [
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+];
+
+/// Where an artifact comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// A directory (skill) or a file (command, agent) on this machine.
+    Local(PathBuf),
+    /// A git repository: any URL git understands, local paths and `file://` included.
+    Git {
+        /// The repository.
+        url: String,
+        /// The artifact's path inside the repository, `/`-separated; `None` for the root.
+        path: Option<String>,
+        /// A branch, tag or commit; `None` for the remote's default branch.
+        reference: Option<String>,
+    },
+}
+
+impl SourceSpec {
+    /// Parses SkillMeat's GitHub shorthand `user/repo/path/to/thing[@ref]` (also
+    /// `user/repo[@ref]` with no path) into
+    /// `Git { url: "https://github.com/user/repo", path: Some("path/to/thing"), reference }`.
+    ///
+    /// As in SkillMeat, the reference is whatever follows the last `@`, and `@latest` means
+    /// no reference (the default branch). Returns `None` when the text is not of that shape:
+    /// fewer than two components, an empty, `.` or `..` component, a user name that is not
+    /// GitHub's (letters, digits, `-`, not first), a repository name outside
+    /// `[A-Za-z0-9._-]`, a backslash or control character, or an empty or malformed reference.
+    ///
+    /// A relative local path such as `skills/my-skill` has the same shape: callers should
+    /// check whether the text names an existing local path before trying this.
+    pub fn parse_github(s: &str) -> Option<SourceSpec> {
+        let (body, reference) = match s.rsplit_once('@') {
+            Some((body, reference)) => {
+                if !valid_reference(reference) {
+                    return None;
+                }
+                (body, (reference != LATEST).then(|| reference.to_owned()))
+            }
+            None => (s, None),
+        };
+        let mut parts = body.split('/');
+        let user = parts.next()?;
+        let repo = parts.next()?;
+        let valid_user = !user.is_empty()
+            && !user.starts_with('-')
+            && user.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let valid_repo = !repo.is_empty()
+            && repo != "."
+            && repo != ".."
+            && !repo.starts_with('-')
+            && repo
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !valid_user || !valid_repo {
+            return None;
+        }
+        let rest: Vec<&str> = parts.collect();
+        let valid_component = |c: &&str| {
+            !c.is_empty()
+                && *c != "."
+                && *c != ".."
+                && !c.contains('\\')
+                && !c.chars().any(char::is_control)
+        };
+        if !rest.iter().all(valid_component) {
+            return None;
+        }
+        Some(SourceSpec::Git {
+            url: format!("https://github.com/{user}/{repo}"),
+            path: (!rest.is_empty()).then(|| rest.join("/")),
+            reference,
+        })
+    }
+}
+
+/// What a source resolved to: a read-only view of its files, and what to record about it.
+///
+/// For git sources it owns the temporary checkout the paths point into; dropping it deletes
+/// the checkout.
+#[derive(Debug)]
+pub struct Fetched {
+    /// The files.
+    pub kind: FetchedKind,
+    /// [`Origin::Local`] for local sources, [`Origin::Github`] for every git source (SkillMeat
+    /// accepts only `local`, `github` and `marketplace`).
+    pub origin: Origin,
+    /// The manifest's `upstream`: for github.com repositories exactly what SkillMeat writes,
+    /// `https://github.com/<user>/<repo>/tree/<sha>[/<path>]`; for other git URLs the URL
+    /// (absolute path for local repositories) plus `#<path>` when a path is given; `None` for
+    /// local sources. See [`upstream_url`].
+    pub upstream: Option<String>,
+    /// The reference the user asked for, or [`LATEST`] for git without one; `None` for local
+    /// sources (SkillMeat records none for them).
+    pub version_spec: Option<String>,
+    /// The full commit sha checked out (git only).
+    pub resolved_sha: Option<String>,
+    /// The tag naming exactly the resolved commit, if any (git only).
+    pub resolved_version: Option<String>,
+    /// What skillwal stores to update the artifact later: the canonical absolute path for
+    /// local sources; the URL for git sources (a relative local repository path is made
+    /// absolute).
+    pub skillwal_source: String,
+    /// The normalized path inside the repository (git only; `None` for the root).
+    pub skillwal_path: Option<String>,
+    /// The reference as the user gave it (git only; `None` for the default branch).
+    pub skillwal_ref: Option<String>,
+    /// The checkout of a git source, deleted when this value is dropped.
+    _checkout: Option<TempDir>,
+}
+
+impl Fetched {
+    /// Whether the source is a directory (a skill).
+    pub fn is_dir(&self) -> bool {
+        matches!(self.kind, FetchedKind::Dir { .. })
+    }
+}
+
+/// The files of a fetched source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchedKind {
+    /// A directory (skill).
+    Dir {
+        /// Canonical path of the directory.
+        root: PathBuf,
+        /// Everything below it that is copied, sorted (see the module documentation).
+        entries: Vec<FetchedEntry>,
+    },
+    /// A single file (command, agent).
+    File {
+        /// Canonical path of the file.
+        path: PathBuf,
+        /// Permission bits (`st_mode & 0o7777`).
+        mode: u32,
+        /// Size in bytes.
+        size: u64,
+    },
+}
+
+/// One file or directory below a fetched directory's root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedEntry {
+    /// Path relative to the root, components joined with `/`, UTF-8.
+    pub rel: String,
+    /// Where to read it from: the entry itself, or for a symbolic link the canonical path
+    /// of its target (inside the root).
+    pub abs: PathBuf,
+    /// A directory (listed so that empty directories are copied too).
+    pub is_dir: bool,
+    /// Permission bits (`st_mode & 0o7777`); for a link, the target's.
+    pub mode: u32,
+    /// Size in bytes (0 for directories); for a link, the target's.
+    pub size: u64,
+}
+
+/// Why a source cannot be used. Every message names the path or URL and says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A local source path does not exist (or is a dangling link).
+    #[error("source {path} does not exist; check the path")]
+    NotFound {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// Reading the file system failed.
+    #[error("cannot read {path} ({source}); check that it exists and is readable")]
+    Io {
+        /// The path being read.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// The source is a file where the type needs a directory, or the reverse.
+    #[error("a {artifact_type} must be {expected}, but {path} is {found}; point to {expected}")]
+    WrongKind {
+        /// The (canonical) source path.
+        path: PathBuf,
+        /// The type asked for.
+        artifact_type: ArtifactType,
+        /// What that type needs.
+        expected: &'static str,
+        /// What was found.
+        found: &'static str,
+    },
+    /// A command or agent source file does not end in `.md`.
+    #[error("a {artifact_type} must be a .md file, but {path} is not; point to the .md file")]
+    NotMarkdown {
+        /// The (canonical) source path.
+        path: PathBuf,
+        /// The type asked for.
+        artifact_type: ArtifactType,
+    },
+    /// A skill directory has no `SKILL.md` at its top level.
+    #[error(
+        "skill directory {path} has no SKILL.md file at its top level{}; add SKILL.md or point to the skill's own directory",
+        .found_instead.as_ref().map(|n| format!(" (found {n:?}: rename it to SKILL.md)")).unwrap_or_default()
+    )]
+    MissingSkillManifest {
+        /// The (canonical) skill directory.
+        path: PathBuf,
+        /// A differently capitalised name found instead (`skill.md`), if any.
+        found_instead: Option<String>,
+    },
+    /// A symbolic link resolves outside the source root, or does not resolve at all.
+    #[error(
+        "symbolic link {link} points to {target}, which is outside the source or does not exist; replace the link with the file it should contain or remove it"
+    )]
+    SymlinkOutside {
+        /// The link.
+        link: PathBuf,
+        /// Its canonical target when it resolves, else the link's text.
+        target: PathBuf,
+    },
+    /// A symbolic link resolves to a directory inside the source root.
+    #[error(
+        "symbolic link {link} points to the directory {target}; links to directories are not copied, replace the link with a real directory or remove it"
+    )]
+    SymlinkToDirectory {
+        /// The link.
+        link: PathBuf,
+        /// Its canonical target.
+        target: PathBuf,
+    },
+    /// A socket, FIFO or device (or a link to one).
+    #[error("{path} is neither a regular file nor a directory; remove it from the source")]
+    SpecialFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A name that is not valid UTF-8.
+    #[error("the name of {} is not valid UTF-8; rename it", .path.display())]
+    NonUtf8Name {
+        /// The path (displayed lossily).
+        path: PathBuf,
+    },
+    /// More than [`SOURCE_ENTRIES_MAX`] entries.
+    #[error(
+        "source {root} holds more than {limit} files and directories; point to a smaller directory"
+    )]
+    TooManyEntries {
+        /// The source root.
+        root: PathBuf,
+        /// The limit.
+        limit: usize,
+    },
+    /// An entry deeper than [`SOURCE_DEPTH_MAX`] components.
+    #[error(
+        "{path} is nested more than {limit} directories deep in the source; flatten the source"
+    )]
+    TooDeep {
+        /// The first entry found too deep.
+        path: PathBuf,
+        /// The limit.
+        limit: usize,
+    },
+    /// More than [`SOURCE_BYTES_MAX`] bytes of files.
+    #[error("source {root} holds more than {limit} bytes of files; point to a smaller source")]
+    TooLarge {
+        /// The source root.
+        root: PathBuf,
+        /// The limit.
+        limit: u64,
+    },
+    /// The `git` program could not be started.
+    #[error("cannot run git ({source}) to {step}; install git or put it on PATH")]
+    GitUnavailable {
+        /// What was being done.
+        step: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// A git command failed.
+    #[error(
+        "git could not {step} for {url}: {stderr}; check the URL, your network and your credentials"
+    )]
+    Git {
+        /// The repository URL.
+        url: String,
+        /// What was being done (`clone the repository`, `check out ...`).
+        step: String,
+        /// git's stderr, trimmed (or the exit status when it printed nothing).
+        stderr: String,
+    },
+    /// The reference names no commit in the repository.
+    #[error(
+        "reference {reference:?} does not name a commit in {url}; use an existing branch, tag or commit (`git ls-remote {url}` lists them)"
+    )]
+    RefNotFound {
+        /// The repository URL.
+        url: String,
+        /// The reference as given (`HEAD` when none was given and the repository is empty).
+        reference: String,
+    },
+    /// The path does not exist in the checked-out commit.
+    #[error(
+        "path {path:?} does not exist in {url} at commit {sha}; check the path and the reference"
+    )]
+    PathNotFound {
+        /// The repository URL.
+        url: String,
+        /// The normalized path.
+        path: String,
+        /// The commit checked out.
+        sha: String,
+    },
+    /// The path inside a repository is not acceptable.
+    #[error(
+        "path {path:?} inside the repository is invalid: {reason}; give a relative path such as skills/my-skill"
+    )]
+    InvalidPath {
+        /// The path as given.
+        path: String,
+        /// Why.
+        reason: &'static str,
+    },
+}
+
+/// Whether SkillMeat's `add` drops an entry with this name (see [`EXCLUDE_PATTERNS`]).
+pub fn is_excluded(name: &str) -> bool {
+    EXCLUDE_PATTERNS
+        .iter()
+        .any(|pattern| match pattern.strip_prefix('*') {
+            Some(suffix) => name.ends_with(suffix),
+            None => name == *pattern,
+        })
+}
+
+/// Resolves `spec` and lists its files, checking that they fit `ty` (see the module
+/// documentation for the rules).
+pub fn fetch(spec: &SourceSpec, ty: ArtifactType) -> Result<Fetched, SourceError> {
+    match spec {
+        SourceSpec::Local(path) => fetch_local(path, ty),
+        SourceSpec::Git {
+            url,
+            path,
+            reference,
+        } => fetch_git(url, path.as_deref(), reference.as_deref(), ty),
+    }
+}
+
+/// The name an artifact gets when the user gives none: the directory's name for skills, the
+/// file name without its `.md` suffix (any case) for commands and agents. For a git source
+/// the last component of the path, or the repository's name (without `.git`) when there is
+/// no path. For a local path with no final name (`.`, `..`) the canonical path's name.
+///
+/// `None` when no non-empty UTF-8 name can be derived. The result is not validated: check it
+/// with [`super::validate_artifact_name`].
+pub fn default_name(spec: &SourceSpec, ty: ArtifactType) -> Option<String> {
+    let base = match spec {
+        SourceSpec::Local(path) => match path.file_name() {
+            Some(name) => name.to_str()?.to_owned(),
+            None => fs::canonicalize(path)
+                .ok()?
+                .file_name()?
+                .to_str()?
+                .to_owned(),
+        },
+        SourceSpec::Git { url, path, .. } => {
+            let from_path = path
+                .as_deref()
+                .and_then(|p| p.split('/').rfind(|c| !c.is_empty() && *c != "."));
+            match from_path {
+                Some(last) => last.to_owned(),
+                None => {
+                    let trimmed = url.trim_end_matches('/');
+                    let last = trimmed.rsplit(['/', ':']).next()?;
+                    last.strip_suffix(".git").unwrap_or(last).to_owned()
+                }
+            }
+        }
+    };
+    let name = if ty.is_directory() {
+        base
+    } else {
+        strip_md(&base).to_owned()
+    };
+    (!name.is_empty()).then_some(name)
+}
+
+/// What SkillMeat records as `upstream` for a commit `sha` of repository `url` and an
+/// optional `path` inside it: `https://github.com/<user>/<repo>/tree/<sha>[/<path>]` when
+/// `url` is a github.com repository (`https://github.com/u/r`, with or without `.git` or a
+/// trailing `/`, or `git@github.com:u/r`, or `ssh://git@github.com/u/r`); otherwise `url`,
+/// followed by `#<path>` when a path is given.
+pub fn upstream_url(url: &str, sha: &str, path: Option<&str>) -> String {
+    match github_repo(url) {
+        Some((user, repo)) => match path {
+            Some(p) => format!("https://github.com/{user}/{repo}/tree/{sha}/{p}"),
+            None => format!("https://github.com/{user}/{repo}/tree/{sha}"),
+        },
+        None => match path {
+            Some(p) => format!("{url}#{p}"),
+            None => url.to_owned(),
+        },
+    }
+}
+
+fn github_repo(url: &str) -> Option<(&str, &str)> {
+    let rest = [
+        "https://github.com/",
+        "git@github.com:",
+        "ssh://git@github.com/",
+    ]
+    .iter()
+    .find_map(|prefix| url.strip_prefix(prefix))?;
+    let rest = rest.trim_end_matches('/');
+    let rest = rest.strip_suffix(".git").unwrap_or(rest);
+    let (user, repo) = rest.split_once('/')?;
+    let ok = |s: &str| !s.is_empty() && !s.contains('/') && s != "." && s != "..";
+    (ok(user) && ok(repo)).then_some((user, repo))
+}
+
+fn strip_md(name: &str) -> &str {
+    let cut = name.len().saturating_sub(3);
+    match name.get(cut..) {
+        Some(suffix) if cut > 0 && suffix.eq_ignore_ascii_case(".md") => &name[..cut],
+        _ => name,
+    }
+}
+
+fn has_md_suffix(path: &Path) -> bool {
+    path.file_name()
+        .and_then(OsStr::to_str)
+        .is_some_and(|name| strip_md(name).len() != name.len())
+}
+
+/// A reference acceptable after `@` in the GitHub shorthand: a subset of
+/// `git check-ref-format` that also admits shas.
+fn valid_reference(reference: &str) -> bool {
+    !reference.is_empty()
+        && !reference.starts_with(['-', '/'])
+        && !reference.ends_with(['/', '.'])
+        && !reference.contains("..")
+        && !reference.contains("//")
+        && !reference
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SourceError + '_ {
+    move |source| SourceError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn utf8_path(path: &Path) -> Result<String, SourceError> {
+    path.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| SourceError::NonUtf8Name {
+            path: path.to_path_buf(),
+        })
+}
+
+fn fetch_local(path: &Path, ty: ArtifactType) -> Result<Fetched, SourceError> {
+    let root = fs::canonicalize(path).map_err(|source| {
+        if source.kind() == io::ErrorKind::NotFound {
+            SourceError::NotFound {
+                path: path.to_path_buf(),
+            }
+        } else {
+            SourceError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    })?;
+    let skillwal_source = utf8_path(&root)?;
+    let kind = list_artifact(&root, ty)?;
+    Ok(Fetched {
+        kind,
+        origin: Origin::Local,
+        upstream: None,
+        version_spec: None,
+        resolved_sha: None,
+        resolved_version: None,
+        skillwal_source,
+        skillwal_path: None,
+        skillwal_ref: None,
+        _checkout: None,
+    })
+}
+
+fn kind_name(file_type: fs::FileType) -> &'static str {
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_file() {
+        "a file"
+    } else {
+        "a special file"
+    }
+}
+
+/// Lists the artifact at the canonical path `root` and checks that it fits `ty`.
+fn list_artifact(root: &Path, ty: ArtifactType) -> Result<FetchedKind, SourceError> {
+    let meta = fs::metadata(root).map_err(io_error(root))?;
+    if ty.is_directory() {
+        if !meta.is_dir() {
+            return Err(SourceError::WrongKind {
+                path: root.to_path_buf(),
+                artifact_type: ty,
+                expected: "a directory containing SKILL.md",
+                found: kind_name(meta.file_type()),
+            });
+        }
+        let entries = walk(root)?;
+        let has_manifest = entries.iter().any(|e| e.rel == SKILL_MANIFEST && !e.is_dir);
+        if !has_manifest {
+            let found_instead = entries
+                .iter()
+                .find(|e| {
+                    !e.is_dir && !e.rel.contains('/') && e.rel.eq_ignore_ascii_case(SKILL_MANIFEST)
+                })
+                .map(|e| e.rel.clone());
+            return Err(SourceError::MissingSkillManifest {
+                path: root.to_path_buf(),
+                found_instead,
+            });
+        }
+        Ok(FetchedKind::Dir {
+            root: root.to_path_buf(),
+            entries,
+        })
+    } else {
+        if !meta.is_file() {
+            return Err(SourceError::WrongKind {
+                path: root.to_path_buf(),
+                artifact_type: ty,
+                expected: "a single .md file",
+                found: kind_name(meta.file_type()),
+            });
+        }
+        if !has_md_suffix(root) {
+            return Err(SourceError::NotMarkdown {
+                path: root.to_path_buf(),
+                artifact_type: ty,
+            });
+        }
+        if meta.len() > SOURCE_BYTES_MAX {
+            return Err(SourceError::TooLarge {
+                root: root.to_path_buf(),
+                limit: SOURCE_BYTES_MAX,
+            });
+        }
+        Ok(FetchedKind::File {
+            path: root.to_path_buf(),
+            mode: meta.mode() & 0o7777,
+            size: meta.len(),
+        })
+    }
+}
+
+/// Lists the directory at the canonical path `root` (see the module documentation).
+fn walk(root: &Path) -> Result<Vec<FetchedEntry>, SourceError> {
+    let mut listed: Vec<(Vec<String>, FetchedEntry)> = Vec::new();
+    let mut total_bytes: u64 = 0;
+    // Explicit stack: the depth is bounded anyway, but this keeps the native stack flat.
+    let mut pending: Vec<(PathBuf, Vec<String>)> = vec![(root.to_path_buf(), Vec::new())];
+    while let Some((dir, dir_components)) = pending.pop() {
+        let read = fs::read_dir(&dir).map_err(io_error(&dir))?;
+        for item in read {
+            let item = item.map_err(io_error(&dir))?;
+            let path = item.path();
+            let name = item
+                .file_name()
+                .into_string()
+                .map_err(|_| SourceError::NonUtf8Name { path: path.clone() })?;
+            if is_excluded(&name) {
+                continue;
+            }
+            let mut components = dir_components.clone();
+            components.push(name);
+            if components.len() > SOURCE_DEPTH_MAX {
+                return Err(SourceError::TooDeep {
+                    path,
+                    limit: SOURCE_DEPTH_MAX,
+                });
+            }
+            if listed.len() == SOURCE_ENTRIES_MAX {
+                return Err(SourceError::TooManyEntries {
+                    root: root.to_path_buf(),
+                    limit: SOURCE_ENTRIES_MAX,
+                });
+            }
+            let meta = fs::symlink_metadata(&path).map_err(io_error(&path))?;
+            let file_type = meta.file_type();
+            let (abs, meta) = if file_type.is_symlink() {
+                let target = resolve_link_inside(root, &path)?;
+                let target_meta = fs::metadata(&target).map_err(io_error(&target))?;
+                if target_meta.is_dir() {
+                    return Err(SourceError::SymlinkToDirectory { link: path, target });
+                }
+                if !target_meta.is_file() {
+                    return Err(SourceError::SpecialFile { path });
+                }
+                (target, target_meta)
+            } else if file_type.is_dir() || file_type.is_file() {
+                (path, meta)
+            } else {
+                debug_assert!(
+                    file_type.is_fifo()
+                        || file_type.is_socket()
+                        || file_type.is_block_device()
+                        || file_type.is_char_device()
+                );
+                return Err(SourceError::SpecialFile { path });
+            };
+            let is_dir = meta.is_dir();
+            let size = if is_dir { 0 } else { meta.len() };
+            total_bytes = total_bytes.saturating_add(size);
+            if total_bytes > SOURCE_BYTES_MAX {
+                return Err(SourceError::TooLarge {
+                    root: root.to_path_buf(),
+                    limit: SOURCE_BYTES_MAX,
+                });
+            }
+            if is_dir {
+                pending.push((abs.clone(), components.clone()));
+            }
+            let entry = FetchedEntry {
+                rel: components.join("/"),
+                abs,
+                is_dir,
+                mode: meta.mode() & 0o7777,
+                size,
+            };
+            listed.push((components, entry));
+        }
+    }
+    // Vec<String> compares component by component, String by bytes (= code points for
+    // UTF-8): the order of SkillMeat's content hash, with every parent before its children.
+    listed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(listed.into_iter().map(|(_, entry)| entry).collect())
+}
+
+/// The canonical target of the link at `link`, which must lie inside the canonical `root`.
+fn resolve_link_inside(root: &Path, link: &Path) -> Result<PathBuf, SourceError> {
+    let text = fs::read_link(link).map_err(io_error(link))?;
+    match fs::canonicalize(link) {
+        Ok(target) if target.starts_with(root) && target != root => Ok(target),
+        Ok(target) if target == root => Err(SourceError::SymlinkToDirectory {
+            link: link.to_path_buf(),
+            target,
+        }),
+        Ok(target) => Err(SourceError::SymlinkOutside {
+            link: link.to_path_buf(),
+            target,
+        }),
+        Err(source) if source.kind() == io::ErrorKind::PermissionDenied => Err(SourceError::Io {
+            path: link.to_path_buf(),
+            source,
+        }),
+        // Dangling, a loop, or a component that is not a directory: it resolves nowhere.
+        Err(_) => Err(SourceError::SymlinkOutside {
+            link: link.to_path_buf(),
+            target: text,
+        }),
+    }
+}
+
+/// Normalizes a path inside a repository: `/`-separated, `.` and empty components dropped;
+/// absolute paths, `..`, backslashes and `.git` rejected. `None` for the repository root.
+fn normalize_repo_path(path: Option<&str>) -> Result<Option<String>, SourceError> {
+    let Some(raw) = path else { return Ok(None) };
+    let invalid = |reason| SourceError::InvalidPath {
+        path: raw.to_owned(),
+        reason,
+    };
+    if raw.starts_with('/') {
+        return Err(invalid("it is absolute"));
+    }
+    if raw.contains('\\') {
+        return Err(invalid("it contains a backslash"));
+    }
+    if raw.chars().any(char::is_control) {
+        return Err(invalid("it contains a control character"));
+    }
+    let mut parts = Vec::new();
+    for component in raw.split('/') {
+        match component {
+            "" | "." => {}
+            ".." => return Err(invalid("it contains '..'")),
+            ".git" => return Err(invalid("it points into git's own data")),
+            other => parts.push(other),
+        }
+    }
+    Ok((!parts.is_empty()).then(|| parts.join("/")))
+}
+
+/// Whether git treats `url` as a local path (no `scheme://`, and no `host:` before the first
+/// `/`, the scp-like syntax).
+fn is_local_path_url(url: &str) -> bool {
+    if url.contains("://") {
+        return false;
+    }
+    match url.find(':') {
+        None => true,
+        Some(colon) => url.find('/').is_some_and(|slash| slash < colon),
+    }
+}
+
+fn run_git(dir: Option<&Path>, args: &[&OsStr], step: &'static str) -> Result<Output, SourceError> {
+    let mut command = Command::new(GIT);
+    if let Some(dir) = dir {
+        command.arg("-C").arg(dir);
+    }
+    command
+        .args([
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "core.fsmonitor=false",
+        ])
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in GIT_REPO_ENV {
+        command.env_remove(var);
+    }
+    command
+        .output()
+        .map_err(|source| SourceError::GitUnavailable { step, source })
+}
+
+fn git_failure(url: &str, step: impl Into<String>, output: &Output) -> SourceError {
+    let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+    SourceError::Git {
+        url: url.to_owned(),
+        step: step.into(),
+        stderr: if stderr.is_empty() {
+            format!("git exited with {}", output.status)
+        } else {
+            stderr
+        },
+    }
+}
+
+/// `git rev-parse` of `candidate^{commit}`: `Some(sha)`, or `None` when it names no commit.
+fn rev_parse_commit(
+    checkout: &Path,
+    url: &str,
+    candidate: &str,
+) -> Result<Option<String>, SourceError> {
+    let rev = format!("{candidate}^{{commit}}");
+    let output = run_git(
+        Some(checkout),
+        &[
+            OsStr::new("rev-parse"),
+            OsStr::new("--verify"),
+            OsStr::new("--quiet"),
+            OsStr::new("--end-of-options"),
+            OsStr::new(&rev),
+        ],
+        "resolve the reference",
+    )?;
+    match output.status.code() {
+        Some(0) => {
+            let sha = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+            Ok((!sha.is_empty()).then_some(sha))
+        }
+        // --verify --quiet: exit 1 and no message when the revision does not exist; git
+        // also answers 128 for revisions it cannot parse.
+        Some(1) | Some(128) if output.stderr.iter().all(u8::is_ascii_whitespace) => Ok(None),
+        _ => Err(git_failure(url, format!("resolve {candidate:?}"), &output)),
+    }
+}
+
+fn fetch_git(
+    url: &str,
+    path: Option<&str>,
+    reference: Option<&str>,
+    ty: ArtifactType,
+) -> Result<Fetched, SourceError> {
+    let repo_path = normalize_repo_path(path)?;
+    // A relative local repository is relative to the current directory: record it absolute
+    // so that a later update from another directory finds it.
+    let source_url = if is_local_path_url(url) && Path::new(url).is_relative() {
+        match fs::canonicalize(url) {
+            Ok(abs) => utf8_path(&abs)?,
+            Err(_) => url.to_owned(),
+        }
+    } else {
+        url.to_owned()
+    };
+    let temp = tempfile::Builder::new()
+        .prefix("skillwal-git-")
+        .tempdir()
+        .map_err(io_error(&std::env::temp_dir()))?;
+    let checkout = temp.path().join("checkout");
+
+    let output = run_git(
+        None,
+        &[
+            OsStr::new("clone"),
+            OsStr::new("--quiet"),
+            OsStr::new("--no-checkout"),
+            OsStr::new("--origin"),
+            OsStr::new("origin"),
+            OsStr::new("--"),
+            OsStr::new(&source_url),
+            checkout.as_os_str(),
+        ],
+        "clone the repository",
+    )?;
+    if !output.status.success() {
+        return Err(git_failure(url, "clone the repository", &output));
+    }
+
+    let (sha, tag) = match reference {
+        None => match rev_parse_commit(&checkout, url, "HEAD")? {
+            Some(sha) => (sha, None),
+            None => {
+                return Err(SourceError::RefNotFound {
+                    url: url.to_owned(),
+                    reference: "HEAD".to_owned(),
+                });
+            }
+        },
+        Some(reference) => {
+            let not_found = || SourceError::RefNotFound {
+                url: url.to_owned(),
+                reference: reference.to_owned(),
+            };
+            if reference.is_empty()
+                || reference.starts_with('-')
+                || reference.chars().any(char::is_control)
+            {
+                return Err(not_found());
+            }
+            let candidates = [
+                (format!("refs/tags/{reference}"), true),
+                (format!("refs/remotes/origin/{reference}"), false),
+                (reference.to_owned(), false),
+            ];
+            let mut found = None;
+            for (candidate, is_tag) in &candidates {
+                if let Some(sha) = rev_parse_commit(&checkout, url, candidate)? {
+                    found = Some((sha, is_tag.then(|| reference.to_owned())));
+                    break;
+                }
+            }
+            found.ok_or_else(not_found)?
+        }
+    };
+
+    let output = run_git(
+        Some(&checkout),
+        &[
+            OsStr::new("checkout"),
+            OsStr::new("--quiet"),
+            OsStr::new("--detach"),
+            OsStr::new(&sha),
+        ],
+        "check out the commit",
+    )?;
+    if !output.status.success() {
+        return Err(git_failure(url, format!("check out commit {sha}"), &output));
+    }
+
+    let resolved_version = match tag {
+        Some(tag) => Some(tag),
+        None => describe_exact_tag(&checkout, &sha)?,
+    };
+
+    let checkout_canonical = fs::canonicalize(&checkout).map_err(io_error(&checkout))?;
+    let target = match &repo_path {
+        Some(p) => checkout_canonical.join(p),
+        None => checkout_canonical.clone(),
+    };
+    if let Err(source) = fs::symlink_metadata(&target) {
+        return Err(
+            if source.kind() == io::ErrorKind::NotFound
+                || source.kind() == io::ErrorKind::NotADirectory
+            {
+                SourceError::PathNotFound {
+                    url: url.to_owned(),
+                    path: repo_path.clone().unwrap_or_default(),
+                    sha,
+                }
+            } else {
+                SourceError::Io {
+                    path: target,
+                    source,
+                }
+            },
+        );
+    }
+    let root = if repo_path.is_some() {
+        match fs::canonicalize(&target) {
+            Ok(root) if root.starts_with(&checkout_canonical) => {
+                if root.starts_with(checkout_canonical.join(".git")) {
+                    return Err(SourceError::SymlinkOutside {
+                        link: target,
+                        target: root,
+                    });
+                }
+                root
+            }
+            Ok(root) => {
+                return Err(SourceError::SymlinkOutside {
+                    link: target,
+                    target: root,
+                });
+            }
+            Err(_) => {
+                let text = fs::read_link(&target).unwrap_or_default();
+                return Err(SourceError::SymlinkOutside {
+                    link: target,
+                    target: text,
+                });
+            }
+        }
+    } else {
+        checkout_canonical
+    };
+
+    let kind = list_artifact(&root, ty)?;
+    Ok(Fetched {
+        kind,
+        origin: Origin::Github,
+        upstream: Some(upstream_url(&source_url, &sha, repo_path.as_deref())),
+        version_spec: Some(reference.unwrap_or(LATEST).to_owned()),
+        resolved_sha: Some(sha),
+        resolved_version,
+        skillwal_source: source_url,
+        skillwal_path: repo_path,
+        skillwal_ref: reference.map(str::to_owned),
+        _checkout: Some(temp),
+    })
+}
+
+/// `git describe --tags --exact-match <sha>`: the tag naming exactly that commit, if any.
+fn describe_exact_tag(checkout: &Path, sha: &str) -> Result<Option<String>, SourceError> {
+    let output = run_git(
+        Some(checkout),
+        &[
+            OsStr::new("describe"),
+            OsStr::new("--tags"),
+            OsStr::new("--exact-match"),
+            OsStr::new(sha),
+        ],
+        "describe the commit",
+    )?;
+    // Failure means "no tag points here"; the tag is informational only.
+    let tag = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    Ok((output.status.success() && !tag.is_empty()).then_some(tag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exclusion_matches_skillmeat_patterns() {
+        for name in [
+            ".git",
+            ".github",
+            ".gitignore",
+            "__pycache__",
+            "a.pyc",
+            ".pyc",
+            "b.pyo",
+            "node_modules",
+            ".venv",
+            "venv",
+            "x.egg-info",
+            ".DS_Store",
+            "Thumbs.db",
+        ] {
+            assert!(is_excluded(name), "{name}");
+        }
+        for name in [
+            ".gitattributes",
+            "venv2",
+            "pyc",
+            "a.PYC",
+            "thumbs.db",
+            "git",
+            ".hidden",
+            "a.pyc.txt",
+        ] {
+            assert!(!is_excluded(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn repo_paths_are_normalized() {
+        assert_eq!(normalize_repo_path(None).unwrap(), None);
+        assert_eq!(normalize_repo_path(Some("")).unwrap(), None);
+        assert_eq!(normalize_repo_path(Some("./")).unwrap(), None);
+        assert_eq!(
+            normalize_repo_path(Some("a//./b/")).unwrap().as_deref(),
+            Some("a/b")
+        );
+        for bad in ["/abs", "a/../b", "..", "a\\b", ".git/config", "a\nb"] {
+            assert!(
+                matches!(
+                    normalize_repo_path(Some(bad)),
+                    Err(SourceError::InvalidPath { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn local_path_urls() {
+        assert!(is_local_path_url("/srv/repo"));
+        assert!(is_local_path_url("repo"));
+        assert!(is_local_path_url("./a:b"));
+        assert!(!is_local_path_url("file:///srv/repo"));
+        assert!(!is_local_path_url("git@github.com:u/r.git"));
+        assert!(!is_local_path_url("host:repo"));
+    }
+
+    #[test]
+    fn md_suffix() {
+        assert_eq!(strip_md("review.md"), "review");
+        assert_eq!(strip_md("review.MD"), "review");
+        assert_eq!(strip_md(".md"), ".md");
+        assert_eq!(strip_md("review"), "review");
+        assert_eq!(strip_md("é.md"), "é");
+        assert_eq!(strip_md("éé"), "éé");
+    }
+}

@@ -1,0 +1,267 @@
+//! Damaged journals (wal-spec.md promises 5 and 8): never applied in part, never a panic,
+//! a clear error that changes nothing; retired journals are never replayed; targets changed
+//! by someone else stop recovery without being overwritten.
+
+mod common;
+
+use common::{ROOT, WOp, base, initial, opts, snapshot, stage};
+use skillwal::fs::sim::SimFs;
+use skillwal::fs::{FileSystem, OpenMode};
+use skillwal::inspect::{TxnState, inspect};
+use skillwal::recovery::RecoveryOutcome;
+use skillwal::{Engine, Error};
+use std::path::Path;
+use std::sync::Arc;
+
+const JOURNAL: &str = "/c/.skillwal/journal";
+
+fn update() -> Vec<WOp> {
+    vec![
+        WOp::Tree("skills/a".into(), common::skill("9")),
+        WOp::Put(
+            "collection.toml".into(),
+            common::Bytes::lit("[collection]\nname = \"c\"\nv = 9\n"),
+        ),
+        WOp::Diff,
+    ]
+}
+
+/// A root whose last transaction committed and was applied, but not checkpointed (the
+/// engine was dropped), with everything made durable so the journal is what we read.
+fn committed_not_checkpointed() -> SimFs {
+    let sim = base(&common::Workload {
+        name: "corruption".into(),
+        setup: initial(),
+        txn: vec![],
+    });
+    let arc: Arc<dyn FileSystem> = Arc::new(sim.handle());
+    let mut engine = Engine::open(arc, Path::new(ROOT), &opts()).unwrap();
+    let mut t = engine.begin("update a").unwrap();
+    stage(&mut t, &update()).unwrap();
+    t.commit().unwrap();
+    drop(engine);
+    sim.sync_everything();
+    sim
+}
+
+fn read_journal(sim: &SimFs) -> Vec<u8> {
+    let f = sim.open(Path::new(JOURNAL), OpenMode::Read).unwrap();
+    let len = f.metadata().unwrap().len as usize;
+    let mut b = vec![0u8; len];
+    f.read_exact_at(&mut b, 0).unwrap();
+    b
+}
+
+fn write_journal(sim: &SimFs, bytes: &[u8]) {
+    let f = sim.open(Path::new(JOURNAL), OpenMode::ReadWrite).unwrap();
+    f.set_len(0).unwrap();
+    f.write_all_at(bytes, 0).unwrap();
+    sim.sync_everything();
+}
+
+fn open(sim: &SimFs) -> skillwal::Result<Engine> {
+    Engine::open(Arc::new(sim.handle()), Path::new(ROOT), &opts())
+}
+
+/// Offsets and lengths of the live transaction's records.
+fn frames(sim: &SimFs) -> Vec<(u64, u64)> {
+    let r = inspect(sim, Path::new(JOURNAL)).unwrap();
+    assert_eq!(r.state, TxnState::Committed);
+    r.records
+        .iter()
+        .map(|e| (e.offset, (32 + e.payload_len as u64).next_multiple_of(8)))
+        .collect()
+}
+
+#[test]
+fn a_flipped_byte_inside_a_committed_transaction_changes_nothing() {
+    let sim = committed_not_checkpointed();
+    let pristine = read_journal(&sim);
+    let frames = frames(&sim);
+    let (commit_off, _) = *frames.last().unwrap();
+    let mut checked = 0;
+    for &(off, len) in &frames[..frames.len() - 1] {
+        // The first byte of the CRC, a byte of the salt, the kind, the middle, the last (often
+        // padding).
+        for at in [off, off + 9, off + 20, off + len / 2, off + len - 1] {
+            let s = sim.fork();
+            let mut bytes = pristine.clone();
+            bytes[at as usize] ^= 0x40;
+            write_journal(&s, &bytes);
+            let tree = snapshot(&s);
+            let err = open(&s)
+                .err()
+                .unwrap_or_else(|| panic!("byte {at} flipped: open succeeded"));
+            match &err {
+                Error::CorruptJournal { offset, reason, .. } => {
+                    // Damage in padding is caught by the commit record's digest.
+                    assert!(
+                        *offset == off || *offset == commit_off,
+                        "byte {at}: {reason}"
+                    );
+                    let msg = err.to_string();
+                    assert!(
+                        msg.contains("Nothing was changed")
+                            && msg.contains("skillwal journal inspect"),
+                        "{msg}"
+                    );
+                }
+                other => panic!("byte {at} flipped: {other}"),
+            }
+            assert_eq!(snapshot(&s), tree, "byte {at}: the tree changed");
+            assert_eq!(read_journal(&s), bytes, "byte {at}: the journal changed");
+            let r = inspect(&s, Path::new(JOURNAL)).unwrap();
+            assert_eq!(r.state, TxnState::Corrupt);
+            assert_eq!(r.commit_offset, Some(commit_off));
+            checked += 1;
+        }
+    }
+    eprintln!(
+        "flipped bytes checked: {checked} in {} records",
+        frames.len() - 1
+    );
+    assert!(checked >= 5 * 4);
+}
+
+#[test]
+fn a_damaged_commit_record_reads_as_never_committed() {
+    let sim = committed_not_checkpointed();
+    let mut bytes = read_journal(&sim);
+    let (commit_off, _) = *frames(&sim).last().unwrap();
+    bytes[commit_off as usize + 40] ^= 1;
+    write_journal(&sim, &bytes);
+    let e = open(&sim).unwrap();
+    assert!(matches!(
+        e.recovery_report().outcome,
+        RecoveryOutcome::RolledBack { .. }
+    ));
+}
+
+#[test]
+fn truncation_at_every_offset_never_applies_a_part() {
+    let sim = committed_not_checkpointed();
+    let pristine = read_journal(&sim);
+    let end = frames(&sim).last().map(|(o, l)| o + l).unwrap();
+    for cut in (0..end).step_by(8) {
+        let s = sim.fork();
+        write_journal(&s, &pristine[..cut as usize]);
+        let tree = snapshot(&s);
+        match open(&s) {
+            Err(Error::CorruptJournal { .. }) => {
+                assert!(
+                    cut < 4096,
+                    "cut {cut}: a cut inside the records is a torn tail"
+                );
+                assert_eq!(snapshot(&s), tree);
+            }
+            Ok(e) => {
+                assert!(cut >= 4096, "cut {cut}");
+                assert!(
+                    matches!(
+                        e.recovery_report().outcome,
+                        RecoveryOutcome::RolledBack { .. } | RecoveryOutcome::Nothing
+                    ),
+                    "cut {cut}: {:?}",
+                    e.recovery_report()
+                );
+                assert_eq!(
+                    snapshot(&s),
+                    tree,
+                    "cut {cut}: rolling back must not touch the tree"
+                );
+            }
+            Err(other) => panic!("cut {cut}: {other}"),
+        }
+    }
+}
+
+#[test]
+fn a_damaged_current_header_falls_back_and_still_finds_the_transaction() {
+    let sim = committed_not_checkpointed();
+    let report = inspect(&sim, Path::new(JOURNAL)).unwrap();
+    let current = report.slots.iter().find(|s| s.current).unwrap().offset as usize;
+    let mut bytes = read_journal(&sim);
+    bytes[current + 20] ^= 0xFF;
+    write_journal(&sim, &bytes);
+    let e = open(&sim).unwrap();
+    assert!(matches!(
+        e.recovery_report().outcome,
+        RecoveryOutcome::RolledForward { .. }
+    ));
+}
+
+#[test]
+fn garbage_never_panics() {
+    let mut rng = skillwal::fs::sim::SplitMix64::new(42);
+    for round in 0..200 {
+        let sim = committed_not_checkpointed();
+        let mut bytes = read_journal(&sim);
+        let flips = 1 + rng.below(64);
+        for _ in 0..flips {
+            let at = if rng.next_bool() {
+                rng.below(1024)
+            } else {
+                4096 + rng.below(2048)
+            };
+            bytes[at as usize] = rng.next_u64() as u8;
+        }
+        if round % 7 == 0 {
+            bytes.truncate(rng.below(bytes.len() as u64) as usize);
+        }
+        write_journal(&sim, &bytes);
+        let _ = inspect(&sim, Path::new(JOURNAL)).unwrap();
+        let _ = open(&sim);
+    }
+}
+
+#[test]
+fn a_retired_transaction_is_never_replayed_over_later_changes() {
+    let sim = committed_not_checkpointed();
+    open(&sim).unwrap().close().unwrap();
+    // Someone else (the Python tool) changes the file afterwards, with temp file + rename.
+    let tmp = Path::new("/c/collection.toml.tmp");
+    let f = sim.open(tmp, OpenMode::CreateNew { mode: 0o644 }).unwrap();
+    f.write_all_at(b"changed by someone else\n", 0).unwrap();
+    sim.rename(tmp, Path::new("/c/collection.toml")).unwrap();
+    sim.sync_everything();
+    let before = snapshot(&sim);
+    for model in skillwal::fs::sim::CrashModel::ALL {
+        let s = sim.crash(model, 3);
+        let e = open(&s).unwrap();
+        assert_eq!(e.recovery_report().outcome, RecoveryOutcome::Nothing);
+        assert_eq!(snapshot(&s), before);
+    }
+}
+
+#[test]
+fn a_target_changed_since_stops_recovery_and_nothing_is_overwritten() {
+    let sim = committed_not_checkpointed();
+    let tmp = Path::new("/c/collection.toml.tmp");
+    let f = sim.open(tmp, OpenMode::CreateNew { mode: 0o644 }).unwrap();
+    f.write_all_at(b"changed by someone else\n", 0).unwrap();
+    sim.rename(tmp, Path::new("/c/collection.toml")).unwrap();
+    sim.sync_everything();
+    let tree = snapshot(&sim);
+    let journal = read_journal(&sim);
+    match open(&sim) {
+        Err(e @ Error::RecoveryConflict { .. }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("collection.toml") && msg.contains("recover --discard"),
+                "{msg}"
+            );
+        }
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("recovery overwrote a changed target"),
+    }
+    assert_eq!(snapshot(&sim), tree);
+    assert_eq!(read_journal(&sim), journal);
+    // The way out: discard after looking; the files stay exactly as they are.
+    let d = skillwal::discard_journal(Arc::new(sim.handle()), Path::new(ROOT), &opts()).unwrap();
+    assert!(d.committed);
+    assert_eq!(snapshot(&sim), tree);
+    assert_eq!(
+        open(&sim).unwrap().recovery_report().outcome,
+        RecoveryOutcome::Nothing
+    );
+}
