@@ -1,0 +1,233 @@
+//! The engine on the real file system: readers that take no lock never see a path missing
+//! or half-written (promise 7), one writer at a time (promise 9), and real processes killed
+//! with SIGKILL after every mutating call by the crash hook, then recovered (promise 1).
+
+use skillwal::fs::FileSystem;
+use skillwal::fs::fault::{CRASH_AFTER_ENV, FaultFs};
+use skillwal::fs::real::RealFs;
+use skillwal::{Engine, Error, OpenOptions};
+use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+fn real() -> Arc<dyn FileSystem> {
+    Arc::new(RealFs)
+}
+
+fn tempdir() -> tempfile::TempDir {
+    // Under target/, not /tmp: /tmp may be tmpfs, where durability is not exercised.
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tempfile::tempdir_in(base).unwrap()
+}
+
+fn skill_md(v: u32) -> String {
+    format!(
+        "---\nname: a\nversion: {v}\n---\n{}\n",
+        "x".repeat(2000 + v as usize % 7)
+    )
+}
+
+fn manifest(v: u32) -> String {
+    format!(
+        "[collection]\nname = \"c\"\nversion = {v}\n{}\n",
+        "#".repeat(3000)
+    )
+}
+
+fn update(engine: &mut Engine, v: u32) -> skillwal::Result<()> {
+    let mut t = engine.begin(&format!("update to {v}"))?;
+    let mut tree = t.put_tree("skills/a")?;
+    tree.bytes("SKILL.md", skill_md(v).as_bytes(), 0o644)?;
+    tree.dir("scripts", 0o755)?;
+    tree.bytes("scripts/run.sh", format!("echo {v}\n").as_bytes(), 0o755)?;
+    tree.finish()?;
+    t.put_bytes("collection.toml", manifest(v).as_bytes(), 0o644)?;
+    t.commit()?;
+    Ok(())
+}
+
+fn setup(root: &Path) {
+    std::fs::create_dir_all(root.join("skills")).unwrap();
+    let mut e = Engine::open(real(), root, &OpenOptions::default()).unwrap();
+    update(&mut e, 0).unwrap();
+    e.close().unwrap();
+}
+
+#[test]
+fn a_reader_without_the_lock_never_sees_a_path_missing_or_partial() {
+    let dir = tempdir();
+    let root = dir.path().to_path_buf();
+    setup(&root);
+    let stop = Arc::new(AtomicBool::new(false));
+    let looks = Arc::new(AtomicU64::new(0));
+    let reader = {
+        let (root, stop, looks) = (root.clone(), stop.clone(), looks.clone());
+        std::thread::spawn(move || -> Result<(), String> {
+            while !stop.load(Ordering::Relaxed) {
+                let m = std::fs::read_to_string(root.join("collection.toml"))
+                    .map_err(|e| format!("collection.toml: {e}"))?;
+                if !(0..=200).any(|v| m == manifest(v)) {
+                    return Err(format!("collection.toml partial: {} bytes", m.len()));
+                }
+                let s = std::fs::read_to_string(root.join("skills/a/SKILL.md"))
+                    .map_err(|e| format!("skills/a/SKILL.md: {e}"))?;
+                if !(0..=200).any(|v| s == skill_md(v)) {
+                    return Err(format!("SKILL.md partial: {} bytes", s.len()));
+                }
+                std::fs::read_dir(root.join("skills/a/scripts"))
+                    .map_err(|e| format!("scripts: {e}"))?;
+                looks.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(())
+        })
+    };
+    let mut e = Engine::open(real(), &root, &OpenOptions::default()).unwrap();
+    for v in 1..=200 {
+        update(&mut e, v).unwrap();
+    }
+    e.close().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    reader.join().unwrap().unwrap();
+    let n = looks.load(Ordering::Relaxed);
+    eprintln!("reader looked {n} times during 200 updates; never saw a path missing or partial");
+    assert!(n > 0);
+}
+
+#[test]
+fn a_second_writer_fails_at_once_naming_the_holder_or_waits() {
+    let dir = tempdir();
+    let root = dir.path().to_path_buf();
+    let first = Engine::open(real(), &root, &OpenOptions::default()).unwrap();
+    let no_wait = OpenOptions {
+        no_wait: true,
+        ..Default::default()
+    };
+    match Engine::open(real(), &root, &no_wait) {
+        Err(e @ Error::Locked { .. }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains(&format!("pid {}", std::process::id())),
+                "{msg}"
+            );
+        }
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("two writers at once"),
+    }
+    let waiter = {
+        let root = root.clone();
+        std::thread::spawn(move || Engine::open(real(), &root, &OpenOptions::default()).map(|_| ()))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!waiter.is_finished(), "the waiting writer did not wait");
+    drop(first);
+    waiter.join().unwrap().unwrap();
+}
+
+#[test]
+fn a_read_only_check_finds_nothing_to_recover_on_a_fresh_directory() {
+    let dir = tempdir();
+    assert!(!skillwal::needs_recovery(&RealFs, dir.path()).unwrap());
+    assert!(
+        !dir.path().join(".skillwal").exists(),
+        "a check must not create anything"
+    );
+}
+
+// ---- real processes killed for real ----
+
+const CHILD_ROOT: &str = "SKILLWAL_TEST_CHILD_ROOT";
+
+/// Runs in the child process only: one update under the crash hook from the environment.
+#[test]
+fn child_worker() {
+    let Ok(root) = std::env::var(CHILD_ROOT) else {
+        return;
+    };
+    let fs = FaultFs::from_env(real()).unwrap();
+    let mut e = Engine::open(fs, Path::new(&root), &OpenOptions::default()).unwrap();
+    update(&mut e, 7).unwrap();
+    e.close().unwrap();
+    println!("CHILD-DONE");
+}
+
+fn tree(root: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap().to_path_buf();
+            if rel == Path::new(".skillwal") {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                out.insert(rel, None);
+                stack.push(p);
+            } else {
+                out.insert(rel, Some(std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+fn run_child(root: &Path, crash_after: u64) -> std::process::Output {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["child_worker", "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ROOT, root)
+        .env(CRASH_AFTER_ENV, crash_after.to_string())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn killed_with_sigkill_after_every_call_then_recovered() {
+    let dir = tempdir();
+    let template = dir.path().join("template");
+    setup(&template);
+    let copy = |to: &Path| {
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&template)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let before = tree(&template);
+    // The reference run tells the after-state; count calls by crashing ever later.
+    let reference = dir.path().join("reference");
+    copy(&reference);
+    let out = run_child(&reference, u64::MAX);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("CHILD-DONE"),
+        "{out:?}"
+    );
+    let after = tree(&reference);
+    assert_ne!(before, after);
+    let mut killed = 0;
+    for n in 1.. {
+        let root = dir.path().join(format!("run{n}"));
+        copy(&root);
+        let out = run_child(&root, n);
+        if out.status.signal() != Some(9) {
+            assert!(out.status.success(), "call {n}: {out:?}");
+            break;
+        }
+        killed += 1;
+        let e = Engine::open(real(), &root, &OpenOptions::default())
+            .unwrap_or_else(|e| panic!("after SIGKILL at call {n}: {e}"));
+        e.close().unwrap();
+        let got = tree(&root);
+        assert!(
+            got == before || got == after,
+            "after SIGKILL at call {n}: neither before nor after"
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+    eprintln!("killed for real at {killed} call(s); every one recovered to before or after");
+    assert!(killed > 10);
+}
