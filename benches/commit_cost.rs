@@ -462,175 +462,177 @@ fn memory_check(base: &Path) -> MemoryReport {
 }
 
 // ---------------------------------------------------------------------------------------
-// Benchmarks
+// One timed iteration of each benchmark (shared by criterion and the interleaved pass)
 
-fn bench_txn(c: &mut Criterion, base: &Path) {
-    let mut g = c.benchmark_group(GROUP_TXN);
-    g.sampling_mode(SamplingMode::Flat)
-        .sample_size(50)
-        .warm_up_time(Duration::from_secs(2))
-        .measurement_time(Duration::from_secs(5));
+/// Everything the benchmarks work on, in its own directory.
+struct Fixtures {
+    floor: File,
+    /// Open for the whole pass; used by the three `skillwal_*` transaction benchmarks.
+    engine: Engine,
+    careful: PathBuf,
+    tarball: PathBuf,
+    snapshots: PathBuf,
+    open_10: PathBuf,
+    open_1000: PathBuf,
+    recovery: PathBuf,
+}
 
-    // 1. floor: the same bytes, one write to one preallocated file, one fdatasync.
-    let floor_path = base.join("floor.bin");
-    let floor = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&floor_path)
-        .expect("floor file");
-    floor
-        .write_all_at(&[0u8; TOTAL_BYTES], 0)
-        .expect("preallocate");
-    floor.sync_all().expect("sync");
-    g.bench_function("floor", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let v = next_version();
-                let mut buf = text("floor", v, TOTAL_BYTES);
-                buf[TOTAL_BYTES - 1] = v as u8;
+impl Fixtures {
+    fn new(dir: &Path) -> Fixtures {
+        fs::create_dir(dir).expect("fixture dir");
+        let floor = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(dir.join("floor.bin"))
+            .expect("floor file");
+        floor
+            .write_all_at(&[0u8; TOTAL_BYTES], 0)
+            .expect("preallocate");
+        floor.sync_all().expect("sync");
+        let commit = make_engine_root(&dir.join("commit"), SKILLS_IN_COLLECTION);
+        let engine = Engine::open(fs_real(), &commit, &opts()).expect("open");
+        let careful = dir.join("careful");
+        make_collection(&careful, SKILLS_IN_COLLECTION).expect("collection");
+        let tarball = dir.join("tarball").join("collection");
+        make_collection(&tarball, SKILLS_IN_COLLECTION).expect("collection");
+        let snapshots = dir.join("tarball").join("snapshots");
+        fs::create_dir(&snapshots).expect("snapshots dir");
+        let fixtures = Fixtures {
+            floor,
+            engine,
+            careful,
+            tarball,
+            snapshots,
+            open_10: make_engine_root(&dir.join("open-10"), 10),
+            open_1000: make_engine_root(&dir.join("open-1000"), 1000),
+            recovery: make_engine_root(&dir.join("recovery"), SKILLS_IN_COLLECTION),
+        };
+        settle();
+        fixtures
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bench {
+    Floor,
+    SkillwalCommit,
+    SkillwalCommitDurable,
+    SkillwalFullDurable,
+    CarefulPerFile,
+    TarballSnapshot,
+    OpenClean10,
+    OpenClean1000,
+    RecoveryRollForward,
+}
+
+impl Bench {
+    const ALL: [Bench; 9] = [
+        Bench::Floor,
+        Bench::SkillwalCommit,
+        Bench::SkillwalCommitDurable,
+        Bench::SkillwalFullDurable,
+        Bench::CarefulPerFile,
+        Bench::TarballSnapshot,
+        Bench::OpenClean10,
+        Bench::OpenClean1000,
+        Bench::RecoveryRollForward,
+    ];
+
+    /// Criterion group and id.
+    fn id(self) -> (&'static str, &'static str) {
+        match self {
+            Bench::Floor => (GROUP_TXN, "floor"),
+            Bench::SkillwalCommit => (GROUP_TXN, "skillwal_commit"),
+            Bench::SkillwalCommitDurable => (GROUP_TXN, "skillwal_commit_durable"),
+            Bench::SkillwalFullDurable => (GROUP_TXN, "skillwal_full_durable"),
+            Bench::CarefulPerFile => (GROUP_TXN, "careful_per_file"),
+            Bench::TarballSnapshot => (GROUP_TXN, "tarball_snapshot"),
+            Bench::OpenClean10 => (GROUP_OPEN, "open_clean_10_skills"),
+            Bench::OpenClean1000 => (GROUP_OPEN, "open_clean_1000_skills"),
+            Bench::RecoveryRollForward => (GROUP_OPEN, "recovery_roll_forward"),
+        }
+    }
+
+    /// Runs one iteration; returns the time of its timed part only.
+    fn once(self, fx: &mut Fixtures) -> Duration {
+        let u = update(next_version());
+        match self {
+            // 1. The same bytes, one write to one preallocated file, one fdatasync.
+            Bench::Floor => {
+                let mut buf = text("floor", 0, TOTAL_BYTES);
+                buf[..u.toml.len()].copy_from_slice(&u.toml);
                 let start = Instant::now();
-                floor.write_all_at(&buf, 0).expect("write");
-                floor.sync_data().expect("fdatasync");
-                total += start.elapsed();
+                fx.floor.write_all_at(&buf, 0).expect("write");
+                fx.floor.sync_data().expect("fdatasync");
+                start.elapsed()
             }
-            total
-        })
-    });
-
-    // 2. skillwal_commit: commit() alone; staging and checkpoint outside the timing.
-    let root = make_engine_root(&base.join("commit"), SKILLS_IN_COLLECTION);
-    let mut engine = Engine::open(fs_real(), &root, &opts()).expect("open");
-    settle();
-    g.bench_function("skillwal_commit", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let u = update(next_version());
-                let mut t = engine.begin("bench").expect("begin");
+            // 2. commit() alone; staging and the checkpoint outside the timing.
+            Bench::SkillwalCommit => {
+                let mut t = fx.engine.begin("bench").expect("begin");
                 stage(&mut t, &u).expect("stage");
                 let start = Instant::now();
                 black_box(t.commit().expect("commit"));
-                total += start.elapsed();
-                engine.checkpoint().expect("checkpoint");
+                let d = start.elapsed();
+                fx.engine.checkpoint().expect("checkpoint");
+                d
             }
-            total
-        })
-    });
-
-    // 3. skillwal_commit_durable: commit_durable() alone (commit + checkpoint).
-    g.bench_function("skillwal_commit_durable", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let u = update(next_version());
-                let mut t = engine.begin("bench").expect("begin");
+            // 3. commit_durable() alone (commit + checkpoint).
+            Bench::SkillwalCommitDurable => {
+                let mut t = fx.engine.begin("bench").expect("begin");
                 stage(&mut t, &u).expect("stage");
                 let start = Instant::now();
                 black_box(t.commit_durable().expect("commit_durable"));
-                total += start.elapsed();
+                start.elapsed()
             }
-            total
-        })
-    });
-
-    // 3b. The whole transaction: begin + staging + commit_durable (what a caller waits for).
-    g.bench_function("skillwal_full_durable", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let u = update(next_version());
+            // 3b. The whole transaction: begin + staging + commit_durable.
+            Bench::SkillwalFullDurable => {
                 let start = Instant::now();
-                let mut t = engine.begin("bench").expect("begin");
+                let mut t = fx.engine.begin("bench").expect("begin");
                 stage(&mut t, &u).expect("stage");
                 black_box(t.commit_durable().expect("commit_durable"));
-                total += start.elapsed();
+                start.elapsed()
             }
-            total
-        })
-    });
-    engine.close().expect("close");
-
-    // 4. careful_per_file.
-    let root = base.join("careful");
-    make_collection(&root, SKILLS_IN_COLLECTION).expect("collection");
-    settle();
-    g.bench_function("careful_per_file", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let u = update(next_version());
+            // 4. The careful application without an engine.
+            Bench::CarefulPerFile => {
                 let start = Instant::now();
-                black_box(careful_update(&root, &u).expect("careful update"));
-                total += start.elapsed();
+                black_box(careful_update(&fx.careful, &u).expect("careful update"));
+                start.elapsed()
             }
-            total
-        })
-    });
-
-    // 5. tarball_snapshot (50 skills).
-    let root = base.join("tarball").join("collection");
-    make_collection(&root, SKILLS_IN_COLLECTION).expect("collection");
-    let snapshots = base.join("tarball").join("snapshots");
-    fs::create_dir(&snapshots).expect("snapshots dir");
-    settle();
-    g.bench_function("tarball_snapshot", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for i in 0..iters {
-                let u = update(next_version());
-                let snapshot = snapshots.join(format!("{i}.tar.gz"));
+            // 5. SkillMeat: tar.gz of the collection, then the update without fsyncs.
+            Bench::TarballSnapshot => {
+                let snapshot = fx.snapshots.join("snapshot.tar.gz");
                 let start = Instant::now();
-                tarball_update(&root, &snapshot, &u).expect("tarball update");
-                total += start.elapsed();
+                tarball_update(&fx.tarball, &snapshot, &u).expect("tarball update");
+                let d = start.elapsed();
                 fs::remove_file(&snapshot).expect("remove snapshot");
+                d
             }
-            total
-        })
-    });
-    g.finish();
-}
-
-fn bench_open(c: &mut Criterion, base: &Path) {
-    let mut g = c.benchmark_group(GROUP_OPEN);
-    g.sampling_mode(SamplingMode::Flat)
-        .sample_size(50)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3));
-    for skills in [10usize, 1000] {
-        let root = make_engine_root(&base.join(format!("open-{skills}")), skills);
-        settle();
-        g.bench_function(format!("open_clean_{skills}_skills"), |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let start = Instant::now();
-                    let engine = Engine::open(fs_real(), &root, &opts()).expect("open");
-                    total += start.elapsed();
-                    assert!(!engine.recovery_report().did_something());
-                    drop(engine);
-                }
-                total
-            })
-        });
-    }
-
-    let root = make_engine_root(&base.join("recovery"), SKILLS_IN_COLLECTION);
-    settle();
-    g.bench_function("recovery_roll_forward", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let u = update(next_version());
-                let mut engine = Engine::open(fs_real(), &root, &opts()).expect("open");
+            Bench::OpenClean10 | Bench::OpenClean1000 => {
+                let root = if self == Bench::OpenClean10 {
+                    &fx.open_10
+                } else {
+                    &fx.open_1000
+                };
+                let start = Instant::now();
+                let engine = Engine::open(fs_real(), root, &opts()).expect("open");
+                let d = start.elapsed();
+                assert!(!engine.recovery_report().did_something());
+                drop(engine);
+                d
+            }
+            // An open that rolls one committed transaction forward; the commit (then a drop
+            // without checkpoint) outside the timing.
+            Bench::RecoveryRollForward => {
+                let root = &fx.recovery;
+                let mut engine = Engine::open(fs_real(), root, &opts()).expect("open");
                 let mut t = engine.begin("bench").expect("begin");
                 stage(&mut t, &u).expect("stage");
                 t.commit().expect("commit");
-                drop(engine); // no checkpoint: the next open rolls forward
+                drop(engine);
                 let start = Instant::now();
-                let engine = Engine::open(fs_real(), &root, &opts()).expect("recovering open");
-                total += start.elapsed();
+                let engine = Engine::open(fs_real(), root, &opts()).expect("recovering open");
+                let d = start.elapsed();
                 assert!(
                     matches!(
                         engine.recovery_report().outcome,
@@ -640,11 +642,59 @@ fn bench_open(c: &mut Criterion, base: &Path) {
                     engine.recovery_report()
                 );
                 drop(engine);
+                d
             }
-            total
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Criterion benchmarks
+
+fn run_criterion(c: &mut Criterion, fx: &mut Fixtures) {
+    for (group, warm_up, measure) in [
+        (GROUP_TXN, Duration::from_secs(2), Duration::from_secs(5)),
+        (GROUP_OPEN, Duration::from_secs(1), Duration::from_secs(3)),
+    ] {
+        let mut g = c.benchmark_group(group);
+        g.sampling_mode(SamplingMode::Flat)
+            .sample_size(50)
+            .warm_up_time(warm_up)
+            .measurement_time(measure);
+        for bench in Bench::ALL.into_iter().filter(|b| b.id().0 == group) {
+            g.bench_function(bench.id().1, |b| {
+                b.iter_custom(|iters| (0..iters).map(|_| bench.once(fx)).sum())
+            });
+        }
+        g.finish();
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Interleaved pass: one iteration of each benchmark per round, in a rotating order, so that
+// background load (other processes, writeback) hits every benchmark alike.
+
+const INTERLEAVED_ROUNDS: usize = 200;
+
+fn run_interleaved(fx: &mut Fixtures) -> Vec<(Bench, f64)> {
+    let mut times: Vec<Vec<Duration>> = Bench::ALL
+        .iter()
+        .map(|_| Vec::with_capacity(INTERLEAVED_ROUNDS))
+        .collect();
+    for round in 0..INTERLEAVED_ROUNDS {
+        for k in 0..Bench::ALL.len() {
+            let i = (round + k) % Bench::ALL.len();
+            times[i].push(Bench::ALL[i].once(fx));
+        }
+    }
+    Bench::ALL
+        .iter()
+        .zip(times)
+        .map(|(b, mut t)| {
+            t.sort();
+            (*b, t[t.len() / 2].as_nanos() as f64)
         })
-    });
-    g.finish();
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -687,74 +737,76 @@ fn add((a, b): (u64, u64), (c, d): (u64, u64)) -> (u64, u64) {
     (a + c, b + d)
 }
 
+fn fsyncs_of(bench: Bench, syncs: &EngineSyncs, careful_syncs: u32) -> String {
+    match bench {
+        Bench::Floor => "1 (1f+0d)".into(),
+        Bench::SkillwalCommit => fmt_syncs(syncs.commit),
+        Bench::SkillwalCommitDurable => fmt_syncs(add(syncs.commit, syncs.checkpoint)),
+        Bench::SkillwalFullDurable => {
+            fmt_syncs(add(syncs.staging, add(syncs.commit, syncs.checkpoint)))
+        }
+        Bench::CarefulPerFile => format!("{careful_syncs}"),
+        Bench::TarballSnapshot => "0".into(),
+        Bench::OpenClean10 | Bench::OpenClean1000 => fmt_syncs(syncs.open_clean),
+        Bench::RecoveryRollForward => fmt_syncs(syncs.recovery),
+    }
+}
+
+/// `value` and its ratio to `floor`, or dashes.
+fn cells(value: Option<f64>, floor: Option<f64>) -> (String, String) {
+    match (value, floor) {
+        (Some(v), Some(f)) => (fmt_time(v), format!("{:.2}", v / f)),
+        (Some(v), None) => (fmt_time(v), "-".into()),
+        _ => ("-".into(), "-".into()),
+    }
+}
+
 fn print_table(
     criterion_dir: &Path,
     since: SystemTime,
+    interleaved: Option<&[(Bench, f64)]>,
     syncs: &EngineSyncs,
     careful_syncs: u32,
     mem: Option<&MemoryReport>,
 ) {
-    let rows: [(&str, &str, String); 9] = [
-        (GROUP_TXN, "floor", "1 (1f+0d)".into()),
-        (GROUP_TXN, "skillwal_commit", fmt_syncs(syncs.commit)),
-        (
-            GROUP_TXN,
-            "skillwal_commit_durable",
-            fmt_syncs(add(syncs.commit, syncs.checkpoint)),
-        ),
-        (
-            GROUP_TXN,
-            "skillwal_full_durable",
-            fmt_syncs(add(syncs.staging, add(syncs.commit, syncs.checkpoint))),
-        ),
-        (GROUP_TXN, "careful_per_file", format!("{careful_syncs}")),
-        (GROUP_TXN, "tarball_snapshot", "0".into()),
-        (
-            GROUP_OPEN,
-            "open_clean_10_skills",
-            fmt_syncs(syncs.open_clean),
-        ),
-        (
-            GROUP_OPEN,
-            "open_clean_1000_skills",
-            fmt_syncs(syncs.open_clean),
-        ),
-        (
-            GROUP_OPEN,
-            "recovery_roll_forward",
-            fmt_syncs(syncs.recovery),
-        ),
-    ];
-    let floor = median_ns(criterion_dir, GROUP_TXN, "floor", since);
+    let crit = |b: Bench| median_ns(criterion_dir, b.id().0, b.id().1, since);
+    let inter = |b: Bench| interleaved.and_then(|v| v.iter().find(|(x, _)| *x == b).map(|x| x.1));
+    let crit_floor = crit(Bench::Floor);
+    let inter_floor = inter(Bench::Floor);
     println!();
-    println!("== skillwal one-artifact transaction ({TOTAL_BYTES} bytes of content), this run ==");
     println!(
-        "{:<42} {:>12} {:>10}   fsyncs",
-        "benchmark", "median", "÷ floor"
+        "== skillwal one-artifact transaction ({TOTAL_BYTES} bytes of content), this run; \
+         medians, ratio = median / floor median =="
     );
-    for (group, id, fsyncs) in &rows {
-        let median = median_ns(criterion_dir, group, id, since);
-        let (m, r) = match (median, floor) {
-            (Some(m), Some(f)) => (fmt_time(m), format!("{:.2}", m / f)),
-            (Some(m), None) => (fmt_time(m), "-".into()),
-            _ => ("(not run)".into(), "-".into()),
-        };
+    println!(
+        "{:<42} {:>11} {:>8} | {:>11} {:>8} | fsyncs",
+        "benchmark", "criterion", "÷ floor", "interleaved", "÷ floor"
+    );
+    for b in Bench::ALL {
+        let (cm, cr) = cells(crit(b), crit_floor);
+        let (im, ir) = cells(inter(b), inter_floor);
         println!(
-            "{:<42} {:>12} {:>10}   {}",
-            format!("{group}/{id}"),
-            m,
-            r,
-            fsyncs
+            "{:<42} {:>11} {:>8} | {:>11} {:>8} | {}",
+            format!("{}/{}", b.id().0, b.id().1),
+            cm,
+            cr,
+            im,
+            ir,
+            fsyncs_of(b, syncs, careful_syncs)
         );
     }
-    let small = median_ns(criterion_dir, GROUP_OPEN, "open_clean_10_skills", since);
-    let large = median_ns(criterion_dir, GROUP_OPEN, "open_clean_1000_skills", since);
-    if let (Some(s), Some(l)) = (small, large) {
-        println!("open_clean 1000 skills ÷ 10 skills: {:.2}", l / s);
+    for (name, get) in [
+        ("criterion", &crit as &dyn Fn(Bench) -> Option<f64>),
+        ("interleaved", &inter),
+    ] {
+        if let (Some(s), Some(l)) = (get(Bench::OpenClean10), get(Bench::OpenClean1000)) {
+            println!("open_clean 1000 skills ÷ 10 skills ({name}): {:.2}", l / s);
+        }
     }
     println!(
-        "fsyncs: f = file fsync/fdatasync, d = directory fsync; skillwal staging (untimed in \
-         skillwal_commit*) did {}",
+        "criterion: Flat sampling, 50 samples; interleaved: {INTERLEAVED_ROUNDS} rounds of one \
+         iteration each, rotating order. fsyncs: f = file fsync/fdatasync, d = directory fsync; \
+         skillwal staging (untimed in skillwal_commit*) did {}",
         fmt_syncs(syncs.staging)
     );
     match mem {
@@ -828,6 +880,8 @@ fn main() {
     let bench_mode = std::env::args().any(|a| a == "--bench")
         && !std::env::args().any(|a| a == "--test" || a == "--list");
     let filters = filters();
+    let selected =
+        |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str()));
     let target = target_dir();
     fs::create_dir_all(&target).expect("target dir");
     let target = target.canonicalize().expect("target dir");
@@ -851,9 +905,7 @@ fn main() {
         base.display()
     );
 
-    let mem = if bench_mode
-        && (filters.is_empty() || filters.iter().any(|f| "memory".contains(f.as_str())))
-    {
+    let mem = if bench_mode && selected("memory") {
         let m = memory_check(&base);
         println!(
             "memory check: put_file of {} MiB from a generating reader: VmHWM before {} KiB, after \
@@ -887,11 +939,25 @@ fn main() {
         .output_directory(&criterion_dir)
         .without_plots()
         .configure_from_args();
-    bench_txn(&mut c, &base);
-    bench_open(&mut c, &base);
+    let mut fx = Fixtures::new(&base.join("criterion"));
+    run_criterion(&mut c, &mut fx);
     c.final_summary();
+    let interleaved = if bench_mode && selected("interleaved") {
+        println!("interleaved pass: {INTERLEAVED_ROUNDS} rounds ...");
+        Some(run_interleaved(&mut fx))
+    } else {
+        None
+    };
+    fx.engine.close().expect("close");
 
     if bench_mode {
-        print_table(&criterion_dir, since, &syncs, careful_syncs, mem.as_ref());
+        print_table(
+            &criterion_dir,
+            since,
+            interleaved.as_deref(),
+            &syncs,
+            careful_syncs,
+            mem.as_ref(),
+        );
     }
 }

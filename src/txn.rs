@@ -602,9 +602,17 @@ impl<'e> Transaction<'e> {
 
     /// [`Transaction::commit`], then [`Engine::checkpoint`]: on `Ok` every change is durable
     /// in its place and the journal is retired.
+    ///
+    /// A checkpoint failure is reported as [`Error::CommitUncertain`] too: the change is
+    /// committed and applied, and the next open makes it durable.
     pub fn commit_durable(mut self) -> Result<CommitReport> {
         let report = self.commit_inner()?;
-        self.engine.checkpoint()?;
+        if let Err(e) = self.engine.checkpoint() {
+            return Err(Error::CommitUncertain {
+                root: self.engine.layout.root.clone(),
+                cause: Box::new(e),
+            });
+        }
         Ok(report)
     }
 

@@ -297,6 +297,21 @@ pub struct FieldChange {
     pub after: Option<String>,
 }
 
+impl fmt::Display for FieldChange {
+    /// `my-skill::skill resolved_sha: "abc" -> "def"`, with `(absent)` for `None`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".to_owned());
+        write!(
+            f,
+            "{} {}: {} -> {}",
+            self.item,
+            self.field,
+            show(&self.before),
+            show(&self.after)
+        )
+    }
+}
+
 /// A decoded record payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {

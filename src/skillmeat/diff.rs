@@ -19,7 +19,6 @@
 //! on every write and is reported like any other.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use toml_edit::{DocumentMut, Item, Key, Table, TableLike, Value};
 
@@ -27,34 +26,8 @@ use super::lock_edit::LockEditor;
 use super::manifest_edit::ManifestEditor;
 use super::toml_util::{flatten, flatten_item, render_value};
 
-/// One changed field.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldChange {
-    /// The item: `"collection"`, `"lock"`, `"<name>::<type>"`, a top-level table name, or
-    /// `"(root)"`.
-    pub item: String,
-    /// The field, dotted for nested tables: `"resolved_sha"`, `"metadata.description"`.
-    pub field: String,
-    /// The value before, as TOML text; `None` when absent.
-    pub before: Option<String>,
-    /// The value after, as TOML text; `None` when absent.
-    pub after: Option<String>,
-}
-
-impl fmt::Display for FieldChange {
-    /// `my-skill::skill resolved_sha: "abc" -> "def"`, with `(absent)` for `None`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".to_owned());
-        write!(
-            f,
-            "{} {}: {} -> {}",
-            self.item,
-            self.field,
-            show(&self.before),
-            show(&self.after)
-        )
-    }
-}
+/// One changed field: the engine's journal type, which the collection layer fills.
+pub use crate::journal::format::FieldChange;
 
 /// The changed fields from manifest `before` to manifest `after`; `None` is a missing
 /// document (so `(None, Some(new))` lists everything in `new` as added).

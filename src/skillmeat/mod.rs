@@ -5,8 +5,9 @@
 //! `commands/<name>.md`, `agents/<name>.md`); `~/.skillmeat/config.toml` names the active
 //! collection. `/work/shared/reference/skillmeat-format.md` is the normative description.
 //!
-//! This module is pure: it parses and produces text and hashes files, and performs no other
-//! I/O. Making the writes crash-safe is the engine's job.
+//! The format modules are pure: they parse and produce text and hash files. [`collection`]
+//! puts them on the engine: every change to a collection is one engine transaction, and
+//! nothing but the engine writes inside a collection.
 //!
 //! - [`names`]: artifact types, name rules, storage paths, lock keys.
 //! - [`Manifest`] / [`ManifestEditor`]: typed read, and an editor that keeps every byte it
@@ -20,10 +21,13 @@
 //! Every fallible function returns [`Error`], which says where: document name with line and
 //! column, filesystem path, or item.
 
+pub mod collection;
 mod config;
 mod diff;
 mod error;
+pub mod frontmatter;
 mod hash;
+pub mod home;
 mod lock;
 mod lock_edit;
 mod manifest;

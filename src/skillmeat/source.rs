@@ -50,8 +50,16 @@
 //! exactly `SKILL.md` at its top level. SkillMeat 0.74 matches that name case-insensitively
 //! (`skill.md` passes there); skillwal requires the canonical spelling and says so in the
 //! error when it finds another one. A command or an agent must be a single regular file whose
-//! name ends in `.md` (any case, as SkillMeat checks); a directory is refused (SkillMeat's
-//! "directory holding a .md file" form is deprecated there).
+//! name ends in `.md` (any case, as SkillMeat checks; the name checked is the canonical one,
+//! after following a link, as SkillMeat checks the resolved path); a directory is refused
+//! (SkillMeat's "directory holding a .md file" form is deprecated there).
+//!
+//! # A snapshot, not a lock
+//!
+//! The listing describes the source at the time of the call. A local source can change
+//! before the engine copies it: the engine must open each [`FetchedEntry::abs`] without
+//! following links and check that type and size still match (a git checkout is private to
+//! the [`Fetched`] value and does not change).
 //!
 //! # Git
 //!
@@ -65,7 +73,8 @@
 //! directory).
 //!
 //! Steps: `git clone --quiet --no-checkout --origin origin -- <url> <tmp>/checkout` (a full
-//! clone, with all tags, so that any sha resolves and tags can be reported); resolve the
+//! clone; `git clone` fetches every tag by default, even tags on no branch, so `--no-tags` is
+//! deliberately not used: any sha resolves and tags can be reported); resolve the
 //! reference with `git rev-parse --verify --quiet --end-of-options <candidate>^{commit}`
 //! trying `refs/tags/<ref>`, then `refs/remotes/origin/<ref>`, then `<ref>` itself (a sha, or
 //! any revision git understands), or `HEAD` (the remote's default branch) when no reference
@@ -404,14 +413,16 @@ pub enum SourceError {
     },
     /// A git command failed.
     #[error(
-        "git could not {step} for {url}: {stderr}; check the URL, your network and your credentials"
+        "git could not {step} for {url}: {}; check the URL, your network and your credentials",
+        one_line(.stderr)
     )]
     Git {
         /// The repository URL.
         url: String,
         /// What was being done (`clone the repository`, `check out ...`).
         step: String,
-        /// git's stderr, trimmed (or the exit status when it printed nothing).
+        /// git's stderr, trimmed (or the exit status when it printed nothing). The message
+        /// shows its lines joined with `; `.
         stderr: String,
     },
     /// The reference names no commit in the repository.
@@ -446,6 +457,15 @@ pub enum SourceError {
         /// Why.
         reason: &'static str,
     },
+}
+
+/// `text`'s non-blank lines, trimmed and joined with `; `, so that a message stays on one line.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Whether SkillMeat's `add` drops an entry with this name (see [`EXCLUDE_PATTERNS`]).
@@ -636,20 +656,46 @@ fn list_artifact(root: &Path, ty: ArtifactType) -> Result<FetchedKind, SourceErr
                 found: kind_name(meta.file_type()),
             });
         }
-        let entries = walk(root)?;
-        let has_manifest = entries.iter().any(|e| e.rel == SKILL_MANIFEST && !e.is_dir);
+        // Checked before the walk, so that a directory that is not a skill at all is reported
+        // as such rather than by the first problem found deep inside it. The walk then checks
+        // that SKILL.md, if it is a link, stays inside the root.
+        let manifest = root.join(SKILL_MANIFEST);
+        let has_manifest = match fs::metadata(&manifest) {
+            Ok(meta) => meta.is_file(),
+            // A dangling or looping SKILL.md link: the walk reports it.
+            Err(_)
+                if fs::symlink_metadata(&manifest)
+                    .is_ok_and(|meta| meta.file_type().is_symlink()) =>
+            {
+                true
+            }
+            Err(source) if source.kind() == io::ErrorKind::NotFound => false,
+            Err(source) => {
+                return Err(SourceError::Io {
+                    path: manifest,
+                    source,
+                });
+            }
+        };
         if !has_manifest {
-            let found_instead = entries
-                .iter()
-                .find(|e| {
-                    !e.is_dir && !e.rel.contains('/') && e.rel.eq_ignore_ascii_case(SKILL_MANIFEST)
-                })
-                .map(|e| e.rel.clone());
+            let mut found_instead = None;
+            for item in fs::read_dir(root).map_err(io_error(root))? {
+                let name = item.map_err(io_error(root))?.file_name();
+                if let Some(name) = name.to_str()
+                    && name != SKILL_MANIFEST
+                    && name.eq_ignore_ascii_case(SKILL_MANIFEST)
+                    && root.join(name).is_file()
+                {
+                    found_instead = Some(name.to_owned());
+                    break;
+                }
+            }
             return Err(SourceError::MissingSkillManifest {
                 path: root.to_path_buf(),
                 found_instead,
             });
         }
+        let entries = walk(root)?;
         Ok(FetchedKind::Dir {
             root: root.to_path_buf(),
             entries,

@@ -1,0 +1,155 @@
+//! Command-line arguments (clap derive). Parsed here, turned into library calls in
+//! `commands.rs`; the library never sees these types.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "skillwal",
+    version,
+    about = "Crash-safe management of SkillMeat collections (Claude Code skills, commands, agents)",
+    long_about = "skillwal changes a SkillMeat collection — artifact files, collection.toml and collection.lock — \
+in one journaled transaction: after a crash or kill -9 the next command finds it exactly before or after the change. \
+Every command that opens a collection recovers an interrupted transaction first.",
+    after_help = "Exit codes: 0 success, 1 error (or problems found by verify), 2 usage error, 3 collection locked by another process (--no-wait)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// SkillMeat home directory [default: $SKILLWAL_HOME, else ~/.skillmeat]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    /// Collection name [default: default-collection from config.toml, else "default"]
+    #[arg(short = 'c', long, global = true, value_name = "NAME")]
+    pub collection: Option<String>,
+    /// Work on this collection directory directly
+    #[arg(long, global = true, value_name = "PATH", conflicts_with = "collection")]
+    pub collection_dir: Option<PathBuf>,
+    /// Machine-readable JSON output
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Fail at once if another process holds the collection (exit code 3)
+    #[arg(long, global = true)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TypeArg {
+    Skill,
+    Command,
+    Agent,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StrategyArg {
+    /// Overwrite local modifications with the upstream content
+    Upstream,
+    /// Keep local modifications (the artifact is not updated)
+    Local,
+    /// Ask; without a terminal, fail and change nothing
+    Prompt,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new empty collection in SkillMeat's layout (config.toml is created or kept)
+    Init {
+        /// Collection name [default: -c, else "default"; with --collection-dir: the directory's name]
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Add an artifact from a local path, a git repository or a GitHub spec user/repo/path[@ref]
+    Add {
+        #[arg(value_enum)]
+        r#type: TypeArg,
+        /// Local directory (skill) or file (command, agent), or user/repo/path[@ref]
+        #[arg(required_unless_present = "git")]
+        source: Option<String>,
+        /// Name in the collection [default: the directory or file name]
+        #[arg(long)]
+        name: Option<String>,
+        /// A git repository URL (any URL git understands, local paths and file:// included)
+        #[arg(long, conflicts_with = "source")]
+        git: Option<String>,
+        /// Path of the artifact inside the repository
+        #[arg(long, requires = "git")]
+        path: Option<String>,
+        /// Branch, tag or commit [default: the repository's HEAD]
+        #[arg(long = "ref", requires = "git")]
+        reference: Option<String>,
+    },
+    /// Fetch artifacts from their sources again and update them, all in one transaction
+    Update {
+        /// Artifacts to update
+        names: Vec<String>,
+        /// Update every artifact
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+        /// Only artifacts of this type (needed when a name is used by two types)
+        #[arg(long = "type", value_enum)]
+        r#type: Option<TypeArg>,
+        /// What to do with local modifications [default: update-strategy from config.toml, else prompt]
+        #[arg(long, value_enum)]
+        strategy: Option<StrategyArg>,
+    },
+    /// Remove an artifact (files, manifest entry and lock entry together)
+    Remove {
+        name: String,
+        #[arg(long = "type", value_enum)]
+        r#type: Option<TypeArg>,
+        /// Keep the artifact's files; only forget it
+        #[arg(long)]
+        keep_files: bool,
+    },
+    /// List the collection's artifacts
+    List,
+    /// Show one artifact: manifest fields, lock entry and file state
+    Show {
+        name: String,
+        #[arg(long = "type", value_enum)]
+        r#type: Option<TypeArg>,
+    },
+    /// Artifacts that are modified, missing, or have an update (local sources)
+    Status,
+    /// Check every artifact's files against the lock; report extra and missing files
+    Verify,
+    /// Look at the journal
+    Journal {
+        #[command(subcommand)]
+        command: JournalCommand,
+    },
+    /// Recover an interrupted transaction explicitly (every command also does it first)
+    Recover {
+        /// Say what would be rolled forward or back, change nothing
+        #[arg(long, conflicts_with = "discard")]
+        dry_run: bool,
+        /// Drop the journal without applying it, leaving the files as they are (after a
+        /// damaged journal or a conflict; look with `journal inspect` first)
+        #[arg(long)]
+        discard: bool,
+    },
+    /// Walk through a crash and its recovery on a throw-away collection (offline, seconds)
+    Demo {
+        /// Keep the demo directory instead of removing it
+        #[arg(long)]
+        keep: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// Show what a journal holds, record by record (read-only; works on a copy anywhere)
+    Inspect {
+        /// A journal file [default: the collection's .skillwal/journal]
+        path: Option<PathBuf>,
+    },
+    /// Check the journal and what recovery would do
+    Verify,
+}

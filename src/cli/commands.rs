@@ -1,0 +1,315 @@
+//! One function per command: turn arguments into library calls, hand results to `output`.
+
+use super::args::{Cli, Command, Global, JournalCommand, StrategyArg, TypeArg};
+use super::exit;
+use super::output::{self, Output};
+use anyhow::{Context, Result, anyhow, bail};
+use skillwal::fs::FileSystem;
+use skillwal::fs::fault::FaultFs;
+use skillwal::fs::real::RealFs;
+use skillwal::skillmeat::collection::{Collection, CollectionError, Strategy, UpdateInput, source_of};
+use skillwal::skillmeat::home::Home;
+use skillwal::skillmeat::{ArtifactType, SourceSpec, default_name, fetch};
+use skillwal::{Error, OpenOptions};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The collection a command works on.
+pub struct Target {
+    pub dir: PathBuf,
+    pub name: String,
+    pub home: Option<Home>,
+}
+
+fn ty(t: TypeArg) -> ArtifactType {
+    match t {
+        TypeArg::Skill => ArtifactType::Skill,
+        TypeArg::Command => ArtifactType::Command,
+        TypeArg::Agent => ArtifactType::Agent,
+    }
+}
+
+/// The real file system, wrapped in the crash hook when the environment asks for it.
+pub fn file_system() -> Result<Arc<dyn FileSystem>> {
+    FaultFs::from_env(Arc::new(RealFs)).map_err(|e| anyhow!(e))
+}
+
+fn target(g: &Global) -> Result<Target> {
+    if let Some(dir) = &g.collection_dir {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "default".into());
+        return Ok(Target { dir: dir.clone(), name, home: None });
+    }
+    let home = Home::resolve(g.home.as_deref())?;
+    let name = match &g.collection {
+        Some(n) => n.clone(),
+        None => home.active_collection()?,
+    };
+    Ok(Target { dir: home.collection_dir(&name), name, home: Some(home) })
+}
+
+fn is_read_only(e: &CollectionError) -> bool {
+    let code = match e {
+        CollectionError::Engine(e) => e.raw_os_error(),
+        CollectionError::Io { source, .. } => source.raw_os_error(),
+        _ => None,
+    };
+    matches!(code, Some(c) if c == rustix::io::Errno::ROFS.raw_os_error() || c == rustix::io::Errno::ACCESS.raw_os_error() || c == rustix::io::Errno::PERM.raw_os_error())
+}
+
+/// Opens the collection for writing, recovering first; waits for another holder unless
+/// `--no-wait`, telling the user it waits.
+fn open(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
+    let fs = file_system()?;
+    let no_wait = OpenOptions { no_wait: true, ..Default::default() };
+    let opened = match Collection::open(fs.clone(), &t.dir, &no_wait) {
+        Err(CollectionError::Engine(Error::Locked { holder, .. })) if !g.no_wait => {
+            out.waiting(&t.dir, holder.as_deref());
+            Collection::open(fs, &t.dir, &OpenOptions::default())
+        }
+        other => other,
+    };
+    let (c, report) = opened?;
+    out.recovered(&t.dir, &report);
+    Ok(c)
+}
+
+/// Opens for reading: like [`open`], but a collection that cannot be written is read
+/// without the engine when it has nothing to recover.
+fn open_for_reading(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
+    match open(t, g, out) {
+        Ok(c) => Ok(c),
+        Err(e) => match e.downcast::<CollectionError>() {
+            Ok(ce) if is_read_only(&ce) => {
+                let c = Collection::open_read_only(&RealFs, &t.dir)?;
+                out.note(&format!("{} cannot be written; reading it without taking its lock", t.dir.display()));
+                Ok(c)
+            }
+            Ok(ce) => Err(ce.into()),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+pub fn dispatch(cli: &Cli, out: &Output) -> Result<u8> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Init { name } => init(g, name.as_deref(), out),
+        Command::Add { r#type, source, name, git, path, reference } => {
+            let spec = match git {
+                Some(url) => SourceSpec::Git { url: url.clone(), path: path.clone(), reference: reference.clone() },
+                None => source_spec(source.as_deref().expect("clap requires a source without --git"))?,
+            };
+            add(g, ty(*r#type), spec, name.as_deref(), out)
+        }
+        Command::Update { names, all, r#type, strategy } => update(g, names, *all, r#type.map(ty), *strategy, out),
+        Command::Remove { name, r#type, keep_files } => {
+            let t = target(g)?;
+            let mut c = open(&t, g, out)?;
+            let a = c.find(name, r#type.map(ty))?;
+            c.remove(&a.name, a.artifact_type, *keep_files)?;
+            c.close()?;
+            out.removed(&a.name, a.artifact_type, *keep_files);
+            Ok(exit::OK)
+        }
+        Command::List => {
+            let t = target(g)?;
+            let c = open_for_reading(&t, g, out)?;
+            out.list(&t, &c.manifest()?, &c.lock()?);
+            c.close()?;
+            Ok(exit::OK)
+        }
+        Command::Show { name, r#type } => {
+            let t = target(g)?;
+            let c = open_for_reading(&t, g, out)?;
+            let a = c.find(name, r#type.map(ty))?;
+            let lock = c.lock()?;
+            let disk = c.disk_hash(&a.name, a.artifact_type)?;
+            out.show(&t.dir, &a, lock.entry(&a.name, a.artifact_type), disk.as_deref());
+            c.close()?;
+            Ok(exit::OK)
+        }
+        Command::Status => {
+            let t = target(g)?;
+            let c = open_for_reading(&t, g, out)?;
+            let s = c.status()?;
+            c.close()?;
+            out.status(&t, &s);
+            Ok(exit::OK)
+        }
+        Command::Verify => {
+            let t = target(g)?;
+            let c = open_for_reading(&t, g, out)?;
+            let r = c.verify()?;
+            c.close()?;
+            out.verify(&t, &r);
+            Ok(if r.is_clean() { exit::OK } else { exit::ERROR })
+        }
+        Command::Journal { command: JournalCommand::Inspect { path } } => {
+            let path = match path {
+                Some(p) => p.clone(),
+                None => skillwal::engine::Layout::new(&target(g)?.dir).journal,
+            };
+            if !path.exists() {
+                bail!("no journal at {} (skillwal has not written to this collection yet)", path.display());
+            }
+            let report = skillwal::inspect::inspect(&RealFs, &path)?;
+            out.inspect(&report);
+            Ok(exit::OK)
+        }
+        Command::Journal { command: JournalCommand::Verify } => journal_verify(g, out),
+        Command::Recover { dry_run, discard } => recover(g, *dry_run, *discard, out),
+        Command::Demo { keep } => super::demo::run(*keep, out),
+    }
+}
+
+/// A local path if it exists, else a GitHub spec, else an error.
+fn source_spec(source: &str) -> Result<SourceSpec> {
+    let p = Path::new(source);
+    if std::fs::symlink_metadata(p).is_ok() {
+        return Ok(SourceSpec::Local(p.to_path_buf()));
+    }
+    let looks_like_path = source.starts_with(['.', '/', '~']) || source.ends_with(".md");
+    match SourceSpec::parse_github(source) {
+        Some(spec) if !looks_like_path => Ok(spec),
+        _ => bail!(
+            "source {source} does not exist (neither a local path nor a GitHub spec user/repo/path[@ref]); check the path, or use --git URL"
+        ),
+    }
+}
+
+fn init(g: &Global, name: Option<&str>, out: &Output) -> Result<u8> {
+    let mut t = target(g)?;
+    if let Some(n) = name {
+        if g.collection_dir.is_none() {
+            let home = t.home.clone().expect("home without --collection-dir");
+            t.dir = home.collection_dir(n);
+        }
+        t.name = n.to_string();
+    }
+    let fs = file_system()?;
+    let c = Collection::init(fs, &t.dir, &t.name, &OpenOptions { no_wait: g.no_wait, ..Default::default() })?;
+    c.close()?;
+    let config = match &t.home {
+        Some(h) => Some(h.ensure_config(&t.name)?),
+        None => None,
+    };
+    out.initialized(&t, config);
+    Ok(exit::OK)
+}
+
+fn add(g: &Global, ty: ArtifactType, spec: SourceSpec, name: Option<&str>, out: &Output) -> Result<u8> {
+    let name = match name {
+        Some(n) => n.to_string(),
+        None => default_name(&spec, ty).context("cannot derive a name from the source; pass --name")?,
+    };
+    let t = target(g)?;
+    let mut c = open(&t, g, out)?;
+    let fetched = out.spinner(&format!("fetching {}", describe(&spec)), || fetch(&spec, ty))?;
+    let entry = c.add(ty, &name, &fetched)?;
+    c.close()?;
+    out.added(ty, &name, &entry, &describe(&spec), &t.dir);
+    Ok(exit::OK)
+}
+
+fn describe(spec: &SourceSpec) -> String {
+    match spec {
+        SourceSpec::Local(p) => p.display().to_string(),
+        SourceSpec::Git { url, path, reference } => {
+            let mut s = url.clone();
+            if let Some(p) = path {
+                s.push_str(&format!(" ({p})"));
+            }
+            if let Some(r) = reference {
+                s.push_str(&format!(" @{r}"));
+            }
+            s
+        }
+    }
+}
+
+fn strategy(arg: Option<StrategyArg>, home: Option<&Home>) -> Result<Strategy> {
+    let from_config = match (arg, home) {
+        (None, Some(h)) => h.read_config()?.and_then(|c| c.config().ok()).and_then(|c| c.update_strategy),
+        _ => None,
+    };
+    Ok(match (arg, from_config.as_deref()) {
+        (Some(StrategyArg::Upstream), _) | (None, Some("upstream")) => Strategy::Upstream,
+        (Some(StrategyArg::Local), _) | (None, Some("local")) => Strategy::Local,
+        _ => Strategy::Prompt,
+    })
+}
+
+fn update(g: &Global, names: &[String], all: bool, only: Option<ArtifactType>, strat: Option<StrategyArg>, out: &Output) -> Result<u8> {
+    if names.is_empty() && !all {
+        return Err(super::output::UsageError("name the artifacts to update, or pass --all".into()).into());
+    }
+    let t = target(g)?;
+    let strategy = strategy(strat, t.home.as_ref())?;
+    let mut c = open(&t, g, out)?;
+    let artifacts = if all {
+        c.manifest()?.artifacts.into_iter().filter(|a| only.is_none_or(|ty| a.artifact_type == ty)).collect()
+    } else {
+        names.iter().map(|n| c.find(n, only)).collect::<Result<Vec<_>, _>>()?
+    };
+    // Fetch everything before the transaction: a failure here changes nothing.
+    let mut inputs = Vec::new();
+    let progress = out.progress(artifacts.len() as u64, "fetching");
+    for a in &artifacts {
+        progress.set_message(format!("fetching {} {}", a.artifact_type, a.name));
+        let spec = source_of(a).ok_or_else(|| CollectionError::NoSource {
+            name: a.name.clone(),
+            ty: a.artifact_type,
+            origin: a.origin.to_string(),
+        })?;
+        let fetched = fetch(&spec, a.artifact_type).with_context(|| format!("fetching {} {} failed; nothing was changed", a.artifact_type, a.name))?;
+        inputs.push(UpdateInput { name: a.name.clone(), ty: a.artifact_type, fetched });
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let mut ask = |name: &str, ty: ArtifactType| interactive.then(|| output::ask(&format!("{ty} {name} has local modifications. Overwrite them with the upstream version?")));
+    let outcomes = c.update(&inputs, strategy, &mut ask)?;
+    c.close()?;
+    out.updated(&outcomes);
+    Ok(exit::OK)
+}
+
+fn journal_verify(g: &Global, out: &Output) -> Result<u8> {
+    let t = target(g)?;
+    let layout = skillwal::engine::Layout::new(&t.dir);
+    if !layout.journal.exists() {
+        out.journal_verified(&t.dir, None, Ok(&skillwal::recovery::DryRun::Nothing));
+        return Ok(exit::OK);
+    }
+    let report = skillwal::inspect::inspect(&RealFs, &layout.journal)?;
+    let plan = skillwal::recovery::dry_run(&RealFs, &t.dir);
+    out.journal_verified(&t.dir, Some(&report), plan.as_ref().map_err(|e| e.to_string()));
+    Ok(if plan.is_ok() { exit::OK } else { exit::ERROR })
+}
+
+fn recover(g: &Global, dry_run: bool, discard: bool, out: &Output) -> Result<u8> {
+    let t = target(g)?;
+    if !t.dir.is_dir() {
+        bail!("{} does not exist", t.dir.display());
+    }
+    if dry_run {
+        let plan = skillwal::recovery::dry_run(&RealFs, &t.dir)?;
+        out.dry_run(&t.dir, &plan);
+        return Ok(exit::OK);
+    }
+    let opts = OpenOptions { no_wait: g.no_wait, ..Default::default() };
+    if discard {
+        let d = skillwal::discard_journal(file_system()?, &t.dir, &opts)?;
+        out.discarded(&t.dir, &d);
+        return Ok(exit::OK);
+    }
+    let engine = skillwal::Engine::open(file_system()?, &t.dir, &opts)?;
+    let report = engine.recovery_report().clone();
+    engine.close()?;
+    out.recovery(&t.dir, &report);
+    Ok(exit::OK)
+}

@@ -1,0 +1,546 @@
+//! Everything the CLI prints: human text on stdout, notes and errors on stderr, or JSON
+//! (`--json`) on stdout. Exit codes for errors are decided here too.
+
+use super::commands::Target;
+use super::exit;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use skillwal::engine::Discarded;
+use skillwal::inspect::{InspectReport, RecordView, TxnState};
+use skillwal::recovery::{DryRun, RecoveryOutcome, RecoveryReport};
+use skillwal::skillmeat::collection::{ArtifactStatus, CollectionError, FileState, UpdateAction, UpdateOutcome, VerifyReport};
+use skillwal::skillmeat::home::ConfigChange;
+use skillwal::skillmeat::{Artifact, ArtifactType, Lock, LockEntry, Manifest, format_timestamp};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// A usage mistake found after parsing (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+pub struct Output {
+    json: bool,
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
+fn print_json(v: &Value) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe is not an error worth reporting.
+    let _ = writeln!(out, "{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+fn when(ms: u64) -> String {
+    format_timestamp(UNIX_EPOCH + Duration::from_millis(ms))
+}
+
+/// Asks a yes/no question on the terminal (default: no).
+pub fn ask(question: &str) -> bool {
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    if std::io::stdin().read_line(&mut line).is_err() {
+        return false;
+    }
+    matches!(line.trim(), "y" | "Y" | "yes" | "Yes")
+}
+
+impl Output {
+    pub fn new(json: bool) -> Output {
+        Output { json }
+    }
+
+    /// Prints an error and returns the exit code for it.
+    pub fn error(&self, e: &anyhow::Error) -> u8 {
+        let locked = e.chain().any(|c| {
+            matches!(c.downcast_ref::<skillwal::Error>(), Some(skillwal::Error::Locked { .. }))
+                || matches!(c.downcast_ref::<CollectionError>(), Some(CollectionError::Engine(skillwal::Error::Locked { .. })))
+        });
+        let usage = e.chain().any(|c| c.downcast_ref::<UsageError>().is_some());
+        let code = if locked {
+            exit::LOCKED
+        } else if usage {
+            exit::USAGE
+        } else {
+            exit::ERROR
+        };
+        let msg = format!("{e:#}");
+        let maybe_applied = msg.contains("may have been applied");
+        let note = if maybe_applied || msg.to_lowercase().contains("nothing was changed") || usage {
+            None
+        } else {
+            Some("Nothing was changed.")
+        };
+        if self.json {
+            let v = json!({
+                "error": msg,
+                "exit_code": code,
+                "changed": if maybe_applied { "maybe" } else { "no" },
+            });
+            eprintln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        } else {
+            eprintln!("error: {msg}");
+            if let Some(n) = note {
+                eprintln!("{n}");
+            }
+        }
+        code
+    }
+
+    pub fn note(&self, msg: &str) {
+        eprintln!("skillwal: {msg}");
+    }
+
+    pub fn waiting(&self, dir: &Path, holder: Option<&str>) {
+        eprintln!(
+            "skillwal: {} is in use by another skillwal process{}; waiting for it (--no-wait fails at once instead)",
+            dir.display(),
+            holder.map(|h| format!(" ({h})")).unwrap_or_default()
+        );
+    }
+
+    /// One line on stderr when recovery had something to do.
+    pub fn recovered(&self, dir: &Path, r: &RecoveryReport) {
+        if r.did_something() {
+            eprintln!("skillwal: {}", recovery_line(dir, r));
+        }
+    }
+
+    /// A spinner on stderr (only on a terminal) around `f`.
+    pub fn spinner<T>(&self, msg: &str, f: impl FnOnce() -> T) -> T {
+        let pb = if std::io::stderr().is_terminal() {
+            let pb = ProgressBar::new_spinner();
+            pb.set_message(msg.to_string());
+            pb.enable_steady_tick(Duration::from_millis(100));
+            pb
+        } else {
+            ProgressBar::hidden()
+        };
+        let r = f();
+        pb.finish_and_clear();
+        r
+    }
+
+    /// A progress bar on stderr (only on a terminal, and only for more than one item).
+    pub fn progress(&self, len: u64, msg: &str) -> ProgressBar {
+        if len < 2 || !std::io::stderr().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let pb = ProgressBar::new(len);
+        pb.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+        pb.set_message(msg.to_string());
+        pb
+    }
+
+    pub fn initialized(&self, t: &Target, config: Option<ConfigChange>) {
+        if self.json {
+            print_json(&json!({"collection": t.name, "path": t.dir, "config": config}));
+            return;
+        }
+        println!("Created collection {} at {}", t.name, t.dir.display());
+        match (config, &t.home) {
+            (Some(ConfigChange::Created), Some(h)) => println!("Created {}", h.config_path().display()),
+            (Some(ConfigChange::SetDefault), Some(h)) => {
+                println!("Set default-collection = \"{}\" in {}", t.name, h.config_path().display())
+            }
+            _ => {}
+        }
+    }
+
+    pub fn added(&self, ty: ArtifactType, name: &str, e: &LockEntry, source: &str, dir: &Path) {
+        if self.json {
+            print_json(&json!({
+                "added": {"name": name, "type": ty.as_str(), "content_hash": e.content_hash,
+                          "resolved_sha": e.resolved_sha, "resolved_version": e.resolved_version,
+                          "source": source, "collection": dir}
+            }));
+            return;
+        }
+        let version = e.resolved_version.as_deref().or(e.resolved_sha.as_deref().map(short));
+        println!(
+            "Added {ty} {name} from {source}{} (content {})",
+            version.map(|v| format!(" at {v}")).unwrap_or_default(),
+            short(&e.content_hash)
+        );
+    }
+
+    pub fn removed(&self, name: &str, ty: ArtifactType, keep_files: bool) {
+        if self.json {
+            print_json(&json!({"removed": {"name": name, "type": ty.as_str(), "files_kept": keep_files}}));
+            return;
+        }
+        if keep_files {
+            println!("Removed {ty} {name} from the manifest and lock (files kept)");
+        } else {
+            println!("Removed {ty} {name}");
+        }
+    }
+
+    pub fn updated(&self, outcomes: &[UpdateOutcome]) {
+        if self.json {
+            print_json(&json!({"updates": outcomes}));
+            return;
+        }
+        for o in outcomes {
+            let what = match o.action {
+                UpdateAction::Updated if o.locally_modified => "updated (local modifications overwritten)",
+                UpdateAction::Updated => "updated",
+                UpdateAction::UpToDate => "up to date",
+                UpdateAction::KeptLocal => "kept local modifications (not updated)",
+            };
+            println!("{} {}: {what}{}", o.ty, o.name, if o.action == UpdateAction::Updated { format!(" (content {})", short(&o.content_hash)) } else { String::new() });
+        }
+        let n = outcomes.iter().filter(|o| o.action == UpdateAction::Updated).count();
+        if n > 1 {
+            println!("{n} artifacts updated in one transaction");
+        }
+    }
+
+    pub fn list(&self, t: &Target, m: &Manifest, l: &Lock) {
+        let rows: Vec<Value> = m
+            .artifacts
+            .iter()
+            .map(|a| {
+                json!({
+                    "name": a.name, "type": a.artifact_type.as_str(), "origin": a.origin.as_str(),
+                    "version": a.resolved_version.clone().or(a.version_spec.clone()),
+                    "resolved_sha": a.resolved_sha, "upstream": a.upstream,
+                    "content_hash": l.entry(&a.name, a.artifact_type).map(|e| e.content_hash.clone()),
+                })
+            })
+            .collect();
+        if self.json {
+            print_json(&json!({"collection": m.collection.name, "path": t.dir, "artifacts": rows}));
+            return;
+        }
+        if m.artifacts.is_empty() {
+            println!("Collection {} is empty ({})", m.collection.name, t.dir.display());
+            return;
+        }
+        let w = m.artifacts.iter().map(|a| a.name.len()).max().unwrap_or(4).max(4);
+        println!("{:<w$}  {:<7}  {:<11}  VERSION", "NAME", "TYPE", "ORIGIN");
+        for a in &m.artifacts {
+            let version = a.resolved_version.as_deref().or(a.resolved_sha.as_deref().map(short)).or(a.version_spec.as_deref()).unwrap_or("-");
+            println!("{:<w$}  {:<7}  {:<11}  {version}", a.name, a.artifact_type.as_str(), a.origin.as_str());
+        }
+    }
+
+    pub fn show(&self, dir: &Path, a: &Artifact, e: Option<&LockEntry>, disk: Option<&str>) {
+        let state = match (disk, e) {
+            (None, _) => "missing",
+            (_, None) => "unlocked",
+            (Some(d), Some(e)) if d == e.content_hash => "ok",
+            _ => "modified",
+        };
+        let path = dir.join(&a.path);
+        if self.json {
+            let metadata = serde_json::to_value(&a.metadata).unwrap_or(Value::Null);
+            print_json(&json!({
+                "name": a.name, "type": a.artifact_type.as_str(), "path": path, "origin": a.origin.as_str(),
+                "added": a.added, "upstream": a.upstream, "version_spec": a.version_spec,
+                "resolved_sha": a.resolved_sha, "resolved_version": a.resolved_version,
+                "last_updated": a.last_updated, "tags": a.tags, "metadata": metadata, "skillwal": a.extra,
+                "lock": e.map(|e| json!({"content_hash": e.content_hash, "fetched": e.fetched,
+                    "upstream": e.upstream, "resolved_sha": e.resolved_sha, "resolved_version": e.resolved_version})),
+                "files": state, "disk_hash": disk,
+            }));
+            return;
+        }
+        println!("{} {}", a.artifact_type, a.name);
+        let field = |k: &str, v: Option<&str>| {
+            if let Some(v) = v {
+                println!("  {k:<17} {v}");
+            }
+        };
+        field("path", Some(&path.display().to_string()));
+        field("origin", Some(a.origin.as_str()));
+        field("added", Some(&a.added));
+        field("upstream", a.upstream.as_deref());
+        field("version_spec", a.version_spec.as_deref());
+        field("resolved_sha", a.resolved_sha.as_deref());
+        field("resolved_version", a.resolved_version.as_deref());
+        field("last_updated", a.last_updated.as_deref());
+        if !a.tags.is_empty() {
+            field("tags", Some(&a.tags.join(", ")));
+        }
+        for (k, v) in &a.metadata {
+            field(&format!("metadata.{k}"), Some(&v.to_string()));
+        }
+        for (k, v) in &a.extra {
+            field(k, Some(v));
+        }
+        field("lock.content_hash", e.map(|e| e.content_hash.as_str()));
+        field("lock.fetched", e.map(|e| e.fetched.as_str()));
+        field("files", Some(state));
+    }
+
+    pub fn status(&self, t: &Target, s: &[ArtifactStatus]) {
+        if self.json {
+            print_json(&json!({"collection": t.name, "path": t.dir, "artifacts": s}));
+            return;
+        }
+        if s.is_empty() {
+            println!("Collection {} is empty", t.name);
+            return;
+        }
+        for a in s {
+            let state = match a.state {
+                FileState::Ok => "ok",
+                FileState::Modified => "modified",
+                FileState::Missing => "missing",
+                FileState::Unlocked => "not in the lock",
+            };
+            let update = match a.update_available {
+                Some(true) => ", update available",
+                _ => "",
+            };
+            println!("{:<7} {}: {state}{update}", a.ty, a.name);
+        }
+    }
+
+    pub fn verify(&self, t: &Target, r: &VerifyReport) {
+        if self.json {
+            print_json(&json!({"collection": t.name, "path": t.dir, "clean": r.is_clean(), "report": r}));
+            return;
+        }
+        let list = |label: &str, items: &[String]| {
+            for i in items {
+                println!("{label:<9} {i}");
+            }
+        };
+        list("modified", &r.modified);
+        list("missing", &r.missing);
+        list("unlocked", &r.unlocked);
+        list("stale", &r.stale_lock_entries);
+        list("extra", &r.extra);
+        if r.is_clean() {
+            println!("All {} artifacts match the lock", r.checked);
+        } else {
+            println!(
+                "{} of {} artifacts match the lock; {} problem(s)",
+                r.ok.len(),
+                r.checked,
+                r.modified.len() + r.missing.len() + r.unlocked.len() + r.stale_lock_entries.len() + r.extra.len()
+            );
+        }
+    }
+
+    pub fn recovery(&self, dir: &Path, r: &RecoveryReport) {
+        if self.json {
+            print_json(&json!({"path": dir, "recovery": r}));
+            return;
+        }
+        println!("{}", recovery_line(dir, r));
+    }
+
+    pub fn dry_run(&self, dir: &Path, plan: &DryRun) {
+        if self.json {
+            print_json(&json!({"path": dir, "dry_run": true, "plan": plan}));
+            return;
+        }
+        print_plan(dir, plan);
+    }
+
+    pub fn discarded(&self, dir: &Path, d: &Discarded) {
+        if self.json {
+            print_json(&json!({"path": dir, "discarded": d}));
+            return;
+        }
+        match d.txn_id {
+            Some(id) => println!(
+                "Discarded transaction {id} ({} records, {}) from {}; the files were left as they are",
+                d.records,
+                if d.committed { "committed" } else { "uncommitted" },
+                dir.display()
+            ),
+            None => println!("The journal of {} held no transaction; it is reset", dir.display()),
+        }
+    }
+
+    pub fn journal_verified(&self, dir: &Path, report: Option<&InspectReport>, plan: Result<&DryRun, String>) {
+        if self.json {
+            print_json(&json!({
+                "path": dir,
+                "journal": report.map(|r| json!({"state": r.state, "txn_id": r.txn_id, "records": r.records.len()})),
+                "ok": plan.is_ok(),
+                "plan": plan.as_ref().ok(),
+                "problem": plan.as_ref().err(),
+            }));
+            return;
+        }
+        match report {
+            None => println!("No journal in {} (skillwal has not written there yet)", dir.display()),
+            Some(r) => println!("Journal {}: {}", r.path, state_text(r.state)),
+        }
+        match plan {
+            Ok(p) => print_plan(dir, p),
+            Err(e) => println!("Recovery would stop: {e}"),
+        }
+    }
+
+    pub fn inspect(&self, r: &InspectReport) {
+        if self.json {
+            print_json(&serde_json::to_value(r).unwrap_or(Value::Null));
+            return;
+        }
+        println!("journal {} ({} bytes)", r.path, r.file_len);
+        for s in &r.slots {
+            match (s.valid, &s.problem) {
+                (true, _) => println!(
+                    "  header slot {} @{}: sequence {}, live salt {}, next transaction {}{}",
+                    s.slot,
+                    s.offset,
+                    s.sequence.unwrap_or(0),
+                    s.live_salt.as_deref().unwrap_or("?"),
+                    s.next_txn_id.unwrap_or(0),
+                    if s.current { "  [current]" } else { "" }
+                ),
+                (false, p) => println!("  header slot {} @{}: INVALID ({})", s.slot, s.offset, p.as_deref().unwrap_or("?")),
+            }
+        }
+        if !r.salt_from_header
+            && let Some(salt) = &r.salt
+        {
+            println!("  no valid header: records matched against salt {salt}, taken from the first record");
+        }
+        let txn = match (r.txn_id, &r.label) {
+            (Some(id), Some(label)) => format!(
+                "transaction {id} \"{label}\"{}",
+                r.time_unix_ms.map(|ms| format!(", begun {}", when(ms))).unwrap_or_default()
+            ),
+            _ => "no live transaction".to_string(),
+        };
+        println!("{txn}: {}", state_text(r.state));
+        for e in &r.records {
+            println!("{}", record_line(e.index, e.offset, &e.record));
+            for line in record_details(&e.record) {
+                println!("{line}");
+            }
+        }
+        if let Some(stop) = &r.stop
+            && r.state != TxnState::None
+        {
+            let what = if r.state == TxnState::Corrupt { "DAMAGED" } else { "end of valid records" };
+            println!("  #{:<3} @{:<8} {what}: {}", stop.index, stop.offset, stop.reason);
+        }
+        if !r.beyond_damage.is_empty() {
+            println!("  valid records found past the damage:");
+            for e in &r.beyond_damage {
+                println!("{}", record_line(e.index, e.offset, &e.record));
+            }
+        }
+        match r.state {
+            TxnState::Committed => println!("The next open completes this transaction (`skillwal recover --dry-run` shows how)."),
+            TxnState::Uncommitted => println!("The next open rolls this transaction back: it never reached the collection."),
+            TxnState::Corrupt => println!("Recovery refuses a damaged committed transaction; after looking, `skillwal recover --discard` drops it."),
+            TxnState::Unreadable => println!("No header slot is valid; `skillwal recover --discard` replaces the journal."),
+            TxnState::None => {}
+        }
+    }
+}
+
+fn state_text(s: TxnState) -> &'static str {
+    match s {
+        TxnState::None => "idle (nothing to recover)",
+        TxnState::Uncommitted => "UNCOMMITTED (will be rolled back)",
+        TxnState::Committed => "COMMITTED (will be rolled forward)",
+        TxnState::Corrupt => "CORRUPT (committed, damaged inside)",
+        TxnState::Unreadable => "UNREADABLE (no valid header)",
+    }
+}
+
+fn recovery_line(dir: &Path, r: &RecoveryReport) -> String {
+    let what = match &r.outcome {
+        RecoveryOutcome::Nothing => "nothing to recover".to_string(),
+        RecoveryOutcome::RolledBack { txn_id, records } => {
+            format!("rolled back transaction {txn_id} ({records} records, never committed; the collection is as before it)")
+        }
+        RecoveryOutcome::RolledForward { txn_id, label, operations, redone, repaired } => format!(
+            "rolled forward transaction {txn_id} \"{label}\" ({operations} operations: {redone} redone, {repaired} repaired, {} already in place)",
+            operations - redone - repaired
+        ),
+    };
+    let leftovers = if r.staging_removed > 0 { format!("; removed {} leftover staged item(s)", r.staging_removed) } else { String::new() };
+    format!("recovered {}: {what}{leftovers}", dir.display())
+}
+
+fn print_plan(dir: &Path, plan: &DryRun) {
+    match plan {
+        DryRun::Nothing => println!("Nothing to recover in {}", dir.display()),
+        DryRun::RollBack { txn_id, records } => println!(
+            "Would roll back transaction {txn_id} ({records} records, never committed); the collection's files are untouched"
+        ),
+        DryRun::RollForward { txn_id, label, operations } => {
+            println!("Would roll forward transaction {txn_id} \"{label}\":");
+            for o in operations {
+                let action = match o.action {
+                    "done" => "already done",
+                    "redo" => "apply",
+                    other => other,
+                };
+                println!("  {:<12} {:<12} {}", action, o.op, o.path);
+            }
+        }
+    }
+}
+
+fn before_text(b: &skillwal::inspect::BeforeView) -> String {
+    use skillwal::inspect::BeforeView;
+    match b {
+        BeforeView::Absent => "absent".into(),
+        BeforeView::File { size, hash } => format!("file {size} B {}", short(hash)),
+        BeforeView::Tree { hash } => format!("tree {}", short(hash)),
+    }
+}
+
+fn record_line(index: u32, offset: u64, r: &RecordView) -> String {
+    let body = match r {
+        RecordView::Begin { label, time_unix_ms } => format!("begin          \"{label}\" at {}", when(*time_unix_ms)),
+        RecordView::PutFile { op, path, mode, before, size, hash, content } => format!(
+            "put-file       op {op} {path}  {size} B blake3 {} mode {mode} ({content})  before: {}",
+            short(hash),
+            before_text(before)
+        ),
+        RecordView::DeleteFile { op, path, before } => format!("delete-file    op {op} {path}  before: {}", before_text(before)),
+        RecordView::CreateDir { op, path, mode } => format!("create-dir     op {op} {path} mode {mode}"),
+        RecordView::RemoveDir { op, path } => format!("remove-dir     op {op} {path}"),
+        RecordView::TreeEntry { op, path, entry, size, hash, content, .. } => match hash {
+            Some(h) => format!("tree-entry     op {op}   {path}  {entry} {size} B blake3 {} ({})", short(h), content.unwrap_or("")),
+            None => format!("tree-entry     op {op}   {path}/  {entry}"),
+        },
+        RecordView::PutTree { op, path, before, after_tree_hash, entries } => format!(
+            "put-tree       op {op} {path}  {entries} entries, tree {}  before: {}",
+            short(after_tree_hash),
+            before_text(before)
+        ),
+        RecordView::DeleteTree { op, path, before } => format!("delete-tree    op {op} {path}  before: {}", before_text(before)),
+        RecordView::ManifestDiff { document, changes } => format!("manifest-diff  {document} ({} fields)", changes.len()),
+        RecordView::LockDiff { document, changes } => format!("lock-diff      {document} ({} fields)", changes.len()),
+        RecordView::Commit { records, operations, digest } => {
+            format!("commit         {records} records, {operations} operations, digest {}", short(digest))
+        }
+    };
+    format!("  #{index:<3} @{offset:<8} {body}")
+}
+
+fn record_details(r: &RecordView) -> Vec<String> {
+    match r {
+        RecordView::ManifestDiff { changes, .. } | RecordView::LockDiff { changes, .. } => changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "                   {} {}: {} -> {}",
+                    c.item,
+                    c.field,
+                    c.before.as_deref().unwrap_or("(absent)"),
+                    c.after.as_deref().unwrap_or("(absent)")
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}

@@ -1,0 +1,756 @@
+//! A SkillMeat collection managed through the engine: every change — artifact files,
+//! `collection.toml` and `collection.lock` together — is one transaction, so a crash leaves
+//! the collection exactly before or after it. Reading uses std; writing only the engine.
+//!
+//! Opening a collection opens its engine, which recovers an interrupted transaction first.
+
+use super::frontmatter;
+use super::names::{ArtifactType, lock_key, validate_artifact_name};
+use super::source::{Fetched, FetchedKind, SourceError, SourceSpec};
+use super::{
+    Artifact, Lock, LockEditor, LockEntry, MANIFEST_FILE_NAME, LOCK_FILE_NAME, Manifest,
+    ManifestEditor, Origin, content_hash, diff_locks, diff_manifests, now_timestamp,
+};
+use crate::fs::FileSystem;
+use crate::recovery::RecoveryReport;
+use crate::{Engine, OpenOptions, Transaction};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// skillwal's own artifact fields in `collection.toml` (SkillMeat ignores them, and drops
+/// them when it rewrites the manifest).
+pub const FIELD_SOURCE: &str = "skillwal_source";
+pub const FIELD_PATH: &str = "skillwal_path";
+pub const FIELD_REF: &str = "skillwal_ref";
+
+/// What went wrong with a collection operation. Every variant names the path or artifact.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectionError {
+    #[error(transparent)]
+    Engine(#[from] crate::Error),
+    #[error(transparent)]
+    Format(#[from] super::Error),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Home(#[from] super::home::HomeError),
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} was opened read-only (it cannot be written); nothing can be changed there", dir.display())]
+    ReadOnly { dir: PathBuf },
+    #[error("{} is not a SkillMeat collection (no {MANIFEST_FILE_NAME}); create one with `skillwal init`", dir.display())]
+    NotACollection { dir: PathBuf },
+    #[error("a collection already exists at {}", dir.display())]
+    CollectionExists { dir: PathBuf },
+    #[error("invalid artifact name {name:?}: {reason}")]
+    InvalidName { name: String, reason: super::NameError },
+    #[error("{ty} {name} is already in the collection; `skillwal update {name}` refreshes it, `skillwal remove {name}` removes it")]
+    AlreadyExists { name: String, ty: ArtifactType },
+    #[error("{} already exists but {name} is not in the manifest; move it away or choose another --name", path.display())]
+    Occupied { name: String, path: PathBuf },
+    #[error("no artifact named {name:?}{} in the collection; `skillwal list` shows what there is", ty.map(|t| format!(" of type {t}")).unwrap_or_default())]
+    NotFound { name: String, ty: Option<ArtifactType> },
+    #[error("{name:?} names more than one artifact ({}); add --type", types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "))]
+    Ambiguous { name: String, types: Vec<ArtifactType> },
+    #[error("the files of {ty} {name} are missing ({}); restore them, or `skillwal remove {name}`", path.display())]
+    FilesMissing { name: String, ty: ArtifactType, path: PathBuf },
+    #[error("{ty} {name} has no source skillwal can update from (origin {origin}; the Python tool drops skillwal's source fields when it rewrites the manifest); remove it and add it again from its source")]
+    NoSource { name: String, ty: ArtifactType, origin: String },
+    #[error("{} changed while it was being copied; try again", path.display())]
+    SourceChanged { path: PathBuf },
+    #[error("local modifications in {}; choose --strategy upstream (overwrite them) or --strategy local (keep them): there is no terminal to ask", names.join(", "))]
+    PromptWithoutTerminal { names: Vec<String> },
+}
+
+pub type Result<T, E = CollectionError> = std::result::Result<T, E>;
+
+fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CollectionError + 'a {
+    move |source| CollectionError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// How an update treats local modifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Overwrite them with the upstream content.
+    Upstream,
+    /// Keep them; the artifact is not updated.
+    Local,
+    /// Ask (through the caller's callback).
+    Prompt,
+}
+
+/// The state of one artifact's files against the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileState {
+    Ok,
+    Modified,
+    Missing,
+    /// No lock entry to compare with.
+    Unlocked,
+}
+
+/// One artifact in a status report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactStatus {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub state: FileState,
+    /// `Some(true)` when the source differs from the lock (only checked for local sources,
+    /// where it is cheap); `None` when not checked.
+    pub update_available: Option<bool>,
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    pub checked: usize,
+    pub ok: Vec<String>,
+    pub modified: Vec<String>,
+    pub missing: Vec<String>,
+    /// Manifest entries without a lock entry.
+    pub unlocked: Vec<String>,
+    /// Lock entries without a manifest entry.
+    pub stale_lock_entries: Vec<String>,
+    /// Files and directories in `skills/`, `commands/`, `agents/` that no artifact owns.
+    pub extra: Vec<String>,
+}
+
+impl VerifyReport {
+    pub fn is_clean(&self) -> bool {
+        self.modified.is_empty()
+            && self.missing.is_empty()
+            && self.unlocked.is_empty()
+            && self.stale_lock_entries.is_empty()
+            && self.extra.is_empty()
+    }
+}
+
+/// What happened to one artifact in an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateAction {
+    Updated,
+    UpToDate,
+    /// Local modifications kept (strategy `local`, or declined at the prompt).
+    KeptLocal,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateOutcome {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub action: UpdateAction,
+    pub locally_modified: bool,
+    pub content_hash: String,
+    pub resolved_sha: Option<String>,
+}
+
+/// One artifact to update, with its source already fetched.
+pub struct UpdateInput {
+    pub name: String,
+    pub ty: ArtifactType,
+    pub fetched: Fetched,
+}
+
+/// An open collection: holds the engine (and its lock) and the documents as read.
+pub struct Collection {
+    /// `None` for a collection opened read-only.
+    engine: Option<Engine>,
+    dir: PathBuf,
+    manifest: ManifestEditor,
+    lock: LockEditor,
+    /// Permission bits of the manifest and lock files, kept when they are rewritten.
+    doc_modes: (u32, u32),
+}
+
+fn read_doc(path: &Path) -> Result<Option<(String, u32)>> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => {
+            let mode = std::fs::metadata(path).map_err(io("stat", path))?.permissions().mode() & 0o7777;
+            Ok(Some((t, mode)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CollectionError::Io { op: "read", path: path.to_path_buf(), source: e }),
+    }
+}
+
+/// Reads manifest and lock from `dir` (a missing lock reads as empty).
+fn read_docs(dir: &Path) -> Result<(ManifestEditor, LockEditor, (u32, u32))> {
+    let mpath = dir.join(MANIFEST_FILE_NAME);
+    let Some((mtext, mmode)) = read_doc(&mpath)? else {
+        return Err(CollectionError::NotACollection { dir: dir.to_path_buf() });
+    };
+    let manifest = ManifestEditor::parse(&mtext, &mpath.display().to_string())?;
+    let lpath = dir.join(LOCK_FILE_NAME);
+    let (lock, lmode) = match read_doc(&lpath)? {
+        Some((t, m)) => (LockEditor::parse(&t, &lpath.display().to_string())?, m),
+        None => (LockEditor::new_empty(&lpath.display().to_string()), 0o644),
+    };
+    Ok((manifest, lock, (mmode, lmode)))
+}
+
+/// Wraps a reader and feeds what it yields to a SHA-256.
+struct Tee<'a, R> {
+    inner: R,
+    hasher: &'a mut Sha256,
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    crate::journal::format::hex(bytes)
+}
+
+/// Entries of a fetched directory in SkillMeat's hash order (relative paths compared
+/// component by component), which also puts every directory before its contents.
+fn ordered(entries: &[super::source::FetchedEntry]) -> Vec<&super::source::FetchedEntry> {
+    let mut v: Vec<_> = entries.iter().collect();
+    v.sort_by(|a, b| a.rel.split('/').cmp(b.rel.split('/')));
+    v
+}
+
+/// Stages the fetched content at `storage` and returns SkillMeat's content hash of exactly
+/// the bytes staged (computed while they stream through).
+fn stage_content(t: &mut Transaction<'_>, storage: &str, fetched: &Fetched) -> Result<String> {
+    let mut sha = Sha256::new();
+    match &fetched.kind {
+        FetchedKind::File { path, mode, .. } => {
+            let f = std::fs::File::open(path).map_err(io("open", path))?;
+            let mut tee = Tee { inner: f, hasher: &mut sha };
+            t.put_file(storage, &mut tee, mode & 0o7777)?;
+        }
+        FetchedKind::Dir { entries, .. } => {
+            let mut tree = t.put_tree(storage)?;
+            for e in ordered(entries) {
+                if e.is_dir {
+                    tree.dir(&e.rel, e.mode & 0o7777)?;
+                } else {
+                    sha.update(e.rel.as_bytes());
+                    let f = std::fs::File::open(&e.abs).map_err(io("open", &e.abs))?;
+                    let mut tee = Tee { inner: f, hasher: &mut sha };
+                    tree.file(&e.rel, &mut tee, e.mode & 0o7777)?;
+                }
+            }
+            tree.finish()?;
+        }
+    }
+    Ok(hex(&sha.finalize()))
+}
+
+/// SkillMeat's content hash of fetched content, read from the source.
+pub fn fetched_hash(fetched: &Fetched) -> Result<String> {
+    match &fetched.kind {
+        FetchedKind::File { path, .. } => Ok(content_hash(path, ArtifactType::Command)?),
+        FetchedKind::Dir { entries, .. } => {
+            let mut sha = Sha256::new();
+            let mut buf = vec![0u8; 64 * 1024];
+            for e in ordered(entries).into_iter().filter(|e| !e.is_dir) {
+                sha.update(e.rel.as_bytes());
+                let mut f = std::fs::File::open(&e.abs).map_err(io("open", &e.abs))?;
+                loop {
+                    let n = f.read(&mut buf).map_err(io("read", &e.abs))?;
+                    if n == 0 {
+                        break;
+                    }
+                    sha.update(&buf[..n]);
+                }
+            }
+            Ok(hex(&sha.finalize()))
+        }
+    }
+}
+
+/// The front matter text of the fetched artifact (its `SKILL.md`, or the file itself).
+fn front_matter_source(fetched: &Fetched) -> Option<String> {
+    let path = match &fetched.kind {
+        FetchedKind::File { path, .. } => path.clone(),
+        FetchedKind::Dir { entries, .. } => entries.iter().find(|e| e.rel == "SKILL.md")?.abs.clone(),
+    };
+    let mut text = String::new();
+    std::fs::File::open(path).ok()?.take(64 * 1024).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+/// How an artifact's source is recorded, for updating it later.
+pub fn source_of(a: &Artifact) -> Option<SourceSpec> {
+    if let Some(src) = a.extra.get(FIELD_SOURCE) {
+        return Some(match a.origin {
+            Origin::Local => SourceSpec::Local(PathBuf::from(src)),
+            _ => SourceSpec::Git {
+                url: src.clone(),
+                path: a.extra.get(FIELD_PATH).cloned(),
+                reference: a.extra.get(FIELD_REF).cloned(),
+            },
+        });
+    }
+    // Added by the Python tool from GitHub: https://github.com/<user>/<repo>/tree/<sha>/<path>
+    if a.origin == Origin::Github {
+        let up = a.upstream.as_deref()?;
+        let rest = up.strip_prefix("https://github.com/")?;
+        let mut parts = rest.splitn(5, '/');
+        let (user, repo) = (parts.next()?, parts.next()?);
+        let path = match (parts.next(), parts.next(), parts.next()) {
+            (Some("tree"), Some(_sha), p) => p.map(str::to_string),
+            (None, ..) => None,
+            _ => return None,
+        };
+        let reference = a.version_spec.clone().filter(|v| v != "latest");
+        return Some(SourceSpec::Git {
+            url: format!("https://github.com/{user}/{repo}"),
+            path,
+            reference,
+        });
+    }
+    None
+}
+
+impl Collection {
+    /// Opens the collection at `dir`: opens its engine (taking the lock, recovering an
+    /// interrupted transaction), then reads the manifest and the lock.
+    pub fn open(fs: Arc<dyn FileSystem>, dir: &Path, opts: &OpenOptions) -> Result<(Collection, RecoveryReport)> {
+        if !dir.join(MANIFEST_FILE_NAME).exists() && !dir.join(crate::path::META_DIR).exists() {
+            return Err(CollectionError::NotACollection { dir: dir.to_path_buf() });
+        }
+        let mut engine = Engine::open(fs, dir, opts)?;
+        engine.checkpoint()?;
+        let report = engine.recovery_report().clone();
+        let (manifest, lock, doc_modes) = read_docs(dir)?;
+        Ok((
+            Collection {
+                engine: Some(engine),
+                dir: dir.to_path_buf(),
+                manifest,
+                lock,
+                doc_modes,
+            },
+            report,
+        ))
+    }
+
+    /// Creates an empty collection named `name` at `dir` in SkillMeat's layout (one
+    /// transaction). Fails if `dir` already holds a collection.
+    pub fn init(fs: Arc<dyn FileSystem>, dir: &Path, name: &str, opts: &OpenOptions) -> Result<Collection> {
+        if dir.join(MANIFEST_FILE_NAME).exists() {
+            return Err(CollectionError::CollectionExists { dir: dir.to_path_buf() });
+        }
+        super::home::create_dir_durably(dir)?;
+        let mut engine = Engine::open(fs, dir, opts)?;
+        let mpath = dir.join(MANIFEST_FILE_NAME).display().to_string();
+        let lpath = dir.join(LOCK_FILE_NAME).display().to_string();
+        let manifest = ManifestEditor::new_collection(name, &now_timestamp(), &mpath)?;
+        let lock = LockEditor::new_empty(&lpath);
+        {
+            let mut t = engine.begin(&format!("init collection {name}"))?;
+            for d in super::COLLECTION_DIRS {
+                if !dir.join(d).exists() {
+                    t.create_dir(d, 0o755)?;
+                }
+            }
+            t.put_bytes(MANIFEST_FILE_NAME, manifest.to_string().as_bytes(), 0o644)?;
+            t.put_bytes(LOCK_FILE_NAME, lock.to_string().as_bytes(), 0o644)?;
+            t.record_diff(true, MANIFEST_FILE_NAME, &diff_manifests(None, Some(&manifest)))?;
+            t.record_diff(false, LOCK_FILE_NAME, &diff_locks(None, Some(&lock)))?;
+            t.commit_durable()?;
+        }
+        Ok(Collection {
+            engine: Some(engine),
+            dir: dir.to_path_buf(),
+            manifest,
+            lock,
+            doc_modes: (0o644, 0o644),
+        })
+    }
+
+    /// Opens a collection that cannot be written (read-only file system or permissions):
+    /// no lock, no engine. Fails if an interrupted transaction needs recovery.
+    pub fn open_read_only(fs: &dyn FileSystem, dir: &Path) -> Result<Collection> {
+        if crate::needs_recovery(fs, dir)? {
+            return Err(CollectionError::Engine(crate::Error::Rejected {
+                op: "open",
+                path: dir.display().to_string(),
+                reason: "an interrupted transaction needs recovery, and the collection cannot be written".into(),
+            }));
+        }
+        let (manifest, lock, doc_modes) = read_docs(dir)?;
+        Ok(Collection {
+            engine: None,
+            dir: dir.to_path_buf(),
+            manifest,
+            lock,
+            doc_modes,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn manifest(&self) -> Result<Manifest> {
+        Ok(self.manifest.manifest()?)
+    }
+
+    pub fn lock(&self) -> Result<Lock> {
+        Ok(self.lock.lock()?)
+    }
+
+    /// Releases the collection after a final checkpoint.
+    pub fn close(self) -> Result<()> {
+        match self.engine {
+            Some(e) => Ok(e.close()?),
+            None => Ok(()),
+        }
+    }
+
+    fn engine(&mut self) -> Result<&mut Engine> {
+        let dir = self.dir.clone();
+        self.engine.as_mut().ok_or(CollectionError::ReadOnly { dir })
+    }
+
+    /// The one artifact called `name` (of type `ty`, when given).
+    pub fn find(&self, name: &str, ty: Option<ArtifactType>) -> Result<Artifact> {
+        let m = self.manifest()?;
+        let matches: Vec<Artifact> = m
+            .artifacts
+            .into_iter()
+            .filter(|a| a.name == name && ty.is_none_or(|t| a.artifact_type == t))
+            .collect();
+        match matches.len() {
+            0 => Err(CollectionError::NotFound { name: name.to_string(), ty }),
+            1 => Ok(matches.into_iter().next().expect("one")),
+            _ => Err(CollectionError::Ambiguous {
+                name: name.to_string(),
+                types: matches.iter().map(|a| a.artifact_type).collect(),
+            }),
+        }
+    }
+
+    fn storage(&self, name: &str, ty: ArtifactType) -> Result<(String, PathBuf)> {
+        let rel = ty.storage_path(name)?;
+        let abs = self.dir.join(&rel);
+        Ok((rel, abs))
+    }
+
+    /// SkillMeat's hash of the artifact's files on disk; `None` when they are missing.
+    pub fn disk_hash(&self, name: &str, ty: ArtifactType) -> Result<Option<String>> {
+        let (_, abs) = self.storage(name, ty)?;
+        if std::fs::symlink_metadata(&abs).is_err() {
+            return Ok(None);
+        }
+        Ok(Some(content_hash(&abs, ty)?))
+    }
+
+    fn lock_hash(&self, name: &str, ty: ArtifactType) -> Result<Option<String>> {
+        Ok(self.lock()?.entry(name, ty).map(|e| e.content_hash.clone()))
+    }
+
+    /// Adds the fetched artifact as `name`: its files, its manifest entry and its lock
+    /// entry, in one transaction made durable before this returns.
+    pub fn add(&mut self, ty: ArtifactType, name: &str, fetched: &Fetched) -> Result<LockEntry> {
+        validate_artifact_name(name).map_err(|reason| CollectionError::InvalidName { name: name.to_string(), reason })?;
+        if self.manifest.contains_artifact(name, ty) {
+            return Err(CollectionError::AlreadyExists { name: name.to_string(), ty });
+        }
+        let (rel, abs) = self.storage(name, ty)?;
+        if std::fs::symlink_metadata(&abs).is_ok() {
+            return Err(CollectionError::Occupied { name: name.to_string(), path: abs });
+        }
+        let now = now_timestamp();
+        let mut manifest = self.manifest.clone();
+        let mut lock = self.lock.clone();
+        let dir = self.dir.clone();
+        let engine = self.engine.as_mut().ok_or(CollectionError::ReadOnly { dir })?;
+        let mut t = engine.begin(&format!("add {ty} {name}"))?;
+        if !self.dir.join(ty.dir_name()).is_dir() {
+            t.create_dir(ty.dir_name(), 0o755)?;
+        }
+        let hash = stage_content(&mut t, &rel, fetched)?;
+        let mut artifact = Artifact::new(name, ty, fetched.origin, &now)?;
+        artifact.upstream = fetched.upstream.clone();
+        artifact.version_spec = fetched.version_spec.clone();
+        artifact.resolved_sha = fetched.resolved_sha.clone();
+        artifact.resolved_version = fetched.resolved_version.clone();
+        if let Some(text) = front_matter_source(fetched) {
+            let (metadata, tags) = frontmatter::metadata_and_tags(&text);
+            artifact.metadata = metadata;
+            artifact.tags = tags;
+        }
+        artifact.extra.insert(FIELD_SOURCE.into(), fetched.skillwal_source.clone());
+        if let Some(p) = &fetched.skillwal_path {
+            artifact.extra.insert(FIELD_PATH.into(), p.clone());
+        }
+        if let Some(r) = &fetched.skillwal_ref {
+            artifact.extra.insert(FIELD_REF.into(), r.clone());
+        }
+        manifest.add_artifact(&artifact)?;
+        manifest.set_updated(&now);
+        let mut entry = LockEntry::new(name, ty, &hash, &now)?;
+        entry.upstream = fetched.upstream.clone();
+        entry.resolved_sha = fetched.resolved_sha.clone();
+        entry.resolved_version = fetched.resolved_version.clone();
+        lock.set_entry(&entry)?;
+        stage_docs(&mut t, Docs { manifest: &self.manifest, lock: &self.lock, modes: self.doc_modes }, &manifest, &lock)?;
+        t.commit_durable()?;
+        self.manifest = manifest;
+        self.lock = lock;
+        Ok(entry)
+    }
+
+    /// Removes an artifact: its files (unless `keep_files`), its manifest entry and its
+    /// lock entry, in one transaction. Missing files are fine.
+    pub fn remove(&mut self, name: &str, ty: ArtifactType, keep_files: bool) -> Result<()> {
+        if !self.manifest.contains_artifact(name, ty) {
+            return Err(CollectionError::NotFound { name: name.to_string(), ty: Some(ty) });
+        }
+        let (rel, abs) = self.storage(name, ty)?;
+        let mut manifest = self.manifest.clone();
+        let mut lock = self.lock.clone();
+        manifest.remove_artifact(name, ty)?;
+        manifest.set_updated(&now_timestamp());
+        if lock.contains_entry(name, ty) {
+            lock.remove_entry(name, ty)?;
+        }
+        let dir = self.dir.clone();
+        let engine = self.engine.as_mut().ok_or(CollectionError::ReadOnly { dir })?;
+        let mut t = engine.begin(&format!("remove {ty} {name}"))?;
+        if !keep_files && let Ok(meta) = std::fs::symlink_metadata(&abs) {
+            if meta.is_dir() {
+                t.delete_tree(&rel)?;
+            } else {
+                t.delete_file(&rel)?;
+            }
+        }
+        stage_docs(&mut t, Docs { manifest: &self.manifest, lock: &self.lock, modes: self.doc_modes }, &manifest, &lock)?;
+        t.commit_durable()?;
+        self.manifest = manifest;
+        self.lock = lock;
+        Ok(())
+    }
+
+    /// Updates artifacts from their fetched sources, all in ONE transaction: every one of
+    /// them or none. `ask(name, ty)` decides for an artifact with local modifications under
+    /// [`Strategy::Prompt`] (`None`: no terminal to ask; the update fails before any change).
+    pub fn update(
+        &mut self,
+        inputs: &[UpdateInput],
+        strategy: Strategy,
+        ask: &mut dyn FnMut(&str, ArtifactType) -> Option<bool>,
+    ) -> Result<Vec<UpdateOutcome>> {
+        // Decide everything before the transaction starts.
+        let mut plans = Vec::new();
+        let mut no_terminal = Vec::new();
+        for input in inputs {
+            let (name, ty) = (input.name.as_str(), input.ty);
+            let artifact = self.find(name, Some(ty))?;
+            let (_, abs) = self.storage(name, ty)?;
+            let disk = self.disk_hash(name, ty)?;
+            let locked = self.lock_hash(name, ty)?;
+            let modified = disk.is_none() || disk != locked;
+            let upstream = fetched_hash(&input.fetched)?;
+            let action = if !modified && Some(&upstream) == locked.as_ref() {
+                UpdateAction::UpToDate
+            } else if !modified {
+                UpdateAction::Updated
+            } else {
+                match strategy {
+                    Strategy::Upstream => UpdateAction::Updated,
+                    Strategy::Local => UpdateAction::KeptLocal,
+                    Strategy::Prompt => match ask(name, ty) {
+                        Some(true) => UpdateAction::Updated,
+                        Some(false) => UpdateAction::KeptLocal,
+                        None => {
+                            no_terminal.push(format!("{ty} {name}"));
+                            UpdateAction::KeptLocal
+                        }
+                    },
+                }
+            };
+            if disk.is_none() && action == UpdateAction::KeptLocal && strategy != Strategy::Prompt {
+                return Err(CollectionError::FilesMissing { name: name.to_string(), ty, path: abs });
+            }
+            plans.push((input, artifact, action, modified, upstream));
+        }
+        if !no_terminal.is_empty() {
+            return Err(CollectionError::PromptWithoutTerminal { names: no_terminal });
+        }
+        let now = now_timestamp();
+        let mut manifest = self.manifest.clone();
+        let mut lock = self.lock.clone();
+        let mut outcomes = Vec::new();
+        let changing = plans.iter().any(|p| p.2 == UpdateAction::Updated);
+        let names: Vec<String> = plans.iter().filter(|p| p.2 == UpdateAction::Updated).map(|p| p.0.name.clone()).collect();
+        if changing {
+            self.engine()?;
+        }
+        let mut txn = match self.engine.as_mut() {
+            Some(engine) if changing => Some(engine.begin(&format!("update {}", names.join(", ")))?),
+            _ => None,
+        };
+        for (input, _artifact, action, modified, upstream) in &plans {
+            let (name, ty) = (input.name.as_str(), input.ty);
+            let f = &input.fetched;
+            if *action == UpdateAction::Updated {
+                let t = txn.as_mut().expect("a transaction for changes");
+                let rel = ty.storage_path(name)?;
+                let abs = self.dir.join(&rel);
+                if std::fs::symlink_metadata(&abs).is_err() && !self.dir.join(ty.dir_name()).is_dir() {
+                    t.create_dir(ty.dir_name(), 0o755)?;
+                }
+                let staged = stage_content(t, &rel, f)?;
+                if &staged != upstream {
+                    return Err(CollectionError::SourceChanged { path: source_path(f) });
+                }
+                let mut a = manifest.artifact_mut(name, ty)?;
+                a.set_upstream(f.upstream.as_deref());
+                a.set_version_spec(f.version_spec.as_deref());
+                a.set_resolved_sha(f.resolved_sha.as_deref());
+                a.set_resolved_version(f.resolved_version.as_deref());
+                a.set_last_updated(Some(&now));
+                a.set_string(FIELD_SOURCE, &f.skillwal_source)?;
+                match &f.skillwal_path {
+                    Some(p) => a.set_string(FIELD_PATH, p)?,
+                    None => drop(a.remove_string(FIELD_PATH)?),
+                }
+                match &f.skillwal_ref {
+                    Some(r) => a.set_string(FIELD_REF, r)?,
+                    None => drop(a.remove_string(FIELD_REF)?),
+                }
+                let mut entry = LockEntry::new(name, ty, &staged, &now)?;
+                entry.upstream = f.upstream.clone();
+                entry.resolved_sha = f.resolved_sha.clone();
+                entry.resolved_version = f.resolved_version.clone();
+                lock.set_entry(&entry)?;
+            }
+            outcomes.push(UpdateOutcome {
+                name: name.to_string(),
+                ty: ty.as_str().to_string(),
+                action: *action,
+                locally_modified: *modified,
+                content_hash: upstream.clone(),
+                resolved_sha: f.resolved_sha.clone(),
+            });
+        }
+        if let Some(mut t) = txn {
+            manifest.set_updated(&now);
+            stage_docs(&mut t, Docs { manifest: &self.manifest, lock: &self.lock, modes: self.doc_modes }, &manifest, &lock)?;
+            t.commit_durable()?;
+            self.manifest = manifest;
+            self.lock = lock;
+        }
+        Ok(outcomes)
+    }
+
+    /// Every artifact's files against the lock (and, for local sources, the source).
+    pub fn status(&self) -> Result<Vec<ArtifactStatus>> {
+        let m = self.manifest()?;
+        let mut out = Vec::new();
+        for a in &m.artifacts {
+            let disk = self.disk_hash(&a.name, a.artifact_type)?;
+            let locked = self.lock_hash(&a.name, a.artifact_type)?;
+            let state = match (&disk, &locked) {
+                (None, _) => FileState::Missing,
+                (_, None) => FileState::Unlocked,
+                (Some(d), Some(l)) if d == l => FileState::Ok,
+                _ => FileState::Modified,
+            };
+            let update_available = match (source_of(a), &locked) {
+                (Some(spec @ SourceSpec::Local(_)), Some(l)) => match super::source::fetch(&spec, a.artifact_type) {
+                    Ok(f) => Some(&fetched_hash(&f)? != l),
+                    Err(_) => None,
+                },
+                _ => None,
+            };
+            out.push(ArtifactStatus {
+                name: a.name.clone(),
+                ty: a.artifact_type.as_str().to_string(),
+                state,
+                update_available,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Checks every artifact against the lock, and looks for files no artifact owns.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let m = self.manifest()?;
+        let l = self.lock()?;
+        let mut r = VerifyReport::default();
+        for a in &m.artifacts {
+            let key = lock_key(&a.name, a.artifact_type);
+            r.checked += 1;
+            match (self.disk_hash(&a.name, a.artifact_type)?, l.entry(&a.name, a.artifact_type)) {
+                (None, _) => r.missing.push(key),
+                (Some(_), None) => r.unlocked.push(key),
+                (Some(d), Some(e)) if d == e.content_hash => r.ok.push(key),
+                _ => r.modified.push(key),
+            }
+        }
+        for e in &l.entries {
+            if m.artifact(&e.name, e.artifact_type).is_none() {
+                r.stale_lock_entries.push(lock_key(&e.name, e.artifact_type));
+            }
+        }
+        for ty in ArtifactType::ALL {
+            let dir = self.dir.join(ty.dir_name());
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries {
+                let entry = entry.map_err(io("read directory", &dir))?;
+                let file_name = entry.file_name().to_string_lossy().to_string();
+                if file_name.starts_with('.') {
+                    continue;
+                }
+                let owned = m.artifacts.iter().any(|a| {
+                    a.artifact_type == ty && ty.storage_path(&a.name).ok().as_deref() == Some(&format!("{}/{file_name}", ty.dir_name()))
+                });
+                if !owned {
+                    r.extra.push(format!("{}/{file_name}", ty.dir_name()));
+                }
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// The documents as they are now, to diff against and to take file modes from.
+struct Docs<'a> {
+    manifest: &'a ManifestEditor,
+    lock: &'a LockEditor,
+    modes: (u32, u32),
+}
+
+/// Writes both new documents (and their field diffs) into the transaction.
+fn stage_docs(t: &mut Transaction<'_>, old: Docs<'_>, manifest: &ManifestEditor, lock: &LockEditor) -> Result<()> {
+    t.put_bytes(MANIFEST_FILE_NAME, manifest.to_string().as_bytes(), old.modes.0)?;
+    t.put_bytes(LOCK_FILE_NAME, lock.to_string().as_bytes(), old.modes.1)?;
+    t.record_diff(true, MANIFEST_FILE_NAME, &diff_manifests(Some(old.manifest), Some(manifest)))?;
+    t.record_diff(false, LOCK_FILE_NAME, &diff_locks(Some(old.lock), Some(lock)))?;
+    Ok(())
+}
+
+fn source_path(f: &Fetched) -> PathBuf {
+    match &f.kind {
+        FetchedKind::File { path, .. } => path.clone(),
+        FetchedKind::Dir { root, .. } => root.clone(),
+    }
+}
