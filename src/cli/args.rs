@@ -30,7 +30,12 @@ pub struct Global {
     #[arg(short = 'c', long, global = true, value_name = "NAME")]
     pub collection: Option<String>,
     /// Work on this collection directory directly
-    #[arg(long, global = true, value_name = "PATH", conflicts_with = "collection")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        conflicts_with = "collection"
+    )]
     pub collection_dir: Option<PathBuf>,
     /// Machine-readable JSON output
     #[arg(long, global = true)]

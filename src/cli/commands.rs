@@ -7,7 +7,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use skillwal::fs::FileSystem;
 use skillwal::fs::fault::FaultFs;
 use skillwal::fs::real::RealFs;
-use skillwal::skillmeat::collection::{Collection, CollectionError, Strategy, UpdateInput, source_of};
+use skillwal::skillmeat::collection::{
+    Collection, CollectionError, Strategy, UpdateInput, source_of,
+};
 use skillwal::skillmeat::home::Home;
 use skillwal::skillmeat::{ArtifactType, SourceSpec, default_name, fetch};
 use skillwal::{Error, OpenOptions};
@@ -41,14 +43,22 @@ fn target(g: &Global) -> Result<Target> {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_else(|| "default".into());
-        return Ok(Target { dir: dir.clone(), name, home: None });
+        return Ok(Target {
+            dir: dir.clone(),
+            name,
+            home: None,
+        });
     }
     let home = Home::resolve(g.home.as_deref())?;
     let name = match &g.collection {
         Some(n) => n.clone(),
         None => home.active_collection()?,
     };
-    Ok(Target { dir: home.collection_dir(&name), name, home: Some(home) })
+    Ok(Target {
+        dir: home.collection_dir(&name),
+        name,
+        home: Some(home),
+    })
 }
 
 fn is_read_only(e: &CollectionError) -> bool {
@@ -64,7 +74,10 @@ fn is_read_only(e: &CollectionError) -> bool {
 /// `--no-wait`, telling the user it waits.
 fn open(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
     let fs = file_system()?;
-    let no_wait = OpenOptions { no_wait: true, ..Default::default() };
+    let no_wait = OpenOptions {
+        no_wait: true,
+        ..Default::default()
+    };
     let opened = match Collection::open(fs.clone(), &t.dir, &no_wait) {
         Err(CollectionError::Engine(Error::Locked { holder, .. })) if !g.no_wait => {
             out.waiting(&t.dir, holder.as_deref());
@@ -85,7 +98,10 @@ fn open_for_reading(t: &Target, g: &Global, out: &Output) -> Result<Collection> 
         Err(e) => match e.downcast::<CollectionError>() {
             Ok(ce) if is_read_only(&ce) => {
                 let c = Collection::open_read_only(&RealFs, &t.dir)?;
-                out.note(&format!("{} cannot be written; reading it without taking its lock", t.dir.display()));
+                out.note(&format!(
+                    "{} cannot be written; reading it without taking its lock",
+                    t.dir.display()
+                ));
                 Ok(c)
             }
             Ok(ce) => Err(ce.into()),
@@ -98,15 +114,39 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<u8> {
     let g = &cli.global;
     match &cli.command {
         Command::Init { name } => init(g, name.as_deref(), out),
-        Command::Add { r#type, source, name, git, path, reference } => {
+        Command::Add {
+            r#type,
+            source,
+            name,
+            git,
+            path,
+            reference,
+        } => {
             let spec = match git {
-                Some(url) => SourceSpec::Git { url: url.clone(), path: path.clone(), reference: reference.clone() },
-                None => source_spec(source.as_deref().expect("clap requires a source without --git"))?,
+                Some(url) => SourceSpec::Git {
+                    url: url.clone(),
+                    path: path.clone(),
+                    reference: reference.clone(),
+                },
+                None => source_spec(
+                    source
+                        .as_deref()
+                        .expect("clap requires a source without --git"),
+                )?,
             };
             add(g, ty(*r#type), spec, name.as_deref(), out)
         }
-        Command::Update { names, all, r#type, strategy } => update(g, names, *all, r#type.map(ty), *strategy, out),
-        Command::Remove { name, r#type, keep_files } => {
+        Command::Update {
+            names,
+            all,
+            r#type,
+            strategy,
+        } => update(g, names, *all, r#type.map(ty), *strategy, out),
+        Command::Remove {
+            name,
+            r#type,
+            keep_files,
+        } => {
             let t = target(g)?;
             let mut c = open(&t, g, out)?;
             let a = c.find(name, r#type.map(ty))?;
@@ -128,7 +168,12 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<u8> {
             let a = c.find(name, r#type.map(ty))?;
             let lock = c.lock()?;
             let disk = c.disk_hash(&a.name, a.artifact_type)?;
-            out.show(&t.dir, &a, lock.entry(&a.name, a.artifact_type), disk.as_deref());
+            out.show(
+                &t.dir,
+                &a,
+                lock.entry(&a.name, a.artifact_type),
+                disk.as_deref(),
+            );
             c.close()?;
             Ok(exit::OK)
         }
@@ -148,19 +193,26 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<u8> {
             out.verify(&t, &r);
             Ok(if r.is_clean() { exit::OK } else { exit::ERROR })
         }
-        Command::Journal { command: JournalCommand::Inspect { path } } => {
+        Command::Journal {
+            command: JournalCommand::Inspect { path },
+        } => {
             let path = match path {
                 Some(p) => p.clone(),
                 None => skillwal::engine::Layout::new(&target(g)?.dir).journal,
             };
             if !path.exists() {
-                bail!("no journal at {} (skillwal has not written to this collection yet)", path.display());
+                bail!(
+                    "no journal at {} (skillwal has not written to this collection yet)",
+                    path.display()
+                );
             }
             let report = skillwal::inspect::inspect(&RealFs, &path)?;
             out.inspect(&report);
             Ok(exit::OK)
         }
-        Command::Journal { command: JournalCommand::Verify } => journal_verify(g, out),
+        Command::Journal {
+            command: JournalCommand::Verify,
+        } => journal_verify(g, out),
         Command::Recover { dry_run, discard } => recover(g, *dry_run, *discard, out),
         Command::Demo { keep } => super::demo::run(*keep, out),
     }
@@ -191,7 +243,15 @@ fn init(g: &Global, name: Option<&str>, out: &Output) -> Result<u8> {
         t.name = n.to_string();
     }
     let fs = file_system()?;
-    let c = Collection::init(fs, &t.dir, &t.name, &OpenOptions { no_wait: g.no_wait, ..Default::default() })?;
+    let c = Collection::init(
+        fs,
+        &t.dir,
+        &t.name,
+        &OpenOptions {
+            no_wait: g.no_wait,
+            ..Default::default()
+        },
+    )?;
     c.close()?;
     let config = match &t.home {
         Some(h) => Some(h.ensure_config(&t.name)?),
@@ -201,14 +261,24 @@ fn init(g: &Global, name: Option<&str>, out: &Output) -> Result<u8> {
     Ok(exit::OK)
 }
 
-fn add(g: &Global, ty: ArtifactType, spec: SourceSpec, name: Option<&str>, out: &Output) -> Result<u8> {
+fn add(
+    g: &Global,
+    ty: ArtifactType,
+    spec: SourceSpec,
+    name: Option<&str>,
+    out: &Output,
+) -> Result<u8> {
     let name = match name {
         Some(n) => n.to_string(),
-        None => default_name(&spec, ty).context("cannot derive a name from the source; pass --name")?,
+        None => {
+            default_name(&spec, ty).context("cannot derive a name from the source; pass --name")?
+        }
     };
     let t = target(g)?;
     let mut c = open(&t, g, out)?;
-    let fetched = out.spinner(&format!("fetching {}", describe(&spec)), || fetch(&spec, ty))?;
+    let fetched = out.spinner(&format!("fetching {}", describe(&spec)), || {
+        fetch(&spec, ty)
+    })?;
     let entry = c.add(ty, &name, &fetched)?;
     c.close()?;
     out.added(ty, &name, &entry, &describe(&spec), &t.dir);
@@ -218,7 +288,11 @@ fn add(g: &Global, ty: ArtifactType, spec: SourceSpec, name: Option<&str>, out: 
 fn describe(spec: &SourceSpec) -> String {
     match spec {
         SourceSpec::Local(p) => p.display().to_string(),
-        SourceSpec::Git { url, path, reference } => {
+        SourceSpec::Git {
+            url,
+            path,
+            reference,
+        } => {
             let mut s = url.clone();
             if let Some(p) = path {
                 s.push_str(&format!(" ({p})"));
@@ -233,7 +307,10 @@ fn describe(spec: &SourceSpec) -> String {
 
 fn strategy(arg: Option<StrategyArg>, home: Option<&Home>) -> Result<Strategy> {
     let from_config = match (arg, home) {
-        (None, Some(h)) => h.read_config()?.and_then(|c| c.config().ok()).and_then(|c| c.update_strategy),
+        (None, Some(h)) => h
+            .read_config()?
+            .and_then(|c| c.config().ok())
+            .and_then(|c| c.update_strategy),
         _ => None,
     };
     Ok(match (arg, from_config.as_deref()) {
@@ -243,17 +320,34 @@ fn strategy(arg: Option<StrategyArg>, home: Option<&Home>) -> Result<Strategy> {
     })
 }
 
-fn update(g: &Global, names: &[String], all: bool, only: Option<ArtifactType>, strat: Option<StrategyArg>, out: &Output) -> Result<u8> {
+fn update(
+    g: &Global,
+    names: &[String],
+    all: bool,
+    only: Option<ArtifactType>,
+    strat: Option<StrategyArg>,
+    out: &Output,
+) -> Result<u8> {
     if names.is_empty() && !all {
-        return Err(super::output::UsageError("name the artifacts to update, or pass --all".into()).into());
+        return Err(super::output::UsageError(
+            "name the artifacts to update, or pass --all".into(),
+        )
+        .into());
     }
     let t = target(g)?;
     let strategy = strategy(strat, t.home.as_ref())?;
     let mut c = open(&t, g, out)?;
     let artifacts = if all {
-        c.manifest()?.artifacts.into_iter().filter(|a| only.is_none_or(|ty| a.artifact_type == ty)).collect()
+        c.manifest()?
+            .artifacts
+            .into_iter()
+            .filter(|a| only.is_none_or(|ty| a.artifact_type == ty))
+            .collect()
     } else {
-        names.iter().map(|n| c.find(n, only)).collect::<Result<Vec<_>, _>>()?
+        names
+            .iter()
+            .map(|n| c.find(n, only))
+            .collect::<Result<Vec<_>, _>>()?
     };
     // Fetch everything before the transaction: a failure here changes nothing.
     let mut inputs = Vec::new();
@@ -265,13 +359,28 @@ fn update(g: &Global, names: &[String], all: bool, only: Option<ArtifactType>, s
             ty: a.artifact_type,
             origin: a.origin.to_string(),
         })?;
-        let fetched = fetch(&spec, a.artifact_type).with_context(|| format!("fetching {} {} failed; nothing was changed", a.artifact_type, a.name))?;
-        inputs.push(UpdateInput { name: a.name.clone(), ty: a.artifact_type, fetched });
+        let fetched = fetch(&spec, a.artifact_type).with_context(|| {
+            format!(
+                "fetching {} {} failed; nothing was changed",
+                a.artifact_type, a.name
+            )
+        })?;
+        inputs.push(UpdateInput {
+            name: a.name.clone(),
+            ty: a.artifact_type,
+            fetched,
+        });
         progress.inc(1);
     }
     progress.finish_and_clear();
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    let mut ask = |name: &str, ty: ArtifactType| interactive.then(|| output::ask(&format!("{ty} {name} has local modifications. Overwrite them with the upstream version?")));
+    let mut ask = |name: &str, ty: ArtifactType| {
+        interactive.then(|| {
+            output::ask(&format!(
+                "{ty} {name} has local modifications. Overwrite them with the upstream version?"
+            ))
+        })
+    };
     let outcomes = c.update(&inputs, strategy, &mut ask)?;
     c.close()?;
     out.updated(&outcomes);
@@ -287,7 +396,11 @@ fn journal_verify(g: &Global, out: &Output) -> Result<u8> {
     }
     let report = skillwal::inspect::inspect(&RealFs, &layout.journal)?;
     let plan = skillwal::recovery::dry_run(&RealFs, &t.dir);
-    out.journal_verified(&t.dir, Some(&report), plan.as_ref().map_err(|e| e.to_string()));
+    out.journal_verified(
+        &t.dir,
+        Some(&report),
+        plan.as_ref().map_err(|e| e.to_string()),
+    );
     Ok(if plan.is_ok() { exit::OK } else { exit::ERROR })
 }
 
@@ -301,7 +414,10 @@ fn recover(g: &Global, dry_run: bool, discard: bool, out: &Output) -> Result<u8>
         out.dry_run(&t.dir, &plan);
         return Ok(exit::OK);
     }
-    let opts = OpenOptions { no_wait: g.no_wait, ..Default::default() };
+    let opts = OpenOptions {
+        no_wait: g.no_wait,
+        ..Default::default()
+    };
     if discard {
         let d = skillwal::discard_journal(file_system()?, &t.dir, &opts)?;
         out.discarded(&t.dir, &d);

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use skillwal::engine::Discarded;
 use skillwal::inspect::{InspectReport, RecordView, TxnState};
 use skillwal::recovery::{DryRun, RecoveryOutcome, RecoveryReport};
-use skillwal::skillmeat::collection::{ArtifactStatus, CollectionError, FileState, UpdateAction, UpdateOutcome, VerifyReport};
+use skillwal::skillmeat::collection::{
+    ArtifactStatus, CollectionError, FileState, UpdateAction, UpdateOutcome, VerifyReport,
+};
 use skillwal::skillmeat::home::ConfigChange;
 use skillwal::skillmeat::{Artifact, ArtifactType, Lock, LockEntry, Manifest, format_timestamp};
 use std::io::{IsTerminal, Write};
@@ -31,7 +33,11 @@ fn short(hash: &str) -> &str {
 fn print_json(v: &Value) {
     let mut out = std::io::stdout().lock();
     // A closed pipe is not an error worth reporting.
-    let _ = writeln!(out, "{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    let _ = writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_default()
+    );
 }
 
 fn when(ms: u64) -> String {
@@ -57,8 +63,13 @@ impl Output {
     /// Prints an error and returns the exit code for it.
     pub fn error(&self, e: &anyhow::Error) -> u8 {
         let locked = e.chain().any(|c| {
-            matches!(c.downcast_ref::<skillwal::Error>(), Some(skillwal::Error::Locked { .. }))
-                || matches!(c.downcast_ref::<CollectionError>(), Some(CollectionError::Engine(skillwal::Error::Locked { .. })))
+            matches!(
+                c.downcast_ref::<skillwal::Error>(),
+                Some(skillwal::Error::Locked { .. })
+            ) || matches!(
+                c.downcast_ref::<CollectionError>(),
+                Some(CollectionError::Engine(skillwal::Error::Locked { .. }))
+            )
         });
         let usage = e.chain().any(|c| c.downcast_ref::<UsageError>().is_some());
         let code = if locked {
@@ -131,7 +142,10 @@ impl Output {
             return ProgressBar::hidden();
         }
         let pb = ProgressBar::new(len);
-        pb.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+        pb.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
         pb.set_message(msg.to_string());
         pb
     }
@@ -143,9 +157,15 @@ impl Output {
         }
         println!("Created collection {} at {}", t.name, t.dir.display());
         match (config, &t.home) {
-            (Some(ConfigChange::Created), Some(h)) => println!("Created {}", h.config_path().display()),
+            (Some(ConfigChange::Created), Some(h)) => {
+                println!("Created {}", h.config_path().display())
+            }
             (Some(ConfigChange::SetDefault), Some(h)) => {
-                println!("Set default-collection = \"{}\" in {}", t.name, h.config_path().display())
+                println!(
+                    "Set default-collection = \"{}\" in {}",
+                    t.name,
+                    h.config_path().display()
+                )
             }
             _ => {}
         }
@@ -160,7 +180,10 @@ impl Output {
             }));
             return;
         }
-        let version = e.resolved_version.as_deref().or(e.resolved_sha.as_deref().map(short));
+        let version = e
+            .resolved_version
+            .as_deref()
+            .or(e.resolved_sha.as_deref().map(short));
         println!(
             "Added {ty} {name} from {source}{} (content {})",
             version.map(|v| format!(" at {v}")).unwrap_or_default(),
@@ -170,7 +193,9 @@ impl Output {
 
     pub fn removed(&self, name: &str, ty: ArtifactType, keep_files: bool) {
         if self.json {
-            print_json(&json!({"removed": {"name": name, "type": ty.as_str(), "files_kept": keep_files}}));
+            print_json(
+                &json!({"removed": {"name": name, "type": ty.as_str(), "files_kept": keep_files}}),
+            );
             return;
         }
         if keep_files {
@@ -187,14 +212,28 @@ impl Output {
         }
         for o in outcomes {
             let what = match o.action {
-                UpdateAction::Updated if o.locally_modified => "updated (local modifications overwritten)",
+                UpdateAction::Updated if o.locally_modified => {
+                    "updated (local modifications overwritten)"
+                }
                 UpdateAction::Updated => "updated",
                 UpdateAction::UpToDate => "up to date",
                 UpdateAction::KeptLocal => "kept local modifications (not updated)",
             };
-            println!("{} {}: {what}{}", o.ty, o.name, if o.action == UpdateAction::Updated { format!(" (content {})", short(&o.content_hash)) } else { String::new() });
+            println!(
+                "{} {}: {what}{}",
+                o.ty,
+                o.name,
+                if o.action == UpdateAction::Updated {
+                    format!(" (content {})", short(&o.content_hash))
+                } else {
+                    String::new()
+                }
+            );
         }
-        let n = outcomes.iter().filter(|o| o.action == UpdateAction::Updated).count();
+        let n = outcomes
+            .iter()
+            .filter(|o| o.action == UpdateAction::Updated)
+            .count();
         if n > 1 {
             println!("{n} artifacts updated in one transaction");
         }
@@ -218,14 +257,34 @@ impl Output {
             return;
         }
         if m.artifacts.is_empty() {
-            println!("Collection {} is empty ({})", m.collection.name, t.dir.display());
+            println!(
+                "Collection {} is empty ({})",
+                m.collection.name,
+                t.dir.display()
+            );
             return;
         }
-        let w = m.artifacts.iter().map(|a| a.name.len()).max().unwrap_or(4).max(4);
+        let w = m
+            .artifacts
+            .iter()
+            .map(|a| a.name.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
         println!("{:<w$}  {:<7}  {:<11}  VERSION", "NAME", "TYPE", "ORIGIN");
         for a in &m.artifacts {
-            let version = a.resolved_version.as_deref().or(a.resolved_sha.as_deref().map(short)).or(a.version_spec.as_deref()).unwrap_or("-");
-            println!("{:<w$}  {:<7}  {:<11}  {version}", a.name, a.artifact_type.as_str(), a.origin.as_str());
+            let version = a
+                .resolved_version
+                .as_deref()
+                .or(a.resolved_sha.as_deref().map(short))
+                .or(a.version_spec.as_deref())
+                .unwrap_or("-");
+            println!(
+                "{:<w$}  {:<7}  {:<11}  {version}",
+                a.name,
+                a.artifact_type.as_str(),
+                a.origin.as_str()
+            );
         }
     }
 
@@ -304,7 +363,9 @@ impl Output {
 
     pub fn verify(&self, t: &Target, r: &VerifyReport) {
         if self.json {
-            print_json(&json!({"collection": t.name, "path": t.dir, "clean": r.is_clean(), "report": r}));
+            print_json(
+                &json!({"collection": t.name, "path": t.dir, "clean": r.is_clean(), "report": r}),
+            );
             return;
         }
         let list = |label: &str, items: &[String]| {
@@ -324,7 +385,11 @@ impl Output {
                 "{} of {} artifacts match the lock; {} problem(s)",
                 r.ok.len(),
                 r.checked,
-                r.modified.len() + r.missing.len() + r.unlocked.len() + r.stale_lock_entries.len() + r.extra.len()
+                r.modified.len()
+                    + r.missing.len()
+                    + r.unlocked.len()
+                    + r.stale_lock_entries.len()
+                    + r.extra.len()
             );
         }
     }
@@ -354,14 +419,26 @@ impl Output {
             Some(id) => println!(
                 "Discarded transaction {id} ({} records, {}) from {}; the files were left as they are",
                 d.records,
-                if d.committed { "committed" } else { "uncommitted" },
+                if d.committed {
+                    "committed"
+                } else {
+                    "uncommitted"
+                },
                 dir.display()
             ),
-            None => println!("The journal of {} held no transaction; it is reset", dir.display()),
+            None => println!(
+                "The journal of {} held no transaction; it is reset",
+                dir.display()
+            ),
         }
     }
 
-    pub fn journal_verified(&self, dir: &Path, report: Option<&InspectReport>, plan: Result<&DryRun, String>) {
+    pub fn journal_verified(
+        &self,
+        dir: &Path,
+        report: Option<&InspectReport>,
+        plan: Result<&DryRun, String>,
+    ) {
         if self.json {
             print_json(&json!({
                 "path": dir,
@@ -373,7 +450,10 @@ impl Output {
             return;
         }
         match report {
-            None => println!("No journal in {} (skillwal has not written there yet)", dir.display()),
+            None => println!(
+                "No journal in {} (skillwal has not written there yet)",
+                dir.display()
+            ),
             Some(r) => println!("Journal {}: {}", r.path, state_text(r.state)),
         }
         match plan {
@@ -399,18 +479,27 @@ impl Output {
                     s.next_txn_id.unwrap_or(0),
                     if s.current { "  [current]" } else { "" }
                 ),
-                (false, p) => println!("  header slot {} @{}: INVALID ({})", s.slot, s.offset, p.as_deref().unwrap_or("?")),
+                (false, p) => println!(
+                    "  header slot {} @{}: INVALID ({})",
+                    s.slot,
+                    s.offset,
+                    p.as_deref().unwrap_or("?")
+                ),
             }
         }
         if !r.salt_from_header
             && let Some(salt) = &r.salt
         {
-            println!("  no valid header: records matched against salt {salt}, taken from the first record");
+            println!(
+                "  no valid header: records matched against salt {salt}, taken from the first record"
+            );
         }
         let txn = match (r.txn_id, &r.label) {
             (Some(id), Some(label)) => format!(
                 "transaction {id} \"{label}\"{}",
-                r.time_unix_ms.map(|ms| format!(", begun {}", when(ms))).unwrap_or_default()
+                r.time_unix_ms
+                    .map(|ms| format!(", begun {}", when(ms)))
+                    .unwrap_or_default()
             ),
             _ => "no live transaction".to_string(),
         };
@@ -424,8 +513,15 @@ impl Output {
         if let Some(stop) = &r.stop
             && r.state != TxnState::None
         {
-            let what = if r.state == TxnState::Corrupt { "DAMAGED" } else { "end of valid records" };
-            println!("  #{:<3} @{:<8} {what}: {}", stop.index, stop.offset, stop.reason);
+            let what = if r.state == TxnState::Corrupt {
+                "DAMAGED"
+            } else {
+                "end of valid records"
+            };
+            println!(
+                "  #{:<3} @{:<8} {what}: {}",
+                stop.index, stop.offset, stop.reason
+            );
         }
         if !r.beyond_damage.is_empty() {
             println!("  valid records found past the damage:");
@@ -434,10 +530,18 @@ impl Output {
             }
         }
         match r.state {
-            TxnState::Committed => println!("The next open completes this transaction (`skillwal recover --dry-run` shows how)."),
-            TxnState::Uncommitted => println!("The next open rolls this transaction back: it never reached the collection."),
-            TxnState::Corrupt => println!("Recovery refuses a damaged committed transaction; after looking, `skillwal recover --discard` drops it."),
-            TxnState::Unreadable => println!("No header slot is valid; `skillwal recover --discard` replaces the journal."),
+            TxnState::Committed => println!(
+                "The next open completes this transaction (`skillwal recover --dry-run` shows how)."
+            ),
+            TxnState::Uncommitted => println!(
+                "The next open rolls this transaction back: it never reached the collection."
+            ),
+            TxnState::Corrupt => println!(
+                "Recovery refuses a damaged committed transaction; after looking, `skillwal recover --discard` drops it."
+            ),
+            TxnState::Unreadable => println!(
+                "No header slot is valid; `skillwal recover --discard` replaces the journal."
+            ),
             TxnState::None => {}
         }
     }
@@ -457,14 +561,26 @@ fn recovery_line(dir: &Path, r: &RecoveryReport) -> String {
     let what = match &r.outcome {
         RecoveryOutcome::Nothing => "nothing to recover".to_string(),
         RecoveryOutcome::RolledBack { txn_id, records } => {
-            format!("rolled back transaction {txn_id} ({records} records, never committed; the collection is as before it)")
+            format!(
+                "rolled back transaction {txn_id} ({records} records, never committed; the collection is as before it)"
+            )
         }
-        RecoveryOutcome::RolledForward { txn_id, label, operations, redone, repaired } => format!(
+        RecoveryOutcome::RolledForward {
+            txn_id,
+            label,
+            operations,
+            redone,
+            repaired,
+        } => format!(
             "rolled forward transaction {txn_id} \"{label}\" ({operations} operations: {redone} redone, {repaired} repaired, {} already in place)",
             operations - redone - repaired
         ),
     };
-    let leftovers = if r.staging_removed > 0 { format!("; removed {} leftover staged item(s)", r.staging_removed) } else { String::new() };
+    let leftovers = if r.staging_removed > 0 {
+        format!("; removed {} leftover staged item(s)", r.staging_removed)
+    } else {
+        String::new()
+    };
     format!("recovered {}: {what}{leftovers}", dir.display())
 }
 
@@ -474,7 +590,11 @@ fn print_plan(dir: &Path, plan: &DryRun) {
         DryRun::RollBack { txn_id, records } => println!(
             "Would roll back transaction {txn_id} ({records} records, never committed); the collection's files are untouched"
         ),
-        DryRun::RollForward { txn_id, label, operations } => {
+        DryRun::RollForward {
+            txn_id,
+            label,
+            operations,
+        } => {
             println!("Would roll forward transaction {txn_id} \"{label}\":");
             for o in operations {
                 let action = match o.action {
@@ -499,29 +619,77 @@ fn before_text(b: &skillwal::inspect::BeforeView) -> String {
 
 fn record_line(index: u32, offset: u64, r: &RecordView) -> String {
     let body = match r {
-        RecordView::Begin { label, time_unix_ms } => format!("begin          \"{label}\" at {}", when(*time_unix_ms)),
-        RecordView::PutFile { op, path, mode, before, size, hash, content } => format!(
+        RecordView::Begin {
+            label,
+            time_unix_ms,
+        } => format!("begin          \"{label}\" at {}", when(*time_unix_ms)),
+        RecordView::PutFile {
+            op,
+            path,
+            mode,
+            before,
+            size,
+            hash,
+            content,
+        } => format!(
             "put-file       op {op} {path}  {size} B blake3 {} mode {mode} ({content})  before: {}",
             short(hash),
             before_text(before)
         ),
-        RecordView::DeleteFile { op, path, before } => format!("delete-file    op {op} {path}  before: {}", before_text(before)),
-        RecordView::CreateDir { op, path, mode } => format!("create-dir     op {op} {path} mode {mode}"),
+        RecordView::DeleteFile { op, path, before } => format!(
+            "delete-file    op {op} {path}  before: {}",
+            before_text(before)
+        ),
+        RecordView::CreateDir { op, path, mode } => {
+            format!("create-dir     op {op} {path} mode {mode}")
+        }
         RecordView::RemoveDir { op, path } => format!("remove-dir     op {op} {path}"),
-        RecordView::TreeEntry { op, path, entry, size, hash, content, .. } => match hash {
-            Some(h) => format!("tree-entry     op {op}   {path}  {entry} {size} B blake3 {} ({})", short(h), content.unwrap_or("")),
+        RecordView::TreeEntry {
+            op,
+            path,
+            entry,
+            size,
+            hash,
+            content,
+            ..
+        } => match hash {
+            Some(h) => format!(
+                "tree-entry     op {op}   {path}  {entry} {size} B blake3 {} ({})",
+                short(h),
+                content.unwrap_or("")
+            ),
             None => format!("tree-entry     op {op}   {path}/  {entry}"),
         },
-        RecordView::PutTree { op, path, before, after_tree_hash, entries } => format!(
+        RecordView::PutTree {
+            op,
+            path,
+            before,
+            after_tree_hash,
+            entries,
+        } => format!(
             "put-tree       op {op} {path}  {entries} entries, tree {}  before: {}",
             short(after_tree_hash),
             before_text(before)
         ),
-        RecordView::DeleteTree { op, path, before } => format!("delete-tree    op {op} {path}  before: {}", before_text(before)),
-        RecordView::ManifestDiff { document, changes } => format!("manifest-diff  {document} ({} fields)", changes.len()),
-        RecordView::LockDiff { document, changes } => format!("lock-diff      {document} ({} fields)", changes.len()),
-        RecordView::Commit { records, operations, digest } => {
-            format!("commit         {records} records, {operations} operations, digest {}", short(digest))
+        RecordView::DeleteTree { op, path, before } => format!(
+            "delete-tree    op {op} {path}  before: {}",
+            before_text(before)
+        ),
+        RecordView::ManifestDiff { document, changes } => {
+            format!("manifest-diff  {document} ({} fields)", changes.len())
+        }
+        RecordView::LockDiff { document, changes } => {
+            format!("lock-diff      {document} ({} fields)", changes.len())
+        }
+        RecordView::Commit {
+            records,
+            operations,
+            digest,
+        } => {
+            format!(
+                "commit         {records} records, {operations} operations, digest {}",
+                short(digest)
+            )
         }
     };
     format!("  #{index:<3} @{offset:<8} {body}")

@@ -8,7 +8,7 @@ use super::frontmatter;
 use super::names::{ArtifactType, lock_key, validate_artifact_name};
 use super::source::{Fetched, FetchedKind, SourceError, SourceSpec};
 use super::{
-    Artifact, Lock, LockEditor, LockEntry, MANIFEST_FILE_NAME, LOCK_FILE_NAME, Manifest,
+    Artifact, LOCK_FILE_NAME, Lock, LockEditor, LockEntry, MANIFEST_FILE_NAME, Manifest,
     ManifestEditor, Origin, content_hash, diff_locks, diff_manifests, now_timestamp,
 };
 use crate::fs::FileSystem;
@@ -52,19 +52,40 @@ pub enum CollectionError {
     #[error("a collection already exists at {}", dir.display())]
     CollectionExists { dir: PathBuf },
     #[error("invalid artifact name {name:?}: {reason}")]
-    InvalidName { name: String, reason: super::NameError },
-    #[error("{ty} {name} is already in the collection; `skillwal update {name}` refreshes it, `skillwal remove {name}` removes it")]
+    InvalidName {
+        name: String,
+        reason: super::NameError,
+    },
+    #[error(
+        "{ty} {name} is already in the collection; `skillwal update {name}` refreshes it, `skillwal remove {name}` removes it"
+    )]
     AlreadyExists { name: String, ty: ArtifactType },
     #[error("{} already exists but {name} is not in the manifest; move it away or choose another --name", path.display())]
     Occupied { name: String, path: PathBuf },
     #[error("no artifact named {name:?}{} in the collection; `skillwal list` shows what there is", ty.map(|t| format!(" of type {t}")).unwrap_or_default())]
-    NotFound { name: String, ty: Option<ArtifactType> },
+    NotFound {
+        name: String,
+        ty: Option<ArtifactType>,
+    },
     #[error("{name:?} names more than one artifact ({}); add --type", types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "))]
-    Ambiguous { name: String, types: Vec<ArtifactType> },
+    Ambiguous {
+        name: String,
+        types: Vec<ArtifactType>,
+    },
     #[error("the files of {ty} {name} are missing ({}); restore them, or `skillwal remove {name}`", path.display())]
-    FilesMissing { name: String, ty: ArtifactType, path: PathBuf },
-    #[error("{ty} {name} has no source skillwal can update from (origin {origin}; the Python tool drops skillwal's source fields when it rewrites the manifest); remove it and add it again from its source")]
-    NoSource { name: String, ty: ArtifactType, origin: String },
+    FilesMissing {
+        name: String,
+        ty: ArtifactType,
+        path: PathBuf,
+    },
+    #[error(
+        "{ty} {name} has no source skillwal can update from (origin {origin}; the Python tool drops skillwal's source fields when it rewrites the manifest); remove it and add it again from its source"
+    )]
+    NoSource {
+        name: String,
+        ty: ArtifactType,
+        origin: String,
+    },
     #[error("{} changed while it was being copied; try again", path.display())]
     SourceChanged { path: PathBuf },
     #[error("local modifications in {}; choose --strategy upstream (overwrite them) or --strategy local (keep them): there is no terminal to ask", names.join(", "))]
@@ -182,11 +203,19 @@ pub struct Collection {
 fn read_doc(path: &Path) -> Result<Option<(String, u32)>> {
     match std::fs::read_to_string(path) {
         Ok(t) => {
-            let mode = std::fs::metadata(path).map_err(io("stat", path))?.permissions().mode() & 0o7777;
+            let mode = std::fs::metadata(path)
+                .map_err(io("stat", path))?
+                .permissions()
+                .mode()
+                & 0o7777;
             Ok(Some((t, mode)))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(CollectionError::Io { op: "read", path: path.to_path_buf(), source: e }),
+        Err(e) => Err(CollectionError::Io {
+            op: "read",
+            path: path.to_path_buf(),
+            source: e,
+        }),
     }
 }
 
@@ -194,7 +223,9 @@ fn read_doc(path: &Path) -> Result<Option<(String, u32)>> {
 fn read_docs(dir: &Path) -> Result<(ManifestEditor, LockEditor, (u32, u32))> {
     let mpath = dir.join(MANIFEST_FILE_NAME);
     let Some((mtext, mmode)) = read_doc(&mpath)? else {
-        return Err(CollectionError::NotACollection { dir: dir.to_path_buf() });
+        return Err(CollectionError::NotACollection {
+            dir: dir.to_path_buf(),
+        });
     };
     let manifest = ManifestEditor::parse(&mtext, &mpath.display().to_string())?;
     let lpath = dir.join(LOCK_FILE_NAME);
@@ -238,7 +269,10 @@ fn stage_content(t: &mut Transaction<'_>, storage: &str, fetched: &Fetched) -> R
     match &fetched.kind {
         FetchedKind::File { path, mode, .. } => {
             let f = std::fs::File::open(path).map_err(io("open", path))?;
-            let mut tee = Tee { inner: f, hasher: &mut sha };
+            let mut tee = Tee {
+                inner: f,
+                hasher: &mut sha,
+            };
             t.put_file(storage, &mut tee, mode & 0o7777)?;
         }
         FetchedKind::Dir { entries, .. } => {
@@ -249,7 +283,10 @@ fn stage_content(t: &mut Transaction<'_>, storage: &str, fetched: &Fetched) -> R
                 } else {
                     sha.update(e.rel.as_bytes());
                     let f = std::fs::File::open(&e.abs).map_err(io("open", &e.abs))?;
-                    let mut tee = Tee { inner: f, hasher: &mut sha };
+                    let mut tee = Tee {
+                        inner: f,
+                        hasher: &mut sha,
+                    };
                     tree.file(&e.rel, &mut tee, e.mode & 0o7777)?;
                 }
             }
@@ -286,10 +323,16 @@ pub fn fetched_hash(fetched: &Fetched) -> Result<String> {
 fn front_matter_source(fetched: &Fetched) -> Option<String> {
     let path = match &fetched.kind {
         FetchedKind::File { path, .. } => path.clone(),
-        FetchedKind::Dir { entries, .. } => entries.iter().find(|e| e.rel == "SKILL.md")?.abs.clone(),
+        FetchedKind::Dir { entries, .. } => {
+            entries.iter().find(|e| e.rel == "SKILL.md")?.abs.clone()
+        }
     };
     let mut text = String::new();
-    std::fs::File::open(path).ok()?.take(64 * 1024).read_to_string(&mut text).ok()?;
+    std::fs::File::open(path)
+        .ok()?
+        .take(64 * 1024)
+        .read_to_string(&mut text)
+        .ok()?;
     Some(text)
 }
 
@@ -329,9 +372,15 @@ pub fn source_of(a: &Artifact) -> Option<SourceSpec> {
 impl Collection {
     /// Opens the collection at `dir`: opens its engine (taking the lock, recovering an
     /// interrupted transaction), then reads the manifest and the lock.
-    pub fn open(fs: Arc<dyn FileSystem>, dir: &Path, opts: &OpenOptions) -> Result<(Collection, RecoveryReport)> {
+    pub fn open(
+        fs: Arc<dyn FileSystem>,
+        dir: &Path,
+        opts: &OpenOptions,
+    ) -> Result<(Collection, RecoveryReport)> {
         if !dir.join(MANIFEST_FILE_NAME).exists() && !dir.join(crate::path::META_DIR).exists() {
-            return Err(CollectionError::NotACollection { dir: dir.to_path_buf() });
+            return Err(CollectionError::NotACollection {
+                dir: dir.to_path_buf(),
+            });
         }
         let mut engine = Engine::open(fs, dir, opts)?;
         engine.checkpoint()?;
@@ -351,9 +400,16 @@ impl Collection {
 
     /// Creates an empty collection named `name` at `dir` in SkillMeat's layout (one
     /// transaction). Fails if `dir` already holds a collection.
-    pub fn init(fs: Arc<dyn FileSystem>, dir: &Path, name: &str, opts: &OpenOptions) -> Result<Collection> {
+    pub fn init(
+        fs: Arc<dyn FileSystem>,
+        dir: &Path,
+        name: &str,
+        opts: &OpenOptions,
+    ) -> Result<Collection> {
         if dir.join(MANIFEST_FILE_NAME).exists() {
-            return Err(CollectionError::CollectionExists { dir: dir.to_path_buf() });
+            return Err(CollectionError::CollectionExists {
+                dir: dir.to_path_buf(),
+            });
         }
         super::home::create_dir_durably(dir)?;
         let mut engine = Engine::open(fs, dir, opts)?;
@@ -370,7 +426,11 @@ impl Collection {
             }
             t.put_bytes(MANIFEST_FILE_NAME, manifest.to_string().as_bytes(), 0o644)?;
             t.put_bytes(LOCK_FILE_NAME, lock.to_string().as_bytes(), 0o644)?;
-            t.record_diff(true, MANIFEST_FILE_NAME, &diff_manifests(None, Some(&manifest)))?;
+            t.record_diff(
+                true,
+                MANIFEST_FILE_NAME,
+                &diff_manifests(None, Some(&manifest)),
+            )?;
             t.record_diff(false, LOCK_FILE_NAME, &diff_locks(None, Some(&lock)))?;
             t.commit_durable()?;
         }
@@ -425,7 +485,9 @@ impl Collection {
 
     fn engine(&mut self) -> Result<&mut Engine> {
         let dir = self.dir.clone();
-        self.engine.as_mut().ok_or(CollectionError::ReadOnly { dir })
+        self.engine
+            .as_mut()
+            .ok_or(CollectionError::ReadOnly { dir })
     }
 
     /// The one artifact called `name` (of type `ty`, when given).
@@ -437,7 +499,10 @@ impl Collection {
             .filter(|a| a.name == name && ty.is_none_or(|t| a.artifact_type == t))
             .collect();
         match matches.len() {
-            0 => Err(CollectionError::NotFound { name: name.to_string(), ty }),
+            0 => Err(CollectionError::NotFound {
+                name: name.to_string(),
+                ty,
+            }),
             1 => Ok(matches.into_iter().next().expect("one")),
             _ => Err(CollectionError::Ambiguous {
                 name: name.to_string(),
@@ -468,19 +533,31 @@ impl Collection {
     /// Adds the fetched artifact as `name`: its files, its manifest entry and its lock
     /// entry, in one transaction made durable before this returns.
     pub fn add(&mut self, ty: ArtifactType, name: &str, fetched: &Fetched) -> Result<LockEntry> {
-        validate_artifact_name(name).map_err(|reason| CollectionError::InvalidName { name: name.to_string(), reason })?;
+        validate_artifact_name(name).map_err(|reason| CollectionError::InvalidName {
+            name: name.to_string(),
+            reason,
+        })?;
         if self.manifest.contains_artifact(name, ty) {
-            return Err(CollectionError::AlreadyExists { name: name.to_string(), ty });
+            return Err(CollectionError::AlreadyExists {
+                name: name.to_string(),
+                ty,
+            });
         }
         let (rel, abs) = self.storage(name, ty)?;
         if std::fs::symlink_metadata(&abs).is_ok() {
-            return Err(CollectionError::Occupied { name: name.to_string(), path: abs });
+            return Err(CollectionError::Occupied {
+                name: name.to_string(),
+                path: abs,
+            });
         }
         let now = now_timestamp();
         let mut manifest = self.manifest.clone();
         let mut lock = self.lock.clone();
         let dir = self.dir.clone();
-        let engine = self.engine.as_mut().ok_or(CollectionError::ReadOnly { dir })?;
+        let engine = self
+            .engine
+            .as_mut()
+            .ok_or(CollectionError::ReadOnly { dir })?;
         let mut t = engine.begin(&format!("add {ty} {name}"))?;
         if !self.dir.join(ty.dir_name()).is_dir() {
             t.create_dir(ty.dir_name(), 0o755)?;
@@ -496,7 +573,9 @@ impl Collection {
             artifact.metadata = metadata;
             artifact.tags = tags;
         }
-        artifact.extra.insert(FIELD_SOURCE.into(), fetched.skillwal_source.clone());
+        artifact
+            .extra
+            .insert(FIELD_SOURCE.into(), fetched.skillwal_source.clone());
         if let Some(p) = &fetched.skillwal_path {
             artifact.extra.insert(FIELD_PATH.into(), p.clone());
         }
@@ -510,7 +589,16 @@ impl Collection {
         entry.resolved_sha = fetched.resolved_sha.clone();
         entry.resolved_version = fetched.resolved_version.clone();
         lock.set_entry(&entry)?;
-        stage_docs(&mut t, Docs { manifest: &self.manifest, lock: &self.lock, modes: self.doc_modes }, &manifest, &lock)?;
+        stage_docs(
+            &mut t,
+            Docs {
+                manifest: &self.manifest,
+                lock: &self.lock,
+                modes: self.doc_modes,
+            },
+            &manifest,
+            &lock,
+        )?;
         t.commit_durable()?;
         self.manifest = manifest;
         self.lock = lock;
@@ -521,7 +609,10 @@ impl Collection {
     /// lock entry, in one transaction. Missing files are fine.
     pub fn remove(&mut self, name: &str, ty: ArtifactType, keep_files: bool) -> Result<()> {
         if !self.manifest.contains_artifact(name, ty) {
-            return Err(CollectionError::NotFound { name: name.to_string(), ty: Some(ty) });
+            return Err(CollectionError::NotFound {
+                name: name.to_string(),
+                ty: Some(ty),
+            });
         }
         let (rel, abs) = self.storage(name, ty)?;
         let mut manifest = self.manifest.clone();
@@ -532,7 +623,10 @@ impl Collection {
             lock.remove_entry(name, ty)?;
         }
         let dir = self.dir.clone();
-        let engine = self.engine.as_mut().ok_or(CollectionError::ReadOnly { dir })?;
+        let engine = self
+            .engine
+            .as_mut()
+            .ok_or(CollectionError::ReadOnly { dir })?;
         let mut t = engine.begin(&format!("remove {ty} {name}"))?;
         if !keep_files && let Ok(meta) = std::fs::symlink_metadata(&abs) {
             if meta.is_dir() {
@@ -541,7 +635,16 @@ impl Collection {
                 t.delete_file(&rel)?;
             }
         }
-        stage_docs(&mut t, Docs { manifest: &self.manifest, lock: &self.lock, modes: self.doc_modes }, &manifest, &lock)?;
+        stage_docs(
+            &mut t,
+            Docs {
+                manifest: &self.manifest,
+                lock: &self.lock,
+                modes: self.doc_modes,
+            },
+            &manifest,
+            &lock,
+        )?;
         t.commit_durable()?;
         self.manifest = manifest;
         self.lock = lock;
@@ -587,7 +690,11 @@ impl Collection {
                 }
             };
             if disk.is_none() && action == UpdateAction::KeptLocal && strategy != Strategy::Prompt {
-                return Err(CollectionError::FilesMissing { name: name.to_string(), ty, path: abs });
+                return Err(CollectionError::FilesMissing {
+                    name: name.to_string(),
+                    ty,
+                    path: abs,
+                });
             }
             plans.push((input, artifact, action, modified, upstream));
         }
@@ -599,12 +706,18 @@ impl Collection {
         let mut lock = self.lock.clone();
         let mut outcomes = Vec::new();
         let changing = plans.iter().any(|p| p.2 == UpdateAction::Updated);
-        let names: Vec<String> = plans.iter().filter(|p| p.2 == UpdateAction::Updated).map(|p| p.0.name.clone()).collect();
+        let names: Vec<String> = plans
+            .iter()
+            .filter(|p| p.2 == UpdateAction::Updated)
+            .map(|p| p.0.name.clone())
+            .collect();
         if changing {
             self.engine()?;
         }
         let mut txn = match self.engine.as_mut() {
-            Some(engine) if changing => Some(engine.begin(&format!("update {}", names.join(", ")))?),
+            Some(engine) if changing => {
+                Some(engine.begin(&format!("update {}", names.join(", ")))?)
+            }
             _ => None,
         };
         for (input, _artifact, action, modified, upstream) in &plans {
@@ -614,12 +727,21 @@ impl Collection {
                 let t = txn.as_mut().expect("a transaction for changes");
                 let rel = ty.storage_path(name)?;
                 let abs = self.dir.join(&rel);
-                if std::fs::symlink_metadata(&abs).is_err() && !self.dir.join(ty.dir_name()).is_dir() {
+                if std::fs::symlink_metadata(&abs).is_err()
+                    && !self.dir.join(ty.dir_name()).is_dir()
+                {
                     t.create_dir(ty.dir_name(), 0o755)?;
                 }
                 let staged = stage_content(t, &rel, f)?;
                 if &staged != upstream {
-                    return Err(CollectionError::SourceChanged { path: source_path(f) });
+                    return Err(CollectionError::SourceChanged {
+                        path: source_path(f),
+                    });
+                }
+                if let Some(text) = front_matter_source(f) {
+                    let (metadata, tags) = frontmatter::metadata_and_tags(&text);
+                    manifest.set_metadata(name, ty, &metadata)?;
+                    manifest.artifact_mut(name, ty)?.set_tags(&tags);
                 }
                 let mut a = manifest.artifact_mut(name, ty)?;
                 a.set_upstream(f.upstream.as_deref());
@@ -653,7 +775,16 @@ impl Collection {
         }
         if let Some(mut t) = txn {
             manifest.set_updated(&now);
-            stage_docs(&mut t, Docs { manifest: &self.manifest, lock: &self.lock, modes: self.doc_modes }, &manifest, &lock)?;
+            stage_docs(
+                &mut t,
+                Docs {
+                    manifest: &self.manifest,
+                    lock: &self.lock,
+                    modes: self.doc_modes,
+                },
+                &manifest,
+                &lock,
+            )?;
             t.commit_durable()?;
             self.manifest = manifest;
             self.lock = lock;
@@ -675,10 +806,12 @@ impl Collection {
                 _ => FileState::Modified,
             };
             let update_available = match (source_of(a), &locked) {
-                (Some(spec @ SourceSpec::Local(_)), Some(l)) => match super::source::fetch(&spec, a.artifact_type) {
-                    Ok(f) => Some(&fetched_hash(&f)? != l),
-                    Err(_) => None,
-                },
+                (Some(spec @ SourceSpec::Local(_)), Some(l)) => {
+                    match super::source::fetch(&spec, a.artifact_type) {
+                        Ok(f) => Some(&fetched_hash(&f)? != l),
+                        Err(_) => None,
+                    }
+                }
                 _ => None,
             };
             out.push(ArtifactStatus {
@@ -699,7 +832,10 @@ impl Collection {
         for a in &m.artifacts {
             let key = lock_key(&a.name, a.artifact_type);
             r.checked += 1;
-            match (self.disk_hash(&a.name, a.artifact_type)?, l.entry(&a.name, a.artifact_type)) {
+            match (
+                self.disk_hash(&a.name, a.artifact_type)?,
+                l.entry(&a.name, a.artifact_type),
+            ) {
                 (None, _) => r.missing.push(key),
                 (Some(_), None) => r.unlocked.push(key),
                 (Some(d), Some(e)) if d == e.content_hash => r.ok.push(key),
@@ -708,12 +844,15 @@ impl Collection {
         }
         for e in &l.entries {
             if m.artifact(&e.name, e.artifact_type).is_none() {
-                r.stale_lock_entries.push(lock_key(&e.name, e.artifact_type));
+                r.stale_lock_entries
+                    .push(lock_key(&e.name, e.artifact_type));
             }
         }
         for ty in ArtifactType::ALL {
             let dir = self.dir.join(ty.dir_name());
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             for entry in entries {
                 let entry = entry.map_err(io("read directory", &dir))?;
                 let file_name = entry.file_name().to_string_lossy().to_string();
@@ -721,7 +860,9 @@ impl Collection {
                     continue;
                 }
                 let owned = m.artifacts.iter().any(|a| {
-                    a.artifact_type == ty && ty.storage_path(&a.name).ok().as_deref() == Some(&format!("{}/{file_name}", ty.dir_name()))
+                    a.artifact_type == ty
+                        && ty.storage_path(&a.name).ok().as_deref()
+                            == Some(&format!("{}/{file_name}", ty.dir_name()))
                 });
                 if !owned {
                     r.extra.push(format!("{}/{file_name}", ty.dir_name()));
@@ -740,11 +881,28 @@ struct Docs<'a> {
 }
 
 /// Writes both new documents (and their field diffs) into the transaction.
-fn stage_docs(t: &mut Transaction<'_>, old: Docs<'_>, manifest: &ManifestEditor, lock: &LockEditor) -> Result<()> {
-    t.put_bytes(MANIFEST_FILE_NAME, manifest.to_string().as_bytes(), old.modes.0)?;
+fn stage_docs(
+    t: &mut Transaction<'_>,
+    old: Docs<'_>,
+    manifest: &ManifestEditor,
+    lock: &LockEditor,
+) -> Result<()> {
+    t.put_bytes(
+        MANIFEST_FILE_NAME,
+        manifest.to_string().as_bytes(),
+        old.modes.0,
+    )?;
     t.put_bytes(LOCK_FILE_NAME, lock.to_string().as_bytes(), old.modes.1)?;
-    t.record_diff(true, MANIFEST_FILE_NAME, &diff_manifests(Some(old.manifest), Some(manifest)))?;
-    t.record_diff(false, LOCK_FILE_NAME, &diff_locks(Some(old.lock), Some(lock)))?;
+    t.record_diff(
+        true,
+        MANIFEST_FILE_NAME,
+        &diff_manifests(Some(old.manifest), Some(manifest)),
+    )?;
+    t.record_diff(
+        false,
+        LOCK_FILE_NAME,
+        &diff_locks(Some(old.lock), Some(lock)),
+    )?;
     Ok(())
 }
 

@@ -13,13 +13,25 @@ pub enum FrontValue {
 }
 
 /// Keys SkillMeat copies into `[artifacts.metadata]`.
-pub const METADATA_KEYS: [&str; 7] = ["title", "description", "author", "license", "version", "tools", "dependencies"];
+pub const METADATA_KEYS: [&str; 7] = [
+    "title",
+    "description",
+    "author",
+    "license",
+    "version",
+    "tools",
+    "dependencies",
+];
 
 fn unquote(v: &str) -> String {
     let v = v.trim();
     let quoted = v.len() >= 2
         && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')));
-    if quoted { v[1..v.len() - 1].to_string() } else { v.to_string() }
+    if quoted {
+        v[1..v.len() - 1].to_string()
+    } else {
+        v.to_string()
+    }
 }
 
 /// Parses the front matter at the start of `text`; empty when there is none.
@@ -47,14 +59,20 @@ pub fn parse(text: &str) -> BTreeMap<String, FrontValue> {
         if line.starts_with([' ', '\t', '#']) {
             continue;
         }
-        let Some((key, value)) = line.split_once(':') else { continue };
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
         let key = key.trim().to_string();
         let value = value.trim();
         if value.is_empty() {
             out.insert(key.clone(), FrontValue::List(Vec::new()));
             list_key = Some(key);
         } else if value.starts_with('[') && value.ends_with(']') {
-            let items = value[1..value.len() - 1].split(',').map(unquote).filter(|s| !s.is_empty()).collect();
+            let items = value[1..value.len() - 1]
+                .split(',')
+                .map(unquote)
+                .filter(|s| !s.is_empty())
+                .collect();
             out.insert(key, FrontValue::List(items));
         } else {
             out.insert(key, FrontValue::Text(unquote(value)));
@@ -74,7 +92,10 @@ pub fn metadata_and_tags(text: &str) -> (toml::Table, Vec<String>) {
                 table.insert(key.to_string(), toml::Value::String(t.clone()));
             }
             Some(FrontValue::List(l)) if !l.is_empty() => {
-                table.insert(key.to_string(), toml::Value::Array(l.iter().cloned().map(toml::Value::String).collect()));
+                table.insert(
+                    key.to_string(),
+                    toml::Value::Array(l.iter().cloned().map(toml::Value::String).collect()),
+                );
             }
             _ => {}
         }

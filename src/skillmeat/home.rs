@@ -25,7 +25,10 @@ pub enum HomeError {
     #[error(transparent)]
     Format(#[from] super::Error),
     #[error("invalid collection name {name:?}: {reason}")]
-    InvalidName { name: String, reason: super::NameError },
+    InvalidName {
+        name: String,
+        reason: super::NameError,
+    },
 }
 
 /// A SkillMeat home directory.
@@ -47,10 +50,14 @@ impl Home {
     /// `explicit`, else `$SKILLWAL_HOME`, else `$HOME/.skillmeat`.
     pub fn resolve(explicit: Option<&Path>) -> Result<Home, HomeError> {
         if let Some(p) = explicit {
-            return Ok(Home { dir: p.to_path_buf() });
+            return Ok(Home {
+                dir: p.to_path_buf(),
+            });
         }
         if let Some(p) = std::env::var_os(HOME_ENV).filter(|v| !v.is_empty()) {
-            return Ok(Home { dir: PathBuf::from(p) });
+            return Ok(Home {
+                dir: PathBuf::from(p),
+            });
         }
         match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
             Some(h) => Ok(Home {
@@ -73,9 +80,16 @@ impl Home {
     pub fn read_config(&self) -> Result<Option<ConfigEditor>, HomeError> {
         let path = self.config_path();
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(ConfigEditor::parse(&text, &path.display().to_string())?)),
+            Ok(text) => Ok(Some(ConfigEditor::parse(
+                &text,
+                &path.display().to_string(),
+            )?)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(HomeError::Io { op: "read", path, source: e }),
+            Err(e) => Err(HomeError::Io {
+                op: "read",
+                path,
+                source: e,
+            }),
         }
     }
 
@@ -98,7 +112,10 @@ impl Home {
         let path = self.config_path();
         let (mut editor, change) = match self.read_config()? {
             Some(e) => (e, ConfigChange::SetDefault),
-            None => (ConfigEditor::new_default(&path.display().to_string()), ConfigChange::Created),
+            None => (
+                ConfigEditor::new_default(&path.display().to_string()),
+                ConfigChange::Created,
+            ),
         };
         let set = editor.set_default_collection_if_missing(name)?;
         if change == ConfigChange::Created || set {
@@ -113,7 +130,11 @@ impl Home {
 }
 
 fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> HomeError + 'a {
-    move |source| HomeError::Io { op, path: path.to_path_buf(), source }
+    move |source| HomeError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Creates `dir` and its missing parents, syncing each parent whose entries changed.
@@ -131,7 +152,13 @@ pub fn create_dir_durably(dir: &Path) -> Result<(), HomeError> {
         match std::fs::create_dir(d) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(HomeError::Io { op: "create directory", path: d.clone(), source: e }),
+            Err(e) => {
+                return Err(HomeError::Io {
+                    op: "create directory",
+                    path: d.clone(),
+                    source: e,
+                });
+            }
         }
         if let Some(parent) = d.parent() {
             sync_dir(parent)?;
@@ -141,7 +168,9 @@ pub fn create_dir_durably(dir: &Path) -> Result<(), HomeError> {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), HomeError> {
-    std::fs::File::open(dir).and_then(|f| f.sync_all()).map_err(io("fsync directory", dir))
+    std::fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(io("fsync directory", dir))
 }
 
 /// Replaces the file at `path` atomically and durably: a temporary file in the same
@@ -150,7 +179,10 @@ fn sync_dir(dir: &Path) -> Result<(), HomeError> {
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     create_dir_durably(dir)?;
-    let tmp = dir.join(format!(".{}.skillwal-tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("file")));
+    let tmp = dir.join(format!(
+        ".{}.skillwal-tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file")
+    ));
     let mut f = std::fs::File::create(&tmp).map_err(io("create", &tmp))?;
     f.write_all(bytes).map_err(io("write", &tmp))?;
     f.sync_all().map_err(io("fsync", &tmp))?;
