@@ -179,6 +179,20 @@ pub struct InspectReport {
     /// Valid records past damage, when a commit record lies beyond it.
     pub beyond_damage: Vec<RecordEntry>,
     pub commit_offset: Option<u64>,
+    /// When no transaction is live: the last one, whose salt the older header slot still
+    /// holds (retired: completed and durable, or aborted). History only; never applied.
+    pub previous: Option<PreviousTxn>,
+}
+
+/// The last retired transaction, read with the older header slot's salt.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviousTxn {
+    pub txn_id: u64,
+    pub label: Option<String>,
+    pub time_unix_ms: Option<u64>,
+    /// Whether it had a valid commit record (it completed) or not (it was aborted).
+    pub committed: bool,
+    pub records: Vec<RecordEntry>,
 }
 
 fn mode(m: u32) -> String {
@@ -330,9 +344,16 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
         stop: None,
         beyond_damage: Vec::new(),
         commit_offset: None,
+        previous: None,
     };
+    let mut older_salt = None;
     let salt = match read_header(file.as_ref()) {
         Ok(h) => {
+            if let Ok(older) = &h.slots[1 - h.current_slot]
+                && older.live_salt != h.header.live_salt
+            {
+                older_salt = Some(older.live_salt);
+            }
             for (i, slot) in h.slots.iter().enumerate() {
                 report.slots.push(slot_view(
                     i,
@@ -400,6 +421,24 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
     } else {
         TxnState::Unreadable
     };
+    if report.state == TxnState::None
+        && let Some(older) = older_salt
+    {
+        let past = scan_records(file.as_ref(), file_len, older).ctx("read", path)?;
+        if let Some(first) = past.records.first() {
+            let (label, time_unix_ms) = match &first.record {
+                Record::Begin { label, time_unix_ms } => (Some(label.clone()), Some(*time_unix_ms)),
+                _ => (None, None),
+            };
+            report.previous = Some(PreviousTxn {
+                txn_id: first.frame.txn_id,
+                label,
+                time_unix_ms,
+                committed: matches!(past.end, ScanEnd::Committed { .. }),
+                records: past.records.iter().map(view).collect(),
+            });
+        }
+    }
     Ok(report)
 }
 

@@ -529,6 +529,21 @@ impl Output {
                 println!("{}", record_line(e.index, e.offset, &e.record));
             }
         }
+        if let Some(p) = &r.previous {
+            println!(
+                "last transaction {} \"{}\"{}: retired ({}); shown for history, never applied again",
+                p.txn_id,
+                p.label.as_deref().unwrap_or("?"),
+                p.time_unix_ms.map(|ms| format!(", begun {}", when(ms))).unwrap_or_default(),
+                if p.committed { "completed and durable" } else { "aborted before its commit point" }
+            );
+            for e in &p.records {
+                println!("{}", record_line(e.index, e.offset, &e.record));
+                for line in record_details(&e.record) {
+                    println!("{line}");
+                }
+            }
+        }
         match r.state {
             TxnState::Committed => println!(
                 "The next open completes this transaction (`skillwal recover --dry-run` shows how)."
