@@ -1103,7 +1103,7 @@ fn depth_limit() {
         matches!(&err, SourceError::TooDeep { limit, .. } if *limit == SOURCE_DEPTH_MAX),
         "{err:?}"
     );
-    assert_message(&err, "64 directories deep");
+    assert_message(&err, &format!("{SOURCE_DEPTH_MAX} directories deep"));
 }
 
 #[test]

@@ -100,7 +100,10 @@ use super::names::ArtifactType;
 /// Most entries (files plus directories) a source directory may hold.
 pub const SOURCE_ENTRIES_MAX: usize = 10_000;
 /// Most path components an entry may have below the source root (`a/b/c` has 3).
-pub const SOURCE_DEPTH_MAX: usize = 64;
+pub const SOURCE_DEPTH_MAX: usize = crate::limits::PATH_DEPTH_MAX - 2;
+// The engine counts depth from the collection root; an artifact lives two components
+// below it (`skills/<name>/...`), so the deepest source entry the engine can stage is
+// PATH_DEPTH_MAX - 2 below the artifact.
 /// Most bytes of file content a source may hold in total (1 GiB).
 pub const SOURCE_BYTES_MAX: u64 = 1 << 30;
 /// The file that makes a directory a skill.
