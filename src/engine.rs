@@ -170,18 +170,7 @@ impl Engine {
             }
             Err(e) => return Err(Error::io("open", root, e)),
         }
-        ensure_dir(fs.as_ref(), &layout.meta, root)?;
-        let lock = match fs.lock(&layout.lock, LockKind::Exclusive, !opts.no_wait) {
-            Ok(l) => l,
-            Err(LockError::WouldBlock { holder }) => {
-                return Err(Error::Locked {
-                    root: root.to_path_buf(),
-                    holder,
-                });
-            }
-            Err(LockError::Io(e)) => return Err(Error::io("lock", &layout.lock, e)),
-        };
-        ensure_dir(fs.as_ref(), &layout.staging, &layout.meta)?;
+        let lock = take_lock(fs.as_ref(), &layout, opts)?;
         let mut salts = SaltSource::new(opts.salt_seed);
         let journal = if fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
             open_journal(fs.as_ref(), &layout)?
@@ -353,6 +342,28 @@ impl Engine {
     }
 }
 
+/// Creates the engine's directory if needed (§6.1), takes the root's exclusive lock, and
+/// creates the staging directory if needed.
+fn take_lock(
+    fs: &dyn FileSystem,
+    layout: &Layout,
+    opts: &OpenOptions,
+) -> Result<Box<dyn LockGuard>> {
+    ensure_dir(fs, &layout.meta, &layout.root)?;
+    let lock = match fs.lock(&layout.lock, LockKind::Exclusive, !opts.no_wait) {
+        Ok(l) => l,
+        Err(LockError::WouldBlock { holder }) => {
+            return Err(Error::Locked {
+                root: layout.root.clone(),
+                holder,
+            });
+        }
+        Err(LockError::Io(e)) => return Err(Error::io("lock", &layout.lock, e)),
+    };
+    ensure_dir(fs, &layout.staging, &layout.meta)?;
+    Ok(lock)
+}
+
 fn open_journal(fs: &dyn FileSystem, layout: &Layout) -> Result<JournalFile> {
     let file = fs
         .open(&layout.journal, OpenMode::ReadWrite)
@@ -403,18 +414,7 @@ pub fn discard_journal(
     opts: &OpenOptions,
 ) -> Result<Discarded> {
     let layout = Layout::new(root);
-    ensure_dir(fs.as_ref(), &layout.meta, root)?;
-    let _lock = match fs.lock(&layout.lock, LockKind::Exclusive, !opts.no_wait) {
-        Ok(l) => l,
-        Err(LockError::WouldBlock { holder }) => {
-            return Err(Error::Locked {
-                root: root.to_path_buf(),
-                holder,
-            });
-        }
-        Err(LockError::Io(e)) => return Err(Error::io("lock", &layout.lock, e)),
-    };
-    ensure_dir(fs.as_ref(), &layout.staging, &layout.meta)?;
+    let _lock = take_lock(fs.as_ref(), &layout, opts)?;
     let mut salts = SaltSource::new(opts.salt_seed);
     let mut discarded = Discarded {
         txn_id: None,

@@ -427,7 +427,10 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
         let past = scan_records(file.as_ref(), file_len, older).ctx("read", path)?;
         if let Some(first) = past.records.first() {
             let (label, time_unix_ms) = match &first.record {
-                Record::Begin { label, time_unix_ms } => (Some(label.clone()), Some(*time_unix_ms)),
+                Record::Begin {
+                    label,
+                    time_unix_ms,
+                } => (Some(label.clone()), Some(*time_unix_ms)),
                 _ => (None, None),
             };
             report.previous = Some(PreviousTxn {

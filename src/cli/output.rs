@@ -534,8 +534,14 @@ impl Output {
                 "last transaction {} \"{}\"{}: retired ({}); shown for history, never applied again",
                 p.txn_id,
                 p.label.as_deref().unwrap_or("?"),
-                p.time_unix_ms.map(|ms| format!(", begun {}", when(ms))).unwrap_or_default(),
-                if p.committed { "completed and durable" } else { "aborted before its commit point" }
+                p.time_unix_ms
+                    .map(|ms| format!(", begun {}", when(ms)))
+                    .unwrap_or_default(),
+                if p.committed {
+                    "completed and durable"
+                } else {
+                    "aborted before its commit point"
+                }
             );
             for e in &p.records {
                 println!("{}", record_line(e.index, e.offset, &e.record));

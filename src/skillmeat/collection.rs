@@ -194,10 +194,15 @@ pub struct Collection {
     /// `None` for a collection opened read-only.
     engine: Option<Engine>,
     dir: PathBuf,
+    docs: Documents,
+}
+
+/// The manifest and the lock as last read or committed.
+struct Documents {
     manifest: ManifestEditor,
     lock: LockEditor,
     /// Permission bits of the manifest and lock files, kept when they are rewritten.
-    doc_modes: (u32, u32),
+    modes: (u32, u32),
 }
 
 fn read_doc(path: &Path) -> Result<Option<(String, u32)>> {
@@ -220,7 +225,7 @@ fn read_doc(path: &Path) -> Result<Option<(String, u32)>> {
 }
 
 /// Reads manifest and lock from `dir` (a missing lock reads as empty).
-fn read_docs(dir: &Path) -> Result<(ManifestEditor, LockEditor, (u32, u32))> {
+fn read_docs(dir: &Path) -> Result<Documents> {
     let mpath = dir.join(MANIFEST_FILE_NAME);
     let Some((mtext, mmode)) = read_doc(&mpath)? else {
         return Err(CollectionError::NotACollection {
@@ -233,7 +238,11 @@ fn read_docs(dir: &Path) -> Result<(ManifestEditor, LockEditor, (u32, u32))> {
         Some((t, m)) => (LockEditor::parse(&t, &lpath.display().to_string())?, m),
         None => (LockEditor::new_empty(&lpath.display().to_string()), 0o644),
     };
-    Ok((manifest, lock, (mmode, lmode)))
+    Ok(Documents {
+        manifest,
+        lock,
+        modes: (mmode, lmode),
+    })
 }
 
 /// Wraps a reader and feeds what it yields to a SHA-256.
@@ -385,14 +394,12 @@ impl Collection {
         let mut engine = Engine::open(fs, dir, opts)?;
         engine.checkpoint()?;
         let report = engine.recovery_report().clone();
-        let (manifest, lock, doc_modes) = read_docs(dir)?;
+        let docs = read_docs(dir)?;
         Ok((
             Collection {
                 engine: Some(engine),
                 dir: dir.to_path_buf(),
-                manifest,
-                lock,
-                doc_modes,
+                docs,
             },
             report,
         ))
@@ -437,9 +444,11 @@ impl Collection {
         Ok(Collection {
             engine: Some(engine),
             dir: dir.to_path_buf(),
-            manifest,
-            lock,
-            doc_modes: (0o644, 0o644),
+            docs: Documents {
+                manifest,
+                lock,
+                modes: (0o644, 0o644),
+            },
         })
     }
 
@@ -453,13 +462,10 @@ impl Collection {
                 reason: "an interrupted transaction needs recovery, and the collection cannot be written".into(),
             }));
         }
-        let (manifest, lock, doc_modes) = read_docs(dir)?;
         Ok(Collection {
             engine: None,
             dir: dir.to_path_buf(),
-            manifest,
-            lock,
-            doc_modes,
+            docs: read_docs(dir)?,
         })
     }
 
@@ -468,11 +474,11 @@ impl Collection {
     }
 
     pub fn manifest(&self) -> Result<Manifest> {
-        Ok(self.manifest.manifest()?)
+        Ok(self.docs.manifest.manifest()?)
     }
 
     pub fn lock(&self) -> Result<Lock> {
-        Ok(self.lock.lock()?)
+        Ok(self.docs.lock.lock()?)
     }
 
     /// Releases the collection after a final checkpoint.
@@ -481,13 +487,6 @@ impl Collection {
             Some(e) => Ok(e.close()?),
             None => Ok(()),
         }
-    }
-
-    fn engine(&mut self) -> Result<&mut Engine> {
-        let dir = self.dir.clone();
-        self.engine
-            .as_mut()
-            .ok_or(CollectionError::ReadOnly { dir })
     }
 
     /// The one artifact called `name` (of type `ty`, when given).
@@ -537,7 +536,7 @@ impl Collection {
             name: name.to_string(),
             reason,
         })?;
-        if self.manifest.contains_artifact(name, ty) {
+        if self.docs.manifest.contains_artifact(name, ty) {
             return Err(CollectionError::AlreadyExists {
                 name: name.to_string(),
                 ty,
@@ -551,14 +550,9 @@ impl Collection {
             });
         }
         let now = now_timestamp();
-        let mut manifest = self.manifest.clone();
-        let mut lock = self.lock.clone();
-        let dir = self.dir.clone();
-        let engine = self
-            .engine
-            .as_mut()
-            .ok_or(CollectionError::ReadOnly { dir })?;
-        let mut t = engine.begin(&format!("add {ty} {name}"))?;
+        let mut manifest = self.docs.manifest.clone();
+        let mut lock = self.docs.lock.clone();
+        let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("add {ty} {name}"))?;
         if !self.dir.join(ty.dir_name()).is_dir() {
             t.create_dir(ty.dir_name(), 0o755)?;
         }
@@ -589,45 +583,28 @@ impl Collection {
         entry.resolved_sha = fetched.resolved_sha.clone();
         entry.resolved_version = fetched.resolved_version.clone();
         lock.set_entry(&entry)?;
-        stage_docs(
-            &mut t,
-            Docs {
-                manifest: &self.manifest,
-                lock: &self.lock,
-                modes: self.doc_modes,
-            },
-            &manifest,
-            &lock,
-        )?;
-        t.commit_durable()?;
-        self.manifest = manifest;
-        self.lock = lock;
+        self.docs = commit_docs(t, &self.docs, manifest, lock)?;
         Ok(entry)
     }
 
     /// Removes an artifact: its files (unless `keep_files`), its manifest entry and its
     /// lock entry, in one transaction. Missing files are fine.
     pub fn remove(&mut self, name: &str, ty: ArtifactType, keep_files: bool) -> Result<()> {
-        if !self.manifest.contains_artifact(name, ty) {
+        if !self.docs.manifest.contains_artifact(name, ty) {
             return Err(CollectionError::NotFound {
                 name: name.to_string(),
                 ty: Some(ty),
             });
         }
         let (rel, abs) = self.storage(name, ty)?;
-        let mut manifest = self.manifest.clone();
-        let mut lock = self.lock.clone();
+        let mut manifest = self.docs.manifest.clone();
+        let mut lock = self.docs.lock.clone();
         manifest.remove_artifact(name, ty)?;
         manifest.set_updated(&now_timestamp());
         if lock.contains_entry(name, ty) {
             lock.remove_entry(name, ty)?;
         }
-        let dir = self.dir.clone();
-        let engine = self
-            .engine
-            .as_mut()
-            .ok_or(CollectionError::ReadOnly { dir })?;
-        let mut t = engine.begin(&format!("remove {ty} {name}"))?;
+        let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("remove {ty} {name}"))?;
         if !keep_files && let Ok(meta) = std::fs::symlink_metadata(&abs) {
             if meta.is_dir() {
                 t.delete_tree(&rel)?;
@@ -635,19 +612,7 @@ impl Collection {
                 t.delete_file(&rel)?;
             }
         }
-        stage_docs(
-            &mut t,
-            Docs {
-                manifest: &self.manifest,
-                lock: &self.lock,
-                modes: self.doc_modes,
-            },
-            &manifest,
-            &lock,
-        )?;
-        t.commit_durable()?;
-        self.manifest = manifest;
-        self.lock = lock;
+        self.docs = commit_docs(t, &self.docs, manifest, lock)?;
         Ok(())
     }
 
@@ -702,8 +667,8 @@ impl Collection {
             return Err(CollectionError::PromptWithoutTerminal { names: no_terminal });
         }
         let now = now_timestamp();
-        let mut manifest = self.manifest.clone();
-        let mut lock = self.lock.clone();
+        let mut manifest = self.docs.manifest.clone();
+        let mut lock = self.docs.lock.clone();
         let mut outcomes = Vec::new();
         let changing = plans.iter().any(|p| p.2 == UpdateAction::Updated);
         let names: Vec<String> = plans
@@ -711,14 +676,11 @@ impl Collection {
             .filter(|p| p.2 == UpdateAction::Updated)
             .map(|p| p.0.name.clone())
             .collect();
-        if changing {
-            self.engine()?;
-        }
-        let mut txn = match self.engine.as_mut() {
-            Some(engine) if changing => {
-                Some(engine.begin(&format!("update {}", names.join(", ")))?)
-            }
-            _ => None,
+        let mut txn = if changing {
+            let label = format!("update {}", names.join(", "));
+            Some(writable(&mut self.engine, &self.dir)?.begin(&label)?)
+        } else {
+            None
         };
         for (input, _artifact, action, modified, upstream) in &plans {
             let (name, ty) = (input.name.as_str(), input.ty);
@@ -773,21 +735,9 @@ impl Collection {
                 resolved_sha: f.resolved_sha.clone(),
             });
         }
-        if let Some(mut t) = txn {
+        if let Some(t) = txn {
             manifest.set_updated(&now);
-            stage_docs(
-                &mut t,
-                Docs {
-                    manifest: &self.manifest,
-                    lock: &self.lock,
-                    modes: self.doc_modes,
-                },
-                &manifest,
-                &lock,
-            )?;
-            t.commit_durable()?;
-            self.manifest = manifest;
-            self.lock = lock;
+            self.docs = commit_docs(t, &self.docs, manifest, lock)?;
         }
         Ok(outcomes)
     }
@@ -873,37 +823,40 @@ impl Collection {
     }
 }
 
-/// The documents as they are now, to diff against and to take file modes from.
-struct Docs<'a> {
-    manifest: &'a ManifestEditor,
-    lock: &'a LockEditor,
-    modes: (u32, u32),
+/// The engine of a collection opened for writing.
+fn writable<'a>(engine: &'a mut Option<Engine>, dir: &Path) -> Result<&'a mut Engine> {
+    engine.as_mut().ok_or_else(|| CollectionError::ReadOnly {
+        dir: dir.to_path_buf(),
+    })
 }
 
-/// Writes both new documents (and their field diffs) into the transaction.
-fn stage_docs(
-    t: &mut Transaction<'_>,
-    old: Docs<'_>,
-    manifest: &ManifestEditor,
-    lock: &LockEditor,
-) -> Result<()> {
+/// Stages both new documents (and their field diffs against `old`), commits the
+/// transaction durably, and returns the new documents.
+fn commit_docs(
+    mut t: Transaction<'_>,
+    old: &Documents,
+    manifest: ManifestEditor,
+    lock: LockEditor,
+) -> Result<Documents> {
     t.put_bytes(
         MANIFEST_FILE_NAME,
         manifest.to_string().as_bytes(),
         old.modes.0,
     )?;
     t.put_bytes(LOCK_FILE_NAME, lock.to_string().as_bytes(), old.modes.1)?;
-    t.record_diff(
-        true,
-        MANIFEST_FILE_NAME,
-        &diff_manifests(Some(old.manifest), Some(manifest)),
-    )?;
+    let manifest_diff = diff_manifests(Some(&old.manifest), Some(&manifest));
+    t.record_diff(true, MANIFEST_FILE_NAME, &manifest_diff)?;
     t.record_diff(
         false,
         LOCK_FILE_NAME,
-        &diff_locks(Some(old.lock), Some(lock)),
+        &diff_locks(Some(&old.lock), Some(&lock)),
     )?;
-    Ok(())
+    t.commit_durable()?;
+    Ok(Documents {
+        manifest,
+        lock,
+        modes: old.modes,
+    })
 }
 
 fn source_path(f: &Fetched) -> PathBuf {
