@@ -358,6 +358,15 @@ pub fn initial() -> Vec<Vec<WOp>> {
 pub fn workloads() -> Vec<Workload> {
     vec![
         Workload {
+            name: "first-use".into(),
+            setup: vec![],
+            txn: vec![
+                WOp::Mkdir("skills".into()),
+                WOp::Put("collection.toml".into(), Bytes::lit("[collection]\nname = \"c\"\n")),
+                WOp::Tree("skills/a".into(), skill("1")),
+            ],
+        },
+        Workload {
             name: "create".into(),
             setup: initial(),
             txn: vec![

@@ -1,0 +1,1157 @@
+//! Compatibility with the real Python `skillmeat` 0.74.0, run as a program: the Python tool
+//! reads, lists and checks collections skillwal wrote, and skillwal reads, verifies and
+//! changes collections the Python tool wrote (the fixtures in `tests/fixtures/python/`, made
+//! by `tools/python-compat/make_fixtures.sh`), and each agrees with the other afterwards.
+//!
+//! Where the tool comes from: `SKILLWAL_SKILLMEAT` = the `skillmeat` executable (CI sets it;
+//! the venv's `python` is next to it, for `tools/python-compat/check_drift.py`). Without it,
+//! `tools/python-compat/setup.sh target/skillmeat-venv` is run once for the whole file (about
+//! 35 s the first time, 4 s after). When neither works, every test here prints `SKIPPED` and
+//! passes, unless `SKILLWAL_REQUIRE_PYTHON_COMPAT=1` (CI), where they fail with the output of
+//! the setup.
+//!
+//! "Agree" means: `skillmeat list --json --no-cache` lists the same (name, type) pairs in the
+//! same order as `skillwal list --json`, and `check_drift.py --hashes` (skillmeat's own
+//! `_detect_local_modifications` and `compute_content_hash`) finds every artifact clean and
+//! computes, for every artifact, exactly the `content_hash` in the lock and in skillwal's
+//! listing. When a file is changed by hand, both tools name the same artifact as modified.
+//!
+//! Each Python invocation costs about 3 s (1.7 s for check_drift.py), so every test runs a
+//! whole scenario with few of them. Every Python run gets a copy of the collection as HOME and
+//! a cwd outside any project (FINDINGS.md, "Running it in tests").
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command as StdCommand, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+const REQUIRE_ENV: &str = "SKILLWAL_REQUIRE_PYTHON_COMPAT";
+const TOOL_ENV: &str = "SKILLWAL_SKILLMEAT";
+/// Generous: one skillmeat call takes ~3 s; setup.sh ~35 s the first time.
+const PY_TIMEOUT: Duration = Duration::from_secs(180);
+const SETUP_TIMEOUT: Duration = Duration::from_secs(900);
+
+// ---------------------------------------------------------------------------------------
+// Finding the Python tool (once for the whole file)
+
+struct Python {
+    skillmeat: PathBuf,
+    python: PathBuf,
+}
+
+static TOOL: OnceLock<Result<Python, String>> = OnceLock::new();
+
+fn find_tool() -> Result<Python, String> {
+    let skillmeat = match std::env::var_os(TOOL_ENV).filter(|v| !v.is_empty()) {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let mut cmd = StdCommand::new("bash");
+            cmd.arg("tools/python-compat/setup.sh")
+                .arg("target/skillmeat-venv")
+                .current_dir(REPO);
+            let out = run(&mut cmd, SETUP_TIMEOUT);
+            if out.code != Some(0) {
+                return Err(format!(
+                    "`bash tools/python-compat/setup.sh target/skillmeat-venv` failed ({}):\n--- stdout\n{}--- stderr\n{}",
+                    out.status_text(),
+                    out.stdout,
+                    out.stderr
+                ));
+            }
+            match out.stdout.lines().rev().find(|l| !l.trim().is_empty()) {
+                Some(last) => PathBuf::from(last.trim()),
+                None => return Err(format!("setup.sh printed no path:\n{}", out.stderr)),
+            }
+        }
+    };
+    if !skillmeat.is_file() {
+        return Err(format!(
+            "{} is not a file (from {})",
+            skillmeat.display(),
+            if std::env::var_os(TOOL_ENV).is_some() {
+                TOOL_ENV
+            } else {
+                "setup.sh"
+            }
+        ));
+    }
+    let python = skillmeat.with_file_name("python");
+    if !python.is_file() {
+        return Err(format!(
+            "no python next to {} (needed for check_drift.py)",
+            skillmeat.display()
+        ));
+    }
+    Ok(Python { skillmeat, python })
+}
+
+/// The Python tool, or `None` after a loud SKIPPED message; panics instead when
+/// `SKILLWAL_REQUIRE_PYTHON_COMPAT=1`.
+fn python(test: &str) -> Option<&'static Python> {
+    match TOOL.get_or_init(find_tool) {
+        Ok(p) => Some(p),
+        Err(msg) => {
+            if std::env::var(REQUIRE_ENV).as_deref() == Ok("1") {
+                panic!(
+                    "{REQUIRE_ENV}=1 but the Python skillmeat 0.74.0 tool is not available:\n{msg}"
+                );
+            }
+            eprintln!(
+                "\n**********\nSKIPPED: {test}: the Python skillmeat 0.74.0 tool is not available \
+                 (set {TOOL_ENV}, or make python3 >= 3.9 and PyPI reachable; \
+                 {REQUIRE_ENV}=1 turns this into a failure):\n{msg}\n**********"
+            );
+            None
+        }
+    }
+}
+
+macro_rules! python_or_skip {
+    ($test:expr) => {
+        match python($test) {
+            Some(p) => p,
+            None => return,
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------
+// Running programs
+
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    what: String,
+}
+
+impl Out {
+    fn status_text(&self) -> String {
+        match self.code {
+            Some(c) => format!("exit {c}"),
+            None => "killed or timed out".into(),
+        }
+    }
+    fn expect(&self, code: i32) -> &Out {
+        assert_eq!(
+            self.code,
+            Some(code),
+            "{}: expected exit {code}, got {}\n--- stdout\n{}--- stderr\n{}",
+            self.what,
+            self.status_text(),
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{}: stdout is not JSON ({e}):\n{}\n--- stderr\n{}",
+                self.what, self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+/// Runs `cmd` with stdin closed, killing it after `timeout`.
+fn run(cmd: &mut StdCommand, timeout: Duration) -> Out {
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+    let reader = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out_t = reader(Box::new(child.stdout.take().unwrap()));
+    let err_t = reader(Box::new(child.stderr.take().unwrap()));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break Some(s);
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Out {
+        code: status.and_then(|s| s.code()),
+        stdout: out_t.join().unwrap(),
+        stderr: err_t.join().unwrap(),
+        what,
+    }
+}
+
+/// A test's world: `<root>/home` is HOME for both tools, `<root>/src` a copy of the fixture
+/// sources, and `<root>` the cwd of every Python run (no `.skillmeat/manifest.toml` above it).
+struct World {
+    _tmp: TempDir,
+    root: PathBuf,
+    home: PathBuf,
+    src: PathBuf,
+}
+
+impl World {
+    /// An empty HOME.
+    fn new() -> World {
+        let tmp = TempDir::new().unwrap();
+        let root = tmp.path().to_path_buf();
+        let home = root.join("home");
+        let src = root.join("src");
+        fs::create_dir(&home).unwrap();
+        copy_tree(&fixtures().join("sources"), &src);
+        World {
+            _tmp: tmp,
+            root,
+            home,
+            src,
+        }
+    }
+
+    /// HOME = a copy of the Python-made fixture `name`.
+    fn from_fixture(name: &str) -> World {
+        let w = World::new();
+        fs::remove_dir(&w.home).unwrap();
+        copy_tree(&fixtures().join(name), &w.home);
+        w
+    }
+
+    fn skillmeat_dir(&self) -> PathBuf {
+        self.home.join(".skillmeat")
+    }
+
+    fn coll(&self, name: &str) -> PathBuf {
+        self.skillmeat_dir().join("collections").join(name)
+    }
+
+    fn src(&self, rel: &str) -> String {
+        self.src.join(rel).to_str().unwrap().to_string()
+    }
+
+    /// `skillwal --home $HOME/.skillmeat ARGS`.
+    fn sw(&self, args: &[&str]) -> Out {
+        let mut cmd = Command::cargo_bin("skillwal").unwrap();
+        cmd.arg("--home")
+            .arg(self.skillmeat_dir())
+            .args(args)
+            .env("HOME", &self.home)
+            .env("SKILLWAL_HOME", self.skillmeat_dir())
+            .env_remove("SKILLWAL_CRASH_AFTER")
+            .env_remove("SKILLWAL_FAIL_AT")
+            .current_dir(&self.root)
+            .write_stdin(Vec::new())
+            .timeout(Duration::from_secs(120));
+        let out = cmd.output().unwrap();
+        Out {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            what: format!("skillwal {}", args.join(" ")),
+        }
+    }
+
+    /// `skillwal --json ARGS`, which must succeed; its JSON.
+    fn sw_json(&self, args: &[&str]) -> Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        self.sw(&a).expect(0).json()
+    }
+
+    /// `HOME=$HOME skillmeat ARGS` with stdin closed and plain output.
+    fn skillmeat(&self, py: &Python, args: &[&str]) -> Out {
+        let mut cmd = StdCommand::new(&py.skillmeat);
+        cmd.args(args);
+        let mut out = run(self.py_env(&mut cmd), PY_TIMEOUT);
+        out.what = format!("skillmeat {}", args.join(" "));
+        out
+    }
+
+    /// `skillmeat list --json --no-cache` (writes nothing), which must succeed; its
+    /// (name, type) pairs and the objects by name.
+    fn py_list(&self, py: &Python) -> (Vec<(String, String)>, BTreeMap<String, Value>) {
+        let v = self
+            .skillmeat(py, &["list", "--json", "--no-cache"])
+            .expect(0)
+            .json();
+        python_list(&v)
+    }
+
+    /// `check_drift.py --hashes [-c COLLECTION]`.
+    fn drift(&self, py: &Python, collection: Option<&str>) -> Drift {
+        let mut cmd = StdCommand::new(&py.python);
+        cmd.arg(Path::new(REPO).join("tools/python-compat/check_drift.py"))
+            .arg("--hashes");
+        if let Some(c) = collection {
+            cmd.args(["-c", c]);
+        }
+        let mut out = run(self.py_env(&mut cmd), PY_TIMEOUT);
+        out.what = "check_drift.py --hashes".into();
+        Drift::parse(out)
+    }
+
+    fn py_env<'a>(&self, cmd: &'a mut StdCommand) -> &'a mut StdCommand {
+        cmd.env("HOME", &self.home)
+            .env("NO_COLOR", "1")
+            .env("TERM", "dumb")
+            .env("COLUMNS", "200")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env_remove("SKILLWAL_HOME")
+            .current_dir(&self.root)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading outputs and files
+
+fn fixtures() -> PathBuf {
+    Path::new(REPO).join("tests/fixtures/python")
+}
+
+/// `cp -a`: directories, files (with their modes, by `fs::copy`) and symbolic links.
+fn copy_tree(from: &Path, to: &Path) {
+    let meta = fs::symlink_metadata(from).unwrap();
+    if meta.file_type().is_symlink() {
+        symlink(fs::read_link(from).unwrap(), to).unwrap();
+    } else if meta.is_dir() {
+        fs::create_dir_all(to).unwrap();
+        for e in fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            copy_tree(&e.path(), &to.join(e.file_name()));
+        }
+    } else {
+        fs::copy(from, to).unwrap();
+    }
+}
+
+/// Every path below `dir` (relative) with its bytes; `None` for directories; `.skillwal/` is
+/// left out (skillwal's own journal and lock).
+fn snapshot(dir: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Option<Vec<u8>>>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(root).unwrap().to_str().unwrap().to_string();
+            if rel == ".skillwal" {
+                continue;
+            }
+            if fs::symlink_metadata(&p).unwrap().is_dir() {
+                out.insert(rel, None);
+                walk(root, &p, out);
+            } else {
+                out.insert(rel, Some(fs::read(&p).unwrap()));
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn pairs(v: &[Value]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|o| {
+            (
+                o["name"].as_str().unwrap().to_string(),
+                o["type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn python_list(v: &Value) -> (Vec<(String, String)>, BTreeMap<String, Value>) {
+    let arr = v.as_array().expect("skillmeat list --json is an array");
+    let by_name = arr
+        .iter()
+        .map(|o| (o["name"].as_str().unwrap().to_string(), o.clone()))
+        .collect();
+    (pairs(arr), by_name)
+}
+
+/// The (name, type) pairs of `skillwal list --json`, and content_hash by "type/name".
+fn skillwal_list(w: &World) -> (Vec<(String, String)>, BTreeMap<String, String>) {
+    skillwal_list_of(w, "default")
+}
+
+fn skillwal_list_of(w: &World, coll: &str) -> (Vec<(String, String)>, BTreeMap<String, String>) {
+    let v = w.sw_json(&["-c", coll, "list"]);
+    let arr = v["artifacts"].as_array().unwrap();
+    let hashes = arr
+        .iter()
+        .map(|o| {
+            (
+                format!(
+                    "{}/{}",
+                    o["type"].as_str().unwrap(),
+                    o["name"].as_str().unwrap()
+                ),
+                o["content_hash"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    (pairs(arr), hashes)
+}
+
+fn expected_list(fixture: &str) -> (Vec<(String, String)>, BTreeMap<String, Value>) {
+    let text =
+        fs::read_to_string(fixtures().join(format!("expected/{fixture}.list.json"))).unwrap();
+    python_list(&serde_json::from_str(&text).unwrap())
+}
+
+fn strs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// content_hash by "type/name", read from a collection.lock with the toml crate.
+fn lock_hashes(coll: &Path) -> BTreeMap<String, String> {
+    let text = fs::read_to_string(coll.join("collection.lock")).unwrap();
+    let t: toml::Table = text.parse().unwrap();
+    let entries = t["lock"]["entries"].as_table().unwrap();
+    entries
+        .iter()
+        .map(|(k, v)| {
+            let (name, ty) = k.split_once("::").unwrap();
+            (
+                format!("{ty}/{name}"),
+                v["content_hash"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The `[[artifacts]]` entries of a collection.toml by artifact name: the text from the
+/// entry's header to the next one (its metadata tables included), trailing blank lines
+/// trimmed; and the text before the first entry.
+fn manifest_chunks(text: &str) -> (String, BTreeMap<String, String>) {
+    let mut parts = text.split("\n[[artifacts]]\n");
+    let head = parts.next().unwrap().to_string();
+    let mut out = BTreeMap::new();
+    for p in parts {
+        let body = p.trim_end_matches('\n').to_string();
+        let name_line = body
+            .lines()
+            .find(|l| l.starts_with("name = "))
+            .expect("artifact has a name");
+        let name = name_line["name = ".len()..].trim_matches('"').to_string();
+        assert!(
+            !body.contains("\n[[") && !body.contains("\n[collection]"),
+            "unexpected table after artifact {name}"
+        );
+        out.insert(name, body);
+    }
+    (head, out)
+}
+
+/// The `[lock.entries."<name>::<type>"]` sections of a collection.lock by key.
+fn lock_chunks(text: &str) -> BTreeMap<String, String> {
+    text.split("\n[lock.entries.")
+        .skip(1)
+        .map(|p| {
+            let key = p[1..p.find("\"]").unwrap()].to_string();
+            (key, p.trim_end_matches('\n').to_string())
+        })
+        .collect()
+}
+
+/// The output of `check_drift.py --hashes`.
+struct Drift {
+    out: Out,
+    /// "type/name" -> clean | modified | missing | unlocked
+    states: BTreeMap<String, String>,
+    /// "type/name" -> (skillmeat's compute_content_hash, lock content_hash)
+    hashes: BTreeMap<String, (String, String)>,
+    summary: String,
+}
+
+impl Drift {
+    fn parse(out: Out) -> Drift {
+        assert!(
+            out.code == Some(0) || out.code == Some(1),
+            "check_drift.py could not load the collection ({}):\n{}{}",
+            out.status_text(),
+            out.stdout,
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("skillmeat-version: 0.74.0"),
+            "check_drift.py must run skillmeat 0.74.0; stderr: {}",
+            out.stderr
+        );
+        let mut states = BTreeMap::new();
+        let mut hashes = BTreeMap::new();
+        let mut summary = String::new();
+        for line in out.stdout.lines() {
+            let f: Vec<&str> = line.split(' ').collect();
+            match f.as_slice() {
+                ["hash", art, computed, locked] => {
+                    hashes.insert(art.to_string(), (computed.to_string(), locked.to_string()));
+                }
+                ["skillmeat-drift:", ..] => summary = line.to_string(),
+                [state, art] => {
+                    states.insert(art.to_string(), state.to_string());
+                }
+                _ => panic!("unexpected check_drift.py line {line:?}"),
+            }
+        }
+        Drift {
+            out,
+            states,
+            hashes,
+            summary,
+        }
+    }
+
+    fn context(&self) -> String {
+        format!("check_drift.py:\n{}{}", self.out.stdout, self.out.stderr)
+    }
+
+    /// Exit 0, every artifact clean, and skillmeat's own content_hash of every artifact equals
+    /// the lock's and skillwal's (`skillwal list --json`).
+    fn assert_clean_and_agrees(&self, w: &World, coll: &str, n: usize) {
+        let summary = format!("skillmeat-drift: {n} clean, 0 modified, 0 missing, 0 unlocked");
+        assert_eq!(self.summary, summary, "{}", self.context());
+        assert_eq!(self.out.code, Some(0), "{}", self.context());
+        let (_, sw_hashes) = skillwal_list_of(w, coll);
+        let locked = lock_hashes(&w.coll(coll));
+        assert_eq!(
+            self.hashes.len(),
+            n,
+            "one hash line per artifact\n{}",
+            self.context()
+        );
+        assert_eq!(sw_hashes.len(), n);
+        for (art, (computed, in_lock)) in &self.hashes {
+            assert_eq!(
+                computed,
+                in_lock,
+                "{art}: skillmeat's compute_content_hash vs the lock\n{}",
+                self.context()
+            );
+            assert_eq!(
+                Some(computed),
+                sw_hashes.get(art),
+                "{art}: vs skillwal list"
+            );
+            assert_eq!(Some(computed), locked.get(art), "{art}: vs collection.lock");
+        }
+    }
+}
+
+/// A copy of `sources/edge-skill` as SkillMeat's fixture generator prepared it (hidden files,
+/// `ä.txt`, sort traps, an empty file and directory, `.git/`, `.gitignore`, `__pycache__/`,
+/// `node_modules/` that `add` must drop), with one difference: `link-dir` (a link to a
+/// directory) is refused by skillwal by design (see `src/skillmeat/source.rs`), so it is
+/// replaced here by the real directory SkillMeat's `copytree(symlinks=False)` makes of it.
+/// `link-to-file` stays a symbolic link (skillwal copies the target's bytes, like SkillMeat).
+fn prepare_edge_source(w: &World) -> PathBuf {
+    let e = w.src.join("edge-skill");
+    for d in [".git", "__pycache__", "empty-dir", "node_modules/pkg"] {
+        fs::create_dir_all(e.join(d)).unwrap();
+    }
+    fs::write(e.join(".git/config"), "[core]\n").unwrap();
+    fs::write(e.join(".gitignore"), "*.log\n").unwrap();
+    fs::write(e.join("__pycache__/x.pyc"), "x").unwrap();
+    fs::write(e.join("node_modules/pkg/package.json"), "{}\n").unwrap();
+    e
+}
+
+fn materialize_link_dir(edge: &Path) {
+    let link = edge.join("link-dir");
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    fs::remove_file(&link).unwrap();
+    fs::create_dir(&link).unwrap();
+    fs::copy(edge.join("docs/d.md"), link.join("d.md")).unwrap();
+}
+
+/// The tree of one artifact as `expected/<fixture>.tree.txt` lists it (kinds and sha256, not
+/// modes), relative to `prefix`.
+fn expected_tree(fixture: &str, prefix: &str) -> Vec<String> {
+    let text = fs::read_to_string(fixtures().join(format!("expected/{fixture}.tree.txt"))).unwrap();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let (kind, rest) = line.split_at(4);
+        let rest = rest.trim_start();
+        match kind {
+            "dir " => {
+                let (_mode, path) = rest.split_once(' ').unwrap();
+                if let Some(rel) = path.strip_prefix(prefix).and_then(|r| r.strip_prefix('/')) {
+                    out.push(format!("dir {rel}"));
+                }
+            }
+            "file" => {
+                let mut f = rest.splitn(3, ' ');
+                let (_mode, sha, path) = (f.next(), f.next().unwrap(), f.next().unwrap());
+                if let Some(rel) = path.strip_prefix(prefix).and_then(|r| r.strip_prefix('/')) {
+                    out.push(format!("file {sha} {rel}"));
+                }
+            }
+            other => panic!("unexpected tree line kind {other:?}"),
+        }
+    }
+    out.sort();
+    out
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn actual_tree(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = snapshot(dir)
+        .into_iter()
+        .map(|(rel, content)| match content {
+            None => format!("dir {rel}"),
+            Some(b) => format!("file {} {rel}", sha256_hex(&b)),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn read(p: &Path) -> String {
+    fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. skillwal writes, the Python tool reads
+
+/// skillwal builds a collection (a nested skill, the edge-case skill, a command, an agent),
+/// updates the command after its source changed and removes another command. The Python tool
+/// lists exactly those artifacts with the same metadata it shows for its own copies of the
+/// same sources, finds nothing modified, and computes the lock's hashes. Then one file is
+/// changed by hand: both tools name that artifact, and only it, as modified.
+#[test]
+fn skillwal_collection_is_read_by_python() {
+    let py = python_or_skip!("skillwal_collection_is_read_by_python");
+    let w = World::new();
+    w.sw(&["init"]).expect(0);
+    let c = w.coll("default");
+
+    let edge = prepare_edge_source(&w);
+    // skillwal refuses a link to a directory (by design) and changes nothing.
+    let manifest_before = read(&c.join("collection.toml"));
+    let refused = w.sw(&["add", "skill", edge.to_str().unwrap()]);
+    refused.expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains("links to directories are not copied"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(read(&c.join("collection.toml")), manifest_before);
+    assert!(!c.join("skills/edge-skill").exists());
+    materialize_link_dir(&edge);
+
+    w.sw(&["add", "skill", &w.src("my-skill")]).expect(0);
+    w.sw(&["add", "skill", edge.to_str().unwrap()]).expect(0);
+    w.sw(&["add", "command", &w.src("review.md")]).expect(0);
+    w.sw(&["add", "agent", &w.src("helper.md")]).expect(0);
+    w.sw(&["add", "command", &w.src("plain.md")]).expect(0);
+
+    // skillwal copied exactly what SkillMeat copies (the `.git`, `__pycache__`, ... dropped,
+    // the empty directory kept) and hashed it as SkillMeat did for the same sources.
+    assert_eq!(
+        actual_tree(&c.join("skills/edge-skill")),
+        expected_tree("edge", "./.skillmeat/collections/default/skills/edge-skill")
+    );
+    let ours = lock_hashes(&c);
+    let basic = lock_hashes(&fixtures().join("basic/.skillmeat/collections/default"));
+    let edge_fx = lock_hashes(&fixtures().join("edge/.skillmeat/collections/default"));
+    for art in ["skill/my-skill", "command/review", "agent/helper"] {
+        assert_eq!(ours[art], basic[art], "{art}: skillwal vs skillmeat's hash");
+    }
+    for art in ["skill/edge-skill", "command/plain"] {
+        assert_eq!(
+            ours[art], edge_fx[art],
+            "{art}: skillwal vs skillmeat's hash"
+        );
+    }
+
+    // Update one after its source changed; remove another.
+    let mut review = read(&w.src.join("review.md"));
+    review.push_str("Also check the tests.\n");
+    fs::write(w.src.join("review.md"), review).unwrap();
+    w.sw(&["update", "review"]).expect(0);
+    assert_ne!(lock_hashes(&c)["command/review"], basic["command/review"]);
+    w.sw(&["remove", "plain"]).expect(0);
+    assert!(!c.join("commands/plain.md").exists());
+
+    let expected = strs(&[
+        ("my-skill", "skill"),
+        ("edge-skill", "skill"),
+        ("review", "command"),
+        ("helper", "agent"),
+    ]);
+    let (sw_pairs, _) = skillwal_list(&w);
+    assert_eq!(sw_pairs, expected);
+    w.sw(&["verify"]).expect(0);
+
+    // The Python tool lists the same artifacts, in the same order, and shows for each what
+    // it shows for the copy it made itself of the same source.
+    let (py_pairs, py_objs) = w.py_list(py);
+    assert_eq!(py_pairs, sw_pairs, "skillmeat list vs skillwal list");
+    let (_, basic_objs) = expected_list("basic");
+    let (_, edge_objs) = expected_list("edge");
+    for name in ["my-skill", "review", "helper"] {
+        assert_eq!(py_objs[name], basic_objs[name], "skillmeat list: {name}");
+    }
+    assert_eq!(py_objs["edge-skill"], edge_objs["edge-skill"]);
+
+    // No local modifications that aren't there; the same hashes everywhere.
+    w.drift(py, None).assert_clean_and_agrees(&w, "default", 4);
+
+    // A hand edit (in the file with a non-ASCII name): both tools report that artifact.
+    let f = c.join("skills/edge-skill/ä.txt");
+    let mut text = read(&f);
+    text.push_str("edited by hand\n");
+    fs::write(&f, text).unwrap();
+
+    let status = w.sw_json(&["status"]);
+    let states: Vec<(String, String)> = status["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_string(),
+                a["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        strs(&[
+            ("my-skill", "ok"),
+            ("edge-skill", "modified"),
+            ("review", "ok"),
+            ("helper", "ok"),
+        ])
+    );
+    let verify = w.sw(&["--json", "verify"]);
+    verify.expect(1);
+    let report = verify.json();
+    assert_eq!(report["clean"], false);
+    assert_eq!(
+        report["report"]["modified"],
+        serde_json::json!(["edge-skill::skill"])
+    );
+
+    let drift = w.drift(py, None);
+    assert_eq!(drift.out.code, Some(1), "{}", drift.context());
+    assert_eq!(
+        drift.summary,
+        "skillmeat-drift: 3 clean, 1 modified, 0 missing, 0 unlocked",
+        "{}",
+        drift.context()
+    );
+    assert_eq!(drift.states["skill/edge-skill"], "modified");
+    let (computed, locked) = &drift.hashes["skill/edge-skill"];
+    assert_ne!(computed, locked);
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. The Python tool writes, skillwal reads and changes, the Python tool reads again
+
+struct Plan {
+    fixture: &'static str,
+    /// skillwal adds these: (type, source under sources/)
+    add: &'static [(&'static str, &'static str)],
+    /// then removes these
+    remove: &'static [&'static str],
+    /// the artifacts afterwards, in order
+    after: &'static [(&'static str, &'static str)],
+    /// other collections in the fixture, which must stay byte for byte as they were
+    others: &'static [&'static str],
+}
+
+fn python_collection_roundtrip(py: &Python, plan: &Plan) {
+    let w = World::from_fixture(plan.fixture);
+    let c = w.coll("default");
+    let (fx_pairs, fx_objs) = expected_list(plan.fixture);
+    let n = fx_pairs.len();
+
+    // skillwal opens it: same artifacts as skillmeat lists, hashes read from the lock,
+    // nothing modified, nothing extra.
+    let (sw_pairs, sw_hashes) = skillwal_list(&w);
+    assert_eq!(
+        sw_pairs, fx_pairs,
+        "skillwal list vs skillmeat's own listing"
+    );
+    assert_eq!(sw_hashes, lock_hashes(&c));
+    let v = w.sw_json(&["verify"]);
+    assert_eq!(v["clean"], true, "{v:#}");
+    assert_eq!(v["report"]["ok"].as_array().unwrap().len(), n, "{v:#}");
+    let st = w.sw_json(&["status"]);
+    for a in st["artifacts"].as_array().unwrap() {
+        assert_eq!(a["state"], "ok", "{st:#}");
+    }
+    for other in plan.others {
+        let v = w.sw_json(&["-c", other, "verify"]);
+        assert_eq!(v["clean"], true, "{other}: {v:#}");
+    }
+
+    let toml_before = read(&c.join("collection.toml"));
+    let lock_before = read(&c.join("collection.lock"));
+    let config_before = read(&w.skillmeat_dir().join("config.toml"));
+    let others_before: Vec<_> = plan.others.iter().map(|o| snapshot(&w.coll(o))).collect();
+
+    // skillwal changes it.
+    let edge = prepare_edge_source(&w);
+    materialize_link_dir(&edge);
+    for (ty, src) in plan.add {
+        w.sw(&["add", ty, &w.src(src)]).expect(0);
+    }
+    for name in plan.remove {
+        w.sw(&["remove", name]).expect(0);
+    }
+    let (sw_pairs, _) = skillwal_list(&w);
+    assert_eq!(sw_pairs, strs(plan.after));
+    w.sw(&["verify"]).expect(0);
+
+    // What skillwal did not touch kept its exact text: the untouched [[artifacts]] entries
+    // (with the [artifacts.metadata.extra...] tables Python wrote, uuid, last_updated), their
+    // lock entries, the [collection] table apart from `updated`, config.toml, other collections.
+    let toml_after = read(&c.join("collection.toml"));
+    let (head_before, arts_before) = manifest_chunks(&toml_before);
+    let (head_after, arts_after) = manifest_chunks(&toml_after);
+    let untouched: Vec<&String> = arts_before
+        .keys()
+        .filter(|k| !plan.remove.contains(&k.as_str()))
+        .collect();
+    assert!(!untouched.is_empty());
+    for name in &untouched {
+        assert_eq!(
+            arts_after.get(*name),
+            Some(&arts_before[*name]),
+            "entry {name} changed:\n--- before\n{toml_before}\n--- after\n{toml_after}"
+        );
+    }
+    for name in plan.remove {
+        assert!(
+            !arts_after.contains_key(*name),
+            "{name} still in the manifest"
+        );
+    }
+    assert!(
+        toml_before.contains("[artifacts.metadata.extra"),
+        "the fixture has Python's extra tables"
+    );
+    let strip_updated = |h: &str| -> String {
+        h.lines()
+            .filter(|l| !l.starts_with("updated = "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(strip_updated(&head_after), strip_updated(&head_before));
+    let locks_before = lock_chunks(&lock_before);
+    let locks_after = lock_chunks(&read(&c.join("collection.lock")));
+    for (key, text) in &locks_before {
+        let name = key.split("::").next().unwrap();
+        if plan.remove.contains(&name) {
+            assert!(!locks_after.contains_key(key), "{key} still in the lock");
+        } else {
+            assert_eq!(locks_after.get(key), Some(text), "lock entry {key} changed");
+        }
+    }
+    assert_eq!(read(&w.skillmeat_dir().join("config.toml")), config_before);
+    for (o, before) in plan.others.iter().zip(&others_before) {
+        assert!(
+            snapshot(&w.coll(o)) == *before,
+            "collection {o} changed though skillwal only read it"
+        );
+    }
+
+    // The Python tool reads and lists it, shows the untouched artifacts as before, and finds
+    // no local modifications; its hashes are the lock's and skillwal's.
+    let (py_pairs, py_objs) = w.py_list(py);
+    assert_eq!(
+        py_pairs,
+        strs(plan.after),
+        "skillmeat list after skillwal's changes"
+    );
+    for name in &untouched {
+        assert_eq!(py_objs[*name], fx_objs[*name], "skillmeat list: {name}");
+    }
+    w.drift(py, None)
+        .assert_clean_and_agrees(&w, "default", plan.after.len());
+}
+
+#[test]
+fn python_basic_collection_changed_by_skillwal() {
+    let py = python_or_skip!("python_basic_collection_changed_by_skillwal");
+    python_collection_roundtrip(
+        py,
+        &Plan {
+            fixture: "basic",
+            add: &[("skill", "edge-skill")],
+            remove: &["review"],
+            after: &[
+                ("my-skill", "skill"),
+                ("helper", "agent"),
+                ("edge-skill", "skill"),
+            ],
+            others: &[],
+        },
+    );
+}
+
+/// `updated`: `my-skill` re-added by Python (a `uuid`), `helper` refreshed (`last_updated`),
+/// and no `commands/` directory (git keeps no empty directory): skillwal must create it.
+#[test]
+fn python_updated_collection_changed_by_skillwal() {
+    let py = python_or_skip!("python_updated_collection_changed_by_skillwal");
+    python_collection_roundtrip(
+        py,
+        &Plan {
+            fixture: "updated",
+            add: &[("command", "review.md")],
+            remove: &["helper"],
+            after: &[("my-skill", "skill"), ("review", "command")],
+            others: &[],
+        },
+    );
+}
+
+/// `edge`: the edge-case skill, a command without front matter, and a second collection
+/// `work` that must stay untouched; no `agents/` directory in `default`.
+#[test]
+fn python_edge_collection_changed_by_skillwal() {
+    let py = python_or_skip!("python_edge_collection_changed_by_skillwal");
+    python_collection_roundtrip(
+        py,
+        &Plan {
+            fixture: "edge",
+            add: &[("agent", "helper.md"), ("skill", "my-skill")],
+            remove: &["plain"],
+            after: &[
+                ("edge-skill", "skill"),
+                ("helper", "agent"),
+                ("my-skill", "skill"),
+            ],
+            others: &["work"],
+        },
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// 3. Round trip: the Python tool adds to a skillwal collection, skillwal carries on
+
+/// The Python tool adds a command to a collection skillwal made; skillwal verifies it clean,
+/// and can remove it.
+///
+/// What skillwal can and cannot update afterwards: the Python tool records no source for a
+/// local artifact, and every Python write rewrites the whole manifest, dropping skillwal's
+/// `skillwal_source` fields from *every* artifact (FINDINGS.md (b)). So after any Python
+/// write, `skillwal update` of a local artifact — the Python-added one and skillwal's own
+/// alike — fails with a "no source" message and changes nothing; `remove` and then `add` from
+/// the source again restores updates. (GitHub artifacts would still be found through
+/// `upstream`; that needs the network and is not tested here.)
+#[test]
+fn python_adds_to_skillwal_collection() {
+    let py = python_or_skip!("python_adds_to_skillwal_collection");
+    let w = World::new();
+    let c = w.coll("default");
+    w.sw(&["init"]).expect(0);
+    w.sw(&["add", "skill", &w.src("my-skill")]).expect(0);
+    w.sw(&["add", "agent", &w.src("helper.md")]).expect(0);
+    assert!(read(&c.join("collection.toml")).contains("skillwal_source"));
+
+    // The Python tool adds a command (prompts are skipped by --yes; stdin is closed).
+    w.skillmeat(py, &["add", "command", &w.src("review.md"), "--yes"])
+        .expect(0);
+    let manifest = read(&c.join("collection.toml"));
+    assert!(
+        !manifest.contains("skillwal_source"),
+        "skillmeat 0.74.0 drops unknown artifact fields on every write (FINDINGS.md (b)); \
+         the checks below rely on it:\n{manifest}"
+    );
+
+    // skillwal reads it: everything matches the lock, nothing modified.
+    let expected = strs(&[
+        ("my-skill", "skill"),
+        ("helper", "agent"),
+        ("review", "command"),
+    ]);
+    assert_eq!(skillwal_list(&w).0, expected);
+    let v = w.sw_json(&["verify"]);
+    assert_eq!(v["clean"], true, "{v:#}");
+    assert_eq!(v["report"]["ok"].as_array().unwrap().len(), 3);
+    for a in w.sw_json(&["status"])["artifacts"].as_array().unwrap() {
+        assert_eq!(a["state"], "ok");
+    }
+
+    // No source to update from: a clear error, exit 1, nothing changed.
+    let before = snapshot(&c);
+    for args in [
+        &["update", "review"][..],
+        &["update", "my-skill", "--strategy", "upstream"][..],
+        &["update", "--all"][..],
+    ] {
+        let out = w.sw(args);
+        out.expect(1);
+        assert!(
+            out.stderr
+                .contains("has no source skillwal can update from")
+                && out.stderr.contains("Nothing was changed"),
+            "{}: {}",
+            out.what,
+            out.stderr
+        );
+        assert!(
+            snapshot(&c) == before,
+            "{} changed the collection",
+            out.what
+        );
+    }
+    let out = w.sw(&["--json", "update", "review"]);
+    out.expect(1);
+    let err: Value = serde_json::from_str(&out.stderr).expect("JSON error on stderr");
+    assert_eq!(err["changed"], "no", "{err:#}");
+    assert!(err["error"].as_str().unwrap().contains("no source"));
+    assert!(snapshot(&c) == before);
+
+    // skillwal can remove the Python-added command, and add it again with a source, which it
+    // can then update.
+    w.sw(&["remove", "review"]).expect(0);
+    assert!(!c.join("commands/review.md").exists());
+    w.sw(&["add", "command", &w.src("review.md")]).expect(0);
+    let old = lock_hashes(&c)["command/review"].clone();
+    let mut text = read(&w.src.join("review.md"));
+    text.push_str("Also check the tests.\n");
+    fs::write(w.src.join("review.md"), &text).unwrap();
+    w.sw(&["update", "review"]).expect(0);
+    assert_eq!(read(&c.join("commands/review.md")), text);
+    assert_ne!(lock_hashes(&c)["command/review"], old);
+    w.sw(&["verify"]).expect(0);
+
+    // And the Python tool reads the result: same list, nothing modified, same hashes.
+    let (py_pairs, _) = w.py_list(py);
+    assert_eq!(py_pairs, expected);
+    w.drift(py, None).assert_clean_and_agrees(&w, "default", 3);
+}
+
+/// Empty collections, which are written differently: SkillMeat puts `artifacts = []` first
+/// (and `init` by skillwal does the same), skillwal writes no `artifacts` key at all after
+/// removing the last artifact. skillwal adds to an empty collection the Python tool made (the
+/// `artifacts = []` must give way to `[[artifacts]]`), and each tool reads the other's.
+#[test]
+fn empty_collections_both_ways() {
+    let py = python_or_skip!("empty_collections_both_ways");
+
+    // skillwal's empty collection, read by the Python tool.
+    let w = World::new();
+    w.sw(&["init"]).expect(0);
+    assert!(w.py_list(py).0.is_empty());
+
+    // The Python tool's empty collection, read and changed by skillwal.
+    let w = World::new();
+    let c = w.coll("default");
+    w.skillmeat(py, &["init", "--name", "default", "--no-input"])
+        .expect(0);
+    assert!(read(&c.join("collection.toml")).starts_with("artifacts = []\n"));
+    assert!(skillwal_list(&w).0.is_empty());
+    let v = w.sw_json(&["verify"]);
+    assert_eq!(v["clean"], true, "{v:#}");
+    w.sw(&["add", "command", &w.src("review.md")]).expect(0);
+    let manifest = read(&c.join("collection.toml"));
+    assert!(!manifest.contains("artifacts = []"), "{manifest}");
+    let expected = strs(&[("review", "command")]);
+    assert_eq!(w.py_list(py).0, expected);
+    w.drift(py, None).assert_clean_and_agrees(&w, "default", 1);
+
+    // skillwal removes the last artifact; the Python tool still reads the collection.
+    w.sw(&["remove", "review"]).expect(0);
+    assert!(skillwal_list(&w).0.is_empty());
+    w.sw(&["verify"]).expect(0);
+    assert!(w.py_list(py).0.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Bugs found (ignored until fixed in src/)
+
+/// SkillMeat turns an agent's `tools: Read, Grep` front matter into the list
+/// `tools = ["Read", "Grep"]` in `[artifacts.metadata]`; skillwal writes the string
+/// `tools = "Read, Grep"`. skillmeat's `ArtifactMetadata.from_dict` iterates that string
+/// character by character, finds no valid tool, and the field is gone after the next Python
+/// write (of any artifact).
+#[test]
+#[ignore = "BUG: skillwal writes [artifacts.metadata] tools as a string (\"Read, Grep\"); skillmeat writes a list and drops the string on its next write"]
+fn agent_tools_survive_python_write() {
+    let py = python_or_skip!("agent_tools_survive_python_write");
+    let w = World::new();
+    let c = w.coll("default");
+    w.sw(&["init"]).expect(0);
+    w.sw(&["add", "agent", &w.src("helper.md")]).expect(0);
+    let tools = |path: &Path| -> Option<toml::Value> {
+        let t: toml::Table = read(path).parse().unwrap();
+        t["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"].as_str() == Some("helper"))
+            .and_then(|a| a.get("metadata"))
+            .and_then(|m| m.get("tools"))
+            .cloned()
+    };
+    let python_wrote =
+        tools(&fixtures().join("basic/.skillmeat/collections/default/collection.toml"));
+    assert_eq!(
+        python_wrote,
+        Some(toml::Value::Array(vec!["Read".into(), "Grep".into()]))
+    );
+    assert_eq!(
+        tools(&c.join("collection.toml")),
+        python_wrote,
+        "skillwal's metadata.tools vs skillmeat's"
+    );
+    w.skillmeat(py, &["add", "command", &w.src("review.md"), "--yes"])
+        .expect(0);
+    assert_eq!(
+        tools(&c.join("collection.toml")),
+        python_wrote,
+        "metadata.tools after a Python write"
+    );
+}
+
+/// SkillMeat gives an artifact without a front-matter description the first line of its body
+/// as `description` (`plain.md`, "Just do it." — fixture `edge`, FINDINGS.md (a)); skillwal
+/// writes no description, so `skillmeat list` shows `description: null` for it.
+#[test]
+#[ignore = "BUG: skillwal gives a command without front matter no description; skillmeat uses its first line (\"Just do it.\")"]
+fn command_without_front_matter_gets_description() {
+    let py = python_or_skip!("command_without_front_matter_gets_description");
+    let w = World::new();
+    w.sw(&["init"]).expect(0);
+    w.sw(&["add", "command", &w.src("plain.md")]).expect(0);
+    let (_, py_objs) = w.py_list(py);
+    let (_, edge_objs) = expected_list("edge");
+    assert_eq!(py_objs["plain"], edge_objs["plain"]);
+}
