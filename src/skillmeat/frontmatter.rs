@@ -82,9 +82,50 @@ pub fn parse(text: &str) -> BTreeMap<String, FrontValue> {
     BTreeMap::new()
 }
 
-/// The `[artifacts.metadata]` table and the tags SkillMeat derives from front matter.
+/// The text after the front matter (all of it when there is none).
+fn body(text: &str) -> &str {
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        offset += line.len();
+        if i == 0 && line.trim_end() != "---" {
+            return text;
+        }
+        if i > 0 && line.trim_end() == "---" {
+            return &text[offset..];
+        }
+    }
+    text
+}
+
+/// SkillMeat's fallback description: the first non-empty line of the body that is not a
+/// heading, cut to 200 characters.
+fn description_from_body(text: &str) -> Option<String> {
+    body(text)
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.chars().take(200).collect())
+}
+
+/// The `[artifacts.metadata]` table and the tags SkillMeat derives from front matter:
+/// known keys copied, `tools: A, B` split into a list as SkillMeat does, and a missing
+/// description taken from the body.
 pub fn metadata_and_tags(text: &str) -> (toml::Table, Vec<String>) {
-    let fm = parse(text);
+    let mut fm = parse(text);
+    if let Some(FrontValue::Text(t)) = fm.get("tools") {
+        let tools = t
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        fm.insert("tools".into(), FrontValue::List(tools));
+    }
+    if !matches!(fm.get("description"), Some(FrontValue::Text(d)) if !d.is_empty())
+        && let Some(d) = description_from_body(text)
+    {
+        fm.insert("description".into(), FrontValue::Text(d));
+    }
     let mut table = toml::Table::new();
     for key in METADATA_KEYS {
         match fm.get(key) {
@@ -119,6 +160,22 @@ mod tests {
         assert_eq!(meta["description"].as_str(), Some("A skill"));
         assert_eq!(meta["tools"].as_array().unwrap().len(), 2);
         assert_eq!(tags, ["a", "b"]);
+    }
+
+    #[test]
+    fn tools_text_is_split_and_a_missing_description_comes_from_the_body() {
+        let (meta, _) =
+            metadata_and_tags("---\nname: h\ntools: Read, Grep\n---\n\n# Title\nYou help.\n");
+        let tools: Vec<_> = meta["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(tools, ["Read", "Grep"]);
+        assert_eq!(meta["description"].as_str(), Some("You help."));
+        let (meta, _) = metadata_and_tags("Just do it.\n");
+        assert_eq!(meta["description"].as_str(), Some("Just do it."));
     }
 
     #[test]

@@ -24,6 +24,12 @@ Output (stdout), one line per artifact in manifest order:
     unlocked <type>/<name>       (no collection.lock entry for it)
 then a summary line:
     skillmeat-drift: <n> clean, <n> modified, <n> missing, <n> unlocked
+With --hashes, before the summary, one line per artifact whose files exist:
+    hash <type>/<name> <computed> <locked>
+where <computed> is skillmeat's own compute_content_hash of the files (the
+function _detect_local_modifications uses) and <locked> the lock's
+content_hash ("-" when there is no lock entry). Without --hashes the output is
+exactly as above (tests/fixtures/python/expected/*.drift.txt).
 Exit code: 0 if every artifact is clean, 1 if any is modified/missing/unlocked,
 2 if skillmeat could not load the collection (message on stderr).
 """
@@ -35,6 +41,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-c", "--collection", default=None,
                     help="collection name (default: active collection)")
+    ap.add_argument("--hashes", action="store_true",
+                    help="also print skillmeat's computed content_hash and the lock's, per artifact")
     args = ap.parse_args()
 
     try:
@@ -56,6 +64,7 @@ def main() -> int:
         return 2
 
     counts = {"clean": 0, "modified": 0, "missing": 0, "unlocked": 0}
+    hashes = []
     for a in collection.artifacts:
         path = cpath / a.path
         if not path.exists():
@@ -68,6 +77,14 @@ def main() -> int:
             state = "clean"
         counts[state] += 1
         print(f"{state} {a.type.value}/{a.name}")
+        if args.hashes and state != "missing":
+            entry = lock.get((a.name, a.type.value))
+            locked = entry.content_hash if entry is not None else "-"
+            computed = art_mgr.compute_content_hash(path)
+            hashes.append(f"hash {a.type.value}/{a.name} {computed} {locked}")
+
+    for line in hashes:
+        print(line)
 
     print("skillmeat-drift: {clean} clean, {modified} modified, {missing} missing, "
           "{unlocked} unlocked".format(**counts))
