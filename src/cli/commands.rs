@@ -2,7 +2,7 @@
 
 use super::args::{Cli, Command, Global, JournalCommand, StrategyArg, TypeArg};
 use super::exit;
-use super::output::{self, Output};
+use super::output::{self, Output, UsageError};
 use anyhow::{Context, Result, anyhow, bail};
 use skillwal::fs::FileSystem;
 use skillwal::fs::fault::FaultFs;
@@ -39,6 +39,8 @@ pub fn file_system() -> Result<Arc<dyn FileSystem>> {
 
 fn target(g: &Global) -> Result<Target> {
     if let Some(dir) = &g.collection_dir {
+        let dir =
+            &std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
@@ -122,19 +124,31 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<u8> {
             path,
             reference,
         } => {
-            let spec = match git {
-                Some(url) => SourceSpec::Git {
-                    url: url.clone(),
-                    path: path.clone(),
-                    reference: reference.clone(),
-                },
-                None => source_spec(
-                    source
+            if git.is_none() && (path.is_some() || reference.is_some()) {
+                return Err(UsageError(
+                    "--path and --ref go with --git URL; a local source is copied as it is".into(),
+                )
+                .into());
+            }
+            let (spec, shorthand) = match git {
+                Some(url) => {
+                    let spec = SourceSpec::Git {
+                        url: url.clone(),
+                        path: path.clone(),
+                        reference: reference.clone(),
+                    };
+                    (spec, None)
+                }
+                None => {
+                    let text = source
                         .as_deref()
-                        .expect("clap requires a source without --git"),
-                )?,
+                        .expect("clap requires a source without --git");
+                    let spec = source_spec(text)?;
+                    let shorthand = matches!(spec, SourceSpec::Git { .. }).then_some(text);
+                    (spec, shorthand)
+                }
             };
-            add(g, ty(*r#type), spec, name.as_deref(), out)
+            add(g, ty(*r#type), spec, shorthand, name.as_deref(), out)
         }
         Command::Update {
             names,
@@ -242,6 +256,10 @@ fn init(g: &Global, name: Option<&str>, out: &Output) -> Result<u8> {
         }
         t.name = n.to_string();
     }
+    if let Some(h) = &t.home {
+        // A broken config.toml stops init before anything is created.
+        h.read_config()?.map(|c| c.config()).transpose()?;
+    }
     let fs = file_system()?;
     let c = Collection::init(
         fs,
@@ -261,10 +279,12 @@ fn init(g: &Global, name: Option<&str>, out: &Output) -> Result<u8> {
     Ok(exit::OK)
 }
 
+/// `shorthand` is the command-line text when `spec` came from a GitHub shorthand.
 fn add(
     g: &Global,
     ty: ArtifactType,
     spec: SourceSpec,
+    shorthand: Option<&str>,
     name: Option<&str>,
     out: &Output,
 ) -> Result<u8> {
@@ -278,7 +298,17 @@ fn add(
     let mut c = open(&t, g, out)?;
     let fetched = out.spinner(&format!("fetching {}", describe(&spec)), || {
         fetch(&spec, ty)
-    })?;
+    });
+    let fetched = match (fetched, shorthand) {
+        (Ok(f), _) => f,
+        (Err(e), Some(text)) => {
+            return Err(anyhow!(e).context(format!(
+                "source {text} does not exist as a local path, and fetching it as the GitHub spec {text} ({}) failed",
+                describe(&spec)
+            )));
+        }
+        (Err(e), None) => return Err(e.into()),
+    };
     let entry = c.add(ty, &name, &fetched)?;
     c.close()?;
     out.added(ty, &name, &entry, &describe(&spec), &t.dir);

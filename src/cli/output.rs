@@ -79,24 +79,29 @@ impl Output {
         } else {
             exit::ERROR
         };
-        let msg = format!("{e:#}");
+        let msg = message(e);
         let maybe_applied = msg.contains("may have been applied");
         let note = if maybe_applied || msg.to_lowercase().contains("nothing was changed") || usage {
             None
         } else {
             Some("Nothing was changed.")
         };
+        let hint = hint(e);
         if self.json {
             let v = json!({
                 "error": msg,
                 "exit_code": code,
                 "changed": if maybe_applied { "maybe" } else { "no" },
+                "hint": hint,
             });
             eprintln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         } else {
             eprintln!("error: {msg}");
             if let Some(n) = note {
                 eprintln!("{n}");
+            }
+            if let Some(h) = hint {
+                eprintln!("{h}");
             }
         }
         code
@@ -352,6 +357,7 @@ impl Output {
                 FileState::Modified => "modified",
                 FileState::Missing => "missing",
                 FileState::Unlocked => "not in the lock",
+                FileState::Unreadable => "cannot be hashed (see `skillwal verify`)",
             };
             let update = match a.update_available {
                 Some(true) => ", update available",
@@ -378,6 +384,7 @@ impl Output {
         list("unlocked", &r.unlocked);
         list("stale", &r.stale_lock_entries);
         list("extra", &r.extra);
+        list("unreadable", &r.unreadable);
         if r.is_clean() {
             println!("All {} artifacts match the lock", r.checked);
         } else {
@@ -390,6 +397,7 @@ impl Output {
                     + r.unlocked.len()
                     + r.stale_lock_entries.len()
                     + r.extra.len()
+                    + r.unreadable.len()
             );
         }
     }
@@ -415,18 +423,23 @@ impl Output {
             print_json(&json!({"path": dir, "discarded": d}));
             return;
         }
-        match d.txn_id {
-            Some(id) => println!(
-                "Discarded transaction {id} ({} records, {}) from {}; the files were left as they are",
-                d.records,
-                if d.committed {
+        match (d.txn_id, d.committed, d.records) {
+            (Some(id), committed, records) => println!(
+                "Discarded transaction {id} ({records} records, {}) from {}; the files were left as they are",
+                if committed {
                     "committed"
                 } else {
                     "uncommitted"
                 },
                 dir.display()
             ),
-            None => println!(
+            (None, true, _) | (None, _, 1..) => println!(
+                "Discarded a damaged transaction ({} readable records{}) from {}; the files were left as they are",
+                d.records,
+                if d.committed { ", committed" } else { "" },
+                dir.display()
+            ),
+            (None, false, 0) => println!(
                 "The journal of {} held no transaction; it is reset",
                 dir.display()
             ),
@@ -566,6 +579,93 @@ impl Output {
             TxnState::None => {}
         }
     }
+}
+
+/// The error and its causes, each cause once: library errors already name their cause in
+/// their own text, so a cause whose text is already there is not repeated.
+fn message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if msg.contains(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    msg
+}
+
+/// What to do next, for the errors whose own text does not say it.
+fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    use skillwal::skillmeat::Error as FormatError;
+    for cause in e.chain() {
+        if let Some(CollectionError::Format(
+            FormatError::Syntax { .. } | FormatError::Schema { .. },
+        )) = cause.downcast_ref::<CollectionError>()
+        {
+            return Some(
+                "Fix the file at that line and column (or restore it), then run the command again.",
+            );
+        }
+        if let Some(skillwal::skillmeat::home::HomeError::Format(
+            FormatError::Syntax { .. } | FormatError::Schema { .. },
+        )) = cause.downcast_ref::<skillwal::skillmeat::home::HomeError>()
+        {
+            return Some(
+                "Fix the file at that line and column (or restore it), then run the command again.",
+            );
+        }
+        if let Some(FormatError::Syntax { .. } | FormatError::Schema { .. }) =
+            cause.downcast_ref::<FormatError>()
+        {
+            return Some(
+                "Fix the file at that line and column (or restore it), then run the command again.",
+            );
+        }
+        if let Some(CollectionError::InvalidName { .. }) = cause.downcast_ref::<CollectionError>() {
+            return Some("Choose another name with --name.");
+        }
+        let locked = matches!(
+            cause.downcast_ref::<skillwal::Error>(),
+            Some(skillwal::Error::Locked { .. })
+        ) || matches!(
+            cause.downcast_ref::<CollectionError>(),
+            Some(CollectionError::Engine(skillwal::Error::Locked { .. }))
+        );
+        if locked {
+            return Some(
+                "Wait for that process to finish, or run the command again without --no-wait to wait for it.",
+            );
+        }
+        let errno = cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|e| e.raw_os_error())
+            .or_else(|| {
+                cause
+                    .downcast_ref::<skillwal::Error>()
+                    .and_then(|e| e.raw_os_error())
+            })
+            .or_else(|| match cause.downcast_ref::<CollectionError>() {
+                Some(CollectionError::Engine(e)) => e.raw_os_error(),
+                Some(CollectionError::Io { source, .. }) => source.raw_os_error(),
+                _ => None,
+            });
+        match errno.map(rustix::io::Errno::from_raw_os_error) {
+            Some(rustix::io::Errno::NOSPC | rustix::io::Errno::DQUOT) => {
+                return Some("Free some space on that file system, then run the command again.");
+            }
+            Some(rustix::io::Errno::ROFS | rustix::io::Errno::ACCESS | rustix::io::Errno::PERM) => {
+                return Some(
+                    "Make the collection writable for this user, then run the command again.",
+                );
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn state_text(s: TxnState) -> &'static str {

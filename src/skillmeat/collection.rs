@@ -122,6 +122,8 @@ pub enum FileState {
     Missing,
     /// No lock entry to compare with.
     Unlocked,
+    /// The files cannot be hashed as SkillMeat would (e.g. a symbolic link inside).
+    Unreadable,
 }
 
 /// One artifact in a status report.
@@ -149,6 +151,8 @@ pub struct VerifyReport {
     pub stale_lock_entries: Vec<String>,
     /// Files and directories in `skills/`, `commands/`, `agents/` that no artifact owns.
     pub extra: Vec<String>,
+    /// Artifacts whose files cannot be hashed, with the reason.
+    pub unreadable: Vec<String>,
 }
 
 impl VerifyReport {
@@ -158,6 +162,7 @@ impl VerifyReport {
             && self.unlocked.is_empty()
             && self.stale_lock_entries.is_empty()
             && self.extra.is_empty()
+            && self.unreadable.is_empty()
     }
 }
 
@@ -632,9 +637,17 @@ impl Collection {
             let (name, ty) = (input.name.as_str(), input.ty);
             let artifact = self.find(name, Some(ty))?;
             let (_, abs) = self.storage(name, ty)?;
-            let disk = self.disk_hash(name, ty)?;
+            let Some(disk) = self.disk_hash(name, ty)? else {
+                // Missing files are not a local modification to keep or overwrite: the user
+                // must decide (restore them, or remove the artifact).
+                return Err(CollectionError::FilesMissing {
+                    name: name.to_string(),
+                    ty,
+                    path: abs,
+                });
+            };
             let locked = self.lock_hash(name, ty)?;
-            let modified = disk.is_none() || disk != locked;
+            let modified = Some(&disk) != locked.as_ref();
             let upstream = fetched_hash(&input.fetched)?;
             let action = if !modified && Some(&upstream) == locked.as_ref() {
                 UpdateAction::UpToDate
@@ -654,13 +667,6 @@ impl Collection {
                     },
                 }
             };
-            if disk.is_none() && action == UpdateAction::KeptLocal && strategy != Strategy::Prompt {
-                return Err(CollectionError::FilesMissing {
-                    name: name.to_string(),
-                    ty,
-                    path: abs,
-                });
-            }
             plans.push((input, artifact, action, modified, upstream));
         }
         if !no_terminal.is_empty() {
@@ -747,7 +753,15 @@ impl Collection {
         let m = self.manifest()?;
         let mut out = Vec::new();
         for a in &m.artifacts {
-            let disk = self.disk_hash(&a.name, a.artifact_type)?;
+            let Ok(disk) = self.disk_hash(&a.name, a.artifact_type) else {
+                out.push(ArtifactStatus {
+                    name: a.name.clone(),
+                    ty: a.artifact_type.as_str().to_string(),
+                    state: FileState::Unreadable,
+                    update_available: None,
+                });
+                continue;
+            };
             let locked = self.lock_hash(&a.name, a.artifact_type)?;
             let state = match (&disk, &locked) {
                 (None, _) => FileState::Missing,
@@ -782,10 +796,14 @@ impl Collection {
         for a in &m.artifacts {
             let key = lock_key(&a.name, a.artifact_type);
             r.checked += 1;
-            match (
-                self.disk_hash(&a.name, a.artifact_type)?,
-                l.entry(&a.name, a.artifact_type),
-            ) {
+            let disk = match self.disk_hash(&a.name, a.artifact_type) {
+                Ok(d) => d,
+                Err(e) => {
+                    r.unreadable.push(format!("{key}: {e}"));
+                    continue;
+                }
+            };
+            match (disk, l.entry(&a.name, a.artifact_type)) {
                 (None, _) => r.missing.push(key),
                 (Some(_), None) => r.unlocked.push(key),
                 (Some(d), Some(e)) if d == e.content_hash => r.ok.push(key),

@@ -315,7 +315,7 @@ pub enum SourceError {
         source: io::Error,
     },
     /// The source is a file where the type needs a directory, or the reverse.
-    #[error("a {artifact_type} must be {expected}, but {path} is {found}; point to {expected}")]
+    #[error("{} {artifact_type} must be {expected}, but {path} is {found}; point to {expected}", article(*artifact_type))]
     WrongKind {
         /// The (canonical) source path.
         path: PathBuf,
@@ -327,7 +327,7 @@ pub enum SourceError {
         found: &'static str,
     },
     /// A command or agent source file does not end in `.md`.
-    #[error("a {artifact_type} must be a .md file, but {path} is not; point to the .md file")]
+    #[error("{} {artifact_type} must be a .md file, but {path} is not; point to the .md file", article(*artifact_type))]
     NotMarkdown {
         /// The (canonical) source path.
         path: PathBuf,
@@ -472,6 +472,15 @@ fn one_line(text: &str) -> String {
 }
 
 /// Whether SkillMeat's `add` drops an entry with this name (see [`EXCLUDE_PATTERNS`]).
+/// "a" or "an" before an artifact type's name.
+fn article(ty: ArtifactType) -> &'static str {
+    if ty.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
 pub fn is_excluded(name: &str) -> bool {
     EXCLUDE_PATTERNS
         .iter()

@@ -95,6 +95,19 @@ impl Sandbox {
         c
     }
 
+    /// A `std::process::Command` for `program` with the same environment as [`Sandbox::cmd`]
+    /// (for children the test drives itself).
+    pub fn std_cmd(&self, program: &str) -> std::process::Command {
+        let mut c = std::process::Command::new(program);
+        c.env_clear();
+        for (k, v) in hygienic_env(&self.root, &self.user_home) {
+            c.env(k, v);
+        }
+        c.env("SKILLWAL_HOME", &self.home);
+        c.current_dir(&self.root);
+        c
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         self.run_env(&[], args)
     }
@@ -123,12 +136,7 @@ impl Sandbox {
         for (k, v) in hygienic_env(&self.root, &self.user_home) {
             c.env(k, v);
         }
-        let out = c
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .expect("run git");
+        let out = c.arg("-C").arg(dir).args(args).output().expect("run git");
         assert!(
             out.status.success(),
             "git {args:?} in {} failed: {}",
@@ -157,7 +165,9 @@ impl Sandbox {
         let dir = self.src.join(name);
         write(
             &dir.join("SKILL.md"),
-            &format!("---\nname: {name}\ndescription: The {name} skill\ntags: [testing, cli]\n---\n{body}\n"),
+            &format!(
+                "---\nname: {name}\ndescription: The {name} skill\ntags: [testing, cli]\n---\n{body}\n"
+            ),
         );
         write(&dir.join("scripts/run.sh"), "#!/bin/sh\necho run\n");
         chmod(&dir.join("scripts/run.sh"), 0o755);
@@ -176,6 +186,12 @@ impl Sandbox {
     /// sources, on the default collection. Returns the collection's directory.
     pub fn three_artifacts(&self) -> PathBuf {
         self.run(&["init"]).ok();
+        self.three_artifacts_added()
+    }
+
+    /// The three artifacts of [`Sandbox::three_artifacts`], added to an existing default
+    /// collection.
+    pub fn three_artifacts_added(&self) -> PathBuf {
         let skill = self.skill_source("my-skill", "v1");
         let cmd = self.file_source("review.md", "review v1");
         let agent = self.file_source("helper.md", "helper v1");
@@ -189,7 +205,10 @@ impl Sandbox {
     /// update will touch, plus a new file in the skill).
     pub fn change_sources(&self, tag: &str) {
         append(&self.src.join("my-skill/SKILL.md"), &format!("{tag}\n"));
-        append(&self.src.join("my-skill/docs/notes.txt"), &format!("{tag}\n"));
+        append(
+            &self.src.join("my-skill/docs/notes.txt"),
+            &format!("{tag}\n"),
+        );
         write(&self.src.join("my-skill/docs/new.txt"), &format!("{tag}\n"));
         append(&self.src.join("review.md"), &format!("{tag}\n"));
         append(&self.src.join("helper.md"), &format!("{tag}\n"));
@@ -287,6 +306,16 @@ impl Run {
     }
 
     #[track_caller]
+    pub fn stdout_lacks(&self, needle: &str) -> &Run {
+        assert!(
+            !self.stdout.contains(needle),
+            "stdout has {needle:?}\n{}",
+            self.context()
+        );
+        self
+    }
+
+    #[track_caller]
     pub fn stderr_has(&self, needle: &str) -> &Run {
         assert!(
             self.stderr.contains(needle),
@@ -366,7 +395,10 @@ impl std::fmt::Debug for Node {
         match self {
             Node::Dir { mode } => write!(f, "dir {mode:o}"),
             Node::File { mode, bytes } => {
-                write!(f, "file {mode:o} {:?}", String::from_utf8_lossy(bytes))
+                // Enough to see the difference, not a megabyte of journal.
+                let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]);
+                let more = if bytes.len() > 200 { "..." } else { "" };
+                write!(f, "file {mode:o} {} B {text:?}{more}", bytes.len())
             }
             Node::Link { target } => write!(f, "link -> {}", target.display()),
             Node::Other => write!(f, "other"),
@@ -377,14 +409,16 @@ impl std::fmt::Debug for Node {
 /// A directory tree: relative path (`/`-separated) to node.
 pub type Tree = BTreeMap<String, Node>;
 
-/// Everything below `dir` except the top-level `.skillwal/` (skillwal's own files).
+/// Everything below `dir` except the top-level `.skillwal/` (skillwal's own files) and any
+/// nested `.skillwal/lock`.
 pub fn tree(dir: &Path) -> Tree {
     let mut t = Tree::new();
     walk(dir, "", &mut t, true);
     t
 }
 
-/// Everything below `dir`, `.skillwal/` included.
+/// Everything below `dir`, `.skillwal/` included (but not `.skillwal/lock`, which holds the
+/// PID of the last process that opened the collection).
 pub fn tree_all(dir: &Path) -> Tree {
     let mut t = Tree::new();
     walk(dir, "", &mut t, false);
@@ -406,6 +440,10 @@ fn walk(dir: &Path, prefix: &str, t: &mut Tree, skip_meta: bool) {
         } else {
             format!("{prefix}/{name}")
         };
+        // Every open writes its PID into the lock file (wal-spec.md §2): not content.
+        if rel == ".skillwal/lock" || rel.ends_with("/.skillwal/lock") {
+            continue;
+        }
         let p = e.path();
         let meta = fs::symlink_metadata(&p).expect("stat");
         let m = meta.permissions().mode() & 0o7777;
@@ -483,7 +521,9 @@ fn is_timestamp(s: &str) -> bool {
         && b[4] == b'-'
         && b[7] == b'-'
         && b[10] == b'T'
-        && b[11..].iter().all(|c| c.is_ascii_digit() || *c == b':' || *c == b'.')
+        && b[11..]
+            .iter()
+            .all(|c| c.is_ascii_digit() || *c == b':' || *c == b'.')
 }
 
 /// `t` with timestamps masked in `collection.toml` and `collection.lock`.

@@ -362,7 +362,10 @@ pub fn workloads() -> Vec<Workload> {
             setup: vec![],
             txn: vec![
                 WOp::Mkdir("skills".into()),
-                WOp::Put("collection.toml".into(), Bytes::lit("[collection]\nname = \"c\"\n")),
+                WOp::Put(
+                    "collection.toml".into(),
+                    Bytes::lit("[collection]\nname = \"c\"\n"),
+                ),
                 WOp::Tree("skills/a".into(), skill("1")),
             ],
         },
