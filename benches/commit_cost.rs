@@ -11,12 +11,10 @@
 //! measurements, and at the end a table of medians and ratios to `floor`, all from this run.
 
 use criterion::{Criterion, SamplingMode};
+use skillwal::fs::FileSystem;
+use skillwal::fs::fault::{FaultFs, FaultPlan};
 use skillwal::fs::real::RealFs;
-use skillwal::fs::{
-    DirEntry, FileHandle, FileSystem, LockError, LockGuard, LockKind, Metadata, OpenMode,
-};
 use skillwal::{Engine, OpenOptions, RecoveryOutcome, Transaction};
-use std::ffi::OsString;
 use std::fs::{self, File};
 use std::hint::black_box;
 use std::io::{self, Read, Write};
@@ -232,103 +230,8 @@ fn tarball_update(root: &Path, snapshot: &Path, u: &Update) -> io::Result<()> {
 }
 
 // ---------------------------------------------------------------------------------------
-// A file system that counts syncs (used once, outside the timings)
-
-#[derive(Default)]
-struct SyncCounts {
-    file: AtomicU64,
-    dir: AtomicU64,
-}
-
-impl SyncCounts {
-    fn take(&self) -> (u64, u64) {
-        (
-            self.file.swap(0, Ordering::Relaxed),
-            self.dir.swap(0, Ordering::Relaxed),
-        )
-    }
-}
-
-struct CountingFs {
-    inner: RealFs,
-    counts: Arc<SyncCounts>,
-}
-
-struct CountingFile {
-    inner: Box<dyn FileHandle>,
-    counts: Arc<SyncCounts>,
-}
-
-impl FileHandle for CountingFile {
-    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        self.inner.read_at(buf, offset)
-    }
-    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
-        self.inner.write_all_at(buf, offset)
-    }
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.inner.set_len(len)
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        self.counts.file.fetch_add(1, Ordering::Relaxed);
-        self.inner.sync_data()
-    }
-    fn sync_all(&self) -> io::Result<()> {
-        self.counts.file.fetch_add(1, Ordering::Relaxed);
-        self.inner.sync_all()
-    }
-    fn metadata(&self) -> io::Result<Metadata> {
-        self.inner.metadata()
-    }
-}
-
-impl FileSystem for CountingFs {
-    fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn FileHandle>> {
-        Ok(Box::new(CountingFile {
-            inner: self.inner.open(path, mode)?,
-            counts: self.counts.clone(),
-        }))
-    }
-    fn metadata(&self, path: &Path) -> io::Result<Metadata> {
-        self.inner.metadata(path)
-    }
-    fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>> {
-        self.inner.read_dir(path)
-    }
-    fn read_link(&self, path: &Path) -> io::Result<OsString> {
-        self.inner.read_link(path)
-    }
-    fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()> {
-        self.inner.create_dir(path, mode)
-    }
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        self.inner.remove_file(path)
-    }
-    fn remove_dir(&self, path: &Path) -> io::Result<()> {
-        self.inner.remove_dir(path)
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.rename(from, to)
-    }
-    fn rename_noreplace(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.rename_noreplace(from, to)
-    }
-    fn exchange(&self, a: &Path, b: &Path) -> io::Result<()> {
-        self.inner.exchange(a, b)
-    }
-    fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        self.counts.dir.fetch_add(1, Ordering::Relaxed);
-        self.inner.sync_dir(path)
-    }
-    fn lock(
-        &self,
-        path: &Path,
-        kind: LockKind,
-        wait: bool,
-    ) -> Result<Box<dyn LockGuard>, LockError> {
-        self.inner.lock(path, kind, wait)
-    }
-}
+// Syncs counted through the engine's own FaultFs (an empty plan injects nothing), once,
+// outside the timings.
 
 /// fsyncs (file, directory) of each engine step, for the same change.
 struct EngineSyncs {
@@ -340,32 +243,30 @@ struct EngineSyncs {
 }
 
 fn count_engine_syncs(root: &Path) -> EngineSyncs {
-    let counts = Arc::new(SyncCounts::default());
-    let fs: Arc<dyn FileSystem> = Arc::new(CountingFs {
-        inner: RealFs,
-        counts: counts.clone(),
-    });
+    let counting = FaultFs::new(Arc::new(RealFs), FaultPlan::new(None, None));
+    let counts = counting.plan();
+    let fs: Arc<dyn FileSystem> = Arc::new(counting);
     let mut engine = Engine::open(fs.clone(), root, &opts()).expect("open");
-    counts.take();
+    counts.take_syncs();
     let mut t = engine.begin("count").expect("begin");
     stage(&mut t, &update(next_version())).expect("stage");
-    let staging = counts.take();
+    let staging = counts.take_syncs();
     t.commit().expect("commit");
-    let commit = counts.take();
+    let commit = counts.take_syncs();
     engine.checkpoint().expect("checkpoint");
-    let checkpoint = counts.take();
+    let checkpoint = counts.take_syncs();
     engine.close().expect("close");
-    counts.take();
+    counts.take_syncs();
     let engine = Engine::open(fs.clone(), root, &opts()).expect("open");
-    let open_clean = counts.take();
+    let open_clean = counts.take_syncs();
     let mut engine = engine;
     let mut t = engine.begin("count").expect("begin");
     stage(&mut t, &update(next_version())).expect("stage");
     t.commit().expect("commit");
     drop(engine);
-    counts.take();
+    counts.take_syncs();
     let engine = Engine::open(fs, root, &opts()).expect("open");
-    let recovery = counts.take();
+    let recovery = counts.take_syncs();
     assert!(
         matches!(
             engine.recovery_report().outcome,

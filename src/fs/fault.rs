@@ -19,6 +19,8 @@ pub const FAIL_AT_ENV: &str = "SKILLWAL_FAIL_AT";
 #[derive(Debug, Default)]
 pub struct FaultPlan {
     calls: AtomicU64,
+    file_syncs: AtomicU64,
+    dir_syncs: AtomicU64,
     crash_after: Option<u64>,
     fail_at: Option<(u64, Errno)>,
 }
@@ -26,9 +28,9 @@ pub struct FaultPlan {
 impl FaultPlan {
     pub fn new(crash_after: Option<u64>, fail_at: Option<(u64, Errno)>) -> FaultPlan {
         FaultPlan {
-            calls: AtomicU64::new(0),
             crash_after,
             fail_at,
+            ..FaultPlan::default()
         }
     }
 
@@ -51,6 +53,15 @@ impl FaultPlan {
     /// Mutating calls seen so far.
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    /// File syncs (`sync_data`, `sync_all`) and directory syncs seen since the last call
+    /// (the counters restart at zero).
+    pub fn take_syncs(&self) -> (u64, u64) {
+        (
+            self.file_syncs.swap(0, Ordering::SeqCst),
+            self.dir_syncs.swap(0, Ordering::SeqCst),
+        )
     }
 
     fn mutate<T>(&self, f: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
@@ -104,6 +115,7 @@ pub fn parse_fail_at(v: &str) -> Result<(u64, Errno), String> {
 }
 
 /// A file system that applies a [`FaultPlan`] to every mutating call of `inner`.
+/// Also counts syncs, so benchmarks can report barriers on the real file system.
 pub struct FaultFs {
     inner: Arc<dyn FileSystem>,
     plan: Arc<FaultPlan>,
@@ -126,8 +138,9 @@ impl FaultFs {
         })
     }
 
-    pub fn plan(&self) -> &FaultPlan {
-        &self.plan
+    /// The plan, shared: its counters stay readable after the file system is handed over.
+    pub fn plan(&self) -> Arc<FaultPlan> {
+        self.plan.clone()
     }
 }
 
@@ -147,9 +160,11 @@ impl FileHandle for FaultFile {
         self.plan.mutate(|| self.inner.set_len(len))
     }
     fn sync_data(&self) -> io::Result<()> {
+        self.plan.file_syncs.fetch_add(1, Ordering::SeqCst);
         self.plan.mutate(|| self.inner.sync_data())
     }
     fn sync_all(&self) -> io::Result<()> {
+        self.plan.file_syncs.fetch_add(1, Ordering::SeqCst);
         self.plan.mutate(|| self.inner.sync_all())
     }
     fn metadata(&self) -> io::Result<Metadata> {
@@ -196,6 +211,7 @@ impl FileSystem for FaultFs {
         self.plan.mutate(|| self.inner.exchange(a, b))
     }
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        self.plan.dir_syncs.fetch_add(1, Ordering::SeqCst);
         self.plan.mutate(|| self.inner.sync_dir(path))
     }
     fn lock(
