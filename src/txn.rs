@@ -160,6 +160,24 @@ impl<'e> Transaction<'e> {
         }
     }
 
+    /// Marks the transaction unusable after a failure that may have left something staged
+    /// (a partial file, a directory): only abort is left. Validation errors, which happen
+    /// before anything is written, leave it usable.
+    fn broken_by<T>(&mut self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r
+            && self.broken.is_none()
+            && !matches!(
+                e,
+                Error::Rejected { .. } | Error::InvalidPath { .. } | Error::Limit { .. }
+            )
+        {
+            self.broken = Some(format!(
+                "an earlier staging step failed ({e}); abort and start again"
+            ));
+        }
+        r
+    }
+
     fn check_room(&self) -> Result<()> {
         if let Some(b) = &self.broken {
             return Err(Error::Rejected {
@@ -346,6 +364,11 @@ impl<'e> Transaction<'e> {
     /// Stages writing `content` to the file `path` (created or replaced; its parent must
     /// exist or be created by this transaction), with permission bits `mode`.
     pub fn put_file(&mut self, path: &str, content: &mut dyn Read, mode: u32) -> Result<()> {
+        let r = self.put_file_inner(path, content, mode);
+        self.broken_by(r)
+    }
+
+    fn put_file_inner(&mut self, path: &str, content: &mut dyn Read, mode: u32) -> Result<()> {
         self.check_room()?;
         let path = RelPath::new(path)?;
         self.check_place("put-file", &path)?;
@@ -524,6 +547,23 @@ impl<'e> Transaction<'e> {
     /// directory there, atomically). Add its entries to the returned [`TreeStager`], then
     /// call [`TreeStager::finish`].
     pub fn put_tree(&mut self, path: &str) -> Result<TreeStager<'_, 'e>> {
+        let prepared = self.prepare_tree(path);
+        let p = self.broken_by(prepared)?;
+        Ok(TreeStager {
+            txn: self,
+            op: p.op,
+            path: p.path,
+            before: p.before,
+            staged: p.staged,
+            staged_ino: p.staged_ino,
+            entries: Vec::new(),
+            dirs: BTreeSet::new(),
+            finished: false,
+        })
+    }
+
+    /// Checks the target, records its before-state and creates the staged tree's root.
+    fn prepare_tree(&mut self, path: &str) -> Result<PreparedTree> {
         self.check_room()?;
         let path = RelPath::new(path)?;
         self.check_place("put-tree", &path)?;
@@ -546,16 +586,12 @@ impl<'e> Transaction<'e> {
         fs.create_dir(&staged, 0o755)
             .ctx("create directory", &staged)?;
         let staged_ino = fs.metadata(&staged).ctx("stat", &staged)?.ino;
-        Ok(TreeStager {
-            txn: self,
+        Ok(PreparedTree {
             op,
             path,
             before,
             staged,
             staged_ino,
-            entries: Vec::new(),
-            dirs: BTreeSet::new(),
-            finished: false,
         })
     }
 
@@ -710,6 +746,15 @@ impl Drop for Transaction<'_> {
     }
 }
 
+/// What [`Transaction::put_tree`] prepared before handing out its stager.
+struct PreparedTree {
+    op: u32,
+    path: RelPath,
+    before: Before,
+    staged: PathBuf,
+    staged_ino: u64,
+}
+
 /// Stages one directory tree; see [`Transaction::put_tree`].
 pub struct TreeStager<'t, 'e> {
     txn: &'t mut Transaction<'e>,
@@ -753,6 +798,11 @@ impl TreeStager<'_, '_> {
 
     /// Adds a directory at `rel` (its parent must have been added).
     pub fn dir(&mut self, rel: &str, mode: u32) -> Result<()> {
+        let r = self.dir_inner(rel, mode);
+        self.txn.broken_by(r)
+    }
+
+    fn dir_inner(&mut self, rel: &str, mode: u32) -> Result<()> {
         let rel = self.check_entry(rel)?;
         let dest = rel.join_to(&self.staged);
         self.txn
@@ -784,6 +834,11 @@ impl TreeStager<'_, '_> {
 
     /// Adds a file at `rel` with the bytes `content` yields (streamed; memory stays bounded).
     pub fn file(&mut self, rel: &str, content: &mut dyn Read, mode: u32) -> Result<()> {
+        let r = self.file_inner(rel, content, mode);
+        self.txn.broken_by(r)
+    }
+
+    fn file_inner(&mut self, rel: &str, content: &mut dyn Read, mode: u32) -> Result<()> {
         let rel = self.check_entry(rel)?;
         let dest = rel.join_to(&self.staged);
         let target = RelPath::new(&format!("{}/{}", self.path, rel))?;
