@@ -127,7 +127,17 @@ pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
                     kind_name(m.kind)
                 ));
             }
-            if m.len == p.size && hashing::hash_file(fs, &target)?.1 == p.hash {
+            let before_size = match p.before {
+                Before::File { size, .. } => Some(size),
+                _ => None,
+            };
+            // Hash only when the size could match, and at most once.
+            let found = if m.len == p.size || Some(m.len) == before_size {
+                Some(hashing::hash_file(fs, &target)?.1)
+            } else {
+                None
+            };
+            if m.len == p.size && found == Some(p.hash) {
                 return Ok(Status::Done);
             }
             if m.ino == p.staged_ino {
@@ -135,11 +145,9 @@ pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
             }
             if let Before::File { size, hash } = p.before
                 && m.len == size
+                && found == Some(hash)
             {
-                let (_, found) = hashing::hash_file(fs, &target)?;
-                if found == hash {
-                    return Ok(Status::NotApplied);
-                }
+                return Ok(Status::NotApplied);
             }
             conflict(format!(
                 "holds neither the content before nor after the transaction ({} bytes)",
