@@ -245,7 +245,15 @@ impl Engine {
         let salt = scanned.header.live_salt;
         let plan = recovery::plan(&self.ctx(salt), &scanned)?;
         let outcome = match plan {
-            Plan::Nothing => RecoveryOutcome::Nothing,
+            Plan::Nothing => {
+                // An active header without a record: a crash between `begin`'s header write
+                // and its first record. Retire the salt, so no later transaction shares it
+                // with stale bytes (unsynced, like an abort: nothing here can commit).
+                if scanned.header.active {
+                    self.retire_unsynced(scanned.header.next_txn_id)?;
+                }
+                RecoveryOutcome::Nothing
+            }
             Plan::RollBack { txn_id, records } => {
                 recovery::clear_staging(self.fs.as_ref(), &self.layout.staging)?;
                 self.retire(txn_id)?;
