@@ -200,18 +200,6 @@ impl Engine {
         &self.recovery
     }
 
-    pub fn root(&self) -> &Path {
-        &self.layout.root
-    }
-
-    pub fn layout(&self) -> &Layout {
-        &self.layout
-    }
-
-    pub fn fs(&self) -> &Arc<dyn FileSystem> {
-        &self.fs
-    }
-
     pub(crate) fn check_usable(&self) -> Result<()> {
         match &self.poisoned {
             Some(cause) => Err(Error::Poisoned {
@@ -344,11 +332,6 @@ impl Engine {
     /// I/O, and leaves the checkpoint to the next open.
     pub fn close(mut self) -> Result<()> {
         self.checkpoint()
-    }
-
-    /// Whether a committed transaction awaits its checkpoint.
-    pub fn has_pending_checkpoint(&self) -> bool {
-        self.applied.is_some()
     }
 }
 

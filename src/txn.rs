@@ -132,10 +132,6 @@ impl Engine {
 }
 
 impl<'e> Transaction<'e> {
-    pub fn txn_id(&self) -> u64 {
-        self.writer.txn_id
-    }
-
     fn root(&self) -> &Path {
         &self.engine.layout.root
     }

@@ -351,3 +351,57 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn a_target_replaced_by_a_link_is_a_conflict_never_followed() {
+    let sim = committed_not_checkpointed();
+    sim.remove_file(Path::new("/c/collection.toml")).unwrap();
+    sim.symlink_durable("/etc/passwd", Path::new("/c/collection.toml"))
+        .unwrap();
+    sim.sync_everything();
+    let tree = snapshot(&sim);
+    match open(&sim) {
+        Err(Error::RecoveryConflict { conflicts, .. }) => {
+            assert!(
+                conflicts
+                    .iter()
+                    .any(|c| c.contains("collection.toml") && c.contains("symbolic link")),
+                "{conflicts:?}"
+            );
+        }
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("recovery went through a link"),
+    }
+    assert_eq!(snapshot(&sim), tree);
+}
+
+#[test]
+fn an_explicit_abort_leaves_the_tree_and_staging_as_they_were() {
+    let sim = base(&common::Workload {
+        name: "abort".into(),
+        setup: initial(),
+        txn: vec![],
+    });
+    let tree = snapshot(&sim);
+    let mut engine = open(&sim).unwrap();
+    let mut t = engine.begin("abandoned").unwrap();
+    stage(&mut t, &update()).unwrap();
+    t.abort().unwrap();
+    assert_eq!(snapshot(&sim), tree);
+    assert!(
+        sim.read_dir(Path::new("/c/.skillwal/staging"))
+            .unwrap()
+            .is_empty()
+    );
+    // The aborted records can never be applied: a crash now recovers to the same tree.
+    for model in skillwal::fs::sim::CrashModel::ALL {
+        let s = sim.crash(model, 5);
+        let e = open(&s).unwrap();
+        assert!(!matches!(
+            e.recovery_report().outcome,
+            RecoveryOutcome::RolledForward { .. }
+        ));
+        assert_eq!(snapshot(&s), tree);
+    }
+    engine.begin("next").unwrap().commit().unwrap();
+}
