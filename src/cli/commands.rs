@@ -99,7 +99,7 @@ fn open_for_reading(t: &Target, g: &Global, out: &Output) -> Result<Collection> 
         Ok(c) => Ok(c),
         Err(e) => match e.downcast::<CollectionError>() {
             Ok(ce) if is_read_only(&ce) => {
-                let c = Collection::open_read_only(&RealFs, &t.dir)?;
+                let c = Collection::open_read_only(Arc::new(RealFs), &t.dir)?;
                 out.note(&format!(
                     "{} cannot be written; reading it without taking its lock",
                     t.dir.display()

@@ -5,19 +5,19 @@
 //! Opening a collection opens its engine, which recovers an interrupted transaction first.
 
 use super::frontmatter;
+use super::hash::content_hash_in;
 use super::names::{ArtifactType, lock_key, validate_artifact_name};
 use super::source::{Fetched, FetchedKind, SourceError, SourceSpec};
 use super::{
     Artifact, LOCK_FILE_NAME, Lock, LockEditor, LockEntry, MANIFEST_FILE_NAME, Manifest,
     ManifestEditor, Origin, content_hash, diff_locks, diff_manifests, now_timestamp,
 };
-use crate::fs::FileSystem;
+use crate::fs::{FileKind, FileSystem, OpenMode};
 use crate::recovery::RecoveryReport;
 use crate::{Engine, OpenOptions, Transaction};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -195,9 +195,14 @@ pub struct UpdateInput {
 }
 
 /// An open collection: holds the engine (and its lock) and the documents as read.
+///
+/// Every read of the collection's own files goes through `fs`, like the engine's writes (so
+/// the simulated file system and the fault injector see them); sources outside the
+/// collection are read from the real file system.
 pub struct Collection {
     /// `None` for a collection opened read-only.
     engine: Option<Engine>,
+    fs: Arc<dyn FileSystem>,
     dir: PathBuf,
     docs: Documents,
 }
@@ -210,36 +215,51 @@ struct Documents {
     modes: (u32, u32),
 }
 
-fn read_doc(path: &Path) -> Result<Option<(String, u32)>> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => {
-            let mode = std::fs::metadata(path)
-                .map_err(io("stat", path))?
-                .permissions()
-                .mode()
-                & 0o7777;
-            Ok(Some((t, mode)))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(CollectionError::Io {
-            op: "read",
-            path: path.to_path_buf(),
-            source: e,
-        }),
+/// The text and permission bits of a document, `None` when it does not exist.
+fn read_doc(fs: &dyn FileSystem, path: &Path) -> Result<Option<(String, u32)>> {
+    let file = match fs.open(path, OpenMode::Read) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io("read", path)(e)),
+    };
+    let meta = file.metadata().map_err(io("stat", path))?;
+    if meta.len > DOCUMENT_BYTES_MAX {
+        return Err(io("read", path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {DOCUMENT_BYTES_MAX} bytes; not a collection document"),
+        )));
     }
+    let mut bytes = vec![0u8; meta.len as usize];
+    file.read_exact_at(&mut bytes, 0)
+        .map_err(io("read", path))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        io("read", path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        ))
+    })?;
+    Ok(Some((text, meta.mode)))
+}
+
+/// Largest manifest or lock read (they are read whole, to be parsed).
+pub const DOCUMENT_BYTES_MAX: u64 = 64 * 1024 * 1024;
+
+/// Whether anything is at `path` (links not followed).
+fn exists(fs: &dyn FileSystem, path: &Path) -> Result<bool> {
+    fs.exists(path).map_err(io("stat", path))
 }
 
 /// Reads manifest and lock from `dir` (a missing lock reads as empty).
-fn read_docs(dir: &Path) -> Result<Documents> {
+fn read_docs(fs: &dyn FileSystem, dir: &Path) -> Result<Documents> {
     let mpath = dir.join(MANIFEST_FILE_NAME);
-    let Some((mtext, mmode)) = read_doc(&mpath)? else {
+    let Some((mtext, mmode)) = read_doc(fs, &mpath)? else {
         return Err(CollectionError::NotACollection {
             dir: dir.to_path_buf(),
         });
     };
     let manifest = ManifestEditor::parse(&mtext, &mpath.display().to_string())?;
     let lpath = dir.join(LOCK_FILE_NAME);
-    let (lock, lmode) = match read_doc(&lpath)? {
+    let (lock, lmode) = match read_doc(fs, &lpath)? {
         Some((t, m)) => (LockEditor::parse(&t, &lpath.display().to_string())?, m),
         None => (LockEditor::new_empty(&lpath.display().to_string()), 0o644),
     };
@@ -391,18 +411,21 @@ impl Collection {
         dir: &Path,
         opts: &OpenOptions,
     ) -> Result<(Collection, RecoveryReport)> {
-        if !dir.join(MANIFEST_FILE_NAME).exists() && !dir.join(crate::path::META_DIR).exists() {
+        if !exists(fs.as_ref(), &dir.join(MANIFEST_FILE_NAME))?
+            && !exists(fs.as_ref(), &dir.join(crate::path::META_DIR))?
+        {
             return Err(CollectionError::NotACollection {
                 dir: dir.to_path_buf(),
             });
         }
-        let mut engine = Engine::open(fs, dir, opts)?;
+        let mut engine = Engine::open(fs.clone(), dir, opts)?;
         engine.checkpoint()?;
         let report = engine.recovery_report().clone();
-        let docs = read_docs(dir)?;
+        let docs = read_docs(fs.as_ref(), dir)?;
         Ok((
             Collection {
                 engine: Some(engine),
+                fs,
                 dir: dir.to_path_buf(),
                 docs,
             },
@@ -418,13 +441,15 @@ impl Collection {
         name: &str,
         opts: &OpenOptions,
     ) -> Result<Collection> {
-        if dir.join(MANIFEST_FILE_NAME).exists() {
+        if exists(fs.as_ref(), &dir.join(MANIFEST_FILE_NAME))? {
             return Err(CollectionError::CollectionExists {
                 dir: dir.to_path_buf(),
             });
         }
-        super::home::create_dir_durably(dir)?;
-        let mut engine = Engine::open(fs, dir, opts)?;
+        if !exists(fs.as_ref(), dir)? {
+            super::home::create_dir_durably(dir)?;
+        }
+        let mut engine = Engine::open(fs.clone(), dir, opts)?;
         let mpath = dir.join(MANIFEST_FILE_NAME).display().to_string();
         let lpath = dir.join(LOCK_FILE_NAME).display().to_string();
         let manifest = ManifestEditor::new_collection(name, &now_timestamp(), &mpath)?;
@@ -432,7 +457,7 @@ impl Collection {
         {
             let mut t = engine.begin(&format!("init collection {name}"))?;
             for d in super::COLLECTION_DIRS {
-                if !dir.join(d).exists() {
+                if !exists(fs.as_ref(), &dir.join(d))? {
                     t.create_dir(d, 0o755)?;
                 }
             }
@@ -448,6 +473,7 @@ impl Collection {
         }
         Ok(Collection {
             engine: Some(engine),
+            fs,
             dir: dir.to_path_buf(),
             docs: Documents {
                 manifest,
@@ -459,8 +485,8 @@ impl Collection {
 
     /// Opens a collection that cannot be written (read-only file system or permissions):
     /// no lock, no engine. Fails if an interrupted transaction needs recovery.
-    pub fn open_read_only(fs: &dyn FileSystem, dir: &Path) -> Result<Collection> {
-        if crate::needs_recovery(fs, dir)? {
+    pub fn open_read_only(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<Collection> {
+        if crate::needs_recovery(fs.as_ref(), dir)? {
             return Err(CollectionError::Engine(crate::Error::Rejected {
                 op: "open",
                 path: dir.display().to_string(),
@@ -470,7 +496,8 @@ impl Collection {
         Ok(Collection {
             engine: None,
             dir: dir.to_path_buf(),
-            docs: read_docs(dir)?,
+            docs: read_docs(fs.as_ref(), dir)?,
+            fs,
         })
     }
 
@@ -515,6 +542,15 @@ impl Collection {
         }
     }
 
+    /// What is at `path` in the collection (links not followed); `None` when nothing is.
+    fn kind(&self, path: &Path) -> Result<Option<FileKind>> {
+        match self.fs.metadata(path) {
+            Ok(m) => Ok(Some(m.kind)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("stat", path)(e)),
+        }
+    }
+
     fn storage(&self, name: &str, ty: ArtifactType) -> Result<(String, PathBuf)> {
         let rel = ty.storage_path(name)?;
         let abs = self.dir.join(&rel);
@@ -524,10 +560,10 @@ impl Collection {
     /// SkillMeat's hash of the artifact's files on disk; `None` when they are missing.
     pub fn disk_hash(&self, name: &str, ty: ArtifactType) -> Result<Option<String>> {
         let (_, abs) = self.storage(name, ty)?;
-        if std::fs::symlink_metadata(&abs).is_err() {
+        if self.kind(&abs)?.is_none() {
             return Ok(None);
         }
-        Ok(Some(content_hash(&abs, ty)?))
+        Ok(Some(content_hash_in(self.fs.as_ref(), &abs, ty)?))
     }
 
     fn lock_hash(&self, name: &str, ty: ArtifactType) -> Result<Option<String>> {
@@ -548,17 +584,18 @@ impl Collection {
             });
         }
         let (rel, abs) = self.storage(name, ty)?;
-        if std::fs::symlink_metadata(&abs).is_ok() {
+        if self.kind(&abs)?.is_some() {
             return Err(CollectionError::Occupied {
                 name: name.to_string(),
                 path: abs,
             });
         }
+        let type_dir_exists = self.kind(&self.dir.join(ty.dir_name()))? == Some(FileKind::Dir);
         let now = now_timestamp();
         let mut manifest = self.docs.manifest.clone();
         let mut lock = self.docs.lock.clone();
         let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("add {ty} {name}"))?;
-        if !self.dir.join(ty.dir_name()).is_dir() {
+        if !type_dir_exists {
             t.create_dir(ty.dir_name(), 0o755)?;
         }
         let hash = stage_content(&mut t, &rel, fetched)?;
@@ -609,9 +646,10 @@ impl Collection {
         if lock.contains_entry(name, ty) {
             lock.remove_entry(name, ty)?;
         }
+        let on_disk = if keep_files { None } else { self.kind(&abs)? };
         let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("remove {ty} {name}"))?;
-        if !keep_files && let Ok(meta) = std::fs::symlink_metadata(&abs) {
-            if meta.is_dir() {
+        if let Some(kind) = on_disk {
+            if kind == FileKind::Dir {
                 t.delete_tree(&rel)?;
             } else {
                 t.delete_file(&rel)?;
@@ -693,13 +731,8 @@ impl Collection {
             let f = &input.fetched;
             if *action == UpdateAction::Updated {
                 let t = txn.as_mut().expect("a transaction for changes");
+                // The artifact's files exist (checked above), so its type directory does.
                 let rel = ty.storage_path(name)?;
-                let abs = self.dir.join(&rel);
-                if std::fs::symlink_metadata(&abs).is_err()
-                    && !self.dir.join(ty.dir_name()).is_dir()
-                {
-                    t.create_dir(ty.dir_name(), 0o755)?;
-                }
                 let staged = stage_content(t, &rel, f)?;
                 if &staged != upstream {
                     return Err(CollectionError::SourceChanged {
@@ -818,12 +851,13 @@ impl Collection {
         }
         for ty in ArtifactType::ALL {
             let dir = self.dir.join(ty.dir_name());
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
+            let entries = match self.fs.read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io("read directory", &dir)(e)),
             };
             for entry in entries {
-                let entry = entry.map_err(io("read directory", &dir))?;
-                let file_name = entry.file_name().to_string_lossy().to_string();
+                let file_name = entry.name.to_string_lossy().to_string();
                 if file_name.starts_with('.') {
                     continue;
                 }

@@ -24,10 +24,16 @@
 //!
 //! Files are streamed through one fixed buffer of [`HASH_BUFFER_BYTES`]; no file is ever read
 //! into memory whole.
+//!
+//! The `_in` variants read through a [`FileSystem`] (a collection's files, so that the
+//! simulated file system and the fault injector see those reads); the others read the real
+//! file system (sources outside any collection).
 
-use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
+
+use crate::fs::real::RealFs;
+use crate::fs::{FileKind, FileSystem, OpenMode};
 
 use sha2::{Digest, Sha256};
 
@@ -44,10 +50,19 @@ pub const HASH_FILES_MAX: usize = 1_000_000;
 /// The content hash of an artifact of type `artifact_type` stored at `path`: the directory
 /// hash for skills, the file hash for commands and agents.
 pub fn content_hash(path: &Path, artifact_type: ArtifactType) -> Result<String> {
+    content_hash_in(&RealFs, path, artifact_type)
+}
+
+/// [`content_hash`], reading through `fs`.
+pub fn content_hash_in(
+    fs: &dyn FileSystem,
+    path: &Path,
+    artifact_type: ArtifactType,
+) -> Result<String> {
     if artifact_type.is_directory() {
-        content_hash_dir(path)
+        dir_hash(fs, path)
     } else {
-        content_hash_file(path)
+        file_hash(fs, path)
     }
 }
 
@@ -57,10 +72,14 @@ pub fn content_hash(path: &Path, artifact_type: ArtifactType) -> Result<String> 
 /// directory, [`Error::NotRegularFile`] if it is anything else that is not a regular file,
 /// and [`Error::Io`] when reading fails.
 pub fn content_hash_file(path: &Path) -> Result<String> {
-    check_kind(path, Kind::File)?;
+    file_hash(&RealFs, path)
+}
+
+fn file_hash(fs: &dyn FileSystem, path: &Path) -> Result<String> {
+    check_kind(fs, path, Kind::File)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; HASH_BUFFER_BYTES];
-    feed_file(&mut hasher, path, &mut buffer)?;
+    feed_file(fs, &mut hasher, path, &mut buffer)?;
     Ok(to_hex(&hasher.finalize()))
 }
 
@@ -71,8 +90,12 @@ pub fn content_hash_file(path: &Path) -> Result<String> {
 /// [`Error::LimitExceeded`] for trees beyond the limits, and [`Error::Io`] when listing or
 /// reading fails.
 pub fn content_hash_dir(path: &Path) -> Result<String> {
-    check_kind(path, Kind::Dir)?;
-    let mut files = list_files(path)?;
+    dir_hash(&RealFs, path)
+}
+
+fn dir_hash(fs: &dyn FileSystem, path: &Path) -> Result<String> {
+    check_kind(fs, path, Kind::Dir)?;
+    let mut files = list_files(fs, path)?;
     // Vec<String> compares element by element, and String compares by bytes, which for UTF-8
     // is the code point order Python uses for `str`: exactly `sorted(Path.rglob("*"))`.
     files.sort_unstable();
@@ -82,7 +105,7 @@ pub fn content_hash_dir(path: &Path) -> Result<String> {
         hasher.update(components.join("/").as_bytes());
         let mut file_path = path.to_path_buf();
         file_path.extend(components);
-        feed_file(&mut hasher, &file_path, &mut buffer)?;
+        feed_file(fs, &mut hasher, &file_path, &mut buffer)?;
     }
     Ok(to_hex(&hasher.finalize()))
 }
@@ -94,22 +117,21 @@ enum Kind {
 }
 
 /// Checks that `path` itself (not following links) is of the `wanted` kind.
-fn check_kind(path: &Path, wanted: Kind) -> Result<()> {
-    let file_type = fs::symlink_metadata(path)
+fn check_kind(fs: &dyn FileSystem, path: &Path, wanted: Kind) -> Result<()> {
+    let kind = fs
+        .metadata(path)
         .map_err(|source| io_error(path, source))?
-        .file_type();
-    if file_type.is_symlink() {
-        return Err(Error::Symlink {
+        .kind;
+    match (wanted, kind) {
+        (_, FileKind::Symlink) => Err(Error::Symlink {
             path: path.to_path_buf(),
-        });
-    }
-    match (wanted, file_type.is_file(), file_type.is_dir()) {
-        (Kind::File, true, _) | (Kind::Dir, _, true) => Ok(()),
-        (Kind::File, _, true) => Err(Error::WrongKind {
+        }),
+        (Kind::File, FileKind::File) | (Kind::Dir, FileKind::Dir) => Ok(()),
+        (Kind::File, FileKind::Dir) => Err(Error::WrongKind {
             path: path.to_path_buf(),
             expected: "a regular file",
         }),
-        (Kind::Dir, true, _) => Err(Error::WrongKind {
+        (Kind::Dir, FileKind::File) => Err(Error::WrongKind {
             path: path.to_path_buf(),
             expected: "a directory",
         }),
@@ -120,7 +142,7 @@ fn check_kind(path: &Path, wanted: Kind) -> Result<()> {
 }
 
 /// Every regular file below `root`, as relative path components, in no particular order.
-fn list_files(root: &Path) -> Result<Vec<Vec<String>>> {
+fn list_files(fs: &dyn FileSystem, root: &Path) -> Result<Vec<Vec<String>>> {
     let mut files = Vec::new();
     // Explicit stack instead of recursion: depth is bounded by HASH_DEPTH_MAX either way, but
     // this keeps the native stack flat.
@@ -128,35 +150,29 @@ fn list_files(root: &Path) -> Result<Vec<Vec<String>>> {
     while let Some(dir_components) = pending.pop() {
         let mut dir = root.to_path_buf();
         dir.extend(&dir_components);
-        let entries = fs::read_dir(&dir).map_err(|source| io_error(&dir, source))?;
+        let entries = fs.read_dir(&dir).map_err(|source| io_error(&dir, source))?;
         for entry in entries {
-            let entry = entry.map_err(|source| io_error(&dir, source))?;
-            let entry_path = entry.path();
-            let name = entry
-                .file_name()
-                .into_string()
-                .map_err(|_| Error::NonUtf8Name {
-                    path: entry_path.clone(),
-                })?;
-            let file_type = entry
-                .file_type()
-                .map_err(|source| io_error(&entry_path, source))?;
+            let entry_path = dir.join(&entry.name);
+            let name = entry.name.into_string().map_err(|_| Error::NonUtf8Name {
+                path: entry_path.clone(),
+            })?;
             let mut components = dir_components.clone();
             components.push(name);
-            if file_type.is_symlink() {
-                return Err(Error::Symlink { path: entry_path });
-            } else if file_type.is_dir() {
-                if components.len() > HASH_DEPTH_MAX {
-                    return Err(limit(entry_path, "directory depth", HASH_DEPTH_MAX));
+            match entry.kind {
+                FileKind::Symlink => return Err(Error::Symlink { path: entry_path }),
+                FileKind::Dir => {
+                    if components.len() > HASH_DEPTH_MAX {
+                        return Err(limit(entry_path, "directory depth", HASH_DEPTH_MAX));
+                    }
+                    pending.push(components);
                 }
-                pending.push(components);
-            } else if file_type.is_file() {
-                if files.len() == HASH_FILES_MAX {
-                    return Err(limit(entry_path, "file count", HASH_FILES_MAX));
+                FileKind::File => {
+                    if files.len() == HASH_FILES_MAX {
+                        return Err(limit(entry_path, "file count", HASH_FILES_MAX));
+                    }
+                    files.push(components);
                 }
-                files.push(components);
-            } else {
-                return Err(Error::NotRegularFile { path: entry_path });
+                FileKind::Other => return Err(Error::NotRegularFile { path: entry_path }),
             }
         }
     }
@@ -164,12 +180,23 @@ fn list_files(root: &Path) -> Result<Vec<Vec<String>>> {
 }
 
 /// Streams the bytes of the file at `path` into `hasher` through `buffer`.
-fn feed_file(hasher: &mut Sha256, path: &Path, buffer: &mut [u8]) -> Result<()> {
-    let mut file = fs::File::open(path).map_err(|source| io_error(path, source))?;
+fn feed_file(
+    fs: &dyn FileSystem,
+    hasher: &mut Sha256,
+    path: &Path,
+    buffer: &mut [u8],
+) -> Result<()> {
+    let file = fs
+        .open(path, OpenMode::Read)
+        .map_err(|source| io_error(path, source))?;
+    let mut offset = 0u64;
     loop {
-        match file.read(buffer) {
+        match file.read_at(buffer, offset) {
             Ok(0) => return Ok(()),
-            Ok(n) => hasher.update(&buffer[..n]),
+            Ok(n) => {
+                hasher.update(&buffer[..n]);
+                offset += n as u64;
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(source) => return Err(io_error(path, source)),
         }
@@ -205,6 +232,7 @@ fn limit(path: PathBuf, what: &'static str, limit: usize) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn hex_is_lowercase_and_padded() {

@@ -1,0 +1,297 @@
+//! `crashtest`: attacks the built `skillwal` binary the way the world will — SIGKILL after
+//! every mutating call (and again during the recovery), SIGKILL after random delays, and
+//! ENOSPC/EIO/EACCES at every call — and checks after each attack that the collection is
+//! exactly as before or exactly as after the command, that `verify` is clean, that the
+//! journal is idle and that the next update works.
+//!
+//! The expected states are computed from the files alone (SHA-256 of every file; manifest
+//! and lock parsed with `toml`; SkillMeat's content hash written out here again), never with
+//! skillwal's code. A failure prints the arguments that replay it; the exit code is 1 when
+//! anything failed.
+
+mod modes;
+mod scenarios;
+mod state;
+mod world;
+
+use clap::{Parser, ValueEnum};
+use modes::{Ctx, Tally};
+use state::Expected;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    about = "Crash, random-kill and error-injection harness for the skillwal binary",
+    after_help = "Without --scenario or --full: the bounded set CI runs (the small scenarios: \
+every crash point, every crash point of each recovery, every injected error, and 100 random \
+kills each)."
+)]
+struct Args {
+    /// The skillwal binary [default: `skillwal` beside this program]
+    #[arg(long)]
+    skillwal: Option<PathBuf>,
+    /// Scenarios to run (repeatable) [default: the small ones; all with --full]
+    #[arg(long, value_parser = scenario_names())]
+    scenario: Vec<String>,
+    /// Modes to run (repeatable) [default: all]
+    #[arg(long, value_enum)]
+    mode: Vec<Mode>,
+    /// Every scenario, and 1,000 random kills each
+    #[arg(long)]
+    full: bool,
+    /// Deterministic/error mode: only this call
+    #[arg(long)]
+    point: Option<u64>,
+    /// Deterministic mode: only this call of the recovery after --point
+    #[arg(long, requires = "point")]
+    recovery_point: Option<u64>,
+    /// Deterministic mode: do not crash the recoveries
+    #[arg(long)]
+    no_recovery_crashes: bool,
+    /// Random mode: the first iteration's seed [default: from the clock, printed]
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Random mode: kills per scenario [default: 100; 1,000 with --full]
+    #[arg(long)]
+    iterations: Option<u64>,
+    /// Random mode: stop each scenario after this many seconds
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Error mode: only this errno (repeatable)
+    #[arg(long, value_parser = ["ENOSPC", "EIO", "EACCES"])]
+    errno: Vec<String>,
+    /// List the scenarios and exit
+    #[arg(long)]
+    list: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    Deterministic,
+    Random,
+    Error,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Deterministic => "deterministic",
+            Mode::Random => "random",
+            Mode::Error => "error",
+        }
+    }
+}
+
+fn scenario_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(scenarios::ALL.iter().map(|s| s.name))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.list {
+        for s in scenarios::ALL {
+            let set = if s.small {
+                "bounded set"
+            } else {
+                "--full only"
+            };
+            println!("{:<14} {:<12} {}", s.name, set, s.about);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let bin = match args.skillwal.clone().or_else(|| {
+        let me = std::env::current_exe().ok()?;
+        Some(me.parent()?.join("skillwal"))
+    }) {
+        Some(b) if b.is_file() => b,
+        other => {
+            eprintln!(
+                "crashtest: the skillwal binary {} does not exist; build it first (`cargo build --release --workspace`) or pass --skillwal PATH",
+                other.map(|p| p.display().to_string()).unwrap_or_default()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let chosen: Vec<&scenarios::Scenario> = if args.scenario.is_empty() {
+        scenarios::ALL
+            .iter()
+            .filter(|s| args.full || s.small)
+            .collect()
+    } else {
+        args.scenario
+            .iter()
+            .map(|n| scenarios::by_name(n).expect("clap checked the name"))
+            .collect()
+    };
+    let modes = if args.mode.is_empty() {
+        vec![Mode::Deterministic, Mode::Random, Mode::Error]
+    } else {
+        args.mode.clone()
+    };
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+    });
+    let iterations = args
+        .iterations
+        .unwrap_or(if args.full { 1_000 } else { 100 });
+    println!("crashtest: {} (random seed {seed})", bin.display());
+
+    let started = Instant::now();
+    let mut total = Tally::default();
+    let mut all_failures = Vec::new();
+    for sc in chosen {
+        let world = match world::World::new(&bin) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("crashtest: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let prepared = match prepare(&world, sc) {
+            Ok(p) => p,
+            Err(e) => {
+                println!("{:<14} setup FAILED: {e}", sc.name);
+                all_failures.push(format!("--scenario {}: setup: {e}", sc.name));
+                continue;
+            }
+        };
+        let (prepared, expected) = prepared;
+        let cx = Ctx {
+            world: &world,
+            scenario: sc.name,
+            prepared: &prepared,
+            expected: &expected,
+        };
+        for mode in &modes {
+            let t0 = Instant::now();
+            let tally = match mode {
+                Mode::Deterministic => modes::deterministic(
+                    &cx,
+                    &modes::Deterministic {
+                        point: args.point,
+                        recovery_point: args.recovery_point,
+                        recovery_crashes: !args.no_recovery_crashes,
+                    },
+                ),
+                Mode::Random => modes::random(
+                    &cx,
+                    &modes::Random {
+                        seed,
+                        iterations,
+                        seconds: args.seconds,
+                    },
+                ),
+                Mode::Error => modes::errors(
+                    &cx,
+                    &modes::Errors {
+                        errnos: if args.errno.is_empty() {
+                            modes::ERRNOS.iter().map(|(n, _)| *n).collect()
+                        } else {
+                            modes::ERRNOS
+                                .iter()
+                                .map(|(n, _)| *n)
+                                .filter(|n| args.errno.iter().any(|e| e == n))
+                                .collect()
+                        },
+                        point: args.point,
+                    },
+                ),
+            };
+            report(sc.name, mode.name(), &tally, t0.elapsed().as_secs_f64());
+            for f in &tally.failures {
+                all_failures.push(format!(
+                    "crashtest --skillwal {} {}\n    {}",
+                    bin.display(),
+                    f.replay,
+                    f.why.replace('\n', "\n    ")
+                ));
+            }
+            total.tried += tally.tried;
+            total.passed += tally.passed;
+            total.recovery_tried += tally.recovery_tried;
+            total.recovery_passed += tally.recovery_passed;
+        }
+    }
+    let failed = (total.tried - total.passed) + (total.recovery_tried - total.recovery_passed);
+    println!(
+        "total: {} trials, {} passed; {} crash points during recovery, {} passed; {} failed ({:.0} s)",
+        total.tried,
+        total.passed,
+        total.recovery_tried,
+        total.recovery_passed,
+        failed.max(all_failures.len() as u64),
+        started.elapsed().as_secs_f64()
+    );
+    if all_failures.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    println!("\nfailures (each line replays one):");
+    for f in all_failures.iter().take(50) {
+        println!("  {f}");
+    }
+    if all_failures.len() > 50 {
+        println!("  … and {} more", all_failures.len() - 50);
+    }
+    ExitCode::from(1)
+}
+
+/// Builds the scenario's starting collection, runs the command once uninterrupted on a copy
+/// and checks that copy against the model; returns the before and after states.
+fn prepare(
+    world: &world::World,
+    sc: &scenarios::Scenario,
+) -> Result<(scenarios::Prepared, Expected), String> {
+    let prepared = sc.prepare(world)?;
+    let before = state::tree(&prepared.start)?;
+    let reference = world.scratch("reference");
+    world::copy_tree(&prepared.start, &reference)?;
+    let r = world.run_in(&reference, &[], &prepared.command);
+    if !r.ok() {
+        return Err(format!(
+            "the uninterrupted command failed: {}",
+            r.describe()
+        ));
+    }
+    state::check_model(&prepared.start, &reference, &prepared.model)
+        .map_err(|e| format!("the uninterrupted command did not do what it must: {e}"))?;
+    let after_masked = state::masked(&state::tree(&reference)?);
+    if after_masked == state::masked(&before) {
+        return Err("the command changes nothing".into());
+    }
+    Ok((
+        prepared,
+        Expected {
+            before,
+            after_masked,
+        },
+    ))
+}
+
+fn report(scenario: &str, mode: &str, t: &Tally, secs: f64) {
+    let failed = t.failures.len();
+    let mut line = format!(
+        "{scenario:<14} {mode:<13} tried {:>5}  passed {:>5}  failed {failed:>3}",
+        t.tried, t.passed
+    );
+    if t.recovery_tried > 0 {
+        line.push_str(&format!(
+            "  | recovery crash points {:>5} passed {:>5}",
+            t.recovery_tried, t.recovery_passed
+        ));
+    }
+    line.push_str(&format!("  ({secs:.1} s)"));
+    println!("{line}");
+    let outcomes: Vec<String> = t
+        .outcomes
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    if !outcomes.is_empty() {
+        println!("{:<28} {}", "", outcomes.join("; "));
+    }
+}

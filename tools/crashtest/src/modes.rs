@@ -1,0 +1,481 @@
+//! The three ways of attacking a command: a crash after each of its mutating calls (and,
+//! after each such crash, a crash after each call of the recovery), SIGKILL after a random
+//! delay, and an injected error at each call. Every trial ends with the same checks.
+
+use crate::scenarios::Prepared;
+use crate::state::{Expected, Which, tree};
+use crate::world::{CRASH_AFTER, FAIL_AT, Run, World, copy_tree};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// No command of a scenario makes this many mutating calls; past it the harness gives up.
+pub const POINTS_MAX: u64 = 5_000;
+
+/// What one (scenario, mode) pass counted.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub tried: u64,
+    pub passed: u64,
+    pub failures: Vec<Failure>,
+    /// Crash points during recovery (deterministic mode only).
+    pub recovery_tried: u64,
+    pub recovery_passed: u64,
+    /// How the passed trials ended, for the report (e.g. "rolled back" → 12).
+    pub outcomes: std::collections::BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn pass(&mut self, outcome: &str) {
+        self.tried += 1;
+        self.passed += 1;
+        *self.outcomes.entry(outcome.to_string()).or_default() += 1;
+    }
+
+    fn fail(&mut self, replay: String, why: String) {
+        self.tried += 1;
+        self.failures.push(Failure { replay, why });
+    }
+}
+
+#[derive(Debug)]
+pub struct Failure {
+    /// The crashtest arguments that replay exactly this trial.
+    pub replay: String,
+    pub why: String,
+}
+
+/// Everything a trial needs.
+pub struct Ctx<'a> {
+    pub world: &'a World,
+    pub scenario: &'a str,
+    pub prepared: &'a Prepared,
+    pub expected: &'a Expected,
+}
+
+impl Ctx<'_> {
+    /// A fresh copy of the starting collection.
+    fn fresh(&self, name: &str) -> std::path::PathBuf {
+        let w = self.world.scratch(name);
+        copy_tree(&self.prepared.start, &w).expect("copy the starting collection");
+        w
+    }
+
+    fn run(&self, dir: &Path, env: &[(&str, &str)], args: &[String]) -> Run {
+        self.world.run_in(dir, env, args)
+    }
+
+    fn cmd(&self, args: &[&str]) -> Vec<String> {
+        args.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// The checks after a crash or a failure, on `dir` (which they change): a read command
+    /// recovers; the tree is exactly before or after; the journal is idle and staging empty;
+    /// `verify` is clean; a following update succeeds and `verify` is still clean.
+    /// Returns the state and the recovery line the read command printed, if any.
+    pub fn check_recovered(&self, dir: &Path) -> Result<(Which, Option<String>), String> {
+        let list = self.run(dir, &[], &self.cmd(&["list", "--json"]));
+        if !list.ok() {
+            return Err(format!("the read command failed: {}", list.describe()));
+        }
+        let line = list.recovered_line().map(str::to_string);
+        let which = self.expected.classify(dir)?;
+        self.check_idle(dir)?;
+        let verify = self.run(dir, &[], &self.cmd(&["verify"]));
+        if !verify.ok() {
+            return Err(format!("verify is not clean: {}", verify.describe()));
+        }
+        let next = self.run(dir, &[], &self.prepared.follow_up);
+        if !next.ok() {
+            return Err(format!("the following update failed: {}", next.describe()));
+        }
+        let verify = self.run(dir, &[], &self.cmd(&["verify"]));
+        if !verify.ok() {
+            return Err(format!(
+                "verify after the following update: {}",
+                verify.describe()
+            ));
+        }
+        Ok((which, line))
+    }
+
+    /// The journal holds no transaction and nothing is left in staging.
+    fn check_idle(&self, dir: &Path) -> Result<(), String> {
+        let r = self.run(dir, &[], &self.cmd(&["journal", "verify", "--json"]));
+        if !r.ok() {
+            return Err(format!("journal verify: {}", r.describe()));
+        }
+        let v: serde_json::Value = serde_json::from_str(&r.stdout)
+            .map_err(|e| format!("journal verify --json printed no JSON ({e}): {}", r.stdout))?;
+        let state = &v["journal"]["state"];
+        let outcome = &v["plan"]["outcome"];
+        if state != "none" || outcome != "nothing" {
+            return Err(format!(
+                "the journal is not idle after recovery: state {state}, plan {outcome}"
+            ));
+        }
+        staging_empty(dir)
+    }
+}
+
+fn staging_empty(dir: &Path) -> Result<(), String> {
+    let staging = dir.join(".skillwal").join("staging");
+    match std::fs::read_dir(&staging) {
+        Ok(mut rd) => match rd.next() {
+            None => Ok(()),
+            Some(e) => Err(format!(
+                "staging is not empty: {}",
+                e.map(|e| e.path().display().to_string())
+                    .unwrap_or_else(|e| e.to_string())
+            )),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("read {}: {e}", staging.display())),
+    }
+}
+
+fn outcome_name(which: Which, line: &Option<String>) -> &'static str {
+    match (which, line.as_deref()) {
+        (Which::Before, None) => "before, nothing to recover",
+        (Which::Before, Some(_)) => "rolled back",
+        (Which::After, Some(_)) => "rolled forward",
+        (Which::After, None) => "after, nothing to recover",
+    }
+}
+
+/// Options of the deterministic mode.
+pub struct Deterministic {
+    /// Only this crash point (replay).
+    pub point: Option<u64>,
+    /// Only this crash point of the recovery (replay; needs `point`).
+    pub recovery_point: Option<u64>,
+    /// Also crash the recovery after each crash, at each of its calls.
+    pub recovery_crashes: bool,
+}
+
+/// `SKILLWAL_CRASH_AFTER=N` for N = 1, 2, … until the command completes.
+pub fn deterministic(cx: &Ctx, opts: &Deterministic) -> Tally {
+    let mut t = Tally::default();
+    let mut last: Option<(u64, Which)> = None;
+    let mut n = opts.point.unwrap_or(1);
+    loop {
+        let replay = format!(
+            "--scenario {} --mode deterministic --point {n}",
+            cx.scenario
+        );
+        if n > POINTS_MAX {
+            t.fail(replay, format!("still crashing after {POINTS_MAX} calls"));
+            break;
+        }
+        let work = cx.fresh("det");
+        let r = cx.run(
+            &work,
+            &[(CRASH_AFTER, &n.to_string())],
+            &cx.prepared.command,
+        );
+        if r.ok() {
+            // The command made fewer than n calls: it completed. It must be after.
+            match cx.expected.classify(&work) {
+                Ok(Which::After) => {}
+                Ok(Which::Before) => t.fail(replay, "completed but changed nothing".into()),
+                Err(e) => t.fail(replay, e),
+            }
+            break;
+        }
+        if !r.killed() {
+            t.fail(
+                replay,
+                format!("neither killed nor successful: {}", r.describe()),
+            );
+            break;
+        }
+        let crashed = cx.world.scratch("crashed");
+        copy_tree(&work, &crashed).expect("keep the crashed state");
+        match cx.check_recovered(&work) {
+            Ok((which, line)) => {
+                if let Some((p, Which::After)) = last
+                    && which == Which::Before
+                {
+                    t.fail(
+                        replay.clone(),
+                        format!("after at crash point {p} but before at the later point {n}"),
+                    );
+                } else {
+                    t.pass(outcome_name(which, &line));
+                }
+                last = Some((n, which));
+                if opts.recovery_crashes {
+                    recovery_crashes(cx, &crashed, n, which, opts.recovery_point, &mut t);
+                }
+            }
+            Err(e) => t.fail(replay, e),
+        }
+        if opts.point.is_some() {
+            break;
+        }
+        n += 1;
+    }
+    t
+}
+
+/// After the crash at `n`, whose uninterrupted recovery ends in `want`: the read command
+/// that recovers is itself crashed after each of its calls, then checked like any crash.
+fn recovery_crashes(
+    cx: &Ctx,
+    crashed: &Path,
+    n: u64,
+    want: Which,
+    only: Option<u64>,
+    t: &mut Tally,
+) {
+    let mut m = only.unwrap_or(1);
+    loop {
+        let replay = format!(
+            "--scenario {} --mode deterministic --point {n} --recovery-point {m}",
+            cx.scenario
+        );
+        if m > POINTS_MAX {
+            t.failures.push(Failure {
+                replay,
+                why: "the recovery never completed".into(),
+            });
+            return;
+        }
+        let w = cx.world.scratch("recovering");
+        copy_tree(crashed, &w).expect("copy the crashed state");
+        let r = cx.run(&w, &[(CRASH_AFTER, &m.to_string())], &cx.cmd(&["list"]));
+        if r.ok() {
+            return; // the recovery made fewer than m calls
+        }
+        t.recovery_tried += 1;
+        if !r.killed() {
+            t.failures.push(Failure {
+                replay,
+                why: format!("recovery neither killed nor successful: {}", r.describe()),
+            });
+            return;
+        }
+        match cx.check_recovered(&w) {
+            Ok((which, _)) if which == want => t.recovery_passed += 1,
+            Ok((which, _)) => t.failures.push(Failure {
+                replay,
+                why: format!("an uninterrupted recovery ends {want:?}, this one {which:?}"),
+            }),
+            Err(e) => t.failures.push(Failure { replay, why: e }),
+        }
+        if only.is_some() {
+            return;
+        }
+        m += 1;
+    }
+}
+
+/// SplitMix64: the delay of iteration `seed` (and nothing else) comes from it.
+pub fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = x;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Options of the random mode.
+pub struct Random {
+    pub seed: u64,
+    pub iterations: u64,
+    /// Stop after this long even if iterations remain.
+    pub seconds: Option<f64>,
+}
+
+/// Starts the command and SIGKILLs it after a delay drawn from the seed, uniformly up to
+/// the shortest of five uninterrupted runs (longer delays mostly find it finished).
+pub fn random(cx: &Ctx, opts: &Random) -> Tally {
+    let mut t = Tally::default();
+    let mut span = Duration::MAX;
+    for _ in 0..5 {
+        let w = cx.fresh("timing");
+        let r = cx.run(&w, &[], &cx.prepared.command);
+        if !r.ok() {
+            t.fail(
+                format!("--scenario {} --mode random", cx.scenario),
+                format!("the uninterrupted command failed: {}", r.describe()),
+            );
+            return t;
+        }
+        span = span.min(r.elapsed);
+    }
+    let span_us = (span.as_micros() as u64).max(1);
+    let start = Instant::now();
+    for i in 0..opts.iterations {
+        if let Some(s) = opts.seconds
+            && start.elapsed().as_secs_f64() > s
+        {
+            break;
+        }
+        let seed = opts.seed.wrapping_add(i);
+        let delay = Duration::from_micros(splitmix64(seed) % span_us);
+        let replay = format!(
+            "--scenario {} --mode random --seed {seed} --iterations 1",
+            cx.scenario
+        );
+        let work = cx.fresh("random");
+        let r = cx
+            .world
+            .run_killed_after(&work, &cx.prepared.command, delay);
+        if r.ok() {
+            match cx.expected.classify(&work) {
+                Ok(Which::After) => t.pass("completed before the kill"),
+                Ok(Which::Before) => t.fail(replay, "completed but changed nothing".into()),
+                Err(e) => t.fail(replay, e),
+            }
+            continue;
+        }
+        if !r.killed() {
+            t.fail(
+                replay,
+                format!("neither killed nor successful: {}", r.describe()),
+            );
+            continue;
+        }
+        match cx.check_recovered(&work) {
+            Ok((which, line)) => t.pass(outcome_name(which, &line)),
+            Err(e) => t.fail(replay, format!("killed after {delay:?}: {e}")),
+        }
+    }
+    t
+}
+
+/// An errno the error mode injects, with the text its message must carry.
+pub const ERRNOS: &[(&str, &str)] = &[
+    ("ENOSPC", "No space left on device"),
+    ("EIO", "Input/output error"),
+    ("EACCES", "Permission denied"),
+];
+
+/// Options of the error mode.
+pub struct Errors {
+    pub errnos: Vec<&'static str>,
+    pub point: Option<u64>,
+}
+
+/// The number of mutating calls the command makes when nothing goes wrong: the last crash
+/// point before it completes (found by bisection; completion is monotone in the point).
+fn calls_of(cx: &Ctx) -> Result<u64, String> {
+    let completes = |n: u64| {
+        let w = cx.fresh("probe");
+        cx.run(&w, &[(CRASH_AFTER, &n.to_string())], &cx.prepared.command)
+            .ok()
+    };
+    // Invariant: the command does not complete when killed after call `lo` (0: no call).
+    let (mut lo, mut hi) = (0u64, 1u64);
+    while !completes(hi) {
+        lo = hi;
+        hi *= 2;
+        if hi > POINTS_MAX {
+            return Err(format!("still crashing after {POINTS_MAX} calls"));
+        }
+    }
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if completes(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    // Killed right after call `lo`, completed with the kill set after call `lo + 1`, which
+    // never comes: the command makes exactly `lo` calls.
+    Ok(lo)
+}
+
+/// `SKILLWAL_FAIL_AT=N:ERRNO` for every call N of the command and each errno: it fails with
+/// a clear message and exit code 1 and the collection is exactly as before with nothing left
+/// in staging — or, past the commit point, it says the change may have been applied and the
+/// next command completes it — and the next command works.
+pub fn errors(cx: &Ctx, opts: &Errors) -> Tally {
+    let mut t = Tally::default();
+    let calls = match calls_of(cx) {
+        Ok(c) => c,
+        Err(e) => {
+            t.fail(format!("--scenario {} --mode error", cx.scenario), e);
+            return t;
+        }
+    };
+    for errno in &opts.errnos {
+        let text = ERRNOS
+            .iter()
+            .find(|(n, _)| n == errno)
+            .map(|(_, t)| *t)
+            .expect("a known errno");
+        let points: Vec<u64> = match opts.point {
+            Some(p) => vec![p],
+            None => (1..=calls).collect(),
+        };
+        for n in points {
+            let replay = format!(
+                "--scenario {} --mode error --errno {errno} --point {n}",
+                cx.scenario
+            );
+            match error_trial(cx, n, errno, text) {
+                Ok(outcome) => t.pass(outcome),
+                Err(e) => t.fail(replay, e),
+            }
+        }
+    }
+    t
+}
+
+fn error_trial(cx: &Ctx, n: u64, errno: &str, text: &str) -> Result<&'static str, String> {
+    let work = cx.fresh("error");
+    let spec = format!("{n}:{errno}");
+    let r = cx.run(&work, &[(FAIL_AT, &spec)], &cx.prepared.command);
+    if r.ok() {
+        // The engine survives errors only once the transaction is durable and retired: in
+        // removing what is left in staging, which the next open removes (wal-spec §6.3).
+        // Then the command must have done all of its work, and the checks must pass.
+        return match cx.check_recovered(&work)? {
+            (Which::After, _) => Ok("error in the cleanup after the checkpoint, survived"),
+            (Which::Before, _) => Err("succeeded but changed nothing".into()),
+        };
+    }
+    if r.code != Some(1) {
+        return Err(format!("expected exit code 1: {}", r.describe()));
+    }
+    if !r.stderr.contains(text) {
+        return Err(format!(
+            "the message does not name the error: {}",
+            r.describe()
+        ));
+    }
+    if r.stderr.contains("may have been applied") {
+        // Past the commit point: the next command completes the change.
+        let (which, _) = cx.check_recovered(&work)?;
+        return match which {
+            Which::After => Ok("failed past the commit point, completed by the next command"),
+            Which::Before => Err(format!(
+                "said the change may have been applied, but the next command left it before: {}",
+                r.describe()
+            )),
+        };
+    }
+    if !r.stderr.to_lowercase().contains("nothing was changed") {
+        return Err(format!(
+            "the message does not say whether anything changed: {}",
+            r.describe()
+        ));
+    }
+    let before = tree(&work)?;
+    if before != cx.expected.before {
+        return Err(format!(
+            "said nothing changed, but the collection differs from before:\n{}",
+            crate::state::diff(&cx.expected.before, &before)
+        ));
+    }
+    staging_empty(&work).map_err(|e| format!("right after the failed command: {e}"))?;
+    match cx.check_recovered(&work)? {
+        (Which::Before, None) => Ok("failed, nothing changed"),
+        (Which::Before, Some(line)) => Err(format!(
+            "said nothing changed, yet the next command recovered: {line}"
+        )),
+        (Which::After, _) => Err("said nothing changed, but the next command completed it".into()),
+    }
+}

@@ -1,0 +1,239 @@
+//! One harness run's world: a temporary root holding the SkillMeat home, the sources the
+//! scenarios add from, and the working copies each trial crashes; and a hygienic way to run
+//! the `skillwal` binary in it.
+
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Environment variable of skillwal's crash hook: SIGKILL right after the N-th mutating call.
+pub const CRASH_AFTER: &str = "SKILLWAL_CRASH_AFTER";
+/// Environment variable of skillwal's error hook: `N:ERRNO` fails the N-th mutating call.
+pub const FAIL_AT: &str = "SKILLWAL_FAIL_AT";
+
+pub struct World {
+    _tmp: tempfile::TempDir,
+    /// Canonical root of everything below.
+    pub root: PathBuf,
+    /// `SKILLWAL_HOME`.
+    pub home: PathBuf,
+    /// Local sources the scenarios add and update from.
+    pub src: PathBuf,
+    /// The binary under test.
+    pub bin: PathBuf,
+}
+
+/// What one run of the binary did.
+pub struct Run {
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn ok(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    pub fn killed(&self) -> bool {
+        self.signal == Some(9)
+    }
+
+    /// The line a command prints on stderr when it had to recover, if any.
+    pub fn recovered_line(&self) -> Option<&str> {
+        self.stderr
+            .lines()
+            .find(|l| l.starts_with("skillwal: recovered"))
+    }
+
+    /// A one-line description for failure reports.
+    pub fn describe(&self) -> String {
+        let how = match (self.code, self.signal) {
+            (Some(c), _) => format!("exit {c}"),
+            (None, Some(s)) => format!("signal {s}"),
+            _ => "unknown end".to_string(),
+        };
+        let env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!(
+            "`{} skillwal {}` -> {how}; stderr: {}",
+            env.join(" "),
+            self.args.join(" "),
+            self.stderr.trim()
+        )
+    }
+
+    fn from(args: &[String], env: &[(&str, &str)], out: Output, elapsed: Duration) -> Run {
+        Run {
+            args: args.to_vec(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            code: out.status.code(),
+            signal: out.status.signal(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed,
+        }
+    }
+}
+
+impl World {
+    /// A fresh world under the system temporary directory (or `$CRASHTEST_TMPDIR`, to run on
+    /// a particular file system).
+    pub fn new(bin: &Path) -> Result<World, String> {
+        let base = std::env::var_os("CRASHTEST_TMPDIR").map(PathBuf::from);
+        let tmp = match &base {
+            Some(b) => tempfile::Builder::new().prefix("crashtest-").tempdir_in(b),
+            None => tempfile::Builder::new().prefix("crashtest-").tempdir(),
+        }
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        let root = fs::canonicalize(tmp.path()).map_err(|e| e.to_string())?;
+        let home = root.join("home");
+        let src = root.join("src");
+        for d in [&home, &src, &root.join("user"), &root.join("tmp")] {
+            fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
+        }
+        Ok(World {
+            _tmp: tmp,
+            root,
+            home,
+            src,
+            bin: bin.to_path_buf(),
+        })
+    }
+
+    /// The default collection of the home.
+    pub fn coll(&self) -> PathBuf {
+        self.home.join("collections").join("default")
+    }
+
+    fn command(&self, args: &[String], env: &[(&str, &str)]) -> Command {
+        let mut c = Command::new(&self.bin);
+        c.env_clear();
+        c.env("HOME", self.root.join("user"));
+        c.env("TMPDIR", self.root.join("tmp"));
+        c.env("LC_ALL", "C");
+        c.env("SKILLWAL_HOME", &self.home);
+        if let Some(p) = std::env::var_os("PATH") {
+            c.env("PATH", p);
+        }
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.args(args).current_dir(&self.root).stdin(Stdio::null());
+        c
+    }
+
+    /// Runs `skillwal ARGS` on the home's default collection and waits for it.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        self.exec(args, &[])
+    }
+
+    /// Runs `skillwal --collection-dir DIR ARGS` with extra environment and waits for it.
+    pub fn run_in(&self, dir: &Path, env: &[(&str, &str)], args: &[String]) -> Run {
+        let mut all = vec!["--collection-dir".to_string(), dir.display().to_string()];
+        all.extend(args.iter().cloned());
+        self.exec(all, env)
+    }
+
+    fn exec(&self, args: Vec<String>, env: &[(&str, &str)]) -> Run {
+        let start = Instant::now();
+        let out = self
+            .command(&args, env)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()));
+        Run::from(&args, env, out, start.elapsed())
+    }
+
+    /// Starts `skillwal --collection-dir DIR ARGS`, sends it SIGKILL after `delay` unless it
+    /// has ended by then, and waits for it.
+    pub fn run_killed_after(&self, dir: &Path, args: &[String], delay: Duration) -> Run {
+        let mut all = vec!["--collection-dir".to_string(), dir.display().to_string()];
+        all.extend(args.iter().cloned());
+        let start = Instant::now();
+        let mut child = self
+            .command(&all, &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.bin.display()));
+        let deadline = start + delay;
+        loop {
+            if child.try_wait().expect("wait").is_some() {
+                break;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                // std's kill is SIGKILL on Unix; an error means it has just exited.
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep((deadline - now).min(Duration::from_micros(200)));
+        }
+        let out = child.wait_with_output().expect("wait for skillwal");
+        Run::from(&all, &[], out, start.elapsed())
+    }
+
+    /// Runs `skillwal ARGS` and fails with its output unless it succeeds.
+    pub fn must(&self, args: &[&str]) -> Result<Run, String> {
+        let r = self.run(args);
+        if r.ok() {
+            Ok(r)
+        } else {
+            Err(format!("setup failed: {}", r.describe()))
+        }
+    }
+
+    /// A fresh path below the root for a working copy (removed first if it exists).
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        let p = self.root.join("work").join(name);
+        if p.exists() {
+            fs::remove_dir_all(&p).unwrap_or_else(|e| panic!("remove {}: {e}", p.display()));
+        }
+        p
+    }
+}
+
+/// Writes `text` to `p`, creating parent directories.
+pub fn write(p: &Path, text: &[u8]) -> Result<(), String> {
+    if let Some(parent) = p.parent() {
+        fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+    }
+    fs::write(p, text).map_err(|e| format!("write {}: {e}", p.display()))
+}
+
+pub fn chmod(p: &Path, mode: u32) -> Result<(), String> {
+    fs::set_permissions(p, fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("chmod {}: {e}", p.display()))
+}
+
+/// Copies a directory tree: files with their modes, directories, and symbolic links as links.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
+    let err = |p: &Path, e: std::io::Error| format!("copy {}: {e}", p.display());
+    fs::create_dir_all(to).map_err(|e| err(to, e))?;
+    let meta = fs::metadata(from).map_err(|e| err(from, e))?;
+    fs::set_permissions(to, meta.permissions()).map_err(|e| err(to, e))?;
+    for e in fs::read_dir(from).map_err(|e| err(from, e))? {
+        let e = e.map_err(|e| err(from, e))?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        let ft = e.file_type().map_err(|e| err(&src, e))?;
+        if ft.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else if ft.is_symlink() {
+            let target = fs::read_link(&src).map_err(|e| err(&src, e))?;
+            symlink(target, &dst).map_err(|e| err(&dst, e))?;
+        } else {
+            fs::copy(&src, &dst).map_err(|e| err(&src, e))?;
+        }
+    }
+    Ok(())
+}
