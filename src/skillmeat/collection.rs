@@ -62,6 +62,12 @@ pub enum CollectionError {
     AlreadyExists { name: String, ty: ArtifactType },
     #[error("{} already exists but {name} is not in the manifest; move it away or choose another --name", path.display())]
     Occupied { name: String, path: PathBuf },
+    #[error("{} is a symbolic link, not the files of {ty} {name}; skillwal never follows or removes a link in a collection: remove the link yourself, or use --keep-files to only forget the artifact", path.display())]
+    LinkedStorage {
+        name: String,
+        ty: ArtifactType,
+        path: PathBuf,
+    },
     #[error("no artifact named {name:?}{} in the collection; `skillwal list` shows what there is", ty.map(|t| format!(" of type {t}")).unwrap_or_default())]
     NotFound {
         name: String,
@@ -647,6 +653,13 @@ impl Collection {
             lock.remove_entry(name, ty)?;
         }
         let on_disk = if keep_files { None } else { self.kind(&abs)? };
+        if on_disk == Some(FileKind::Symlink) {
+            return Err(CollectionError::LinkedStorage {
+                name: name.to_string(),
+                ty,
+                path: abs,
+            });
+        }
         let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("remove {ty} {name}"))?;
         if let Some(kind) = on_disk {
             if kind == FileKind::Dir {

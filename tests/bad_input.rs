@@ -1,0 +1,268 @@
+//! Bad input that is not a command-line mistake, through the real binary: crafted journals
+//! whose records point outside the collection, links in the collection pointing outside it,
+//! and file names that are not UTF-8. Each gets a clear error, and nothing is written
+//! outside the collection or lost inside it. (Invalid TOML, bad names and sources, a
+//! read-only collection and a full disk are in tests/cli.rs.)
+
+#[path = "cli/support.rs"]
+mod support;
+
+use skillwal::journal::format::{self, Before, Content, Header, Kind, Record};
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::symlink;
+use support::*;
+
+const SALT: u64 = 0x0DD_BA11_0000_0001;
+
+/// A committed journal (both header slots valid, the live one active) whose transaction is
+/// `records` (after its begin record), ending in a commit record with the right digest.
+fn crafted_journal(records: &[(Record, Option<&[u8]>)], ops: u32) -> Vec<u8> {
+    let mut bytes = vec![0u8; format::RECORDS_OFFSET as usize];
+    let live = Header {
+        sequence: 100,
+        live_salt: SALT,
+        next_txn_id: 8,
+        active: true,
+    };
+    let old = Header {
+        sequence: 99,
+        live_salt: SALT ^ 0xFF,
+        next_txn_id: 7,
+        active: false,
+    };
+    bytes[..512].copy_from_slice(&format::encode_header(&live));
+    bytes[512..1024].copy_from_slice(&format::encode_header(&old));
+    let mut digest = blake3::Hasher::new();
+    let begin = Record::Begin {
+        time_unix_ms: 1,
+        label: "crafted".into(),
+    };
+    let mut all = vec![(begin, None)];
+    all.extend(records.iter().cloned());
+    let mut index = 0;
+    for (rec, inline) in &all {
+        let frame = format::encode_frame(
+            SALT,
+            7,
+            index,
+            rec.kind(),
+            &format::encode_payload(rec, *inline),
+        );
+        digest.update(&frame);
+        bytes.extend_from_slice(&frame);
+        index += 1;
+    }
+    let commit = Record::Commit {
+        record_count: index,
+        op_count: ops,
+        digest: *digest.finalize().as_bytes(),
+    };
+    bytes.extend_from_slice(&format::encode_frame(
+        SALT,
+        7,
+        index,
+        Kind::Commit,
+        &format::encode_payload(&commit, None),
+    ));
+    bytes.resize(1024 * 1024, 0);
+    bytes
+}
+
+fn put_file(path: &str, content: &[u8]) -> (Record, Option<&'static [u8]>) {
+    let leaked: &'static [u8] = Box::leak(content.to_vec().into_boxed_slice());
+    (
+        Record::PutFile {
+            op: 0,
+            path: path.into(),
+            mode: 0o644,
+            before: Before::Absent,
+            size: content.len() as u64,
+            hash: *blake3::hash(content).as_bytes(),
+            staged_ino: 0,
+            content: Content::Inline {
+                at: 0,
+                len: content.len() as u32,
+            },
+        },
+        Some(leaked),
+    )
+}
+
+#[test]
+fn a_crafted_journal_never_writes_outside_the_collection() {
+    let sb = Sandbox::new();
+    let coll = sb.three_artifacts();
+    let outside = sb.root.join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    let victim = outside.join("victim.txt");
+    fs::write(&victim, "keep me\n").unwrap();
+    let evil_paths = [
+        "../../../outside/victim.txt".to_string(),
+        "../evil.txt".to_string(),
+        victim.display().to_string(),
+        "skills/../../evil.txt".to_string(),
+        "skills/./x".to_string(),
+        ".skillwal/journal".to_string(),
+        ".skillwal/lock".to_string(),
+        "skills//x".to_string(),
+        "nul\0byte".to_string(),
+        String::new(),
+    ];
+    for path in &evil_paths {
+        let before = tree(&coll);
+        let journal = crafted_journal(&[put_file(path, b"pwned\n")], 1);
+        fs::write(coll.join(".skillwal/journal"), &journal).unwrap();
+        let r = sb.run_in(&coll, &[], &["list"]);
+        r.code(1);
+        assert!(
+            r.stderr.contains("journal") && r.stderr.contains("recover --discard"),
+            "{path:?}: the error must name the journal and the way out:\n{}",
+            r.stderr
+        );
+        assert_eq!(read(&victim), "keep me\n", "{path:?}");
+        assert!(!sb.root.join("evil.txt").exists(), "{path:?}");
+        assert!(!sb.home.join("evil.txt").exists(), "{path:?}");
+        assert_same_tree(&before, &tree(&coll), &format!("{path:?}"));
+        // Inspecting it is safe and shows the record.
+        sb.run_in(&coll, &[], &["journal", "inspect"]).ok();
+        sb.run_in(&coll, &[], &["recover", "--discard"]).ok();
+        sb.run_in(&coll, &[], &["verify"]).ok();
+    }
+}
+
+#[test]
+fn a_crafted_tree_entry_never_writes_outside_the_collection() {
+    let sb = Sandbox::new();
+    let coll = sb.three_artifacts();
+    let before = tree(&coll);
+    let content = b"pwned\n";
+    let leaked: &'static [u8] = content;
+    let entry = Record::TreeEntry {
+        op: 0,
+        rel_path: "../../../evil.txt".into(),
+        kind: format::EntryKind::File,
+        mode: 0o644,
+        size: content.len() as u64,
+        hash: *blake3::hash(content).as_bytes(),
+        content: Content::Inline {
+            at: 0,
+            len: content.len() as u32,
+        },
+    };
+    let tree_rec = Record::PutTree {
+        op: 0,
+        path: "skills/x".into(),
+        before: Before::Absent,
+        after_hash: [0; 32],
+        staged_ino: 0,
+        entry_count: 1,
+    };
+    let journal = crafted_journal(&[(entry, Some(leaked)), (tree_rec, None)], 1);
+    fs::write(coll.join(".skillwal/journal"), &journal).unwrap();
+    sb.run_in(&coll, &[], &["list"]).code(1);
+    assert!(!sb.root.join("evil.txt").exists());
+    assert!(!sb.home.join("evil.txt").exists());
+    assert!(!coll.join("skills/x").exists());
+    assert_same_tree(&before, &tree(&coll), "crafted tree entry");
+}
+
+#[test]
+fn links_in_the_collection_pointing_outside_are_never_written_through() {
+    let sb = Sandbox::new();
+    let coll = sb.three_artifacts();
+    sb.change_sources("v2");
+    // The skill's directory and the command's file replaced by links to copies outside.
+    let outside = sb.root.join("outside");
+    copy_tree(&coll.join("skills/my-skill"), &outside.join("my-skill"));
+    fs::copy(coll.join("commands/review.md"), outside.join("review.md")).unwrap();
+    let outside_before = tree(&outside);
+    fs::remove_dir_all(coll.join("skills/my-skill")).unwrap();
+    symlink(outside.join("my-skill"), coll.join("skills/my-skill")).unwrap();
+    fs::remove_file(coll.join("commands/review.md")).unwrap();
+    symlink(outside.join("review.md"), coll.join("commands/review.md")).unwrap();
+    let before = tree(&coll);
+
+    let v = sb.run_in(&coll, &[], &["verify"]);
+    v.code(1);
+    assert!(
+        v.stdout.contains("symbolic link") || v.stderr.contains("symbolic link"),
+        "{}",
+        v.stdout
+    );
+    for args in [
+        &["update", "my-skill", "--strategy", "upstream"][..],
+        &["update", "review", "--strategy", "upstream"],
+        &["update", "--all", "--strategy", "upstream"],
+    ] {
+        let r = sb.run_in(&coll, &[], args);
+        r.code(1);
+        assert!(r.stderr.contains("symbolic link"), "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("Nothing was changed"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert_same_tree(&before, &tree(&coll), &format!("{args:?}"));
+        assert_same_tree(
+            &outside_before,
+            &tree(&outside),
+            &format!("{args:?} outside"),
+        );
+    }
+    // Removing the artifact neither follows nor removes the link: it says what to do.
+    for name in ["review", "my-skill"] {
+        let before = tree(&coll);
+        let r = sb.run_in(&coll, &[], &["remove", name]);
+        r.code(1);
+        assert!(
+            r.stderr.contains("is a symbolic link") && r.stderr.contains("--keep-files"),
+            "{}",
+            r.stderr
+        );
+        assert_same_tree(&before, &tree(&coll), "refused remove");
+        sb.run_in(&coll, &[], &["remove", name, "--keep-files"])
+            .ok();
+    }
+    assert!(fs::symlink_metadata(coll.join("commands/review.md")).is_ok());
+    assert_same_tree(&outside_before, &tree(&outside), "remove followed a link");
+}
+
+#[test]
+fn file_names_that_are_not_utf8_get_a_clear_error() {
+    let sb = Sandbox::new();
+    let coll = sb.three_artifacts();
+    let before = tree(&coll);
+    // In a source: refused, naming the file.
+    let src = sb.skill_source("odd", "v1");
+    let bad = std::ffi::OsStr::from_bytes(b"bad-\xff.txt");
+    fs::write(src.join(bad), "x").unwrap();
+    let r = sb.run_in(&coll, &[], &["add", "skill", s(&src)]);
+    r.code(1);
+    assert!(r.stderr.contains("UTF-8"), "{}", r.stderr);
+    assert!(r.stderr.contains("bad-"), "{}", r.stderr);
+    assert_same_tree(
+        &before,
+        &tree(&coll),
+        "add of a source with a non-UTF-8 name",
+    );
+    // In the collection: verify names it; an update refuses and changes nothing.
+    fs::write(coll.join("skills/my-skill").join(bad), "x").unwrap();
+    let before = tree(&coll);
+    let v = sb.run_in(&coll, &[], &["verify"]);
+    v.code(1);
+    assert!(
+        format!("{}{}", v.stdout, v.stderr).contains("UTF-8"),
+        "{}",
+        v.stdout
+    );
+    sb.change_sources("v2");
+    let r = sb.run_in(
+        &coll,
+        &[],
+        &["update", "my-skill", "--strategy", "upstream"],
+    );
+    r.code(1);
+    assert!(r.stderr.contains("UTF-8"), "{}", r.stderr);
+    assert_same_tree(&before, &tree(&coll), "update over a non-UTF-8 name");
+}
