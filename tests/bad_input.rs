@@ -266,3 +266,31 @@ fn file_names_that_are_not_utf8_get_a_clear_error() {
     assert!(r.stderr.contains("UTF-8"), "{}", r.stderr);
     assert_same_tree(&before, &tree(&coll), "update over a non-UTF-8 name");
 }
+
+#[test]
+fn a_journal_of_another_format_version_is_refused_and_nothing_changes() {
+    let sb = Sandbox::new();
+    let coll = sb.three_artifacts();
+    let before = tree(&coll);
+    let path = coll.join(".skillwal/journal");
+    let mut bytes = fs::read(&path).unwrap();
+    // Both slots say version 2, with a valid CRC (CRC-32 of 0..508 XOR the mask).
+    for slot in [0usize, 512] {
+        let s = &mut bytes[slot..slot + 512];
+        s[8..10].copy_from_slice(&2u16.to_le_bytes());
+        let crc = crc32fast::hash(&s[..508]) ^ format::HEADER_CRC_MASK;
+        s[508..512].copy_from_slice(&crc.to_le_bytes());
+    }
+    fs::write(&path, &bytes).unwrap();
+    for cmd in ["list", "verify", "recover"] {
+        let r = sb.run_in(&coll, &[], &[cmd]);
+        r.code(1);
+        assert!(
+            r.stderr.contains("version 2") || r.stderr.contains("unsupported"),
+            "{cmd}: {}",
+            r.stderr
+        );
+        assert_same_tree(&before, &tree(&coll), cmd);
+    }
+    assert_eq!(fs::read(&path).unwrap(), bytes, "the journal itself is kept");
+}
