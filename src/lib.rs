@@ -7,7 +7,7 @@
 //!
 //! Layers, each knowing only those before it: [`fs`] (the only I/O) → [`journal`] (bytes)
 //! → the engine ([`engine`], [`txn`], [`apply`], [`recovery`]) → [`inspect`] →
-//! [`skillmeat`] (the collection model) → the `skillwal` binary's CLI.
+//! [`store`] (content-addressed snapshots and bases) → [`skillmeat`] (the collection model) → the `skillwal` binary's CLI.
 
 #![forbid(unsafe_code)]
 
@@ -23,6 +23,7 @@ pub mod ops;
 pub mod path;
 pub mod recovery;
 pub mod skillmeat;
+pub mod store;
 pub mod txn;
 
 pub use engine::{Engine, OpenOptions, discard_journal, needs_recovery};

@@ -125,6 +125,25 @@ pub enum Command {
     Status,
     /// Check every artifact's files against the lock; report extra and missing files
     Verify,
+    /// Record the whole collection as a snapshot (or list, show, delete snapshots)
+    #[command(args_conflicts_with_subcommands = true)]
+    Snapshot {
+        /// What the snapshot is for
+        #[arg(short = 'm', long)]
+        message: Option<String>,
+        #[command(subcommand)]
+        command: Option<SnapshotCommand>,
+    },
+    /// Restore the collection to a snapshot in one transaction (only files that differ are written)
+    Rollback {
+        /// Snapshot id (`snapshot list`)
+        id: String,
+        /// Do not ask (required without a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Delete store objects that no snapshot and no base refers to
+    Gc,
     /// Look at the journal
     Journal {
         #[command(subcommand)]
@@ -146,6 +165,16 @@ pub enum Command {
         #[arg(long)]
         keep: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// List the snapshots, oldest first
+    List,
+    /// What differs between the collection now and a snapshot (what a rollback would do)
+    Show { id: String },
+    /// Delete a snapshot (its objects go at the next `gc`)
+    Delete { id: String },
 }
 
 #[derive(Debug, Subcommand)]
