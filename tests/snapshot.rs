@@ -652,7 +652,8 @@ fn du(p: &Path) -> u64 {
 fn generated_collection(sb: &Sandbox, n: usize) -> PathBuf {
     let coll = sb.root.join(format!("c{n}"));
     sb.run_in(&coll, &[], &["init"]).ok();
-    let mut manifest = read(&coll.join("collection.toml"));
+    // `init` writes an empty `artifacts = []`; the generated entries are `[[artifacts]]`.
+    let mut manifest = read(&coll.join("collection.toml")).replace("artifacts = []\n", "");
     let mut lock = read(&coll.join("collection.lock"));
     for i in 0..n {
         let dir = coll.join(format!("skills/s{i}"));
@@ -677,4 +678,205 @@ fn generated_collection(sb: &Sandbox, n: usize) -> PathBuf {
     fs::write(coll.join("collection.lock"), lock).expect("lock");
     sb.run_in(&coll, &[], &["verify"]).ok();
     coll
+}
+
+// ---------------------------------------------------------------------------------------
+// SkillMeat's tar.gz snapshots (the real Python tool's are in tests/python_compat.rs)
+
+/// One entry of a hand-made tarball: a path written raw into the header (no sanitizing,
+/// so hostile paths can be made), and its content.
+enum TarEntry<'a> {
+    Dir(&'a str),
+    File(&'a str, &'a [u8], u32),
+    Link(&'a str, &'a str),
+}
+
+/// Writes a gzip tarball of `entries` at `path`.
+fn make_tarball(path: &Path, entries: &[TarEntry<'_>]) {
+    let gz = flate2::write::GzEncoder::new(
+        fs::File::create(path).expect("create tarball"),
+        flate2::Compression::default(),
+    );
+    let mut b = tar::Builder::new(gz);
+    for e in entries {
+        let mut h = tar::Header::new_old();
+        let (name, data, kind, mode): (&str, &[u8], tar::EntryType, u32) = match e {
+            TarEntry::Dir(n) => (n, b"", tar::EntryType::Directory, 0o755),
+            TarEntry::File(n, d, m) => (n, d, tar::EntryType::Regular, *m),
+            TarEntry::Link(n, _) => (n, b"", tar::EntryType::Symlink, 0o777),
+        };
+        let raw = &mut h.as_old_mut().name;
+        raw[..name.len()].copy_from_slice(name.as_bytes());
+        if let TarEntry::Link(_, target) = e {
+            h.as_old_mut().linkname[..target.len()].copy_from_slice(target.as_bytes());
+        }
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_size(data.len() as u64);
+        h.set_cksum();
+        b.append(&h, data).expect("append");
+    }
+    b.into_inner()
+        .expect("finish tar")
+        .finish()
+        .expect("finish gzip");
+}
+
+/// Registers a SkillMeat snapshot of the default collection with `id` and a tarball.
+fn register_py_snapshot(sb: &Sandbox, id: &str, entries: &[TarEntry<'_>]) -> PathBuf {
+    let dir = sb.home.join("snapshots/default");
+    fs::create_dir_all(&dir).expect("snapshots dir");
+    let tarball = dir.join(format!("{id}.tar.gz"));
+    make_tarball(&tarball, entries);
+    let mut list = fs::read_to_string(dir.join("snapshots.toml")).unwrap_or_default();
+    list.push_str(&format!(
+        "[[snapshots]]\nid = \"{id}\"\ntimestamp = \"2026-11-25T23:09:53.565434\"\nmessage = \"test {id}\"\nartifact_count = 1\ntarball_path = \"{}\"\n\n",
+        tarball.display()
+    ));
+    fs::write(dir.join("snapshots.toml"), list).expect("snapshots.toml");
+    tarball
+}
+
+/// A tarball entry's content: `None` for a directory, else bytes and permission bits.
+type Content = Option<(Vec<u8>, u32)>;
+
+/// The files of the default collection as tarball entries (arcname `default/`), plus a
+/// `.skillwal/` the restore must ignore.
+fn collection_entries(coll: &Path) -> Vec<(String, Content)> {
+    let mut v = vec![("default".to_string(), None)];
+    for (rel, node) in tree(coll) {
+        match node {
+            Node::Dir { .. } => v.push((format!("default/{rel}"), None)),
+            Node::File { bytes, mode } => v.push((format!("default/{rel}"), Some((bytes, mode)))),
+            _ => {}
+        }
+    }
+    v.push(("default/.skillwal".into(), None));
+    v.push((
+        "default/.skillwal/journal".into(),
+        Some((b"not a journal".to_vec(), 0o644)),
+    ));
+    v
+}
+
+fn as_entries(v: &[(String, Content)]) -> Vec<TarEntry<'_>> {
+    v.iter()
+        .map(|(p, c)| match c {
+            None => TarEntry::Dir(p),
+            Some((b, m)) => TarEntry::File(p, b, *m),
+        })
+        .collect()
+}
+
+const PY_ID: &str = "20261125-230953-565434";
+
+#[test]
+fn a_skillmeat_tarball_is_listed_and_restored_through_the_journal() {
+    let sb = Sandbox::new();
+    let coll = sb.three_artifacts();
+    let at_snapshot = tree(&coll);
+    let entries = collection_entries(&coll);
+    register_py_snapshot(&sb, PY_ID, &as_entries(&entries));
+    sb.change_sources("v2");
+    sb.run(&["update", "--all", "--strategy", "upstream"]).ok();
+    write(&coll.join("skills/my-skill/extra.txt"), "extra\n");
+    let list = sb.run(&["snapshot", "list"]).ok().stdout.clone();
+    assert!(
+        list.contains(PY_ID) && list.contains(&format!("test {PY_ID}")),
+        "{list}"
+    );
+    let j = sb.run(&["--json", "snapshot", "list"]).ok().json();
+    assert_eq!(j["skillmeat_snapshots"][0]["id"], PY_ID);
+
+    let journal_before = fs::read(coll.join(".skillwal/journal")).expect("journal");
+    let r = sb.run(&["rollback", PY_ID]);
+    r.code(2).stderr_has("pass --yes");
+    let r = sb.run(&["--json", "rollback", PY_ID, "--yes"]);
+    let v = r.ok().json();
+    assert_eq!(v["extracted"]["skillwal_entries"], 2, "{v}");
+    assert_same_tree(&at_snapshot, &tree(&coll), "after restoring the tarball");
+    assert_ne!(
+        fs::read(coll.join(".skillwal/journal")).expect("journal"),
+        b"not a journal"
+    );
+    assert_ne!(journal_before.len(), 0);
+    sb.run(&["verify"]).ok();
+    // The restore went through the journal as one transaction with an automatic snapshot.
+    let ids = snapshot_ids(&sb, &coll);
+    assert_eq!(ids.last().map(|s| s.1), Some(true), "{ids:?}");
+    // Unknown ids and --collection-dir are refused, nothing changed.
+    let before = tree_all(&coll);
+    sb.run(&["rollback", "20991231-000000-000000", "--yes"])
+        .code(1)
+        .stderr_has("no SkillMeat snapshot 20991231-000000-000000");
+    sb.run_in(&coll, &[], &["rollback", PY_ID, "--yes"])
+        .code(1)
+        .stderr_has("use --home/-c instead of --collection-dir");
+    assert_eq!(tree_all(&coll), before);
+}
+
+#[test]
+fn hostile_skillmeat_tarballs_are_refused_and_change_nothing() {
+    let sb = Sandbox::new();
+    let coll = sb.three_artifacts();
+    let base = collection_entries(&coll);
+    let outside = sb.root.join("outside.txt");
+    let x = || Some((b"x".to_vec(), 0o644));
+    type Case<'a> = (&'a str, Vec<(String, Content)>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "20260101-000000-000001",
+            vec![("default/../../outside.txt".into(), x())],
+            "would leave the collection",
+        ),
+        (
+            "20260101-000000-000002",
+            vec![(format!("{}", outside.display()), x())],
+            "absolute path",
+        ),
+        (
+            "20260101-000000-000003",
+            vec![("other/evil.txt".into(), x())],
+            "outside the archive's collection directory",
+        ),
+        (
+            "20260101-000000-000004",
+            vec![
+                ("default/commands/review.md".into(), x()),
+                ("default/commands/review.md".into(), x()),
+            ],
+            "appears twice",
+        ),
+        (
+            "20260101-000000-000005",
+            vec![("default/skills/x/SKILL.md".into(), x())],
+            "it is not a snapshot of a collection",
+        ),
+    ];
+    let before = tree_all(&coll);
+    for (id, extra, message) in &cases {
+        let mut entries = base.clone();
+        entries.extend(extra.iter().cloned());
+        if *id == "20260101-000000-000005" {
+            entries = extra.clone();
+        }
+        register_py_snapshot(&sb, id, &as_entries(&entries));
+        sb.run(&["rollback", id, "--yes"])
+            .code(1)
+            .stderr_has(message)
+            .nothing_changed();
+        assert_eq!(tree_all(&coll), before, "{id}");
+        assert!(!outside.exists(), "{id} wrote outside the collection");
+    }
+    // A link (here pointing out of the collection) is never created; the rest is restored.
+    let mut entries = as_entries(&base);
+    entries.push(TarEntry::Link("default/skills/my-skill/out", "/etc/passwd"));
+    register_py_snapshot(&sb, "20260101-000000-000006", &entries);
+    let at_base = tree(&coll);
+    append(&coll.join("commands/review.md"), "changed\n");
+    sb.run(&["rollback", "20260101-000000-000006", "--yes"])
+        .ok()
+        .stderr_has("skills/my-skill/out in the tarball is a link or special file; not restored");
+    assert!(fs::symlink_metadata(coll.join("skills/my-skill/out")).is_err());
+    assert_same_tree(&at_base, &tree(&coll), "restored without the link");
 }

@@ -11,6 +11,7 @@ use skillwal::skillmeat::collection::{
     Collection, CollectionError, Strategy, UpdateInput, parse_snapshot_id, source_of,
 };
 use skillwal::skillmeat::home::Home;
+use skillwal::skillmeat::py_snapshot;
 use skillwal::skillmeat::{ArtifactType, SourceSpec, default_name, fetch};
 use skillwal::{Error, OpenOptions};
 use std::io::IsTerminal;
@@ -154,7 +155,11 @@ fn snapshot(
             let c = open_for_reading(&t, g, out)?;
             let list = c.snapshots()?;
             c.close()?;
-            out.snapshot_list(&t.dir, &list);
+            let py = match &t.home {
+                Some(h) => Some(py_snapshot::list(&h.dir, &t.name)?),
+                None => None,
+            };
+            out.snapshot_list(&t.dir, &list, py.as_deref());
         }
         Some(SnapshotCommand::Show { id }) => {
             let id = parse_snapshot_id(id)?;
@@ -174,17 +179,69 @@ fn snapshot(
     Ok(exit::OK)
 }
 
+/// The Python tool's snapshot `id` of the target collection.
+fn find_py_snapshot(t: &Target, id: &str) -> Result<py_snapshot::PySnapshot> {
+    let Some(home) = &t.home else {
+        bail!(
+            "{id} is a SkillMeat snapshot id, and SkillMeat's snapshots are found through the home directory; use --home/-c instead of --collection-dir (nothing was changed)"
+        );
+    };
+    let all = py_snapshot::list(&home.dir, &t.name)?;
+    all.into_iter().find(|s| s.id == id).ok_or_else(|| {
+        anyhow!(
+            "no SkillMeat snapshot {id} in {}; `skillwal snapshot list` shows them (nothing was changed)",
+            py_snapshot::snapshots_dir(&home.dir, &t.name).join("snapshots.toml").display()
+        )
+    })
+}
+
+fn confirm(question: &str, refusal: &str) -> Result<bool> {
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !interactive {
+        return Err(UsageError(refusal.to_string()).into());
+    }
+    Ok(output::ask(question))
+}
+
+fn rollback_skillmeat(t: &Target, g: &Global, id: &str, yes: bool, out: &Output) -> Result<u8> {
+    let py = find_py_snapshot(t, id)?;
+    let mut c = open_writable(t, g, out)?;
+    if !yes
+        && !confirm(
+            &format!(
+                "Replace the files of {} with SkillMeat snapshot {id} (the current state is kept as a snapshot)?",
+                t.dir.display()
+            ),
+            &format!(
+                "rollback replaces the collection's files with SkillMeat snapshot {id}; without a terminal to confirm, pass --yes (nothing was changed)"
+            ),
+        )?
+    {
+        c.close()?;
+        out.note("rollback declined; nothing was changed");
+        return Ok(exit::OK);
+    }
+    let tmp = tempfile::TempDir::new().context("creating a temporary directory")?;
+    let (imported, extracted, r) = c.rollback_skillmeat(&py, tmp.path())?;
+    c.close()?;
+    out.rolled_back_skillmeat(&t.dir, &py, &imported, &extracted, &r);
+    Ok(exit::OK)
+}
+
 fn rollback(g: &Global, id: &str, yes: bool, out: &Output) -> Result<u8> {
+    if py_snapshot::is_py_id(id) {
+        return rollback_skillmeat(&target(g)?, g, id, yes, out);
+    }
     let id = parse_snapshot_id(id)?;
     let t = target(g)?;
     let mut c = open_writable(&t, g, out)?;
     if !yes {
+        let refusal = format!(
+            "rollback replaces the collection's files with snapshot {id}; without a terminal to confirm, pass --yes (nothing was changed)"
+        );
         let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
         if !interactive {
-            return Err(UsageError(format!(
-                "rollback replaces the collection's files with snapshot {id}; without a terminal to confirm, pass --yes (nothing was changed)"
-            ))
-            .into());
+            return Err(UsageError(refusal).into());
         }
         let (_, changes) = c.snapshot_changes(id)?;
         let question = format!(
@@ -192,7 +249,7 @@ fn rollback(g: &Global, id: &str, yes: bool, out: &Output) -> Result<u8> {
             t.dir.display(),
             changes.len()
         );
-        if !output::ask(&question) {
+        if !confirm(&question, &refusal)? {
             c.close()?;
             out.note("rollback declined; nothing was changed");
             return Ok(exit::OK);

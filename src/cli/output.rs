@@ -13,6 +13,7 @@ use skillwal::skillmeat::collection::{
     UpdateOutcome, VerifyReport,
 };
 use skillwal::skillmeat::home::ConfigChange;
+use skillwal::skillmeat::py_snapshot::{Extracted, PySnapshot};
 use skillwal::skillmeat::{Artifact, ArtifactType, Lock, LockEntry, Manifest, format_timestamp};
 use skillwal::store::gc::GcReport;
 use skillwal::store::refs::SnapshotRef;
@@ -265,10 +266,30 @@ impl Output {
         skipped_lines(&s.skipped);
     }
 
-    pub fn snapshot_list(&self, dir: &Path, list: &[SnapshotRef]) {
+    pub fn snapshot_list(&self, dir: &Path, list: &[SnapshotRef], py: Option<&[PySnapshot]>) {
         if self.json {
-            print_json(&json!({"collection_dir": dir, "snapshots": list}));
+            print_json(&json!({
+                "collection_dir": dir,
+                "snapshots": list,
+                "skillmeat_snapshots": py,
+            }));
             return;
+        }
+        if let Some(py) = py.filter(|p| !p.is_empty()) {
+            println!(
+                "SkillMeat's snapshots (tarballs of the Python tool; `skillwal rollback ID` restores one):"
+            );
+            println!("{:<22}  {:<26}  {:>9}  message", "id", "time", "artifacts");
+            for s in py {
+                println!(
+                    "{:<22}  {:<26}  {:>9}  {}",
+                    s.id,
+                    s.timestamp,
+                    s.artifact_count.map(|n| n.to_string()).unwrap_or_default(),
+                    s.message
+                );
+            }
+            println!();
         }
         if list.is_empty() {
             println!(
@@ -357,6 +378,40 @@ impl Output {
         if let Some(b) = &r.before {
             auto_snapshot_line(b);
         }
+    }
+
+    pub fn rolled_back_skillmeat(
+        &self,
+        dir: &Path,
+        py: &PySnapshot,
+        imported: &SnapshotOutcome,
+        extracted: &Extracted,
+        r: &RollbackOutcome,
+    ) {
+        if self.json {
+            print_json(&json!({
+                "collection_dir": dir,
+                "skillmeat_snapshot": py,
+                "extracted": extracted,
+                "imported": imported,
+                "rollback": r,
+            }));
+            return;
+        }
+        for p in &extracted.skipped {
+            eprintln!("skillwal: {p} in the tarball is a link or special file; not restored");
+        }
+        if extracted.skillwal_entries > 0 {
+            eprintln!(
+                "skillwal: the tarball's copy of .skillwal/ ({} entries) was not restored",
+                extracted.skillwal_entries
+            );
+        }
+        println!(
+            "SkillMeat snapshot {} recorded as snapshot {} ({} files)",
+            py.id, imported.snapshot.id, extracted.files
+        );
+        self.rolled_back(dir, r);
     }
 
     pub fn gc(&self, dir: &Path, r: &GcReport) {

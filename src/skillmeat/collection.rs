@@ -45,6 +45,10 @@ pub enum CollectionError {
     Home(#[from] super::home::HomeError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    PySnapshot(#[from] super::py_snapshot::PySnapshotError),
+    #[error("{} holds no {MANIFEST_FILE_NAME}: it is not a snapshot of a collection; nothing was changed", tarball.display())]
+    NotACollectionSnapshot { tarball: PathBuf },
     #[error("{op} {}: {source}", path.display())]
     Io {
         op: &'static str,
@@ -1026,6 +1030,44 @@ impl Collection {
             before: Some(before),
             changes,
         })
+    }
+
+    /// Restores the collection to the Python tool's snapshot `py`: extracts its tarball
+    /// safely into a temporary directory (`tmp`), records that state as a skillwal
+    /// snapshot (one transaction that changes nothing in the collection), then rolls back to
+    /// it ([`Collection::rollback`], ONE transaction). The copy of `.skillwal/` inside the
+    /// tarball is never restored.
+    pub fn rollback_skillmeat(
+        &mut self,
+        py: &super::py_snapshot::PySnapshot,
+        tmp: &Path,
+    ) -> Result<(
+        SnapshotOutcome,
+        super::py_snapshot::Extracted,
+        RollbackOutcome,
+    )> {
+        use super::py_snapshot::{EXTRACT_BYTES_MAX, EXTRACT_ENTRIES_MAX, extract};
+        let extracted = extract(
+            &py.tarball_path,
+            tmp,
+            EXTRACT_BYTES_MAX,
+            EXTRACT_ENTRIES_MAX,
+        )?;
+        if !tmp.join(MANIFEST_FILE_NAME).is_file() {
+            return Err(CollectionError::NotACollectionSnapshot {
+                tarball: py.tarball_path.clone(),
+            });
+        }
+        let cap = capture_dir(&self.store, tmp)?;
+        let mut t = writable(&mut self.engine, &self.dir)?
+            .begin(&format!("import SkillMeat snapshot {}", py.id))?;
+        let mut w = Writer::new(&self.store);
+        let message = format!("SkillMeat snapshot {}: {}", py.id, py.message);
+        let s = refs::stage_snapshot(&mut w, &mut t, &cap, false, &message, None)?;
+        t.commit_durable()?;
+        let imported = SnapshotOutcome::new(s, cap.skipped);
+        let r = self.rollback(imported.snapshot.id)?;
+        Ok((imported, extracted, r))
     }
 
     /// Deletes the store objects no snapshot and no base refers to.

@@ -33,6 +33,7 @@ mod lock_edit;
 mod manifest;
 mod manifest_edit;
 pub mod names;
+pub mod py_snapshot;
 pub mod source;
 mod time;
 mod toml_util;
