@@ -596,6 +596,7 @@ fn figures() {
         let t0 = Instant::now();
         sb.run_in(&coll, &[], &["snapshot"]).ok();
         let first = t0.elapsed();
+        let store_first = du(&coll.join(".skillwal/store"));
         let t0 = Instant::now();
         sb.run_in(&coll, &[], &["snapshot"]).ok();
         let unchanged = t0.elapsed();
@@ -625,9 +626,10 @@ fn figures() {
         let rollback_one = t0.elapsed();
         rounds = rounds.max(1);
         eprintln!(
-            "FIGURES n={n}: collection {artifacts} B on disk; first snapshot {first:?}; unchanged snapshot {unchanged:?}; snapshot after one change {:?} (mean of {rounds}); store after {} snapshots {store} B; rollback of {rounds} changed artifacts {rollback_all:?}; rollback of one {rollback_one:?}",
+            "FIGURES n={n}: collection {artifacts} B on disk; first snapshot {first:?} (store {store_first} B); unchanged snapshot {unchanged:?}; snapshot after one change {:?} (mean of {rounds}); store after {} snapshots {store} B ({} B per snapshot after the first); rollback of {rounds} changed artifacts {rollback_all:?}; rollback of one {rollback_one:?}",
             one_change / rounds as u32,
-            rounds + 2
+            rounds + 2,
+            (store - store_first) / (rounds as u64 + 1)
         );
     }
 }
