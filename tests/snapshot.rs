@@ -554,6 +554,55 @@ fn sigkill_at_random_moments_of_a_rollback() {
     eprintln!("random kills: {before} before, {after} after");
 }
 
+/// A kill at every call of `snapshot`: afterwards the snapshot either does not exist or
+/// is complete — rolling back to it after more changes restores exactly the state it took.
+#[test]
+fn sigkill_at_every_call_of_a_snapshot_leaves_none_or_a_complete_one() {
+    let fx = rollback_fixture();
+    let sb = &fx.sb;
+    let (mut none, mut complete) = (0, 0);
+    let mut n = 1;
+    loop {
+        assert!(n < 2000, "the snapshot was always killed");
+        let w = fx.copy("work");
+        let spec = n.to_string();
+        let r = sb.run_in(
+            &w,
+            &[("SKILLWAL_CRASH_AFTER", &spec)],
+            &["snapshot", "-m", "k"],
+        );
+        let done = r.code == Some(0);
+        if !done {
+            r.killed();
+        }
+        sb.run_in(&w, &[], &["status"]).ok();
+        assert_eq!(
+            fx.state(&w, &r.what),
+            State::Before,
+            "a snapshot changed files"
+        );
+        let ids = snapshot_ids(sb, &w);
+        if ids.len() == 3 {
+            none += 1;
+        } else {
+            assert_eq!(ids.last(), Some(&(4, false)), "kill at {n}");
+            complete += 1;
+            sb.run_in(&w, &[], &ROLLBACK_1).ok();
+            sb.run_in(&w, &[], &["rollback", "4", "--yes"]).ok();
+            assert_eq!(fx.state(&w, "rollback to the new snapshot"), State::Before);
+        }
+        if done {
+            break;
+        }
+        n += 1;
+    }
+    assert!(none > 0 && complete > 0);
+    eprintln!(
+        "snapshot: {} kills; {none} without it, {complete} with it",
+        n - 1
+    );
+}
+
 #[test]
 fn sigkill_at_every_call_of_gc_keeps_every_remaining_snapshot_restorable() {
     let fx = rollback_fixture();
