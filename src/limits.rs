@@ -36,3 +36,17 @@ const _: () = assert!(
     DIFF_CHANGES_PER_RECORD_MAX * (2 * DIFF_VALUE_BYTES_MAX + 2 * 255 + 16) + 256
         < RECORD_PAYLOAD_MAX as usize
 );
+
+// Bounds of the merge module (`src/merge/`). They are not engine or journal bounds, so
+// wal-spec.md §8 does not list them.
+
+/// Largest file, in bytes, that `merge::text` merges and `merge::unified` diffs line by
+/// line; a larger file is handled like a binary one (kept whole, reported). The line diff
+/// is close to linear in practice, but its interner and edit vectors take memory in
+/// proportion to the input and its worst case is above linear, so the bound keeps one huge
+/// file from taking unbounded time and memory. 8 MiB is far above any skill, command or
+/// agent text.
+pub const MERGE_TEXT_BYTES_MAX: u64 = 8 * 1024 * 1024;
+/// Bytes at the start of a file searched for a NUL byte to tell binary from text: git's
+/// rule (`buffer_is_binary`, which looks at the first 8,000 bytes).
+pub const BINARY_SNIFF_BYTES: usize = 8000;
