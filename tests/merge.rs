@@ -3,9 +3,9 @@
 //! written out in full. The `props` module checks laws that must hold for any input, and
 //! `git_apply` checks the rendered diffs with the real `git apply`.
 
-use skillwal::limits::{BINARY_SNIFF_BYTES, MERGE_TEXT_BYTES_MAX};
+use skillwal::limits::{BINARY_SNIFF_BYTES, MERGE_TEXT_BYTES_MAX, MERGE_TEXT_LINES_MAX};
 use skillwal::merge::text::{Conflict, Labels, Merged, merge};
-use skillwal::merge::{Content, NotText, classify, is_binary};
+use skillwal::merge::{Content, NotText, classify, is_binary, line_count};
 
 const LABELS: Labels<'static> = Labels {
     ours: "ours",
@@ -253,16 +253,32 @@ mod text {
             refused,
             NotText::TooLarge {
                 input: "ours",
-                bytes: MERGE_TEXT_BYTES_MAX + 1
+                bytes: MERGE_TEXT_BYTES_MAX + 1,
+                lines: 1,
             }
         );
         assert!(
-            refused.to_string().contains("ours is 8388609 bytes"),
+            refused.to_string().contains(
+                "ours is too large to merge or diff line by line: 8388609 bytes in 1 lines"
+            ),
             "{refused}"
         );
         // At the limit exactly it is still merged.
         let limit = vec![b'a'; MERGE_TEXT_BYTES_MAX as usize];
         assert!(merge(b"", &limit, b"", &LABELS).unwrap().is_clean());
+
+        // The line bound: one line more than allowed, unterminated, is refused.
+        let mut many = vec![b'\n'; MERGE_TEXT_LINES_MAX as usize];
+        assert!(merge(b"", &many, b"x\n", &LABELS).is_ok());
+        many.push(b'x');
+        assert_eq!(
+            merge(b"", b"", &many, &LABELS),
+            Err(NotText::TooLarge {
+                input: "theirs",
+                bytes: MERGE_TEXT_LINES_MAX + 1,
+                lines: MERGE_TEXT_LINES_MAX + 1,
+            })
+        );
     }
 }
 
@@ -287,6 +303,15 @@ mod binary {
             !is_binary(&bytes),
             "a NUL past the first 8000 bytes is not looked at"
         );
+    }
+
+    #[test]
+    fn lines_are_counted_with_an_unterminated_last_one() {
+        assert_eq!(line_count(b""), 0);
+        assert_eq!(line_count(b"a"), 1);
+        assert_eq!(line_count(b"a\n"), 1);
+        assert_eq!(line_count(b"a\r\nb"), 2);
+        assert_eq!(line_count(b"\n\n"), 2);
     }
 
     #[test]
@@ -500,5 +525,393 @@ mod unified {
             diff("p", Some(b"a\n"), Some(b"\0")),
             Err(NotText::Binary { input: "new" })
         );
+    }
+}
+
+/// The lines of `bytes`, each with its `\n` (the last may have none).
+fn split_lines(bytes: &[u8]) -> Vec<&[u8]> {
+    bytes.split_inclusive(|&b| b == b'\n').collect()
+}
+
+/// A small applier of unified diffs, strict: every context and removed line must match
+/// `old`, and every hunk's counts must match its body.
+fn apply_patch(old: &[u8], patch: &[u8]) -> Vec<u8> {
+    let old_lines = split_lines(old);
+    let patch_lines = split_lines(patch);
+    if patch_lines.is_empty() {
+        return old.to_vec();
+    }
+    assert!(patch_lines[0].starts_with(b"--- "), "no --- header");
+    assert!(patch_lines[1].starts_with(b"+++ "), "no +++ header");
+    let (mut out, mut new_count, mut pos) = (Vec::new(), 0usize, 0usize);
+    let mut i = 2;
+    while i < patch_lines.len() {
+        let (old_start, old_len, new_start, new_len) = parse_at(patch_lines[i]);
+        // An empty range names the line before it; a non-empty one its first line.
+        let old_first = if old_len == 0 {
+            old_start
+        } else {
+            old_start - 1
+        };
+        let new_first = if new_len == 0 {
+            new_start
+        } else {
+            new_start - 1
+        };
+        assert!(old_first >= pos, "hunks out of order");
+        for line in &old_lines[pos..old_first] {
+            out.extend_from_slice(line);
+        }
+        new_count += old_first - pos;
+        assert_eq!(new_count, new_first, "new start line");
+        pos = old_first;
+        let (mut seen_old, mut seen_new) = (0, 0);
+        i += 1;
+        while i < patch_lines.len() && !patch_lines[i].starts_with(b"@@ ") {
+            let line = patch_lines[i];
+            let mut body = line[1..].to_vec();
+            if patch_lines.get(i + 1) == Some(&&b"\\ No newline at end of file\n"[..]) {
+                assert_eq!(body.pop(), Some(b'\n'));
+                i += 1;
+            }
+            match line[0] {
+                b' ' | b'-' => {
+                    assert_eq!(old_lines[pos], &body[..], "context or removed line {pos}");
+                    pos += 1;
+                    seen_old += 1;
+                    if line[0] == b' ' {
+                        out.extend_from_slice(&body);
+                        seen_new += 1;
+                    }
+                }
+                b'+' => {
+                    out.extend_from_slice(&body);
+                    seen_new += 1;
+                }
+                other => panic!("unexpected line kind {:?}", other as char),
+            }
+            i += 1;
+        }
+        assert_eq!((seen_old, seen_new), (old_len, new_len), "hunk counts");
+        new_count += new_len;
+    }
+    for line in &old_lines[pos..] {
+        out.extend_from_slice(line);
+    }
+    out
+}
+
+/// Parses `@@ -a[,b] +c[,d] @@`.
+fn parse_at(line: &[u8]) -> (usize, usize, usize, usize) {
+    let line = std::str::from_utf8(line).unwrap();
+    let inner = line
+        .strip_prefix("@@ -")
+        .and_then(|l| l.strip_suffix(" @@\n"))
+        .unwrap_or_else(|| panic!("bad hunk header {line:?}"));
+    let (old, new) = inner.split_once(" +").unwrap();
+    let range = |r: &str| match r.split_once(',') {
+        Some((s, n)) => (s.parse().unwrap(), n.parse().unwrap()),
+        None => (r.parse().unwrap(), 1),
+    };
+    let ((a, b), (c, d)) = (range(old), range(new));
+    (a, b, c, d)
+}
+
+mod props {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::select;
+    use skillwal::merge::tree::{Decision, plan};
+    use skillwal::merge::unified::diff;
+    use std::collections::BTreeMap;
+
+    /// Few distinct lines, so that sides share lines and edits collide; one CRLF line.
+    const ALPHABET: [&str; 6] = ["a\n", "b\n", "c\n", "d\n", "e\n", "a\r\n"];
+
+    fn join(lines: &[&str], final_newline: bool) -> Vec<u8> {
+        let mut out = lines.concat().into_bytes();
+        if !final_newline && out.last() == Some(&b'\n') {
+            out.pop();
+        }
+        out
+    }
+
+    /// `base` with random edits: each line kept, deleted, replaced, or preceded by a new
+    /// line; and maybe a line appended.
+    fn edited(base: Vec<&'static str>) -> impl Strategy<Value = Vec<&'static str>> {
+        let n = base.len();
+        vec((0u8..7, select(&ALPHABET[..])), n + 1).prop_map(move |ops| {
+            let mut out = Vec::new();
+            for (i, (op, new)) in ops.into_iter().enumerate() {
+                let old = base.get(i).copied();
+                match op {
+                    0..=3 => out.extend(old),
+                    4 => {}
+                    5 => out.push(new),
+                    _ => {
+                        out.push(new);
+                        out.extend(old);
+                    }
+                }
+            }
+            out
+        })
+    }
+
+    /// (base, ours, theirs): ours and theirs are edits of base, or (now and then)
+    /// unrelated files; each may lack its final newline.
+    pub(super) fn three_files() -> impl Strategy<Value = (Vec<u8>, Vec<u8>, Vec<u8>)> {
+        vec(select(&ALPHABET[..]), 0..12)
+            .prop_flat_map(|base| {
+                let side = prop_oneof![
+                    4 => edited(base.clone()),
+                    1 => vec(select(&ALPHABET[..]), 0..8),
+                ];
+                (Just(base), side.clone(), side, any::<[bool; 3]>())
+            })
+            .prop_map(|(b, x, y, nl)| (join(&b, nl[0]), join(&x, nl[1]), join(&y, nl[2])))
+    }
+
+    fn run(base: &[u8], ours: &[u8], theirs: &[u8]) -> Merged {
+        merge(base, ours, theirs, &LABELS).unwrap()
+    }
+
+    /// The merged content with every conflict region replaced by `pick`'s lines.
+    fn resolve(merged: &Merged, pick: impl Fn(&Conflict) -> Vec<u8>) -> Vec<u8> {
+        let lines = split_lines(&merged.content);
+        let (mut out, mut pos) = (Vec::new(), 0);
+        for c in &merged.conflicts {
+            out.extend(lines[pos..c.output.start].concat());
+            out.extend(pick(c));
+            pos = c.output.end;
+        }
+        out.extend(lines[pos..].concat());
+        out
+    }
+
+    fn section(file: &[u8], range: &std::ops::Range<usize>) -> Vec<u8> {
+        split_lines(file)[range.clone()].concat()
+    }
+
+    /// Each conflict's reported ranges describe exactly what is between its markers.
+    fn check_regions(merged: &Merged, base: &[u8], ours: &[u8], theirs: &[u8]) {
+        let out = split_lines(&merged.content);
+        let mut after_previous = 0;
+        for c in &merged.conflicts {
+            assert!(c.output.start >= after_previous, "regions in order");
+            after_previous = c.output.end;
+            let mut at = c.output.start;
+            for (marker, file, range) in [
+                (&b"<<<<<<<"[..], ours, &c.ours),
+                (b"|||||||", base, &c.base),
+                (b"=======", theirs, &c.theirs),
+            ] {
+                assert!(out[at].starts_with(marker), "marker at output line {at}");
+                at += 1;
+                for (got, want) in out[at..at + range.len()]
+                    .iter()
+                    .zip(&split_lines(file)[range.clone()])
+                {
+                    // A side's unterminated last line gets the markers' line ending.
+                    let lf = [*want, b"\n"].concat();
+                    let crlf = [*want, b"\r\n"].concat();
+                    assert!(
+                        *got == *want || *got == lf || *got == crlf,
+                        "line {at}: {got:?} vs {want:?}"
+                    );
+                }
+                at += range.len();
+            }
+            assert!(out[at].starts_with(b">>>>>>>"));
+            assert_eq!(at + 1, c.output.end);
+        }
+        let opened = out.iter().filter(|l| l.starts_with(b"<<<<<<<")).count();
+        assert_eq!(
+            opened,
+            merged.conflicts.len(),
+            "one <<<<<<< per reported conflict"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn one_side_unchanged_gives_the_other((b, x, _y) in three_files()) {
+            let merged = run(&b, &x, &b);
+            prop_assert!(merged.is_clean());
+            prop_assert_eq!(&merged.content, &x);
+            let merged = run(&b, &b, &x);
+            prop_assert!(merged.is_clean());
+            prop_assert_eq!(&merged.content, &x);
+        }
+
+        #[test]
+        fn the_same_change_on_both_sides_gives_it((b, x, _y) in three_files()) {
+            let merged = run(&b, &x, &x);
+            prop_assert!(merged.is_clean());
+            prop_assert_eq!(&merged.content, &x);
+        }
+
+        #[test]
+        fn regions_are_reported_where_they_are_written((b, x, y) in three_files()) {
+            check_regions(&run(&b, &x, &y), &b, &x, &y);
+        }
+
+        /// Swapping ours and theirs swaps the sides of each conflict and nothing else.
+        #[test]
+        fn merge_is_symmetric((b, x, y) in three_files()) {
+            let xy = run(&b, &x, &y);
+            let yx = run(&b, &y, &x);
+            prop_assert_eq!(xy.conflicts.len(), yx.conflicts.len());
+            prop_assert_eq!(
+                resolve(&xy, |c| section(&x, &c.ours)),
+                resolve(&yx, |c| section(&x, &c.theirs))
+            );
+            prop_assert_eq!(
+                resolve(&xy, |c| section(&y, &c.theirs)),
+                resolve(&yx, |c| section(&y, &c.ours))
+            );
+        }
+
+        /// Edits at least one unchanged line apart, on distinct lines: the merge is clean
+        /// and holds both edits exactly.
+        #[test]
+        fn separate_edits_both_land(
+            n in 4usize..30,
+            first in 0usize..30,
+            gap in 2usize..30,
+            ops in (0u8..3, 0u8..3),
+            ours_first in any::<bool>(),
+        ) {
+            let first = first % (n - 2);
+            let second = first + 2 + gap % (n - first - 2);
+            let base: Vec<String> = (0..n).map(|i| format!("line {i}\n")).collect();
+            let edit = |lines: &mut Vec<String>, at: usize, op: u8, who: &str| match op {
+                0 => lines[at] = format!("{who} replaced {at}\n"),
+                1 => lines[at] = String::new(),
+                _ => lines[at] = format!("{who} inserted\n{}", lines[at]),
+            };
+            let (mut ours, mut theirs, mut both) = (base.clone(), base.clone(), base.clone());
+            let (o_at, t_at) = if ours_first { (first, second) } else { (second, first) };
+            edit(&mut ours, o_at, ops.0, "ours");
+            edit(&mut theirs, t_at, ops.1, "theirs");
+            edit(&mut both, o_at, ops.0, "ours");
+            edit(&mut both, t_at, ops.1, "theirs");
+            let merged = run(base.concat().as_bytes(), ours.concat().as_bytes(), theirs.concat().as_bytes());
+            prop_assert!(merged.is_clean(), "{:?}", merged.conflicts);
+            prop_assert_eq!(String::from_utf8(merged.content).unwrap(), both.concat());
+        }
+
+        /// Applying the rendered diff to old gives new, and the counts match the lines.
+        #[test]
+        fn unified_diff_round_trips((old, new, _) in three_files(), old_present in any::<bool>(), new_present in any::<bool>()) {
+            let old = old_present.then_some(&old[..]);
+            let new = new_present.then_some(&new[..]);
+            let rendered = diff("dir/file.md", old, new).unwrap();
+            let applied = apply_patch(old.unwrap_or_default(), &rendered.text);
+            prop_assert_eq!(&applied[..], new.unwrap_or_default());
+            let lines = split_lines(&rendered.text);
+            let body = |prefix: u8| lines.iter().skip(2).filter(|l| l[0] == prefix).count();
+            prop_assert_eq!(rendered.added, body(b'+'));
+            prop_assert_eq!(rendered.removed, body(b'-'));
+            prop_assert_eq!(rendered.hunks, body(b'@'));
+            prop_assert_eq!(rendered.text.is_empty(), old.unwrap_or_default() == new.unwrap_or_default());
+        }
+
+        /// Every path of every listing has a decision; one side equal to base, or both
+        /// sides equal, leave no conflict and no content to merge; swapping sides mirrors.
+        #[test]
+        fn tree_plan_laws(
+            b in proptest::collection::btree_map(0u8..8, 0u8..3, 0..8),
+            x in proptest::collection::btree_map(0u8..8, 0u8..3, 0..8),
+            y in proptest::collection::btree_map(0u8..8, 0u8..3, 0..8),
+        ) {
+            let named = |m: &BTreeMap<u8, u8>| -> BTreeMap<String, u8> {
+                m.iter().map(|(k, v)| (format!("f{k}"), *v)).collect()
+            };
+            let (b, x, y) = (named(&b), named(&x), named(&y));
+            let xy = plan(&b, &x, &y);
+            let union: Vec<&String> = {
+                let mut keys: Vec<&String> = b.keys().chain(x.keys()).chain(y.keys()).collect();
+                keys.sort();
+                keys.dedup();
+                keys
+            };
+            prop_assert_eq!(xy.keys().collect::<Vec<_>>(), union);
+            let yx = plan(&b, &y, &x);
+            for (path, d) in &xy {
+                prop_assert_eq!(yx[path], d.mirror());
+            }
+            for p in [plan(&b, &x, &b), plan(&b, &b, &x), plan(&b, &x, &x)] {
+                for (path, d) in p {
+                    prop_assert!(!d.is_conflict() && !d.needs_content_merge(), "{path}: {d:?}");
+                    // The result is x's: present in x exactly when the decision keeps a file.
+                    let kept = !matches!(d, Decision::Delete { .. }) && x.contains_key(&path);
+                    prop_assert_eq!(kept, x.contains_key(&path));
+                }
+            }
+        }
+    }
+}
+
+/// The rendered diffs applied by the real `git apply`, in a directory made by the test.
+mod git_apply {
+    use super::props::three_files;
+    use proptest::prelude::*;
+    use skillwal::merge::unified::diff;
+    use std::process::Command;
+
+    const PATH: &str = "dir/file.md";
+
+    fn git_apply(old: Option<&[u8]>, new: Option<&[u8]>) -> Result<(), TestCaseError> {
+        let rendered = diff(PATH, old, new).unwrap();
+        if rendered.text.is_empty() {
+            return Ok(());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join(PATH);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        if let Some(old) = old {
+            std::fs::write(&target, old).unwrap();
+        }
+        let patch = dir.path().join("change.patch");
+        std::fs::write(&patch, &rendered.text).unwrap();
+        let output = Command::new("git")
+            .args(["apply", "--whitespace=nowarn", "change.patch"])
+            .current_dir(dir.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("HOME", dir.path())
+            .output()
+            .expect("git runs");
+        prop_assert!(
+            output.status.success(),
+            "git apply failed: {}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            String::from_utf8_lossy(&rendered.text)
+        );
+        match new {
+            Some(new) => prop_assert_eq!(std::fs::read(&target).unwrap(), new),
+            None => prop_assert!(!target.exists(), "git apply deleted the file"),
+        }
+        Ok(())
+    }
+
+    proptest! {
+        // Each case runs git; a few dozen cover added, deleted, CRLF and unterminated files.
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        #[test]
+        fn git_applies_the_rendered_diff(
+            (old, new, _) in three_files(),
+            old_present in any::<bool>(),
+            new_present in any::<bool>(),
+        ) {
+            let old = old_present.then_some(&old[..]);
+            let new = new_present.then_some(&new[..]);
+            git_apply(old, new)?;
+        }
     }
 }

@@ -37,12 +37,15 @@
 //! the three-way merge here ([`text`]) is therefore our own, on top of the two line diffs
 //! base→ours and base→theirs.
 //!
-//! Inputs above [`MERGE_TEXT_BYTES_MAX`] bytes are refused ([`NotText::TooLarge`]) rather
-//! than diffed, which bounds the memory and time one file can take.
+//! Inputs above [`MERGE_TEXT_BYTES_MAX`] bytes or [`MERGE_TEXT_LINES_MAX`] lines are
+//! refused ([`NotText::TooLarge`]) rather than diffed: the first bounds the memory one file
+//! can take, the second the time. The diff is near linear on real text, but on long files
+//! made of a few oft-repeated lines it is about quadratic in the line count (so is git's,
+//! with a smaller constant), and a line bound is what keeps that case to seconds.
 
 use imara_diff::{Algorithm, Diff, InternedInput};
 
-use crate::limits::{BINARY_SNIFF_BYTES, MERGE_TEXT_BYTES_MAX};
+use crate::limits::{BINARY_SNIFF_BYTES, MERGE_TEXT_BYTES_MAX, MERGE_TEXT_LINES_MAX};
 
 pub mod text;
 pub mod tree;
@@ -55,7 +58,8 @@ pub enum Content {
     Text,
     /// Has a NUL byte in its first [`BINARY_SNIFF_BYTES`] bytes (see [`is_binary`]).
     Binary,
-    /// Longer than [`MERGE_TEXT_BYTES_MAX`]; handled like a binary file.
+    /// More than [`MERGE_TEXT_BYTES_MAX`] bytes or [`MERGE_TEXT_LINES_MAX`] lines; handled
+    /// like a binary file.
     TooLarge,
 }
 
@@ -69,7 +73,7 @@ pub fn is_binary(bytes: &[u8]) -> bool {
 /// Classifies a content: too large first (so a huge file is never scanned further), then
 /// binary, else text.
 pub fn classify(bytes: &[u8]) -> Content {
-    if bytes.len() as u64 > MERGE_TEXT_BYTES_MAX {
+    if bytes.len() as u64 > MERGE_TEXT_BYTES_MAX || line_count(bytes) > MERGE_TEXT_LINES_MAX {
         Content::TooLarge
     } else if is_binary(bytes) {
         Content::Binary
@@ -87,11 +91,16 @@ pub enum NotText {
         "{input} is binary (it has a NUL byte in its first {BINARY_SNIFF_BYTES} bytes), so it is not merged or diffed line by line"
     )]
     Binary { input: &'static str },
-    /// The input named `input` is longer than [`MERGE_TEXT_BYTES_MAX`].
+    /// The input named `input` has more than [`MERGE_TEXT_BYTES_MAX`] bytes or
+    /// [`MERGE_TEXT_LINES_MAX`] lines.
     #[error(
-        "{input} is {bytes} bytes, more than the {MERGE_TEXT_BYTES_MAX} bytes merged or diffed line by line"
+        "{input} is too large to merge or diff line by line: {bytes} bytes in {lines} lines (the limits are {MERGE_TEXT_BYTES_MAX} bytes and {MERGE_TEXT_LINES_MAX} lines)"
     )]
-    TooLarge { input: &'static str, bytes: u64 },
+    TooLarge {
+        input: &'static str,
+        bytes: u64,
+        lines: u64,
+    },
 }
 
 /// `Ok` if `bytes` is [`Content::Text`]; else the refusal naming `input`.
@@ -102,8 +111,16 @@ fn require_text(input: &'static str, bytes: &[u8]) -> Result<(), NotText> {
         Content::TooLarge => Err(NotText::TooLarge {
             input,
             bytes: bytes.len() as u64,
+            lines: line_count(bytes),
         }),
     }
+}
+
+/// How many lines `bytes` has (see the module doc): one per `\n`, plus an unterminated
+/// last line.
+pub fn line_count(bytes: &[u8]) -> u64 {
+    let terminated = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+    terminated + u64::from(!bytes.is_empty() && !bytes.ends_with(b"\n"))
 }
 
 /// The lines of `bytes` (see the module doc): each ends with its `\n`, except a last line

@@ -85,7 +85,8 @@ pub struct Conflict {
 /// byte for byte; swapping ours and theirs gives the same clean parts and the same
 /// conflicts with the sides swapped; lines of a side are never altered, except for the
 /// newline added before a marker (see the [module doc](self)). Work is bounded: each
-/// input is at most [`MERGE_TEXT_BYTES_MAX`](crate::limits::MERGE_TEXT_BYTES_MAX) bytes.
+/// input has at most [`MERGE_TEXT_BYTES_MAX`](crate::limits::MERGE_TEXT_BYTES_MAX) bytes
+/// and [`MERGE_TEXT_LINES_MAX`](crate::limits::MERGE_TEXT_LINES_MAX) lines.
 ///
 /// Fails, computing nothing, when an input is binary or too large ([`NotText`]; inputs
 /// are checked in the order base, ours, theirs). An empty base is allowed: merging two
