@@ -915,3 +915,110 @@ mod git_apply {
         }
     }
 }
+
+/// The merge compared with the real `git merge-file --zdiff3`, in a directory made by the
+/// test. Line diffs may differ between implementations where a diff is ambiguous (repeated
+/// lines: git's own histogram and Myers disagree there), so the inputs have one diff only:
+/// base's lines are distinct, and each side deletes, replaces or inserts lines that occur
+/// nowhere else in its file. What is compared is everything after the line diff: regions,
+/// clean takes, conflicts, markers, trimming, line endings and missing final newlines.
+mod git_merge_file {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use std::process::Command;
+
+    /// git's merged output and its conflict count (its exit code, capped at 127).
+    fn git_merge(base: &[u8], ours: &[u8], theirs: &[u8]) -> (Vec<u8>, usize) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bytes) in [("base", base), ("ours", ours), ("theirs", theirs)] {
+            std::fs::write(dir.path().join(name), bytes).unwrap();
+        }
+        let output = Command::new("git")
+            .args(["merge-file", "-p", "--zdiff3"])
+            .args([
+                "-L", "ours", "-L", "base", "-L", "theirs", "ours", "base", "theirs",
+            ])
+            .current_dir(dir.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("HOME", dir.path())
+            .output()
+            .expect("git runs");
+        let code = output.status.code().expect("git exits");
+        assert!(
+            (0..128).contains(&code),
+            "git merge-file failed: {output:?}"
+        );
+        (output.stdout, code as usize)
+    }
+
+    /// A file of lines, CRLF- or LF-terminated, with or without its final newline.
+    fn render(lines: &[String], crlf: bool, final_newline: bool) -> Vec<u8> {
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let mut out: String = lines.iter().map(|l| format!("{l}{eol}")).collect();
+        if !final_newline && !out.is_empty() {
+            out.truncate(out.len() - eol.len());
+        }
+        out.into_bytes()
+    }
+
+    /// One side's edit of base line `i` (or of the end, `i == n`): the same edit on both
+    /// sides writes the same lines, so identical changes happen too.
+    fn edit(base: &[String], ops: &[u8]) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, op) in ops.iter().enumerate() {
+            let line = base.get(i).cloned();
+            match op {
+                0..=2 => out.extend(line),
+                3 => {}
+                4 => out.push(format!("new {i}")),
+                _ => {
+                    out.push(format!("inserted {i}"));
+                    out.extend(line);
+                }
+            }
+        }
+        out
+    }
+
+    fn unambiguous() -> impl Strategy<Value = (Vec<u8>, Vec<u8>, Vec<u8>)> {
+        (0usize..10)
+            .prop_flat_map(|n| {
+                (
+                    vec(0u8..6, n + 1),
+                    vec(0u8..6, n + 1),
+                    any::<[bool; 3]>(),
+                    any::<[u8; 3]>(),
+                )
+            })
+            .prop_map(|(ours_ops, theirs_ops, final_newline, crlf)| {
+                let base: Vec<String> = (0..ours_ops.len() - 1)
+                    .map(|i| format!("line {i}"))
+                    .collect();
+                // CRLF now and then, per file: a whole file's lines then differ from base's.
+                let crlf = crlf.map(|c| c % 4 == 0);
+                (
+                    render(&base, crlf[0], final_newline[0]),
+                    render(&edit(&base, &ours_ops), crlf[1], final_newline[1]),
+                    render(&edit(&base, &theirs_ops), crlf[2], final_newline[2]),
+                )
+            })
+    }
+
+    proptest! {
+        // Each case runs git.
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+        #[test]
+        fn agrees_with_git((b, x, y) in unambiguous()) {
+            let ours = merge(&b, &x, &y, &LABELS).unwrap();
+            let (git, git_conflicts) = git_merge(&b, &x, &y);
+            prop_assert_eq!(
+                String::from_utf8_lossy(&ours.content),
+                String::from_utf8_lossy(&git)
+            );
+            prop_assert_eq!(ours.conflicts.len(), git_conflicts);
+        }
+    }
+}

@@ -28,10 +28,12 @@
 //! ```
 //!
 //! The markers are 7 characters, followed by a space and the label when the label is not
-//! empty (a `\r` or `\n` in a label is written as a space). They end with `\r\n` when the
-//! first line of ours (or, ours being empty, of theirs, then base) ends with `\r\n`, else
-//! with `\n`. A section whose last line has no newline (the last line of its file) gets one
-//! before the next marker, as git does, so every marker starts a line.
+//! empty (a `\r` or `\n` in a label is written as a space). They end with `\r\n` or `\n`
+//! as git decides it (see `marker_eol`): CRLF only when the files around the conflict use
+//! CRLF. A section whose last line has no newline (the last line of its file) gets one,
+//! the markers' line ending, before the next marker, as git does, so every marker starts a
+//! line. The output is that of `git merge-file --zdiff3 --diff-algorithm=histogram` with
+//! the same labels; tests/merge.rs checks it against git on random inputs.
 
 use std::ops::Range;
 
@@ -110,8 +112,7 @@ pub fn merge(
     let base_side = Side::new(base, std::mem::take(&mut input.before));
     let ours_side = Side::new(ours, ours_tokens);
     let theirs_side = Side::new(theirs, std::mem::take(&mut input.after));
-    let eol = marker_eol(&[&ours_side, &theirs_side, &base_side]);
-    let mut out = Output::new(eol, labels);
+    let mut out = Output::new(labels);
 
     let mut base_done = 0;
     for region in regions(&ours_hunks, &theirs_hunks) {
@@ -256,24 +257,49 @@ fn resolve(out: &mut Output<'_>, r: &Region, base: &Side<'_>, ours: &Side<'_>, t
         .take_while(|(a, b)| a == b)
         .count();
     out.lines(&ours.lines[o.start..o.start + prefix]);
-    out.conflict(
-        r.base.clone(),
-        &base.lines[r.base.clone()],
-        o.start + prefix..o.end - suffix,
-        &ours.lines[o.start + prefix..o.end - suffix],
-        t.start + prefix..t.end - suffix,
-        &theirs.lines[t.start + prefix..t.end - suffix],
-    );
+    let conflict = Conflict {
+        output: 0..0,
+        base: r.base.clone(),
+        ours: o.start + prefix..o.end - suffix,
+        theirs: t.start + prefix..t.end - suffix,
+    };
+    out.conflict(conflict, base, ours, theirs);
     out.lines(&ours.lines[o.end - suffix..o.end]);
 }
 
-/// The line ending of the markers: that of the first line of the first non-empty side.
-fn marker_eol(sides: &[&Side<'_>]) -> &'static [u8] {
-    let first = sides.iter().find_map(|s| s.lines.first());
-    match first {
-        Some(line) if line.ends_with(b"\r\n") => b"\r\n",
+/// The line ending of one conflict's markers, decided as git does (`is_cr_needed`):
+/// `\r\n` when the line before the conflict in ours (its first line when the conflict
+/// starts the file) and the same line in theirs are not LF-terminated, and base's first line
+/// is CRLF-terminated; `\n` otherwise, and when nothing settles it.
+fn marker_eol(
+    ours: &Side<'_>,
+    ours_at: usize,
+    theirs: &Side<'_>,
+    theirs_at: usize,
+    base: &Side<'_>,
+) -> &'static [u8] {
+    let mut crlf = eol_is_crlf(&ours.lines, ours_at.saturating_sub(1));
+    if crlf != Some(false) {
+        crlf = eol_is_crlf(&theirs.lines, theirs_at.saturating_sub(1));
+    }
+    if crlf != Some(false) {
+        crlf = eol_is_crlf(&base.lines, 0);
+    }
+    match crlf {
+        Some(true) => b"\r\n",
         _ => b"\n",
     }
+}
+
+/// Whether line `i` ends with CRLF; for an unterminated last line, the line before it
+/// decides; `None` when there is no line to decide (git's `is_eol_crlf`).
+fn eol_is_crlf(lines: &[&[u8]], i: usize) -> Option<bool> {
+    let line = lines.get(i)?;
+    if line.ends_with(b"\n") {
+        return Some(line.ends_with(b"\r\n"));
+    }
+    let before = lines.get(i.checked_sub(1)?)?;
+    Some(before.ends_with(b"\r\n"))
 }
 
 /// The merged content being written, with its line count and the conflicts so far.
@@ -281,17 +307,15 @@ struct Output<'l> {
     bytes: Vec<u8>,
     line_count: usize,
     conflicts: Vec<Conflict>,
-    eol: &'static [u8],
     labels: &'l Labels<'l>,
 }
 
 impl<'l> Output<'l> {
-    fn new(eol: &'static [u8], labels: &'l Labels<'l>) -> Output<'l> {
+    fn new(labels: &'l Labels<'l>) -> Output<'l> {
         Output {
             bytes: Vec::new(),
             line_count: 0,
             conflicts: Vec::new(),
-            eol,
             labels,
         }
     }
@@ -306,48 +330,38 @@ impl<'l> Output<'l> {
     }
 
     /// Ends an unterminated last line, so the next marker starts a line of its own.
-    fn end_line(&mut self) {
+    fn end_line(&mut self, eol: &[u8]) {
         if !self.bytes.is_empty() && !self.bytes.ends_with(b"\n") {
-            self.bytes.extend_from_slice(self.eol);
+            self.bytes.extend_from_slice(eol);
             self.line_count += 1;
         }
     }
 
-    fn marker(&mut self, marker: &[u8], label: &str) {
-        self.end_line();
+    fn marker(&mut self, marker: &[u8], label: &str, eol: &[u8]) {
+        self.end_line(eol);
         self.bytes.extend_from_slice(marker);
         if !label.is_empty() {
             self.bytes.push(b' ');
             let label = label.replace(['\r', '\n'], " ");
             self.bytes.extend_from_slice(label.as_bytes());
         }
-        self.bytes.extend_from_slice(self.eol);
+        self.bytes.extend_from_slice(eol);
         self.line_count += 1;
     }
 
-    fn conflict(
-        &mut self,
-        base: Range<usize>,
-        base_lines: &[&[u8]],
-        ours: Range<usize>,
-        ours_lines: &[&[u8]],
-        theirs: Range<usize>,
-        theirs_lines: &[&[u8]],
-    ) {
-        self.end_line();
+    /// Writes conflict `c` (its `output` range is filled in here) between markers.
+    fn conflict(&mut self, mut c: Conflict, base: &Side<'_>, ours: &Side<'_>, theirs: &Side<'_>) {
+        let eol = marker_eol(ours, c.ours.start, theirs, c.theirs.start, base);
+        self.end_line(eol);
         let first = self.line_count;
-        self.marker(b"<<<<<<<", self.labels.ours);
-        self.lines(ours_lines);
-        self.marker(b"|||||||", self.labels.base);
-        self.lines(base_lines);
-        self.marker(b"=======", "");
-        self.lines(theirs_lines);
-        self.marker(b">>>>>>>", self.labels.theirs);
-        self.conflicts.push(Conflict {
-            output: first..self.line_count,
-            base,
-            ours,
-            theirs,
-        });
+        self.marker(b"<<<<<<<", self.labels.ours, eol);
+        self.lines(&ours.lines[c.ours.clone()]);
+        self.marker(b"|||||||", self.labels.base, eol);
+        self.lines(&base.lines[c.base.clone()]);
+        self.marker(b"=======", "", eol);
+        self.lines(&theirs.lines[c.theirs.clone()]);
+        self.marker(b">>>>>>>", self.labels.theirs, eol);
+        c.output = first..self.line_count;
+        self.conflicts.push(c);
     }
 }

@@ -123,7 +123,8 @@ pub fn plan<H: Eq>(
         .collect()
 }
 
-/// The decision for one path, from its content id on each side (`None`: absent).
+/// The decision for one path, from its content id on each side (`None`: absent; a path
+/// absent everywhere is [`Unchanged`](Decision::Unchanged)).
 pub fn decide<H: Eq>(base: Option<&H>, ours: Option<&H>, theirs: Option<&H>) -> Decision {
     let ours_changed = ours != base;
     let theirs_changed = theirs != base;
