@@ -15,6 +15,29 @@
 //! | [`text::merge`] | the merged bytes, with diff3-style conflict markers and their line ranges |
 //! | [`unified::diff`] | a unified diff (`---`/`+++`, `@@` hunks, 3 lines of context) |
 //!
+//! ```
+//! use std::collections::BTreeMap;
+//! use skillwal::merge::text::{Labels, merge};
+//! use skillwal::merge::tree::{Decision, plan};
+//! use skillwal::merge::{Content, classify};
+//!
+//! // Listings: relative path -> content id (a hash in practice).
+//! let base = BTreeMap::from([("SKILL.md".to_string(), 1), ("old.md".to_string(), 5)]);
+//! let ours = BTreeMap::from([("SKILL.md".to_string(), 2), ("old.md".to_string(), 5)]);
+//! let theirs = BTreeMap::from([("SKILL.md".to_string(), 3)]);
+//! let decisions = plan(&base, &ours, &theirs);
+//! assert_eq!(decisions["SKILL.md"], Decision::MergeContent);
+//! assert!(matches!(decisions["old.md"], Decision::Delete { .. }));
+//!
+//! // The contents of SKILL.md on each side.
+//! let (b, o, t) = (&b"a\nb\nc\n"[..], &b"A\nb\nc\n"[..], &b"a\nb\nC\n"[..]);
+//! assert!([b, o, t].iter().all(|c| classify(c) == Content::Text));
+//! let labels = Labels { ours: "ours (on disk)", base: "base (v1)", theirs: "theirs (v2)" };
+//! let merged = merge(b, o, t, &labels).unwrap();
+//! assert!(merged.is_clean());
+//! assert_eq!(merged.content, b"A\nb\nC\n");
+//! ```
+//!
 //! # Lines
 //!
 //! A line is a run of bytes ending with `\n` (the `\n` belongs to the line), or the bytes
