@@ -12,7 +12,7 @@ use std::path::PathBuf;
     long_about = "skillwal changes a SkillMeat collection — artifact files, collection.toml and collection.lock — \
 in one journaled transaction: after a crash or kill -9 the next command finds it exactly before or after the change. \
 Every command that opens a collection recovers an interrupted transaction first.",
-    after_help = "Exit codes: 0 success, 1 error (or problems found by verify), 2 usage error, 3 collection locked by another process (--no-wait)."
+    after_help = "Exit codes: 0 success, 1 error (or problems found by verify), 2 usage error, 3 collection locked by another process (--no-wait), 4 update --strategy merge done with conflicts."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -60,6 +60,8 @@ pub enum StrategyArg {
     Local,
     /// Ask; without a terminal, fail and change nothing
     Prompt,
+    /// Three-way merge of local modifications with the new upstream (conflicts: exit code 4)
+    Merge,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +114,12 @@ pub enum Command {
         /// Keep the artifact's files; only forget it
         #[arg(long)]
         keep_files: bool,
+    },
+    /// Show what `update` would change in an artifact's files, per file (unified diff)
+    Diff {
+        name: String,
+        #[arg(long = "type", value_enum)]
+        r#type: Option<TypeArg>,
     },
     /// List the collection's artifacts
     List,

@@ -318,6 +318,23 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<u8> {
             out.removed(&a.name, a.artifact_type, *keep_files, &snap);
             Ok(exit::OK)
         }
+        Command::Diff { name, r#type } => {
+            let t = target(g)?;
+            let c = open_for_reading(&t, g, out)?;
+            let a = c.find(name, r#type.map(ty))?;
+            let spec = source_of(&a).ok_or_else(|| CollectionError::NoSource {
+                name: a.name.clone(),
+                ty: a.artifact_type,
+                origin: a.origin.to_string(),
+            })?;
+            let fetched = out.spinner(&format!("fetching {}", describe(&spec)), || {
+                fetch(&spec, a.artifact_type)
+            })?;
+            let files = c.diff(&a.name, a.artifact_type, &fetched)?;
+            c.close()?;
+            out.diffed(&a.name, a.artifact_type, &files);
+            Ok(exit::OK)
+        }
         Command::List => {
             let t = target(g)?;
             let c = open_for_reading(&t, g, out)?;
@@ -505,6 +522,7 @@ fn strategy(arg: Option<StrategyArg>, home: Option<&Home>) -> Result<Strategy> {
     Ok(match (arg, from_config.as_deref()) {
         (Some(StrategyArg::Upstream), _) | (None, Some("upstream")) => Strategy::Upstream,
         (Some(StrategyArg::Local), _) | (None, Some("local")) => Strategy::Local,
+        (Some(StrategyArg::Merge), _) | (None, Some("merge")) => Strategy::Merge,
         _ => Strategy::Prompt,
     })
 }
@@ -573,6 +591,9 @@ fn update(
     let (outcomes, snapshot) = c.update(&inputs, strategy, &mut ask)?;
     c.close()?;
     out.updated(&outcomes, snapshot.as_ref());
+    if outcomes.iter().any(|o| !o.conflicts.is_empty()) {
+        return Ok(exit::CONFLICTS);
+    }
     Ok(exit::OK)
 }
 

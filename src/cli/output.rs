@@ -14,6 +14,7 @@ use skillwal::skillmeat::collection::{
 };
 use skillwal::skillmeat::home::ConfigChange;
 use skillwal::skillmeat::py_snapshot::{Extracted, PySnapshot};
+use skillwal::skillmeat::threeway::FileDiff;
 use skillwal::skillmeat::{Artifact, ArtifactType, Lock, LockEntry, Manifest, format_timestamp};
 use skillwal::store::gc::GcReport;
 use skillwal::store::refs::SnapshotRef;
@@ -233,25 +234,62 @@ impl Output {
                 UpdateAction::Updated => "updated",
                 UpdateAction::UpToDate => "up to date",
                 UpdateAction::KeptLocal => "kept local modifications (not updated)",
+                UpdateAction::Merged if o.conflicts.is_empty() => {
+                    "merged with the local modifications"
+                }
+                UpdateAction::Merged => "merged, WITH CONFLICTS",
             };
             println!(
                 "{} {}: {what}{}",
                 o.ty,
                 o.name,
-                if o.action == UpdateAction::Updated {
-                    format!(" (content {})", short(&o.content_hash))
+                if matches!(o.action, UpdateAction::Updated | UpdateAction::Merged) {
+                    format!(" (upstream content {})", short(&o.content_hash))
                 } else {
                     String::new()
                 }
             );
+            for c in &o.conflicts {
+                println!("  conflict ({}) {}: {}", c.kind, c.path, c.detail);
+            }
         }
         let n = outcomes
             .iter()
-            .filter(|o| o.action == UpdateAction::Updated)
+            .filter(|o| matches!(o.action, UpdateAction::Updated | UpdateAction::Merged))
             .count();
         if n > 1 {
             println!("{n} artifacts updated in one transaction");
         }
+        let conflicts: usize = outcomes.iter().map(|o| o.conflicts.len()).sum();
+        if conflicts > 0 {
+            eprintln!(
+                "skillwal: the update is done, with {conflicts} merge conflict(s) to resolve by hand (exit code 4); `skillwal rollback` to the automatic snapshot above undoes it"
+            );
+        }
+    }
+
+    pub fn diffed(&self, name: &str, ty: ArtifactType, files: &[FileDiff]) {
+        if self.json {
+            print_json(&json!({"name": name, "type": ty.as_str(), "files": files}));
+            return;
+        }
+        if files.is_empty() {
+            println!("{ty} {name}: updating would change nothing");
+            return;
+        }
+        for f in files {
+            match &f.diff {
+                Some(d) if !d.is_empty() => print!("{d}"),
+                Some(_) => println!("{} {} (empty)", f.change, f.path),
+                None => println!("Binary files differ: {} ({})", f.path, f.change),
+            }
+        }
+        println!(
+            "{ty} {name}: updating would change {} file(s) (+{} -{} lines)",
+            files.len(),
+            files.iter().map(|f| f.added_lines).sum::<usize>(),
+            files.iter().map(|f| f.removed_lines).sum::<usize>()
+        );
     }
 
     pub fn snapshot_taken(&self, s: &SnapshotOutcome) {

@@ -103,6 +103,12 @@ pub enum CollectionError {
     PromptWithoutTerminal { names: Vec<String> },
     #[error("snapshot ids are numbers; {id:?} is not one (`skillwal snapshot list` shows them)")]
     BadSnapshotId { id: String },
+    #[error(transparent)]
+    ThreeWay(#[from] super::threeway::ThreeWayError),
+    #[error(
+        "{ty} {name} has local modifications and no recorded base to merge them with (it was added before skillwal kept bases, or its lock entry was changed by another tool); nothing was changed; choose --strategy upstream or --strategy local"
+    )]
+    NoBase { name: String, ty: ArtifactType },
 }
 
 pub type Result<T, E = CollectionError> = std::result::Result<T, E>;
@@ -124,6 +130,10 @@ pub enum Strategy {
     Local,
     /// Ask (through the caller's callback).
     Prompt,
+    /// Three-way merge of the local files with the new upstream, against the upstream
+    /// version last fetched (the base): changes on one side are taken, text changed on both
+    /// sides is merged line by line, and conflicts are marked and reported.
+    Merge,
 }
 
 /// The state of one artifact's files against the lock.
@@ -187,6 +197,8 @@ pub enum UpdateAction {
     UpToDate,
     /// Local modifications kept (strategy `local`, or declined at the prompt).
     KeptLocal,
+    /// Local modifications merged with the new upstream (strategy `merge`).
+    Merged,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -198,6 +210,9 @@ pub struct UpdateOutcome {
     pub locally_modified: bool,
     pub content_hash: String,
     pub resolved_sha: Option<String>,
+    /// Conflicts a merge left (marked in the files, or reported); empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<super::threeway::MergeConflict>,
 }
 
 /// One artifact to update, with its source already fetched.
@@ -825,6 +840,9 @@ impl Collection {
                 match strategy {
                     Strategy::Upstream => UpdateAction::Updated,
                     Strategy::Local => UpdateAction::KeptLocal,
+                    // Upstream unchanged: nothing to merge, the local files stay.
+                    Strategy::Merge if Some(&upstream) == locked.as_ref() => UpdateAction::UpToDate,
+                    Strategy::Merge => UpdateAction::Merged,
                     Strategy::Prompt => match ask(name, ty) {
                         Some(true) => UpdateAction::Updated,
                         Some(false) => UpdateAction::KeptLocal,
@@ -835,7 +853,28 @@ impl Collection {
                     },
                 }
             };
-            plans.push((input, artifact, action, modified, upstream));
+            let merge_plan = if action == UpdateAction::Merged {
+                let key = locked.clone().unwrap_or_default();
+                let Some(base) = refs::get_base(&self.store, ty.as_str(), name, &key)? else {
+                    return Err(CollectionError::NoBase {
+                        name: name.to_string(),
+                        ty,
+                    });
+                };
+                let (rel, abs) = self.storage(name, ty)?;
+                Some(super::threeway::plan_merge(
+                    &self.store,
+                    ty,
+                    name,
+                    &rel,
+                    &abs,
+                    &base,
+                    &input.fetched,
+                )?)
+            } else {
+                None
+            };
+            plans.push((input, artifact, action, modified, upstream, merge_plan));
         }
         if !no_terminal.is_empty() {
             return Err(CollectionError::PromptWithoutTerminal { names: no_terminal });
@@ -844,10 +883,11 @@ impl Collection {
         let mut manifest = self.docs.manifest.clone();
         let mut lock = self.docs.lock.clone();
         let mut outcomes = Vec::new();
-        let changing = plans.iter().any(|p| p.2 == UpdateAction::Updated);
+        let writes = |a: UpdateAction| matches!(a, UpdateAction::Updated | UpdateAction::Merged);
+        let changing = plans.iter().any(|p| writes(p.2));
         let names: Vec<String> = plans
             .iter()
-            .filter(|p| p.2 == UpdateAction::Updated)
+            .filter(|p| writes(p.2))
             .map(|p| p.0.name.clone())
             .collect();
         let cap = if changing {
@@ -861,10 +901,10 @@ impl Collection {
         } else {
             None
         };
-        for (input, _artifact, action, modified, upstream) in &plans {
+        for (input, _artifact, action, modified, upstream, merge_plan) in &plans {
             let (name, ty) = (input.name.as_str(), input.ty);
             let f = &input.fetched;
-            if *action == UpdateAction::Updated {
+            if writes(*action) {
                 let t = txn.as_mut().expect("a transaction for changes");
                 let rel = ty.storage_path(name)?;
                 let abs = self.dir.join(&rel);
@@ -873,11 +913,18 @@ impl Collection {
                 {
                     t.create_dir(ty.dir_name(), 0o755)?;
                 }
-                let staged = stage_content(t, &rel, f)?;
-                if &staged != upstream {
-                    return Err(CollectionError::SourceChanged {
-                        path: source_path(f),
-                    });
+                match merge_plan {
+                    // The merged files; the lock records the upstream content (the local
+                    // changes on top of it show as local modifications, as they are).
+                    Some(p) => super::threeway::stage(&self.store, t, &rel, p)?,
+                    None => {
+                        let staged = stage_content(t, &rel, f)?;
+                        if &staged != upstream {
+                            return Err(CollectionError::SourceChanged {
+                                path: source_path(f),
+                            });
+                        }
+                    }
                 }
                 if let Some(text) = front_matter_source(f) {
                     let (metadata, tags) = frontmatter::metadata_and_tags(&text);
@@ -899,7 +946,7 @@ impl Collection {
                     Some(r) => a.set_string(FIELD_REF, r)?,
                     None => drop(a.remove_string(FIELD_REF)?),
                 }
-                let mut entry = LockEntry::new(name, ty, &staged, &now)?;
+                let mut entry = LockEntry::new(name, ty, upstream, &now)?;
                 entry.upstream = f.upstream.clone();
                 entry.resolved_sha = f.resolved_sha.clone();
                 entry.resolved_version = f.resolved_version.clone();
@@ -912,6 +959,10 @@ impl Collection {
                 locally_modified: *modified,
                 content_hash: upstream.clone(),
                 resolved_sha: f.resolved_sha.clone(),
+                conflicts: merge_plan
+                    .as_ref()
+                    .map(|p| p.conflicts.clone())
+                    .unwrap_or_default(),
             });
         }
         let mut snapshot = None;
@@ -926,8 +977,8 @@ impl Collection {
                 &format!("before update {}", names.join(", ")),
                 self.snapshot_keep,
             )?);
-            for (input, _, action, _, upstream) in &plans {
-                if *action == UpdateAction::Updated {
+            for (input, _, action, _, upstream, _) in &plans {
+                if writes(*action) {
                     stage_base(
                         &self.store,
                         &mut w,
@@ -1074,6 +1125,24 @@ impl Collection {
     pub fn gc(&mut self) -> Result<GcReport> {
         let engine = writable(&mut self.engine, &self.dir)?;
         Ok(crate::store::gc::gc(&self.store, engine)?)
+    }
+
+    /// What updating `name` to `fetched` would change in its files on disk, per file.
+    pub fn diff(
+        &self,
+        name: &str,
+        ty: ArtifactType,
+        fetched: &Fetched,
+    ) -> Result<Vec<super::threeway::FileDiff>> {
+        let (rel, abs) = self.storage(name, ty)?;
+        Ok(super::threeway::diff(
+            &self.store,
+            ty,
+            name,
+            &rel,
+            &abs,
+            fetched,
+        )?)
     }
 
     /// Every artifact's files against the lock (and, for local sources, the source).

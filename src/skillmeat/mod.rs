@@ -35,6 +35,7 @@ mod manifest_edit;
 pub mod names;
 pub mod py_snapshot;
 pub mod source;
+pub mod threeway;
 mod time;
 mod toml_util;
 
