@@ -166,6 +166,27 @@ fn conflicts_are_marked_reported_by_path_and_exit_4() {
 }
 
 #[test]
+fn a_binary_file_artifact_changed_on_both_sides_keeps_ours_and_puts_theirs_beside_it() {
+    let (sb, coll, _src) = world();
+    fs::write(sb.src.join("bin.md"), b"\x00base").expect("bin");
+    sb.run(&["add", "command", s(&sb.src.join("bin.md"))]).ok();
+    fs::write(coll.join("commands/bin.md"), b"\x00ours").expect("ours");
+    fs::write(sb.src.join("bin.md"), b"\x00theirs").expect("theirs");
+    sb.run(&["update", "bin", "--strategy", "merge"])
+        .code(4)
+        .stdout_has("conflict (binary) commands/bin.md")
+        .stdout_has("commands/bin.md.theirs");
+    assert_eq!(
+        fs::read(coll.join("commands/bin.md")).expect("ours"),
+        b"\x00ours"
+    );
+    assert_eq!(
+        fs::read(coll.join("commands/bin.md.theirs")).expect("theirs"),
+        b"\x00theirs"
+    );
+}
+
+#[test]
 fn conflicts_in_json() {
     let (sb, coll, _src) = world();
     replace_in(&coll.join("commands/c.md"), "two\n", "two (local)\n");

@@ -244,7 +244,7 @@ impl Output {
                 o.ty,
                 o.name,
                 if matches!(o.action, UpdateAction::Updated | UpdateAction::Merged) {
-                    format!(" (upstream content {})", short(&o.content_hash))
+                    format!(" (content {})", short(&o.content_hash))
                 } else {
                     String::new()
                 }

@@ -72,9 +72,22 @@ pub struct MergeConflict {
 /// The content of one file of the merge result.
 #[derive(Debug, Clone)]
 pub enum Output {
-    Copy { src: PathBuf, mode: u32 },
-    Object { hash: Hash, size: u64, mode: u32 },
-    Bytes { bytes: Vec<u8>, mode: u32 },
+    /// A file on disk or in the fetched source, with the size and hash it was planned with.
+    Copy {
+        src: PathBuf,
+        hash: Hash,
+        size: u64,
+        mode: u32,
+    },
+    Object {
+        hash: Hash,
+        size: u64,
+        mode: u32,
+    },
+    Bytes {
+        bytes: Vec<u8>,
+        mode: u32,
+    },
 }
 
 /// What a merge of one artifact writes.
@@ -112,11 +125,20 @@ pub enum ThreeWayError {
 
 pub type Result<T, E = ThreeWayError> = std::result::Result<T, E>;
 
+/// A file artifact's file `name` (its own, or one written beside it) relative to the
+/// collection: in the directory of `storage`.
+fn beside_storage(storage: &str, name: &str) -> String {
+    match storage.rsplit_once('/') {
+        Some((dir, _)) => format!("{dir}/{name}"),
+        None => name.to_string(),
+    }
+}
+
 /// The files on disk of an artifact stored at `abs`.
 fn ours(store: &Store, abs: &Path, ty: ArtifactType, name: &str) -> Result<Version> {
     let mut v = Version::default();
     if ty.is_directory() {
-        let (items, skipped) = walk(store, abs)?;
+        let (items, skipped) = walk(store, abs, false)?;
         if let Some(s) = skipped.first() {
             return Err(ThreeWayError::Unmergeable {
                 name: name.into(),
@@ -294,6 +316,8 @@ fn output_of(f: &FileRef) -> Output {
     match &f.src {
         Src::Path(p) => Output::Copy {
             src: p.clone(),
+            hash: f.hash,
+            size: f.size,
             mode: f.mode,
         },
         Src::Object => Output::Object {
@@ -326,7 +350,7 @@ pub fn plan_merge(
         if ty.is_directory() {
             format!("{storage}/{rel}")
         } else {
-            storage.to_string()
+            beside_storage(storage, rel)
         }
     };
     let base_label = format!("base (upstream as last fetched, {})", &b.hash[..12]);
@@ -439,14 +463,6 @@ pub fn plan_merge(
             reason: "the merge leaves no file".into(),
         });
     }
-    if !ty.is_directory() && files.len() > 1 {
-        return Err(ThreeWayError::Unmergeable {
-            name: name.into(),
-            ty,
-            reason: "both versions changed and one is binary: a file artifact cannot hold both"
-                .into(),
-        });
-    }
     // Directories: every parent of a file, and empty directories both sides still have.
     let mut dirs: BTreeSet<String> = o.dirs.intersection(&t.dirs).cloned().collect();
     for rel in files.keys() {
@@ -473,23 +489,43 @@ pub fn stage(
 ) -> Result<()> {
     let open = |o: &Output| -> Result<(Box<dyn Read>, u32)> {
         Ok(match o {
-            Output::Copy { src, mode } => (
-                Box::new(
-                    std::fs::File::open(src).map_err(|source| ThreeWayError::Io {
+            // Verified as it streams: a file that changed since the merge was planned fails
+            // the staging ("changed while it was being recorded"), and nothing changes.
+            Output::Copy {
+                src,
+                hash,
+                size,
+                mode,
+            } => {
+                let f = store
+                    .fs()
+                    .open(src, crate::fs::OpenMode::Read)
+                    .map_err(|source| ThreeWayError::Io {
                         path: src.clone(),
                         source,
-                    })?,
-                ),
-                *mode,
-            ),
+                    })?;
+                (
+                    Box::new(crate::store::reader::VerifyingReader::new(
+                        f,
+                        src.clone(),
+                        *hash,
+                        *size,
+                        false,
+                    )),
+                    *mode,
+                )
+            }
             Output::Object { hash, size, mode } => (Box::new(store.open_blob(hash, *size)?), *mode),
             Output::Bytes { bytes, mode } => (Box::new(std::io::Cursor::new(bytes.clone())), *mode),
         })
     };
     if !plan.is_dir {
-        let (_, out) = plan.files.iter().next().expect("one file");
-        let (mut r, mode) = open(out)?;
-        t.put_file(storage, &mut r, mode)?;
+        // The artifact's file, and a `<file>.theirs` beside it after a binary conflict.
+        let dir = storage.rsplit_once('/').map_or("", |(d, _)| d);
+        for (key, out) in &plan.files {
+            let (mut r, mode) = open(out)?;
+            t.put_file(&format!("{dir}/{key}"), &mut r, mode)?;
+        }
         return Ok(());
     }
     // Parents before children: component-wise order.
@@ -556,7 +592,7 @@ pub fn diff(
         let shown = if ty.is_directory() {
             format!("{storage}/{rel}")
         } else {
-            storage.to_string()
+            beside_storage(storage, rel)
         };
         let old = of.map(|f| read_small(store, f)).transpose()?;
         let new = tf.map(|f| read_small(store, f)).transpose()?;

@@ -36,9 +36,10 @@ pub struct Captured {
     pub skipped: Vec<String>,
 }
 
-/// Every directory and regular file below `root`, except the top-level `.skillwal/`;
-/// symbolic links and special files are listed in the second vector (never followed).
-pub fn walk(store: &Store, root: &Path) -> Result<(Vec<Item>, Vec<String>)> {
+/// Every directory and regular file below `root` (except the top-level `.skillwal/` when
+/// `exclude_meta`); symbolic links and special files are listed in the second vector (never
+/// followed).
+pub fn walk(store: &Store, root: &Path, exclude_meta: bool) -> Result<(Vec<Item>, Vec<String>)> {
     let fs = store.fs();
     let mut items = Vec::new();
     let mut skipped = Vec::new();
@@ -59,7 +60,7 @@ pub fn walk(store: &Store, root: &Path) -> Result<(Vec<Item>, Vec<String>)> {
                     ),
                 });
             };
-            if rel.is_empty() && name == META_DIR {
+            if exclude_meta && rel.is_empty() && name == META_DIR {
                 continue;
             }
             let child = if rel.is_empty() {
@@ -192,6 +193,6 @@ pub fn capture(store: &Store, items: &[Item], skipped: Vec<String>) -> Result<Ca
 
 /// Captures the directory `root` (the whole root of a collection, `.skillwal/` excluded).
 pub fn capture_dir(store: &Store, root: &Path) -> Result<Captured> {
-    let (items, skipped) = walk(store, root)?;
+    let (items, skipped) = walk(store, root, true)?;
     capture(store, &items, skipped)
 }
