@@ -7,7 +7,9 @@
 //!
 //! Layers, each knowing only those before it: [`fs`] (the only I/O) → [`journal`] (bytes)
 //! → the engine ([`engine`], [`txn`], [`apply`], [`recovery`]) → [`inspect`] →
-//! [`skillmeat`] (the collection model) → the `skillwal` binary's CLI.
+//! [`store`] (content-addressed snapshots and bases) → [`skillmeat`] (the collection model)
+//! → the `skillwal` binary's CLI. [`merge`] (three-way merge and diff of file contents) is
+//! pure and knows none of them but [`limits`].
 
 #![forbid(unsafe_code)]
 
@@ -19,10 +21,12 @@ pub mod hashing;
 pub mod inspect;
 pub mod journal;
 pub mod limits;
+pub mod merge;
 pub mod ops;
 pub mod path;
 pub mod recovery;
 pub mod skillmeat;
+pub mod store;
 pub mod txn;
 
 pub use engine::{Engine, OpenOptions, discard_journal, needs_recovery};

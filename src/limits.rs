@@ -36,3 +36,22 @@ const _: () = assert!(
     DIFF_CHANGES_PER_RECORD_MAX * (2 * DIFF_VALUE_BYTES_MAX + 2 * 255 + 16) + 256
         < RECORD_PAYLOAD_MAX as usize
 );
+
+// Bounds of the merge module (`src/merge/`). They are not engine or journal bounds, so
+// wal-spec.md §8 does not list them.
+
+/// Largest file, in bytes, that `merge::text` merges and `merge::unified` diffs line by
+/// line; a larger file is handled like a binary one (kept whole, reported). It bounds the
+/// memory one file takes (the diff holds its lines, their interned ids and edit vectors).
+/// 8 MiB is far above any skill, command or agent text.
+pub const MERGE_TEXT_BYTES_MAX: u64 = 8 * 1024 * 1024;
+/// Most lines in a file that `merge::text` merges and `merge::unified` diffs line by line;
+/// a longer file is handled like a binary one. It bounds the time: the line diff is near
+/// linear on real text, but on files of a few oft-repeated lines it grows about with the
+/// square of the line count (git's does too). Measured worst case at this bound (random
+/// lines from 2 to 4 distinct values on each side, benches/merge_cost.rs): about 2 s per
+/// merge on the development machine; ordinary text at this bound merges in milliseconds.
+pub const MERGE_TEXT_LINES_MAX: u64 = 32 * 1024;
+/// Bytes at the start of a file searched for a NUL byte to tell binary from text: git's
+/// rule (`buffer_is_binary`, which looks at the first 8,000 bytes).
+pub const BINARY_SNIFF_BYTES: usize = 8000;

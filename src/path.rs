@@ -5,11 +5,18 @@ use crate::limits::{PATH_BYTES_MAX, PATH_DEPTH_MAX};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// The engine's own directory inside every root. No operation may touch it.
+/// The engine's own directory inside every root. No operation may touch it, except
+/// [`STORE_DIR`] below it.
 pub const META_DIR: &str = ".skillwal";
 
+/// The content-addressed store (`src/store/`), the one subtree of [`META_DIR`] that
+/// transactions may write: its objects and references must change together with the
+/// collection they describe (wal-spec.md §2). The journal, the lock file and the staging
+/// area stay unreachable.
+pub const STORE_DIR: &str = "store";
+
 /// A path relative to the root: UTF-8, `/`-separated, at least one component, no empty,
-/// `.` or `..` component, no NUL, not inside [`META_DIR`], at most
+/// `.` or `..` component, no NUL, not inside [`META_DIR`] unless inside its [`STORE_DIR`], at most
 /// [`PATH_BYTES_MAX`] bytes and [`PATH_DEPTH_MAX`] components.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RelPath(String);
@@ -78,16 +85,22 @@ fn validate(s: &str, top_level: bool) -> Result<(), String> {
         return Err("contains NUL".into());
     }
     let mut depth = 0;
+    let mut in_meta = false;
     for (i, c) in s.split('/').enumerate() {
         depth += 1;
         match c {
             "" => return Err("empty component".into()),
             "." | ".." => return Err(format!("component {c:?}")),
-            _ if top_level && i == 0 && c == META_DIR => {
-                return Err(format!("inside the engine's own {META_DIR}/"));
-            }
+            _ if top_level && i == 0 && c == META_DIR => in_meta = true,
+            // The one deliberate exception: `.skillwal/store` and below (wal-spec.md §2).
+            _ if in_meta && i == 1 && c == STORE_DIR => in_meta = false,
             _ => {}
         }
+    }
+    if in_meta {
+        return Err(format!(
+            "inside the engine's own {META_DIR}/ (only {META_DIR}/{STORE_DIR}/ may be written)"
+        ));
     }
     if depth > PATH_DEPTH_MAX {
         return Err(format!("deeper than {PATH_DEPTH_MAX} components"));
@@ -101,7 +114,15 @@ mod tests {
 
     #[test]
     fn validation() {
-        for ok in ["a", "a/b", "skills/x/SKILL.md", ".hidden", "a/.skillwal"] {
+        for ok in [
+            "a",
+            "a/b",
+            "skills/x/SKILL.md",
+            ".hidden",
+            "a/.skillwal",
+            ".skillwal/store",
+            ".skillwal/store/objects/ab/cd",
+        ] {
             assert!(RelPath::new(ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -113,6 +134,10 @@ mod tests {
             "a/..",
             ".skillwal",
             ".skillwal/x",
+            ".skillwal/journal",
+            ".skillwal/staging/x",
+            ".skillwal/lock",
+            ".skillwal/stores",
             "a\0",
         ] {
             assert!(RelPath::new(bad).is_err(), "{bad:?}");

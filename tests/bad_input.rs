@@ -292,5 +292,9 @@ fn a_journal_of_another_format_version_is_refused_and_nothing_changes() {
         );
         assert_same_tree(&before, &tree(&coll), cmd);
     }
-    assert_eq!(fs::read(&path).unwrap(), bytes, "the journal itself is kept");
+    assert_eq!(
+        fs::read(&path).unwrap(),
+        bytes,
+        "the journal itself is kept"
+    );
 }

@@ -1983,7 +1983,8 @@ fn multi_artifact_update_is_all_or_nothing_under_eio_at_every_call() {
             if let Some(op) = staged_op(&r.stderr) {
                 staged_ops.insert(op);
                 // Operations are staged in order: skill tree, command, agent, manifest,
-                // lock. The agent is the last artifact file.
+                // lock, then the store's objects and references (the automatic snapshot
+                // and the bases, store-spec.md §5). The agent is the last artifact file.
                 if op == 2 {
                     last_artifact_file = Some(n);
                 }
@@ -1993,10 +1994,13 @@ fn multi_artifact_update_is_all_or_nothing_under_eio_at_every_call() {
         }
         n += 1;
     }
-    assert_eq!(
-        staged_ops.into_iter().collect::<Vec<_>>(),
-        [0, 1, 2, 3, 4],
-        "every staged file of the three artifacts, manifest and lock was failed"
+    assert!(
+        (0..=4).all(|op| staged_ops.contains(&op)),
+        "every staged file of the three artifacts, manifest and lock was failed: {staged_ops:?}"
+    );
+    assert!(
+        staged_ops.iter().any(|op| *op > 4),
+        "a staged store object was failed too: {staged_ops:?}"
     );
     let last = last_artifact_file.expect("a failure on the last artifact's file");
     eprintln!(
@@ -2139,7 +2143,15 @@ fn recover_dry_run_then_recover_after_a_kill_past_the_commit_point() {
     // Past the commit point.
     let untouched = tree_all(&w);
     let r = sb.run_in(&w, &[], &["recover", "--dry-run"]);
-    insta::assert_snapshot!(r.ok().stdout, @r#"
+    // The collection's operations, then the store's (the automatic snapshot and the bases,
+    // whose object names depend on the timestamps in the manifest).
+    let (collection_ops, store_ops): (Vec<&str>, Vec<&str>) = r
+        .ok()
+        .stdout
+        .lines()
+        .skip(1)
+        .partition(|l| !l.contains(" .skillwal/store"));
+    insta::assert_snapshot!(format!("{}\n{}", r.stdout.lines().next().unwrap(), collection_ops.join("\n")), @r#"
     Would roll forward transaction 5 "update my-skill, review, helper":
       apply        put-tree     skills/my-skill
       apply        put-file     commands/review.md
@@ -2147,6 +2159,17 @@ fn recover_dry_run_then_recover_after_a_kill_past_the_commit_point() {
       apply        put-file     collection.toml
       apply        put-file     collection.lock
     "#);
+    assert!(
+        store_ops
+            .iter()
+            .any(|l| l.contains(".skillwal/store/snapshots/1"))
+            && store_ops
+                .iter()
+                .any(|l| l.contains(".skillwal/store/bases/skill/my-skill/")),
+        "{}",
+        r.stdout
+    );
+    let total_ops = 5 + store_ops.len();
     assert_eq!(r.stderr, "");
     let v = sb
         .run_in(&w, &[], &["--json", "recover", "--dry-run"])
@@ -2154,7 +2177,7 @@ fn recover_dry_run_then_recover_after_a_kill_past_the_commit_point() {
         .json();
     assert_eq!(v["dry_run"], true);
     let ops = v["plan"]["operations"].as_array().unwrap();
-    assert_eq!(ops.len(), 5);
+    assert_eq!(ops.len(), total_ops);
     assert!(ops.iter().all(|o| o["action"] == "redo"), "{v}");
     sb.run_in(&w, &[], &["journal", "verify"])
         .ok()
@@ -2175,7 +2198,7 @@ fn recover_dry_run_then_recover_after_a_kill_past_the_commit_point() {
 
     let r = sb.run_in(&w, &[], &["recover"]);
     r.ok().stdout_has(&format!(
-        "recovered {}: rolled forward transaction 5 \"update my-skill, review, helper\" (5 operations: 5 redone, 0 repaired, 0 already in place)",
+        "recovered {}: rolled forward transaction 5 \"update my-skill, review, helper\" ({total_ops} operations: {total_ops} redone, 0 repaired, 0 already in place)",
         w.display()
     ));
     assert_eq!(r.stderr, "");

@@ -1160,3 +1160,72 @@ fn command_without_front_matter_gets_description() {
     let (_, edge_objs) = expected_list("edge");
     assert_eq!(py_objs["plain"], edge_objs["plain"]);
 }
+
+// ---------------------------------------------------------------------------------------
+// 5. The Python tool's snapshots, restored by skillwal
+
+/// The Python tool takes a snapshot (its tar.gz, with skillwal's `.skillwal/` inside) of a
+/// collection skillwal built; the collection then changes (an update, a removal, a hand
+/// edit, a new file). `skillwal snapshot list` shows the Python snapshot, and
+/// `skillwal rollback ID --yes` restores exactly the files of the tarball through the
+/// journal, without restoring the tarball's copy of `.skillwal/`; both tools then agree.
+#[test]
+fn python_snapshot_is_listed_and_restored_by_skillwal() {
+    let py = python_or_skip!("python_snapshot_is_listed_and_restored_by_skillwal");
+    let w = World::new();
+    w.sw(&["init"]).expect(0);
+    let c = w.coll("default");
+    w.sw(&["add", "skill", &w.src("my-skill")]).expect(0);
+    w.sw(&["add", "command", &w.src("review.md")]).expect(0);
+    w.sw(&["add", "agent", &w.src("helper.md")]).expect(0);
+    // A skillwal snapshot exists before the Python one: its store goes into the tarball.
+    w.sw(&["snapshot", "-m", "skillwal's"]).expect(0);
+    let out = w.skillmeat(py, &["snapshot", "-m", "python snap"]);
+    out.expect(0);
+    let at_snapshot = snapshot(&c);
+    let list = w.sw_json(&["snapshot", "list"]);
+    let py_snaps = list["skillmeat_snapshots"].as_array().unwrap();
+    assert_eq!(py_snaps.len(), 1, "{list}");
+    assert_eq!(py_snaps[0]["message"], "python snap");
+    let id = py_snaps[0]["id"].as_str().unwrap().to_string();
+    let tarball = PathBuf::from(py_snaps[0]["tarball_path"].as_str().unwrap());
+    assert!(tarball.is_file(), "{}", tarball.display());
+
+    // Change everything a rollback must undo.
+    fs::write(
+        w.src.join("review.md"),
+        "---\ndescription: changed\n---\nv2\n",
+    )
+    .unwrap();
+    w.sw(&["update", "review", "--strategy", "upstream"])
+        .expect(0);
+    w.sw(&["remove", "helper"]).expect(0);
+    fs::write(c.join("skills/my-skill/extra.txt"), "new\n").unwrap();
+    assert_ne!(snapshot(&c), at_snapshot);
+    let snapshots_before = w.sw_json(&["snapshot", "list"])["snapshots"]
+        .as_array()
+        .unwrap()
+        .len();
+
+    let out = w.sw(&["rollback", &id, "--yes"]);
+    out.expect(0);
+    assert!(
+        out.stderr.contains("copy of .skillwal/") && out.stderr.contains("was not restored"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(snapshot(&c), at_snapshot, "the tarball's files, exactly");
+    // skillwal's own directory is its own, not the tarball's: its snapshots grew by the
+    // imported one and the automatic one of the state before.
+    let after = w.sw_json(&["snapshot", "list"]);
+    assert_eq!(
+        after["snapshots"].as_array().unwrap().len(),
+        snapshots_before + 2,
+        "{after}"
+    );
+    w.sw(&["verify"]).expect(0);
+    w.sw(&["journal", "verify"]).expect(0);
+    let (py_pairs, _) = w.py_list(py);
+    let (sw_pairs, _) = skillwal_list(&w);
+    assert_eq!(py_pairs, sw_pairs);
+}

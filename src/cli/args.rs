@@ -12,7 +12,7 @@ use std::path::PathBuf;
     long_about = "skillwal changes a SkillMeat collection — artifact files, collection.toml and collection.lock — \
 in one journaled transaction: after a crash or kill -9 the next command finds it exactly before or after the change. \
 Every command that opens a collection recovers an interrupted transaction first.",
-    after_help = "Exit codes: 0 success, 1 error (or problems found by verify), 2 usage error, 3 collection locked by another process (--no-wait)."
+    after_help = "Exit codes: 0 success, 1 error (or problems found by verify), 2 usage error, 3 collection locked by another process (--no-wait), 4 update --strategy merge done with conflicts."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -60,6 +60,8 @@ pub enum StrategyArg {
     Local,
     /// Ask; without a terminal, fail and change nothing
     Prompt,
+    /// Three-way merge of local modifications with the new upstream (conflicts: exit code 4)
+    Merge,
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,6 +115,12 @@ pub enum Command {
         #[arg(long)]
         keep_files: bool,
     },
+    /// Show what `update` would change in an artifact's files, per file (unified diff)
+    Diff {
+        name: String,
+        #[arg(long = "type", value_enum)]
+        r#type: Option<TypeArg>,
+    },
     /// List the collection's artifacts
     List,
     /// Show one artifact: manifest fields, lock entry and file state
@@ -125,6 +133,25 @@ pub enum Command {
     Status,
     /// Check every artifact's files against the lock; report extra and missing files
     Verify,
+    /// Record the whole collection as a snapshot (or list, show, delete snapshots)
+    #[command(args_conflicts_with_subcommands = true)]
+    Snapshot {
+        /// What the snapshot is for
+        #[arg(short = 'm', long)]
+        message: Option<String>,
+        #[command(subcommand)]
+        command: Option<SnapshotCommand>,
+    },
+    /// Restore the collection to a snapshot in one transaction (only files that differ are written)
+    Rollback {
+        /// Snapshot id (`snapshot list`)
+        id: String,
+        /// Do not ask (required without a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Delete store objects that no snapshot and no base refers to
+    Gc,
     /// Look at the journal
     Journal {
         #[command(subcommand)]
@@ -146,6 +173,16 @@ pub enum Command {
         #[arg(long)]
         keep: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// List the snapshots, oldest first
+    List,
+    /// What differs between the collection now and a snapshot (what a rollback would do)
+    Show { id: String },
+    /// Delete a snapshot (its objects go at the next `gc`)
+    Delete { id: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,6 @@
 //! One function per command: turn arguments into library calls, hand results to `output`.
 
-use super::args::{Cli, Command, Global, JournalCommand, StrategyArg, TypeArg};
+use super::args::{Cli, Command, Global, JournalCommand, SnapshotCommand, StrategyArg, TypeArg};
 use super::exit;
 use super::output::{self, Output, UsageError};
 use anyhow::{Context, Result, anyhow, bail};
@@ -8,9 +8,10 @@ use skillwal::fs::FileSystem;
 use skillwal::fs::fault::FaultFs;
 use skillwal::fs::real::RealFs;
 use skillwal::skillmeat::collection::{
-    Collection, CollectionError, Strategy, UpdateInput, source_of,
+    Collection, CollectionError, Strategy, UpdateInput, parse_snapshot_id, source_of,
 };
 use skillwal::skillmeat::home::Home;
+use skillwal::skillmeat::py_snapshot;
 use skillwal::skillmeat::{ArtifactType, SourceSpec, default_name, fetch};
 use skillwal::{Error, OpenOptions};
 use std::io::IsTerminal;
@@ -112,6 +113,154 @@ fn open_for_reading(t: &Target, g: &Global, out: &Output) -> Result<Collection> 
     }
 }
 
+/// How many automatic snapshots to keep: `[settings] skillwal-snapshot-keep` in
+/// `config.toml`, else the default.
+fn snapshot_keep(t: &Target) -> Result<usize> {
+    let configured = match &t.home {
+        Some(h) => match h.read_config()? {
+            Some(c) => c.config()?.snapshot_keep,
+            None => None,
+        },
+        None => None,
+    };
+    Ok(configured.map_or(
+        skillwal::skillmeat::collection::DEFAULT_SNAPSHOT_KEEP,
+        |n| n.min(usize::MAX as u64) as usize,
+    ))
+}
+
+/// [`open`] for a command that may take an automatic snapshot: applies the retention.
+fn open_writable(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
+    let keep = snapshot_keep(t)?;
+    let mut c = open(t, g, out)?;
+    c.set_snapshot_retention(keep);
+    Ok(c)
+}
+
+fn snapshot(
+    g: &Global,
+    message: Option<&str>,
+    command: &Option<SnapshotCommand>,
+    out: &Output,
+) -> Result<u8> {
+    let t = target(g)?;
+    match command {
+        None => {
+            let mut c = open(&t, g, out)?;
+            let s = c.snapshot(message.unwrap_or(""))?;
+            c.close()?;
+            out.snapshot_taken(&s);
+        }
+        Some(SnapshotCommand::List) => {
+            let c = open_for_reading(&t, g, out)?;
+            let list = c.snapshots()?;
+            c.close()?;
+            let py = match &t.home {
+                Some(h) => Some(py_snapshot::list(&h.dir, &t.name)?),
+                None => None,
+            };
+            out.snapshot_list(&t.dir, &list, py.as_deref());
+        }
+        Some(SnapshotCommand::Show { id }) => {
+            let id = parse_snapshot_id(id)?;
+            let c = open_for_reading(&t, g, out)?;
+            let (snap, changes) = c.snapshot_changes(id)?;
+            c.close()?;
+            out.snapshot_show(&snap, &changes);
+        }
+        Some(SnapshotCommand::Delete { id }) => {
+            let id = parse_snapshot_id(id)?;
+            let mut c = open(&t, g, out)?;
+            let snap = c.delete_snapshot(id)?;
+            c.close()?;
+            out.snapshot_deleted(&snap);
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// The Python tool's snapshot `id` of the target collection.
+fn find_py_snapshot(t: &Target, id: &str) -> Result<py_snapshot::PySnapshot> {
+    let Some(home) = &t.home else {
+        bail!(
+            "{id} is a SkillMeat snapshot id, and SkillMeat's snapshots are found through the home directory; use --home/-c instead of --collection-dir (nothing was changed)"
+        );
+    };
+    let all = py_snapshot::list(&home.dir, &t.name)?;
+    all.into_iter().find(|s| s.id == id).ok_or_else(|| {
+        anyhow!(
+            "no SkillMeat snapshot {id} in {}; `skillwal snapshot list` shows them (nothing was changed)",
+            py_snapshot::snapshots_dir(&home.dir, &t.name).join("snapshots.toml").display()
+        )
+    })
+}
+
+fn confirm(question: &str, refusal: &str) -> Result<bool> {
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !interactive {
+        return Err(UsageError(refusal.to_string()).into());
+    }
+    Ok(output::ask(question))
+}
+
+fn rollback_skillmeat(t: &Target, g: &Global, id: &str, yes: bool, out: &Output) -> Result<u8> {
+    let py = find_py_snapshot(t, id)?;
+    let mut c = open_writable(t, g, out)?;
+    if !yes
+        && !confirm(
+            &format!(
+                "Replace the files of {} with SkillMeat snapshot {id} (the current state is kept as a snapshot)?",
+                t.dir.display()
+            ),
+            &format!(
+                "rollback replaces the collection's files with SkillMeat snapshot {id}; without a terminal to confirm, pass --yes (nothing was changed)"
+            ),
+        )?
+    {
+        c.close()?;
+        out.note("rollback declined; nothing was changed");
+        return Ok(exit::OK);
+    }
+    let tmp = tempfile::TempDir::new().context("creating a temporary directory")?;
+    let (imported, extracted, r) = c.rollback_skillmeat(&py, tmp.path())?;
+    c.close()?;
+    out.rolled_back_skillmeat(&t.dir, &py, &imported, &extracted, &r);
+    Ok(exit::OK)
+}
+
+fn rollback(g: &Global, id: &str, yes: bool, out: &Output) -> Result<u8> {
+    if py_snapshot::is_py_id(id) {
+        return rollback_skillmeat(&target(g)?, g, id, yes, out);
+    }
+    let id = parse_snapshot_id(id)?;
+    let t = target(g)?;
+    let mut c = open_writable(&t, g, out)?;
+    if !yes {
+        let refusal = format!(
+            "rollback replaces the collection's files with snapshot {id}; without a terminal to confirm, pass --yes (nothing was changed)"
+        );
+        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        if !interactive {
+            return Err(UsageError(refusal).into());
+        }
+        let (_, changes) = c.snapshot_changes(id)?;
+        let question = format!(
+            "Roll {} back to snapshot {id} ({} paths change; the current state is kept as a snapshot)?",
+            t.dir.display(),
+            changes.len()
+        );
+        if !confirm(&question, &refusal)? {
+            c.close()?;
+            out.note("rollback declined; nothing was changed");
+            return Ok(exit::OK);
+        }
+    }
+    let r = c.rollback(id)?;
+    c.close()?;
+    out.rolled_back(&t.dir, &r);
+    Ok(exit::OK)
+}
+
 pub fn dispatch(cli: &Cli, out: &Output) -> Result<u8> {
     let g = &cli.global;
     match &cli.command {
@@ -162,11 +311,28 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<u8> {
             keep_files,
         } => {
             let t = target(g)?;
-            let mut c = open(&t, g, out)?;
+            let mut c = open_writable(&t, g, out)?;
             let a = c.find(name, r#type.map(ty))?;
-            c.remove(&a.name, a.artifact_type, *keep_files)?;
+            let snap = c.remove(&a.name, a.artifact_type, *keep_files)?;
             c.close()?;
-            out.removed(&a.name, a.artifact_type, *keep_files);
+            out.removed(&a.name, a.artifact_type, *keep_files, &snap);
+            Ok(exit::OK)
+        }
+        Command::Diff { name, r#type } => {
+            let t = target(g)?;
+            let c = open_for_reading(&t, g, out)?;
+            let a = c.find(name, r#type.map(ty))?;
+            let spec = source_of(&a).ok_or_else(|| CollectionError::NoSource {
+                name: a.name.clone(),
+                ty: a.artifact_type,
+                origin: a.origin.to_string(),
+            })?;
+            let fetched = out.spinner(&format!("fetching {}", describe(&spec)), || {
+                fetch(&spec, a.artifact_type)
+            })?;
+            let files = c.diff(&a.name, a.artifact_type, &fetched)?;
+            c.close()?;
+            out.diffed(&a.name, a.artifact_type, &files);
             Ok(exit::OK)
         }
         Command::List => {
@@ -228,6 +394,16 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<u8> {
             command: JournalCommand::Verify,
         } => journal_verify(g, out),
         Command::Recover { dry_run, discard } => recover(g, *dry_run, *discard, out),
+        Command::Snapshot { message, command } => snapshot(g, message.as_deref(), command, out),
+        Command::Rollback { id, yes } => rollback(g, id, *yes, out),
+        Command::Gc => {
+            let t = target(g)?;
+            let mut c = open(&t, g, out)?;
+            let r = c.gc()?;
+            c.close()?;
+            out.gc(&t.dir, &r);
+            Ok(exit::OK)
+        }
         Command::Demo { keep } => super::demo::run(*keep, out),
     }
 }
@@ -346,6 +522,7 @@ fn strategy(arg: Option<StrategyArg>, home: Option<&Home>) -> Result<Strategy> {
     Ok(match (arg, from_config.as_deref()) {
         (Some(StrategyArg::Upstream), _) | (None, Some("upstream")) => Strategy::Upstream,
         (Some(StrategyArg::Local), _) | (None, Some("local")) => Strategy::Local,
+        (Some(StrategyArg::Merge), _) | (None, Some("merge")) => Strategy::Merge,
         _ => Strategy::Prompt,
     })
 }
@@ -366,7 +543,7 @@ fn update(
     }
     let t = target(g)?;
     let strategy = strategy(strat, t.home.as_ref())?;
-    let mut c = open(&t, g, out)?;
+    let mut c = open_writable(&t, g, out)?;
     let artifacts = if all {
         c.manifest()?
             .artifacts
@@ -411,9 +588,12 @@ fn update(
             ))
         })
     };
-    let outcomes = c.update(&inputs, strategy, &mut ask)?;
+    let (outcomes, snapshot) = c.update(&inputs, strategy, &mut ask)?;
     c.close()?;
-    out.updated(&outcomes);
+    out.updated(&outcomes, snapshot.as_ref());
+    if outcomes.iter().any(|o| !o.conflicts.is_empty()) {
+        return Ok(exit::CONFLICTS);
+    }
     Ok(exit::OK)
 }
 

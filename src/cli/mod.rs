@@ -14,6 +14,8 @@ pub mod exit {
     pub const ERROR: u8 = 1;
     pub const USAGE: u8 = 2;
     pub const LOCKED: u8 = 3;
+    /// `update --strategy merge` committed, leaving merge conflicts to resolve.
+    pub const CONFLICTS: u8 = 4;
 }
 
 /// Runs the command line; returns the process exit code.

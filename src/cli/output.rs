@@ -9,10 +9,16 @@ use skillwal::engine::Discarded;
 use skillwal::inspect::{InspectReport, RecordView, TxnState};
 use skillwal::recovery::{DryRun, RecoveryOutcome, RecoveryReport};
 use skillwal::skillmeat::collection::{
-    ArtifactStatus, CollectionError, FileState, UpdateAction, UpdateOutcome, VerifyReport,
+    ArtifactStatus, CollectionError, FileState, RollbackOutcome, SnapshotOutcome, UpdateAction,
+    UpdateOutcome, VerifyReport,
 };
 use skillwal::skillmeat::home::ConfigChange;
+use skillwal::skillmeat::py_snapshot::{Extracted, PySnapshot};
+use skillwal::skillmeat::threeway::FileDiff;
 use skillwal::skillmeat::{Artifact, ArtifactType, Lock, LockEntry, Manifest, format_timestamp};
+use skillwal::store::gc::GcReport;
+use skillwal::store::refs::SnapshotRef;
+use skillwal::store::restore::Action;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
@@ -196,11 +202,12 @@ impl Output {
         );
     }
 
-    pub fn removed(&self, name: &str, ty: ArtifactType, keep_files: bool) {
+    pub fn removed(&self, name: &str, ty: ArtifactType, keep_files: bool, snap: &SnapshotOutcome) {
         if self.json {
-            print_json(
-                &json!({"removed": {"name": name, "type": ty.as_str(), "files_kept": keep_files}}),
-            );
+            print_json(&json!({
+                "removed": {"name": name, "type": ty.as_str(), "files_kept": keep_files},
+                "snapshot": snap,
+            }));
             return;
         }
         if keep_files {
@@ -208,12 +215,16 @@ impl Output {
         } else {
             println!("Removed {ty} {name}");
         }
+        auto_snapshot_line(snap);
     }
 
-    pub fn updated(&self, outcomes: &[UpdateOutcome]) {
+    pub fn updated(&self, outcomes: &[UpdateOutcome], snap: Option<&SnapshotOutcome>) {
         if self.json {
-            print_json(&json!({"updates": outcomes}));
+            print_json(&json!({"updates": outcomes, "snapshot": snap}));
             return;
+        }
+        if let Some(s) = snap {
+            auto_snapshot_line(s);
         }
         for o in outcomes {
             let what = match o.action {
@@ -223,25 +234,233 @@ impl Output {
                 UpdateAction::Updated => "updated",
                 UpdateAction::UpToDate => "up to date",
                 UpdateAction::KeptLocal => "kept local modifications (not updated)",
+                UpdateAction::Merged if o.conflicts.is_empty() => {
+                    "merged with the local modifications"
+                }
+                UpdateAction::Merged => "merged, WITH CONFLICTS",
             };
             println!(
                 "{} {}: {what}{}",
                 o.ty,
                 o.name,
-                if o.action == UpdateAction::Updated {
+                if matches!(o.action, UpdateAction::Updated | UpdateAction::Merged) {
                     format!(" (content {})", short(&o.content_hash))
                 } else {
                     String::new()
                 }
             );
+            for c in &o.conflicts {
+                println!("  conflict ({}) {}: {}", c.kind, c.path, c.detail);
+            }
         }
         let n = outcomes
             .iter()
-            .filter(|o| o.action == UpdateAction::Updated)
+            .filter(|o| matches!(o.action, UpdateAction::Updated | UpdateAction::Merged))
             .count();
         if n > 1 {
             println!("{n} artifacts updated in one transaction");
         }
+        let conflicts: usize = outcomes.iter().map(|o| o.conflicts.len()).sum();
+        if conflicts > 0 {
+            eprintln!(
+                "skillwal: the update is done, with {conflicts} merge conflict(s) to resolve by hand (exit code 4); `skillwal rollback` to the automatic snapshot above undoes it"
+            );
+        }
+    }
+
+    pub fn diffed(&self, name: &str, ty: ArtifactType, files: &[FileDiff]) {
+        if self.json {
+            print_json(&json!({"name": name, "type": ty.as_str(), "files": files}));
+            return;
+        }
+        if files.is_empty() {
+            println!("{ty} {name}: updating would change nothing");
+            return;
+        }
+        for f in files {
+            match &f.diff {
+                Some(d) if !d.is_empty() => print!("{d}"),
+                Some(_) => println!("{} {} (empty)", f.change, f.path),
+                None => println!("Binary files differ: {} ({})", f.path, f.change),
+            }
+        }
+        println!(
+            "{ty} {name}: updating would change {} file(s) (+{} -{} lines)",
+            files.len(),
+            files.iter().map(|f| f.added_lines).sum::<usize>(),
+            files.iter().map(|f| f.removed_lines).sum::<usize>()
+        );
+    }
+
+    pub fn snapshot_taken(&self, s: &SnapshotOutcome) {
+        if self.json {
+            print_json(&json!({"snapshot": s}));
+            return;
+        }
+        println!(
+            "Snapshot {} taken: {} files, {} bytes; {} new objects in the store",
+            s.snapshot.id, s.snapshot.files, s.snapshot.bytes, s.new_objects
+        );
+        skipped_lines(&s.skipped);
+    }
+
+    pub fn snapshot_list(&self, dir: &Path, list: &[SnapshotRef], py: Option<&[PySnapshot]>) {
+        if self.json {
+            print_json(&json!({
+                "collection_dir": dir,
+                "snapshots": list,
+                "skillmeat_snapshots": py,
+            }));
+            return;
+        }
+        if let Some(py) = py.filter(|p| !p.is_empty()) {
+            println!(
+                "SkillMeat's snapshots (tarballs of the Python tool; `skillwal rollback ID` restores one):"
+            );
+            println!("{:<22}  {:<26}  {:>9}  message", "id", "time", "artifacts");
+            for s in py {
+                println!(
+                    "{:<22}  {:<26}  {:>9}  {}",
+                    s.id,
+                    s.timestamp,
+                    s.artifact_count.map(|n| n.to_string()).unwrap_or_default(),
+                    s.message
+                );
+            }
+            println!();
+        }
+        if list.is_empty() {
+            println!(
+                "No snapshots of {} yet (`skillwal snapshot` takes one)",
+                dir.display()
+            );
+            return;
+        }
+        println!(
+            "{:>6}  {:<26}  {:<9}  {:>6}  message",
+            "id", "time", "kind", "files"
+        );
+        for s in list {
+            println!(
+                "{:>6}  {:<26}  {:<9}  {:>6}  {}",
+                s.id,
+                when(s.time_unix_ms),
+                if s.automatic { "automatic" } else { "manual" },
+                s.files,
+                s.message
+            );
+        }
+    }
+
+    pub fn snapshot_show(&self, s: &SnapshotRef, changes: &[Action]) {
+        if self.json {
+            print_json(&json!({"snapshot": s, "changes": changes}));
+            return;
+        }
+        println!(
+            "Snapshot {} ({}, {}{}): {} files, {} bytes",
+            s.id,
+            when(s.time_unix_ms),
+            if s.automatic { "automatic" } else { "manual" },
+            if s.message.is_empty() {
+                String::new()
+            } else {
+                format!(", {:?}", s.message)
+            },
+            s.files,
+            s.bytes
+        );
+        if changes.is_empty() {
+            println!("The collection is the same as this snapshot.");
+            return;
+        }
+        println!("A rollback to it would change {} paths:", changes.len());
+        for c in changes {
+            println!("  {}", action_line(c));
+        }
+    }
+
+    pub fn snapshot_deleted(&self, s: &SnapshotRef) {
+        if self.json {
+            print_json(&json!({"deleted": s}));
+            return;
+        }
+        println!(
+            "Deleted snapshot {} (its store objects are removed by `skillwal gc` once nothing else uses them)",
+            s.id
+        );
+    }
+
+    pub fn rolled_back(&self, dir: &Path, r: &RollbackOutcome) {
+        if self.json {
+            print_json(&json!({"collection_dir": dir, "rollback": r}));
+            return;
+        }
+        if r.changes.is_empty() {
+            println!(
+                "{} is already the same as snapshot {}; nothing was written",
+                dir.display(),
+                r.target.id
+            );
+            return;
+        }
+        for c in &r.changes {
+            println!("  {}", action_line(c));
+        }
+        println!(
+            "Rolled {} back to snapshot {} in one transaction ({} paths changed)",
+            dir.display(),
+            r.target.id,
+            r.changes.len()
+        );
+        if let Some(b) = &r.before {
+            auto_snapshot_line(b);
+        }
+    }
+
+    pub fn rolled_back_skillmeat(
+        &self,
+        dir: &Path,
+        py: &PySnapshot,
+        imported: &SnapshotOutcome,
+        extracted: &Extracted,
+        r: &RollbackOutcome,
+    ) {
+        if self.json {
+            print_json(&json!({
+                "collection_dir": dir,
+                "skillmeat_snapshot": py,
+                "extracted": extracted,
+                "imported": imported,
+                "rollback": r,
+            }));
+            return;
+        }
+        for p in &extracted.skipped {
+            eprintln!("skillwal: {p} in the tarball is a link or special file; not restored");
+        }
+        if extracted.skillwal_entries > 0 {
+            eprintln!(
+                "skillwal: the tarball's copy of .skillwal/ ({} entries) was not restored",
+                extracted.skillwal_entries
+            );
+        }
+        println!(
+            "SkillMeat snapshot {} recorded as snapshot {} ({} files)",
+            py.id, imported.snapshot.id, extracted.files
+        );
+        self.rolled_back(dir, r);
+    }
+
+    pub fn gc(&self, dir: &Path, r: &GcReport) {
+        if self.json {
+            print_json(&json!({"collection_dir": dir, "gc": r}));
+            return;
+        }
+        println!(
+            "Removed {} unreferenced store objects ({} bytes) in {} transactions; {} kept",
+            r.removed, r.removed_bytes, r.transactions, r.kept
+        );
     }
 
     pub fn list(&self, t: &Target, m: &Manifest, l: &Lock) {
@@ -666,6 +885,47 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// The line saying which automatic snapshot a command took (and what retention dropped).
+fn auto_snapshot_line(s: &SnapshotOutcome) {
+    let pruned = if s.pruned.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; older automatic snapshots deleted by retention: {}",
+            s.pruned
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    println!(
+        "Snapshot {} holds the state before (`skillwal rollback {}` restores it){pruned}",
+        s.snapshot.id, s.snapshot.id
+    );
+    skipped_lines(&s.skipped);
+}
+
+fn skipped_lines(skipped: &[String]) {
+    for p in skipped {
+        eprintln!("skillwal: {p} is a symbolic link or special file; not recorded in the snapshot");
+    }
+}
+
+fn action_line(a: &Action) -> String {
+    match a {
+        Action::PutFile {
+            path,
+            replaces: true,
+            ..
+        } => format!("M {path}"),
+        Action::PutFile { path, .. } => format!("A {path}"),
+        Action::PutTree { path, .. } => format!("A {path}/"),
+        Action::DeleteFile { path } => format!("D {path}"),
+        Action::DeleteTree { path } => format!("D {path}/"),
+    }
 }
 
 fn state_text(s: TxnState) -> &'static str {

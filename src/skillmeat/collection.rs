@@ -14,6 +14,11 @@ use super::{
 };
 use crate::fs::{FileKind, FileSystem, OpenMode};
 use crate::recovery::RecoveryReport;
+use crate::store::capture::{Captured, Item, capture, capture_dir};
+use crate::store::gc::GcReport;
+use crate::store::refs::{self, BaseContent, SnapshotRef, StagedSnapshot};
+use crate::store::restore::{self, Action, Trees};
+use crate::store::{Store, StoreError, Writer};
 use crate::{Engine, OpenOptions, Transaction};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -38,6 +43,12 @@ pub enum CollectionError {
     Source(#[from] SourceError),
     #[error(transparent)]
     Home(#[from] super::home::HomeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    PySnapshot(#[from] super::py_snapshot::PySnapshotError),
+    #[error("{} holds no {MANIFEST_FILE_NAME}: it is not a snapshot of a collection; nothing was changed", tarball.display())]
+    NotACollectionSnapshot { tarball: PathBuf },
     #[error("{op} {}: {source}", path.display())]
     Io {
         op: &'static str,
@@ -96,6 +107,14 @@ pub enum CollectionError {
     SourceChanged { path: PathBuf },
     #[error("local modifications in {}; choose --strategy upstream (overwrite them) or --strategy local (keep them): there is no terminal to ask", names.join(", "))]
     PromptWithoutTerminal { names: Vec<String> },
+    #[error("snapshot ids are numbers; {id:?} is not one (`skillwal snapshot list` shows them)")]
+    BadSnapshotId { id: String },
+    #[error(transparent)]
+    ThreeWay(#[from] super::threeway::ThreeWayError),
+    #[error(
+        "{ty} {name} has local modifications and no recorded base to merge them with (it was added before skillwal kept bases, or its lock entry was changed by another tool); nothing was changed; choose --strategy upstream or --strategy local"
+    )]
+    NoBase { name: String, ty: ArtifactType },
 }
 
 pub type Result<T, E = CollectionError> = std::result::Result<T, E>;
@@ -117,6 +136,10 @@ pub enum Strategy {
     Local,
     /// Ask (through the caller's callback).
     Prompt,
+    /// Three-way merge of the local files with the new upstream, against the upstream
+    /// version last fetched (the base): changes on one side are taken, text changed on both
+    /// sides is merged line by line, and conflicts are marked and reported.
+    Merge,
 }
 
 /// The state of one artifact's files against the lock.
@@ -180,6 +203,8 @@ pub enum UpdateAction {
     UpToDate,
     /// Local modifications kept (strategy `local`, or declined at the prompt).
     KeptLocal,
+    /// Local modifications merged with the new upstream (strategy `merge`).
+    Merged,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -191,6 +216,9 @@ pub struct UpdateOutcome {
     pub locally_modified: bool,
     pub content_hash: String,
     pub resolved_sha: Option<String>,
+    /// Conflicts a merge left (marked in the files, or reported); empty otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<super::threeway::MergeConflict>,
 }
 
 /// One artifact to update, with its source already fetched.
@@ -199,6 +227,9 @@ pub struct UpdateInput {
     pub ty: ArtifactType,
     pub fetched: Fetched,
 }
+
+/// Automatic snapshots kept when nothing else is configured.
+pub const DEFAULT_SNAPSHOT_KEEP: usize = 50;
 
 /// An open collection: holds the engine (and its lock) and the documents as read.
 ///
@@ -211,6 +242,124 @@ pub struct Collection {
     fs: Arc<dyn FileSystem>,
     dir: PathBuf,
     docs: Documents,
+    /// The content-addressed store in `.skillwal/store/` (snapshots, bases).
+    store: Store,
+    /// How many automatic snapshots to keep (the newest ones).
+    snapshot_keep: usize,
+}
+
+/// What a snapshot command did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotOutcome {
+    pub snapshot: SnapshotRef,
+    /// Objects the store did not have before.
+    pub new_objects: usize,
+    /// Automatic snapshots deleted by retention.
+    pub pruned: Vec<u64>,
+    /// Paths not recorded (symbolic links, special files).
+    pub skipped: Vec<String>,
+}
+
+impl SnapshotOutcome {
+    fn new(s: StagedSnapshot, skipped: Vec<String>) -> SnapshotOutcome {
+        SnapshotOutcome {
+            snapshot: s.snapshot,
+            new_objects: s.new_objects,
+            pruned: s.pruned,
+            skipped,
+        }
+    }
+}
+
+/// What a rollback did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackOutcome {
+    /// The snapshot restored.
+    pub target: SnapshotRef,
+    /// The automatic snapshot of the state before the rollback (`None` when nothing
+    /// differed and nothing was written).
+    pub before: Option<SnapshotOutcome>,
+    /// What was written or deleted.
+    pub changes: Vec<Action>,
+}
+
+/// Parses a snapshot id as the user typed it.
+pub fn parse_snapshot_id(id: &str) -> Result<u64> {
+    id.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0 && n.to_string() == id)
+        .ok_or_else(|| CollectionError::BadSnapshotId { id: id.to_string() })
+}
+
+/// Captures the collection directory as it is now (`.skillwal/` excluded).
+fn capture_now(store: &Store, dir: &Path) -> Result<Captured> {
+    Ok(capture_dir(store, dir)?)
+}
+
+/// Stages the automatic snapshot `cap` of the state before `t` and its retention.
+fn stage_auto_snapshot(
+    w: &mut Writer<'_>,
+    t: &mut Transaction<'_>,
+    cap: &Captured,
+    message: &str,
+    keep: usize,
+) -> Result<SnapshotOutcome> {
+    let s = refs::stage_snapshot(w, t, cap, true, message, Some(keep))?;
+    Ok(SnapshotOutcome::new(s, cap.skipped.clone()))
+}
+
+/// Stages recording the fetched content as the base of `name` of type `ty` (what a
+/// three-way merge will compare both sides with), under its SkillMeat content hash: the
+/// lock's `content_hash` then always finds the base of the version the artifact is at, also
+/// after a rollback.
+fn stage_base(
+    store: &Store,
+    w: &mut Writer<'_>,
+    t: &mut Transaction<'_>,
+    ty: ArtifactType,
+    name: &str,
+    content_hash: &str,
+    fetched: &Fetched,
+) -> Result<()> {
+    let content = match &fetched.kind {
+        FetchedKind::File { path, mode, .. } => {
+            let (size, hash) = crate::hashing::hash_file(store.fs(), path)?;
+            refs::stage_base(
+                w,
+                t,
+                ty.as_str(),
+                name,
+                content_hash,
+                BaseContent::File {
+                    src: path.clone(),
+                    size,
+                    hash,
+                    mode: mode & 0o7777,
+                },
+            )?;
+            return Ok(());
+        }
+        FetchedKind::Dir { entries, .. } => {
+            let items: Vec<Item> = ordered(entries)
+                .into_iter()
+                .map(|e| Item {
+                    rel: e.rel.clone(),
+                    mode: e.mode & 0o7777,
+                    file: (!e.is_dir).then(|| e.abs.clone()),
+                })
+                .collect();
+            capture(store, &items, Vec::new())?
+        }
+    };
+    refs::stage_base(
+        w,
+        t,
+        ty.as_str(),
+        name,
+        content_hash,
+        BaseContent::Tree(&content),
+    )?;
+    Ok(())
 }
 
 /// The manifest and the lock as last read or committed.
@@ -424,6 +573,7 @@ impl Collection {
                 dir: dir.to_path_buf(),
             });
         }
+        let store = Store::new(fs.clone(), dir);
         let mut engine = Engine::open(fs.clone(), dir, opts)?;
         engine.checkpoint()?;
         let report = engine.recovery_report().clone();
@@ -434,6 +584,8 @@ impl Collection {
                 fs,
                 dir: dir.to_path_buf(),
                 docs,
+                store,
+                snapshot_keep: DEFAULT_SNAPSHOT_KEEP,
             },
             report,
         ))
@@ -455,6 +607,7 @@ impl Collection {
         if !exists(fs.as_ref(), dir)? {
             super::home::create_dir_durably(dir)?;
         }
+        let store = Store::new(fs.clone(), dir);
         let mut engine = Engine::open(fs.clone(), dir, opts)?;
         let mpath = dir.join(MANIFEST_FILE_NAME).display().to_string();
         let lpath = dir.join(LOCK_FILE_NAME).display().to_string();
@@ -486,6 +639,8 @@ impl Collection {
                 lock,
                 modes: (0o644, 0o644),
             },
+            store,
+            snapshot_keep: DEFAULT_SNAPSHOT_KEEP,
         })
     }
 
@@ -503,7 +658,9 @@ impl Collection {
             engine: None,
             dir: dir.to_path_buf(),
             docs: read_docs(fs.as_ref(), dir)?,
+            store: Store::new(fs.clone(), dir),
             fs,
+            snapshot_keep: DEFAULT_SNAPSHOT_KEEP,
         })
     }
 
@@ -631,13 +788,24 @@ impl Collection {
         entry.resolved_sha = fetched.resolved_sha.clone();
         entry.resolved_version = fetched.resolved_version.clone();
         lock.set_entry(&entry)?;
-        self.docs = commit_docs(t, &self.docs, manifest, lock)?;
+        stage_docs(&mut t, &self.docs, &manifest, &lock)?;
+        let mut w = Writer::new(&self.store);
+        stage_base(&self.store, &mut w, &mut t, ty, name, &hash, fetched)?;
+        self.docs = commit(t, &self.docs, manifest, lock)?;
         Ok(entry)
     }
 
     /// Removes an artifact: its files (unless `keep_files`), its manifest entry and its
     /// lock entry, in one transaction. Missing files are fine.
-    pub fn remove(&mut self, name: &str, ty: ArtifactType, keep_files: bool) -> Result<()> {
+    ///
+    /// An automatic snapshot of the collection before the removal is part of the same
+    /// transaction; it is returned.
+    pub fn remove(
+        &mut self,
+        name: &str,
+        ty: ArtifactType,
+        keep_files: bool,
+    ) -> Result<SnapshotOutcome> {
         if !self.docs.manifest.contains_artifact(name, ty) {
             return Err(CollectionError::NotFound {
                 name: name.to_string(),
@@ -660,6 +828,7 @@ impl Collection {
                 path: abs,
             });
         }
+        let cap = capture_now(&self.store, &self.dir)?;
         let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("remove {ty} {name}"))?;
         if let Some(kind) = on_disk {
             if kind == FileKind::Dir {
@@ -668,19 +837,33 @@ impl Collection {
                 t.delete_file(&rel)?;
             }
         }
-        self.docs = commit_docs(t, &self.docs, manifest, lock)?;
-        Ok(())
+        stage_docs(&mut t, &self.docs, &manifest, &lock)?;
+        let mut w = Writer::new(&self.store);
+        let snap = stage_auto_snapshot(
+            &mut w,
+            &mut t,
+            &cap,
+            &format!("before remove {ty} {name}"),
+            self.snapshot_keep,
+        )?;
+        refs::stage_delete_bases(&self.store, &mut t, ty.as_str(), name)?;
+        self.docs = commit(t, &self.docs, manifest, lock)?;
+        Ok(snap)
     }
 
     /// Updates artifacts from their fetched sources, all in ONE transaction: every one of
     /// them or none. `ask(name, ty)` decides for an artifact with local modifications under
     /// [`Strategy::Prompt`] (`None`: no terminal to ask; the update fails before any change).
+    ///
+    /// When anything changes, the same transaction takes an automatic snapshot of the
+    /// collection before the update (returned) and records every updated artifact's fetched
+    /// content as its base.
     pub fn update(
         &mut self,
         inputs: &[UpdateInput],
         strategy: Strategy,
         ask: &mut dyn FnMut(&str, ArtifactType) -> Option<bool>,
-    ) -> Result<Vec<UpdateOutcome>> {
+    ) -> Result<(Vec<UpdateOutcome>, Option<SnapshotOutcome>)> {
         // Decide everything before the transaction starts.
         let mut plans = Vec::new();
         let mut no_terminal = Vec::new();
@@ -708,6 +891,9 @@ impl Collection {
                 match strategy {
                     Strategy::Upstream => UpdateAction::Updated,
                     Strategy::Local => UpdateAction::KeptLocal,
+                    // Upstream unchanged: nothing to merge, the local files stay.
+                    Strategy::Merge if Some(&upstream) == locked.as_ref() => UpdateAction::UpToDate,
+                    Strategy::Merge => UpdateAction::Merged,
                     Strategy::Prompt => match ask(name, ty) {
                         Some(true) => UpdateAction::Updated,
                         Some(false) => UpdateAction::KeptLocal,
@@ -718,7 +904,28 @@ impl Collection {
                     },
                 }
             };
-            plans.push((input, artifact, action, modified, upstream));
+            let merge_plan = if action == UpdateAction::Merged {
+                let key = locked.clone().unwrap_or_default();
+                let Some(base) = refs::get_base(&self.store, ty.as_str(), name, &key)? else {
+                    return Err(CollectionError::NoBase {
+                        name: name.to_string(),
+                        ty,
+                    });
+                };
+                let (rel, abs) = self.storage(name, ty)?;
+                Some(super::threeway::plan_merge(
+                    &self.store,
+                    ty,
+                    name,
+                    &rel,
+                    &abs,
+                    &base,
+                    &input.fetched,
+                )?)
+            } else {
+                None
+            };
+            plans.push((input, artifact, action, modified, upstream, merge_plan));
         }
         if !no_terminal.is_empty() {
             return Err(CollectionError::PromptWithoutTerminal { names: no_terminal });
@@ -727,30 +934,44 @@ impl Collection {
         let mut manifest = self.docs.manifest.clone();
         let mut lock = self.docs.lock.clone();
         let mut outcomes = Vec::new();
-        let changing = plans.iter().any(|p| p.2 == UpdateAction::Updated);
+        let writes = |a: UpdateAction| matches!(a, UpdateAction::Updated | UpdateAction::Merged);
+        let changing = plans.iter().any(|p| writes(p.2));
         let names: Vec<String> = plans
             .iter()
-            .filter(|p| p.2 == UpdateAction::Updated)
+            .filter(|p| writes(p.2))
             .map(|p| p.0.name.clone())
             .collect();
+        let cap = if changing {
+            Some(capture_now(&self.store, &self.dir)?)
+        } else {
+            None
+        };
         let mut txn = if changing {
             let label = format!("update {}", names.join(", "));
             Some(writable(&mut self.engine, &self.dir)?.begin(&label)?)
         } else {
             None
         };
-        for (input, _artifact, action, modified, upstream) in &plans {
+        for (input, _artifact, action, modified, upstream, merge_plan) in &plans {
             let (name, ty) = (input.name.as_str(), input.ty);
             let f = &input.fetched;
-            if *action == UpdateAction::Updated {
+            if writes(*action) {
                 let t = txn.as_mut().expect("a transaction for changes");
                 // The artifact's files exist (checked above), so its type directory does.
                 let rel = ty.storage_path(name)?;
-                let staged = stage_content(t, &rel, f)?;
-                if &staged != upstream {
-                    return Err(CollectionError::SourceChanged {
-                        path: source_path(f),
-                    });
+                // The artifact's files exist (checked above), so its type directory does.
+                match merge_plan {
+                    // The merged files; the lock records the upstream content (the local
+                    // changes on top of it show as local modifications, as they are).
+                    Some(p) => super::threeway::stage(&self.store, t, &rel, p)?,
+                    None => {
+                        let staged = stage_content(t, &rel, f)?;
+                        if &staged != upstream {
+                            return Err(CollectionError::SourceChanged {
+                                path: source_path(f),
+                            });
+                        }
+                    }
                 }
                 if let Some(text) = front_matter_source(f) {
                     let (metadata, tags) = frontmatter::metadata_and_tags(&text);
@@ -772,7 +993,7 @@ impl Collection {
                     Some(r) => a.set_string(FIELD_REF, r)?,
                     None => drop(a.remove_string(FIELD_REF)?),
                 }
-                let mut entry = LockEntry::new(name, ty, &staged, &now)?;
+                let mut entry = LockEntry::new(name, ty, upstream, &now)?;
                 entry.upstream = f.upstream.clone();
                 entry.resolved_sha = f.resolved_sha.clone();
                 entry.resolved_version = f.resolved_version.clone();
@@ -785,13 +1006,190 @@ impl Collection {
                 locally_modified: *modified,
                 content_hash: upstream.clone(),
                 resolved_sha: f.resolved_sha.clone(),
+                conflicts: merge_plan
+                    .as_ref()
+                    .map(|p| p.conflicts.clone())
+                    .unwrap_or_default(),
             });
         }
-        if let Some(t) = txn {
+        let mut snapshot = None;
+        if let (Some(mut t), Some(cap)) = (txn, cap) {
             manifest.set_updated(&now);
-            self.docs = commit_docs(t, &self.docs, manifest, lock)?;
+            stage_docs(&mut t, &self.docs, &manifest, &lock)?;
+            let mut w = Writer::new(&self.store);
+            snapshot = Some(stage_auto_snapshot(
+                &mut w,
+                &mut t,
+                &cap,
+                &format!("before update {}", names.join(", ")),
+                self.snapshot_keep,
+            )?);
+            for (input, _, action, _, upstream, _) in &plans {
+                if writes(*action) {
+                    stage_base(
+                        &self.store,
+                        &mut w,
+                        &mut t,
+                        input.ty,
+                        &input.name,
+                        upstream,
+                        &input.fetched,
+                    )?;
+                }
+            }
+            self.docs = commit(t, &self.docs, manifest, lock)?;
         }
-        Ok(outcomes)
+        Ok((outcomes, snapshot))
+    }
+
+    /// Keeps the newest `keep` automatic snapshots (at least 1) from now on.
+    pub fn set_snapshot_retention(&mut self, keep: usize) {
+        self.snapshot_keep = keep.max(1);
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Records the whole collection (manifest, lock, every file; `.skillwal/` excluded) as
+    /// a snapshot, in one transaction that writes only the objects the store lacks.
+    pub fn snapshot(&mut self, message: &str) -> Result<SnapshotOutcome> {
+        let cap = capture_now(&self.store, &self.dir)?;
+        let mut t = writable(&mut self.engine, &self.dir)?.begin("snapshot")?;
+        let mut w = Writer::new(&self.store);
+        let s = refs::stage_snapshot(&mut w, &mut t, &cap, false, message, None)?;
+        t.commit_durable()?;
+        Ok(SnapshotOutcome::new(s, cap.skipped))
+    }
+
+    /// Every snapshot, oldest first.
+    pub fn snapshots(&self) -> Result<Vec<SnapshotRef>> {
+        Ok(refs::list_snapshots(&self.store)?)
+    }
+
+    /// The snapshot `id` and what a rollback to it would change now (nothing written).
+    pub fn snapshot_changes(&self, id: u64) -> Result<(SnapshotRef, Vec<Action>)> {
+        let snap = refs::get_snapshot(&self.store, id)?;
+        let cap = capture_now(&self.store, &self.dir)?;
+        let trees = Trees {
+            store: &self.store,
+            mem: Some(&cap.trees),
+        };
+        let to = snap.root_hash().expect("validated when read");
+        let plan = restore::plan(&trees, &cap.root, &to)?;
+        Ok((snap, plan))
+    }
+
+    /// Deletes the snapshot `id` (one transaction); its objects stay until [`Collection::gc`].
+    pub fn delete_snapshot(&mut self, id: u64) -> Result<SnapshotRef> {
+        let snap = refs::get_snapshot(&self.store, id)?;
+        let mut t =
+            writable(&mut self.engine, &self.dir)?.begin(&format!("delete snapshot {id}"))?;
+        refs::stage_delete_snapshot(&self.store, &mut t, id)?;
+        t.commit_durable()?;
+        Ok(snap)
+    }
+
+    /// Restores the collection to the snapshot `id` in ONE transaction that writes only
+    /// the files that differ, together with an automatic snapshot of the state before. A
+    /// crash leaves the collection as it was or as the snapshot; a damaged object stops
+    /// the rollback before anything changes.
+    pub fn rollback(&mut self, id: u64) -> Result<RollbackOutcome> {
+        let target = refs::get_snapshot(&self.store, id)?;
+        let cap = capture_now(&self.store, &self.dir)?;
+        let to = target.root_hash().expect("validated when read");
+        let trees = Trees {
+            store: &self.store,
+            mem: Some(&cap.trees),
+        };
+        let changes = restore::plan(&trees, &cap.root, &to)?;
+        if changes.is_empty() {
+            return Ok(RollbackOutcome {
+                target,
+                before: None,
+                changes,
+            });
+        }
+        let mut t =
+            writable(&mut self.engine, &self.dir)?.begin(&format!("rollback to snapshot {id}"))?;
+        restore::stage(&self.store, &trees, &mut t, &changes)?;
+        let mut w = Writer::new(&self.store);
+        let before = stage_auto_snapshot(
+            &mut w,
+            &mut t,
+            &cap,
+            &format!("before rollback to {id}"),
+            self.snapshot_keep,
+        )?;
+        t.commit_durable()?;
+        self.docs = read_docs(self.fs.as_ref(), &self.dir)?;
+        Ok(RollbackOutcome {
+            target,
+            before: Some(before),
+            changes,
+        })
+    }
+
+    /// Restores the collection to the Python tool's snapshot `py`: extracts its tarball
+    /// safely into a temporary directory (`tmp`), records that state as a skillwal
+    /// snapshot (one transaction that changes nothing in the collection), then rolls back to
+    /// it ([`Collection::rollback`], ONE transaction). The copy of `.skillwal/` inside the
+    /// tarball is never restored.
+    pub fn rollback_skillmeat(
+        &mut self,
+        py: &super::py_snapshot::PySnapshot,
+        tmp: &Path,
+    ) -> Result<(
+        SnapshotOutcome,
+        super::py_snapshot::Extracted,
+        RollbackOutcome,
+    )> {
+        use super::py_snapshot::{EXTRACT_BYTES_MAX, EXTRACT_ENTRIES_MAX, extract};
+        let extracted = extract(
+            &py.tarball_path,
+            tmp,
+            EXTRACT_BYTES_MAX,
+            EXTRACT_ENTRIES_MAX,
+        )?;
+        if !tmp.join(MANIFEST_FILE_NAME).is_file() {
+            return Err(CollectionError::NotACollectionSnapshot {
+                tarball: py.tarball_path.clone(),
+            });
+        }
+        let cap = capture_dir(&self.store, tmp)?;
+        let mut t = writable(&mut self.engine, &self.dir)?
+            .begin(&format!("import SkillMeat snapshot {}", py.id))?;
+        let mut w = Writer::new(&self.store);
+        let message = format!("SkillMeat snapshot {}: {}", py.id, py.message);
+        let s = refs::stage_snapshot(&mut w, &mut t, &cap, false, &message, None)?;
+        t.commit_durable()?;
+        let imported = SnapshotOutcome::new(s, cap.skipped);
+        let r = self.rollback(imported.snapshot.id)?;
+        Ok((imported, extracted, r))
+    }
+
+    /// Deletes the store objects no snapshot and no base refers to.
+    pub fn gc(&mut self) -> Result<GcReport> {
+        let engine = writable(&mut self.engine, &self.dir)?;
+        Ok(crate::store::gc::gc(&self.store, engine)?)
+    }
+
+    /// What updating `name` to `fetched` would change in its files on disk, per file.
+    pub fn diff(
+        &self,
+        name: &str,
+        ty: ArtifactType,
+        fetched: &Fetched,
+    ) -> Result<Vec<super::threeway::FileDiff>> {
+        let (rel, abs) = self.storage(name, ty)?;
+        Ok(super::threeway::diff(
+            &self.store,
+            ty,
+            name,
+            &rel,
+            &abs,
+            fetched,
+        )?)
     }
 
     /// Every artifact's files against the lock (and, for local sources, the source).
@@ -895,33 +1293,42 @@ fn writable<'a>(engine: &'a mut Option<Engine>, dir: &Path) -> Result<&'a mut En
     })
 }
 
-/// Stages both new documents (and their field diffs against `old`), commits the
-/// transaction durably, and returns the new documents.
-fn commit_docs(
-    mut t: Transaction<'_>,
+/// Commits `t` (whose documents are staged) durably; returns the new documents.
+fn commit(
+    t: Transaction<'_>,
     old: &Documents,
     manifest: ManifestEditor,
     lock: LockEditor,
 ) -> Result<Documents> {
-    t.put_bytes(
-        MANIFEST_FILE_NAME,
-        manifest.to_string().as_bytes(),
-        old.modes.0,
-    )?;
-    t.put_bytes(LOCK_FILE_NAME, lock.to_string().as_bytes(), old.modes.1)?;
-    let manifest_diff = diff_manifests(Some(&old.manifest), Some(&manifest));
-    t.record_diff(true, MANIFEST_FILE_NAME, &manifest_diff)?;
-    t.record_diff(
-        false,
-        LOCK_FILE_NAME,
-        &diff_locks(Some(&old.lock), Some(&lock)),
-    )?;
     t.commit_durable()?;
     Ok(Documents {
         manifest,
         lock,
         modes: old.modes,
     })
+}
+
+/// Stages both new documents and their field diffs against `old`.
+fn stage_docs(
+    t: &mut Transaction<'_>,
+    old: &Documents,
+    manifest: &ManifestEditor,
+    lock: &LockEditor,
+) -> Result<()> {
+    t.put_bytes(
+        MANIFEST_FILE_NAME,
+        manifest.to_string().as_bytes(),
+        old.modes.0,
+    )?;
+    t.put_bytes(LOCK_FILE_NAME, lock.to_string().as_bytes(), old.modes.1)?;
+    let manifest_diff = diff_manifests(Some(&old.manifest), Some(manifest));
+    t.record_diff(true, MANIFEST_FILE_NAME, &manifest_diff)?;
+    t.record_diff(
+        false,
+        LOCK_FILE_NAME,
+        &diff_locks(Some(&old.lock), Some(lock)),
+    )?;
+    Ok(())
 }
 
 fn source_path(f: &Fetched) -> PathBuf {

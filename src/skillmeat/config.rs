@@ -1,7 +1,7 @@
 //! `~/.skillmeat/config.toml`: which collection is active.
 //!
-//! skillwal reads `[settings] default-collection` and `update-strategy` and may set the
-//! default collection; every other table (`[analytics]`, `[artifact_search]`, …) belongs to
+//! skillwal reads `[settings] default-collection`, `update-strategy` and its own
+//! `skillwal-snapshot-keep` and may set the default collection; every other table (`[analytics]`, `[artifact_search]`, …) belongs to
 //! SkillMeat and is kept byte for byte.
 
 use std::fmt;
@@ -39,7 +39,12 @@ pub struct Config {
     pub default_collection: Option<String>,
     /// `[settings] update-strategy`, if set (SkillMeat writes `"prompt"`).
     pub update_strategy: Option<String>,
+    /// `[settings] skillwal-snapshot-keep`: how many automatic snapshots to keep, if set.
+    pub snapshot_keep: Option<u64>,
 }
+
+/// The config key of [`Config::snapshot_keep`] (SkillMeat ignores it).
+pub const SNAPSHOT_KEEP_KEY: &str = "skillwal-snapshot-keep";
 
 impl Config {
     /// Parses `text`; `document` names it in errors. A missing `[settings]` table or key is
@@ -58,6 +63,11 @@ impl Config {
                 "[settings]",
             )?,
             update_strategy: source.optional_string(settings, SETTINGS_ORDER[1], "[settings]")?,
+            snapshot_keep: source.optional_positive_integer(
+                settings,
+                SNAPSHOT_KEEP_KEY,
+                "[settings]",
+            )?,
         })
     }
 

@@ -33,7 +33,9 @@ mod lock_edit;
 mod manifest;
 mod manifest_edit;
 pub mod names;
+pub mod py_snapshot;
 pub mod source;
+pub mod threeway;
 mod time;
 mod toml_util;
 

@@ -91,6 +91,25 @@ impl<'a> Source<'a> {
             .transpose()
     }
 
+    /// An optional positive integer field: absent is `None`, anything else is an error.
+    pub fn optional_positive_integer(
+        &self,
+        table: &dyn TableLike,
+        key: &str,
+        what: &str,
+    ) -> Result<Option<u64>> {
+        let Some(item) = table.get(key) else {
+            return Ok(None);
+        };
+        match item.as_integer() {
+            Some(n) if n > 0 => Ok(Some(n as u64)),
+            _ => Err(self.schema(
+                item.span(),
+                format!("{what}: field `{key}` must be a positive integer"),
+            )),
+        }
+    }
+
     /// An optional array of strings: absent is empty.
     pub fn string_array(
         &self,

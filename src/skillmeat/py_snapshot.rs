@@ -1,0 +1,309 @@
+//! The Python tool's snapshots: the list in
+//! `~/.skillmeat/snapshots/<collection>/snapshots.toml`, and a safe extraction of one of its
+//! gzip tarballs (arcname = the collection's name) into a directory of our own.
+//!
+//! A tarball is input to be distrusted: no path in it may leave the destination (absolute
+//! paths and `..` are refused), links and special files are never created (they are
+//! reported as skipped), the bytes written and the entries are bounded (against archive
+//! bombs: sizes are counted as the bytes arrive, not taken from headers), and the copy of
+//! skillwal's own `.skillwal/` that the Python tool puts in its tarballs is never extracted.
+
+use serde::Serialize;
+use std::fs;
+use std::io::{self, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+/// Most bytes extracted from one tarball.
+pub const EXTRACT_BYTES_MAX: u64 = 2 * 1024 * 1024 * 1024;
+/// Most entries extracted from one tarball.
+pub const EXTRACT_ENTRIES_MAX: u64 = 200_000;
+
+/// One snapshot the Python tool lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PySnapshot {
+    /// `YYYYMMDD-HHMMSS-ffffff`.
+    pub id: String,
+    pub timestamp: String,
+    pub message: String,
+    pub artifact_count: Option<i64>,
+    pub tarball_path: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PySnapshotError {
+    #[error("{}: {reason}; the Python tool's snapshot list cannot be read (nothing was changed)", path.display())]
+    BadList { path: PathBuf, reason: String },
+    #[error("SkillMeat snapshot {} cannot be restored: {reason}. Nothing was changed", tarball.display())]
+    Unsafe { tarball: PathBuf, reason: String },
+    #[error("reading SkillMeat snapshot {}: {source}. Nothing was changed", tarball.display())]
+    Read {
+        tarball: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("extracting SkillMeat snapshot into {}: {source}. Nothing was changed", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+pub type Result<T, E = PySnapshotError> = std::result::Result<T, E>;
+
+/// Whether `id` has the form of the Python tool's snapshot ids (`YYYYMMDD-HHMMSS-ffffff`).
+pub fn is_py_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 22
+        && b[8] == b'-'
+        && b[15] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 8 || i == 15 || c.is_ascii_digit())
+}
+
+/// `<home>/snapshots/<collection>/`.
+pub fn snapshots_dir(home: &Path, collection: &str) -> PathBuf {
+    home.join("snapshots").join(collection)
+}
+
+/// The Python tool's snapshots of `collection`, oldest first; empty when it has none.
+pub fn list(home: &Path, collection: &str) -> Result<Vec<PySnapshot>> {
+    let dir = snapshots_dir(home, collection);
+    let path = dir.join("snapshots.toml");
+    let bad = |reason: String| PySnapshotError::BadList {
+        path: path.clone(),
+        reason,
+    };
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| bad(e.to_string()))?;
+    let Some(items) = doc.get("snapshots") else {
+        return Ok(Vec::new());
+    };
+    let items = items
+        .as_array()
+        .ok_or_else(|| bad("`snapshots` is not an array of tables".into()))?;
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let t = item
+            .as_table()
+            .ok_or_else(|| bad(format!("snapshot {} is not a table", i + 1)))?;
+        let field = |k: &str| t.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let id = field("id").ok_or_else(|| bad(format!("snapshot {} has no id", i + 1)))?;
+        if !is_py_id(&id) {
+            return Err(bad(format!(
+                "snapshot id {id:?} is not YYYYMMDD-HHMMSS-ffffff"
+            )));
+        }
+        let tarball_path = field("tarball_path")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dir.join(format!("{id}.tar.gz")));
+        out.push(PySnapshot {
+            timestamp: field("timestamp").unwrap_or_default(),
+            message: field("message").unwrap_or_default(),
+            artifact_count: t.get("artifact_count").and_then(|v| v.as_integer()),
+            tarball_path,
+            id,
+        });
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// What an extraction did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Extracted {
+    pub files: u64,
+    pub bytes: u64,
+    /// Links and special files, not created.
+    pub skipped: Vec<String>,
+    /// Entries below `.skillwal/`, not extracted.
+    pub skillwal_entries: u64,
+}
+
+/// The components of an archive path below its top directory, or why it is refused.
+/// Returns `(top, rest)`.
+fn split(path: &Path) -> Result<(String, Vec<String>), String> {
+    let mut parts = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(s) => match s.to_str() {
+                Some(s) if !s.is_empty() => parts.push(s.to_string()),
+                _ => return Err(format!("{}: name is not UTF-8", path.display())),
+            },
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(format!("{}: absolute path", path.display()));
+            }
+            Component::ParentDir => {
+                return Err(format!(
+                    "{}: `..` would leave the collection",
+                    path.display()
+                ));
+            }
+        }
+    }
+    if parts.is_empty() {
+        return Err("an entry with an empty path".into());
+    }
+    let top = parts.remove(0);
+    Ok((top, parts))
+}
+
+/// Extracts `tarball` (gzip tar, one top directory) into the existing empty directory
+/// `dest`, safely (module documentation), within `max_bytes` and `max_entries`.
+pub fn extract(tarball: &Path, dest: &Path, max_bytes: u64, max_entries: u64) -> Result<Extracted> {
+    let unsafe_ = |reason: String| PySnapshotError::Unsafe {
+        tarball: tarball.to_path_buf(),
+        reason,
+    };
+    let read = |source: io::Error| PySnapshotError::Read {
+        tarball: tarball.to_path_buf(),
+        source,
+    };
+    let file = fs::File::open(tarball).map_err(read)?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    let mut top_seen: Option<String> = None;
+    let mut report = Extracted::default();
+    let mut entries = 0u64;
+    for entry in archive.entries().map_err(read)? {
+        let mut entry = entry.map_err(read)?;
+        let path = entry.path().map_err(read)?.into_owned();
+        let (top, rest) = split(&path).map_err(unsafe_)?;
+        match &top_seen {
+            None => top_seen = Some(top),
+            Some(t) if *t == top => {}
+            Some(t) => {
+                return Err(unsafe_(format!(
+                    "{} is outside the archive's collection directory {t}/",
+                    path.display()
+                )));
+            }
+        }
+        if rest.is_empty() {
+            continue;
+        }
+        if rest[0] == crate::path::META_DIR {
+            report.skillwal_entries += 1;
+            continue;
+        }
+        entries += 1;
+        if entries > max_entries {
+            return Err(unsafe_(format!("more than {max_entries} entries")));
+        }
+        let rel = rest.join("/");
+        let target = rest.iter().fold(dest.to_path_buf(), |p, c| p.join(c));
+        let write = |source: io::Error| PySnapshotError::Write {
+            path: target.clone(),
+            source,
+        };
+        let kind = entry.header().entry_type();
+        if kind == tar::EntryType::Directory {
+            fs::create_dir_all(&target).map_err(write)?;
+        } else if matches!(kind, tar::EntryType::Regular | tar::EntryType::Continuous) {
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).map_err(write)?;
+            }
+            let mode = entry.header().mode().map_err(read)? & 0o777;
+            let mut out = fs::File::create_new(&target).map_err(|e| {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    unsafe_(format!("{rel} appears twice"))
+                } else {
+                    write(e)
+                }
+            })?;
+            let room = max_bytes - report.bytes;
+            // Counted as the bytes arrive: a header's size is not trusted.
+            let n = io::copy(&mut (&mut entry).take(room + 1), &mut out).map_err(read)?;
+            if n > room {
+                return Err(unsafe_(format!("more than {max_bytes} bytes uncompressed")));
+            }
+            fs::set_permissions(&target, fs::Permissions::from_mode(mode)).map_err(write)?;
+            report.files += 1;
+            report.bytes += n;
+        } else {
+            // Symbolic and hard links, devices, FIFOs: never created.
+            report.skipped.push(rel);
+        }
+    }
+    if top_seen.is_none() {
+        return Err(unsafe_("the archive is empty".into()));
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert!(is_py_id("20261125-230953-565434"));
+        assert!(!is_py_id("12"));
+        assert!(!is_py_id("20261125-230953-56543x"));
+    }
+
+    /// A gzip tarball of `files` (path, size of zeros) below `default/`.
+    fn zeros_tarball(dir: &Path, files: &[(&str, usize)]) -> PathBuf {
+        let path = dir.join("t.tar.gz");
+        let gz = flate2::write::GzEncoder::new(
+            fs::File::create(&path).unwrap(),
+            flate2::Compression::default(),
+        );
+        let mut b = tar::Builder::new(gz);
+        for (name, size) in files {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(*size as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(
+                &mut h,
+                format!("default/{name}"),
+                io::repeat(0).take(*size as u64),
+            )
+            .unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap();
+        path
+    }
+
+    #[test]
+    fn bombs_are_stopped_by_bytes_and_by_entries() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        // 8 MiB of zeros compresses to a few KiB.
+        let t = zeros_tarball(tmp.path(), &[("a", 8 << 20)]);
+        assert!(fs::metadata(&t).unwrap().len() < 64 * 1024);
+        let dest = tmp.path().join("d1");
+        fs::create_dir(&dest).unwrap();
+        let e = extract(&t, &dest, 1 << 20, 100).unwrap_err();
+        assert!(e.to_string().contains("more than 1048576 bytes"), "{e}");
+        let dest = tmp.path().join("d2");
+        fs::create_dir(&dest).unwrap();
+        let r = extract(&t, &dest, 9 << 20, 100).unwrap();
+        assert_eq!((r.files, r.bytes), (1, 8 << 20));
+
+        let many: Vec<(String, usize)> = (0..20).map(|i| (format!("f{i}"), 1)).collect();
+        let many: Vec<(&str, usize)> = many.iter().map(|(n, s)| (n.as_str(), *s)).collect();
+        let t = zeros_tarball(tmp.path(), &many);
+        let dest = tmp.path().join("d3");
+        fs::create_dir(&dest).unwrap();
+        let e = extract(&t, &dest, 1 << 20, 10).unwrap_err();
+        assert!(e.to_string().contains("more than 10 entries"), "{e}");
+    }
+
+    #[test]
+    fn split_refuses_escapes() {
+        assert!(split(Path::new("/etc/passwd")).is_err());
+        assert!(split(Path::new("default/../../x")).is_err());
+        let (top, rest) = split(Path::new("./default/skills/a")).unwrap();
+        assert_eq!(top, "default");
+        assert_eq!(rest, ["skills", "a"]);
+    }
+}

@@ -1,0 +1,322 @@
+//! The content-addressed store in `.skillwal/store/` (store-spec.md is the byte-level
+//! description): file contents and directory listings kept once each by BLAKE3 hash,
+//! snapshots of a whole root, and bases (a named tree or file kept for a later three-way
+//! merge).
+//!
+//! Every write into the store is an operation of a transaction of the engine — the same
+//! transaction as the change that needs it — so the store is exactly as crash-safe as the
+//! rest of the root: an object exists complete or not at all, and a snapshot reference never
+//! exists without its objects. Reading verifies every object against its hash; a damaged
+//! object is reported by path and hash and never used.
+//!
+//! The store knows nothing of SkillMeat: it captures and restores directory trees.
+
+pub mod capture;
+pub mod gc;
+pub mod object;
+pub mod reader;
+pub mod refs;
+pub mod restore;
+
+use crate::Transaction;
+use crate::fs::{FileKind, FileSystem, OpenMode};
+use crate::journal::format::Hash;
+use crate::path::{META_DIR, STORE_DIR};
+use object::{TREE_OBJECT_BYTES_MAX, Tree, hex};
+use std::collections::HashSet;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Permission bits of object and reference files (they are never written in place).
+pub const OBJECT_MODE: u32 = 0o444;
+
+/// What went wrong in the store. Every variant names the path (and the hash, for objects).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Engine(#[from] crate::Error),
+    #[error("store object {} (hash {hash}) is damaged: {reason}; it was not used. Nothing was changed; the snapshots that need it cannot be restored", path.display())]
+    Damaged {
+        path: PathBuf,
+        hash: String,
+        reason: String,
+    },
+    #[error("store object {} (hash {hash}) is missing; nothing was changed; the snapshots that need it cannot be restored", path.display())]
+    Missing { path: PathBuf, hash: String },
+    #[error("{} is damaged: {reason}. Nothing was changed; delete that file (the snapshot or base it describes is lost) and try again", path.display())]
+    BadRef { path: PathBuf, reason: String },
+    #[error("no snapshot {id}; `skillwal snapshot list` shows what there is")]
+    UnknownSnapshot { id: String },
+    #[error(
+        "{path} cannot be captured: {reason}; nothing was changed; rename or remove it and try again"
+    )]
+    Uncapturable { path: String, reason: String },
+    #[error(
+        "{path} is a {now} now and a {then} in the snapshot; nothing was changed; move it away and try again"
+    )]
+    TypeChanged {
+        path: String,
+        now: &'static str,
+        then: &'static str,
+    },
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub(crate) fn io_err<'a>(
+    op: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(io::Error) -> StoreError + 'a {
+    move |source| StoreError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The store of one root.
+#[derive(Clone)]
+pub struct Store {
+    fs: Arc<dyn FileSystem>,
+    root: PathBuf,
+}
+
+/// Relative path of the store directory.
+pub fn store_rel() -> String {
+    format!("{META_DIR}/{STORE_DIR}")
+}
+
+/// Relative path of the object `hash`: `.skillwal/store/objects/<2 hex>/<62 hex>`.
+pub fn object_rel(hash: &Hash) -> String {
+    let h = hex(hash);
+    format!("{}/objects/{}/{}", store_rel(), &h[..2], &h[2..])
+}
+
+impl Store {
+    pub fn new(fs: Arc<dyn FileSystem>, root: &Path) -> Store {
+        Store {
+            fs,
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub fn fs(&self) -> &dyn FileSystem {
+        self.fs.as_ref()
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Absolute path of a path relative to the root.
+    pub fn abs(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    /// What is at `rel` (links not followed), `None` when nothing is.
+    pub fn stat(&self, rel: &str) -> Result<Option<crate::fs::Metadata>> {
+        let p = self.abs(rel);
+        match self.fs.metadata(&p) {
+            Ok(m) => Ok(Some(m)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Io {
+                op: "stat",
+                path: p,
+                source: e,
+            }),
+        }
+    }
+
+    /// Whether the object `hash` is present; for a file's object (`size` given), present
+    /// with that size. (A present object of another size is damaged and will be replaced.)
+    pub fn has_object(&self, hash: &Hash, size: Option<u64>) -> Result<bool> {
+        Ok(match self.stat(&object_rel(hash))? {
+            Some(m) if m.kind == FileKind::File => size.is_none_or(|s| s == m.len),
+            _ => false,
+        })
+    }
+
+    /// Reads and verifies the tree object `hash`.
+    pub fn read_tree(&self, hash: &Hash) -> Result<Tree> {
+        let path = self.abs(&object_rel(hash));
+        let damaged = |reason: String| StoreError::Damaged {
+            path: path.clone(),
+            hash: hex(hash),
+            reason,
+        };
+        let file = match self.fs.open(&path, OpenMode::Read) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::Missing {
+                    path: path.clone(),
+                    hash: hex(hash),
+                });
+            }
+            Err(e) => return Err(io_err("open", &path)(e)),
+        };
+        let len = file.metadata().map_err(io_err("stat", &path))?.len;
+        if len > TREE_OBJECT_BYTES_MAX {
+            return Err(damaged(format!(
+                "{len} bytes, more than a tree object may have"
+            )));
+        }
+        let mut bytes = vec![0u8; len as usize];
+        file.read_exact_at(&mut bytes, 0)
+            .map_err(io_err("read", &path))?;
+        if blake3::hash(&bytes).as_bytes() != hash {
+            return Err(damaged("its content does not match its hash".into()));
+        }
+        Tree::decode(&bytes).map_err(damaged)
+    }
+
+    /// A reader of the file object `hash` of `size` bytes that fails at its end when the
+    /// bytes read do not match (so a damaged object never completes a staged file).
+    pub fn open_blob(&self, hash: &Hash, size: u64) -> Result<reader::VerifyingReader> {
+        let path = self.abs(&object_rel(hash));
+        match self.fs.open(&path, OpenMode::Read) {
+            Ok(f) => Ok(reader::VerifyingReader::new(f, path, *hash, size, true)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::Missing {
+                path,
+                hash: hex(hash),
+            }),
+            Err(e) => Err(io_err("open", &path)(e)),
+        }
+    }
+
+    /// Reads a small reference file (`None` when missing), at most 1 MiB.
+    pub fn read_small(&self, rel: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.abs(rel);
+        let file = match self.fs.open(&path, OpenMode::Read) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err("open", &path)(e)),
+        };
+        let len = file.metadata().map_err(io_err("stat", &path))?.len;
+        if len > 1024 * 1024 {
+            return Err(StoreError::BadRef {
+                path,
+                reason: format!("{len} bytes, larger than any reference"),
+            });
+        }
+        let mut bytes = vec![0u8; len as usize];
+        file.read_exact_at(&mut bytes, 0)
+            .map_err(io_err("read", &path))?;
+        Ok(Some(bytes))
+    }
+
+    /// Names in the directory `rel` (empty when it does not exist).
+    pub fn list(&self, rel: &str) -> Result<Vec<(String, FileKind)>> {
+        let path = self.abs(rel);
+        match self.fs.read_dir(&path) {
+            Ok(v) => Ok(v
+                .into_iter()
+                .filter_map(|e| e.name.into_string().ok().map(|n| (n, e.kind)))
+                .collect()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(io_err("read directory", &path)(e)),
+        }
+    }
+}
+
+/// Stages objects and references into one transaction, creating the store's directories
+/// on the way (once each) and skipping objects already present or already staged.
+pub struct Writer<'s> {
+    store: &'s Store,
+    created: HashSet<String>,
+    staged: HashSet<Hash>,
+}
+
+/// An object to write: a file's bytes read from `src`, or an encoded tree.
+#[derive(Debug, Clone)]
+pub enum NewObject {
+    Blob { hash: Hash, size: u64, src: PathBuf },
+    Tree { hash: Hash, bytes: Vec<u8> },
+}
+
+impl NewObject {
+    pub fn hash(&self) -> &Hash {
+        match self {
+            NewObject::Blob { hash, .. } | NewObject::Tree { hash, .. } => hash,
+        }
+    }
+}
+
+impl<'s> Writer<'s> {
+    pub fn new(store: &'s Store) -> Writer<'s> {
+        Writer {
+            store,
+            created: HashSet::new(),
+            staged: HashSet::new(),
+        }
+    }
+
+    /// Makes sure the directory `rel` (below the store) exists or is created by `t`,
+    /// creating its parents inside the store first.
+    pub fn ensure_dir(&mut self, t: &mut Transaction<'_>, rel: &str) -> Result<()> {
+        if self.created.contains(rel) {
+            return Ok(());
+        }
+        if let Some((parent, _)) = rel.rsplit_once('/')
+            && parent.len() > META_DIR.len()
+        {
+            self.ensure_dir(t, parent)?;
+        }
+        match self.store.stat(rel)? {
+            Some(m) if m.kind == FileKind::Dir => {}
+            // Anything else in the way is an error the engine reports with the path.
+            _ => t.create_dir(rel, 0o755)?,
+        }
+        self.created.insert(rel.to_string());
+        Ok(())
+    }
+
+    /// Stages `objects` (present or already staged ones are skipped).
+    pub fn objects(&mut self, t: &mut Transaction<'_>, objects: &[NewObject]) -> Result<usize> {
+        let mut n = 0;
+        for o in objects {
+            let hash = *o.hash();
+            if self.staged.contains(&hash) {
+                continue;
+            }
+            let size = match o {
+                NewObject::Blob { size, .. } => Some(*size),
+                NewObject::Tree { .. } => None,
+            };
+            if self.store.has_object(&hash, size)? {
+                continue;
+            }
+            let rel = object_rel(&hash);
+            self.ensure_dir(t, rel.rsplit_once('/').expect("fan-out dir").0)?;
+            match o {
+                NewObject::Blob { src, size, .. } => {
+                    let f = self
+                        .store
+                        .fs
+                        .open(src, OpenMode::Read)
+                        .map_err(io_err("open", src))?;
+                    let mut r = reader::VerifyingReader::new(f, src.clone(), hash, *size, false);
+                    t.put_file(&rel, &mut r, OBJECT_MODE)?;
+                }
+                NewObject::Tree { bytes, .. } => t.put_bytes(&rel, bytes, OBJECT_MODE)?,
+            }
+            self.staged.insert(hash);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Stages writing the small file `rel` in the store (created or replaced).
+    pub fn put_ref(&mut self, t: &mut Transaction<'_>, rel: &str, bytes: &[u8]) -> Result<()> {
+        self.ensure_dir(t, rel.rsplit_once('/').expect("a directory").0)?;
+        t.put_bytes(rel, bytes, OBJECT_MODE)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,339 @@
+//! References into the store: snapshots (`.skillwal/store/snapshots/<id>`), the snapshot
+//! counter, and bases (`.skillwal/store/bases/<group>/<name>/<key>`). Each is a small JSON file
+//! written as an operation of a transaction (store-spec.md §4).
+
+use super::capture::Captured;
+use super::object::{hex, parse_hex};
+use super::{NewObject, Result, Store, StoreError, Writer, store_rel};
+use crate::Transaction;
+use crate::fs::FileKind;
+use crate::journal::format::Hash;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A snapshot: the root tree of a whole captured directory, and why it was taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRef {
+    /// `"skillwal-snapshot"`.
+    pub format: String,
+    /// 1.
+    pub version: u32,
+    pub id: u64,
+    pub time_unix_ms: u64,
+    /// Taken by `update`, `remove` or `rollback` (subject to retention), not by the user.
+    pub automatic: bool,
+    pub message: String,
+    /// Hex of the root tree object.
+    pub root: String,
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// A base: the content an item was last fetched at (a tree, or a single file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaseRef {
+    /// `"skillwal-base"`.
+    pub format: String,
+    /// 1.
+    pub version: u32,
+    /// `"tree"` or `"file"`.
+    pub kind: String,
+    /// Hex of the tree object or of the file's object.
+    pub hash: String,
+    /// The file's size (0 for a tree).
+    pub size: u64,
+    /// The file's permission bits (0 for a tree).
+    pub mode: u32,
+}
+
+const SNAPSHOT_FORMAT: &str = "skillwal-snapshot";
+const BASE_FORMAT: &str = "skillwal-base";
+
+pub fn snapshots_rel() -> String {
+    format!("{}/snapshots", store_rel())
+}
+
+pub fn snapshot_rel(id: u64) -> String {
+    format!("{}/{id}", snapshots_rel())
+}
+
+pub fn counter_rel() -> String {
+    format!("{}/next-snapshot-id", store_rel())
+}
+
+pub fn bases_rel() -> String {
+    format!("{}/bases", store_rel())
+}
+
+/// The directory of every base of `group/name`.
+pub fn base_dir_rel(group: &str, name: &str) -> String {
+    format!("{}/{group}/{name}", bases_rel())
+}
+
+/// The base of `group/name` recorded under `key` (the caller's version identifier, e.g. a
+/// content hash, so that a rolled-back item finds the base of the version it is at).
+pub fn base_rel(group: &str, name: &str, key: &str) -> String {
+    format!("{}/{key}", base_dir_rel(group, name))
+}
+
+fn bad(store: &Store, rel: &str, reason: impl Into<String>) -> StoreError {
+    StoreError::BadRef {
+        path: store.abs(rel),
+        reason: reason.into(),
+    }
+}
+
+impl SnapshotRef {
+    /// The root tree's hash.
+    pub fn root_hash(&self) -> Option<Hash> {
+        parse_hex(&self.root)
+    }
+}
+
+impl BaseRef {
+    pub fn hash(&self) -> Option<Hash> {
+        parse_hex(&self.hash)
+    }
+    pub fn is_tree(&self) -> bool {
+        self.kind == "tree"
+    }
+}
+
+fn parse_snapshot(store: &Store, rel: &str, bytes: &[u8], id: u64) -> Result<SnapshotRef> {
+    let s: SnapshotRef =
+        serde_json::from_slice(bytes).map_err(|e| bad(store, rel, format!("not JSON: {e}")))?;
+    if s.format != SNAPSHOT_FORMAT || s.version != 1 {
+        return Err(bad(
+            store,
+            rel,
+            format!("format {:?} version {} unknown", s.format, s.version),
+        ));
+    }
+    if s.id != id {
+        return Err(bad(store, rel, format!("says it is snapshot {}", s.id)));
+    }
+    if s.root_hash().is_none() {
+        return Err(bad(store, rel, "root is not a 64-digit hex hash"));
+    }
+    Ok(s)
+}
+
+/// Every snapshot, oldest first. Files in `snapshots/` whose name is not a number are
+/// ignored; a damaged snapshot file is an error naming it.
+pub fn list_snapshots(store: &Store) -> Result<Vec<SnapshotRef>> {
+    let mut out = Vec::new();
+    for (name, kind) in store.list(&snapshots_rel())? {
+        let Ok(id) = name.parse::<u64>() else {
+            continue;
+        };
+        if kind != FileKind::File || name != id.to_string() {
+            continue;
+        }
+        let rel = snapshot_rel(id);
+        let Some(bytes) = store.read_small(&rel)? else {
+            continue;
+        };
+        out.push(parse_snapshot(store, &rel, &bytes, id)?);
+    }
+    out.sort_by_key(|s| s.id);
+    Ok(out)
+}
+
+/// The snapshot `id`.
+pub fn get_snapshot(store: &Store, id: u64) -> Result<SnapshotRef> {
+    let rel = snapshot_rel(id);
+    match store.read_small(&rel)? {
+        Some(bytes) => parse_snapshot(store, &rel, &bytes, id),
+        None => Err(StoreError::UnknownSnapshot { id: id.to_string() }),
+    }
+}
+
+/// The id the next snapshot takes: ids are never reused, even after a deletion.
+pub fn next_id(store: &Store, existing: &[SnapshotRef]) -> Result<u64> {
+    let rel = counter_rel();
+    let counted = match store.read_small(&rel)? {
+        Some(b) => std::str::from_utf8(&b)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .ok_or_else(|| bad(store, &rel, "not a decimal number"))?,
+        None => 1,
+    };
+    Ok(counted.max(existing.iter().map(|s| s.id + 1).max().unwrap_or(1)))
+}
+
+/// What [`stage_snapshot`] staged.
+#[derive(Debug, Clone)]
+pub struct StagedSnapshot {
+    pub snapshot: SnapshotRef,
+    pub new_objects: usize,
+    /// Automatic snapshots deleted by retention.
+    pub pruned: Vec<u64>,
+}
+
+/// Stages the snapshot of `cap`: its missing objects, its reference and the counter; for an
+/// automatic snapshot with `keep` set, also deletes the oldest automatic snapshots beyond
+/// the newest `keep` (this one included).
+pub fn stage_snapshot(
+    w: &mut Writer<'_>,
+    t: &mut Transaction<'_>,
+    cap: &Captured,
+    automatic: bool,
+    message: &str,
+    keep: Option<usize>,
+) -> Result<StagedSnapshot> {
+    let store = w.store;
+    let existing = list_snapshots(store)?;
+    let id = next_id(store, &existing)?;
+    let new_objects = w.objects(t, &cap.new_objects)?;
+    let snapshot = SnapshotRef {
+        format: SNAPSHOT_FORMAT.into(),
+        version: 1,
+        id,
+        time_unix_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0),
+        automatic,
+        message: message.to_string(),
+        root: hex(&cap.root),
+        files: cap.files,
+        bytes: cap.bytes,
+    };
+    let json = serde_json::to_vec_pretty(&snapshot).expect("a snapshot serializes");
+    w.put_ref(t, &snapshot_rel(id), &json)?;
+    w.put_ref(t, &counter_rel(), format!("{}\n", id + 1).as_bytes())?;
+    let mut pruned = Vec::new();
+    if automatic && let Some(keep) = keep {
+        let autos: Vec<u64> = existing
+            .iter()
+            .filter(|s| s.automatic)
+            .map(|s| s.id)
+            .collect();
+        // `keep` counts the new one.
+        let excess = (autos.len() + 1).saturating_sub(keep.max(1));
+        for id in autos.into_iter().take(excess) {
+            t.delete_file(&snapshot_rel(id))?;
+            pruned.push(id);
+        }
+    }
+    Ok(StagedSnapshot {
+        snapshot,
+        new_objects,
+        pruned,
+    })
+}
+
+/// Stages deleting the snapshot `id` (its objects stay until `gc`).
+pub fn stage_delete_snapshot(store: &Store, t: &mut Transaction<'_>, id: u64) -> Result<()> {
+    get_snapshot(store, id)?;
+    t.delete_file(&snapshot_rel(id))?;
+    Ok(())
+}
+
+/// The base `group/name/key`, if recorded.
+pub fn get_base(store: &Store, group: &str, name: &str, key: &str) -> Result<Option<BaseRef>> {
+    let rel = base_rel(group, name, key);
+    let Some(bytes) = store.read_small(&rel)? else {
+        return Ok(None);
+    };
+    let b: BaseRef =
+        serde_json::from_slice(&bytes).map_err(|e| bad(store, &rel, format!("not JSON: {e}")))?;
+    if b.format != BASE_FORMAT || b.version != 1 || b.hash().is_none() {
+        return Err(bad(store, &rel, "not a base reference of version 1"));
+    }
+    if b.kind != "tree" && b.kind != "file" {
+        return Err(bad(store, &rel, format!("unknown kind {:?}", b.kind)));
+    }
+    Ok(Some(b))
+}
+
+/// Every base, as `(group, name, key)`.
+pub fn list_bases(store: &Store) -> Result<Vec<(String, String, String)>> {
+    let mut out = Vec::new();
+    for (group, kind) in store.list(&bases_rel())? {
+        if kind != FileKind::Dir {
+            continue;
+        }
+        for (name, kind) in store.list(&format!("{}/{group}", bases_rel()))? {
+            if kind != FileKind::Dir {
+                continue;
+            }
+            for (key, kind) in store.list(&base_dir_rel(&group, &name))? {
+                if kind == FileKind::File {
+                    out.push((group.clone(), name.clone(), key));
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// What a base records: a captured tree, or one file.
+pub enum BaseContent<'a> {
+    Tree(&'a Captured),
+    File {
+        src: PathBuf,
+        size: u64,
+        hash: Hash,
+        mode: u32,
+    },
+}
+
+/// Stages recording `content` as the base `group/name/key` (replacing one with the same
+/// key; the bases under other keys stay).
+pub fn stage_base(
+    w: &mut Writer<'_>,
+    t: &mut Transaction<'_>,
+    group: &str,
+    name: &str,
+    key: &str,
+    content: BaseContent<'_>,
+) -> Result<()> {
+    let b = match content {
+        BaseContent::Tree(cap) => {
+            w.objects(t, &cap.new_objects)?;
+            BaseRef {
+                format: BASE_FORMAT.into(),
+                version: 1,
+                kind: "tree".into(),
+                hash: hex(&cap.root),
+                size: 0,
+                mode: 0,
+            }
+        }
+        BaseContent::File {
+            src,
+            size,
+            hash,
+            mode,
+        } => {
+            w.objects(t, &[NewObject::Blob { hash, size, src }])?;
+            BaseRef {
+                format: BASE_FORMAT.into(),
+                version: 1,
+                kind: "file".into(),
+                hash: hex(&hash),
+                size,
+                mode,
+            }
+        }
+    };
+    let json = serde_json::to_vec_pretty(&b).expect("a base serializes");
+    w.put_ref(t, &base_rel(group, name, key), &json)
+}
+
+/// Stages deleting every base of `group/name` (and its directory).
+pub fn stage_delete_bases(
+    store: &Store,
+    t: &mut Transaction<'_>,
+    group: &str,
+    name: &str,
+) -> Result<()> {
+    let dir = base_dir_rel(group, name);
+    if store.stat(&dir)?.is_none() {
+        return Ok(());
+    }
+    t.delete_tree(&dir)?;
+    Ok(())
+}
