@@ -82,7 +82,11 @@ pub(crate) fn act(ctx: &Ctx, index: u32, op: &Op) -> Result<()> {
             if p.before == Before::Absent {
                 fs.rename_noreplace(&staged, &target).ctx("rename", &target)
             } else {
-                fs.rename(&staged, &target).ctx("rename", &target)
+                // An exchange, not a rename over the target: as atomic, but ext4 forces the
+                // writeback of a file renamed over another (auto_da_alloc), which would put
+                // a flush of every replaced file into the commit. The old file is left at
+                // the staged name, and the checkpoint's clearing of staging removes it.
+                fs.exchange(&staged, &target).ctx("exchange", &target)
             }
         }
         Op::DeleteFile { .. } => fs.remove_file(&target).ctx("remove", &target),
