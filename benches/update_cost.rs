@@ -769,6 +769,14 @@ fn big_child(kind: &str, dir: &Path, seed: u64) {
             e.close().expect("close");
             d
         }
+        // What the update spends on the old file alone: hashing it for its before-state.
+        "hash" => {
+            let start = Instant::now();
+            let (size, _) =
+                skillwal::hashing::hash_file(&RealFs, &dir.join("commands/big.md")).expect("hash");
+            assert_eq!(size, BIG_BYTES);
+            start.elapsed()
+        }
         other => panic!("unknown child {other}"),
     };
     println!("{}", secs.as_secs_f64());
@@ -824,10 +832,11 @@ fn big_check(base: &Path) -> serde_json::Value {
         }
         f.sync_all().expect("sync");
     }
-    let (mut floor, mut sw) = (Vec::new(), Vec::new());
+    let (mut floor, mut sw, mut hash) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..BIG_RUNS {
         floor.push(big_run(&dir, "floor", 100 + run as u64));
         sw.push(big_run(&dir, "skillwal", 200 + run as u64));
+        hash.push(big_run(&dir, "hash", 0));
     }
     let med = |v: &mut Vec<(f64, u64)>| {
         v.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -838,6 +847,7 @@ fn big_check(base: &Path) -> serde_json::Value {
         "runs": BIG_RUNS,
         "floor_s": med(&mut floor),
         "skillwal_s": med(&mut sw),
+        "hash_old_s": med(&mut hash),
         "floor_rss_kib": max_rss(&floor),
         "skillwal_rss_kib": max_rss(&sw),
         "rss_from": if Path::new("/usr/bin/time").exists() { "/usr/bin/time -v" } else { "unavailable" },
@@ -995,7 +1005,11 @@ fn main() {
         save("fsyncs", Some(&n.to_string()), s.count_syncs());
         bench_updates(&mut c, &mut s, &selected);
         if bench_mode && selected("interleaved") {
-            let rounds = if n >= 10_000 { 11 } else { INTERLEAVED_ROUNDS };
+            // SKILLWAL_BENCH_ROUNDS overrides the number of rounds (more for a sharper check).
+            let rounds = std::env::var("SKILLWAL_BENCH_ROUNDS")
+                .ok()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(if n >= 10_000 { 11 } else { INTERLEAVED_ROUNDS });
             eprintln!("interleaved pass at N={n}: {rounds} rounds ...");
             save(
                 "interleaved",

@@ -266,11 +266,13 @@ pub fn print_summary(since: Option<SystemTime>) {
         println!(
             "- 1 GiB artifact (separate processes under /usr/bin/time -v, median of {}): floor {:.2} s; \
              skillwal update (put_file over the old 1 GiB file + commit_durable) {:.2} s = {:.2}× floor, \
+             of which hashing the old file for its before-state alone takes {:.2} s; \
              peak RSS {} MiB (floor process {} MiB)",
             big["runs"],
             big["floor_s"].as_f64().unwrap_or(0.0),
             big["skillwal_s"].as_f64().unwrap_or(0.0),
             big["skillwal_s"].as_f64().unwrap_or(0.0) / big["floor_s"].as_f64().unwrap_or(1.0),
+            big["hash_old_s"].as_f64().unwrap_or(f64::NAN),
             big["skillwal_rss_kib"].as_u64().unwrap_or(0) / 1024,
             big["floor_rss_kib"].as_u64().unwrap_or(0) / 1024,
         );
