@@ -492,15 +492,11 @@ pub(crate) fn durability_set(root: &Path, ops: &[Op]) -> (Vec<PathBuf>, BTreeSet
     (files, dirs)
 }
 
-/// Syncs the durability set of `ops`. Any failure is final for this engine.
+/// Syncs the durability set of `ops`, in no particular order (the real file system does
+/// them concurrently: wal-spec.md §6.4). Any failure is final for this engine.
 pub(crate) fn sync_targets(fs: &dyn FileSystem, root: &Path, ops: &[Op]) -> Result<()> {
     let (files, dirs) = durability_set(root, ops);
-    for f in &files {
-        let h = fs.open(f, OpenMode::Read).ctx("open", f)?;
-        h.sync_data().ctx("fsync", f)?;
-    }
-    for d in &dirs {
-        fs.sync_dir(d).ctx("fsync directory", d)?;
-    }
-    Ok(())
+    let dirs: Vec<PathBuf> = dirs.into_iter().collect();
+    fs.sync_set(&files, &dirs)
+        .map_err(|f| Error::io(f.op, &f.path, f.error))
 }
