@@ -3,8 +3,10 @@
 /// Bytes of a record's frame header.
 pub const RECORD_HEADER_BYTES: u64 = 32;
 /// Largest file content stored inline in the journal; larger contents are staged in a file
-/// of their own and made durable before the commit point.
-pub const INLINE_CONTENT_MAX: u64 = 64 * 1024;
+/// of their own and made durable before the commit point. 4 MiB keeps the documents of a
+/// 10,000-artifact collection (about 2 MB each) inline, so that an update of such a
+/// collection commits with the journal's one `fdatasync` instead of one per document.
+pub const INLINE_CONTENT_MAX: u64 = 4 * 1024 * 1024;
 /// Inline content one transaction may put in the journal; past it, contents are staged.
 pub const INLINE_BYTES_PER_TXN_MAX: u64 = 64 * 1024 * 1024;
 /// Largest record payload: an inline file plus its path and fields.
@@ -24,14 +26,17 @@ pub const DIFF_VALUE_BYTES_MAX: usize = 512;
 /// Longest transaction label, in bytes.
 pub const LABEL_BYTES_MAX: usize = 1024;
 /// Size the journal file is created with (zeros, made durable once), so that a commit's
-/// append writes into allocated blocks and its `fdatasync` has no size to update.
+/// append writes into allocated blocks and its `fdatasync` has no size to update. A
+/// transaction whose records go past it extends the file (that commit's `fdatasync` then
+/// also records the new size); the journal never shrinks, so later commits write into
+/// allocated blocks again.
 pub const JOURNAL_PREALLOC_BYTES: u64 = 1024 * 1024;
 /// Buffer size for streaming file contents.
 pub const STREAM_BUFFER_BYTES: usize = 64 * 1024;
 
 const _: () = assert!(RECORD_PAYLOAD_MAX as u64 > INLINE_CONTENT_MAX + PATH_BYTES_MAX as u64);
 const _: () = assert!(INLINE_BYTES_PER_TXN_MAX >= INLINE_CONTENT_MAX);
-const _: () = assert!(JOURNAL_PREALLOC_BYTES >= 4096 + RECORD_PAYLOAD_MAX as u64);
+const _: () = assert!(JOURNAL_PREALLOC_BYTES >= 4096 + 64 * 1024 + 16 * 1024);
 const _: () = assert!(
     DIFF_CHANGES_PER_RECORD_MAX * (2 * DIFF_VALUE_BYTES_MAX + 2 * 255 + 16) + 256
         < RECORD_PAYLOAD_MAX as usize

@@ -81,6 +81,12 @@ fn read_fill(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// Appends to `buf` what `r` yields until `limit` bytes or its end, reading straight into
+/// the buffer as it grows; returns how many bytes were read.
+fn read_up_to(r: &mut dyn Read, buf: &mut Vec<u8>, limit: usize) -> io::Result<usize> {
+    r.take(limit as u64).read_to_end(buf)
+}
+
 /// Staged content of one file.
 struct Staged {
     size: u64,
@@ -289,8 +295,8 @@ impl<'e> Transaction<'e> {
         })
     }
 
-    /// Streams `content` into a new file at `dest`. Up to 64 KiB (while the transaction's
-    /// inline budget lasts) it is kept for the journal; larger content is synced, and its
+    /// Streams `content` into a new file at `dest`. Up to `INLINE_CONTENT_MAX` (while the
+    /// transaction's inline budget lasts) it is kept for the journal; larger content is synced, and its
     /// directories up to the staging directory are noted for a sync before commit.
     fn stage_content(
         &mut self,
@@ -309,8 +315,10 @@ impl<'e> Transaction<'e> {
             path: PathBuf::from(target.as_str()),
             source: e,
         };
-        let mut buf = vec![0u8; INLINE_CONTENT_MAX as usize + 1];
-        let n = read_fill(content, &mut buf).map_err(read_err)?;
+        // Read up to one byte past the inline limit, into a buffer that grows with what the
+        // reader yields (not one of the limit's size: most contents are a few KiB).
+        let mut buf = Vec::with_capacity(STREAM_BUFFER_BYTES);
+        let n = read_up_to(content, &mut buf, INLINE_CONTENT_MAX as usize + 1).map_err(read_err)?;
         let room = INLINE_BYTES_PER_TXN_MAX - self.inline_bytes;
         let mut hasher = blake3::Hasher::new();
         hasher.update(&buf[..n]);
@@ -326,7 +334,9 @@ impl<'e> Transaction<'e> {
             });
         }
         let mut size = n as u64;
-        buf.truncate(STREAM_BUFFER_BYTES);
+        buf.clear();
+        buf.resize(STREAM_BUFFER_BYTES, 0);
+        buf.shrink_to(STREAM_BUFFER_BYTES);
         loop {
             let k = read_fill(content, &mut buf).map_err(read_err)?;
             if k == 0 {

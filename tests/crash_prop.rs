@@ -11,7 +11,10 @@ use skillwal::fs::sim::CrashModel;
 fn content() -> impl Strategy<Value = Bytes> {
     prop_oneof![
         "[a-z \n]{0,40}".prop_map(|s| Bytes::Lit(s.into_bytes())),
-        (0usize..150_000, any::<u64>()).prop_map(|(len, seed)| Bytes::Gen { len, seed }),
+        (0usize..100_000, any::<u64>()).prop_map(|(len, seed)| Bytes::Gen { len, seed }),
+        // Either side of the inline limit: journal inline, or staged and synced on its own.
+        (common::LARGE - 2..common::LARGE + 70_000, any::<u64>())
+            .prop_map(|(len, seed)| Bytes::Gen { len, seed }),
     ]
 }
 

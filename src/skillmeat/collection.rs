@@ -323,7 +323,7 @@ fn stage_base(
 ) -> Result<()> {
     let content = match &fetched.kind {
         FetchedKind::File { path, mode, .. } => {
-            let (size, hash) = crate::hashing::hash_file(store.fs(), path)?;
+            let (size, hash) = crate::hashing::hash_file(store.fs_for(path), path)?;
             refs::stage_base(
                 w,
                 t,
@@ -1195,6 +1195,9 @@ impl Collection {
     /// Every artifact's files against the lock (and, for local sources, the source).
     pub fn status(&self) -> Result<Vec<ArtifactStatus>> {
         let m = self.manifest()?;
+        // Parsed once: a lookup per artifact through `lock_hash` would parse the whole lock
+        // again each time (quadratic: minutes at 10,000 artifacts).
+        let lock = self.lock()?;
         let mut out = Vec::new();
         for a in &m.artifacts {
             let Ok(disk) = self.disk_hash(&a.name, a.artifact_type) else {
@@ -1206,7 +1209,9 @@ impl Collection {
                 });
                 continue;
             };
-            let locked = self.lock_hash(&a.name, a.artifact_type)?;
+            let locked = lock
+                .entry(&a.name, a.artifact_type)
+                .map(|e| e.content_hash.clone());
             let state = match (&disk, &locked) {
                 (None, _) => FileState::Missing,
                 (_, None) => FileState::Unlocked,

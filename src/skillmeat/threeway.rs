@@ -149,7 +149,7 @@ fn ours(store: &Store, abs: &Path, ty: ArtifactType, name: &str) -> Result<Versi
         for it in items {
             match it.file {
                 Some(p) => {
-                    let (size, hash) = hash_file(store.fs(), &p)?;
+                    let (size, hash) = hash_file(store.fs_for(&p), &p)?;
                     v.files.insert(
                         it.rel,
                         FileRef {
@@ -166,7 +166,7 @@ fn ours(store: &Store, abs: &Path, ty: ArtifactType, name: &str) -> Result<Versi
             }
         }
     } else {
-        let (size, hash) = hash_file(store.fs(), abs)?;
+        let (size, hash) = hash_file(store.fs_for(abs), abs)?;
         let mode = store
             .fs()
             .metadata(abs)
@@ -199,7 +199,7 @@ fn theirs(store: &Store, fetched: &Fetched, key: &str) -> Result<Version> {
     let mut v = Version::default();
     match &fetched.kind {
         FetchedKind::File { path, mode, .. } => {
-            let (size, hash) = hash_file(store.fs(), path)?;
+            let (size, hash) = hash_file(store.fs_for(path), path)?;
             v.files.insert(
                 key.to_string(),
                 FileRef {
@@ -215,7 +215,7 @@ fn theirs(store: &Store, fetched: &Fetched, key: &str) -> Result<Version> {
                 if e.is_dir {
                     v.dirs.insert(e.rel.clone());
                 } else {
-                    let (size, hash) = hash_file(store.fs(), &e.abs)?;
+                    let (size, hash) = hash_file(store.fs_for(&e.abs), &e.abs)?;
                     v.files.insert(
                         e.rel.clone(),
                         FileRef {
@@ -498,7 +498,7 @@ pub fn stage(
                 mode,
             } => {
                 let f = store
-                    .fs()
+                    .fs_for(src)
                     .open(src, crate::fs::OpenMode::Read)
                     .map_err(|source| ThreeWayError::Io {
                         path: src.clone(),

@@ -124,7 +124,7 @@ pub fn capture(store: &Store, items: &[Item], skipped: Vec<String>) -> Result<Ca
                 dirs.push((&it.rel, it.mode));
             }
             Some(src) => {
-                let (size, hash) = hash_file(store.fs(), src)?;
+                let (size, hash) = hash_file(store.fs_for(src), src)?;
                 files += 1;
                 bytes += size;
                 if !scheduled.contains(&hash) && !store.has_object(&hash, Some(size))? {

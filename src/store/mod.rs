@@ -112,6 +112,19 @@ impl Store {
         self.fs.as_ref()
     }
 
+    /// The file system to read `path` from: the collection's for a path inside the root,
+    /// the real one for a path outside it (a source being added or merged, which the
+    /// collection layer reads from the real file system too). So a collection on the
+    /// simulated file system can still take its new content from real source files.
+    pub fn fs_for(&self, path: &Path) -> &dyn FileSystem {
+        static REAL: crate::fs::real::RealFs = crate::fs::real::RealFs;
+        if path.starts_with(&self.root) {
+            self.fs.as_ref()
+        } else {
+            &REAL
+        }
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -299,7 +312,7 @@ impl<'s> Writer<'s> {
                 NewObject::Blob { src, size, .. } => {
                     let f = self
                         .store
-                        .fs
+                        .fs_for(src)
                         .open(src, OpenMode::Read)
                         .map_err(io_err("open", src))?;
                     let mut r = reader::VerifyingReader::new(f, src.clone(), hash, *size, false);

@@ -11,6 +11,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The smallest content the engine stages outside the journal (one byte past the inline
+/// limit): tests of the staged path use sizes from here up.
+pub const LARGE: usize = skillwal::limits::INLINE_CONTENT_MAX as usize + 1;
+
 pub const ROOT: &str = "/c";
 
 /// File content: literal bytes or `len` bytes generated from a seed (large files without
@@ -405,7 +409,7 @@ pub fn workloads() -> Vec<Workload> {
                 WOp::Put(
                     "commands/big.md".into(),
                     Bytes::Gen {
-                        len: 300_000,
+                        len: LARGE + 40_000,
                         seed: 7,
                     },
                 ),
@@ -417,7 +421,7 @@ pub fn workloads() -> Vec<Workload> {
                         (
                             "data/blob.bin".into(),
                             Some(Bytes::Gen {
-                                len: 200_000,
+                                len: LARGE + 1,
                                 seed: 8,
                             }),
                         ),

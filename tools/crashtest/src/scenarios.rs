@@ -57,7 +57,7 @@ pub const ALL: &[Scenario] = &[
     },
     Scenario {
         name: "update-large",
-        about: "update a skill holding a 1 MiB file (staged outside the journal)",
+        about: "update a skill holding a 4.1 MiB file (past the 4 MiB inline limit: staged outside the journal)",
         small: false,
         build: update_large,
     },
@@ -204,15 +204,18 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// Past skillwal's inline limit (4 MiB, wal-spec §8): staged in a file of its own.
+const BIG: usize = 4 * 1024 * 1024 + 64 * 1024;
+
 fn update_large(w: &World) -> Result<Prepared, String> {
     w.must(&["init"])?;
     let big = skill(w, "big", "v1")?;
-    write(&big.join("data.bin"), &noise(1 << 20, 1))?;
+    write(&big.join("data.bin"), &noise(BIG, 1))?;
     let r = file(w, "review.md", "review v1")?;
     w.must(&["add", "skill", &s(&big)])?;
     w.must(&["add", "command", &s(&r)])?;
     change_skill(&big, "v2")?;
-    write(&big.join("data.bin"), &noise(1 << 20, 2))?;
+    write(&big.join("data.bin"), &noise(BIG, 2))?;
     Ok(Prepared {
         start: w.coll(),
         command: ["update", "big", "--strategy", "upstream"]

@@ -1,0 +1,12 @@
+//! Prints the summary table of the last `cargo bench --bench update_cost` run from what
+//! criterion left in `target/criterion/`, without measuring anything:
+//! `cargo bench --bench summary`.
+
+mod common;
+
+fn main() {
+    let bench_mode = std::env::args().any(|a| a == "--bench");
+    if bench_mode {
+        common::print_summary(None);
+    }
+}
