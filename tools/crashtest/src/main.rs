@@ -21,12 +21,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// In the bounded set, the recoveries are crashed after about this many of each command's
+/// crash points (spread evenly, plus the first past the commit point and the last).
+const RECOVERY_SAMPLES: u64 = 6;
+
 #[derive(Parser)]
 #[command(
     about = "Crash, random-kill and error-injection harness for the skillwal binary",
-    after_help = "Without --scenario or --full: the bounded set CI runs (the small scenarios: \
-every crash point, every crash point of each recovery, every injected error, and 100 random \
-kills each)."
+    after_help = "Without --full: the bounded set CI runs — every crash point of each command; \
+every call of the recovery after about 6 of them (spread evenly, plus the first past the commit \
+point and the last); at every call one of ENOSPC, EIO, EACCES in turn; 100 random kills. \
+--full: every call of every recovery, every errno at every call, 1,000 random kills, and the \
+scenarios outside the bounded set."
 )]
 struct Args {
     /// The skillwal binary [default: `skillwal` beside this program]
@@ -176,6 +182,8 @@ fn main() -> ExitCode {
                         point: args.point,
                         recovery_point: args.recovery_point,
                         recovery_crashes: !args.no_recovery_crashes,
+                        recovery_samples: (!args.full && args.point.is_none())
+                            .then_some(RECOVERY_SAMPLES),
                     },
                 ),
                 Mode::Random => modes::random(
@@ -199,6 +207,7 @@ fn main() -> ExitCode {
                                 .collect()
                         },
                         point: args.point,
+                        every_errno_at_every_call: args.full || !args.errno.is_empty(),
                     },
                 ),
             };

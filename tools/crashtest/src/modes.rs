@@ -150,12 +150,29 @@ pub struct Deterministic {
     pub recovery_point: Option<u64>,
     /// Also crash the recovery after each crash, at each of its calls.
     pub recovery_crashes: bool,
+    /// Crash the recoveries after about this many of the command's crash points (spread
+    /// evenly, plus the first one past the commit point and the last one) instead of after
+    /// every one. `None`: after every one.
+    pub recovery_samples: Option<u64>,
 }
 
 /// `SKILLWAL_CRASH_AFTER=N` for N = 1, 2, … until the command completes.
 pub fn deterministic(cx: &Ctx, opts: &Deterministic) -> Tally {
     let mut t = Tally::default();
     let mut last: Option<(u64, Which)> = None;
+    let (stride, calls) = match (opts.recovery_samples, opts.point) {
+        (Some(k), None) => match calls_of(cx) {
+            Ok(c) => (c.div_ceil(k.max(1)).max(1), c),
+            Err(e) => {
+                t.fail(
+                    format!("--scenario {} --mode deterministic", cx.scenario),
+                    e,
+                );
+                return t;
+            }
+        },
+        _ => (1, 0),
+    };
     let mut n = opts.point.unwrap_or(1);
     loop {
         let replay = format!(
@@ -202,8 +219,11 @@ pub fn deterministic(cx: &Ctx, opts: &Deterministic) -> Tally {
                 } else {
                     t.pass(outcome_name(which, &line));
                 }
+                let first_after =
+                    which == Which::After && last.is_none_or(|(_, w)| w == Which::Before);
+                let sampled = stride == 1 || n % stride == 0 || n == calls || first_after;
                 last = Some((n, which));
-                if opts.recovery_crashes {
+                if opts.recovery_crashes && sampled {
                     recovery_crashes(cx, &crashed, n, which, opts.recovery_point, &mut t);
                 }
             }
@@ -355,6 +375,8 @@ pub const ERRNOS: &[(&str, &str)] = &[
 pub struct Errors {
     pub errnos: Vec<&'static str>,
     pub point: Option<u64>,
+    /// Every errno at every call; otherwise each call gets one of `errnos` in turn.
+    pub every_errno_at_every_call: bool,
 }
 
 /// The number of mutating calls the command makes when nothing goes wrong: the last crash
@@ -400,7 +422,7 @@ pub fn errors(cx: &Ctx, opts: &Errors) -> Tally {
             return t;
         }
     };
-    for errno in &opts.errnos {
+    for (k, errno) in opts.errnos.iter().enumerate() {
         let text = ERRNOS
             .iter()
             .find(|(n, _)| n == errno)
@@ -408,7 +430,10 @@ pub fn errors(cx: &Ctx, opts: &Errors) -> Tally {
             .expect("a known errno");
         let points: Vec<u64> = match opts.point {
             Some(p) => vec![p],
-            None => (1..=calls).collect(),
+            None if opts.every_errno_at_every_call => (1..=calls).collect(),
+            None => (1..=calls)
+                .filter(|n| *n as usize % opts.errnos.len() == k)
+                .collect(),
         };
         for n in points {
             let replay = format!(

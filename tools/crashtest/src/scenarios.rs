@@ -2,7 +2,7 @@
 //! interrupt, and what the command must do, stated from the sources alone ([`Model`]).
 
 use crate::state::{Kind, Model};
-use crate::world::{World, chmod, write};
+use crate::world::{World, chmod, copy_tree, write};
 use std::path::{Path, PathBuf};
 
 pub struct Scenario {
@@ -54,6 +54,12 @@ pub const ALL: &[Scenario] = &[
         about: "remove a skill",
         small: true,
         build: remove,
+    },
+    Scenario {
+        name: "rollback",
+        about: "roll a three-artifact update back to the snapshot taken before it",
+        small: true,
+        build: rollback,
     },
     Scenario {
         name: "update-large",
@@ -223,6 +229,38 @@ fn update_large(w: &World) -> Result<Prepared, String> {
             .to_vec(),
         model: Model {
             present: vec![(Kind::Skill, "big".into(), big)],
+            absent: vec![],
+        },
+        follow_up: follow_up(w)?,
+    })
+}
+
+fn rollback(w: &World) -> Result<Prepared, String> {
+    let (a, r, h) = three(w)?;
+    // The sources as they are at the snapshot, kept to judge the rollback by.
+    let kept = w.root.join("src-at-snapshot");
+    copy_tree(&a, &kept.join("alpha"))?;
+    std::fs::copy(&r, kept.join("review.md")).map_err(|e| e.to_string())?;
+    std::fs::copy(&h, kept.join("helper.md")).map_err(|e| e.to_string())?;
+    let snap = w.must(&["--json", "snapshot", "-m", "before the update"])?;
+    let v: serde_json::Value = serde_json::from_str(&snap.stdout)
+        .map_err(|e| format!("snapshot --json printed no JSON ({e}): {}", snap.stdout))?;
+    let id = v["snapshot"]["snapshot"]["id"]
+        .as_u64()
+        .ok_or_else(|| format!("no snapshot id in {}", snap.stdout))?;
+    change_skill(&a, "v2")?;
+    file(w, "review.md", "review v2")?;
+    file(w, "helper.md", "helper v2")?;
+    w.must(&["update", "--all", "--strategy", "upstream"])?;
+    Ok(Prepared {
+        start: w.coll(),
+        command: vec!["rollback".into(), id.to_string(), "--yes".into()],
+        model: Model {
+            present: vec![
+                (Kind::Skill, "alpha".into(), kept.join("alpha")),
+                (Kind::Command, "review".into(), kept.join("review.md")),
+                (Kind::Agent, "helper".into(), kept.join("helper.md")),
+            ],
             absent: vec![],
         },
         follow_up: follow_up(w)?,

@@ -65,11 +65,11 @@ fn the_bounded_set_passes() {
     assert_eq!(failed, 0);
     assert_eq!(tried, passed);
     assert_eq!(rtried, rpassed);
-    // Four scenarios: every crash point (about 40-70 each), three errnos at each call, 100
+    // Five scenarios: every crash point (about 40-70 each), three errnos at each call, 100
     // random kills each; and the crash points of the recoveries.
     assert!(tried > 1_000, "{tried} trials");
     assert!(rtried > 1_000, "{rtried} recovery crash points");
-    for scenario in ["add", "update-one", "update-many", "remove"] {
+    for scenario in ["add", "update-one", "update-many", "remove", "rollback"] {
         for mode in ["deterministic", "random", "error"] {
             assert!(
                 text.lines().any(|l| l.starts_with(scenario)
