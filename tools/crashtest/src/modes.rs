@@ -221,7 +221,7 @@ pub fn deterministic(cx: &Ctx, opts: &Deterministic) -> Tally {
                 }
                 let first_after =
                     which == Which::After && last.is_none_or(|(_, w)| w == Which::Before);
-                let sampled = stride == 1 || n % stride == 0 || n == calls || first_after;
+                let sampled = stride == 1 || n.is_multiple_of(stride) || n == calls || first_after;
                 last = Some((n, which));
                 if opts.recovery_crashes && sampled {
                     recovery_crashes(cx, &crashed, n, which, opts.recovery_point, &mut t);
