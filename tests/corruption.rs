@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{ROOT, WOp, base, initial, opts, snapshot, stage};
+use common::{
+    JOURNAL, ROOT, WOp, base, initial, opts, read_journal, snapshot, stage, write_journal,
+};
 use skillwal::fs::sim::SimFs;
 use skillwal::fs::{FileSystem, OpenMode};
 use skillwal::inspect::{TxnState, inspect};
@@ -12,8 +14,6 @@ use skillwal::recovery::RecoveryOutcome;
 use skillwal::{Engine, Error};
 use std::path::Path;
 use std::sync::Arc;
-
-const JOURNAL: &str = "/c/.skillwal/journal";
 
 fn update() -> Vec<WOp> {
     vec![
@@ -42,21 +42,6 @@ fn committed_not_checkpointed() -> SimFs {
     drop(engine);
     sim.sync_everything();
     sim
-}
-
-fn read_journal(sim: &SimFs) -> Vec<u8> {
-    let f = sim.open(Path::new(JOURNAL), OpenMode::Read).unwrap();
-    let len = f.metadata().unwrap().len as usize;
-    let mut b = vec![0u8; len];
-    f.read_exact_at(&mut b, 0).unwrap();
-    b
-}
-
-fn write_journal(sim: &SimFs, bytes: &[u8]) {
-    let f = sim.open(Path::new(JOURNAL), OpenMode::ReadWrite).unwrap();
-    f.set_len(0).unwrap();
-    f.write_all_at(bytes, 0).unwrap();
-    sim.sync_everything();
 }
 
 fn open(sim: &SimFs) -> skillwal::Result<Engine> {

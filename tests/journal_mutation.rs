@@ -11,32 +11,17 @@
 
 mod common;
 
-use common::{ROOT, Snap, base, opts, run_txn, snapshot, workloads};
+use common::{
+    JOURNAL, ROOT, Snap, base, opts, read_journal, run_txn, snapshot, workloads, write_journal,
+};
 use proptest::prelude::*;
 use skillwal::Engine;
-use skillwal::fs::sim::{CrashModel, SimFs};
-use skillwal::fs::{FileSystem, OpenMode};
+use skillwal::fs::FileSystem;
+use skillwal::fs::sim::CrashModel;
 use skillwal::inspect::{TxnState, inspect};
 use skillwal::recovery::RecoveryOutcome;
 use std::path::Path;
 use std::sync::Arc;
-
-const JOURNAL: &str = "/c/.skillwal/journal";
-
-fn read_journal(sim: &SimFs) -> Vec<u8> {
-    let f = sim.open(Path::new(JOURNAL), OpenMode::Read).unwrap();
-    let len = f.metadata().unwrap().len as usize;
-    let mut b = vec![0u8; len];
-    f.read_exact_at(&mut b, 0).unwrap();
-    b
-}
-
-fn write_journal(sim: &SimFs, bytes: &[u8]) {
-    let f = sim.open(Path::new(JOURNAL), OpenMode::ReadWrite).unwrap();
-    f.set_len(0).unwrap();
-    f.write_all_at(bytes, 0).unwrap();
-    sim.sync_everything();
-}
 
 #[derive(Debug, Clone)]
 enum Mutation {

@@ -504,3 +504,25 @@ pub fn check_point(
         );
     }
 }
+
+/// The journal of the root.
+pub const JOURNAL: &str = "/c/.skillwal/journal";
+
+/// The journal's bytes as the simulator holds them.
+pub fn read_journal(sim: &SimFs) -> Vec<u8> {
+    use skillwal::fs::OpenMode;
+    let f = sim.open(Path::new(JOURNAL), OpenMode::Read).unwrap();
+    let len = f.metadata().unwrap().len as usize;
+    let mut b = vec![0u8; len];
+    f.read_exact_at(&mut b, 0).unwrap();
+    b
+}
+
+/// Replaces the journal's bytes, durably.
+pub fn write_journal(sim: &SimFs, bytes: &[u8]) {
+    use skillwal::fs::OpenMode;
+    let f = sim.open(Path::new(JOURNAL), OpenMode::ReadWrite).unwrap();
+    f.set_len(0).unwrap();
+    f.write_all_at(bytes, 0).unwrap();
+    sim.sync_everything();
+}
