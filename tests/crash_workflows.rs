@@ -15,8 +15,10 @@
 //! `SKILLWAL_CRASH_SEEDS=N` raises the seeds per seeded model (default 3), as in crash_sim.
 
 mod common;
+#[path = "cli/support.rs"]
+mod support;
 
-use common::{Budget, ROOT, Snap, describe, models, opts};
+use common::{Budget, ROOT, Snap, describe, models, opts, snapshot};
 use skillwal::fs::FileSystem;
 use skillwal::fs::sim::{CrashModel, SimFs, SnapNode};
 use skillwal::skillmeat::ArtifactType;
@@ -24,6 +26,7 @@ use skillwal::skillmeat::collection::{Collection, Strategy, UpdateInput};
 use skillwal::skillmeat::source::{SourceSpec, fetch};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use support::mask_timestamps;
 
 /// The real directory the sources live in.
 struct Sources {
@@ -204,46 +207,21 @@ const WORKFLOWS: &[Workflow] = &[
     },
 ];
 
-/// Replaces quoted ISO timestamps in manifest and lock with `<TS>`.
+/// The manifest and lock with their timestamps masked (each run writes its own).
 fn masked(s: &Snap) -> Snap {
-    let mask = |text: &str| -> String {
-        let b = text.as_bytes();
-        let mut out = String::new();
-        let mut i = 0;
-        while i < b.len() {
-            let is_ts = b[i] == b'"'
-                && b.len() > i + 20
-                && b[i + 5] == b'-'
-                && b[i + 11] == b'T'
-                && b[i + 14] == b':';
-            if is_ts && let Some(end) = text[i + 1..].find('"') {
-                out.push_str("\"<TS>\"");
-                i += end + 2;
-                continue;
-            }
-            let c = text[i..].chars().next().expect("char");
-            out.push(c);
-            i += c.len_utf8();
-        }
-        out
-    };
     s.iter()
         .map(|(p, n)| {
             let n = match n {
                 SnapNode::File(b)
                     if p.ends_with("collection.toml") || p.ends_with("collection.lock") =>
                 {
-                    SnapNode::File(mask(&String::from_utf8_lossy(b)).into_bytes())
+                    SnapNode::File(mask_timestamps(&String::from_utf8_lossy(b)).into_bytes())
                 }
                 other => other.clone(),
             };
             (p.clone(), n)
         })
         .collect()
-}
-
-fn snapshot(sim: &SimFs) -> Snap {
-    common::snapshot(sim)
 }
 
 /// The next open recovers; then the checks every crash state must pass (the following
