@@ -2067,8 +2067,9 @@ fn sigkill_at_every_call_of_an_update_recovers_to_before_or_after() {
     let count =
         |pred: &dyn Fn(&(u64, State, String)) -> bool| outcomes.iter().filter(|o| pred(o)).count();
     // Only the first kill (the header write that begins the transaction, before any record)
-    // and the last (after the staging area is emptied) leave nothing to recover; every other
-    // one is reported by the next command.
+    // and the last four (after the staging area is emptied, then the three calls that save
+    // the stat cache once the transaction is over: store-spec.md §8) leave nothing to
+    // recover; every other one is reported by the next command.
     let silent: Vec<u64> = outcomes
         .iter()
         .filter(|o| o.2.is_empty())
@@ -2076,7 +2077,7 @@ fn sigkill_at_every_call_of_an_update_recovers_to_before_or_after() {
         .collect();
     let last = outcomes.last().map(|o| o.0).unwrap_or(0);
     assert!(
-        silent.iter().all(|n| *n == 1 || *n == last),
+        silent.iter().all(|n| *n == 1 || *n + 3 >= last),
         "kills after which the next command printed no `skillwal: recovered` line: {silent:?} (of 1..={last})"
     );
     assert!(count(&|o| o.2.contains("rolled back")) > 0, "{outcomes:#?}");

@@ -298,8 +298,8 @@ impl Output {
             return;
         }
         println!(
-            "Snapshot {} taken: {} files, {} bytes; {} new objects in the store",
-            s.snapshot.id, s.snapshot.files, s.snapshot.bytes, s.new_objects
+            "Snapshot {} taken: {} files, {} bytes; {} new objects in the store; {} files read",
+            s.snapshot.id, s.snapshot.files, s.snapshot.bytes, s.new_objects, s.hashed_files
         );
         skipped_lines(&s.skipped);
     }

@@ -214,6 +214,9 @@ impl FileSystem for FaultFs {
         self.plan.dir_syncs.fetch_add(1, Ordering::SeqCst);
         self.plan.mutate(|| self.inner.sync_dir(path))
     }
+    fn boot_id(&self) -> Option<String> {
+        self.inner.boot_id()
+    }
     fn lock(
         &self,
         path: &Path,

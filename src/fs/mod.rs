@@ -52,6 +52,15 @@ pub enum FileKind {
     Other,
 }
 
+/// A file time stamp as the file system keeps it (seconds and nanoseconds since the epoch,
+/// at the file system's own granularity). Only ever compared with other time stamps of the
+/// same file system, never with the process's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct FileTime {
+    pub sec: i64,
+    pub nsec: u32,
+}
+
 /// The part of `lstat` the engine uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Metadata {
@@ -61,6 +70,11 @@ pub struct Metadata {
     pub ino: u64,
     /// Permission bits (`st_mode & 0o7777`).
     pub mode: u32,
+    /// Last change of the content (`st_mtime`); a user can set it back.
+    pub mtime: FileTime,
+    /// Last change of the inode (`st_ctime`: content, permissions, links, renames); set by
+    /// the file system only, to its current time.
+    pub ctime: FileTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +194,12 @@ pub trait FileSystem: Send + Sync {
         }
         Ok(())
     }
+
+    /// Identifies the current boot of the machine (Linux: `/proc/sys/kernel/random/boot_id`),
+    /// `None` when unknown. Facts about files remembered across processes — the stat cache
+    /// of store-spec.md §8 — are trusted only within one boot: after a power loss, a file's
+    /// time stamps may have survived while its data did not.
+    fn boot_id(&self) -> Option<String>;
 
     /// Whether `path` exists (as anything, links not followed).
     fn exists(&self, path: &Path) -> io::Result<bool> {

@@ -1,8 +1,8 @@
 //! The real file system: std, plus `rustix` where std has no call (`renameat2`).
 
 use super::{
-    DirEntry, FileHandle, FileKind, FileSystem, LockError, LockGuard, LockKind, Metadata, OpenMode,
-    SyncFailure, errno,
+    DirEntry, FileHandle, FileKind, FileSystem, FileTime, LockError, LockGuard, LockKind, Metadata,
+    OpenMode, SyncFailure, errno,
 };
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
@@ -43,6 +43,14 @@ fn metadata_of(m: &fs::Metadata) -> Metadata {
         len: m.len(),
         ino: m.ino(),
         mode: m.mode() & 0o7777,
+        mtime: FileTime {
+            sec: m.mtime(),
+            nsec: m.mtime_nsec() as u32,
+        },
+        ctime: FileTime {
+            sec: m.ctime(),
+            nsec: m.ctime_nsec() as u32,
+        },
     }
 }
 
@@ -133,6 +141,12 @@ impl FileSystem for RealFs {
 
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
         File::open(path)?.sync_all()
+    }
+
+    fn boot_id(&self) -> Option<String> {
+        let id = fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+        let id = id.trim();
+        (!id.is_empty() && id.len() <= 64).then(|| id.to_string())
     }
 
     /// The syncs run concurrently, up to [`SYNC_THREADS_MAX`] at a time, one thread each:

@@ -21,8 +21,8 @@
 //! died, and the test takes [`SimFs::crash`] of that moment.
 
 use super::{
-    DirEntry, FileHandle, FileKind, FileSystem, LockError, LockGuard, LockKind, Metadata, OpenMode,
-    errno,
+    DirEntry, FileHandle, FileKind, FileSystem, FileTime, LockError, LockGuard, LockKind, Metadata,
+    OpenMode, errno,
 };
 use rustix::io::Errno;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -136,6 +136,14 @@ struct State {
     crashed: bool,
     fail_at: Option<(u64, Errno)>,
     stats: SyncStats,
+    /// The simulated clock: one tick per mutating call, never reset (also not by a crash),
+    /// so time stamps only grow.
+    clock: u64,
+    /// Time stamps (mtime, ctime) of every inode, in ticks of `clock`. Kept as they are
+    /// through a crash: whatever the disk kept, [`State::boot`] changes with power loss.
+    times: HashMap<u64, (u64, u64)>,
+    /// Counts power losses ([`SimFs::crash`] under any model but `Kill`): the boot id.
+    boot: u64,
 }
 
 /// The simulated file system. Cheap to clone via [`SimFs::fork`]; file contents are shared
@@ -217,6 +225,7 @@ impl State {
     fn mutate<T>(&mut self, f: impl FnOnce(&mut State) -> io::Result<T>) -> io::Result<T> {
         self.check_alive()?;
         self.mutating_calls += 1;
+        self.clock += 1;
         let n = self.mutating_calls;
         if let Some((at, e)) = self.fail_at
             && at == n
@@ -309,6 +318,10 @@ impl State {
         let group = self.next_group;
         self.next_group += 1;
         for (dir, name, target) in sides {
+            self.touch(*dir, true);
+            if let Some(t) = target {
+                self.touch(*t, false);
+            }
             let entries = self.entries_mut(*dir);
             match target {
                 Some(t) => entries.insert(name.clone(), *t),
@@ -327,7 +340,18 @@ impl State {
         let ino = self.next_ino;
         self.next_ino += 1;
         self.nodes.insert(ino, node);
+        self.times.insert(ino, (self.clock, self.clock));
         ino
+    }
+
+    /// Sets the inode's ctime (and its mtime, when its content changed) to now.
+    fn touch(&mut self, ino: u64, content: bool) {
+        let now = self.clock;
+        let t = self.times.entry(ino).or_insert((now, now));
+        t.1 = now;
+        if content {
+            t.0 = now;
+        }
     }
 
     fn metadata(&self, ino: u64) -> Metadata {
@@ -336,15 +360,23 @@ impl State {
             Node::Dir { entries, mode } => (FileKind::Dir, entries.len() as u64, *mode),
             Node::Symlink { target } => (FileKind::Symlink, target.len() as u64, 0o777),
         };
+        let (m, c) = self.times.get(&ino).copied().unwrap_or_default();
+        let stamp = |tick: u64| FileTime {
+            sec: tick as i64,
+            nsec: 0,
+        };
         Metadata {
             kind,
             len,
             ino,
             mode,
+            mtime: stamp(m),
+            ctime: stamp(c),
         }
     }
 
     fn file_data_mut(&mut self, ino: u64) -> &mut Vec<u8> {
+        self.touch(ino, true);
         match self.nodes.get_mut(&ino) {
             Some(Node::File { data, .. }) => Arc::make_mut(data),
             _ => unreachable!("handles are opened on files only"),
@@ -480,7 +512,11 @@ impl SimFs {
         let s = lock(&self.state);
         let mut next = match model {
             CrashModel::Kill => s.clone(),
-            _ => durable_image(&s, model, seed),
+            _ => {
+                let mut n = durable_image(&s, model, seed);
+                n.boot = s.boot + 1;
+                n
+            }
         };
         next.crashed = false;
         next.crash_after = None;
@@ -619,6 +655,8 @@ fn durable_image(s: &State, model: CrashModel, seed: u64) -> State {
     let mut next = State {
         next_ino: s.next_ino,
         next_group: s.next_group,
+        clock: s.clock,
+        times: s.times.clone(),
         ..State::default()
     };
     // Rebuild the live image from what is reachable from the root in the durable image.
@@ -912,10 +950,15 @@ impl FileSystem for SimFs {
         })
     }
 
+    /// `sim-<n>`, where n counts the power losses this file system went through.
+    fn boot_id(&self) -> Option<String> {
+        Some(format!("sim-{}", lock(&self.state).boot))
+    }
+
     fn lock(
         &self,
         path: &Path,
-        _kind: LockKind,
+        kind: LockKind,
         _wait: bool,
     ) -> Result<Box<dyn LockGuard>, LockError> {
         // One simulated process: the lock is always free. The lock file itself is created
@@ -924,6 +967,16 @@ impl FileSystem for SimFs {
         if !exists {
             self.open(path, OpenMode::CreateNew { mode: 0o644 })
                 .map_err(LockError::Io)?;
+        }
+        if kind == LockKind::Exclusive {
+            // The real exclusive holder writes its PID into the file, which sets its time
+            // stamps to now (the stat cache reads the time from them). Only that is modelled
+            // here, and, as on the real file system, it is not a mutating call.
+            let mut s = lock(&self.state);
+            s.check_alive().map_err(LockError::Io)?;
+            let ino = s.lookup(path).map_err(LockError::Io)?;
+            s.clock += 1;
+            s.touch(ino, true);
         }
         Ok(Box::new(SimLock))
     }

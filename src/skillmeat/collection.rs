@@ -14,7 +14,7 @@ use super::{
 };
 use crate::fs::{FileKind, FileSystem, OpenMode};
 use crate::recovery::RecoveryReport;
-use crate::store::capture::{Captured, Item, capture, capture_dir};
+use crate::store::capture::{CacheUse, Captured, Item, capture, capture_dir};
 use crate::store::gc::GcReport;
 use crate::store::refs::{self, BaseContent, SnapshotRef, StagedSnapshot};
 use crate::store::restore::{self, Action, Trees};
@@ -258,16 +258,27 @@ pub struct SnapshotOutcome {
     pub pruned: Vec<u64>,
     /// Paths not recorded (symbolic links, special files).
     pub skipped: Vec<String>,
+    /// Files read and hashed to take it; the hashes of the others came from the stat cache
+    /// (store-spec.md §8).
+    pub hashed_files: u64,
+    pub hashed_bytes: u64,
 }
 
 impl SnapshotOutcome {
-    fn new(s: StagedSnapshot, skipped: Vec<String>) -> SnapshotOutcome {
+    fn new(s: StagedSnapshot, cap: &Captured) -> SnapshotOutcome {
         SnapshotOutcome {
             snapshot: s.snapshot,
             new_objects: s.new_objects,
             pruned: s.pruned,
-            skipped,
+            skipped: cap.skipped.clone(),
+            hashed_files: cap.hashed_files,
+            hashed_bytes: cap.hashed_bytes,
         }
+    }
+
+    /// The new snapshot's id.
+    pub fn snapshot_id(&self) -> u64 {
+        self.snapshot.id
     }
 }
 
@@ -291,9 +302,15 @@ pub fn parse_snapshot_id(id: &str) -> Result<u64> {
         .ok_or_else(|| CollectionError::BadSnapshotId { id: id.to_string() })
 }
 
-/// Captures the collection directory as it is now (`.skillwal/` excluded).
-fn capture_now(store: &Store, dir: &Path) -> Result<Captured> {
-    Ok(capture_dir(store, dir)?)
+/// Captures the collection directory as it is now (`.skillwal/` excluded). Only a writer
+/// (`writer`: the collection is open with its exclusive lock) records a new stat cache.
+fn capture_now(store: &Store, dir: &Path, writer: bool) -> Result<Captured> {
+    let cache = if writer {
+        CacheUse::ReadWrite
+    } else {
+        CacheUse::Read
+    };
+    Ok(capture_dir(store, dir, cache)?)
 }
 
 /// Stages the automatic snapshot `cap` of the state before `t` and its retention.
@@ -305,7 +322,7 @@ fn stage_auto_snapshot(
     keep: usize,
 ) -> Result<SnapshotOutcome> {
     let s = refs::stage_snapshot(w, t, cap, true, message, Some(keep))?;
-    Ok(SnapshotOutcome::new(s, cap.skipped.clone()))
+    Ok(SnapshotOutcome::new(s, cap))
 }
 
 /// Stages recording the fetched content as the base of `name` of type `ty` (what a
@@ -346,6 +363,7 @@ fn stage_base(
                     rel: e.rel.clone(),
                     mode: e.mode & 0o7777,
                     file: (!e.is_dir).then(|| e.abs.clone()),
+                    stat: None,
                 })
                 .collect();
             capture(store, &items, Vec::new())?
@@ -828,7 +846,7 @@ impl Collection {
                 path: abs,
             });
         }
-        let cap = capture_now(&self.store, &self.dir)?;
+        let cap = capture_now(&self.store, &self.dir, self.engine.is_some())?;
         let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("remove {ty} {name}"))?;
         if let Some(kind) = on_disk {
             if kind == FileKind::Dir {
@@ -848,6 +866,7 @@ impl Collection {
         )?;
         refs::stage_delete_bases(&self.store, &mut t, ty.as_str(), name)?;
         self.docs = commit(t, &self.docs, manifest, lock)?;
+        cap.save_stat_cache(&self.store, true);
         Ok(snap)
     }
 
@@ -942,7 +961,7 @@ impl Collection {
             .map(|p| p.0.name.clone())
             .collect();
         let cap = if changing {
-            Some(capture_now(&self.store, &self.dir)?)
+            Some(capture_now(&self.store, &self.dir, self.engine.is_some())?)
         } else {
             None
         };
@@ -1038,6 +1057,7 @@ impl Collection {
                 }
             }
             self.docs = commit(t, &self.docs, manifest, lock)?;
+            cap.save_stat_cache(&self.store, true);
         }
         Ok((outcomes, snapshot))
     }
@@ -1054,12 +1074,13 @@ impl Collection {
     /// Records the whole collection (manifest, lock, every file; `.skillwal/` excluded) as
     /// a snapshot, in one transaction that writes only the objects the store lacks.
     pub fn snapshot(&mut self, message: &str) -> Result<SnapshotOutcome> {
-        let cap = capture_now(&self.store, &self.dir)?;
+        let cap = capture_now(&self.store, &self.dir, self.engine.is_some())?;
         let mut t = writable(&mut self.engine, &self.dir)?.begin("snapshot")?;
         let mut w = Writer::new(&self.store);
         let s = refs::stage_snapshot(&mut w, &mut t, &cap, false, message, None)?;
         t.commit_durable()?;
-        Ok(SnapshotOutcome::new(s, cap.skipped))
+        cap.save_stat_cache(&self.store, true);
+        Ok(SnapshotOutcome::new(s, &cap))
     }
 
     /// Every snapshot, oldest first.
@@ -1070,7 +1091,7 @@ impl Collection {
     /// The snapshot `id` and what a rollback to it would change now (nothing written).
     pub fn snapshot_changes(&self, id: u64) -> Result<(SnapshotRef, Vec<Action>)> {
         let snap = refs::get_snapshot(&self.store, id)?;
-        let cap = capture_now(&self.store, &self.dir)?;
+        let cap = capture_now(&self.store, &self.dir, self.engine.is_some())?;
         let trees = Trees {
             store: &self.store,
             mem: Some(&cap.trees),
@@ -1096,7 +1117,7 @@ impl Collection {
     /// the rollback before anything changes.
     pub fn rollback(&mut self, id: u64) -> Result<RollbackOutcome> {
         let target = refs::get_snapshot(&self.store, id)?;
-        let cap = capture_now(&self.store, &self.dir)?;
+        let cap = capture_now(&self.store, &self.dir, self.engine.is_some())?;
         let to = target.root_hash().expect("validated when read");
         let trees = Trees {
             store: &self.store,
@@ -1104,6 +1125,7 @@ impl Collection {
         };
         let changes = restore::plan(&trees, &cap.root, &to)?;
         if changes.is_empty() {
+            cap.save_stat_cache(&self.store, false);
             return Ok(RollbackOutcome {
                 target,
                 before: None,
@@ -1122,6 +1144,7 @@ impl Collection {
             self.snapshot_keep,
         )?;
         t.commit_durable()?;
+        cap.save_stat_cache(&self.store, true);
         self.docs = read_docs(self.fs.as_ref(), &self.dir)?;
         Ok(RollbackOutcome {
             target,
@@ -1156,14 +1179,14 @@ impl Collection {
                 tarball: py.tarball_path.clone(),
             });
         }
-        let cap = capture_dir(&self.store, tmp)?;
+        let cap = capture_dir(&self.store, tmp, CacheUse::Off)?;
         let mut t = writable(&mut self.engine, &self.dir)?
             .begin(&format!("import SkillMeat snapshot {}", py.id))?;
         let mut w = Writer::new(&self.store);
         let message = format!("SkillMeat snapshot {}: {}", py.id, py.message);
         let s = refs::stage_snapshot(&mut w, &mut t, &cap, false, &message, None)?;
         t.commit_durable()?;
-        let imported = SnapshotOutcome::new(s, cap.skipped);
+        let imported = SnapshotOutcome::new(s, &cap);
         let r = self.rollback(imported.snapshot.id)?;
         Ok((imported, extracted, r))
     }

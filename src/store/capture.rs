@@ -2,8 +2,9 @@
 //! which objects the store lacks, for a [`super::Writer`] to stage.
 
 use super::object::{Entry, Node, Tree, name_problem};
+use super::stat_cache::{Recording, StatCache};
 use super::{NewObject, Result, Store, StoreError, io_err};
-use crate::fs::FileKind;
+use crate::fs::{FileKind, Metadata};
 use crate::hashing::hash_file;
 use crate::journal::format::Hash;
 use crate::path::META_DIR;
@@ -18,6 +19,22 @@ pub struct Item {
     pub mode: u32,
     /// `Some(path to read)` for a file, `None` for a directory.
     pub file: Option<PathBuf>,
+    /// What `lstat` said of the file when it was listed: the key of the stat cache. `None`
+    /// where no cache applies (files outside the root).
+    pub stat: Option<Metadata>,
+}
+
+/// How a capture of a root uses the stat cache (store-spec.md §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Hash every file (a directory that is not the root of the store, such as an
+    /// extracted archive).
+    Off,
+    /// Take hashes from the cache; write nothing (readers: no lock against each other).
+    Read,
+    /// Take hashes from the cache and record a new one, for
+    /// [`Captured::save_stat_cache`] (the caller holds the root's exclusive lock).
+    ReadWrite,
 }
 
 /// A captured tree.
@@ -34,6 +51,24 @@ pub struct Captured {
     pub bytes: u64,
     /// Paths not captured: symbolic links and special files.
     pub skipped: Vec<String>,
+    /// Files whose content was read and hashed (the others' hashes came from the stat
+    /// cache), and their bytes.
+    pub hashed_files: u64,
+    pub hashed_bytes: u64,
+    /// The new stat cache, for [`Captured::save_stat_cache`] (with [`CacheUse::ReadWrite`]).
+    pub recording: Option<Recording>,
+}
+
+impl Captured {
+    /// Writes the stat cache this capture recorded (nothing without one). Call it after the
+    /// transaction the capture was for has committed, `committed` = true (every captured
+    /// file's object is then in the store), or with `false` when no transaction followed.
+    /// Never fails: the cache is a hint (store-spec.md §8).
+    pub fn save_stat_cache(&self, store: &Store, committed: bool) {
+        if let Some(r) = &self.recording {
+            r.save(store.fs(), store.root(), committed);
+        }
+    }
 }
 
 /// Every directory and regular file below `root` (except the top-level `.skillwal/` when
@@ -78,12 +113,14 @@ pub fn walk(store: &Store, root: &Path, exclude_meta: bool) -> Result<(Vec<Item>
                             rel: child,
                             mode: m.mode,
                             file: Some(path),
+                            stat: Some(m),
                         }),
                         FileKind::Dir => {
                             items.push(Item {
                                 rel: child.clone(),
                                 mode: m.mode,
                                 file: None,
+                                stat: None,
                             });
                             stack.push(child);
                         }
@@ -104,12 +141,25 @@ fn parent_and_name(rel: &str) -> (&str, &str) {
 /// Builds the tree objects of `items` (files hashed by reading them, streaming), and
 /// notes the objects `store` lacks. Fails on a name a tree cannot hold.
 pub fn capture(store: &Store, items: &[Item], skipped: Vec<String>) -> Result<Captured> {
+    capture_with(store, items, skipped, &StatCache::default(), None)
+}
+
+/// [`capture`], taking the hash of every file whose `stat` the cache knows from `cache`,
+/// and noting every file hashed (or found) in `recorder`.
+fn capture_with(
+    store: &Store,
+    items: &[Item],
+    skipped: Vec<String>,
+    cache: &StatCache,
+    mut recorder: Option<&mut Recording>,
+) -> Result<Captured> {
     let mut children: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
     children.insert(String::new(), Vec::new());
     let mut dirs: Vec<(&str, u32)> = Vec::new();
     let mut new_objects = Vec::new();
     let mut scheduled: HashSet<Hash> = HashSet::new();
     let (mut files, mut bytes) = (0u64, 0u64);
+    let (mut hashed_files, mut hashed_bytes) = (0u64, 0u64);
     for it in items {
         let (parent, name) = parent_and_name(&it.rel);
         if let Some(p) = name_problem(name) {
@@ -124,10 +174,27 @@ pub fn capture(store: &Store, items: &[Item], skipped: Vec<String>) -> Result<Ca
                 dirs.push((&it.rel, it.mode));
             }
             Some(src) => {
-                let (size, hash) = hash_file(store.fs_for(src), src)?;
-                files += 1;
-                bytes += size;
-                if !scheduled.contains(&hash) && !store.has_object(&hash, Some(size))? {
+                let known = it.stat.as_ref().and_then(|m| cache.lookup(&it.rel, m));
+                let (size, hash) = match known {
+                    Some(k) => (it.stat.as_ref().map_or(0, |m| m.len), k.hash),
+                    None => {
+                        let (size, hash) = hash_file(store.fs_for(src), src)?;
+                        hashed_files += 1;
+                        hashed_bytes += size;
+                        (size, hash)
+                    }
+                };
+                // Whether the object was in the store before this capture; the `lstat` of
+                // the object is skipped when the cache says so (only `gc` deletes objects,
+                // and it deletes the cache first).
+                let in_store = if known.is_some_and(|k| k.in_store) {
+                    true
+                } else if scheduled.contains(&hash) {
+                    false
+                } else {
+                    store.has_object(&hash, Some(size))?
+                };
+                if !in_store && !scheduled.contains(&hash) {
                     scheduled.insert(hash);
                     new_objects.push(NewObject::Blob {
                         hash,
@@ -135,6 +202,16 @@ pub fn capture(store: &Store, items: &[Item], skipped: Vec<String>) -> Result<Ca
                         src: src.clone(),
                     });
                 }
+                // A file that changed between its `lstat` and its hashing has a newer ctime
+                // than the recorder accepts, so an entry is only ever noted for the content
+                // that was hashed.
+                if let (Some(r), Some(m)) = (recorder.as_deref_mut(), &it.stat)
+                    && m.len == size
+                {
+                    r.note(&it.rel, m, &hash, in_store);
+                }
+                files += 1;
+                bytes += size;
                 children.entry(parent.to_string()).or_default().push(Entry {
                     name: name.to_string(),
                     mode: it.mode,
@@ -188,11 +265,33 @@ pub fn capture(store: &Store, items: &[Item], skipped: Vec<String>) -> Result<Ca
         files,
         bytes,
         skipped,
+        hashed_files,
+        hashed_bytes,
+        recording: None,
     })
 }
 
-/// Captures the directory `root` (the whole root of a collection, `.skillwal/` excluded).
-pub fn capture_dir(store: &Store, root: &Path) -> Result<Captured> {
+/// Captures the directory `root` (a whole root, `.skillwal/` excluded), using the stat cache
+/// as `cache` says. The stat cache is keyed by paths relative to the store's root, so it is
+/// used only when `root` is that root.
+pub fn capture_dir(store: &Store, root: &Path, cache: CacheUse) -> Result<Captured> {
+    let cache = if root == store.root() {
+        cache
+    } else {
+        CacheUse::Off
+    };
+    let fs = store.fs();
+    // The recording begins before anything is listed: its start bounds what it keeps.
+    let mut recording = match cache {
+        CacheUse::ReadWrite => Recording::begin(fs, root),
+        _ => None,
+    };
+    let known = match cache {
+        CacheUse::Off => StatCache::default(),
+        _ => StatCache::load(fs, root),
+    };
     let (items, skipped) = walk(store, root, true)?;
-    capture(store, &items, skipped)
+    let mut captured = capture_with(store, &items, skipped, &known, recording.as_mut())?;
+    captured.recording = recording;
+    Ok(captured)
 }

@@ -4,11 +4,13 @@
 //! [`GC_DELETES_PER_TXN`] each), so a crash leaves each batch done or not done, and an
 //! object still reachable is never deleted — the reachable set is computed under the
 //! collection's lock, from references that only transactions change. If any reference or
-//! reachable tree cannot be read, nothing is deleted.
+//! reachable tree cannot be read, nothing is deleted. Before the first deletion the stat
+//! cache is deleted: its entries may say an object is in the store (store-spec.md §8).
 
 use super::object::{Node, parse_hex};
 use super::refs::{get_base, list_bases, list_snapshots};
-use super::{Result, Store, StoreError, store_rel};
+use super::stat_cache::{CACHE_NAME, forget};
+use super::{Result, Store, StoreError, io_err, store_rel};
 use crate::Engine;
 use crate::fs::FileKind;
 use crate::journal::format::Hash;
@@ -104,6 +106,11 @@ pub fn gc(store: &Store, engine: &mut Engine) -> Result<GcReport> {
                 empties,
             });
         }
+    }
+    if !doomed.is_empty() {
+        // The stat cache may say an object is in the store; it goes before any object.
+        let cache = store.root().join(crate::path::META_DIR).join(CACHE_NAME);
+        forget(store.fs(), store.root()).map_err(io_err("remove", &cache))?;
     }
     let mut batch: Vec<Doomed> = Vec::new();
     let mut in_batch = 0;

@@ -17,6 +17,7 @@ pub mod object;
 pub mod reader;
 pub mod refs;
 pub mod restore;
+pub mod stat_cache;
 
 use crate::Transaction;
 use crate::fs::{FileKind, FileSystem, OpenMode};
