@@ -913,6 +913,18 @@ fn a_skillmeat_tarball_is_listed_and_restored_through_the_journal() {
     );
     let j = sb.run(&["--json", "snapshot", "list"]).ok().json();
     assert_eq!(j["skillmeat_snapshots"][0]["id"], PY_ID);
+    // `snapshot show` takes its id too: what a rollback to it would change, nothing written.
+    let before_show = tree_all(&coll);
+    let show = sb.run(&["snapshot", "show", PY_ID]).ok().stdout.clone();
+    assert!(
+        show.contains(&format!("SkillMeat snapshot {PY_ID}")),
+        "{show}"
+    );
+    assert!(show.contains("skills/my-skill/extra.txt"), "{show}");
+    let j = sb.run(&["--json", "snapshot", "show", PY_ID]).ok().json();
+    let changes = j["changes"].as_array().expect("changes");
+    assert!(!changes.is_empty(), "{j}");
+    assert_eq!(tree_all(&coll), before_show);
 
     let journal_before = fs::read(coll.join(".skillwal/journal")).expect("journal");
     let r = sb.run(&["rollback", PY_ID]);

@@ -161,6 +161,14 @@ fn snapshot(
             };
             out.snapshot_list(&t.dir, &list, py.as_deref());
         }
+        Some(SnapshotCommand::Show { id }) if py_snapshot::is_py_id(id) => {
+            let py = find_py_snapshot(&t, id)?;
+            let c = open_for_reading(&t, g, out)?;
+            let tmp = tempfile::TempDir::new().context("creating a temporary directory")?;
+            let changes = c.skillmeat_snapshot_changes(&py, tmp.path())?;
+            c.close()?;
+            out.skillmeat_snapshot_show(&py, &changes);
+        }
         Some(SnapshotCommand::Show { id }) => {
             let id = parse_snapshot_id(id)?;
             let c = open_for_reading(&t, g, out)?;

@@ -370,6 +370,29 @@ impl Output {
             s.files,
             s.bytes
         );
+        self.changes_lines(changes);
+    }
+
+    pub fn skillmeat_snapshot_show(&self, py: &PySnapshot, changes: &[Action]) {
+        if self.json {
+            print_json(&json!({"skillmeat_snapshot": py, "changes": changes}));
+            return;
+        }
+        println!(
+            "SkillMeat snapshot {} ({}{}): {}",
+            py.id,
+            py.timestamp,
+            if py.message.is_empty() {
+                String::new()
+            } else {
+                format!(", {:?}", py.message)
+            },
+            py.tarball_path.display()
+        );
+        self.changes_lines(changes);
+    }
+
+    fn changes_lines(&self, changes: &[Action]) {
         if changes.is_empty() {
             println!("The collection is the same as this snapshot.");
             return;

@@ -1153,6 +1153,47 @@ impl Collection {
         })
     }
 
+    /// What a rollback to the Python tool's snapshot `py` would change now (nothing
+    /// written): its tarball is extracted into `tmp` as [`Collection::rollback_skillmeat`]
+    /// does, then compared with the collection.
+    pub fn skillmeat_snapshot_changes(
+        &self,
+        py: &super::py_snapshot::PySnapshot,
+        tmp: &Path,
+    ) -> Result<Vec<Action>> {
+        let (then, _) = self.extract_skillmeat(py, tmp)?;
+        let now = capture_now(&self.store, &self.dir, false)?;
+        let mut trees = now.trees.clone();
+        trees.extend(then.trees);
+        let trees = Trees {
+            store: &self.store,
+            mem: Some(&trees),
+        };
+        Ok(restore::plan(&trees, &now.root, &then.root)?)
+    }
+
+    /// Extracts the Python tool's snapshot `py` into `tmp` (safely, within limits) and
+    /// captures it.
+    fn extract_skillmeat(
+        &self,
+        py: &super::py_snapshot::PySnapshot,
+        tmp: &Path,
+    ) -> Result<(Captured, super::py_snapshot::Extracted)> {
+        use super::py_snapshot::{EXTRACT_BYTES_MAX, EXTRACT_ENTRIES_MAX, extract};
+        let extracted = extract(
+            &py.tarball_path,
+            tmp,
+            EXTRACT_BYTES_MAX,
+            EXTRACT_ENTRIES_MAX,
+        )?;
+        if !tmp.join(MANIFEST_FILE_NAME).is_file() {
+            return Err(CollectionError::NotACollectionSnapshot {
+                tarball: py.tarball_path.clone(),
+            });
+        }
+        Ok((capture_dir(&self.store, tmp, CacheUse::Off)?, extracted))
+    }
+
     /// Restores the collection to the Python tool's snapshot `py`: extracts its tarball
     /// safely into a temporary directory (`tmp`), records that state as a skillwal
     /// snapshot (one transaction that changes nothing in the collection), then rolls back to
@@ -1167,19 +1208,7 @@ impl Collection {
         super::py_snapshot::Extracted,
         RollbackOutcome,
     )> {
-        use super::py_snapshot::{EXTRACT_BYTES_MAX, EXTRACT_ENTRIES_MAX, extract};
-        let extracted = extract(
-            &py.tarball_path,
-            tmp,
-            EXTRACT_BYTES_MAX,
-            EXTRACT_ENTRIES_MAX,
-        )?;
-        if !tmp.join(MANIFEST_FILE_NAME).is_file() {
-            return Err(CollectionError::NotACollectionSnapshot {
-                tarball: py.tarball_path.clone(),
-            });
-        }
-        let cap = capture_dir(&self.store, tmp, CacheUse::Off)?;
+        let (cap, extracted) = self.extract_skillmeat(py, tmp)?;
         let mut t = writable(&mut self.engine, &self.dir)?
             .begin(&format!("import SkillMeat snapshot {}", py.id))?;
         let mut w = Writer::new(&self.store);

@@ -286,18 +286,26 @@ fn read_small(store: &Store, f: &FileRef) -> Result<Option<Vec<u8>>> {
     let mut out = Vec::with_capacity(f.size as usize);
     match &f.src {
         Src::Path(p) => {
-            let file = std::fs::File::open(p).map_err(|source| ThreeWayError::Io {
+            let io = |source| ThreeWayError::Io {
                 path: p.clone(),
                 source,
-            })?;
-            file.take(MERGE_TEXT_BYTES_MAX + 1)
-                .read_to_end(&mut out)
-                .map_err(|source| ThreeWayError::Io {
-                    path: p.clone(),
-                    source,
-                })?;
-            if out.len() as u64 > MERGE_TEXT_BYTES_MAX {
-                return Ok(None);
+            };
+            // Through the file system the path belongs to (the collection's, or the real
+            // one for a source), reading at most one byte past the limit.
+            let file = store
+                .fs_for(p)
+                .open(p, crate::fs::OpenMode::Read)
+                .map_err(io)?;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = file.read_at(&mut buf, out.len() as u64).map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+                if out.len() as u64 > MERGE_TEXT_BYTES_MAX {
+                    return Ok(None);
+                }
             }
         }
         Src::Object => {
@@ -573,7 +581,14 @@ pub fn diff(
     fetched: &Fetched,
 ) -> Result<Vec<FileDiff>> {
     let key = file_key(abs);
-    let o = if std::fs::symlink_metadata(abs).is_ok() {
+    let present = store
+        .fs_for(abs)
+        .exists(abs)
+        .map_err(|source| ThreeWayError::Io {
+            path: abs.to_path_buf(),
+            source,
+        })?;
+    let o = if present {
         ours(store, abs, ty, name)?
     } else {
         Version::default()
