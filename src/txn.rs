@@ -25,6 +25,10 @@ use std::collections::BTreeSet;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
+/// Above this size, an old file's before-state hash is computed on a second thread while
+/// the new content is staged (a thread costs ~20 µs; hashing 4 MiB a few ms).
+const PARALLEL_BEFORE_HASH_MIN: u64 = INLINE_CONTENT_MAX;
+
 /// What a successful commit did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CommitReport {
@@ -378,13 +382,9 @@ impl<'e> Transaction<'e> {
         self.check_room()?;
         let path = RelPath::new(path)?;
         self.check_place("put-file", &path)?;
-        let before = match self.current(&path)? {
-            None => Before::Absent,
-            Some(m) if m.kind == FileKind::File => {
-                let (size, hash) =
-                    hashing::hash_file(self.engine.fs.as_ref(), &path.join_to(self.root()))?;
-                Before::File { size, hash }
-            }
+        let old = match self.current(&path)? {
+            None => None,
+            Some(m) if m.kind == FileKind::File => Some(m.len),
             Some(_) => {
                 return Err(Self::reject(
                     "put-file",
@@ -395,7 +395,34 @@ impl<'e> Transaction<'e> {
         };
         let op = self.ops.len() as u32;
         let dest = self.staging().join(staged_name(self.writer.salt, op));
-        let staged = self.stage_content(&dest, content, mode, &path)?;
+        let abs = path.join_to(self.root());
+        let fs = self.engine.fs.clone();
+        let hash_old = || -> Result<Before> {
+            let (size, hash) = hashing::hash_file(fs.as_ref(), &abs)?;
+            Ok(Before::File { size, hash })
+        };
+        let (before, staged) = match old {
+            None => (
+                Before::Absent,
+                self.stage_content(&dest, content, mode, &path)?,
+            ),
+            // A large old file is hashed (for its before-state) on a second thread while
+            // the new content is staged: the two read and write different files, and
+            // hashing only reads, so the order of mutating calls is unchanged.
+            Some(len) if len > PARALLEL_BEFORE_HASH_MIN => {
+                let (before, staged) = std::thread::scope(|s| {
+                    let hashing = s.spawn(hash_old);
+                    let staged = self.stage_content(&dest, content, mode, &path);
+                    let before = hashing.join().expect("hashing does not panic");
+                    (before, staged)
+                });
+                (before?, staged?)
+            }
+            Some(_) => (
+                hash_old()?,
+                self.stage_content(&dest, content, mode, &path)?,
+            ),
+        };
         let rec = Record::PutFile {
             op,
             path: path.to_string(),

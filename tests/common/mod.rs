@@ -430,6 +430,25 @@ pub fn workloads() -> Vec<Workload> {
             ],
         },
         Workload {
+            // Past the inline limit on both sides: the old file is hashed on a second
+            // thread while the new one is staged (txn.rs, PARALLEL_BEFORE_HASH_MIN).
+            name: "large-over-large".into(),
+            setup: vec![vec![WOp::Put(
+                "big.bin".into(),
+                Bytes::Gen {
+                    len: LARGE,
+                    seed: 1,
+                },
+            )]],
+            txn: vec![WOp::Put(
+                "big.bin".into(),
+                Bytes::Gen {
+                    len: LARGE + 3,
+                    seed: 2,
+                },
+            )],
+        },
+        Workload {
             name: "manifest-and-lock".into(),
             setup: initial(),
             txn: vec![
