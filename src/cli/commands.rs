@@ -346,7 +346,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<u8> {
         Command::List => {
             let t = target(g)?;
             let c = open_for_reading(&t, g, out)?;
-            out.list(&t, &c.manifest()?, &c.lock()?);
+            out.list(&t, &*c.manifest()?, &*c.lock()?);
             c.close()?;
             Ok(exit::OK)
         }
@@ -555,8 +555,9 @@ fn update(
     let artifacts = if all {
         c.manifest()?
             .artifacts
-            .into_iter()
+            .iter()
             .filter(|a| only.is_none_or(|ty| a.artifact_type == ty))
+            .cloned()
             .collect()
     } else {
         names

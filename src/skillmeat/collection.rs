@@ -22,6 +22,7 @@ use crate::store::{Store, StoreError, Writer};
 use crate::{Engine, OpenOptions, Transaction};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -686,11 +687,14 @@ impl Collection {
         &self.dir
     }
 
-    pub fn manifest(&self) -> Result<Manifest> {
+    /// The typed view of the manifest as read at open or written by the last change (see
+    /// [`ManifestEditor::manifest`]: kept from the parse, not read again).
+    pub fn manifest(&self) -> Result<Cow<'_, Manifest>> {
         Ok(self.docs.manifest.manifest()?)
     }
 
-    pub fn lock(&self) -> Result<Lock> {
+    /// The typed view of the lock; see [`Collection::manifest`].
+    pub fn lock(&self) -> Result<Cow<'_, Lock>> {
         Ok(self.docs.lock.lock()?)
     }
 
@@ -705,9 +709,9 @@ impl Collection {
     /// The one artifact called `name` (of type `ty`, when given).
     pub fn find(&self, name: &str, ty: Option<ArtifactType>) -> Result<Artifact> {
         let m = self.manifest()?;
-        let matches: Vec<Artifact> = m
+        let matches: Vec<&Artifact> = m
             .artifacts
-            .into_iter()
+            .iter()
             .filter(|a| a.name == name && ty.is_none_or(|t| a.artifact_type == t))
             .collect();
         match matches.len() {
@@ -715,7 +719,7 @@ impl Collection {
                 name: name.to_string(),
                 ty,
             }),
-            1 => Ok(matches.into_iter().next().expect("one")),
+            1 => Ok(matches[0].clone()),
             _ => Err(CollectionError::Ambiguous {
                 name: name.to_string(),
                 types: matches.iter().map(|a| a.artifact_type).collect(),

@@ -15,7 +15,7 @@
 //! else cannot be a hash SkillMeat wrote). Entries of types skillwal does not manage are
 //! listed in [`Lock::unsupported`] and kept untouched by the editor.
 
-use toml_edit::Item;
+use toml_edit::{Item, Table};
 
 use super::error::{Error, Result};
 use super::hash::is_content_hash;
@@ -117,8 +117,14 @@ impl Lock {
     /// with the document name and, for the first two, line and column.
     pub fn parse(text: &str, document: &str) -> Result<Lock> {
         let (source, doc) = Source::parse(text, document)?;
+        Lock::read(&source, doc.as_table())
+    }
+
+    /// Reads and validates the root table `root` of a document that [`Source::parse`] parsed
+    /// from `source` (its spans locate the errors); fails as [`Lock::parse`] does.
+    pub(crate) fn read(source: &Source<'_>, root: &Table) -> Result<Lock> {
         let mut lock = Lock::default();
-        let Some(lock_item) = doc.as_table().get("lock") else {
+        let Some(lock_item) = root.get("lock") else {
             return Ok(lock);
         };
         let lock_table = source.table_like(lock_item, "[lock]")?;
@@ -128,7 +134,7 @@ impl Lock {
         };
         let entries = source.table_like(entries_item, "[lock.entries]")?;
         for (key, item) in entries.iter() {
-            read_entry(&source, &mut lock, key, item)?;
+            read_entry(source, &mut lock, key, item)?;
         }
         Ok(lock)
     }

@@ -6,7 +6,9 @@
 //! unmanaged types and other tables stay. Entries written inline
 //! (`"a::skill" = { … }`) are edited in place, new fields appended at their end.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 
@@ -15,7 +17,8 @@ use super::hash::is_content_hash;
 use super::lock::{LOCK_ENTRY_FIELDS, LOCK_FORMAT_VERSION, Lock, LockEntry};
 use super::names::{ArtifactType, lock_key};
 use super::toml_util::{
-    make_room, max_position, remove_key, render_document, set_value, set_value_inline, string_value,
+    Source, make_room, max_position, remove_key, render_document, set_value, set_value_inline,
+    string_value,
 };
 
 /// An editable `collection.lock`.
@@ -24,21 +27,24 @@ pub struct LockEditor {
     document: String,
     original: String,
     doc: DocumentMut,
+    /// The typed view of `original`, read from the same parse as `doc`; it is the view of
+    /// the document while `edited` is false. Shared by clones.
+    parsed: Arc<Lock>,
     crlf: bool,
     edited: bool,
 }
 
 impl LockEditor {
-    /// Parses `text` for editing; validated exactly as by [`Lock::parse`], failing the same way.
+    /// Parses `text` for editing, once; validated exactly as by [`Lock::parse`], failing the
+    /// same way. The typed view read then is kept ([`LockEditor::lock`]).
     pub fn parse(text: &str, document: &str) -> Result<LockEditor> {
-        Lock::parse(text, document)?;
-        let doc = text
-            .parse::<DocumentMut>()
-            .expect("Lock::parse accepted the same text with the same parser");
+        let (source, doc) = Source::parse(text, document)?;
+        let parsed = Lock::read(&source, doc.as_table())?;
         Ok(LockEditor {
             document: document.to_owned(),
             original: text.to_owned(),
-            doc,
+            doc: doc.into_mut(),
+            parsed: Arc::new(parsed),
             crlf: text.contains("\r\n"),
             edited: false,
         })
@@ -70,9 +76,14 @@ impl LockEditor {
         self.edited
     }
 
-    /// The typed view of the document as it is now (an error here is a bug in the editor).
-    pub fn lock(&self) -> Result<Lock> {
-        Lock::parse(&self.to_string(), &self.document)
+    /// The typed view of the document as it is now: while nothing was edited, the one read
+    /// at parse (borrowed, no work); after an edit, read again from the new text (an error
+    /// here is a bug in the editor).
+    pub fn lock(&self) -> Result<Cow<'_, Lock>> {
+        if self.edited {
+            return Lock::parse(&self.to_string(), &self.document).map(Cow::Owned);
+        }
+        Ok(Cow::Borrowed(&self.parsed))
     }
 
     /// Whether an entry for (`name`, `artifact_type`) is present.

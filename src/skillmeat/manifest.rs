@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
-use toml_edit::{Item, TableLike};
+use toml_edit::{Item, Table, TableLike};
 
 use super::error::{Error, Result};
 use super::names::{ArtifactType, lock_key, validate_artifact_name};
@@ -202,23 +202,28 @@ impl Manifest {
     /// [`super::DOCUMENT_BYTES_MAX`].
     pub fn parse(text: &str, document: &str) -> Result<Manifest> {
         let (source, doc) = Source::parse(text, document)?;
-        let root = doc.as_table();
+        Manifest::read(&source, doc.as_table())
+    }
+
+    /// Reads and validates the root table `root` of a document that [`Source::parse`] parsed
+    /// from `source` (its spans locate the errors); fails as [`Manifest::parse`] does.
+    pub(crate) fn read(source: &Source<'_>, root: &Table) -> Result<Manifest> {
         let collection_item = root
             .get("collection")
             .ok_or_else(|| source.schema(None, "missing [collection] table"))?;
-        let collection = read_collection(&source, collection_item)?;
+        let collection = read_collection(source, collection_item)?;
         let mut manifest = Manifest {
             collection,
             artifacts: Vec::new(),
             unsupported: Vec::new(),
         };
         let mut seen: HashSet<(String, String)> = HashSet::new();
-        for (index, (table, span)) in artifact_tables(&source, root.get("artifacts"))?
+        for (index, (table, span)) in artifact_tables(source, root.get("artifacts"))?
             .into_iter()
             .enumerate()
         {
             let what = format!("artifact #{}", index + 1);
-            let identity = read_identity(&source, table, span.clone(), &what)?;
+            let identity = read_identity(source, table, span.clone(), &what)?;
             if !seen.insert(identity.clone()) {
                 let at = table.get("name").and_then(Item::span).or(span);
                 return Err(source.schema(
@@ -228,7 +233,7 @@ impl Manifest {
             }
             match identity.1.parse::<ArtifactType>() {
                 Ok(artifact_type) => manifest.artifacts.push(read_artifact(
-                    &source,
+                    source,
                     table,
                     span,
                     &what,
@@ -332,7 +337,12 @@ fn read_artifact(
     })?;
     let metadata = match table.get("metadata") {
         None => toml::Table::new(),
-        Some(item) => table_like_to_plain(source.table_like(item, &format!("{what}: metadata"))?),
+        Some(item) => match item.as_table_like() {
+            Some(table) => table_like_to_plain(table),
+            None => {
+                return Err(source.schema(item.span(), format!("{what}: metadata must be a table")));
+            }
+        },
     };
     let extra = table
         .iter()

@@ -15,7 +15,9 @@
 //! The editor never sets timestamps on its own; call [`ManifestEditor::set_updated`] with
 //! [`super::now_timestamp`] on every write, as SkillMeat does.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, TableLike, Value};
 
@@ -23,9 +25,9 @@ use super::error::{Error, Result};
 use super::manifest::{ARTIFACT_FIELDS, Artifact, MANIFEST_FORMAT_VERSION, Manifest, Origin};
 use super::names::{ArtifactType, lock_key, validate_collection_name};
 use super::toml_util::{
-    make_room, make_standard_table, max_position, plain_to_table, remove_key, render_document,
-    set_value, set_value_like, string_array_value, string_value, table_like_to_plain,
-    trim_blank_document_start,
+    Source, make_room, make_standard_table, max_position, plain_to_table, remove_key,
+    render_document, set_value, set_value_like, string_array_value, string_value,
+    table_like_to_plain, trim_blank_document_start,
 };
 
 /// An editable `collection.toml`.
@@ -34,6 +36,9 @@ pub struct ManifestEditor {
     document: String,
     original: String,
     doc: DocumentMut,
+    /// The typed view of `original`, read from the same parse as `doc`; it is the view of
+    /// the document while `edited` is false. Shared by clones.
+    parsed: Arc<Manifest>,
     crlf: bool,
     edited: bool,
 }
@@ -41,17 +46,17 @@ pub struct ManifestEditor {
 impl ManifestEditor {
     /// Parses `text` for editing; `document` names it in errors.
     ///
-    /// The text is validated exactly as by [`Manifest::parse`] and fails the same way, so an
-    /// editor always starts from a valid manifest.
+    /// The text is parsed once, and validated exactly as by [`Manifest::parse`], failing the
+    /// same way, so an editor always starts from a valid manifest; the typed view read then
+    /// is kept ([`ManifestEditor::manifest`]).
     pub fn parse(text: &str, document: &str) -> Result<ManifestEditor> {
-        Manifest::parse(text, document)?;
-        let doc = text
-            .parse::<DocumentMut>()
-            .expect("Manifest::parse accepted the same text with the same parser");
+        let (source, doc) = Source::parse(text, document)?;
+        let parsed = Manifest::read(&source, doc.as_table())?;
         Ok(ManifestEditor {
             document: document.to_owned(),
             original: text.to_owned(),
-            doc,
+            doc: doc.into_mut(),
+            parsed: Arc::new(parsed),
             crlf: text.contains("\r\n"),
             edited: false,
         })
@@ -96,12 +101,16 @@ impl ManifestEditor {
         self.edited
     }
 
-    /// The typed view of the document as it is now.
+    /// The typed view of the document as it is now: while nothing was edited, the one read
+    /// at parse (borrowed, no work); after an edit, read again from the new text.
     ///
     /// Fails only if the edits produced an invalid manifest, which the editor's own checks
     /// are meant to prevent; treat an error as a bug.
-    pub fn manifest(&self) -> Result<Manifest> {
-        Manifest::parse(&self.to_string(), &self.document)
+    pub fn manifest(&self) -> Result<Cow<'_, Manifest>> {
+        if self.edited {
+            return Manifest::parse(&self.to_string(), &self.document).map(Cow::Owned);
+        }
+        Ok(Cow::Borrowed(&self.parsed))
     }
 
     /// Sets `[collection] updated`, keeping the line's formatting.

@@ -57,13 +57,6 @@ impl<'a> Source<'a> {
             .ok_or_else(|| self.schema(item.span(), format!("{what} must be a table")))
     }
 
-    /// The string value of `item`, or a schema error naming `what`.
-    pub fn string(&self, item: &Item, what: &str) -> Result<String> {
-        item.as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| self.schema(item.span(), format!("{what} must be a string")))
-    }
-
     /// A required string field; `table_span` locates the error when the field is missing.
     pub fn required_string(
         &self,
@@ -73,9 +66,20 @@ impl<'a> Source<'a> {
         what: &str,
     ) -> Result<String> {
         match table.get(key) {
-            Some(item) => self.string(item, &format!("{what}: field `{key}`")),
+            Some(item) => self.string_field(item, key, what),
             None => Err(self.schema(table_span, format!("{what}: missing field `{key}`"))),
         }
+    }
+
+    /// The string value of field `key` of `what`; the message is only made for an error
+    /// (this runs for every field of every artifact).
+    fn string_field(&self, item: &Item, key: &str, what: &str) -> Result<String> {
+        item.as_str().map(str::to_owned).ok_or_else(|| {
+            self.schema(
+                item.span(),
+                format!("{what}: field `{key}` must be a string"),
+            )
+        })
     }
 
     /// An optional string field: absent is `None`, any non-string is an error.
@@ -87,7 +91,7 @@ impl<'a> Source<'a> {
     ) -> Result<Option<String>> {
         table
             .get(key)
-            .map(|item| self.string(item, &format!("{what}: field `{key}`")))
+            .map(|item| self.string_field(item, key, what))
             .transpose()
     }
 
