@@ -1223,6 +1223,7 @@ mod diff {
                 ),
             ]
         );
+        assert_eq!(after.changes(), diff_manifests(Some(&before), Some(&after)));
     }
 
     #[test]
@@ -1261,6 +1262,7 @@ mod diff {
                 change("a::agent", "metadata.k", None, Some("1")),
             ]
         );
+        assert_eq!(after.changes(), diff_manifests(Some(&before), Some(&after)));
     }
 
     #[test]
@@ -1343,11 +1345,140 @@ mod diff {
                 change("n::skill", "fetched", None, Some("\"t\"")),
             ]
         );
+        assert_eq!(after.changes(), diff_locks(Some(&before), Some(&after)));
         let empty = LockEditor::new_empty("l");
         assert_eq!(
             diff_locks(None, Some(&empty)),
             [change("lock", "version", None, Some("\"1.0.0\""))]
         );
+    }
+}
+
+mod changes {
+    //! `changes()` (what the editors saved) against the diff of whole documents.
+    use super::*;
+
+    #[test]
+    fn nothing_edited_or_edits_to_equal_values_are_no_changes() {
+        let mut m = torture();
+        assert_eq!(m.changes(), []);
+        m.set_updated("2026-11-25T20:26:48.518576");
+        m.artifact_mut("my-skill", ArtifactType::Skill)
+            .unwrap()
+            .set_version_spec(Some("v1.0.0"));
+        assert!(!m.is_edited());
+        assert_eq!(m.changes(), []);
+    }
+
+    #[test]
+    fn removed_then_added_again_is_one_item_in_its_old_place() {
+        let before = torture();
+        let mut m = torture();
+        let mut skill = m
+            .manifest()
+            .unwrap()
+            .artifact("my-skill", ArtifactType::Skill)
+            .unwrap()
+            .clone();
+        m.remove_artifact("my-skill", ArtifactType::Skill).unwrap();
+        m.artifact_mut("cmd-one", ArtifactType::Command)
+            .unwrap()
+            .set_upstream(Some("u"));
+        skill.resolved_version = Some("v2".into());
+        m.add_artifact(&skill).unwrap();
+        m.set_updated("t2");
+        let changes = m.changes();
+        assert_eq!(changes, diff_manifests(Some(&before), Some(&m)));
+        let items: Vec<&str> = changes.iter().map(|c| c.item.as_str()).collect();
+        assert_eq!(items[0], "collection");
+        assert_eq!(items[1], "my-skill::skill");
+        assert_eq!(items.last(), Some(&"cmd-one::command"));
+    }
+
+    #[test]
+    fn items_keep_their_original_order_after_removals_and_adds_again() {
+        let mut m = torture();
+        for name in ["a0", "a1", "a2", "a3"] {
+            m.add_artifact(&Artifact::new(name, ArtifactType::Skill, Origin::Local, "t").unwrap())
+                .unwrap();
+        }
+        m.rebase(m.to_string());
+        let before = m.clone();
+        let skill = |m: &mut ManifestEditor, name: &str, upstream: &str| {
+            m.artifact_mut(name, ArtifactType::Skill)
+                .unwrap()
+                .set_upstream(Some(upstream));
+        };
+        skill(&mut m, "a3", "u3");
+        m.remove_artifact("a0", ArtifactType::Skill).unwrap();
+        m.add_artifact(&Artifact::new("a0", ArtifactType::Skill, Origin::Local, "t2").unwrap())
+            .unwrap();
+        m.remove_artifact("a0", ArtifactType::Skill).unwrap();
+        skill(&mut m, "a2", "u2");
+        let changes = m.changes();
+        assert_eq!(changes, diff_manifests(Some(&before), Some(&m)));
+        let mut items: Vec<&str> = changes.iter().map(|c| c.item.as_str()).collect();
+        items.dedup();
+        assert_eq!(items, ["a0::skill", "a2::skill", "a3::skill"]);
+    }
+
+    #[test]
+    fn a_lock_without_its_table_gets_it_first() {
+        let text = "[extra]\nk = 1\n";
+        let before = LockEditor::parse(text, "l").unwrap();
+        let mut l = LockEditor::parse(text, "l").unwrap();
+        l.add_entry(&LockEntry::new("b", ArtifactType::Skill, HASH_A, "t").unwrap())
+            .unwrap();
+        l.add_entry(&LockEntry::new("a", ArtifactType::Agent, HASH_B, "t").unwrap())
+            .unwrap();
+        let changes = l.changes();
+        assert_eq!(changes, diff_locks(Some(&before), Some(&l)));
+        assert_eq!(
+            changes[0].to_string(),
+            "lock version: (absent) -> \"1.0.0\""
+        );
+        assert_eq!(changes[1].item, "b::skill");
+    }
+
+    #[test]
+    fn changes_count_from_the_last_rebase_and_discard_goes_back_to_it() {
+        let mut m = torture();
+        m.set_updated("t2");
+        m.remove_artifact("cmd-one", ArtifactType::Command).unwrap();
+        let text = m.to_string();
+        m.rebase(text.clone());
+        assert!(!m.is_edited());
+        assert_eq!(m.changes(), []);
+        assert_eq!(m.to_string(), text);
+        assert_eq!(*m.manifest().unwrap(), Manifest::parse(&text, "c").unwrap());
+        let base = ManifestEditor::parse(&text, "c").unwrap();
+        m.artifact_mut("my-skill", ArtifactType::Skill)
+            .unwrap()
+            .set_resolved_sha(None);
+        assert_eq!(m.changes(), diff_manifests(Some(&base), Some(&m)));
+        assert_eq!(m.changes().len(), 1);
+        m.discard_edits();
+        assert_eq!(m.to_string(), text);
+        assert_eq!(m.changes(), []);
+        assert!(
+            m.manifest()
+                .unwrap()
+                .artifact("cmd-one", ArtifactType::Command)
+                .is_none()
+        );
+
+        let mut l = LockEditor::parse(LOCK, "l").unwrap();
+        l.remove_entry("my-skill", ArtifactType::Skill).unwrap();
+        let text = l.to_string();
+        l.rebase(text.clone());
+        assert_eq!(l.changes(), []);
+        l.entry_mut("mycmd", ArtifactType::Command)
+            .unwrap()
+            .set_upstream(None);
+        assert_eq!(l.changes().len(), 1);
+        l.discard_edits();
+        assert_eq!(l.to_string(), text);
+        assert_eq!(l.lock().unwrap().entries.len(), 1);
     }
 }
 
@@ -1388,6 +1519,78 @@ mod properties {
             // Everything else is untouched.
             prop_assert!(text.starts_with(&TORTURE[..TORTURE.find("\n# The first").unwrap()]));
             prop_assert!(text.ends_with("[[tag_definitions]]\nname = \"x\"\ncolor = \"#ff0000\"\n\n# trailing comment\n"));
+        }
+
+        /// After any sequence of edits, with or without a rebase on the way, `changes()` is
+        /// the diff of the whole documents from the last rebase (or parse) to now.
+        #[test]
+        fn changes_are_the_diff_of_the_whole_documents(
+            ops in proptest::collection::vec((0..6usize, 0..8usize, 0..3usize, any::<u8>()), 1..24),
+            rebase_at in 0..24usize,
+        ) {
+            let names = ["my-skill", "cmd-one", "mycmd", "a0", "a1", "a2", "a3", "n1"];
+            // The documents of the tests, with four more skills.
+            let mut m = torture();
+            let mut l = LockEditor::parse(LOCK, "l").unwrap();
+            for name in &names[3..7] {
+                m.add_artifact(&Artifact::new(name, ArtifactType::Skill, Origin::Local, "t").unwrap()).unwrap();
+                l.add_entry(&LockEntry::new(name, ArtifactType::Skill, HASH_A, "t").unwrap()).unwrap();
+            }
+            m.rebase(m.to_string());
+            l.rebase(l.to_string());
+            let mut m_base = ManifestEditor::parse(&m.to_string(), "c").unwrap();
+            let mut l_base = LockEditor::parse(&l.to_string(), "l").unwrap();
+            for (i, (op, n, t, v)) in ops.into_iter().enumerate() {
+                if i == rebase_at {
+                    // As the collection keeps them after a commit: the documents in memory
+                    // (whose key order may differ from a parse of their text).
+                    m_base = m.clone();
+                    m.rebase(m.to_string());
+                    l_base = l.clone();
+                    l.rebase(l.to_string());
+                }
+                let (name, ty) = (names[n], ArtifactType::ALL[t]);
+                let value = format!("v{v}");
+                let hash = format!("{v:064x}");
+                // Edits that fail (absent, present already) must change nothing.
+                match op {
+                    0 => {
+                        let _ = m.add_artifact(&Artifact::new(name, ty, Origin::Local, &value).unwrap());
+                        let _ = l.add_entry(&LockEntry::new(name, ty, &hash, &value).unwrap());
+                    }
+                    1 => {
+                        let _ = m.remove_artifact(name, ty);
+                        let _ = l.remove_entry(name, ty);
+                    }
+                    2 => m.set_updated(&value),
+                    3 => {
+                        if let Ok(mut a) = m.artifact_mut(name, ty) {
+                            a.set_resolved_sha(Some(&value));
+                            a.set_tags(std::slice::from_ref(&value));
+                        }
+                        if let Ok(mut e) = l.entry_mut(name, ty) {
+                            e.set_resolved_sha((v % 2 == 0).then_some(value.as_str()));
+                        }
+                    }
+                    4 => {
+                        let mut metadata = toml::Table::new();
+                        if v % 3 != 0 {
+                            metadata.insert("description".into(), value.clone().into());
+                        }
+                        let _ = m.set_metadata(name, ty, &metadata);
+                    }
+                    _ => {
+                        l.set_entry(&LockEntry::new(name, ty, &hash, &value).unwrap()).unwrap();
+                    }
+                }
+            }
+            prop_assert_eq!(m.changes(), diff_manifests(Some(&m_base), Some(&m)));
+            prop_assert_eq!(l.changes(), diff_locks(Some(&l_base), Some(&l)));
+            let (m_text, l_text) = (m_base.to_string(), l_base.to_string());
+            m.discard_edits();
+            l.discard_edits();
+            prop_assert_eq!(m.to_string(), m_text);
+            prop_assert_eq!(l.to_string(), l_text);
         }
 
         /// Any sequence of adds and removes leaves a valid manifest whose typed view agrees

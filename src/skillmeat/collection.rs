@@ -389,6 +389,76 @@ struct Documents {
     modes: (u32, u32),
 }
 
+impl Documents {
+    /// Starts changing the documents in place for one transaction.
+    fn edit(&mut self) -> Edit<'_> {
+        Edit {
+            docs: self,
+            staged: None,
+            committed: false,
+        }
+    }
+}
+
+/// The documents of a collection being changed in place for one transaction, each parsed
+/// once (at open) and serialized once ([`Edit::stage`]). Dropped before [`Edit::commit`]
+/// succeeded (an error on the way: the transaction did not commit), it discards the edits,
+/// so the documents are again as last read or committed.
+struct Edit<'a> {
+    docs: &'a mut Documents,
+    /// The texts staged, which become the documents' originals once committed.
+    staged: Option<(String, String)>,
+    committed: bool,
+}
+
+impl Edit<'_> {
+    /// Stages both documents and their field changes ([`ManifestEditor::changes`],
+    /// [`LockEditor::changes`]) in `t`.
+    fn stage(&mut self, t: &mut Transaction<'_>) -> Result<()> {
+        let (manifest, lock) = (self.docs.manifest.to_string(), self.docs.lock.to_string());
+        t.put_bytes(MANIFEST_FILE_NAME, manifest.as_bytes(), self.docs.modes.0)?;
+        t.put_bytes(LOCK_FILE_NAME, lock.as_bytes(), self.docs.modes.1)?;
+        t.record_diff(true, MANIFEST_FILE_NAME, &self.docs.manifest.changes())?;
+        t.record_diff(false, LOCK_FILE_NAME, &self.docs.lock.changes())?;
+        self.staged = Some((manifest, lock));
+        Ok(())
+    }
+
+    /// Commits `t`, whose documents [`Edit::stage`] staged, durably; the documents as staged
+    /// are then the documents as committed.
+    fn commit(mut self, t: Transaction<'_>) -> Result<()> {
+        t.commit_durable()?;
+        let (manifest, lock) = self.staged.take().expect("staged before the commit");
+        self.docs.manifest.rebase(manifest);
+        self.docs.lock.rebase(lock);
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Edit<'_> {
+    type Target = Documents;
+
+    fn deref(&self) -> &Documents {
+        self.docs
+    }
+}
+
+impl std::ops::DerefMut for Edit<'_> {
+    fn deref_mut(&mut self) -> &mut Documents {
+        self.docs
+    }
+}
+
+impl Drop for Edit<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.docs.manifest.discard_edits();
+            self.docs.lock.discard_edits();
+        }
+    }
+}
+
 /// The text and permission bits of a document, `None` when it does not exist.
 fn read_doc(fs: &dyn FileSystem, path: &Path) -> Result<Option<(String, u32)>> {
     let file = match fs.open(path, OpenMode::Read) {
@@ -777,9 +847,8 @@ impl Collection {
         }
         let type_dir_exists = self.kind(&self.dir.join(ty.dir_name()))? == Some(FileKind::Dir);
         let now = now_timestamp();
-        let mut manifest = self.docs.manifest.clone();
-        let mut lock = self.docs.lock.clone();
         let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("add {ty} {name}"))?;
+        let mut docs = self.docs.edit();
         if !type_dir_exists {
             t.create_dir(ty.dir_name(), 0o755)?;
         }
@@ -803,17 +872,17 @@ impl Collection {
         if let Some(r) = &fetched.skillwal_ref {
             artifact.extra.insert(FIELD_REF.into(), r.clone());
         }
-        manifest.add_artifact(&artifact)?;
-        manifest.set_updated(&now);
+        docs.manifest.add_artifact(&artifact)?;
+        docs.manifest.set_updated(&now);
         let mut entry = LockEntry::new(name, ty, &hash, &now)?;
         entry.upstream = fetched.upstream.clone();
         entry.resolved_sha = fetched.resolved_sha.clone();
         entry.resolved_version = fetched.resolved_version.clone();
-        lock.set_entry(&entry)?;
-        stage_docs(&mut t, &self.docs, &manifest, &lock)?;
+        docs.lock.set_entry(&entry)?;
+        docs.stage(&mut t)?;
         let mut w = Writer::new(&self.store);
         stage_base(&self.store, &mut w, &mut t, ty, name, &hash, fetched)?;
-        self.docs = commit(t, &self.docs, manifest, lock)?;
+        docs.commit(t)?;
         Ok(entry)
     }
 
@@ -835,13 +904,7 @@ impl Collection {
             });
         }
         let (rel, abs) = self.storage(name, ty)?;
-        let mut manifest = self.docs.manifest.clone();
-        let mut lock = self.docs.lock.clone();
-        manifest.remove_artifact(name, ty)?;
-        manifest.set_updated(&now_timestamp());
-        if lock.contains_entry(name, ty) {
-            lock.remove_entry(name, ty)?;
-        }
+        let now = now_timestamp();
         let on_disk = if keep_files { None } else { self.kind(&abs)? };
         if on_disk == Some(FileKind::Symlink) {
             return Err(CollectionError::LinkedStorage {
@@ -852,6 +915,12 @@ impl Collection {
         }
         let cap = capture_now(&self.store, &self.dir, self.engine.is_some())?;
         let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("remove {ty} {name}"))?;
+        let mut docs = self.docs.edit();
+        docs.manifest.remove_artifact(name, ty)?;
+        docs.manifest.set_updated(&now);
+        if docs.lock.contains_entry(name, ty) {
+            docs.lock.remove_entry(name, ty)?;
+        }
         if let Some(kind) = on_disk {
             if kind == FileKind::Dir {
                 t.delete_tree(&rel)?;
@@ -859,7 +928,7 @@ impl Collection {
                 t.delete_file(&rel)?;
             }
         }
-        stage_docs(&mut t, &self.docs, &manifest, &lock)?;
+        docs.stage(&mut t)?;
         let mut w = Writer::new(&self.store);
         let snap = stage_auto_snapshot(
             &mut w,
@@ -869,7 +938,7 @@ impl Collection {
             self.snapshot_keep,
         )?;
         refs::stage_delete_bases(&self.store, &mut t, ty.as_str(), name)?;
-        self.docs = commit(t, &self.docs, manifest, lock)?;
+        docs.commit(t)?;
         cap.save_stat_cache(&self.store, true);
         Ok(snap)
     }
@@ -954,8 +1023,6 @@ impl Collection {
             return Err(CollectionError::PromptWithoutTerminal { names: no_terminal });
         }
         let now = now_timestamp();
-        let mut manifest = self.docs.manifest.clone();
-        let mut lock = self.docs.lock.clone();
         let mut outcomes = Vec::new();
         let writes = |a: UpdateAction| matches!(a, UpdateAction::Updated | UpdateAction::Merged);
         let changing = plans.iter().any(|p| writes(p.2));
@@ -975,6 +1042,7 @@ impl Collection {
         } else {
             None
         };
+        let mut docs = self.docs.edit();
         for (input, _artifact, action, modified, upstream, merge_plan) in &plans {
             let (name, ty) = (input.name.as_str(), input.ty);
             let f = &input.fetched;
@@ -998,10 +1066,10 @@ impl Collection {
                 }
                 if let Some(text) = front_matter_source(f) {
                     let (metadata, tags) = frontmatter::metadata_and_tags(&text);
-                    manifest.set_metadata(name, ty, &metadata)?;
-                    manifest.artifact_mut(name, ty)?.set_tags(&tags);
+                    docs.manifest.set_metadata(name, ty, &metadata)?;
+                    docs.manifest.artifact_mut(name, ty)?.set_tags(&tags);
                 }
-                let mut a = manifest.artifact_mut(name, ty)?;
+                let mut a = docs.manifest.artifact_mut(name, ty)?;
                 a.set_upstream(f.upstream.as_deref());
                 a.set_version_spec(f.version_spec.as_deref());
                 a.set_resolved_sha(f.resolved_sha.as_deref());
@@ -1020,7 +1088,7 @@ impl Collection {
                 entry.upstream = f.upstream.clone();
                 entry.resolved_sha = f.resolved_sha.clone();
                 entry.resolved_version = f.resolved_version.clone();
-                lock.set_entry(&entry)?;
+                docs.lock.set_entry(&entry)?;
             }
             outcomes.push(UpdateOutcome {
                 name: name.to_string(),
@@ -1037,8 +1105,8 @@ impl Collection {
         }
         let mut snapshot = None;
         if let (Some(mut t), Some(cap)) = (txn, cap) {
-            manifest.set_updated(&now);
-            stage_docs(&mut t, &self.docs, &manifest, &lock)?;
+            docs.manifest.set_updated(&now);
+            docs.stage(&mut t)?;
             let mut w = Writer::new(&self.store);
             snapshot = Some(stage_auto_snapshot(
                 &mut w,
@@ -1060,7 +1128,7 @@ impl Collection {
                     )?;
                 }
             }
-            self.docs = commit(t, &self.docs, manifest, lock)?;
+            docs.commit(t)?;
             cap.save_stat_cache(&self.store, true);
         }
         Ok((outcomes, snapshot))
@@ -1352,44 +1420,6 @@ fn writable<'a>(engine: &'a mut Option<Engine>, dir: &Path) -> Result<&'a mut En
     engine.as_mut().ok_or_else(|| CollectionError::ReadOnly {
         dir: dir.to_path_buf(),
     })
-}
-
-/// Commits `t` (whose documents are staged) durably; returns the new documents.
-fn commit(
-    t: Transaction<'_>,
-    old: &Documents,
-    manifest: ManifestEditor,
-    lock: LockEditor,
-) -> Result<Documents> {
-    t.commit_durable()?;
-    Ok(Documents {
-        manifest,
-        lock,
-        modes: old.modes,
-    })
-}
-
-/// Stages both new documents and their field diffs against `old`.
-fn stage_docs(
-    t: &mut Transaction<'_>,
-    old: &Documents,
-    manifest: &ManifestEditor,
-    lock: &LockEditor,
-) -> Result<()> {
-    t.put_bytes(
-        MANIFEST_FILE_NAME,
-        manifest.to_string().as_bytes(),
-        old.modes.0,
-    )?;
-    t.put_bytes(LOCK_FILE_NAME, lock.to_string().as_bytes(), old.modes.1)?;
-    let manifest_diff = diff_manifests(Some(&old.manifest), Some(manifest));
-    t.record_diff(true, MANIFEST_FILE_NAME, &manifest_diff)?;
-    t.record_diff(
-        false,
-        LOCK_FILE_NAME,
-        &diff_locks(Some(&old.lock), Some(lock)),
-    )?;
-    Ok(())
 }
 
 fn source_path(f: &Fetched) -> PathBuf {

@@ -17,6 +17,13 @@
 //! its fields with `None` on the other side. Order: items in `before` order then new items in
 //! `after` order; fields likewise. `[collection] updated` is an ordinary field: it changes
 //! on every write and is reported like any other.
+//!
+//! An editor records in a [`Saved`] each item it changes, as it was before the first change;
+//! its `changes()` ([`ManifestEditor::changes`], [`LockEditor::changes`]) gives what diffing
+//! its original document against the document now gives, copying and comparing only those
+//! items. (Only a document in which another top-level table has the name of a changed item,
+//! e.g. `["my-skill::skill"]` beside that artifact, could differ: a whole-document diff merges
+//! the two tables into one item.)
 
 use std::collections::HashMap;
 
@@ -46,7 +53,7 @@ pub fn diff_locks(before: Option<&LockEditor>, after: Option<&LockEditor>) -> Ve
     diff_items(items(before), items(after))
 }
 
-type Fields = Vec<(String, String)>;
+pub(crate) type Fields = Vec<(String, String)>;
 
 /// Items in document order, with an index by name: a document of N items is merged and
 /// compared in O(N), not O(N²) (10,000 artifacts made the linear lookups the bulk of an
@@ -86,11 +93,7 @@ fn manifest_items(doc: &DocumentMut) -> Items {
 fn lock_items(doc: &DocumentMut) -> Items {
     let mut items = Items::default();
     if let Some(lock) = doc.get("lock").and_then(Item::as_table_like) {
-        let mut fields = Fields::new();
-        for (k, item) in lock.iter().filter(|(k, _)| *k != "entries") {
-            flatten_item(item, &Key::new(k).display_repr(), &mut fields);
-        }
-        merge_fields(&mut items, "lock", fields);
+        merge_fields(&mut items, "lock", lock_head_fields(lock));
         if let Some(entries) = lock.get("entries").and_then(Item::as_table_like) {
             for (key, entry) in entries.iter() {
                 let mut fields = Fields::new();
@@ -101,6 +104,15 @@ fn lock_items(doc: &DocumentMut) -> Items {
     }
     other_items(doc.as_table(), &["lock"], &mut items);
     items
+}
+
+/// The fields of the item `lock`: those of `[lock]` but its entries.
+pub(crate) fn lock_head_fields(lock: &dyn TableLike) -> Fields {
+    let mut fields = Fields::new();
+    for (k, item) in lock.iter().filter(|(k, _)| *k != "entries") {
+        flatten_item(item, &Key::new(k).display_repr(), &mut fields);
+    }
+    fields
 }
 
 /// Top-level content other than `skip`: tables by name, arrays of tables by index, plain
@@ -194,6 +206,136 @@ fn diff_fields(item: &str, before: &Fields, after: &Fields, changes: &mut Vec<Fi
             push(field, None, Some(value));
         }
     }
+}
+
+/// Where an item is in its document: the table before the sequence (`[collection]`,
+/// `[lock]`), or the element at this index of the sequence (artifacts, lock entries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Slot {
+    Head,
+    Element(usize),
+}
+
+/// The items an editor changed since its original text, each as it was then; see the
+/// module documentation.
+///
+/// The editor calls [`Saved::save`] before it first changes an item (and for an item it
+/// adds), and [`Saved::remove`] when it removes a sequence element. It must only change, add
+/// or remove items in ways that keep the items it does not save exactly as they were, add
+/// elements at the end of their sequence, and remove them without reordering the others.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Saved {
+    items: Vec<SavedItem>,
+    /// Original indices of the removed elements that were in the original text, ascending.
+    removed: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct SavedItem {
+    /// The item's name in the diff: `collection`, `lock`, `"<name>::<type>"`.
+    name: String,
+    /// Where it was in the original text and its table then (standard or inline); `None`
+    /// for an item added since.
+    original: Option<(Slot, Item)>,
+    /// The original element was removed (counted in [`Saved::removed`]; if it is added
+    /// again, that is a new element at the end).
+    removed: bool,
+}
+
+impl Saved {
+    /// Records the item `name` before its first change: `current()` gives where it is now
+    /// and a copy of its table, `None` when it is not in the document (so it was not in the
+    /// original text either: it is being added). Does nothing, and does not call `current`,
+    /// when `name` was saved already.
+    pub(crate) fn save(&mut self, name: &str, current: impl FnOnce() -> Option<(Slot, Item)>) {
+        if self.items.iter().any(|s| s.name == name) {
+            return;
+        }
+        let original = current().map(|(slot, table)| {
+            debug_assert!(table.is_table_like(), "{name} is saved as a table");
+            (self.original_slot(slot), table)
+        });
+        self.items.push(SavedItem {
+            name: name.to_owned(),
+            original,
+            removed: false,
+        });
+    }
+
+    /// Records that the element `name`, saved before, was removed from its sequence.
+    pub(crate) fn remove(&mut self, name: &str) {
+        let Some(saved) = self.items.iter_mut().find(|s| s.name == name) else {
+            return;
+        };
+        if let (Some((Slot::Element(i), _)), false) = (&saved.original, saved.removed) {
+            saved.removed = true;
+            let at = self.removed.partition_point(|r| r < i);
+            self.removed.insert(at, *i);
+        }
+    }
+
+    /// Forgets everything: the document as it is now is the original.
+    pub(crate) fn clear(&mut self) {
+        self.items.clear();
+        self.removed.clear();
+    }
+
+    /// The changed fields from the original text to the document now, as [`diff_manifests`]
+    /// and [`diff_locks`] give them: saved items that existed in original order, then added
+    /// ones in their order now. `now(name)` gives where the item `name` is now and its
+    /// fields (`None` when it is absent).
+    pub(crate) fn changes(&self, now: impl Fn(&str) -> Option<(Slot, Fields)>) -> Vec<FieldChange> {
+        let mut before: Vec<(Slot, &str, &Item)> = self
+            .items
+            .iter()
+            .filter_map(|s| {
+                s.original
+                    .as_ref()
+                    .map(|(slot, t)| (*slot, s.name.as_str(), t))
+            })
+            .collect();
+        before.sort_by_key(|(slot, _, _)| *slot);
+        let mut changes = Vec::new();
+        for (_, name, table) in before {
+            let fields = table.as_table_like().map(table_fields).unwrap_or_default();
+            let after = now(name).map(|(_, f)| f).unwrap_or_default();
+            diff_fields(name, &fields, &after, &mut changes);
+        }
+        let mut added: Vec<(Slot, &str, Fields)> = self
+            .items
+            .iter()
+            .filter(|s| s.original.is_none())
+            .filter_map(|s| now(&s.name).map(|(slot, f)| (slot, s.name.as_str(), f)))
+            .collect();
+        added.sort_by_key(|(slot, _, _)| *slot);
+        for (_, name, fields) in added {
+            diff_fields(name, &Fields::new(), &fields, &mut changes);
+        }
+        changes
+    }
+
+    /// Where an item now at `slot` was in the original text: an element's index is shifted
+    /// past the original elements removed before it (added elements come after all others).
+    fn original_slot(&self, slot: Slot) -> Slot {
+        match slot {
+            Slot::Head => Slot::Head,
+            Slot::Element(mut i) => {
+                for &r in &self.removed {
+                    if r <= i {
+                        i += 1;
+                    }
+                }
+                Slot::Element(i)
+            }
+        }
+    }
+}
+
+/// The fields of an item that is one table (an artifact, `[collection]`, a lock entry).
+pub(crate) fn table_fields(table: &dyn TableLike) -> Fields {
+    let mut fields = Fields::new();
+    flatten(table, "", &mut fields);
+    fields
 }
 
 #[cfg(test)]

@@ -4,32 +4,40 @@
 //! a changed value keeps its formatting; a new field goes where SkillMeat would write it; a
 //! new entry goes right after the last table of `[lock]`; unknown fields, entries of
 //! unmanaged types and other tables stay. Entries written inline
-//! (`"a::skill" = { … }`) are edited in place, new fields appended at their end.
+//! (`"a::skill" = { … }`) are edited in place, new fields appended at their end. Parsing
+//! once, the typed view, [`LockEditor::changes`], `rebase` and `discard_edits` work as in
+//! the manifest editor.
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::OnceLock;
 
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 
+use super::diff::{FieldChange, Fields, Saved, Slot, lock_head_fields};
 use super::error::{Error, Result};
 use super::hash::is_content_hash;
 use super::lock::{LOCK_ENTRY_FIELDS, LOCK_FORMAT_VERSION, Lock, LockEntry};
 use super::names::{ArtifactType, lock_key};
 use super::toml_util::{
-    Source, make_room, max_position, remove_key, render_document, set_value, set_value_inline,
-    string_value,
+    Source, flatten_item, make_room, max_position, remove_key, render_document, set_value,
+    set_value_inline, string_value,
 };
 
 /// An editable `collection.lock`.
 #[derive(Debug, Clone)]
 pub struct LockEditor {
     document: String,
+    /// The text parsed, or the one given to the last [`LockEditor::rebase`].
     original: String,
     doc: DocumentMut,
-    /// The typed view of `original`, read from the same parse as `doc`; it is the view of
-    /// the document while `edited` is false. Shared by clones.
-    parsed: Arc<Lock>,
+    /// The typed view of `original` (so of the document while `edited` is false): read
+    /// from the same parse as `doc`; after a rebase, read from `original` when first asked.
+    parsed: OnceLock<Lock>,
+    /// The items changed since `original`, as they were (for [`LockEditor::changes`]).
+    /// `lock` is only ever saved as added: `[lock]`'s own fields change only when it is
+    /// created.
+    saved: Saved,
     crlf: bool,
     edited: bool,
 }
@@ -44,7 +52,8 @@ impl LockEditor {
             document: document.to_owned(),
             original: text.to_owned(),
             doc: doc.into_mut(),
-            parsed: Arc::new(parsed),
+            parsed: OnceLock::from(parsed),
+            saved: Saved::default(),
             crlf: text.contains("\r\n"),
             edited: false,
         })
@@ -83,7 +92,49 @@ impl LockEditor {
         if self.edited {
             return Lock::parse(&self.to_string(), &self.document).map(Cow::Owned);
         }
-        Ok(Cow::Borrowed(&self.parsed))
+        if let Some(parsed) = self.parsed.get() {
+            return Ok(Cow::Borrowed(parsed));
+        }
+        let parsed = Lock::parse(&self.original, &self.document)?;
+        Ok(Cow::Borrowed(self.parsed.get_or_init(|| parsed)))
+    }
+
+    /// The changed fields from the original text (as parsed, or given to the last
+    /// [`LockEditor::rebase`]) to the document now: what [`super::diff_locks`] gives for the
+    /// two, computed from the items the edits saved, not from whole documents.
+    pub fn changes(&self) -> Vec<FieldChange> {
+        self.saved.changes(|name| {
+            let lock = self.doc.get("lock")?.as_table_like()?;
+            if name == "lock" {
+                return Some((Slot::Head, lock_head_fields(lock)));
+            }
+            let (index, entry) = entry_position(lock.get("entries")?.as_table_like()?, name)?;
+            let mut fields = Fields::new();
+            flatten_item(entry, "", &mut fields);
+            Some((Slot::Element(index), fields))
+        })
+    }
+
+    /// Makes the document as it is now the original: `text` must be its text now (what
+    /// `to_string` gives; the caller has just written it). Afterwards nothing is edited and
+    /// [`LockEditor::changes`] counts from here; the typed view is read from `text` when
+    /// first asked for.
+    pub fn rebase(&mut self, text: String) {
+        debug_assert_eq!(text, self.to_string(), "rebase on the document's own text");
+        self.original = text;
+        self.parsed = OnceLock::new();
+        self.saved.clear();
+        self.edited = false;
+    }
+
+    /// Drops every edit since the original text: the editor is again what
+    /// [`LockEditor::parse`] made of it (the text is parsed again if anything changed).
+    pub fn discard_edits(&mut self) {
+        if self.edited {
+            *self = LockEditor::parse(&self.original, &self.document)
+                .expect("the original text is a valid lock: it was parsed or written so");
+        }
+        self.saved.clear();
     }
 
     /// Whether an entry for (`name`, `artifact_type`) is present.
@@ -106,6 +157,7 @@ impl LockEditor {
                 item: entry.key(),
             });
         }
+        self.saved.save(&entry.key(), || None);
         let mut table = Table::new();
         write_fields(&mut EntryRef::Table(&mut table), entry);
         self.ensure_entries_table()?;
@@ -145,6 +197,7 @@ impl LockEditor {
         artifact_type: ArtifactType,
     ) -> Result<LockEntryMut<'_>> {
         let key = lock_key(name, artifact_type);
+        self.save_entry(&key);
         let entry = self
             .doc
             .get_mut("lock")
@@ -172,6 +225,7 @@ impl LockEditor {
     /// Fails with [`Error::NotFound`].
     pub fn remove_entry(&mut self, name: &str, artifact_type: ArtifactType) -> Result<()> {
         let key = lock_key(name, artifact_type);
+        self.save_entry(&key);
         let removed = self
             .doc
             .get_mut("lock")
@@ -184,6 +238,7 @@ impl LockEditor {
                 item: key,
             });
         }
+        self.saved.remove(&key);
         self.edited = true;
         Ok(())
     }
@@ -197,9 +252,19 @@ impl LockEditor {
         self.doc.get("lock")?.get("entries")?.as_table_like()
     }
 
+    /// Saves the entry `key` before its first change (as absent when it is not there).
+    fn save_entry(&mut self, key: &str) {
+        let entries = self.doc.get("lock").and_then(|l| l.get("entries"));
+        self.saved.save(key, || {
+            let (index, entry) = entry_position(entries?.as_table_like()?, key)?;
+            Some((Slot::Element(index), entry.clone()))
+        });
+    }
+
     /// Makes sure `[lock]` and `[lock.entries]` exist as standard tables.
     fn ensure_entries_table(&mut self) -> Result<()> {
         if !self.doc.contains_key("lock") {
+            self.saved.save("lock", || None);
             let anchor = max_position(self.doc.as_table()).unwrap_or(0);
             let mut lock = Table::new();
             lock.insert("version", Item::Value(string_value(LOCK_FORMAT_VERSION)));
@@ -239,6 +304,17 @@ impl fmt::Display for LockEditor {
             f.write_str(&self.original)
         }
     }
+}
+
+/// The index of the entry `key` among `entries`, and the entry.
+fn entry_position<'a>(
+    entries: &'a dyn toml_edit::TableLike,
+    key: &str,
+) -> Option<(usize, &'a Item)> {
+    entries
+        .iter()
+        .enumerate()
+        .find_map(|(i, (k, entry))| (k == key).then_some((i, entry)))
 }
 
 fn unsupported(document: &str, message: &str) -> Error {

@@ -12,18 +12,26 @@
 //! for a new collection) becomes `[[artifacts]]` tables on the first add, update or
 //! `artifact_mut`. Removing from an inline array edits it in place.
 //!
+//! The text is parsed once: the typed view read to validate it is kept, and handed out by
+//! [`ManifestEditor::manifest`] until the first edit. Each item an edit changes (`[collection]`,
+//! an artifact) is first saved as it was, so [`ManifestEditor::changes`] finds the changed
+//! fields by comparing those items only, not two whole documents. Once the new text is
+//! written, [`ManifestEditor::rebase`] makes it the original; [`ManifestEditor::discard_edits`]
+//! goes back to the original.
+//!
 //! The editor never sets timestamps on its own; call [`ManifestEditor::set_updated`] with
 //! [`super::now_timestamp`] on every write, as SkillMeat does.
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::OnceLock;
 
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, TableLike, Value};
 
+use super::diff::{FieldChange, Saved, Slot, table_fields};
 use super::error::{Error, Result};
 use super::manifest::{ARTIFACT_FIELDS, Artifact, MANIFEST_FORMAT_VERSION, Manifest, Origin};
-use super::names::{ArtifactType, lock_key, validate_collection_name};
+use super::names::{ArtifactType, lock_key, split_lock_key, validate_collection_name};
 use super::toml_util::{
     Source, make_room, make_standard_table, max_position, plain_to_table, remove_key,
     render_document, set_value, set_value_like, string_array_value, string_value,
@@ -34,11 +42,14 @@ use super::toml_util::{
 #[derive(Debug, Clone)]
 pub struct ManifestEditor {
     document: String,
+    /// The text parsed, or the one given to the last [`ManifestEditor::rebase`].
     original: String,
     doc: DocumentMut,
-    /// The typed view of `original`, read from the same parse as `doc`; it is the view of
-    /// the document while `edited` is false. Shared by clones.
-    parsed: Arc<Manifest>,
+    /// The typed view of `original` (so of the document while `edited` is false): read
+    /// from the same parse as `doc`; after a rebase, read from `original` when first asked.
+    parsed: OnceLock<Manifest>,
+    /// The items changed since `original`, as they were (for [`ManifestEditor::changes`]).
+    saved: Saved,
     crlf: bool,
     edited: bool,
 }
@@ -52,11 +63,13 @@ impl ManifestEditor {
     pub fn parse(text: &str, document: &str) -> Result<ManifestEditor> {
         let (source, doc) = Source::parse(text, document)?;
         let parsed = Manifest::read(&source, doc.as_table())?;
+        let doc = doc.into_mut();
         Ok(ManifestEditor {
             document: document.to_owned(),
             original: text.to_owned(),
-            doc: doc.into_mut(),
-            parsed: Arc::new(parsed),
+            doc,
+            parsed: OnceLock::from(parsed),
+            saved: Saved::default(),
             crlf: text.contains("\r\n"),
             edited: false,
         })
@@ -110,11 +123,57 @@ impl ManifestEditor {
         if self.edited {
             return Manifest::parse(&self.to_string(), &self.document).map(Cow::Owned);
         }
-        Ok(Cow::Borrowed(&self.parsed))
+        if let Some(parsed) = self.parsed.get() {
+            return Ok(Cow::Borrowed(parsed));
+        }
+        let parsed = Manifest::parse(&self.original, &self.document)?;
+        Ok(Cow::Borrowed(self.parsed.get_or_init(|| parsed)))
+    }
+
+    /// The changed fields from the original text (as parsed, or given to the last
+    /// [`ManifestEditor::rebase`]) to the document now: what [`super::diff_manifests`] gives
+    /// for the two, computed from the items the edits saved, not from whole documents.
+    pub fn changes(&self) -> Vec<FieldChange> {
+        self.saved.changes(|name| {
+            let (slot, table) = if name == "collection" {
+                (Slot::Head, self.doc.get("collection")?.as_table_like()?)
+            } else {
+                let (name, type_name) = split_lock_key(name)?;
+                let index = find_artifact(&self.doc, name, type_name)?;
+                (Slot::Element(index), artifact_at(&self.doc, index)?)
+            };
+            Some((slot, table_fields(table)))
+        })
+    }
+
+    /// Makes the document as it is now the original: `text` must be its text now (what
+    /// `to_string` gives; the caller has just written it). Afterwards nothing is edited and
+    /// [`ManifestEditor::changes`] counts from here; the typed view is read from `text` when
+    /// first asked for.
+    pub fn rebase(&mut self, text: String) {
+        debug_assert_eq!(text, self.to_string(), "rebase on the document's own text");
+        self.original = text;
+        self.parsed = OnceLock::new();
+        self.saved.clear();
+        self.edited = false;
+    }
+
+    /// Drops every edit since the original text: the editor is again what
+    /// [`ManifestEditor::parse`] made of it (the text is parsed again if anything changed).
+    pub fn discard_edits(&mut self) {
+        if self.edited {
+            *self = ManifestEditor::parse(&self.original, &self.document)
+                .expect("the original text is a valid manifest: it was parsed or written so");
+        }
+        self.saved.clear();
     }
 
     /// Sets `[collection] updated`, keeping the line's formatting.
     pub fn set_updated(&mut self, timestamp: &str) {
+        let doc = &self.doc;
+        self.saved.save("collection", || {
+            Some((Slot::Head, doc.get("collection")?.clone()))
+        });
         let collection = self
             .doc
             .get_mut("collection")
@@ -144,6 +203,7 @@ impl ManifestEditor {
                 item: artifact.key(),
             });
         }
+        self.saved.save(&artifact.key(), || None);
         let mut table = Table::new();
         {
             // The handle's edit flag is about `table`, which is not in the document yet.
@@ -246,6 +306,8 @@ impl ManifestEditor {
     /// directly above its header. Fails with [`Error::NotFound`].
     pub fn remove_artifact(&mut self, name: &str, artifact_type: ArtifactType) -> Result<()> {
         let index = self.find_or_not_found(name, artifact_type)?;
+        let key = lock_key(name, artifact_type);
+        self.save_artifact(&key, index);
         match self.doc.get_mut("artifacts") {
             Some(Item::ArrayOfTables(aot)) => {
                 aot.remove(index);
@@ -255,6 +317,7 @@ impl ManifestEditor {
             }
             _ => unreachable!("find_artifact found it in one of the two layouts"),
         }
+        self.saved.remove(&key);
         self.edited = true;
         Ok(())
     }
@@ -271,10 +334,26 @@ impl ManifestEditor {
         })
     }
 
+    /// The index of the artifact, saved as it is (it is about to change) in the
+    /// `[[artifacts]]` layout.
     fn artifact_index_mut(&mut self, name: &str, artifact_type: ArtifactType) -> Result<usize> {
         let index = self.find_or_not_found(name, artifact_type)?;
+        self.save_artifact(&lock_key(name, artifact_type), index);
         self.artifacts_mut()?;
         Ok(index)
+    }
+
+    /// Saves the artifact `key` at `index`, before its first change.
+    fn save_artifact(&mut self, key: &str, index: usize) {
+        let doc = &self.doc;
+        self.saved.save(key, || {
+            let item = match doc.get("artifacts")? {
+                Item::ArrayOfTables(aot) => Item::Table(aot.get(index)?.clone()),
+                Item::Value(Value::Array(array)) => Item::Value(array.get(index)?.clone()),
+                _ => return None,
+            };
+            Some((Slot::Element(index), item))
+        });
     }
 
     /// The `[[artifacts]]` array, converting the inline layout (see the module docs).
@@ -502,6 +581,15 @@ fn find_artifact(doc: &DocumentMut, name: &str, type_name: &str) -> Option<usize
         Item::Value(Value::Array(array)) => array
             .iter()
             .position(|v| v.as_inline_table().is_some_and(|t| matches(t))),
+        _ => None,
+    }
+}
+
+/// The artifact at `index` in either layout of `artifacts`.
+fn artifact_at(doc: &DocumentMut, index: usize) -> Option<&dyn TableLike> {
+    match doc.get("artifacts")? {
+        Item::ArrayOfTables(aot) => Some(aot.get(index)?),
+        Item::Value(Value::Array(array)) => Some(array.get(index)?.as_inline_table()?),
         _ => None,
     }
 }
