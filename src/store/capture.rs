@@ -174,9 +174,12 @@ fn capture_with(
                 dirs.push((&it.rel, it.mode));
             }
             Some(src) => {
-                let known = it.stat.as_ref().and_then(|m| cache.lookup(&it.rel, m));
+                let known = it
+                    .stat
+                    .as_ref()
+                    .and_then(|m| Some((m.len, cache.lookup(&it.rel, m)?)));
                 let (size, hash) = match known {
-                    Some(k) => (it.stat.as_ref().map_or(0, |m| m.len), k.hash),
+                    Some((len, k)) => (len, k.hash),
                     None => {
                         let (size, hash) = hash_file(store.fs_for(src), src)?;
                         hashed_files += 1;
@@ -187,7 +190,7 @@ fn capture_with(
                 // Whether the object was in the store before this capture; the `lstat` of
                 // the object is skipped when the cache says so (only `gc` deletes objects,
                 // and it deletes the cache first).
-                let in_store = if known.is_some_and(|k| k.in_store) {
+                let in_store = if known.is_some_and(|(_, k)| k.in_store) {
                     true
                 } else if scheduled.contains(&hash) {
                     false
@@ -202,9 +205,9 @@ fn capture_with(
                         src: src.clone(),
                     });
                 }
-                // A file that changed between its `lstat` and its hashing has a newer ctime
-                // than the recorder accepts, so an entry is only ever noted for the content
-                // that was hashed.
+                // If the file changed between its `lstat` and its hashing, this entry (old
+                // stat, new hash) never matches again: the change gave the file a ctime at or
+                // after the recording's start, and no noted stat has one.
                 if let (Some(r), Some(m)) = (recorder.as_deref_mut(), &it.stat)
                     && m.len == size
                 {

@@ -105,14 +105,6 @@ impl StatCache {
             .filter(|k| k.stamp == Stamp::of(meta))
             .copied()
     }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
 }
 
 /// The entries of a new cache, collected during one capture; written by [`Recording::save`]
@@ -154,15 +146,6 @@ impl Recording {
             };
             self.entries.push((rel.to_string(), known));
         }
-    }
-
-    /// Entries recorded.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
     }
 
     /// Writes the cache of `root`: a temporary file, renamed over the old cache; nothing is
