@@ -348,7 +348,7 @@ fn tarball_update(root: &Path, snapshot: &Path, u: &Update) -> io::Result<()> {
 }
 
 fn skillwal_stage(t: &mut skillwal::Transaction<'_>, u: &Update) -> skillwal::Result<()> {
-    let mut tree = t.put_tree(&format!("skills/{SKILL0}"))?;
+    let mut tree = t.put_tree(&format!("skills/{SKILL0}"), 0o755)?;
     for (rel, bytes, mode) in &u.files[..3] {
         tree.bytes(rel.rsplit('/').next().expect("a name"), bytes, *mode)?;
     }

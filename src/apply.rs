@@ -4,20 +4,26 @@
 //! target holds the after-state), `NotApplied` (it holds the before-state), `Damaged` (it is
 //! the engine's own staged inode whose unsynced writes were lost in a crash) or a conflict
 //! (a state the transaction cannot explain, which is reported and never overwritten).
+//! "Holds" means everything a user can see: the kind, a file's bytes and permission bits, a
+//! directory's tree (every mode and link below it included), a link's target.
 //! The commit applies each operation with [`act`] right after the commit point; recovery
 //! classifies every operation first and then [`redo`]es them, making what it rewrites durable
 //! before it renames it into place.
 
 use crate::error::{Error, IoContext, Result};
-use crate::fs::{FileHandle, FileKind, FileSystem, OpenMode, remove_tree};
-use crate::hashing::{self, TreeNode, tree_hash_of, walk_tree};
+use crate::fs::{FileHandle, FileKind, FileSystem, Metadata, OpenMode, remove_tree};
+use crate::hashing::{self, TreeNode, walk_tree};
 use crate::journal::format::{Before, EntryKind, Hash, hex};
 use crate::limits::STREAM_BUFFER_BYTES;
 use crate::ops::{Located, Op, PutFile, PutTree, staged_name, trash_name};
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+
+/// Owner read, write and search: what the engine needs on a directory it fills.
+const OWNER_RWX: u32 = 0o700;
 
 /// What one transaction's application needs to reach.
 pub(crate) struct Ctx<'a> {
@@ -27,6 +33,9 @@ pub(crate) struct Ctx<'a> {
     pub journal: &'a dyn FileHandle,
     pub journal_path: &'a Path,
     pub salt: u64,
+    /// The journal format version of the transaction's records: version 1 recorded no
+    /// permission bits, so they are not compared for its operations.
+    pub version: u16,
 }
 
 impl Ctx<'_> {
@@ -38,6 +47,10 @@ impl Ctx<'_> {
     }
     fn trash(&self, index: u32) -> PathBuf {
         self.staging.join(trash_name(self.salt, index))
+    }
+    /// Whether permission bits are part of the states compared (format version 2 on).
+    fn modes(&self) -> bool {
+        self.version >= 2
     }
 }
 
@@ -54,20 +67,11 @@ fn short(h: &Hash) -> String {
     hex(&h[..6])
 }
 
-fn lstat(fs: &dyn FileSystem, path: &Path) -> Result<Option<crate::fs::Metadata>> {
+fn lstat(fs: &dyn FileSystem, path: &Path) -> Result<Option<Metadata>> {
     match fs.metadata(path) {
         Ok(m) => Ok(Some(m)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("stat", path, e)),
-    }
-}
-
-fn kind_name(k: FileKind) -> &'static str {
-    match k {
-        FileKind::File => "a file",
-        FileKind::Dir => "a directory",
-        FileKind::Symlink => "a symbolic link",
-        FileKind::Other => "a special file",
     }
 }
 
@@ -76,207 +80,351 @@ fn kind_name(k: FileKind) -> &'static str {
 pub(crate) fn act(ctx: &Ctx, index: u32, op: &Op) -> Result<()> {
     let fs = ctx.fs;
     let target = ctx.target(op);
-    match op {
-        Op::PutFile(p) => {
-            let staged = ctx.staged(index);
-            if p.before == Before::Absent {
-                fs.rename_noreplace(&staged, &target).ctx("rename", &target)
-            } else {
-                // An exchange, not a rename over the target: as atomic, but ext4 forces the
-                // writeback of a file renamed over another (auto_da_alloc), which would put
-                // a flush of every replaced file into the commit. The old file is left at
-                // the staged name, and the checkpoint's clearing of staging removes it.
-                fs.exchange(&staged, &target).ctx("exchange", &target)
-            }
+    // A put replaces whatever is there by an exchange, never "old away, then new in": a
+    // reader sees the old thing or the new one (a file, a directory or a link, of any kind
+    // on either side). The old one is left at the staged name, and the checkpoint's clearing
+    // of staging removes it. For a file replaced by a file, an exchange rather than a rename
+    // over it also keeps ext4 (auto_da_alloc) from flushing the replaced file in the commit.
+    let put = |before: &Before| {
+        let staged = ctx.staged(index);
+        if *before == Before::Absent {
+            fs.rename_noreplace(&staged, &target).ctx("rename", &target)
+        } else {
+            fs.exchange(&staged, &target).ctx("exchange", &target)
         }
+    };
+    match op {
+        Op::PutFile(p) => put(&p.before),
+        Op::PutTree(t) => put(&t.before),
+        Op::PutLink { before, .. } => put(before),
         Op::DeleteFile { .. } => fs.remove_file(&target).ctx("remove", &target),
-        Op::CreateDir { mode, .. } => fs
+        Op::CreateDir {
+            staged_ino: Some(_),
+            ..
+        } => put(&Before::Absent),
+        // Format version 1 created the directory in place.
+        Op::CreateDir {
+            mode,
+            staged_ino: None,
+            ..
+        } => fs
             .create_dir(&target, *mode)
             .ctx("create directory", &target),
         Op::RemoveDir { .. } => fs.remove_dir(&target).ctx("remove directory", &target),
-        Op::PutTree(t) => {
-            let staged = ctx.staged(index);
-            if t.before == Before::Absent {
-                fs.rename_noreplace(&staged, &target).ctx("rename", &target)
-            } else {
-                // Never "old away, then new in": readers see the old tree or the new one.
-                fs.exchange(&staged, &target).ctx("exchange", &target)
-            }
-        }
         Op::DeleteTree { .. } => {
             let trash = ctx.trash(index);
             remove_tree(fs, &trash).ctx("remove", &trash)?;
             fs.rename_noreplace(&target, &trash).ctx("rename", &target)
         }
+        Op::SetDirMode { mode, .. } => fs.set_mode(&target, *mode).ctx("set mode", &target),
     }
+}
+
+/// What a target holds, read lazily: each of its hashes at most once.
+struct Seen<'c> {
+    ctx: &'c Ctx<'c>,
+    path: PathBuf,
+    meta: Option<Metadata>,
+    file_hash: Option<Hash>,
+    tree_hash: Option<Hash>,
+    link: Option<Vec<u8>>,
+}
+
+impl<'c> Seen<'c> {
+    fn new(ctx: &'c Ctx<'c>, path: PathBuf) -> Result<Seen<'c>> {
+        let meta = lstat(ctx.fs, &path)?;
+        Ok(Seen {
+            ctx,
+            path,
+            meta,
+            file_hash: None,
+            tree_hash: None,
+            link: None,
+        })
+    }
+
+    fn kind(&self) -> Option<FileKind> {
+        self.meta.map(|m| m.kind)
+    }
+
+    fn file_hash(&mut self) -> Result<Hash> {
+        if let Some(h) = self.file_hash {
+            return Ok(h);
+        }
+        let h = hashing::hash_file(self.ctx.fs, &self.path)?.1;
+        self.file_hash = Some(h);
+        Ok(h)
+    }
+
+    fn tree_hash(&mut self) -> Result<Hash> {
+        if let Some(h) = self.tree_hash {
+            return Ok(h);
+        }
+        let h = hashing::tree_hash(self.ctx.fs, &self.path, self.ctx.version)?;
+        self.tree_hash = Some(h);
+        Ok(h)
+    }
+
+    fn link(&mut self) -> Result<Vec<u8>> {
+        if let Some(t) = &self.link {
+            return Ok(t.clone());
+        }
+        let t = self
+            .ctx
+            .fs
+            .read_link(&self.path)
+            .ctx("read link", &self.path)?
+            .as_bytes()
+            .to_vec();
+        self.link = Some(t.clone());
+        Ok(t)
+    }
+
+    /// Whether it is a file of `size` bytes hashing to `hash`, with permission bits `mode`
+    /// (not compared when `None`: a version-1 record).
+    fn is_file(&mut self, size: u64, hash: &Hash, mode: Option<u32>) -> Result<bool> {
+        let Some(m) = self.meta else { return Ok(false) };
+        if m.kind != FileKind::File || m.len != size || mode.is_some_and(|x| x != m.mode) {
+            return Ok(false);
+        }
+        Ok(self.file_hash()? == *hash)
+    }
+
+    fn is_tree(&mut self, hash: &Hash) -> Result<bool> {
+        Ok(self.kind() == Some(FileKind::Dir) && self.tree_hash()? == *hash)
+    }
+
+    fn is_link(&mut self, target: &[u8]) -> Result<bool> {
+        Ok(self.kind() == Some(FileKind::Symlink) && self.link()? == target)
+    }
+
+    /// Whether it holds exactly the before-state `b`.
+    fn is(&mut self, b: &Before) -> Result<bool> {
+        match b {
+            Before::Absent => Ok(self.meta.is_none()),
+            Before::File { size, hash, mode } => self.is_file(*size, hash, *mode),
+            Before::Tree { hash } => self.is_tree(hash),
+            Before::Link { target } => self.is_link(target),
+        }
+    }
+
+    /// What it is, for a conflict message.
+    fn describe(&mut self) -> Result<String> {
+        Ok(match self.meta {
+            None => "missing".into(),
+            Some(m) => match m.kind {
+                FileKind::File => format!(
+                    "a file of {} bytes, mode {:o} (hash {})",
+                    m.len,
+                    m.mode,
+                    short(&self.file_hash()?)
+                ),
+                FileKind::Dir => format!("a directory (tree hash {})", short(&self.tree_hash()?)),
+                FileKind::Symlink => format!(
+                    "a symbolic link to {:?}",
+                    String::from_utf8_lossy(&self.link()?)
+                ),
+                FileKind::Other => "a special file".into(),
+            },
+        })
+    }
+}
+
+/// The first directory on the way to `op`'s target (below the root) that is there but is
+/// not a directory: a link, most likely, which nothing may be written through.
+fn blocked_parent(ctx: &Ctx, op: &Op) -> Result<Option<(String, FileKind)>> {
+    let mut prefix = String::new();
+    let comps: Vec<&str> = op.path().components().collect();
+    for c in &comps[..comps.len() - 1] {
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(c);
+        match lstat(ctx.fs, &ctx.root.join(&prefix))? {
+            Some(m) if m.kind == FileKind::Dir => {}
+            Some(m) => return Ok(Some((prefix, m.kind))),
+            // Made by an earlier operation of the transaction, or the op will fail.
+            None => return Ok(None),
+        }
+    }
+    Ok(None)
 }
 
 /// Classifies `op`'s target. Reads only.
 pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
-    let fs = ctx.fs;
-    let target = ctx.target(op);
-    let meta = lstat(fs, &target)?;
-    let conflict = |what: String| Ok(Status::Conflict(format!("{}: {what}", op.path())));
+    if let Some((parent, kind)) = blocked_parent(ctx, op)? {
+        let what = if kind == FileKind::Symlink {
+            "a symbolic link, which skillwal never writes through"
+        } else {
+            "not a directory"
+        };
+        return Ok(Status::Conflict(format!(
+            "{}: {parent} on the way is {what}",
+            op.path()
+        )));
+    }
+    let mut seen = Seen::new(ctx, ctx.target(op))?;
+    let mut conflict = |seen: &mut Seen, what: &str| -> Result<Status> {
+        Ok(Status::Conflict(format!(
+            "{}: {}; the transaction {what}",
+            op.path(),
+            seen.describe()?
+        )))
+    };
+    let mode = |m: u32| ctx.modes().then_some(m);
     match op {
         Op::PutFile(p) => {
-            let Some(m) = meta else {
-                return match p.before {
-                    Before::Absent => Ok(Status::NotApplied),
-                    _ => conflict("missing; the transaction found a file there".into()),
-                };
-            };
-            if m.kind != FileKind::File {
-                return conflict(format!(
-                    "is {}, the transaction writes a file",
-                    kind_name(m.kind)
-                ));
-            }
-            let before_size = match p.before {
-                Before::File { size, .. } => Some(size),
-                _ => None,
-            };
-            // Hash only when the size could match, and at most once.
-            let found = if m.len == p.size || Some(m.len) == before_size {
-                Some(hashing::hash_file(fs, &target)?.1)
-            } else {
-                None
-            };
-            if m.len == p.size && found == Some(p.hash) {
+            if seen.is_file(p.size, &p.hash, mode(p.mode))? {
                 return Ok(Status::Done);
             }
-            if m.ino == p.staged_ino {
+            if seen
+                .meta
+                .is_some_and(|m| m.kind == FileKind::File && m.ino == p.staged_ino)
+            {
                 return Ok(Status::Damaged);
             }
-            if let Before::File { size, hash } = p.before
-                && m.len == size
-                && found == Some(hash)
-            {
+            if seen.is(&p.before)? {
                 return Ok(Status::NotApplied);
             }
-            conflict(format!(
-                "holds neither the content before nor after the transaction ({} bytes)",
-                m.len
-            ))
+            conflict(
+                &mut seen,
+                &format!("found {} there and writes a file", p.before.describe()),
+            )
         }
-        Op::DeleteFile { before, .. } => match meta {
-            None => Ok(Status::Done),
-            Some(m) if m.kind == FileKind::File => {
-                let (size, hash) = hashing::hash_file(fs, &target)?;
-                match before {
-                    Before::File { size: s, hash: h } if *s == size && *h == hash => {
-                        Ok(Status::NotApplied)
-                    }
-                    _ => conflict(format!("changed since (hash {})", short(&hash))),
+        Op::PutLink { before, target, .. } => {
+            if seen.is_link(target)? {
+                return Ok(Status::Done);
+            }
+            if seen.is(before)? {
+                return Ok(Status::NotApplied);
+            }
+            conflict(
+                &mut seen,
+                &format!("found {} there and makes a link", before.describe()),
+            )
+        }
+        Op::DeleteFile { before, .. } | Op::DeleteTree { before, .. } => {
+            if seen.meta.is_none() {
+                return Ok(Status::Done);
+            }
+            if seen.is(before)? {
+                return Ok(Status::NotApplied);
+            }
+            conflict(
+                &mut seen,
+                &format!("deletes {} found there", before.describe()),
+            )
+        }
+        Op::CreateDir {
+            mode: m,
+            staged_ino,
+            ..
+        } => match seen.meta {
+            None => Ok(Status::NotApplied),
+            Some(meta) if meta.kind == FileKind::Dir => {
+                if mode(*m).is_none_or(|m| m == meta.mode) {
+                    Ok(Status::Done)
+                } else if *staged_ino == Some(meta.ino) {
+                    // Its own directory, renamed into place; only its mode was lost.
+                    Ok(Status::Damaged)
+                } else {
+                    conflict(&mut seen, &format!("creates a directory of mode {m:o}"))
                 }
             }
-            Some(m) => conflict(format!(
-                "is {}, the transaction deletes a file",
-                kind_name(m.kind)
-            )),
+            Some(_) => conflict(&mut seen, "creates a directory"),
         },
-        Op::CreateDir { .. } => match meta {
-            None => Ok(Status::NotApplied),
-            Some(m) if m.kind == FileKind::Dir => Ok(Status::Done),
-            Some(m) => conflict(format!(
-                "is {}, the transaction creates a directory",
-                kind_name(m.kind)
-            )),
-        },
-        Op::RemoveDir { .. } => match meta {
+        Op::RemoveDir { .. } => match seen.meta {
             None => Ok(Status::Done),
             Some(m) if m.kind == FileKind::Dir => {
-                let entries = fs.read_dir(&target).ctx("read directory", &target)?;
+                let entries = ctx
+                    .fs
+                    .read_dir(&seen.path)
+                    .ctx("read directory", &seen.path)?;
                 if entries.is_empty() {
                     Ok(Status::NotApplied)
                 } else {
-                    conflict(format!("directory has {} entries", entries.len()))
+                    conflict(
+                        &mut seen,
+                        &format!("removes it empty (it has {} entries)", entries.len()),
+                    )
                 }
             }
-            Some(m) => conflict(format!(
-                "is {}, the transaction removes a directory",
-                kind_name(m.kind)
-            )),
+            Some(_) => conflict(&mut seen, "removes a directory"),
         },
-        Op::PutTree(t) => classify_tree(ctx, t, &target, meta),
-        Op::DeleteTree { before, .. } => match meta {
-            None => Ok(Status::Done),
-            Some(m) if m.kind == FileKind::Dir => {
-                let found = hashing::tree_hash(fs, &target)?;
-                match before {
-                    Before::Tree { hash } if *hash == found => Ok(Status::NotApplied),
-                    _ => conflict(format!("changed since (tree hash {})", short(&found))),
-                }
+        Op::PutTree(t) => classify_tree(ctx, t, &mut seen, &mut conflict),
+        Op::SetDirMode {
+            before_mode,
+            mode: m,
+            ..
+        } => match seen.meta {
+            Some(meta) if meta.kind == FileKind::Dir && meta.mode == *m => Ok(Status::Done),
+            Some(meta) if meta.kind == FileKind::Dir && meta.mode == *before_mode => {
+                Ok(Status::NotApplied)
             }
-            Some(m) => conflict(format!(
-                "is {}, the transaction deletes a directory",
-                kind_name(m.kind)
-            )),
+            _ => conflict(
+                &mut seen,
+                &format!("changes a directory's mode from {before_mode:o} to {m:o}"),
+            ),
         },
     }
 }
 
-fn expected_nodes(t: &PutTree) -> Expected {
+/// Each entry of a tree by relative path: what must be there.
+type Expected<'t> = BTreeMap<&'t [u8], &'t crate::ops::TreeEntry>;
+
+fn expected(t: &PutTree) -> Expected<'_> {
     t.entries
         .iter()
-        .map(|e| (e.rel.as_str().as_bytes().to_vec(), (e.kind, e.hash, e.size)))
+        .map(|e| (e.rel.as_str().as_bytes(), e))
         .collect()
 }
 
-type Expected = BTreeMap<Vec<u8>, (EntryKind, Hash, u64)>;
-
-/// Whether `node` found at `rel` is an entry of the transaction's tree, of the same kind.
+/// Whether `node` found at `rel` can be made the transaction's entry there in place: the
+/// same kind, and for a link the same target (a link is made whole, never repaired).
 fn fits(expected: &Expected, rel: &[u8], node: &TreeNode) -> bool {
-    matches!(
-        (expected.get(rel), node),
-        (Some((EntryKind::File, ..)), TreeNode::File { .. })
-            | (Some((EntryKind::Dir, ..)), TreeNode::Dir)
-    )
+    match (expected.get(rel), node) {
+        (Some(e), TreeNode::File { .. }) => e.kind == EntryKind::File,
+        (Some(e), TreeNode::Dir { .. }) => e.kind == EntryKind::Dir,
+        (Some(e), TreeNode::Link(target)) => e.kind == EntryKind::Link && e.target == *target,
+        _ => false,
+    }
 }
 
 fn classify_tree(
     ctx: &Ctx,
     t: &PutTree,
-    target: &Path,
-    meta: Option<crate::fs::Metadata>,
+    seen: &mut Seen,
+    conflict: &mut dyn FnMut(&mut Seen, &str) -> Result<Status>,
 ) -> Result<Status> {
-    let conflict = |what: String| Ok(Status::Conflict(format!("{}: {what}", t.path)));
-    let Some(m) = meta else {
-        return match t.before {
-            Before::Absent => Ok(Status::NotApplied),
-            _ => conflict("missing; the transaction found a directory there".into()),
-        };
-    };
-    if m.kind != FileKind::Dir {
-        return conflict(format!(
-            "is {}, the transaction writes a directory",
-            kind_name(m.kind)
-        ));
-    }
-    let nodes = walk_tree(ctx.fs, target)?;
-    let found = tree_hash_of(nodes.clone());
-    if found == t.after_hash {
+    if seen.is_tree(&t.after_hash)? {
         return Ok(Status::Done);
     }
-    if m.ino == t.staged_ino {
+    if let Some(m) = seen.meta
+        && m.kind == FileKind::Dir
+        && m.ino == t.staged_ino
+    {
         // The engine's own tree: only its own entries may be there, with any content.
-        let expected = expected_nodes(t);
-        for (rel, node) in &nodes {
-            if !fits(&expected, rel, node) {
-                return conflict(format!(
-                    "{} was added or changed in kind after the transaction",
-                    String::from_utf8_lossy(rel)
-                ));
+        let expected = expected(t);
+        for (rel, node) in walk_tree(ctx.fs, &seen.path)? {
+            if !fits(&expected, &rel, &node) {
+                return conflict(
+                    seen,
+                    &format!(
+                        "wrote this directory, but {} was added or changed in kind after it",
+                        String::from_utf8_lossy(&rel)
+                    ),
+                );
             }
         }
         return Ok(Status::Damaged);
     }
-    match t.before {
-        Before::Tree { hash } if hash == found => Ok(Status::NotApplied),
-        _ => conflict(format!(
-            "holds neither the tree before nor after the transaction (tree hash {})",
-            short(&found)
-        )),
+    if seen.is(&t.before)? {
+        return Ok(Status::NotApplied);
     }
+    conflict(
+        seen,
+        &format!("found {} there and writes a directory", t.before.describe()),
+    )
 }
 
 /// Brings `op` from `status` to done, durably for anything it rewrites.
@@ -288,7 +436,11 @@ pub(crate) fn redo(ctx: &Ctx, index: u32, op: &Op, status: &Status) -> Result<()
             rewrite_file(ctx, &ctx.target(op), p.content, p.size, p.mode, &p.hash)
         }
         (Status::Damaged, Op::PutTree(t)) => make_tree_match(ctx, &ctx.target(op), t, false),
-        (Status::Damaged, _) => unreachable!("only puts are classified damaged"),
+        (Status::Damaged, Op::CreateDir { mode, .. }) => {
+            let target = ctx.target(op);
+            ctx.fs.set_mode(&target, *mode).ctx("set mode", &target)
+        }
+        (Status::Damaged, _) => unreachable!("only puts and created directories are damaged"),
         (Status::NotApplied, Op::PutFile(p)) => {
             restage_file(ctx, index, p)?;
             act(ctx, index, op)
@@ -298,18 +450,62 @@ pub(crate) fn redo(ctx: &Ctx, index: u32, op: &Op, status: &Status) -> Result<()
             if lstat(ctx.fs, &staged)?.is_none_or(|m| m.kind != FileKind::Dir) {
                 remove_tree(ctx.fs, &staged).ctx("remove", &staged)?;
                 ctx.fs
-                    .create_dir(&staged, 0o755)
+                    .create_dir(&staged, t.mode.unwrap_or(0o755) | OWNER_RWX)
                     .ctx("create directory", &staged)?;
             }
             make_tree_match(ctx, &staged, t, true)?;
+            act(ctx, index, op)
+        }
+        (Status::NotApplied, Op::PutLink { target, .. }) => {
+            let staged = ctx.staged(index);
+            let right = match lstat(ctx.fs, &staged)? {
+                Some(m) if m.kind == FileKind::Symlink => {
+                    ctx.fs
+                        .read_link(&staged)
+                        .ctx("read link", &staged)?
+                        .as_bytes()
+                        == *target
+                }
+                _ => false,
+            };
+            if !right {
+                remove_tree(ctx.fs, &staged).ctx("remove", &staged)?;
+                ctx.fs
+                    .symlink(OsStr::from_bytes(target), &staged)
+                    .ctx("create link", &staged)?;
+            }
+            act(ctx, index, op)
+        }
+        (
+            Status::NotApplied,
+            Op::CreateDir {
+                mode,
+                staged_ino: Some(_),
+                ..
+            },
+        ) => {
+            let staged = ctx.staged(index);
+            match lstat(ctx.fs, &staged)? {
+                Some(m) if m.kind == FileKind::Dir => {
+                    if m.mode != *mode {
+                        ctx.fs.set_mode(&staged, *mode).ctx("set mode", &staged)?;
+                    }
+                }
+                _ => {
+                    remove_tree(ctx.fs, &staged).ctx("remove", &staged)?;
+                    ctx.fs
+                        .create_dir(&staged, *mode)
+                        .ctx("create directory", &staged)?;
+                }
+            }
             act(ctx, index, op)
         }
         (Status::NotApplied, _) => act(ctx, index, op),
     }
 }
 
-/// Makes the staged file of `p` hold its content durably (recreating inline content from the
-/// journal if the crash lost it).
+/// Makes the staged file of `p` hold its content and mode durably (recreating inline content
+/// from the journal if the crash lost it).
 fn restage_file(ctx: &Ctx, index: u32, p: &PutFile) -> Result<()> {
     let staged = ctx.staged(index);
     if let Some(m) = lstat(ctx.fs, &staged)?
@@ -317,15 +513,19 @@ fn restage_file(ctx: &Ctx, index: u32, p: &PutFile) -> Result<()> {
         && m.len == p.size
         && hashing::hash_file(ctx.fs, &staged)?.1 == p.hash
     {
+        if m.mode != p.mode {
+            ctx.fs.set_mode(&staged, p.mode).ctx("set mode", &staged)?;
+        }
         let f = ctx.fs.open(&staged, OpenMode::Read).ctx("open", &staged)?;
-        return f.sync_data().ctx("fsync", &staged);
+        return f.sync_all().ctx("fsync", &staged);
     }
     remove_tree(ctx.fs, &staged).ctx("remove", &staged)?;
     rewrite_file(ctx, &staged, p.content, p.size, p.mode, &p.hash)
 }
 
-/// Writes `content` into `path` (created if missing, else truncated and rewritten in place,
-/// keeping its inode) and syncs it.
+/// Writes `content` into `path` with exactly the permission bits `mode` (created if missing,
+/// else truncated and rewritten in place, keeping its inode) and syncs it (`fsync`: the
+/// mode is part of what it must hold).
 fn rewrite_file(
     ctx: &Ctx,
     path: &Path,
@@ -338,19 +538,25 @@ fn rewrite_file(
         return Err(staged_missing(ctx, path, hash));
     };
     debug_assert_eq!(len as u64, size);
-    let file = match ctx.fs.open(path, OpenMode::ReadWrite) {
-        Ok(f) => {
+    let fs = ctx.fs;
+    let file = match lstat(fs, path)? {
+        Some(_) => {
+            // A file of mode 0444 (a store object) cannot be opened for writing by its
+            // owner unless root: open it writable first, give it its mode after.
+            fs.set_mode(path, mode | 0o600).ctx("set mode", path)?;
+            let f = fs.open(path, OpenMode::ReadWrite).ctx("open", path)?;
             f.set_len(0).ctx("truncate", path)?;
             f
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => ctx
-            .fs
+        None => fs
             .open(path, OpenMode::CreateNew { mode })
             .ctx("create", path)?,
-        Err(e) => return Err(Error::io("open", path, e)),
     };
     copy_from_journal(ctx, offset, len, file.as_ref(), path)?;
-    file.sync_data().ctx("fsync", path)
+    if file.metadata().ctx("stat", path)?.mode != mode {
+        fs.set_mode(path, mode).ctx("set mode", path)?;
+    }
+    file.sync_all().ctx("fsync", path)
 }
 
 fn staged_missing(ctx: &Ctx, path: &Path, hash: &Hash) -> Error {
@@ -389,16 +595,17 @@ fn copy_from_journal(
     Ok(())
 }
 
-/// Makes the directory `dir` hold exactly the tree of `t`, rewriting inline files from the
-/// journal, and makes all of it durable. Entries `t` does not have are removed when
-/// `remove_extra` (the staging copy), and are an error otherwise.
+/// Makes the directory `dir` hold exactly the tree of `t` — every entry's kind, content,
+/// mode and target, and the tree's own mode — rewriting inline files from the journal, and
+/// makes all of it durable. Entries `t` does not have are removed when `remove_extra` (the
+/// staging copy), and are an error otherwise.
 fn make_tree_match(ctx: &Ctx, dir: &Path, t: &PutTree, remove_extra: bool) -> Result<()> {
     let fs = ctx.fs;
-    let expected = expected_nodes(t);
+    let expected = expected(t);
     let actual: BTreeMap<Vec<u8>, TreeNode> = walk_tree(fs, dir)?.into_iter().collect();
     for (rel, node) in &actual {
         if !fits(&expected, rel, node) {
-            let path = dir.join(std::ffi::OsStr::from_bytes(rel));
+            let path = dir.join(OsStr::from_bytes(rel));
             if !remove_extra {
                 return Err(Error::Rejected {
                     op: "repair",
@@ -410,40 +617,79 @@ fn make_tree_match(ctx: &Ctx, dir: &Path, t: &PutTree, remove_extra: bool) -> Re
             remove_tree(fs, &path).ctx("remove", &path)?;
         }
     }
-    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
-    dirs.insert(dir.to_path_buf());
+    // Directories and the modes they must end with; filled while their owner can write them.
+    let mut dirs: Vec<(PathBuf, Option<u32>)> = vec![(dir.to_path_buf(), t.mode)];
+    make_writable(fs, dir)?;
     for e in &t.entries {
         let path = e.rel.join_to(dir);
-        let present = fs.exists(&path).ctx("stat", &path)?;
+        let found = actual.get(e.rel.as_str().as_bytes());
+        let present = fits(
+            &expected,
+            e.rel.as_str().as_bytes(),
+            found.unwrap_or(&TreeNode::Other),
+        ) && fs.exists(&path).ctx("stat", &path)?;
         match e.kind {
             EntryKind::Dir => {
-                if !present {
-                    fs.create_dir(&path, e.mode)
+                if present {
+                    make_writable(fs, &path)?;
+                } else {
+                    fs.create_dir(&path, e.mode | OWNER_RWX)
                         .ctx("create directory", &path)?;
                 }
-                dirs.insert(path);
+                dirs.push((path, Some(e.mode)));
             }
             EntryKind::File => {
                 let right = present
-                    && matches!(actual.get(e.rel.as_str().as_bytes()),
-                        Some(TreeNode::File { size, hash }) if *size == e.size && *hash == e.hash);
+                    && matches!(found, Some(TreeNode::File { size, hash, .. })
+                        if *size == e.size && *hash == e.hash);
                 if !right {
                     rewrite_file(ctx, &path, e.content, e.size, e.mode, &e.hash)?;
-                } else if matches!(e.content, Located::Journal { .. }) {
-                    let f = fs.open(&path, OpenMode::Read).ctx("open", &path)?;
-                    f.sync_data().ctx("fsync", &path)?;
+                } else {
+                    let mode_now = fs.metadata(&path).ctx("stat", &path)?.mode;
+                    if mode_now != e.mode {
+                        fs.set_mode(&path, e.mode).ctx("set mode", &path)?;
+                    }
+                    if mode_now != e.mode || matches!(e.content, Located::Journal { .. }) {
+                        let f = fs.open(&path, OpenMode::Read).ctx("open", &path)?;
+                        f.sync_all().ctx("fsync", &path)?;
+                    }
+                }
+            }
+            EntryKind::Link => {
+                if !present {
+                    fs.symlink(OsStr::from_bytes(&e.target), &path)
+                        .ctx("create link", &path)?;
                 }
             }
         }
     }
-    for d in dirs.iter().rev() {
+    // Deepest first: each directory gets its own mode once nothing more is written in it,
+    // then is synced (its entries and its mode).
+    dirs.sort_by_key(|(p, _)| std::cmp::Reverse(p.components().count()));
+    let unique: BTreeSet<PathBuf> = dirs.iter().map(|(p, _)| p.clone()).collect();
+    debug_assert_eq!(unique.len(), dirs.len());
+    for (d, mode) in &dirs {
+        if let Some(mode) = mode
+            && fs.metadata(d).ctx("stat", d)?.mode != *mode
+        {
+            fs.set_mode(d, *mode).ctx("set mode", d)?;
+        }
         fs.sync_dir(d).ctx("fsync directory", d)?;
     }
     Ok(())
 }
 
+/// Gives the directory `dir` owner read, write and search, if it lacks any.
+fn make_writable(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    let mode = fs.metadata(dir).ctx("stat", dir)?.mode;
+    if mode & OWNER_RWX != OWNER_RWX {
+        fs.set_mode(dir, mode | OWNER_RWX).ctx("set mode", dir)?;
+    }
+    Ok(())
+}
+
 /// The files and directories a checkpoint must sync to make `ops` durable: every file whose
-/// bytes were written without a sync, then every directory whose entries changed.
+/// bytes were written without a sync, then every directory whose entries or mode changed.
 pub(crate) fn durability_set(root: &Path, ops: &[Op]) -> (Vec<PathBuf>, BTreeSet<PathBuf>) {
     let mut files = Vec::new();
     let mut dirs = BTreeSet::new();
@@ -453,14 +699,17 @@ pub(crate) fn durability_set(root: &Path, ops: &[Op]) -> (Vec<PathBuf>, BTreeSet
     };
     for op in ops {
         let target = op.path().join_to(root);
-        dirs.insert(parent(op.path()));
+        if !matches!(op, Op::SetDirMode { .. }) {
+            dirs.insert(parent(op.path()));
+        }
         match op {
             Op::PutFile(p) => {
                 if matches!(p.content, Located::Journal { .. }) {
                     files.push(target);
                 }
             }
-            Op::CreateDir { .. } => {
+            // Its entries, and its own mode.
+            Op::CreateDir { .. } | Op::SetDirMode { .. } => {
                 dirs.insert(target);
             }
             Op::PutTree(t) => {
@@ -471,12 +720,15 @@ pub(crate) fn durability_set(root: &Path, ops: &[Op]) -> (Vec<PathBuf>, BTreeSet
                             dirs.insert(path);
                         }
                         (EntryKind::File, Located::Journal { .. }) => files.push(path),
-                        (EntryKind::File, Located::Staged) => {}
+                        (EntryKind::File, Located::Staged) | (EntryKind::Link, _) => {}
                     }
                 }
                 dirs.insert(target);
             }
-            Op::DeleteFile { .. } | Op::RemoveDir { .. } | Op::DeleteTree { .. } => {}
+            Op::DeleteFile { .. }
+            | Op::RemoveDir { .. }
+            | Op::DeleteTree { .. }
+            | Op::PutLink { .. } => {}
         }
     }
     // A directory this transaction removed has nothing left to sync.

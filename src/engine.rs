@@ -23,7 +23,7 @@ use crate::apply::{self, Ctx};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::sim::SplitMix64;
 use crate::fs::{FileKind, FileSystem, LockError, LockGuard, LockKind, OpenMode};
-use crate::journal::format::Header;
+use crate::journal::format::{FORMAT_VERSION, Header};
 use crate::journal::reader::{ScanEnd, scan};
 use crate::journal::writer::JournalFile;
 use crate::ops::Op;
@@ -216,7 +216,8 @@ impl Engine {
         }
     }
 
-    pub(crate) fn ctx(&self, salt: u64) -> Ctx<'_> {
+    /// What applying a transaction salted `salt`, recorded in format `version`, needs.
+    pub(crate) fn ctx(&self, salt: u64, version: u16) -> Ctx<'_> {
         Ctx {
             fs: self.fs.as_ref(),
             root: &self.layout.root,
@@ -224,6 +225,7 @@ impl Engine {
             journal: self.journal.file.as_ref(),
             journal_path: &self.journal.path,
             salt,
+            version,
         }
     }
 
@@ -231,7 +233,8 @@ impl Engine {
         let scanned = scan(self.journal.file.as_ref())
             .map_err(|e| recovery::scan_error(&self.journal.path, e))?;
         let salt = scanned.header.live_salt;
-        let plan = recovery::plan(&self.ctx(salt), &scanned)?;
+        let version = scanned.header.version;
+        let plan = recovery::plan(&self.ctx(salt, version), &scanned)?;
         let outcome = match plan {
             Plan::Nothing => {
                 // An active header without a record: a crash between `begin`'s header write
@@ -253,8 +256,9 @@ impl Engine {
                 // hot journal), so a power cut during the roll-forward cannot turn it back
                 // into "never committed" after some targets were changed.
                 self.journal.sync().inspect_err(|e| self.poison(e))?;
-                let (redone, repaired) = recovery::roll_forward(&self.ctx(salt), &txn, &statuses)
-                    .inspect_err(|e| self.poison(e))?;
+                let (redone, repaired) =
+                    recovery::roll_forward(&self.ctx(salt, version), &txn, &statuses)
+                        .inspect_err(|e| self.poison(e))?;
                 self.applied = Some(Applied {
                     ops: txn.ops.clone(),
                 });
@@ -268,6 +272,12 @@ impl Engine {
                 }
             }
         };
+        // A journal an older skillwal left, idle now: its next header is written in this
+        // build's format before any record is (synced, once), so that records of the current
+        // format never follow a current header of an older one (wal-spec.md §13).
+        if self.journal.header.version != FORMAT_VERSION {
+            self.retire(self.journal.header.next_txn_id)?;
+        }
         // Leftovers of a transaction that was retired but not cleaned up, or of one that
         // never wrote a record.
         let staging_removed = recovery::clear_staging(self.fs.as_ref(), &self.layout.staging)?;
@@ -282,6 +292,7 @@ impl Engine {
     pub(crate) fn retire(&mut self, txn_id: u64) -> Result<()> {
         let h = self.journal.header;
         let header = Header {
+            version: FORMAT_VERSION,
             sequence: h.sequence + 1,
             live_salt: self.salts.next(h.live_salt, h.sequence + 1)?,
             next_txn_id: h.next_txn_id.max(txn_id + 1),
@@ -298,6 +309,7 @@ impl Engine {
     pub(crate) fn retire_unsynced(&mut self, txn_id: u64) -> Result<()> {
         let h = self.journal.header;
         let header = Header {
+            version: FORMAT_VERSION,
             sequence: h.sequence + 1,
             live_salt: self.salts.next(h.live_salt, h.sequence + 1)?,
             next_txn_id: h.next_txn_id.max(txn_id + 1),
@@ -416,7 +428,12 @@ pub fn discard_journal(
         staging_removed: 0,
     };
     let readable = if fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
-        open_journal(fs.as_ref(), &layout).ok()
+        match open_journal(fs.as_ref(), &layout) {
+            Ok(j) => Some(j),
+            // Another skillwal's journal is never replaced by this one (wal-spec.md §3.1).
+            Err(e @ Error::UnsupportedVersion { .. }) => return Err(e),
+            Err(_) => None,
+        }
     } else {
         None
     };
@@ -430,6 +447,7 @@ pub fn discard_journal(
             }
             let h = journal.header;
             journal.write_header(Header {
+                version: FORMAT_VERSION,
                 sequence: h.sequence + 1,
                 live_salt: salts.next(h.live_salt, h.sequence + 1)?,
                 next_txn_id: h.next_txn_id + 1,

@@ -51,7 +51,7 @@ pub enum Error {
     },
 
     /// A journal written by a newer format version.
-    #[error("journal {} has format version {found}; this skillwal reads version {supported}. Nothing was changed; use a newer skillwal", path.display())]
+    #[error("journal {} has format version {found}; this skillwal reads versions 1 to {supported}. Nothing was changed and the journal is kept; use the skillwal that wrote it", path.display())]
     UnsupportedVersion {
         path: PathBuf,
         found: u16,

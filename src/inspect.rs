@@ -5,7 +5,7 @@
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileSystem, OpenMode};
 use crate::journal::format::{
-    Before, Content, EntryKind, FieldChange, HEADER_SLOT_BYTES, Hash, Record, hex,
+    Before, Content, EntryKind, FORMAT_VERSION, FieldChange, HEADER_SLOT_BYTES, Hash, Record, hex,
 };
 use crate::journal::reader::{
     ScanEnd, ScanError, ScannedRecord, Stop, first_frame_salt, read_header, scan_records,
@@ -19,6 +19,8 @@ pub struct SlotView {
     pub slot: usize,
     pub offset: u64,
     pub valid: bool,
+    /// The slot's format version, when valid.
+    pub version: Option<u16>,
     pub current: bool,
     pub sequence: Option<u64>,
     pub live_salt: Option<String>,
@@ -31,19 +33,38 @@ pub struct SlotView {
 #[serde(tag = "state", rename_all = "kebab-case")]
 pub enum BeforeView {
     Absent,
-    File { size: u64, hash: String },
-    Tree { hash: String },
+    File {
+        size: u64,
+        hash: String,
+        /// Octal permission bits; absent in format version 1, which did not record them.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mode: Option<String>,
+    },
+    Tree {
+        hash: String,
+    },
+    Link {
+        target: String,
+    },
 }
 
 impl From<&Before> for BeforeView {
     fn from(b: &Before) -> Self {
         match b {
             Before::Absent => BeforeView::Absent,
-            Before::File { size, hash } => BeforeView::File {
+            Before::File {
+                size,
+                hash,
+                mode: m,
+            } => BeforeView::File {
                 size: *size,
                 hash: hex(hash),
+                mode: m.map(mode),
             },
             Before::Tree { hash } => BeforeView::Tree { hash: hex(hash) },
+            Before::Link { target } => BeforeView::Link {
+                target: String::from_utf8_lossy(target).into_owned(),
+            },
         }
     }
 }
@@ -75,6 +96,18 @@ pub enum RecordView {
         path: String,
         mode: String,
     },
+    PutLink {
+        op: u32,
+        path: String,
+        before: BeforeView,
+        target: String,
+    },
+    SetDirMode {
+        op: u32,
+        path: String,
+        before_mode: String,
+        mode: String,
+    },
     RemoveDir {
         op: u32,
         path: String,
@@ -83,14 +116,20 @@ pub enum RecordView {
         op: u32,
         path: String,
         entry: &'static str,
-        mode: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mode: Option<String>,
         size: u64,
         hash: Option<String>,
         content: Option<&'static str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        target: Option<String>,
     },
     PutTree {
         op: u32,
         path: String,
+        /// Octal permission bits of the tree's directory; absent in format version 1.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mode: Option<String>,
         before: BeforeView,
         after_tree_hash: String,
         entries: u32,
@@ -242,9 +281,33 @@ fn view(rec: &ScannedRecord) -> RecordEntry {
             path: path.clone(),
             before: before.into(),
         },
-        Record::CreateDir { op, path, mode: m } => RecordView::CreateDir {
+        Record::CreateDir {
+            op, path, mode: m, ..
+        } => RecordView::CreateDir {
             op: *op,
             path: path.clone(),
+            mode: mode(*m),
+        },
+        Record::PutLink {
+            op,
+            path,
+            before,
+            target,
+        } => RecordView::PutLink {
+            op: *op,
+            path: path.clone(),
+            before: before.into(),
+            target: String::from_utf8_lossy(target).into_owned(),
+        },
+        Record::SetDirMode {
+            op,
+            path,
+            before_mode,
+            mode: m,
+        } => RecordView::SetDirMode {
+            op: *op,
+            path: path.clone(),
+            before_mode: mode(*before_mode),
             mode: mode(*m),
         },
         Record::RemoveDir { op, path } => RecordView::RemoveDir {
@@ -259,21 +322,29 @@ fn view(rec: &ScannedRecord) -> RecordEntry {
             size,
             hash,
             content: c,
+            target,
         } => {
             let file = *kind == EntryKind::File;
+            let link = *kind == EntryKind::Link;
             RecordView::TreeEntry {
                 op: *op,
                 path: rel_path.clone(),
-                entry: if file { "file" } else { "dir" },
-                mode: mode(*m),
+                entry: match kind {
+                    EntryKind::File => "file",
+                    EntryKind::Dir => "dir",
+                    EntryKind::Link => "link",
+                },
+                mode: (!link).then(|| mode(*m)),
                 size: *size,
                 hash: file.then(|| hash_hex(hash)),
                 content: file.then(|| content(c)),
+                target: link.then(|| String::from_utf8_lossy(target).into_owned()),
             }
         }
         Record::PutTree {
             op,
             path,
+            mode: m,
             before,
             after_hash,
             entry_count,
@@ -281,6 +352,7 @@ fn view(rec: &ScannedRecord) -> RecordEntry {
         } => RecordView::PutTree {
             op: *op,
             path: path.clone(),
+            mode: m.map(mode),
             before: before.into(),
             after_tree_hash: hash_hex(after_hash),
             entries: *entry_count,
@@ -347,8 +419,12 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
         previous: None,
     };
     let mut older_salt = None;
+    // Records are decoded in the current header's format version; without a valid header,
+    // in this build's.
+    let mut version = FORMAT_VERSION;
     let salt = match read_header(file.as_ref()) {
         Ok(h) => {
+            version = h.header.version;
             if let Ok(older) = &h.slots[1 - h.current_slot]
                 && older.live_salt != h.header.live_salt
             {
@@ -373,6 +449,18 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
             }
             first_frame_salt(file.as_ref(), file_len).ctx("read", path)?
         }
+        Err(ScanError::UnsupportedVersion { slots, .. }) => {
+            // Another skillwal's journal: its records may not even decode here.
+            for (i, slot) in slots.iter().enumerate() {
+                report.slots.push(slot_view(
+                    i,
+                    slot.as_ref().ok(),
+                    slot.as_ref().err().map(|p| p.to_string()),
+                    false,
+                ));
+            }
+            None
+        }
         Err(ScanError::TooShort { .. }) => None,
         Err(ScanError::Io(e)) => return Err(Error::io("read", path, e)),
     };
@@ -380,7 +468,7 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
         return Ok(report);
     };
     report.salt = Some(format!("{salt:016x}"));
-    let found = scan_records(file.as_ref(), file_len, salt).ctx("read", path)?;
+    let found = scan_records(file.as_ref(), file_len, salt, version).ctx("read", path)?;
     report.records = found.records.iter().map(view).collect();
     report.beyond_damage = found.beyond_damage.iter().map(view).collect();
     if let Some(first) = found.records.first() {
@@ -424,7 +512,7 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
     if report.state == TxnState::None
         && let Some(older) = older_salt
     {
-        let past = scan_records(file.as_ref(), file_len, older).ctx("read", path)?;
+        let past = scan_records(file.as_ref(), file_len, older, version).ctx("read", path)?;
         if let Some(first) = past.records.first() {
             let (label, time_unix_ms) = match &first.record {
                 Record::Begin {
@@ -455,6 +543,7 @@ fn slot_view(
         slot: i,
         offset: i as u64 * HEADER_SLOT_BYTES,
         valid: h.is_some(),
+        version: h.map(|h| h.version),
         current,
         sequence: h.map(|h| h.sequence),
         live_salt: h.map(|h| format!("{:016x}", h.live_salt)),

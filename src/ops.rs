@@ -1,6 +1,7 @@
 //! A transaction's operations as the engine applies them, built while staging or read back
 //! from the journal's records (one representation for commit and for recovery).
 
+use crate::hashing::TreeNode;
 use crate::journal::format::{Before, Content, EntryKind, FieldChange, Hash, Record};
 use crate::journal::reader::ScannedRecord;
 use crate::path::RelPath;
@@ -30,15 +31,20 @@ pub struct PutFile {
 pub struct TreeEntry {
     pub rel: RelPath,
     pub kind: EntryKind,
+    /// A file's or directory's permission bits (0 for a link).
     pub mode: u32,
     pub size: u64,
     pub hash: Hash,
     pub content: Located,
+    /// A link's target (empty otherwise).
+    pub target: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PutTree {
     pub path: RelPath,
+    /// The tree's own directory's permission bits (`None`: format version 1, not recorded).
+    pub mode: Option<u32>,
     pub before: Before,
     pub after_hash: Hash,
     /// Inode number of the staged tree's root directory.
@@ -51,11 +57,35 @@ pub struct PutTree {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     PutFile(PutFile),
-    DeleteFile { path: RelPath, before: Before },
-    CreateDir { path: RelPath, mode: u32 },
-    RemoveDir { path: RelPath },
+    /// Deletes a file or a symbolic link.
+    DeleteFile {
+        path: RelPath,
+        before: Before,
+    },
+    CreateDir {
+        path: RelPath,
+        mode: u32,
+        /// The directory staged for it (`None`: format version 1, created in place).
+        staged_ino: Option<u64>,
+    },
+    RemoveDir {
+        path: RelPath,
+    },
     PutTree(PutTree),
-    DeleteTree { path: RelPath, before: Before },
+    DeleteTree {
+        path: RelPath,
+        before: Before,
+    },
+    PutLink {
+        path: RelPath,
+        before: Before,
+        target: Vec<u8>,
+    },
+    SetDirMode {
+        path: RelPath,
+        before_mode: u32,
+        mode: u32,
+    },
 }
 
 impl Op {
@@ -66,7 +96,9 @@ impl Op {
             Op::DeleteFile { path, .. }
             | Op::CreateDir { path, .. }
             | Op::RemoveDir { path }
-            | Op::DeleteTree { path, .. } => path,
+            | Op::DeleteTree { path, .. }
+            | Op::PutLink { path, .. }
+            | Op::SetDirMode { path, .. } => path,
         }
     }
 
@@ -78,8 +110,29 @@ impl Op {
             Op::RemoveDir { .. } => "remove-dir",
             Op::PutTree(_) => "put-tree",
             Op::DeleteTree { .. } => "delete-tree",
+            Op::PutLink { .. } => "put-link",
+            Op::SetDirMode { .. } => "set-dir-mode",
         }
     }
+}
+
+/// The nodes of a tree's entries, for its tree hash ([`crate::hashing::tree_hash_of`]).
+pub fn tree_nodes(entries: &[TreeEntry]) -> Vec<(Vec<u8>, TreeNode)> {
+    entries
+        .iter()
+        .map(|e| {
+            let node = match e.kind {
+                EntryKind::Dir => TreeNode::Dir { mode: e.mode },
+                EntryKind::File => TreeNode::File {
+                    size: e.size,
+                    hash: e.hash,
+                    mode: e.mode,
+                },
+                EntryKind::Link => TreeNode::Link(e.target.clone()),
+            };
+            (e.rel.as_str().as_bytes().to_vec(), node)
+        })
+        .collect()
 }
 
 /// Name of the staged file or tree of operation `op` inside the staging directory.
@@ -103,6 +156,9 @@ pub struct Diff {
 /// The operations and diffs of a committed transaction, read back from its records.
 #[derive(Debug, Clone)]
 pub struct TxnContents {
+    /// The journal format version the records were written in (it decides how tree hashes
+    /// and before-states are compared: wal-spec.md §5, §7.2).
+    pub version: u16,
     pub txn_id: u64,
     pub label: String,
     pub time_unix_ms: u64,
@@ -123,8 +179,9 @@ fn located(rec: &ScannedRecord, c: Content) -> Located {
 /// Rebuilds the operations from a committed transaction's records, checking that they are
 /// numbered in order, that tree entries belong to the tree that follows them, and that every
 /// path is valid (a journal is never trusted to stay inside the root).
-pub fn from_records(records: &[ScannedRecord]) -> Result<TxnContents, String> {
+pub fn from_records(records: &[ScannedRecord], version: u16) -> Result<TxnContents, String> {
     let mut out = TxnContents {
+        version,
         txn_id: records.first().map(|r| r.frame.txn_id).unwrap_or(0),
         label: String::new(),
         time_unix_ms: 0,
@@ -174,7 +231,7 @@ pub fn from_records(records: &[ScannedRecord]) -> Result<TxnContents, String> {
                 out.ops.push(Op::PutFile(PutFile {
                     path: path(p).map_err(at)?,
                     mode: *mode,
-                    before: *before,
+                    before: before.clone(),
                     size: *size,
                     hash: *hash,
                     staged_ino: *staged_ino,
@@ -189,13 +246,45 @@ pub fn from_records(records: &[ScannedRecord]) -> Result<TxnContents, String> {
                 expect_op(*op)?;
                 out.ops.push(Op::DeleteFile {
                     path: path(p).map_err(at)?,
-                    before: *before,
+                    before: before.clone(),
                 });
             }
-            Record::CreateDir { op, path: p, mode } => {
+            Record::CreateDir {
+                op,
+                path: p,
+                mode,
+                staged_ino,
+            } => {
                 expect_op(*op)?;
                 out.ops.push(Op::CreateDir {
                     path: path(p).map_err(at)?,
+                    mode: *mode,
+                    staged_ino: *staged_ino,
+                });
+            }
+            Record::PutLink {
+                op,
+                path: p,
+                before,
+                target,
+            } => {
+                expect_op(*op)?;
+                out.ops.push(Op::PutLink {
+                    path: path(p).map_err(at)?,
+                    before: before.clone(),
+                    target: target.clone(),
+                });
+            }
+            Record::SetDirMode {
+                op,
+                path: p,
+                before_mode,
+                mode,
+            } => {
+                expect_op(*op)?;
+                out.ops.push(Op::SetDirMode {
+                    path: path(p).map_err(at)?,
+                    before_mode: *before_mode,
                     mode: *mode,
                 });
             }
@@ -213,6 +302,7 @@ pub fn from_records(records: &[ScannedRecord]) -> Result<TxnContents, String> {
                 size,
                 hash,
                 content,
+                target,
             } => {
                 expect_op(*op)?;
                 pending_op = Some(*op);
@@ -223,11 +313,13 @@ pub fn from_records(records: &[ScannedRecord]) -> Result<TxnContents, String> {
                     size: *size,
                     hash: *hash,
                     content: located(rec, *content),
+                    target: target.clone(),
                 });
             }
             Record::PutTree {
                 op,
                 path: p,
+                mode,
                 before,
                 after_hash,
                 staged_ino,
@@ -243,7 +335,8 @@ pub fn from_records(records: &[ScannedRecord]) -> Result<TxnContents, String> {
                 pending_op = None;
                 out.ops.push(Op::PutTree(PutTree {
                     path: path(p).map_err(at)?,
-                    before: *before,
+                    mode: *mode,
+                    before: before.clone(),
                     after_hash: *after_hash,
                     staged_ino: *staged_ino,
                     entries: std::mem::take(&mut pending_entries),
@@ -257,7 +350,7 @@ pub fn from_records(records: &[ScannedRecord]) -> Result<TxnContents, String> {
                 expect_op(*op)?;
                 out.ops.push(Op::DeleteTree {
                     path: path(p).map_err(at)?,
-                    before: *before,
+                    before: before.clone(),
                 });
             }
             Record::Diff {
@@ -282,5 +375,30 @@ pub fn from_records(records: &[ScannedRecord]) -> Result<TxnContents, String> {
     if pending_op.is_some() {
         return Err("tree entries without their tree at the end".into());
     }
+    check_nesting(&out.ops)?;
     Ok(out)
+}
+
+/// Checks what staging guarantees (wal-spec.md §6.2): an operation's path lies below an
+/// earlier operation's path only when that one creates a directory. A journal that breaks
+/// it was not written by the engine, and applying it could go through a link it makes.
+fn check_nesting(ops: &[Op]) -> Result<(), String> {
+    let mut earlier: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for (i, op) in ops.iter().enumerate() {
+        let mut p = op.path().parent();
+        while let Some(q) = p {
+            if earlier.contains(q.as_str()) {
+                return Err(format!(
+                    "operation {i} ({} {}) lies below {q}, which an earlier operation replaces",
+                    op.name(),
+                    op.path()
+                ));
+            }
+            p = q.parent();
+        }
+        if !matches!(op, Op::CreateDir { .. }) {
+            earlier.insert(op.path().as_str());
+        }
+    }
+    Ok(())
 }

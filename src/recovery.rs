@@ -6,7 +6,7 @@
 use crate::apply::{self, Ctx, Status};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileSystem, remove_tree};
-use crate::journal::format::{FORMAT_VERSION, HeaderProblem};
+use crate::journal::format::FORMAT_VERSION;
 use crate::journal::reader::{Scan, ScanEnd, ScanError};
 use crate::ops::{self, Op, TxnContents};
 use serde::Serialize;
@@ -66,24 +66,11 @@ pub enum Plan {
 pub(crate) fn scan_error(path: &Path, e: ScanError) -> Error {
     match e {
         ScanError::Io(e) => Error::io("read journal", path, e),
-        ScanError::NoValidHeader { slots }
-            if slots
-                .iter()
-                .any(|s| matches!(s, HeaderProblem::UnsupportedVersion(_))) =>
-        {
-            let found = slots
-                .iter()
-                .find_map(|s| match s {
-                    HeaderProblem::UnsupportedVersion(v) => Some(*v),
-                    _ => None,
-                })
-                .unwrap_or(0);
-            Error::UnsupportedVersion {
-                path: path.to_path_buf(),
-                found,
-                supported: FORMAT_VERSION,
-            }
-        }
+        ScanError::UnsupportedVersion { found, .. } => Error::UnsupportedVersion {
+            path: path.to_path_buf(),
+            found,
+            supported: FORMAT_VERSION,
+        },
         other => Error::CorruptJournal {
             path: path.to_path_buf(),
             offset: 0,
@@ -121,12 +108,14 @@ pub(crate) fn plan(ctx: &Ctx, scan: &Scan) -> Result<Plan> {
             advice: advice(),
         }),
         ScanEnd::Committed { .. } => {
-            let txn = ops::from_records(&scan.records).map_err(|reason| Error::CorruptJournal {
-                path: ctx.journal_path.to_path_buf(),
-                offset: 0,
-                record: None,
-                reason,
-                advice: advice(),
+            let txn = ops::from_records(&scan.records, scan.header.version).map_err(|reason| {
+                Error::CorruptJournal {
+                    path: ctx.journal_path.to_path_buf(),
+                    offset: 0,
+                    record: None,
+                    reason,
+                    advice: advice(),
+                }
             })?;
             let mut statuses = Vec::with_capacity(txn.ops.len());
             let mut conflicts = Vec::new();
@@ -172,19 +161,45 @@ fn classify_in_order(ctx: &Ctx, op: &Op, all: &[Op], i: usize) -> Result<Status>
 
 /// Carries out a plan's roll-forward part: redoes every operation not yet done.
 /// Returns (redone, repaired).
+///
+/// A directory a transaction creates is staged and renamed into place (wal-spec.md §6.3), so
+/// a crash can keep a later operation's rename into it while losing its own rename: what
+/// that later operation wrote is then inside the staged directory, and appears at its target
+/// only when the directory is renamed. So every operation below a directory this recovery
+/// renamed into place is classified again just before it is redone.
 pub(crate) fn roll_forward(
     ctx: &Ctx,
     txn: &TxnContents,
     statuses: &[Status],
 ) -> Result<(u32, u32)> {
     let (mut redone, mut repaired) = (0, 0);
-    for (i, (op, status)) in txn.ops.iter().zip(statuses).enumerate() {
-        match status {
+    let mut created: Vec<&crate::path::RelPath> = Vec::new();
+    for (i, (op, planned)) in txn.ops.iter().zip(statuses).enumerate() {
+        let below_created = created
+            .iter()
+            .any(|c| op.path() != *c && op.path().is_within(c));
+        let status = if below_created {
+            classify_in_order(ctx, op, &txn.ops, i)?
+        } else {
+            planned.clone()
+        };
+        match &status {
             Status::NotApplied => redone += 1,
             Status::Damaged => repaired += 1,
-            _ => {}
+            Status::Conflict(c) => {
+                // Only the transaction's own renames can put anything there; this is not a
+                // state the engine leaves. Nothing more is written.
+                return Err(Error::RecoveryConflict {
+                    txn_id: txn.txn_id,
+                    conflicts: vec![c.clone()],
+                });
+            }
+            Status::Done => {}
         }
-        apply::redo(ctx, i as u32, op, status)?;
+        apply::redo(ctx, i as u32, op, &status)?;
+        if matches!(op, Op::CreateDir { .. }) && status == Status::NotApplied {
+            created.push(op.path());
+        }
     }
     Ok((redone, repaired))
 }
@@ -244,6 +259,7 @@ pub fn dry_run(fs: &dyn FileSystem, root: &Path) -> Result<DryRun> {
         journal: journal.as_ref(),
         journal_path: &layout.journal,
         salt: scanned.header.live_salt,
+        version: scanned.header.version,
     };
     Ok(match plan(&ctx, &scanned)? {
         Plan::Nothing => DryRun::Nothing,

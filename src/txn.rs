@@ -9,21 +9,85 @@ use crate::apply::act;
 use crate::engine::{Applied, Engine};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileKind, Metadata, OpenMode};
-use crate::hashing::{self, TreeNode, tree_hash_of};
+use crate::hashing::{self, tree_hash_of};
 use crate::journal::format::{
-    Before, Content, EntryKind, FieldChange, Hash, Header, Kind, Record, encode_payload,
+    Before, Content, EntryKind, FORMAT_VERSION, FieldChange, Hash, Header, Kind, Record,
+    encode_payload,
 };
 use crate::journal::writer::TxnWriter;
 use crate::limits::{
     DIFF_CHANGES_PER_RECORD_MAX, DIFF_VALUE_BYTES_MAX, INLINE_BYTES_PER_TXN_MAX,
-    INLINE_CONTENT_MAX, LABEL_BYTES_MAX, OPS_PER_TXN_MAX, RECORD_HEADER_BYTES, STREAM_BUFFER_BYTES,
-    TREE_ENTRIES_MAX,
+    INLINE_CONTENT_MAX, LABEL_BYTES_MAX, OPS_PER_TXN_MAX, PATH_BYTES_MAX, RECORD_HEADER_BYTES,
+    STREAM_BUFFER_BYTES, TREE_ENTRIES_MAX,
 };
-use crate::ops::{Located, Op, PutFile, PutTree, TreeEntry, staged_name};
+use crate::ops::{Located, Op, PutFile, PutTree, TreeEntry, staged_name, tree_nodes};
 use crate::path::RelPath;
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
 use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+
+/// Owner read, write and search: what the engine itself needs on a directory it fills.
+const OWNER_RWX: u32 = 0o700;
+
+/// What is at `path` below `root` (`meta` is what `lstat` said of it) as a before-state: a
+/// file's size, hash and permission bits; a directory's tree hash (which covers every mode
+/// and link below it); a link's target. A special file is refused.
+fn before_state(
+    fs: &dyn crate::fs::FileSystem,
+    root: &Path,
+    op: &'static str,
+    path: &RelPath,
+    meta: Option<Metadata>,
+) -> Result<Before> {
+    let abs = path.join_to(root);
+    let Some(m) = meta else {
+        return Ok(Before::Absent);
+    };
+    Ok(match m.kind {
+        FileKind::File => {
+            let (size, hash) = hashing::hash_file(fs, &abs)?;
+            Before::File {
+                size,
+                hash,
+                mode: Some(m.mode),
+            }
+        }
+        FileKind::Dir => Before::Tree {
+            hash: hashing::tree_hash(fs, &abs, FORMAT_VERSION)?,
+        },
+        FileKind::Symlink => Before::Link {
+            target: fs
+                .read_link(&abs)
+                .ctx("read link", &abs)?
+                .as_bytes()
+                .to_vec(),
+        },
+        FileKind::Other => {
+            return Err(Transaction::reject(
+                op,
+                path,
+                "is a special file (a socket, FIFO or device), which skillwal never replaces",
+            ));
+        }
+    })
+}
+
+/// Checks a symbolic link's target: not empty, at most [`PATH_BYTES_MAX`] bytes, no NUL.
+fn check_target(op: &'static str, path: &RelPath, target: &[u8]) -> Result<()> {
+    if target.is_empty() || target.len() > PATH_BYTES_MAX || target.contains(&0) {
+        return Err(Transaction::reject(
+            op,
+            path,
+            format!(
+                "a link target must be 1 to {PATH_BYTES_MAX} bytes without NUL ({} bytes given)",
+                target.len()
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// Above this size, an old file's before-state hash is computed on a second thread while
 /// the new content is staged (a thread costs ~20 µs; hashing 4 MiB a few ms).
@@ -110,6 +174,7 @@ impl Engine {
         // Mark the header active (unsynced: the commit's fdatasync makes it durable together
         // with the records; before that, an idle header correctly hides them).
         let active = Header {
+            version: FORMAT_VERSION,
             sequence: h.sequence + 1,
             active: true,
             ..h
@@ -214,6 +279,15 @@ impl<'e> Transaction<'e> {
                     "already changed by this transaction",
                 ));
             }
+            if path.is_within(q) && matches!(earlier, Op::SetDirMode { .. }) {
+                return Err(Self::reject(
+                    op,
+                    path,
+                    format!(
+                        "the mode of {q} is set by this transaction; change what is inside it first"
+                    ),
+                ));
+            }
             if path.is_within(q) && !matches!(earlier, Op::CreateDir { .. }) {
                 return Err(Self::reject(
                     op,
@@ -221,11 +295,14 @@ impl<'e> Transaction<'e> {
                     format!("{q} is also changed by this transaction"),
                 ));
             }
-            let clearing = op == "remove-dir"
+            // A directory is removed after what is in it, and its mode set after the changes
+            // inside it.
+            let clearing = (op == "remove-dir"
                 && matches!(
                     earlier,
                     Op::DeleteFile { .. } | Op::DeleteTree { .. } | Op::RemoveDir { .. }
-                );
+                ))
+                || op == "set-dir-mode";
             if q.is_within(path) && !clearing {
                 return Err(Self::reject(
                     op,
@@ -350,7 +427,8 @@ impl<'e> Transaction<'e> {
             file.write_all_at(&buf[..k], size).ctx("write", dest)?;
             size += k as u64;
         }
-        if let Err(e) = file.sync_data().ctx("fsync", dest) {
+        // fsync, not fdatasync: the file's permission bits are part of what it must hold.
+        if let Err(e) = file.sync_all().ctx("fsync", dest) {
             self.engine.poison(&e);
             return Err(e);
         }
@@ -371,8 +449,20 @@ impl<'e> Transaction<'e> {
         })
     }
 
-    /// Stages writing `content` to the file `path` (created or replaced; its parent must
-    /// exist or be created by this transaction), with permission bits `mode`.
+    /// What is at `path` now (`meta`, as [`Transaction::current`] found it), as a
+    /// before-state; see [`before_state`].
+    fn before_of(
+        &self,
+        op: &'static str,
+        path: &RelPath,
+        meta: Option<Metadata>,
+    ) -> Result<Before> {
+        before_state(self.engine.fs.as_ref(), self.root(), op, path, meta)
+    }
+
+    /// Stages writing `content` to the file `path` (created, or replacing whatever is there:
+    /// a file, a directory or a link, atomically; its parent must exist or be created by this
+    /// transaction), with exactly the permission bits `mode`.
     pub fn put_file(&mut self, path: &str, content: &mut dyn Read, mode: u32) -> Result<()> {
         let r = self.put_file_inner(path, content, mode);
         self.broken_by(r)
@@ -382,52 +472,35 @@ impl<'e> Transaction<'e> {
         self.check_room()?;
         let path = RelPath::new(path)?;
         self.check_place("put-file", &path)?;
-        let old = match self.current(&path)? {
-            None => None,
-            Some(m) if m.kind == FileKind::File => Some(m.len),
-            Some(_) => {
-                return Err(Self::reject(
-                    "put-file",
-                    &path,
-                    "exists and is not a regular file",
-                ));
-            }
-        };
+        let mode = mode & 0o7777;
+        let current = self.current(&path)?;
         let op = self.ops.len() as u32;
         let dest = self.staging().join(staged_name(self.writer.salt, op));
-        let abs = path.join_to(self.root());
-        let fs = self.engine.fs.clone();
-        let hash_old = || -> Result<Before> {
-            let (size, hash) = hashing::hash_file(fs.as_ref(), &abs)?;
-            Ok(Before::File { size, hash })
-        };
-        let (before, staged) = match old {
-            None => (
-                Before::Absent,
-                self.stage_content(&dest, content, mode, &path)?,
-            ),
+        let (before, staged) = match current {
             // A large old file is hashed (for its before-state) on a second thread while
             // the new content is staged: the two read and write different files, and
             // hashing only reads, so the order of mutating calls is unchanged.
-            Some(len) if len > PARALLEL_BEFORE_HASH_MIN => {
+            Some(m) if m.kind == FileKind::File && m.len > PARALLEL_BEFORE_HASH_MIN => {
+                let (fs, root) = (self.engine.fs.clone(), self.root().to_path_buf());
                 let (before, staged) = std::thread::scope(|s| {
-                    let hashing = s.spawn(hash_old);
+                    let hashing =
+                        s.spawn(|| before_state(fs.as_ref(), &root, "put-file", &path, current));
                     let staged = self.stage_content(&dest, content, mode, &path);
                     let before = hashing.join().expect("hashing does not panic");
                     (before, staged)
                 });
                 (before?, staged?)
             }
-            Some(_) => (
-                hash_old()?,
-                self.stage_content(&dest, content, mode, &path)?,
-            ),
+            _ => {
+                let before = self.before_of("put-file", &path, current)?;
+                (before, self.stage_content(&dest, content, mode, &path)?)
+            }
         };
         let rec = Record::PutFile {
             op,
             path: path.to_string(),
             mode,
-            before,
+            before: before.clone(),
             size: staged.size,
             hash: staged.hash,
             staged_ino: staged.ino,
@@ -458,18 +531,59 @@ impl<'e> Transaction<'e> {
         self.put_file(path, &mut r, mode)
     }
 
-    /// Stages deleting the regular file `path`.
+    /// Stages making `path` a symbolic link to `target` (created, or replacing whatever is
+    /// there, atomically). The target is never followed or checked: it is bytes.
+    pub fn put_link(&mut self, path: &str, target: &[u8]) -> Result<()> {
+        let r = self.put_link_inner(path, target);
+        self.broken_by(r)
+    }
+
+    fn put_link_inner(&mut self, path: &str, target: &[u8]) -> Result<()> {
+        self.check_room()?;
+        let path = RelPath::new(path)?;
+        self.check_place("put-link", &path)?;
+        check_target("put-link", &path, target)?;
+        let current = self.current(&path)?;
+        let before = self.before_of("put-link", &path, current)?;
+        let op = self.ops.len() as u32;
+        let dest = self.staging().join(staged_name(self.writer.salt, op));
+        self.engine
+            .fs
+            .symlink(OsStr::from_bytes(target), &dest)
+            .ctx("create link", &dest)?;
+        self.append(
+            &Record::PutLink {
+                op,
+                path: path.to_string(),
+                before: before.clone(),
+                target: target.to_vec(),
+            },
+            None,
+        )?;
+        self.ops.push(Op::PutLink {
+            path,
+            before,
+            target: target.to_vec(),
+        });
+        Ok(())
+    }
+
+    /// Stages deleting the regular file or symbolic link `path`.
     pub fn delete_file(&mut self, path: &str) -> Result<()> {
         self.check_room()?;
         let path = RelPath::new(path)?;
         self.check_place("delete-file", &path)?;
         let before = match self.current(&path)? {
-            Some(m) if m.kind == FileKind::File => {
-                let (size, hash) =
-                    hashing::hash_file(self.engine.fs.as_ref(), &path.join_to(self.root()))?;
-                Before::File { size, hash }
+            Some(m) if matches!(m.kind, FileKind::File | FileKind::Symlink) => {
+                self.before_of("delete-file", &path, Some(m))?
             }
-            Some(_) => return Err(Self::reject("delete-file", &path, "not a regular file")),
+            Some(_) => {
+                return Err(Self::reject(
+                    "delete-file",
+                    &path,
+                    "not a regular file or a link",
+                ));
+            }
             None => return Err(Self::reject("delete-file", &path, "does not exist")),
         };
         let op = self.ops.len() as u32;
@@ -477,7 +591,7 @@ impl<'e> Transaction<'e> {
             &Record::DeleteFile {
                 op,
                 path: path.to_string(),
-                before,
+                before: before.clone(),
             },
             None,
         )?;
@@ -485,24 +599,83 @@ impl<'e> Transaction<'e> {
         Ok(())
     }
 
-    /// Stages creating the directory `path`, which must not exist.
+    /// Stages creating the directory `path`, which must not exist, with exactly the
+    /// permission bits `mode`. The mode must let its owner read, write and search it (later
+    /// operations of the transaction may put things inside; [`Transaction::set_dir_mode`]
+    /// of an existing directory, or a tree's own mode, can give any other).
     pub fn create_dir(&mut self, path: &str, mode: u32) -> Result<()> {
+        let r = self.create_dir_inner(path, mode);
+        self.broken_by(r)
+    }
+
+    fn create_dir_inner(&mut self, path: &str, mode: u32) -> Result<()> {
         self.check_room()?;
         let path = RelPath::new(path)?;
         self.check_place("create-dir", &path)?;
+        let mode = mode & 0o7777;
+        if mode & OWNER_RWX != OWNER_RWX {
+            return Err(Self::reject(
+                "create-dir",
+                &path,
+                format!("mode {mode:o} does not let its owner fill it"),
+            ));
+        }
         if self.current(&path)?.is_some() {
             return Err(Self::reject("create-dir", &path, "already exists"));
         }
         let op = self.ops.len() as u32;
+        // Staged and renamed into place, so that the directory appears with its mode in one
+        // step (a `mkdir` in place could leave the umask's mode behind in a crash).
+        let dest = self.staging().join(staged_name(self.writer.salt, op));
+        let fs = self.engine.fs.clone();
+        fs.create_dir(&dest, mode).ctx("create directory", &dest)?;
+        let staged_ino = fs.metadata(&dest).ctx("stat", &dest)?.ino;
         self.append(
             &Record::CreateDir {
                 op,
                 path: path.to_string(),
                 mode,
+                staged_ino: Some(staged_ino),
             },
             None,
         )?;
-        self.ops.push(Op::CreateDir { path, mode });
+        self.ops.push(Op::CreateDir {
+            path,
+            mode,
+            staged_ino: Some(staged_ino),
+        });
+        Ok(())
+    }
+
+    /// Stages setting the permission bits of the existing directory `path` to `mode`, and
+    /// nothing else. It is applied after every earlier operation of the transaction, so
+    /// stage it after the changes inside the directory (none may follow it: a mode such as
+    /// 0555 would forbid them).
+    pub fn set_dir_mode(&mut self, path: &str, mode: u32) -> Result<()> {
+        self.check_room()?;
+        let path = RelPath::new(path)?;
+        self.check_place("set-dir-mode", &path)?;
+        let before_mode = match self.current(&path)? {
+            Some(m) if m.kind == FileKind::Dir => m.mode,
+            Some(_) => return Err(Self::reject("set-dir-mode", &path, "not a directory")),
+            None => return Err(Self::reject("set-dir-mode", &path, "does not exist")),
+        };
+        let mode = mode & 0o7777;
+        let op = self.ops.len() as u32;
+        self.append(
+            &Record::SetDirMode {
+                op,
+                path: path.to_string(),
+                before_mode,
+                mode,
+            },
+            None,
+        )?;
+        self.ops.push(Op::SetDirMode {
+            path,
+            before_mode,
+            mode,
+        });
         Ok(())
     }
 
@@ -557,9 +730,7 @@ impl<'e> Transaction<'e> {
         let path = RelPath::new(path)?;
         self.check_place("delete-tree", &path)?;
         let before = match self.current(&path)? {
-            Some(m) if m.kind == FileKind::Dir => Before::Tree {
-                hash: hashing::tree_hash(self.engine.fs.as_ref(), &path.join_to(self.root()))?,
-            },
+            Some(m) if m.kind == FileKind::Dir => self.before_of("delete-tree", &path, Some(m))?,
             Some(_) => return Err(Self::reject("delete-tree", &path, "not a directory")),
             None => return Err(Self::reject("delete-tree", &path, "does not exist")),
         };
@@ -568,7 +739,7 @@ impl<'e> Transaction<'e> {
             &Record::DeleteTree {
                 op,
                 path: path.to_string(),
-                before,
+                before: before.clone(),
             },
             None,
         )?;
@@ -576,58 +747,49 @@ impl<'e> Transaction<'e> {
         Ok(())
     }
 
-    /// Starts staging a directory tree that will be installed at `path` (or replace the
-    /// directory there, atomically). Add its entries to the returned [`TreeStager`], then
-    /// call [`TreeStager::finish`].
-    pub fn put_tree(&mut self, path: &str) -> Result<TreeStager<'_, 'e>> {
-        let prepared = self.prepare_tree(path);
+    /// Starts staging a directory tree with permission bits `mode` that will be installed at
+    /// `path` (or replace whatever is there — a directory, a file or a link — atomically).
+    /// Add its entries to the returned [`TreeStager`], then call [`TreeStager::finish`].
+    pub fn put_tree(&mut self, path: &str, mode: u32) -> Result<TreeStager<'_, 'e>> {
+        let prepared = self.prepare_tree(path, mode & 0o7777);
         let p = self.broken_by(prepared)?;
         Ok(TreeStager {
             txn: self,
             op: p.op,
             path: p.path,
+            mode: p.mode,
             before: p.before,
             staged: p.staged,
             staged_ino: p.staged_ino,
             entries: Vec::new(),
             dirs: BTreeSet::new(),
+            modes_after: Vec::new(),
             finished: false,
         })
     }
 
     /// Checks the target, records its before-state and creates the staged tree's root.
-    fn prepare_tree(&mut self, path: &str) -> Result<PreparedTree> {
+    fn prepare_tree(&mut self, path: &str, mode: u32) -> Result<PreparedTree> {
         self.check_room()?;
         let path = RelPath::new(path)?;
         self.check_place("put-tree", &path)?;
-        let before = match self.current(&path)? {
-            None => Before::Absent,
-            Some(m) if m.kind == FileKind::Dir => Before::Tree {
-                hash: hashing::tree_hash(self.engine.fs.as_ref(), &path.join_to(self.root()))?,
-            },
-            Some(_) => {
-                return Err(Self::reject(
-                    "put-tree",
-                    &path,
-                    "exists and is not a directory",
-                ));
-            }
-        };
+        let current = self.current(&path)?;
+        let before = self.before_of("put-tree", &path, current)?;
         let op = self.ops.len() as u32;
         let staged = self.staging().join(staged_name(self.writer.salt, op));
         let fs = self.engine.fs.clone();
-        fs.create_dir(&staged, 0o755)
+        fs.create_dir(&staged, mode | OWNER_RWX)
             .ctx("create directory", &staged)?;
         let staged_ino = fs.metadata(&staged).ctx("stat", &staged)?.ino;
         Ok(PreparedTree {
             op,
             path,
+            mode,
             before,
             staged,
             staged_ino,
         })
     }
-
     /// Records field-level changes to the manifest (`manifest = true`) or the lock, for
     /// `journal inspect`. Values longer than 512 bytes are cut.
     pub fn record_diff(
@@ -704,7 +866,7 @@ impl<'e> Transaction<'e> {
         // ---- commit point: from here on the transaction happens, at the latest on redo ----
         let ops = std::mem::take(&mut self.ops);
         let applied = {
-            let ctx = self.engine.ctx(salt);
+            let ctx = self.engine.ctx(salt, FORMAT_VERSION);
             ops.iter()
                 .enumerate()
                 .try_for_each(|(i, op)| act(&ctx, i as u32, op))
@@ -783,6 +945,7 @@ impl Drop for Transaction<'_> {
 struct PreparedTree {
     op: u32,
     path: RelPath,
+    mode: u32,
     before: Before,
     staged: PathBuf,
     staged_ino: u64,
@@ -793,11 +956,16 @@ pub struct TreeStager<'t, 'e> {
     txn: &'t mut Transaction<'e>,
     op: u32,
     path: RelPath,
+    /// The tree's own directory's permission bits.
+    mode: u32,
     before: Before,
     staged: PathBuf,
     staged_ino: u64,
     entries: Vec<TreeEntry>,
     dirs: BTreeSet<String>,
+    /// Staged directories created with more permission than they must end with (their
+    /// owner needs to fill them): set to their own mode, deepest first, at the end.
+    modes_after: Vec<(PathBuf, u32)>,
     finished: bool,
 }
 
@@ -829,9 +997,10 @@ impl TreeStager<'_, '_> {
         Ok(rel)
     }
 
-    /// Adds a directory at `rel` (its parent must have been added).
+    /// Adds a directory at `rel` (its parent must have been added) with exactly the
+    /// permission bits `mode`.
     pub fn dir(&mut self, rel: &str, mode: u32) -> Result<()> {
-        let r = self.dir_inner(rel, mode);
+        let r = self.dir_inner(rel, mode & 0o7777);
         self.txn.broken_by(r)
     }
 
@@ -841,8 +1010,11 @@ impl TreeStager<'_, '_> {
         self.txn
             .engine
             .fs
-            .create_dir(&dest, mode)
+            .create_dir(&dest, mode | OWNER_RWX)
             .ctx("create directory", &dest)?;
+        if mode | OWNER_RWX != mode {
+            self.modes_after.push((dest, mode));
+        }
         let rec = Record::TreeEntry {
             op: self.op,
             rel_path: rel.to_string(),
@@ -851,6 +1023,7 @@ impl TreeStager<'_, '_> {
             size: 0,
             hash: [0; 32],
             content: Content::Staged,
+            target: Vec::new(),
         };
         self.txn.append(&rec, None)?;
         self.dirs.insert(rel.to_string());
@@ -861,13 +1034,15 @@ impl TreeStager<'_, '_> {
             size: 0,
             hash: [0; 32],
             content: Located::Staged,
+            target: Vec::new(),
         });
         Ok(())
     }
 
-    /// Adds a file at `rel` with the bytes `content` yields (streamed; memory stays bounded).
+    /// Adds a file at `rel` with the bytes `content` yields (streamed; memory stays bounded)
+    /// and exactly the permission bits `mode`.
     pub fn file(&mut self, rel: &str, content: &mut dyn Read, mode: u32) -> Result<()> {
-        let r = self.file_inner(rel, content, mode);
+        let r = self.file_inner(rel, content, mode & 0o7777);
         self.txn.broken_by(r)
     }
 
@@ -890,6 +1065,7 @@ impl TreeStager<'_, '_> {
                 },
                 None => Content::Staged,
             },
+            target: Vec::new(),
         };
         let content = self.txn.append(&rec, staged.inline.as_deref())?;
         self.entries.push(TreeEntry {
@@ -899,6 +1075,7 @@ impl TreeStager<'_, '_> {
             size: staged.size,
             hash: staged.hash,
             content,
+            target: Vec::new(),
         });
         Ok(())
     }
@@ -909,28 +1086,69 @@ impl TreeStager<'_, '_> {
         self.file(rel, &mut r, mode)
     }
 
-    /// Completes the tree: records its after-state hash and its operation.
+    /// Adds a symbolic link at `rel` whose target is `target` (bytes, never followed).
+    pub fn link(&mut self, rel: &str, target: &[u8]) -> Result<()> {
+        let r = self.link_inner(rel, target);
+        self.txn.broken_by(r)
+    }
+
+    fn link_inner(&mut self, rel: &str, target: &[u8]) -> Result<()> {
+        let rel = self.check_entry(rel)?;
+        check_target("put-tree", &self.path, target)?;
+        let dest = rel.join_to(&self.staged);
+        self.txn
+            .engine
+            .fs
+            .symlink(OsStr::from_bytes(target), &dest)
+            .ctx("create link", &dest)?;
+        let rec = Record::TreeEntry {
+            op: self.op,
+            rel_path: rel.to_string(),
+            kind: EntryKind::Link,
+            mode: 0,
+            size: 0,
+            hash: [0; 32],
+            content: Content::Staged,
+            target: target.to_vec(),
+        };
+        self.txn.append(&rec, None)?;
+        self.entries.push(TreeEntry {
+            rel,
+            kind: EntryKind::Link,
+            mode: 0,
+            size: 0,
+            hash: [0; 32],
+            content: Located::Staged,
+            target: target.to_vec(),
+        });
+        Ok(())
+    }
+
+    /// Completes the tree: gives every directory its own mode, records the tree's
+    /// after-state hash and its operation.
     pub fn finish(mut self) -> Result<()> {
         self.finished = true;
-        let nodes = self
-            .entries
-            .iter()
-            .map(|e| {
-                let node = match e.kind {
-                    EntryKind::Dir => TreeNode::Dir,
-                    EntryKind::File => TreeNode::File {
-                        size: e.size,
-                        hash: e.hash,
-                    },
-                };
-                (e.rel.as_str().as_bytes().to_vec(), node)
-            })
-            .collect();
-        let after_hash = tree_hash_of(nodes);
+        let r = self.finish_inner();
+        self.txn.broken_by(r)
+    }
+
+    fn finish_inner(&mut self) -> Result<()> {
+        let fs = self.txn.engine.fs.clone();
+        let mut modes_after = std::mem::take(&mut self.modes_after);
+        if self.mode | OWNER_RWX != self.mode {
+            modes_after.push((self.staged.clone(), self.mode));
+        }
+        // Deepest first: a parent stays writable until its children are done.
+        modes_after.sort_by_key(|(p, _)| std::cmp::Reverse(p.components().count()));
+        for (dir, mode) in &modes_after {
+            fs.set_mode(dir, *mode).ctx("set mode", dir)?;
+        }
+        let after_hash = tree_hash_of(FORMAT_VERSION, self.mode, tree_nodes(&self.entries));
         let rec = Record::PutTree {
             op: self.op,
             path: self.path.to_string(),
-            before: self.before,
+            mode: Some(self.mode),
+            before: self.before.clone(),
             after_hash,
             staged_ino: self.staged_ino,
             entry_count: self.entries.len() as u32,
@@ -938,7 +1156,8 @@ impl TreeStager<'_, '_> {
         self.txn.append(&rec, None)?;
         self.txn.ops.push(Op::PutTree(PutTree {
             path: self.path.clone(),
-            before: self.before,
+            mode: Some(self.mode),
+            before: self.before.clone(),
             after_hash,
             staged_ino: self.staged_ino,
             entries: std::mem::take(&mut self.entries),

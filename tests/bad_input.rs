@@ -20,12 +20,14 @@ const SALT: u64 = 0x0DD_BA11_0000_0001;
 fn crafted_journal(records: &[(Record, Option<&[u8]>)], ops: u32) -> Vec<u8> {
     let mut bytes = vec![0u8; format::RECORDS_OFFSET as usize];
     let live = Header {
+        version: format::FORMAT_VERSION,
         sequence: 100,
         live_salt: SALT,
         next_txn_id: 8,
         active: true,
     };
     let old = Header {
+        version: format::FORMAT_VERSION,
         sequence: 99,
         live_salt: SALT ^ 0xFF,
         next_txn_id: 7,
@@ -132,6 +134,55 @@ fn a_crafted_journal_never_writes_outside_the_collection() {
 }
 
 #[test]
+fn a_crafted_link_is_never_written_through() {
+    let sb = Sandbox::new();
+    let coll = sb.three_artifacts();
+    let outside = sb.root.join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    let before = tree(&coll);
+    // Op 0 makes skills/evil a link to a directory outside; op 1 writes through it. Staging
+    // never lets a path go through a link, but a crafted journal is not staged.
+    let link = Record::PutLink {
+        op: 0,
+        path: "skills/evil".into(),
+        before: Before::Absent,
+        target: outside.as_os_str().as_encoded_bytes().to_vec(),
+    };
+    let (mut through, content) = put_file("skills/evil/x.txt", b"pwned\n");
+    if let Record::PutFile { op, .. } = &mut through {
+        *op = 1;
+    }
+    let journal = crafted_journal(&[(link, None), (through.clone(), content)], 2);
+    fs::write(coll.join(".skillwal/journal"), &journal).unwrap();
+    let r = sb.run_in(&coll, &[], &["list"]);
+    r.code(1);
+    // Staging never lets an operation lie below another's path (but a created directory's):
+    // the journal is refused as not written by skillwal.
+    assert!(r.stderr.contains("lies below skills/evil"), "{}", r.stderr);
+    assert!(!outside.join("x.txt").exists(), "written through a link");
+    assert_same_tree(&before, &tree(&coll), "crafted link");
+
+    // A link already in the collection, and a journal writing through it.
+    symlink(&outside, coll.join("skills/evil")).unwrap();
+    let before = tree(&coll);
+    if let Record::PutFile { op, .. } = &mut through {
+        *op = 0;
+    }
+    let journal = crafted_journal(&[(through, content)], 1);
+    fs::write(coll.join(".skillwal/journal"), &journal).unwrap();
+    let r = sb.run_in(&coll, &[], &["list"]);
+    r.code(1);
+    assert!(
+        r.stderr
+            .contains("skills/evil on the way is a symbolic link"),
+        "{}",
+        r.stderr
+    );
+    assert!(!outside.join("x.txt").exists(), "written through a link");
+    assert_same_tree(&before, &tree(&coll), "link in the collection");
+}
+
+#[test]
 fn a_crafted_tree_entry_never_writes_outside_the_collection() {
     let sb = Sandbox::new();
     let coll = sb.three_artifacts();
@@ -149,10 +200,12 @@ fn a_crafted_tree_entry_never_writes_outside_the_collection() {
             at: 0,
             len: content.len() as u32,
         },
+        target: Vec::new(),
     };
     let tree_rec = Record::PutTree {
         op: 0,
         path: "skills/x".into(),
+        mode: Some(0o755),
         before: Before::Absent,
         after_hash: [0; 32],
         staged_ino: 0,
@@ -274,10 +327,12 @@ fn a_journal_of_another_format_version_is_refused_and_nothing_changes() {
     let before = tree(&coll);
     let path = coll.join(".skillwal/journal");
     let mut bytes = fs::read(&path).unwrap();
-    // Both slots say version 2, with a valid CRC (CRC-32 of 0..508 XOR the mask).
+    // Both slots say a version after this build's, with a valid CRC (CRC-32 of 0..508 XOR
+    // the mask).
+    let newer = format::FORMAT_VERSION + 1;
     for slot in [0usize, 512] {
         let s = &mut bytes[slot..slot + 512];
-        s[8..10].copy_from_slice(&2u16.to_le_bytes());
+        s[8..10].copy_from_slice(&newer.to_le_bytes());
         let crc = crc32fast::hash(&s[..508]) ^ format::HEADER_CRC_MASK;
         s[508..512].copy_from_slice(&crc.to_le_bytes());
     }
@@ -286,7 +341,7 @@ fn a_journal_of_another_format_version_is_refused_and_nothing_changes() {
         let r = sb.run_in(&coll, &[], &[cmd]);
         r.code(1);
         assert!(
-            r.stderr.contains("version 2") || r.stderr.contains("unsupported"),
+            r.stderr.contains(&format!("version {newer}")),
             "{cmd}: {}",
             r.stderr
         );
@@ -297,4 +352,37 @@ fn a_journal_of_another_format_version_is_refused_and_nothing_changes() {
         bytes,
         "the journal itself is kept"
     );
+}
+
+#[test]
+fn one_header_slot_of_another_version_is_refused_whatever_the_other_holds() {
+    let sb = Sandbox::new();
+    let coll = sb.three_artifacts();
+    let before = tree(&coll);
+    let path = coll.join(".skillwal/journal");
+    let bytes = fs::read(&path).unwrap();
+    let newer = format::FORMAT_VERSION + 1;
+    // Each slot in turn: the other one stays a valid slot of this build's version, and may
+    // even be the current one (larger sequence). A newer skillwal's journal is never read or
+    // replaced by this one.
+    for slot in [0usize, 512] {
+        let mut b = bytes.clone();
+        let s = &mut b[slot..slot + 512];
+        s[8..10].copy_from_slice(&newer.to_le_bytes());
+        s[16..24].copy_from_slice(&0u64.to_le_bytes());
+        let crc = crc32fast::hash(&s[..508]) ^ format::HEADER_CRC_MASK;
+        s[508..512].copy_from_slice(&crc.to_le_bytes());
+        fs::write(&path, &b).unwrap();
+        for args in [&["list"][..], &["snapshot"], &["recover", "--discard"]] {
+            let r = sb.run_in(&coll, &[], args);
+            r.code(1);
+            assert!(
+                r.stderr.contains(&format!("format version {newer}")),
+                "{args:?} slot {slot}: {}",
+                r.stderr
+            );
+            assert_same_tree(&before, &tree(&coll), &format!("{args:?}"));
+            assert_eq!(fs::read(&path).unwrap(), b, "{args:?}: the journal is kept");
+        }
+    }
 }

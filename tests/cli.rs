@@ -1132,6 +1132,7 @@ fn list_show_status_verify_in_text_and_json() {
 
     insta::assert_snapshot!(sb.run(&["verify"]).code(1).stdout, @r"
     modified  review::command
+              the files' content differs from the lock
     missing   helper::agent
     extra     skills/stray
     1 of 3 artifacts match the lock; 3 problem(s)
@@ -1522,7 +1523,7 @@ fn bad_local_source_paths_are_refused() {
         &[
             &format!("symbolic link {}", leaky.join("docs/secret.txt").display()),
             s(&outside),
-            "outside the source",
+            "an absolute path",
             "replace the link",
         ],
     );
@@ -1534,18 +1535,17 @@ fn bad_local_source_paths_are_refused() {
         &coll,
         &["add", "skill", s(&dangling)],
         1,
-        &["symbolic link", "gone.txt", "does not exist"],
+        &["symbolic link", "gone.txt", "nothing (it dangles)"],
     );
-    // A link to a directory inside the skill.
+    // A link to a directory inside the skill is part of it: copied as the link it is.
     let dirlink = sb.skill_source("dirlink", "x");
     std::os::unix::fs::symlink("docs", dirlink.join("docs2")).unwrap();
-    refused(
-        &sb,
-        &coll,
-        &["add", "skill", s(&dirlink)],
-        1,
-        &["points to the directory", "replace the link"],
+    sb.run(&["add", "skill", s(&dirlink)]).ok();
+    assert_eq!(
+        fs::read_link(coll.join("skills/dirlink/docs2")).unwrap(),
+        Path::new("docs")
     );
+    sb.run(&["remove", "dirlink"]).ok();
 
     // The wrong kind.
     let file = sb.src.join("review.md");
@@ -1675,7 +1675,11 @@ fn bad_git_sources_and_refs_that_do_not_resolve_are_refused() {
         &coll,
         &as_refs(&args),
         1,
-        &["symbolic link", "skills/leak/host", "outside the source"],
+        &[
+            "symbolic link",
+            "skills/leak/host",
+            "a relative target inside it",
+        ],
     );
     let args = add_skill("commands/gcmd.md", None);
     refused(

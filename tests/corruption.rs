@@ -259,7 +259,9 @@ mod fuzz {
     use skillwal::journal::format::{self, Header, Kind};
     use std::path::Path;
 
-    const KINDS: [Kind; 11] = [
+    const KINDS: [Kind; 13] = [
+        Kind::PutLink,
+        Kind::SetDirMode,
         Kind::Begin,
         Kind::PutFile,
         Kind::DeleteFile,
@@ -279,7 +281,7 @@ mod fuzz {
         /// Any bytes, decoded as any record kind: an error or a record, never a panic.
         #[test]
         fn payload_decoding_never_panics(kind in 0usize..11, bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-            let _ = format::decode_payload(KINDS[kind], &bytes);
+            let _ = format::decode_payload(KINDS[kind], &bytes, format::FORMAT_VERSION);
         }
 
         /// A valid, active header in front of arbitrary record bytes (some of them carrying
@@ -292,7 +294,7 @@ mod fuzz {
         ) {
             let salt = 0x1122_3344_5566_7788u64;
             let mut bytes = vec![0u8; 4096];
-            let h = Header { sequence: 2, live_salt: salt, next_txn_id: 1, active: true };
+            let h = Header { version: format::FORMAT_VERSION, sequence: 2, live_salt: salt, next_txn_id: 1, active: true };
             bytes[..512].copy_from_slice(&format::encode_header(&h));
             bytes.extend_from_slice(&body);
             for at in salted {
@@ -319,7 +321,7 @@ mod fuzz {
         ) {
             let salt = 0x0BAD_CAFE_F00D_0001u64;
             let mut bytes = vec![0u8; 4096];
-            let h = Header { sequence: 2, live_salt: salt, next_txn_id: 1, active: true };
+            let h = Header { version: format::FORMAT_VERSION, sequence: 2, live_salt: salt, next_txn_id: 1, active: true };
             bytes[..512].copy_from_slice(&format::encode_header(&h));
             for (kind, index, payload) in &frames {
                 bytes.extend_from_slice(&format::encode_frame(salt, 1, *index, KINDS[*kind], payload));

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Bytes, WOp, Workload, check_point, initial};
+use common::{Bytes, Node, WOp, Workload, check_point, initial};
 use proptest::prelude::*;
 use skillwal::fs::sim::CrashModel;
 
@@ -37,9 +37,51 @@ fn tree() -> impl Strategy<Value = Vec<(String, Option<Bytes>)>> {
         })
 }
 
+fn mode() -> impl Strategy<Value = u32> {
+    prop_oneof![Just(0o644), Just(0o755), Just(0o600), Just(0o444)]
+}
+
+fn dir_mode() -> impl Strategy<Value = u32> {
+    prop_oneof![Just(0o755), Just(0o700), Just(0o555), Just(0o2750)]
+}
+
+/// A tree with modes of its own and links: a file, a subdirectory holding a file, and links
+/// to both (relative, inside the tree), each maybe absent.
+fn tree_with_modes() -> impl Strategy<Value = (u32, Vec<(String, Node)>)> {
+    (
+        dir_mode(),
+        content(),
+        mode(),
+        proptest::option::of((dir_mode(), content(), mode())),
+        any::<bool>(),
+    )
+        .prop_map(|(root, a, am, sub, links)| {
+            let mut v = vec![("SKILL.md".to_string(), Node::File(a, am))];
+            if let Some((dm, b, bm)) = sub {
+                v.push(("d".into(), Node::Dir(dm)));
+                v.push(("d/x".into(), Node::File(b, bm)));
+                if links {
+                    v.push(("to-d".into(), Node::Link("d".into())));
+                }
+            }
+            if links {
+                v.push(("to-skill".into(), Node::Link("SKILL.md".into())));
+            }
+            (root, v)
+        })
+}
+
 /// One operation from a menu that fits the collection made by `initial()`.
 fn op() -> impl Strategy<Value = WOp> {
     prop_oneof![
+        // The same bytes as `initial()` wrote, maybe another mode: a mode-only change.
+        mode().prop_map(|m| WOp::PutMode("commands/c.md".into(), Bytes::lit("# command c\n"), m)),
+        tree_with_modes().prop_map(|(m, t)| WOp::TreeM("skills/a".into(), m, t)),
+        tree_with_modes().prop_map(|(m, t)| WOp::TreeM("commands/c.md".into(), m, t)),
+        "[a-z./]{1,12}".prop_map(|t| WOp::Link("commands/l.md".into(), t)),
+        "[a-z./]{1,12}".prop_map(|t| WOp::Link("skills/a".into(), t)),
+        content().prop_map(|b| WOp::Put("skills/a".into(), b)),
+        dir_mode().prop_map(|m| WOp::Chmod("skills".into(), m)),
         content().prop_map(|b| WOp::Put("commands/c.md".into(), b)),
         content().prop_map(|b| WOp::Put("commands/new.md".into(), b)),
         content().prop_map(|b| WOp::Put("collection.toml".into(), b)),
@@ -59,7 +101,11 @@ fn path_of(op: &WOp) -> Option<&str> {
         | WOp::Delete(p)
         | WOp::DeleteTree(p)
         | WOp::Mkdir(p)
-        | WOp::Rmdir(p) => Some(p),
+        | WOp::Rmdir(p)
+        | WOp::PutMode(p, ..)
+        | WOp::TreeM(p, ..)
+        | WOp::Link(p, _)
+        | WOp::Chmod(p, _) => Some(p),
         WOp::Diff => None,
     }
 }
@@ -76,6 +122,9 @@ fn txn() -> impl Strategy<Value = Vec<WOp>> {
         if out.iter().all(|o| matches!(o, WOp::Diff)) {
             out.push(WOp::Put("commands/new.md".into(), Bytes::lit("x")));
         }
+        // A directory's mode is set after the changes inside it (the engine refuses the other
+        // order); `skills/a` replaced and `skills/b` added are inside `skills`.
+        out.sort_by_key(|o| matches!(o, WOp::Chmod(..)));
         out
     })
 }

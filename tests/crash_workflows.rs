@@ -140,6 +140,23 @@ fn update(c: &mut Collection, s: &Sources, items: &[(&str, ArtifactType, &str)])
         .is_ok()
 }
 
+fn chmod(s: &Sources, rel: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(s.dir.join(rel), std::fs::Permissions::from_mode(mode))
+        .expect("chmod");
+}
+
+/// The manual snapshot of the collection, the latest one.
+fn manual_snapshot(c: &Collection) -> u64 {
+    c.snapshots()
+        .expect("snapshots")
+        .iter()
+        .filter(|s| !s.automatic)
+        .map(|s| s.id)
+        .max()
+        .expect("a manual snapshot")
+}
+
 /// Past the inline limit: staged in a file of its own and synced before the commit point.
 const BIG: usize = skillwal::limits::INLINE_CONTENT_MAX as usize + 64 * 1024;
 
@@ -196,6 +213,43 @@ const WORKFLOWS: &[Workflow] = &[
         thorough: true,
     },
     Workflow {
+        // Upstream changes modes only (a script made executable, a directory private) and
+        // gains links inside the skill, to a file and to a directory.
+        name: "update-modes-and-links",
+        setup: |c, s| {
+            chmod(s, "alpha/scripts/run.sh", 0o644);
+            chmod(s, "alpha/docs", 0o755);
+            setup_three(c, s);
+        },
+        change: |s| {
+            chmod(s, "alpha/scripts/run.sh", 0o755);
+            chmod(s, "alpha/docs", 0o700);
+            std::os::unix::fs::symlink("scripts/run.sh", s.dir.join("alpha/run")).expect("link");
+            std::os::unix::fs::symlink("docs", s.dir.join("alpha/documentation")).expect("link");
+        },
+        op: |c, s| update(c, s, &[("alpha", ArtifactType::Skill, "alpha")]),
+        thorough: true,
+    },
+    Workflow {
+        // Finding 1 of issue 11: the snapshot has the script 0755 and one content; since then
+        // the script became 0644 and the notes changed. The rollback restores both.
+        name: "rollback-modes-and-contents",
+        setup: |c, s| {
+            chmod(s, "alpha/scripts/run.sh", 0o755);
+            setup_three(c, s);
+            c.snapshot("good").expect("snapshot");
+            chmod(s, "alpha/scripts/run.sh", 0o644);
+            s.write("alpha/docs/notes.txt", b"notes v2\n");
+            assert!(update(c, s, &[("alpha", ArtifactType::Skill, "alpha")]));
+        },
+        change: |_| {},
+        op: |c, _| {
+            let id = manual_snapshot(c);
+            c.rollback(id).is_ok()
+        },
+        thorough: true,
+    },
+    Workflow {
         name: "update-large",
         setup: |c, s| {
             s.skill("big", "v1", BIG);
@@ -212,10 +266,13 @@ fn masked(s: &Snap) -> Snap {
     s.iter()
         .map(|(p, n)| {
             let n = match n {
-                SnapNode::File(b)
+                SnapNode::File { data, mode }
                     if p.ends_with("collection.toml") || p.ends_with("collection.lock") =>
                 {
-                    SnapNode::File(mask_timestamps(&String::from_utf8_lossy(b)).into_bytes())
+                    SnapNode::File {
+                        data: mask_timestamps(&String::from_utf8_lossy(data)).into_bytes(),
+                        mode: *mode,
+                    }
                 }
                 other => other.clone(),
             };
@@ -424,4 +481,14 @@ fn remove_survives_power_loss_at_every_call() {
 #[test]
 fn update_with_a_large_file_survives_power_loss_at_every_call() {
     run("update-large");
+}
+
+#[test]
+fn update_of_modes_and_links_survives_power_loss_at_every_call() {
+    run("update-modes-and-links");
+}
+
+#[test]
+fn rollback_of_modes_and_contents_survives_power_loss_at_every_call() {
+    run("rollback-modes-and-contents");
 }

@@ -344,21 +344,35 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Every path below `dir` (relative) with its bytes; `None` for directories; `.skillwal/` is
-/// left out (skillwal's own journal and lock).
-fn snapshot(dir: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Option<Vec<u8>>>) {
+/// What a path holds, as a user sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Held {
+    Dir { mode: u32 },
+    File { mode: u32, bytes: Vec<u8> },
+    Link(PathBuf),
+}
+
+/// Every path below `dir` (relative) with what it holds: kind, permission bits, bytes, a
+/// link's target. `.skillwal/` is left out (skillwal's own journal and lock).
+fn snapshot(dir: &Path) -> BTreeMap<String, Held> {
+    use std::os::unix::fs::PermissionsExt;
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Held>) {
         for e in fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
             let rel = p.strip_prefix(root).unwrap().to_str().unwrap().to_string();
             if rel == ".skillwal" {
                 continue;
             }
-            if fs::symlink_metadata(&p).unwrap().is_dir() {
-                out.insert(rel, None);
+            let meta = fs::symlink_metadata(&p).unwrap();
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.file_type().is_symlink() {
+                out.insert(rel, Held::Link(fs::read_link(&p).unwrap()));
+            } else if meta.is_dir() {
+                out.insert(rel, Held::Dir { mode });
                 walk(root, &p, out);
             } else {
-                out.insert(rel, Some(fs::read(&p).unwrap()));
+                let bytes = fs::read(&p).unwrap();
+                out.insert(rel, Held::File { mode, bytes });
             }
         }
     }
@@ -560,10 +574,9 @@ impl Drift {
 
 /// A copy of `sources/edge-skill` as SkillMeat's fixture generator prepared it (hidden files,
 /// `ä.txt`, sort traps, an empty file and directory, `.git/`, `.gitignore`, `__pycache__/`,
-/// `node_modules/` that `add` must drop), with one difference: `link-dir` (a link to a
-/// directory) is refused by skillwal by design (see `src/skillmeat/source.rs`), so it is
-/// replaced here by the real directory SkillMeat's `copytree(symlinks=False)` makes of it.
-/// `link-to-file` stays a symbolic link (skillwal copies the target's bytes, like SkillMeat).
+/// `node_modules/` that `add` must drop), and its two links, `link-dir -> docs` and
+/// `link-to-file`. skillwal copies those as links (`src/skillmeat/links.rs`); SkillMeat's
+/// `copytree(symlinks=False)` dereferences them.
 fn prepare_edge_source(w: &World) -> PathBuf {
     let e = w.src.join("edge-skill");
     for d in [".git", "__pycache__", "empty-dir", "node_modules/pkg"] {
@@ -629,9 +642,10 @@ fn sha256_hex(bytes: &[u8]) -> String {
 fn actual_tree(dir: &Path) -> Vec<String> {
     let mut out: Vec<String> = snapshot(dir)
         .into_iter()
-        .map(|(rel, content)| match content {
-            None => format!("dir {rel}"),
-            Some(b) => format!("file {} {rel}", sha256_hex(&b)),
+        .map(|(rel, held)| match held {
+            Held::Dir { .. } => format!("dir {rel}"),
+            Held::File { bytes, .. } => format!("file {} {rel}", sha256_hex(&bytes)),
+            Held::Link(t) => format!("link {} {rel}", t.display()),
         })
         .collect();
     out.sort();
@@ -658,21 +672,6 @@ fn skillwal_collection_is_read_by_python() {
     let c = w.coll("default");
 
     let edge = prepare_edge_source(&w);
-    // skillwal refuses a link to a directory (by design) and changes nothing.
-    let manifest_before = read(&c.join("collection.toml"));
-    let refused = w.sw(&["add", "skill", edge.to_str().unwrap()]);
-    refused.expect(1);
-    assert!(
-        refused
-            .stderr
-            .contains("links to directories are not copied"),
-        "{}",
-        refused.stderr
-    );
-    assert_eq!(read(&c.join("collection.toml")), manifest_before);
-    assert!(!c.join("skills/edge-skill").exists());
-    materialize_link_dir(&edge);
-
     w.sw(&["add", "skill", &w.src("my-skill")]).expect(0);
     w.sw(&["add", "skill", edge.to_str().unwrap()]).expect(0);
     w.sw(&["add", "command", &w.src("review.md")]).expect(0);
@@ -680,10 +679,33 @@ fn skillwal_collection_is_read_by_python() {
     w.sw(&["add", "command", &w.src("plain.md")]).expect(0);
 
     // skillwal copied exactly what SkillMeat copies (the `.git`, `__pycache__`, ... dropped,
-    // the empty directory kept) and hashed it as SkillMeat did for the same sources.
-    assert_eq!(
-        actual_tree(&c.join("skills/edge-skill")),
+    // the empty directory kept), except that the two links stay links.
+    let skill = c.join("skills/edge-skill");
+    for (link, target) in [("link-dir", "docs"), ("link-to-file", "SKILL.md")] {
+        let found = fs::read_link(skill.join(link));
+        assert!(found.is_ok(), "{link} is not a link");
+        assert_eq!(
+            found.unwrap(),
+            Path::new(target),
+            "{link}: the target as in the source"
+        );
+    }
+    let dereferenced = |line: &String| {
+        !line.ends_with(" link-dir")
+            && !line.contains(" link-dir/")
+            && !line.ends_with(" link-to-file")
+    };
+    let expected: Vec<String> =
         expected_tree("edge", "./.skillmeat/collections/default/skills/edge-skill")
+            .into_iter()
+            .filter(dereferenced)
+            .collect();
+    assert_eq!(
+        actual_tree(&skill)
+            .into_iter()
+            .filter(dereferenced)
+            .collect::<Vec<_>>(),
+        expected
     );
     let ours = lock_hashes(&c);
     let basic = lock_hashes(&fixtures().join("basic/.skillmeat/collections/default"));
@@ -691,12 +713,23 @@ fn skillwal_collection_is_read_by_python() {
     for art in ["skill/my-skill", "command/review", "agent/helper"] {
         assert_eq!(ours[art], basic[art], "{art}: skillwal vs skillmeat's hash");
     }
-    for art in ["skill/edge-skill", "command/plain"] {
-        assert_eq!(
-            ours[art], edge_fx[art],
-            "{art}: skillwal vs skillmeat's hash"
-        );
-    }
+    assert_eq!(
+        ours["command/plain"], edge_fx["command/plain"],
+        "skillwal vs skillmeat's hash"
+    );
+    // The skill's hash is SkillMeat's hash of skillwal's copy (the link to a file read as
+    // that file, the link to a directory not descended into): the drift check below has the
+    // Python tool compute it. With `link-dir` a real directory, as SkillMeat's own copy has
+    // it, it is the fixture's.
+    let real = w.src.join("edge-real");
+    copy_tree(&edge, &real);
+    materialize_link_dir(&real);
+    w.sw(&["add", "skill", real.to_str().unwrap()]).expect(0);
+    assert_eq!(
+        lock_hashes(&c)["skill/edge-real"],
+        edge_fx["skill/edge-skill"]
+    );
+    w.sw(&["remove", "edge-real"]).expect(0);
 
     // Update one after its source changed; remove another.
     let mut review = read(&w.src.join("review.md"));

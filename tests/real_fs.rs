@@ -38,7 +38,7 @@ fn manifest(v: u32) -> String {
 
 fn update(engine: &mut Engine, v: u32) -> skillwal::Result<()> {
     let mut t = engine.begin(&format!("update to {v}"))?;
-    let mut tree = t.put_tree("skills/a")?;
+    let mut tree = t.put_tree("skills/a", 0o755)?;
     tree.bytes("SKILL.md", skill_md(v).as_bytes(), 0o644)?;
     tree.dir("scripts", 0o755)?;
     tree.bytes("scripts/run.sh", format!("echo {v}\n").as_bytes(), 0o755)?;

@@ -1087,18 +1087,37 @@ mod hash {
         assert_ne!(content_hash_dir(dir.path()).unwrap(), original);
     }
 
+    /// Links below the root are read as SkillMeat reads them (`sorted(rglob)` +
+    /// `is_file()`): a link to a file is that file under the link's path, wherever it points;
+    /// a link to a directory and a dangling link count nothing. The root itself, or the file
+    /// of a command, may not be a link.
     #[cfg(unix)]
     #[test]
-    fn symlinks_are_rejected_anywhere() {
+    fn symlinks_are_read_as_skillmeat_reads_them() {
         use std::os::unix::fs::symlink;
         let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside.md");
+        fs::write(&outside, b"outside\n").unwrap();
         let root = dir.path().join("skill");
         write(&root, "SKILL.md", b"x");
-        symlink(root.join("SKILL.md"), root.join("link.md")).unwrap();
-        assert!(matches!(
-            content_hash_dir(&root),
-            Err(Error::Symlink { path }) if path == root.join("link.md")
-        ));
+        write(&root, "docs/a.md", b"a");
+        symlink("SKILL.md", root.join("link.md")).unwrap();
+        symlink("docs", root.join("docs-link")).unwrap();
+        symlink("nowhere", root.join("dangling")).unwrap();
+        symlink(&outside, root.join("abs.md")).unwrap();
+        symlink("link.md", root.join("chain.md")).unwrap();
+        // The same files with every link to a file replaced by a copy of what it reads,
+        // and the others gone.
+        let copy = dir.path().join("copy");
+        write(&copy, "SKILL.md", b"x");
+        write(&copy, "docs/a.md", b"a");
+        write(&copy, "link.md", b"x");
+        write(&copy, "abs.md", b"outside\n");
+        write(&copy, "chain.md", b"x");
+        assert_eq!(
+            content_hash_dir(&root).unwrap(),
+            content_hash_dir(&copy).unwrap()
+        );
         let linked_root = dir.path().join("linked");
         symlink(&root, &linked_root).unwrap();
         assert!(matches!(

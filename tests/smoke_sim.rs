@@ -16,7 +16,7 @@ fn commit_then_reopen() {
     let mut t = e.begin("first").unwrap();
     t.put_bytes("collection.toml", b"hello", 0o644).unwrap();
     t.create_dir("skills", 0o755).unwrap();
-    let mut tree = t.put_tree("skills/a").unwrap();
+    let mut tree = t.put_tree("skills/a", 0o755).unwrap();
     tree.bytes("SKILL.md", b"# a", 0o644).unwrap();
     tree.dir("sub", 0o755).unwrap();
     tree.bytes(
@@ -32,16 +32,17 @@ fn commit_then_reopen() {
     let snap = sim.snapshot(Path::new("/c"), &[".skillwal"]).unwrap();
     assert_eq!(
         snap.get(Path::new("collection.toml")),
-        Some(&SnapNode::File(b"hello".to_vec()))
+        Some(&SnapNode::File {
+            data: b"hello".to_vec(),
+            mode: 0o644
+        })
     );
     assert_eq!(
         snap.get(Path::new("skills/a/sub/x.sh")),
-        Some(&SnapNode::File(vec![
-            7u8;
-            skillwal::limits::INLINE_CONTENT_MAX
-                as usize
-                + 1
-        ]))
+        Some(&SnapNode::File {
+            data: vec![7u8; skillwal::limits::INLINE_CONTENT_MAX as usize + 1],
+            mode: 0o755
+        })
     );
     let staging = sim.read_dir(Path::new("/c/.skillwal/staging")).unwrap();
     assert!(staging.is_empty());
@@ -50,7 +51,7 @@ fn commit_then_reopen() {
     // Replace the tree.
     let mut e = e;
     let mut t = e.begin("second").unwrap();
-    let mut tree = t.put_tree("skills/a").unwrap();
+    let mut tree = t.put_tree("skills/a", 0o755).unwrap();
     tree.bytes("SKILL.md", b"# a v2", 0o644).unwrap();
     tree.finish().unwrap();
     t.delete_file("collection.toml").unwrap();
@@ -59,7 +60,10 @@ fn commit_then_reopen() {
     let snap = sim.snapshot(Path::new("/c"), &[".skillwal"]).unwrap();
     assert_eq!(
         snap.get(Path::new("skills/a/SKILL.md")),
-        Some(&SnapNode::File(b"# a v2".to_vec()))
+        Some(&SnapNode::File {
+            data: b"# a v2".to_vec(),
+            mode: 0o644
+        })
     );
     assert!(!snap.contains_key(Path::new("skills/a/sub")));
     assert!(!snap.contains_key(Path::new("collection.toml")));

@@ -456,18 +456,18 @@ fn a_damaged_object_is_reported_by_path_and_hash_and_never_used() {
 }
 
 #[test]
-fn a_type_change_is_refused_and_changes_nothing() {
+fn a_type_change_is_restored_in_one_step() {
     let sb = Sandbox::new();
     let coll = sb.three_artifacts();
     sb.run(&["snapshot"]).ok();
+    let at_snapshot = tree(&coll);
     fs::remove_file(coll.join("skills/my-skill/docs/notes.txt")).expect("rm");
     fs::create_dir(coll.join("skills/my-skill/docs/notes.txt")).expect("mkdir");
-    let before = tree_all(&coll);
-    sb.run(&ROLLBACK_1)
-        .code(1)
-        .stderr_has("skills/my-skill/docs/notes.txt is a directory now and a file in the snapshot")
-        .nothing_changed();
-    assert_eq!(tree_all(&coll), before);
+    sb.run(&["snapshot", "show", "1"])
+        .ok()
+        .stdout_has("M skills/my-skill/docs/notes.txt");
+    sb.run(&ROLLBACK_1).ok();
+    assert_eq!(tree(&coll), at_snapshot);
 }
 
 #[test]

@@ -138,7 +138,7 @@ fn repo_url(repo: &Repo) -> String {
 
 fn dir_parts(fetched: &Fetched) -> (&Path, &[FetchedEntry]) {
     match &fetched.kind {
-        FetchedKind::Dir { root, entries } => (root, entries),
+        FetchedKind::Dir { root, entries, .. } => (root, entries),
         other => panic!("expected a directory, got {other:?}"),
     }
 }
@@ -197,7 +197,7 @@ fn git_default_head_fetches_tip_of_default_branch() {
     assert_eq!(fetched.skillwal_path.as_deref(), Some("skills/alpha"));
     assert_eq!(fetched.skillwal_ref, None);
     assert!(fetched.is_dir());
-    // .gitignore and __pycache__/ are excluded; the link is listed as a file.
+    // .gitignore and __pycache__/ are excluded; the link is listed as a link.
     assert_eq!(
         rels(&fetched),
         [
@@ -217,15 +217,12 @@ fn git_default_head_fetches_tip_of_default_branch() {
     );
     let link = entry(&fetched, "link.md");
     assert!(!link.is_dir);
-    assert_eq!(link.abs, skill_md.abs);
-    assert_eq!(link.size, skill_md.size);
-    let run = entry(&fetched, "scripts/run.sh");
-    assert_eq!(
-        run.mode & 0o111,
-        0o111,
-        "executable bit kept: {:o}",
-        run.mode
-    );
+    assert_eq!(link.link.as_deref(), Some(b"SKILL.md".as_slice()));
+    assert!(fs::symlink_metadata(&link.abs).unwrap().is_symlink());
+    // Modes as git records them, whatever the umask of the checkout.
+    assert_eq!(entry(&fetched, "scripts/run.sh").mode, 0o755);
+    assert_eq!(skill_md.mode, 0o644);
+    assert_eq!(entry(&fetched, "scripts").mode, 0o755);
     assert!(entry(&fetched, "scripts").is_dir);
 
     // The checkout lives exactly as long as the Fetched value.
@@ -531,7 +528,7 @@ fn git_links_leaving_the_artifact_or_the_checkout() {
     // The path itself is a link to "/".
     let err = fetch(&git_spec(&url, Some("escape"), None), ArtifactType::Skill).unwrap_err();
     match &err {
-        SourceError::SymlinkOutside { link, target } => {
+        SourceError::SymlinkOutside { link, target, .. } => {
             assert!(link.ends_with("escape"));
             assert_eq!(target, Path::new("/"));
         }
@@ -544,13 +541,10 @@ fn git_links_leaving_the_artifact_or_the_checkout() {
     )
     .unwrap_err();
     match &err {
-        SourceError::SymlinkOutside { link, target } => {
+        SourceError::SymlinkOutside { link, target, why } => {
             assert!(link.ends_with("skills/beta/readme"));
-            assert!(
-                target.ends_with("checkout/README.md"),
-                "{}",
-                target.display()
-            );
+            assert_eq!(target, Path::new("../../README.md"));
+            assert_eq!(*why, "outside the artifact");
         }
         other => panic!("expected SymlinkOutside, got {other:?}"),
     }
@@ -881,77 +875,88 @@ fn excluded_names_are_not_listed_at_any_depth() {
 }
 
 #[test]
-fn link_to_a_file_inside_is_included_as_that_file() {
+fn contained_links_are_listed_as_links() {
     let dir = TempDir::new().unwrap();
     let skill = skill_dir(dir.path(), "s");
     write(&skill.join("docs/reference.md"), "reference text\n");
     symlink("docs/reference.md", skill.join("ref.md")).unwrap();
     symlink("../SKILL.md", skill.join("docs/up.md")).unwrap();
-    // Absolute link that stays inside, and a chain of links.
-    symlink(skill.join("docs/reference.md"), skill.join("abs.md")).unwrap();
+    // A chain of links, and links to directories (a sibling, and one through a link).
     symlink("ref.md", skill.join("chain.md")).unwrap();
+    symlink("docs", skill.join("docs-link")).unwrap();
+    symlink("docs-link/reference.md", skill.join("through.md")).unwrap();
     let fetched = fetch(&SourceSpec::Local(skill.clone()), ArtifactType::Skill).unwrap();
     assert_eq!(
         rels(&fetched),
         [
             "SKILL.md",
-            "abs.md",
             "chain.md",
             "docs",
             "docs/reference.md",
             "docs/up.md",
+            "docs-link",
             "ref.md",
+            "through.md",
         ]
     );
     let canonical = fs::canonicalize(&skill).unwrap();
     for (rel, target) in [
         ("ref.md", "docs/reference.md"),
-        ("abs.md", "docs/reference.md"),
-        ("chain.md", "docs/reference.md"),
-        ("docs/up.md", "SKILL.md"),
+        ("chain.md", "ref.md"),
+        ("docs/up.md", "../SKILL.md"),
+        ("docs-link", "docs"),
+        ("through.md", "docs-link/reference.md"),
     ] {
         let e = entry(&fetched, rel);
-        assert!(!e.is_dir);
-        assert_eq!(e.abs, canonical.join(target), "{rel}");
-        assert_eq!(e.size, fs::metadata(canonical.join(target)).unwrap().len());
-        assert!(
-            !fs::symlink_metadata(&e.abs)
-                .unwrap()
-                .file_type()
-                .is_symlink()
+        assert!(!e.is_dir, "{rel}: a link is not listed as a directory");
+        assert_eq!(e.link.as_deref(), Some(target.as_bytes()), "{rel}");
+        assert_eq!(
+            e.abs,
+            canonical.join(rel),
+            "{rel}: the link itself, not followed"
         );
+        assert_eq!(e.size, target.len() as u64);
     }
+    // Nothing is listed below a link to a directory: it is copied as the link it is.
+    assert!(!rels(&fetched).contains(&"docs-link/reference.md"));
     // SKILL.md itself may be such a link.
     let other = dir.path().join("t");
     write(&other.join("real.md"), "x\n");
     symlink("real.md", other.join("SKILL.md")).unwrap();
     let fetched = fetch(&SourceSpec::Local(other), ArtifactType::Skill).unwrap();
     assert_eq!(rels(&fetched), ["SKILL.md", "real.md"]);
+    assert!(entry(&fetched, "SKILL.md").link.is_some());
+}
+
+fn link_refused(skill: &Path, at: &str, why: &str) {
+    let err = fetch(&SourceSpec::Local(skill.to_path_buf()), ArtifactType::Skill).unwrap_err();
+    match &err {
+        SourceError::SymlinkOutside { link, why: w, .. } => {
+            assert!(link.ends_with(at), "{at}: {err:?}");
+            assert_eq!(*w, why, "{at}");
+        }
+        other => panic!("{at}: expected SymlinkOutside, got {other:?}"),
+    }
+    assert_message(&err, at.rsplit('/').next().unwrap());
 }
 
 #[test]
-fn link_to_a_directory_inside_is_an_error() {
+fn links_to_a_directory_holding_them_are_loops() {
     let dir = TempDir::new().unwrap();
     let skill = skill_dir(dir.path(), "s");
-    write(&skill.join("docs/a.md"), "a\n");
-    symlink("docs", skill.join("docs-link")).unwrap();
-    let err = fetch(&SourceSpec::Local(skill.clone()), ArtifactType::Skill).unwrap_err();
-    match &err {
-        SourceError::SymlinkToDirectory { link, target } => {
-            assert!(link.ends_with("docs-link"));
-            assert_eq!(*target, fs::canonicalize(skill.join("docs")).unwrap());
-        }
-        other => panic!("expected SymlinkToDirectory, got {other:?}"),
-    }
-    assert_message(&err, "docs-link");
-
-    // A link to the root itself (a copy loop).
-    fs::remove_file(skill.join("docs-link")).unwrap();
+    fs::create_dir(skill.join("docs")).unwrap();
     symlink("..", skill.join("docs/loop")).unwrap();
-    let err = fetch(&SourceSpec::Local(skill), ArtifactType::Skill).unwrap_err();
-    assert!(
-        matches!(&err, SourceError::SymlinkToDirectory { .. }),
-        "{err:?}"
+    link_refused(
+        &skill,
+        "docs/loop",
+        "a directory holding the link itself, or a loop",
+    );
+    fs::remove_file(skill.join("docs/loop")).unwrap();
+    symlink(".", skill.join("docs/self")).unwrap();
+    link_refused(
+        &skill,
+        "docs/self",
+        "a directory holding the link itself, or a loop",
     );
 }
 
@@ -960,33 +965,43 @@ fn link_leading_outside_is_an_error() {
     let dir = TempDir::new().unwrap();
     let outside = dir.path().join("secret.txt");
     write(&outside, "secret\n");
-    let canonical_outside = fs::canonicalize(&outside).unwrap();
-    for (name, target) in [
-        ("abs", outside.clone()),
-        ("rel", PathBuf::from("../../secret.txt")),
+    for (name, target, why) in [
+        (
+            "abs",
+            outside.clone(),
+            "an absolute path (it would not follow the artifact)",
+        ),
+        (
+            "rel",
+            PathBuf::from("../../secret.txt"),
+            "outside the artifact",
+        ),
     ] {
         let skill = skill_dir(dir.path(), &format!("skill-{name}"));
         fs::create_dir(skill.join("sub")).unwrap();
         symlink(&target, skill.join("sub/leak")).unwrap();
+        link_refused(&skill, "sub/leak", why);
         let err = fetch(&SourceSpec::Local(skill), ArtifactType::Skill).unwrap_err();
-        match &err {
-            SourceError::SymlinkOutside { link, target } => {
-                assert!(link.ends_with("sub/leak"));
-                assert_eq!(*target, canonical_outside);
-            }
-            other => panic!("expected SymlinkOutside, got {other:?}"),
-        }
-        assert_message(&err, "outside the source");
+        assert_message(&err, "a relative target inside it");
     }
+    // Even an absolute link to a file inside: it would point at the source after the copy.
+    let skill = skill_dir(dir.path(), "inside-abs");
+    symlink(skill.join("SKILL.md"), skill.join("abs.md")).unwrap();
+    link_refused(
+        &skill,
+        "abs.md",
+        "an absolute path (it would not follow the artifact)",
+    );
     // A link to a sibling directory whose name starts like the root's is outside too.
     let skill = skill_dir(dir.path(), "ab");
     write(&dir.path().join("abc/file.md"), "x\n");
     symlink("../abc/file.md", skill.join("sneaky")).unwrap();
-    let err = fetch(&SourceSpec::Local(skill), ArtifactType::Skill).unwrap_err();
-    assert!(
-        matches!(&err, SourceError::SymlinkOutside { .. }),
-        "{err:?}"
-    );
+    link_refused(&skill, "sneaky", "outside the artifact");
+    // Into a name that is never copied.
+    let skill = skill_dir(dir.path(), "ex");
+    write(&skill.join("node_modules/x.js"), "x\n");
+    symlink("node_modules/x.js", skill.join("x.js")).unwrap();
+    link_refused(&skill, "x.js", "a name that is never copied");
 }
 
 #[test]
@@ -994,22 +1009,19 @@ fn dangling_and_looping_links_are_errors() {
     let dir = TempDir::new().unwrap();
     let skill = skill_dir(dir.path(), "s");
     symlink("nowhere.md", skill.join("dangling")).unwrap();
+    link_refused(&skill, "dangling", "nothing (it dangles)");
     let err = fetch(&SourceSpec::Local(skill.clone()), ArtifactType::Skill).unwrap_err();
-    match &err {
-        SourceError::SymlinkOutside { link, target } => {
-            assert!(link.ends_with("dangling"));
-            assert_eq!(target, Path::new("nowhere.md"));
-        }
-        other => panic!("expected SymlinkOutside, got {other:?}"),
-    }
-    assert_message(&err, "does not exist");
+    assert_message(&err, "nowhere.md");
 
     fs::remove_file(skill.join("dangling")).unwrap();
     symlink("loop-b", skill.join("loop-a")).unwrap();
     symlink("loop-a", skill.join("loop-b")).unwrap();
+    // Whichever of the two is listed first is reported.
     let err = fetch(&SourceSpec::Local(skill.clone()), ArtifactType::Skill).unwrap_err();
     assert!(
-        matches!(&err, SourceError::SymlinkOutside { .. }),
+        matches!(&err, SourceError::SymlinkOutside { link, why, .. }
+            if (link.ends_with("loop-a") || link.ends_with("loop-b"))
+                && *why == "a directory holding the link itself, or a loop"),
         "{err:?}"
     );
 

@@ -13,7 +13,7 @@
 //!
 //! Input layout. Byte 0: bit 0 clear = raw (the rest is the journal file), set = framed.
 //! Framed: byte 1 flags (bit 0: end with a commit record; bit 1: header idle instead of
-//! active), bytes 2..6 the commit's op count (u32 LE), then records, each
+//! active; bit 2: format version 1 instead of the current one), bytes 2..6 the commit's op count (u32 LE), then records, each
 //! `[kind: u8][len: u16 LE][payload: len bytes]`, until the input ends.
 
 use skillwal::fs::sim::SimFs;
@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 const SALT: u64 = 0x5EED_F00D_CAFE_0001;
 /// The record kind byte in framed inputs, mapped onto the known kinds (and unknown ones).
-const KINDS: [u16; 12] = [1, 2, 3, 4, 5, 6, 7, 8, 16, 17, 255, 9];
+const KINDS: [u16; 14] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 17, 255, 11];
 
 /// The journal bytes an input stands for.
 pub fn journal_bytes(data: &[u8]) -> Vec<u8> {
@@ -41,6 +41,11 @@ pub fn journal_bytes(data: &[u8]) -> Vec<u8> {
         .unwrap_or(0);
     let mut body = rest.get(5..).unwrap_or(&[]);
     let header = Header {
+        version: if flags & 4 != 0 {
+            1
+        } else {
+            format::FORMAT_VERSION
+        },
         sequence: 3,
         live_salt: SALT,
         next_txn_id: 2,

@@ -599,13 +599,16 @@ impl Output {
                 FileState::Modified => "modified",
                 FileState::Missing => "missing",
                 FileState::Unlocked => "not in the lock",
-                FileState::Unreadable => "cannot be hashed (see `skillwal verify`)",
+                FileState::Unreadable => "cannot be read",
             };
             let update = match a.update_available {
                 Some(true) => ", update available",
                 _ => "",
             };
             println!("{:<7} {}: {state}{update}", a.ty, a.name);
+            for why in &a.reasons {
+                println!("          {why}");
+            }
         }
     }
 
@@ -621,7 +624,12 @@ impl Output {
                 println!("{label:<9} {i}");
             }
         };
-        list("modified", &r.modified);
+        for key in &r.modified {
+            println!("{:<9} {key}", "modified");
+            for why in r.reasons.get(key).into_iter().flatten() {
+                println!("          {why}");
+            }
+        }
         list("missing", &r.missing);
         list("unlocked", &r.unlocked);
         list("stale", &r.stale_lock_entries);
@@ -933,7 +941,9 @@ fn auto_snapshot_line(s: &SnapshotOutcome) {
 
 fn skipped_lines(skipped: &[String]) {
     for p in skipped {
-        eprintln!("skillwal: {p} is a symbolic link or special file; not recorded in the snapshot");
+        eprintln!(
+            "skillwal: {p} is a special file (a socket, FIFO or device); not recorded in the snapshot"
+        );
     }
 }
 
@@ -946,8 +956,15 @@ fn action_line(a: &Action) -> String {
         } => format!("M {path}"),
         Action::PutFile { path, .. } => format!("A {path}"),
         Action::PutTree { path, .. } => format!("A {path}/"),
+        Action::PutLink {
+            path,
+            replaces: true,
+            ..
+        } => format!("M {path}@"),
+        Action::PutLink { path, .. } => format!("A {path}@"),
         Action::DeleteFile { path } => format!("D {path}"),
         Action::DeleteTree { path } => format!("D {path}/"),
+        Action::SetDirMode { path, mode } => format!("m {path}/ (mode {mode:o})"),
     }
 }
 
@@ -1016,8 +1033,12 @@ fn before_text(b: &skillwal::inspect::BeforeView) -> String {
     use skillwal::inspect::BeforeView;
     match b {
         BeforeView::Absent => "absent".into(),
-        BeforeView::File { size, hash } => format!("file {size} B {}", short(hash)),
+        BeforeView::File { size, hash, mode } => match mode {
+            Some(m) => format!("file {size} B {} mode {m}", short(hash)),
+            None => format!("file {size} B {}", short(hash)),
+        },
         BeforeView::Tree { hash } => format!("tree {}", short(hash)),
+        BeforeView::Link { target } => format!("link -> {target}"),
     }
 }
 
@@ -1048,30 +1069,54 @@ fn record_line(index: u32, offset: u64, r: &RecordView) -> String {
             format!("create-dir     op {op} {path} mode {mode}")
         }
         RecordView::RemoveDir { op, path } => format!("remove-dir     op {op} {path}"),
+        RecordView::PutLink {
+            op,
+            path,
+            before,
+            target,
+        } => format!(
+            "put-link       op {op} {path} -> {target}  before: {}",
+            before_text(before)
+        ),
+        RecordView::SetDirMode {
+            op,
+            path,
+            before_mode,
+            mode,
+        } => format!("set-dir-mode   op {op} {path}  mode {before_mode} -> {mode}"),
         RecordView::TreeEntry {
             op,
             path,
             entry,
+            mode,
             size,
             hash,
             content,
-            ..
-        } => match hash {
-            Some(h) => format!(
-                "tree-entry     op {op}   {path}  {entry} {size} B blake3 {} ({})",
-                short(h),
-                content.unwrap_or("")
-            ),
-            None => format!("tree-entry     op {op}   {path}/  {entry}"),
-        },
+            target,
+        } => {
+            let mode = mode.as_deref().unwrap_or("");
+            match (hash, target) {
+                (Some(h), _) => format!(
+                    "tree-entry     op {op}   {path}  {entry} {size} B blake3 {} mode {mode} ({})",
+                    short(h),
+                    content.unwrap_or("")
+                ),
+                (None, Some(t)) => format!("tree-entry     op {op}   {path} -> {t}  {entry}"),
+                (None, None) => format!("tree-entry     op {op}   {path}/  {entry} mode {mode}"),
+            }
+        }
         RecordView::PutTree {
             op,
             path,
+            mode,
             before,
             after_tree_hash,
             entries,
         } => format!(
-            "put-tree       op {op} {path}  {entries} entries, tree {}  before: {}",
+            "put-tree       op {op} {path}{}  {entries} entries, tree {}  before: {}",
+            mode.as_deref()
+                .map(|m| format!(" mode {m}"))
+                .unwrap_or_default(),
             short(after_tree_hash),
             before_text(before)
         ),

@@ -195,6 +195,12 @@ impl FileSystem for FaultFs {
     fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()> {
         self.plan.mutate(|| self.inner.create_dir(path, mode))
     }
+    fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()> {
+        self.plan.mutate(|| self.inner.set_mode(path, mode))
+    }
+    fn symlink(&self, target: &std::ffi::OsStr, path: &Path) -> io::Result<()> {
+        self.plan.mutate(|| self.inner.symlink(target, path))
+    }
     fn remove_file(&self, path: &Path) -> io::Result<()> {
         self.plan.mutate(|| self.inner.remove_file(path))
     }

@@ -9,7 +9,12 @@
 //!
 //! *Mutating calls* — the ones the crash hook counts — are: `open` with
 //! [`OpenMode::CreateNew`], `write_all_at`, `set_len`, `sync_data`, `sync_all`, `sync_dir`,
-//! `rename`, `rename_noreplace`, `exchange`, `remove_file`, `remove_dir` and `create_dir`.
+//! `rename`, `rename_noreplace`, `exchange`, `remove_file`, `remove_dir`, `create_dir`,
+//! `set_mode` and `symlink`.
+//!
+//! Permission bits are exact: a file or directory created with mode `m` has exactly `m`,
+//! whatever the process's umask (the umask of the user running skillwal must not change what
+//! a collection holds), and `set_mode` sets exactly what it is given.
 
 pub mod fault;
 pub mod real;
@@ -27,8 +32,8 @@ pub struct SyncFailure {
     pub error: io::Error,
 }
 
-/// One sync of a set, as every implementation does it: `fdatasync` of a file (`file`) or
-/// `fsync` of a directory.
+/// One sync of a set, as every implementation does it: `fsync` of a file (`file`: its data
+/// and its metadata, permission bits included) or of a directory.
 fn sync_one(fs: &(impl FileSystem + ?Sized), path: &Path, file: bool) -> Result<(), SyncFailure> {
     let fail = |op, error| SyncFailure {
         op,
@@ -37,7 +42,7 @@ fn sync_one(fs: &(impl FileSystem + ?Sized), path: &Path, file: bool) -> Result<
     };
     if file {
         let h = fs.open(path, OpenMode::Read).map_err(|e| fail("open", e))?;
-        h.sync_data().map_err(|e| fail("fsync", e))
+        h.sync_all().map_err(|e| fail("fsync", e))
     } else {
         fs.sync_dir(path).map_err(|e| fail("fsync directory", e))
     }
@@ -90,8 +95,8 @@ pub enum OpenMode {
     Read,
     /// Read and write; the file must exist. Nothing is truncated.
     ReadWrite,
-    /// Create a new file (fails if the path exists), read and write, with these permission
-    /// bits (before the umask).
+    /// Create a new file (fails if the path exists), read and write, with exactly these
+    /// permission bits (the umask does not apply).
     CreateNew { mode: u32 },
 }
 
@@ -156,7 +161,17 @@ pub trait FileSystem: Send + Sync {
     /// Entries of a directory, without `.` and `..`, in no particular order.
     fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>>;
     fn read_link(&self, path: &Path) -> io::Result<OsString>;
+    /// Creates a directory with exactly the permission bits `mode` (the umask does not
+    /// apply).
     fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()>;
+    /// Sets the permission bits of the file or directory at `path` to exactly `mode`
+    /// (`chmod`). Never follows a link: fails (`ELOOP`) when `path` is one. Durable after an
+    /// `fsync` of that file or directory (not after an `fdatasync`).
+    fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()>;
+    /// Creates a symbolic link at `path` whose target is `target` (`symlink(2)`); fails with
+    /// `AlreadyExists` if `path` exists. The link's entry is durable after an fsync of its
+    /// directory, like any other entry.
+    fn symlink(&self, target: &std::ffi::OsStr, path: &Path) -> io::Result<()>;
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Removes an empty directory.
     fn remove_dir(&self, path: &Path) -> io::Result<()>;
@@ -179,8 +194,8 @@ pub trait FileSystem: Send + Sync {
         wait: bool,
     ) -> Result<Box<dyn LockGuard>, LockError>;
 
-    /// Makes every file of `files` (`fdatasync`) and every directory of `dirs` (`fsync`)
-    /// durable: on `Ok`, all of them are. No order among them is promised. This default does
+    /// Makes every file of `files` and every directory of `dirs` durable (`fsync`: data and
+    /// metadata, permission bits included): on `Ok`, all of them are. No order among them is promised. This default does
     /// them one after the other, files first (deterministic, for the simulator and the crash
     /// hook); the real file system issues them concurrently, so that one device cache flush
     /// can serve several. On failure, every sync that was started has finished when this
@@ -232,6 +247,12 @@ pub fn remove_tree(fs: &dyn FileSystem, path: &Path) -> io::Result<()> {
         if expanded {
             fs.remove_dir(&dir)?;
             continue;
+        }
+        // A directory its owner cannot write or search (a tree restored with mode 0555, say)
+        // cannot be emptied by a process that is not root until that is changed.
+        let mode = fs.metadata(&dir)?.mode;
+        if mode & 0o700 != 0o700 {
+            fs.set_mode(&dir, mode | 0o700)?;
         }
         stack.push((dir.clone(), true));
         for entry in fs.read_dir(&dir)? {

@@ -7,7 +7,7 @@ use super::{
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Most syncs of one [`FileSystem::sync_set`] in flight at once (one thread each).
@@ -90,7 +90,16 @@ impl FileSystem for RealFs {
         };
         // O_NOFOLLOW: the engine never opens through a link it did not make.
         opts.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
-        Ok(Box::new(RealFile(opts.open(path)?)))
+        let file = opts.open(path)?;
+        if let OpenMode::CreateNew { mode } = mode {
+            // The umask took bits away: put them back on the new file (by its descriptor,
+            // before anything is written to it), so the bits are exactly the ones asked for.
+            let now = file.metadata()?.mode() & 0o7777;
+            if now != mode & 0o7777 {
+                file.set_permissions(fs::Permissions::from_mode(mode & 0o7777))?;
+            }
+        }
+        Ok(Box::new(RealFile(file)))
     }
 
     fn metadata(&self, path: &Path) -> io::Result<Metadata> {
@@ -114,7 +123,46 @@ impl FileSystem for RealFs {
     }
 
     fn create_dir(&self, path: &Path, mode: u32) -> io::Result<()> {
-        fs::DirBuilder::new().mode(mode).create(path)
+        fs::DirBuilder::new().mode(mode).create(path)?;
+        // The umask may have taken bits away; a directory just made by this process is
+        // chmod-ed by its path (nothing else writes inside the engine's own directories).
+        if fs::symlink_metadata(path)?.mode() & 0o7777 != mode & 0o7777 {
+            self.set_mode(path, mode)?;
+        }
+        Ok(())
+    }
+
+    fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()> {
+        use rustix::fs::{CWD, FileType, Mode, OFlags, openat};
+        // chmod(2) follows a link in the last component, and Linux cannot chmod a link
+        // itself. So: open the path without following it (O_PATH: no permission needed to
+        // read it), check what it is, and chmod the inode through /proc/self/fd.
+        let fd = openat(
+            CWD,
+            path,
+            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(errno)?;
+        let st = rustix::fs::fstat(&fd).map_err(errno)?;
+        if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
+            return Err(errno(rustix::io::Errno::LOOP));
+        }
+        let by_fd = PathBuf::from(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&fd)
+        ));
+        let perms = fs::Permissions::from_mode(mode & 0o7777);
+        match fs::set_permissions(&by_fd, perms.clone()) {
+            // No /proc: the checked path itself (a race with a link swapped in between is
+            // then possible; only a writer inside the collection could make one).
+            Err(e) if e.kind() == io::ErrorKind::NotFound => fs::set_permissions(path, perms),
+            r => r,
+        }
+    }
+
+    fn symlink(&self, target: &std::ffi::OsStr, path: &Path) -> io::Result<()> {
+        std::os::unix::fs::symlink(target, path)
     }
 
     fn remove_file(&self, path: &Path) -> io::Result<()> {

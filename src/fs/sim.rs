@@ -82,8 +82,8 @@ impl SyncStats {
 /// One node of a snapshot taken by [`SimFs::snapshot`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnapNode {
-    File(Vec<u8>),
-    Dir,
+    File { data: Vec<u8>, mode: u32 },
+    Dir { mode: u32 },
     Symlink(OsString),
 }
 
@@ -113,6 +113,11 @@ enum Pending {
         ino: u64,
         len: u64,
     },
+    /// A `chmod` of the inode, durable only through an `fsync` of that inode.
+    Mode {
+        ino: u64,
+        mode: u32,
+    },
     /// Sets (`Some`) or removes (`None`) one directory entry. Entries of one rename or
     /// exchange share a group and are kept or dropped together.
     Entry {
@@ -128,6 +133,9 @@ struct State {
     nodes: HashMap<u64, Node>,
     durable_files: HashMap<u64, Arc<Vec<u8>>>,
     durable_dirs: HashMap<u64, BTreeMap<OsString, u64>>,
+    /// Permission bits on disk: those a file or directory was created with (part of its
+    /// creation), then those of the last `set_mode` made durable by an `fsync` of it.
+    durable_modes: HashMap<u64, u32>,
     pending: Vec<Pending>,
     next_ino: u64,
     next_group: u64,
@@ -339,6 +347,9 @@ impl State {
     fn new_inode(&mut self, node: Node) -> u64 {
         let ino = self.next_ino;
         self.next_ino += 1;
+        if let Node::File { mode, .. } | Node::Dir { mode, .. } = &node {
+            self.durable_modes.insert(ino, *mode);
+        }
         self.nodes.insert(ino, node);
         self.times.insert(ino, (self.clock, self.clock));
         ino
@@ -383,21 +394,43 @@ impl State {
         }
     }
 
-    fn sync_file(&mut self, ino: u64, what: &str) {
+    /// `fdatasync` (`metadata` false: the data and size) or `fsync` (also the permission
+    /// bits) of a file.
+    fn sync_file(&mut self, ino: u64, what: &str, metadata: bool) {
         if let Some(Node::File { data, .. }) = self.nodes.get(&ino) {
             self.durable_files.insert(ino, data.clone());
         }
         self.pending.retain(|p| match p {
             Pending::Write { ino: i, .. } | Pending::SetLen { ino: i, .. } => *i != ino,
-            Pending::Entry { .. } => true,
+            Pending::Mode { .. } | Pending::Entry { .. } => true,
         });
+        if metadata {
+            self.sync_mode(ino);
+        }
         self.stats
             .log
             .push((what.to_string(), format!("ino {ino}")));
     }
 
-    /// Makes the entries of `dir` durable, with every rename group that touches it in full.
+    /// Makes the inode's pending `set_mode`s durable (an `fsync` of it).
+    fn sync_mode(&mut self, ino: u64) {
+        let mut last = None;
+        self.pending.retain(|p| match p {
+            Pending::Mode { ino: i, mode } if *i == ino => {
+                last = Some(*mode);
+                false
+            }
+            _ => true,
+        });
+        if let Some(m) = last {
+            self.durable_modes.insert(ino, m);
+        }
+    }
+
+    /// Makes the entries of `dir` durable, with every rename group that touches it in full,
+    /// and its own permission bits.
     fn sync_directory(&mut self, dir: u64) {
+        self.sync_mode(dir);
         let groups: HashSet<u64> = self
             .pending
             .iter()
@@ -534,11 +567,13 @@ impl SimFs {
         let inos: Vec<u64> = s.nodes.keys().copied().collect();
         for ino in inos {
             match s.nodes.get(&ino).cloned() {
-                Some(Node::File { data, .. }) => {
+                Some(Node::File { data, mode }) => {
                     s.durable_files.insert(ino, data);
+                    s.durable_modes.insert(ino, mode);
                 }
-                Some(Node::Dir { entries, .. }) => {
+                Some(Node::Dir { entries, mode }) => {
                     s.durable_dirs.insert(ino, entries);
+                    s.durable_modes.insert(ino, mode);
                 }
                 _ => {}
             }
@@ -546,7 +581,7 @@ impl SimFs {
         s.pending.clear();
     }
 
-    /// Creates a symbolic link, durable at once (setup helper; the engine never makes links).
+    /// Creates a symbolic link, durable at once (setup helper).
     pub fn symlink_durable(&self, target: &str, link: &Path) -> io::Result<()> {
         let mut s = lock(&self.state);
         let (dir, name) = s.parent_of(link)?;
@@ -576,11 +611,17 @@ impl SimFs {
                     }
                     let path = rel.join(name);
                     match &s.nodes[child] {
-                        Node::File { data, .. } => {
-                            out.insert(path, SnapNode::File(data.to_vec()));
+                        Node::File { data, mode } => {
+                            out.insert(
+                                path,
+                                SnapNode::File {
+                                    data: data.to_vec(),
+                                    mode: *mode,
+                                },
+                            );
                         }
-                        Node::Dir { .. } => {
-                            out.insert(path.clone(), SnapNode::Dir);
+                        Node::Dir { mode, .. } => {
+                            out.insert(path.clone(), SnapNode::Dir { mode: *mode });
                             stack.push((path, *child));
                         }
                         Node::Symlink { target } => {
@@ -604,6 +645,7 @@ fn durable_image(s: &State, model: CrashModel, seed: u64) -> State {
         .map(|(k, v)| (*k, v.to_vec()))
         .collect();
     let mut dirs = s.durable_dirs.clone();
+    let mut modes = s.durable_modes.clone();
     if model != CrashModel::DropAll {
         let mut dropped_files: HashSet<u64> = HashSet::new();
         let mut group_kept: HashMap<u64, bool> = HashMap::new();
@@ -626,6 +668,12 @@ fn durable_image(s: &State, model: CrashModel, seed: u64) -> State {
                     }
                     files.entry(*ino).or_default().resize(*len as usize, 0);
                     last_write.remove(ino);
+                }
+                // Inode metadata: each chmod reaches the disk or not, in order.
+                Pending::Mode { ino, mode } => {
+                    if rng.next_bool() {
+                        modes.insert(*ino, *mode);
+                    }
                 }
                 Pending::Entry {
                     group,
@@ -669,14 +717,14 @@ fn durable_image(s: &State, model: CrashModel, seed: u64) -> State {
         let node = match &s.nodes[&ino] {
             Node::File { mode, .. } => Node::File {
                 data: Arc::new(files.get(&ino).cloned().unwrap_or_default()),
-                mode: *mode,
+                mode: modes.get(&ino).copied().unwrap_or(*mode),
             },
             Node::Dir { mode, .. } => {
                 let entries = dirs.get(&ino).cloned().unwrap_or_default();
                 stack.extend(entries.values().copied());
                 Node::Dir {
                     entries,
-                    mode: *mode,
+                    mode: modes.get(&ino).copied().unwrap_or(*mode),
                 }
             }
             Node::Symlink { target } => Node::Symlink {
@@ -687,11 +735,13 @@ fn durable_image(s: &State, model: CrashModel, seed: u64) -> State {
     }
     for (ino, node) in &next.nodes {
         match node {
-            Node::File { data, .. } => {
+            Node::File { data, mode } => {
                 next.durable_files.insert(*ino, data.clone());
+                next.durable_modes.insert(*ino, *mode);
             }
-            Node::Dir { entries, .. } => {
+            Node::Dir { entries, mode } => {
                 next.durable_dirs.insert(*ino, entries.clone());
+                next.durable_modes.insert(*ino, *mode);
             }
             Node::Symlink { .. } => {}
         }
@@ -779,7 +829,7 @@ impl FileHandle for SimFile {
         let ino = self.ino;
         s.mutate(|s| {
             s.stats.sync_data += 1;
-            s.sync_file(ino, "sync_data");
+            s.sync_file(ino, "sync_data", false);
             Ok(())
         })
     }
@@ -789,7 +839,7 @@ impl FileHandle for SimFile {
         let ino = self.ino;
         s.mutate(|s| {
             s.stats.sync_all += 1;
-            s.sync_file(ino, "sync_all");
+            s.sync_file(ino, "sync_all", true);
             Ok(())
         })
     }
@@ -880,6 +930,36 @@ impl FileSystem for SimFs {
             let ino = s.new_inode(Node::Dir {
                 entries: BTreeMap::new(),
                 mode: mode & 0o7777,
+            });
+            s.set_entries(&[(dir, name, Some(ino))]);
+            Ok(())
+        })
+    }
+
+    fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()> {
+        lock(&self.state).mutate(|s| {
+            let ino = s.lookup(path)?;
+            match s.nodes.get_mut(&ino) {
+                Some(Node::File { mode: m, .. } | Node::Dir { mode: m, .. }) => *m = mode & 0o7777,
+                _ => return Err(errno(Errno::LOOP)),
+            }
+            s.touch(ino, false);
+            s.pending.push(Pending::Mode {
+                ino,
+                mode: mode & 0o7777,
+            });
+            Ok(())
+        })
+    }
+
+    fn symlink(&self, target: &OsStr, path: &Path) -> io::Result<()> {
+        lock(&self.state).mutate(|s| {
+            let (dir, name) = s.parent_of(path)?;
+            if s.entry(dir, &name).is_some() {
+                return Err(errno(Errno::EXIST));
+            }
+            let ino = s.new_inode(Node::Symlink {
+                target: target.to_os_string(),
             });
             s.set_entries(&[(dir, name, Some(ino))]);
             Ok(())

@@ -144,6 +144,12 @@ pub enum ScanError {
     NoValidHeader {
         slots: [HeaderProblem; 2],
     },
+    /// A header slot is intact but of a format version this build does not read: the
+    /// journal belongs to another skillwal and is neither used nor replaced.
+    UnsupportedVersion {
+        found: u16,
+        slots: [Result<Header, HeaderProblem>; 2],
+    },
 }
 
 impl fmt::Display for ScanError {
@@ -162,6 +168,9 @@ impl fmt::Display for ScanError {
                     "no valid header (slot 0: {}; slot 1: {})",
                     slots[0], slots[1]
                 )
+            }
+            ScanError::UnsupportedVersion { found, .. } => {
+                write!(f, "{}", HeaderProblem::UnsupportedVersion(*found))
             }
         }
     }
@@ -189,6 +198,15 @@ pub fn read_header(file: &dyn FileHandle) -> Result<HeaderRead, ScanError> {
             .map_err(ScanError::Io)?;
     }
     let slots = [decode_header(&raw[0]), decode_header(&raw[1])];
+    // A slot of a version this build does not read means another skillwal wrote this
+    // journal: nothing here is used, whatever the other slot holds (its older slot may be a
+    // valid slot of a version this build reads, left behind by the newer one).
+    if let Some(found) = slots.iter().find_map(|s| match s {
+        Err(HeaderProblem::UnsupportedVersion(v)) => Some(*v),
+        _ => None,
+    }) {
+        return Err(ScanError::UnsupportedVersion { found, slots });
+    }
     let current = match (&slots[0], &slots[1]) {
         (Ok(a), Ok(b)) => {
             if a.sequence >= b.sequence {
@@ -225,6 +243,7 @@ fn read_frame(
     file_len: u64,
     offset: u64,
     salt: u64,
+    version: u16,
 ) -> io::Result<FrameRead> {
     if offset + RECORD_HEADER_BYTES > file_len {
         return Ok(FrameRead::Invalid(StopReason::EndOfFile));
@@ -257,7 +276,7 @@ fn read_frame(
     let Some(kind) = Kind::from_u16(fh.kind) else {
         return Ok(FrameRead::Invalid(StopReason::UnknownKind(fh.kind)));
     };
-    let record = match format::decode_payload(kind, payload) {
+    let record = match format::decode_payload(kind, payload, version) {
         Ok(r) => r,
         Err(e) => return Ok(FrameRead::Invalid(StopReason::Malformed(e))),
     };
@@ -299,7 +318,8 @@ pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
             },
         });
     }
-    let found = scan_records(file, file_len, header.live_salt).map_err(ScanError::Io)?;
+    let found =
+        scan_records(file, file_len, header.live_salt, header.version).map_err(ScanError::Io)?;
     Ok(Scan {
         file_len,
         slots,
@@ -323,13 +343,18 @@ pub struct RecordsScan {
 /// first record that does not validate. Past such a record it searches the rest of the file
 /// for a valid commit record, to tell a torn tail (never happened) from damage inside a
 /// committed transaction.
-pub fn scan_records(file: &dyn FileHandle, file_len: u64, salt: u64) -> io::Result<RecordsScan> {
+pub fn scan_records(
+    file: &dyn FileHandle,
+    file_len: u64,
+    salt: u64,
+    version: u16,
+) -> io::Result<RecordsScan> {
     let mut records: Vec<ScannedRecord> = Vec::new();
     let mut digest = blake3::Hasher::new();
     let mut offset = RECORDS_OFFSET;
     let stop = loop {
         let index = records.len() as u32;
-        let (rec, frame) = match read_frame(file, file_len, offset, salt)? {
+        let (rec, frame) = match read_frame(file, file_len, offset, salt, version)? {
             FrameRead::Valid(rec, frame) => (rec, frame),
             FrameRead::Invalid(reason) => {
                 break Stop {
@@ -396,7 +421,7 @@ pub fn scan_records(file: &dyn FileHandle, file_len: u64, salt: u64) -> io::Resu
             },
         });
     }
-    let beyond = search_beyond(file, file_len, stop.offset, salt)?;
+    let beyond = search_beyond(file, file_len, stop.offset, salt, version)?;
     let commit = beyond
         .iter()
         .find(|r| r.record.kind() == Kind::Commit)
@@ -457,6 +482,7 @@ fn search_beyond(
     file_len: u64,
     from: u64,
     salt: u64,
+    version: u16,
 ) -> io::Result<Vec<ScannedRecord>> {
     const WINDOW: u64 = 1 << 20;
     let salt_bytes = salt.to_le_bytes();
@@ -473,7 +499,7 @@ fn search_beyond(
         }
         let at = (offset - window_start) as usize;
         if window[at + 8..at + 16] == salt_bytes
-            && let FrameRead::Valid(rec, frame) = read_frame(file, file_len, offset, salt)?
+            && let FrameRead::Valid(rec, frame) = read_frame(file, file_len, offset, salt, version)?
         {
             offset += frame.len() as u64;
             found.push(rec);

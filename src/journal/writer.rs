@@ -32,6 +32,7 @@ impl JournalFile {
             .open(tmp, OpenMode::CreateNew { mode: 0o644 })
             .ctx("create", tmp)?;
         let header = Header {
+            version: format::FORMAT_VERSION,
             sequence: 1,
             live_salt: salt,
             next_txn_id: 1,

@@ -7,6 +7,7 @@
 use super::frontmatter;
 use super::hash::content_hash_in;
 use super::names::{ArtifactType, lock_key, validate_artifact_name};
+use super::shape::Shape;
 use super::source::{Fetched, FetchedKind, SourceError, SourceSpec};
 use super::{
     Artifact, LOCK_FILE_NAME, Lock, LockEditor, LockEntry, MANIFEST_FILE_NAME, Manifest,
@@ -23,6 +24,7 @@ use crate::{Engine, OpenOptions, Transaction};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -166,6 +168,10 @@ pub struct ArtifactStatus {
     /// `Some(true)` when the source differs from the lock (only checked for local sources,
     /// where it is cheap); `None` when not checked.
     pub update_available: Option<bool>,
+    /// What differs, for `modified` (content, a path's kind or mode, a link) and
+    /// `unreadable`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
 }
 
 /// What `verify` found.
@@ -183,6 +189,9 @@ pub struct VerifyReport {
     pub extra: Vec<String>,
     /// Artifacts whose files cannot be hashed, with the reason.
     pub unreadable: Vec<String>,
+    /// Why each modified artifact is modified (content, a path's kind or mode, a link), by
+    /// its key.
+    pub reasons: BTreeMap<String, Vec<String>>,
 }
 
 impl VerifyReport {
@@ -357,17 +366,18 @@ fn stage_base(
             )?;
             return Ok(());
         }
-        FetchedKind::Dir { entries, .. } => {
+        FetchedKind::Dir { entries, mode, .. } => {
             let items: Vec<Item> = ordered(entries)
                 .into_iter()
                 .map(|e| Item {
                     rel: e.rel.clone(),
                     mode: e.mode & 0o7777,
-                    file: (!e.is_dir).then(|| e.abs.clone()),
+                    file: (!e.is_dir && e.link.is_none()).then(|| e.abs.clone()),
+                    link: e.link.clone(),
                     stat: None,
                 })
                 .collect();
-            capture(store, &items, Vec::new())?
+            (capture(store, &items, Vec::new())?, *mode)
         }
     };
     refs::stage_base(
@@ -376,7 +386,7 @@ fn stage_base(
         ty.as_str(),
         name,
         content_hash,
-        BaseContent::Tree(&content),
+        BaseContent::Tree(&content.0, content.1),
     )?;
     Ok(())
 }
@@ -553,10 +563,15 @@ fn stage_content(t: &mut Transaction<'_>, storage: &str, fetched: &Fetched) -> R
             };
             t.put_file(storage, &mut tee, mode & 0o7777)?;
         }
-        FetchedKind::Dir { entries, .. } => {
-            let mut tree = t.put_tree(storage)?;
+        FetchedKind::Dir { entries, mode, .. } => {
+            let mut tree = t.put_tree(storage, *mode)?;
+            let mut buf = vec![0u8; 64 * 1024];
             for e in ordered(entries) {
-                if e.is_dir {
+                if let Some(target) = &e.link {
+                    tree.link(&e.rel, target)?;
+                    // SkillMeat's hash reads a link to a file as that file.
+                    hash_linked_file(&mut sha, e, &mut buf)?;
+                } else if e.is_dir {
                     tree.dir(&e.rel, e.mode & 0o7777)?;
                 } else {
                     sha.update(e.rel.as_bytes());
@@ -582,19 +597,46 @@ pub fn fetched_hash(fetched: &Fetched) -> Result<String> {
             let mut sha = Sha256::new();
             let mut buf = vec![0u8; 64 * 1024];
             for e in ordered(entries).into_iter().filter(|e| !e.is_dir) {
+                if e.link.is_some() {
+                    hash_linked_file(&mut sha, e, &mut buf)?;
+                    continue;
+                }
                 sha.update(e.rel.as_bytes());
                 let mut f = std::fs::File::open(&e.abs).map_err(io("open", &e.abs))?;
-                loop {
-                    let n = f.read(&mut buf).map_err(io("read", &e.abs))?;
-                    if n == 0 {
-                        break;
-                    }
-                    sha.update(&buf[..n]);
-                }
+                feed(&mut sha, &mut f, &e.abs, &mut buf)?;
             }
             Ok(hex(&sha.finalize()))
         }
     }
+}
+
+/// Streams `f` into `sha`.
+fn feed(sha: &mut Sha256, f: &mut std::fs::File, path: &Path, buf: &mut [u8]) -> Result<()> {
+    loop {
+        let n = f.read(buf).map_err(io("read", path))?;
+        if n == 0 {
+            return Ok(());
+        }
+        sha.update(&buf[..n]);
+    }
+}
+
+/// Adds the contained link `e` of a fetched source to SkillMeat's hash as SkillMeat reads it
+/// (super::hash): a link to a file counts as that file under the link's path; a link to a
+/// directory counts nothing. A contained link stays inside the source, so following it to
+/// read is safe.
+fn hash_linked_file(
+    sha: &mut Sha256,
+    e: &super::source::FetchedEntry,
+    buf: &mut [u8],
+) -> Result<()> {
+    let meta = std::fs::metadata(&e.abs).map_err(io("stat", &e.abs))?;
+    if meta.is_file() {
+        sha.update(e.rel.as_bytes());
+        let mut f = std::fs::File::open(&e.abs).map_err(io("open", &e.abs))?;
+        feed(sha, &mut f, &e.abs, buf)?;
+    }
+    Ok(())
 }
 
 /// The front matter text of the fetched artifact (its `SKILL.md`, or the file itself).
@@ -821,6 +863,21 @@ impl Collection {
         Ok(Some(content_hash_in(self.fs.as_ref(), &abs, ty)?))
     }
 
+    /// The shape of the artifact's files on disk (kinds, modes, links: what SkillMeat's hash
+    /// does not see).
+    fn disk_shape(&self, name: &str, ty: ArtifactType) -> Result<Shape> {
+        let (_, abs) = self.storage(name, ty)?;
+        Shape::of_disk(self.fs.as_ref(), &abs, ty).map_err(io("read", &abs))
+    }
+
+    /// The shape of what was last fetched for the artifact whose lock records `locked`, when
+    /// a base of it is kept.
+    fn base_shape(&self, name: &str, ty: ArtifactType, locked: &str) -> Result<Option<Shape>> {
+        Ok(refs::get_base(&self.store, ty.as_str(), name, locked)?
+            .map(|b| Shape::of_base(&self.store, &b))
+            .transpose()?)
+    }
+
     fn lock_hash(&self, name: &str, ty: ArtifactType) -> Result<Option<String>> {
         Ok(self.lock()?.entry(name, ty).map(|e| e.content_hash.clone()))
     }
@@ -973,9 +1030,29 @@ impl Collection {
                 });
             };
             let locked = self.lock_hash(name, ty)?;
-            let modified = Some(&disk) != locked.as_ref();
             let upstream = fetched_hash(&input.fetched)?;
-            let action = if !modified && Some(&upstream) == locked.as_ref() {
+            // The lock's hash sees contents only; the base (what was last fetched) also
+            // records kinds, modes and links, so a change of those alone is a change.
+            let base = match &locked {
+                Some(key) => refs::get_base(&self.store, ty.as_str(), name, key)?,
+                None => None,
+            };
+            let base_shape = base
+                .as_ref()
+                .map(|b| Shape::of_base(&self.store, b))
+                .transpose()?;
+            let disk_shape = self.disk_shape(name, ty)?;
+            let up_shape = Shape::of_fetched(&input.fetched);
+            let modified = Some(&disk) != locked.as_ref()
+                || base_shape.as_ref().is_some_and(|b| !b.same(&disk_shape));
+            let upstream_changed = Some(&upstream) != locked.as_ref()
+                || match &base_shape {
+                    Some(b) => !b.same(&up_shape),
+                    // No record of what was fetched: whatever differs from upstream is taken
+                    // from upstream (a local change of modes alone cannot be told apart).
+                    None => !modified && !disk_shape.same(&up_shape),
+                };
+            let action = if !modified && !upstream_changed {
                 UpdateAction::UpToDate
             } else if !modified {
                 UpdateAction::Updated
@@ -984,7 +1061,7 @@ impl Collection {
                     Strategy::Upstream => UpdateAction::Updated,
                     Strategy::Local => UpdateAction::KeptLocal,
                     // Upstream unchanged: nothing to merge, the local files stay.
-                    Strategy::Merge if Some(&upstream) == locked.as_ref() => UpdateAction::UpToDate,
+                    Strategy::Merge if !upstream_changed => UpdateAction::UpToDate,
                     Strategy::Merge => UpdateAction::Merged,
                     Strategy::Prompt => match ask(name, ty) {
                         Some(true) => UpdateAction::Updated,
@@ -997,8 +1074,7 @@ impl Collection {
                 }
             };
             let merge_plan = if action == UpdateAction::Merged {
-                let key = locked.clone().unwrap_or_default();
-                let Some(base) = refs::get_base(&self.store, ty.as_str(), name, &key)? else {
+                let Some(base) = &base else {
                     return Err(CollectionError::NoBase {
                         name: name.to_string(),
                         ty,
@@ -1011,7 +1087,7 @@ impl Collection {
                     name,
                     &rel,
                     &abs,
-                    &base,
+                    base,
                     &input.fetched,
                 )?)
             } else {
@@ -1316,7 +1392,53 @@ impl Collection {
         )?)
     }
 
-    /// Every artifact's files against the lock (and, for local sources, the source).
+    /// The artifact `a`'s files against the lock entry `locked` and what was last fetched
+    /// (its base, when kept): the state, why, and the shape on disk. An error is the reason
+    /// it cannot be read.
+    fn local_state(
+        &self,
+        a: &Artifact,
+        locked: Option<&str>,
+    ) -> Result<(FileState, Vec<String>, Option<Shape>), String> {
+        let (name, ty) = (a.name.as_str(), a.artifact_type);
+        let disk = self.disk_hash(name, ty).map_err(|e| e.to_string())?;
+        let Some(disk) = disk else {
+            return Ok((FileState::Missing, Vec::new(), None));
+        };
+        let Some(locked) = locked else {
+            return Ok((FileState::Unlocked, Vec::new(), None));
+        };
+        let shape = self.disk_shape(name, ty).map_err(|e| e.to_string())?;
+        let mut reasons = Vec::new();
+        if disk != locked {
+            reasons.push("the files' content differs from the lock".to_string());
+        }
+        if let Some(base) = self
+            .base_shape(name, ty, locked)
+            .map_err(|e| e.to_string())?
+        {
+            reasons.extend(
+                base.differences(&shape)
+                    .into_iter()
+                    .map(|d| format!("{d} (as fetched / on disk)")),
+            );
+        }
+        let (_, abs) = self.storage(name, ty).map_err(|e| e.to_string())?;
+        for (rel, target, why) in
+            outside_links(self.fs.as_ref(), &abs, &shape).map_err(|e| e.to_string())?
+        {
+            reasons.push(format!("{rel} is a symbolic link to {target}, {why}",));
+        }
+        let state = if reasons.is_empty() {
+            FileState::Ok
+        } else {
+            FileState::Modified
+        };
+        Ok((state, reasons, Some(shape)))
+    }
+
+    /// Every artifact's files against the lock and what was last fetched (and, for local
+    /// sources, the source).
     pub fn status(&self) -> Result<Vec<ArtifactStatus>> {
         let m = self.manifest()?;
         // Parsed once: a lookup per artifact through `lock_hash` would parse the whole lock
@@ -1324,28 +1446,24 @@ impl Collection {
         let lock = self.lock()?;
         let mut out = Vec::new();
         for a in &m.artifacts {
-            let Ok(disk) = self.disk_hash(&a.name, a.artifact_type) else {
-                out.push(ArtifactStatus {
-                    name: a.name.clone(),
-                    ty: a.artifact_type.as_str().to_string(),
-                    state: FileState::Unreadable,
-                    update_available: None,
-                });
-                continue;
-            };
             let locked = lock
                 .entry(&a.name, a.artifact_type)
                 .map(|e| e.content_hash.clone());
-            let state = match (&disk, &locked) {
-                (None, _) => FileState::Missing,
-                (_, None) => FileState::Unlocked,
-                (Some(d), Some(l)) if d == l => FileState::Ok,
-                _ => FileState::Modified,
+            let (state, reasons, shape) = match self.local_state(a, locked.as_deref()) {
+                Ok(s) => s,
+                Err(why) => (FileState::Unreadable, vec![why], None),
             };
             let update_available = match (source_of(a), &locked) {
                 (Some(spec @ SourceSpec::Local(_)), Some(l)) => {
                     match super::source::fetch(&spec, a.artifact_type) {
-                        Ok(f) => Some(&fetched_hash(&f)? != l),
+                        Ok(f) => {
+                            let up = Shape::of_fetched(&f);
+                            let known = match self.base_shape(&a.name, a.artifact_type, l)? {
+                                Some(b) => b.same(&up),
+                                None => shape.as_ref().is_none_or(|s| s.same(&up)),
+                            };
+                            Some(&fetched_hash(&f)? != l || !known)
+                        }
                         Err(_) => None,
                     }
                 }
@@ -1356,12 +1474,14 @@ impl Collection {
                 ty: a.artifact_type.as_str().to_string(),
                 state,
                 update_available,
+                reasons,
             });
         }
         Ok(out)
     }
 
-    /// Checks every artifact against the lock, and looks for files no artifact owns.
+    /// Checks every artifact against the lock and what was last fetched, and looks for files
+    /// no artifact owns.
     pub fn verify(&self) -> Result<VerifyReport> {
         let m = self.manifest()?;
         let l = self.lock()?;
@@ -1369,18 +1489,18 @@ impl Collection {
         for a in &m.artifacts {
             let key = lock_key(&a.name, a.artifact_type);
             r.checked += 1;
-            let disk = match self.disk_hash(&a.name, a.artifact_type) {
-                Ok(d) => d,
-                Err(e) => {
-                    r.unreadable.push(format!("{key}: {e}"));
-                    continue;
+            let locked = l
+                .entry(&a.name, a.artifact_type)
+                .map(|e| e.content_hash.as_str());
+            match self.local_state(a, locked) {
+                Err(why) => r.unreadable.push(format!("{key}: {why}")),
+                Ok((FileState::Missing, ..)) => r.missing.push(key),
+                Ok((FileState::Unlocked, ..)) => r.unlocked.push(key),
+                Ok((FileState::Ok, ..)) => r.ok.push(key),
+                Ok((_, reasons, _)) => {
+                    r.reasons.insert(key.clone(), reasons);
+                    r.modified.push(key);
                 }
-            };
-            match (disk, l.entry(&a.name, a.artifact_type)) {
-                (None, _) => r.missing.push(key),
-                (Some(_), None) => r.unlocked.push(key),
-                (Some(d), Some(e)) if d == e.content_hash => r.ok.push(key),
-                _ => r.modified.push(key),
             }
         }
         for e in &l.entries {
@@ -1413,6 +1533,27 @@ impl Collection {
         }
         Ok(r)
     }
+}
+
+/// The links of an artifact at `abs` (whose shape on disk is `shape`) that are not
+/// contained (super::links): (path, target, why).
+fn outside_links(
+    fs: &dyn FileSystem,
+    abs: &Path,
+    shape: &Shape,
+) -> std::io::Result<Vec<(String, String, &'static str)>> {
+    let mut out = Vec::new();
+    for (rel, target) in shape.links() {
+        let at: Vec<&str> = rel.split('/').collect();
+        if let Err(p) = super::links::check(fs, abs, &at, target)? {
+            out.push((
+                rel.to_string(),
+                String::from_utf8_lossy(target).into_owned(),
+                p.why(),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// The engine of a collection opened for writing.

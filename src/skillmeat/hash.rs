@@ -11,10 +11,14 @@
 //! `content_hash` to decide whether an artifact has local modifications, so any deviation
 //! would make every artifact look modified.
 //!
+//! Symbolic links below the root are read as SkillMeat reads them: a link that resolves to a
+//! regular file counts under the link's own path with the bytes it resolves to; a link to a
+//! directory is not descended into and a dangling or looping link counts nothing. Reading
+//! follows the link wherever it goes (outside the artifact too, as SkillMeat does; skillwal
+//! never writes through one, and [`super::links`] says which links an artifact may hold).
+//!
 //! Where skillwal is stricter than SkillMeat (each an error, never a silently different hash):
-//! - Symbolic links, at the root or anywhere below it, are rejected ([`Error::Symlink`]).
-//!   SkillMeat follows links to files and skips links to directories, which makes the hash
-//!   depend on files outside the collection; SkillMeat's own copies never contain links.
+//! - The artifact's own path may not be a symbolic link ([`Error::Symlink`]).
 //! - Sockets, FIFOs and devices are rejected ([`Error::NotRegularFile`]); SkillMeat skips
 //!   them. Opening a FIFO would block.
 //! - File names that are not UTF-8 are rejected ([`Error::NonUtf8Name`]); SkillMeat fails
@@ -101,10 +105,16 @@ fn dir_hash(fs: &dyn FileSystem, path: &Path) -> Result<String> {
     files.sort_unstable();
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; HASH_BUFFER_BYTES];
-    for components in &files {
+    for (components, resolved) in &files {
         hasher.update(components.join("/").as_bytes());
-        let mut file_path = path.to_path_buf();
-        file_path.extend(components);
+        let file_path = match resolved {
+            Some(p) => p.clone(),
+            None => {
+                let mut p = path.to_path_buf();
+                p.extend(components);
+                p
+            }
+        };
         feed_file(fs, &mut hasher, &file_path, &mut buffer)?;
     }
     Ok(to_hex(&hasher.finalize()))
@@ -141,8 +151,11 @@ fn check_kind(fs: &dyn FileSystem, path: &Path, wanted: Kind) -> Result<()> {
     }
 }
 
-/// Every regular file below `root`, as relative path components, in no particular order.
-fn list_files(fs: &dyn FileSystem, root: &Path) -> Result<Vec<Vec<String>>> {
+/// Every regular file below `root`, and every link that resolves to one (with the link-free
+/// path it resolves to), as relative path components, in no particular order.
+type Listed = (Vec<String>, Option<PathBuf>);
+
+fn list_files(fs: &dyn FileSystem, root: &Path) -> Result<Vec<Listed>> {
     let mut files = Vec::new();
     // Explicit stack instead of recursion: depth is bounded by HASH_DEPTH_MAX either way, but
     // this keeps the native stack flat.
@@ -159,7 +172,15 @@ fn list_files(fs: &dyn FileSystem, root: &Path) -> Result<Vec<Vec<String>>> {
             let mut components = dir_components.clone();
             components.push(name);
             match entry.kind {
-                FileKind::Symlink => return Err(Error::Symlink { path: entry_path }),
+                FileKind::Symlink => {
+                    let to = follow(fs, &entry_path).map_err(|e| io_error(&entry_path, e))?;
+                    if let Some((resolved, FileKind::File)) = to {
+                        if files.len() == HASH_FILES_MAX {
+                            return Err(limit(entry_path, "file count", HASH_FILES_MAX));
+                        }
+                        files.push((components, Some(resolved)));
+                    }
+                }
                 FileKind::Dir => {
                     if components.len() > HASH_DEPTH_MAX {
                         return Err(limit(entry_path, "directory depth", HASH_DEPTH_MAX));
@@ -170,13 +191,73 @@ fn list_files(fs: &dyn FileSystem, root: &Path) -> Result<Vec<Vec<String>>> {
                     if files.len() == HASH_FILES_MAX {
                         return Err(limit(entry_path, "file count", HASH_FILES_MAX));
                     }
-                    files.push(components);
+                    files.push((components, None));
                 }
                 FileKind::Other => return Err(Error::NotRegularFile { path: entry_path }),
             }
         }
     }
     Ok(files)
+}
+
+/// Where the absolute `path` resolves, every link in it followed (at most 40), and what is
+/// there; `None` when it dangles or loops. Only reads, through `fs`, whose calls never
+/// follow a link themselves.
+fn follow(fs: &dyn FileSystem, path: &Path) -> io::Result<Option<(PathBuf, FileKind)>> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Component;
+    let mut resolved = PathBuf::from("/");
+    let mut pending: Vec<std::ffi::OsString> = path
+        .components()
+        .rev()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    let mut hops = 0;
+    let mut kind = FileKind::Dir;
+    while let Some(name) = pending.pop() {
+        if name == ".." {
+            resolved.pop();
+            continue;
+        }
+        let candidate = resolved.join(&name);
+        match fs.metadata(&candidate) {
+            Ok(m) if m.kind == FileKind::Symlink => {
+                hops += 1;
+                if hops > super::links::LINK_HOPS_MAX {
+                    return Ok(None);
+                }
+                let target = fs.read_link(&candidate)?;
+                let target = Path::new(std::ffi::OsStr::from_bytes(target.as_bytes()));
+                if target.is_absolute() {
+                    resolved = PathBuf::from("/");
+                }
+                for c in target.components().rev() {
+                    match c {
+                        Component::Normal(n) => pending.push(n.to_os_string()),
+                        Component::ParentDir => pending.push("..".into()),
+                        _ => {}
+                    }
+                }
+            }
+            Ok(m) => {
+                if m.kind != FileKind::Dir && !pending.is_empty() {
+                    return Ok(None);
+                }
+                kind = m.kind;
+                resolved = candidate;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NOTDIR.raw_os_error()) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Some((resolved, kind)))
 }
 
 /// Streams the bytes of the file at `path` into `hasher` through `buffer`.

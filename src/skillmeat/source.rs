@@ -18,22 +18,22 @@
 //!   `.DS_Store` or anything inside `node_modules/` never causes an error.
 //! - Regular files and directories are listed with their permission bits (`st_mode & 0o7777`)
 //!   and sizes (0 for directories). Empty directories are listed too (SkillMeat copies them).
-//! - Symbolic links (SkillMeat dereferences them when copying):
-//!   - a link whose target resolves *inside the source root* to a regular file is listed under
-//!     the link's name with the target's mode and size, and with [`FetchedEntry::abs`] set to
-//!     the target's canonical path (so the engine opens a path free of links);
-//!   - a link resolving inside the root to a directory is an error,
-//!     [`SourceError::SymlinkToDirectory`]: SkillMeat would copy the directory a second time
-//!     under the link's name, and links between directories are how copy loops are built;
-//!     skipping it silently would produce an artifact that differs from SkillMeat's copy;
-//!   - a link resolving *outside* the source root, and a link that does not resolve at all
-//!     (dangling, or a loop), is an error, [`SourceError::SymlinkOutside`]: an artifact must
-//!     not pull in files from elsewhere on the machine (or from elsewhere in a cloned
-//!     repository).
+//! - Symbolic links are listed as links, with their targets, and copied as links (SkillMeat
+//!   dereferences them when copying; skillwal keeps what the source holds). One rule decides
+//!   which links an artifact may hold, the same everywhere in skillwal: a link is
+//!   *contained* when its target is relative, and, resolved from the link's directory, stays
+//!   inside the artifact at every step, does not go through an excluded name, exists (a
+//!   file or a directory), and is not a directory holding the link itself (a copy loop).
+//!   Any other link (absolute, leaving the artifact, dangling, looping) is an error naming the
+//!   link and its target, [`SourceError::SymlinkOutside`]: an artifact must not pull in or
+//!   point at files elsewhere on the machine (or elsewhere in a cloned repository).
 //!
 //!   The source root itself may be a link (for local sources and for a git `path`); it is
 //!   canonicalized, and the canonical path is what [`Fetched`] reports. For git sources the
 //!   root must resolve inside the checkout.
+//! - Permission bits: a local source's exactly (`st_mode & 0o7777`, the root's included); a
+//!   git source's as git records them, whatever the umask its checkout was made under: a
+//!   file is 0644, or 0755 when git marks it executable, and every directory 0755.
 //! - Sockets, FIFOs and devices are errors ([`SourceError::SpecialFile`]); copying a FIFO
 //!   would block.
 //! - Names that are not UTF-8 are errors ([`SourceError::NonUtf8Name`]); SkillMeat's content
@@ -266,6 +266,8 @@ pub enum FetchedKind {
     Dir {
         /// Canonical path of the directory.
         root: PathBuf,
+        /// Permission bits of the directory itself (`st_mode & 0o7777`).
+        mode: u32,
         /// Everything below it that is copied, sorted (see the module documentation).
         entries: Vec<FetchedEntry>,
     },
@@ -280,20 +282,21 @@ pub enum FetchedKind {
     },
 }
 
-/// One file or directory below a fetched directory's root.
+/// One file, directory or symbolic link below a fetched directory's root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FetchedEntry {
     /// Path relative to the root, components joined with `/`, UTF-8.
     pub rel: String,
-    /// Where to read it from: the entry itself, or for a symbolic link the canonical path
-    /// of its target (inside the root).
+    /// Where it is (a link: the link itself, never followed).
     pub abs: PathBuf,
     /// A directory (listed so that empty directories are copied too).
     pub is_dir: bool,
-    /// Permission bits (`st_mode & 0o7777`); for a link, the target's.
+    /// Permission bits (`st_mode & 0o7777`; 0o777 for a link).
     pub mode: u32,
-    /// Size in bytes (0 for directories); for a link, the target's.
+    /// Size in bytes (0 for directories; a link's target's length).
     pub size: u64,
+    /// A contained symbolic link's target (see the module documentation); `None` otherwise.
+    pub link: Option<Vec<u8>>,
 }
 
 /// Why a source cannot be used. Every message names the path or URL and says what to do.
@@ -345,25 +348,17 @@ pub enum SourceError {
         /// A differently capitalised name found instead (`skill.md`), if any.
         found_instead: Option<String>,
     },
-    /// A symbolic link resolves outside the source root, or does not resolve at all.
+    /// A symbolic link that is not contained (see the module documentation).
     #[error(
-        "symbolic link {link} points to {target}, which is outside the source or does not exist; replace the link with the file it should contain or remove it"
+        "symbolic link {link} points to {target}, {why}; an artifact may only hold links with a relative target inside it: replace the link with the file it should contain, make it relative, or remove it"
     )]
     SymlinkOutside {
         /// The link.
         link: PathBuf,
-        /// Its canonical target when it resolves, else the link's text.
+        /// Its target as written (or, for the root of a git path, where it resolves).
         target: PathBuf,
-    },
-    /// A symbolic link resolves to a directory inside the source root.
-    #[error(
-        "symbolic link {link} points to the directory {target}; links to directories are not copied, replace the link with a real directory or remove it"
-    )]
-    SymlinkToDirectory {
-        /// The link.
-        link: PathBuf,
-        /// Its canonical target.
-        target: PathBuf,
+        /// Why it is not contained.
+        why: &'static str,
     },
     /// A socket, FIFO or device (or a link to one).
     #[error("{path} is neither a regular file nor a directory; remove it from the source")]
@@ -710,6 +705,7 @@ fn list_artifact(root: &Path, ty: ArtifactType) -> Result<FetchedKind, SourceErr
         let entries = walk(root)?;
         Ok(FetchedKind::Dir {
             root: root.to_path_buf(),
+            mode: meta.mode() & 0o7777,
             entries,
         })
     } else {
@@ -775,19 +771,22 @@ fn walk(root: &Path) -> Result<Vec<FetchedEntry>, SourceError> {
             }
             let meta = fs::symlink_metadata(&path).map_err(io_error(&path))?;
             let file_type = meta.file_type();
-            let (abs, meta) = if file_type.is_symlink() {
-                let target = resolve_link_inside(root, &path)?;
-                let target_meta = fs::metadata(&target).map_err(io_error(&target))?;
-                if target_meta.is_dir() {
-                    return Err(SourceError::SymlinkToDirectory { link: path, target });
-                }
-                if !target_meta.is_file() {
-                    return Err(SourceError::SpecialFile { path });
-                }
-                (target, target_meta)
-            } else if file_type.is_dir() || file_type.is_file() {
-                (path, meta)
-            } else {
+            if file_type.is_symlink() {
+                let target = contained_link(root, &path, &components)?;
+                listed.push((
+                    components.clone(),
+                    FetchedEntry {
+                        rel: components.join("/"),
+                        abs: path,
+                        is_dir: false,
+                        mode: meta.mode() & 0o7777,
+                        size: target.len() as u64,
+                        link: Some(target),
+                    },
+                ));
+                continue;
+            }
+            if !(file_type.is_dir() || file_type.is_file()) {
                 debug_assert!(
                     file_type.is_fifo()
                         || file_type.is_socket()
@@ -795,7 +794,7 @@ fn walk(root: &Path) -> Result<Vec<FetchedEntry>, SourceError> {
                         || file_type.is_char_device()
                 );
                 return Err(SourceError::SpecialFile { path });
-            };
+            }
             let is_dir = meta.is_dir();
             let size = if is_dir { 0 } else { meta.len() };
             total_bytes = total_bytes.saturating_add(size);
@@ -806,14 +805,15 @@ fn walk(root: &Path) -> Result<Vec<FetchedEntry>, SourceError> {
                 });
             }
             if is_dir {
-                pending.push((abs.clone(), components.clone()));
+                pending.push((path.clone(), components.clone()));
             }
             let entry = FetchedEntry {
                 rel: components.join("/"),
-                abs,
+                abs: path,
                 is_dir,
                 mode: meta.mode() & 0o7777,
                 size,
+                link: None,
             };
             listed.push((components, entry));
         }
@@ -824,27 +824,24 @@ fn walk(root: &Path) -> Result<Vec<FetchedEntry>, SourceError> {
     Ok(listed.into_iter().map(|(_, entry)| entry).collect())
 }
 
-/// The canonical target of the link at `link`, which must lie inside the canonical `root`.
-fn resolve_link_inside(root: &Path, link: &Path) -> Result<PathBuf, SourceError> {
+/// The target of the link at `link` (whose components below the canonical `root` are
+/// `at`), if the link is contained ([`super::links`]); else the error saying why not.
+fn contained_link(root: &Path, link: &Path, at: &[String]) -> Result<Vec<u8>, SourceError> {
+    use std::os::unix::ffi::OsStrExt;
     let text = fs::read_link(link).map_err(io_error(link))?;
-    match fs::canonicalize(link) {
-        Ok(target) if target.starts_with(root) && target != root => Ok(target),
-        Ok(target) if target == root => Err(SourceError::SymlinkToDirectory {
-            link: link.to_path_buf(),
-            target,
-        }),
-        Ok(target) => Err(SourceError::SymlinkOutside {
-            link: link.to_path_buf(),
-            target,
-        }),
-        Err(source) if source.kind() == io::ErrorKind::PermissionDenied => Err(SourceError::Io {
+    let bytes = text.as_os_str().as_bytes().to_vec();
+    let at: Vec<&str> = at.iter().map(String::as_str).collect();
+    match super::links::check(&crate::fs::real::RealFs, root, &at, &bytes)
+        .map_err(io_error(link))?
+    {
+        Ok(()) => Ok(bytes),
+        Err(super::links::LinkProblem::SpecialFile) => Err(SourceError::SpecialFile {
             path: link.to_path_buf(),
-            source,
         }),
-        // Dangling, a loop, or a component that is not a directory: it resolves nowhere.
-        Err(_) => Err(SourceError::SymlinkOutside {
+        Err(p) => Err(SourceError::SymlinkOutside {
             link: link.to_path_buf(),
             target: text,
+            why: p.why(),
         }),
     }
 }
@@ -1085,6 +1082,7 @@ fn fetch_git(
                     return Err(SourceError::SymlinkOutside {
                         link: target,
                         target: root,
+                        why: "git's own directory",
                     });
                 }
                 root
@@ -1093,6 +1091,7 @@ fn fetch_git(
                 return Err(SourceError::SymlinkOutside {
                     link: target,
                     target: root,
+                    why: "outside the repository",
                 });
             }
             Err(_) => {
@@ -1100,6 +1099,7 @@ fn fetch_git(
                 return Err(SourceError::SymlinkOutside {
                     link: target,
                     target: text,
+                    why: "nothing (it dangles or loops)",
                 });
             }
         }
@@ -1107,7 +1107,8 @@ fn fetch_git(
         checkout_canonical
     };
 
-    let kind = list_artifact(&root, ty)?;
+    let mut kind = list_artifact(&root, ty)?;
+    git_modes(&mut kind);
     Ok(Fetched {
         kind,
         origin: Origin::Github,
@@ -1120,6 +1121,25 @@ fn fetch_git(
         skillwal_ref: reference.map(str::to_owned),
         _checkout: Some(temp),
     })
+}
+
+/// Sets the permission bits of a checkout's listing to what git records, whatever the umask
+/// the checkout was made under: git keeps only whether a file is executable (0755 or 0644);
+/// directories are 0755.
+fn git_modes(kind: &mut FetchedKind) {
+    let file = |mode: u32| if mode & 0o111 != 0 { 0o755 } else { 0o644 };
+    match kind {
+        FetchedKind::File { mode, .. } => *mode = file(*mode),
+        FetchedKind::Dir { mode, entries, .. } => {
+            *mode = 0o755;
+            for e in entries {
+                if e.link.is_some() {
+                    continue;
+                }
+                e.mode = if e.is_dir { 0o755 } else { file(e.mode) };
+            }
+        }
+    }
 }
 
 /// `git describe --tags --exact-match <sha>`: the tag naming exactly that commit, if any.

@@ -1,7 +1,7 @@
 //! Capturing a directory tree as tree objects, without writing anything: the result says
 //! which objects the store lacks, for a [`super::Writer`] to stage.
 
-use super::object::{Entry, Node, Tree, name_problem};
+use super::object::{Entry, LINK_TARGET_BYTES_MAX, Node, Tree, name_problem};
 use super::stat_cache::{Recording, StatCache};
 use super::{NewObject, Result, Store, StoreError, io_err};
 use crate::fs::{FileKind, Metadata};
@@ -17,8 +17,10 @@ use std::path::{Path, PathBuf};
 pub struct Item {
     pub rel: String,
     pub mode: u32,
-    /// `Some(path to read)` for a file, `None` for a directory.
+    /// `Some(path to read)` for a file; `None` for a directory or a link.
     pub file: Option<PathBuf>,
+    /// A symbolic link's target (never followed); `None` for a file or a directory.
+    pub link: Option<Vec<u8>>,
     /// What `lstat` said of the file when it was listed: the key of the stat cache. `None`
     /// where no cache applies (files outside the root).
     pub stat: Option<Metadata>,
@@ -49,7 +51,7 @@ pub struct Captured {
     pub new_objects: Vec<NewObject>,
     pub files: u64,
     pub bytes: u64,
-    /// Paths not captured: symbolic links and special files.
+    /// Paths not captured: special files (sockets, FIFOs, devices).
     pub skipped: Vec<String>,
     /// Files whose content was read and hashed (the others' hashes came from the stat
     /// cache), and their bytes.
@@ -71,9 +73,9 @@ impl Captured {
     }
 }
 
-/// Every directory and regular file below `root` (except the top-level `.skillwal/` when
-/// `exclude_meta`); symbolic links and special files are listed in the second vector (never
-/// followed).
+/// Every directory, regular file and symbolic link below `root` (except the top-level
+/// `.skillwal/` when `exclude_meta`); links are recorded by their target, never followed.
+/// Special files are listed in the second vector.
 pub fn walk(store: &Store, root: &Path, exclude_meta: bool) -> Result<(Vec<Item>, Vec<String>)> {
     let fs = store.fs();
     let mut items = Vec::new();
@@ -104,30 +106,41 @@ pub fn walk(store: &Store, root: &Path, exclude_meta: bool) -> Result<(Vec<Item>
                 format!("{rel}/{name}")
             };
             let path = dir.join(name);
-            match e.kind {
-                FileKind::File | FileKind::Dir => {
-                    let m = fs.metadata(&path).map_err(io_err("stat", &path))?;
-                    // Kind re-read: it may have changed since the listing.
-                    match m.kind {
-                        FileKind::File => items.push(Item {
-                            rel: child,
-                            mode: m.mode,
-                            file: Some(path),
-                            stat: Some(m),
-                        }),
-                        FileKind::Dir => {
-                            items.push(Item {
-                                rel: child.clone(),
-                                mode: m.mode,
-                                file: None,
-                                stat: None,
-                            });
-                            stack.push(child);
-                        }
-                        _ => skipped.push(child),
-                    }
+            if e.kind == FileKind::Other {
+                skipped.push(child);
+                continue;
+            }
+            // Kind re-read with the mode: it may have changed since the listing.
+            let m = fs.metadata(&path).map_err(io_err("stat", &path))?;
+            match m.kind {
+                FileKind::File => items.push(Item {
+                    rel: child,
+                    mode: m.mode,
+                    file: Some(path),
+                    link: None,
+                    stat: Some(m),
+                }),
+                FileKind::Dir => {
+                    items.push(Item {
+                        rel: child.clone(),
+                        mode: m.mode,
+                        file: None,
+                        link: None,
+                        stat: None,
+                    });
+                    stack.push(child);
                 }
-                FileKind::Symlink | FileKind::Other => skipped.push(child),
+                FileKind::Symlink => {
+                    let target = fs.read_link(&path).map_err(io_err("read link", &path))?;
+                    items.push(Item {
+                        rel: child,
+                        mode: m.mode,
+                        file: None,
+                        link: Some(target.as_bytes().to_vec()),
+                        stat: None,
+                    });
+                }
+                FileKind::Other => skipped.push(child),
             }
         }
     }
@@ -168,12 +181,34 @@ fn capture_with(
                 reason: p.to_string(),
             });
         }
-        match &it.file {
-            None => {
+        match (&it.file, &it.link) {
+            (None, Some(target)) => {
+                let size = target.len() as u64;
+                if size == 0 || size > LINK_TARGET_BYTES_MAX {
+                    return Err(StoreError::Uncapturable {
+                        path: it.rel.clone(),
+                        reason: format!("a symbolic link whose target is {size} bytes long"),
+                    });
+                }
+                let hash = *blake3::hash(target).as_bytes();
+                if !scheduled.contains(&hash) && !store.has_object(&hash, Some(size))? {
+                    scheduled.insert(hash);
+                    new_objects.push(NewObject::Target {
+                        hash,
+                        bytes: target.clone(),
+                    });
+                }
+                children.entry(parent.to_string()).or_default().push(Entry {
+                    name: name.to_string(),
+                    mode: it.mode,
+                    node: Node::Link { size, hash },
+                });
+            }
+            (None, None) => {
                 children.entry(it.rel.clone()).or_default();
                 dirs.push((&it.rel, it.mode));
             }
-            Some(src) => {
+            (Some(src), _) => {
                 let known = it
                     .stat
                     .as_ref()

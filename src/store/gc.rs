@@ -57,7 +57,7 @@ pub fn reachable(store: &Store) -> Result<HashSet<Hash>> {
         }
         for e in store.read_tree(&h)?.entries {
             match e.node {
-                Node::File { hash, .. } => {
+                Node::File { hash, .. } | Node::Link { hash, .. } => {
                     seen.insert(hash);
                 }
                 Node::Dir { hash } => stack.push((hash, true)),

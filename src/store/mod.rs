@@ -53,14 +53,6 @@ pub enum StoreError {
         "{path} cannot be captured: {reason}; nothing was changed; rename or remove it and try again"
     )]
     Uncapturable { path: String, reason: String },
-    #[error(
-        "{path} is a {now} now and a {then} in the snapshot; nothing was changed; move it away and try again"
-    )]
-    TypeChanged {
-        path: String,
-        now: &'static str,
-        then: &'static str,
-    },
     #[error("{op} {}: {source}", path.display())]
     Io {
         op: &'static str,
@@ -191,6 +183,27 @@ impl Store {
         Tree::decode(&bytes).map_err(damaged)
     }
 
+    /// The target of a link recorded as the file object `hash` of `size` bytes, read whole
+    /// (at most [`object::LINK_TARGET_BYTES_MAX`]) and verified.
+    pub fn read_target(&self, hash: &Hash, size: u64) -> Result<Vec<u8>> {
+        let path = self.abs(&object_rel(hash));
+        if size == 0 || size > object::LINK_TARGET_BYTES_MAX {
+            return Err(StoreError::Damaged {
+                path,
+                hash: hex(hash),
+                reason: format!("a link target of {size} bytes"),
+            });
+        }
+        let mut r = self.open_blob(hash, size)?;
+        let mut bytes = Vec::with_capacity(size as usize);
+        std::io::Read::read_to_end(&mut r, &mut bytes).map_err(|e| StoreError::Damaged {
+            path: path.clone(),
+            hash: hex(hash),
+            reason: e.to_string(),
+        })?;
+        Ok(bytes)
+    }
+
     /// A reader of the file object `hash` of `size` bytes that fails at its end when the
     /// bytes read do not match (so a damaged object never completes a staged file).
     pub fn open_blob(&self, hash: &Hash, size: u64) -> Result<reader::VerifyingReader> {
@@ -248,17 +261,21 @@ pub struct Writer<'s> {
     staged: HashSet<Hash>,
 }
 
-/// An object to write: a file's bytes read from `src`, or an encoded tree.
+/// An object to write: a file's bytes read from `src`, an encoded tree, or a link's target
+/// (a file object whose bytes are known).
 #[derive(Debug, Clone)]
 pub enum NewObject {
     Blob { hash: Hash, size: u64, src: PathBuf },
     Tree { hash: Hash, bytes: Vec<u8> },
+    Target { hash: Hash, bytes: Vec<u8> },
 }
 
 impl NewObject {
     pub fn hash(&self) -> &Hash {
         match self {
-            NewObject::Blob { hash, .. } | NewObject::Tree { hash, .. } => hash,
+            NewObject::Blob { hash, .. }
+            | NewObject::Tree { hash, .. }
+            | NewObject::Target { hash, .. } => hash,
         }
     }
 }
@@ -302,6 +319,7 @@ impl<'s> Writer<'s> {
             }
             let size = match o {
                 NewObject::Blob { size, .. } => Some(*size),
+                NewObject::Target { bytes, .. } => Some(bytes.len() as u64),
                 NewObject::Tree { .. } => None,
             };
             if self.store.has_object(&hash, size)? {
@@ -319,7 +337,9 @@ impl<'s> Writer<'s> {
                     let mut r = reader::VerifyingReader::new(f, src.clone(), hash, *size, false);
                     t.put_file(&rel, &mut r, OBJECT_MODE)?;
                 }
-                NewObject::Tree { bytes, .. } => t.put_bytes(&rel, bytes, OBJECT_MODE)?,
+                NewObject::Tree { bytes, .. } | NewObject::Target { bytes, .. } => {
+                    t.put_bytes(&rel, bytes, OBJECT_MODE)?
+                }
             }
             self.staged.insert(hash);
             n += 1;

@@ -21,7 +21,13 @@ pub enum Node {
     File { size: u64, hash: Hash },
     /// A directory: the hash of its tree object.
     Dir { hash: Hash },
+    /// A symbolic link: its target's length and the BLAKE3 hash of the target's bytes, which
+    /// are kept as a file object like any file's.
+    Link { size: u64, hash: Hash },
 }
+
+/// Longest link target a tree may name, in bytes (`PATH_MAX` less its NUL).
+pub const LINK_TARGET_BYTES_MAX: u64 = 4095;
 
 /// One entry of a tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,9 +74,9 @@ impl Tree {
             .map(|i| &self.entries[i])
     }
 
-    /// The object bytes: magic, `u32` entry count, then per entry a kind byte (`f`/`d`),
-    /// `u32` mode, `u16` name length and the name, for a file `u64` size, then the 32-byte
-    /// hash. Little-endian.
+    /// The object bytes: magic, `u32` entry count, then per entry a kind byte (`f`/`d`/`l`),
+    /// `u32` mode, `u16` name length and the name, for a file or a link `u64` size, then the
+    /// 32-byte hash. Little-endian.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(12 + self.entries.len() * 64);
         out.extend_from_slice(TREE_MAGIC);
@@ -79,12 +85,13 @@ impl Tree {
             let (kind, hash) = match &e.node {
                 Node::File { hash, .. } => (b'f', hash),
                 Node::Dir { hash } => (b'd', hash),
+                Node::Link { hash, .. } => (b'l', hash),
             };
             out.push(kind);
             out.extend_from_slice(&e.mode.to_le_bytes());
             out.extend_from_slice(&(e.name.len() as u16).to_le_bytes());
             out.extend_from_slice(e.name.as_bytes());
-            if let Node::File { size, .. } = e.node {
+            if let Node::File { size, .. } | Node::Link { size, .. } = e.node {
                 out.extend_from_slice(&size.to_le_bytes());
             }
             out.extend_from_slice(hash);
@@ -131,6 +138,16 @@ impl Tree {
                     }
                 }
                 b'd' => Node::Dir { hash: r.hash()? },
+                b'l' => {
+                    let size = r.u64()?;
+                    if size == 0 || size > LINK_TARGET_BYTES_MAX {
+                        return Err(format!("entry {name:?}: link target of {size} bytes"));
+                    }
+                    Node::Link {
+                        size,
+                        hash: r.hash()?,
+                    }
+                }
                 k => return Err(format!("entry {name:?}: unknown kind byte {k}")),
             };
             entries.push(Entry { name, mode, node });
@@ -196,6 +213,14 @@ mod tests {
     fn sample() -> Tree {
         Tree::new(vec![
             Entry {
+                name: "l".into(),
+                mode: 0o777,
+                node: Node::Link {
+                    size: 2,
+                    hash: [3; 32],
+                },
+            },
+            Entry {
                 name: "b".into(),
                 mode: 0o644,
                 node: Node::File {
@@ -215,6 +240,10 @@ mod tests {
     fn round_trip_and_order() {
         let t = sample();
         assert_eq!(t.entries[0].name, "a");
+        assert!(matches!(
+            t.get("l").unwrap().node,
+            Node::Link { size: 2, .. }
+        ));
         let b = t.encode();
         assert_eq!(Tree::decode(&b).unwrap(), t);
         assert_eq!(t.get("b").unwrap().mode, 0o644);

@@ -97,6 +97,12 @@ impl BaseRef {
     pub fn is_tree(&self) -> bool {
         self.kind == "tree"
     }
+
+    /// A tree's own directory's permission bits; `None` for a file, and for a base recorded
+    /// before skillwal kept them (its `mode` is 0).
+    pub fn root_mode(&self) -> Option<u32> {
+        (self.is_tree() && self.mode != 0).then_some(self.mode)
+    }
 }
 
 fn parse_snapshot(store: &Store, rel: &str, bytes: &[u8], id: u64) -> Result<SnapshotRef> {
@@ -271,7 +277,8 @@ pub fn list_bases(store: &Store) -> Result<Vec<(String, String, String)>> {
 
 /// What a base records: a captured tree, or one file.
 pub enum BaseContent<'a> {
-    Tree(&'a Captured),
+    /// A captured tree and the permission bits of its own directory.
+    Tree(&'a Captured, u32),
     File {
         src: PathBuf,
         size: u64,
@@ -291,7 +298,7 @@ pub fn stage_base(
     content: BaseContent<'_>,
 ) -> Result<()> {
     let b = match content {
-        BaseContent::Tree(cap) => {
+        BaseContent::Tree(cap, mode) => {
             w.objects(t, &cap.new_objects)?;
             BaseRef {
                 format: BASE_FORMAT.into(),
@@ -299,7 +306,7 @@ pub fn stage_base(
                 kind: "tree".into(),
                 hash: hex(&cap.root),
                 size: 0,
-                mode: 0,
+                mode,
             }
         }
         BaseContent::File {

@@ -1,7 +1,7 @@
 //! Comparing two captured trees, and staging the operations that turn the first into the
 //! second: only what differs is written.
 
-use super::object::{Node, Tree};
+use super::object::{Entry, Node, Tree};
 use super::{Result, Store, StoreError};
 use crate::Transaction;
 use crate::TreeStager;
@@ -29,7 +29,8 @@ impl Trees<'_> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum Action {
-    /// Write the file (missing now, or different content or permission bits).
+    /// Write the file (missing now, or different content or permission bits, or something
+    /// else than a file there now).
     PutFile {
         path: String,
         size: u64,
@@ -39,18 +40,34 @@ pub enum Action {
         /// Whether something is there now.
         replaces: bool,
     },
-    /// Create the directory and everything in it.
+    /// Create the directory and everything in it (replacing what is there now, if anything:
+    /// a file or a link).
     PutTree {
         path: String,
         #[serde(skip)]
         hash: Hash,
         mode: u32,
     },
+    /// Make the path a symbolic link (its target is a file object of `size` bytes).
+    PutLink {
+        path: String,
+        #[serde(skip)]
+        size: u64,
+        #[serde(skip)]
+        hash: Hash,
+        replaces: bool,
+    },
+    /// Delete the file or link.
     DeleteFile {
         path: String,
     },
     DeleteTree {
         path: String,
+    },
+    /// Give the directory these permission bits (after the changes inside it).
+    SetDirMode {
+        path: String,
+        mode: u32,
     },
 }
 
@@ -59,8 +76,10 @@ impl Action {
         match self {
             Action::PutFile { path, .. }
             | Action::PutTree { path, .. }
+            | Action::PutLink { path, .. }
             | Action::DeleteFile { path }
-            | Action::DeleteTree { path } => path,
+            | Action::DeleteTree { path }
+            | Action::SetDirMode { path, .. } => path,
         }
     }
 }
@@ -73,15 +92,40 @@ fn join(prefix: &str, name: &str) -> String {
     }
 }
 
-/// What turns the tree `from` into the tree `to`, in path order. A path that is a file on
-/// one side and a directory on the other is an error (it cannot be replaced in one
-/// transaction). Trees are compared by hash first, so identical subtrees cost nothing.
+/// What turns the tree `from` into the tree `to`, in path order, a directory's mode after
+/// the changes inside it. Every difference a user can see is one: kind, content, permission
+/// bits, link target; a path whose kind changes is replaced whole. Trees are compared by
+/// hash first, so identical subtrees cost nothing.
 pub fn plan(trees: &Trees<'_>, from: &Hash, to: &Hash) -> Result<Vec<Action>> {
     let mut out = Vec::new();
     if from != to {
         plan_dir(trees, "", &trees.get(from)?, &trees.get(to)?, &mut out)?;
     }
     Ok(out)
+}
+
+/// The action that makes `path` hold `b` (an entry of the target tree) whatever is there.
+fn put(path: String, b: &Entry, replaces: bool) -> Action {
+    match b.node {
+        Node::File { size, hash } => Action::PutFile {
+            path,
+            size,
+            hash,
+            mode: b.mode,
+            replaces,
+        },
+        Node::Dir { hash } => Action::PutTree {
+            path,
+            hash,
+            mode: b.mode,
+        },
+        Node::Link { size, hash } => Action::PutLink {
+            path,
+            size,
+            hash,
+            replaces,
+        },
+    }
 }
 
 fn plan_dir(
@@ -110,52 +154,31 @@ fn plan_dir(
         match (from.get(name), to.get(name)) {
             (None, None) => {}
             (Some(a), None) => out.push(match a.node {
-                Node::File { .. } => Action::DeleteFile { path },
+                Node::File { .. } | Node::Link { .. } => Action::DeleteFile { path },
                 Node::Dir { .. } => Action::DeleteTree { path },
             }),
-            (a, Some(b)) => match (a.map(|a| (a.node, a.mode)), b.node) {
-                (None, Node::File { size, hash }) => out.push(Action::PutFile {
-                    path,
-                    size,
-                    hash,
-                    mode: b.mode,
-                    replaces: false,
-                }),
-                (None, Node::Dir { hash }) => out.push(Action::PutTree {
-                    path,
-                    hash,
-                    mode: b.mode,
-                }),
-                (Some((Node::File { size: s0, hash: h0 }, m0)), Node::File { size, hash }) => {
-                    if s0 != size || h0 != hash || m0 != b.mode {
-                        out.push(Action::PutFile {
-                            path,
-                            size,
-                            hash,
-                            mode: b.mode,
-                            replaces: true,
-                        });
+            (None, Some(b)) => out.push(put(path, b, false)),
+            (Some(a), Some(b)) => match (a.node, b.node) {
+                (Node::Dir { hash: h0 }, Node::Dir { hash: h1 }) => {
+                    if h0 != h1 {
+                        plan_dir(trees, &path, &trees.get(&h0)?, &trees.get(&h1)?, out)?;
+                    }
+                    if a.mode != b.mode {
+                        out.push(Action::SetDirMode { path, mode: b.mode });
                     }
                 }
-                (Some((Node::Dir { hash: h0 }, _)), Node::Dir { hash }) => {
-                    if h0 != hash {
-                        plan_dir(trees, &path, &trees.get(&h0)?, &trees.get(&hash)?, out)?;
+                (Node::File { .. }, Node::File { .. }) => {
+                    if a.node != b.node || a.mode != b.mode {
+                        out.push(put(path, b, true));
                     }
                 }
-                (Some((Node::File { .. }, _)), Node::Dir { .. }) => {
-                    return Err(StoreError::TypeChanged {
-                        path,
-                        now: "file",
-                        then: "directory",
-                    });
+                (Node::Link { .. }, Node::Link { .. }) => {
+                    if a.node != b.node {
+                        out.push(put(path, b, true));
+                    }
                 }
-                (Some((Node::Dir { .. }, _)), Node::File { .. }) => {
-                    return Err(StoreError::TypeChanged {
-                        path,
-                        now: "directory",
-                        then: "file",
-                    });
-                }
+                // Another kind: replaced whole, in one step.
+                _ => out.push(put(path, b, true)),
             },
         }
     }
@@ -182,13 +205,20 @@ pub fn stage(
                 let mut r = store.open_blob(hash, *size)?;
                 t.put_file(path, &mut r, *mode)?;
             }
-            Action::PutTree { path, hash, .. } => {
-                let mut stager = t.put_tree(path)?;
+            Action::PutTree { path, hash, mode } => {
+                let mut stager = t.put_tree(path, *mode)?;
                 stage_tree(store, trees, &mut stager, "", hash)?;
                 stager.finish()?;
             }
+            Action::PutLink {
+                path, size, hash, ..
+            } => {
+                let target = store.read_target(hash, *size)?;
+                t.put_link(path, &target)?;
+            }
             Action::DeleteFile { path } => t.delete_file(path)?,
             Action::DeleteTree { path } => t.delete_tree(path)?,
+            Action::SetDirMode { path, mode } => t.set_dir_mode(path, *mode)?,
         }
     }
     Ok(())
@@ -212,6 +242,10 @@ fn stage_tree(
             Node::Dir { hash } => {
                 stager.dir(&rel, e.mode)?;
                 stage_tree(store, trees, stager, &rel, &hash)?;
+            }
+            Node::Link { size, hash } => {
+                let target = store.read_target(&hash, size)?;
+                stager.link(&rel, &target)?;
             }
         }
     }

@@ -121,6 +121,27 @@ impl Sandbox {
         Run::from(args, env, c.output().expect("run skillwal"))
     }
 
+    /// Runs under the process umask `umask` (octal text, e.g. `"077"`): through `sh`, which
+    /// sets it and then `exec`s the binary, so skillwal itself runs with it.
+    pub fn run_umask(&self, umask: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
+        let mut c = Command::new("sh");
+        c.env_clear();
+        for (k, v) in hygienic_env(&self.root, &self.user_home) {
+            c.env(k, v);
+        }
+        c.env("SKILLWAL_HOME", &self.home);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.current_dir(&self.root);
+        c.write_stdin("");
+        c.args(["-c", &format!("umask {umask}; exec \"$0\" \"$@\""), BIN]);
+        c.args(args);
+        let mut env: Vec<(&str, &str)> = env.to_vec();
+        env.push(("umask", umask));
+        Run::from(args, &env, c.output().expect("run skillwal under sh"))
+    }
+
     /// Runs on a collection directory directly (`--collection-dir DIR ARGS...`).
     pub fn run_in(&self, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
         let d = dir.display().to_string();

@@ -51,6 +51,22 @@ pub enum WOp {
     Mkdir(String),
     Rmdir(String),
     Diff,
+    /// A file with these permission bits.
+    PutMode(String, Bytes, u32),
+    /// A tree with its own mode and entries of every kind, in order.
+    TreeM(String, u32, Vec<(String, Node)>),
+    /// A symbolic link and its target.
+    Link(String, String),
+    /// A directory's permission bits.
+    Chmod(String, u32),
+}
+
+/// An entry of [`WOp::TreeM`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Dir(u32),
+    File(Bytes, u32),
+    Link(String),
 }
 
 /// A transaction to crash, and the state it starts from.
@@ -73,8 +89,22 @@ pub fn stage(t: &mut skillwal::Transaction<'_>, ops: &[WOp]) -> skillwal::Result
     for op in ops {
         match op {
             WOp::Put(p, b) => t.put_bytes(p, &b.to_vec(), 0o644)?,
+            WOp::PutMode(p, b, mode) => t.put_bytes(p, &b.to_vec(), *mode)?,
+            WOp::TreeM(p, mode, entries) => {
+                let mut tree = t.put_tree(p, *mode)?;
+                for (rel, node) in entries {
+                    match node {
+                        Node::Dir(m) => tree.dir(rel, *m)?,
+                        Node::File(b, m) => tree.bytes(rel, &b.to_vec(), *m)?,
+                        Node::Link(target) => tree.link(rel, target.as_bytes())?,
+                    }
+                }
+                tree.finish()?;
+            }
+            WOp::Link(p, target) => t.put_link(p, target.as_bytes())?,
+            WOp::Chmod(p, mode) => t.set_dir_mode(p, *mode)?,
             WOp::Tree(p, entries) => {
-                let mut tree = t.put_tree(p)?;
+                let mut tree = t.put_tree(p, 0o755)?;
                 for (rel, content) in entries {
                     match content {
                         None => tree.dir(rel, 0o755)?,
@@ -140,8 +170,10 @@ pub fn snapshot(fs: &SimFs) -> Snap {
 pub fn describe(s: &Snap) -> String {
     s.iter()
         .map(|(p, n)| match n {
-            SnapNode::File(b) => format!("{} ({} bytes)", p.display(), b.len()),
-            SnapNode::Dir => format!("{}/", p.display()),
+            SnapNode::File { data, mode } => {
+                format!("{} ({} bytes, mode {mode:o})", p.display(), data.len())
+            }
+            SnapNode::Dir { mode } => format!("{}/ (mode {mode:o})", p.display()),
             SnapNode::Symlink(t) => format!("{} -> {:?}", p.display(), t),
         })
         .collect::<Vec<_>>()
@@ -342,6 +374,37 @@ pub fn skill(version: &str) -> Vec<(String, Option<Bytes>)> {
     ]
 }
 
+/// A skill `skills/m` with explicit modes everywhere and two links inside it: the script has
+/// `script_mode`, the `lib` directory `lib_mode`.
+pub fn moded_skill(version: &str, script_mode: u32, lib_mode: u32) -> WOp {
+    WOp::TreeM(
+        "skills/m".into(),
+        0o750,
+        vec![
+            (
+                "SKILL.md".into(),
+                Node::File(
+                    Bytes::lit(&format!("---\nname: m\nversion: {version}\n---\n")),
+                    0o644,
+                ),
+            ),
+            ("bin".into(), Node::Dir(0o755)),
+            (
+                "bin/run.sh".into(),
+                Node::File(Bytes::lit("#!/bin/sh\necho m\n"), script_mode),
+            ),
+            ("lib".into(), Node::Dir(lib_mode)),
+            ("lib/ro".into(), Node::Dir(0o555)),
+            (
+                "lib/ro/data.txt".into(),
+                Node::File(Bytes::lit(version), 0o444),
+            ),
+            ("run".into(), Node::Link("bin/run.sh".into())),
+            ("docs".into(), Node::Link("lib".into())),
+        ],
+    )
+}
+
 pub fn initial() -> Vec<Vec<WOp>> {
     vec![vec![
         WOp::Put(
@@ -462,6 +525,62 @@ pub fn workloads() -> Vec<Workload> {
                     Bytes::lit("[lock]\nversion = \"1.0.0\"\n[lock.entries.\"a::skill\"]\n"),
                 ),
                 WOp::Diff,
+            ],
+        },
+        Workload {
+            // The rollback of wal-spec.md §7.2's example: one file changes only its mode
+            // (same bytes), another its content, in one transaction.
+            name: "mode-only-and-content".into(),
+            setup: initial(),
+            txn: vec![
+                WOp::PutMode("commands/c.md".into(), Bytes::lit("# command c\n"), 0o755),
+                WOp::Put(
+                    "collection.toml".into(),
+                    Bytes::lit("[collection]\nname = \"d\"\n"),
+                ),
+            ],
+        },
+        Workload {
+            // A tree whose contents change and whose script only changes mode, with modes on
+            // every directory (a 0555 one among them) and links inside.
+            name: "tree-modes-and-links".into(),
+            setup: vec![initial()[0].clone(), vec![moded_skill("s", 0o644, 0o755)]],
+            txn: vec![moded_skill("s2", 0o755, 0o700)],
+        },
+        Workload {
+            // A file becomes a directory, a directory a file, a file a link and a link a
+            // file, in one transaction.
+            name: "kinds-change".into(),
+            setup: vec![
+                initial()[0].clone(),
+                vec![
+                    WOp::Put("commands/x.md".into(), Bytes::lit("# x\n")),
+                    WOp::Link("commands/l.md".into(), "c.md".into()),
+                ],
+            ],
+            txn: vec![
+                WOp::TreeM(
+                    "commands/c.md".into(),
+                    0o750,
+                    vec![("inner".into(), Node::File(Bytes::lit("now a dir\n"), 0o600))],
+                ),
+                WOp::PutMode("skills/a".into(), Bytes::lit("now a file\n"), 0o640),
+                WOp::Link("commands/x.md".into(), "../skills".into()),
+                WOp::PutMode("commands/l.md".into(), Bytes::lit("was a link\n"), 0o644),
+            ],
+        },
+        Workload {
+            // Directories' own modes: one set after a change inside it, one deleted link.
+            name: "directory-modes".into(),
+            setup: vec![
+                initial()[0].clone(),
+                vec![WOp::Link("commands/l.md".into(), "c.md".into())],
+            ],
+            txn: vec![
+                WOp::Put("skills/a/notes.md".into(), Bytes::lit("new notes\n")),
+                WOp::Chmod("skills/a".into(), 0o500),
+                WOp::Delete("commands/l.md".into()),
+                WOp::Chmod("commands".into(), 0o2770),
             ],
         },
         Workload {
