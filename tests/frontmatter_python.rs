@@ -552,3 +552,64 @@ fn corpus_matches_python() {
     let diffs = compare(skillmeat, &cases, true);
     report(&diffs, cases.len());
 }
+
+/// An update re-extracts the metadata and leaves the artifact's tags alone, in both tools.
+/// (SkillMeat refreshes a local artifact from the collection's copy, skillwal from the
+/// source: each is given the same new text there.)
+#[test]
+fn update_refreshes_metadata_and_keeps_tags_like_python() {
+    let Some(skillmeat) = python("update_refreshes_metadata_and_keeps_tags_like_python") else {
+        return;
+    };
+    let w = World::new(skillmeat);
+    let first = "---\ndescription: old\nversion: 1.0\ntags: [a]\n---\n";
+    let second =
+        "---\ndescription: >\n  new\n  text\nversion: 0.10\nauthor: ~\ntags: [b, c]\n---\n";
+    let staged = w.stage(&[("upd".into(), "skill".into(), first.as_bytes().to_vec())]);
+    w.sw_add_all(&staged);
+    w.py_add_all(&staged);
+    fs::write(staged[0].2.join("SKILL.md"), second).unwrap();
+    let out = w.sw(&["update", "upd"]);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "skillwal update: {}{}",
+        out.stdout,
+        out.stderr
+    );
+    fs::write(
+        w.py_home
+            .join(".skillmeat/collections/default/skills/upd/SKILL.md"),
+        second,
+    )
+    .unwrap();
+    let mut cmd = w.py_cmd(&w.skillmeat);
+    cmd.args(["update", "upd"]);
+    let out = run(&mut cmd, PY_TIMEOUT);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "skillmeat update: {}{}",
+        out.stdout,
+        out.stderr
+    );
+    let sw = read_outcomes(
+        &w.sw_home
+            .join(".skillmeat/collections/default/collection.toml"),
+        &staged,
+        BTreeMap::new(),
+    );
+    let py = read_outcomes(
+        &w.py_home
+            .join(".skillmeat/collections/default/collection.toml"),
+        &staged,
+        BTreeMap::new(),
+    );
+    assert_eq!(sw["upd"], py["upd"]);
+    let Added::Ok { metadata, tags } = &py["upd"] else {
+        unreachable!()
+    };
+    assert_eq!(metadata["version"].as_str(), Some("0.1"), "{metadata:?}");
+    assert_eq!(metadata["author"].as_str(), Some("None"), "{metadata:?}");
+    assert_eq!(tags, &Some(toml::Value::Array(vec!["a".into()])));
+}
