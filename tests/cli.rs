@@ -571,7 +571,11 @@ fn add_from_git_records_the_resolution_and_update_follows_the_ref() {
             .unwrap()
             .iter()
             .find(|a| a["name"] == name)
-            .map(|a| a["version"].clone())
+            // `version` is the front matter's (as skillmeat shows it); the ref is here.
+            .map(|a| match &a["resolved_version"] {
+                serde_json::Value::Null => a["version_spec"].clone(),
+                v => v.clone(),
+            })
             .unwrap()
     };
     assert_eq!(version("gs"), "v1.0");
@@ -1042,10 +1046,10 @@ fn list_show_status_verify_in_text_and_json() {
     let coll = sb.three_artifacts_added();
 
     insta::assert_snapshot!(sb.run(&["list"]).ok().stdout, @r"
-    NAME      TYPE     ORIGIN       VERSION
-    my-skill  skill    local        -
-    review    command  local        -
-    helper    agent    local        -
+    NAME      TYPE     ORIGIN       VERSION  REF
+    my-skill  skill    local        -        -
+    review    command  local        -        -
+    helper    agent    local        -        -
     ");
     let v = sb.run(&["--json", "list"]).ok().json();
     assert_eq!(v["collection"], "default");

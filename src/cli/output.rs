@@ -36,6 +36,51 @@ fn short(hash: &str) -> &str {
     &hash[..hash.len().min(12)]
 }
 
+/// The artifact's `[artifacts.metadata] version` as `skillmeat list --json` shows it: a
+/// string, a number or a boolean as is, a date or date-time as Python's `str()` of it
+/// (`2024-01-05`, `2024-01-05 10:00:00+00:00`); null when there is none (and for a float that
+/// JSON cannot hold, which Python prints as `NaN`).
+fn metadata_version(a: &Artifact) -> Value {
+    match a.metadata.get("version") {
+        None => Value::Null,
+        Some(toml::Value::Datetime(d)) => {
+            let mut s = String::new();
+            if let Some(date) = d.date {
+                s.push_str(&format!(
+                    "{:04}-{:02}-{:02}",
+                    date.year, date.month, date.day
+                ));
+            }
+            if let Some(t) = d.time {
+                if !s.is_empty() {
+                    s.push(' ');
+                }
+                s.push_str(&format!(
+                    "{:02}:{:02}:{:02}",
+                    t.hour,
+                    t.minute,
+                    t.second.unwrap_or(0)
+                ));
+                if let Some(ns) = t.nanosecond.filter(|ns| *ns >= 1000) {
+                    s.push_str(&format!(".{:06}", ns / 1000));
+                }
+            }
+            match d.offset {
+                Some(toml::value::Offset::Z) => s.push_str("+00:00"),
+                Some(toml::value::Offset::Custom { minutes }) => s.push_str(&format!(
+                    "{}{:02}:{:02}",
+                    if minutes < 0 { '-' } else { '+' },
+                    minutes.unsigned_abs() / 60,
+                    minutes.unsigned_abs() % 60
+                )),
+                None => {}
+            }
+            Value::String(s)
+        }
+        Some(v) => serde_json::to_value(v).unwrap_or(Value::Null),
+    }
+}
+
 fn print_json(v: &Value) {
     let mut out = std::io::stdout().lock();
     // A closed pipe is not an error worth reporting.
@@ -493,7 +538,8 @@ impl Output {
             .map(|a| {
                 json!({
                     "name": a.name, "type": a.artifact_type.as_str(), "origin": a.origin.as_str(),
-                    "version": a.resolved_version.clone().or(a.version_spec.clone()),
+                    "version": metadata_version(a),
+                    "version_spec": a.version_spec, "resolved_version": a.resolved_version,
                     "resolved_sha": a.resolved_sha, "upstream": a.upstream,
                     "content_hash": l.entry(&a.name, a.artifact_type).map(|e| e.content_hash.clone()),
                 })
@@ -518,16 +564,34 @@ impl Output {
             .max()
             .unwrap_or(4)
             .max(4);
-        println!("{:<w$}  {:<7}  {:<11}  VERSION", "NAME", "TYPE", "ORIGIN");
-        for a in &m.artifacts {
-            let version = a
+        let versions: Vec<String> = m
+            .artifacts
+            .iter()
+            .map(|a| match metadata_version(a) {
+                Value::Null => "-".to_string(),
+                Value::String(s) => s,
+                v => v.to_string(),
+            })
+            .collect();
+        let vw = versions
+            .iter()
+            .map(|v| v.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(7);
+        println!(
+            "{:<w$}  {:<7}  {:<11}  {:<vw$}  REF",
+            "NAME", "TYPE", "ORIGIN", "VERSION"
+        );
+        for (a, version) in m.artifacts.iter().zip(&versions) {
+            let reference = a
                 .resolved_version
                 .as_deref()
                 .or(a.resolved_sha.as_deref().map(short))
                 .or(a.version_spec.as_deref())
                 .unwrap_or("-");
             println!(
-                "{:<w$}  {:<7}  {:<11}  {version}",
+                "{:<w$}  {:<7}  {:<11}  {version:<vw$}  {reference}",
                 a.name,
                 a.artifact_type.as_str(),
                 a.origin.as_str()

@@ -108,6 +108,11 @@ pub enum CollectionError {
     },
     #[error("{} changed while it was being copied; try again", path.display())]
     SourceChanged { path: PathBuf },
+    #[error("{}: {source}; nothing was changed", path.display())]
+    FrontMatter {
+        path: PathBuf,
+        source: frontmatter::FrontMatterError,
+    },
     #[error("local modifications in {}; choose --strategy upstream (overwrite them) or --strategy local (keep them): there is no terminal to ask", names.join(", "))]
     PromptWithoutTerminal { names: Vec<String> },
     #[error("snapshot ids are numbers; {id:?} is not one (`skillwal snapshot list` shows them)")]
@@ -647,13 +652,7 @@ fn front_matter_source(fetched: &Fetched) -> Option<String> {
             entries.iter().find(|e| e.rel == "SKILL.md")?.abs.clone()
         }
     };
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(64 * 1024)
-        .read_to_string(&mut text)
-        .ok()?;
-    Some(text)
+    frontmatter::read_source(&path)
 }
 
 /// How an artifact's source is recorded, for updating it later.
@@ -916,7 +915,12 @@ impl Collection {
         artifact.resolved_sha = fetched.resolved_sha.clone();
         artifact.resolved_version = fetched.resolved_version.clone();
         if let Some(text) = front_matter_source(fetched) {
-            let (metadata, tags) = frontmatter::metadata_and_tags(&text);
+            let (metadata, tags) = frontmatter::metadata_and_tags(&text).map_err(|source| {
+                CollectionError::FrontMatter {
+                    path: source_path(fetched),
+                    source,
+                }
+            })?;
             artifact.metadata = metadata;
             artifact.tags = tags;
         }
@@ -1140,10 +1144,10 @@ impl Collection {
                         }
                     }
                 }
+                // SkillMeat re-extracts the metadata on update; the tags stay as they are.
                 if let Some(text) = front_matter_source(f) {
-                    let (metadata, tags) = frontmatter::metadata_and_tags(&text);
-                    docs.manifest.set_metadata(name, ty, &metadata)?;
-                    docs.manifest.artifact_mut(name, ty)?.set_tags(&tags);
+                    docs.manifest
+                        .set_metadata(name, ty, &frontmatter::metadata(&text))?;
                 }
                 let mut a = docs.manifest.artifact_mut(name, ty)?;
                 a.set_upstream(f.upstream.as_deref());
