@@ -236,6 +236,12 @@ impl Sandbox {
     }
 }
 
+/// skillwal's own state of the collection at `coll` (journal, lock, staging, store, stat
+/// cache). Tests reach it through here only: where it lives is skillwal's business.
+pub fn state_dir(coll: &Path) -> PathBuf {
+    coll.join(".skillwal")
+}
+
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
