@@ -10,6 +10,7 @@
 //! classifies every operation first and then [`redo`]es them, making what it rewrites durable
 //! before it renames it into place.
 
+use crate::engine::Layout;
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileHandle, FileKind, FileSystem, Metadata, OpenMode, remove_tree};
 use crate::hashing::{self, TreeNode, walk_tree};
@@ -28,8 +29,8 @@ const OWNER_RWX: u32 = 0o700;
 /// What one transaction's application needs to reach.
 pub(crate) struct Ctx<'a> {
     pub fs: &'a dyn FileSystem,
-    pub root: &'a Path,
-    pub staging: &'a Path,
+    /// Where the root and the engine's directory (with staging) are.
+    pub layout: &'a Layout,
     pub journal: &'a dyn FileHandle,
     pub journal_path: &'a Path,
     pub salt: u64,
@@ -40,13 +41,13 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn target(&self, op: &Op) -> PathBuf {
-        op.path().join_to(self.root)
+        self.layout.resolve(op.path().as_str())
     }
     fn staged(&self, index: u32) -> PathBuf {
-        self.staging.join(staged_name(self.salt, index))
+        self.layout.staging.join(staged_name(self.salt, index))
     }
     fn trash(&self, index: u32) -> PathBuf {
-        self.staging.join(trash_name(self.salt, index))
+        self.layout.staging.join(trash_name(self.salt, index))
     }
     /// Whether permission bits are part of the states compared (format version 2 on).
     fn modes(&self) -> bool {
@@ -240,7 +241,7 @@ fn blocked_parent(ctx: &Ctx, op: &Op) -> Result<Option<(String, FileKind)>> {
             prefix.push('/');
         }
         prefix.push_str(c);
-        match lstat(ctx.fs, &ctx.root.join(&prefix))? {
+        match lstat(ctx.fs, &ctx.layout.resolve(&prefix))? {
             Some(m) if m.kind == FileKind::Dir => {}
             Some(m) => return Ok(Some((prefix, m.kind))),
             // Made by an earlier operation of the transaction, or the op will fail.
@@ -568,7 +569,7 @@ fn staged_missing(ctx: &Ctx, path: &Path, hash: &Hash) -> Error {
             "content {} for {} was staged outside the journal and is gone from {}",
             short(hash),
             path.display(),
-            ctx.staging.display()
+            ctx.layout.staging.display()
         ),
         advice: "Something removed skillwal's staging files; `skillwal journal inspect` shows the transaction".into(),
     }
@@ -690,17 +691,13 @@ fn make_writable(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
 
 /// The files and directories a checkpoint must sync to make `ops` durable: every file whose
 /// bytes were written without a sync, then every directory whose entries or mode changed.
-pub(crate) fn durability_set(root: &Path, ops: &[Op]) -> (Vec<PathBuf>, BTreeSet<PathBuf>) {
+pub(crate) fn durability_set(layout: &Layout, ops: &[Op]) -> (Vec<PathBuf>, BTreeSet<PathBuf>) {
     let mut files = Vec::new();
     let mut dirs = BTreeSet::new();
-    let parent = |p: &crate::path::RelPath| match p.parent() {
-        Some(par) => par.join_to(root),
-        None => root.to_path_buf(),
-    };
     for op in ops {
-        let target = op.path().join_to(root);
+        let target = layout.resolve(op.path().as_str());
         if !matches!(op, Op::SetDirMode { .. }) {
-            dirs.insert(parent(op.path()));
+            dirs.insert(layout.parent_of(op.path()));
         }
         match op {
             Op::PutFile(p) => {
@@ -737,7 +734,7 @@ pub(crate) fn durability_set(root: &Path, ops: &[Op]) -> (Vec<PathBuf>, BTreeSet
             op,
             Op::RemoveDir { .. } | Op::DeleteTree { .. } | Op::DeleteFile { .. }
         ) {
-            let gone = op.path().join_to(root);
+            let gone = layout.resolve(op.path().as_str());
             dirs.retain(|d| !d.starts_with(&gone));
         }
     }
@@ -746,8 +743,8 @@ pub(crate) fn durability_set(root: &Path, ops: &[Op]) -> (Vec<PathBuf>, BTreeSet
 
 /// Syncs the durability set of `ops`, in no particular order (the real file system does
 /// them concurrently: wal-spec.md §6.4). Any failure is final for this engine.
-pub(crate) fn sync_targets(fs: &dyn FileSystem, root: &Path, ops: &[Op]) -> Result<()> {
-    let (files, dirs) = durability_set(root, ops);
+pub(crate) fn sync_targets(fs: &dyn FileSystem, layout: &Layout, ops: &[Op]) -> Result<()> {
+    let (files, dirs) = durability_set(layout, ops);
     let dirs: Vec<PathBuf> = dirs.into_iter().collect();
     fs.sync_set(&files, &dirs)
         .map_err(|f| Error::io(f.op, &f.path, f.error))

@@ -27,7 +27,7 @@ use crate::journal::format::{FORMAT_VERSION, Header};
 use crate::journal::reader::{ScanEnd, scan};
 use crate::journal::writer::JournalFile;
 use crate::ops::Op;
-use crate::path::META_DIR;
+use crate::path::{META_DIR, RelPath};
 use crate::recovery::{self, Plan, RecoveryOutcome, RecoveryReport};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -91,6 +91,11 @@ impl SaltSource {
 }
 
 /// The paths of a root's engine files.
+///
+/// The engine's own directory (`meta`) is `<root>/.skillwal` by default; it may be anywhere
+/// on the root's file system instead ([`Layout::with_meta`]; a SkillMeat collection keeps it
+/// beside itself, so that the Python tool never sees it). Journal paths name it as
+/// `.skillwal/...` whatever its place: [`Layout::resolve`] maps them (wal-spec.md §2).
 #[derive(Debug, Clone)]
 pub struct Layout {
     pub root: PathBuf,
@@ -102,15 +107,40 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The engine's directory inside the root: `<root>/.skillwal`.
     pub fn new(root: &Path) -> Layout {
-        let meta = root.join(META_DIR);
+        Layout::with_meta(root, &root.join(META_DIR))
+    }
+
+    /// The engine's directory at `meta`, which must be on the root's file system (renames
+    /// between the two must be atomic: checked at open).
+    pub fn with_meta(root: &Path, meta: &Path) -> Layout {
         Layout {
             root: root.to_path_buf(),
             journal: meta.join(JOURNAL_FILE),
             journal_tmp: meta.join(JOURNAL_TMP_FILE),
             lock: meta.join(LOCK_FILE),
             staging: meta.join(STAGING_DIR),
-            meta,
+            meta: meta.to_path_buf(),
+        }
+    }
+
+    /// The absolute path of `rel`, a path relative to the root as journal records name
+    /// them: `.skillwal` and what lies below it are in the engine's directory, wherever it
+    /// is; anything else is below the root.
+    pub fn resolve(&self, rel: &str) -> PathBuf {
+        match rel.strip_prefix(META_DIR) {
+            Some("") => self.meta.clone(),
+            Some(rest) if rest.starts_with('/') => self.meta.join(&rest[1..]),
+            _ => self.root.join(rel),
+        }
+    }
+
+    /// The directory holding `rel` (the root for a top-level path).
+    pub fn parent_of(&self, rel: &RelPath) -> PathBuf {
+        match rel.parent() {
+            Some(p) => self.resolve(p.as_str()),
+            None => self.root.clone(),
         }
     }
 }
@@ -124,12 +154,38 @@ pub(crate) struct Applied {
 pub struct Engine {
     pub(crate) fs: Arc<dyn FileSystem>,
     pub(crate) layout: Layout,
-    pub(crate) journal: JournalFile,
+    /// `None` until the first transaction begins: opening a root only to read it (taking
+    /// its lock, recovering) never creates a journal.
+    pub(crate) journal: Option<JournalFile>,
     _lock: Box<dyn LockGuard>,
     pub(crate) applied: Option<Applied>,
     pub(crate) poisoned: Option<String>,
     salts: SaltSource,
     recovery: RecoveryReport,
+}
+
+/// Makes `dir` exist, creating it and any missing directories above it (each made durable
+/// by an fsync of its parent before the next is made inside it).
+fn ensure_dirs(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+    let mut missing = Vec::new();
+    let mut d = dir;
+    loop {
+        match fs.metadata(d) {
+            Ok(_) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                missing.push(d);
+                match d.parent() {
+                    Some(p) => d = p,
+                    None => break,
+                }
+            }
+            Err(e) => return Err(Error::io("stat", d, e)),
+        }
+    }
+    for m in missing.into_iter().rev() {
+        ensure_dir(fs, m, m.parent().unwrap_or(m))?;
+    }
+    ensure_dir(fs, dir, dir.parent().unwrap_or(dir))
 }
 
 fn ensure_dir(fs: &dyn FileSystem, dir: &Path, parent: &Path) -> Result<()> {
@@ -158,9 +214,20 @@ impl Engine {
     /// and [`Error::RecoveryConflict`] when its targets changed since; nothing is changed
     /// then.
     pub fn open(fs: Arc<dyn FileSystem>, root: &Path, opts: &OpenOptions) -> Result<Engine> {
-        let layout = Layout::new(root);
-        match fs.metadata(root) {
-            Ok(m) if m.kind == FileKind::Dir => {}
+        Engine::open_layout(fs, &Layout::new(root), opts)
+    }
+
+    /// [`Engine::open`] with the engine's directory where `layout` puts it. Also fails when
+    /// that directory is not on the root's file system.
+    pub fn open_layout(
+        fs: Arc<dyn FileSystem>,
+        layout: &Layout,
+        opts: &OpenOptions,
+    ) -> Result<Engine> {
+        let layout = layout.clone();
+        let root = &layout.root;
+        let root_dev = match fs.metadata(root) {
+            Ok(m) if m.kind == FileKind::Dir => m.dev,
             Ok(_) => {
                 return Err(Error::Rejected {
                     op: "open",
@@ -169,14 +236,23 @@ impl Engine {
                 });
             }
             Err(e) => return Err(Error::io("open", root, e)),
-        }
+        };
         let lock = take_lock(fs.as_ref(), &layout, opts)?;
-        let mut salts = SaltSource::new(opts.salt_seed);
+        let meta_dev = fs.metadata(&layout.meta).ctx("stat", &layout.meta)?.dev;
+        if meta_dev != root_dev {
+            return Err(Error::Rejected {
+                op: "open",
+                path: layout.meta.display().to_string(),
+                reason: format!(
+                    "it is on another file system than {}: a rename between the two could not be atomic",
+                    root.display()
+                ),
+            });
+        }
         let journal = if fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
-            open_journal(fs.as_ref(), &layout)?
+            Some(open_journal(fs.as_ref(), &layout)?)
         } else {
-            let salt = salts.next(0, 1)?;
-            JournalFile::create(fs.as_ref(), &layout.journal, &layout.journal_tmp, salt)?
+            None
         };
         let mut engine = Engine {
             fs,
@@ -185,7 +261,7 @@ impl Engine {
             _lock: lock,
             applied: None,
             poisoned: None,
-            salts,
+            salts: SaltSource::new(opts.salt_seed),
             recovery: RecoveryReport {
                 outcome: RecoveryOutcome::Nothing,
                 staging_removed: 0,
@@ -193,6 +269,34 @@ impl Engine {
         };
         engine.recovery = engine.recover()?;
         Ok(engine)
+    }
+
+    /// The journal, created durably on first use (wal-spec.md §6.1).
+    pub(crate) fn journal_or_create(&mut self) -> Result<&mut JournalFile> {
+        if self.journal.is_none() {
+            let salt = self.salts.next(0, 1)?;
+            let j = JournalFile::create(
+                self.fs.as_ref(),
+                &self.layout.journal,
+                &self.layout.journal_tmp,
+                salt,
+            )?;
+            self.journal = Some(j);
+        }
+        Ok(self.journal.as_mut().expect("just made"))
+    }
+
+    /// The journal of a transaction that began (it exists then).
+    pub(crate) fn journal(&self) -> &JournalFile {
+        self.journal
+            .as_ref()
+            .expect("a journal exists once a transaction began")
+    }
+
+    pub(crate) fn journal_mut(&mut self) -> &mut JournalFile {
+        self.journal
+            .as_mut()
+            .expect("a journal exists once a transaction began")
     }
 
     /// What recovery did when this engine was opened.
@@ -220,18 +324,26 @@ impl Engine {
     pub(crate) fn ctx(&self, salt: u64, version: u16) -> Ctx<'_> {
         Ctx {
             fs: self.fs.as_ref(),
-            root: &self.layout.root,
-            staging: &self.layout.staging,
-            journal: self.journal.file.as_ref(),
-            journal_path: &self.journal.path,
+            layout: &self.layout,
+            journal: self.journal().file.as_ref(),
+            journal_path: &self.layout.journal,
             salt,
             version,
         }
     }
 
     fn recover(&mut self) -> Result<RecoveryReport> {
-        let scanned = scan(self.journal.file.as_ref())
-            .map_err(|e| recovery::scan_error(&self.journal.path, e))?;
+        if self.journal.is_none() {
+            // Never used, or only read: nothing can be live. Leftovers of a creation
+            // interrupted before the journal was renamed into place are removed.
+            let staging_removed = recovery::clear_staging(self.fs.as_ref(), &self.layout.staging)?;
+            return Ok(RecoveryReport {
+                outcome: RecoveryOutcome::Nothing,
+                staging_removed,
+            });
+        }
+        let scanned = scan(self.journal().file.as_ref())
+            .map_err(|e| recovery::scan_error(&self.layout.journal, e))?;
         let salt = scanned.header.live_salt;
         let version = scanned.header.version;
         let plan = recovery::plan(&self.ctx(salt, version), &scanned)?;
@@ -255,7 +367,7 @@ impl Engine {
                 // cache. Make what we are about to act on durable first (SQLite's rule for a
                 // hot journal), so a power cut during the roll-forward cannot turn it back
                 // into "never committed" after some targets were changed.
-                self.journal.sync().inspect_err(|e| self.poison(e))?;
+                self.journal().sync().inspect_err(|e| self.poison(e))?;
                 let (redone, repaired) =
                     recovery::roll_forward(&self.ctx(salt, version), &txn, &statuses)
                         .inspect_err(|e| self.poison(e))?;
@@ -275,8 +387,9 @@ impl Engine {
         // A journal an older skillwal left, idle now: its next header is written in this
         // build's format before any record is (synced, once), so that records of the current
         // format never follow a current header of an older one (wal-spec.md §13).
-        if self.journal.header.version != FORMAT_VERSION {
-            self.retire(self.journal.header.next_txn_id)?;
+        let header = self.journal().header;
+        if header.version != FORMAT_VERSION {
+            self.retire(header.next_txn_id)?;
         }
         // Leftovers of a transaction that was retired but not cleaned up, or of one that
         // never wrote a record.
@@ -290,7 +403,7 @@ impl Engine {
     /// Retires the live salt durably: writes the other header slot with a fresh salt and
     /// syncs the journal. After `Ok`, no record written so far can ever validate again.
     pub(crate) fn retire(&mut self, txn_id: u64) -> Result<()> {
-        let h = self.journal.header;
+        let h = self.journal().header;
         let header = Header {
             version: FORMAT_VERSION,
             sequence: h.sequence + 1,
@@ -298,16 +411,15 @@ impl Engine {
             next_txn_id: h.next_txn_id.max(txn_id + 1),
             active: false,
         };
-        self.journal
-            .write_header(header)
-            .inspect_err(|e| self.poison(e))?;
-        self.journal.sync().inspect_err(|e| self.poison(e))
+        let r = self.journal_mut().write_header(header);
+        r.inspect_err(|e| self.poison(e))?;
+        self.journal().sync().inspect_err(|e| self.poison(e))
     }
 
     /// Retires the live salt without syncing (after an abort: the aborted records have no
     /// commit record and can never be applied, so durability of this write is not needed).
     pub(crate) fn retire_unsynced(&mut self, txn_id: u64) -> Result<()> {
-        let h = self.journal.header;
+        let h = self.journal().header;
         let header = Header {
             version: FORMAT_VERSION,
             sequence: h.sequence + 1,
@@ -315,7 +427,7 @@ impl Engine {
             next_txn_id: h.next_txn_id.max(txn_id + 1),
             active: false,
         };
-        self.journal.write_header(header)
+        self.journal_mut().write_header(header)
     }
 
     /// Makes the last committed transaction durable in full and retires its journal records
@@ -327,8 +439,8 @@ impl Engine {
         let Some(applied) = self.applied.take() else {
             return Ok(());
         };
-        let result = apply::sync_targets(self.fs.as_ref(), &self.layout.root, &applied.ops)
-            .and_then(|()| self.retire(self.journal.header.next_txn_id));
+        let result = apply::sync_targets(self.fs.as_ref(), &self.layout, &applied.ops)
+            .and_then(|()| self.retire(self.journal().header.next_txn_id));
         if let Err(e) = result {
             self.poison(&e);
             self.applied = Some(applied);
@@ -354,7 +466,7 @@ fn take_lock(
     layout: &Layout,
     opts: &OpenOptions,
 ) -> Result<Box<dyn LockGuard>> {
-    ensure_dir(fs, &layout.meta, &layout.root)?;
+    ensure_dirs(fs, &layout.meta)?;
     let lock = match fs.lock(&layout.lock, LockKind::Exclusive, !opts.no_wait) {
         Ok(l) => l,
         Err(LockError::WouldBlock { holder }) => {
@@ -383,10 +495,9 @@ fn open_journal(fs: &dyn FileSystem, layout: &Layout) -> Result<JournalFile> {
     })
 }
 
-/// Whether `root` has a transaction to recover, found without changing or locking
-/// anything (for read-only collections). `false` when the engine never ran there.
-pub fn needs_recovery(fs: &dyn FileSystem, root: &Path) -> Result<bool> {
-    let layout = Layout::new(root);
+/// Whether the root of `layout` has a transaction to recover, found without changing or
+/// locking anything (for read-only collections). `false` when the engine never ran there.
+pub fn needs_recovery(fs: &dyn FileSystem, layout: &Layout) -> Result<bool> {
     if !fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
         return Ok(false);
     }
@@ -415,10 +526,10 @@ use serde::Serialize;
 /// cannot be read is replaced by a new one.
 pub fn discard_journal(
     fs: Arc<dyn FileSystem>,
-    root: &Path,
+    layout: &Layout,
     opts: &OpenOptions,
 ) -> Result<Discarded> {
-    let layout = Layout::new(root);
+    let layout = layout.clone();
     let _lock = take_lock(fs.as_ref(), &layout, opts)?;
     let mut salts = SaltSource::new(opts.salt_seed);
     let mut discarded = Discarded {

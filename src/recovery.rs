@@ -141,14 +141,14 @@ pub(crate) fn plan(ctx: &Ctx, scan: &Scan) -> Result<Plan> {
 /// judged as if the earlier removals had happened.
 fn classify_in_order(ctx: &Ctx, op: &Op, all: &[Op], i: usize) -> Result<Status> {
     if let Op::RemoveDir { path } = op {
-        let target = path.join_to(ctx.root);
+        let target = ctx.layout.resolve(path.as_str());
         if let Ok(entries) = ctx.fs.read_dir(&target) {
             let removed_earlier = |name: &std::ffi::OsStr| {
                 all[..i].iter().any(|earlier| {
                     matches!(
                         earlier,
                         Op::DeleteFile { .. } | Op::DeleteTree { .. } | Op::RemoveDir { .. }
-                    ) && earlier.path().join_to(ctx.root) == target.join(name)
+                    ) && ctx.layout.resolve(earlier.path().as_str()) == target.join(name)
                 })
             };
             if !entries.is_empty() && entries.iter().all(|e| removed_earlier(&e.name)) {
@@ -242,8 +242,7 @@ pub enum DryRun {
 
 /// Decides what recovery of `root` would do, changing nothing and taking no lock. Fails as
 /// recovery would (damaged journal, conflicting targets).
-pub fn dry_run(fs: &dyn FileSystem, root: &Path) -> Result<DryRun> {
-    let layout = crate::engine::Layout::new(root);
+pub fn dry_run(fs: &dyn FileSystem, layout: &crate::engine::Layout) -> Result<DryRun> {
     if !fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
         return Ok(DryRun::Nothing);
     }
@@ -254,8 +253,7 @@ pub fn dry_run(fs: &dyn FileSystem, root: &Path) -> Result<DryRun> {
         .map_err(|e| scan_error(&layout.journal, e))?;
     let ctx = Ctx {
         fs,
-        root,
-        staging: &layout.staging,
+        layout,
         journal: journal.as_ref(),
         journal_path: &layout.journal,
         salt: scanned.header.live_salt,

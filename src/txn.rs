@@ -6,7 +6,7 @@
 //! committing aborts it.
 
 use crate::apply::act;
-use crate::engine::{Applied, Engine};
+use crate::engine::{Applied, Engine, Layout};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileKind, Metadata, OpenMode};
 use crate::hashing::{self, tree_hash_of};
@@ -36,12 +36,12 @@ const OWNER_RWX: u32 = 0o700;
 /// and link below it); a link's target. A special file is refused.
 fn before_state(
     fs: &dyn crate::fs::FileSystem,
-    root: &Path,
+    layout: &Layout,
     op: &'static str,
     path: &RelPath,
     meta: Option<Metadata>,
 ) -> Result<Before> {
-    let abs = path.join_to(root);
+    let abs = layout.resolve(path.as_str());
     let Some(m) = meta else {
         return Ok(Before::Absent);
     };
@@ -170,7 +170,7 @@ impl Engine {
     pub fn begin(&mut self, label: &str) -> Result<Transaction<'_>> {
         self.check_usable()?;
         self.checkpoint()?;
-        let h = self.journal.header;
+        let h = self.journal_or_create()?.header;
         // Mark the header active (unsynced: the commit's fdatasync makes it durable together
         // with the records; before that, an idle header correctly hides them).
         let active = Header {
@@ -179,7 +179,7 @@ impl Engine {
             active: true,
             ..h
         };
-        if let Err(e) = self.journal.write_header(active) {
+        if let Err(e) = self.journal_mut().write_header(active) {
             let _ = self.retire_unsynced(h.next_txn_id);
             return Err(e);
         }
@@ -189,7 +189,7 @@ impl Engine {
             label: cut(label, LABEL_BYTES_MAX),
         };
         let payload = encode_payload(&begin, None);
-        if let Err(e) = writer.append(&self.journal, Kind::Begin, &payload) {
+        if let Err(e) = writer.append(self.journal(), Kind::Begin, &payload) {
             let _ = self.retire_unsynced(h.next_txn_id);
             return Err(e);
         }
@@ -207,8 +207,8 @@ impl Engine {
 }
 
 impl<'e> Transaction<'e> {
-    fn root(&self) -> &Path {
-        &self.engine.layout.root
+    fn layout(&self) -> &Layout {
+        &self.engine.layout
     }
 
     fn staging(&self) -> &Path {
@@ -325,7 +325,7 @@ impl<'e> Transaction<'e> {
             if created {
                 continue;
             }
-            let p = self.root().join(&prefix);
+            let p = self.layout().resolve(&prefix);
             match self.lstat(&p)? {
                 Some(m) if m.kind == FileKind::Dir => {}
                 Some(_) => {
@@ -357,7 +357,7 @@ impl<'e> Transaction<'e> {
         if below_created {
             return Ok(None);
         }
-        self.lstat(&path.join_to(self.root()))
+        self.lstat(&self.layout().resolve(path.as_str()))
     }
 
     /// Appends a record; returns where its inline bytes (the last field of put-file and
@@ -366,7 +366,7 @@ impl<'e> Transaction<'e> {
         let payload = encode_payload(rec, inline);
         let offset = self
             .writer
-            .append(&self.engine.journal, rec.kind(), &payload)?;
+            .append(self.engine.journal(), rec.kind(), &payload)?;
         Ok(match inline {
             Some(b) => Located::Journal {
                 offset: offset + RECORD_HEADER_BYTES + (payload.len() - b.len()) as u64,
@@ -457,7 +457,7 @@ impl<'e> Transaction<'e> {
         path: &RelPath,
         meta: Option<Metadata>,
     ) -> Result<Before> {
-        before_state(self.engine.fs.as_ref(), self.root(), op, path, meta)
+        before_state(self.engine.fs.as_ref(), self.layout(), op, path, meta)
     }
 
     /// Stages writing `content` to the file `path` (created, or replacing whatever is there:
@@ -481,10 +481,10 @@ impl<'e> Transaction<'e> {
             // the new content is staged: the two read and write different files, and
             // hashing only reads, so the order of mutating calls is unchanged.
             Some(m) if m.kind == FileKind::File && m.len > PARALLEL_BEFORE_HASH_MIN => {
-                let (fs, root) = (self.engine.fs.clone(), self.root().to_path_buf());
+                let (fs, layout) = (self.engine.fs.clone(), self.layout().clone());
                 let (before, staged) = std::thread::scope(|s| {
                     let hashing =
-                        s.spawn(|| before_state(fs.as_ref(), &root, "put-file", &path, current));
+                        s.spawn(|| before_state(fs.as_ref(), &layout, "put-file", &path, current));
                     let staged = self.stage_content(&dest, content, mode, &path);
                     let before = hashing.join().expect("hashing does not panic");
                     (before, staged)
@@ -685,7 +685,7 @@ impl<'e> Transaction<'e> {
         self.check_room()?;
         let path = RelPath::new(path)?;
         self.check_place("remove-dir", &path)?;
-        let target = path.join_to(self.root());
+        let target = self.layout().resolve(path.as_str());
         match self.current(&path)? {
             Some(m) if m.kind == FileKind::Dir => {}
             Some(_) => return Err(Self::reject("remove-dir", &path, "not a directory")),
@@ -702,7 +702,7 @@ impl<'e> Transaction<'e> {
                 matches!(
                     o,
                     Op::DeleteFile { .. } | Op::DeleteTree { .. } | Op::RemoveDir { .. }
-                ) && o.path().join_to(self.root()) == child
+                ) && self.layout().resolve(o.path().as_str()) == child
             });
             if !removed {
                 return Err(Self::reject(
@@ -855,7 +855,7 @@ impl<'e> Transaction<'e> {
         let salt = self.writer.salt;
         let root = self.engine.layout.root.clone();
         self.finished = true;
-        if let Err(e) = self.engine.journal.sync() {
+        if let Err(e) = self.engine.journal().sync() {
             // Promise 6: never retried; whether the commit record reached the disk is unknown.
             self.engine.poison(&e);
             return Err(Error::CommitUncertain {

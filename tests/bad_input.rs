@@ -114,7 +114,7 @@ fn a_crafted_journal_never_writes_outside_the_collection() {
     for path in &evil_paths {
         let before = tree(&coll);
         let journal = crafted_journal(&[put_file(path, b"pwned\n")], 1);
-        fs::write(coll.join(".skillwal/journal"), &journal).unwrap();
+        fs::write(state_dir(&coll).join("journal"), &journal).unwrap();
         let r = sb.run_in(&coll, &[], &["list"]);
         r.code(1);
         assert!(
@@ -153,7 +153,7 @@ fn a_crafted_link_is_never_written_through() {
         *op = 1;
     }
     let journal = crafted_journal(&[(link, None), (through.clone(), content)], 2);
-    fs::write(coll.join(".skillwal/journal"), &journal).unwrap();
+    fs::write(state_dir(&coll).join("journal"), &journal).unwrap();
     let r = sb.run_in(&coll, &[], &["list"]);
     r.code(1);
     // Staging never lets an operation lie below another's path (but a created directory's):
@@ -169,7 +169,7 @@ fn a_crafted_link_is_never_written_through() {
         *op = 0;
     }
     let journal = crafted_journal(&[(through, content)], 1);
-    fs::write(coll.join(".skillwal/journal"), &journal).unwrap();
+    fs::write(state_dir(&coll).join("journal"), &journal).unwrap();
     let r = sb.run_in(&coll, &[], &["list"]);
     r.code(1);
     assert!(
@@ -212,7 +212,7 @@ fn a_crafted_tree_entry_never_writes_outside_the_collection() {
         entry_count: 1,
     };
     let journal = crafted_journal(&[(entry, Some(leaked)), (tree_rec, None)], 1);
-    fs::write(coll.join(".skillwal/journal"), &journal).unwrap();
+    fs::write(state_dir(&coll).join("journal"), &journal).unwrap();
     sb.run_in(&coll, &[], &["list"]).code(1);
     assert!(!sb.root.join("evil.txt").exists());
     assert!(!sb.home.join("evil.txt").exists());
@@ -325,7 +325,7 @@ fn a_journal_of_another_format_version_is_refused_and_nothing_changes() {
     let sb = Sandbox::new();
     let coll = sb.three_artifacts();
     let before = tree(&coll);
-    let path = coll.join(".skillwal/journal");
+    let path = state_dir(&coll).join("journal");
     let mut bytes = fs::read(&path).unwrap();
     // Both slots say a version after this build's, with a valid CRC (CRC-32 of 0..508 XOR
     // the mask).
@@ -359,7 +359,7 @@ fn one_header_slot_of_another_version_is_refused_whatever_the_other_holds() {
     let sb = Sandbox::new();
     let coll = sb.three_artifacts();
     let before = tree(&coll);
-    let path = coll.join(".skillwal/journal");
+    let path = state_dir(&coll).join("journal");
     let bytes = fs::read(&path).unwrap();
     let newer = format::FORMAT_VERSION + 1;
     // Each slot in turn: the other one stays a valid slot of this build's version, and may

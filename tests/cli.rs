@@ -42,7 +42,7 @@ fn update_fixture() -> UpdateFixture {
     sb.change_sources("v2");
     let before = tree(&coll);
     let reference = sb.root.join("reference");
-    copy_tree(&coll, &reference);
+    copy_collection(&coll, &reference);
     sb.run_in(&reference, &[], &UPDATE_ALL)
         .ok()
         .stdout_has("3 artifacts updated in one transaction");
@@ -63,7 +63,7 @@ impl UpdateFixture {
         if w.exists() {
             fs::remove_dir_all(&w).expect("remove old copy");
         }
-        copy_tree(&self.coll, &w);
+        copy_collection(&self.coll, &w);
         w
     }
 
@@ -162,7 +162,7 @@ fn init_creates_the_config_and_the_collection_layout() {
     assert_eq!(manifest["collection"]["name"].as_str(), Some("default"));
     let lock = toml_doc(&coll.join("collection.lock"));
     assert!(lock["lock"]["version"].is_str());
-    assert!(coll.join(".skillwal/journal").is_file());
+    assert!(state_dir(&coll).join("journal").is_file());
 
     // A second init changes nothing and says what exists.
     let before = tree(&coll);
@@ -1728,7 +1728,7 @@ fn hold_lock(coll: &Path) -> fs::File {
         .write(true)
         .create(true)
         .truncate(true)
-        .open(coll.join(".skillwal/lock"))
+        .open(state_dir(coll).join("lock"))
         .expect("open the lock file");
     f.write_all(b"pid 12345\n").unwrap();
     f.lock().expect("take the lock");
@@ -1828,7 +1828,7 @@ fn read_only_collection() {
     sb.change_sources("v2");
     let extra = sb.file_source("extra.md", "x");
     let erofs = [("SKILLWAL_FAIL_AT", "1:EROFS")];
-    let journal = coll.join(".skillwal/journal");
+    let journal = state_dir(&coll).join("journal");
     for args in [
         &["add", "command", s(&extra)][..],
         &["update", "--all", "--strategy", "upstream"],
@@ -1938,9 +1938,9 @@ fn disk_full_during_add_and_update_changes_nothing() {
 // Crashes, error injection, recovery, the journal
 // ---------------------------------------------------------------------------------------
 
-/// The staging operation a message names: `.skillwal/staging/<salt>-<op>...` → `op`.
+/// The staging operation a message names: `.../staging/<salt>-<op>...` → `op`.
 fn staged_op(stderr: &str) -> Option<u32> {
-    let at = stderr.find(".skillwal/staging/")? + ".skillwal/staging/".len();
+    let at = stderr.find("/staging/")? + "/staging/".len();
     let rest = &stderr[at..];
     let dash = rest.find('-')?;
     let digits: String = rest[dash + 1..]
@@ -2268,7 +2268,7 @@ fn journal_inspect_works_on_a_copy_and_survives_garbage() {
     let elsewhere = sb.root.join("elsewhere");
     fs::create_dir_all(&elsewhere).unwrap();
     let copy = elsewhere.join("journal.copy");
-    fs::copy(w.join(".skillwal/journal"), &copy).unwrap();
+    fs::copy(state_dir(&w).join("journal"), &copy).unwrap();
     let untouched = tree_all(&w);
 
     let r = sb.run(&["journal", "inspect", s(&copy)]);
@@ -2391,7 +2391,7 @@ fn journal_verify_idle_committed_and_damaged() {
     // Damage inside a committed transaction: reported, refused, nothing changed.
     let fx = update_fixture();
     let (w, _) = kill_at_commit_point(&fx, "work");
-    let journal = w.join(".skillwal/journal");
+    let journal = state_dir(&w).join("journal");
     let mut bytes = fs::read(&journal).unwrap();
     bytes[4096 + 40] ^= 0xFF;
     fs::write(&journal, &bytes).unwrap();
@@ -2520,7 +2520,7 @@ fn bug_path_and_ref_without_git_are_usage_errors() {
 fn bug_discard_of_a_damaged_transaction_says_what_it_dropped() {
     let fx = update_fixture();
     let (w, _) = kill_at_commit_point(&fx, "work");
-    let journal = w.join(".skillwal/journal");
+    let journal = state_dir(&w).join("journal");
     let mut bytes = fs::read(&journal).unwrap();
     bytes[4096 + 40] ^= 0xFF;
     fs::write(&journal, &bytes).unwrap();

@@ -164,7 +164,7 @@ fn no_wait_losers_exit_3_and_change_nothing() {
     let mut held = fs::OpenOptions::new()
         .read(true)
         .write(true)
-        .open(coll.join(".skillwal/lock"))
+        .open(state_dir(&coll).join("lock"))
         .expect("lock file");
     held.lock().expect("take the lock");
     held.write_all(b"").unwrap();
@@ -286,7 +286,7 @@ fn a_process_killed_holding_the_lock_does_not_block_the_next() {
     next.ok();
     assert_eq!(next.recovered_lines().len(), 1, "{}", next.stderr);
     assert!(
-        coll.join(".skillwal/lock").exists(),
+        state_dir(&coll).join("lock").exists(),
         "the lock file stays; only the lock is gone"
     );
     verify_clean(&sb, &coll);

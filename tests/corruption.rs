@@ -242,7 +242,12 @@ fn a_target_changed_since_stops_recovery_and_nothing_is_overwritten() {
     assert_eq!(snapshot(&sim), tree);
     assert_eq!(read_journal(&sim), journal);
     // The way out: discard after looking; the files stay exactly as they are.
-    let d = skillwal::discard_journal(Arc::new(sim.handle()), Path::new(ROOT), &opts()).unwrap();
+    let d = skillwal::discard_journal(
+        Arc::new(sim.handle()),
+        &skillwal::engine::Layout::new(Path::new(ROOT)),
+        &opts(),
+    )
+    .unwrap();
     assert!(d.committed);
     assert_eq!(snapshot(&sim), tree);
     assert_eq!(

@@ -291,11 +291,15 @@ fn recover_and_check(sim: &SimFs, src: &Sources, follow_up: bool, ctx: &str) -> 
     c.close().unwrap_or_else(|e| panic!("{ctx}: close: {e}"));
     let got = snapshot(sim);
     assert!(
-        !skillwal::needs_recovery(sim, Path::new(ROOT)).expect("journal readable"),
+        !skillwal::needs_recovery(
+            sim,
+            &skillwal::engine::Layout::with_meta(Path::new(ROOT), Path::new("/.skillwal/c"))
+        )
+        .expect("journal readable"),
         "{ctx}: the journal is still live after recovery"
     );
     let staging = sim
-        .read_dir(Path::new("/c/.skillwal/staging"))
+        .read_dir(Path::new("/.skillwal/c/staging"))
         .unwrap_or_else(|e| panic!("{ctx}: staging: {e}"));
     assert!(staging.is_empty(), "{ctx}: staging not empty: {staging:?}");
     if !follow_up {

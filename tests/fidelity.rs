@@ -219,7 +219,7 @@ fn sigkill_at_every_call_of_a_rollback_restoring_modes_and_contents() {
         if w.exists() {
             fs::remove_dir_all(&w).unwrap();
         }
-        copy_tree(from, &w);
+        copy_collection(from, &w);
         w
     };
     let (mut before, mut after, mut recovery_kills) = (0, 0, 0);
@@ -396,7 +396,7 @@ fn rollback_restores_a_path_whose_kind_changed() {
         if w.exists() {
             fs::remove_dir_all(&w).unwrap();
         }
-        copy_tree(&coll, &w);
+        copy_collection(&coll, &w);
         let spec = n.to_string();
         let r = sb.run_in(&w, &[("SKILLWAL_CRASH_AFTER", &spec)], &ROLLBACK_1);
         if r.code == Some(0) {

@@ -203,7 +203,7 @@ fn without_a_recorded_base_merge_is_refused_and_changes_nothing() {
     let (sb, coll, src) = world();
     // A base exists only for the version the lock names: the Python tool (or a hand) may
     // rewrite the lock; simulate a base lost with the store.
-    fs::remove_dir_all(coll.join(".skillwal/store/bases")).expect("rm bases");
+    fs::remove_dir_all(state_dir(&coll).join("store/bases")).expect("rm bases");
     append(&coll.join("skills/sk/keep.txt"), "local\n");
     append(&src.join("keep.txt"), "upstream\n");
     let before = tree_all(&coll);
@@ -275,7 +275,7 @@ fn sigkill_at_every_call_of_a_merging_update_leaves_before_or_after() {
     replace_in(&sb.src.join("c.md"), "two\n", "two (upstream)\n");
     let before = tree(&coll);
     let reference = sb.root.join("reference");
-    copy_tree(&coll, &reference);
+    copy_collection(&coll, &reference);
     sb.run_in(&reference, &[], &MERGE_ALL).code(4);
     let after = masked(&tree(&reference));
     let (mut b, mut a) = (0, 0);
@@ -286,7 +286,7 @@ fn sigkill_at_every_call_of_a_merging_update_leaves_before_or_after() {
         if w.exists() {
             fs::remove_dir_all(&w).expect("rm");
         }
-        copy_tree(&coll, &w);
+        copy_collection(&coll, &w);
         let spec = n.to_string();
         let r = sb.run_in(&w, &[("SKILLWAL_CRASH_AFTER", &spec)], &MERGE_ALL);
         let finished = r.code == Some(4);

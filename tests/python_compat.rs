@@ -1197,11 +1197,11 @@ fn command_without_front_matter_gets_description() {
 // ---------------------------------------------------------------------------------------
 // 5. The Python tool's snapshots, restored by skillwal
 
-/// The Python tool takes a snapshot (its tar.gz, with skillwal's `.skillwal/` inside) of a
-/// collection skillwal built; the collection then changes (an update, a removal, a hand
-/// edit, a new file). `skillwal snapshot list` shows the Python snapshot, and
-/// `skillwal rollback ID --yes` restores exactly the files of the tarball through the
-/// journal, without restoring the tarball's copy of `.skillwal/`; both tools then agree.
+/// The Python tool takes a snapshot (its tar.gz) of a collection skillwal built: skillwal's
+/// state lives beside the collection, so the tarball holds none of it. The collection then
+/// changes (an update, a removal, a hand edit, a new file). `skillwal snapshot list` shows
+/// the Python snapshot, and `skillwal rollback ID --yes` restores exactly the files of the
+/// tarball through the journal; both tools then agree.
 #[test]
 fn python_snapshot_is_listed_and_restored_by_skillwal() {
     let py = python_or_skip!("python_snapshot_is_listed_and_restored_by_skillwal");
@@ -1240,13 +1240,25 @@ fn python_snapshot_is_listed_and_restored_by_skillwal() {
         .unwrap()
         .len();
 
+    let gz = flate2::read::GzDecoder::new(fs::File::open(&tarball).unwrap());
+    let mut archive = tar::Archive::new(gz);
+    let names: Vec<String> = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.ends_with("collection.toml")),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.contains(".skillwal")),
+        "the Python tool's tarball holds skillwal's state: {names:?}"
+    );
+
     let out = w.sw(&["rollback", &id, "--yes"]);
     out.expect(0);
-    assert!(
-        out.stderr.contains("copy of .skillwal/") && out.stderr.contains("was not restored"),
-        "{}",
-        out.stderr
-    );
+    assert!(!out.stderr.contains("copy of .skillwal/"), "{}", out.stderr);
     assert_eq!(snapshot(&c), at_snapshot, "the tarball's files, exactly");
     // skillwal's own directory is its own, not the tarball's: its snapshots grew by the
     // imported one and the automatic one of the state before.
@@ -1261,4 +1273,266 @@ fn python_snapshot_is_listed_and_restored_by_skillwal() {
     let (py_pairs, _) = w.py_list(py);
     let (sw_pairs, _) = skillwal_list(&w);
     assert_eq!(py_pairs, sw_pairs);
+}
+
+// ---------------------------------------------------------------------------------------
+// 6. skillwal's history beside the collection: what the Python tool does to the collection
+//    directory never reaches it (issue 11, finding 5)
+
+impl World {
+    /// `skillmeat ARGS` answering `y` to its confirmation prompt (its `-y` still asks).
+    fn skillmeat_yes(&self, py: &Python, args: &[&str]) -> Out {
+        let mut cmd = StdCommand::new("sh");
+        cmd.arg("-c")
+            .arg("printf 'y\\ny\\n' | \"$0\" \"$@\"")
+            .arg(&py.skillmeat)
+            .args(args);
+        let mut out = run(self.py_env(&mut cmd), PY_TIMEOUT);
+        out.what = format!("skillmeat {} (answering y)", args.join(" "));
+        out
+    }
+
+    /// skillwal's snapshots: (id, automatic).
+    fn sw_snapshots(&self) -> Vec<(u64, bool)> {
+        self.sw_json(&["snapshot", "list"])["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["id"].as_u64().unwrap(), s["automatic"].as_bool().unwrap()))
+            .collect()
+    }
+
+    /// The Python tool's newest snapshot id.
+    fn py_newest_snapshot(&self) -> String {
+        let list = self.sw_json(&["snapshot", "list"]);
+        let py = list["skillmeat_snapshots"].as_array().unwrap();
+        py.iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .max()
+            .expect("a Python snapshot")
+    }
+}
+
+/// skillwal's state of the collection `c`: beside it (wal-spec.md §2).
+fn state_of(c: &Path) -> PathBuf {
+    c.parent()
+        .unwrap()
+        .join(".skillwal")
+        .join(c.file_name().unwrap())
+}
+
+/// A Python snapshot and rollback in the middle of skillwal's history: skillwal's snapshots
+/// (manual and automatic) all stay, new ones get new ids, and nothing of skillwal's is in the
+/// collection directory or in the Python tool's tarballs. A read-only skillwal command on a
+/// Python collection writes nothing into it and creates no journal.
+#[test]
+fn python_rollback_neither_erases_nor_rewinds_skillwal_history() {
+    let py = python_or_skip!("python_rollback_neither_erases_nor_rewinds_skillwal_history");
+    let w = World::new();
+    w.skillmeat(py, &["init", "--name", "default", "--no-input"])
+        .expect(0);
+    let c = w.coll("default");
+    let fresh = snapshot(&c);
+    w.sw(&["list"]).expect(0);
+    assert_eq!(snapshot(&c), fresh, "a read wrote into the collection");
+    assert!(
+        !state_of(&c).join("journal").exists(),
+        "a read created a journal"
+    );
+
+    w.sw(&["add", "skill", &w.src("my-skill")]).expect(0);
+    w.sw(&["add", "command", &w.src("review.md")]).expect(0);
+    w.sw(&["snapshot", "-m", "one"]).expect(0);
+    assert!(
+        !c.join(".skillwal").exists(),
+        "skillwal's state inside the collection"
+    );
+    assert!(state_of(&c).join("journal").is_file());
+    w.skillmeat(py, &["snapshot", "-m", "python"]).expect(0);
+    let py_id = w.py_newest_snapshot();
+    fs::write(
+        w.src.join("review.md"),
+        "---\ndescription: changed\n---\nv2\n",
+    )
+    .unwrap();
+    w.sw(&["update", "review", "--strategy", "upstream"])
+        .expect(0);
+    w.sw(&["snapshot", "-m", "two"]).expect(0);
+    let before_rollback = w.sw_snapshots();
+    assert_eq!(before_rollback, [(1, false), (2, true), (3, false)]);
+
+    let out = w.skillmeat_yes(py, &["rollback", &py_id, "-y"]);
+    out.expect(0);
+    // The collection is back at the Python snapshot; skillwal's history is all there.
+    assert!(!c.join(".skillwal").exists());
+    assert_eq!(
+        w.sw_snapshots(),
+        before_rollback,
+        "snapshots erased or rewound"
+    );
+    w.sw(&["snapshot", "-m", "three"]).expect(0);
+    assert_eq!(
+        w.sw_snapshots().last(),
+        Some(&(4, false)),
+        "an id was reused"
+    );
+    // And skillwal rolls back to its own snapshot from before the Python rollback.
+    w.sw(&["rollback", "3", "--yes"]).expect(0);
+    assert!(read(&c.join("commands/review.md")).contains("v2"));
+    w.sw(&["verify"]).expect(0);
+}
+
+/// A `.skillwal/` inside the collection while the state lives beside it went back in time
+/// (here: the Python tool's rollback to a tarball taken while an older skillwal kept its
+/// state inside): it is reported by every command and by `verify`, never used, and skillwal's
+/// snapshots and ids go on from the state in use.
+#[test]
+fn a_stale_copy_of_skillwal_state_is_reported_and_ignored() {
+    let py = python_or_skip!("a_stale_copy_of_skillwal_state_is_reported_and_ignored");
+    let w = World::new();
+    w.sw(&["init"]).expect(0);
+    let c = w.coll("default");
+    w.sw(&["add", "skill", &w.src("my-skill")]).expect(0);
+    w.sw(&["snapshot", "-m", "one"]).expect(0);
+    // What an older skillwal left: its state inside the collection, in the tarball.
+    copy_tree(&state_of(&c), &c.join(".skillwal"));
+    w.skillmeat(py, &["snapshot", "-m", "with state inside"])
+        .expect(0);
+    let py_id = w.py_newest_snapshot();
+    fs::remove_dir_all(c.join(".skillwal")).unwrap();
+    w.sw(&["snapshot", "-m", "two"]).expect(0);
+    w.sw(&["snapshot", "-m", "three"]).expect(0);
+    w.skillmeat_yes(py, &["rollback", &py_id, "-y"]).expect(0);
+    assert!(
+        c.join(".skillwal").is_dir(),
+        "the rollback brought the copy back"
+    );
+
+    let out = w.sw(&["list"]);
+    out.expect(0);
+    assert!(
+        out.stderr.contains("is an old copy of skillwal's state")
+            && out
+                .stderr
+                .contains("went back in time: its next snapshot would be 2")
+            && out.stderr.contains("at 4"),
+        "{}",
+        out.stderr
+    );
+    let v = w.sw(&["--json", "verify"]);
+    v.expect(1);
+    assert_eq!(
+        v.json()["report"]["stale_state"]["copy_next_snapshot"],
+        2,
+        "{}",
+        v.stdout
+    );
+    assert_eq!(
+        w.sw_snapshots().iter().map(|s| s.0).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    w.sw(&["snapshot", "-m", "four"]).expect(0);
+    assert_eq!(w.sw_snapshots().last(), Some(&(4, false)));
+    // Never captured, never touched.
+    assert!(c.join(".skillwal/journal").is_file());
+}
+
+/// A collection whose state an older skillwal kept inside it: the first command moves the
+/// state beside it (one rename), with its snapshots, and an interrupted version-1
+/// transaction left in that journal is recovered after the move.
+#[test]
+fn an_older_skillwal_state_inside_the_collection_is_moved_beside_it() {
+    let _py = python_or_skip!("an_older_skillwal_state_inside_the_collection_is_moved_beside_it");
+    let w = World::new();
+    w.sw(&["init"]).expect(0);
+    let c = w.coll("default");
+    w.sw(&["add", "skill", &w.src("my-skill")]).expect(0);
+    w.sw(&["snapshot", "-m", "one"]).expect(0);
+    fs::rename(state_of(&c), c.join(".skillwal")).unwrap();
+    // A committed version-1 transaction in the old journal: put-file commands/late.md.
+    let journal = c.join(".skillwal/journal");
+    let mut bytes = fs::read(&journal).unwrap();
+    v1_committed_put(&mut bytes, "commands/late.md", b"# late\n");
+    fs::write(&journal, &bytes).unwrap();
+
+    let out = w.sw(&["list"]);
+    out.expect(0);
+    assert!(out.stderr.contains("rolled forward"), "{}", out.stderr);
+    assert!(!c.join(".skillwal").exists(), "not moved");
+    assert!(state_of(&c).join("journal").is_file());
+    assert_eq!(read(&c.join("commands/late.md")), "# late\n");
+    assert_eq!(w.sw_snapshots(), [(1, false)]);
+    w.sw(&["snapshot", "-m", "two"]).expect(0);
+    assert_eq!(w.sw_snapshots(), [(1, false), (2, false)]);
+}
+
+/// Writes into the journal `bytes` a committed transaction of format version 1 (as an
+/// older skillwal wrote it) that puts `content` at `path`: both header slots of version 1,
+/// the live one active.
+fn v1_committed_put(bytes: &mut [u8], path: &str, content: &[u8]) {
+    use skillwal::journal::format::{self, Before, Content, Header, Kind, Record};
+    let salt = 0x1234_5678_9abc_def0;
+    for (slot, sequence, active) in [(0usize, 11u64, true), (512, 10, false)] {
+        let h = Header {
+            version: 1,
+            sequence,
+            live_salt: if active { salt } else { salt ^ 1 },
+            next_txn_id: 5,
+            active,
+        };
+        bytes[slot..slot + 512].copy_from_slice(&format::encode_header(&h));
+    }
+    // A version-1 put-file with an absent before-state is byte for byte a version-2 one.
+    let records = [
+        (
+            Record::Begin {
+                time_unix_ms: 1,
+                label: "an older skillwal".into(),
+            },
+            None,
+        ),
+        (
+            Record::PutFile {
+                op: 0,
+                path: path.into(),
+                mode: 0o644,
+                before: Before::Absent,
+                size: content.len() as u64,
+                hash: *blake3::hash(content).as_bytes(),
+                staged_ino: 0,
+                content: Content::Inline {
+                    at: 0,
+                    len: content.len() as u32,
+                },
+            },
+            Some(content),
+        ),
+    ];
+    let mut at = format::RECORDS_OFFSET as usize;
+    let mut digest = blake3::Hasher::new();
+    for (i, (rec, inline)) in records.iter().enumerate() {
+        let frame = format::encode_frame(
+            salt,
+            5,
+            i as u32,
+            rec.kind(),
+            &format::encode_payload(rec, *inline),
+        );
+        digest.update(&frame);
+        bytes[at..at + frame.len()].copy_from_slice(&frame);
+        at += frame.len();
+    }
+    let commit = Record::Commit {
+        record_count: 2,
+        op_count: 1,
+        digest: *digest.finalize().as_bytes(),
+    };
+    let frame = format::encode_frame(
+        salt,
+        5,
+        2,
+        Kind::Commit,
+        &format::encode_payload(&commit, None),
+    );
+    bytes[at..at + frame.len()].copy_from_slice(&frame);
 }

@@ -128,7 +128,9 @@ fn a_second_writer_fails_at_once_naming_the_holder_or_waits() {
 #[test]
 fn a_read_only_check_finds_nothing_to_recover_on_a_fresh_directory() {
     let dir = tempdir();
-    assert!(!skillwal::needs_recovery(&RealFs, dir.path()).unwrap());
+    assert!(
+        !skillwal::needs_recovery(&RealFs, &skillwal::engine::Layout::new(dir.path())).unwrap()
+    );
     assert!(
         !dir.path().join(".skillwal").exists(),
         "a check must not create anything"

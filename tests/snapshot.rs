@@ -19,7 +19,7 @@ const ROLLBACK_1: [&str; 3] = ["rollback", "1", "--yes"];
 /// Every file below `.skillwal/store/objects/`.
 fn objects(coll: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let dir = coll.join(".skillwal/store/objects");
+    let dir = state_dir(coll).join("store/objects");
     let Ok(fans) = fs::read_dir(&dir) else {
         return out;
     };
@@ -102,7 +102,7 @@ impl RollbackFixture {
         if w.exists() {
             fs::remove_dir_all(&w).expect("remove old copy");
         }
-        copy_tree(&self.coll, &w);
+        copy_collection(&self.coll, &w);
         w
     }
 
@@ -335,7 +335,7 @@ fn a_snapshot_reads_only_the_files_that_changed_since_the_last() {
 
     // A damaged cache is ignored whole: every file is read, the same state recorded.
     past_the_tick();
-    let cache = coll.join(".skillwal/stat-cache");
+    let cache = state_dir(&coll).join("stat-cache");
     let mut bytes = fs::read(&cache).expect("the cache exists");
     let i = bytes.len() / 2;
     bytes[i] ^= 0x10;
@@ -389,7 +389,7 @@ fn gc_removes_only_unreachable_objects() {
     assert!(removed > 0, "{r}");
     assert_eq!(objects(coll).len(), all - removed);
     // The stat cache may say an object is in the store: gc deleted it before any object.
-    assert!(!coll.join(".skillwal/stat-cache").exists());
+    assert!(!state_dir(coll).join("stat-cache").exists());
     // What is left still restores.
     sb.run(&ROLLBACK_1).ok();
     assert_same_tree(&fx.at_snapshot, &tree(coll), "rollback after gc");
@@ -416,8 +416,8 @@ fn a_damaged_object_is_reported_by_path_and_hash_and_never_used() {
         panic!("not a file")
     };
     let hash = blake3::hash(bytes).to_hex().to_string();
-    let obj = coll
-        .join(".skillwal/store/objects")
+    let obj = state_dir(coll)
+        .join("store/objects")
         .join(&hash[..2])
         .join(&hash[2..]);
     flip_byte(&obj);
@@ -437,8 +437,8 @@ fn a_damaged_object_is_reported_by_path_and_hash_and_never_used() {
         .as_str()
         .expect("root")
         .to_string();
-    let tree_obj = coll
-        .join(".skillwal/store/objects")
+    let tree_obj = state_dir(coll)
+        .join("store/objects")
         .join(&root[..2])
         .join(&root[2..]);
     flip_byte(&tree_obj);
@@ -589,7 +589,7 @@ fn sigkill_at_random_moments_of_a_rollback() {
     };
     // How long an uninterrupted rollback takes on this machine bounds the delays.
     let w = sb.root.join("timing");
-    copy_tree(&coll, &w);
+    copy_collection(&coll, &w);
     let t0 = Instant::now();
     sb.run_in(&w, &[], &ROLLBACK_1).ok();
     let full = t0.elapsed().as_micros().max(1000) as u64;
@@ -599,7 +599,7 @@ fn sigkill_at_random_moments_of_a_rollback() {
         if w.exists() {
             fs::remove_dir_all(&w).expect("rm");
         }
-        copy_tree(&coll, &w);
+        copy_collection(&coll, &w);
         let mut child = sb
             .std_cmd(BIN)
             .arg("--collection-dir")
@@ -720,7 +720,7 @@ fn figures() {
         let t0 = Instant::now();
         sb.run_in(&coll, &[], &["snapshot"]).ok();
         let first = t0.elapsed();
-        let store_first = du(&coll.join(".skillwal/store"));
+        let store_first = du(&state_dir(&coll).join("store"));
         let t0 = Instant::now();
         sb.run_in(&coll, &[], &["snapshot"]).ok();
         let unchanged = t0.elapsed();
@@ -735,8 +735,8 @@ fn figures() {
             sb.run_in(&coll, &[], &["snapshot"]).ok();
             one_change += t0.elapsed();
         }
-        let store = du(&coll.join(".skillwal/store"));
-        let artifacts = du(&coll) - du(&coll.join(".skillwal"));
+        let store = du(&state_dir(&coll).join("store"));
+        let artifacts = du(&coll);
         // Rollback to snapshot 1: every changed skill goes back.
         let t0 = Instant::now();
         sb.run_in(&coll, &[], &ROLLBACK_1).ok();
@@ -926,7 +926,7 @@ fn a_skillmeat_tarball_is_listed_and_restored_through_the_journal() {
     assert!(!changes.is_empty(), "{j}");
     assert_eq!(tree_all(&coll), before_show);
 
-    let journal_before = fs::read(coll.join(".skillwal/journal")).expect("journal");
+    let journal_before = fs::read(state_dir(&coll).join("journal")).expect("journal");
     let r = sb.run(&["rollback", PY_ID]);
     r.code(2).stderr_has("pass --yes");
     let r = sb.run(&["--json", "rollback", PY_ID, "--yes"]);
@@ -934,7 +934,7 @@ fn a_skillmeat_tarball_is_listed_and_restored_through_the_journal() {
     assert_eq!(v["extracted"]["skillwal_entries"], 2, "{v}");
     assert_same_tree(&at_snapshot, &tree(&coll), "after restoring the tarball");
     assert_ne!(
-        fs::read(coll.join(".skillwal/journal")).expect("journal"),
+        fs::read(state_dir(&coll).join("journal")).expect("journal"),
         b"not a journal"
     );
     assert_ne!(journal_before.len(), 0);

@@ -55,7 +55,7 @@ fn setup() -> SimFs {
 fn capture(fs: &SimFs, cache: CacheUse) -> Captured {
     let store = Store::new(
         Arc::new(fs.handle()) as Arc<dyn FileSystem>,
-        Path::new(ROOT),
+        &skillwal::engine::Layout::new(Path::new(ROOT)),
     );
     let _lock = fs
         .lock(Path::new(LOCK), LockKind::Exclusive, true)
@@ -174,7 +174,7 @@ fn a_failed_or_interrupted_cache_write_costs_only_reading_again() {
         crashing.set_crash_after(Some(n));
         let store = Store::new(
             Arc::new(crashing.handle()) as Arc<dyn FileSystem>,
-            Path::new(ROOT),
+            &skillwal::engine::Layout::new(Path::new(ROOT)),
         );
         let c = capture_dir(&store, Path::new(ROOT), CacheUse::ReadWrite).expect("capture");
         c.save_stat_cache(&store, true);

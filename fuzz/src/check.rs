@@ -123,7 +123,7 @@ pub fn check(data: &[u8]) {
     let sim = world(&journal);
     let outside = sim.snapshot(Path::new("/"), &["c"]).expect("snapshot");
     let _ = skillwal::inspect::inspect(&sim, Path::new("/c/.skillwal/journal"));
-    let _ = skillwal::needs_recovery(&sim, Path::new("/c"));
+    let _ = skillwal::needs_recovery(&sim, &skillwal::engine::Layout::new(Path::new("/c")));
     let opts = skillwal::OpenOptions {
         no_wait: true,
         salt_seed: Some(1),

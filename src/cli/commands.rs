@@ -38,10 +38,38 @@ pub fn file_system() -> Result<Arc<dyn FileSystem>> {
     FaultFs::from_env(Arc::new(RealFs)).map_err(|e| anyhow!(e))
 }
 
+/// `dir` absolute, without `.`, `..` or links on the way (the parent's, when `dir` does not
+/// exist yet): skillwal's state for a collection is found from its path, so one collection
+/// must have one path whatever way it is named.
+fn canonical(dir: &Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
+    match std::fs::canonicalize(&abs) {
+        Ok(c) => Ok(c),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match (abs.parent(), abs.file_name()) {
+                (Some(parent), Some(name)) if name != ".." => Ok(canonical(parent)?.join(name)),
+                _ => Ok(abs),
+            }
+        }
+        Err(e) => Err(e).with_context(|| format!("resolving {}", dir.display())),
+    }
+}
+
+/// Where skillwal's state for the collection of `t` is (wal-spec.md §2), moved there first
+/// when an older skillwal kept it in the collection and `write` (so this process may).
+fn layout(t: &Target, g: &Global, write: bool) -> Result<skillwal::engine::Layout> {
+    let fs = file_system()?;
+    let mut location = skillwal::skillmeat::state::locate(&fs, &t.dir)?;
+    if write && location.legacy {
+        skillwal::skillmeat::state::migrate(fs.as_ref(), &t.dir, g.no_wait)?;
+        location = skillwal::skillmeat::state::locate(&fs, &t.dir)?;
+    }
+    Ok(location.layout)
+}
+
 fn target(g: &Global) -> Result<Target> {
     if let Some(dir) = &g.collection_dir {
-        let dir =
-            &std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
+        let dir = &canonical(dir)?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
@@ -58,7 +86,7 @@ fn target(g: &Global) -> Result<Target> {
         None => home.active_collection()?,
     };
     Ok(Target {
-        dir: home.collection_dir(&name),
+        dir: canonical(&home.collection_dir(&name))?,
         name,
         home: Some(home),
     })
@@ -90,6 +118,9 @@ fn open(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
     };
     let (c, report) = opened?;
     out.recovered(&t.dir, &report);
+    if let Some(stale) = c.stale_state() {
+        out.stale_state(stale);
+    }
     Ok(c)
 }
 
@@ -386,7 +417,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<u8> {
         } => {
             let path = match path {
                 Some(p) => p.clone(),
-                None => skillwal::engine::Layout::new(&target(g)?.dir).journal,
+                None => layout(&target(g)?, g, false)?.journal,
             };
             if !path.exists() {
                 bail!(
@@ -608,13 +639,13 @@ fn update(
 
 fn journal_verify(g: &Global, out: &Output) -> Result<u8> {
     let t = target(g)?;
-    let layout = skillwal::engine::Layout::new(&t.dir);
+    let layout = layout(&t, g, false)?;
     if !layout.journal.exists() {
         out.journal_verified(&t.dir, None, Ok(&skillwal::recovery::DryRun::Nothing));
         return Ok(exit::OK);
     }
     let report = skillwal::inspect::inspect(&RealFs, &layout.journal)?;
-    let plan = skillwal::recovery::dry_run(&RealFs, &t.dir);
+    let plan = skillwal::recovery::dry_run(&RealFs, &layout);
     out.journal_verified(
         &t.dir,
         Some(&report),
@@ -629,7 +660,7 @@ fn recover(g: &Global, dry_run: bool, discard: bool, out: &Output) -> Result<u8>
         bail!("{} does not exist", t.dir.display());
     }
     if dry_run {
-        let plan = skillwal::recovery::dry_run(&RealFs, &t.dir)?;
+        let plan = skillwal::recovery::dry_run(&RealFs, &layout(&t, g, false)?)?;
         out.dry_run(&t.dir, &plan);
         return Ok(exit::OK);
     }
@@ -637,12 +668,13 @@ fn recover(g: &Global, dry_run: bool, discard: bool, out: &Output) -> Result<u8>
         no_wait: g.no_wait,
         ..Default::default()
     };
+    let layout = layout(&t, g, true)?;
     if discard {
-        let d = skillwal::discard_journal(file_system()?, &t.dir, &opts)?;
+        let d = skillwal::discard_journal(file_system()?, &layout, &opts)?;
         out.discarded(&t.dir, &d);
         return Ok(exit::OK);
     }
-    let engine = skillwal::Engine::open(file_system()?, &t.dir, &opts)?;
+    let engine = skillwal::Engine::open_layout(file_system()?, &layout, &opts)?;
     let report = engine.recovery_report().clone();
     engine.close()?;
     out.recovery(&t.dir, &report);

@@ -136,8 +136,12 @@ impl Demo {
             if out.status.signal() != Some(9) {
                 break;
             }
-            let journal =
-                skillwal::engine::Layout::new(&scratch.join("collections/default")).journal;
+            let coll = std::fs::canonicalize(scratch.join("collections/default"))?;
+            let fs: std::sync::Arc<dyn skillwal::fs::FileSystem> =
+                std::sync::Arc::new(skillwal::fs::real::RealFs);
+            let journal = skillwal::skillmeat::state::locate(&fs, &coll)?
+                .layout
+                .journal;
             let report = skillwal::inspect::inspect(&skillwal::fs::real::RealFs, &journal)?;
             if report.state == TxnState::Committed {
                 return Ok(n);

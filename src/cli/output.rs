@@ -170,6 +170,12 @@ impl Output {
         );
     }
 
+    /// A warning on stderr about a stale copy of skillwal's state inside the collection
+    /// (`verify` reports it as a problem too).
+    pub fn stale_state(&self, stale: &skillwal::skillmeat::state::Stale) {
+        eprintln!("skillwal: warning: {}", stale_text(stale));
+    }
+
     /// One line on stderr when recovery had something to do.
     pub fn recovered(&self, dir: &Path, r: &RecoveryReport) {
         if r.did_something() {
@@ -699,6 +705,9 @@ impl Output {
         list("stale", &r.stale_lock_entries);
         list("extra", &r.extra);
         list("unreadable", &r.unreadable);
+        if let Some(stale) = &r.stale_state {
+            println!("{:<9} {}", "stale", stale_text(stale));
+        }
         if r.is_clean() {
             println!("All {} artifacts match the lock", r.checked);
         } else {
@@ -712,6 +721,7 @@ impl Output {
                     + r.stale_lock_entries.len()
                     + r.extra.len()
                     + r.unreadable.len()
+                    + usize::from(r.stale_state.is_some())
             );
         }
     }
@@ -1091,6 +1101,22 @@ fn print_plan(dir: &Path, plan: &DryRun) {
             }
         }
     }
+}
+
+/// What a stale copy of skillwal's state is and what to do with it.
+pub fn stale_text(s: &skillwal::skillmeat::state::Stale) -> String {
+    let ids = match (s.copy_next_snapshot, s.state_next_snapshot) {
+        (Some(c), Some(n)) if c < n => format!(
+            " (it went back in time: its next snapshot would be {c}, the state in use is at {n})"
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "{} is an old copy of skillwal's state{ids}, probably brought back by the Python tool's rollback of a snapshot taken before skillwal kept its state in {}; skillwal ignores it. Remove it (`rm -r {}`) once you have looked",
+        s.path.display(),
+        s.state.display(),
+        s.path.display()
+    )
 }
 
 fn before_text(b: &skillwal::inspect::BeforeView) -> String {

@@ -73,6 +73,8 @@ pub struct Metadata {
     pub len: u64,
     /// Inode number: identifies a file the engine created across renames (wal-spec.md §6).
     pub ino: u64,
+    /// The file system it is on (`st_dev`): a rename is atomic only within one.
+    pub dev: u64,
     /// Permission bits (`st_mode & 0o7777`).
     pub mode: u32,
     /// Last change of the content (`st_mtime`); a user can set it back.

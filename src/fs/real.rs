@@ -42,6 +42,7 @@ fn metadata_of(m: &fs::Metadata) -> Metadata {
         kind: kind_of(m.file_type()),
         len: m.len(),
         ino: m.ino(),
+        dev: m.dev(),
         mode: m.mode() & 0o7777,
         mtime: FileTime {
             sec: m.mtime(),

@@ -380,6 +380,8 @@ impl State {
             kind,
             len,
             ino,
+            // One simulated file system.
+            dev: 1,
             mode,
             mtime: stamp(m),
             ctime: stamp(c),

@@ -197,6 +197,8 @@ pub struct VerifyReport {
     /// Why each modified artifact is modified (content, a path's kind or mode, a link), by
     /// its key.
     pub reasons: BTreeMap<String, Vec<String>>,
+    /// A stale copy of skillwal's state inside the collection (super::state).
+    pub stale_state: Option<super::state::Stale>,
 }
 
 impl VerifyReport {
@@ -207,6 +209,7 @@ impl VerifyReport {
             && self.stale_lock_entries.is_empty()
             && self.extra.is_empty()
             && self.unreadable.is_empty()
+            && self.stale_state.is_none()
     }
 }
 
@@ -261,6 +264,8 @@ pub struct Collection {
     store: Store,
     /// How many automatic snapshots to keep (the newest ones).
     snapshot_keep: usize,
+    /// A stale copy of skillwal's state found inside the collection (ignored; reported).
+    stale: Option<super::state::Stale>,
 }
 
 /// What a snapshot command did.
@@ -689,22 +694,29 @@ pub fn source_of(a: &Artifact) -> Option<SourceSpec> {
 }
 
 impl Collection {
-    /// Opens the collection at `dir`: opens its engine (taking the lock, recovering an
-    /// interrupted transaction), then reads the manifest and the lock.
+    /// Opens the collection at `dir` (absolute and normal: see [`super::state::locate`]):
+    /// moves skillwal's state beside the collection if an older skillwal kept it inside,
+    /// opens its engine (taking the lock, recovering an interrupted transaction), then reads
+    /// the manifest and the lock.
     pub fn open(
         fs: Arc<dyn FileSystem>,
         dir: &Path,
         opts: &OpenOptions,
     ) -> Result<(Collection, RecoveryReport)> {
+        let mut location = super::state::locate(&fs, dir)?;
         if !exists(fs.as_ref(), &dir.join(MANIFEST_FILE_NAME))?
-            && !exists(fs.as_ref(), &dir.join(crate::path::META_DIR))?
+            && !exists(fs.as_ref(), &location.layout.journal)?
         {
             return Err(CollectionError::NotACollection {
                 dir: dir.to_path_buf(),
             });
         }
-        let store = Store::new(fs.clone(), dir);
-        let mut engine = Engine::open(fs.clone(), dir, opts)?;
+        if location.legacy {
+            super::state::migrate(fs.as_ref(), dir, opts.no_wait)?;
+            location = super::state::locate(&fs, dir)?;
+        }
+        let store = Store::new(fs.clone(), &location.layout);
+        let mut engine = Engine::open_layout(fs.clone(), &location.layout, opts)?;
         engine.checkpoint()?;
         let report = engine.recovery_report().clone();
         let docs = read_docs(fs.as_ref(), dir)?;
@@ -716,13 +728,14 @@ impl Collection {
                 docs,
                 store,
                 snapshot_keep: DEFAULT_SNAPSHOT_KEEP,
+                stale: location.stale,
             },
             report,
         ))
     }
 
-    /// Creates an empty collection named `name` at `dir` in SkillMeat's layout (one
-    /// transaction). Fails if `dir` already holds a collection.
+    /// Creates an empty collection named `name` at `dir` (absolute and normal) in
+    /// SkillMeat's layout (one transaction). Fails if `dir` already holds a collection.
     pub fn init(
         fs: Arc<dyn FileSystem>,
         dir: &Path,
@@ -737,8 +750,13 @@ impl Collection {
         if !exists(fs.as_ref(), dir)? {
             super::home::create_dir_durably(dir)?;
         }
-        let store = Store::new(fs.clone(), dir);
-        let mut engine = Engine::open(fs.clone(), dir, opts)?;
+        let location = super::state::locate(&fs, dir)?;
+        if location.legacy {
+            super::state::migrate(fs.as_ref(), dir, opts.no_wait)?;
+        }
+        let location = super::state::locate(&fs, dir)?;
+        let store = Store::new(fs.clone(), &location.layout);
+        let mut engine = Engine::open_layout(fs.clone(), &location.layout, opts)?;
         let mpath = dir.join(MANIFEST_FILE_NAME).display().to_string();
         let lpath = dir.join(LOCK_FILE_NAME).display().to_string();
         let manifest = ManifestEditor::new_collection(name, &now_timestamp(), &mpath)?;
@@ -771,13 +789,15 @@ impl Collection {
             },
             store,
             snapshot_keep: DEFAULT_SNAPSHOT_KEEP,
+            stale: location.stale,
         })
     }
 
     /// Opens a collection that cannot be written (read-only file system or permissions):
     /// no lock, no engine. Fails if an interrupted transaction needs recovery.
     pub fn open_read_only(fs: Arc<dyn FileSystem>, dir: &Path) -> Result<Collection> {
-        if crate::needs_recovery(fs.as_ref(), dir)? {
+        let location = super::state::locate(&fs, dir)?;
+        if crate::needs_recovery(fs.as_ref(), &location.layout)? {
             return Err(CollectionError::Engine(crate::Error::Rejected {
                 op: "open",
                 path: dir.display().to_string(),
@@ -788,10 +808,17 @@ impl Collection {
             engine: None,
             dir: dir.to_path_buf(),
             docs: read_docs(fs.as_ref(), dir)?,
-            store: Store::new(fs.clone(), dir),
+            store: Store::new(fs.clone(), &location.layout),
             fs,
             snapshot_keep: DEFAULT_SNAPSHOT_KEEP,
+            stale: location.stale,
         })
+    }
+
+    /// A stale copy of skillwal's state found inside the collection, if any (see
+    /// [`super::state`]): skillwal ignores it; callers report it.
+    pub fn stale_state(&self) -> Option<&super::state::Stale> {
+        self.stale.as_ref()
     }
 
     pub fn dir(&self) -> &Path {
@@ -1489,7 +1516,10 @@ impl Collection {
     pub fn verify(&self) -> Result<VerifyReport> {
         let m = self.manifest()?;
         let l = self.lock()?;
-        let mut r = VerifyReport::default();
+        let mut r = VerifyReport {
+            stale_state: self.stale.clone(),
+            ..VerifyReport::default()
+        };
         for a in &m.artifacts {
             let key = lock_key(&a.name, a.artifact_type);
             r.checked += 1;

@@ -37,6 +37,7 @@ pub mod names;
 pub mod py_snapshot;
 pub mod shape;
 pub mod source;
+pub mod state;
 pub mod threeway;
 mod time;
 mod toml_util;

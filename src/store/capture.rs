@@ -68,7 +68,7 @@ impl Captured {
     /// Never fails: the cache is a hint (store-spec.md §8).
     pub fn save_stat_cache(&self, store: &Store, committed: bool) {
         if let Some(r) = &self.recording {
-            r.save(store.fs(), store.root(), committed);
+            r.save(store.fs(), store.meta(), committed);
         }
     }
 }
@@ -321,12 +321,12 @@ pub fn capture_dir(store: &Store, root: &Path, cache: CacheUse) -> Result<Captur
     let fs = store.fs();
     // The recording begins before anything is listed: its start bounds what it keeps.
     let mut recording = match cache {
-        CacheUse::ReadWrite => Recording::begin(fs, root),
+        CacheUse::ReadWrite => Recording::begin(fs, store.meta()),
         _ => None,
     };
     let known = match cache {
         CacheUse::Off => StatCache::default(),
-        _ => StatCache::load(fs, root),
+        _ => StatCache::load(fs, store.meta()),
     };
     let (items, skipped) = walk(store, root, true)?;
     let mut captured = capture_with(store, &items, skipped, &known, recording.as_mut())?;

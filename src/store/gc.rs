@@ -109,8 +109,8 @@ pub fn gc(store: &Store, engine: &mut Engine) -> Result<GcReport> {
     }
     if !doomed.is_empty() {
         // The stat cache may say an object is in the store; it goes before any object.
-        let cache = store.root().join(crate::path::META_DIR).join(CACHE_NAME);
-        forget(store.fs(), store.root()).map_err(io_err("remove", &cache))?;
+        let cache = store.meta().join(CACHE_NAME);
+        forget(store.fs(), store.meta()).map_err(io_err("remove", &cache))?;
     }
     let mut batch: Vec<Doomed> = Vec::new();
     let mut in_batch = 0;

@@ -20,6 +20,7 @@ pub mod restore;
 pub mod stat_cache;
 
 use crate::Transaction;
+use crate::engine::Layout;
 use crate::fs::{FileKind, FileSystem, OpenMode};
 use crate::journal::format::Hash;
 use crate::path::{META_DIR, STORE_DIR};
@@ -75,11 +76,13 @@ pub(crate) fn io_err<'a>(
     }
 }
 
-/// The store of one root.
+/// The store of one root. It lives in the engine's directory, wherever the root's
+/// [`Layout`] puts it; its paths are named `.skillwal/store/...` relative to the root, as
+/// the journal names them ([`Layout::resolve`]).
 #[derive(Clone)]
 pub struct Store {
     fs: Arc<dyn FileSystem>,
-    root: PathBuf,
+    layout: Layout,
 }
 
 /// Relative path of the store directory.
@@ -94,10 +97,10 @@ pub fn object_rel(hash: &Hash) -> String {
 }
 
 impl Store {
-    pub fn new(fs: Arc<dyn FileSystem>, root: &Path) -> Store {
+    pub fn new(fs: Arc<dyn FileSystem>, layout: &Layout) -> Store {
         Store {
             fs,
-            root: root.to_path_buf(),
+            layout: layout.clone(),
         }
     }
 
@@ -105,13 +108,14 @@ impl Store {
         self.fs.as_ref()
     }
 
-    /// The file system to read `path` from: the collection's for a path inside the root,
-    /// the real one for a path outside it (a source being added or merged, which the
-    /// collection layer reads from the real file system too). So a collection on the
-    /// simulated file system can still take its new content from real source files.
+    /// The file system to read `path` from: the collection's for a path inside the root or
+    /// the engine's directory, the real one for a path outside them (a source being added
+    /// or merged, which the collection layer reads from the real file system too). So a
+    /// collection on the simulated file system can still take its new content from real
+    /// source files.
     pub fn fs_for(&self, path: &Path) -> &dyn FileSystem {
         static REAL: crate::fs::real::RealFs = crate::fs::real::RealFs;
-        if path.starts_with(&self.root) {
+        if path.starts_with(&self.layout.root) || path.starts_with(&self.layout.meta) {
             self.fs.as_ref()
         } else {
             &REAL
@@ -119,12 +123,18 @@ impl Store {
     }
 
     pub fn root(&self) -> &Path {
-        &self.root
+        &self.layout.root
     }
 
-    /// Absolute path of a path relative to the root.
+    /// The engine's directory (where the store, the stat cache and the lock are).
+    pub fn meta(&self) -> &Path {
+        &self.layout.meta
+    }
+
+    /// Absolute path of a path relative to the root (`.skillwal/...` in the engine's
+    /// directory, wherever it is).
     pub fn abs(&self, rel: &str) -> PathBuf {
-        self.root.join(rel)
+        self.layout.resolve(rel)
     }
 
     /// What is at `rel` (links not followed), `None` when nothing is.

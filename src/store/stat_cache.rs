@@ -30,7 +30,6 @@
 use crate::engine::LOCK_FILE;
 use crate::fs::{FileSystem, FileTime, Metadata, OpenMode};
 use crate::journal::format::Hash;
-use crate::path::META_DIR;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -80,18 +79,18 @@ pub struct Known {
     pub in_store: bool,
 }
 
-fn cache_path(root: &Path) -> PathBuf {
-    root.join(META_DIR).join(CACHE_NAME)
+fn cache_path(meta: &Path) -> PathBuf {
+    meta.join(CACHE_NAME)
 }
 
 impl StatCache {
-    /// Loads the cache of `root`. Never fails: a cache that is missing, unreadable, too
-    /// large, damaged or from another boot loads as empty.
-    pub fn load(fs: &dyn FileSystem, root: &Path) -> StatCache {
+    /// Loads the cache kept in the engine's directory `meta`. Never fails: a cache that is
+    /// missing, unreadable, too large, damaged or from another boot loads as empty.
+    pub fn load(fs: &dyn FileSystem, meta: &Path) -> StatCache {
         let Some(boot) = fs.boot_id() else {
             return StatCache::default();
         };
-        read_file(fs, &cache_path(root))
+        read_file(fs, &cache_path(meta))
             .and_then(|bytes| decode(&bytes, &boot))
             .map(|entries| StatCache { entries })
             .unwrap_or_default()
@@ -118,15 +117,12 @@ pub struct Recording {
 }
 
 impl Recording {
-    /// Starts recording for a capture of `root` by the holder of its exclusive lock, before
-    /// it lists anything. `None` (no cache is recorded) without a boot id or when the lock
-    /// file cannot be read.
-    pub fn begin(fs: &dyn FileSystem, root: &Path) -> Option<Recording> {
+    /// Starts recording for a capture of a root by the holder of its exclusive lock (whose
+    /// engine directory is `meta`), before it lists anything. `None` (no cache is recorded)
+    /// without a boot id or when the lock file cannot be read.
+    pub fn begin(fs: &dyn FileSystem, meta: &Path) -> Option<Recording> {
         let boot = fs.boot_id()?;
-        let start = fs
-            .metadata(&root.join(META_DIR).join(LOCK_FILE))
-            .ok()?
-            .mtime;
+        let start = fs.metadata(&meta.join(LOCK_FILE)).ok()?.mtime;
         Some(Recording {
             boot,
             start,
@@ -148,13 +144,13 @@ impl Recording {
         }
     }
 
-    /// Writes the cache of `root`: a temporary file, renamed over the old cache; nothing is
+    /// Writes the cache into the engine's directory `meta`: a temporary file, renamed over the old cache; nothing is
     /// synced (a lost cache costs only time). `committed`: the capture's objects were all
     /// committed to the store with its transaction, so every entry says `in_store`.
     /// Failures are ignored after removing the temporary file, for the same reason.
     /// Returns the entries written.
-    pub fn save(&self, fs: &dyn FileSystem, root: &Path, committed: bool) -> Option<usize> {
-        let tmp = root.join(META_DIR).join(CACHE_TMP_NAME);
+    pub fn save(&self, fs: &dyn FileSystem, meta: &Path, committed: bool) -> Option<usize> {
+        let tmp = meta.join(CACHE_TMP_NAME);
         let bytes = encode(&self.boot, &self.entries, committed);
         if bytes.len() as u64 > CACHE_BYTES_MAX {
             return None;
@@ -171,7 +167,7 @@ impl Recording {
         .ok()?;
         let written = file
             .write_all_at(&bytes, 0)
-            .and_then(|()| fs.rename(&tmp, &cache_path(root)));
+            .and_then(|()| fs.rename(&tmp, &cache_path(meta)));
         if written.is_err() {
             let _ = fs.remove_file(&tmp);
             return None;
@@ -182,8 +178,8 @@ impl Recording {
 
 /// Deletes the cache of `root` (before `gc` deletes objects an entry may say are in the
 /// store). Missing is fine; any other failure is returned, and `gc` must not go on.
-pub fn forget(fs: &dyn FileSystem, root: &Path) -> std::io::Result<()> {
-    match fs.remove_file(&cache_path(root)) {
+pub fn forget(fs: &dyn FileSystem, meta: &Path) -> std::io::Result<()> {
+    match fs.remove_file(&cache_path(meta)) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
@@ -317,6 +313,7 @@ mod tests {
             kind: FileKind::File,
             len: size,
             ino,
+            dev: 1,
             mode: 0o644,
             mtime: FileTime { sec: m, nsec: 5 },
             ctime: FileTime { sec: c, nsec: 7 },

@@ -237,9 +237,29 @@ impl Sandbox {
 }
 
 /// skillwal's own state of the collection at `coll` (journal, lock, staging, store, stat
-/// cache). Tests reach it through here only: where it lives is skillwal's business.
+/// cache): beside it, `<parent>/.skillwal/<name>` (wal-spec.md §2). Tests reach it through
+/// here only.
 pub fn state_dir(coll: &Path) -> PathBuf {
-    coll.join(".skillwal")
+    coll.parent()
+        .expect("a collection has a parent")
+        .join(".skillwal")
+        .join(coll.file_name().expect("a collection has a name"))
+}
+
+/// Copies the collection at `from` to `to`, with skillwal's state beside it: a copy a
+/// command can run on as on the original (replacing what was at `to` and beside it).
+pub fn copy_collection(from: &Path, to: &Path) {
+    for d in [to.to_path_buf(), state_dir(to)] {
+        if fs::symlink_metadata(&d).is_ok() {
+            fs::remove_dir_all(&d).expect("remove the old copy");
+        }
+    }
+    copy_tree(from, to);
+    let state = state_dir(from);
+    if state.exists() {
+        fs::create_dir_all(state_dir(to).parent().expect("parent")).expect("mkdir");
+        copy_tree(&state, &state_dir(to));
+    }
 }
 
 pub fn s(p: &Path) -> &str {
@@ -436,19 +456,26 @@ impl std::fmt::Debug for Node {
 /// A directory tree: relative path (`/`-separated) to node.
 pub type Tree = BTreeMap<String, Node>;
 
-/// Everything below `dir` except the top-level `.skillwal/` (skillwal's own files) and any
-/// nested `.skillwal/lock`.
+/// Everything below `dir` (a top-level `.skillwal/`, an older skillwal's state, left out).
 pub fn tree(dir: &Path) -> Tree {
     let mut t = Tree::new();
     walk(dir, "", &mut t, true);
     t
 }
 
-/// Everything below `dir`, `.skillwal/` included (but not `.skillwal/lock`, which holds the
-/// PID of the last process that opened the collection).
+/// Everything below the collection `dir`, and skillwal's state beside it under the prefix
+/// `[state]/` (but not its `lock`, which holds the PID of the last process that opened the
+/// collection).
 pub fn tree_all(dir: &Path) -> Tree {
     let mut t = Tree::new();
     walk(dir, "", &mut t, false);
+    let mut state = Tree::new();
+    walk(&state_dir(dir), "", &mut state, false);
+    for (k, v) in state {
+        if k != "lock" {
+            t.insert(format!("[state]/{k}"), v);
+        }
+    }
     t
 }
 

@@ -253,7 +253,7 @@ fn recover(fs: &SimFs, ctx: &str) -> Snap {
         "{ctx}: staging not empty after recovery: {staging:?}"
     );
     assert!(
-        !skillwal::needs_recovery(fs, Path::new(ROOT)).unwrap(),
+        !skillwal::needs_recovery(fs, &skillwal::engine::Layout::new(Path::new(ROOT))).unwrap(),
         "{ctx}: journal still live after recovery"
     );
     snapshot(fs)

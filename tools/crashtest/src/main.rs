@@ -258,7 +258,7 @@ fn prepare(
     let prepared = sc.prepare(world)?;
     let before = state::tree(&prepared.start)?;
     let reference = world.scratch("reference");
-    world::copy_tree(&prepared.start, &reference)?;
+    world::copy_collection(&prepared.start, &reference)?;
     let r = world.run_in(&reference, &[], &prepared.command);
     if !r.ok() {
         return Err(format!(

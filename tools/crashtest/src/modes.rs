@@ -4,7 +4,7 @@
 
 use crate::scenarios::Prepared;
 use crate::state::{Expected, Which, tree};
-use crate::world::{CRASH_AFTER, FAIL_AT, Run, World, copy_tree};
+use crate::world::{CRASH_AFTER, FAIL_AT, Run, World, copy_collection, state_dir};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -56,7 +56,7 @@ impl Ctx<'_> {
     /// A fresh copy of the starting collection.
     fn fresh(&self, name: &str) -> std::path::PathBuf {
         let w = self.world.scratch(name);
-        copy_tree(&self.prepared.start, &w).expect("copy the starting collection");
+        copy_collection(&self.prepared.start, &w).expect("copy the starting collection");
         w
     }
 
@@ -118,7 +118,7 @@ impl Ctx<'_> {
 }
 
 fn staging_empty(dir: &Path) -> Result<(), String> {
-    let staging = dir.join(".skillwal").join("staging");
+    let staging = state_dir(dir).join("staging");
     match std::fs::read_dir(&staging) {
         Ok(mut rd) => match rd.next() {
             None => Ok(()),
@@ -206,7 +206,7 @@ pub fn deterministic(cx: &Ctx, opts: &Deterministic) -> Tally {
             break;
         }
         let crashed = cx.world.scratch("crashed");
-        copy_tree(&work, &crashed).expect("keep the crashed state");
+        copy_collection(&work, &crashed).expect("keep the crashed state");
         match cx.check_recovered(&work) {
             Ok((which, line)) => {
                 if let Some((p, Which::After)) = last
@@ -261,7 +261,7 @@ fn recovery_crashes(
             return;
         }
         let w = cx.world.scratch("recovering");
-        copy_tree(crashed, &w).expect("copy the crashed state");
+        copy_collection(crashed, &w).expect("copy the crashed state");
         let r = cx.run(&w, &[(CRASH_AFTER, &m.to_string())], &cx.cmd(&["list"]));
         if r.ok() {
             return; // the recovery made fewer than m calls

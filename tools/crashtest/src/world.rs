@@ -196,11 +196,36 @@ impl World {
     /// A fresh path below the root for a working copy (removed first if it exists).
     pub fn scratch(&self, name: &str) -> PathBuf {
         let p = self.root.join("work").join(name);
-        if p.exists() {
-            fs::remove_dir_all(&p).unwrap_or_else(|e| panic!("remove {}: {e}", p.display()));
+        for d in [p.clone(), state_dir(&p)] {
+            if d.exists() {
+                fs::remove_dir_all(&d).unwrap_or_else(|e| panic!("remove {}: {e}", d.display()));
+            }
         }
         p
     }
+}
+
+/// skillwal's state of the collection at `coll` (journal, lock, staging, store): beside it,
+/// `<parent>/.skillwal/<name>` (wal-spec.md §2). The one place the harness knows it.
+pub fn state_dir(coll: &Path) -> PathBuf {
+    coll.parent()
+        .expect("a collection has a parent")
+        .join(".skillwal")
+        .join(coll.file_name().expect("a collection has a name"))
+}
+
+/// Copies the collection at `from` to `to` (which must not exist), with skillwal's state
+/// beside it, so that a command runs on the copy as on the original.
+pub fn copy_collection(from: &Path, to: &Path) -> Result<(), String> {
+    copy_tree(from, to)?;
+    let state = state_dir(from);
+    if state.exists() {
+        let to_state = state_dir(to);
+        let parent = to_state.parent().expect("a parent");
+        fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        copy_tree(&state, &to_state)?;
+    }
+    Ok(())
 }
 
 /// Writes `text` to `p`, creating parent directories.

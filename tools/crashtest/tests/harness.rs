@@ -92,7 +92,7 @@ fn a_skillwal_that_loses_its_journal_after_a_crash_is_caught() {
     std::fs::write(
         &mutant,
         format!(
-            "#!/bin/sh\n\"{}\" \"$@\"\nrc=$?\nif [ $rc -eq 137 ] && [ \"$1\" = --collection-dir ]; then\n  rm -f \"$2/.skillwal/journal\"\n  kill -9 $$\nfi\nexit $rc\n",
+            "#!/bin/sh\n\"{}\" \"$@\"\nrc=$?\nif [ $rc -eq 137 ] && [ \"$1\" = --collection-dir ]; then\n  rm -f \"$(dirname \"$2\")/.skillwal/$(basename \"$2\")/journal\"\n  kill -9 $$\nfi\nexit $rc\n",
             bin.display()
         ),
     )
