@@ -96,7 +96,18 @@ pub(crate) fn act(ctx: &Ctx, index: u32, op: &Op) -> Result<()> {
     };
     match op {
         Op::PutFile(p) => put(&p.before),
-        Op::PutTree(t) => put(&t.before),
+        Op::PutTree(t) => {
+            put(&t.before)?;
+            // Staged with owner read, write and search (needed to fill it, and by a process
+            // that is not root to move it); its own mode once in place. A crash between the
+            // two finds the engine's own tree with another mode: damaged, repaired (§7.2).
+            match t.mode {
+                Some(m) if m & OWNER_RWX != OWNER_RWX => {
+                    fs.set_mode(&target, m).ctx("set mode", &target)
+                }
+                _ => Ok(()),
+            }
+        }
         Op::PutLink { before, .. } => put(before),
         Op::DeleteFile { .. } => fs.remove_file(&target).ctx("remove", &target),
         Op::CreateDir {
@@ -619,7 +630,14 @@ fn make_tree_match(ctx: &Ctx, dir: &Path, t: &PutTree, remove_extra: bool) -> Re
         }
     }
     // Directories and the modes they must end with; filled while their owner can write them.
-    let mut dirs: Vec<(PathBuf, Option<u32>)> = vec![(dir.to_path_buf(), t.mode)];
+    // The staged copy's own directory keeps owner access: the apply moves it, then gives it
+    // its mode.
+    let root_mode = if remove_extra {
+        t.mode.map(|m| m | OWNER_RWX)
+    } else {
+        t.mode
+    };
+    let mut dirs: Vec<(PathBuf, Option<u32>)> = vec![(dir.to_path_buf(), root_mode)];
     make_writable(fs, dir)?;
     for e in &t.entries {
         let path = e.rel.join_to(dir);

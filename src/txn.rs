@@ -344,7 +344,41 @@ impl<'e> Transaction<'e> {
                 }
             }
         }
+        // The directory whose entries the apply changes (a set-dir-mode changes none).
+        let parent = path.parent();
+        let parent_created = parent.as_ref().is_some_and(|p| {
+            self.ops
+                .iter()
+                .any(|o| matches!(o, Op::CreateDir { .. }) && o.path() == p)
+        });
+        if op != "set-dir-mode" && !parent_created {
+            self.check_writable(op, path, &self.layout().parent_of(path))?;
+        }
         Ok(())
+    }
+
+    /// Refuses, before anything is staged, what this process could not do after the commit
+    /// point, where a failure leaves the change half applied until someone fixes the
+    /// permissions: change the entries of the directory `dir`, or move it (a rename of a
+    /// directory rewrites its `..`). Root may do both.
+    fn check_writable(&self, op: &'static str, path: &RelPath, dir: &Path) -> Result<()> {
+        let may = self
+            .engine
+            .fs
+            .may_write_dir(dir)
+            .map_err(|e| Error::io("check access to", dir, e))?;
+        if may {
+            return Ok(());
+        }
+        let mode = self.lstat(dir)?.map(|m| m.mode).unwrap_or(0);
+        Err(Self::reject(
+            op,
+            path,
+            format!(
+                "{} (mode {mode:o}) may not be written by this user, so skillwal cannot change it; give its owner write permission (chmod u+w) and try again",
+                dir.display()
+            ),
+        ))
     }
 
     /// What `path` holds now, as this transaction sees it (`None` below a directory it
@@ -457,6 +491,10 @@ impl<'e> Transaction<'e> {
         path: &RelPath,
         meta: Option<Metadata>,
     ) -> Result<Before> {
+        if meta.is_some_and(|m| m.kind == FileKind::Dir) {
+            // Replaced or deleted: moved out of its parent (into the staging area).
+            self.check_writable(op, path, &self.layout().resolve(path.as_str()))?;
+        }
         before_state(self.engine.fs.as_ref(), self.layout(), op, path, meta)
     }
 
@@ -1134,10 +1172,10 @@ impl TreeStager<'_, '_> {
 
     fn finish_inner(&mut self) -> Result<()> {
         let fs = self.txn.engine.fs.clone();
+        // The tree's own directory keeps owner write until it is renamed into place (a
+        // process that is not root cannot move a directory it may not write): the apply
+        // gives it its mode right after (wal-spec.md §6.3).
         let mut modes_after = std::mem::take(&mut self.modes_after);
-        if self.mode | OWNER_RWX != self.mode {
-            modes_after.push((self.staged.clone(), self.mode));
-        }
         // Deepest first: a parent stays writable until its children are done.
         modes_after.sort_by_key(|(p, _)| std::cmp::Reverse(p.components().count()));
         for (dir, mode) in &modes_after {

@@ -418,3 +418,103 @@ fn rollback_restores_a_path_whose_kind_changed() {
     sb.run(&ROLLBACK_1).ok();
     assert_same_tree(&at_snapshot, &tree(&coll), "rollback");
 }
+
+/// What only a process that is not root meets: a directory of mode 0555 refuses its owner
+/// too. A skill holding one is added, snapshotted, updated (the old tree, with its 0555
+/// directory, leaves through the staging area), rolled back (the tree is made in staging with
+/// owner write, then given its modes), has a directory's mode and a file inside it restored
+/// in one rollback, and is removed and restored — all by the user `nobody`. Skipped (with a
+/// message) unless the tests run as root with `setpriv`.
+#[test]
+fn read_only_directories_for_a_user_who_is_not_root() {
+    if !running_as_root() || !have("setpriv") {
+        eprintln!("skipped: needs root and setpriv to run skillwal as another user");
+        return;
+    }
+    let sb = Sandbox::new();
+    let src = sb.skill_source("tool", "v1");
+    write(&src.join("ro/data.txt"), "data v1\n");
+    chmod(&src.join("ro/data.txt"), 0o444);
+    chmod(&src.join("ro"), 0o555);
+    sb.give_to_nobody();
+    let coll = sb.coll();
+    sb.run_as_nobody(&["init"]).ok();
+    sb.run_as_nobody(&["add", "skill", s(&src)]).ok();
+    assert_eq!(mode(&coll.join("skills/tool/ro")), 0o555);
+    sb.run_as_nobody(&["snapshot", "-m", "v1"]).ok();
+    let v1 = tree(&coll);
+
+    // Upstream changes a file inside the read-only directory.
+    chmod(&src.join("ro"), 0o755);
+    chmod(&src.join("ro/data.txt"), 0o644);
+    write(&src.join("ro/data.txt"), "data v2\n");
+    chmod(&src.join("ro/data.txt"), 0o444);
+    chmod(&src.join("ro"), 0o555);
+    sb.run_as_nobody(&["update", "tool"]).ok();
+    assert_eq!(read(&coll.join("skills/tool/ro/data.txt")), "data v2\n");
+    sb.run_as_nobody(&["verify"]).ok();
+
+    sb.run_as_nobody(&["rollback", "1", "--yes"]).ok();
+    assert_same_tree(&v1, &tree(&coll), "rollback to v1");
+
+    // The user opens the directory and edits inside it; one rollback restores the file and,
+    // after it, the directory's mode.
+    chmod(&coll.join("skills/tool/ro"), 0o755);
+    chmod(&coll.join("skills/tool/ro/data.txt"), 0o644);
+    write(&coll.join("skills/tool/ro/data.txt"), "edited\n");
+    sb.give_to_nobody();
+    sb.run_as_nobody(&["rollback", "1", "--yes"]).ok();
+    assert_same_tree(&v1, &tree(&coll), "set-dir-mode after the change inside");
+
+    let removed = sb.run_as_nobody(&["remove", "tool"]);
+    removed.ok();
+    let id: String = removed
+        .stdout
+        .split("Snapshot ")
+        .nth(1)
+        .expect("remove names its snapshot")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    sb.run_as_nobody(&["rollback", &id, "--yes"]).ok();
+    assert_same_tree(&v1, &tree(&coll), "remove, then rollback");
+    assert!(
+        fs::read_dir(state_dir(&coll).join("staging"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "staging left behind"
+    );
+
+    // A skill whose own directory is read-only: it is moved into place with owner write,
+    // then given its mode; an update moves the old one out the same way.
+    let locked = sb.skill_source("locked", "v1");
+    chmod(&locked, 0o555);
+    sb.give_to_nobody();
+    sb.run_as_nobody(&["add", "skill", s(&locked)]).ok();
+    assert_eq!(mode(&coll.join("skills/locked")), 0o555);
+    chmod(&locked, 0o755);
+    append(&locked.join("SKILL.md"), "v2\n");
+    chmod(&locked, 0o555);
+    sb.run_as_nobody(&["update", "locked"])
+        .code(1)
+        .stderr_has("skills/locked (mode 555) may not be written by this user")
+        .stderr_has("Nothing was changed");
+    chmod(&coll.join("skills/locked"), 0o755);
+    sb.run_as_nobody(&["update", "locked", "--strategy", "upstream"])
+        .ok();
+    assert_eq!(mode(&coll.join("skills/locked")), 0o555);
+    assert!(read(&coll.join("skills/locked/SKILL.md")).contains("v2"));
+
+    // What cannot be done is refused before anything changes, never left half done: the
+    // user made `skills/` read-only.
+    chmod(&coll.join("skills"), 0o555);
+    let before = tree(&coll);
+    sb.run_as_nobody(&["remove", "tool"])
+        .code(1)
+        .stderr_has("may not be written by this user")
+        .stderr_lacks("may have been applied");
+    assert_same_tree(&before, &tree(&coll), "a refused remove");
+    sb.run_as_nobody(&["journal", "verify"]).ok();
+    chmod(&coll.join("skills"), 0o755);
+}

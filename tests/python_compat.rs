@@ -1536,3 +1536,113 @@ fn v1_committed_put(bytes: &mut [u8], path: &str, content: &[u8]) {
     );
     bytes[at..at + frame.len()].copy_from_slice(&frame);
 }
+
+// ---------------------------------------------------------------------------------------
+// 7. Permission bits whatever the umask (issue 11, finding 3)
+
+impl World {
+    /// `skillwal` under `umask 077` (through `sh`, which then `exec`s it).
+    fn sw_umask_077(&self, args: &[&str]) -> Out {
+        let mut cmd = StdCommand::new("sh");
+        cmd.arg("-c")
+            .arg("umask 077; exec \"$0\" \"$@\"")
+            .arg(assert_cmd::cargo::cargo_bin("skillwal"))
+            .arg("--home")
+            .arg(self.skillmeat_dir())
+            .args(args)
+            .env("HOME", &self.home)
+            .env("SKILLWAL_HOME", self.skillmeat_dir())
+            .env_remove("SKILLWAL_CRASH_AFTER")
+            .env_remove("SKILLWAL_FAIL_AT")
+            .current_dir(&self.root);
+        let mut out = run(&mut cmd, PY_TIMEOUT);
+        out.what = format!("umask 077; skillwal {}", args.join(" "));
+        out
+    }
+
+    /// `skillmeat ARGS` under `umask 077`.
+    fn skillmeat_umask_077(&self, py: &Python, args: &[&str]) -> Out {
+        let mut cmd = StdCommand::new("sh");
+        cmd.arg("-c")
+            .arg("umask 077; exec \"$0\" \"$@\"")
+            .arg(&py.skillmeat)
+            .args(args);
+        let mut out = run(self.py_env(&mut cmd), PY_TIMEOUT);
+        out.what = format!("umask 077; skillmeat {}", args.join(" "));
+        out
+    }
+}
+
+/// Both tools add the same local skill under `umask 077`: the Python tool's copy keeps the
+/// source's permission bits (`copy2`), and so does skillwal's (the umask does not apply to
+/// what it writes); both copies are alike path for path, mode for mode, and both tools agree
+/// on every hash. A skillwal rollback under `umask 077` restores the modes too.
+#[test]
+fn under_umask_077_both_tools_keep_the_source_modes() {
+    use std::os::unix::fs::PermissionsExt;
+    let py = python_or_skip!("under_umask_077_both_tools_keep_the_source_modes");
+    let w = World::new();
+    w.sw_umask_077(&["init"]).expect(0);
+    let c = w.coll("default");
+    let src = w.src.join("moded");
+    for (rel, text) in [
+        (
+            "SKILL.md",
+            "---\nname: moded\ndescription: modes\n---\nbody\n",
+        ),
+        ("scripts/run.sh", "#!/bin/sh\necho run\n"),
+        ("private/key.txt", "secret\n"),
+    ] {
+        fs::create_dir_all(src.join(rel).parent().unwrap()).unwrap();
+        fs::write(src.join(rel), text).unwrap();
+    }
+    let set = |rel: &str, mode: u32| {
+        fs::set_permissions(src.join(rel), fs::Permissions::from_mode(mode)).unwrap()
+    };
+    set("scripts/run.sh", 0o755);
+    set("SKILL.md", 0o644);
+    set("private/key.txt", 0o600);
+    set("private", 0o700);
+    set("scripts", 0o755);
+    set("", 0o750);
+    w.sw_umask_077(&["add", "skill", src.to_str().unwrap()])
+        .expect(0);
+    let theirs = w.root.join("theirs");
+    copy_tree(&src, &theirs);
+    fs::set_permissions(&theirs, fs::Permissions::from_mode(0o750)).unwrap();
+    for rel in [
+        "scripts/run.sh",
+        "SKILL.md",
+        "private/key.txt",
+        "private",
+        "scripts",
+    ] {
+        let m = fs::metadata(src.join(rel)).unwrap().permissions().mode();
+        fs::set_permissions(theirs.join(rel), fs::Permissions::from_mode(m)).unwrap();
+    }
+    w.skillmeat_umask_077(py, &["add", "skill", theirs.to_str().unwrap(), "--yes"])
+        .expect(0);
+    let ours = snapshot(&c.join("skills/moded"));
+    let python = snapshot(&c.join("skills/theirs"));
+    assert_eq!(ours, python, "skillwal's copy and the Python tool's");
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&c.join("skills/moded/scripts/run.sh")), 0o755);
+    assert_eq!(mode(&c.join("skills/moded/private")), 0o700);
+    assert_eq!(mode(&c.join("skills/moded")), 0o750);
+    w.drift(py, None).assert_clean_and_agrees(&w, "default", 2);
+
+    w.sw_umask_077(&["snapshot", "-m", "modes"]).expect(0);
+    let at_snapshot = snapshot(&c);
+    fs::set_permissions(
+        c.join("skills/moded/scripts/run.sh"),
+        fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    fs::set_permissions(
+        c.join("skills/moded/private"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    w.sw_umask_077(&["rollback", "1", "--yes"]).expect(0);
+    assert_eq!(snapshot(&c), at_snapshot, "modes restored under umask 077");
+}

@@ -223,6 +223,9 @@ impl FileSystem for FaultFs {
     fn boot_id(&self) -> Option<String> {
         self.inner.boot_id()
     }
+    fn may_write_dir(&self, dir: &Path) -> io::Result<bool> {
+        self.inner.may_write_dir(dir)
+    }
     fn lock(
         &self,
         path: &Path,

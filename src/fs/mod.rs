@@ -212,6 +212,11 @@ pub trait FileSystem: Send + Sync {
         Ok(())
     }
 
+    /// Whether this process may change the entries of the directory `dir` (create, remove
+    /// and rename in it; with the effective user, as the calls that follow will be judged),
+    /// and so also move it to another directory. Not a mutating call.
+    fn may_write_dir(&self, dir: &Path) -> io::Result<bool>;
+
     /// Identifies the current boot of the machine (Linux: `/proc/sys/kernel/random/boot_id`),
     /// `None` when unknown. Facts about files remembered across processes — the stat cache
     /// of store-spec.md §8 — are trusted only within one boot: after a power loss, a file's

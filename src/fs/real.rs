@@ -162,6 +162,20 @@ impl FileSystem for RealFs {
         }
     }
 
+    fn may_write_dir(&self, dir: &Path) -> io::Result<bool> {
+        use rustix::fs::{Access, AtFlags, CWD, accessat};
+        match accessat(
+            CWD,
+            dir,
+            Access::WRITE_OK | Access::EXEC_OK,
+            AtFlags::EACCESS | AtFlags::SYMLINK_NOFOLLOW,
+        ) {
+            Ok(()) => Ok(true),
+            Err(rustix::io::Errno::ACCESS) | Err(rustix::io::Errno::ROFS) => Ok(false),
+            Err(e) => Err(errno(e)),
+        }
+    }
+
     fn symlink(&self, target: &std::ffi::OsStr, path: &Path) -> io::Result<()> {
         std::os::unix::fs::symlink(target, path)
     }

@@ -3,10 +3,14 @@
 //! gzip tarballs (arcname = the collection's name) into a directory of our own.
 //!
 //! A tarball is input to be distrusted: no path in it may leave the destination (absolute
-//! paths and `..` are refused), links and special files are never created (they are
-//! reported as skipped), the bytes written and the entries are bounded (against archive
-//! bombs: sizes are counted as the bytes arrive, not taken from headers), and the copy of
-//! skillwal's own `.skillwal/` that the Python tool puts in its tarballs is never extracted.
+//! paths and `..` are refused); a symbolic link is created only when its target is relative
+//! and stays inside the collection, and only after every other entry, below real directories
+//! (so that nothing is ever written through it); hard links and special files are never
+//! created (they are reported as skipped); the bytes written and the entries are bounded
+//! (against archive bombs: sizes are counted as the bytes arrive, not taken from headers);
+//! files and directories get their recorded permission bits (`0o777` of them: never setuid,
+//! setgid or sticky), directories last, whatever the umask; and a copy of skillwal's own
+//! `.skillwal/` (an older skillwal kept its state inside the collection) is never extracted.
 
 use serde::Serialize;
 use std::fs;
@@ -122,7 +126,9 @@ pub fn list(home: &Path, collection: &str) -> Result<Vec<PySnapshot>> {
 pub struct Extracted {
     pub files: u64,
     pub bytes: u64,
-    /// Links and special files, not created.
+    /// Links created (contained in the collection).
+    pub links: u64,
+    /// Links leaving the collection, hard links and special files: not created.
     pub skipped: Vec<String>,
     /// Entries below `.skillwal/`, not extracted.
     pub skillwal_entries: u64,
@@ -173,6 +179,10 @@ pub fn extract(tarball: &Path, dest: &Path, max_bytes: u64, max_entries: u64) ->
     let mut top_seen: Option<String> = None;
     let mut report = Extracted::default();
     let mut entries = 0u64;
+    // Made after everything else: directories' modes (a 0555 one would refuse its
+    // children), links (nothing may be written through one).
+    let mut dir_modes: Vec<(PathBuf, u32)> = Vec::new();
+    let mut links: Vec<(Vec<String>, PathBuf)> = Vec::new();
     for entry in archive.entries().map_err(read)? {
         let mut entry = entry.map_err(read)?;
         let path = entry.path().map_err(read)?.into_owned();
@@ -207,6 +217,13 @@ pub fn extract(tarball: &Path, dest: &Path, max_bytes: u64, max_entries: u64) ->
         let kind = entry.header().entry_type();
         if kind == tar::EntryType::Directory {
             fs::create_dir_all(&target).map_err(write)?;
+            let mode = entry.header().mode().map_err(read)? & 0o777;
+            dir_modes.push((target.clone(), mode));
+        } else if kind == tar::EntryType::Symlink {
+            match entry.link_name().map_err(read)? {
+                Some(t) => links.push((rest.clone(), t.into_owned())),
+                None => report.skipped.push(rel),
+            }
         } else if matches!(kind, tar::EntryType::Regular | tar::EntryType::Continuous) {
             if let Some(parent) = target.parent() {
                 fs::create_dir_all(parent).map_err(write)?;
@@ -229,14 +246,82 @@ pub fn extract(tarball: &Path, dest: &Path, max_bytes: u64, max_entries: u64) ->
             report.files += 1;
             report.bytes += n;
         } else {
-            // Symbolic and hard links, devices, FIFOs: never created.
+            // Hard links, devices, FIFOs: never created.
             report.skipped.push(rel);
         }
     }
     if top_seen.is_none() {
         return Err(unsafe_("the archive is empty".into()));
     }
+    for (at, link_target) in links {
+        let rel = at.join("/");
+        let path = at.iter().fold(dest.to_path_buf(), |p, c| p.join(c));
+        if !link_stays_inside(&at, &link_target) || !below_real_dirs(dest, &at) {
+            report.skipped.push(rel);
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(|source| PySnapshotError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        }
+        std::os::unix::fs::symlink(&link_target, &path).map_err(|e| {
+            if e.kind() == io::ErrorKind::AlreadyExists {
+                PySnapshotError::Unsafe {
+                    tarball: tarball.to_path_buf(),
+                    reason: format!("{rel} appears twice"),
+                }
+            } else {
+                PySnapshotError::Write {
+                    path: path.clone(),
+                    source: e,
+                }
+            }
+        })?;
+        report.links += 1;
+    }
+    dir_modes.sort_by_key(|(p, _)| std::cmp::Reverse(p.components().count()));
+    for (dir, mode) in dir_modes {
+        fs::set_permissions(&dir, fs::Permissions::from_mode(mode))
+            .map_err(|source| PySnapshotError::Write { path: dir, source })?;
+    }
     Ok(report)
+}
+
+/// Whether a link at `at` (components below the collection) pointing to `target` stays
+/// inside the collection, resolved lexically: a relative target whose `..` never climb above
+/// the collection.
+fn link_stays_inside(at: &[String], target: &Path) -> bool {
+    if target.as_os_str().is_empty() || target.is_absolute() {
+        return false;
+    }
+    let mut depth = at.len() - 1;
+    for c in target.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if depth == 0 => return false,
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// Whether every directory on the way to `at` below `dest` is a real directory (or not there
+/// yet): a link made earlier is never gone through.
+fn below_real_dirs(dest: &Path, at: &[String]) -> bool {
+    let mut p = dest.to_path_buf();
+    for c in &at[..at.len() - 1] {
+        p.push(c);
+        match fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return false,
+            Err(_) => return true,
+        }
+    }
+    true
 }
 
 #[cfg(test)]
@@ -305,5 +390,67 @@ mod tests {
         let (top, rest) = split(Path::new("./default/skills/a")).unwrap();
         assert_eq!(top, "default");
         assert_eq!(rest, ["skills", "a"]);
+    }
+
+    /// Symbolic links are made when they stay inside the collection, after everything else
+    /// and never below another link; directories get their modes, last.
+    #[test]
+    fn links_and_directory_modes() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let path = tmp.path().join("l.tar.gz");
+        let gz = flate2::write::GzEncoder::new(
+            fs::File::create(&path).unwrap(),
+            flate2::Compression::default(),
+        );
+        let mut b = tar::Builder::new(gz);
+        let link = |b: &mut tar::Builder<_>, at: &str, target: &str| {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            h.set_mode(0o777);
+            b.append_link(&mut h, format!("default/{at}"), target)
+                .unwrap();
+        };
+        let mut dir = tar::Header::new_gnu();
+        dir.set_entry_type(tar::EntryType::Directory);
+        dir.set_size(0);
+        dir.set_mode(0o555);
+        dir.set_cksum();
+        b.append_data(&mut dir, "default/skills/s/ro", io::empty())
+            .unwrap();
+        let mut f = tar::Header::new_gnu();
+        f.set_size(1);
+        f.set_mode(0o640);
+        f.set_cksum();
+        b.append_data(&mut f, "default/skills/s/ro/x", io::repeat(7).take(1))
+            .unwrap();
+        link(&mut b, "skills/s/inside", "ro/x");
+        link(&mut b, "skills/s/up", "../../collection.toml");
+        link(&mut b, "skills/s/out", "../../../elsewhere");
+        link(&mut b, "skills/s/abs", "/etc/passwd");
+        link(&mut b, "skills/s/dirlink", "ro");
+        link(&mut b, "skills/s/dirlink/through", "x");
+        b.into_inner().unwrap().finish().unwrap();
+        let dest = tmp.path().join("d");
+        fs::create_dir(&dest).unwrap();
+        let r = extract(&path, &dest, 1 << 20, 100).unwrap();
+        let s = dest.join("skills/s");
+        assert_eq!(fs::read_link(s.join("inside")).unwrap(), Path::new("ro/x"));
+        assert_eq!(
+            fs::read_link(s.join("up")).unwrap(),
+            Path::new("../../collection.toml")
+        );
+        assert_eq!(fs::read_link(s.join("dirlink")).unwrap(), Path::new("ro"));
+        assert_eq!(r.links, 3);
+        let mut skipped = r.skipped.clone();
+        skipped.sort();
+        assert_eq!(
+            skipped,
+            ["skills/s/abs", "skills/s/dirlink/through", "skills/s/out"]
+        );
+        assert!(!s.join("ro/through").exists(), "written through a link");
+        let mode = |p: &Path| fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&s.join("ro")), 0o555);
+        assert_eq!(mode(&s.join("ro/x")), 0o640);
     }
 }

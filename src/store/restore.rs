@@ -96,12 +96,27 @@ fn join(prefix: &str, name: &str) -> String {
 /// the changes inside it. Every difference a user can see is one: kind, content, permission
 /// bits, link target; a path whose kind changes is replaced whole. Trees are compared by
 /// hash first, so identical subtrees cost nothing.
+///
+/// A directory whose owner may not write it (mode 0555, say) cannot have anything changed
+/// inside it, and cannot be moved, by a process that is not root (renaming a directory
+/// rewrites its `..`). So wherever one would have to change or move, the nearest directory
+/// above it is replaced whole instead (it is writable, as it is entered); a collection whose
+/// own top level would have to be is refused.
 pub fn plan(trees: &Trees<'_>, from: &Hash, to: &Hash) -> Result<Vec<Action>> {
     let mut out = Vec::new();
-    if from != to {
-        plan_dir(trees, "", &trees.get(from)?, &trees.get(to)?, &mut out)?;
+    if from != to && plan_dir(trees, "", &trees.get(from)?, &trees.get(to)?, &mut out)? {
+        return Err(StoreError::Uncapturable {
+            path: "the collection's top level".into(),
+            reason: "a directory in it whose owner may not write it would have to change or move"
+                .into(),
+        });
     }
     Ok(out)
+}
+
+/// Owner write permission: what changing inside a directory, or moving it, needs.
+fn owner_writable(mode: u32) -> bool {
+    mode & 0o200 != 0
 }
 
 /// The action that makes `path` hold `b` (an entry of the target tree) whatever is there.
@@ -128,13 +143,17 @@ fn put(path: String, b: &Entry, replaces: bool) -> Action {
     }
 }
 
+/// The actions turning `from` into `to` below `prefix`, appended to `out`. Returns `true`
+/// when the directory itself must be replaced whole instead (something in it that cannot be
+/// written or moved must change); `out` then holds nothing of it.
 fn plan_dir(
     trees: &Trees<'_>,
     prefix: &str,
     from: &Tree,
     to: &Tree,
     out: &mut Vec<Action>,
-) -> Result<()> {
+) -> Result<bool> {
+    let start = out.len();
     let mut names: Vec<&str> = from
         .entries
         .iter()
@@ -151,38 +170,46 @@ fn plan_dir(
             });
         }
         let path = join(prefix, name);
-        match (from.get(name), to.get(name)) {
+        let (a, b) = (from.get(name), to.get(name));
+        // A directory that is here now and must go, or change inside, must be writable.
+        let stuck = |a: &Entry| matches!(a.node, Node::Dir { .. }) && !owner_writable(a.mode);
+        match (a, b) {
             (None, None) => {}
+            (Some(a), None) if stuck(a) => {
+                out.truncate(start);
+                return Ok(true);
+            }
             (Some(a), None) => out.push(match a.node {
                 Node::File { .. } | Node::Link { .. } => Action::DeleteFile { path },
                 Node::Dir { .. } => Action::DeleteTree { path },
             }),
             (None, Some(b)) => out.push(put(path, b, false)),
+            (Some(a), Some(b)) if a.node == b.node && a.mode == b.mode => {}
+            (Some(a), Some(_)) if stuck(a) && a.node != b.unwrap().node => {
+                out.truncate(start);
+                return Ok(true);
+            }
             (Some(a), Some(b)) => match (a.node, b.node) {
                 (Node::Dir { hash: h0 }, Node::Dir { hash: h1 }) => {
-                    if h0 != h1 {
-                        plan_dir(trees, &path, &trees.get(&h0)?, &trees.get(&h1)?, out)?;
-                    }
-                    if a.mode != b.mode {
+                    let mark = out.len();
+                    let whole = h0 != h1
+                        && plan_dir(trees, &path, &trees.get(&h0)?, &trees.get(&h1)?, out)?;
+                    if whole {
+                        out.truncate(mark);
+                        out.push(put(path, b, true));
+                    } else if a.mode != b.mode {
                         out.push(Action::SetDirMode { path, mode: b.mode });
                     }
                 }
-                (Node::File { .. }, Node::File { .. }) => {
-                    if a.node != b.node || a.mode != b.mode {
-                        out.push(put(path, b, true));
-                    }
-                }
-                (Node::Link { .. }, Node::Link { .. }) => {
-                    if a.node != b.node {
-                        out.push(put(path, b, true));
-                    }
+                (Node::Link { .. }, Node::Link { .. }) | (Node::File { .. }, Node::File { .. }) => {
+                    out.push(put(path, b, true))
                 }
                 // Another kind: replaced whole, in one step.
                 _ => out.push(put(path, b, true)),
             },
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 /// Stages `actions` into `t`, reading file contents from the store (verified as they

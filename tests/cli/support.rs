@@ -142,6 +142,37 @@ impl Sandbox {
         Run::from(args, &env, c.output().expect("run skillwal under sh"))
     }
 
+    /// Runs as the unprivileged user `nobody` (uid and gid 65534) through `setpriv`, for
+    /// what only a process that is not root meets (a directory of mode 0555 refuses its
+    /// owner too). The sandbox must be theirs: see [`Sandbox::give_to_nobody`].
+    pub fn run_as_nobody(&self, args: &[&str]) -> Run {
+        let mut c = Command::new("setpriv");
+        c.env_clear();
+        for (k, v) in hygienic_env(&self.root, &self.user_home) {
+            c.env(k, v);
+        }
+        c.env("SKILLWAL_HOME", &self.home);
+        c.current_dir(&self.root);
+        c.write_stdin("");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN]);
+        c.args(args);
+        Run::from(
+            args,
+            &[("user", "nobody")],
+            c.output().expect("run setpriv"),
+        )
+    }
+
+    /// Makes everything in the sandbox belong to `nobody` (see [`Sandbox::run_as_nobody`]).
+    pub fn give_to_nobody(&self) {
+        let st = std::process::Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(&self.root)
+            .status()
+            .expect("chown");
+        assert!(st.success(), "chown -R nobody {}", self.root.display());
+    }
+
     /// Runs on a collection directory directly (`--collection-dir DIR ARGS...`).
     pub fn run_in(&self, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
         let d = dir.display().to_string();
