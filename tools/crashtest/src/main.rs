@@ -71,6 +71,21 @@ struct Args {
     /// List the scenarios and exit
     #[arg(long)]
     list: bool,
+    /// Run every skillwal child (setup included) under this umask, in octal, e.g. 077: the
+    /// copies must keep their sources' permission bits whatever the umask
+    #[arg(long, value_parser = parse_umask)]
+    umask: Option<u32>,
+    /// Print where skillwal keeps the state of the collection DIR, and exit (for the
+    /// harness's own tests, which must find the journal without a second copy of the rule)
+    #[arg(long, hide = true, value_name = "DIR")]
+    print_state_dir: Option<PathBuf>,
+}
+
+fn parse_umask(s: &str) -> Result<u32, String> {
+    match u32::from_str_radix(s, 8) {
+        Ok(m) if m <= 0o777 => Ok(m),
+        _ => Err(format!("{s:?} is not an octal umask (000 to 777)")),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -96,6 +111,10 @@ fn scenario_names() -> clap::builder::PossibleValuesParser {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(dir) = &args.print_state_dir {
+        println!("{}", state::state_dir(dir).display());
+        return ExitCode::SUCCESS;
+    }
     if args.list {
         for s in scenarios::ALL {
             let set = if s.small {
@@ -103,7 +122,7 @@ fn main() -> ExitCode {
             } else {
                 "--full only"
             };
-            println!("{:<14} {:<12} {}", s.name, set, s.about);
+            println!("{:<18} {:<12} {}", s.name, set, s.about);
         }
         return ExitCode::SUCCESS;
     }
@@ -145,13 +164,17 @@ fn main() -> ExitCode {
     let iterations = args
         .iterations
         .unwrap_or(if args.full { 1_000 } else { 100 });
-    println!("crashtest: {} (random seed {seed})", bin.display());
+    let umask = args
+        .umask
+        .map(|m| format!(" --umask {m:03o}"))
+        .unwrap_or_default();
+    println!("crashtest: {}{umask} (random seed {seed})", bin.display());
 
     let started = Instant::now();
     let mut total = Tally::default();
     let mut all_failures = Vec::new();
     for sc in chosen {
-        let world = match world::World::new(&bin) {
+        let world = match world::World::new(&bin, args.umask) {
             Ok(w) => w,
             Err(e) => {
                 eprintln!("crashtest: {e}");
@@ -161,8 +184,13 @@ fn main() -> ExitCode {
         let prepared = match prepare(&world, sc) {
             Ok(p) => p,
             Err(e) => {
-                println!("{:<14} setup FAILED: {e}", sc.name);
-                all_failures.push(format!("--scenario {}: setup: {e}", sc.name));
+                println!("{:<18} setup FAILED", sc.name);
+                all_failures.push(format!(
+                    "crashtest --skillwal {}{umask} --scenario {}\n    setup: {}",
+                    bin.display(),
+                    sc.name,
+                    e.replace('\n', "\n    ")
+                ));
                 continue;
             }
         };
@@ -214,7 +242,7 @@ fn main() -> ExitCode {
             report(sc.name, mode.name(), &tally, t0.elapsed().as_secs_f64());
             for f in &tally.failures {
                 all_failures.push(format!(
-                    "crashtest --skillwal {} {}\n    {}",
+                    "crashtest --skillwal {}{umask} {}\n    {}",
                     bin.display(),
                     f.replay,
                     f.why.replace('\n', "\n    ")
@@ -257,8 +285,9 @@ fn prepare(
 ) -> Result<(scenarios::Prepared, Expected), String> {
     let prepared = sc.prepare(world)?;
     let before = state::tree(&prepared.start)?;
+    let clean_before = verify_clean(world, &prepared.start)?;
     let reference = world.scratch("reference");
-    world::copy_tree(&prepared.start, &reference)?;
+    world::copy_collection(&prepared.start, &reference)?;
     let r = world.run_in(&reference, &[], &prepared.command);
     if !r.ok() {
         return Err(format!(
@@ -272,19 +301,48 @@ fn prepare(
     if after_masked == state::masked(&before) {
         return Err("the command changes nothing".into());
     }
+    let clean_after = verify_clean(world, &reference)?;
+    for (state, want, got) in [
+        ("before", prepared.verify_clean[0], clean_before),
+        ("after", prepared.verify_clean[1], clean_after),
+    ] {
+        if want.is_some_and(|w| w != got) {
+            let word = |clean: bool| if clean { "clean" } else { "not clean" };
+            return Err(format!(
+                "`verify` finds the collection {state} the command {}; it must be {}",
+                word(got),
+                word(!got)
+            ));
+        }
+    }
     Ok((
         prepared,
         Expected {
             before,
             after_masked,
+            clean_before,
+            clean_after,
         },
     ))
+}
+
+/// Whether `verify` finds the collection `dir` clean (exit 0) or reports problems (exit 1),
+/// run on a copy.
+fn verify_clean(world: &world::World, dir: &std::path::Path) -> Result<bool, String> {
+    let copy = world.scratch("verify");
+    world::copy_collection(dir, &copy)?;
+    let r = world.run_in(&copy, &[], &["verify".to_string()]);
+    match r.code {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        _ => Err(format!("verify failed: {}", r.describe())),
+    }
 }
 
 fn report(scenario: &str, mode: &str, t: &Tally, secs: f64) {
     let failed = t.failures.len();
     let mut line = format!(
-        "{scenario:<14} {mode:<13} tried {:>5}  passed {:>5}  failed {failed:>3}",
+        "{scenario:<18} {mode:<13} tried {:>5}  passed {:>5}  failed {failed:>3}",
         t.tried, t.passed
     );
     if t.recovery_tried > 0 {
@@ -301,6 +359,6 @@ fn report(scenario: &str, mode: &str, t: &Tally, secs: f64) {
         .map(|(k, v)| format!("{k}: {v}"))
         .collect();
     if !outcomes.is_empty() {
-        println!("{:<28} {}", "", outcomes.join("; "));
+        println!("{:<32} {}", "", outcomes.join("; "));
     }
 }

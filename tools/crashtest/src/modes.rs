@@ -3,8 +3,8 @@
 //! delay, and an injected error at each call. Every trial ends with the same checks.
 
 use crate::scenarios::Prepared;
-use crate::state::{Expected, Which, tree};
-use crate::world::{CRASH_AFTER, FAIL_AT, Run, World, copy_tree};
+use crate::state::{Expected, Which, state_dir, tree};
+use crate::world::{CRASH_AFTER, FAIL_AT, Run, World, copy_collection};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -56,7 +56,7 @@ impl Ctx<'_> {
     /// A fresh copy of the starting collection.
     fn fresh(&self, name: &str) -> std::path::PathBuf {
         let w = self.world.scratch(name);
-        copy_tree(&self.prepared.start, &w).expect("copy the starting collection");
+        copy_collection(&self.prepared.start, &w).expect("copy the starting collection");
         w
     }
 
@@ -70,7 +70,9 @@ impl Ctx<'_> {
 
     /// The checks after a crash or a failure, on `dir` (which they change): a read command
     /// recovers; the tree is exactly before or after; the journal is idle and staging empty;
-    /// `verify` is clean; a following update succeeds and `verify` is still clean.
+    /// `verify` gives the verdict it gives in that state without a crash (clean, unless the
+    /// scenario starts from files the user modified); a following update succeeds and
+    /// `verify` still gives that verdict.
     /// Returns the state and the recovery line the read command printed, if any.
     pub fn check_recovered(&self, dir: &Path) -> Result<(Which, Option<String>), String> {
         let list = self.run(dir, &[], &self.cmd(&["list", "--json"]));
@@ -80,22 +82,28 @@ impl Ctx<'_> {
         let line = list.recovered_line().map(str::to_string);
         let which = self.expected.classify(dir)?;
         self.check_idle(dir)?;
-        let verify = self.run(dir, &[], &self.cmd(&["verify"]));
-        if !verify.ok() {
-            return Err(format!("verify is not clean: {}", verify.describe()));
-        }
+        let clean = self.expected.clean(which);
+        self.check_verify(dir, clean, "")?;
         let next = self.run(dir, &[], &self.prepared.follow_up);
         if !next.ok() {
             return Err(format!("the following update failed: {}", next.describe()));
         }
-        let verify = self.run(dir, &[], &self.cmd(&["verify"]));
-        if !verify.ok() {
-            return Err(format!(
-                "verify after the following update: {}",
-                verify.describe()
-            ));
-        }
+        self.check_verify(dir, clean, " after the following update")?;
         Ok((which, line))
+    }
+
+    /// `verify` exits 0 when `clean`, else 1 (it found problems; anything else is a failure
+    /// of its own).
+    fn check_verify(&self, dir: &Path, clean: bool, when: &str) -> Result<(), String> {
+        let verify = self.run(dir, &[], &self.cmd(&["verify"]));
+        match (clean, verify.code) {
+            (true, Some(0)) | (false, Some(1)) => Ok(()),
+            (true, _) => Err(format!("verify{when} is not clean: {}", verify.describe())),
+            (false, _) => Err(format!(
+                "verify{when} must report the user's modifications (exit 1), as it does without a crash: {}",
+                verify.describe()
+            )),
+        }
     }
 
     /// The journal holds no transaction and nothing is left in staging.
@@ -118,7 +126,7 @@ impl Ctx<'_> {
 }
 
 fn staging_empty(dir: &Path) -> Result<(), String> {
-    let staging = dir.join(".skillwal").join("staging");
+    let staging = state_dir(dir).join("staging");
     match std::fs::read_dir(&staging) {
         Ok(mut rd) => match rd.next() {
             None => Ok(()),
@@ -206,7 +214,7 @@ pub fn deterministic(cx: &Ctx, opts: &Deterministic) -> Tally {
             break;
         }
         let crashed = cx.world.scratch("crashed");
-        copy_tree(&work, &crashed).expect("keep the crashed state");
+        copy_collection(&work, &crashed).expect("keep the crashed state");
         match cx.check_recovered(&work) {
             Ok((which, line)) => {
                 if let Some((p, Which::After)) = last
@@ -261,7 +269,7 @@ fn recovery_crashes(
             return;
         }
         let w = cx.world.scratch("recovering");
-        copy_tree(crashed, &w).expect("copy the crashed state");
+        copy_collection(crashed, &w).expect("copy the crashed state");
         let r = cx.run(&w, &[(CRASH_AFTER, &m.to_string())], &cx.cmd(&["list"]));
         if r.ok() {
             return; // the recovery made fewer than m calls
