@@ -16,6 +16,7 @@ mod world;
 
 use clap::{Parser, ValueEnum};
 use modes::{Ctx, Tally};
+use scenarios::Set;
 use state::Expected;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,21 +25,27 @@ use std::time::Instant;
 /// In the bounded set, the recoveries are crashed after about this many of each command's
 /// crash points (spread evenly, plus the first past the commit point and the last).
 const RECOVERY_SAMPLES: u64 = 6;
+/// The same for the scenarios the bounded set samples ([`Set::Sampled`]).
+const RECOVERY_SAMPLES_SAMPLED: u64 = 1;
+/// Random kills per scenario in the bounded set, and for the sampled scenarios there.
+const ITERATIONS: u64 = 100;
+const ITERATIONS_SAMPLED: u64 = 25;
 
 #[derive(Parser)]
 #[command(
     about = "Crash, random-kill and error-injection harness for the skillwal binary",
     after_help = "Without --full: the bounded set CI runs — every crash point of each command; \
 every call of the recovery after about 6 of them (spread evenly, plus the first past the commit \
-point and the last); at every call one of ENOSPC, EIO, EACCES in turn; 100 random kills. \
---full: every call of every recovery, every errno at every call, 1,000 random kills, and the \
-scenarios outside the bounded set."
+point and the last); at every call one of ENOSPC, EIO, EACCES in turn; 100 random kills. The \
+scenarios --list marks \"bounded, sampled\" crash the recovery after 2 points only (the first \
+past the commit point and the last) and get 25 random kills. --full: every call of every recovery, every errno at every call, 1,000 random kills, and \
+the scenarios outside the bounded set."
 )]
 struct Args {
     /// The skillwal binary [default: `skillwal` beside this program]
     #[arg(long)]
     skillwal: Option<PathBuf>,
-    /// Scenarios to run (repeatable) [default: the small ones; all with --full]
+    /// Scenarios to run (repeatable) [default: the bounded set; all with --full]
     #[arg(long, value_parser = scenario_names())]
     scenario: Vec<String>,
     /// Modes to run (repeatable) [default: all]
@@ -59,7 +66,8 @@ struct Args {
     /// Random mode: the first iteration's seed [default: from the clock, printed]
     #[arg(long)]
     seed: Option<u64>,
-    /// Random mode: kills per scenario [default: 100; 1,000 with --full]
+    /// Random mode: kills per scenario [default: 100, 25 for the sampled ones; 1,000 with
+    /// --full]
     #[arg(long)]
     iterations: Option<u64>,
     /// Random mode: stop each scenario after this many seconds
@@ -117,12 +125,12 @@ fn main() -> ExitCode {
     }
     if args.list {
         for s in scenarios::ALL {
-            let set = if s.small {
-                "bounded set"
-            } else {
-                "--full only"
+            let set = match s.set {
+                Set::Bounded => "bounded set",
+                Set::Sampled => "bounded, sampled",
+                Set::Full => "--full only",
             };
-            println!("{:<18} {:<12} {}", s.name, set, s.about);
+            println!("{:<18} {:<16} {}", s.name, set, s.about);
         }
         return ExitCode::SUCCESS;
     }
@@ -130,7 +138,9 @@ fn main() -> ExitCode {
         let me = std::env::current_exe().ok()?;
         Some(me.parent()?.join("skillwal"))
     }) {
-        Some(b) if b.is_file() => b,
+        // Absolute: the children run in the world's root, where a relative path means
+        // something else.
+        Some(b) if b.is_file() => std::path::absolute(&b).unwrap_or(b),
         other => {
             eprintln!(
                 "crashtest: the skillwal binary {} does not exist; build it first (`cargo build --release --workspace`) or pass --skillwal PATH",
@@ -142,7 +152,7 @@ fn main() -> ExitCode {
     let chosen: Vec<&scenarios::Scenario> = if args.scenario.is_empty() {
         scenarios::ALL
             .iter()
-            .filter(|s| args.full || s.small)
+            .filter(|s| args.full || s.set != Set::Full)
             .collect()
     } else {
         args.scenario
@@ -161,9 +171,6 @@ fn main() -> ExitCode {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1)
     });
-    let iterations = args
-        .iterations
-        .unwrap_or(if args.full { 1_000 } else { 100 });
     let umask = args
         .umask
         .map(|m| format!(" --umask {m:03o}"))
@@ -195,6 +202,12 @@ fn main() -> ExitCode {
             }
         };
         let (prepared, expected) = prepared;
+        let sampled = !args.full && sc.set == Set::Sampled;
+        let iterations = args.iterations.unwrap_or(match (args.full, sampled) {
+            (true, _) => 1_000,
+            (false, true) => ITERATIONS_SAMPLED,
+            (false, false) => ITERATIONS,
+        });
         let cx = Ctx {
             world: &world,
             scenario: sc.name,
@@ -210,8 +223,13 @@ fn main() -> ExitCode {
                         point: args.point,
                         recovery_point: args.recovery_point,
                         recovery_crashes: !args.no_recovery_crashes,
-                        recovery_samples: (!args.full && args.point.is_none())
-                            .then_some(RECOVERY_SAMPLES),
+                        recovery_samples: (!args.full && args.point.is_none()).then_some(
+                            if sampled {
+                                RECOVERY_SAMPLES_SAMPLED
+                            } else {
+                                RECOVERY_SAMPLES
+                            },
+                        ),
                     },
                 ),
                 Mode::Random => modes::random(
