@@ -160,7 +160,8 @@ pub struct Deterministic {
     pub recovery_crashes: bool,
     /// Crash the recoveries after about this many of the command's crash points (spread
     /// evenly, plus the first one past the commit point and the last one) instead of after
-    /// every one. `None`: after every one.
+    /// every one; `Some(0)`: after the first one past the commit point alone (where the
+    /// recovery has the most to roll forward). `None`: after every one.
     pub recovery_samples: Option<u64>,
 }
 
@@ -169,8 +170,8 @@ pub fn deterministic(cx: &Ctx, opts: &Deterministic) -> Tally {
     let mut t = Tally::default();
     let mut last: Option<(u64, Which)> = None;
     let (stride, calls) = match (opts.recovery_samples, opts.point) {
-        (Some(k), None) => match calls_of(cx) {
-            Ok(c) => (c.div_ceil(k.max(1)).max(1), c),
+        (Some(k), None) if k > 0 => match calls_of(cx) {
+            Ok(c) => (c.div_ceil(k).max(1), c),
             Err(e) => {
                 t.fail(
                     format!("--scenario {} --mode deterministic", cx.scenario),
@@ -229,7 +230,10 @@ pub fn deterministic(cx: &Ctx, opts: &Deterministic) -> Tally {
                 }
                 let first_after =
                     which == Which::After && last.is_none_or(|(_, w)| w == Which::Before);
-                let sampled = stride == 1 || n.is_multiple_of(stride) || n == calls || first_after;
+                let sampled = match (opts.recovery_samples, opts.point) {
+                    (Some(0), None) => first_after,
+                    _ => stride == 1 || n.is_multiple_of(stride) || n == calls || first_after,
+                };
                 last = Some((n, which));
                 if opts.recovery_crashes && sampled {
                     recovery_crashes(cx, &crashed, n, which, opts.recovery_point, &mut t);

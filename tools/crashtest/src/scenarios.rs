@@ -16,10 +16,10 @@ pub enum Set {
     /// Every crash point of the command; the recovery crashed at every call after about
     /// six of them; one errno at each call in turn; 100 random kills.
     Bounded,
-    /// The same, but the recovery crashed after only two crash points (the first past the
-    /// commit point, with the most left to roll forward, and the last) and 25 random
-    /// kills: every crash point and every call's error are still tried, which is where
-    /// these scenarios' defects show, and the bounded set stays within about 4 minutes.
+    /// The same, but the recovery crashed only after the first crash point past the commit
+    /// point (where it has the most to roll forward) and 25 random kills: every crash point
+    /// and every call's error are still tried, which is where these scenarios' defects
+    /// show, and the bounded set stays within about 4 minutes.
     Sampled,
     /// Only with `--full` (or `--scenario`).
     Full,
