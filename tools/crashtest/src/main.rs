@@ -18,8 +18,11 @@ use clap::{Parser, ValueEnum};
 use modes::{Ctx, Tally};
 use scenarios::Set;
 use state::Expected;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::Instant;
 
 /// In the bounded set, the recoveries are crashed after about this many of each command's
@@ -80,6 +83,9 @@ struct Args {
     /// List the scenarios and exit
     #[arg(long)]
     list: bool,
+    /// Scenarios run at once (each in its own directory tree)
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
+    jobs: u64,
     /// Run every skillwal child (setup included) under this umask, in octal, e.g. 077: the
     /// copies must keep their sources' permission bits whatever the umask
     #[arg(long, value_parser = parse_umask)]
@@ -176,102 +182,64 @@ fn main() -> ExitCode {
         .umask
         .map(|m| format!(" --umask {m:03o}"))
         .unwrap_or_default();
-    println!("crashtest: {}{umask} (random seed {seed})", bin.display());
+    println!(
+        "crashtest: {}{umask} (random seed {seed}, {} scenarios at a time)",
+        bin.display(),
+        args.jobs
+    );
 
     let started = Instant::now();
     let mut total = Tally::default();
     let mut all_failures = Vec::new();
-    for sc in chosen {
-        let world = match world::World::new(&bin, args.umask) {
-            Ok(w) => w,
-            Err(e) => {
-                eprintln!("crashtest: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        let prepared = match prepare(&world, sc) {
-            Ok(p) => p,
-            Err(e) => {
-                println!("{:<18} setup FAILED", sc.name);
-                all_failures.push(format!(
-                    "crashtest --skillwal {}{umask} --scenario {}\n    setup: {}",
-                    bin.display(),
-                    sc.name,
-                    e.replace('\n', "\n    ")
-                ));
-                continue;
-            }
-        };
-        let (prepared, expected) = prepared;
-        let sampled = !args.full && sc.set == Set::Sampled;
-        let iterations = args.iterations.unwrap_or(match (args.full, sampled) {
-            (true, _) => 1_000,
-            (false, true) => ITERATIONS_SAMPLED,
-            (false, false) => ITERATIONS,
-        });
-        let cx = Ctx {
-            world: &world,
-            scenario: sc.name,
-            prepared: &prepared,
-            expected: &expected,
-        };
-        for mode in &modes {
-            let t0 = Instant::now();
-            let tally = match mode {
-                Mode::Deterministic => modes::deterministic(
-                    &cx,
-                    &modes::Deterministic {
-                        point: args.point,
-                        recovery_point: args.recovery_point,
-                        recovery_crashes: !args.no_recovery_crashes,
-                        recovery_samples: (!args.full && args.point.is_none()).then_some(
-                            if sampled {
-                                RECOVERY_SAMPLES_SAMPLED
-                            } else {
-                                RECOVERY_SAMPLES
-                            },
-                        ),
-                    },
-                ),
-                Mode::Random => modes::random(
-                    &cx,
-                    &modes::Random {
-                        seed,
-                        iterations,
-                        seconds: args.seconds,
-                    },
-                ),
-                Mode::Error => modes::errors(
-                    &cx,
-                    &modes::Errors {
-                        errnos: if args.errno.is_empty() {
-                            modes::ERRNOS.iter().map(|(n, _)| *n).collect()
-                        } else {
-                            modes::ERRNOS
-                                .iter()
-                                .map(|(n, _)| *n)
-                                .filter(|n| args.errno.iter().any(|e| e == n))
-                                .collect()
-                        },
-                        point: args.point,
-                        every_errno_at_every_call: args.full || !args.errno.is_empty(),
-                    },
-                ),
-            };
-            report(sc.name, mode.name(), &tally, t0.elapsed().as_secs_f64());
-            for f in &tally.failures {
-                all_failures.push(format!(
-                    "crashtest --skillwal {}{umask} {}\n    {}",
-                    bin.display(),
-                    f.replay,
-                    f.why.replace('\n', "\n    ")
-                ));
-            }
-            total.tried += tally.tried;
-            total.passed += tally.passed;
-            total.recovery_tried += tally.recovery_tried;
-            total.recovery_passed += tally.recovery_passed;
+    let run = Run {
+        args: &args,
+        bin: &bin,
+        umask: &umask,
+        modes: &modes,
+        seed,
+    };
+    // Scenarios are independent (each has its own world: home, sources, working copies),
+    // and a trial spends most of its time waiting for skillwal's syncs, so `--jobs`
+    // scenarios run at once; each one's lines are printed together, in the listed order.
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
+    let outcome = std::thread::scope(|scope| {
+        for _ in 0..(args.jobs as usize).min(chosen.len()) {
+            let (tx, next, chosen, run) = (tx.clone(), &next, &chosen, &run);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(sc) = chosen.get(i) else { break };
+                    if tx.send((i, run.scenario(sc))).is_err() {
+                        break;
+                    }
+                }
+            });
         }
+        drop(tx);
+        let mut done: BTreeMap<usize, Outcome> = BTreeMap::new();
+        let mut printed = 0;
+        for (i, o) in rx {
+            done.insert(i, o);
+            while let Some(o) = done.remove(&printed) {
+                printed += 1;
+                print!("{}", o.lines);
+                match o.result {
+                    Err(code) => return Err(code),
+                    Ok(t) => {
+                        total.tried += t.tried;
+                        total.passed += t.passed;
+                        total.recovery_tried += t.recovery_tried;
+                        total.recovery_passed += t.recovery_passed;
+                    }
+                }
+                all_failures.extend(o.failures);
+            }
+        }
+        Ok(())
+    });
+    if let Err(code) = outcome {
+        return code;
     }
     let failed = (total.tried - total.passed) + (total.recovery_tried - total.recovery_passed);
     println!(
@@ -294,6 +262,133 @@ fn main() -> ExitCode {
         println!("  … and {} more", all_failures.len() - 50);
     }
     ExitCode::from(1)
+}
+
+/// What every scenario's run shares.
+struct Run<'a> {
+    args: &'a Args,
+    bin: &'a PathBuf,
+    /// ` --umask 077`, or nothing: part of every replay line.
+    umask: &'a str,
+    modes: &'a [Mode],
+    seed: u64,
+}
+
+/// One scenario's report: its lines, its failures (each with the line that replays it), and
+/// its counts; `Err` when the harness itself could not run.
+struct Outcome {
+    lines: String,
+    failures: Vec<String>,
+    result: Result<Tally, ExitCode>,
+}
+
+impl Run<'_> {
+    fn scenario(&self, sc: &scenarios::Scenario) -> Outcome {
+        let (args, bin, umask) = (self.args, self.bin, self.umask);
+        let mut out = Outcome {
+            lines: String::new(),
+            failures: Vec::new(),
+            result: Ok(Tally::default()),
+        };
+        let world = match world::World::new(bin, args.umask) {
+            Ok(w) => w,
+            Err(e) => {
+                out.lines = format!("crashtest: {e}\n");
+                out.result = Err(ExitCode::from(2));
+                return out;
+            }
+        };
+        let (prepared, expected) = match prepare(&world, sc) {
+            Ok(p) => p,
+            Err(e) => {
+                out.lines = format!("{:<18} setup FAILED\n", sc.name);
+                out.failures.push(format!(
+                    "crashtest --skillwal {}{umask} --scenario {}\n    setup: {}",
+                    bin.display(),
+                    sc.name,
+                    e.replace('\n', "\n    ")
+                ));
+                return out;
+            }
+        };
+        let sampled = !args.full && sc.set == Set::Sampled;
+        let iterations = args.iterations.unwrap_or(match (args.full, sampled) {
+            (true, _) => 1_000,
+            (false, true) => ITERATIONS_SAMPLED,
+            (false, false) => ITERATIONS,
+        });
+        let cx = Ctx {
+            world: &world,
+            scenario: sc.name,
+            prepared: &prepared,
+            expected: &expected,
+        };
+        let mut total = Tally::default();
+        for mode in self.modes {
+            let t0 = Instant::now();
+            let tally = match mode {
+                Mode::Deterministic => modes::deterministic(
+                    &cx,
+                    &modes::Deterministic {
+                        point: args.point,
+                        recovery_point: args.recovery_point,
+                        recovery_crashes: !args.no_recovery_crashes,
+                        recovery_samples: (!args.full && args.point.is_none()).then_some(
+                            if sampled {
+                                RECOVERY_SAMPLES_SAMPLED
+                            } else {
+                                RECOVERY_SAMPLES
+                            },
+                        ),
+                    },
+                ),
+                Mode::Random => modes::random(
+                    &cx,
+                    &modes::Random {
+                        seed: self.seed,
+                        iterations,
+                        seconds: args.seconds,
+                    },
+                ),
+                Mode::Error => modes::errors(
+                    &cx,
+                    &modes::Errors {
+                        errnos: if args.errno.is_empty() {
+                            modes::ERRNOS.iter().map(|(n, _)| *n).collect()
+                        } else {
+                            modes::ERRNOS
+                                .iter()
+                                .map(|(n, _)| *n)
+                                .filter(|n| args.errno.iter().any(|e| e == n))
+                                .collect()
+                        },
+                        point: args.point,
+                        every_errno_at_every_call: args.full || !args.errno.is_empty(),
+                    },
+                ),
+            };
+            out.lines.push_str(&report(
+                sc.name,
+                mode.name(),
+                &tally,
+                t0.elapsed().as_secs_f64(),
+            ));
+            for f in &tally.failures {
+                out.failures.push(format!(
+                    "crashtest --skillwal {}{umask} {}\n    {}",
+                    bin.display(),
+                    f.replay,
+                    f.why.replace('\n', "\n    ")
+                ));
+            }
+            total.tried += tally.tried;
+            total.passed += tally.passed;
+            total.recovery_tried += tally.recovery_tried;
+            total.recovery_passed += tally.recovery_passed;
+        }
+        out.result = Ok(total);
+        out
+    }
 }
 
 /// Builds the scenario's starting collection, runs the command once uninterrupted on a copy
@@ -358,7 +453,8 @@ fn verify_clean(world: &world::World, dir: &std::path::Path) -> Result<bool, Str
     }
 }
 
-fn report(scenario: &str, mode: &str, t: &Tally, secs: f64) {
+/// One line per scenario and mode, and one with how the passed trials ended.
+fn report(scenario: &str, mode: &str, t: &Tally, secs: f64) -> String {
     let failed = t.failures.len();
     let mut line = format!(
         "{scenario:<18} {mode:<13} tried {:>5}  passed {:>5}  failed {failed:>3}",
@@ -370,14 +466,14 @@ fn report(scenario: &str, mode: &str, t: &Tally, secs: f64) {
             t.recovery_tried, t.recovery_passed
         ));
     }
-    line.push_str(&format!("  ({secs:.1} s)"));
-    println!("{line}");
+    line.push_str(&format!("  ({secs:.1} s)\n"));
     let outcomes: Vec<String> = t
         .outcomes
         .iter()
         .map(|(k, v)| format!("{k}: {v}"))
         .collect();
     if !outcomes.is_empty() {
-        println!("{:<32} {}", "", outcomes.join("; "));
+        line.push_str(&format!("{:<32} {}\n", "", outcomes.join("; ")));
     }
+    line
 }
