@@ -1,5 +1,6 @@
 //! The harness run as part of `cargo test --release` at the workspace root: the bounded set
-//! against the `skillwal` built in the same invocation, and mutants of skillwal the harness
+//! against the `skillwal` built in the same invocation (and three scenarios' models and
+//! error mode under umask 077), and mutants of skillwal the harness
 //! must catch (a harness that cannot fail proves nothing): one that loses its journal after
 //! a crash, one that copies without permission bits and follows links.
 //!
@@ -96,6 +97,34 @@ fn the_bounded_set_passes() {
         }
     }
     assert!(text.contains("rolled back") && text.contains("rolled forward"));
+}
+
+#[test]
+fn under_umask_077_the_copies_keep_their_sources_modes() {
+    // Every skillwal run under umask 077: each command's uninterrupted result is checked
+    // against its model (exact modes) before any trial, and the error mode then checks
+    // every call's failure; the crash modes are the bounded set's (`--umask 077` runs all).
+    let bin = skillwal();
+    let (code, text) = crashtest(&[
+        "--skillwal",
+        bin.to_str().expect("utf-8"),
+        "--umask",
+        "077",
+        "--scenario",
+        "add",
+        "--scenario",
+        "rollback-modes",
+        "--scenario",
+        "update-mode-only",
+        "--mode",
+        "error",
+        "--errno",
+        "EIO",
+    ]);
+    assert_eq!(code, 0, "crashtest --umask 077 failed:\n{text}");
+    let [tried, passed, _, _, failed] = totals(&text);
+    assert_eq!((failed, tried), (0, passed));
+    assert!(tried > 100, "{tried} trials");
 }
 
 /// A wrapper script standing in for skillwal: runs the real binary, then `after` (shell,
