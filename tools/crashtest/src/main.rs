@@ -16,29 +16,40 @@ mod world;
 
 use clap::{Parser, ValueEnum};
 use modes::{Ctx, Tally};
+use scenarios::Set;
 use state::Expected;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::Instant;
 
 /// In the bounded set, the recoveries are crashed after about this many of each command's
 /// crash points (spread evenly, plus the first past the commit point and the last).
 const RECOVERY_SAMPLES: u64 = 6;
+/// The same for the scenarios the bounded set samples ([`Set::Sampled`]): 0, after the
+/// first crash point past the commit point alone.
+const RECOVERY_SAMPLES_SAMPLED: u64 = 0;
+/// Random kills per scenario in the bounded set, and for the sampled scenarios there.
+const ITERATIONS: u64 = 100;
+const ITERATIONS_SAMPLED: u64 = 25;
 
 #[derive(Parser)]
 #[command(
     about = "Crash, random-kill and error-injection harness for the skillwal binary",
     after_help = "Without --full: the bounded set CI runs — every crash point of each command; \
 every call of the recovery after about 6 of them (spread evenly, plus the first past the commit \
-point and the last); at every call one of ENOSPC, EIO, EACCES in turn; 100 random kills. \
---full: every call of every recovery, every errno at every call, 1,000 random kills, and the \
-scenarios outside the bounded set."
+point and the last); at every call one of ENOSPC, EIO, EACCES in turn; 100 random kills. The \
+scenarios --list marks \"bounded, sampled\" crash the recovery only after the first crash \
+point past the commit point and get 25 random kills. --full: every call of every recovery, every errno at every call, 1,000 random kills, and \
+the scenarios outside the bounded set."
 )]
 struct Args {
     /// The skillwal binary [default: `skillwal` beside this program]
     #[arg(long)]
     skillwal: Option<PathBuf>,
-    /// Scenarios to run (repeatable) [default: the small ones; all with --full]
+    /// Scenarios to run (repeatable) [default: the bounded set; all with --full]
     #[arg(long, value_parser = scenario_names())]
     scenario: Vec<String>,
     /// Modes to run (repeatable) [default: all]
@@ -59,7 +70,8 @@ struct Args {
     /// Random mode: the first iteration's seed [default: from the clock, printed]
     #[arg(long)]
     seed: Option<u64>,
-    /// Random mode: kills per scenario [default: 100; 1,000 with --full]
+    /// Random mode: kills per scenario [default: 100, 25 for the sampled ones; 1,000 with
+    /// --full]
     #[arg(long)]
     iterations: Option<u64>,
     /// Random mode: stop each scenario after this many seconds
@@ -71,6 +83,24 @@ struct Args {
     /// List the scenarios and exit
     #[arg(long)]
     list: bool,
+    /// Scenarios run at once (each in its own directory tree)
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
+    jobs: u64,
+    /// Run every skillwal child (setup included) under this umask, in octal, e.g. 077: the
+    /// copies must keep their sources' permission bits whatever the umask
+    #[arg(long, value_parser = parse_umask)]
+    umask: Option<u32>,
+    /// Print where skillwal keeps the state of the collection DIR, and exit (for the
+    /// harness's own tests, which must find the journal without a second copy of the rule)
+    #[arg(long, hide = true, value_name = "DIR")]
+    print_state_dir: Option<PathBuf>,
+}
+
+fn parse_umask(s: &str) -> Result<u32, String> {
+    match u32::from_str_radix(s, 8) {
+        Ok(m) if m <= 0o777 => Ok(m),
+        _ => Err(format!("{s:?} is not an octal umask (000 to 777)")),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -96,14 +126,18 @@ fn scenario_names() -> clap::builder::PossibleValuesParser {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(dir) = &args.print_state_dir {
+        println!("{}", state::state_dir(dir).display());
+        return ExitCode::SUCCESS;
+    }
     if args.list {
         for s in scenarios::ALL {
-            let set = if s.small {
-                "bounded set"
-            } else {
-                "--full only"
+            let set = match s.set {
+                Set::Bounded => "bounded set",
+                Set::Sampled => "bounded, sampled",
+                Set::Full => "--full only",
             };
-            println!("{:<14} {:<12} {}", s.name, set, s.about);
+            println!("{:<18} {:<16} {}", s.name, set, s.about);
         }
         return ExitCode::SUCCESS;
     }
@@ -111,7 +145,9 @@ fn main() -> ExitCode {
         let me = std::env::current_exe().ok()?;
         Some(me.parent()?.join("skillwal"))
     }) {
-        Some(b) if b.is_file() => b,
+        // Absolute: the children run in the world's root, where a relative path means
+        // something else.
+        Some(b) if b.is_file() => std::path::absolute(&b).unwrap_or(b),
         other => {
             eprintln!(
                 "crashtest: the skillwal binary {} does not exist; build it first (`cargo build --release --workspace`) or pass --skillwal PATH",
@@ -123,7 +159,7 @@ fn main() -> ExitCode {
     let chosen: Vec<&scenarios::Scenario> = if args.scenario.is_empty() {
         scenarios::ALL
             .iter()
-            .filter(|s| args.full || s.small)
+            .filter(|s| args.full || s.set != Set::Full)
             .collect()
     } else {
         args.scenario
@@ -142,89 +178,68 @@ fn main() -> ExitCode {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1)
     });
-    let iterations = args
-        .iterations
-        .unwrap_or(if args.full { 1_000 } else { 100 });
-    println!("crashtest: {} (random seed {seed})", bin.display());
+    let umask = args
+        .umask
+        .map(|m| format!(" --umask {m:03o}"))
+        .unwrap_or_default();
+    println!(
+        "crashtest: {}{umask} (random seed {seed}, {} scenarios at a time)",
+        bin.display(),
+        args.jobs
+    );
 
     let started = Instant::now();
     let mut total = Tally::default();
     let mut all_failures = Vec::new();
-    for sc in chosen {
-        let world = match world::World::new(&bin) {
-            Ok(w) => w,
-            Err(e) => {
-                eprintln!("crashtest: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        let prepared = match prepare(&world, sc) {
-            Ok(p) => p,
-            Err(e) => {
-                println!("{:<14} setup FAILED: {e}", sc.name);
-                all_failures.push(format!("--scenario {}: setup: {e}", sc.name));
-                continue;
-            }
-        };
-        let (prepared, expected) = prepared;
-        let cx = Ctx {
-            world: &world,
-            scenario: sc.name,
-            prepared: &prepared,
-            expected: &expected,
-        };
-        for mode in &modes {
-            let t0 = Instant::now();
-            let tally = match mode {
-                Mode::Deterministic => modes::deterministic(
-                    &cx,
-                    &modes::Deterministic {
-                        point: args.point,
-                        recovery_point: args.recovery_point,
-                        recovery_crashes: !args.no_recovery_crashes,
-                        recovery_samples: (!args.full && args.point.is_none())
-                            .then_some(RECOVERY_SAMPLES),
-                    },
-                ),
-                Mode::Random => modes::random(
-                    &cx,
-                    &modes::Random {
-                        seed,
-                        iterations,
-                        seconds: args.seconds,
-                    },
-                ),
-                Mode::Error => modes::errors(
-                    &cx,
-                    &modes::Errors {
-                        errnos: if args.errno.is_empty() {
-                            modes::ERRNOS.iter().map(|(n, _)| *n).collect()
-                        } else {
-                            modes::ERRNOS
-                                .iter()
-                                .map(|(n, _)| *n)
-                                .filter(|n| args.errno.iter().any(|e| e == n))
-                                .collect()
-                        },
-                        point: args.point,
-                        every_errno_at_every_call: args.full || !args.errno.is_empty(),
-                    },
-                ),
-            };
-            report(sc.name, mode.name(), &tally, t0.elapsed().as_secs_f64());
-            for f in &tally.failures {
-                all_failures.push(format!(
-                    "crashtest --skillwal {} {}\n    {}",
-                    bin.display(),
-                    f.replay,
-                    f.why.replace('\n', "\n    ")
-                ));
-            }
-            total.tried += tally.tried;
-            total.passed += tally.passed;
-            total.recovery_tried += tally.recovery_tried;
-            total.recovery_passed += tally.recovery_passed;
+    let run = Run {
+        args: &args,
+        bin: &bin,
+        umask: &umask,
+        modes: &modes,
+        seed,
+    };
+    // Scenarios are independent (each has its own world: home, sources, working copies),
+    // and a trial spends most of its time waiting for skillwal's syncs, so `--jobs`
+    // scenarios run at once; each one's lines are printed together, in the listed order.
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
+    let outcome = std::thread::scope(|scope| {
+        for _ in 0..(args.jobs as usize).min(chosen.len()) {
+            let (tx, next, chosen, run) = (tx.clone(), &next, &chosen, &run);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(sc) = chosen.get(i) else { break };
+                    if tx.send((i, run.scenario(sc))).is_err() {
+                        break;
+                    }
+                }
+            });
         }
+        drop(tx);
+        let mut done: BTreeMap<usize, Outcome> = BTreeMap::new();
+        let mut printed = 0;
+        for (i, o) in rx {
+            done.insert(i, o);
+            while let Some(o) = done.remove(&printed) {
+                printed += 1;
+                print!("{}", o.lines);
+                match o.result {
+                    Err(code) => return Err(code),
+                    Ok(t) => {
+                        total.tried += t.tried;
+                        total.passed += t.passed;
+                        total.recovery_tried += t.recovery_tried;
+                        total.recovery_passed += t.recovery_passed;
+                    }
+                }
+                all_failures.extend(o.failures);
+            }
+        }
+        Ok(())
+    });
+    if let Err(code) = outcome {
+        return code;
     }
     let failed = (total.tried - total.passed) + (total.recovery_tried - total.recovery_passed);
     println!(
@@ -249,6 +264,133 @@ fn main() -> ExitCode {
     ExitCode::from(1)
 }
 
+/// What every scenario's run shares.
+struct Run<'a> {
+    args: &'a Args,
+    bin: &'a PathBuf,
+    /// ` --umask 077`, or nothing: part of every replay line.
+    umask: &'a str,
+    modes: &'a [Mode],
+    seed: u64,
+}
+
+/// One scenario's report: its lines, its failures (each with the line that replays it), and
+/// its counts; `Err` when the harness itself could not run.
+struct Outcome {
+    lines: String,
+    failures: Vec<String>,
+    result: Result<Tally, ExitCode>,
+}
+
+impl Run<'_> {
+    fn scenario(&self, sc: &scenarios::Scenario) -> Outcome {
+        let (args, bin, umask) = (self.args, self.bin, self.umask);
+        let mut out = Outcome {
+            lines: String::new(),
+            failures: Vec::new(),
+            result: Ok(Tally::default()),
+        };
+        let world = match world::World::new(bin, args.umask) {
+            Ok(w) => w,
+            Err(e) => {
+                out.lines = format!("crashtest: {e}\n");
+                out.result = Err(ExitCode::from(2));
+                return out;
+            }
+        };
+        let (prepared, expected) = match prepare(&world, sc) {
+            Ok(p) => p,
+            Err(e) => {
+                out.lines = format!("{:<18} setup FAILED\n", sc.name);
+                out.failures.push(format!(
+                    "crashtest --skillwal {}{umask} --scenario {}\n    setup: {}",
+                    bin.display(),
+                    sc.name,
+                    e.replace('\n', "\n    ")
+                ));
+                return out;
+            }
+        };
+        let sampled = !args.full && sc.set == Set::Sampled;
+        let iterations = args.iterations.unwrap_or(match (args.full, sampled) {
+            (true, _) => 1_000,
+            (false, true) => ITERATIONS_SAMPLED,
+            (false, false) => ITERATIONS,
+        });
+        let cx = Ctx {
+            world: &world,
+            scenario: sc.name,
+            prepared: &prepared,
+            expected: &expected,
+        };
+        let mut total = Tally::default();
+        for mode in self.modes {
+            let t0 = Instant::now();
+            let tally = match mode {
+                Mode::Deterministic => modes::deterministic(
+                    &cx,
+                    &modes::Deterministic {
+                        point: args.point,
+                        recovery_point: args.recovery_point,
+                        recovery_crashes: !args.no_recovery_crashes,
+                        recovery_samples: (!args.full && args.point.is_none()).then_some(
+                            if sampled {
+                                RECOVERY_SAMPLES_SAMPLED
+                            } else {
+                                RECOVERY_SAMPLES
+                            },
+                        ),
+                    },
+                ),
+                Mode::Random => modes::random(
+                    &cx,
+                    &modes::Random {
+                        seed: self.seed,
+                        iterations,
+                        seconds: args.seconds,
+                    },
+                ),
+                Mode::Error => modes::errors(
+                    &cx,
+                    &modes::Errors {
+                        errnos: if args.errno.is_empty() {
+                            modes::ERRNOS.iter().map(|(n, _)| *n).collect()
+                        } else {
+                            modes::ERRNOS
+                                .iter()
+                                .map(|(n, _)| *n)
+                                .filter(|n| args.errno.iter().any(|e| e == n))
+                                .collect()
+                        },
+                        point: args.point,
+                        every_errno_at_every_call: args.full || !args.errno.is_empty(),
+                    },
+                ),
+            };
+            out.lines.push_str(&report(
+                sc.name,
+                mode.name(),
+                &tally,
+                t0.elapsed().as_secs_f64(),
+            ));
+            for f in &tally.failures {
+                out.failures.push(format!(
+                    "crashtest --skillwal {}{umask} {}\n    {}",
+                    bin.display(),
+                    f.replay,
+                    f.why.replace('\n', "\n    ")
+                ));
+            }
+            total.tried += tally.tried;
+            total.passed += tally.passed;
+            total.recovery_tried += tally.recovery_tried;
+            total.recovery_passed += tally.recovery_passed;
+        }
+        out.result = Ok(total);
+        out
+    }
+}
+
 /// Builds the scenario's starting collection, runs the command once uninterrupted on a copy
 /// and checks that copy against the model; returns the before and after states.
 fn prepare(
@@ -257,6 +399,7 @@ fn prepare(
 ) -> Result<(scenarios::Prepared, Expected), String> {
     let prepared = sc.prepare(world)?;
     let before = state::tree(&prepared.start)?;
+    let clean_before = verify_clean(world, &prepared.start)?;
     let reference = world.scratch("reference");
     world::copy_collection(&prepared.start, &reference)?;
     let r = world.run_in(&reference, &[], &prepared.command);
@@ -272,19 +415,49 @@ fn prepare(
     if after_masked == state::masked(&before) {
         return Err("the command changes nothing".into());
     }
+    let clean_after = verify_clean(world, &reference)?;
+    for (state, want, got) in [
+        ("before", prepared.verify_clean[0], clean_before),
+        ("after", prepared.verify_clean[1], clean_after),
+    ] {
+        if want.is_some_and(|w| w != got) {
+            let word = |clean: bool| if clean { "clean" } else { "not clean" };
+            return Err(format!(
+                "`verify` finds the collection {state} the command {}; it must be {}",
+                word(got),
+                word(!got)
+            ));
+        }
+    }
     Ok((
         prepared,
         Expected {
             before,
             after_masked,
+            clean_before,
+            clean_after,
         },
     ))
 }
 
-fn report(scenario: &str, mode: &str, t: &Tally, secs: f64) {
+/// Whether `verify` finds the collection `dir` clean (exit 0) or reports problems (exit 1),
+/// run on a copy.
+fn verify_clean(world: &world::World, dir: &std::path::Path) -> Result<bool, String> {
+    let copy = world.scratch("verify");
+    world::copy_collection(dir, &copy)?;
+    let r = world.run_in(&copy, &[], &["verify".to_string()]);
+    match r.code {
+        Some(0) => Ok(true),
+        Some(1) => Ok(false),
+        _ => Err(format!("verify failed: {}", r.describe())),
+    }
+}
+
+/// One line per scenario and mode, and one with how the passed trials ended.
+fn report(scenario: &str, mode: &str, t: &Tally, secs: f64) -> String {
     let failed = t.failures.len();
     let mut line = format!(
-        "{scenario:<14} {mode:<13} tried {:>5}  passed {:>5}  failed {failed:>3}",
+        "{scenario:<18} {mode:<13} tried {:>5}  passed {:>5}  failed {failed:>3}",
         t.tried, t.passed
     );
     if t.recovery_tried > 0 {
@@ -293,14 +466,14 @@ fn report(scenario: &str, mode: &str, t: &Tally, secs: f64) {
             t.recovery_tried, t.recovery_passed
         ));
     }
-    line.push_str(&format!("  ({secs:.1} s)"));
-    println!("{line}");
+    line.push_str(&format!("  ({secs:.1} s)\n"));
     let outcomes: Vec<String> = t
         .outcomes
         .iter()
         .map(|(k, v)| format!("{k}: {v}"))
         .collect();
     if !outcomes.is_empty() {
-        println!("{:<28} {}", "", outcomes.join("; "));
+        line.push_str(&format!("{:<32} {}\n", "", outcomes.join("; ")));
     }
+    line
 }

@@ -7,12 +7,24 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub const MANIFEST: &str = "collection.toml";
 pub const LOCK: &str = "collection.lock";
-/// skillwal's own directory inside a collection: its journal, staging area and lock.
+/// The name of skillwal's own directories.
 pub const META_DIR: &str = ".skillwal";
+
+/// skillwal's own state for the collection at `collection`: its journal, staging area, lock
+/// and store, beside the collection in `<parent>/.skillwal/<name>` (wal-spec.md §2). The one
+/// place that knows where it lives: every copy of a collection copies it
+/// (`world::copy_collection`), and the staging check looks in it.
+pub fn state_dir(collection: &Path) -> PathBuf {
+    collection
+        .parent()
+        .expect("a collection has a parent")
+        .join(META_DIR)
+        .join(collection.file_name().expect("a collection has a name"))
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
@@ -34,29 +46,36 @@ pub enum Node {
     },
 }
 
-/// Every path below a collection, `.skillwal/` excluded, keyed by its relative path.
+/// Every path below a collection, skillwal's state excluded, keyed by its relative path.
 pub type Tree = BTreeMap<String, Node>;
 
-/// Reads the tree below `dir`. Fails on what the harness cannot read.
+/// Reads the tree below the collection `dir`, leaving out skillwal's state when it lives
+/// inside. Fails on what the harness cannot read.
 pub fn tree(dir: &Path) -> Result<Tree, String> {
+    let state = state_dir(dir);
+    let skip = state
+        .strip_prefix(dir)
+        .ok()
+        .map(|r| r.to_string_lossy().into_owned());
     let mut t = Tree::new();
-    walk(dir, "", &mut t)?;
+    walk(dir, "", skip.as_deref(), &mut t)?;
     Ok(t)
 }
 
-fn walk(dir: &Path, prefix: &str, t: &mut Tree) -> Result<(), String> {
+/// Adds every path below `dir` to `t` under `prefix`, except the relative path `skip`.
+fn walk(dir: &Path, prefix: &str, skip: Option<&str>, t: &mut Tree) -> Result<(), String> {
     let rd = fs::read_dir(dir).map_err(|e| format!("read {}: {e}", dir.display()))?;
     for e in rd {
         let e = e.map_err(|e| format!("read {}: {e}", dir.display()))?;
         let name = e.file_name().to_string_lossy().into_owned();
-        if prefix.is_empty() && name == META_DIR {
-            continue;
-        }
         let rel = if prefix.is_empty() {
             name
         } else {
             format!("{prefix}/{name}")
         };
+        if skip == Some(rel.as_str()) {
+            continue;
+        }
         let p = e.path();
         let meta = fs::symlink_metadata(&p).map_err(|e| format!("stat {}: {e}", p.display()))?;
         let mode = meta.permissions().mode() & 0o7777;
@@ -66,7 +85,7 @@ fn walk(dir: &Path, prefix: &str, t: &mut Tree) -> Result<(), String> {
                 target: target.display().to_string(),
             }
         } else if meta.is_dir() {
-            walk(&p, &rel, t)?;
+            walk(&p, &rel, skip, t)?;
             Node::Dir { mode }
         } else if rel == MANIFEST || rel == LOCK {
             let text = fs::read_to_string(&p).map_err(|e| format!("read {}: {e}", p.display()))?;
@@ -157,19 +176,62 @@ pub fn masked(t: &Tree) -> Tree {
         .collect()
 }
 
-/// What differs between two trees, one line per path (empty when they are equal).
-pub fn diff(a: &Tree, b: &Tree) -> String {
-    let mut out = String::new();
-    for (k, v) in a {
-        match b.get(k) {
-            None => out.push_str(&format!("    only in the first: {k}\n")),
-            Some(w) if w != v => out.push_str(&format!("    differs: {k}\n")),
+/// A node in a few words, for failure reports: the kind, the permission bits in octal,
+/// and a file's size and hash prefix, a link's target.
+pub fn describe(n: &Node) -> String {
+    match n {
+        Node::Dir { mode } => format!("directory {mode:04o}"),
+        Node::File { mode, len, sha256 } => {
+            format!(
+                "file {mode:04o} {len} bytes {}",
+                &sha256[..12.min(sha256.len())]
+            )
+        }
+        Node::Doc { mode, text } => format!("document {mode:04o} {} bytes", text.len()),
+        Node::Link { target } => format!("symbolic link -> {target}"),
+    }
+}
+
+/// For two documents, the first line that differs (`: "a" / "b"`); else nothing.
+fn first_other_line(a: &Node, b: &Node) -> String {
+    let (Node::Doc { text: x, .. }, Node::Doc { text: y, .. }) = (a, b) else {
+        return String::new();
+    };
+    let (mut xs, mut ys) = (x.lines(), y.lines());
+    loop {
+        match (xs.next(), ys.next()) {
+            (None, None) => return String::new(),
+            (l, r) if l != r => {
+                return format!(
+                    "; first other line: {:?} / {:?}",
+                    l.unwrap_or("<end>"),
+                    r.unwrap_or("<end>")
+                );
+            }
             _ => {}
         }
     }
-    for k in b.keys() {
-        if !a.contains_key(k) {
-            out.push_str(&format!("    only in the second: {k}\n"));
+}
+
+/// What differs between the expected tree `want` and the tree found, `got`: one line per
+/// path, saying what each side holds there (empty when they are equal).
+pub fn diff(want: &Tree, got: &Tree) -> String {
+    let mut out = String::new();
+    for (k, v) in want {
+        match got.get(k) {
+            None => out.push_str(&format!("    missing: {k} (expected {})\n", describe(v))),
+            Some(w) if w != v => out.push_str(&format!(
+                "    differs: {k}: expected {}, found {}{}\n",
+                describe(v),
+                describe(w),
+                first_other_line(v, w)
+            )),
+            _ => {}
+        }
+    }
+    for (k, v) in got {
+        if !want.contains_key(k) {
+            out.push_str(&format!("    unexpected: {k} ({})\n", describe(v)));
         }
     }
     out
@@ -182,10 +244,14 @@ pub enum Which {
     After,
 }
 
-/// The state before the command (exact) and after it (manifest and lock timestamps masked).
+/// The state before the command (exact) and after it (manifest and lock timestamps masked),
+/// and whether `verify` is clean in each: a start the user modified is not, and a state
+/// reached through a crash must get the same verdict as the one reached without.
 pub struct Expected {
     pub before: Tree,
     pub after_masked: Tree,
+    pub clean_before: bool,
+    pub clean_after: bool,
 }
 
 impl Expected {
@@ -205,11 +271,23 @@ impl Expected {
             diff(&self.after_masked, &m)
         ))
     }
+
+    /// Whether `verify` must be clean in the state `which`.
+    pub fn clean(&self, which: Which) -> bool {
+        match which {
+            Which::Before => self.clean_before,
+            Which::After => self.clean_after,
+        }
+    }
 }
 
-/// SkillMeat's content hash (reference/skillmeat-format.md): a file's SHA-256; for a
-/// directory, one SHA-256 over every regular file in component-wise sorted order of the
-/// relative paths, each as its path's UTF-8 bytes then its bytes.
+/// SkillMeat's content hash (reference/skillmeat-format.md), written out the way SkillMeat
+/// 0.74 computes it (`skillmeat/utils/filesystem.py`, `compute_content_hash`): a file's
+/// SHA-256; for a directory, one SHA-256 over every path `rglob("*")` yields for which
+/// `is_file()` holds, in component-wise sorted order, each as its relative path's UTF-8 bytes
+/// then its bytes. `is_file()` follows symbolic links and `rglob` does not descend into a
+/// linked directory, so a link to a file counts under the link's name with its target's
+/// bytes, and a link to a directory or a dangling one adds nothing.
 pub fn skillmeat_hash(p: &Path) -> Result<String, String> {
     let meta = fs::metadata(p).map_err(|e| format!("stat {}: {e}", p.display()))?;
     if meta.is_file() {
@@ -247,7 +325,9 @@ fn list_files(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), Str
         let ft = e.file_type().map_err(|e| e.to_string())?;
         if ft.is_dir() {
             list_files(&e.path(), &rel, out)?;
-        } else if ft.is_file() {
+        } else if ft.is_file()
+            || (ft.is_symlink() && fs::metadata(e.path()).is_ok_and(|m| m.is_file()))
+        {
             out.push(rel);
         }
     }
@@ -281,13 +361,46 @@ impl Kind {
     }
 }
 
+/// An artifact that must exist after the command with exactly the content of `source`.
+#[derive(Debug, Clone)]
+pub struct Present {
+    pub kind: Kind,
+    pub name: String,
+    /// What the artifact must hold: every path's kind, a file's bytes and permission bits,
+    /// a directory's permission bits (the artifact's own too), a link's target.
+    pub source: PathBuf,
+    /// Whether the lock's `content_hash` must be SkillMeat's hash of `source`. False where
+    /// the command restores a lock recorded before links were put into the collection by
+    /// hand ([`Model::whole`] then says what the lock must be).
+    pub lock_hash: bool,
+    /// Whether the command is an update of it, which writes a new `last_updated` into its
+    /// manifest entry and a new `fetched` into its lock entry (as `update` always has).
+    pub updated: bool,
+}
+
+impl Present {
+    pub fn new(kind: Kind, name: &str, source: PathBuf) -> Present {
+        Present {
+            kind,
+            name: name.to_string(),
+            source,
+            lock_hash: true,
+            updated: false,
+        }
+    }
+}
+
 /// What a command must do to the collection, stated from the sources alone.
 #[derive(Debug, Clone, Default)]
 pub struct Model {
     /// Artifacts that must exist afterwards with exactly the content of their source.
-    pub present: Vec<(Kind, String, std::path::PathBuf)>,
+    pub present: Vec<Present>,
     /// Artifacts that must be gone afterwards (files, manifest entry, lock entry).
     pub absent: Vec<(Kind, String)>,
+    /// For a rollback: the whole collection as it was when the snapshot was taken (read by
+    /// the harness then); afterwards it must be exactly that, manifest and lock timestamps
+    /// masked.
+    pub whole: Option<Tree>,
 }
 
 fn parse(dir: &Path, file: &str) -> Result<toml::Table, String> {
@@ -297,8 +410,8 @@ fn parse(dir: &Path, file: &str) -> Result<toml::Table, String> {
         .map_err(|e| format!("{} does not parse: {e}", p.display()))
 }
 
-/// The manifest's `[[artifacts]]` keyed by `name::type`, timestamps masked.
-fn manifest_entries(dir: &Path) -> Result<BTreeMap<String, String>, String> {
+/// The manifest's `[[artifacts]]` keyed by `name::type`.
+fn manifest_entries(dir: &Path) -> Result<BTreeMap<String, toml::Table>, String> {
     let m = parse(dir, MANIFEST)?;
     let mut out = BTreeMap::new();
     if let Some(arts) = m.get("artifacts").and_then(|a| a.as_array()) {
@@ -308,15 +421,46 @@ fn manifest_entries(dir: &Path) -> Result<BTreeMap<String, String>, String> {
                 .ok_or("an [[artifacts]] entry is not a table")?;
             let get = |k: &str| t.get(k).and_then(|v| v.as_str()).unwrap_or("");
             let key = format!("{}::{}", get("name"), get("type"));
-            if out
-                .insert(key.clone(), mask_timestamps(&a.to_string()))
-                .is_some()
-            {
+            if out.insert(key.clone(), t.clone()).is_some() {
                 return Err(format!("the manifest lists {key} twice"));
             }
         }
     }
     Ok(out)
+}
+
+/// An entry as text with its timestamps masked, to compare entries across runs.
+fn masked_entry(t: Option<&toml::Table>) -> Option<String> {
+    t.map(|t| mask_timestamps(&t.to_string()))
+}
+
+/// Checks that `field` of the entry `key` is a timestamp other than the one before (an
+/// update writes the time it ran).
+fn fresh_timestamp(
+    what: &str,
+    key: &str,
+    field: &str,
+    before: Option<&toml::Table>,
+    after: Option<&toml::Table>,
+) -> Result<(), String> {
+    fn get<'a>(t: Option<&'a toml::Table>, field: &str) -> Option<&'a str> {
+        t.and_then(|t| t.get(field)).and_then(|v| v.as_str())
+    }
+    let get = |t| get(t, field);
+    match get(after) {
+        Some(now) if mask_timestamps(&format!("\"{now}\"")) == "\"<TS>\"" => {
+            if get(before) == Some(now) {
+                Err(format!(
+                    "the {what} entry {key} keeps {field} = {now:?}: an update writes the time it ran"
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        other => Err(format!(
+            "the {what} entry {key} has {field} = {other:?}, an update writes the time it ran there"
+        )),
+    }
 }
 
 /// The lock's entries keyed by `name::type`, timestamps masked.
@@ -338,18 +482,32 @@ fn lock_entries(dir: &Path) -> Result<BTreeMap<String, toml::Table>, String> {
 }
 
 /// Checks that `after_dir` is what `model` says `before_dir` must become: the named artifacts
-/// hold exactly their sources' files (bytes and executable bit), with a manifest entry and a
-/// lock entry whose `content_hash` is SkillMeat's hash of the source; removed artifacts are
-/// gone everywhere; and every other file and every other manifest and lock entry is as it was.
+/// hold exactly their sources (every path's kind; files' bytes and permission bits;
+/// directories' permission bits; links as links with their targets), with a manifest entry
+/// and a lock entry whose `content_hash` is SkillMeat's hash of the source; removed
+/// artifacts are gone everywhere; every other file and every other manifest and lock entry
+/// is as it was; and, for a rollback, the whole collection is as it was at the snapshot.
+///
+/// The permission bits are compared exactly: skillwal keeps a local source's bits
+/// (`st_mode & 0o7777`) whatever its umask, so a copy that differs in any bit is wrong.
 pub fn check_model(before_dir: &Path, after_dir: &Path, model: &Model) -> Result<(), String> {
     let (before, after) = (tree(before_dir)?, tree(after_dir)?);
+    if let Some(whole) = &model.whole {
+        let (want, got) = (masked(whole), masked(&after));
+        if want != got {
+            return Err(format!(
+                "the collection is not as it was at the snapshot (timestamps masked):\n{}",
+                diff(&want, &got)
+            ));
+        }
+    }
     let mut touched: Vec<String> = Vec::new();
     let (mb, ma) = (manifest_entries(before_dir)?, manifest_entries(after_dir)?);
     let (lb, la) = (lock_entries(before_dir)?, lock_entries(after_dir)?);
-    for (kind, name, source) in &model.present {
-        let storage = kind.storage(name);
-        let key = format!("{name}::{}", kind.name());
-        let want = tree_of(source)?;
+    for p in &model.present {
+        let storage = p.kind.storage(&p.name);
+        let key = format!("{}::{}", p.name, p.kind.name());
+        let want = tree_of(&p.source)?;
         let got: Tree = after
             .iter()
             .filter_map(|(k, v)| {
@@ -360,42 +518,32 @@ pub fn check_model(before_dir: &Path, after_dir: &Path, model: &Model) -> Result
                 Some((rest.strip_prefix('/')?.to_string(), v.clone()))
             })
             .collect();
-        let shape = |t: &Tree| -> Tree {
-            t.iter()
-                .map(|(k, v)| {
-                    let v = match v {
-                        Node::File { mode, len, sha256 } => Node::File {
-                            mode: mode & 0o100,
-                            len: *len,
-                            sha256: sha256.clone(),
-                        },
-                        Node::Dir { .. } => Node::Dir { mode: 0 },
-                        o => o.clone(),
-                    };
-                    (k.clone(), v)
-                })
-                .collect()
-        };
         if !got.contains_key("") {
             return Err(format!("{storage} is missing"));
         }
-        if shape(&got) != shape(&want) {
+        if got != want {
             return Err(format!(
-                "{storage} does not hold exactly its source {}:\n{}",
-                source.display(),
-                diff(&shape(&want), &shape(&got))
+                "{storage} does not hold exactly its source {} (\"\" is the artifact itself):\n{}",
+                p.source.display(),
+                diff(&want, &got)
             ));
         }
         if !ma.contains_key(&key) {
             return Err(format!("the manifest has no entry for {key}"));
         }
-        let hash = skillmeat_hash(source)?;
-        match la.get(&key).and_then(|e| e.get("content_hash")) {
-            Some(toml::Value::String(h)) if *h == hash => {}
-            other => {
-                return Err(format!(
-                    "the lock's content_hash of {key} is {other:?}, SkillMeat's hash of the source is {hash}"
-                ));
+        if p.updated {
+            fresh_timestamp("manifest", &key, "last_updated", mb.get(&key), ma.get(&key))?;
+            fresh_timestamp("lock", &key, "fetched", lb.get(&key), la.get(&key))?;
+        }
+        if p.lock_hash {
+            let hash = skillmeat_hash(&p.source)?;
+            match la.get(&key).and_then(|e| e.get("content_hash")) {
+                Some(toml::Value::String(h)) if *h == hash => {}
+                other => {
+                    return Err(format!(
+                        "the lock's content_hash of {key} is {other:?}, SkillMeat's hash of the source is {hash}"
+                    ));
+                }
             }
         }
         touched.push(key);
@@ -413,6 +561,10 @@ pub fn check_model(before_dir: &Path, after_dir: &Path, model: &Model) -> Result
         touched.push(key);
         touched.push(storage);
     }
+    if model.whole.is_some() {
+        // A rollback may change any path and any entry; `whole` said what each must be.
+        return Ok(());
+    }
     let untouched = |k: &String| {
         !touched
             .iter()
@@ -423,7 +575,14 @@ pub fn check_model(before_dir: &Path, after_dir: &Path, model: &Model) -> Result
             continue;
         }
         if after.get(k) != Some(v) {
-            return Err(format!("{k} changed, but the command must not touch it"));
+            return Err(format!(
+                "{k} changed ({} before, {} after), but the command must not touch it",
+                describe(v),
+                after
+                    .get(k)
+                    .map(describe)
+                    .unwrap_or_else(|| "nothing".into())
+            ));
         }
     }
     for k in after.keys().filter(|k| untouched(k)) {
@@ -432,29 +591,29 @@ pub fn check_model(before_dir: &Path, after_dir: &Path, model: &Model) -> Result
         }
     }
     for (k, v) in mb.iter().filter(|(k, _)| untouched(k)) {
-        if ma.get(k) != Some(v) {
+        if masked_entry(ma.get(k)) != masked_entry(Some(v)) {
             return Err(format!("the manifest entry {k} changed"));
         }
     }
     for (k, v) in lb.iter().filter(|(k, _)| untouched(k)) {
-        let masked_v = mask_timestamps(&v.to_string());
-        if la.get(k).map(|t| mask_timestamps(&t.to_string())) != Some(masked_v) {
+        if masked_entry(la.get(k)) != masked_entry(Some(v)) {
             return Err(format!("the lock entry {k} changed"));
         }
     }
     Ok(())
 }
 
-/// A source as a tree: a directory's contents, or a single file under the empty path.
-fn tree_of(source: &Path) -> Result<Tree, String> {
+/// A source as a tree: a directory's contents and the directory itself under the empty
+/// path, or a single file under the empty path. Links inside are kept as links.
+pub fn tree_of(source: &Path) -> Result<Tree, String> {
     let meta = fs::metadata(source).map_err(|e| format!("stat {}: {e}", source.display()))?;
     let mut t = Tree::new();
+    let mode = meta.permissions().mode() & 0o7777;
     if meta.is_dir() {
-        walk(source, "", &mut t)?;
-        t.insert(String::new(), Node::Dir { mode: 0 });
+        walk(source, "", None, &mut t)?;
+        t.insert(String::new(), Node::Dir { mode });
     } else {
         let (len, sha256) = sha256_file(source)?;
-        let mode = meta.permissions().mode() & 0o7777;
         t.insert(String::new(), Node::File { mode, len, sha256 });
     }
     Ok(t)

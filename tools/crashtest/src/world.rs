@@ -2,6 +2,7 @@
 //! scenarios add from, and the working copies each trial crashes; and a hygienic way to run
 //! the `skillwal` binary in it.
 
+use crate::state::state_dir;
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::os::unix::process::ExitStatusExt;
@@ -24,6 +25,8 @@ pub struct World {
     pub src: PathBuf,
     /// The binary under test.
     pub bin: PathBuf,
+    /// The umask every run of the binary gets (`--umask`); `None`: the harness's own.
+    pub umask: Option<u32>,
 }
 
 /// What one run of the binary did.
@@ -88,7 +91,7 @@ impl Run {
 impl World {
     /// A fresh world under the system temporary directory (or `$CRASHTEST_TMPDIR`, to run on
     /// a particular file system).
-    pub fn new(bin: &Path) -> Result<World, String> {
+    pub fn new(bin: &Path, umask: Option<u32>) -> Result<World, String> {
         let base = std::env::var_os("CRASHTEST_TMPDIR").map(PathBuf::from);
         let tmp = match &base {
             Some(b) => tempfile::Builder::new().prefix("crashtest-").tempdir_in(b),
@@ -107,6 +110,7 @@ impl World {
             home,
             src,
             bin: bin.to_path_buf(),
+            umask,
         })
     }
 
@@ -116,7 +120,19 @@ impl World {
     }
 
     fn command(&self, args: &[String], env: &[(&str, &str)]) -> Command {
-        let mut c = Command::new(&self.bin);
+        let mut c = match self.umask {
+            None => Command::new(&self.bin),
+            // The crate forbids unsafe code, so no pre_exec(umask): a shell sets it and
+            // execs the binary, which keeps the PID (the random mode's SIGKILL reaches
+            // skillwal itself, and a kill before the exec only ends the run earlier).
+            Some(m) => {
+                let mut c = Command::new("/bin/sh");
+                c.arg("-c")
+                    .arg(format!("umask {m:03o} && exec \"$0\" \"$@\""))
+                    .arg(&self.bin);
+                c
+            }
+        };
         c.env_clear();
         c.env("HOME", self.root.join("user"));
         c.env("TMPDIR", self.root.join("tmp"));
@@ -193,39 +209,17 @@ impl World {
         }
     }
 
-    /// A fresh path below the root for a working copy (removed first if it exists).
+    /// A fresh path below the root for a working copy of a collection (removed first if it
+    /// exists, with its state if that lives outside it).
     pub fn scratch(&self, name: &str) -> PathBuf {
         let p = self.root.join("work").join(name);
-        for d in [p.clone(), state_dir(&p)] {
-            if d.exists() {
+        for d in [state_dir(&p), p.clone()] {
+            if fs::symlink_metadata(&d).is_ok() {
                 fs::remove_dir_all(&d).unwrap_or_else(|e| panic!("remove {}: {e}", d.display()));
             }
         }
         p
     }
-}
-
-/// skillwal's state of the collection at `coll` (journal, lock, staging, store): beside it,
-/// `<parent>/.skillwal/<name>` (wal-spec.md §2). The one place the harness knows it.
-pub fn state_dir(coll: &Path) -> PathBuf {
-    coll.parent()
-        .expect("a collection has a parent")
-        .join(".skillwal")
-        .join(coll.file_name().expect("a collection has a name"))
-}
-
-/// Copies the collection at `from` to `to` (which must not exist), with skillwal's state
-/// beside it, so that a command runs on the copy as on the original.
-pub fn copy_collection(from: &Path, to: &Path) -> Result<(), String> {
-    copy_tree(from, to)?;
-    let state = state_dir(from);
-    if state.exists() {
-        let to_state = state_dir(to);
-        let parent = to_state.parent().expect("a parent");
-        fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-        copy_tree(&state, &to_state)?;
-    }
-    Ok(())
 }
 
 /// Writes `text` to `p`, creating parent directories.
@@ -241,12 +235,22 @@ pub fn chmod(p: &Path, mode: u32) -> Result<(), String> {
         .map_err(|e| format!("chmod {}: {e}", p.display()))
 }
 
+/// Copies the collection `from` to `to`, with skillwal's state (journal, staging, store):
+/// a copy without it would be a different collection, one that has nothing to recover.
+pub fn copy_collection(from: &Path, to: &Path) -> Result<(), String> {
+    copy_tree(from, to)?;
+    let (state, to_state) = (state_dir(from), state_dir(to));
+    // Inside the collection it has been copied with it.
+    if !state.starts_with(from) && fs::symlink_metadata(&state).is_ok() {
+        copy_tree(&state, &to_state)?;
+    }
+    Ok(())
+}
+
 /// Copies a directory tree: files with their modes, directories, and symbolic links as links.
 pub fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
     let err = |p: &Path, e: std::io::Error| format!("copy {}: {e}", p.display());
     fs::create_dir_all(to).map_err(|e| err(to, e))?;
-    let meta = fs::metadata(from).map_err(|e| err(from, e))?;
-    fs::set_permissions(to, meta.permissions()).map_err(|e| err(to, e))?;
     for e in fs::read_dir(from).map_err(|e| err(from, e))? {
         let e = e.map_err(|e| err(from, e))?;
         let (src, dst) = (e.path(), to.join(e.file_name()));
@@ -260,5 +264,7 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
             fs::copy(&src, &dst).map_err(|e| err(&src, e))?;
         }
     }
-    Ok(())
+    // Last, so that a directory without write permission can still be filled.
+    let meta = fs::metadata(from).map_err(|e| err(from, e))?;
+    fs::set_permissions(to, meta.permissions()).map_err(|e| err(to, e))
 }

@@ -1,7 +1,8 @@
 //! The harness run as part of `cargo test --release` at the workspace root: the bounded set
-//! against the `skillwal` built in the same invocation, and a mutant of skillwal that loses
-//! its journal after a crash, which the harness must catch (a harness that cannot fail
-//! proves nothing).
+//! against the `skillwal` built in the same invocation (and three scenarios' models and
+//! error mode under umask 077), and mutants of skillwal the harness
+//! must catch (a harness that cannot fail proves nothing): one that loses its journal after
+//! a crash, one that copies without permission bits and follows links.
 //!
 //! `skillwal` is taken from beside `crashtest` (both are built by `cargo test` at the
 //! workspace root); `CRASHTEST_SKILLWAL` overrides that.
@@ -56,6 +57,21 @@ fn totals(text: &str) -> [u64; 5] {
     [nums[0], nums[1], nums[2], nums[3], nums[4]]
 }
 
+/// The scenarios of the bounded set (`crashtest --list`).
+const BOUNDED: [&str; 11] = [
+    "add",
+    "update-one",
+    "update-many",
+    "remove",
+    "rollback",
+    "rollback-modes",
+    "rollback-dir-modes",
+    "update-mode-only",
+    "type-change",
+    "links",
+    "links-rollback",
+];
+
 #[test]
 fn the_bounded_set_passes() {
     let bin = skillwal();
@@ -65,16 +81,17 @@ fn the_bounded_set_passes() {
     assert_eq!(failed, 0);
     assert_eq!(tried, passed);
     assert_eq!(rtried, rpassed);
-    // Five scenarios: every crash point (about 40-70 each), three errnos at each call, 100
-    // random kills each; and the crash points of the recoveries.
-    assert!(tried > 1_000, "{tried} trials");
+    // Eleven scenarios: every crash point (about 40-100 each), one of three errnos at each
+    // call, random kills; and the crash points of the recoveries.
+    assert!(tried > 2_000, "{tried} trials");
     assert!(rtried > 1_000, "{rtried} recovery crash points");
-    for scenario in ["add", "update-one", "update-many", "remove", "rollback"] {
+    for scenario in BOUNDED {
         for mode in ["deterministic", "random", "error"] {
             assert!(
-                text.lines().any(|l| l.starts_with(scenario)
-                    && l.contains(mode)
-                    && l.contains("failed   0")),
+                text.lines()
+                    .any(|l| l.split_whitespace().next() == Some(scenario)
+                        && l.contains(mode)
+                        && l.contains("failed   0")),
                 "no passing line for {scenario} {mode}"
             );
         }
@@ -83,21 +100,62 @@ fn the_bounded_set_passes() {
 }
 
 #[test]
-fn a_skillwal_that_loses_its_journal_after_a_crash_is_caught() {
+fn under_umask_077_the_copies_keep_their_sources_modes() {
+    // Every skillwal run under umask 077: each command's uninterrupted result is checked
+    // against its model (exact modes) before any trial, and the error mode then checks
+    // every call's failure; the crash modes are the bounded set's (`--umask 077` runs all).
     let bin = skillwal();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mutant = dir.path().join("skillwal-without-recovery");
-    // Runs the real binary; when it was killed by its crash hook, deletes the journal (what
-    // a tool without a journal leaves behind) and dies the same way.
+    let (code, text) = crashtest(&[
+        "--skillwal",
+        bin.to_str().expect("utf-8"),
+        "--umask",
+        "077",
+        "--scenario",
+        "add",
+        "--scenario",
+        "rollback-modes",
+        "--scenario",
+        "update-mode-only",
+        "--mode",
+        "error",
+        "--errno",
+        "EIO",
+    ]);
+    assert_eq!(code, 0, "crashtest --umask 077 failed:\n{text}");
+    let [tried, passed, _, _, failed] = totals(&text);
+    assert_eq!((failed, tried), (0, passed));
+    assert!(tried > 100, "{tried} trials");
+}
+
+/// A wrapper script standing in for skillwal: runs the real binary, then `after` (shell,
+/// with `$rc` its exit status, `$state` skillwal's state directory for the collection
+/// `--collection-dir $2`, found by asking crashtest so that the rule lives in one place).
+fn mutant(dir: &std::path::Path, name: &str, after: &str) -> PathBuf {
+    let bin = skillwal();
+    let path = dir.join(name);
     std::fs::write(
-        &mutant,
+        &path,
         format!(
-            "#!/bin/sh\n\"{}\" \"$@\"\nrc=$?\nif [ $rc -eq 137 ] && [ \"$1\" = --collection-dir ]; then\n  rm -f \"$(dirname \"$2\")/.skillwal/$(basename \"$2\")/journal\"\n  kill -9 $$\nfi\nexit $rc\n",
-            bin.display()
+            "#!/bin/sh\n\"{}\" \"$@\"\nrc=$?\nif [ \"$1\" = --collection-dir ]; then\n  state=$(\"{}\" --print-state-dir \"$2\")\n{after}\nfi\nexit $rc\n",
+            bin.display(),
+            CRASHTEST
         ),
     )
     .expect("write the mutant");
-    std::fs::set_permissions(&mutant, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+#[test]
+fn a_skillwal_that_loses_its_journal_after_a_crash_is_caught() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // When the real binary was killed by its crash hook, deletes the journal (what a tool
+    // without a journal leaves behind) and dies the same way.
+    let mutant = mutant(
+        dir.path(),
+        "skillwal-without-recovery",
+        "  if [ $rc -eq 137 ]; then rm -f \"$state/journal\"; kill -9 $$; fi",
+    );
     let (code, text) = crashtest(&[
         "--skillwal",
         mutant.to_str().expect("utf-8"),
@@ -114,5 +172,44 @@ fn a_skillwal_that_loses_its_journal_after_a_crash_is_caught() {
     assert!(
         text.contains("--scenario update-many --mode deterministic --point "),
         "a failure must print the arguments that replay it:\n{text}"
+    );
+}
+
+#[test]
+fn a_skillwal_that_copies_without_modes_or_links_is_caught() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // After each command that succeeded, does to the collection's skills what a copier
+    // that ignores permission bits and follows links does: every link becomes a copy of
+    // what it points to, every file 0644.
+    let mutant = mutant(
+        dir.path(),
+        "skillwal-sloppy-copier",
+        r#"  if [ $rc -eq 0 ] && [ -d "$2/skills" ]; then
+    find "$2/skills" -type l | while read -r l; do cp -RL "$l" "$l.copy" && rm "$l" && mv "$l.copy" "$l"; done
+    find "$2/skills" -type f -exec chmod 0644 {} +
+  fi"#,
+    );
+    let (code, text) = crashtest(&[
+        "--skillwal",
+        mutant.to_str().expect("utf-8"),
+        "--scenario",
+        "links-rollback",
+        "--scenario",
+        "update-mode-only",
+        "--mode",
+        "error",
+        "--errno",
+        "EIO",
+    ]);
+    assert_eq!(code, 1, "the harness must fail on the mutant:\n{text}");
+    assert!(text.contains("links-rollback     setup FAILED"), "{text}");
+    assert!(text.contains("update-mode-only   setup FAILED"), "{text}");
+    assert!(
+        text.contains("link-to-file") && text.contains("expected symbolic link -> SKILL.md"),
+        "a link copied as a file must be named:\n{text}"
+    );
+    assert!(
+        text.contains("expected file 0755"),
+        "a lost executable bit must be named:\n{text}"
     );
 }
