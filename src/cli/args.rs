@@ -150,7 +150,7 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// Delete store objects that no snapshot and no base refers to
+    /// Delete the bases no lock needs and the store objects nothing kept refers to
     Gc,
     /// Look at the journal
     Journal {

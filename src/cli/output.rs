@@ -526,8 +526,8 @@ impl Output {
             return;
         }
         println!(
-            "Removed {} unreferenced store objects ({} bytes) in {} transactions; {} kept",
-            r.removed, r.removed_bytes, r.transactions, r.kept
+            "Removed {} unreferenced store objects ({} bytes) and {} bases no lock needs in {} transactions; {} objects and {} bases kept",
+            r.removed, r.removed_bytes, r.bases_removed, r.transactions, r.kept, r.bases_kept
         );
     }
 

@@ -16,7 +16,7 @@ use super::{
 use crate::fs::{FileKind, FileSystem, OpenMode};
 use crate::recovery::RecoveryReport;
 use crate::store::capture::{CacheUse, Captured, Item, capture, capture_dir};
-use crate::store::gc::GcReport;
+use crate::store::gc::{BaseId, GcReport};
 use crate::store::refs::{self, BaseContent, SnapshotRef, StagedSnapshot};
 use crate::store::restore::{self, Action, Trees};
 use crate::store::{Store, StoreError, Writer};
@@ -24,7 +24,7 @@ use crate::{Engine, OpenOptions, Transaction};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -123,6 +123,10 @@ pub enum CollectionError {
         "{ty} {name} has local modifications and no recorded base to merge them with (it was added before skillwal kept bases, or its lock entry was changed by another tool); nothing was changed; choose --strategy upstream or --strategy local"
     )]
     NoBase { name: String, ty: ArtifactType },
+    #[error(
+        "gc deleted nothing: the collection.lock of snapshot {id} cannot be read or parsed ({reason}); a rollback to that snapshot would need the bases it names. If that snapshot is not needed, `skillwal snapshot delete {id}` and run gc again"
+    )]
+    SnapshotLock { id: u64, reason: String },
 }
 
 pub type Result<T, E = CollectionError> = std::result::Result<T, E>;
@@ -1372,10 +1376,44 @@ impl Collection {
         Ok((imported, extracted, r))
     }
 
-    /// Deletes the store objects no snapshot and no base refers to.
+    /// Deletes the bases no merge can need and then the store objects that no snapshot and
+    /// no kept base reaches (store-spec.md §4.3, §7), in journaled batches. A base is needed
+    /// when the current lock or the lock of a snapshot (which a rollback makes current again)
+    /// records its key as an artifact's `content_hash`.
+    ///
+    /// Fails before deleting anything when a snapshot's lock cannot be read or parsed (the
+    /// error names the snapshot) or the store cannot be read; see [`crate::store::gc::gc`].
     pub fn gc(&mut self) -> Result<GcReport> {
+        let needed = self.needed_bases()?;
         let engine = writable(&mut self.engine, &self.dir)?;
-        Ok(crate::store::gc::gc(&self.store, engine)?)
+        Ok(crate::store::gc::gc(&self.store, engine, &needed)?)
+    }
+
+    /// The bases named by the current lock and by every snapshot's lock, as
+    /// `(type, name, content_hash)`. Each distinct lock of the snapshots is parsed once.
+    fn needed_bases(&self) -> Result<HashSet<BaseId>> {
+        let mut needed = HashSet::new();
+        let mut note = |lock: &Lock| {
+            for e in &lock.entries {
+                let ty = e.artifact_type.as_str().to_string();
+                needed.insert((ty, e.name.clone(), e.content_hash.clone()));
+            }
+        };
+        note(&*self.lock()?);
+        let mut parsed = HashSet::new();
+        for snap in refs::list_snapshots(&self.store)? {
+            let failed = |reason: String| CollectionError::SnapshotLock {
+                id: snap.id,
+                reason,
+            };
+            let object = snapshot_lock_object(&self.store, &snap).map_err(failed)?;
+            if let Some((hash, size)) = object
+                && parsed.insert(hash)
+            {
+                note(&read_snapshot_lock(&self.store, &snap, &hash, size).map_err(failed)?);
+            }
+        }
+        Ok(needed)
     }
 
     /// What updating `name` to `fetched` would change in its files on disk, per file.
@@ -1558,6 +1596,46 @@ fn outside_links(
         }
     }
     Ok(out)
+}
+
+/// The file object of `collection.lock` in the snapshot `snap` (hash and size), `None`
+/// when the snapshot has none (a collection without a lock, read as empty). Fails with the
+/// reason when the root tree cannot be read or the entry is not a file.
+fn snapshot_lock_object(
+    store: &Store,
+    snap: &SnapshotRef,
+) -> Result<Option<(crate::journal::format::Hash, u64)>, String> {
+    use crate::store::object::Node;
+    let root = snap.root_hash().expect("validated when read");
+    let tree = store.read_tree(&root).map_err(|e| e.to_string())?;
+    match tree.entries.into_iter().find(|e| e.name == LOCK_FILE_NAME) {
+        None => Ok(None),
+        Some(e) => match e.node {
+            Node::File { size, hash } => Ok(Some((hash, size))),
+            _ => Err(format!("its {LOCK_FILE_NAME} is not a regular file")),
+        },
+    }
+}
+
+/// Reads (verified against its hash) and parses the lock file object `hash` of `size`
+/// bytes of the snapshot `snap`; fails with the reason.
+fn read_snapshot_lock(
+    store: &Store,
+    snap: &SnapshotRef,
+    hash: &crate::journal::format::Hash,
+    size: u64,
+) -> Result<Lock, String> {
+    if size > DOCUMENT_BYTES_MAX {
+        return Err(format!("{size} bytes, larger than any lock"));
+    }
+    let mut reader = store.open_blob(hash, size).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::with_capacity(size as usize);
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("reading it: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| "it is not UTF-8".to_string())?;
+    let name = format!("{LOCK_FILE_NAME} of snapshot {}", snap.id);
+    Lock::parse(&text, &name).map_err(|e| e.to_string())
 }
 
 /// The engine of a collection opened for writing.
