@@ -17,7 +17,7 @@ use crate::fs::{FileKind, FileSystem, OpenMode};
 use crate::recovery::RecoveryReport;
 use crate::store::capture::{CacheUse, Captured, Item, capture, capture_dir};
 use crate::store::gc::{BaseId, GcReport};
-use crate::store::refs::{self, BaseContent, SnapshotRef, StagedSnapshot};
+use crate::store::refs::{self, BaseContent, SnapshotRef, SourceRef, StagedSnapshot};
 use crate::store::restore::{self, Action, Trees};
 use crate::store::{Store, StoreError, Writer};
 use crate::{Engine, OpenOptions, Transaction};
@@ -99,7 +99,7 @@ pub enum CollectionError {
         path: PathBuf,
     },
     #[error(
-        "{ty} {name} has no source skillwal can update from (origin {origin}; the Python tool drops skillwal's source fields when it rewrites the manifest); remove it and add it again from its source"
+        "{ty} {name} has no source skillwal can update from (origin {origin}; skillwal's source fields are not in its manifest entry, skillwal's store holds no source reference for this artifact as added at that time, and it has no GitHub upstream: the Python tool added it, or re-added it under this name); remove it and add it again from its source with skillwal"
     )]
     NoSource {
         name: String,
@@ -659,19 +659,88 @@ fn front_matter_source(fetched: &Fetched) -> Option<String> {
     frontmatter::read_source(&path)
 }
 
-/// How an artifact's source is recorded, for updating it later.
-pub fn source_of(a: &Artifact) -> Option<SourceSpec> {
-    if let Some(src) = a.extra.get(FIELD_SOURCE) {
-        return Some(match a.origin {
-            Origin::Local => SourceSpec::Local(PathBuf::from(src)),
-            _ => SourceSpec::Git {
-                url: src.clone(),
-                path: a.extra.get(FIELD_PATH).cloned(),
-                reference: a.extra.get(FIELD_REF).cloned(),
-            },
-        });
+/// The source recorded as skillwal records it (in the manifest's `skillwal_*` fields, or in
+/// a source reference): a local path for a local artifact, a git URL with path and
+/// reference otherwise.
+fn recorded_source(
+    origin: Origin,
+    src: &str,
+    path: Option<&String>,
+    reference: Option<&String>,
+) -> SourceSpec {
+    match origin {
+        Origin::Local => SourceSpec::Local(PathBuf::from(src)),
+        _ => SourceSpec::Git {
+            url: src.to_string(),
+            path: path.cloned(),
+            reference: reference.cloned(),
+        },
     }
-    // Added by the Python tool from GitHub: https://github.com/<user>/<repo>/tree/<sha>/<path>
+}
+
+/// The source skillwal recorded in the artifact's manifest entry (`None` when the fields
+/// are gone, e.g. after the Python tool rewrote the manifest).
+fn source_in_manifest(a: &Artifact) -> Option<SourceSpec> {
+    let src = a.extra.get(FIELD_SOURCE)?;
+    Some(recorded_source(
+        a.origin,
+        src,
+        a.extra.get(FIELD_PATH),
+        a.extra.get(FIELD_REF),
+    ))
+}
+
+/// The source reference skillwal writes with every add and update of `a`: where `fetched`
+/// came from, and `a`'s manifest `added` and origin (what [`Collection::source_of`] compares
+/// it with), which tell it from another artifact added under the same name later.
+fn source_ref(a: &Artifact, fetched: &Fetched) -> SourceRef {
+    SourceRef::new(
+        a.origin.as_str(),
+        &fetched.skillwal_source,
+        fetched.skillwal_path.as_deref(),
+        fetched.skillwal_ref.as_deref(),
+        &a.added,
+    )
+}
+
+/// Stages writing `source` as the source reference of `name` of type `ty`, unless the store
+/// holds exactly that already (an update from the same source rewrites nothing; a damaged
+/// reference is replaced).
+fn stage_source(
+    store: &Store,
+    w: &mut Writer<'_>,
+    t: &mut Transaction<'_>,
+    ty: ArtifactType,
+    name: &str,
+    source: &SourceRef,
+) -> Result<()> {
+    if refs::get_source(store, ty.as_str(), name)
+        .ok()
+        .flatten()
+        .as_ref()
+        != Some(source)
+    {
+        refs::stage_source(w, t, ty.as_str(), name, source)?;
+    }
+    Ok(())
+}
+
+/// Whether two SkillMeat timestamps are the same instant: Python's `isoformat()` drops a
+/// fraction that is exactly zero, so a manifest it rewrote may say `…:48` for our `…:48.000000`.
+fn same_timestamp(a: &str, b: &str) -> bool {
+    let full = |t: &str| {
+        if t.contains('.') {
+            t.to_string()
+        } else {
+            format!("{t}.000000")
+        }
+    };
+    full(a) == full(b)
+}
+
+/// The source of an artifact the Python tool added from GitHub, from its `upstream`
+/// (`https://github.com/<user>/<repo>/tree/<sha>/<path>`).
+fn github_source(a: &Artifact) -> Option<SourceSpec> {
     if a.origin == Origin::Github {
         let up = a.upstream.as_deref()?;
         let rest = up.strip_prefix("https://github.com/")?;
@@ -842,6 +911,29 @@ impl Collection {
         }
     }
 
+    /// Where `a` can be updated from: skillwal's fields in its manifest entry; else the
+    /// source reference skillwal wrote with its last add or update, when that reference's
+    /// `added` and origin are the artifact's (the Python tool drops skillwal's fields when it
+    /// rewrites the manifest; an artifact it removed and added again under the same name is
+    /// another one, with another `added`); else the GitHub upstream the Python tool recorded.
+    /// `None` when there is none of these.
+    ///
+    /// Fails when the artifact's source reference is damaged (the error names the file).
+    pub fn source_of(&self, a: &Artifact) -> Result<Option<SourceSpec>> {
+        if let Some(spec) = source_in_manifest(a) {
+            return Ok(Some(spec));
+        }
+        let ty = a.artifact_type.as_str();
+        if let Some(r) = refs::get_source(&self.store, ty, &a.name)?
+            && r.origin == a.origin.as_str()
+            && same_timestamp(&r.added, &a.added)
+        {
+            let (path, reference) = (r.path.as_ref(), r.reference.as_ref());
+            return Ok(Some(recorded_source(a.origin, &r.source, path, reference)));
+        }
+        Ok(github_source(a))
+    }
+
     /// What is at `path` in the collection (links not followed); `None` when nothing is.
     fn kind(&self, path: &Path) -> Result<Option<FileKind>> {
         match self.fs.metadata(path) {
@@ -947,6 +1039,8 @@ impl Collection {
         docs.stage(&mut t)?;
         let mut w = Writer::new(&self.store);
         stage_base(&self.store, &mut w, &mut t, ty, name, &hash, fetched)?;
+        let source = source_ref(&artifact, fetched);
+        stage_source(&self.store, &mut w, &mut t, ty, name, &source)?;
         docs.commit(t)?;
         Ok(entry)
     }
@@ -1003,6 +1097,7 @@ impl Collection {
             self.snapshot_keep,
         )?;
         refs::stage_delete_bases(&self.store, &mut t, ty.as_str(), name)?;
+        refs::stage_delete_source(&self.store, &mut t, ty.as_str(), name)?;
         docs.commit(t)?;
         cap.save_stat_cache(&self.store, true);
         Ok(snap)
@@ -1199,17 +1294,12 @@ impl Collection {
                 &format!("before update {}", names.join(", ")),
                 self.snapshot_keep,
             )?);
-            for (input, _, action, _, upstream, _) in &plans {
+            for (input, artifact, action, _, upstream, _) in &plans {
                 if writes(*action) {
-                    stage_base(
-                        &self.store,
-                        &mut w,
-                        &mut t,
-                        input.ty,
-                        &input.name,
-                        upstream,
-                        &input.fetched,
-                    )?;
+                    let (ty, name, f) = (input.ty, input.name.as_str(), &input.fetched);
+                    stage_base(&self.store, &mut w, &mut t, ty, name, upstream, f)?;
+                    let source = source_ref(artifact, f);
+                    stage_source(&self.store, &mut w, &mut t, ty, name, &source)?;
                 }
             }
             docs.commit(t)?;
@@ -1495,7 +1585,9 @@ impl Collection {
                 Ok(s) => s,
                 Err(why) => (FileState::Unreadable, vec![why], None),
             };
-            let update_available = match (source_of(a), &locked) {
+            // A damaged source reference only means the update check is not made here.
+            let source = self.source_of(a).ok().flatten();
+            let update_available = match (source, &locked) {
                 (Some(spec @ SourceSpec::Local(_)), Some(l)) => {
                     match super::source::fetch(&spec, a.artifact_type) {
                         Ok(f) => {
@@ -1649,5 +1741,36 @@ fn source_path(f: &Fetched) -> PathBuf {
     match &f.kind {
         FetchedKind::File { path, .. } => path.clone(),
         FetchedKind::Dir { root, .. } => root.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_timestamp;
+
+    #[test]
+    fn timestamps_compare_as_instants() {
+        // Python's isoformat() writes no fraction when it is zero; skillwal always writes six
+        // digits.
+        assert!(same_timestamp(
+            "2026-11-25T21:23:48",
+            "2026-11-25T21:23:48.000000"
+        ));
+        assert!(same_timestamp(
+            "2026-11-25T21:23:48.000000",
+            "2026-11-25T21:23:48"
+        ));
+        assert!(same_timestamp(
+            "2026-11-25T21:23:48.120000",
+            "2026-11-25T21:23:48.120000"
+        ));
+        assert!(!same_timestamp(
+            "2026-11-25T21:23:48",
+            "2026-11-25T21:23:48.000001"
+        ));
+        assert!(!same_timestamp(
+            "2026-11-25T21:23:48.5",
+            "2026-11-25T21:23:49.500000"
+        ));
     }
 }
