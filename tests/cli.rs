@@ -966,11 +966,19 @@ fn update_whose_source_is_gone_changes_nothing() {
     sb.change_sources("v2");
     fs::remove_file(sb.src.join("helper.md")).unwrap();
     let before = tree(&coll);
-    sb.run(&UPDATE_ALL)
-        .code(1)
-        .stderr_has("fetching agent helper failed; nothing was changed")
-        .stderr_has(s(&sb.src.join("helper.md")))
-        .stderr_has("does not exist");
+    // Named artifacts: all or nothing (`update --all` updates the others: python_sources.rs).
+    sb.run(&[
+        "update",
+        "my-skill",
+        "review",
+        "helper",
+        "--strategy",
+        "upstream",
+    ])
+    .code(1)
+    .stderr_has("fetching agent helper failed; nothing was changed")
+    .stderr_has(s(&sb.src.join("helper.md")))
+    .stderr_has("does not exist");
     assert_same_tree(&before, &tree(&coll), "update with a missing source");
 }
 
@@ -1711,7 +1719,7 @@ fn bad_git_sources_and_refs_that_do_not_resolve_are_refused() {
     refused(
         &sb,
         &coll,
-        &["update", "--all", "--strategy", "upstream"],
+        &["update", "g", "my-skill", "--strategy", "upstream"],
         1,
         &[
             "fetching skill g failed; nothing was changed",

@@ -1009,11 +1009,12 @@ fn python_edge_collection_changed_by_skillwal() {
 ///
 /// What skillwal can and cannot update afterwards: the Python tool records no source for a
 /// local artifact, and every Python write rewrites the whole manifest, dropping skillwal's
-/// `skillwal_source` fields from *every* artifact (FINDINGS.md (b)). So after any Python
-/// write, `skillwal update` of a local artifact — the Python-added one and skillwal's own
-/// alike — fails with a "no source" message and changes nothing; `remove` and then `add` from
-/// the source again restores updates. (GitHub artifacts would still be found through
-/// `upstream`; that needs the network and is not tested here.)
+/// `skillwal_source` fields from *every* artifact (FINDINGS.md (b)). skillwal's own artifacts
+/// are still found through the source references in its store (tests/python_sources.rs);
+/// `skillwal update` of the Python-added local one fails with a "no source" message and
+/// changes nothing, and `update --all` lists it (exit 5); `remove` and then `add` from the
+/// source again restores updates. (GitHub artifacts would still be found through `upstream`;
+/// that needs the network and is not tested here.)
 #[test]
 fn python_adds_to_skillwal_collection() {
     let py = python_or_skip!("python_adds_to_skillwal_collection");
@@ -1048,12 +1049,11 @@ fn python_adds_to_skillwal_collection() {
         assert_eq!(a["state"], "ok");
     }
 
-    // No source to update from: a clear error, exit 1, nothing changed.
+    // The command has no source to update from: a clear error, exit 1, nothing changed.
     let before = snapshot(&c);
     for args in [
         &["update", "review"][..],
-        &["update", "my-skill", "--strategy", "upstream"][..],
-        &["update", "--all"][..],
+        &["update", "review", "my-skill", "--strategy", "upstream"][..],
     ] {
         let out = w.sw(args);
         out.expect(1);
@@ -1071,6 +1071,20 @@ fn python_adds_to_skillwal_collection() {
             out.what
         );
     }
+    // `update --all` updates what it can (here: nothing is new) and lists the command.
+    let out = w.sw(&["update", "--all"]);
+    out.expect(5);
+    assert!(
+        out.stdout
+            .contains("command review: NOT UPDATED (no-source)")
+            && out.stdout.contains("skill my-skill: up to date"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        snapshot(&c) == before,
+        "update --all changed the collection"
+    );
     let out = w.sw(&["--json", "update", "review"]);
     out.expect(1);
     let err: Value = serde_json::from_str(&out.stderr).expect("JSON error on stderr");

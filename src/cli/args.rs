@@ -12,7 +12,7 @@ use std::path::PathBuf;
     long_about = "skillwal changes a SkillMeat collection — artifact files, collection.toml and collection.lock — \
 in one journaled transaction: after a crash or kill -9 the next command finds it exactly before or after the change. \
 Every command that opens a collection recovers an interrupted transaction first.",
-    after_help = "Exit codes: 0 success, 1 error (or problems found by verify), 2 usage error, 3 collection locked by another process (--no-wait), 4 update --strategy merge done with conflicts."
+    after_help = "Exit codes: 0 success, 1 error (or problems found by verify), 2 usage error, 3 collection locked by another process (--no-wait), 4 update --strategy merge done with conflicts, 5 update --all done but some artifacts could not be updated (listed)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -96,7 +96,7 @@ pub enum Command {
     Update {
         /// Artifacts to update
         names: Vec<String>,
-        /// Update every artifact
+        /// Update every artifact that can be updated; list the others with why (exit code 5)
         #[arg(long, conflicts_with = "names")]
         all: bool,
         /// Only artifacts of this type (needed when a name is used by two types)
@@ -150,7 +150,7 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// Delete store objects that no snapshot and no base refers to
+    /// Delete the bases no lock needs and the store objects nothing kept refers to
     Gc,
     /// Look at the journal
     Journal {

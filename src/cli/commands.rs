@@ -2,17 +2,17 @@
 
 use super::args::{Cli, Command, Global, JournalCommand, SnapshotCommand, StrategyArg, TypeArg};
 use super::exit;
-use super::output::{self, Output, UsageError};
+use super::output::{self, NotUpdated, Output, UsageError};
 use anyhow::{Context, Result, anyhow, bail};
 use skillwal::fs::FileSystem;
 use skillwal::fs::fault::FaultFs;
 use skillwal::fs::real::RealFs;
 use skillwal::skillmeat::collection::{
-    Collection, CollectionError, Strategy, UpdateInput, parse_snapshot_id, source_of,
+    Collection, CollectionError, Strategy, UpdateInput, parse_snapshot_id,
 };
 use skillwal::skillmeat::home::Home;
 use skillwal::skillmeat::py_snapshot;
-use skillwal::skillmeat::{ArtifactType, SourceSpec, default_name, fetch};
+use skillwal::skillmeat::{Artifact, ArtifactType, Fetched, SourceSpec, default_name, fetch};
 use skillwal::{Error, OpenOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -361,11 +361,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<u8> {
             let t = target(g)?;
             let c = open_for_reading(&t, g, out)?;
             let a = c.find(name, r#type.map(ty))?;
-            let spec = source_of(&a).ok_or_else(|| CollectionError::NoSource {
-                name: a.name.clone(),
-                ty: a.artifact_type,
-                origin: a.origin.to_string(),
-            })?;
+            let spec = c.source_of(&a)?.ok_or_else(|| no_source(&a))?;
             let fetched = out.spinner(&format!("fetching {}", describe(&spec)), || {
                 fetch(&spec, a.artifact_type)
             })?;
@@ -596,30 +592,7 @@ fn update(
             .map(|n| c.find(n, only))
             .collect::<Result<Vec<_>, _>>()?
     };
-    // Fetch everything before the transaction: a failure here changes nothing.
-    let mut inputs = Vec::new();
-    let progress = out.progress(artifacts.len() as u64, "fetching");
-    for a in &artifacts {
-        progress.set_message(format!("fetching {} {}", a.artifact_type, a.name));
-        let spec = source_of(a).ok_or_else(|| CollectionError::NoSource {
-            name: a.name.clone(),
-            ty: a.artifact_type,
-            origin: a.origin.to_string(),
-        })?;
-        let fetched = fetch(&spec, a.artifact_type).with_context(|| {
-            format!(
-                "fetching {} {} failed; nothing was changed",
-                a.artifact_type, a.name
-            )
-        })?;
-        inputs.push(UpdateInput {
-            name: a.name.clone(),
-            ty: a.artifact_type,
-            fetched,
-        });
-        progress.inc(1);
-    }
-    progress.finish_and_clear();
+    let (inputs, not_updated) = fetch_all(&c, &artifacts, all, out)?;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     let mut ask = |name: &str, ty: ArtifactType| {
         interactive.then(|| {
@@ -630,11 +603,69 @@ fn update(
     };
     let (outcomes, snapshot) = c.update(&inputs, strategy, &mut ask)?;
     c.close()?;
-    out.updated(&outcomes, snapshot.as_ref());
+    out.updated(&outcomes, snapshot.as_ref(), &not_updated);
     if outcomes.iter().any(|o| !o.conflicts.is_empty()) {
+        // Conflicts first: they leave marked files to fix; what was not updated is intact.
         return Ok(exit::CONFLICTS);
     }
+    if !not_updated.is_empty() {
+        return Ok(exit::NOT_ALL_UPDATED);
+    }
     Ok(exit::OK)
+}
+
+fn no_source(a: &Artifact) -> CollectionError {
+    CollectionError::NoSource {
+        name: a.name.clone(),
+        ty: a.artifact_type,
+        origin: a.origin.to_string(),
+    }
+}
+
+/// Fetches every artifact's source before the transaction starts (a failure here changes
+/// nothing). With `all`, an artifact that has no recorded source, or whose fetch fails, is
+/// set aside with why and the others go on; without it (artifacts named by the user), that
+/// fails the whole update.
+fn fetch_all(
+    c: &Collection,
+    artifacts: &[Artifact],
+    all: bool,
+    out: &Output,
+) -> Result<(Vec<UpdateInput>, Vec<NotUpdated>)> {
+    let (mut inputs, mut not_updated) = (Vec::new(), Vec::new());
+    let progress = out.progress(artifacts.len() as u64, "fetching");
+    for a in artifacts {
+        progress.set_message(format!("fetching {} {}", a.artifact_type, a.name));
+        match fetch_one(c, a) {
+            Ok(fetched) => inputs.push(UpdateInput {
+                name: a.name.clone(),
+                ty: a.artifact_type,
+                fetched,
+            }),
+            Err((reason, e)) if all => not_updated.push(NotUpdated::new(a, reason, &e)),
+            Err((NotUpdated::FETCH_FAILED, e)) => {
+                return Err(e.context(format!(
+                    "fetching {} {} failed; nothing was changed",
+                    a.artifact_type, a.name
+                )));
+            }
+            Err((_, e)) => return Err(e),
+        }
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    Ok((inputs, not_updated))
+}
+
+/// Fetches `a` from the source [`Collection::source_of`] finds; on failure, why
+/// ([`NotUpdated::NO_SOURCE`] or [`NotUpdated::FETCH_FAILED`]) and the error.
+fn fetch_one(c: &Collection, a: &Artifact) -> Result<Fetched, (&'static str, anyhow::Error)> {
+    let spec = match c.source_of(a) {
+        Ok(Some(spec)) => spec,
+        Ok(None) => return Err((NotUpdated::NO_SOURCE, no_source(a).into())),
+        Err(e) => return Err((NotUpdated::NO_SOURCE, e.into())),
+    };
+    fetch(&spec, a.artifact_type).map_err(|e| (NotUpdated::FETCH_FAILED, e.into()))
 }
 
 fn journal_verify(g: &Global, out: &Output) -> Result<u8> {

@@ -16,6 +16,9 @@ pub mod exit {
     pub const LOCKED: u8 = 3;
     /// `update --strategy merge` committed, leaving merge conflicts to resolve.
     pub const CONFLICTS: u8 = 4;
+    /// `update --all` committed what it could, but some artifacts could not be updated (no
+    /// recorded source, or the fetch failed); they are listed. 4 wins when both apply.
+    pub const NOT_ALL_UPDATED: u8 = 5;
 }
 
 /// Runs the command line; returns the process exit code.

@@ -23,6 +23,34 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
+/// An artifact `update --all` could not update, and why (exit code 5).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NotUpdated {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// [`NotUpdated::NO_SOURCE`] or [`NotUpdated::FETCH_FAILED`].
+    pub reason: &'static str,
+    /// The whole message: what is missing or what failed, and what to do.
+    pub detail: String,
+}
+
+impl NotUpdated {
+    /// No recorded source to update from (or its record cannot be read).
+    pub const NO_SOURCE: &'static str = "no-source";
+    /// The source is recorded but fetching it failed.
+    pub const FETCH_FAILED: &'static str = "fetch-failed";
+
+    pub fn new(a: &Artifact, reason: &'static str, e: &anyhow::Error) -> NotUpdated {
+        NotUpdated {
+            name: a.name.clone(),
+            ty: a.artifact_type.as_str().to_string(),
+            reason,
+            detail: message(e),
+        }
+    }
+}
+
 /// A usage mistake found after parsing (exit code 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -269,9 +297,14 @@ impl Output {
         auto_snapshot_line(snap);
     }
 
-    pub fn updated(&self, outcomes: &[UpdateOutcome], snap: Option<&SnapshotOutcome>) {
+    pub fn updated(
+        &self,
+        outcomes: &[UpdateOutcome],
+        snap: Option<&SnapshotOutcome>,
+        not_updated: &[NotUpdated],
+    ) {
         if self.json {
-            print_json(&json!({"updates": outcomes, "snapshot": snap}));
+            print_json(&json!({"updates": outcomes, "snapshot": snap, "not_updated": not_updated}));
             return;
         }
         if let Some(s) = snap {
@@ -310,6 +343,18 @@ impl Output {
             .count();
         if n > 1 {
             println!("{n} artifacts updated in one transaction");
+        }
+        for n in not_updated {
+            println!(
+                "{} {}: NOT UPDATED ({}): {}",
+                n.ty, n.name, n.reason, n.detail
+            );
+        }
+        if !not_updated.is_empty() {
+            eprintln!(
+                "skillwal: {} artifact(s) could not be updated and are unchanged (listed above; exit code 5); every other artifact was updated or is up to date",
+                not_updated.len()
+            );
         }
         let conflicts: usize = outcomes.iter().map(|o| o.conflicts.len()).sum();
         if conflicts > 0 {
@@ -532,8 +577,8 @@ impl Output {
             return;
         }
         println!(
-            "Removed {} unreferenced store objects ({} bytes) in {} transactions; {} kept",
-            r.removed, r.removed_bytes, r.transactions, r.kept
+            "Removed {} unreferenced store objects ({} bytes) and {} bases no lock needs in {} transactions; {} objects and {} bases kept",
+            r.removed, r.removed_bytes, r.bases_removed, r.transactions, r.kept, r.bases_kept
         );
     }
 

@@ -16,15 +16,15 @@ use super::{
 use crate::fs::{FileKind, FileSystem, OpenMode};
 use crate::recovery::RecoveryReport;
 use crate::store::capture::{CacheUse, Captured, Item, capture, capture_dir};
-use crate::store::gc::GcReport;
-use crate::store::refs::{self, BaseContent, SnapshotRef, StagedSnapshot};
+use crate::store::gc::{BaseId, GcReport};
+use crate::store::refs::{self, BaseContent, SnapshotRef, SourceRef, StagedSnapshot};
 use crate::store::restore::{self, Action, Trees};
 use crate::store::{Store, StoreError, Writer};
 use crate::{Engine, OpenOptions, Transaction};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -99,7 +99,7 @@ pub enum CollectionError {
         path: PathBuf,
     },
     #[error(
-        "{ty} {name} has no source skillwal can update from (origin {origin}; the Python tool drops skillwal's source fields when it rewrites the manifest); remove it and add it again from its source"
+        "{ty} {name} has no source skillwal can update from (origin {origin}; skillwal's source fields are not in its manifest entry, skillwal's store holds no source reference for this artifact as added at that time, and it has no GitHub upstream: the Python tool added it, or re-added it under this name); remove it and add it again from its source with skillwal"
     )]
     NoSource {
         name: String,
@@ -123,6 +123,10 @@ pub enum CollectionError {
         "{ty} {name} has local modifications and no recorded base to merge them with (it was added before skillwal kept bases, or its lock entry was changed by another tool); nothing was changed; choose --strategy upstream or --strategy local"
     )]
     NoBase { name: String, ty: ArtifactType },
+    #[error(
+        "gc deleted nothing: the collection.lock of snapshot {id} cannot be read or parsed ({reason}); a rollback to that snapshot would need the bases it names. If that snapshot is not needed, `skillwal snapshot delete {id}` and run gc again"
+    )]
+    SnapshotLock { id: u64, reason: String },
 }
 
 pub type Result<T, E = CollectionError> = std::result::Result<T, E>;
@@ -660,19 +664,88 @@ fn front_matter_source(fetched: &Fetched) -> Option<String> {
     frontmatter::read_source(&path)
 }
 
-/// How an artifact's source is recorded, for updating it later.
-pub fn source_of(a: &Artifact) -> Option<SourceSpec> {
-    if let Some(src) = a.extra.get(FIELD_SOURCE) {
-        return Some(match a.origin {
-            Origin::Local => SourceSpec::Local(PathBuf::from(src)),
-            _ => SourceSpec::Git {
-                url: src.clone(),
-                path: a.extra.get(FIELD_PATH).cloned(),
-                reference: a.extra.get(FIELD_REF).cloned(),
-            },
-        });
+/// The source recorded as skillwal records it (in the manifest's `skillwal_*` fields, or in
+/// a source reference): a local path for a local artifact, a git URL with path and
+/// reference otherwise.
+fn recorded_source(
+    origin: Origin,
+    src: &str,
+    path: Option<&String>,
+    reference: Option<&String>,
+) -> SourceSpec {
+    match origin {
+        Origin::Local => SourceSpec::Local(PathBuf::from(src)),
+        _ => SourceSpec::Git {
+            url: src.to_string(),
+            path: path.cloned(),
+            reference: reference.cloned(),
+        },
     }
-    // Added by the Python tool from GitHub: https://github.com/<user>/<repo>/tree/<sha>/<path>
+}
+
+/// The source skillwal recorded in the artifact's manifest entry (`None` when the fields
+/// are gone, e.g. after the Python tool rewrote the manifest).
+fn source_in_manifest(a: &Artifact) -> Option<SourceSpec> {
+    let src = a.extra.get(FIELD_SOURCE)?;
+    Some(recorded_source(
+        a.origin,
+        src,
+        a.extra.get(FIELD_PATH),
+        a.extra.get(FIELD_REF),
+    ))
+}
+
+/// The source reference skillwal writes with every add and update of `a`: where `fetched`
+/// came from, and `a`'s manifest `added` and origin (what [`Collection::source_of`] compares
+/// it with), which tell it from another artifact added under the same name later.
+fn source_ref(a: &Artifact, fetched: &Fetched) -> SourceRef {
+    SourceRef::new(
+        a.origin.as_str(),
+        &fetched.skillwal_source,
+        fetched.skillwal_path.as_deref(),
+        fetched.skillwal_ref.as_deref(),
+        &a.added,
+    )
+}
+
+/// Stages writing `source` as the source reference of `name` of type `ty`, unless the store
+/// holds exactly that already (an update from the same source rewrites nothing; a damaged
+/// reference is replaced).
+fn stage_source(
+    store: &Store,
+    w: &mut Writer<'_>,
+    t: &mut Transaction<'_>,
+    ty: ArtifactType,
+    name: &str,
+    source: &SourceRef,
+) -> Result<()> {
+    if refs::get_source(store, ty.as_str(), name)
+        .ok()
+        .flatten()
+        .as_ref()
+        != Some(source)
+    {
+        refs::stage_source(w, t, ty.as_str(), name, source)?;
+    }
+    Ok(())
+}
+
+/// Whether two SkillMeat timestamps are the same instant: Python's `isoformat()` drops a
+/// fraction that is exactly zero, so a manifest it rewrote may say `…:48` for our `…:48.000000`.
+fn same_timestamp(a: &str, b: &str) -> bool {
+    let full = |t: &str| {
+        if t.contains('.') {
+            t.to_string()
+        } else {
+            format!("{t}.000000")
+        }
+    };
+    full(a) == full(b)
+}
+
+/// The source of an artifact the Python tool added from GitHub, from its `upstream`
+/// (`https://github.com/<user>/<repo>/tree/<sha>/<path>`).
+fn github_source(a: &Artifact) -> Option<SourceSpec> {
     if a.origin == Origin::Github {
         let up = a.upstream.as_deref()?;
         let rest = up.strip_prefix("https://github.com/")?;
@@ -865,6 +938,29 @@ impl Collection {
         }
     }
 
+    /// Where `a` can be updated from: skillwal's fields in its manifest entry; else the
+    /// source reference skillwal wrote with its last add or update, when that reference's
+    /// `added` and origin are the artifact's (the Python tool drops skillwal's fields when it
+    /// rewrites the manifest; an artifact it removed and added again under the same name is
+    /// another one, with another `added`); else the GitHub upstream the Python tool recorded.
+    /// `None` when there is none of these.
+    ///
+    /// Fails when the artifact's source reference is damaged (the error names the file).
+    pub fn source_of(&self, a: &Artifact) -> Result<Option<SourceSpec>> {
+        if let Some(spec) = source_in_manifest(a) {
+            return Ok(Some(spec));
+        }
+        let ty = a.artifact_type.as_str();
+        if let Some(r) = refs::get_source(&self.store, ty, &a.name)?
+            && r.origin == a.origin.as_str()
+            && same_timestamp(&r.added, &a.added)
+        {
+            let (path, reference) = (r.path.as_ref(), r.reference.as_ref());
+            return Ok(Some(recorded_source(a.origin, &r.source, path, reference)));
+        }
+        Ok(github_source(a))
+    }
+
     /// What is at `path` in the collection (links not followed); `None` when nothing is.
     fn kind(&self, path: &Path) -> Result<Option<FileKind>> {
         match self.fs.metadata(path) {
@@ -970,6 +1066,8 @@ impl Collection {
         docs.stage(&mut t)?;
         let mut w = Writer::new(&self.store);
         stage_base(&self.store, &mut w, &mut t, ty, name, &hash, fetched)?;
+        let source = source_ref(&artifact, fetched);
+        stage_source(&self.store, &mut w, &mut t, ty, name, &source)?;
         docs.commit(t)?;
         Ok(entry)
     }
@@ -1026,6 +1124,7 @@ impl Collection {
             self.snapshot_keep,
         )?;
         refs::stage_delete_bases(&self.store, &mut t, ty.as_str(), name)?;
+        refs::stage_delete_source(&self.store, &mut t, ty.as_str(), name)?;
         docs.commit(t)?;
         cap.save_stat_cache(&self.store, true);
         Ok(snap)
@@ -1222,17 +1321,12 @@ impl Collection {
                 &format!("before update {}", names.join(", ")),
                 self.snapshot_keep,
             )?);
-            for (input, _, action, _, upstream, _) in &plans {
+            for (input, artifact, action, _, upstream, _) in &plans {
                 if writes(*action) {
-                    stage_base(
-                        &self.store,
-                        &mut w,
-                        &mut t,
-                        input.ty,
-                        &input.name,
-                        upstream,
-                        &input.fetched,
-                    )?;
+                    let (ty, name, f) = (input.ty, input.name.as_str(), &input.fetched);
+                    stage_base(&self.store, &mut w, &mut t, ty, name, upstream, f)?;
+                    let source = source_ref(artifact, f);
+                    stage_source(&self.store, &mut w, &mut t, ty, name, &source)?;
                 }
             }
             docs.commit(t)?;
@@ -1399,10 +1493,44 @@ impl Collection {
         Ok((imported, extracted, r))
     }
 
-    /// Deletes the store objects no snapshot and no base refers to.
+    /// Deletes the bases no merge can need and then the store objects that no snapshot and
+    /// no kept base reaches (store-spec.md §4.3, §7), in journaled batches. A base is needed
+    /// when the current lock or the lock of a snapshot (which a rollback makes current again)
+    /// records its key as an artifact's `content_hash`.
+    ///
+    /// Fails before deleting anything when a snapshot's lock cannot be read or parsed (the
+    /// error names the snapshot) or the store cannot be read; see [`crate::store::gc::gc`].
     pub fn gc(&mut self) -> Result<GcReport> {
+        let needed = self.needed_bases()?;
         let engine = writable(&mut self.engine, &self.dir)?;
-        Ok(crate::store::gc::gc(&self.store, engine)?)
+        Ok(crate::store::gc::gc(&self.store, engine, &needed)?)
+    }
+
+    /// The bases named by the current lock and by every snapshot's lock, as
+    /// `(type, name, content_hash)`. Each distinct lock of the snapshots is parsed once.
+    fn needed_bases(&self) -> Result<HashSet<BaseId>> {
+        let mut needed = HashSet::new();
+        let mut note = |lock: &Lock| {
+            for e in &lock.entries {
+                let ty = e.artifact_type.as_str().to_string();
+                needed.insert((ty, e.name.clone(), e.content_hash.clone()));
+            }
+        };
+        note(&*self.lock()?);
+        let mut parsed = HashSet::new();
+        for snap in refs::list_snapshots(&self.store)? {
+            let failed = |reason: String| CollectionError::SnapshotLock {
+                id: snap.id,
+                reason,
+            };
+            let object = snapshot_lock_object(&self.store, &snap).map_err(failed)?;
+            if let Some((hash, size)) = object
+                && parsed.insert(hash)
+            {
+                note(&read_snapshot_lock(&self.store, &snap, &hash, size).map_err(failed)?);
+            }
+        }
+        Ok(needed)
     }
 
     /// What updating `name` to `fetched` would change in its files on disk, per file.
@@ -1484,7 +1612,9 @@ impl Collection {
                 Ok(s) => s,
                 Err(why) => (FileState::Unreadable, vec![why], None),
             };
-            let update_available = match (source_of(a), &locked) {
+            // A damaged source reference only means the update check is not made here.
+            let source = self.source_of(a).ok().flatten();
+            let update_available = match (source, &locked) {
                 (Some(spec @ SourceSpec::Local(_)), Some(l)) => {
                     match super::source::fetch(&spec, a.artifact_type) {
                         Ok(f) => {
@@ -1590,6 +1720,46 @@ fn outside_links(
     Ok(out)
 }
 
+/// The file object of `collection.lock` in the snapshot `snap` (hash and size), `None`
+/// when the snapshot has none (a collection without a lock, read as empty). Fails with the
+/// reason when the root tree cannot be read or the entry is not a file.
+fn snapshot_lock_object(
+    store: &Store,
+    snap: &SnapshotRef,
+) -> Result<Option<(crate::journal::format::Hash, u64)>, String> {
+    use crate::store::object::Node;
+    let root = snap.root_hash().expect("validated when read");
+    let tree = store.read_tree(&root).map_err(|e| e.to_string())?;
+    match tree.entries.into_iter().find(|e| e.name == LOCK_FILE_NAME) {
+        None => Ok(None),
+        Some(e) => match e.node {
+            Node::File { size, hash } => Ok(Some((hash, size))),
+            _ => Err(format!("its {LOCK_FILE_NAME} is not a regular file")),
+        },
+    }
+}
+
+/// Reads (verified against its hash) and parses the lock file object `hash` of `size`
+/// bytes of the snapshot `snap`; fails with the reason.
+fn read_snapshot_lock(
+    store: &Store,
+    snap: &SnapshotRef,
+    hash: &crate::journal::format::Hash,
+    size: u64,
+) -> Result<Lock, String> {
+    if size > DOCUMENT_BYTES_MAX {
+        return Err(format!("{size} bytes, larger than any lock"));
+    }
+    let mut reader = store.open_blob(hash, size).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::with_capacity(size as usize);
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("reading it: {e}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| "it is not UTF-8".to_string())?;
+    let name = format!("{LOCK_FILE_NAME} of snapshot {}", snap.id);
+    Lock::parse(&text, &name).map_err(|e| e.to_string())
+}
+
 /// The engine of a collection opened for writing.
 fn writable<'a>(engine: &'a mut Option<Engine>, dir: &Path) -> Result<&'a mut Engine> {
     engine.as_mut().ok_or_else(|| CollectionError::ReadOnly {
@@ -1601,5 +1771,36 @@ fn source_path(f: &Fetched) -> PathBuf {
     match &f.kind {
         FetchedKind::File { path, .. } => path.clone(),
         FetchedKind::Dir { root, .. } => root.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_timestamp;
+
+    #[test]
+    fn timestamps_compare_as_instants() {
+        // Python's isoformat() writes no fraction when it is zero; skillwal always writes six
+        // digits.
+        assert!(same_timestamp(
+            "2026-11-25T21:23:48",
+            "2026-11-25T21:23:48.000000"
+        ));
+        assert!(same_timestamp(
+            "2026-11-25T21:23:48.000000",
+            "2026-11-25T21:23:48"
+        ));
+        assert!(same_timestamp(
+            "2026-11-25T21:23:48.120000",
+            "2026-11-25T21:23:48.120000"
+        ));
+        assert!(!same_timestamp(
+            "2026-11-25T21:23:48",
+            "2026-11-25T21:23:48.000001"
+        ));
+        assert!(!same_timestamp(
+            "2026-11-25T21:23:48.5",
+            "2026-11-25T21:23:49.500000"
+        ));
     }
 }

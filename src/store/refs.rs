@@ -1,6 +1,7 @@
-//! References into the store: snapshots (`.skillwal/store/snapshots/<id>`), the snapshot
-//! counter, and bases (`.skillwal/store/bases/<group>/<name>/<key>`). Each is a small JSON file
-//! written as an operation of a transaction (store-spec.md §4).
+//! References into the store: snapshots (`snapshots/<id>`), the snapshot counter, bases
+//! (`bases/<group>/<name>/<key>`) and sources (`sources/<group>/<name>`), all below the
+//! store directory. Each is a small JSON file written as an operation of a transaction
+//! (store-spec.md §4).
 
 use super::capture::Captured;
 use super::object::{hex, parse_hex};
@@ -46,8 +47,51 @@ pub struct BaseRef {
     pub mode: u32,
 }
 
+/// Where an item came from, so that it can be fetched again (store-spec.md §4.4). The store
+/// gives the strings no meaning; `added` lets the caller tell its item from another one
+/// recorded under the same name later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRef {
+    /// `"skillwal-source"`.
+    pub format: String,
+    /// 1.
+    pub version: u32,
+    /// What kind of source (the collection layer: the manifest's `origin`).
+    pub origin: String,
+    /// The source itself (a path or a URL).
+    pub source: String,
+    /// Where in the source, if anywhere.
+    pub path: Option<String>,
+    /// Which version of the source, if one was asked for.
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+    /// When the item was added (the collection layer: the manifest's `added`).
+    pub added: String,
+}
+
+impl SourceRef {
+    pub fn new(
+        origin: &str,
+        source: &str,
+        path: Option<&str>,
+        reference: Option<&str>,
+        added: &str,
+    ) -> SourceRef {
+        SourceRef {
+            format: SOURCE_FORMAT.into(),
+            version: 1,
+            origin: origin.into(),
+            source: source.into(),
+            path: path.map(str::to_owned),
+            reference: reference.map(str::to_owned),
+            added: added.into(),
+        }
+    }
+}
+
 const SNAPSHOT_FORMAT: &str = "skillwal-snapshot";
 const BASE_FORMAT: &str = "skillwal-base";
+const SOURCE_FORMAT: &str = "skillwal-source";
 
 pub fn snapshots_rel() -> String {
     format!("{}/snapshots", store_rel())
@@ -74,6 +118,15 @@ pub fn base_dir_rel(group: &str, name: &str) -> String {
 /// content hash, so that a rolled-back item finds the base of the version it is at).
 pub fn base_rel(group: &str, name: &str, key: &str) -> String {
     format!("{}/{key}", base_dir_rel(group, name))
+}
+
+pub fn sources_rel() -> String {
+    format!("{}/sources", store_rel())
+}
+
+/// The source reference of `group/name`.
+pub fn source_rel(group: &str, name: &str) -> String {
+    format!("{}/{group}/{name}", sources_rel())
 }
 
 fn bad(store: &Store, rel: &str, reason: impl Into<String>) -> StoreError {
@@ -342,5 +395,46 @@ pub fn stage_delete_bases(
         return Ok(());
     }
     t.delete_tree(&dir)?;
+    Ok(())
+}
+
+/// The source reference of `group/name`, if recorded. Fails, naming the file, when it cannot
+/// be read or is not a source reference of version 1.
+pub fn get_source(store: &Store, group: &str, name: &str) -> Result<Option<SourceRef>> {
+    let rel = source_rel(group, name);
+    let Some(bytes) = store.read_small(&rel)? else {
+        return Ok(None);
+    };
+    let s: SourceRef =
+        serde_json::from_slice(&bytes).map_err(|e| bad(store, &rel, format!("not JSON: {e}")))?;
+    if s.format != SOURCE_FORMAT || s.version != 1 {
+        return Err(bad(store, &rel, "not a source reference of version 1"));
+    }
+    Ok(Some(s))
+}
+
+/// Stages writing `source` as the source reference of `group/name` (created or replaced).
+pub fn stage_source(
+    w: &mut Writer<'_>,
+    t: &mut Transaction<'_>,
+    group: &str,
+    name: &str,
+    source: &SourceRef,
+) -> Result<()> {
+    let json = serde_json::to_vec_pretty(source).expect("a source serializes");
+    w.put_ref(t, &source_rel(group, name), &json)
+}
+
+/// Stages deleting the source reference of `group/name`, when there is one.
+pub fn stage_delete_source(
+    store: &Store,
+    t: &mut Transaction<'_>,
+    group: &str,
+    name: &str,
+) -> Result<()> {
+    let rel = source_rel(group, name);
+    if store.stat(&rel)?.is_some() {
+        t.delete_file(&rel)?;
+    }
     Ok(())
 }
