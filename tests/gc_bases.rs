@@ -284,7 +284,7 @@ fn sigkill_at_every_call_of_a_gc_that_frees_bases_keeps_snapshots_and_needed_bas
         if w.exists() {
             fs::remove_dir_all(&w).unwrap();
         }
-        copy_tree(&fx.coll, &w);
+        copy_collection(&fx.coll, &w);
         let spec = n.to_string();
         let r = sb.run_in(&w, &[("SKILLWAL_CRASH_AFTER", &spec)], &["--json", "gc"]);
         let done = r.code == Some(0);

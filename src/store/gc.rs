@@ -282,7 +282,10 @@ mod tests {
     fn open(fs: &SimFs) -> (Store, Engine) {
         let fs: Arc<dyn FileSystem> = Arc::new(fs.handle());
         let engine = Engine::open(fs.clone(), Path::new(ROOT), &OpenOptions::default());
-        (Store::new(fs, Path::new(ROOT)), engine.expect("open"))
+        (
+            Store::new(fs, &crate::engine::Layout::new(Path::new(ROOT))),
+            engine.expect("open"),
+        )
     }
 
     /// A durable store with `n` file bases `g/n<i>/k`, each of its own object.
