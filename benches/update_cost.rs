@@ -773,7 +773,8 @@ fn big_child(kind: &str, dir: &Path, seed: u64) {
         "hash" => {
             let start = Instant::now();
             let (size, _) =
-                skillwal::hashing::hash_file(&RealFs, &dir.join("commands/big.md")).expect("hash");
+                skillwal::engine::tree_hash::hash_file(&RealFs, &dir.join("commands/big.md"))
+                    .expect("hash");
             assert_eq!(size, BIG_BYTES);
             start.elapsed()
         }

@@ -13,24 +13,19 @@
 
 #![forbid(unsafe_code)]
 
-pub mod apply;
 pub mod engine;
 pub mod error;
 pub mod fs;
-pub mod hashing;
-pub mod inspect;
 pub mod journal;
 pub mod limits;
 pub mod merge;
-pub mod ops;
-pub mod path;
-pub mod recovery;
 pub mod skillmeat;
 pub mod store;
-pub mod txn;
 
-pub use engine::{Engine, OpenOptions, discard_journal, needs_recovery};
+pub use engine::{
+    CommitReport, Engine, Layout, OpenOptions, RecoveryOutcome, RecoveryReport, Transaction,
+    TreeStager, discard_journal, needs_recovery,
+};
 pub use error::{Error, Result};
+pub use fs::real::RealFs;
 pub use journal::format::FieldChange;
-pub use recovery::{RecoveryOutcome, RecoveryReport};
-pub use txn::{CommitReport, Transaction, TreeStager};

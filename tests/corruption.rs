@@ -7,10 +7,10 @@ mod common;
 use common::{
     JOURNAL, ROOT, WOp, base, initial, opts, read_journal, snapshot, stage, write_journal,
 };
+use skillwal::engine::RecoveryOutcome;
+use skillwal::engine::inspect::{TxnState, inspect};
 use skillwal::fs::sim::SimFs;
 use skillwal::fs::{FileSystem, OpenMode};
-use skillwal::inspect::{TxnState, inspect};
-use skillwal::recovery::RecoveryOutcome;
 use skillwal::{Engine, Error};
 use std::path::Path;
 use std::sync::Arc;
@@ -313,7 +313,7 @@ mod fuzz {
             let f = sim.open(Path::new("/j/journal"), OpenMode::CreateNew { mode: 0o644 }).unwrap();
             f.write_all_at(&bytes, 0).unwrap();
             let _ = skillwal::journal::reader::scan(f.as_ref());
-            let _ = skillwal::inspect::inspect(&sim, Path::new("/j/journal")).unwrap();
+            let _ = skillwal::engine::inspect::inspect(&sim, Path::new("/j/journal")).unwrap();
         }
 
         /// Frames with valid checksums around random payloads, kinds and numbering: the
@@ -336,7 +336,7 @@ mod fuzz {
             sim.create_dir(Path::new("/c/.skillwal"), 0o755).unwrap();
             let f = sim.open(Path::new("/c/.skillwal/journal"), OpenMode::CreateNew { mode: 0o644 }).unwrap();
             f.write_all_at(&bytes, 0).unwrap();
-            let _ = skillwal::inspect::inspect(&sim, Path::new("/c/.skillwal/journal")).unwrap();
+            let _ = skillwal::engine::inspect::inspect(&sim, Path::new("/c/.skillwal/journal")).unwrap();
             let _ = skillwal::Engine::open(std::sync::Arc::new(sim.handle()), Path::new("/c"), &super::opts());
             let outside = sim.read_dir(Path::new("/")).unwrap();
             prop_assert_eq!(outside.len(), 1, "recovery wrote outside the root");

@@ -33,9 +33,9 @@ mod common;
 #[test]
 #[ignore = "writes fuzz/corpus/journal; run by hand"]
 fn write_the_corpus() {
+    use skillwal::engine::inspect::{TxnState, inspect};
     use skillwal::fs::sim::CrashModel;
     use skillwal::fs::{FileSystem, OpenMode};
-    use skillwal::inspect::{TxnState, inspect};
     use std::path::Path;
     use std::sync::Arc;
 
@@ -86,7 +86,7 @@ fn write_the_corpus() {
             // Framed.
             let committed = rep.state == TxnState::Committed;
             let mut framed = vec![1u8, u8::from(committed)];
-            let kind_of = |r: &skillwal::inspect::RecordEntry| {
+            let kind_of = |r: &skillwal::engine::inspect::RecordEntry| {
                 serde_json::to_value(&r.record).unwrap()["kind"]
                     .as_str()
                     .unwrap()

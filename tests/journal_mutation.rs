@@ -16,10 +16,10 @@ use common::{
 };
 use proptest::prelude::*;
 use skillwal::Engine;
+use skillwal::engine::RecoveryOutcome;
+use skillwal::engine::inspect::{TxnState, inspect};
 use skillwal::fs::FileSystem;
 use skillwal::fs::sim::CrashModel;
-use skillwal::inspect::{TxnState, inspect};
-use skillwal::recovery::RecoveryOutcome;
 use std::path::Path;
 use std::sync::Arc;
 

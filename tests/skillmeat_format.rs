@@ -1163,7 +1163,7 @@ mod hash {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing");
         let err = content_hash_dir(&missing).unwrap_err();
-        assert!(matches!(&err, Error::Io { path, .. } if *path == missing));
+        assert!(matches!(&err, Error::Io(e) if e.path == missing));
         assert!(err.to_string().starts_with(&missing.display().to_string()));
     }
 }

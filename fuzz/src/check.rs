@@ -122,7 +122,7 @@ pub fn check(data: &[u8]) {
     let journal = journal_bytes(data);
     let sim = world(&journal);
     let outside = sim.snapshot(Path::new("/"), &["c"]).expect("snapshot");
-    let _ = skillwal::inspect::inspect(&sim, Path::new("/c/.skillwal/journal"));
+    let _ = skillwal::engine::inspect::inspect(&sim, Path::new("/c/.skillwal/journal"));
     let _ = skillwal::needs_recovery(&sim, &skillwal::engine::Layout::new(Path::new("/c")));
     let opts = skillwal::OpenOptions {
         no_wait: true,

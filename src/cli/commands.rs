@@ -95,7 +95,7 @@ fn target(g: &Global) -> Result<Target> {
 fn is_read_only(e: &CollectionError) -> bool {
     let code = match e {
         CollectionError::Engine(e) => e.raw_os_error(),
-        CollectionError::Io { source, .. } => source.raw_os_error(),
+        CollectionError::Io(e) => e.raw_os_error(),
         _ => None,
     };
     matches!(code, Some(c) if c == rustix::io::Errno::ROFS.raw_os_error() || c == rustix::io::Errno::ACCESS.raw_os_error() || c == rustix::io::Errno::PERM.raw_os_error())
@@ -421,7 +421,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<u8> {
                     path.display()
                 );
             }
-            let report = skillwal::inspect::inspect(&RealFs, &path)?;
+            let report = skillwal::engine::inspect::inspect(&RealFs, &path)?;
             out.inspect(&report);
             Ok(exit::OK)
         }
@@ -672,11 +672,11 @@ fn journal_verify(g: &Global, out: &Output) -> Result<u8> {
     let t = target(g)?;
     let layout = layout(&t, g, false)?;
     if !layout.journal.exists() {
-        out.journal_verified(&t.dir, None, Ok(&skillwal::recovery::DryRun::Nothing));
+        out.journal_verified(&t.dir, None, Ok(&skillwal::engine::DryRun::Nothing));
         return Ok(exit::OK);
     }
-    let report = skillwal::inspect::inspect(&RealFs, &layout.journal)?;
-    let plan = skillwal::recovery::dry_run(&RealFs, &layout);
+    let report = skillwal::engine::inspect::inspect(&RealFs, &layout.journal)?;
+    let plan = skillwal::engine::dry_run(&RealFs, &layout);
     out.journal_verified(
         &t.dir,
         Some(&report),
@@ -691,7 +691,7 @@ fn recover(g: &Global, dry_run: bool, discard: bool, out: &Output) -> Result<u8>
         bail!("{} does not exist", t.dir.display());
     }
     if dry_run {
-        let plan = skillwal::recovery::dry_run(&RealFs, &layout(&t, g, false)?)?;
+        let plan = skillwal::engine::dry_run(&RealFs, &layout(&t, g, false)?)?;
         out.dry_run(&t.dir, &plan);
         return Ok(exit::OK);
     }

@@ -6,8 +6,8 @@
 
 use super::output::Output;
 use anyhow::{Context, Result, bail};
+use skillwal::engine::inspect::TxnState;
 use skillwal::fs::fault::CRASH_AFTER_ENV;
-use skillwal::inspect::TxnState;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -142,7 +142,7 @@ impl Demo {
             let journal = skillwal::skillmeat::state::locate(&fs, &coll)?
                 .layout
                 .journal;
-            let report = skillwal::inspect::inspect(&skillwal::fs::real::RealFs, &journal)?;
+            let report = skillwal::engine::inspect::inspect(&skillwal::fs::real::RealFs, &journal)?;
             if report.state == TxnState::Committed {
                 return Ok(n);
             }

@@ -6,8 +6,8 @@ use super::exit;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use skillwal::engine::Discarded;
-use skillwal::inspect::{InspectReport, RecordView, TxnState};
-use skillwal::recovery::{DryRun, RecoveryOutcome, RecoveryReport};
+use skillwal::engine::inspect::{InspectReport, RecordView, TxnState};
+use skillwal::engine::{DryRun, RecoveryOutcome, RecoveryReport};
 use skillwal::skillmeat::collection::{
     ArtifactStatus, CollectionError, FileState, RollbackOutcome, SnapshotOutcome, UpdateAction,
     UpdateOutcome, VerifyReport,
@@ -1014,12 +1014,17 @@ fn hint(e: &anyhow::Error) -> Option<&'static str> {
             .and_then(|e| e.raw_os_error())
             .or_else(|| {
                 cause
+                    .downcast_ref::<skillwal::error::IoError>()
+                    .and_then(|e| e.raw_os_error())
+            })
+            .or_else(|| {
+                cause
                     .downcast_ref::<skillwal::Error>()
                     .and_then(|e| e.raw_os_error())
             })
             .or_else(|| match cause.downcast_ref::<CollectionError>() {
                 Some(CollectionError::Engine(e)) => e.raw_os_error(),
-                Some(CollectionError::Io { source, .. }) => source.raw_os_error(),
+                Some(CollectionError::Io(e)) => e.raw_os_error(),
                 _ => None,
             });
         match errno.map(rustix::io::Errno::from_raw_os_error) {
@@ -1164,8 +1169,8 @@ pub fn stale_text(s: &skillwal::skillmeat::state::Stale) -> String {
     )
 }
 
-fn before_text(b: &skillwal::inspect::BeforeView) -> String {
-    use skillwal::inspect::BeforeView;
+fn before_text(b: &skillwal::engine::inspect::BeforeView) -> String {
+    use skillwal::engine::inspect::BeforeView;
     match b {
         BeforeView::Absent => "absent".into(),
         BeforeView::File { size, hash, mode } => match mode {

@@ -3,7 +3,7 @@
 use super::format::{
     self, HEADER_SLOT_BYTES, Header, Kind, RECORDS_OFFSET, encode_frame, encode_header,
 };
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileHandle, FileSystem, OpenMode};
 use crate::limits::JOURNAL_PREALLOC_BYTES;
 use std::path::{Path, PathBuf};
@@ -26,7 +26,7 @@ impl JournalFile {
         match fs.remove_file(tmp) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).ctx("remove", tmp),
+            Err(e) => return Err(Error::io("remove", tmp, e)),
         }
         let file = fs
             .open(tmp, OpenMode::CreateNew { mode: 0o644 })
@@ -73,7 +73,7 @@ impl JournalFile {
 
     /// `fdatasync` of the journal. A failure is final (never retried).
     pub fn sync(&self) -> Result<()> {
-        self.file.sync_data().ctx("fsync", &self.path)
+        Ok(self.file.sync_data().ctx("fsync", &self.path)?)
     }
 }
 

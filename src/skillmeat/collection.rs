@@ -13,8 +13,9 @@ use super::{
     Artifact, LOCK_FILE_NAME, Lock, LockEditor, LockEntry, MANIFEST_FILE_NAME, Manifest,
     ManifestEditor, Origin, content_hash, diff_locks, diff_manifests, now_timestamp,
 };
+use crate::engine::recovery::RecoveryReport;
+use crate::error::IoError;
 use crate::fs::{FileKind, FileSystem, OpenMode};
-use crate::recovery::RecoveryReport;
 use crate::store::capture::{CacheUse, Captured, Item, capture, capture_dir};
 use crate::store::gc::{BaseId, GcReport};
 use crate::store::refs::{self, BaseContent, SnapshotRef, SourceRef, StagedSnapshot};
@@ -52,13 +53,8 @@ pub enum CollectionError {
     PySnapshot(#[from] super::py_snapshot::PySnapshotError),
     #[error("{} holds no {MANIFEST_FILE_NAME}: it is not a snapshot of a collection; nothing was changed", tarball.display())]
     NotACollectionSnapshot { tarball: PathBuf },
-    #[error("{op} {}: {source}", path.display())]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoError),
     #[error("{} was opened read-only (it cannot be written); nothing can be changed there", dir.display())]
     ReadOnly { dir: PathBuf },
     #[error("{} is not a SkillMeat collection (no {MANIFEST_FILE_NAME}); create one with `skillwal init`", dir.display())]
@@ -132,11 +128,7 @@ pub enum CollectionError {
 pub type Result<T, E = CollectionError> = std::result::Result<T, E>;
 
 fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CollectionError + 'a {
-    move |source| CollectionError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| CollectionError::Io(IoError::new(op, path, source))
 }
 
 /// How an update treats local modifications.
@@ -364,7 +356,7 @@ fn stage_base(
 ) -> Result<()> {
     let content = match &fetched.kind {
         FetchedKind::File { path, mode, .. } => {
-            let (size, hash) = crate::hashing::hash_file(store.fs_for(path), path)?;
+            let (size, hash) = crate::engine::tree_hash::hash_file(store.fs_for(path), path)?;
             refs::stage_base(
                 w,
                 t,

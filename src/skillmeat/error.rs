@@ -141,15 +141,10 @@ pub enum Error {
         /// What the editor found.
         message: String,
     },
-    /// Reading a file or directory failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The path being read.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: std::io::Error,
-    },
+    /// Reading a file or directory failed. The message leads with the path, as the
+    /// content hash reports it; the message holds the whole cause, so no `source()`.
+    #[error("{}: {}", .0.path.display(), .0.source)]
+    Io(crate::error::IoError),
     /// The content hash met a symbolic link (they are never followed; see `hash.rs`).
     #[error("{path}: is a symbolic link; content hashes do not follow links")]
     Symlink {
@@ -190,6 +185,12 @@ pub enum Error {
 
 /// Shorthand used across the module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<crate::error::IoError> for Error {
+    fn from(e: crate::error::IoError) -> Self {
+        Error::Io(e)
+    }
+}
 
 #[cfg(test)]
 mod tests {

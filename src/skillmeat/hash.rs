@@ -300,10 +300,7 @@ pub fn is_content_hash(s: &str) -> bool {
 }
 
 fn io_error(path: &Path, source: io::Error) -> Error {
-    Error::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    Error::Io(crate::error::IoError::new("read", path, source))
 }
 
 fn limit(path: PathBuf, what: &'static str, limit: usize) -> Error {
@@ -361,7 +358,7 @@ mod tests {
         ));
         assert!(matches!(
             content_hash_file(&dir.path().join("missing")),
-            Err(Error::Io { .. })
+            Err(Error::Io(_))
         ));
     }
 

@@ -15,13 +15,8 @@ pub const CONFIG_FILE_NAME: &str = "config.toml";
 pub enum HomeError {
     #[error("no home directory: pass --home, or set {HOME_ENV} or HOME")]
     NoHome,
-    #[error("{op} {}: {source}", path.display())]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::error::IoError),
     #[error(transparent)]
     Format(#[from] super::Error),
     #[error("invalid collection name {name:?}: {reason}")]
@@ -85,11 +80,7 @@ impl Home {
                 &path.display().to_string(),
             )?)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(HomeError::Io {
-                op: "read",
-                path,
-                source: e,
-            }),
+            Err(e) => Err(HomeError::Io(crate::error::IoError::new("read", path, e))),
         }
     }
 
@@ -130,11 +121,7 @@ impl Home {
 }
 
 fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> HomeError + 'a {
-    move |source| HomeError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| HomeError::Io(crate::error::IoError::new(op, path, source))
 }
 
 /// Creates `dir` and its missing parents, syncing each parent whose entries changed.
@@ -153,11 +140,11 @@ pub fn create_dir_durably(dir: &Path) -> Result<(), HomeError> {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => {
-                return Err(HomeError::Io {
-                    op: "create directory",
-                    path: d.clone(),
-                    source: e,
-                });
+                return Err(HomeError::Io(crate::error::IoError::new(
+                    "create directory",
+                    d.clone(),
+                    e,
+                )));
             }
         }
         if let Some(parent) = d.parent() {

@@ -12,6 +12,7 @@
 //! setgid or sticky), directories last, whatever the umask; and a copy of skillwal's own
 //! `.skillwal/` (an older skillwal kept its state inside the collection) is never extracted.
 
+use crate::error::IoError;
 use serde::Serialize;
 use std::fs;
 use std::io::{self, Read};
@@ -40,18 +41,10 @@ pub enum PySnapshotError {
     BadList { path: PathBuf, reason: String },
     #[error("SkillMeat snapshot {} cannot be restored: {reason}. Nothing was changed", tarball.display())]
     Unsafe { tarball: PathBuf, reason: String },
-    #[error("reading SkillMeat snapshot {}: {source}. Nothing was changed", tarball.display())]
-    Read {
-        tarball: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("extracting SkillMeat snapshot into {}: {source}. Nothing was changed", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("reading SkillMeat snapshot {}: {}. Nothing was changed", .0.path.display(), .0.source)]
+    Read(#[source] IoError),
+    #[error("extracting SkillMeat snapshot into {}: {}. Nothing was changed", .0.path.display(), .0.source)]
+    Write(#[source] IoError),
 }
 
 pub type Result<T, E = PySnapshotError> = std::result::Result<T, E>;
@@ -170,10 +163,7 @@ pub fn extract(tarball: &Path, dest: &Path, max_bytes: u64, max_entries: u64) ->
         tarball: tarball.to_path_buf(),
         reason,
     };
-    let read = |source: io::Error| PySnapshotError::Read {
-        tarball: tarball.to_path_buf(),
-        source,
-    };
+    let read = |source: io::Error| PySnapshotError::Read(IoError::new("read", tarball, source));
     let file = fs::File::open(tarball).map_err(read)?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let mut top_seen: Option<String> = None;
@@ -200,7 +190,7 @@ pub fn extract(tarball: &Path, dest: &Path, max_bytes: u64, max_entries: u64) ->
         if rest.is_empty() {
             continue;
         }
-        if rest[0] == crate::path::META_DIR {
+        if rest[0] == crate::engine::path::META_DIR {
             report.skillwal_entries += 1;
             continue;
         }
@@ -210,9 +200,8 @@ pub fn extract(tarball: &Path, dest: &Path, max_bytes: u64, max_entries: u64) ->
         }
         let rel = rest.join("/");
         let target = rest.iter().fold(dest.to_path_buf(), |p, c| p.join(c));
-        let write = |source: io::Error| PySnapshotError::Write {
-            path: target.clone(),
-            source,
+        let write = |source: io::Error| {
+            PySnapshotError::Write(IoError::new("write", target.clone(), source))
         };
         let kind = entry.header().entry_type();
         if kind == tar::EntryType::Directory {
@@ -261,9 +250,8 @@ pub fn extract(tarball: &Path, dest: &Path, max_bytes: u64, max_entries: u64) ->
             continue;
         }
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|source| PySnapshotError::Write {
-                path: path.clone(),
-                source,
+            fs::create_dir_all(parent).map_err(|source| {
+                PySnapshotError::Write(IoError::new("create directory", parent, source))
             })?;
         }
         std::os::unix::fs::symlink(&link_target, &path).map_err(|e| {
@@ -273,10 +261,7 @@ pub fn extract(tarball: &Path, dest: &Path, max_bytes: u64, max_entries: u64) ->
                     reason: format!("{rel} appears twice"),
                 }
             } else {
-                PySnapshotError::Write {
-                    path: path.clone(),
-                    source: e,
-                }
+                PySnapshotError::Write(IoError::new("create link", path.clone(), e))
             }
         })?;
         report.links += 1;
@@ -284,7 +269,7 @@ pub fn extract(tarball: &Path, dest: &Path, max_bytes: u64, max_entries: u64) ->
     dir_modes.sort_by_key(|(p, _)| std::cmp::Reverse(p.components().count()));
     for (dir, mode) in dir_modes {
         fs::set_permissions(&dir, fs::Permissions::from_mode(mode))
-            .map_err(|source| PySnapshotError::Write { path: dir, source })?;
+            .map_err(|source| PySnapshotError::Write(IoError::new("set mode", dir, source)))?;
     }
     Ok(report)
 }

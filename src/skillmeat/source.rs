@@ -85,6 +85,7 @@
 //! git command stuck on the network blocks `fetch` until git itself gives up. Because
 //! prompts are disabled and stdin is closed, git never waits for the user.
 
+use crate::error::IoError;
 use std::ffi::OsStr;
 use std::fs;
 use std::io;
@@ -309,14 +310,8 @@ pub enum SourceError {
         path: PathBuf,
     },
     /// Reading the file system failed.
-    #[error("cannot read {path} ({source}); check that it exists and is readable")]
-    Io {
-        /// The path being read.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: io::Error,
-    },
+    #[error("cannot {} {} ({}); check that it exists and is readable", .0.op, .0.path.display(), .0.source)]
+    Io(#[source] IoError),
     /// The source is a file where the type needs a directory, or the reverse.
     #[error("{} {artifact_type} must be {expected}, but {path} is {found}; point to {expected}", article(*artifact_type))]
     WrongKind {
@@ -598,10 +593,7 @@ fn valid_reference(reference: &str) -> bool {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SourceError + '_ {
-    move |source| SourceError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| SourceError::Io(IoError::new("read", path, source))
 }
 
 fn utf8_path(path: &Path) -> Result<String, SourceError> {
@@ -619,10 +611,7 @@ fn fetch_local(path: &Path, ty: ArtifactType) -> Result<Fetched, SourceError> {
                 path: path.to_path_buf(),
             }
         } else {
-            SourceError::Io {
-                path: path.to_path_buf(),
-                source,
-            }
+            SourceError::Io(IoError::new("read", path, source))
         }
     })?;
     let skillwal_source = utf8_path(&root)?;
@@ -678,10 +667,7 @@ fn list_artifact(root: &Path, ty: ArtifactType) -> Result<FetchedKind, SourceErr
             }
             Err(source) if source.kind() == io::ErrorKind::NotFound => false,
             Err(source) => {
-                return Err(SourceError::Io {
-                    path: manifest,
-                    source,
-                });
+                return Err(SourceError::Io(IoError::new("read", manifest, source)));
             }
         };
         if !has_manifest {
@@ -1068,10 +1054,7 @@ fn fetch_git(
                     sha,
                 }
             } else {
-                SourceError::Io {
-                    path: target,
-                    source,
-                }
+                SourceError::Io(IoError::new("read", target, source))
             },
         );
     }

@@ -22,9 +22,10 @@
 //! or copied by hand: an older state of skillwal that went back in time. It is reported
 //! ([`Location::stale`]), never used, never deleted by skillwal.
 
-use crate::engine::{LOCK_FILE, Layout};
+use crate::engine::Layout;
+use crate::engine::layout::LOCK_FILE;
+use crate::engine::path::META_DIR;
 use crate::fs::{FileKind, FileSystem, LockError, LockKind};
-use crate::path::META_DIR;
 use crate::store::refs;
 use serde::Serialize;
 use std::io;

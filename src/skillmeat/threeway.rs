@@ -17,7 +17,7 @@
 use super::names::ArtifactType;
 use super::source::{Fetched, FetchedKind};
 use crate::Transaction;
-use crate::hashing::hash_file;
+use crate::engine::tree_hash::hash_file;
 use crate::journal::format::Hash;
 use crate::limits::MERGE_TEXT_BYTES_MAX;
 use crate::merge::text::{Labels, merge};
@@ -155,12 +155,8 @@ pub enum ThreeWayError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Engine(#[from] crate::Error),
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::error::IoError),
     #[error(
         "{ty} {name} cannot be merged: {reason}; nothing was changed; choose --strategy upstream or local"
     )]
@@ -183,10 +179,7 @@ fn beside_storage(storage: &str, name: &str) -> String {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ThreeWayError + '_ {
-    move |source| ThreeWayError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| ThreeWayError::Io(crate::error::IoError::new("read", path, source))
 }
 
 /// The files on disk of an artifact stored at `abs`.

@@ -4,10 +4,10 @@
 use super::object::{Entry, LINK_TARGET_BYTES_MAX, Node, Tree, name_problem};
 use super::stat_cache::{Recording, StatCache};
 use super::{NewObject, Result, Store, StoreError, io_err};
+use crate::engine::path::META_DIR;
+use crate::engine::tree_hash::hash_file;
 use crate::fs::{FileKind, Metadata};
-use crate::hashing::hash_file;
 use crate::journal::format::Hash;
-use crate::path::META_DIR;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};

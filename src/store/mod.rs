@@ -21,9 +21,9 @@ pub mod stat_cache;
 
 use crate::Transaction;
 use crate::engine::Layout;
+use crate::engine::path::{META_DIR, STORE_DIR};
 use crate::fs::{FileKind, FileSystem, OpenMode};
 use crate::journal::format::Hash;
-use crate::path::{META_DIR, STORE_DIR};
 use object::{TREE_OBJECT_BYTES_MAX, Tree, hex};
 use std::collections::HashSet;
 use std::io;
@@ -54,13 +54,8 @@ pub enum StoreError {
         "{path} cannot be captured: {reason}; nothing was changed; rename or remove it and try again"
     )]
     Uncapturable { path: String, reason: String },
-    #[error("{op} {}: {source}", path.display())]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::error::IoError),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -69,11 +64,7 @@ pub(crate) fn io_err<'a>(
     op: &'static str,
     path: &'a Path,
 ) -> impl FnOnce(io::Error) -> StoreError + 'a {
-    move |source| StoreError::Io {
-        op,
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| StoreError::Io(crate::error::IoError::new(op, path.to_path_buf(), source))
 }
 
 /// The store of one root. It lives in the engine's directory, wherever the root's
@@ -143,11 +134,7 @@ impl Store {
         match self.fs.metadata(&p) {
             Ok(m) => Ok(Some(m)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::Io {
-                op: "stat",
-                path: p,
-                source: e,
-            }),
+            Err(e) => Err(StoreError::Io(crate::error::IoError::new("stat", p, e))),
         }
     }
 

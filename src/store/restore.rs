@@ -5,8 +5,8 @@ use super::object::{Entry, Node, Tree};
 use super::{Result, Store, StoreError};
 use crate::Transaction;
 use crate::TreeStager;
+use crate::engine::path::META_DIR;
 use crate::journal::format::Hash;
-use crate::path::META_DIR;
 use serde::Serialize;
 use std::collections::HashMap;
 

@@ -27,7 +27,7 @@
 //! The cache is written after the transaction the capture was for has committed (so a
 //! crash or an error while writing it comes after everything that matters), or not at all.
 
-use crate::engine::LOCK_FILE;
+use crate::engine::layout::LOCK_FILE;
 use crate::fs::{FileSystem, FileTime, Metadata, OpenMode};
 use crate::journal::format::Hash;
 use std::collections::HashMap;

@@ -1,10 +1,10 @@
 //! A transaction's operations as the engine applies them, built while staging or read back
 //! from the journal's records (one representation for commit and for recovery).
 
-use crate::hashing::TreeNode;
+use super::path::RelPath;
+use super::tree_hash::TreeNode;
 use crate::journal::format::{Before, Content, EntryKind, FieldChange, Hash, Record};
 use crate::journal::reader::ScannedRecord;
-use crate::path::RelPath;
 
 /// Where a file's new bytes can be read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,16 +133,6 @@ pub fn tree_nodes(entries: &[TreeEntry]) -> Vec<(Vec<u8>, TreeNode)> {
             (e.rel.as_str().as_bytes().to_vec(), node)
         })
         .collect()
-}
-
-/// Name of the staged file or tree of operation `op` inside the staging directory.
-pub fn staged_name(salt: u64, op: u32) -> String {
-    format!("{salt:016x}-{op}")
-}
-
-/// Name under which a deleted tree waits in the staging directory for removal.
-pub fn trash_name(salt: u64, op: u32) -> String {
-    format!("{salt:016x}-{op}.old")
 }
 
 /// A manifest or lock diff carried by the journal.

@@ -3,12 +3,15 @@
 //! change the journal until the very end, so a crash at any point of it leaves the same
 //! decision for the next open.
 
-use crate::apply::{self, Ctx, Status};
+use super::apply;
+use super::classify::{self, Status};
+use super::ctx::Ctx;
+use super::layout::Layout;
+use super::ops::{self, Op, TxnContents};
 use crate::error::{Error, IoContext, Result};
-use crate::fs::{FileSystem, remove_tree};
+use crate::fs::FileSystem;
 use crate::journal::format::FORMAT_VERSION;
 use crate::journal::reader::{Scan, ScanEnd, ScanError};
-use crate::ops::{self, Op, TxnContents};
 use serde::Serialize;
 use std::path::Path;
 
@@ -76,13 +79,8 @@ pub(crate) fn scan_error(path: &Path, e: ScanError) -> Error {
             offset: 0,
             record: None,
             reason: other.to_string(),
-            advice: advice(),
         },
     }
-}
-
-pub(crate) fn advice() -> String {
-    "Run `skillwal journal inspect` to see what it holds; if the collection's files are as you want them, `skillwal recover --discard` drops the journal".into()
 }
 
 /// Decides what recovery must do. Reads only. Fails on a damaged committed transaction
@@ -105,7 +103,6 @@ pub(crate) fn plan(ctx: &Ctx, scan: &Scan) -> Result<Plan> {
                 "{} inside a committed transaction (its commit record is at byte {commit_offset})",
                 stop.reason
             ),
-            advice: advice(),
         }),
         ScanEnd::Committed { .. } => {
             let txn = ops::from_records(&scan.records, scan.header.version).map_err(|reason| {
@@ -114,7 +111,6 @@ pub(crate) fn plan(ctx: &Ctx, scan: &Scan) -> Result<Plan> {
                     offset: 0,
                     record: None,
                     reason,
-                    advice: advice(),
                 }
             })?;
             let mut statuses = Vec::with_capacity(txn.ops.len());
@@ -156,7 +152,7 @@ fn classify_in_order(ctx: &Ctx, op: &Op, all: &[Op], i: usize) -> Result<Status>
             }
         }
     }
-    apply::classify(ctx, op)
+    classify::classify(ctx, op)
 }
 
 /// Carries out a plan's roll-forward part: redoes every operation not yet done.
@@ -173,7 +169,7 @@ pub(crate) fn roll_forward(
     statuses: &[Status],
 ) -> Result<(u32, u32)> {
     let (mut redone, mut repaired) = (0, 0);
-    let mut created: Vec<&crate::path::RelPath> = Vec::new();
+    let mut created: Vec<&super::path::RelPath> = Vec::new();
     for (i, (op, planned)) in txn.ops.iter().zip(statuses).enumerate() {
         let below_created = created
             .iter()
@@ -204,16 +200,6 @@ pub(crate) fn roll_forward(
     Ok((redone, repaired))
 }
 
-/// Removes every entry of the staging directory. Returns how many there were.
-pub(crate) fn clear_staging(fs: &dyn FileSystem, staging: &Path) -> Result<u32> {
-    let entries = fs.read_dir(staging).ctx("read directory", staging)?;
-    for e in &entries {
-        let p = staging.join(&e.name);
-        remove_tree(fs, &p).ctx("remove", &p)?;
-    }
-    Ok(entries.len() as u32)
-}
-
 /// One operation in a dry run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedOp {
@@ -242,7 +228,7 @@ pub enum DryRun {
 
 /// Decides what recovery of `root` would do, changing nothing and taking no lock. Fails as
 /// recovery would (damaged journal, conflicting targets).
-pub fn dry_run(fs: &dyn FileSystem, layout: &crate::engine::Layout) -> Result<DryRun> {
+pub fn dry_run(fs: &dyn FileSystem, layout: &Layout) -> Result<DryRun> {
     if !fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
         return Ok(DryRun::Nothing);
     }

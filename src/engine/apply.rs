@@ -10,71 +10,22 @@
 //! classifies every operation first and then [`redo`]es them, making what it rewrites durable
 //! before it renames it into place.
 
-use crate::engine::Layout;
+use super::classify::{Status, expected, fits, short};
+use super::ctx::{Ctx, lstat};
+use super::layout::Layout;
+use super::ops::{Located, Op, PutFile, PutTree};
+use super::tree_hash::{self, TreeNode, walk_tree};
 use crate::error::{Error, IoContext, Result};
-use crate::fs::{FileHandle, FileKind, FileSystem, Metadata, OpenMode, remove_tree};
-use crate::hashing::{self, TreeNode, walk_tree};
-use crate::journal::format::{Before, EntryKind, Hash, hex};
+use crate::fs::{FileHandle, FileKind, FileSystem, OpenMode, remove_tree};
+use crate::journal::format::{Before, EntryKind, Hash};
 use crate::limits::STREAM_BUFFER_BYTES;
-use crate::ops::{Located, Op, PutFile, PutTree, staged_name, trash_name};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
-use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// Owner read, write and search: what the engine needs on a directory it fills.
 const OWNER_RWX: u32 = 0o700;
-
-/// What one transaction's application needs to reach.
-pub(crate) struct Ctx<'a> {
-    pub fs: &'a dyn FileSystem,
-    /// Where the root and the engine's directory (with staging) are.
-    pub layout: &'a Layout,
-    pub journal: &'a dyn FileHandle,
-    pub journal_path: &'a Path,
-    pub salt: u64,
-    /// The journal format version of the transaction's records: version 1 recorded no
-    /// permission bits, so they are not compared for its operations.
-    pub version: u16,
-}
-
-impl Ctx<'_> {
-    fn target(&self, op: &Op) -> PathBuf {
-        self.layout.resolve(op.path().as_str())
-    }
-    fn staged(&self, index: u32) -> PathBuf {
-        self.layout.staging.join(staged_name(self.salt, index))
-    }
-    fn trash(&self, index: u32) -> PathBuf {
-        self.layout.staging.join(trash_name(self.salt, index))
-    }
-    /// Whether permission bits are part of the states compared (format version 2 on).
-    fn modes(&self) -> bool {
-        self.version >= 2
-    }
-}
-
-/// The state of an operation's target (wal-spec.md §7.2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
-    Done,
-    NotApplied,
-    Damaged,
-    Conflict(String),
-}
-
-fn short(h: &Hash) -> String {
-    hex(&h[..6])
-}
-
-fn lstat(fs: &dyn FileSystem, path: &Path) -> Result<Option<Metadata>> {
-    match fs.metadata(path) {
-        Ok(m) => Ok(Some(m)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io("stat", path, e)),
-    }
-}
 
 /// Applies `op` to a tree whose target is in the before-state and whose staged content is
 /// in place. Does not sync anything.
@@ -86,13 +37,15 @@ pub(crate) fn act(ctx: &Ctx, index: u32, op: &Op) -> Result<()> {
     // on either side). The old one is left at the staged name, and the checkpoint's clearing
     // of staging removes it. For a file replaced by a file, an exchange rather than a rename
     // over it also keeps ext4 (auto_da_alloc) from flushing the replaced file in the commit.
-    let put = |before: &Before| {
+    let put = |before: &Before| -> Result<()> {
         let staged = ctx.staged(index);
         if *before == Before::Absent {
-            fs.rename_noreplace(&staged, &target).ctx("rename", &target)
+            fs.rename_noreplace(&staged, &target)
+                .ctx("rename", &target)?;
         } else {
-            fs.exchange(&staged, &target).ctx("exchange", &target)
+            fs.exchange(&staged, &target).ctx("exchange", &target)?;
         }
+        Ok(())
     };
     match op {
         Op::PutFile(p) => put(&p.before),
@@ -103,13 +56,13 @@ pub(crate) fn act(ctx: &Ctx, index: u32, op: &Op) -> Result<()> {
             // two finds the engine's own tree with another mode: damaged, repaired (§7.2).
             match t.mode {
                 Some(m) if m & OWNER_RWX != OWNER_RWX => {
-                    fs.set_mode(&target, m).ctx("set mode", &target)
+                    Ok(fs.set_mode(&target, m).ctx("set mode", &target)?)
                 }
                 _ => Ok(()),
             }
         }
         Op::PutLink { before, .. } => put(before),
-        Op::DeleteFile { .. } => fs.remove_file(&target).ctx("remove", &target),
+        Op::DeleteFile { .. } => Ok(fs.remove_file(&target).ctx("remove", &target)?),
         Op::CreateDir {
             staged_ino: Some(_),
             ..
@@ -119,324 +72,19 @@ pub(crate) fn act(ctx: &Ctx, index: u32, op: &Op) -> Result<()> {
             mode,
             staged_ino: None,
             ..
-        } => fs
+        } => Ok(fs
             .create_dir(&target, *mode)
-            .ctx("create directory", &target),
-        Op::RemoveDir { .. } => fs.remove_dir(&target).ctx("remove directory", &target),
+            .ctx("create directory", &target)?),
+        Op::RemoveDir { .. } => Ok(fs.remove_dir(&target).ctx("remove directory", &target)?),
         Op::DeleteTree { .. } => {
             let trash = ctx.trash(index);
             remove_tree(fs, &trash).ctx("remove", &trash)?;
-            fs.rename_noreplace(&target, &trash).ctx("rename", &target)
+            Ok(fs
+                .rename_noreplace(&target, &trash)
+                .ctx("rename", &target)?)
         }
-        Op::SetDirMode { mode, .. } => fs.set_mode(&target, *mode).ctx("set mode", &target),
+        Op::SetDirMode { mode, .. } => Ok(fs.set_mode(&target, *mode).ctx("set mode", &target)?),
     }
-}
-
-/// What a target holds, read lazily: each of its hashes at most once.
-struct Seen<'c> {
-    ctx: &'c Ctx<'c>,
-    path: PathBuf,
-    meta: Option<Metadata>,
-    file_hash: Option<Hash>,
-    tree_hash: Option<Hash>,
-    link: Option<Vec<u8>>,
-}
-
-impl<'c> Seen<'c> {
-    fn new(ctx: &'c Ctx<'c>, path: PathBuf) -> Result<Seen<'c>> {
-        let meta = lstat(ctx.fs, &path)?;
-        Ok(Seen {
-            ctx,
-            path,
-            meta,
-            file_hash: None,
-            tree_hash: None,
-            link: None,
-        })
-    }
-
-    fn kind(&self) -> Option<FileKind> {
-        self.meta.map(|m| m.kind)
-    }
-
-    fn file_hash(&mut self) -> Result<Hash> {
-        if let Some(h) = self.file_hash {
-            return Ok(h);
-        }
-        let h = hashing::hash_file(self.ctx.fs, &self.path)?.1;
-        self.file_hash = Some(h);
-        Ok(h)
-    }
-
-    fn tree_hash(&mut self) -> Result<Hash> {
-        if let Some(h) = self.tree_hash {
-            return Ok(h);
-        }
-        let h = hashing::tree_hash(self.ctx.fs, &self.path, self.ctx.version)?;
-        self.tree_hash = Some(h);
-        Ok(h)
-    }
-
-    fn link(&mut self) -> Result<Vec<u8>> {
-        if let Some(t) = &self.link {
-            return Ok(t.clone());
-        }
-        let t = self
-            .ctx
-            .fs
-            .read_link(&self.path)
-            .ctx("read link", &self.path)?
-            .as_bytes()
-            .to_vec();
-        self.link = Some(t.clone());
-        Ok(t)
-    }
-
-    /// Whether it is a file of `size` bytes hashing to `hash`, with permission bits `mode`
-    /// (not compared when `None`: a version-1 record).
-    fn is_file(&mut self, size: u64, hash: &Hash, mode: Option<u32>) -> Result<bool> {
-        let Some(m) = self.meta else { return Ok(false) };
-        if m.kind != FileKind::File || m.len != size || mode.is_some_and(|x| x != m.mode) {
-            return Ok(false);
-        }
-        Ok(self.file_hash()? == *hash)
-    }
-
-    fn is_tree(&mut self, hash: &Hash) -> Result<bool> {
-        Ok(self.kind() == Some(FileKind::Dir) && self.tree_hash()? == *hash)
-    }
-
-    fn is_link(&mut self, target: &[u8]) -> Result<bool> {
-        Ok(self.kind() == Some(FileKind::Symlink) && self.link()? == target)
-    }
-
-    /// Whether it holds exactly the before-state `b`.
-    fn is(&mut self, b: &Before) -> Result<bool> {
-        match b {
-            Before::Absent => Ok(self.meta.is_none()),
-            Before::File { size, hash, mode } => self.is_file(*size, hash, *mode),
-            Before::Tree { hash } => self.is_tree(hash),
-            Before::Link { target } => self.is_link(target),
-        }
-    }
-
-    /// What it is, for a conflict message.
-    fn describe(&mut self) -> Result<String> {
-        Ok(match self.meta {
-            None => "missing".into(),
-            Some(m) => match m.kind {
-                FileKind::File => format!(
-                    "a file of {} bytes, mode {:o} (hash {})",
-                    m.len,
-                    m.mode,
-                    short(&self.file_hash()?)
-                ),
-                FileKind::Dir => format!("a directory (tree hash {})", short(&self.tree_hash()?)),
-                FileKind::Symlink => format!(
-                    "a symbolic link to {:?}",
-                    String::from_utf8_lossy(&self.link()?)
-                ),
-                FileKind::Other => "a special file".into(),
-            },
-        })
-    }
-}
-
-/// The first directory on the way to `op`'s target (below the root) that is there but is
-/// not a directory: a link, most likely, which nothing may be written through.
-fn blocked_parent(ctx: &Ctx, op: &Op) -> Result<Option<(String, FileKind)>> {
-    let mut prefix = String::new();
-    let comps: Vec<&str> = op.path().components().collect();
-    for c in &comps[..comps.len() - 1] {
-        if !prefix.is_empty() {
-            prefix.push('/');
-        }
-        prefix.push_str(c);
-        match lstat(ctx.fs, &ctx.layout.resolve(&prefix))? {
-            Some(m) if m.kind == FileKind::Dir => {}
-            Some(m) => return Ok(Some((prefix, m.kind))),
-            // Made by an earlier operation of the transaction, or the op will fail.
-            None => return Ok(None),
-        }
-    }
-    Ok(None)
-}
-
-/// Classifies `op`'s target. Reads only.
-pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
-    if let Some((parent, kind)) = blocked_parent(ctx, op)? {
-        let what = if kind == FileKind::Symlink {
-            "a symbolic link, which skillwal never writes through"
-        } else {
-            "not a directory"
-        };
-        return Ok(Status::Conflict(format!(
-            "{}: {parent} on the way is {what}",
-            op.path()
-        )));
-    }
-    let mut seen = Seen::new(ctx, ctx.target(op))?;
-    let mut conflict = |seen: &mut Seen, what: &str| -> Result<Status> {
-        Ok(Status::Conflict(format!(
-            "{}: {}; the transaction {what}",
-            op.path(),
-            seen.describe()?
-        )))
-    };
-    let mode = |m: u32| ctx.modes().then_some(m);
-    match op {
-        Op::PutFile(p) => {
-            if seen.is_file(p.size, &p.hash, mode(p.mode))? {
-                return Ok(Status::Done);
-            }
-            if seen
-                .meta
-                .is_some_and(|m| m.kind == FileKind::File && m.ino == p.staged_ino)
-            {
-                return Ok(Status::Damaged);
-            }
-            if seen.is(&p.before)? {
-                return Ok(Status::NotApplied);
-            }
-            conflict(
-                &mut seen,
-                &format!("found {} there and writes a file", p.before.describe()),
-            )
-        }
-        Op::PutLink { before, target, .. } => {
-            if seen.is_link(target)? {
-                return Ok(Status::Done);
-            }
-            if seen.is(before)? {
-                return Ok(Status::NotApplied);
-            }
-            conflict(
-                &mut seen,
-                &format!("found {} there and makes a link", before.describe()),
-            )
-        }
-        Op::DeleteFile { before, .. } | Op::DeleteTree { before, .. } => {
-            if seen.meta.is_none() {
-                return Ok(Status::Done);
-            }
-            if seen.is(before)? {
-                return Ok(Status::NotApplied);
-            }
-            conflict(
-                &mut seen,
-                &format!("deletes {} found there", before.describe()),
-            )
-        }
-        Op::CreateDir {
-            mode: m,
-            staged_ino,
-            ..
-        } => match seen.meta {
-            None => Ok(Status::NotApplied),
-            Some(meta) if meta.kind == FileKind::Dir => {
-                if mode(*m).is_none_or(|m| m == meta.mode) {
-                    Ok(Status::Done)
-                } else if *staged_ino == Some(meta.ino) {
-                    // Its own directory, renamed into place; only its mode was lost.
-                    Ok(Status::Damaged)
-                } else {
-                    conflict(&mut seen, &format!("creates a directory of mode {m:o}"))
-                }
-            }
-            Some(_) => conflict(&mut seen, "creates a directory"),
-        },
-        Op::RemoveDir { .. } => match seen.meta {
-            None => Ok(Status::Done),
-            Some(m) if m.kind == FileKind::Dir => {
-                let entries = ctx
-                    .fs
-                    .read_dir(&seen.path)
-                    .ctx("read directory", &seen.path)?;
-                if entries.is_empty() {
-                    Ok(Status::NotApplied)
-                } else {
-                    conflict(
-                        &mut seen,
-                        &format!("removes it empty (it has {} entries)", entries.len()),
-                    )
-                }
-            }
-            Some(_) => conflict(&mut seen, "removes a directory"),
-        },
-        Op::PutTree(t) => classify_tree(ctx, t, &mut seen, &mut conflict),
-        Op::SetDirMode {
-            before_mode,
-            mode: m,
-            ..
-        } => match seen.meta {
-            Some(meta) if meta.kind == FileKind::Dir && meta.mode == *m => Ok(Status::Done),
-            Some(meta) if meta.kind == FileKind::Dir && meta.mode == *before_mode => {
-                Ok(Status::NotApplied)
-            }
-            _ => conflict(
-                &mut seen,
-                &format!("changes a directory's mode from {before_mode:o} to {m:o}"),
-            ),
-        },
-    }
-}
-
-/// Each entry of a tree by relative path: what must be there.
-type Expected<'t> = BTreeMap<&'t [u8], &'t crate::ops::TreeEntry>;
-
-fn expected(t: &PutTree) -> Expected<'_> {
-    t.entries
-        .iter()
-        .map(|e| (e.rel.as_str().as_bytes(), e))
-        .collect()
-}
-
-/// Whether `node` found at `rel` can be made the transaction's entry there in place: the
-/// same kind, and for a link the same target (a link is made whole, never repaired).
-fn fits(expected: &Expected, rel: &[u8], node: &TreeNode) -> bool {
-    match (expected.get(rel), node) {
-        (Some(e), TreeNode::File { .. }) => e.kind == EntryKind::File,
-        (Some(e), TreeNode::Dir { .. }) => e.kind == EntryKind::Dir,
-        (Some(e), TreeNode::Link(target)) => e.kind == EntryKind::Link && e.target == *target,
-        _ => false,
-    }
-}
-
-fn classify_tree(
-    ctx: &Ctx,
-    t: &PutTree,
-    seen: &mut Seen,
-    conflict: &mut dyn FnMut(&mut Seen, &str) -> Result<Status>,
-) -> Result<Status> {
-    if seen.is_tree(&t.after_hash)? {
-        return Ok(Status::Done);
-    }
-    if let Some(m) = seen.meta
-        && m.kind == FileKind::Dir
-        && m.ino == t.staged_ino
-    {
-        // The engine's own tree: only its own entries may be there, with any content.
-        let expected = expected(t);
-        for (rel, node) in walk_tree(ctx.fs, &seen.path)? {
-            if !fits(&expected, &rel, &node) {
-                return conflict(
-                    seen,
-                    &format!(
-                        "wrote this directory, but {} was added or changed in kind after it",
-                        String::from_utf8_lossy(&rel)
-                    ),
-                );
-            }
-        }
-        return Ok(Status::Damaged);
-    }
-    if seen.is(&t.before)? {
-        return Ok(Status::NotApplied);
-    }
-    conflict(
-        seen,
-        &format!("found {} there and writes a directory", t.before.describe()),
-    )
 }
 
 /// Brings `op` from `status` to done, durably for anything it rewrites.
@@ -450,7 +98,7 @@ pub(crate) fn redo(ctx: &Ctx, index: u32, op: &Op, status: &Status) -> Result<()
         (Status::Damaged, Op::PutTree(t)) => make_tree_match(ctx, &ctx.target(op), t, false),
         (Status::Damaged, Op::CreateDir { mode, .. }) => {
             let target = ctx.target(op);
-            ctx.fs.set_mode(&target, *mode).ctx("set mode", &target)
+            Ok(ctx.fs.set_mode(&target, *mode).ctx("set mode", &target)?)
         }
         (Status::Damaged, _) => unreachable!("only puts and created directories are damaged"),
         (Status::NotApplied, Op::PutFile(p)) => {
@@ -523,13 +171,13 @@ fn restage_file(ctx: &Ctx, index: u32, p: &PutFile) -> Result<()> {
     if let Some(m) = lstat(ctx.fs, &staged)?
         && m.kind == FileKind::File
         && m.len == p.size
-        && hashing::hash_file(ctx.fs, &staged)?.1 == p.hash
+        && tree_hash::hash_file(ctx.fs, &staged)?.1 == p.hash
     {
         if m.mode != p.mode {
             ctx.fs.set_mode(&staged, p.mode).ctx("set mode", &staged)?;
         }
         let f = ctx.fs.open(&staged, OpenMode::Read).ctx("open", &staged)?;
-        return f.sync_all().ctx("fsync", &staged);
+        return Ok(f.sync_all().ctx("fsync", &staged)?);
     }
     remove_tree(ctx.fs, &staged).ctx("remove", &staged)?;
     rewrite_file(ctx, &staged, p.content, p.size, p.mode, &p.hash)
@@ -568,7 +216,7 @@ fn rewrite_file(
     if file.metadata().ctx("stat", path)?.mode != mode {
         fs.set_mode(path, mode).ctx("set mode", path)?;
     }
-    file.sync_all().ctx("fsync", path)
+    Ok(file.sync_all().ctx("fsync", path)?)
 }
 
 fn staged_missing(ctx: &Ctx, path: &Path, hash: &Hash) -> Error {
@@ -577,12 +225,11 @@ fn staged_missing(ctx: &Ctx, path: &Path, hash: &Hash) -> Error {
         offset: 0,
         record: None,
         reason: format!(
-            "content {} for {} was staged outside the journal and is gone from {}",
+            "content {} for {} was staged outside the journal and is gone from {}: something removed skillwal's staging files",
             short(hash),
             path.display(),
             ctx.layout.staging.display()
         ),
-        advice: "Something removed skillwal's staging files; `skillwal journal inspect` shows the transaction".into(),
     }
 }
 

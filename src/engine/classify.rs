@@ -1,0 +1,336 @@
+//! Classifying an operation's target (wal-spec.md §7.2): `Done` (the target holds the
+//! after-state), `NotApplied` (it holds the before-state), `Damaged` (it is the engine's own
+//! staged inode whose unsynced writes were lost in a crash) or a conflict (a state the
+//! transaction cannot explain, which is reported and never overwritten). "Holds" means
+//! everything a user can see: the kind, a file's bytes and permission bits, a directory's
+//! tree (every mode and link below it included), a link's target. Reads only.
+
+use super::ctx::{Ctx, lstat};
+use super::ops::{Op, PutTree, TreeEntry};
+use super::tree_hash::{self, TreeNode, walk_tree};
+use crate::error::{IoContext, Result};
+use crate::fs::{FileKind, Metadata};
+use crate::journal::format::{Before, EntryKind, Hash, hex};
+use std::collections::BTreeMap;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// The state of an operation's target (wal-spec.md §7.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Done,
+    NotApplied,
+    Damaged,
+    Conflict(String),
+}
+
+pub(super) fn short(h: &Hash) -> String {
+    hex(&h[..6])
+}
+
+/// What a target holds, read lazily: each of its hashes at most once.
+struct Seen<'c> {
+    ctx: &'c Ctx<'c>,
+    path: PathBuf,
+    meta: Option<Metadata>,
+    file_hash: Option<Hash>,
+    tree_hash: Option<Hash>,
+    link: Option<Vec<u8>>,
+}
+
+impl<'c> Seen<'c> {
+    fn new(ctx: &'c Ctx<'c>, path: PathBuf) -> Result<Seen<'c>> {
+        let meta = lstat(ctx.fs, &path)?;
+        Ok(Seen {
+            ctx,
+            path,
+            meta,
+            file_hash: None,
+            tree_hash: None,
+            link: None,
+        })
+    }
+
+    fn kind(&self) -> Option<FileKind> {
+        self.meta.map(|m| m.kind)
+    }
+
+    fn file_hash(&mut self) -> Result<Hash> {
+        if let Some(h) = self.file_hash {
+            return Ok(h);
+        }
+        let h = tree_hash::hash_file(self.ctx.fs, &self.path)?.1;
+        self.file_hash = Some(h);
+        Ok(h)
+    }
+
+    fn tree_hash(&mut self) -> Result<Hash> {
+        if let Some(h) = self.tree_hash {
+            return Ok(h);
+        }
+        let h = tree_hash::tree_hash(self.ctx.fs, &self.path, self.ctx.version)?;
+        self.tree_hash = Some(h);
+        Ok(h)
+    }
+
+    fn link(&mut self) -> Result<Vec<u8>> {
+        if let Some(t) = &self.link {
+            return Ok(t.clone());
+        }
+        let t = self
+            .ctx
+            .fs
+            .read_link(&self.path)
+            .ctx("read link", &self.path)?
+            .as_bytes()
+            .to_vec();
+        self.link = Some(t.clone());
+        Ok(t)
+    }
+
+    /// Whether it is a file of `size` bytes hashing to `hash`, with permission bits `mode`
+    /// (not compared when `None`: a version-1 record).
+    fn is_file(&mut self, size: u64, hash: &Hash, mode: Option<u32>) -> Result<bool> {
+        let Some(m) = self.meta else { return Ok(false) };
+        if m.kind != FileKind::File || m.len != size || mode.is_some_and(|x| x != m.mode) {
+            return Ok(false);
+        }
+        Ok(self.file_hash()? == *hash)
+    }
+
+    fn is_tree(&mut self, hash: &Hash) -> Result<bool> {
+        Ok(self.kind() == Some(FileKind::Dir) && self.tree_hash()? == *hash)
+    }
+
+    fn is_link(&mut self, target: &[u8]) -> Result<bool> {
+        Ok(self.kind() == Some(FileKind::Symlink) && self.link()? == target)
+    }
+
+    /// Whether it holds exactly the before-state `b`.
+    fn is(&mut self, b: &Before) -> Result<bool> {
+        match b {
+            Before::Absent => Ok(self.meta.is_none()),
+            Before::File { size, hash, mode } => self.is_file(*size, hash, *mode),
+            Before::Tree { hash } => self.is_tree(hash),
+            Before::Link { target } => self.is_link(target),
+        }
+    }
+
+    /// What it is, for a conflict message.
+    fn describe(&mut self) -> Result<String> {
+        Ok(match self.meta {
+            None => "missing".into(),
+            Some(m) => match m.kind {
+                FileKind::File => format!(
+                    "a file of {} bytes, mode {:o} (hash {})",
+                    m.len,
+                    m.mode,
+                    short(&self.file_hash()?)
+                ),
+                FileKind::Dir => format!("a directory (tree hash {})", short(&self.tree_hash()?)),
+                FileKind::Symlink => format!(
+                    "a symbolic link to {:?}",
+                    String::from_utf8_lossy(&self.link()?)
+                ),
+                FileKind::Other => "a special file".into(),
+            },
+        })
+    }
+}
+
+/// The first directory on the way to `op`'s target (below the root) that is there but is
+/// not a directory: a link, most likely, which nothing may be written through.
+fn blocked_parent(ctx: &Ctx, op: &Op) -> Result<Option<(String, FileKind)>> {
+    let mut prefix = String::new();
+    let comps: Vec<&str> = op.path().components().collect();
+    for c in &comps[..comps.len() - 1] {
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(c);
+        match lstat(ctx.fs, &ctx.layout.resolve(&prefix))? {
+            Some(m) if m.kind == FileKind::Dir => {}
+            Some(m) => return Ok(Some((prefix, m.kind))),
+            // Made by an earlier operation of the transaction, or the op will fail.
+            None => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+/// Classifies `op`'s target. Reads only.
+pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
+    if let Some((parent, kind)) = blocked_parent(ctx, op)? {
+        let what = if kind == FileKind::Symlink {
+            "a symbolic link, which skillwal never writes through"
+        } else {
+            "not a directory"
+        };
+        return Ok(Status::Conflict(format!(
+            "{}: {parent} on the way is {what}",
+            op.path()
+        )));
+    }
+    let mut seen = Seen::new(ctx, ctx.target(op))?;
+    let mut conflict = |seen: &mut Seen, what: &str| -> Result<Status> {
+        Ok(Status::Conflict(format!(
+            "{}: {}; the transaction {what}",
+            op.path(),
+            seen.describe()?
+        )))
+    };
+    let mode = |m: u32| ctx.modes().then_some(m);
+    match op {
+        Op::PutFile(p) => {
+            if seen.is_file(p.size, &p.hash, mode(p.mode))? {
+                return Ok(Status::Done);
+            }
+            if seen
+                .meta
+                .is_some_and(|m| m.kind == FileKind::File && m.ino == p.staged_ino)
+            {
+                return Ok(Status::Damaged);
+            }
+            if seen.is(&p.before)? {
+                return Ok(Status::NotApplied);
+            }
+            conflict(
+                &mut seen,
+                &format!("found {} there and writes a file", p.before.describe()),
+            )
+        }
+        Op::PutLink { before, target, .. } => {
+            if seen.is_link(target)? {
+                return Ok(Status::Done);
+            }
+            if seen.is(before)? {
+                return Ok(Status::NotApplied);
+            }
+            conflict(
+                &mut seen,
+                &format!("found {} there and makes a link", before.describe()),
+            )
+        }
+        Op::DeleteFile { before, .. } | Op::DeleteTree { before, .. } => {
+            if seen.meta.is_none() {
+                return Ok(Status::Done);
+            }
+            if seen.is(before)? {
+                return Ok(Status::NotApplied);
+            }
+            conflict(
+                &mut seen,
+                &format!("deletes {} found there", before.describe()),
+            )
+        }
+        Op::CreateDir {
+            mode: m,
+            staged_ino,
+            ..
+        } => match seen.meta {
+            None => Ok(Status::NotApplied),
+            Some(meta) if meta.kind == FileKind::Dir => {
+                if mode(*m).is_none_or(|m| m == meta.mode) {
+                    Ok(Status::Done)
+                } else if *staged_ino == Some(meta.ino) {
+                    // Its own directory, renamed into place; only its mode was lost.
+                    Ok(Status::Damaged)
+                } else {
+                    conflict(&mut seen, &format!("creates a directory of mode {m:o}"))
+                }
+            }
+            Some(_) => conflict(&mut seen, "creates a directory"),
+        },
+        Op::RemoveDir { .. } => match seen.meta {
+            None => Ok(Status::Done),
+            Some(m) if m.kind == FileKind::Dir => {
+                let entries = ctx
+                    .fs
+                    .read_dir(&seen.path)
+                    .ctx("read directory", &seen.path)?;
+                if entries.is_empty() {
+                    Ok(Status::NotApplied)
+                } else {
+                    conflict(
+                        &mut seen,
+                        &format!("removes it empty (it has {} entries)", entries.len()),
+                    )
+                }
+            }
+            Some(_) => conflict(&mut seen, "removes a directory"),
+        },
+        Op::PutTree(t) => classify_tree(ctx, t, &mut seen, &mut conflict),
+        Op::SetDirMode {
+            before_mode,
+            mode: m,
+            ..
+        } => match seen.meta {
+            Some(meta) if meta.kind == FileKind::Dir && meta.mode == *m => Ok(Status::Done),
+            Some(meta) if meta.kind == FileKind::Dir && meta.mode == *before_mode => {
+                Ok(Status::NotApplied)
+            }
+            _ => conflict(
+                &mut seen,
+                &format!("changes a directory's mode from {before_mode:o} to {m:o}"),
+            ),
+        },
+    }
+}
+
+/// Each entry of a tree by relative path: what must be there.
+pub(super) type Expected<'t> = BTreeMap<&'t [u8], &'t TreeEntry>;
+
+pub(super) fn expected(t: &PutTree) -> Expected<'_> {
+    t.entries
+        .iter()
+        .map(|e| (e.rel.as_str().as_bytes(), e))
+        .collect()
+}
+
+/// Whether `node` found at `rel` can be made the transaction's entry there in place: the
+/// same kind, and for a link the same target (a link is made whole, never repaired).
+pub(super) fn fits(expected: &Expected, rel: &[u8], node: &TreeNode) -> bool {
+    match (expected.get(rel), node) {
+        (Some(e), TreeNode::File { .. }) => e.kind == EntryKind::File,
+        (Some(e), TreeNode::Dir { .. }) => e.kind == EntryKind::Dir,
+        (Some(e), TreeNode::Link(target)) => e.kind == EntryKind::Link && e.target == *target,
+        _ => false,
+    }
+}
+
+fn classify_tree(
+    ctx: &Ctx,
+    t: &PutTree,
+    seen: &mut Seen,
+    conflict: &mut dyn FnMut(&mut Seen, &str) -> Result<Status>,
+) -> Result<Status> {
+    if seen.is_tree(&t.after_hash)? {
+        return Ok(Status::Done);
+    }
+    if let Some(m) = seen.meta
+        && m.kind == FileKind::Dir
+        && m.ino == t.staged_ino
+    {
+        // The engine's own tree: only its own entries may be there, with any content.
+        let expected = expected(t);
+        for (rel, node) in walk_tree(ctx.fs, &seen.path)? {
+            if !fits(&expected, &rel, &node) {
+                return conflict(
+                    seen,
+                    &format!(
+                        "wrote this directory, but {} was added or changed in kind after it",
+                        String::from_utf8_lossy(&rel)
+                    ),
+                );
+            }
+        }
+        return Ok(Status::Damaged);
+    }
+    if seen.is(&t.before)? {
+        return Ok(Status::NotApplied);
+    }
+    conflict(
+        seen,
+        &format!("found {} there and writes a directory", t.before.describe()),
+    )
+}

@@ -1,0 +1,68 @@
+//! Where a root's engine files are.
+
+use super::path::{META_DIR, RelPath};
+use std::path::{Path, PathBuf};
+
+/// The journal's file name in the engine's directory.
+pub const JOURNAL_FILE: &str = "journal";
+/// The name a new journal is written under before it is renamed into place (wal-spec §6.1).
+pub const JOURNAL_TMP_FILE: &str = "journal.tmp";
+/// The lock file's name in the engine's directory.
+pub const LOCK_FILE: &str = "lock";
+/// The staging directory's name in the engine's directory.
+pub const STAGING_DIR: &str = "staging";
+
+/// The paths of a root's engine files.
+///
+/// The engine's own directory (`meta`) is `<root>/.skillwal` by default; it may be anywhere
+/// on the root's file system instead ([`Layout::with_meta`]; a SkillMeat collection keeps it
+/// beside itself, so that the Python tool never sees it). Journal paths name it as
+/// `.skillwal/...` whatever its place: [`Layout::resolve`] maps them (wal-spec.md §2).
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub root: PathBuf,
+    pub meta: PathBuf,
+    pub journal: PathBuf,
+    pub journal_tmp: PathBuf,
+    pub lock: PathBuf,
+    pub staging: PathBuf,
+}
+
+impl Layout {
+    /// The engine's directory inside the root: `<root>/.skillwal`.
+    pub fn new(root: &Path) -> Layout {
+        Layout::with_meta(root, &root.join(META_DIR))
+    }
+
+    /// The engine's directory at `meta`, which must be on the root's file system (renames
+    /// between the two must be atomic: checked at open).
+    pub fn with_meta(root: &Path, meta: &Path) -> Layout {
+        Layout {
+            root: root.to_path_buf(),
+            journal: meta.join(JOURNAL_FILE),
+            journal_tmp: meta.join(JOURNAL_TMP_FILE),
+            lock: meta.join(LOCK_FILE),
+            staging: meta.join(STAGING_DIR),
+            meta: meta.to_path_buf(),
+        }
+    }
+
+    /// The absolute path of `rel`, a path relative to the root as journal records name
+    /// them: `.skillwal` and what lies below it are in the engine's directory, wherever it
+    /// is; anything else is below the root.
+    pub fn resolve(&self, rel: &str) -> PathBuf {
+        match rel.strip_prefix(META_DIR) {
+            Some("") => self.meta.clone(),
+            Some(rest) if rest.starts_with('/') => self.meta.join(&rest[1..]),
+            _ => self.root.join(rel),
+        }
+    }
+
+    /// The directory holding `rel` (the root for a top-level path).
+    pub fn parent_of(&self, rel: &RelPath) -> PathBuf {
+        match rel.parent() {
+            Some(p) => self.resolve(p.as_str()),
+            None => self.root.clone(),
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Staging a transaction and committing it (wal-spec.md §6.2).
+//!
+//! Staging writes only the journal and `.skillwal/staging/` (invariant E1). `commit` makes
+//! the staged bytes durable, appends the commit record, syncs the journal once — the commit
+//! point — and then applies the operations in order. Dropping a transaction without
+//! committing aborts it.
+//!
+//! `mod.rs` holds the transaction's life (begin, commit, abort); `stage.rs` the operations a
+//! caller stages; `checks.rs` what is checked before anything is staged; `content.rs` how
+//! new bytes are staged and recorded; `tree.rs` the stager of a whole directory tree.
+
+mod checks;
+mod content;
+mod stage;
+mod tree;
+
+pub use tree::TreeStager;
+
+use super::apply::act;
+use super::ops::Op;
+use super::session::{Applied, Session};
+use crate::error::{Error, IoContext, Result};
+use crate::journal::format::{FORMAT_VERSION, Header, Kind, Record, encode_payload};
+use crate::journal::writer::TxnWriter;
+use crate::limits::LABEL_BYTES_MAX;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// Owner read, write and search: what the engine itself needs on a directory it fills.
+const OWNER_RWX: u32 = 0o700;
+
+/// What a successful commit did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CommitReport {
+    pub txn_id: u64,
+    pub operations: u32,
+    /// Bytes appended to the journal, commit record included.
+    pub journal_bytes: u64,
+}
+
+/// A transaction being staged. Borrows the engine until it is committed or aborted.
+pub struct Transaction<'e> {
+    session: &'e mut Session,
+    writer: TxnWriter,
+    ops: Vec<Op>,
+    inline_bytes: u64,
+    /// Directories whose entries for durable staged content must be synced before commit.
+    sync_before_commit: BTreeSet<PathBuf>,
+    broken: Option<String>,
+    /// A commit record write was attempted: an abort must then retire the salt durably,
+    /// or a commit record that reached the page cache could be replayed later.
+    commit_record_attempted: bool,
+    finished: bool,
+}
+
+fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn now_unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl<'e> Transaction<'e> {
+    /// Begins a transaction on `session`, first checkpointing the previous one if it is
+    /// still pending (see [`super::Engine::begin`]).
+    pub(in crate::engine) fn begin(
+        session: &'e mut Session,
+        label: &str,
+    ) -> Result<Transaction<'e>> {
+        session.check_usable()?;
+        session.checkpoint()?;
+        let h = session.journal_or_create()?.header;
+        // Mark the header active (unsynced: the commit's fdatasync makes it durable together
+        // with the records; before that, an idle header correctly hides them).
+        let active = Header {
+            version: FORMAT_VERSION,
+            sequence: h.sequence + 1,
+            active: true,
+            ..h
+        };
+        if let Err(e) = session.journal_mut().write_header(active) {
+            let _ = session.retire_unsynced(h.next_txn_id);
+            return Err(e);
+        }
+        let mut writer = TxnWriter::new(h.live_salt, h.next_txn_id);
+        let begin = Record::Begin {
+            time_unix_ms: now_unix_ms(),
+            label: cut(label, LABEL_BYTES_MAX),
+        };
+        let payload = encode_payload(&begin, None);
+        if let Err(e) = writer.append(session.journal(), Kind::Begin, &payload) {
+            let _ = session.retire_unsynced(h.next_txn_id);
+            return Err(e);
+        }
+        Ok(Transaction {
+            session,
+            writer,
+            ops: Vec::new(),
+            inline_bytes: 0,
+            sync_before_commit: BTreeSet::new(),
+            broken: None,
+            commit_record_attempted: false,
+            finished: false,
+        })
+    }
+
+    /// Commits: makes the staged content durable, appends the commit record and syncs the
+    /// journal (the commit point), then applies every operation in order. The changes are
+    /// in place when this returns; making them durable is the checkpoint's work
+    /// ([`Engine::checkpoint`], or the next [`Engine::begin`] or open).
+    ///
+    /// An error before the commit point aborts the transaction: nothing outside the engine's
+    /// directory changed. An error at or after it is [`Error::CommitUncertain`]: the change
+    /// may have been applied, and the next open completes it or rolls it back; this engine
+    /// is then unusable.
+    pub fn commit(mut self) -> Result<CommitReport> {
+        self.commit_inner()
+    }
+
+    /// [`Transaction::commit`], then [`Engine::checkpoint`]: on `Ok` every change is durable
+    /// in its place and the journal is retired.
+    ///
+    /// A checkpoint failure is reported as [`Error::CommitUncertain`] too: the change is
+    /// committed and applied, and the next open makes it durable.
+    pub fn commit_durable(mut self) -> Result<CommitReport> {
+        let report = self.commit_inner()?;
+        if let Err(e) = self.session.checkpoint() {
+            return Err(Error::CommitUncertain {
+                root: self.session.layout.root.clone(),
+                cause: Box::new(e),
+            });
+        }
+        Ok(report)
+    }
+
+    fn commit_inner(&mut self) -> Result<CommitReport> {
+        if let Err(e) = self.pre_commit() {
+            let _ = self.abort_inner();
+            return Err(e);
+        }
+        let salt = self.writer.salt;
+        let root = self.session.layout.root.clone();
+        self.finished = true;
+        if let Err(e) = self.session.journal().sync() {
+            // Promise 6: never retried; whether the commit record reached the disk is unknown.
+            self.session.poison(&e);
+            return Err(Error::CommitUncertain {
+                root,
+                cause: Box::new(e),
+            });
+        }
+        // ---- commit point: from here on the transaction happens, at the latest on redo ----
+        let ops = std::mem::take(&mut self.ops);
+        let applied = {
+            let ctx = self.session.ctx(salt, FORMAT_VERSION);
+            ops.iter()
+                .enumerate()
+                .try_for_each(|(i, op)| act(&ctx, i as u32, op))
+        };
+        if let Err(e) = applied {
+            self.session.poison(&e);
+            return Err(Error::CommitUncertain {
+                root,
+                cause: Box::new(e),
+            });
+        }
+        let report = CommitReport {
+            txn_id: self.writer.txn_id,
+            operations: ops.len() as u32,
+            journal_bytes: self.writer.next_offset - crate::journal::format::RECORDS_OFFSET,
+        };
+        self.session.applied = Some(Applied { ops });
+        Ok(report)
+    }
+
+    fn pre_commit(&mut self) -> Result<()> {
+        if let Some(b) = &self.broken {
+            return Err(Error::Rejected {
+                op: "commit",
+                path: String::new(),
+                reason: b.clone(),
+            });
+        }
+        let dirs: Vec<PathBuf> = self.sync_before_commit.iter().rev().cloned().collect();
+        for d in dirs {
+            if let Err(e) = self
+                .session
+                .fs
+                .sync_dir(&d)
+                .ctx("fsync directory", &d)
+                .map_err(Error::from)
+            {
+                self.session.poison(&e);
+                return Err(e);
+            }
+        }
+        let commit = Record::Commit {
+            record_count: self.writer.next_index,
+            op_count: self.ops.len() as u32,
+            digest: self.writer.digest(),
+        };
+        self.commit_record_attempted = true;
+        self.append(&commit, None)?;
+        Ok(())
+    }
+
+    /// Abandons the transaction: removes what was staged and retires its records. Nothing
+    /// outside the engine's directory was changed.
+    pub fn abort(mut self) -> Result<()> {
+        self.abort_inner()
+    }
+
+    fn abort_inner(&mut self) -> Result<()> {
+        if self.finished {
+            return Ok(());
+        }
+        self.finished = true;
+        let cleared = crate::engine::staging::clear_staging(
+            self.session.fs.as_ref(),
+            &self.session.layout.staging,
+        );
+        let retired = if self.commit_record_attempted {
+            self.session.retire(self.writer.txn_id)
+        } else {
+            self.session.retire_unsynced(self.writer.txn_id)
+        };
+        cleared.and(retired)
+    }
+}
+
+impl Drop for Transaction<'_> {
+    fn drop(&mut self) {
+        // No sync here: an abort needs none (the records have no commit record).
+        let _ = self.abort_inner();
+    }
+}
