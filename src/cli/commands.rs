@@ -1,5 +1,6 @@
 //! One function per command: turn arguments into library calls, hand results to `output`.
 
+use super::advice::SaysUnchanged;
 use super::args::{Cli, Command, Global, JournalCommand, SnapshotCommand, StrategyArg, TypeArg};
 use super::exit;
 use super::output::{self, NotUpdated, Output, UsageError};
@@ -222,14 +223,16 @@ fn snapshot(
 fn find_py_snapshot(t: &Target, id: &str) -> Result<py_snapshot::PySnapshot> {
     let Some(home) = &t.home else {
         bail!(
-            "{id} is a SkillMeat snapshot id, and SkillMeat's snapshots are found through the home directory; use --home/-c instead of --collection-dir (nothing was changed)"
+            "{id} is a SkillMeat snapshot id, and SkillMeat's snapshots are found through the home directory; use --home/-c instead of --collection-dir"
         );
     };
     let all = py_snapshot::list(&home.dir, &t.name)?;
     all.into_iter().find(|s| s.id == id).ok_or_else(|| {
         anyhow!(
-            "no SkillMeat snapshot {id} in {}; `skillwal snapshot list` shows them (nothing was changed)",
-            py_snapshot::snapshots_dir(&home.dir, &t.name).join("snapshots.toml").display()
+            "no SkillMeat snapshot {id} in {}; `skillwal snapshot list` shows them",
+            py_snapshot::snapshots_dir(&home.dir, &t.name)
+                .join("snapshots.toml")
+                .display()
         )
     })
 }
@@ -644,10 +647,10 @@ fn fetch_all(
             }),
             Err((reason, e)) if all => not_updated.push(NotUpdated::new(a, reason, &e)),
             Err((NotUpdated::FETCH_FAILED, e)) => {
-                return Err(e.context(format!(
+                return Err(e.context(SaysUnchanged(format!(
                     "fetching {} {} failed; nothing was changed",
                     a.artifact_type, a.name
-                )));
+                ))));
             }
             Err((_, e)) => return Err(e),
         }

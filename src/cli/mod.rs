@@ -1,5 +1,6 @@
 //! The command-line interface: parse arguments, call the library, print through `output`.
 
+mod advice;
 mod args;
 mod commands;
 mod demo;

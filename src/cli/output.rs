@@ -1,6 +1,7 @@
 //! Everything the CLI prints: human text on stdout, notes and errors on stderr, or JSON
 //! (`--json`) on stdout. Exit codes for errors are decided here too.
 
+use super::advice;
 use super::commands::Target;
 use super::exit;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -8,6 +9,7 @@ use serde_json::{Value, json};
 use skillwal::engine::Discarded;
 use skillwal::engine::inspect::{InspectReport, RecordView, TxnState};
 use skillwal::engine::{DryRun, RecoveryOutcome, RecoveryReport};
+use skillwal::error::Effect;
 use skillwal::skillmeat::collection::{
     ArtifactStatus, CollectionError, FileState, RollbackOutcome, SnapshotOutcome, UpdateAction,
     UpdateOutcome, VerifyReport,
@@ -159,8 +161,8 @@ impl Output {
             exit::ERROR
         };
         let msg = message(e);
-        let maybe_applied = msg.contains("may have been applied");
-        let note = if maybe_applied || msg.to_lowercase().contains("nothing was changed") || usage {
+        let maybe_applied = advice::effect(e) == Effect::MaybeApplied;
+        let note = if maybe_applied || usage || advice::says_unchanged(e) {
             None
         } else {
             Some("Nothing was changed.")
@@ -955,7 +957,7 @@ impl Output {
 fn message(e: &anyhow::Error) -> String {
     let mut msg = String::new();
     for cause in e.chain() {
-        let text = cause.to_string();
+        let text = advice::text(cause).unwrap_or_else(|| cause.to_string());
         if msg.contains(&text) {
             continue;
         }

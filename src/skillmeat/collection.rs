@@ -51,13 +51,13 @@ pub enum CollectionError {
     Store(#[from] StoreError),
     #[error(transparent)]
     PySnapshot(#[from] super::py_snapshot::PySnapshotError),
-    #[error("{} holds no {MANIFEST_FILE_NAME}: it is not a snapshot of a collection; nothing was changed", tarball.display())]
+    #[error("{} holds no {MANIFEST_FILE_NAME}: it is not a snapshot of a collection", tarball.display())]
     NotACollectionSnapshot { tarball: PathBuf },
     #[error(transparent)]
     Io(#[from] IoError),
     #[error("{} was opened read-only (it cannot be written); nothing can be changed there", dir.display())]
     ReadOnly { dir: PathBuf },
-    #[error("{} is not a SkillMeat collection (no {MANIFEST_FILE_NAME}); create one with `skillwal init`", dir.display())]
+    #[error("{} is not a SkillMeat collection (no {MANIFEST_FILE_NAME})", dir.display())]
     NotACollection { dir: PathBuf },
     #[error("a collection already exists at {}", dir.display())]
     CollectionExists { dir: PathBuf },
@@ -66,29 +66,27 @@ pub enum CollectionError {
         name: String,
         reason: super::NameError,
     },
-    #[error(
-        "{ty} {name} is already in the collection; `skillwal update {name}` refreshes it, `skillwal remove {name}` removes it"
-    )]
+    #[error("{ty} {name} is already in the collection")]
     AlreadyExists { name: String, ty: ArtifactType },
-    #[error("{} already exists but {name} is not in the manifest; move it away or choose another --name", path.display())]
+    #[error("{} already exists but {name} is not in the manifest; move it away", path.display())]
     Occupied { name: String, path: PathBuf },
-    #[error("{} is a symbolic link, not the files of {ty} {name}; skillwal never follows or removes a link in a collection: remove the link yourself, or use --keep-files to only forget the artifact", path.display())]
+    #[error("{} is a symbolic link, not the files of {ty} {name}; skillwal never follows or removes a link in a collection: remove the link yourself", path.display())]
     LinkedStorage {
         name: String,
         ty: ArtifactType,
         path: PathBuf,
     },
-    #[error("no artifact named {name:?}{} in the collection; `skillwal list` shows what there is", ty.map(|t| format!(" of type {t}")).unwrap_or_default())]
+    #[error("no artifact named {name:?}{} in the collection", ty.map(|t| format!(" of type {t}")).unwrap_or_default())]
     NotFound {
         name: String,
         ty: Option<ArtifactType>,
     },
-    #[error("{name:?} names more than one artifact ({}); add --type", types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "))]
+    #[error("{name:?} names more than one artifact ({})", types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "))]
     Ambiguous {
         name: String,
         types: Vec<ArtifactType>,
     },
-    #[error("the files of {ty} {name} are missing ({}); restore them, or `skillwal remove {name}`", path.display())]
+    #[error("the files of {ty} {name} are missing ({}); restore them", path.display())]
     FilesMissing {
         name: String,
         ty: ArtifactType,
@@ -104,25 +102,39 @@ pub enum CollectionError {
     },
     #[error("{} changed while it was being copied; try again", path.display())]
     SourceChanged { path: PathBuf },
-    #[error("{}: {source}; nothing was changed", path.display())]
+    #[error("{}: {source}", path.display())]
     FrontMatter {
         path: PathBuf,
         source: frontmatter::FrontMatterError,
     },
-    #[error("local modifications in {}; choose --strategy upstream (overwrite them) or --strategy local (keep them): there is no terminal to ask", names.join(", "))]
+    #[error("local modifications in {}, and no terminal to ask whether to overwrite or keep them", names.join(", "))]
     PromptWithoutTerminal { names: Vec<String> },
-    #[error("snapshot ids are numbers; {id:?} is not one (`skillwal snapshot list` shows them)")]
+    #[error("snapshot ids are numbers; {id:?} is not one")]
     BadSnapshotId { id: String },
     #[error(transparent)]
     ThreeWay(#[from] super::threeway::ThreeWayError),
     #[error(
-        "{ty} {name} has local modifications and no recorded base to merge them with (it was added before skillwal kept bases, or its lock entry was changed by another tool); nothing was changed; choose --strategy upstream or --strategy local"
+        "{ty} {name} has local modifications and no recorded base to merge them with (it was added before skillwal kept bases, or its lock entry was changed by another tool)"
     )]
     NoBase { name: String, ty: ArtifactType },
     #[error(
-        "gc deleted nothing: the collection.lock of snapshot {id} cannot be read or parsed ({reason}); a rollback to that snapshot would need the bases it names. If that snapshot is not needed, `skillwal snapshot delete {id}` and run gc again"
+        "gc deleted nothing: the collection.lock of snapshot {id} cannot be read or parsed ({reason}); a rollback to that snapshot would need the bases it names"
     )]
     SnapshotLock { id: u64, reason: String },
+}
+
+impl CollectionError {
+    /// Whether the failed operation may have changed anything. Only the engine's commit can
+    /// (see [`crate::Error::effect`]); every other failure happens before it, or is reported
+    /// by the engine as such.
+    pub fn effect(&self) -> crate::error::Effect {
+        match self {
+            CollectionError::Engine(e) => e.effect(),
+            CollectionError::Store(e) => e.effect(),
+            CollectionError::ThreeWay(e) => e.effect(),
+            _ => crate::error::Effect::Unchanged,
+        }
+    }
 }
 
 pub type Result<T, E = CollectionError> = std::result::Result<T, E>;

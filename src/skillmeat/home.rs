@@ -13,7 +13,7 @@ pub const CONFIG_FILE_NAME: &str = "config.toml";
 /// What could not be resolved or read in the home directory.
 #[derive(Debug, thiserror::Error)]
 pub enum HomeError {
-    #[error("no home directory: pass --home, or set {HOME_ENV} or HOME")]
+    #[error("no home directory: set {HOME_ENV} or HOME")]
     NoHome,
     #[error(transparent)]
     Io(#[from] crate::error::IoError),

@@ -37,13 +37,13 @@ pub struct PySnapshot {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PySnapshotError {
-    #[error("{}: {reason}; the Python tool's snapshot list cannot be read (nothing was changed)", path.display())]
+    #[error("{}: {reason}; the Python tool's snapshot list cannot be read", path.display())]
     BadList { path: PathBuf, reason: String },
-    #[error("SkillMeat snapshot {} cannot be restored: {reason}. Nothing was changed", tarball.display())]
+    #[error("SkillMeat snapshot {} cannot be restored: {reason}", tarball.display())]
     Unsafe { tarball: PathBuf, reason: String },
-    #[error("reading SkillMeat snapshot {}: {}. Nothing was changed", .0.path.display(), .0.source)]
+    #[error("reading SkillMeat snapshot {}: {}", .0.path.display(), .0.source)]
     Read(#[source] IoError),
-    #[error("extracting SkillMeat snapshot into {}: {}. Nothing was changed", .0.path.display(), .0.source)]
+    #[error("extracting SkillMeat snapshot into {}: {}", .0.path.display(), .0.source)]
     Write(#[source] IoError),
 }
 

@@ -157,14 +157,23 @@ pub enum ThreeWayError {
     Engine(#[from] crate::Error),
     #[error(transparent)]
     Io(#[from] crate::error::IoError),
-    #[error(
-        "{ty} {name} cannot be merged: {reason}; nothing was changed; choose --strategy upstream or local"
-    )]
+    #[error("{ty} {name} cannot be merged: {reason}")]
     Unmergeable {
         name: String,
         ty: ArtifactType,
         reason: String,
     },
+}
+
+impl ThreeWayError {
+    /// Whether the failed operation may have changed anything: only an engine error can.
+    pub fn effect(&self) -> crate::error::Effect {
+        match self {
+            ThreeWayError::Store(e) => e.effect(),
+            ThreeWayError::Engine(e) => e.effect(),
+            _ => crate::error::Effect::Unchanged,
+        }
+    }
 }
 
 pub type Result<T, E = ThreeWayError> = std::result::Result<T, E>;

@@ -38,24 +38,32 @@ pub const OBJECT_MODE: u32 = 0o444;
 pub enum StoreError {
     #[error(transparent)]
     Engine(#[from] crate::Error),
-    #[error("store object {} (hash {hash}) is damaged: {reason}; it was not used. Nothing was changed; the snapshots that need it cannot be restored", path.display())]
+    #[error("store object {} (hash {hash}) is damaged: {reason}; it was not used; the snapshots that need it cannot be restored", path.display())]
     Damaged {
         path: PathBuf,
         hash: String,
         reason: String,
     },
-    #[error("store object {} (hash {hash}) is missing; nothing was changed; the snapshots that need it cannot be restored", path.display())]
+    #[error("store object {} (hash {hash}) is missing; the snapshots that need it cannot be restored", path.display())]
     Missing { path: PathBuf, hash: String },
-    #[error("{} is damaged: {reason}. Nothing was changed; delete that file (the snapshot or base it describes is lost) and try again", path.display())]
+    #[error("{} is damaged: {reason}; delete that file (the snapshot or base it describes is lost) and try again", path.display())]
     BadRef { path: PathBuf, reason: String },
-    #[error("no snapshot {id}; `skillwal snapshot list` shows what there is")]
+    #[error("no snapshot {id}")]
     UnknownSnapshot { id: String },
-    #[error(
-        "{path} cannot be captured: {reason}; nothing was changed; rename or remove it and try again"
-    )]
+    #[error("{path} cannot be captured: {reason}; rename or remove it and try again")]
     Uncapturable { path: String, reason: String },
     #[error(transparent)]
     Io(#[from] crate::error::IoError),
+}
+
+impl StoreError {
+    /// Whether the failed operation may have changed anything: only an engine error can.
+    pub fn effect(&self) -> crate::error::Effect {
+        match self {
+            StoreError::Engine(e) => e.effect(),
+            _ => crate::error::Effect::Unchanged,
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,0 +1,137 @@
+//! What the CLI adds to the library's errors: the commands and flags that get the user out
+//! (the library's messages describe the situation and never name a flag), and whether the
+//! failed command may have changed anything, read from the errors' typed [`Effect`].
+
+use skillwal::error::Effect;
+use skillwal::skillmeat::collection::CollectionError;
+use skillwal::skillmeat::home::HomeError;
+use skillwal::skillmeat::threeway::ThreeWayError;
+use skillwal::store::StoreError;
+use std::error::Error as StdError;
+
+/// A CLI message that already says that nothing was changed, so the note is not repeated.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SaysUnchanged(pub String);
+
+/// Whether the command that failed with `e` may have changed anything: [`Effect::MaybeApplied`]
+/// as soon as one error in the chain says so.
+pub fn effect(e: &anyhow::Error) -> Effect {
+    let maybe = e.chain().any(|c| {
+        let effect = if let Some(x) = c.downcast_ref::<skillwal::Error>() {
+            x.effect()
+        } else if let Some(x) = c.downcast_ref::<CollectionError>() {
+            x.effect()
+        } else if let Some(x) = c.downcast_ref::<StoreError>() {
+            x.effect()
+        } else if let Some(x) = c.downcast_ref::<ThreeWayError>() {
+            x.effect()
+        } else {
+            Effect::Unchanged
+        };
+        effect == Effect::MaybeApplied
+    });
+    if maybe {
+        Effect::MaybeApplied
+    } else {
+        Effect::Unchanged
+    }
+}
+
+/// Whether the message of `e` says on its own that nothing was changed.
+pub fn says_unchanged(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.is::<SaysUnchanged>())
+}
+
+/// `cause`'s message with what to do next in CLI terms, or `None` when the library's own
+/// text is all there is to say.
+pub fn text(cause: &(dyn StdError + 'static)) -> Option<String> {
+    if let Some(e) = cause.downcast_ref::<CollectionError>() {
+        collection(e)
+    } else if let Some(e) = cause.downcast_ref::<skillwal::Error>() {
+        engine(e)
+    } else if let Some(e) = cause.downcast_ref::<StoreError>() {
+        store(e)
+    } else if let Some(e) = cause.downcast_ref::<ThreeWayError>() {
+        three_way(e)
+    } else if let Some(e) = cause.downcast_ref::<HomeError>() {
+        home(e)
+    } else {
+        None
+    }
+}
+
+/// Advice about a journal names `journal inspect` and `recover --discard`.
+const JOURNAL_ADVICE: &str = "Run `skillwal journal inspect` to see what it holds; if the collection's files are as you want them, `skillwal recover --discard` drops the journal";
+
+fn engine(e: &skillwal::Error) -> Option<String> {
+    match e {
+        skillwal::Error::CorruptJournal { .. } => Some(format!("{e}. {JOURNAL_ADVICE}")),
+        skillwal::Error::RecoveryConflict { .. } => Some(format!(
+            "{e}. Inspect with `skillwal journal inspect`; once the files are as you want them, `skillwal recover --discard` drops the journal"
+        )),
+        _ => None,
+    }
+}
+
+fn store(e: &StoreError) -> Option<String> {
+    match e {
+        StoreError::Engine(e) => engine(e),
+        StoreError::UnknownSnapshot { .. } => {
+            Some(format!("{e}; `skillwal snapshot list` shows what there is"))
+        }
+        _ => None,
+    }
+}
+
+fn three_way(e: &ThreeWayError) -> Option<String> {
+    match e {
+        ThreeWayError::Store(e) => store(e),
+        ThreeWayError::Engine(e) => engine(e),
+        ThreeWayError::Unmergeable { .. } => {
+            Some(format!("{e}; choose --strategy upstream or local"))
+        }
+        _ => None,
+    }
+}
+
+fn home(e: &HomeError) -> Option<String> {
+    match e {
+        HomeError::NoHome => Some(format!(
+            "no home directory: pass --home, or set {} or HOME",
+            skillwal::skillmeat::home::HOME_ENV
+        )),
+        _ => None,
+    }
+}
+
+fn collection(e: &CollectionError) -> Option<String> {
+    use CollectionError as C;
+    Some(match e {
+        C::Engine(e) => return engine(e),
+        C::Store(e) => return store(e),
+        C::ThreeWay(e) => return three_way(e),
+        C::Home(e) => return home(e),
+        C::NotACollection { .. } => format!("{e}; create one with `skillwal init`"),
+        C::AlreadyExists { name, .. } => format!(
+            "{e}; `skillwal update {name}` refreshes it, `skillwal remove {name}` removes it"
+        ),
+        C::Occupied { .. } => format!("{e} or choose another --name"),
+        C::LinkedStorage { .. } => {
+            format!("{e}, or use --keep-files to only forget the artifact")
+        }
+        C::NotFound { .. } => format!("{e}; `skillwal list` shows what there is"),
+        C::Ambiguous { .. } => format!("{e}; add --type"),
+        C::FilesMissing { name, .. } => format!("{e}, or `skillwal remove {name}`"),
+        C::PromptWithoutTerminal { names } => format!(
+            "local modifications in {}; choose --strategy upstream (overwrite them) or --strategy local (keep them): there is no terminal to ask",
+            names.join(", ")
+        ),
+        C::BadSnapshotId { .. } => format!("{e} (`skillwal snapshot list` shows them)"),
+        C::NoBase { .. } => format!("{e}; choose --strategy upstream or --strategy local"),
+        C::SnapshotLock { id, .. } => format!(
+            "{e}. If that snapshot is not needed, `skillwal snapshot delete {id}` and run gc again"
+        ),
+        _ => return None,
+    })
+}
