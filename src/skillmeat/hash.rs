@@ -41,7 +41,7 @@ use crate::fs::{FileKind, FileSystem, OpenMode};
 
 use sha2::{Digest, Sha256};
 
-use super::error::{Error, Result};
+use super::format::error::{Error, Result};
 use super::names::ArtifactType;
 
 /// Size of the one read buffer a hash uses.

@@ -1,7 +1,7 @@
 //! Where collections live: the home directory (`--home`, `$SKILLWAL_HOME`, else
 //! `~/.skillmeat`), its `config.toml`, and `collections/<name>/`.
 
-use super::config::{ConfigEditor, DEFAULT_COLLECTION};
+use super::format::config::{ConfigEditor, DEFAULT_COLLECTION};
 use super::names::validate_collection_name;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -22,48 +22,38 @@
 //! column, filesystem path, or item.
 
 pub mod collection;
-mod config;
-mod diff;
-mod error;
-pub mod frontmatter;
+pub mod format;
 mod hash;
 pub mod home;
-pub mod links;
-mod lock;
-mod lock_edit;
-mod manifest;
-mod manifest_edit;
-pub mod names;
-pub mod py_snapshot;
-pub mod shape;
 pub mod source;
-pub mod state;
-pub mod threeway;
-mod time;
-mod toml_util;
 
-pub use config::{Config, ConfigEditor, DEFAULT_COLLECTION, DEFAULT_CONFIG_TOML};
-pub use diff::{FieldChange, diff_locks, diff_manifests};
-pub use error::{Error, Location, Result};
+// The modules' former paths, kept for the CLI and for embedders.
+pub use collection::{py_snapshot, shape, state, threeway};
+pub use format::{frontmatter, names};
+pub use source::links;
+
+pub use format::config::{Config, ConfigEditor, DEFAULT_COLLECTION, DEFAULT_CONFIG_TOML};
+pub use format::diff::{FieldChange, diff_locks, diff_manifests};
+pub use format::error::{Error, Location, Result};
 pub use hash::{
     HASH_BUFFER_BYTES, HASH_DEPTH_MAX, HASH_FILES_MAX, content_hash, content_hash_dir,
     content_hash_file, is_content_hash,
 };
-pub use lock::{LOCK_ENTRY_FIELDS, LOCK_FORMAT_VERSION, Lock, LockEntry};
-pub use lock_edit::{LockEditor, LockEntryMut};
-pub use manifest::{
+pub use format::lock::{LOCK_ENTRY_FIELDS, LOCK_FORMAT_VERSION, Lock, LockEntry};
+pub use format::lock_edit::{LockEditor, LockEntryMut};
+pub use format::manifest::{
     ARTIFACT_FIELDS, Artifact, CollectionInfo, MANIFEST_FORMAT_VERSION, Manifest, Origin,
     UnsupportedItem,
 };
-pub use manifest_edit::{ArtifactMut, ManifestEditor};
-pub use names::{
+pub use format::manifest_edit::{ArtifactMut, ManifestEditor};
+pub use format::names::{
     ArtifactType, NAME_BYTES_MAX, NameError, lock_key, split_lock_key, validate_artifact_name,
     validate_collection_name,
 };
 pub use source::{
     Fetched, FetchedEntry, FetchedKind, SourceError, SourceSpec, default_name, fetch,
 };
-pub use time::{format_timestamp, now_timestamp};
+pub use format::time::{format_timestamp, now_timestamp};
 
 /// Largest document (manifest, lock, config) the readers accept, in bytes. A collection of
 /// ten thousand artifacts with metadata stays well below it; anything larger is not a file

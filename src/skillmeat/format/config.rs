@@ -10,7 +10,7 @@ use toml_edit::{DocumentMut, Item, Table, Value};
 
 use super::error::{Error, Result};
 use super::names::validate_collection_name;
-use super::toml_util::{
+use super::editor::{
     Source, make_room, render_document, set_value, set_value_inline, string_value,
 };
 

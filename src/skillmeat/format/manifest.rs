@@ -16,7 +16,7 @@ use toml_edit::{Item, Table, TableLike};
 
 use super::error::{Error, Result};
 use super::names::{ArtifactType, lock_key, validate_artifact_name};
-use super::toml_util::{Source, item_span, table_like_to_plain};
+use super::editor::{Source, item_span, table_like_to_plain};
 
 /// Version string SkillMeat writes in `[collection] version`.
 pub const MANIFEST_FORMAT_VERSION: &str = "1.0.0";

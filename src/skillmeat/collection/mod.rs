@@ -4,10 +4,15 @@
 //!
 //! Opening a collection opens its engine, which recovers an interrupted transaction first.
 
+pub mod py_snapshot;
+pub mod shape;
+pub mod state;
+pub mod threeway;
+
 use super::frontmatter;
 use super::hash::content_hash_in;
 use super::names::{ArtifactType, lock_key, validate_artifact_name};
-use super::shape::Shape;
+use self::shape::Shape;
 use super::source::{Fetched, FetchedKind, SourceError, SourceSpec};
 use super::{
     Artifact, LOCK_FILE_NAME, Lock, LockEditor, LockEntry, MANIFEST_FILE_NAME, Manifest,
@@ -50,7 +55,7 @@ pub enum CollectionError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    PySnapshot(#[from] super::py_snapshot::PySnapshotError),
+    PySnapshot(#[from] self::py_snapshot::PySnapshotError),
     #[error("{} holds no {MANIFEST_FILE_NAME}: it is not a snapshot of a collection", tarball.display())]
     NotACollectionSnapshot { tarball: PathBuf },
     #[error(transparent)]
@@ -1435,7 +1440,7 @@ impl Collection {
     /// does, then compared with the collection.
     pub fn skillmeat_snapshot_changes(
         &self,
-        py: &super::py_snapshot::PySnapshot,
+        py: &self::py_snapshot::PySnapshot,
         tmp: &Path,
     ) -> Result<Vec<Action>> {
         let (then, _) = self.extract_skillmeat(py, tmp)?;
@@ -1453,10 +1458,10 @@ impl Collection {
     /// captures it.
     fn extract_skillmeat(
         &self,
-        py: &super::py_snapshot::PySnapshot,
+        py: &self::py_snapshot::PySnapshot,
         tmp: &Path,
-    ) -> Result<(Captured, super::py_snapshot::Extracted)> {
-        use super::py_snapshot::{EXTRACT_BYTES_MAX, EXTRACT_ENTRIES_MAX, extract};
+    ) -> Result<(Captured, self::py_snapshot::Extracted)> {
+        use self::py_snapshot::{EXTRACT_BYTES_MAX, EXTRACT_ENTRIES_MAX, extract};
         let extracted = extract(
             &py.tarball_path,
             tmp,
@@ -1478,11 +1483,11 @@ impl Collection {
     /// tarball is never restored.
     pub fn rollback_skillmeat(
         &mut self,
-        py: &super::py_snapshot::PySnapshot,
+        py: &self::py_snapshot::PySnapshot,
         tmp: &Path,
     ) -> Result<(
         SnapshotOutcome,
-        super::py_snapshot::Extracted,
+        self::py_snapshot::Extracted,
         RollbackOutcome,
     )> {
         let (cap, extracted) = self.extract_skillmeat(py, tmp)?;

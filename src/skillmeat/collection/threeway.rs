@@ -14,8 +14,8 @@
 //! Planning reads everything and writes nothing; [`stage`] then writes the result into the
 //! update's transaction, so a merge is all or nothing like every other change.
 
-use super::names::ArtifactType;
-use super::source::{Fetched, FetchedKind};
+use crate::skillmeat::names::ArtifactType;
+use crate::skillmeat::source::{Fetched, FetchedKind};
 use crate::Transaction;
 use crate::engine::tree_hash::hash_file;
 use crate::journal::format::Hash;

@@ -4,7 +4,7 @@
 //! A link is **contained** when its target is relative and, resolved from the link's
 //! directory component by component (through other links as the system would), stays inside
 //! the artifact at every step, never goes through a name SkillMeat does not copy
-//! ([`super::source::is_excluded`]), ends at a file or a directory that exists, and is not a
+//! ([`super::is_excluded`]), ends at a file or a directory that exists, and is not a
 //! directory holding the link itself (a copy loop for whoever dereferences it, as the
 //! Python tool does).
 //!
@@ -142,7 +142,7 @@ fn resolve(
                 let Some(n) = n.to_str() else {
                     return Ok(Err(LinkProblem::BadTarget));
                 };
-                if super::source::is_excluded(n) {
+                if super::is_excluded(n) {
                     return Ok(Err(LinkProblem::Excluded));
                 }
                 dir.push(n.to_string());

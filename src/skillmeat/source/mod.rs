@@ -85,6 +85,8 @@
 //! git command stuck on the network blocks `fetch` until git itself gives up. Because
 //! prompts are disabled and stdin is closed, git never waits for the user.
 
+pub mod links;
+
 use crate::error::IoError;
 use std::ffi::OsStr;
 use std::fs;
@@ -95,7 +97,7 @@ use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
-use super::manifest::Origin;
+use crate::skillmeat::format::manifest::Origin;
 use super::names::ArtifactType;
 
 /// Most entries (files plus directories) a source directory may hold.

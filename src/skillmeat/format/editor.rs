@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use toml_edit::{Array, ArrayOfTables, InlineTable, Item, Key, Table, TableLike, Value};
 
-use super::DOCUMENT_BYTES_MAX;
+use crate::skillmeat::DOCUMENT_BYTES_MAX;
 use super::error::{Error, Location, Result};
 
 /// A document being read: its name (for messages) and its text (for line/column).

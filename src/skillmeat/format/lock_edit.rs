@@ -16,10 +16,10 @@ use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 
 use super::diff::{FieldChange, Fields, Saved, Slot, lock_head_fields};
 use super::error::{Error, Result};
-use super::hash::is_content_hash;
+use crate::skillmeat::hash::is_content_hash;
 use super::lock::{LOCK_ENTRY_FIELDS, LOCK_FORMAT_VERSION, Lock, LockEntry};
 use super::names::{ArtifactType, lock_key};
-use super::toml_util::{
+use super::editor::{
     Source, flatten_item, make_room, max_position, remove_key, render_document, set_value,
     set_value_inline, string_value,
 };

@@ -18,10 +18,10 @@
 use toml_edit::{Item, Table};
 
 use super::error::{Error, Result};
-use super::hash::is_content_hash;
+use crate::skillmeat::hash::is_content_hash;
 use super::manifest::UnsupportedItem;
 use super::names::{ArtifactType, lock_key, split_lock_key, validate_artifact_name};
-use super::toml_util::{Source, item_span};
+use super::editor::{Source, item_span};
 
 /// Version string SkillMeat writes in `[lock] version`.
 pub const LOCK_FORMAT_VERSION: &str = "1.0.0";

@@ -31,7 +31,7 @@ use toml_edit::{DocumentMut, Item, Key, Table, TableLike, Value};
 
 use super::lock_edit::LockEditor;
 use super::manifest_edit::ManifestEditor;
-use super::toml_util::{flatten, flatten_item, render_value};
+use super::editor::{flatten, flatten_item, render_value};
 
 /// One changed field: the engine's journal type, which the collection layer fills.
 pub use crate::journal::format::FieldChange;
