@@ -35,10 +35,6 @@ pub use source::links;
 pub use format::config::{Config, ConfigEditor, DEFAULT_COLLECTION, DEFAULT_CONFIG_TOML};
 pub use format::diff::{FieldChange, diff_locks, diff_manifests};
 pub use format::error::{Error, Location, Result};
-pub use hash::{
-    HASH_BUFFER_BYTES, HASH_DEPTH_MAX, HASH_FILES_MAX, content_hash, content_hash_dir,
-    content_hash_file, is_content_hash,
-};
 pub use format::lock::{LOCK_ENTRY_FIELDS, LOCK_FORMAT_VERSION, Lock, LockEntry};
 pub use format::lock_edit::{LockEditor, LockEntryMut};
 pub use format::manifest::{
@@ -50,10 +46,14 @@ pub use format::names::{
     ArtifactType, NAME_BYTES_MAX, NameError, lock_key, split_lock_key, validate_artifact_name,
     validate_collection_name,
 };
+pub use format::time::{format_timestamp, now_timestamp};
+pub use hash::{
+    HASH_BUFFER_BYTES, HASH_DEPTH_MAX, HASH_FILES_MAX, content_hash, content_hash_dir,
+    content_hash_file, is_content_hash,
+};
 pub use source::{
     Fetched, FetchedEntry, FetchedKind, SourceError, SourceSpec, default_name, fetch,
 };
-pub use format::time::{format_timestamp, now_timestamp};
 
 /// Largest document (manifest, lock, config) the readers accept, in bytes. A collection of
 /// ten thousand artifacts with metadata stays well below it; anything larger is not a file

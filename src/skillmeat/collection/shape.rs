@@ -7,9 +7,9 @@
 //! records all of it, and a shape is read from the base, from the files on disk (`lstat`
 //! only: no content is read) or from a fetched source's listing.
 
+use crate::fs::{FileKind, FileSystem};
 use crate::skillmeat::names::ArtifactType;
 use crate::skillmeat::source::{Fetched, FetchedKind};
-use crate::fs::{FileKind, FileSystem};
 use crate::store::object::Node;
 use crate::store::refs::BaseRef;
 use crate::store::{Store, StoreError};

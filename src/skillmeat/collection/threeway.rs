@@ -14,8 +14,6 @@
 //! Planning reads everything and writes nothing; [`stage`] then writes the result into the
 //! update's transaction, so a merge is all or nothing like every other change.
 
-use crate::skillmeat::names::ArtifactType;
-use crate::skillmeat::source::{Fetched, FetchedKind};
 use crate::Transaction;
 use crate::engine::tree_hash::hash_file;
 use crate::journal::format::Hash;
@@ -23,6 +21,8 @@ use crate::limits::MERGE_TEXT_BYTES_MAX;
 use crate::merge::text::{Labels, merge};
 use crate::merge::tree::{Decision, Side, plan};
 use crate::merge::unified;
+use crate::skillmeat::names::ArtifactType;
+use crate::skillmeat::source::{Fetched, FetchedKind};
 use crate::store::capture::walk;
 use crate::store::object::Node;
 use crate::store::refs::BaseRef;

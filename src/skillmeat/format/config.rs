@@ -8,11 +8,11 @@ use std::fmt;
 
 use toml_edit::{DocumentMut, Item, Table, Value};
 
-use super::error::{Error, Result};
-use super::names::validate_collection_name;
 use super::editor::{
     Source, make_room, render_document, set_value, set_value_inline, string_value,
 };
+use super::error::{Error, Result};
+use super::names::validate_collection_name;
 
 /// The collection SkillMeat uses when `default-collection` is not set.
 pub const DEFAULT_COLLECTION: &str = "default";

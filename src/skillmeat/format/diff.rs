@@ -29,9 +29,9 @@ use std::collections::HashMap;
 
 use toml_edit::{DocumentMut, Item, Key, Table, TableLike, Value};
 
+use super::editor::{flatten, flatten_item, render_value};
 use super::lock_edit::LockEditor;
 use super::manifest_edit::ManifestEditor;
-use super::editor::{flatten, flatten_item, render_value};
 
 /// One changed field: the engine's journal type, which the collection layer fills.
 pub use crate::journal::format::FieldChange;

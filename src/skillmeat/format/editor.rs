@@ -9,8 +9,8 @@ use std::ops::Range;
 
 use toml_edit::{Array, ArrayOfTables, InlineTable, Item, Key, Table, TableLike, Value};
 
-use crate::skillmeat::DOCUMENT_BYTES_MAX;
 use super::error::{Error, Location, Result};
+use crate::skillmeat::DOCUMENT_BYTES_MAX;
 
 /// A document being read: its name (for messages) and its text (for line/column).
 pub(crate) struct Source<'a> {

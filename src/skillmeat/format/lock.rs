@@ -17,11 +17,11 @@
 
 use toml_edit::{Item, Table};
 
+use super::editor::{Source, item_span};
 use super::error::{Error, Result};
-use crate::skillmeat::hash::is_content_hash;
 use super::manifest::UnsupportedItem;
 use super::names::{ArtifactType, lock_key, split_lock_key, validate_artifact_name};
-use super::editor::{Source, item_span};
+use crate::skillmeat::hash::is_content_hash;
 
 /// Version string SkillMeat writes in `[lock] version`.
 pub const LOCK_FORMAT_VERSION: &str = "1.0.0";

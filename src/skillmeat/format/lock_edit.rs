@@ -15,14 +15,14 @@ use std::sync::OnceLock;
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 
 use super::diff::{FieldChange, Fields, Saved, Slot, lock_head_fields};
-use super::error::{Error, Result};
-use crate::skillmeat::hash::is_content_hash;
-use super::lock::{LOCK_ENTRY_FIELDS, LOCK_FORMAT_VERSION, Lock, LockEntry};
-use super::names::{ArtifactType, lock_key};
 use super::editor::{
     Source, flatten_item, make_room, max_position, remove_key, render_document, set_value,
     set_value_inline, string_value,
 };
+use super::error::{Error, Result};
+use super::lock::{LOCK_ENTRY_FIELDS, LOCK_FORMAT_VERSION, Lock, LockEntry};
+use super::names::{ArtifactType, lock_key};
+use crate::skillmeat::hash::is_content_hash;
 
 /// An editable `collection.lock`.
 #[derive(Debug, Clone)]

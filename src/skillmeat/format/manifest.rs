@@ -14,9 +14,9 @@ use std::str::FromStr;
 
 use toml_edit::{Item, Table, TableLike};
 
+use super::editor::{Source, item_span, table_like_to_plain};
 use super::error::{Error, Result};
 use super::names::{ArtifactType, lock_key, validate_artifact_name};
-use super::editor::{Source, item_span, table_like_to_plain};
 
 /// Version string SkillMeat writes in `[collection] version`.
 pub const MANIFEST_FORMAT_VERSION: &str = "1.0.0";

@@ -29,14 +29,14 @@ use std::sync::OnceLock;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, TableLike, Value};
 
 use super::diff::{FieldChange, Saved, Slot, table_fields};
-use super::error::{Error, Result};
-use super::manifest::{ARTIFACT_FIELDS, Artifact, MANIFEST_FORMAT_VERSION, Manifest, Origin};
-use super::names::{ArtifactType, lock_key, split_lock_key, validate_collection_name};
 use super::editor::{
     Source, make_room, make_standard_table, max_position, plain_to_table, remove_key,
     render_document, set_value, set_value_like, string_array_value, string_value,
     table_like_to_plain, trim_blank_document_start,
 };
+use super::error::{Error, Result};
+use super::manifest::{ARTIFACT_FIELDS, Artifact, MANIFEST_FORMAT_VERSION, Manifest, Origin};
+use super::names::{ArtifactType, lock_key, split_lock_key, validate_collection_name};
 
 /// An editable `collection.toml`.
 #[derive(Debug, Clone)]

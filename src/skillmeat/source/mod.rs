@@ -97,8 +97,8 @@ use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
-use crate::skillmeat::format::manifest::Origin;
 use super::names::ArtifactType;
+use crate::skillmeat::format::manifest::Origin;
 
 /// Most entries (files plus directories) a source directory may hold.
 pub const SOURCE_ENTRIES_MAX: usize = 10_000;
