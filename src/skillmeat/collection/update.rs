@@ -48,6 +48,76 @@ pub struct UpdateInput {
     pub fetched: Fetched,
 }
 
+/// What an update will do to one artifact, decided before its transaction starts.
+struct Planned<'a> {
+    input: &'a UpdateInput,
+    artifact: Artifact,
+    action: UpdateAction,
+    /// The files differ from what the lock (or the base's shape) records.
+    modified: bool,
+    /// The fetched content's SkillMeat hash, which the lock will record.
+    upstream: String,
+    /// The merged files, for [`UpdateAction::Merged`].
+    merge: Option<super::threeway::MergePlan>,
+}
+
+impl Planned<'_> {
+    /// Whether the artifact's files and documents change.
+    fn writes(&self) -> bool {
+        matches!(self.action, UpdateAction::Updated | UpdateAction::Merged)
+    }
+
+    fn outcome(&self) -> UpdateOutcome {
+        UpdateOutcome {
+            name: self.input.name.clone(),
+            ty: self.input.ty.as_str().to_string(),
+            action: self.action,
+            locally_modified: self.modified,
+            content_hash: self.upstream.clone(),
+            resolved_sha: self.input.fetched.resolved_sha.clone(),
+            conflicts: self
+                .merge
+                .as_ref()
+                .map(|p| p.conflicts.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// How the files on disk and the fetched upstream compare with what was last fetched.
+struct Comparison {
+    modified: bool,
+    upstream_changed: bool,
+    upstream: String,
+    base: Option<refs::BaseRef>,
+}
+
+/// The action for an artifact in `cmp`'s situation under `strategy`; `None` when the
+/// strategy is to ask and there is no terminal to ask.
+fn choose(
+    cmp: &Comparison,
+    strategy: Strategy,
+    ask: impl FnOnce() -> Option<bool>,
+) -> Option<UpdateAction> {
+    Some(if !cmp.modified && !cmp.upstream_changed {
+        UpdateAction::UpToDate
+    } else if !cmp.modified {
+        UpdateAction::Updated
+    } else {
+        match strategy {
+            Strategy::Upstream => UpdateAction::Updated,
+            Strategy::Local => UpdateAction::KeptLocal,
+            // Upstream unchanged: nothing to merge, the local files stay.
+            Strategy::Merge if !cmp.upstream_changed => UpdateAction::UpToDate,
+            Strategy::Merge => UpdateAction::Merged,
+            Strategy::Prompt => match ask()? {
+                true => UpdateAction::Updated,
+                false => UpdateAction::KeptLocal,
+            },
+        }
+    })
+}
+
 impl Collection {
     /// Updates artifacts from their fetched sources, all in ONE transaction: every one of
     /// them or none. `ask(name, ty)` decides for an artifact with local modifications under
@@ -66,191 +136,196 @@ impl Collection {
         let mut plans = Vec::new();
         let mut no_terminal = Vec::new();
         for input in inputs {
-            let (name, ty) = (input.name.as_str(), input.ty);
-            let artifact = self.find(name, Some(ty))?;
-            let (_, abs) = self.storage(name, ty)?;
-            let Some(disk) = self.disk_hash(name, ty)? else {
-                // Missing files are not a local modification to keep or overwrite: the user
-                // must decide (restore them, or remove the artifact).
-                return Err(CollectionError::FilesMissing {
-                    name: name.to_string(),
-                    ty,
-                    path: abs,
-                });
-            };
-            let locked = self.lock_hash(name, ty)?;
-            let upstream = fetched_hash(&input.fetched)?;
-            // The lock's hash sees contents only; the base (what was last fetched) also
-            // records kinds, modes and links, so a change of those alone is a change.
-            let base = match &locked {
-                Some(key) => refs::get_base(&self.store, ty.as_str(), name, key)?,
-                None => None,
-            };
-            let base_shape = base
-                .as_ref()
-                .map(|b| Shape::of_base(&self.store, b))
-                .transpose()?;
-            let disk_shape = self.disk_shape(name, ty)?;
-            let up_shape = Shape::of_fetched(&input.fetched);
-            let modified = Some(&disk) != locked.as_ref()
-                || base_shape.as_ref().is_some_and(|b| !b.same(&disk_shape));
-            let upstream_changed = Some(&upstream) != locked.as_ref()
-                || match &base_shape {
-                    Some(b) => !b.same(&up_shape),
-                    // No record of what was fetched: whatever differs from upstream is taken
-                    // from upstream (a local change of modes alone cannot be told apart).
-                    None => !modified && !disk_shape.same(&up_shape),
-                };
-            let action = if !modified && !upstream_changed {
-                UpdateAction::UpToDate
-            } else if !modified {
-                UpdateAction::Updated
-            } else {
-                match strategy {
-                    Strategy::Upstream => UpdateAction::Updated,
-                    Strategy::Local => UpdateAction::KeptLocal,
-                    // Upstream unchanged: nothing to merge, the local files stay.
-                    Strategy::Merge if !upstream_changed => UpdateAction::UpToDate,
-                    Strategy::Merge => UpdateAction::Merged,
-                    Strategy::Prompt => match ask(name, ty) {
-                        Some(true) => UpdateAction::Updated,
-                        Some(false) => UpdateAction::KeptLocal,
-                        None => {
-                            no_terminal.push(format!("{ty} {name}"));
-                            UpdateAction::KeptLocal
-                        }
-                    },
-                }
-            };
-            let merge_plan = if action == UpdateAction::Merged {
-                let Some(base) = &base else {
-                    return Err(CollectionError::NoBase {
-                        name: name.to_string(),
-                        ty,
-                    });
-                };
-                let (rel, abs) = self.storage(name, ty)?;
-                Some(super::threeway::plan_merge(
-                    &self.store,
-                    ty,
-                    name,
-                    &rel,
-                    &abs,
-                    base,
-                    &input.fetched,
-                )?)
-            } else {
-                None
-            };
-            plans.push((input, artifact, action, modified, upstream, merge_plan));
+            match self.plan_update(input, strategy, ask)? {
+                Some(p) => plans.push(p),
+                None => no_terminal.push(format!("{} {}", input.ty, input.name)),
+            }
         }
         if !no_terminal.is_empty() {
             return Err(CollectionError::PromptWithoutTerminal { names: no_terminal });
         }
-        let now = now_timestamp();
-        let mut outcomes = Vec::new();
-        let writes = |a: UpdateAction| matches!(a, UpdateAction::Updated | UpdateAction::Merged);
-        let changing = plans.iter().any(|p| writes(p.2));
-        let names: Vec<String> = plans
+        let outcomes = plans.iter().map(Planned::outcome).collect();
+        let names: Vec<&str> = plans
             .iter()
-            .filter(|p| writes(p.2))
-            .map(|p| p.0.name.clone())
+            .filter(|p| p.writes())
+            .map(|p| p.input.name.as_str())
             .collect();
-        let cap = if changing {
-            Some(capture_now(&self.store, &self.dir, self.engine.is_some())?)
-        } else {
-            None
-        };
-        let mut txn = if changing {
-            let label = format!("update {}", names.join(", "));
-            Some(writable(&mut self.engine, &self.dir)?.begin(&label)?)
-        } else {
-            None
-        };
-        let mut docs = self.docs.edit();
-        for (input, _artifact, action, modified, upstream, merge_plan) in &plans {
-            let (name, ty) = (input.name.as_str(), input.ty);
-            let f = &input.fetched;
-            if writes(*action) {
-                let t = txn.as_mut().expect("a transaction for changes");
-                // The artifact's files exist (checked above), so its type directory does.
-                let rel = ty.storage_path(name)?;
-                // The artifact's files exist (checked above), so its type directory does.
-                match merge_plan {
-                    // The merged files; the lock records the upstream content (the local
-                    // changes on top of it show as local modifications, as they are).
-                    Some(p) => super::threeway::stage(&self.store, t, &rel, p)?,
-                    None => {
-                        let staged = stage_content(t, &rel, f)?;
-                        if &staged != upstream {
-                            return Err(CollectionError::SourceChanged {
-                                path: source_path(f),
-                            });
-                        }
-                    }
-                }
-                // SkillMeat re-extracts the metadata on update; the tags stay as they are.
-                if let Some(text) = front_matter_source(f) {
-                    docs.manifest
-                        .set_metadata(name, ty, &frontmatter::metadata(&text))?;
-                }
-                let mut a = docs.manifest.artifact_mut(name, ty)?;
-                a.set_upstream(f.upstream.as_deref());
-                a.set_version_spec(f.version_spec.as_deref());
-                a.set_resolved_sha(f.resolved_sha.as_deref());
-                a.set_resolved_version(f.resolved_version.as_deref());
-                a.set_last_updated(Some(&now));
-                a.set_string(FIELD_SOURCE, &f.skillwal_source)?;
-                match &f.skillwal_path {
-                    Some(p) => a.set_string(FIELD_PATH, p)?,
-                    None => drop(a.remove_string(FIELD_PATH)?),
-                }
-                match &f.skillwal_ref {
-                    Some(r) => a.set_string(FIELD_REF, r)?,
-                    None => drop(a.remove_string(FIELD_REF)?),
-                }
-                let mut entry = LockEntry::new(name, ty, upstream, &now)?;
-                entry.upstream = f.upstream.clone();
-                entry.resolved_sha = f.resolved_sha.clone();
-                entry.resolved_version = f.resolved_version.clone();
-                docs.lock.set_entry(&entry)?;
-            }
-            outcomes.push(UpdateOutcome {
-                name: name.to_string(),
-                ty: ty.as_str().to_string(),
-                action: *action,
-                locally_modified: *modified,
-                content_hash: upstream.clone(),
-                resolved_sha: f.resolved_sha.clone(),
-                conflicts: merge_plan
-                    .as_ref()
-                    .map(|p| p.conflicts.clone())
-                    .unwrap_or_default(),
-            });
+        if names.is_empty() {
+            return Ok((outcomes, None));
         }
-        let mut snapshot = None;
-        if let (Some(mut t), Some(cap)) = (txn, cap) {
-            docs.manifest.set_updated(&now);
-            docs.stage(&mut t)?;
-            let mut w = Writer::new(&self.store);
-            snapshot = Some(stage_auto_snapshot(
-                &mut w,
-                &mut t,
-                &cap,
-                &format!("before update {}", names.join(", ")),
-                self.snapshot_keep,
-            )?);
-            for (input, artifact, action, _, upstream, _) in &plans {
-                if writes(*action) {
-                    let (ty, name, f) = (input.ty, input.name.as_str(), &input.fetched);
-                    stage_base(&self.store, &mut w, &mut t, ty, name, upstream, f)?;
-                    let source = source_ref(artifact, f);
-                    stage_source(&self.store, &mut w, &mut t, ty, name, &source)?;
-                }
-            }
-            docs.commit(t)?;
-            cap.save_stat_cache(&self.store, true);
-        }
-        Ok((outcomes, snapshot))
+        let snapshot = self.commit_update(&plans, &names.join(", "))?;
+        Ok((outcomes, Some(snapshot)))
     }
+
+    /// What updating `input` will do. `None`: it has local modifications, the strategy is to
+    /// ask, and there is no terminal to ask.
+    fn plan_update<'a>(
+        &self,
+        input: &'a UpdateInput,
+        strategy: Strategy,
+        ask: &mut dyn FnMut(&str, ArtifactType) -> Option<bool>,
+    ) -> Result<Option<Planned<'a>>> {
+        let (name, ty) = (input.name.as_str(), input.ty);
+        let artifact = self.find(name, Some(ty))?;
+        let cmp = self.compare(input)?;
+        let Some(action) = choose(&cmp, strategy, || ask(name, ty)) else {
+            return Ok(None);
+        };
+        let merge = if action == UpdateAction::Merged {
+            let Some(base) = &cmp.base else {
+                return Err(CollectionError::NoBase {
+                    name: name.to_string(),
+                    ty,
+                });
+            };
+            let (rel, abs) = self.storage(name, ty)?;
+            Some(super::threeway::plan_merge(
+                &self.store,
+                ty,
+                name,
+                &rel,
+                &abs,
+                base,
+                &input.fetched,
+            )?)
+        } else {
+            None
+        };
+        Ok(Some(Planned {
+            input,
+            artifact,
+            action,
+            modified: cmp.modified,
+            upstream: cmp.upstream,
+            merge,
+        }))
+    }
+
+    /// Compares the files on disk and the fetched upstream with the lock and the base.
+    fn compare(&self, input: &UpdateInput) -> Result<Comparison> {
+        let (name, ty) = (input.name.as_str(), input.ty);
+        let Some(disk) = self.disk_hash(name, ty)? else {
+            // Missing files are not a local modification to keep or overwrite: the user
+            // must decide (restore them, or remove the artifact).
+            return Err(CollectionError::FilesMissing {
+                name: name.to_string(),
+                ty,
+                path: self.storage(name, ty)?.1,
+            });
+        };
+        let locked = self.lock_hash(name, ty)?;
+        let upstream = fetched_hash(&input.fetched)?;
+        // The lock's hash sees contents only; the base (what was last fetched) also
+        // records kinds, modes and links, so a change of those alone is a change.
+        let base = match &locked {
+            Some(key) => refs::get_base(&self.store, ty.as_str(), name, key)?,
+            None => None,
+        };
+        let base_shape = base
+            .as_ref()
+            .map(|b| Shape::of_base(&self.store, b))
+            .transpose()?;
+        let disk_shape = self.disk_shape(name, ty)?;
+        let up_shape = Shape::of_fetched(&input.fetched);
+        let modified = Some(&disk) != locked.as_ref()
+            || base_shape.as_ref().is_some_and(|b| !b.same(&disk_shape));
+        let upstream_changed = Some(&upstream) != locked.as_ref()
+            || match &base_shape {
+                Some(b) => !b.same(&up_shape),
+                // No record of what was fetched: whatever differs from upstream is taken
+                // from upstream (a local change of modes alone cannot be told apart).
+                None => !modified && !disk_shape.same(&up_shape),
+            };
+        Ok(Comparison {
+            modified,
+            upstream_changed,
+            upstream,
+            base,
+        })
+    }
+
+    /// The one transaction of an update that changes something: the files and documents of
+    /// every artifact `plans` writes, the automatic snapshot of the state before, and the
+    /// new bases and source references.
+    fn commit_update(&mut self, plans: &[Planned<'_>], names: &str) -> Result<SnapshotOutcome> {
+        let now = now_timestamp();
+        let cap = capture_now(&self.store, &self.dir, self.engine.is_some())?;
+        let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("update {names}"))?;
+        let mut docs = self.docs.edit();
+        for p in plans.iter().filter(|p| p.writes()) {
+            stage_updated_files(&self.store, &mut t, p)?;
+            record_update(&mut docs, p, &now)?;
+        }
+        docs.manifest.set_updated(&now);
+        docs.stage(&mut t)?;
+        let mut w = Writer::new(&self.store);
+        let snapshot = stage_auto_snapshot(
+            &mut w,
+            &mut t,
+            &cap,
+            &format!("before update {names}"),
+            self.snapshot_keep,
+        )?;
+        for p in plans.iter().filter(|p| p.writes()) {
+            let (ty, name, f) = (p.input.ty, p.input.name.as_str(), &p.input.fetched);
+            stage_base(&self.store, &mut w, &mut t, ty, name, &p.upstream, f)?;
+            let source = source_ref(&p.artifact, f);
+            stage_source(&self.store, &mut w, &mut t, ty, name, &source)?;
+        }
+        docs.commit(t)?;
+        cap.save_stat_cache(&self.store, true);
+        Ok(snapshot)
+    }
+}
+
+/// Stages the new files of `p`'s artifact: the fetched content, or the merged files.
+fn stage_updated_files(store: &Store, t: &mut Transaction<'_>, p: &Planned<'_>) -> Result<()> {
+    let (name, ty, f) = (p.input.name.as_str(), p.input.ty, &p.input.fetched);
+    // The artifact's files exist (checked when planning), so its type directory does.
+    let rel = ty.storage_path(name)?;
+    match &p.merge {
+        // The merged files; the lock records the upstream content (the local changes on top
+        // of it show as local modifications, as they are).
+        Some(m) => super::threeway::stage(store, t, &rel, m)?,
+        None => {
+            let staged = stage_content(t, &rel, f)?;
+            if staged != p.upstream {
+                return Err(CollectionError::SourceChanged {
+                    path: source_path(f),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Records `p`'s update in the manifest and the lock, as SkillMeat does: the metadata
+/// re-extracted from the front matter (the tags stay), the upstream fields, the new hash.
+fn record_update(docs: &mut Edit<'_>, p: &Planned<'_>, now: &str) -> Result<()> {
+    let (name, ty, f) = (p.input.name.as_str(), p.input.ty, &p.input.fetched);
+    if let Some(text) = front_matter_source(f) {
+        docs.manifest
+            .set_metadata(name, ty, &frontmatter::metadata(&text))?;
+    }
+    let mut a = docs.manifest.artifact_mut(name, ty)?;
+    a.set_upstream(f.upstream.as_deref());
+    a.set_version_spec(f.version_spec.as_deref());
+    a.set_resolved_sha(f.resolved_sha.as_deref());
+    a.set_resolved_version(f.resolved_version.as_deref());
+    a.set_last_updated(Some(now));
+    a.set_string(FIELD_SOURCE, &f.skillwal_source)?;
+    match &f.skillwal_path {
+        Some(path) => a.set_string(FIELD_PATH, path)?,
+        None => drop(a.remove_string(FIELD_PATH)?),
+    }
+    match &f.skillwal_ref {
+        Some(r) => a.set_string(FIELD_REF, r)?,
+        None => drop(a.remove_string(FIELD_REF)?),
+    }
+    let mut entry = LockEntry::new(name, ty, &p.upstream, now)?;
+    entry.upstream = f.upstream.clone();
+    entry.resolved_sha = f.resolved_sha.clone();
+    entry.resolved_version = f.resolved_version.clone();
+    docs.lock.set_entry(&entry)?;
+    Ok(())
 }

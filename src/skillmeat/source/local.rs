@@ -1,0 +1,27 @@
+use super::*;
+
+pub(super) fn fetch_local(path: &Path, ty: ArtifactType) -> Result<Fetched, SourceError> {
+    let root = fs::canonicalize(path).map_err(|source| {
+        if source.kind() == io::ErrorKind::NotFound {
+            SourceError::NotFound {
+                path: path.to_path_buf(),
+            }
+        } else {
+            SourceError::Io(IoError::new("read", path, source))
+        }
+    })?;
+    let skillwal_source = utf8_path(&root)?;
+    let kind = list_artifact(&root, ty)?;
+    Ok(Fetched {
+        kind,
+        origin: Origin::Local,
+        upstream: None,
+        version_spec: None,
+        resolved_sha: None,
+        resolved_version: None,
+        skillwal_source,
+        skillwal_path: None,
+        skillwal_ref: None,
+        _checkout: None,
+    })
+}
