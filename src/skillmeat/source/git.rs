@@ -95,148 +95,20 @@ pub(super) fn fetch_git(
     ty: ArtifactType,
 ) -> Result<Fetched, SourceError> {
     let repo_path = normalize_repo_path(path)?;
-    // A relative local repository is relative to the current directory: record it absolute
-    // so that a later update from another directory finds it.
-    let source_url = if is_local_path_url(url) && Path::new(url).is_relative() {
-        match fs::canonicalize(url) {
-            Ok(abs) => utf8_path(&abs)?,
-            Err(_) => url.to_owned(),
-        }
-    } else {
-        url.to_owned()
-    };
+    let source_url = recorded_url(url)?;
     let temp = tempfile::Builder::new()
         .prefix("skillwal-git-")
         .tempdir()
         .map_err(io_error(&std::env::temp_dir()))?;
     let checkout = temp.path().join("checkout");
-
-    let output = run_git(
-        None,
-        &[
-            OsStr::new("clone"),
-            OsStr::new("--quiet"),
-            OsStr::new("--no-checkout"),
-            OsStr::new("--origin"),
-            OsStr::new("origin"),
-            OsStr::new("--"),
-            OsStr::new(&source_url),
-            checkout.as_os_str(),
-        ],
-        "clone the repository",
-    )?;
-    if !output.status.success() {
-        return Err(git_failure(url, "clone the repository", &output));
-    }
-
-    let (sha, tag) = match reference {
-        None => match rev_parse_commit(&checkout, url, "HEAD")? {
-            Some(sha) => (sha, None),
-            None => {
-                return Err(SourceError::RefNotFound {
-                    url: url.to_owned(),
-                    reference: "HEAD".to_owned(),
-                });
-            }
-        },
-        Some(reference) => {
-            let not_found = || SourceError::RefNotFound {
-                url: url.to_owned(),
-                reference: reference.to_owned(),
-            };
-            if reference.is_empty()
-                || reference.starts_with('-')
-                || reference.chars().any(char::is_control)
-            {
-                return Err(not_found());
-            }
-            let candidates = [
-                (format!("refs/tags/{reference}"), true),
-                (format!("refs/remotes/origin/{reference}"), false),
-                (reference.to_owned(), false),
-            ];
-            let mut found = None;
-            for (candidate, is_tag) in &candidates {
-                if let Some(sha) = rev_parse_commit(&checkout, url, candidate)? {
-                    found = Some((sha, is_tag.then(|| reference.to_owned())));
-                    break;
-                }
-            }
-            found.ok_or_else(not_found)?
-        }
-    };
-
-    let output = run_git(
-        Some(&checkout),
-        &[
-            OsStr::new("checkout"),
-            OsStr::new("--quiet"),
-            OsStr::new("--detach"),
-            OsStr::new(&sha),
-        ],
-        "check out the commit",
-    )?;
-    if !output.status.success() {
-        return Err(git_failure(url, format!("check out commit {sha}"), &output));
-    }
-
+    clone(url, &source_url, &checkout)?;
+    let (sha, tag) = resolve_reference(&checkout, url, reference)?;
+    check_out(&checkout, url, &sha)?;
     let resolved_version = match tag {
         Some(tag) => Some(tag),
         None => describe_exact_tag(&checkout, &sha)?,
     };
-
-    let checkout_canonical = fs::canonicalize(&checkout).map_err(io_error(&checkout))?;
-    let target = match &repo_path {
-        Some(p) => checkout_canonical.join(p),
-        None => checkout_canonical.clone(),
-    };
-    if let Err(source) = fs::symlink_metadata(&target) {
-        return Err(
-            if source.kind() == io::ErrorKind::NotFound
-                || source.kind() == io::ErrorKind::NotADirectory
-            {
-                SourceError::PathNotFound {
-                    url: url.to_owned(),
-                    path: repo_path.clone().unwrap_or_default(),
-                    sha,
-                }
-            } else {
-                SourceError::Io(IoError::new("read", target, source))
-            },
-        );
-    }
-    let root = if repo_path.is_some() {
-        match fs::canonicalize(&target) {
-            Ok(root) if root.starts_with(&checkout_canonical) => {
-                if root.starts_with(checkout_canonical.join(".git")) {
-                    return Err(SourceError::SymlinkOutside {
-                        link: target,
-                        target: root,
-                        why: "git's own directory",
-                    });
-                }
-                root
-            }
-            Ok(root) => {
-                return Err(SourceError::SymlinkOutside {
-                    link: target,
-                    target: root,
-                    why: "outside the repository",
-                });
-            }
-            Err(_) => {
-                let text = fs::read_link(&target).unwrap_or_default();
-                return Err(SourceError::SymlinkOutside {
-                    link: target,
-                    target: text,
-                    why: "nothing (it dangles or loops)",
-                });
-            }
-        }
-    } else {
-        checkout_canonical
-    };
-
+    let root = artifact_root(&checkout, url, repo_path.as_deref(), &sha)?;
     let mut kind = list_artifact(&root, ty)?;
     git_modes(&mut kind);
     Ok(Fetched {
@@ -251,6 +123,139 @@ pub(super) fn fetch_git(
         skillwal_ref: reference.map(str::to_owned),
         _checkout: Some(temp),
     })
+}
+
+/// The URL to record for `url`: a relative local repository is relative to the current
+/// directory, so it is recorded absolute, and a later update from another directory finds
+/// it.
+fn recorded_url(url: &str) -> Result<String, SourceError> {
+    if is_local_path_url(url) && Path::new(url).is_relative() {
+        match fs::canonicalize(url) {
+            Ok(abs) => utf8_path(&abs),
+            Err(_) => Ok(url.to_owned()),
+        }
+    } else {
+        Ok(url.to_owned())
+    }
+}
+
+/// Clones `source_url` into `checkout` without checking anything out.
+fn clone(url: &str, source_url: &str, checkout: &Path) -> Result<(), SourceError> {
+    let output = run_git(
+        None,
+        &[
+            OsStr::new("clone"),
+            OsStr::new("--quiet"),
+            OsStr::new("--no-checkout"),
+            OsStr::new("--origin"),
+            OsStr::new("origin"),
+            OsStr::new("--"),
+            OsStr::new(source_url),
+            checkout.as_os_str(),
+        ],
+        "clone the repository",
+    )?;
+    if !output.status.success() {
+        return Err(git_failure(url, "clone the repository", &output));
+    }
+    Ok(())
+}
+
+/// The commit `reference` names in the clone (a tag first, then a branch, then anything git
+/// resolves, such as a commit id; `None`: the default branch's HEAD), and the tag's name
+/// when it was a tag.
+fn resolve_reference(
+    checkout: &Path,
+    url: &str,
+    reference: Option<&str>,
+) -> Result<(String, Option<String>), SourceError> {
+    let not_found = |reference: &str| SourceError::RefNotFound {
+        url: url.to_owned(),
+        reference: reference.to_owned(),
+    };
+    let Some(reference) = reference else {
+        let sha = rev_parse_commit(checkout, url, "HEAD")?;
+        return sha.map(|sha| (sha, None)).ok_or_else(|| not_found("HEAD"));
+    };
+    if reference.is_empty() || reference.starts_with('-') || reference.chars().any(char::is_control)
+    {
+        return Err(not_found(reference));
+    }
+    let candidates = [
+        (format!("refs/tags/{reference}"), true),
+        (format!("refs/remotes/origin/{reference}"), false),
+        (reference.to_owned(), false),
+    ];
+    for (candidate, is_tag) in &candidates {
+        if let Some(sha) = rev_parse_commit(checkout, url, candidate)? {
+            return Ok((sha, is_tag.then(|| reference.to_owned())));
+        }
+    }
+    Err(not_found(reference))
+}
+
+/// Checks out commit `sha` (detached) in the clone.
+fn check_out(checkout: &Path, url: &str, sha: &str) -> Result<(), SourceError> {
+    let output = run_git(
+        Some(checkout),
+        &[
+            OsStr::new("checkout"),
+            OsStr::new("--quiet"),
+            OsStr::new("--detach"),
+            OsStr::new(sha),
+        ],
+        "check out the commit",
+    )?;
+    if !output.status.success() {
+        return Err(git_failure(url, format!("check out commit {sha}"), &output));
+    }
+    Ok(())
+}
+
+/// The artifact's directory or file in the checkout: `repo_path` inside it, which must exist
+/// and (through links) stay inside the repository and out of git's own directory.
+fn artifact_root(
+    checkout: &Path,
+    url: &str,
+    repo_path: Option<&str>,
+    sha: &str,
+) -> Result<PathBuf, SourceError> {
+    let checkout_canonical = fs::canonicalize(checkout).map_err(io_error(checkout))?;
+    let Some(repo_path) = repo_path else {
+        return Ok(checkout_canonical);
+    };
+    let target = checkout_canonical.join(repo_path);
+    if let Err(source) = fs::symlink_metadata(&target) {
+        return Err(
+            if source.kind() == io::ErrorKind::NotFound
+                || source.kind() == io::ErrorKind::NotADirectory
+            {
+                SourceError::PathNotFound {
+                    url: url.to_owned(),
+                    path: repo_path.to_owned(),
+                    sha: sha.to_owned(),
+                }
+            } else {
+                SourceError::Io(IoError::new("read", target, source))
+            },
+        );
+    }
+    let outside = |target: PathBuf, to: PathBuf, why| SourceError::SymlinkOutside {
+        link: target,
+        target: to,
+        why,
+    };
+    match fs::canonicalize(&target) {
+        Ok(root) if root.starts_with(checkout_canonical.join(".git")) => {
+            Err(outside(target, root, "git's own directory"))
+        }
+        Ok(root) if root.starts_with(&checkout_canonical) => Ok(root),
+        Ok(root) => Err(outside(target, root, "outside the repository")),
+        Err(_) => {
+            let text = fs::read_link(&target).unwrap_or_default();
+            Err(outside(target, text, "nothing (it dangles or loops)"))
+        }
+    }
 }
 
 /// Sets the permission bits of a checkout's listing to what git records, whatever the umask
