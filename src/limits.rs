@@ -42,6 +42,14 @@ const _: () = assert!(
         < RECORD_PAYLOAD_MAX as usize
 );
 
+// Bounds of the SkillMeat layer (`src/skillmeat/`).
+
+/// Largest document (manifest, lock, config) read and parsed, in bytes. A collection of ten
+/// thousand artifacts with metadata stays well below it; anything larger is not a file
+/// SkillMeat wrote. Documents are read whole (they are parsed whole), so this bounds the
+/// memory a read takes.
+pub const DOCUMENT_BYTES_MAX: usize = 16 * 1024 * 1024;
+
 // Bounds of the merge module (`src/merge/`). They are not engine or journal bounds, so
 // wal-spec.md §8 does not list them.
 

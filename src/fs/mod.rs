@@ -1,8 +1,18 @@
-//! The file-system layer: the only way the engine reaches the disk.
+//! The file-system layer: the only way skillwal reaches the disk.
 //!
 //! Everything the engine does to storage goes through [`FileSystem`] and [`FileHandle`], so
 //! tests can put a simulated file system ([`sim::SimFs`]) or a fault injector
 //! ([`fault::FaultFs`]) underneath it. This module knows nothing of journals.
+//!
+//! # The rule
+//!
+//! Every read and write of a collection, of skillwal's state beside it, and of the home
+//! directory (`config.toml`, `collections/`) goes through the `FileSystem` the caller was
+//! given, so the crash hook, the fault injector and the simulator see all of it
+//! ([`create_dir_all_durably`] and [`write_atomically`] are the home directory's writes).
+//! What lies outside all of those — a local source being added, a git checkout in a
+//! temporary directory, a SkillMeat snapshot tarball — is read from the real file system:
+//! it is the user's input, not state skillwal keeps, and no crash of skillwal can change it.
 //!
 //! Paths given to a `FileSystem` are absolute. Calls never follow a symbolic link in the last
 //! component (`metadata` is `lstat`); the engine never places links in its own paths.
@@ -20,6 +30,7 @@ pub mod fault;
 pub mod real;
 pub mod sim;
 
+use crate::error::{IoError, io_error};
 use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -272,4 +283,105 @@ pub fn remove_tree(fs: &dyn FileSystem, path: &Path) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The process's umask: the permission bits taken away from the directories and files a
+/// user's command creates outside a collection (the home directory, `collections/`, a new
+/// collection's own directory, `config.toml`), as `mkdir` and `open` would. Read from
+/// `/proc/self/status`; `0o022` where that says nothing.
+pub fn process_umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
+/// Creates `dir` and its missing parents, as `mkdir -p` does (permission bits `0o777` less
+/// the [`process_umask`]), and fsyncs each parent whose entries changed, so the new
+/// directories survive a power loss once this returns. An existing `dir` is fine.
+pub fn create_dir_all_durably(fs: &dyn FileSystem, dir: &Path) -> Result<(), IoError> {
+    let mode = 0o777 & !process_umask();
+    let mut missing = Vec::new();
+    let mut p = dir;
+    while !fs.exists(p).map_err(io_error("stat", p))? {
+        missing.push(p);
+        match p.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => p = parent,
+            _ => break,
+        }
+    }
+    for d in missing.into_iter().rev() {
+        match fs.create_dir(d, mode) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(IoError::new("create directory", d, e)),
+        }
+        if let Some(parent) = d.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs.sync_dir(parent)
+                .map_err(io_error("fsync directory", parent))?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the file at `path` atomically and durably: a temporary file beside it (mode
+/// `0o666` less the [`process_umask`], as `open` would create it), its bytes, fsync, rename
+/// over `path`, fsync of the directory. For files outside every collection (`config.toml`);
+/// inside a collection only the engine writes.
+pub fn write_atomically(fs: &dyn FileSystem, path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    create_dir_all_durably(fs, dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.skillwal-tmp"));
+    // A temporary file left by a process that died is garbage.
+    match fs.remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(IoError::new("remove", &tmp, e)),
+    }
+    let mode = 0o666 & !process_umask();
+    let f = fs
+        .open(&tmp, OpenMode::CreateNew { mode })
+        .map_err(io_error("create", &tmp))?;
+    f.write_all_at(bytes, 0).map_err(io_error("write", &tmp))?;
+    f.sync_all().map_err(io_error("fsync", &tmp))?;
+    drop(f);
+    fs.rename(&tmp, path).map_err(io_error("rename", path))?;
+    fs.sync_dir(dir).map_err(io_error("fsync directory", dir))
+}
+
+/// Reads the whole file at `path` (at most `max` bytes: a larger file is an `InvalidData`
+/// error), or `None` when it does not exist.
+pub fn read_small_file(
+    fs: &dyn FileSystem,
+    path: &Path,
+    max: u64,
+) -> Result<Option<Vec<u8>>, IoError> {
+    let file = match fs.open(path, OpenMode::Read) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(IoError::new("read", path, e)),
+    };
+    let len = file.metadata().map_err(io_error("stat", path))?.len;
+    if len > max {
+        return Err(IoError::new(
+            "read",
+            path,
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{len} bytes, larger than the {max} bytes read whole"),
+            ),
+        ));
+    }
+    let mut bytes = vec![0u8; len as usize];
+    file.read_exact_at(&mut bytes, 0)
+        .map_err(io_error("read", path))?;
+    Ok(Some(bytes))
 }

@@ -3,8 +3,10 @@
 
 use super::format::config::{ConfigEditor, DEFAULT_COLLECTION};
 use super::names::validate_collection_name;
-use std::io::Write;
+use crate::fs::FileSystem;
+use crate::fs::real::RealFs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The environment variable naming the home directory.
 pub const HOME_ENV: &str = "SKILLWAL_HOME";
@@ -26,10 +28,17 @@ pub enum HomeError {
     },
 }
 
-/// A SkillMeat home directory.
-#[derive(Debug, Clone)]
+/// A SkillMeat home directory, read and written through one [`FileSystem`].
+#[derive(Clone)]
 pub struct Home {
     pub dir: PathBuf,
+    fs: Arc<dyn FileSystem>,
+}
+
+impl std::fmt::Debug for Home {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Home").field("dir", &self.dir).finish()
+    }
 }
 
 /// What [`Home::ensure_config`] did.
@@ -42,24 +51,29 @@ pub enum ConfigChange {
 }
 
 impl Home {
-    /// `explicit`, else `$SKILLWAL_HOME`, else `$HOME/.skillmeat`.
+    /// `explicit`, else `$SKILLWAL_HOME`, else `$HOME/.skillmeat`, on the real file system
+    /// ([`Home::with_fs`] puts another one underneath).
     pub fn resolve(explicit: Option<&Path>) -> Result<Home, HomeError> {
-        if let Some(p) = explicit {
-            return Ok(Home {
-                dir: p.to_path_buf(),
-            });
-        }
-        if let Some(p) = std::env::var_os(HOME_ENV).filter(|v| !v.is_empty()) {
-            return Ok(Home {
-                dir: PathBuf::from(p),
-            });
-        }
-        match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
-            Some(h) => Ok(Home {
-                dir: PathBuf::from(h).join(".skillmeat"),
-            }),
-            None => Err(HomeError::NoHome),
-        }
+        let dir = if let Some(p) = explicit {
+            p.to_path_buf()
+        } else if let Some(p) = std::env::var_os(HOME_ENV).filter(|v| !v.is_empty()) {
+            PathBuf::from(p)
+        } else {
+            match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+                Some(h) => PathBuf::from(h).join(".skillmeat"),
+                None => return Err(HomeError::NoHome),
+            }
+        };
+        Ok(Home {
+            dir,
+            fs: Arc::new(RealFs),
+        })
+    }
+
+    /// The same home, read and written through `fs` (the one its collections use, so that
+    /// the crash hook and the fault injector see the config's writes too).
+    pub fn with_fs(self, fs: Arc<dyn FileSystem>) -> Home {
+        Home { fs, ..self }
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -74,14 +88,24 @@ impl Home {
     /// column.
     pub fn read_config(&self) -> Result<Option<ConfigEditor>, HomeError> {
         let path = self.config_path();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(ConfigEditor::parse(
-                &text,
-                &path.display().to_string(),
-            )?)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(HomeError::Io(crate::error::IoError::new("read", path, e))),
-        }
+        let limit = crate::limits::DOCUMENT_BYTES_MAX as u64;
+        let Some(bytes) = crate::fs::read_small_file(self.fs.as_ref(), &path, limit)? else {
+            return Ok(None);
+        };
+        let text = String::from_utf8(bytes).map_err(|_| {
+            crate::error::IoError::new(
+                "read",
+                &path,
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "stream did not contain valid UTF-8",
+                ),
+            )
+        })?;
+        Ok(Some(ConfigEditor::parse(
+            &text,
+            &path.display().to_string(),
+        )?))
     }
 
     /// The collection to use: `default-collection` from the config, else `default`.
@@ -113,66 +137,9 @@ impl Home {
             if change == ConfigChange::Created {
                 editor.set_default_collection(name)?;
             }
-            write_atomically(&path, editor.to_string().as_bytes())?;
+            crate::fs::write_atomically(self.fs.as_ref(), &path, editor.to_string().as_bytes())?;
             return Ok(change);
         }
         Ok(ConfigChange::Kept)
     }
-}
-
-fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> HomeError + 'a {
-    move |source| HomeError::Io(crate::error::IoError::new(op, path, source))
-}
-
-/// Creates `dir` and its missing parents, syncing each parent whose entries changed.
-pub fn create_dir_durably(dir: &Path) -> Result<(), HomeError> {
-    let mut missing = Vec::new();
-    let mut p = dir;
-    while !p.exists() {
-        missing.push(p.to_path_buf());
-        match p.parent() {
-            Some(parent) => p = parent,
-            None => break,
-        }
-    }
-    for d in missing.iter().rev() {
-        match std::fs::create_dir(d) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => {
-                return Err(HomeError::Io(crate::error::IoError::new(
-                    "create directory",
-                    d.clone(),
-                    e,
-                )));
-            }
-        }
-        if let Some(parent) = d.parent() {
-            sync_dir(parent)?;
-        }
-    }
-    Ok(())
-}
-
-fn sync_dir(dir: &Path) -> Result<(), HomeError> {
-    std::fs::File::open(dir)
-        .and_then(|f| f.sync_all())
-        .map_err(io("fsync directory", dir))
-}
-
-/// Replaces the file at `path` atomically and durably: a temporary file in the same
-/// directory, fsync, rename over `path`, fsync of the directory. For `config.toml`, which
-/// is outside every collection; files inside a collection are only written by the engine.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), HomeError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    create_dir_durably(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.skillwal-tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file")
-    ));
-    let mut f = std::fs::File::create(&tmp).map_err(io("create", &tmp))?;
-    f.write_all(bytes).map_err(io("write", &tmp))?;
-    f.sync_all().map_err(io("fsync", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(io("rename", path))?;
-    sync_dir(dir)
 }

@@ -55,10 +55,7 @@ pub use source::{
     Fetched, FetchedEntry, FetchedKind, SourceError, SourceSpec, default_name, fetch,
 };
 
-/// Largest document (manifest, lock, config) the readers accept, in bytes. A collection of
-/// ten thousand artifacts with metadata stays well below it; anything larger is not a file
-/// SkillMeat wrote.
-pub const DOCUMENT_BYTES_MAX: usize = 16 * 1024 * 1024;
+pub use crate::limits::DOCUMENT_BYTES_MAX;
 
 /// File names inside a collection directory.
 pub const MANIFEST_FILE_NAME: &str = "collection.toml";

@@ -107,11 +107,12 @@ impl Store {
         self.fs.as_ref()
     }
 
-    /// The file system to read `path` from: the collection's for a path inside the root or
-    /// the engine's directory, the real one for a path outside them (a source being added
-    /// or merged, which the collection layer reads from the real file system too). So a
-    /// collection on the simulated file system can still take its new content from real
-    /// source files.
+    /// The file system to read `path` from, by the rule of [`crate::fs`]: the collection's
+    /// for a path inside the root or the engine's directory, the real one for a path outside
+    /// them (a source being added or merged: the user's input, not state skillwal keeps). So
+    /// a collection on the simulated file system can still take its new content from real
+    /// source files, and every byte of the collection and its state is read through the
+    /// file system the collection was opened on.
     pub fn fs_for(&self, path: &Path) -> &dyn FileSystem {
         static REAL: crate::fs::real::RealFs = crate::fs::real::RealFs;
         if path.starts_with(&self.layout.root) || path.starts_with(&self.layout.meta) {

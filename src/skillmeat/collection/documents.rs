@@ -86,7 +86,7 @@ pub(super) fn read_doc(fs: &dyn FileSystem, path: &Path) -> Result<Option<(Strin
         Err(e) => return Err(io("read", path)(e)),
     };
     let meta = file.metadata().map_err(io("stat", path))?;
-    if meta.len > DOCUMENT_BYTES_MAX {
+    if meta.len > DOCUMENT_BYTES_MAX as u64 {
         return Err(io("read", path)(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!("larger than {DOCUMENT_BYTES_MAX} bytes; not a collection document"),
@@ -104,8 +104,7 @@ pub(super) fn read_doc(fs: &dyn FileSystem, path: &Path) -> Result<Option<(Strin
     Ok(Some((text, meta.mode)))
 }
 
-/// Largest manifest or lock read (they are read whole, to be parsed).
-pub const DOCUMENT_BYTES_MAX: u64 = 64 * 1024 * 1024;
+pub use crate::limits::DOCUMENT_BYTES_MAX;
 
 /// Whether anything is at `path` (links not followed).
 pub(super) fn exists(fs: &dyn FileSystem, path: &Path) -> Result<bool> {

@@ -143,9 +143,7 @@ impl Collection {
                 dir: dir.to_path_buf(),
             });
         }
-        if !exists(fs.as_ref(), dir)? {
-            super::home::create_dir_durably(dir)?;
-        }
+        crate::fs::create_dir_all_durably(fs.as_ref(), dir)?;
         let location = super::state::locate(&fs, dir)?;
         if location.legacy {
             super::state::migrate(fs.as_ref(), dir, opts.no_wait)?;

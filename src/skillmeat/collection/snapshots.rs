@@ -184,7 +184,7 @@ pub(super) fn read_snapshot_lock(
     hash: &crate::journal::format::Hash,
     size: u64,
 ) -> Result<Lock, String> {
-    if size > DOCUMENT_BYTES_MAX {
+    if size > DOCUMENT_BYTES_MAX as u64 {
         return Err(format!("{size} bytes, larger than any lock"));
     }
     let mut reader = store.open_blob(hash, size).map_err(|e| e.to_string())?;
