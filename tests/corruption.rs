@@ -273,8 +273,8 @@ mod fuzz {
         Kind::PutTree,
         Kind::TreeEntry,
         Kind::DeleteTree,
-        Kind::ManifestDiff,
-        Kind::LockDiff,
+        Kind::DocumentDiff,
+        Kind::LegacyLockDiff,
         Kind::Commit,
     ];
 

@@ -120,7 +120,7 @@ fn write_the_corpus() {
                     "put-tree" => 6,
                     "tree-entry" => 7,
                     "delete-tree" => 8,
-                    "manifest-diff" => 16,
+                    "document-diff" | "manifest-diff" => 16,
                     "lock-diff" => 17,
                     "commit" => continue,
                     other => panic!("kind {other}"),

@@ -848,7 +848,9 @@ impl Output {
 
     pub fn inspect(&self, r: &InspectReport) {
         if self.json {
-            print_json(&serde_json::to_value(r).unwrap_or(Value::Null));
+            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+            name_document_diffs(&mut v);
+            print_json(&v);
             return;
         }
         println!("journal {} ({} bytes)", r.path, r.file_len);
@@ -1266,11 +1268,12 @@ fn record_line(index: u32, offset: u64, r: &RecordView) -> String {
             "delete-tree    op {op} {path}  before: {}",
             before_text(before)
         ),
-        RecordView::ManifestDiff { document, changes } => {
-            format!("manifest-diff  {document} ({} fields)", changes.len())
-        }
-        RecordView::LockDiff { document, changes } => {
-            format!("lock-diff      {document} ({} fields)", changes.len())
+        RecordView::DocumentDiff { document, changes } => {
+            format!(
+                "{:<14} {document} ({} fields)",
+                diff_kind(document),
+                changes.len()
+            )
         }
         RecordView::Commit {
             records,
@@ -1288,7 +1291,7 @@ fn record_line(index: u32, offset: u64, r: &RecordView) -> String {
 
 fn record_details(r: &RecordView) -> Vec<String> {
     match r {
-        RecordView::ManifestDiff { changes, .. } | RecordView::LockDiff { changes, .. } => changes
+        RecordView::DocumentDiff { changes, .. } => changes
             .iter()
             .map(|c| {
                 format!(
@@ -1301,5 +1304,33 @@ fn record_details(r: &RecordView) -> Vec<String> {
             })
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+/// What a document diff is called for a SkillMeat collection: the journal records a diff of
+/// any named document; `journal inspect` names the manifest's and the lock's as such, in
+/// text and in JSON (`kind`), so scripts see `manifest-diff` and `lock-diff`.
+fn diff_kind(document: &str) -> &'static str {
+    match document {
+        skillwal::skillmeat::MANIFEST_FILE_NAME => "manifest-diff",
+        skillwal::skillmeat::LOCK_FILE_NAME => "lock-diff",
+        _ => "document-diff",
+    }
+}
+
+/// `kind` of every document diff in a `journal inspect --json` report, as [`diff_kind`].
+fn name_document_diffs(v: &mut Value) {
+    for key in ["records", "beyond_damage"] {
+        name_in(v.get_mut(key));
+    }
+    name_in(v.get_mut("previous").and_then(|p| p.get_mut("records")));
+}
+
+fn name_in(records: Option<&mut Value>) {
+    for r in records.and_then(Value::as_array_mut).into_iter().flatten() {
+        if r["kind"] == "document-diff" {
+            let kind = diff_kind(r["document"].as_str().unwrap_or(""));
+            r["kind"] = Value::from(kind);
+        }
     }
 }

@@ -139,11 +139,9 @@ pub enum RecordView {
         path: String,
         before: BeforeView,
     },
-    ManifestDiff {
-        document: String,
-        changes: Vec<FieldChange>,
-    },
-    LockDiff {
+    /// Field-level changes to a named document (informational; recovery never applies
+    /// them).
+    DocumentDiff {
         document: String,
         changes: Vec<FieldChange>,
     },
@@ -362,19 +360,7 @@ fn view(rec: &ScannedRecord) -> RecordEntry {
             path: path.clone(),
             before: before.into(),
         },
-        Record::Diff {
-            manifest: true,
-            document,
-            changes,
-        } => RecordView::ManifestDiff {
-            document: document.clone(),
-            changes: changes.clone(),
-        },
-        Record::Diff {
-            manifest: false,
-            document,
-            changes,
-        } => RecordView::LockDiff {
+        Record::Diff { document, changes } => RecordView::DocumentDiff {
             document: document.clone(),
             changes: changes.clone(),
         },

@@ -135,10 +135,9 @@ pub fn tree_nodes(entries: &[TreeEntry]) -> Vec<(Vec<u8>, TreeNode)> {
         .collect()
 }
 
-/// A manifest or lock diff carried by the journal.
+/// Field-level changes to a named document carried by the journal (informational).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diff {
-    pub manifest: bool,
     pub document: String,
     pub changes: Vec<FieldChange>,
 }
@@ -343,12 +342,7 @@ pub fn from_records(records: &[ScannedRecord], version: u16) -> Result<TxnConten
                     before: before.clone(),
                 });
             }
-            Record::Diff {
-                manifest,
-                document,
-                changes,
-            } => out.diffs.push(Diff {
-                manifest: *manifest,
+            Record::Diff { document, changes } => out.diffs.push(Diff {
                 document: document.clone(),
                 changes: changes.clone(),
             }),

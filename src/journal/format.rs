@@ -180,8 +180,12 @@ pub enum Kind {
     DeleteTree = 8,
     PutLink = 9,
     SetDirMode = 10,
-    ManifestDiff = 16,
-    LockDiff = 17,
+    /// Field-level changes to a named document, recorded for `journal inspect` (never
+    /// applied): what the layer above calls a manifest or a lock diff.
+    DocumentDiff = 16,
+    /// Written by skillwal before the document diff was generic, for the lock; read as a
+    /// [`Kind::DocumentDiff`], never written.
+    LegacyLockDiff = 17,
     Commit = 255,
 }
 
@@ -198,8 +202,8 @@ impl Kind {
             8 => Kind::DeleteTree,
             9 => Kind::PutLink,
             10 => Kind::SetDirMode,
-            16 => Kind::ManifestDiff,
-            17 => Kind::LockDiff,
+            16 => Kind::DocumentDiff,
+            17 => Kind::LegacyLockDiff,
             255 => Kind::Commit,
             _ => return None,
         })
@@ -216,8 +220,8 @@ impl Kind {
             Kind::DeleteTree => "delete-tree",
             Kind::PutLink => "put-link",
             Kind::SetDirMode => "set-dir-mode",
-            Kind::ManifestDiff => "manifest-diff",
-            Kind::LockDiff => "lock-diff",
+            Kind::DocumentDiff => "document-diff",
+            Kind::LegacyLockDiff => "lock-diff",
             Kind::Commit => "commit",
         }
     }
@@ -437,8 +441,8 @@ pub enum Record {
         before_mode: u32,
         mode: u32,
     },
+    /// Field-level changes to `document` (kind 16; kind 17 reads as this too).
     Diff {
-        manifest: bool,
         document: String,
         changes: Vec<FieldChange>,
     },
@@ -462,10 +466,7 @@ impl Record {
             Record::DeleteTree { .. } => Kind::DeleteTree,
             Record::PutLink { .. } => Kind::PutLink,
             Record::SetDirMode { .. } => Kind::SetDirMode,
-            Record::Diff { manifest: true, .. } => Kind::ManifestDiff,
-            Record::Diff {
-                manifest: false, ..
-            } => Kind::LockDiff,
+            Record::Diff { .. } => Kind::DocumentDiff,
             Record::Commit { .. } => Kind::Commit,
         }
     }
@@ -825,7 +826,7 @@ pub fn decode_payload(kind: Kind, payload: &[u8], version: u16) -> Result<Record
             before_mode: r.mode()?,
             mode: r.mode()?,
         },
-        Kind::ManifestDiff | Kind::LockDiff => {
+        Kind::DocumentDiff | Kind::LegacyLockDiff => {
             let document = r.str16()?;
             let count = r.u32()? as usize;
             if count > DIFF_CHANGES_PER_RECORD_MAX {
@@ -840,11 +841,7 @@ pub fn decode_payload(kind: Kind, payload: &[u8], version: u16) -> Result<Record
                     after: r.opt_str32()?,
                 });
             }
-            Record::Diff {
-                manifest: kind == Kind::ManifestDiff,
-                document,
-                changes,
-            }
+            Record::Diff { document, changes }
         }
         Kind::Commit => Record::Commit {
             record_count: r.u32()?,
@@ -969,9 +966,7 @@ pub fn encode_payload(rec: &Record, inline: Option<&[u8]>) -> Vec<u8> {
         } => {
             w.u32(*op).str16(path).u32(*before_mode).u32(*mode);
         }
-        Record::Diff {
-            document, changes, ..
-        } => {
+        Record::Diff { document, changes } => {
             w.str16(document).u32(changes.len() as u32);
             for c in changes {
                 w.str16(&c.item)
@@ -1005,6 +1000,26 @@ mod tests {
             live_salt: 0xDEAD_BEEF,
             next_txn_id: 3,
             active: true,
+        }
+    }
+
+    #[test]
+    fn a_legacy_lock_diff_reads_as_a_document_diff_and_diffs_are_written_as_kind_16() {
+        let rec = Record::Diff {
+            document: "collection.lock".into(),
+            changes: vec![FieldChange {
+                item: "x::skill".into(),
+                field: "content_hash".into(),
+                before: None,
+                after: Some("ab".into()),
+            }],
+        };
+        assert_eq!(rec.kind(), Kind::DocumentDiff);
+        assert_eq!(Kind::DocumentDiff as u16, 16);
+        let payload = encode_payload(&rec, None);
+        for kind in [Kind::DocumentDiff, Kind::LegacyLockDiff] {
+            assert_eq!(Kind::from_u16(kind as u16), Some(kind));
+            assert_eq!(decode_payload(kind, &payload, FORMAT_VERSION).unwrap(), rec);
         }
     }
 
@@ -1135,7 +1150,6 @@ mod tests {
                 mode: 0o700,
             },
             Record::Diff {
-                manifest: true,
                 document: "collection.toml".into(),
                 changes: vec![FieldChange {
                     item: "x::skill".into(),

@@ -124,8 +124,8 @@ pub fn stage(t: &mut skillwal::Transaction<'_>, ops: &[WOp]) -> skillwal::Result
                     before: Some("abc".into()),
                     after: Some("def".into()),
                 }];
-                t.record_diff(true, "collection.toml", &changes)?;
-                t.record_diff(false, "collection.lock", &changes)?;
+                t.record_diff("collection.toml", &changes)?;
+                t.record_diff("collection.lock", &changes)?;
             }
         }
     }

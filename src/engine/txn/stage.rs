@@ -342,12 +342,7 @@ impl<'e> Transaction<'e> {
 
     /// Records field-level changes to the manifest (`manifest = true`) or the lock, for
     /// `journal inspect`. Values longer than 512 bytes are cut.
-    pub fn record_diff(
-        &mut self,
-        manifest: bool,
-        document: &str,
-        changes: &[FieldChange],
-    ) -> Result<()> {
+    pub fn record_diff(&mut self, document: &str, changes: &[FieldChange]) -> Result<()> {
         for chunk in changes.chunks(DIFF_CHANGES_PER_RECORD_MAX) {
             let changes = chunk
                 .iter()
@@ -359,7 +354,6 @@ impl<'e> Transaction<'e> {
                 })
                 .collect();
             let rec = Record::Diff {
-                manifest,
                 document: cut(document, 255),
                 changes,
             };

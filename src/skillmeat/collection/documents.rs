@@ -37,8 +37,8 @@ impl Edit<'_> {
         let (manifest, lock) = (self.docs.manifest.to_string(), self.docs.lock.to_string());
         t.put_bytes(MANIFEST_FILE_NAME, manifest.as_bytes(), self.docs.modes.0)?;
         t.put_bytes(LOCK_FILE_NAME, lock.as_bytes(), self.docs.modes.1)?;
-        t.record_diff(true, MANIFEST_FILE_NAME, &self.docs.manifest.changes())?;
-        t.record_diff(false, LOCK_FILE_NAME, &self.docs.lock.changes())?;
+        t.record_diff(MANIFEST_FILE_NAME, &self.docs.manifest.changes())?;
+        t.record_diff(LOCK_FILE_NAME, &self.docs.lock.changes())?;
         self.staged = Some((manifest, lock));
         Ok(())
     }

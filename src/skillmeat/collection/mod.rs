@@ -164,12 +164,8 @@ impl Collection {
             }
             t.put_bytes(MANIFEST_FILE_NAME, manifest.to_string().as_bytes(), 0o644)?;
             t.put_bytes(LOCK_FILE_NAME, lock.to_string().as_bytes(), 0o644)?;
-            t.record_diff(
-                true,
-                MANIFEST_FILE_NAME,
-                &diff_manifests(None, Some(&manifest)),
-            )?;
-            t.record_diff(false, LOCK_FILE_NAME, &diff_locks(None, Some(&lock)))?;
+            t.record_diff(MANIFEST_FILE_NAME, &diff_manifests(None, Some(&manifest)))?;
+            t.record_diff(LOCK_FILE_NAME, &diff_locks(None, Some(&lock)))?;
             t.commit_durable()?;
         }
         Ok(Collection {
