@@ -159,119 +159,175 @@ fn split(path: &Path) -> Result<(String, Vec<String>), String> {
 /// Extracts `tarball` (gzip tar, one top directory) into the existing empty directory
 /// `dest`, safely (module documentation), within `max_bytes` and `max_entries`.
 pub fn extract(tarball: &Path, dest: &Path, max_bytes: u64, max_entries: u64) -> Result<Extracted> {
-    let unsafe_ = |reason: String| PySnapshotError::Unsafe {
-        tarball: tarball.to_path_buf(),
-        reason,
-    };
     let read = |source: io::Error| PySnapshotError::Read(IoError::new("read", tarball, source));
     let file = fs::File::open(tarball).map_err(read)?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let mut top_seen: Option<String> = None;
-    let mut report = Extracted::default();
-    let mut entries = 0u64;
+    let mut x = Extraction {
+        tarball,
+        dest,
+        max_bytes,
+        max_entries,
+        top_seen: None,
+        report: Extracted::default(),
+        entries: 0,
+        dir_modes: Vec::new(),
+        links: Vec::new(),
+    };
+    for entry in archive.entries().map_err(read)? {
+        x.entry(&mut entry.map_err(read)?)?;
+    }
+    if x.top_seen.is_none() {
+        return Err(x.unsafe_("the archive is empty".into()));
+    }
+    x.make_links()?;
+    x.set_dir_modes()?;
+    Ok(x.report)
+}
+
+/// The state of one [`extract`].
+struct Extraction<'a> {
+    tarball: &'a Path,
+    dest: &'a Path,
+    max_bytes: u64,
+    max_entries: u64,
+    /// The archive's one top directory, once seen.
+    top_seen: Option<String>,
+    report: Extracted,
+    entries: u64,
     // Made after everything else: directories' modes (a 0555 one would refuse its
     // children), links (nothing may be written through one).
-    let mut dir_modes: Vec<(PathBuf, u32)> = Vec::new();
-    let mut links: Vec<(Vec<String>, PathBuf)> = Vec::new();
-    for entry in archive.entries().map_err(read)? {
-        let mut entry = entry.map_err(read)?;
-        let path = entry.path().map_err(read)?.into_owned();
-        let (top, rest) = split(&path).map_err(unsafe_)?;
-        match &top_seen {
-            None => top_seen = Some(top),
+    dir_modes: Vec<(PathBuf, u32)>,
+    links: Vec<(Vec<String>, PathBuf)>,
+}
+
+impl Extraction<'_> {
+    fn unsafe_(&self, reason: String) -> PySnapshotError {
+        PySnapshotError::Unsafe {
+            tarball: self.tarball.to_path_buf(),
+            reason,
+        }
+    }
+
+    fn read(&self) -> impl Fn(io::Error) -> PySnapshotError + '_ {
+        |source| PySnapshotError::Read(IoError::new("read", self.tarball, source))
+    }
+
+    /// Extracts one entry: a directory, a regular file, or a link recorded for later.
+    fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<()> {
+        let path = entry.path().map_err(self.read())?.into_owned();
+        let (top, rest) = split(&path).map_err(|r| self.unsafe_(r))?;
+        match &self.top_seen {
+            None => self.top_seen = Some(top),
             Some(t) if *t == top => {}
             Some(t) => {
-                return Err(unsafe_(format!(
+                return Err(self.unsafe_(format!(
                     "{} is outside the archive's collection directory {t}/",
                     path.display()
                 )));
             }
         }
         if rest.is_empty() {
-            continue;
+            return Ok(());
         }
         if rest[0] == crate::engine::path::META_DIR {
-            report.skillwal_entries += 1;
-            continue;
+            self.report.skillwal_entries += 1;
+            return Ok(());
         }
-        entries += 1;
-        if entries > max_entries {
-            return Err(unsafe_(format!("more than {max_entries} entries")));
+        self.entries += 1;
+        if self.entries > self.max_entries {
+            return Err(self.unsafe_(format!("more than {} entries", self.max_entries)));
         }
-        let rel = rest.join("/");
-        let target = rest.iter().fold(dest.to_path_buf(), |p, c| p.join(c));
-        let write = |source: io::Error| {
-            PySnapshotError::Write(IoError::new("write", target.clone(), source))
-        };
+        let target = rest.iter().fold(self.dest.to_path_buf(), |p, c| p.join(c));
         let kind = entry.header().entry_type();
         if kind == tar::EntryType::Directory {
-            fs::create_dir_all(&target).map_err(write)?;
-            let mode = entry.header().mode().map_err(read)? & 0o777;
-            dir_modes.push((target.clone(), mode));
+            fs::create_dir_all(&target).map_err(write_error(&target))?;
+            let mode = entry.header().mode().map_err(self.read())? & 0o777;
+            self.dir_modes.push((target, mode));
         } else if kind == tar::EntryType::Symlink {
-            match entry.link_name().map_err(read)? {
-                Some(t) => links.push((rest.clone(), t.into_owned())),
-                None => report.skipped.push(rel),
+            match entry.link_name().map_err(self.read())? {
+                Some(t) => self.links.push((rest, t.into_owned())),
+                None => self.report.skipped.push(rest.join("/")),
             }
         } else if matches!(kind, tar::EntryType::Regular | tar::EntryType::Continuous) {
-            if let Some(parent) = target.parent() {
-                fs::create_dir_all(parent).map_err(write)?;
-            }
-            let mode = entry.header().mode().map_err(read)? & 0o777;
-            let mut out = fs::File::create_new(&target).map_err(|e| {
-                if e.kind() == io::ErrorKind::AlreadyExists {
-                    unsafe_(format!("{rel} appears twice"))
-                } else {
-                    write(e)
-                }
-            })?;
-            let room = max_bytes - report.bytes;
-            // Counted as the bytes arrive: a header's size is not trusted.
-            let n = io::copy(&mut (&mut entry).take(room + 1), &mut out).map_err(read)?;
-            if n > room {
-                return Err(unsafe_(format!("more than {max_bytes} bytes uncompressed")));
-            }
-            fs::set_permissions(&target, fs::Permissions::from_mode(mode)).map_err(write)?;
-            report.files += 1;
-            report.bytes += n;
+            self.file(entry, &rest.join("/"), &target)?;
         } else {
             // Hard links, devices, FIFOs: never created.
-            report.skipped.push(rel);
+            self.report.skipped.push(rest.join("/"));
         }
+        Ok(())
     }
-    if top_seen.is_none() {
-        return Err(unsafe_("the archive is empty".into()));
-    }
-    for (at, link_target) in links {
-        let rel = at.join("/");
-        let path = at.iter().fold(dest.to_path_buf(), |p, c| p.join(c));
-        if !link_stays_inside(&at, &link_target) || !below_real_dirs(dest, &at) {
-            report.skipped.push(rel);
-            continue;
+
+    /// Writes a regular file's bytes, counted as they arrive (a header's size is not
+    /// trusted), then its mode.
+    fn file<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        rel: &str,
+        target: &Path,
+    ) -> Result<()> {
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(write_error(target))?;
         }
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|source| {
-                PySnapshotError::Write(IoError::new("create directory", parent, source))
-            })?;
-        }
-        std::os::unix::fs::symlink(&link_target, &path).map_err(|e| {
+        let mode = entry.header().mode().map_err(self.read())? & 0o777;
+        let mut out = fs::File::create_new(target).map_err(|e| {
             if e.kind() == io::ErrorKind::AlreadyExists {
-                PySnapshotError::Unsafe {
-                    tarball: tarball.to_path_buf(),
-                    reason: format!("{rel} appears twice"),
-                }
+                self.unsafe_(format!("{rel} appears twice"))
             } else {
-                PySnapshotError::Write(IoError::new("create link", path.clone(), e))
+                write_error(target)(e)
             }
         })?;
-        report.links += 1;
+        let room = self.max_bytes - self.report.bytes;
+        let n = io::copy(&mut entry.take(room + 1), &mut out).map_err(self.read())?;
+        if n > room {
+            return Err(self.unsafe_(format!("more than {} bytes uncompressed", self.max_bytes)));
+        }
+        fs::set_permissions(target, fs::Permissions::from_mode(mode))
+            .map_err(write_error(target))?;
+        self.report.files += 1;
+        self.report.bytes += n;
+        Ok(())
     }
-    dir_modes.sort_by_key(|(p, _)| std::cmp::Reverse(p.components().count()));
-    for (dir, mode) in dir_modes {
-        fs::set_permissions(&dir, fs::Permissions::from_mode(mode))
-            .map_err(|source| PySnapshotError::Write(IoError::new("set mode", dir, source)))?;
+
+    /// Creates the links that stay inside the collection (the others are skipped).
+    fn make_links(&mut self) -> Result<()> {
+        for (at, link_target) in std::mem::take(&mut self.links) {
+            let rel = at.join("/");
+            let path = at.iter().fold(self.dest.to_path_buf(), |p, c| p.join(c));
+            if !link_stays_inside(&at, &link_target) || !below_real_dirs(self.dest, &at) {
+                self.report.skipped.push(rel);
+                continue;
+            }
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).map_err(|source| {
+                    PySnapshotError::Write(IoError::new("create directory", parent, source))
+                })?;
+            }
+            std::os::unix::fs::symlink(&link_target, &path).map_err(|e| {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    self.unsafe_(format!("{rel} appears twice"))
+                } else {
+                    PySnapshotError::Write(IoError::new("create link", path.clone(), e))
+                }
+            })?;
+            self.report.links += 1;
+        }
+        Ok(())
     }
-    Ok(report)
+
+    /// Sets the directories' modes, deepest first.
+    fn set_dir_modes(&mut self) -> Result<()> {
+        let mut dir_modes = std::mem::take(&mut self.dir_modes);
+        dir_modes.sort_by_key(|(p, _)| std::cmp::Reverse(p.components().count()));
+        for (dir, mode) in dir_modes {
+            fs::set_permissions(&dir, fs::Permissions::from_mode(mode))
+                .map_err(|source| PySnapshotError::Write(IoError::new("set mode", dir, source)))?;
+        }
+        Ok(())
+    }
+}
+
+fn write_error(target: &Path) -> impl Fn(io::Error) -> PySnapshotError + '_ {
+    move |source| PySnapshotError::Write(IoError::new("write", target, source))
 }
 
 /// Whether a link at `at` (components below the collection) pointing to `target` stays
