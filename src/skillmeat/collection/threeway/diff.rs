@@ -43,7 +43,29 @@ pub fn diff(
             beside_storage(storage, rel)
         }
     };
-    let octal = |m: u32| format!("{m:o}");
+    let mut out = dir_modes(storage, &o, &t, &shown);
+    let mut paths: BTreeSet<&String> = o.files.keys().collect();
+    paths.extend(t.files.keys());
+    for rel in paths {
+        let (of, tf) = (o.files.get(rel), t.files.get(rel));
+        if let Some(d) = file_diff(store, shown(rel), of, tf)? {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
+fn octal(m: u32) -> String {
+    format!("{m:o}")
+}
+
+/// The artifact's own directory and its directories whose permission bits differ.
+fn dir_modes(
+    storage: &str,
+    o: &Version,
+    t: &Version,
+    shown: &dyn Fn(&str) -> String,
+) -> Vec<FileDiff> {
     let mut out = Vec::new();
     if let (Some(a), Some(b)) = (o.root_mode, t.root_mode)
         && a != b
@@ -59,70 +81,73 @@ pub fn diff(
             out.push(mode_only(shown(rel), octal(*a), octal(*b)));
         }
     }
-    let mut paths: BTreeSet<&String> = o.files.keys().collect();
-    paths.extend(t.files.keys());
-    for rel in paths {
-        let (of, tf) = (o.files.get(rel), t.files.get(rel));
-        if let (Some(a), Some(b)) = (of, tf)
-            && a.id() == b.id()
-        {
-            continue;
+    out
+}
+
+/// How the file or link at `path` changes from `of` (on disk) to `tf` (upstream); `None`
+/// when it does not.
+fn file_diff(
+    store: &Store,
+    path: String,
+    of: Option<&FileRef>,
+    tf: Option<&FileRef>,
+) -> Result<Option<FileDiff>> {
+    if let (Some(a), Some(b)) = (of, tf)
+        && a.id() == b.id()
+    {
+        return Ok(None);
+    }
+    let change = match (of, tf) {
+        (None, _) => "added",
+        (_, None) => "deleted",
+        (Some(a), Some(b)) if a.hash == b.hash && a.is_link() == b.is_link() => "mode",
+        _ => "modified",
+    };
+    let mode = match (of, tf) {
+        (Some(a), Some(b)) if a.mode != b.mode && !a.is_link() && !b.is_link() => {
+            Some((octal(a.mode), octal(b.mode)))
         }
-        let change = match (of, tf) {
-            (None, _) => "added",
-            (_, None) => "deleted",
-            (Some(a), Some(b)) if a.hash == b.hash && a.is_link() == b.is_link() => "mode",
-            _ => "modified",
-        };
-        let mode = match (of, tf) {
-            (Some(a), Some(b)) if a.mode != b.mode && !a.is_link() && !b.is_link() => {
-                Some((octal(a.mode), octal(b.mode)))
-            }
-            _ => None,
-        };
-        if change == "mode" {
-            let (a, b) = mode.clone().expect("a mode-only change");
-            out.push(mode_only(shown(rel), a, b));
-            continue;
-        }
-        let describe_link = |f: Option<&FileRef>| match f.map(|f| &f.src) {
-            Some(Src::Link(t)) => Some(format!("-> {}", String::from_utf8_lossy(t))),
-            _ => None,
-        };
-        if of.is_some_and(FileRef::is_link) || tf.is_some_and(FileRef::is_link) {
-            let was = describe_link(of).unwrap_or_else(|| "(a file or nothing)".into());
-            let now = describe_link(tf).unwrap_or_else(|| "(a file or nothing)".into());
-            out.push(FileDiff {
-                path: shown(rel),
-                change,
-                mode,
-                diff: Some(format!("link {}: {was} becomes {now}\n", shown(rel))),
-                added_lines: 0,
-                removed_lines: 0,
-            });
-            continue;
-        }
-        let old = of.map(|f| read_small(store, f)).transpose()?;
-        let new = tf.map(|f| read_small(store, f)).transpose()?;
-        let rendered = match (&old, &new) {
-            (Some(None), _) | (_, Some(None)) => None,
-            _ => unified::diff(
-                &shown(rel),
-                old.as_ref().and_then(|o| o.as_deref()),
-                new.as_ref().and_then(|n| n.as_deref()),
-            )
-            .ok(),
-        };
-        out.push(FileDiff {
-            path: shown(rel),
+        _ => None,
+    };
+    if change == "mode" {
+        let (a, b) = mode.expect("a mode-only change");
+        return Ok(Some(mode_only(path, a, b)));
+    }
+    let describe_link = |f: Option<&FileRef>| match f.map(|f| &f.src) {
+        Some(Src::Link(t)) => Some(format!("-> {}", String::from_utf8_lossy(t))),
+        _ => None,
+    };
+    if of.is_some_and(FileRef::is_link) || tf.is_some_and(FileRef::is_link) {
+        let was = describe_link(of).unwrap_or_else(|| "(a file or nothing)".into());
+        let now = describe_link(tf).unwrap_or_else(|| "(a file or nothing)".into());
+        return Ok(Some(FileDiff {
+            diff: Some(format!("link {path}: {was} becomes {now}\n")),
+            path,
             change,
             mode,
-            added_lines: rendered.as_ref().map_or(0, |d| d.added),
-            removed_lines: rendered.as_ref().map_or(0, |d| d.removed),
-            diff: rendered.map(|d| String::from_utf8_lossy(&d.text).into_owned()),
-        });
+            added_lines: 0,
+            removed_lines: 0,
+        }));
     }
-    Ok(out)
+    let old = of.map(|f| read_small(store, f)).transpose()?;
+    let new = tf.map(|f| read_small(store, f)).transpose()?;
+    let rendered = match (&old, &new) {
+        (Some(None), _) | (_, Some(None)) => None,
+        _ => unified::diff(
+            &path,
+            old.as_ref().and_then(|o| o.as_deref()),
+            new.as_ref().and_then(|n| n.as_deref()),
+        )
+        .ok(),
+    };
+    Ok(Some(FileDiff {
+        path,
+        change,
+        mode,
+        added_lines: rendered.as_ref().map_or(0, |d| d.added),
+        removed_lines: rendered.as_ref().map_or(0, |d| d.removed),
+        diff: rendered.map(|d| String::from_utf8_lossy(&d.text).into_owned()),
+    }))
 }
 
 pub(super) fn mode_only(path: String, from: String, to: String) -> FileDiff {

@@ -55,14 +55,7 @@ pub(super) fn merge_both(
     }
     let (mode, mode_agreed) = merge3(bf.map(|b| b.mode), of.mode, tf.mode);
     if !mode_agreed {
-        conflicts.push(MergeConflict {
-            path: shown.clone(),
-            kind: "mode",
-            detail: format!(
-                "permission bits changed on both sides ({:o} locally, {:o} upstream): the local ones are kept",
-                of.mode, tf.mode
-            ),
-        });
+        conflicts.push(mode_conflict(&shown, of.mode, tf.mode));
     }
     if of.hash == tf.hash {
         // Only the modes differed.
@@ -84,39 +77,16 @@ pub(super) fn merge_both(
     };
     match merged {
         Some(m) => {
-            if !m.is_clean() {
-                let lines: Vec<String> = m
-                    .conflicts
-                    .iter()
-                    .map(|c| format!("{}-{}", c.output.start + 1, c.output.end))
-                    .collect();
-                conflicts.push(MergeConflict {
-                    path: shown,
-                    kind: "content",
-                    detail: format!(
-                        "{} conflicting region(s), marked at lines {}",
-                        m.conflicts.len(),
-                        lines.join(", ")
-                    ),
-                });
+            if let Some(c) = content_conflict(&m, &shown) {
+                conflicts.push(c);
             }
-            files.insert(
-                rel.to_string(),
-                Output::Bytes {
-                    bytes: m.content,
-                    mode,
-                },
-            );
+            let bytes = m.content;
+            files.insert(rel.to_string(), Output::Bytes { bytes, mode });
         }
         None => {
             // Binary (or too large) and changed on both sides: keep ours, put theirs beside
             // it.
-            let mut beside = format!("{rel}.theirs");
-            let mut n = 1;
-            while o.files.contains_key(&beside) || t.files.contains_key(&beside) {
-                beside = format!("{rel}.theirs.{n}");
-                n += 1;
-            }
+            let beside = free_name_beside(rel, o, t);
             files.insert(rel.to_string(), output_of(of));
             files.insert(beside.clone(), output_of(tf));
             conflicts.push(MergeConflict {
@@ -130,6 +100,49 @@ pub(super) fn merge_both(
         }
     }
     Ok(())
+}
+
+/// Permission bits changed differently on both sides: ours are kept.
+fn mode_conflict(shown: &str, ours: u32, theirs: u32) -> MergeConflict {
+    MergeConflict {
+        path: shown.to_string(),
+        kind: "mode",
+        detail: format!(
+            "permission bits changed on both sides ({ours:o} locally, {theirs:o} upstream): the local ones are kept"
+        ),
+    }
+}
+
+/// The conflict a text merge left in `shown`, with the lines its regions are marked at.
+fn content_conflict(m: &crate::merge::text::Merged, shown: &str) -> Option<MergeConflict> {
+    if m.is_clean() {
+        return None;
+    }
+    let lines: Vec<String> = m
+        .conflicts
+        .iter()
+        .map(|c| format!("{}-{}", c.output.start + 1, c.output.end))
+        .collect();
+    Some(MergeConflict {
+        path: shown.to_string(),
+        kind: "content",
+        detail: format!(
+            "{} conflicting region(s), marked at lines {}",
+            m.conflicts.len(),
+            lines.join(", ")
+        ),
+    })
+}
+
+/// `<rel>.theirs`, or `<rel>.theirs.<n>` for the first `n` neither side has.
+fn free_name_beside(rel: &str, o: &Version, t: &Version) -> String {
+    let mut beside = format!("{rel}.theirs");
+    let mut n = 1;
+    while o.files.contains_key(&beside) || t.files.contains_key(&beside) {
+        beside = format!("{rel}.theirs.{n}");
+        n += 1;
+    }
+    beside
 }
 
 pub(super) fn set_mode(o: &mut Output, mode: u32) {

@@ -7,36 +7,7 @@ pub fn stage(
     storage: &str,
     plan: &MergePlan,
 ) -> Result<()> {
-    let open = |o: &Output| -> Result<(Box<dyn Read>, u32)> {
-        Ok(match o {
-            // Verified as it streams: a file that changed since the merge was planned fails
-            // the staging ("changed while it was being recorded"), and nothing changes.
-            Output::Copy {
-                src,
-                hash,
-                size,
-                mode,
-            } => {
-                let f = store
-                    .fs_for(src)
-                    .open(src, crate::fs::OpenMode::Read)
-                    .map_err(io_error(src))?;
-                (
-                    Box::new(crate::store::reader::VerifyingReader::new(
-                        f,
-                        src.clone(),
-                        *hash,
-                        *size,
-                        false,
-                    )),
-                    *mode,
-                )
-            }
-            Output::Object { hash, size, mode } => (Box::new(store.open_blob(hash, *size)?), *mode),
-            Output::Bytes { bytes, mode } => (Box::new(std::io::Cursor::new(bytes.clone())), *mode),
-            Output::Link { .. } => unreachable!("links are staged as links"),
-        })
-    };
+    let open = |o: &Output| open_output(store, o);
     if !plan.is_dir {
         // The artifact's file, and a `<file>.theirs` beside it after a binary conflict.
         let dir = storage.rsplit_once('/').map_or("", |(d, _)| d);
@@ -73,4 +44,29 @@ pub fn stage(
     }
     tree.finish()?;
     Ok(())
+}
+
+/// A reader of `o`'s bytes, and its mode. A copy is verified as it streams: a file that
+/// changed since the merge was planned fails the staging ("changed while it was being
+/// recorded"), and nothing changes.
+fn open_output(store: &Store, o: &Output) -> Result<(Box<dyn Read>, u32)> {
+    Ok(match o {
+        Output::Copy {
+            src,
+            hash,
+            size,
+            mode,
+        } => {
+            let f = store
+                .fs_for(src)
+                .open(src, crate::fs::OpenMode::Read)
+                .map_err(io_error(src))?;
+            let reader =
+                crate::store::reader::VerifyingReader::new(f, src.clone(), *hash, *size, false);
+            (Box::new(reader), *mode)
+        }
+        Output::Object { hash, size, mode } => (Box::new(store.open_blob(hash, *size)?), *mode),
+        Output::Bytes { bytes, mode } => (Box::new(std::io::Cursor::new(bytes.clone())), *mode),
+        Output::Link { .. } => unreachable!("links are staged as links"),
+    })
 }
