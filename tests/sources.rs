@@ -368,6 +368,8 @@ fn git_plain_path_repo_root_is_the_skill() {
     let fetched = fetch(&spec, ArtifactType::Skill).unwrap();
     // .git and .github are not listed.
     assert_eq!(rels(&fetched), ["SKILL.md", "docs", "docs/guide.md"]);
+    // ... and are reported as ignored, directories with a slash.
+    assert_eq!(fetched.ignored, [".git/", ".github/"]);
     assert_eq!(fetched.resolved_sha.as_deref(), Some(sha.as_str()));
     assert_eq!(fetched.skillwal_path, None);
     assert_eq!(fetched.upstream.as_deref(), Some(url.as_str()));
@@ -1360,5 +1362,27 @@ fn upstream_urls_match_skillmeat() {
     assert_eq!(
         upstream_url(&url, sha, path.as_deref()),
         format!("https://github.com/anthropics/skills/tree/{sha}/python")
+    );
+}
+
+#[test]
+fn ignored_entries_are_reported_at_any_depth_and_nothing_below_them() {
+    let dir = TempDir::new().unwrap();
+    let skill = skill_dir(&fs::canonicalize(dir.path()).unwrap(), "ig");
+    write(&skill.join("node_modules/left-pad/index.js"), "x\n");
+    write(&skill.join("lib/__pycache__/m.cpython-312.pyc"), "x\n");
+    write(&skill.join("lib/m.py"), "x\n");
+    write(&skill.join("lib/old.pyc"), "x\n");
+    write(&skill.join(".DS_Store"), "x\n");
+    let fetched = fetch(&SourceSpec::Local(skill.clone()), ArtifactType::Skill).unwrap();
+    assert_eq!(rels(&fetched), ["SKILL.md", "lib", "lib/m.py"]);
+    assert_eq!(
+        fetched.ignored,
+        [
+            ".DS_Store",
+            "lib/__pycache__/",
+            "lib/old.pyc",
+            "node_modules/"
+        ]
     );
 }

@@ -109,10 +109,11 @@ pub(super) fn fetch_git(
         None => describe_exact_tag(&checkout, &sha)?,
     };
     let root = artifact_root(&checkout, url, repo_path.as_deref(), &sha)?;
-    let mut kind = list_artifact(&root, ty)?;
+    let (mut kind, ignored) = list_artifact(&root, ty)?;
     git_modes(&mut kind);
     Ok(Fetched {
         kind,
+        ignored,
         origin: Origin::Github,
         upstream: Some(upstream_url(&source_url, &sha, repo_path.as_deref())),
         version_spec: Some(reference.unwrap_or(LATEST).to_owned()),

@@ -1,5 +1,7 @@
 use super::*;
 
+/// Lists the local file or directory at `path` (canonicalized first: what is recorded is
+/// the real path).
 pub(super) fn fetch_local(path: &Path, ty: ArtifactType) -> Result<Fetched, SourceError> {
     let root = fs::canonicalize(path).map_err(|source| {
         if source.kind() == io::ErrorKind::NotFound {
@@ -11,9 +13,10 @@ pub(super) fn fetch_local(path: &Path, ty: ArtifactType) -> Result<Fetched, Sour
         }
     })?;
     let skillwal_source = utf8_path(&root)?;
-    let kind = list_artifact(&root, ty)?;
+    let (kind, ignored) = list_artifact(&root, ty)?;
     Ok(Fetched {
         kind,
+        ignored,
         origin: Origin::Local,
         upstream: None,
         version_spec: None,

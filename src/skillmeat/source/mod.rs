@@ -170,6 +170,10 @@ pub enum SourceSpec {
 pub struct Fetched {
     /// The files.
     pub kind: FetchedKind,
+    /// The entries of the source left out because their names are ignored (`.git/`,
+    /// `node_modules/`, `__pycache__/`, …: [`EXCLUDE_PATTERNS`]), as relative paths (a
+    /// directory's with a trailing `/`; nothing below it is looked at), sorted.
+    pub ignored: Vec<String>,
     /// [`Origin::Local`] for local sources, [`Origin::Github`] for every git source (SkillMeat
     /// accepts only `local`, `github` and `marketplace`).
     pub origin: Origin,
