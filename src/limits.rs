@@ -23,6 +23,9 @@ pub const TREE_ENTRIES_MAX: u32 = 100_000;
 pub const DIFF_CHANGES_PER_RECORD_MAX: usize = 32;
 /// Longest diff value kept in a record, in bytes; longer values are cut at a char boundary.
 pub const DIFF_VALUE_BYTES_MAX: usize = 512;
+/// Longest document name, item and field name in a diff record, in bytes; longer ones are
+/// cut at a char boundary.
+pub const DIFF_NAME_BYTES_MAX: usize = 255;
 /// Longest transaction label, in bytes.
 pub const LABEL_BYTES_MAX: usize = 1024;
 /// Size the journal file is created with (zeros, made durable once), so that a commit's

@@ -2,7 +2,9 @@
 //! no I/O. wal-spec.md §3–§4 is the normative description; this file follows it.
 
 use crate::limits::{
-    DIFF_CHANGES_PER_RECORD_MAX, PATH_BYTES_MAX, RECORD_HEADER_BYTES, RECORD_PAYLOAD_MAX,
+    DIFF_CHANGES_PER_RECORD_MAX, DIFF_NAME_BYTES_MAX, DIFF_VALUE_BYTES_MAX, INLINE_CONTENT_MAX,
+    LABEL_BYTES_MAX, PATH_BYTES_MAX, PATH_DEPTH_MAX, RECORD_HEADER_BYTES, RECORD_PAYLOAD_MAX,
+    TREE_ENTRIES_MAX,
 };
 use std::fmt;
 
@@ -613,10 +615,25 @@ impl<'a> PayloadReader<'a> {
             Err(_) => self.err("string is not UTF-8"),
         }
     }
+    /// A string of at most `max` bytes: the bound the writer keeps (wal-spec.md §8), so
+    /// that a reader never takes in more than a writer would have written.
+    fn str16_max(&mut self, max: usize, what: &str) -> Result<String, DecodeError> {
+        let s = self.str16()?;
+        if s.len() > max {
+            return self.err(format!("{what} of {} bytes, over the limit {max}", s.len()));
+        }
+        Ok(s)
+    }
     fn path(&mut self) -> Result<String, DecodeError> {
         let p = self.str16()?;
         if p.is_empty() || p.len() > PATH_BYTES_MAX {
             return self.err(format!("path length {} out of range", p.len()));
+        }
+        let depth = p.split('/').count();
+        if depth > PATH_DEPTH_MAX {
+            return self.err(format!(
+                "path of {depth} components, over the limit {PATH_DEPTH_MAX}"
+            ));
         }
         Ok(p)
     }
@@ -638,11 +655,15 @@ impl<'a> PayloadReader<'a> {
         }
         Ok(m)
     }
-    fn opt_str32(&mut self) -> Result<Option<String>, DecodeError> {
+    /// An optional string of at most `max` bytes.
+    fn opt_str32(&mut self, max: usize) -> Result<Option<String>, DecodeError> {
         match self.u8()? {
             0 => Ok(None),
             1 => {
                 let n = self.u32()? as usize;
+                if n > max {
+                    return self.err(format!("value of {n} bytes, over the limit {max}"));
+                }
                 let bytes = self.take(n)?;
                 match std::str::from_utf8(bytes) {
                     Ok(s) => Ok(Some(s.to_string())),
@@ -673,6 +694,11 @@ impl<'a> PayloadReader<'a> {
         match self.u8()? {
             0 => {
                 let len = self.u32()?;
+                if u64::from(len) > INLINE_CONTENT_MAX {
+                    return self.err(format!(
+                        "inline content of {len} bytes, over the limit {INLINE_CONTENT_MAX}"
+                    ));
+                }
                 if len as u64 != size {
                     return self.err(format!("inline length {len} differs from size {size}"));
                 }
@@ -711,7 +737,7 @@ pub fn decode_payload(kind: Kind, payload: &[u8], version: u16) -> Result<Record
     let rec = match kind {
         Kind::Begin => Record::Begin {
             time_unix_ms: r.u64()?,
-            label: r.str16()?,
+            label: r.str16_max(LABEL_BYTES_MAX, "label")?,
         },
         Kind::PutFile => {
             let op = r.u32()?;
@@ -802,7 +828,15 @@ pub fn decode_payload(kind: Kind, payload: &[u8], version: u16) -> Result<Record
                 before,
                 after_hash: r.hash()?,
                 staged_ino: r.u64()?,
-                entry_count: r.u32()?,
+                entry_count: {
+                    let n = r.u32()?;
+                    if n > TREE_ENTRIES_MAX {
+                        return r.err(format!(
+                            "{n} tree entries, over the limit {TREE_ENTRIES_MAX}"
+                        ));
+                    }
+                    n
+                },
             }
         }
         Kind::DeleteTree => {
@@ -827,7 +861,7 @@ pub fn decode_payload(kind: Kind, payload: &[u8], version: u16) -> Result<Record
             mode: r.mode()?,
         },
         Kind::DocumentDiff | Kind::LegacyLockDiff => {
-            let document = r.str16()?;
+            let document = r.str16_max(DIFF_NAME_BYTES_MAX, "document name")?;
             let count = r.u32()? as usize;
             if count > DIFF_CHANGES_PER_RECORD_MAX {
                 return r.err(format!("{count} changes in one record"));
@@ -835,10 +869,10 @@ pub fn decode_payload(kind: Kind, payload: &[u8], version: u16) -> Result<Record
             let mut changes = Vec::with_capacity(count);
             for _ in 0..count {
                 changes.push(FieldChange {
-                    item: r.str16()?,
-                    field: r.str16()?,
-                    before: r.opt_str32()?,
-                    after: r.opt_str32()?,
+                    item: r.str16_max(DIFF_NAME_BYTES_MAX, "item")?,
+                    field: r.str16_max(DIFF_NAME_BYTES_MAX, "field")?,
+                    before: r.opt_str32(DIFF_VALUE_BYTES_MAX)?,
+                    after: r.opt_str32(DIFF_VALUE_BYTES_MAX)?,
                 });
             }
             Record::Diff { document, changes }
@@ -1000,6 +1034,58 @@ mod tests {
             live_salt: 0xDEAD_BEEF,
             next_txn_id: 3,
             active: true,
+        }
+    }
+
+    /// A reader keeps the writer's bounds (wal-spec.md §8): a record with one field just
+    /// over its bound is refused, the same record at the bound is read.
+    #[test]
+    fn every_bound_the_writer_keeps_is_enforced_when_reading() {
+        let v = FORMAT_VERSION;
+        let begin = |n: usize| Record::Begin {
+            time_unix_ms: 1,
+            label: "l".repeat(n),
+        };
+        let diff = |name: usize, value: usize| Record::Diff {
+            document: "d".repeat(name),
+            changes: vec![FieldChange {
+                item: "i".into(),
+                field: "f".into(),
+                before: Some("v".repeat(value)),
+                after: None,
+            }],
+        };
+        let dir = |depth: usize| Record::CreateDir {
+            op: 0,
+            path: vec!["a"; depth].join("/"),
+            mode: 0o755,
+            staged_ino: Some(1),
+        };
+        let tree = |entries: u32| Record::PutTree {
+            op: 0,
+            path: "t".into(),
+            mode: Some(0o755),
+            before: Before::Absent,
+            after_hash: [0; 32],
+            staged_ino: 1,
+            entry_count: entries,
+        };
+        let cases = [
+            (begin(LABEL_BYTES_MAX), begin(LABEL_BYTES_MAX + 1)),
+            (diff(DIFF_NAME_BYTES_MAX, 1), diff(DIFF_NAME_BYTES_MAX + 1, 1)),
+            (
+                diff(1, DIFF_VALUE_BYTES_MAX),
+                diff(1, DIFF_VALUE_BYTES_MAX + 1),
+            ),
+            (dir(PATH_DEPTH_MAX), dir(PATH_DEPTH_MAX + 1)),
+            (tree(TREE_ENTRIES_MAX), tree(TREE_ENTRIES_MAX + 1)),
+        ];
+        for (at, over) in cases {
+            let ok = encode_payload(&at, None);
+            assert_eq!(decode_payload(at.kind(), &ok, v).unwrap(), at);
+            let bad = encode_payload(&over, None);
+            let err = decode_payload(over.kind(), &bad, v).unwrap_err();
+            assert!(err.to_string().contains("over the limit"), "{err}");
         }
     }
 

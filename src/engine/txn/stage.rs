@@ -11,7 +11,9 @@ use crate::engine::staging::staged_name;
 use crate::error::{IoContext, Result};
 use crate::fs::FileKind;
 use crate::journal::format::{Content, FieldChange, Record};
-use crate::limits::{DIFF_CHANGES_PER_RECORD_MAX, DIFF_VALUE_BYTES_MAX, INLINE_CONTENT_MAX};
+use crate::limits::{
+    DIFF_CHANGES_PER_RECORD_MAX, DIFF_NAME_BYTES_MAX, DIFF_VALUE_BYTES_MAX, INLINE_CONTENT_MAX,
+};
 use std::ffi::OsStr;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -347,14 +349,14 @@ impl<'e> Transaction<'e> {
             let changes = chunk
                 .iter()
                 .map(|c| FieldChange {
-                    item: cut(&c.item, 255),
-                    field: cut(&c.field, 255),
+                    item: cut(&c.item, DIFF_NAME_BYTES_MAX),
+                    field: cut(&c.field, DIFF_NAME_BYTES_MAX),
                     before: c.before.as_deref().map(|v| cut(v, DIFF_VALUE_BYTES_MAX)),
                     after: c.after.as_deref().map(|v| cut(v, DIFF_VALUE_BYTES_MAX)),
                 })
                 .collect();
             let rec = Record::Diff {
-                document: cut(document, 255),
+                document: cut(document, DIFF_NAME_BYTES_MAX),
                 changes,
             };
             self.append(&rec, None)?;
