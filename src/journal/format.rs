@@ -1072,7 +1072,10 @@ mod tests {
         };
         let cases = [
             (begin(LABEL_BYTES_MAX), begin(LABEL_BYTES_MAX + 1)),
-            (diff(DIFF_NAME_BYTES_MAX, 1), diff(DIFF_NAME_BYTES_MAX + 1, 1)),
+            (
+                diff(DIFF_NAME_BYTES_MAX, 1),
+                diff(DIFF_NAME_BYTES_MAX + 1, 1),
+            ),
             (
                 diff(1, DIFF_VALUE_BYTES_MAX),
                 diff(1, DIFF_VALUE_BYTES_MAX + 1),
