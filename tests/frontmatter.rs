@@ -412,7 +412,7 @@ fn reading_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("SKILL.md");
     std::fs::write(&p, "---\r\ndescription: >\r\n  a\r\n  b\r\n---\r\n").unwrap();
-    let text = read_source(&p).unwrap();
+    let text = read_source(std::fs::File::open(&p).unwrap()).unwrap();
     // The block ends the front matter: no line break of its own (as for PyYAML).
     assert_eq!(
         metadata_and_tags(&text).unwrap().0["description"].as_str(),
@@ -420,18 +420,18 @@ fn reading_the_file() {
     );
     // Not UTF-8, even far beyond what is kept: no metadata, as for SkillMeat.
     std::fs::write(&p, b"---\ndescription: caf\xe9\n---\n").unwrap();
-    assert_eq!(read_source(&p), None);
+    assert_eq!(read_source(std::fs::File::open(&p).unwrap()), None);
     let mut big = b"---\ndescription: big\n---\n".to_vec();
     big.resize(MAX_SOURCE + 10, b'x');
     big.push(0xff);
     std::fs::write(&p, &big).unwrap();
-    assert_eq!(read_source(&p), None);
+    assert_eq!(read_source(std::fs::File::open(&p).unwrap()), None);
     // A character cut at the limit is fine when the file is UTF-8.
     let mut big = b"---\ndescription: big\n---\n".to_vec();
     big.resize(MAX_SOURCE - 1, b'x');
     big.extend_from_slice("é and more".as_bytes());
     std::fs::write(&p, &big).unwrap();
-    let text = read_source(&p).unwrap();
+    let text = read_source(std::fs::File::open(&p).unwrap()).unwrap();
     assert_eq!(text.len(), MAX_SOURCE - 1);
     assert_eq!(
         metadata_and_tags(&text).unwrap().0["description"].as_str(),

@@ -134,7 +134,10 @@ pub(super) fn front_matter_source(fetched: &Fetched) -> Option<String> {
             entries.iter().find(|e| e.rel == "SKILL.md")?.abs.clone()
         }
     };
-    frontmatter::read_source(&path)
+    // A source file, outside the collection: read from the real file system (crate::fs).
+    std::fs::File::open(&path)
+        .ok()
+        .and_then(frontmatter::read_source)
 }
 
 pub(super) fn source_path(f: &Fetched) -> PathBuf {
