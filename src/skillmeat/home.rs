@@ -14,6 +14,7 @@ pub const CONFIG_FILE_NAME: &str = "config.toml";
 
 /// What could not be resolved or read in the home directory.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum HomeError {
     #[error("no home directory: set {HOME_ENV} or HOME")]
     NoHome,

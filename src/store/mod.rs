@@ -35,6 +35,7 @@ pub const OBJECT_MODE: u32 = 0o444;
 
 /// What went wrong in the store. Every variant names the path (and the hash, for objects).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     #[error(transparent)]
     Engine(#[from] crate::Error),

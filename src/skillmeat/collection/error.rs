@@ -2,6 +2,7 @@ use super::*;
 
 /// What went wrong with a collection operation. Every variant names the path or artifact.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CollectionError {
     #[error(transparent)]
     Engine(#[from] crate::Error),

@@ -35,7 +35,9 @@ pub struct PySnapshot {
     pub tarball_path: PathBuf,
 }
 
+/// Why a SkillMeat snapshot cannot be listed or restored.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PySnapshotError {
     #[error("{}: {reason}; the Python tool's snapshot list cannot be read", path.display())]
     BadList { path: PathBuf, reason: String },

@@ -50,6 +50,7 @@ impl fmt::Display for Location {
 
 /// Everything that can go wrong in `skillwal::skillmeat`.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The text is not TOML at all.
     #[error("{at}: TOML syntax error: {message}")]

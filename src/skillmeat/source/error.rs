@@ -2,6 +2,7 @@ use super::*;
 
 /// Why a source cannot be used. Every message names the path or URL and says what to do.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SourceError {
     /// A local source path does not exist (or is a dangling link).
     #[error("source {path} does not exist; check the path")]

@@ -95,6 +95,7 @@ pub struct MergePlan {
 
 /// Why a merge cannot be planned. Nothing was changed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ThreeWayError {
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -61,6 +61,7 @@ pub const MAX_SOURCE: usize = 1024 * 1024;
 
 /// Why an artifact cannot be added with the front matter it has.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum FrontMatterError {
     /// The tags are not a list of texts: SkillMeat 0.74 fails such an add (`can only
     /// concatenate list`, `unhashable type`, or a TOML error) or writes tags that are not
