@@ -494,7 +494,7 @@ pub fn workloads() -> Vec<Workload> {
         },
         Workload {
             // Past the inline limit on both sides: the old file is hashed on a second
-            // thread while the new one is staged (txn.rs, PARALLEL_BEFORE_HASH_MIN).
+            // thread while the new one is staged (engine/txn/stage.rs, PARALLEL_BEFORE_HASH_MIN).
             name: "large-over-large".into(),
             setup: vec![vec![WOp::Put(
                 "big.bin".into(),
