@@ -108,110 +108,133 @@ impl<'a> Composer<'a> {
                 self.count(&v)?;
                 Ok(Composed::Value(v))
             }
-            Event::Scalar(mut text, style, anchor, tag) => {
-                // A block scalar that runs to the end of a text without a final line break
-                // has no line break to keep; saphyr keeps one.
-                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
-                    && self.open_end == Some(self.end)
-                    && text.ends_with('\n')
-                {
-                    text.to_mut().pop();
-                }
-                let c = scalar(&text, style, tag.as_deref())?;
-                self.nodes += 1;
-                self.bytes += text.len();
-                if self.nodes > MAX_NODES || self.bytes > MAX_EXPANDED_BYTES {
-                    return Err(LoadError::Other);
-                }
-                match &c {
-                    Composed::Value(v) => {
-                        self.anchor(anchor);
-                        self.set_anchor(anchor, v);
-                    }
-                    // An alias to `<<` or `=` is a plain scalar with that tag again.
-                    _ if anchor != 0 => return Err(LoadError::Other),
-                    _ => {}
-                }
-                Ok(c)
-            }
+            Event::Scalar(text, style, anchor, tag) => self.scalar_node(text, style, anchor, tag),
             Event::SequenceStart(anchor, tag) => {
-                match tag.as_deref().map(full_tag).as_deref() {
-                    None | Some("!") => {}
-                    Some(t) if t == format!("{CORE}seq") => {}
-                    Some(t) if is_unreproduced(t) => return Err(LoadError::Other),
-                    Some(_) => return Err(LoadError::Yaml),
-                }
+                collection_tag(tag.as_deref(), "seq")?;
                 self.anchor(anchor);
                 self.nodes += 1;
-                let mut items = Vec::new();
-                loop {
-                    match self.next()? {
-                        Event::SequenceEnd => break,
-                        e => match self.node(e, depth + 1)? {
-                            Composed::Value(v) => items.push(v),
-                            _ => return Err(LoadError::Yaml),
-                        },
-                    }
-                }
-                let v = Value::Seq(items);
+                let v = Value::Seq(self.sequence_items(depth)?);
                 self.set_anchor(anchor, &v);
                 Ok(Composed::Value(v))
             }
             Event::MappingStart(anchor, tag) => {
-                match tag.as_deref().map(full_tag).as_deref() {
-                    None | Some("!") => {}
-                    Some(t) if t == format!("{CORE}map") => {}
-                    Some(t) if is_unreproduced(t) => return Err(LoadError::Other),
-                    Some(_) => return Err(LoadError::Yaml),
-                }
+                collection_tag(tag.as_deref(), "map")?;
                 self.anchor(anchor);
                 self.nodes += 1;
-                let mut merged: Vec<(Value, Value)> = Vec::new();
-                let mut own: Vec<(Value, Value)> = Vec::new();
-                loop {
-                    let key = match self.next()? {
-                        Event::MappingEnd => break,
-                        e => self.node(e, depth + 1)?,
-                    };
-                    let e = self.next()?;
-                    let value = self.node(e, depth + 1)?;
-                    let Composed::Value(value) = value else {
-                        return Err(LoadError::Yaml);
-                    };
-                    match key {
-                        Composed::Merge => match value {
-                            Value::Map(pairs) => merged.extend(pairs),
-                            Value::Seq(maps) => {
-                                for m in maps {
-                                    match m {
-                                        Value::Map(pairs) => merged.extend(pairs),
-                                        _ => return Err(LoadError::Yaml),
-                                    }
-                                }
-                            }
-                            _ => return Err(LoadError::Yaml),
-                        },
-                        Composed::ValueKey => own.push((Value::Str("=".into()), value)),
-                        Composed::Value(k) => own.push((k, value)),
-                    }
-                }
-                let mut pairs: Vec<(Value, Value)> = Vec::new();
-                for (k, v) in merged.into_iter().chain(own) {
-                    if matches!(k, Value::Seq(_) | Value::Map(_)) {
-                        return Err(LoadError::Yaml); // "found unhashable key"
-                    }
-                    match pairs.iter_mut().find(|(old, _)| py_eq(old, &k)) {
-                        Some(slot) => slot.1 = v,
-                        None => pairs.push((k, v)),
-                    }
-                }
-                let v = Value::Map(pairs);
+                let v = Value::Map(self.mapping_pairs(depth)?);
                 self.set_anchor(anchor, &v);
                 Ok(Composed::Value(v))
             }
             _ => Err(LoadError::Yaml),
         }
     }
+
+    fn scalar_node(
+        &mut self,
+        mut text: std::borrow::Cow<'a, str>,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<std::borrow::Cow<'a, Tag>>,
+    ) -> Result<Composed, LoadError> {
+        // A block scalar that runs to the end of a text without a final line break has no
+        // line break to keep; saphyr keeps one.
+        if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+            && self.open_end == Some(self.end)
+            && text.ends_with('\n')
+        {
+            text.to_mut().pop();
+        }
+        let c = scalar(&text, style, tag.as_deref())?;
+        self.nodes += 1;
+        self.bytes += text.len();
+        if self.nodes > MAX_NODES || self.bytes > MAX_EXPANDED_BYTES {
+            return Err(LoadError::Other);
+        }
+        match &c {
+            Composed::Value(v) => {
+                self.anchor(anchor);
+                self.set_anchor(anchor, v);
+            }
+            // An alias to `<<` or `=` is a plain scalar with that tag again.
+            _ if anchor != 0 => return Err(LoadError::Other),
+            _ => {}
+        }
+        Ok(c)
+    }
+
+    /// The items of a sequence, up to its end event.
+    fn sequence_items(&mut self, depth: usize) -> Result<Vec<Value>, LoadError> {
+        let mut items = Vec::new();
+        loop {
+            match self.next()? {
+                Event::SequenceEnd => return Ok(items),
+                e => match self.node(e, depth + 1)? {
+                    Composed::Value(v) => items.push(v),
+                    _ => return Err(LoadError::Yaml),
+                },
+            }
+        }
+    }
+
+    /// The pairs of a mapping, up to its end event: merged keys (`<<`) first, then its own,
+    /// a later key replacing an equal earlier one (as a Python dict does).
+    fn mapping_pairs(&mut self, depth: usize) -> Result<Vec<(Value, Value)>, LoadError> {
+        let mut merged: Vec<(Value, Value)> = Vec::new();
+        let mut own: Vec<(Value, Value)> = Vec::new();
+        loop {
+            let key = match self.next()? {
+                Event::MappingEnd => break,
+                e => self.node(e, depth + 1)?,
+            };
+            let e = self.next()?;
+            let Composed::Value(value) = self.node(e, depth + 1)? else {
+                return Err(LoadError::Yaml);
+            };
+            match key {
+                Composed::Merge => merge_into(&mut merged, value)?,
+                Composed::ValueKey => own.push((Value::Str("=".into()), value)),
+                Composed::Value(k) => own.push((k, value)),
+            }
+        }
+        let mut pairs: Vec<(Value, Value)> = Vec::new();
+        for (k, v) in merged.into_iter().chain(own) {
+            if matches!(k, Value::Seq(_) | Value::Map(_)) {
+                return Err(LoadError::Yaml); // "found unhashable key"
+            }
+            match pairs.iter_mut().find(|(old, _)| py_eq(old, &k)) {
+                Some(slot) => slot.1 = v,
+                None => pairs.push((k, v)),
+            }
+        }
+        Ok(pairs)
+    }
+}
+
+/// A collection's tag: none, `!`, or the core schema's `seq`/`map` (`kind`).
+fn collection_tag(tag: Option<&Tag>, kind: &str) -> Result<(), LoadError> {
+    match tag.map(full_tag).as_deref() {
+        None | Some("!") => Ok(()),
+        Some(t) if t == format!("{CORE}{kind}") => Ok(()),
+        Some(t) if is_unreproduced(t) => Err(LoadError::Other),
+        Some(_) => Err(LoadError::Yaml),
+    }
+}
+
+/// The pairs a `<<` key's value merges in: a mapping's, or each of a sequence of mappings'.
+fn merge_into(merged: &mut Vec<(Value, Value)>, value: Value) -> Result<(), LoadError> {
+    match value {
+        Value::Map(pairs) => merged.extend(pairs),
+        Value::Seq(maps) => {
+            for m in maps {
+                match m {
+                    Value::Map(pairs) => merged.extend(pairs),
+                    _ => return Err(LoadError::Yaml),
+                }
+            }
+        }
+        _ => return Err(LoadError::Yaml),
+    }
+    Ok(())
 }
 
 /// Nodes and scalar bytes of a value (what expanding an alias to it costs).
