@@ -5,11 +5,17 @@
 //! an interrupted transaction forward or back. `wal-spec.md` at the repository root is the
 //! normative description of the journal format and the protocol.
 //!
-//! Layers, each knowing only those before it: [`fs`] (the only I/O) → [`journal`] (bytes)
-//! → the engine ([`engine`], [`txn`], [`apply`], [`recovery`]) → [`inspect`] →
-//! [`store`] (content-addressed snapshots and bases) → [`skillmeat`] (the collection model)
-//! → the `skillwal` binary's CLI. [`merge`] (three-way merge and diff of file contents) is
-//! pure and knows none of them but [`limits`].
+//! Layers, each knowing only those before it: [`fs`] (the only way to the disk) →
+//! [`journal`] (bytes) → [`engine`] (transactions, recovery, `journal inspect`'s report) →
+//! [`store`] (content-addressed snapshots and bases) → [`skillmeat`] (SkillMeat's format,
+//! collections, sources) → the `skillwal` binary's CLI, the only layer that prints.
+//! [`merge`] (three-way merge and diff of file contents) is pure and knows none of them but
+//! [`limits`]; [`error`] holds what every layer shares ([`error::IoError`],
+//! [`error::Effect`]).
+//!
+//! To embed the engine: [`Engine::open`] a root on a [`RealFs`], [`Engine::begin`] a
+//! [`Transaction`], stage files and trees, commit, [`Engine::checkpoint`]; the next open of
+//! a root a crash interrupted recovers it (`examples/embed.rs`).
 
 #![forbid(unsafe_code)]
 

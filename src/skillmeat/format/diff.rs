@@ -18,7 +18,7 @@
 //! `after` order; fields likewise. `[collection] updated` is an ordinary field: it changes
 //! on every write and is reported like any other.
 //!
-//! An editor records in a [`Saved`] each item it changes, as it was before the first change;
+//! An editor records in a `Saved` each item it changes, as it was before the first change;
 //! its `changes()` ([`ManifestEditor::changes`], [`LockEditor::changes`]) gives what diffing
 //! its original document against the document now gives, copying and comparing only those
 //! items. (Only a document in which another top-level table has the name of a changed item,

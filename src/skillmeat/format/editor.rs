@@ -1,6 +1,6 @@
 //! Helpers shared by the manifest, lock and config readers and editors.
 //!
-//! Reading: [`Source`] parses a document with spans kept and turns spans into [`Location`]s
+//! Reading: `Source` parses a document with spans kept and turns spans into [`Location`]s
 //! for schema errors. Editing: functions that change one value of a `toml_edit` table while
 //! keeping everything around it (decor, comments, order), place new tables in the document,
 //! and format new values the way SkillMeat's writer (`tomli_w`) does.

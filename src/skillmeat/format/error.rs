@@ -70,7 +70,7 @@ pub enum Error {
         /// What is wrong, in words.
         message: String,
     },
-    /// A document is larger than [`super::DOCUMENT_BYTES_MAX`].
+    /// A document is larger than [`crate::skillmeat::DOCUMENT_BYTES_MAX`].
     #[error("{document}: {bytes} bytes is larger than the limit of {limit} bytes")]
     DocumentTooLarge {
         /// The document's name.

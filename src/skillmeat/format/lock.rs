@@ -44,7 +44,7 @@ pub struct LockEntry {
     pub name: String,
     /// Artifact type (from the key).
     pub artifact_type: ArtifactType,
-    /// SkillMeat content hash of the stored files ([`super::content_hash`]).
+    /// SkillMeat content hash of the stored files ([`crate::skillmeat::content_hash`]).
     pub content_hash: String,
     /// When the content was fetched.
     pub fetched: String,

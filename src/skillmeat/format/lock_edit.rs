@@ -100,7 +100,7 @@ impl LockEditor {
     }
 
     /// The changed fields from the original text (as parsed, or given to the last
-    /// [`LockEditor::rebase`]) to the document now: what [`super::diff_locks`] gives for the
+    /// [`LockEditor::rebase`]) to the document now: what [`crate::skillmeat::diff_locks`] gives for the
     /// two, computed from the items the edits saved, not from whole documents.
     pub fn changes(&self) -> Vec<FieldChange> {
         self.saved.changes(|name| {

@@ -6,7 +6,7 @@
 //! duplicate identities). Every error carries the document name and a 1-based line and
 //! column. Artifacts whose type skillwal does not manage (hook, mcp, …) are listed in
 //! [`Manifest::unsupported`]; fields the reader does not know are ignored here and kept by
-//! the editor ([`super::ManifestEditor`]).
+//! the editor ([`crate::skillmeat::ManifestEditor`]).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -92,7 +92,7 @@ pub struct CollectionInfo {
     pub name: String,
     /// Format version, `"1.0.0"`.
     pub version: String,
-    /// Creation timestamp (see [`super::now_timestamp`]).
+    /// Creation timestamp (see [`crate::skillmeat::now_timestamp`]).
     pub created: String,
     /// Timestamp of the last manifest write.
     pub updated: String,
@@ -199,7 +199,7 @@ impl Manifest {
     ///
     /// Fails with [`Error::Syntax`] for invalid TOML, [`Error::Schema`] for valid TOML that is
     /// not a valid manifest, [`Error::DocumentTooLarge`] beyond
-    /// [`super::DOCUMENT_BYTES_MAX`].
+    /// [`crate::skillmeat::DOCUMENT_BYTES_MAX`].
     pub fn parse(text: &str, document: &str) -> Result<Manifest> {
         let (source, doc) = Source::parse(text, document)?;
         Manifest::read(&source, doc.as_table())

@@ -20,7 +20,7 @@
 //! goes back to the original.
 //!
 //! The editor never sets timestamps on its own; call [`ManifestEditor::set_updated`] with
-//! [`super::now_timestamp`] on every write, as SkillMeat does.
+//! [`crate::skillmeat::now_timestamp`] on every write, as SkillMeat does.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -131,7 +131,7 @@ impl ManifestEditor {
     }
 
     /// The changed fields from the original text (as parsed, or given to the last
-    /// [`ManifestEditor::rebase`]) to the document now: what [`super::diff_manifests`] gives
+    /// [`ManifestEditor::rebase`]) to the document now: what [`crate::skillmeat::diff_manifests`] gives
     /// for the two, computed from the items the edits saved, not from whole documents.
     pub fn changes(&self) -> Vec<FieldChange> {
         self.saved.changes(|name| {

@@ -174,7 +174,7 @@ pub fn validate_collection_name(name: &str) -> Result<(), NameError> {
 
 /// The lock-file key of an artifact: `"<name>::<type>"`, e.g. `"my-skill::skill"`.
 ///
-/// Also the item name used by [`super::diff_manifests`] and [`super::diff_locks`]. Does not validate `name`.
+/// Also the item name used by [`crate::skillmeat::diff_manifests`] and [`crate::skillmeat::diff_locks`]. Does not validate `name`.
 pub fn lock_key(name: &str, artifact_type: ArtifactType) -> String {
     format!("{name}::{}", artifact_type.as_str())
 }

@@ -41,7 +41,7 @@ pub enum LinkProblem {
 }
 
 impl LinkProblem {
-    /// The reason, as a phrase after "it points to <target>, ".
+    /// The reason, as a phrase after "it points to `<target>`, ".
     pub fn why(self) -> &'static str {
         match self {
             LinkProblem::Absolute => "an absolute path (it would not follow the artifact)",

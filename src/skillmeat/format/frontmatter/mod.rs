@@ -6,7 +6,7 @@
 //! its results are not those of "parse the YAML and copy the fields":
 //!
 //! 1. `extract_frontmatter`: the block between the `---` lines is loaded with PyYAML's
-//!    `safe_load` (YAML 1.1, see [`yaml`]) and every field is stored as Python's `str()` of
+//!    `safe_load` (YAML 1.1, see `yaml`) and every field is stored as Python's `str()` of
 //!    its value: `version: 0.10` is `"0.1"`, `title: yes` is `"True"`, `author:` (null) is
 //!    `"None"`, a date is `"2024-01-05"`. Lists (`tags`, `dependencies`) keep the `str()` of
 //!    each truthy item; a text is split at commas. `tools` (or `allowed-tools`,
@@ -25,7 +25,7 @@
 //!    changes the artifact's tags (SkillMeat re-extracts only the metadata).
 //!
 //! Deliberate differences: front matter of more than [`MAX_FRONT_MATTER`] bytes, nesting or
-//! aliases beyond the limits of [`yaml`], and the few YAML features [`yaml`] does not
+//! aliases beyond the limits of `yaml`, and the few YAML features `yaml` does not
 //! reproduce are treated as front matter SkillMeat cannot read at all (step 3 only); a field
 //! whose raw value TOML cannot hold the way SkillMeat writes it (an integer beyond 64 bits,
 //! a list holding a null) is left out, where SkillMeat writes an invalid file or fails.
