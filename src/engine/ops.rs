@@ -153,6 +153,9 @@ pub struct TxnContents {
     pub label: String,
     pub time_unix_ms: u64,
     pub ops: Vec<Op>,
+    /// Where each operation's record is in the journal (a put-tree's own record, after its
+    /// entries): its offset and index, for errors that concern the operation.
+    pub op_records: Vec<(u64, u32)>,
     pub diffs: Vec<Diff>,
 }
 
@@ -166,32 +169,50 @@ fn located(rec: &ScannedRecord, c: Content) -> Located {
     }
 }
 
+/// Why a committed transaction's records do not make a transaction the engine could have
+/// written, and the record to blame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRecord {
+    /// The journal offset of that record's frame.
+    pub offset: u64,
+    /// Its index in the transaction (0 for the begin record).
+    pub record: u32,
+    pub reason: String,
+}
+
 /// Rebuilds the operations from a committed transaction's records, checking that they are
 /// numbered in order, that tree entries belong to the tree that follows them, and that every
-/// path is valid (a journal is never trusted to stay inside the root).
-pub fn from_records(records: &[ScannedRecord], version: u16) -> Result<TxnContents, String> {
+/// path is valid (a journal is never trusted to stay inside the root). An error names the
+/// record at fault: its offset and index as the reader found them.
+pub fn from_records(records: &[ScannedRecord], version: u16) -> Result<TxnContents, BadRecord> {
+    let blame = |rec: &ScannedRecord, reason: String| BadRecord {
+        offset: rec.offset,
+        record: rec.frame.index,
+        reason,
+    };
     let mut out = TxnContents {
         version,
         txn_id: records.first().map(|r| r.frame.txn_id).unwrap_or(0),
         label: String::new(),
         time_unix_ms: 0,
         ops: Vec::new(),
+        op_records: Vec::new(),
         diffs: Vec::new(),
     };
     let mut pending_entries: Vec<TreeEntry> = Vec::new();
-    let mut pending_op: Option<u32> = None;
+    // The first tree-entry record of the tree being read, until its put-tree record.
+    let mut pending_tree: Option<&ScannedRecord> = None;
     let path = |p: &str| RelPath::new(p).map_err(|e| e.to_string());
     for rec in records {
-        let at =
-            |what: String| format!("record {} at byte {}: {what}", rec.frame.index, rec.offset);
+        let at = |what: String| blame(rec, what);
         let next_op = out.ops.len() as u32;
-        let expect_op = |op: u32| -> Result<(), String> {
+        let expect_op = |op: u32| -> Result<(), BadRecord> {
             if op != next_op {
                 return Err(at(format!("operation number {op}, expected {next_op}")));
             }
             Ok(())
         };
-        if pending_op.is_some()
+        if pending_tree.is_some()
             && !matches!(
                 rec.record,
                 Record::TreeEntry { .. } | Record::PutTree { .. }
@@ -295,7 +316,7 @@ pub fn from_records(records: &[ScannedRecord], version: u16) -> Result<TxnConten
                 target,
             } => {
                 expect_op(*op)?;
-                pending_op = Some(*op);
+                pending_tree.get_or_insert(rec);
                 pending_entries.push(TreeEntry {
                     rel: RelPath::new_in_tree(rel_path).map_err(|e| at(e.to_string()))?,
                     kind: *kind,
@@ -322,7 +343,7 @@ pub fn from_records(records: &[ScannedRecord], version: u16) -> Result<TxnConten
                         pending_entries.len()
                     )));
                 }
-                pending_op = None;
+                pending_tree = None;
                 out.ops.push(Op::PutTree(PutTree {
                     path: path(p).map_err(at)?,
                     mode: *mode,
@@ -361,27 +382,44 @@ pub fn from_records(records: &[ScannedRecord], version: u16) -> Result<TxnConten
                 }
             }
         }
+        if out.ops.len() > out.op_records.len() {
+            out.op_records.push((rec.offset, rec.frame.index));
+        }
     }
-    if pending_op.is_some() {
-        return Err("tree entries without their tree at the end".into());
+    if let Some(first_entry) = pending_tree {
+        return Err(blame(
+            first_entry,
+            "tree entries without their tree at the end".into(),
+        ));
     }
-    check_nesting(&out.ops)?;
+    check_nesting(&out.ops).map_err(|(i, reason)| {
+        let (offset, record) = out.op_records[i];
+        BadRecord {
+            offset,
+            record,
+            reason,
+        }
+    })?;
     Ok(out)
 }
 
 /// Checks what staging guarantees (wal-spec.md §6.2): an operation's path lies below an
 /// earlier operation's path only when that one creates a directory. A journal that breaks
 /// it was not written by the engine, and applying it could go through a link it makes.
-fn check_nesting(ops: &[Op]) -> Result<(), String> {
+/// An error is the number of the operation at fault and why.
+fn check_nesting(ops: &[Op]) -> Result<(), (usize, String)> {
     let mut earlier: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (i, op) in ops.iter().enumerate() {
         let mut p = op.path().parent();
         while let Some(q) = p {
             if earlier.contains(q.as_str()) {
-                return Err(format!(
-                    "operation {i} ({} {}) lies below {q}, which an earlier operation replaces",
-                    op.name(),
-                    op.path()
+                return Err((
+                    i,
+                    format!(
+                        "operation {i} ({} {}) lies below {q}, which an earlier operation replaces",
+                        op.name(),
+                        op.path()
+                    ),
                 ));
             }
             p = q.parent();
