@@ -2,7 +2,8 @@
 //! of the record at fault and its index in the transaction, as the journal reader found
 //! them — for damage the scan finds (a checksum), for committed records that are not a
 //! transaction the engine writes (crafted, with valid checksums), and for content staged
-//! outside the journal that is gone. Each case checks that nothing was changed.
+//! outside the journal that is gone. Each case checks that nothing was changed. Also: a
+//! record whose frame sets a flag (none is defined, wal-spec.md §4.1) is not valid.
 
 mod common;
 
@@ -14,7 +15,7 @@ use skillwal::engine::inspect::{RecordView, inspect};
 use skillwal::fs::FileSystem;
 use skillwal::fs::sim::SimFs;
 use skillwal::journal::format::{self, Before, Content, Header, Kind, Record};
-use skillwal::{Engine, Error};
+use skillwal::{Engine, Error, RecoveryOutcome};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -37,6 +38,17 @@ fn open(sim: &SimFs) -> skillwal::Result<Engine> {
 /// then `records`, then a commit record counting `ops` operations with the right digest.
 /// Returns the bytes and the offset of every record's frame, by index.
 fn crafted(records: &[(Record, Option<&[u8]>)], ops: u32) -> (Vec<u8>, Vec<u64>) {
+    crafted_with_flags(records, ops, None)
+}
+
+/// [`crafted`], with the frame of record `flagged` (the commit record's index included)
+/// carrying flags 0x0001 under a checksum that matches, and the commit digest over the
+/// frames as written.
+fn crafted_with_flags(
+    records: &[(Record, Option<&[u8]>)],
+    ops: u32,
+    flagged: Option<u32>,
+) -> (Vec<u8>, Vec<u64>) {
     let mut bytes = vec![0u8; format::RECORDS_OFFSET as usize];
     let live = Header {
         version: format::FORMAT_VERSION,
@@ -64,7 +76,10 @@ fn crafted(records: &[(Record, Option<&[u8]>)], ops: u32) -> (Vec<u8>, Vec<u64>)
     let mut offsets = Vec::new();
     for (index, (rec, inline)) in all.iter().enumerate() {
         let payload = format::encode_payload(rec, *inline);
-        let frame = format::encode_frame(SALT, TXN, index as u32, rec.kind(), &payload);
+        let mut frame = format::encode_frame(SALT, TXN, index as u32, rec.kind(), &payload);
+        if flagged == Some(index as u32) {
+            set_flags(&mut frame, &payload);
+        }
         offsets.push(bytes.len() as u64);
         digest.update(&frame);
         bytes.extend_from_slice(&frame);
@@ -75,15 +90,21 @@ fn crafted(records: &[(Record, Option<&[u8]>)], ops: u32) -> (Vec<u8>, Vec<u64>)
         digest: *digest.finalize().as_bytes(),
     };
     offsets.push(bytes.len() as u64);
-    bytes.extend_from_slice(&format::encode_frame(
-        SALT,
-        TXN,
-        all.len() as u32,
-        Kind::Commit,
-        &format::encode_payload(&commit, None),
-    ));
+    let payload = format::encode_payload(&commit, None);
+    let mut frame = format::encode_frame(SALT, TXN, all.len() as u32, Kind::Commit, &payload);
+    if flagged == Some(all.len() as u32) {
+        set_flags(&mut frame, &payload);
+    }
+    bytes.extend_from_slice(&frame);
     bytes.resize(1024 * 1024, 0);
     (bytes, offsets)
+}
+
+/// Sets the frame's flags (bytes 22..24) to 1 and its checksum to match.
+fn set_flags(frame: &mut [u8], payload: &[u8]) {
+    frame[22..24].copy_from_slice(&1u16.to_le_bytes());
+    let crc = format::frame_crc(&frame[4..32], payload);
+    frame[..4].copy_from_slice(&crc.to_le_bytes());
 }
 
 fn put_file(op: u32, path: &str, content: &'static [u8]) -> (Record, Option<&'static [u8]>) {
@@ -266,4 +287,41 @@ fn staged_content_gone_is_reported_at_the_record_that_names_it() {
     }
     assert_eq!(snapshot(&sim), tree, "the tree changed");
     assert_eq!(read_journal(&sim), journal, "the journal changed");
+}
+
+#[test]
+fn a_commit_record_with_a_flag_set_does_not_commit() {
+    // Everything checks out but the commit record's flags: it is not a valid commit record,
+    // so the transaction never committed and is rolled back; a.txt never appears.
+    let sim = root();
+    let (journal, _) = crafted_with_flags(&[put_file(0, "a.txt", b"a\n")], 1, Some(2));
+    write_journal(&sim, &journal);
+    let tree = snapshot(&sim);
+    let engine = open(&sim).expect("an uncommitted transaction is rolled back");
+    assert!(
+        matches!(
+            engine.recovery_report().outcome,
+            RecoveryOutcome::RolledBack { records: 2, .. }
+        ),
+        "{:?}",
+        engine.recovery_report()
+    );
+    drop(engine);
+    assert!(!sim.exists(Path::new("/c/a.txt")).unwrap(), "applied");
+    assert_eq!(snapshot(&sim), tree, "the tree changed");
+}
+
+#[test]
+fn a_record_with_a_flag_set_inside_a_committed_transaction_is_damage() {
+    // Record 1's flags are set (its checksum and the commit digest match the bytes): it is
+    // not valid, and a valid commit record lies beyond it — a damaged committed transaction,
+    // refused at record 1.
+    let sim = root();
+    let (journal, offsets) = crafted_with_flags(
+        &[put_file(0, "a.txt", b"a\n"), put_file(1, "b.txt", b"b\n")],
+        2,
+        Some(1),
+    );
+    assert_refused_at(&sim, &journal, offsets[1], 1, "unknown record flags 0x0001");
+    assert!(!sim.exists(Path::new("/c/a.txt")).unwrap(), "applied");
 }

@@ -231,6 +231,7 @@ pub struct FrameHeader {
     pub salt: u64,
     pub index: u32,
     pub kind: u16,
+    /// Written 0; a record whose flags are not 0 is invalid (no flag is defined).
     pub flags: u16,
     pub txn_id: u64,
 }

@@ -55,6 +55,8 @@ pub enum StopReason {
         expected: u64,
     },
     UnknownKind(u16),
+    /// The frame's flags are not 0: no flag is defined (wal-spec.md §4.1).
+    UnknownFlags(u16),
     FirstNotBegin(u16),
     Malformed(DecodeError),
     /// The commit record's count or digest does not match the records before it.
@@ -88,6 +90,7 @@ impl fmt::Display for StopReason {
                 write!(f, "transaction id {found}, expected {expected}")
             }
             StopReason::UnknownKind(k) => write!(f, "unknown record kind {k}"),
+            StopReason::UnknownFlags(x) => write!(f, "unknown record flags 0x{x:04x}"),
             StopReason::FirstNotBegin(k) => write!(f, "first record has kind {k}, not begin"),
             StopReason::Malformed(e) => write!(f, "malformed payload: {e}"),
             StopReason::CommitMismatch(why) => write!(f, "commit record does not match: {why}"),
@@ -237,7 +240,7 @@ enum FrameRead {
     Invalid(StopReason),
 }
 
-/// Reads and checks the frame at `offset`: length, salt, checksum, kind and payload.
+/// Reads and checks the frame at `offset`: length, salt, checksum, kind, flags and payload.
 fn read_frame(
     file: &dyn FileHandle,
     file_len: u64,
@@ -276,6 +279,11 @@ fn read_frame(
     let Some(kind) = Kind::from_u16(fh.kind) else {
         return Ok(FrameRead::Invalid(StopReason::UnknownKind(fh.kind)));
     };
+    // No flag is defined: a record that sets one was not written by this format, and what
+    // it would change about the record is unknown, so it is not read as if it were clear.
+    if fh.flags != 0 {
+        return Ok(FrameRead::Invalid(StopReason::UnknownFlags(fh.flags)));
+    }
     let record = match format::decode_payload(kind, payload, version) {
         Ok(r) => r,
         Err(e) => return Ok(FrameRead::Invalid(StopReason::Malformed(e))),
