@@ -6,9 +6,9 @@
 //! normative description of the journal format and the protocol.
 //!
 //! Layers, each knowing only those before it: [`fs`] (the only I/O) → [`journal`] (bytes)
-//! → the engine ([`engine`], [`txn`], [`apply`], [`recovery`]) → [`inspect`] →
-//! [`store`] (content-addressed snapshots and bases) → [`skillmeat`] (the collection model)
-//! → the `skillwal` binary's CLI. [`merge`] (three-way merge and diff of file contents) is
+//! → the engine ([`engine`]: staging and commit, apply, [`engine::recovery`],
+//! [`engine::inspect`]) → [`store`] (content-addressed snapshots and bases) →
+//! [`skillmeat`] (the collection model) → the `skillwal` binary's CLI. [`merge`] (three-way merge and diff of file contents) is
 //! pure and knows none of them but [`limits`].
 
 #![forbid(unsafe_code)]

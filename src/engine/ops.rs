@@ -116,7 +116,7 @@ impl Op {
     }
 }
 
-/// The nodes of a tree's entries, for its tree hash ([`crate::hashing::tree_hash_of`]).
+/// The nodes of a tree's entries, for its tree hash ([`super::tree_hash::tree_hash_of`]).
 pub fn tree_nodes(entries: &[TreeEntry]) -> Vec<(Vec<u8>, TreeNode)> {
     entries
         .iter()

@@ -1,4 +1,4 @@
-//! The journal: its bytes ([`format`]), reading it ([`reader`]) and writing it
+//! The journal: its bytes ([`format`](mod@format)), reading it ([`reader`]) and writing it
 //! ([`writer`]). Knows nothing of collections.
 
 pub mod format;
