@@ -260,6 +260,47 @@ fn view(rec: &ScannedRecord) -> RecordEntry {
             label: label.clone(),
             time_unix_ms: *time_unix_ms,
         },
+        Record::Diff {
+            manifest: true,
+            document,
+            changes,
+        } => RecordView::ManifestDiff {
+            document: document.clone(),
+            changes: changes.clone(),
+        },
+        Record::Diff {
+            manifest: false,
+            document,
+            changes,
+        } => RecordView::LockDiff {
+            document: document.clone(),
+            changes: changes.clone(),
+        },
+        Record::Commit {
+            record_count,
+            op_count,
+            digest,
+        } => RecordView::Commit {
+            records: *record_count,
+            operations: *op_count,
+            digest: hash_hex(digest),
+        },
+        other => file_view(other)
+            .or_else(|| dir_view(other))
+            .expect("every other kind is an operation on a file or a directory"),
+    };
+    RecordEntry {
+        index: rec.frame.index,
+        offset: rec.offset,
+        payload_len: rec.frame.payload_len,
+        txn_id: rec.frame.txn_id,
+        record,
+    }
+}
+
+/// The view of a put-file, delete-file, put-link or tree-entry record; `None` for others.
+fn file_view(rec: &Record) -> Option<RecordView> {
+    Some(match rec {
         Record::PutFile {
             op,
             path,
@@ -283,13 +324,6 @@ fn view(rec: &ScannedRecord) -> RecordEntry {
             path: path.clone(),
             before: before.into(),
         },
-        Record::CreateDir {
-            op, path, mode: m, ..
-        } => RecordView::CreateDir {
-            op: *op,
-            path: path.clone(),
-            mode: mode(*m),
-        },
         Record::PutLink {
             op,
             path,
@@ -300,21 +334,6 @@ fn view(rec: &ScannedRecord) -> RecordEntry {
             path: path.clone(),
             before: before.into(),
             target: String::from_utf8_lossy(target).into_owned(),
-        },
-        Record::SetDirMode {
-            op,
-            path,
-            before_mode,
-            mode: m,
-        } => RecordView::SetDirMode {
-            op: *op,
-            path: path.clone(),
-            before_mode: mode(*before_mode),
-            mode: mode(*m),
-        },
-        Record::RemoveDir { op, path } => RecordView::RemoveDir {
-            op: *op,
-            path: path.clone(),
         },
         Record::TreeEntry {
             op,
@@ -343,6 +362,36 @@ fn view(rec: &ScannedRecord) -> RecordEntry {
                 target: link.then(|| String::from_utf8_lossy(target).into_owned()),
             }
         }
+        _ => return None,
+    })
+}
+
+/// The view of a create-dir, remove-dir, set-dir-mode, put-tree or delete-tree record;
+/// `None` for others.
+fn dir_view(rec: &Record) -> Option<RecordView> {
+    Some(match rec {
+        Record::CreateDir {
+            op, path, mode: m, ..
+        } => RecordView::CreateDir {
+            op: *op,
+            path: path.clone(),
+            mode: mode(*m),
+        },
+        Record::RemoveDir { op, path } => RecordView::RemoveDir {
+            op: *op,
+            path: path.clone(),
+        },
+        Record::SetDirMode {
+            op,
+            path,
+            before_mode,
+            mode: m,
+        } => RecordView::SetDirMode {
+            op: *op,
+            path: path.clone(),
+            before_mode: mode(*before_mode),
+            mode: mode(*m),
+        },
         Record::PutTree {
             op,
             path,
@@ -364,39 +413,8 @@ fn view(rec: &ScannedRecord) -> RecordEntry {
             path: path.clone(),
             before: before.into(),
         },
-        Record::Diff {
-            manifest: true,
-            document,
-            changes,
-        } => RecordView::ManifestDiff {
-            document: document.clone(),
-            changes: changes.clone(),
-        },
-        Record::Diff {
-            manifest: false,
-            document,
-            changes,
-        } => RecordView::LockDiff {
-            document: document.clone(),
-            changes: changes.clone(),
-        },
-        Record::Commit {
-            record_count,
-            op_count,
-            digest,
-        } => RecordView::Commit {
-            records: *record_count,
-            operations: *op_count,
-            digest: hash_hex(digest),
-        },
-    };
-    RecordEntry {
-        index: rec.frame.index,
-        offset: rec.offset,
-        payload_len: rec.frame.payload_len,
-        txn_id: rec.frame.txn_id,
-        record,
-    }
+        _ => return None,
+    })
 }
 
 /// Reads the journal at `path` through `fs` and describes it. Fails only when the file
