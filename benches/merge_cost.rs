@@ -4,7 +4,7 @@
 //! line diff: files of lines drawn at random from two to four values, where every line
 //! matches a third to a half of the other side's.
 //!
-//! Run: `cargo bench --bench merge_cost`. Peak memory of one case:
+//! Run: `cargo bench -p skillwal-benches --bench merge_cost`. Peak memory of one case:
 //! `/usr/bin/time -v target/release/deps/merge_cost-* --bench CASE`.
 
 use criterion::{Criterion, criterion_group, criterion_main};

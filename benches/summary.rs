@@ -1,6 +1,6 @@
-//! Prints the summary table of the last `cargo bench --bench update_cost` run from what
+//! Prints the summary table of the last `cargo bench -p skillwal-benches --bench update_cost` run from what
 //! criterion left in `target/criterion/`, without measuring anything:
-//! `cargo bench --bench summary`.
+//! `cargo bench -p skillwal-benches --bench summary`.
 
 mod common;
 

@@ -2,7 +2,8 @@
 //! `collection.lock` rewritten — against the physical floor and the peers, at N = 10, 100,
 //! 1,000 and 10,000 skills, all in one run; plus open, recovery, CLI and a 1 GiB artifact.
 //! benches/README.md says what each contender times; the table at the end (also printed by
-//! `cargo bench --bench summary`) is the result.
+//! `cargo bench -p skillwal-benches --bench summary`) is the result. The `skillwal_bin` and
+//! `cli` rows run `target/release/skillwal`: `cargo build --release` first (benches/README.md).
 //!
 //! Everything runs under the cargo target directory (not /tmp, which may be a tmpfs where
 //! fsync costs nothing). Each collection is built once per N and reused by every iteration;
@@ -449,7 +450,7 @@ impl Sized {
     }
 
     fn skillwal_bin(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_skillwal"));
+        let mut c = Command::new(common::skillwal_bin());
         c.env("SKILLWAL_HOME", &self.home)
             .arg("--collection-dir")
             .arg(&self.bin_root)
@@ -954,6 +955,9 @@ fn main() {
         Ok(s) => s.split(',').filter_map(|x| x.trim().parse().ok()).collect(),
         Err(_) => SIZES.to_vec(),
     };
+    // The binary the `skillwal_bin` and `cli` rows run, checked before minutes of setup.
+    let bin = common::skillwal_bin();
+    eprintln!("skillwal binary: {}", bin.display());
     let target = common::target_dir();
     fs::create_dir_all(&target).expect("target dir");
     let target = target.canonicalize().expect("target dir");

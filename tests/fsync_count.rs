@@ -91,7 +91,7 @@ fn a_large_file_adds_its_own_sync_and_its_staging_directories() {
         staged, 1,
         "the large file is synced as soon as it is written"
     );
-    // + the large staged file's fdatasync and one sync of the staging directory.
+    // + the large staged file's fsync and one sync of the staging directory.
     assert_eq!(commit, 3);
     // + the parent directory of commands/big.md; the file itself is already durable.
     assert_eq!(checkpoint, 11);

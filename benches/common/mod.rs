@@ -56,10 +56,76 @@ pub fn group_of(n: usize) -> String {
     format!("update_N{n}")
 }
 
+/// The directory of this bench executable's profile: cargo puts a bench at
+/// `<target>/<profile>/deps/<name>-<hash>`, so its grandparent is `<target>/<profile>`
+/// (`target/release` for `cargo bench`), whatever `CARGO_TARGET_DIR` or the configuration
+/// says.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the bench's own path");
+    exe.parent()
+        .and_then(Path::parent)
+        .unwrap_or_else(|| panic!("{} is not under <target>/<profile>/deps", exe.display()))
+        .to_path_buf()
+}
+
+/// The cargo target directory the bench was built in (the workspace's, shared with
+/// skillwal): `CARGO_TARGET_DIR` when set, as criterion reads it, else derived from the
+/// bench executable's own path.
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .unwrap_or_else(|| {
+            profile_dir()
+                .parent()
+                .expect("<target>/<profile> has a parent")
+                .to_path_buf()
+        })
+}
+
+/// The `skillwal` binary the `skillwal_bin` and `cli` rows run: `SKILLWAL_BIN` when set,
+/// else `skillwal` beside this bench's `deps/` (`target/release/skillwal`). This package
+/// cannot make cargo build another package's binary, so `cargo build --release` must have
+/// built it (benches/README.md); panics when it is missing or older than a `.rs` file under
+/// skillwal's `src/` (each of them is compiled into it, so cargo relinks it when one
+/// changes), rather than time a stale binary.
+pub fn skillwal_bin() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let bin = std::env::var_os("SKILLWAL_BIN")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| profile_dir().join("skillwal"));
+        let built = fs::metadata(&bin)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|e| {
+                panic!(
+                    "the skillwal binary {}: {e}; build it first: cargo build --release --locked",
+                    bin.display()
+                )
+            });
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../src");
+        if let Some(newer) = newer_than(&src, built) {
+            panic!(
+                "the skillwal binary {} is older than {}: rebuild it: cargo build --release --locked",
+                bin.display(),
+                newer.display()
+            );
+        }
+        bin
+    })
+    .clone()
+}
+
+/// A `.rs` file at or under `path` modified after `t`, if any.
+fn newer_than(path: &Path, t: SystemTime) -> Option<PathBuf> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    if meta.is_dir() {
+        let entries = fs::read_dir(path).ok()?;
+        return entries
+            .filter_map(|e| e.ok())
+            .find_map(|e| newer_than(&e.path(), t));
+    }
+    let rust = path.extension().is_some_and(|e| e == "rs");
+    (rust && meta.modified().ok()? > t).then(|| path.to_path_buf())
 }
 
 pub fn criterion_dir() -> PathBuf {

@@ -158,6 +158,9 @@ fn blocked_parent(ctx: &Ctx, op: &Op) -> Result<Option<(String, FileKind)>> {
     Ok(None)
 }
 
+/// Says what is found at a target that neither state of the transaction explains.
+type Conflict<'a> = dyn FnMut(&mut Seen, &str) -> Result<Status> + 'a;
+
 /// Classifies `op`'s target. Reads only.
 pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
     if let Some((parent, kind)) = blocked_parent(ctx, op)? {
@@ -179,10 +182,27 @@ pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
             seen.describe()?
         )))
     };
-    let mode = |m: u32| ctx.modes().then_some(m);
+    match op {
+        Op::PutTree(t) => classify_tree(ctx, t, &mut seen, &mut conflict),
+        Op::PutFile(_) | Op::PutLink { .. } | Op::DeleteFile { .. } | Op::DeleteTree { .. } => {
+            classify_put_or_delete(ctx, op, &mut seen, &mut conflict)
+        }
+        Op::CreateDir { .. } | Op::RemoveDir { .. } | Op::SetDirMode { .. } => {
+            classify_dir_op(ctx, op, &mut seen, &mut conflict)
+        }
+    }
+}
+
+/// [`classify`] for a put-file, a put-link, a delete-file or a delete-tree.
+fn classify_put_or_delete(
+    ctx: &Ctx,
+    op: &Op,
+    seen: &mut Seen,
+    conflict: &mut Conflict,
+) -> Result<Status> {
     match op {
         Op::PutFile(p) => {
-            if seen.is_file(p.size, &p.hash, mode(p.mode))? {
+            if seen.is_file(p.size, &p.hash, ctx.modes().then_some(p.mode))? {
                 return Ok(Status::Done);
             }
             if seen
@@ -194,10 +214,8 @@ pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
             if seen.is(&p.before)? {
                 return Ok(Status::NotApplied);
             }
-            conflict(
-                &mut seen,
-                &format!("found {} there and writes a file", p.before.describe()),
-            )
+            let what = format!("found {} there and writes a file", p.before.describe());
+            conflict(seen, &what)
         }
         Op::PutLink { before, target, .. } => {
             if seen.is_link(target)? {
@@ -207,7 +225,7 @@ pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
                 return Ok(Status::NotApplied);
             }
             conflict(
-                &mut seen,
+                seen,
                 &format!("found {} there and makes a link", before.describe()),
             )
         }
@@ -218,11 +236,15 @@ pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
             if seen.is(before)? {
                 return Ok(Status::NotApplied);
             }
-            conflict(
-                &mut seen,
-                &format!("deletes {} found there", before.describe()),
-            )
+            conflict(seen, &format!("deletes {} found there", before.describe()))
         }
+        other => unreachable!("{} is classified elsewhere", other.name()),
+    }
+}
+
+/// [`classify`] for a create-dir, a remove-dir or a set-dir-mode.
+fn classify_dir_op(ctx: &Ctx, op: &Op, seen: &mut Seen, conflict: &mut Conflict) -> Result<Status> {
+    match op {
         Op::CreateDir {
             mode: m,
             staged_ino,
@@ -230,16 +252,16 @@ pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
         } => match seen.meta {
             None => Ok(Status::NotApplied),
             Some(meta) if meta.kind == FileKind::Dir => {
-                if mode(*m).is_none_or(|m| m == meta.mode) {
+                if ctx.modes().then_some(*m).is_none_or(|m| m == meta.mode) {
                     Ok(Status::Done)
                 } else if *staged_ino == Some(meta.ino) {
                     // Its own directory, renamed into place; only its mode was lost.
                     Ok(Status::Damaged)
                 } else {
-                    conflict(&mut seen, &format!("creates a directory of mode {m:o}"))
+                    conflict(seen, &format!("creates a directory of mode {m:o}"))
                 }
             }
-            Some(_) => conflict(&mut seen, "creates a directory"),
+            Some(_) => conflict(seen, "creates a directory"),
         },
         Op::RemoveDir { .. } => match seen.meta {
             None => Ok(Status::Done),
@@ -252,14 +274,13 @@ pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
                     Ok(Status::NotApplied)
                 } else {
                     conflict(
-                        &mut seen,
+                        seen,
                         &format!("removes it empty (it has {} entries)", entries.len()),
                     )
                 }
             }
-            Some(_) => conflict(&mut seen, "removes a directory"),
+            Some(_) => conflict(seen, "removes a directory"),
         },
-        Op::PutTree(t) => classify_tree(ctx, t, &mut seen, &mut conflict),
         Op::SetDirMode {
             before_mode,
             mode: m,
@@ -270,10 +291,11 @@ pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
                 Ok(Status::NotApplied)
             }
             _ => conflict(
-                &mut seen,
+                seen,
                 &format!("changes a directory's mode from {before_mode:o} to {m:o}"),
             ),
         },
+        other => unreachable!("{} is classified elsewhere", other.name()),
     }
 }
 
@@ -302,7 +324,7 @@ fn classify_tree(
     ctx: &Ctx,
     t: &PutTree,
     seen: &mut Seen,
-    conflict: &mut dyn FnMut(&mut Seen, &str) -> Result<Status>,
+    conflict: &mut Conflict,
 ) -> Result<Status> {
     if seen.is_tree(&t.after_hash)? {
         return Ok(Status::Done);

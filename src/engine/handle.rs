@@ -152,7 +152,7 @@ impl Engine {
     }
 
     /// Makes the last committed transaction durable in full and retires its journal records
-    /// (wal-spec.md §6.3): syncs every file and directory it changed, then a header write
+    /// (wal-spec.md §6.4): syncs every file and directory it changed, then a header write
     /// with a fresh salt, synced; then clears the staging area. Does nothing when there is
     /// nothing to checkpoint. Any failure poisons the engine; the next open finishes it.
     pub fn checkpoint(&mut self) -> Result<()> {

@@ -3,12 +3,14 @@
 //! every length is checked before it is used, and damage is reported, not fatal.
 
 use crate::error::{Error, IoContext, Result};
-use crate::fs::{FileSystem, OpenMode};
+use crate::fs::{FileHandle, FileSystem, OpenMode};
 use crate::journal::format::{
-    Before, Content, EntryKind, FORMAT_VERSION, FieldChange, HEADER_SLOT_BYTES, Hash, Record, hex,
+    Before, Content, EntryKind, FORMAT_VERSION, FieldChange, HEADER_SLOT_BYTES, Hash, Header,
+    HeaderProblem, Record, hex,
 };
 use crate::journal::reader::{
-    ScanEnd, ScanError, ScannedRecord, Stop, first_frame_salt, read_header, scan_records,
+    RecordsScan, ScanEnd, ScanError, ScannedRecord, Stop, first_frame_salt, read_header,
+    scan_records,
 };
 use serde::Serialize;
 use std::path::Path;
@@ -256,6 +258,35 @@ fn view(rec: &ScannedRecord) -> RecordEntry {
             label: label.clone(),
             time_unix_ms: *time_unix_ms,
         },
+        Record::Diff { document, changes } => RecordView::DocumentDiff {
+            document: document.clone(),
+            changes: changes.clone(),
+        },
+        Record::Commit {
+            record_count,
+            op_count,
+            digest,
+        } => RecordView::Commit {
+            records: *record_count,
+            operations: *op_count,
+            digest: hash_hex(digest),
+        },
+        other => file_view(other)
+            .or_else(|| dir_view(other))
+            .expect("every other kind is an operation on a file or a directory"),
+    };
+    RecordEntry {
+        index: rec.frame.index,
+        offset: rec.offset,
+        payload_len: rec.frame.payload_len,
+        txn_id: rec.frame.txn_id,
+        record,
+    }
+}
+
+/// The view of a put-file, delete-file, put-link or tree-entry record; `None` for others.
+fn file_view(rec: &Record) -> Option<RecordView> {
+    Some(match rec {
         Record::PutFile {
             op,
             path,
@@ -279,13 +310,6 @@ fn view(rec: &ScannedRecord) -> RecordEntry {
             path: path.clone(),
             before: before.into(),
         },
-        Record::CreateDir {
-            op, path, mode: m, ..
-        } => RecordView::CreateDir {
-            op: *op,
-            path: path.clone(),
-            mode: mode(*m),
-        },
         Record::PutLink {
             op,
             path,
@@ -296,21 +320,6 @@ fn view(rec: &ScannedRecord) -> RecordEntry {
             path: path.clone(),
             before: before.into(),
             target: String::from_utf8_lossy(target).into_owned(),
-        },
-        Record::SetDirMode {
-            op,
-            path,
-            before_mode,
-            mode: m,
-        } => RecordView::SetDirMode {
-            op: *op,
-            path: path.clone(),
-            before_mode: mode(*before_mode),
-            mode: mode(*m),
-        },
-        Record::RemoveDir { op, path } => RecordView::RemoveDir {
-            op: *op,
-            path: path.clone(),
         },
         Record::TreeEntry {
             op,
@@ -339,6 +348,36 @@ fn view(rec: &ScannedRecord) -> RecordEntry {
                 target: link.then(|| String::from_utf8_lossy(target).into_owned()),
             }
         }
+        _ => return None,
+    })
+}
+
+/// The view of a create-dir, remove-dir, set-dir-mode, put-tree or delete-tree record;
+/// `None` for others.
+fn dir_view(rec: &Record) -> Option<RecordView> {
+    Some(match rec {
+        Record::CreateDir {
+            op, path, mode: m, ..
+        } => RecordView::CreateDir {
+            op: *op,
+            path: path.clone(),
+            mode: mode(*m),
+        },
+        Record::RemoveDir { op, path } => RecordView::RemoveDir {
+            op: *op,
+            path: path.clone(),
+        },
+        Record::SetDirMode {
+            op,
+            path,
+            before_mode,
+            mode: m,
+        } => RecordView::SetDirMode {
+            op: *op,
+            path: path.clone(),
+            before_mode: mode(*before_mode),
+            mode: mode(*m),
+        },
         Record::PutTree {
             op,
             path,
@@ -360,27 +399,8 @@ fn view(rec: &ScannedRecord) -> RecordEntry {
             path: path.clone(),
             before: before.into(),
         },
-        Record::Diff { document, changes } => RecordView::DocumentDiff {
-            document: document.clone(),
-            changes: changes.clone(),
-        },
-        Record::Commit {
-            record_count,
-            op_count,
-            digest,
-        } => RecordView::Commit {
-            records: *record_count,
-            operations: *op_count,
-            digest: hash_hex(digest),
-        },
-    };
-    RecordEntry {
-        index: rec.frame.index,
-        offset: rec.offset,
-        payload_len: rec.frame.payload_len,
-        txn_id: rec.frame.txn_id,
-        record,
-    }
+        _ => return None,
+    })
 }
 
 /// Reads the journal at `path` through `fs` and describes it. Fails only when the file
@@ -404,28 +424,68 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
         commit_offset: None,
         previous: None,
     };
-    let mut older_salt = None;
-    // Records are decoded in the current header's format version; without a valid header,
-    // in this build's.
-    let mut version = FORMAT_VERSION;
-    let salt = match read_header(file.as_ref()) {
-        Ok(h) => {
-            version = h.header.version;
-            if let Ok(older) = &h.slots[1 - h.current_slot]
-                && older.live_salt != h.header.live_salt
-            {
-                older_salt = Some(older.live_salt);
-            }
-            for (i, slot) in h.slots.iter().enumerate() {
-                report.slots.push(slot_view(
+    let Some(header) = read_slots(&mut report, file.as_ref(), path)? else {
+        return Ok(report);
+    };
+    report.salt = Some(format!("{:016x}", header.salt));
+    let found =
+        scan_records(file.as_ref(), file_len, header.salt, header.version).ctx("read", path)?;
+    describe_live(&mut report, &found);
+    if report.state == TxnState::None
+        && let Some(older) = header.older_salt
+    {
+        report.previous =
+            previous_txn(file.as_ref(), file_len, older, header.version).ctx("read", path)?;
+    }
+    Ok(report)
+}
+
+/// What [`inspect`] reads records with.
+struct SlotsRead {
+    /// The salt whose records are the live transaction's (from the current header, or
+    /// without a valid one from the first frame).
+    salt: u64,
+    /// The format version to decode them in: the current header's, or this build's.
+    version: u16,
+    /// The other slot's salt when it is valid and differs: the previous transaction's.
+    older_salt: Option<u64>,
+}
+
+/// Describes both header slots into `report`; `None` when no records can be read (another
+/// skillwal's journal, a file too short, no salt found).
+fn read_slots(
+    report: &mut InspectReport,
+    file: &dyn FileHandle,
+    path: &Path,
+) -> Result<Option<SlotsRead>> {
+    type Slots = [std::result::Result<Header, HeaderProblem>; 2];
+    let views = |slots: &Slots, current: Option<usize>| {
+        slots
+            .iter()
+            .enumerate()
+            .map(|(i, slot)| {
+                slot_view(
                     i,
                     slot.as_ref().ok(),
                     slot.as_ref().err().map(|p| p.to_string()),
-                    i == h.current_slot,
-                ));
-            }
+                    Some(i) == current,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    match read_header(file) {
+        Ok(h) => {
+            let older_salt = match &h.slots[1 - h.current_slot] {
+                Ok(older) if older.live_salt != h.header.live_salt => Some(older.live_salt),
+                _ => None,
+            };
+            report.slots = views(&h.slots, Some(h.current_slot));
             report.salt_from_header = true;
-            Some(h.header.live_salt)
+            Ok(Some(SlotsRead {
+                salt: h.header.live_salt,
+                version: h.header.version,
+                older_salt,
+            }))
         }
         Err(ScanError::NoValidHeader { slots }) => {
             for (i, p) in slots.iter().enumerate() {
@@ -433,28 +493,25 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
                     .slots
                     .push(slot_view(i, None, Some(p.to_string()), false));
             }
-            first_frame_salt(file.as_ref(), file_len).ctx("read", path)?
+            let salt = first_frame_salt(file, report.file_len).ctx("read", path)?;
+            Ok(salt.map(|salt| SlotsRead {
+                salt,
+                version: FORMAT_VERSION,
+                older_salt: None,
+            }))
         }
         Err(ScanError::UnsupportedVersion { slots, .. }) => {
             // Another skillwal's journal: its records may not even decode here.
-            for (i, slot) in slots.iter().enumerate() {
-                report.slots.push(slot_view(
-                    i,
-                    slot.as_ref().ok(),
-                    slot.as_ref().err().map(|p| p.to_string()),
-                    false,
-                ));
-            }
-            None
+            report.slots = views(&slots, None);
+            Ok(None)
         }
-        Err(ScanError::TooShort { .. }) => None,
-        Err(ScanError::Io(e)) => return Err(Error::io("read", path, e)),
-    };
-    let Some(salt) = salt else {
-        return Ok(report);
-    };
-    report.salt = Some(format!("{salt:016x}"));
-    let found = scan_records(file.as_ref(), file_len, salt, version).ctx("read", path)?;
+        Err(ScanError::TooShort { .. }) => Ok(None),
+        Err(ScanError::Io(e)) => Err(Error::io("read", path, e)),
+    }
+}
+
+/// Puts the live transaction's records, where they end and its state into `report`.
+fn describe_live(report: &mut InspectReport, found: &RecordsScan) {
     report.records = found.records.iter().map(view).collect();
     report.beyond_damage = found.beyond_damage.iter().map(view).collect();
     if let Some(first) = found.records.first() {
@@ -495,28 +552,33 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
     } else {
         TxnState::Unreadable
     };
-    if report.state == TxnState::None
-        && let Some(older) = older_salt
-    {
-        let past = scan_records(file.as_ref(), file_len, older, version).ctx("read", path)?;
-        if let Some(first) = past.records.first() {
-            let (label, time_unix_ms) = match &first.record {
-                Record::Begin {
-                    label,
-                    time_unix_ms,
-                } => (Some(label.clone()), Some(*time_unix_ms)),
-                _ => (None, None),
-            };
-            report.previous = Some(PreviousTxn {
-                txn_id: first.frame.txn_id,
-                label,
-                time_unix_ms,
-                committed: matches!(past.end, ScanEnd::Committed { .. }),
-                records: past.records.iter().map(view).collect(),
-            });
-        }
-    }
-    Ok(report)
+}
+
+/// The records of the transaction salted `older` (the previous one), when any are left.
+fn previous_txn(
+    file: &dyn FileHandle,
+    file_len: u64,
+    older: u64,
+    version: u16,
+) -> std::io::Result<Option<PreviousTxn>> {
+    let past = scan_records(file, file_len, older, version)?;
+    let Some(first) = past.records.first() else {
+        return Ok(None);
+    };
+    let (label, time_unix_ms) = match &first.record {
+        Record::Begin {
+            label,
+            time_unix_ms,
+        } => (Some(label.clone()), Some(*time_unix_ms)),
+        _ => (None, None),
+    };
+    Ok(Some(PreviousTxn {
+        txn_id: first.frame.txn_id,
+        label,
+        time_unix_ms,
+        committed: matches!(past.end, ScanEnd::Committed { .. }),
+        records: past.records.iter().map(view).collect(),
+    }))
 }
 
 fn slot_view(

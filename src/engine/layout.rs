@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 /// The journal's file name in the engine's directory.
 pub const JOURNAL_FILE: &str = "journal";
-/// The name a new journal is written under before it is renamed into place (wal-spec §6.1).
+/// The name a new journal is written under before it is renamed into place (wal-spec.md §6.1).
 pub const JOURNAL_TMP_FILE: &str = "journal.tmp";
 /// The lock file's name in the engine's directory.
 pub const LOCK_FILE: &str = "lock";

@@ -1,7 +1,7 @@
 //! The engine: a root directory, its lock, its journal and its staging area.
 //!
-//! Invariants of the commit protocol (wal-spec.md §6 is the long form; the numbers match
-//! the promises there):
+//! Invariants of the commit protocol (wal-spec.md §6 and §7 are the long form, and cite
+//! them by these names; the promises of its §1 are numbered 1-9, apart from these):
 //!
 //! (E1) Nothing outside `.skillwal/` changes before the commit record is durable: staging
 //!      writes only into `.skillwal/staging/` and the journal.

@@ -152,6 +152,9 @@ pub struct TxnContents {
     pub label: String,
     pub time_unix_ms: u64,
     pub ops: Vec<Op>,
+    /// Where each operation's record is in the journal (a put-tree's own record, after its
+    /// entries): its offset and index, for errors that concern the operation.
+    pub op_records: Vec<(u64, u32)>,
     pub diffs: Vec<Diff>,
 }
 
@@ -165,217 +168,320 @@ fn located(rec: &ScannedRecord, c: Content) -> Located {
     }
 }
 
+/// Why a committed transaction's records do not make a transaction the engine could have
+/// written, and the record to blame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRecord {
+    /// The journal offset of that record's frame.
+    pub offset: u64,
+    /// Its index in the transaction (0 for the begin record).
+    pub record: u32,
+    pub reason: String,
+}
+
 /// Rebuilds the operations from a committed transaction's records, checking that they are
 /// numbered in order, that tree entries belong to the tree that follows them, and that every
-/// path is valid (a journal is never trusted to stay inside the root).
-pub fn from_records(records: &[ScannedRecord], version: u16) -> Result<TxnContents, String> {
-    let mut out = TxnContents {
-        version,
-        txn_id: records.first().map(|r| r.frame.txn_id).unwrap_or(0),
-        label: String::new(),
-        time_unix_ms: 0,
-        ops: Vec::new(),
-        diffs: Vec::new(),
-    };
-    let mut pending_entries: Vec<TreeEntry> = Vec::new();
-    let mut pending_op: Option<u32> = None;
-    let path = |p: &str| RelPath::new(p).map_err(|e| e.to_string());
+/// path is valid (a journal is never trusted to stay inside the root). An error names the
+/// record at fault: its offset and index as the reader found them.
+pub fn from_records(records: &[ScannedRecord], version: u16) -> Result<TxnContents, BadRecord> {
+    let mut reader = RecordsReader::new(records, version);
     for rec in records {
-        let at =
-            |what: String| format!("record {} at byte {}: {what}", rec.frame.index, rec.offset);
-        let next_op = out.ops.len() as u32;
-        let expect_op = |op: u32| -> Result<(), String> {
-            if op != next_op {
-                return Err(at(format!("operation number {op}, expected {next_op}")));
-            }
-            Ok(())
-        };
-        if pending_op.is_some()
+        reader.take(rec)?;
+    }
+    reader.finish()
+}
+
+fn blame(rec: &ScannedRecord, reason: String) -> BadRecord {
+    BadRecord {
+        offset: rec.offset,
+        record: rec.frame.index,
+        reason,
+    }
+}
+
+fn rel_path(p: &str) -> Result<RelPath, String> {
+    RelPath::new(p).map_err(|e| e.to_string())
+}
+
+/// [`from_records`]' state between two records.
+struct RecordsReader<'a> {
+    out: TxnContents,
+    /// The entries of the tree being read, until its put-tree record.
+    pending_entries: Vec<TreeEntry>,
+    /// The first tree-entry record of that tree.
+    pending_tree: Option<&'a ScannedRecord>,
+}
+
+impl<'a> RecordsReader<'a> {
+    fn new(records: &[ScannedRecord], version: u16) -> Self {
+        RecordsReader {
+            out: TxnContents {
+                version,
+                txn_id: records.first().map(|r| r.frame.txn_id).unwrap_or(0),
+                label: String::new(),
+                time_unix_ms: 0,
+                ops: Vec::new(),
+                op_records: Vec::new(),
+                diffs: Vec::new(),
+            },
+            pending_entries: Vec::new(),
+            pending_tree: None,
+        }
+    }
+
+    /// Checks that an operation's number is the next one.
+    fn expect_op(&self, rec: &ScannedRecord, op: u32) -> Result<(), BadRecord> {
+        let next = self.out.ops.len() as u32;
+        if op != next {
+            return Err(blame(
+                rec,
+                format!("operation number {op}, expected {next}"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads the next record.
+    fn take(&mut self, rec: &'a ScannedRecord) -> Result<(), BadRecord> {
+        if self.pending_tree.is_some()
             && !matches!(
                 rec.record,
                 Record::TreeEntry { .. } | Record::PutTree { .. }
             )
         {
-            return Err(at("tree entries not followed by their tree".into()));
+            return Err(blame(rec, "tree entries not followed by their tree".into()));
         }
         match &rec.record {
             Record::Begin {
                 time_unix_ms,
                 label,
             } => {
-                out.time_unix_ms = *time_unix_ms;
-                out.label = label.clone();
+                self.out.time_unix_ms = *time_unix_ms;
+                self.out.label = label.clone();
             }
-            Record::PutFile {
-                op,
-                path: p,
-                mode,
-                before,
-                size,
-                hash,
-                staged_ino,
-                content,
-            } => {
-                expect_op(*op)?;
-                out.ops.push(Op::PutFile(PutFile {
-                    path: path(p).map_err(at)?,
-                    mode: *mode,
-                    before: before.clone(),
-                    size: *size,
-                    hash: *hash,
-                    staged_ino: *staged_ino,
-                    content: located(rec, *content),
-                }));
-            }
-            Record::DeleteFile {
-                op,
-                path: p,
-                before,
-            } => {
-                expect_op(*op)?;
-                out.ops.push(Op::DeleteFile {
-                    path: path(p).map_err(at)?,
-                    before: before.clone(),
-                });
-            }
-            Record::CreateDir {
-                op,
-                path: p,
-                mode,
-                staged_ino,
-            } => {
-                expect_op(*op)?;
-                out.ops.push(Op::CreateDir {
-                    path: path(p).map_err(at)?,
-                    mode: *mode,
-                    staged_ino: *staged_ino,
-                });
-            }
-            Record::PutLink {
-                op,
-                path: p,
-                before,
-                target,
-            } => {
-                expect_op(*op)?;
-                out.ops.push(Op::PutLink {
-                    path: path(p).map_err(at)?,
-                    before: before.clone(),
-                    target: target.clone(),
-                });
-            }
-            Record::SetDirMode {
-                op,
-                path: p,
-                before_mode,
-                mode,
-            } => {
-                expect_op(*op)?;
-                out.ops.push(Op::SetDirMode {
-                    path: path(p).map_err(at)?,
-                    before_mode: *before_mode,
-                    mode: *mode,
-                });
-            }
-            Record::RemoveDir { op, path: p } => {
-                expect_op(*op)?;
-                out.ops.push(Op::RemoveDir {
-                    path: path(p).map_err(at)?,
-                });
-            }
-            Record::TreeEntry {
-                op,
-                rel_path,
-                kind,
-                mode,
-                size,
-                hash,
-                content,
-                target,
-            } => {
-                expect_op(*op)?;
-                pending_op = Some(*op);
-                pending_entries.push(TreeEntry {
-                    rel: RelPath::new_in_tree(rel_path).map_err(|e| at(e.to_string()))?,
-                    kind: *kind,
-                    mode: *mode,
-                    size: *size,
-                    hash: *hash,
-                    content: located(rec, *content),
-                    target: target.clone(),
-                });
-            }
-            Record::PutTree {
-                op,
-                path: p,
-                mode,
-                before,
-                after_hash,
-                staged_ino,
-                entry_count,
-            } => {
-                expect_op(*op)?;
-                if pending_entries.len() != *entry_count as usize {
-                    return Err(at(format!(
-                        "tree has {} entries, its record says {entry_count}",
-                        pending_entries.len()
-                    )));
-                }
-                pending_op = None;
-                out.ops.push(Op::PutTree(PutTree {
-                    path: path(p).map_err(at)?,
-                    mode: *mode,
-                    before: before.clone(),
-                    after_hash: *after_hash,
-                    staged_ino: *staged_ino,
-                    entries: std::mem::take(&mut pending_entries),
-                }));
-            }
-            Record::DeleteTree {
-                op,
-                path: p,
-                before,
-            } => {
-                expect_op(*op)?;
-                out.ops.push(Op::DeleteTree {
-                    path: path(p).map_err(at)?,
-                    before: before.clone(),
-                });
-            }
-            Record::Diff { document, changes } => out.diffs.push(Diff {
+            Record::TreeEntry { .. } => self.tree_entry(rec)?,
+            Record::PutTree { .. } => self.put_tree(rec)?,
+            Record::Diff { document, changes } => self.out.diffs.push(Diff {
                 document: document.clone(),
                 changes: changes.clone(),
             }),
             Record::Commit { op_count, .. } => {
-                if *op_count as usize != out.ops.len() {
-                    return Err(at(format!(
-                        "commit counts {op_count} operations, {} precede it",
-                        out.ops.len()
-                    )));
+                let ops = self.out.ops.len();
+                if *op_count as usize != ops {
+                    return Err(blame(
+                        rec,
+                        format!("commit counts {op_count} operations, {ops} precede it"),
+                    ));
                 }
             }
+            _ => {
+                let Some((number, op)) = file_op(rec).or_else(|| dir_op(rec)) else {
+                    unreachable!("every other kind is an operation of one record")
+                };
+                self.expect_op(rec, number)?;
+                self.out.ops.push(op.map_err(|why| blame(rec, why))?);
+            }
         }
+        if self.out.ops.len() > self.out.op_records.len() {
+            self.out.op_records.push((rec.offset, rec.frame.index));
+        }
+        Ok(())
     }
-    if pending_op.is_some() {
-        return Err("tree entries without their tree at the end".into());
+
+    fn tree_entry(&mut self, rec: &'a ScannedRecord) -> Result<(), BadRecord> {
+        let Record::TreeEntry {
+            op,
+            rel_path,
+            kind,
+            mode,
+            size,
+            hash,
+            content,
+            target,
+        } = &rec.record
+        else {
+            unreachable!("called for tree-entry records")
+        };
+        self.expect_op(rec, *op)?;
+        self.pending_tree.get_or_insert(rec);
+        self.pending_entries.push(TreeEntry {
+            rel: RelPath::new_in_tree(rel_path).map_err(|e| blame(rec, e.to_string()))?,
+            kind: *kind,
+            mode: *mode,
+            size: *size,
+            hash: *hash,
+            content: located(rec, *content),
+            target: target.clone(),
+        });
+        Ok(())
     }
-    check_nesting(&out.ops)?;
-    Ok(out)
+
+    fn put_tree(&mut self, rec: &ScannedRecord) -> Result<(), BadRecord> {
+        let Record::PutTree {
+            op,
+            path,
+            mode,
+            before,
+            after_hash,
+            staged_ino,
+            entry_count,
+        } = &rec.record
+        else {
+            unreachable!("called for put-tree records")
+        };
+        self.expect_op(rec, *op)?;
+        let entries = self.pending_entries.len();
+        if entries != *entry_count as usize {
+            return Err(blame(
+                rec,
+                format!("tree has {entries} entries, its record says {entry_count}"),
+            ));
+        }
+        self.pending_tree = None;
+        self.out.ops.push(Op::PutTree(PutTree {
+            path: rel_path(path).map_err(|why| blame(rec, why))?,
+            mode: *mode,
+            before: before.clone(),
+            after_hash: *after_hash,
+            staged_ino: *staged_ino,
+            entries: std::mem::take(&mut self.pending_entries),
+        }));
+        Ok(())
+    }
+
+    /// The transaction, once every record was read: no tree may be left without its
+    /// put-tree record, and the operations must nest as staging makes them.
+    fn finish(self) -> Result<TxnContents, BadRecord> {
+        if let Some(first_entry) = self.pending_tree {
+            return Err(blame(
+                first_entry,
+                "tree entries without their tree at the end".into(),
+            ));
+        }
+        let out = self.out;
+        check_nesting(&out.ops).map_err(|(i, reason)| {
+            let (offset, record) = out.op_records[i];
+            BadRecord {
+                offset,
+                record,
+                reason,
+            }
+        })?;
+        Ok(out)
+    }
+}
+
+/// The number of the operation a put-file, delete-file or put-link record describes, and
+/// the operation (an error when its path is not valid); `None` for other kinds.
+fn file_op(rec: &ScannedRecord) -> Option<(u32, Result<Op, String>)> {
+    Some(match &rec.record {
+        Record::PutFile {
+            op,
+            path,
+            mode,
+            before,
+            size,
+            hash,
+            staged_ino,
+            content,
+        } => (
+            *op,
+            rel_path(path).map(|path| {
+                Op::PutFile(PutFile {
+                    path,
+                    mode: *mode,
+                    before: before.clone(),
+                    size: *size,
+                    hash: *hash,
+                    staged_ino: *staged_ino,
+                    content: located(rec, *content),
+                })
+            }),
+        ),
+        Record::DeleteFile { op, path, before } => (
+            *op,
+            rel_path(path).map(|path| Op::DeleteFile {
+                path,
+                before: before.clone(),
+            }),
+        ),
+        Record::PutLink {
+            op,
+            path,
+            before,
+            target,
+        } => (
+            *op,
+            rel_path(path).map(|path| Op::PutLink {
+                path,
+                before: before.clone(),
+                target: target.clone(),
+            }),
+        ),
+        _ => return None,
+    })
+}
+
+/// The number of the operation a create-dir, remove-dir, set-dir-mode or delete-tree record
+/// describes, and the operation (an error when its path is not valid); `None` for other
+/// kinds.
+fn dir_op(rec: &ScannedRecord) -> Option<(u32, Result<Op, String>)> {
+    Some(match &rec.record {
+        Record::CreateDir {
+            op,
+            path,
+            mode,
+            staged_ino,
+        } => (
+            *op,
+            rel_path(path).map(|path| Op::CreateDir {
+                path,
+                mode: *mode,
+                staged_ino: *staged_ino,
+            }),
+        ),
+        Record::RemoveDir { op, path } => (*op, rel_path(path).map(|path| Op::RemoveDir { path })),
+        Record::SetDirMode {
+            op,
+            path,
+            before_mode,
+            mode,
+        } => (
+            *op,
+            rel_path(path).map(|path| Op::SetDirMode {
+                path,
+                before_mode: *before_mode,
+                mode: *mode,
+            }),
+        ),
+        Record::DeleteTree { op, path, before } => (
+            *op,
+            rel_path(path).map(|path| Op::DeleteTree {
+                path,
+                before: before.clone(),
+            }),
+        ),
+        _ => return None,
+    })
 }
 
 /// Checks what staging guarantees (wal-spec.md §6.2): an operation's path lies below an
 /// earlier operation's path only when that one creates a directory. A journal that breaks
 /// it was not written by the engine, and applying it could go through a link it makes.
-fn check_nesting(ops: &[Op]) -> Result<(), String> {
+/// An error is the number of the operation at fault and why.
+fn check_nesting(ops: &[Op]) -> Result<(), (usize, String)> {
     let mut earlier: std::collections::HashSet<&str> = std::collections::HashSet::new();
     for (i, op) in ops.iter().enumerate() {
         let mut p = op.path().parent();
         while let Some(q) = p {
             if earlier.contains(q.as_str()) {
-                return Err(format!(
-                    "operation {i} ({} {}) lies below {q}, which an earlier operation replaces",
-                    op.name(),
-                    op.path()
+                return Err((
+                    i,
+                    format!(
+                        "operation {i} ({} {}) lies below {q}, which an earlier operation replaces",
+                        op.name(),
+                        op.path()
+                    ),
                 ));
             }
             p = q.parent();

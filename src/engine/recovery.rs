@@ -66,6 +66,10 @@ pub enum Plan {
     },
 }
 
+/// The error of a journal that cannot be scanned at all. What is wrong is then in the
+/// header area (too short, no valid slot), so the offset is 0 and no record is to blame;
+/// damage in a record is found by the scan and reported by [`plan`] with its offset and
+/// index.
 pub(crate) fn scan_error(path: &Path, e: ScanError) -> Error {
     match e {
         ScanError::Io(e) => Error::io("read journal", path, e),
@@ -105,12 +109,12 @@ pub(crate) fn plan(ctx: &Ctx, scan: &Scan) -> Result<Plan> {
             ),
         }),
         ScanEnd::Committed { .. } => {
-            let txn = ops::from_records(&scan.records, scan.header.version).map_err(|reason| {
+            let txn = ops::from_records(&scan.records, scan.header.version).map_err(|bad| {
                 Error::CorruptJournal {
                     path: ctx.journal_path.to_path_buf(),
-                    offset: 0,
-                    record: None,
-                    reason,
+                    offset: bad.offset,
+                    record: Some(bad.record),
+                    reason: bad.reason,
                 }
             })?;
             let mut statuses = Vec::with_capacity(txn.ops.len());
@@ -192,12 +196,32 @@ pub(crate) fn roll_forward(
             }
             Status::Done => {}
         }
-        apply::redo(ctx, i as u32, op, &status)?;
+        apply::redo(ctx, i as u32, op, &status).map_err(|e| at_record(e, txn.op_records[i]))?;
         if matches!(op, Op::CreateDir { .. }) && status == Status::NotApplied {
             created.push(op.path());
         }
     }
     Ok((redone, repaired))
+}
+
+/// Names the operation's record in a [`Error::CorruptJournal`] from its redo that names
+/// none (content staged outside the journal and gone from the staging area: the record
+/// that names that content is the one to look at).
+fn at_record(e: Error, (offset, record): (u64, u32)) -> Error {
+    match e {
+        Error::CorruptJournal {
+            path,
+            record: None,
+            reason,
+            ..
+        } => Error::CorruptJournal {
+            path,
+            offset,
+            record: Some(record),
+            reason,
+        },
+        other => other,
+    }
 }
 
 /// One operation in a dry run.

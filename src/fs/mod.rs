@@ -82,7 +82,8 @@ pub struct FileTime {
 pub struct Metadata {
     pub kind: FileKind,
     pub len: u64,
-    /// Inode number: identifies a file the engine created across renames (wal-spec.md §6).
+    /// Inode number: identifies a file the engine created across renames (wal-spec.md §6.2
+    /// records it, §7.2 compares it).
     pub ino: u64,
     /// The file system it is on (`st_dev`): a rename is atomic only within one.
     pub dev: u64,

@@ -641,25 +641,57 @@ impl SimFs {
 /// pending operations.
 fn durable_image(s: &State, model: CrashModel, seed: u64) -> State {
     let mut rng = SplitMix64::new(seed ^ 0x5EED_5EED_0000_0000);
-    let mut files: HashMap<u64, Vec<u8>> = s
-        .durable_files
-        .iter()
-        .map(|(k, v)| (*k, v.to_vec()))
-        .collect();
-    let mut dirs = s.durable_dirs.clone();
-    let mut modes = s.durable_modes.clone();
+    let mut disk = Disk {
+        files: s
+            .durable_files
+            .iter()
+            .map(|(k, v)| (*k, v.to_vec()))
+            .collect(),
+        dirs: s.durable_dirs.clone(),
+        modes: s.durable_modes.clone(),
+    };
     if model != CrashModel::DropAll {
+        let last_write = disk.keep_some_pending(&s.pending, &mut rng);
+        if model == CrashModel::Torn {
+            let mut torn: Vec<_> = last_write.into_iter().collect();
+            torn.sort_unstable();
+            for (ino, (offset, len)) in torn {
+                tear(disk.files.entry(ino).or_default(), offset, len, &mut rng);
+            }
+        }
+    }
+    disk.reachable_state(s)
+}
+
+/// What is on the simulated disk after a crash: file bytes, directory entries and modes,
+/// by inode.
+struct Disk {
+    files: HashMap<u64, Vec<u8>>,
+    dirs: HashMap<u64, BTreeMap<OsString, u64>>,
+    modes: HashMap<u64, u32>,
+}
+
+impl Disk {
+    /// Applies the writes not yet synced that reach the disk, drawn from `rng` in order: each
+    /// file keeps a prefix of its writes, each chmod reaches the disk or not, and each group
+    /// of directory changes (one rename, say) all or nothing. Returns, per file, the last
+    /// write kept (offset and length), for a tear.
+    fn keep_some_pending(
+        &mut self,
+        pending: &[Pending],
+        rng: &mut SplitMix64,
+    ) -> HashMap<u64, (u64, u64)> {
         let mut dropped_files: HashSet<u64> = HashSet::new();
         let mut group_kept: HashMap<u64, bool> = HashMap::new();
         let mut last_write: HashMap<u64, (u64, u64)> = HashMap::new();
-        for p in &s.pending {
+        for p in pending {
             match p {
                 Pending::Write { ino, offset, data } => {
                     if dropped_files.contains(ino) || !rng.next_bool() {
                         dropped_files.insert(*ino);
                         continue;
                     }
-                    let f = files.entry(*ino).or_default();
+                    let f = self.files.entry(*ino).or_default();
                     write_into(f, *offset, data);
                     last_write.insert(*ino, (*offset, data.len() as u64));
                 }
@@ -668,13 +700,13 @@ fn durable_image(s: &State, model: CrashModel, seed: u64) -> State {
                         dropped_files.insert(*ino);
                         continue;
                     }
-                    files.entry(*ino).or_default().resize(*len as usize, 0);
+                    self.files.entry(*ino).or_default().resize(*len as usize, 0);
                     last_write.remove(ino);
                 }
                 // Inode metadata: each chmod reaches the disk or not, in order.
                 Pending::Mode { ino, mode } => {
                     if rng.next_bool() {
-                        modes.insert(*ino, *mode);
+                        self.modes.insert(*ino, *mode);
                     }
                 }
                 Pending::Entry {
@@ -685,7 +717,7 @@ fn durable_image(s: &State, model: CrashModel, seed: u64) -> State {
                 } => {
                     let keep = *group_kept.entry(*group).or_insert_with(|| rng.next_bool());
                     if keep {
-                        let entries = dirs.entry(*dir).or_default();
+                        let entries = self.dirs.entry(*dir).or_default();
                         match target {
                             Some(t) => entries.insert(name.clone(), *t),
                             None => entries.remove(name),
@@ -694,61 +726,64 @@ fn durable_image(s: &State, model: CrashModel, seed: u64) -> State {
                 }
             }
         }
-        if model == CrashModel::Torn {
-            let mut torn: Vec<_> = last_write.into_iter().collect();
-            torn.sort_unstable();
-            for (ino, (offset, len)) in torn {
-                tear(files.entry(ino).or_default(), offset, len, &mut rng);
-            }
-        }
+        last_write
     }
-    let mut next = State {
-        next_ino: s.next_ino,
-        next_group: s.next_group,
-        clock: s.clock,
-        times: s.times.clone(),
-        ..State::default()
-    };
-    // Rebuild the live image from what is reachable from the root in the durable image.
-    let mut stack = vec![ROOT_INO];
-    let mut seen = HashSet::new();
-    while let Some(ino) = stack.pop() {
-        if !seen.insert(ino) {
-            continue;
-        }
-        let node = match &s.nodes[&ino] {
-            Node::File { mode, .. } => Node::File {
-                data: Arc::new(files.get(&ino).cloned().unwrap_or_default()),
-                mode: modes.get(&ino).copied().unwrap_or(*mode),
-            },
-            Node::Dir { mode, .. } => {
-                let entries = dirs.get(&ino).cloned().unwrap_or_default();
-                stack.extend(entries.values().copied());
-                Node::Dir {
-                    entries,
-                    mode: modes.get(&ino).copied().unwrap_or(*mode),
-                }
-            }
-            Node::Symlink { target } => Node::Symlink {
-                target: target.clone(),
-            },
+
+    /// The state after the crash: the live image rebuilt from what is reachable from the
+    /// root on this disk, all of it durable.
+    fn reachable_state(&self, s: &State) -> State {
+        let mut next = State {
+            next_ino: s.next_ino,
+            next_group: s.next_group,
+            clock: s.clock,
+            times: s.times.clone(),
+            ..State::default()
         };
-        next.nodes.insert(ino, node);
+        let mut stack = vec![ROOT_INO];
+        let mut seen = HashSet::new();
+        while let Some(ino) = stack.pop() {
+            if !seen.insert(ino) {
+                continue;
+            }
+            let node = match &s.nodes[&ino] {
+                Node::File { mode, .. } => Node::File {
+                    data: Arc::new(self.files.get(&ino).cloned().unwrap_or_default()),
+                    mode: self.modes.get(&ino).copied().unwrap_or(*mode),
+                },
+                Node::Dir { mode, .. } => {
+                    let entries = self.dirs.get(&ino).cloned().unwrap_or_default();
+                    stack.extend(entries.values().copied());
+                    Node::Dir {
+                        entries,
+                        mode: self.modes.get(&ino).copied().unwrap_or(*mode),
+                    }
+                }
+                Node::Symlink { target } => Node::Symlink {
+                    target: target.clone(),
+                },
+            };
+            next.nodes.insert(ino, node);
+        }
+        mark_all_durable(&mut next);
+        next
     }
-    for (ino, node) in &next.nodes {
+}
+
+/// Makes everything `state` holds its durable image too.
+fn mark_all_durable(state: &mut State) {
+    for (ino, node) in &state.nodes {
         match node {
             Node::File { data, mode } => {
-                next.durable_files.insert(*ino, data.clone());
-                next.durable_modes.insert(*ino, *mode);
+                state.durable_files.insert(*ino, data.clone());
+                state.durable_modes.insert(*ino, *mode);
             }
             Node::Dir { entries, mode } => {
-                next.durable_dirs.insert(*ino, entries.clone());
-                next.durable_modes.insert(*ino, *mode);
+                state.durable_dirs.insert(*ino, entries.clone());
+                state.durable_modes.insert(*ino, *mode);
             }
             Node::Symlink { .. } => {}
         }
     }
-    next
 }
 
 fn write_into(file: &mut Vec<u8>, offset: u64, data: &[u8]) {

@@ -237,6 +237,7 @@ pub struct FrameHeader {
     pub salt: u64,
     pub index: u32,
     pub kind: u16,
+    /// Written 0; a record whose flags are not 0 is invalid (no flag is defined).
     pub flags: u16,
     pub txn_id: u64,
 }
@@ -739,38 +740,8 @@ pub fn decode_payload(kind: Kind, payload: &[u8], version: u16) -> Result<Record
             time_unix_ms: r.u64()?,
             label: r.str16_max(LABEL_BYTES_MAX, "label")?,
         },
-        Kind::PutFile => {
-            let op = r.u32()?;
-            let path = r.path()?;
-            let mode = r.mode()?;
-            let before = r.before()?;
-            let size = r.u64()?;
-            let hash = r.hash()?;
-            let staged_ino = r.u64()?;
-            let content = r.content(size)?;
-            if v1 && matches!(before, Before::Tree { .. }) {
-                return r.err("put-file with a tree before-state");
-            }
-            Record::PutFile {
-                op,
-                path,
-                mode,
-                before,
-                size,
-                hash,
-                staged_ino,
-                content,
-            }
-        }
-        Kind::DeleteFile => {
-            let op = r.u32()?;
-            let path = r.path()?;
-            let before = r.before()?;
-            if !matches!(before, Before::File { .. } | Before::Link { .. }) {
-                return r.err("delete-file without a file or link before-state");
-            }
-            Record::DeleteFile { op, path, before }
-        }
+        Kind::PutFile => r.put_file()?,
+        Kind::DeleteFile => r.delete_file()?,
         Kind::CreateDir => Record::CreateDir {
             op: r.u32()?,
             path: r.path()?,
@@ -781,73 +752,9 @@ pub fn decode_payload(kind: Kind, payload: &[u8], version: u16) -> Result<Record
             op: r.u32()?,
             path: r.path()?,
         },
-        Kind::TreeEntry => {
-            let op = r.u32()?;
-            let rel_path = r.path()?;
-            let kind = match r.u8()? {
-                1 => EntryKind::File,
-                2 => EntryKind::Dir,
-                3 if !v1 => EntryKind::Link,
-                t => return r.err(format!("tree entry kind {t}")),
-            };
-            let (mut mode, mut size, mut hash) = (0, 0, [0u8; 32]);
-            let (mut content, mut target) = (Content::Staged, Vec::new());
-            match kind {
-                EntryKind::File => {
-                    mode = r.mode()?;
-                    size = r.u64()?;
-                    hash = r.hash()?;
-                    content = r.content(size)?;
-                }
-                EntryKind::Dir => mode = r.mode()?,
-                EntryKind::Link => target = r.target()?,
-            }
-            Record::TreeEntry {
-                op,
-                rel_path,
-                kind,
-                mode,
-                size,
-                hash,
-                content,
-                target,
-            }
-        }
-        Kind::PutTree => {
-            let op = r.u32()?;
-            let path = r.path()?;
-            let mode = if v1 { None } else { Some(r.mode()?) };
-            let before = r.before()?;
-            if v1 && matches!(before, Before::File { .. }) {
-                return r.err("put-tree with a file before-state");
-            }
-            Record::PutTree {
-                op,
-                path,
-                mode,
-                before,
-                after_hash: r.hash()?,
-                staged_ino: r.u64()?,
-                entry_count: {
-                    let n = r.u32()?;
-                    if n > TREE_ENTRIES_MAX {
-                        return r.err(format!(
-                            "{n} tree entries, over the limit {TREE_ENTRIES_MAX}"
-                        ));
-                    }
-                    n
-                },
-            }
-        }
-        Kind::DeleteTree => {
-            let op = r.u32()?;
-            let path = r.path()?;
-            let before = r.before()?;
-            if !matches!(before, Before::Tree { .. }) {
-                return r.err("delete-tree without a tree before-state");
-            }
-            Record::DeleteTree { op, path, before }
-        }
+        Kind::TreeEntry => r.tree_entry()?,
+        Kind::PutTree => r.put_tree()?,
+        Kind::DeleteTree => r.delete_tree()?,
         Kind::PutLink => Record::PutLink {
             op: r.u32()?,
             path: r.path()?,
@@ -860,23 +767,7 @@ pub fn decode_payload(kind: Kind, payload: &[u8], version: u16) -> Result<Record
             before_mode: r.mode()?,
             mode: r.mode()?,
         },
-        Kind::DocumentDiff | Kind::LegacyLockDiff => {
-            let document = r.str16_max(DIFF_NAME_BYTES_MAX, "document name")?;
-            let count = r.u32()? as usize;
-            if count > DIFF_CHANGES_PER_RECORD_MAX {
-                return r.err(format!("{count} changes in one record"));
-            }
-            let mut changes = Vec::with_capacity(count);
-            for _ in 0..count {
-                changes.push(FieldChange {
-                    item: r.str16_max(DIFF_NAME_BYTES_MAX, "item")?,
-                    field: r.str16_max(DIFF_NAME_BYTES_MAX, "field")?,
-                    before: r.opt_str32(DIFF_VALUE_BYTES_MAX)?,
-                    after: r.opt_str32(DIFF_VALUE_BYTES_MAX)?,
-                });
-            }
-            Record::Diff { document, changes }
-        }
+        Kind::DocumentDiff | Kind::LegacyLockDiff => r.diff()?,
         Kind::Commit => Record::Commit {
             record_count: r.u32()?,
             op_count: r.u32()?,
@@ -887,19 +778,138 @@ pub fn decode_payload(kind: Kind, payload: &[u8], version: u16) -> Result<Record
     Ok(rec)
 }
 
+/// The payloads of [`decode_payload`] that take more than reading their fields in order.
+impl PayloadReader<'_> {
+    fn put_file(&mut self) -> Result<Record, DecodeError> {
+        let op = self.u32()?;
+        let path = self.path()?;
+        let mode = self.mode()?;
+        let before = self.before()?;
+        let size = self.u64()?;
+        let hash = self.hash()?;
+        let staged_ino = self.u64()?;
+        let content = self.content(size)?;
+        if self.version == 1 && matches!(before, Before::Tree { .. }) {
+            return self.err("put-file with a tree before-state");
+        }
+        Ok(Record::PutFile {
+            op,
+            path,
+            mode,
+            before,
+            size,
+            hash,
+            staged_ino,
+            content,
+        })
+    }
+
+    fn delete_file(&mut self) -> Result<Record, DecodeError> {
+        let op = self.u32()?;
+        let path = self.path()?;
+        let before = self.before()?;
+        if !matches!(before, Before::File { .. } | Before::Link { .. }) {
+            return self.err("delete-file without a file or link before-state");
+        }
+        Ok(Record::DeleteFile { op, path, before })
+    }
+
+    fn tree_entry(&mut self) -> Result<Record, DecodeError> {
+        let op = self.u32()?;
+        let rel_path = self.path()?;
+        let kind = match self.u8()? {
+            1 => EntryKind::File,
+            2 => EntryKind::Dir,
+            3 if self.version != 1 => EntryKind::Link,
+            t => return self.err(format!("tree entry kind {t}")),
+        };
+        let (mut mode, mut size, mut hash) = (0, 0, [0u8; 32]);
+        let (mut content, mut target) = (Content::Staged, Vec::new());
+        match kind {
+            EntryKind::File => {
+                mode = self.mode()?;
+                size = self.u64()?;
+                hash = self.hash()?;
+                content = self.content(size)?;
+            }
+            EntryKind::Dir => mode = self.mode()?,
+            EntryKind::Link => target = self.target()?,
+        }
+        Ok(Record::TreeEntry {
+            op,
+            rel_path,
+            kind,
+            mode,
+            size,
+            hash,
+            content,
+            target,
+        })
+    }
+
+    fn put_tree(&mut self) -> Result<Record, DecodeError> {
+        let v1 = self.version == 1;
+        let op = self.u32()?;
+        let path = self.path()?;
+        let mode = if v1 { None } else { Some(self.mode()?) };
+        let before = self.before()?;
+        if v1 && matches!(before, Before::File { .. }) {
+            return self.err("put-tree with a file before-state");
+        }
+        Ok(Record::PutTree {
+            op,
+            path,
+            mode,
+            before,
+            after_hash: self.hash()?,
+            staged_ino: self.u64()?,
+            entry_count: {
+                let n = self.u32()?;
+                if n > TREE_ENTRIES_MAX {
+                    return self.err(format!(
+                        "{n} tree entries, over the limit {TREE_ENTRIES_MAX}"
+                    ));
+                }
+                n
+            },
+        })
+    }
+
+    fn delete_tree(&mut self) -> Result<Record, DecodeError> {
+        let op = self.u32()?;
+        let path = self.path()?;
+        let before = self.before()?;
+        if !matches!(before, Before::Tree { .. }) {
+            return self.err("delete-tree without a tree before-state");
+        }
+        Ok(Record::DeleteTree { op, path, before })
+    }
+
+    /// A document-diff payload (kind 16, or the legacy lock-diff 17).
+    fn diff(&mut self) -> Result<Record, DecodeError> {
+        let document = self.str16_max(DIFF_NAME_BYTES_MAX, "document name")?;
+        let count = self.u32()? as usize;
+        if count > DIFF_CHANGES_PER_RECORD_MAX {
+            return self.err(format!("{count} changes in one record"));
+        }
+        let mut changes = Vec::with_capacity(count);
+        for _ in 0..count {
+            changes.push(FieldChange {
+                item: self.str16_max(DIFF_NAME_BYTES_MAX, "item")?,
+                field: self.str16_max(DIFF_NAME_BYTES_MAX, "field")?,
+                before: self.opt_str32(DIFF_VALUE_BYTES_MAX)?,
+                after: self.opt_str32(DIFF_VALUE_BYTES_MAX)?,
+            });
+        }
+        Ok(Record::Diff { document, changes })
+    }
+}
+
 /// Encodes a record payload in the current format ([`FORMAT_VERSION`]). Inline contents are
 /// passed separately (`inline`), in record order, because [`Content::Inline`] only says
 /// where they are once encoded.
 pub fn encode_payload(rec: &Record, inline: Option<&[u8]>) -> Vec<u8> {
     let mut w = PayloadWriter::new();
-    let content = |w: &mut PayloadWriter, c: &Content| match c {
-        Content::Inline { .. } => {
-            w.u8(0).bytes32(inline.expect("inline content given"));
-        }
-        Content::Staged => {
-            w.u8(1);
-        }
-    };
     match rec {
         Record::Begin {
             time_unix_ms,
@@ -907,6 +917,52 @@ pub fn encode_payload(rec: &Record, inline: Option<&[u8]>) -> Vec<u8> {
         } => {
             w.u64(*time_unix_ms).str16(label);
         }
+        Record::PutFile { .. }
+        | Record::DeleteFile { .. }
+        | Record::PutLink { .. }
+        | Record::TreeEntry { .. } => encode_file_payload(&mut w, rec, inline),
+        Record::CreateDir { .. }
+        | Record::RemoveDir { .. }
+        | Record::PutTree { .. }
+        | Record::DeleteTree { .. }
+        | Record::SetDirMode { .. } => encode_dir_payload(&mut w, rec),
+        Record::Diff {
+            document, changes, ..
+        } => {
+            w.str16(document).u32(changes.len() as u32);
+            for c in changes {
+                w.str16(&c.item)
+                    .str16(&c.field)
+                    .opt_str32(c.before.as_deref())
+                    .opt_str32(c.after.as_deref());
+            }
+        }
+        Record::Commit {
+            record_count,
+            op_count,
+            digest,
+        } => {
+            w.u32(*record_count).u32(*op_count).hash(digest);
+        }
+    }
+    w.finish()
+}
+
+/// A content tag, and for inline content its length and bytes (`inline`).
+fn encode_content(w: &mut PayloadWriter, c: &Content, inline: Option<&[u8]>) {
+    match c {
+        Content::Inline { .. } => {
+            w.u8(0).bytes32(inline.expect("inline content given"));
+        }
+        Content::Staged => {
+            w.u8(1);
+        }
+    }
+}
+
+/// The payload of a put-file, delete-file, put-link or tree-entry record.
+fn encode_file_payload(w: &mut PayloadWriter, rec: &Record, inline: Option<&[u8]>) {
+    match rec {
         Record::PutFile {
             op,
             path,
@@ -915,7 +971,7 @@ pub fn encode_payload(rec: &Record, inline: Option<&[u8]>) -> Vec<u8> {
             size,
             hash,
             staged_ino,
-            content: c,
+            content,
         } => {
             w.u32(*op)
                 .str16(path)
@@ -924,11 +980,50 @@ pub fn encode_payload(rec: &Record, inline: Option<&[u8]>) -> Vec<u8> {
                 .u64(*size)
                 .hash(hash)
                 .u64(*staged_ino);
-            content(&mut w, c);
+            encode_content(w, content, inline);
         }
-        Record::DeleteFile { op, path, before } | Record::DeleteTree { op, path, before } => {
+        Record::DeleteFile { op, path, before } => {
             w.u32(*op).str16(path).before(before);
         }
+        Record::PutLink {
+            op,
+            path,
+            before,
+            target,
+        } => {
+            w.u32(*op).str16(path).before(before).bytes16(target);
+        }
+        Record::TreeEntry {
+            op,
+            rel_path,
+            kind,
+            mode,
+            size,
+            hash,
+            content,
+            target,
+        } => {
+            w.u32(*op).str16(rel_path);
+            match kind {
+                EntryKind::File => {
+                    w.u8(1).u32(*mode).u64(*size).hash(hash);
+                    encode_content(w, content, inline);
+                }
+                EntryKind::Dir => {
+                    w.u8(2).u32(*mode);
+                }
+                EntryKind::Link => {
+                    w.u8(3).bytes16(target);
+                }
+            }
+        }
+        other => unreachable!("{} is not a file record", other.kind().name()),
+    }
+}
+
+/// The payload of a create-dir, remove-dir, put-tree, delete-tree or set-dir-mode record.
+fn encode_dir_payload(w: &mut PayloadWriter, rec: &Record) {
+    match rec {
         Record::CreateDir {
             op,
             path,
@@ -942,30 +1037,6 @@ pub fn encode_payload(rec: &Record, inline: Option<&[u8]>) -> Vec<u8> {
         }
         Record::RemoveDir { op, path } => {
             w.u32(*op).str16(path);
-        }
-        Record::TreeEntry {
-            op,
-            rel_path,
-            kind,
-            mode,
-            size,
-            hash,
-            content: c,
-            target,
-        } => {
-            w.u32(*op).str16(rel_path);
-            match kind {
-                EntryKind::File => {
-                    w.u8(1).u32(*mode).u64(*size).hash(hash);
-                    content(&mut w, c);
-                }
-                EntryKind::Dir => {
-                    w.u8(2).u32(*mode);
-                }
-                EntryKind::Link => {
-                    w.u8(3).bytes16(target);
-                }
-            }
         }
         Record::PutTree {
             op,
@@ -984,13 +1055,8 @@ pub fn encode_payload(rec: &Record, inline: Option<&[u8]>) -> Vec<u8> {
                 .u64(*staged_ino)
                 .u32(*entry_count);
         }
-        Record::PutLink {
-            op,
-            path,
-            before,
-            target,
-        } => {
-            w.u32(*op).str16(path).before(before).bytes16(target);
+        Record::DeleteTree { op, path, before } => {
+            w.u32(*op).str16(path).before(before);
         }
         Record::SetDirMode {
             op,
@@ -1000,24 +1066,8 @@ pub fn encode_payload(rec: &Record, inline: Option<&[u8]>) -> Vec<u8> {
         } => {
             w.u32(*op).str16(path).u32(*before_mode).u32(*mode);
         }
-        Record::Diff { document, changes } => {
-            w.str16(document).u32(changes.len() as u32);
-            for c in changes {
-                w.str16(&c.item)
-                    .str16(&c.field)
-                    .opt_str32(c.before.as_deref())
-                    .opt_str32(c.after.as_deref());
-            }
-        }
-        Record::Commit {
-            record_count,
-            op_count,
-            digest,
-        } => {
-            w.u32(*record_count).u32(*op_count).hash(digest);
-        }
+        other => unreachable!("{} is not a directory record", other.kind().name()),
     }
-    w.finish()
 }
 
 /// Payload length of every commit record.

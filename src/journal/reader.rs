@@ -55,6 +55,8 @@ pub enum StopReason {
         expected: u64,
     },
     UnknownKind(u16),
+    /// The frame's flags are not 0: no flag is defined (wal-spec.md §4.1).
+    UnknownFlags(u16),
     FirstNotBegin(u16),
     Malformed(DecodeError),
     /// The commit record's count or digest does not match the records before it.
@@ -88,6 +90,7 @@ impl fmt::Display for StopReason {
                 write!(f, "transaction id {found}, expected {expected}")
             }
             StopReason::UnknownKind(k) => write!(f, "unknown record kind {k}"),
+            StopReason::UnknownFlags(x) => write!(f, "unknown record flags 0x{x:04x}"),
             StopReason::FirstNotBegin(k) => write!(f, "first record has kind {k}, not begin"),
             StopReason::Malformed(e) => write!(f, "malformed payload: {e}"),
             StopReason::CommitMismatch(why) => write!(f, "commit record does not match: {why}"),
@@ -237,7 +240,7 @@ enum FrameRead {
     Invalid(StopReason),
 }
 
-/// Reads and checks the frame at `offset`: length, salt, checksum, kind and payload.
+/// Reads and checks the frame at `offset`: length, salt, checksum, kind, flags and payload.
 fn read_frame(
     file: &dyn FileHandle,
     file_len: u64,
@@ -276,6 +279,11 @@ fn read_frame(
     let Some(kind) = Kind::from_u16(fh.kind) else {
         return Ok(FrameRead::Invalid(StopReason::UnknownKind(fh.kind)));
     };
+    // No flag is defined: a record that sets one was not written by this format, and what
+    // it would change about the record is unknown, so it is not read as if it were clear.
+    if fh.flags != 0 {
+        return Ok(FrameRead::Invalid(StopReason::UnknownFlags(fh.flags)));
+    }
     let record = match format::decode_payload(kind, payload, version) {
         Ok(r) => r,
         Err(e) => return Ok(FrameRead::Invalid(StopReason::Malformed(e))),
@@ -354,37 +362,17 @@ pub fn scan_records(
     let mut offset = RECORDS_OFFSET;
     let stop = loop {
         let index = records.len() as u32;
-        let (rec, frame) = match read_frame(file, file_len, offset, salt, version)? {
-            FrameRead::Valid(rec, frame) => (rec, frame),
-            FrameRead::Invalid(reason) => {
-                break Stop {
-                    offset,
-                    index,
-                    reason,
-                };
-            }
-        };
         let fail = |reason| Stop {
             offset,
             index,
             reason,
         };
-        if rec.frame.index != index {
-            break fail(StopReason::BadIndex {
-                found: rec.frame.index,
-                expected: index,
-            });
-        }
-        if let Some(first) = records.first()
-            && rec.frame.txn_id != first.frame.txn_id
-        {
-            break fail(StopReason::OtherTransaction {
-                found: rec.frame.txn_id,
-                expected: first.frame.txn_id,
-            });
-        }
-        if index == 0 && rec.record.kind() != Kind::Begin {
-            break fail(StopReason::FirstNotBegin(rec.frame.kind));
+        let (rec, frame) = match read_frame(file, file_len, offset, salt, version)? {
+            FrameRead::Valid(rec, frame) => (rec, frame),
+            FrameRead::Invalid(reason) => break fail(reason),
+        };
+        if let Err(reason) = check_place_in_run(&rec, index, records.first()) {
+            break fail(reason);
         }
         if let Record::Commit {
             record_count,
@@ -407,6 +395,47 @@ pub fn scan_records(
         offset += frame.len() as u64;
         records.push(rec);
     };
+    end_of_run(file, file_len, salt, version, records, stop)
+}
+
+/// Checks that a valid record is the `index`-th of the run that `first` began: its index,
+/// its transaction id, and a begin record first.
+fn check_place_in_run(
+    rec: &ScannedRecord,
+    index: u32,
+    first: Option<&ScannedRecord>,
+) -> Result<(), StopReason> {
+    if rec.frame.index != index {
+        return Err(StopReason::BadIndex {
+            found: rec.frame.index,
+            expected: index,
+        });
+    }
+    if let Some(first) = first
+        && rec.frame.txn_id != first.frame.txn_id
+    {
+        return Err(StopReason::OtherTransaction {
+            found: rec.frame.txn_id,
+            expected: first.frame.txn_id,
+        });
+    }
+    if index == 0 && rec.record.kind() != Kind::Begin {
+        return Err(StopReason::FirstNotBegin(rec.frame.kind));
+    }
+    Ok(())
+}
+
+/// What a run of valid `records` that ended at `stop` without a valid commit record means:
+/// damage inside a committed transaction if a commit record lies beyond, else a torn tail
+/// (uncommitted) or nothing.
+fn end_of_run(
+    file: &dyn FileHandle,
+    file_len: u64,
+    salt: u64,
+    version: u16,
+    records: Vec<ScannedRecord>,
+    stop: Stop,
+) -> io::Result<RecordsScan> {
     // A commit record valid on its own whose count or digest disagrees with the records
     // before it: committed, with damage inside (e.g. in padding, which only the digest
     // covers).

@@ -3,7 +3,7 @@
 //! A SkillMeat collection is a directory holding `collection.toml` (the manifest),
 //! `collection.lock` (content hashes) and the artifacts themselves (`skills/<name>/`,
 //! `commands/<name>.md`, `agents/<name>.md`); `~/.skillmeat/config.toml` names the active
-//! collection. `/work/shared/reference/skillmeat-format.md` is the normative description.
+//! collection. `docs/skillmeat-format.md` is the normative description.
 //!
 //! The format modules are pure: they parse and produce text and hash files. [`collection`]
 //! puts them on the engine: every change to a collection is one engine transaction, and

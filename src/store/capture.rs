@@ -166,14 +166,52 @@ fn capture_with(
     cache: &StatCache,
     mut recorder: Option<&mut Recording>,
 ) -> Result<Captured> {
-    let mut children: BTreeMap<String, Vec<Entry>> = BTreeMap::new();
-    children.insert(String::new(), Vec::new());
-    let mut dirs: Vec<(&str, u32)> = Vec::new();
-    let mut new_objects = Vec::new();
-    let mut scheduled: HashSet<Hash> = HashSet::new();
-    let (mut files, mut bytes) = (0u64, 0u64);
-    let (mut hashed_files, mut hashed_bytes) = (0u64, 0u64);
+    let mut c = Capturing::new(store, cache);
     for it in items {
+        c.item(it, recorder.as_deref_mut())?;
+    }
+    c.finish(skipped)
+}
+
+/// What [`capture_with`] has gathered so far.
+struct Capturing<'a> {
+    store: &'a Store,
+    cache: &'a StatCache,
+    /// The entries of every directory listed so far, by relative path (`""`: the root).
+    children: BTreeMap<String, Vec<Entry>>,
+    /// Every directory listed, with its mode.
+    dirs: Vec<(&'a str, u32)>,
+    new_objects: Vec<NewObject>,
+    /// The objects already in `new_objects`.
+    scheduled: HashSet<Hash>,
+    trees: HashMap<Hash, Tree>,
+    files: u64,
+    bytes: u64,
+    hashed_files: u64,
+    hashed_bytes: u64,
+}
+
+impl<'a> Capturing<'a> {
+    fn new(store: &'a Store, cache: &'a StatCache) -> Self {
+        let mut children = BTreeMap::new();
+        children.insert(String::new(), Vec::new());
+        Capturing {
+            store,
+            cache,
+            children,
+            dirs: Vec::new(),
+            new_objects: Vec::new(),
+            scheduled: HashSet::new(),
+            trees: HashMap::new(),
+            files: 0,
+            bytes: 0,
+            hashed_files: 0,
+            hashed_bytes: 0,
+        }
+    }
+
+    /// Adds one listed file, directory or link.
+    fn item(&mut self, it: &'a Item, recorder: Option<&mut Recording>) -> Result<()> {
         let (parent, name) = parent_and_name(&it.rel);
         if let Some(p) = name_problem(name) {
             return Err(StoreError::Uncapturable {
@@ -181,132 +219,151 @@ fn capture_with(
                 reason: p.to_string(),
             });
         }
-        match (&it.file, &it.link) {
-            (None, Some(target)) => {
-                let size = target.len() as u64;
-                if size == 0 || size > LINK_TARGET_BYTES_MAX {
-                    return Err(StoreError::Uncapturable {
-                        path: it.rel.clone(),
-                        reason: format!("a symbolic link whose target is {size} bytes long"),
-                    });
-                }
-                let hash = *blake3::hash(target).as_bytes();
-                if !scheduled.contains(&hash) && !store.has_object(&hash, Some(size))? {
-                    scheduled.insert(hash);
-                    new_objects.push(NewObject::Target {
-                        hash,
-                        bytes: target.clone(),
-                    });
-                }
-                children.entry(parent.to_string()).or_default().push(Entry {
-                    name: name.to_string(),
-                    mode: it.mode,
-                    node: Node::Link { size, hash },
-                });
-            }
+        let node = match (&it.file, &it.link) {
+            (None, Some(target)) => self.link(it, target)?,
             (None, None) => {
-                children.entry(it.rel.clone()).or_default();
-                dirs.push((&it.rel, it.mode));
+                self.children.entry(it.rel.clone()).or_default();
+                self.dirs.push((&it.rel, it.mode));
+                return Ok(());
             }
-            (Some(src), _) => {
-                let known = it
-                    .stat
-                    .as_ref()
-                    .and_then(|m| Some((m.len, cache.lookup(&it.rel, m)?)));
-                let (size, hash) = match known {
-                    Some((len, k)) => (len, k.hash),
-                    None => {
-                        let (size, hash) = hash_file(store.fs_for(src), src)?;
-                        hashed_files += 1;
-                        hashed_bytes += size;
-                        (size, hash)
-                    }
-                };
-                // Whether the object was in the store before this capture; the `lstat` of
-                // the object is skipped when the cache says so (only `gc` deletes objects,
-                // and it deletes the cache first).
-                let in_store = if known.is_some_and(|(_, k)| k.in_store) {
-                    true
-                } else if scheduled.contains(&hash) {
-                    false
-                } else {
-                    store.has_object(&hash, Some(size))?
-                };
-                if !in_store && !scheduled.contains(&hash) {
-                    scheduled.insert(hash);
-                    new_objects.push(NewObject::Blob {
-                        hash,
-                        size,
-                        src: src.clone(),
-                    });
-                }
-                // If the file changed between its `lstat` and its hashing, this entry (old
-                // stat, new hash) never matches again: the change gave the file a ctime at or
-                // after the recording's start, and no noted stat has one.
-                if let (Some(r), Some(m)) = (recorder.as_deref_mut(), &it.stat)
-                    && m.len == size
-                {
-                    r.note(&it.rel, m, &hash, in_store);
-                }
-                files += 1;
-                bytes += size;
-                children.entry(parent.to_string()).or_default().push(Entry {
-                    name: name.to_string(),
-                    mode: it.mode,
-                    node: Node::File { size, hash },
-                });
-            }
-        }
-    }
-    // Deepest directories first, so every child tree exists before its parent's.
-    dirs.sort_by_key(|(rel, _)| std::cmp::Reverse(rel.matches('/').count()));
-    let mut trees = HashMap::new();
-    let mut add_tree =
-        |entries: Vec<Entry>, new_objects: &mut Vec<NewObject>| -> Result<(Hash, Tree)> {
-            let tree = Tree::new(entries);
-            let (hash, enc) = tree.encode_hashed();
-            if !scheduled.contains(&hash) && !store.has_object(&hash, None)? {
-                scheduled.insert(hash);
-                new_objects.push(NewObject::Tree { hash, bytes: enc });
-            }
-            trees.insert(hash, tree.clone());
-            Ok((hash, tree))
+            (Some(src), _) => self.file(it, src, recorder)?,
         };
-    for (rel, mode) in dirs {
-        let entries = children.remove(rel).unwrap_or_default();
-        let (hash, _) = add_tree(entries, &mut new_objects)?;
-        let (parent, name) = parent_and_name(rel);
-        children
-            .get_mut(parent)
-            .ok_or_else(|| StoreError::Uncapturable {
-                path: rel.to_string(),
-                reason: "its parent directory was not listed".into(),
-            })?
+        self.children
+            .entry(parent.to_string())
+            .or_default()
             .push(Entry {
                 name: name.to_string(),
-                mode,
-                node: Node::Dir { hash },
+                mode: it.mode,
+                node,
             });
+        Ok(())
     }
-    let root_entries = children.remove("").unwrap_or_default();
-    if let Some(orphan) = children.keys().next() {
-        return Err(StoreError::Uncapturable {
-            path: orphan.clone(),
-            reason: "files listed in a directory that was not listed".into(),
-        });
+
+    /// Notes `make()` as a new object unless it is noted already or in the store.
+    fn schedule_unless_stored(
+        &mut self,
+        hash: Hash,
+        size: Option<u64>,
+        make: impl FnOnce() -> NewObject,
+    ) -> Result<()> {
+        if !self.scheduled.contains(&hash) && !self.store.has_object(&hash, size)? {
+            self.scheduled.insert(hash);
+            self.new_objects.push(make());
+        }
+        Ok(())
     }
-    let (root, _) = add_tree(root_entries, &mut new_objects)?;
-    Ok(Captured {
-        root,
-        trees,
-        new_objects,
-        files,
-        bytes,
-        skipped,
-        hashed_files,
-        hashed_bytes,
-        recording: None,
-    })
+
+    fn link(&mut self, it: &Item, target: &[u8]) -> Result<Node> {
+        let size = target.len() as u64;
+        if size == 0 || size > LINK_TARGET_BYTES_MAX {
+            return Err(StoreError::Uncapturable {
+                path: it.rel.clone(),
+                reason: format!("a symbolic link whose target is {size} bytes long"),
+            });
+        }
+        let hash = *blake3::hash(target).as_bytes();
+        self.schedule_unless_stored(hash, Some(size), || NewObject::Target {
+            hash,
+            bytes: target.to_vec(),
+        })?;
+        Ok(Node::Link { size, hash })
+    }
+
+    fn file(&mut self, it: &Item, src: &Path, recorder: Option<&mut Recording>) -> Result<Node> {
+        let known = it
+            .stat
+            .as_ref()
+            .and_then(|m| Some((m.len, self.cache.lookup(&it.rel, m)?)));
+        let (size, hash) = match known {
+            Some((len, k)) => (len, k.hash),
+            None => {
+                let (size, hash) = hash_file(self.store.fs_for(src), src)?;
+                self.hashed_files += 1;
+                self.hashed_bytes += size;
+                (size, hash)
+            }
+        };
+        // Whether the object was in the store before this capture; the `lstat` of the
+        // object is skipped when the cache says so (only `gc` deletes objects, and it
+        // deletes the cache first).
+        let in_store = if known.is_some_and(|(_, k)| k.in_store) {
+            true
+        } else if self.scheduled.contains(&hash) {
+            false
+        } else {
+            self.store.has_object(&hash, Some(size))?
+        };
+        if !in_store && !self.scheduled.contains(&hash) {
+            self.scheduled.insert(hash);
+            self.new_objects.push(NewObject::Blob {
+                hash,
+                size,
+                src: src.to_path_buf(),
+            });
+        }
+        // If the file changed between its `lstat` and its hashing, this entry (old stat,
+        // new hash) never matches again: the change gave the file a ctime at or after the
+        // recording's start, and no noted stat has one.
+        if let (Some(r), Some(m)) = (recorder, &it.stat)
+            && m.len == size
+        {
+            r.note(&it.rel, m, &hash, in_store);
+        }
+        self.files += 1;
+        self.bytes += size;
+        Ok(Node::File { size, hash })
+    }
+
+    /// The tree object of `entries`, noted as a new object unless stored already.
+    fn add_tree(&mut self, entries: Vec<Entry>) -> Result<Hash> {
+        let tree = Tree::new(entries);
+        let (hash, enc) = tree.encode_hashed();
+        self.schedule_unless_stored(hash, None, || NewObject::Tree { hash, bytes: enc })?;
+        self.trees.insert(hash, tree);
+        Ok(hash)
+    }
+
+    /// Builds every directory's tree object, deepest first (so that every child tree exists
+    /// before its parent's), then the root's.
+    fn finish(mut self, skipped: Vec<String>) -> Result<Captured> {
+        let mut dirs = std::mem::take(&mut self.dirs);
+        dirs.sort_by_key(|(rel, _)| std::cmp::Reverse(rel.matches('/').count()));
+        for (rel, mode) in dirs {
+            let entries = self.children.remove(rel).unwrap_or_default();
+            let hash = self.add_tree(entries)?;
+            let (parent, name) = parent_and_name(rel);
+            self.children
+                .get_mut(parent)
+                .ok_or_else(|| StoreError::Uncapturable {
+                    path: rel.to_string(),
+                    reason: "its parent directory was not listed".into(),
+                })?
+                .push(Entry {
+                    name: name.to_string(),
+                    mode,
+                    node: Node::Dir { hash },
+                });
+        }
+        let root_entries = self.children.remove("").unwrap_or_default();
+        if let Some(orphan) = self.children.keys().next() {
+            return Err(StoreError::Uncapturable {
+                path: orphan.clone(),
+                reason: "files listed in a directory that was not listed".into(),
+            });
+        }
+        let root = self.add_tree(root_entries)?;
+        Ok(Captured {
+            root,
+            trees: self.trees,
+            new_objects: self.new_objects,
+            files: self.files,
+            bytes: self.bytes,
+            skipped,
+            hashed_files: self.hashed_files,
+            hashed_bytes: self.hashed_bytes,
+            recording: None,
+        })
+    }
 }
 
 /// Captures the directory `root` (a whole root, `.skillwal/` excluded), using the stat cache

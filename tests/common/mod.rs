@@ -528,8 +528,9 @@ pub fn workloads() -> Vec<Workload> {
             ],
         },
         Workload {
-            // The rollback of wal-spec.md §7.2's example: one file changes only its mode
-            // (same bytes), another its content, in one transaction.
+            // The rollback of issue 11's finding 1 (wal-spec.md §11, promise 1: "a mode-only
+            // change beside a content change"): one file changes only its mode (same
+            // bytes), another its content, in one transaction.
             name: "mode-only-and-content".into(),
             setup: initial(),
             txn: vec![

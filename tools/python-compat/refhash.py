@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Independent implementation of the SkillMeat content_hash (per
-shared/reference/skillmeat-format.md), written WITHOUT importing skillmeat,
+docs/skillmeat-format.md), written WITHOUT importing skillmeat,
 so it can be compared with what skillmeat 0.74.0 writes to collection.lock.
 
 Usage:

@@ -118,7 +118,8 @@ impl<'e> Transaction<'e> {
     /// Commits: makes the staged content durable, appends the commit record and syncs the
     /// journal (the commit point), then applies every operation in order. The changes are
     /// in place when this returns; making them durable is the checkpoint's work
-    /// ([`crate::Engine::checkpoint`], or the next [`crate::Engine::begin`] or open).
+    /// ([`Engine::checkpoint`](crate::Engine::checkpoint), or the next
+    /// [`Engine::begin`](crate::Engine::begin) or open).
     ///
     /// An error before the commit point aborts the transaction: nothing outside the engine's
     /// directory changed. An error at or after it is [`Error::CommitUncertain`]: the change
@@ -128,7 +129,8 @@ impl<'e> Transaction<'e> {
         self.commit_inner()
     }
 
-    /// [`Transaction::commit`], then [`crate::Engine::checkpoint`]: on `Ok` every change is durable
+    /// [`Transaction::commit`], then [`Engine::checkpoint`](crate::Engine::checkpoint): on
+    /// `Ok` every change is durable
     /// in its place and the journal is retired.
     ///
     /// A checkpoint failure is reported as [`Error::CommitUncertain`] too: the change is

@@ -469,7 +469,8 @@ fn error_trial(cx: &Ctx, n: u64, errno: &str, text: &str) -> Result<&'static str
     let r = cx.run(&work, &[(FAIL_AT, &spec)], &cx.prepared.command);
     if r.ok() {
         // The engine survives errors only once the transaction is durable and retired: in
-        // removing what is left in staging, which the next open removes (wal-spec §6.3).
+        // removing what is left in staging, which the next open removes (wal-spec.md §6.4
+        // step 4, §7.1).
         // Then the command must have done all of its work, and the checks must pass.
         return match cx.check_recovered(&work)? {
             (Which::After, _) => Ok("error in the cleanup after the checkpoint, survived"),

@@ -352,7 +352,7 @@ fn noise(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
-/// Past skillwal's inline limit (4 MiB, wal-spec §8): staged in a file of its own.
+/// Past skillwal's inline limit (4 MiB, wal-spec.md §8): staged in a file of its own.
 const BIG: usize = 4 * 1024 * 1024 + 64 * 1024;
 
 fn update_large(w: &World) -> Result<Prepared, String> {

@@ -281,7 +281,7 @@ impl Expected {
     }
 }
 
-/// SkillMeat's content hash (reference/skillmeat-format.md), written out the way SkillMeat
+/// SkillMeat's content hash (docs/skillmeat-format.md), written out the way SkillMeat
 /// 0.74 computes it (`skillmeat/utils/filesystem.py`, `compute_content_hash`): a file's
 /// SHA-256; for a directory, one SHA-256 over every path `rglob("*")` yields for which
 /// `is_file()` holds, in component-wise sorted order, each as its relative path's UTF-8 bytes
