@@ -135,3 +135,90 @@ fn collection(e: &CollectionError) -> Option<String> {
         _ => return None,
     })
 }
+
+/// The error and its causes, each cause once: library errors already name their cause in
+/// their own text, so a cause whose text is already there is not repeated.
+pub fn message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let text = text(cause).unwrap_or_else(|| cause.to_string());
+        if msg.contains(&text) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&text);
+    }
+    msg
+}
+
+/// Whether `cause` is a TOML document that does not parse or does not fit the schema.
+fn is_format_error(cause: &(dyn StdError + 'static)) -> bool {
+    use skillwal::skillmeat::Error as FormatError;
+    let format =
+        |e: &FormatError| matches!(e, FormatError::Syntax { .. } | FormatError::Schema { .. });
+    match (
+        cause.downcast_ref::<CollectionError>(),
+        cause.downcast_ref::<HomeError>(),
+        cause.downcast_ref::<FormatError>(),
+    ) {
+        (Some(CollectionError::Format(e)), _, _) | (_, Some(HomeError::Format(e)), _) => format(e),
+        (_, _, Some(e)) => format(e),
+        _ => false,
+    }
+}
+
+/// The OS error number of `cause`, when it is an I/O error.
+fn errno_of(cause: &(dyn StdError + 'static)) -> Option<i32> {
+    cause
+        .downcast_ref::<std::io::Error>()
+        .and_then(|e| e.raw_os_error())
+        .or_else(|| {
+            cause
+                .downcast_ref::<skillwal::error::IoError>()
+                .and_then(|e| e.raw_os_error())
+        })
+        .or_else(|| {
+            cause
+                .downcast_ref::<skillwal::Error>()
+                .and_then(|e| e.raw_os_error())
+        })
+        .or_else(|| match cause.downcast_ref::<CollectionError>() {
+            Some(CollectionError::Engine(e)) => e.raw_os_error(),
+            Some(CollectionError::Io(e)) => e.raw_os_error(),
+            _ => None,
+        })
+}
+
+/// What to do next, for the errors whose own text does not say it.
+pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
+    use rustix::io::Errno;
+    if super::exit::is_locked(e) {
+        return Some(
+            "Wait for that process to finish, or run the command again without --no-wait to wait for it.",
+        );
+    }
+    for cause in e.chain() {
+        if is_format_error(cause) {
+            return Some(
+                "Fix the file at that line and column (or restore it), then run the command again.",
+            );
+        }
+        if let Some(CollectionError::InvalidName { .. }) = cause.downcast_ref::<CollectionError>() {
+            return Some("Choose another name with --name.");
+        }
+        match errno_of(cause).map(Errno::from_raw_os_error) {
+            Some(Errno::NOSPC | Errno::DQUOT) => {
+                return Some("Free some space on that file system, then run the command again.");
+            }
+            Some(Errno::ROFS | Errno::ACCESS | Errno::PERM) => {
+                return Some(
+                    "Make the collection writable for this user, then run the command again.",
+                );
+            }
+            _ => {}
+        }
+    }
+    None
+}

@@ -1,0 +1,200 @@
+//! Everything the CLI prints goes through here: human text on stdout, notes and errors on
+//! stderr, or JSON (`--json`) on stdout. Standard output is written through [`Output::text`]
+//! and [`Output::json`], which return the write's error ([`StdoutError`]) instead of
+//! panicking as `println!` does; the caller decides what a closed pipe means (see
+//! `exit.rs`). Nothing written to stderr can fail a command: it is the channel errors are
+//! reported on.
+//!
+//! One file per group of commands, as in `commands/`: `collection.rs`, `artifacts.rs`,
+//! `snapshots.rs`, `journal.rs`.
+
+mod artifacts;
+mod collection;
+mod journal;
+mod snapshots;
+
+pub use artifacts::NotUpdated;
+
+use super::advice;
+use super::exit::{Exit, UsageError};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use skillwal::engine::RecoveryReport;
+use skillwal::error::Effect;
+use skillwal::skillmeat::format_timestamp;
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// Standard output could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("writing to standard output failed: {0}")]
+pub struct StdoutError(#[source] pub io::Error);
+
+/// What printing to stdout returns.
+pub type Printed = Result<(), StdoutError>;
+
+pub struct Output {
+    json: bool,
+}
+
+fn short(hash: &str) -> &str {
+    &hash[..hash.len().min(12)]
+}
+
+fn when(ms: u64) -> String {
+    format_timestamp(UNIX_EPOCH + Duration::from_millis(ms))
+}
+
+/// Writes one line on stderr. A failure to write there is ignored: stderr is where
+/// failures are reported, so there is nowhere left to report it.
+fn note_line(text: &str) {
+    let _ = writeln!(io::stderr().lock(), "{text}");
+}
+
+/// Asks a yes/no question on the terminal (default: no).
+pub fn ask(question: &str) -> bool {
+    let mut err = io::stderr().lock();
+    let _ = write!(err, "{question} [y/N] ");
+    let _ = err.flush();
+    drop(err);
+    let mut line = String::new();
+    if io::stdin().read_line(&mut line).is_err() {
+        return false;
+    }
+    matches!(line.trim(), "y" | "Y" | "yes" | "Yes")
+}
+
+impl Output {
+    pub fn new(json: bool) -> Output {
+        Output { json }
+    }
+
+    pub fn set_json(&mut self, json: bool) {
+        self.json = json;
+    }
+
+    /// Human text: `f` writes it to a buffered stdout, flushed at the end.
+    fn text(&self, f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Printed {
+        let mut w = io::BufWriter::new(io::stdout().lock());
+        f(&mut w).and_then(|()| w.flush()).map_err(StdoutError)
+    }
+
+    /// One JSON document on stdout.
+    fn json(&self, v: Value) -> Printed {
+        self.text(|w| {
+            serde_json::to_writer_pretty(&mut *w, &v)?;
+            writeln!(w)
+        })
+    }
+
+    /// A line of plain text on stdout (the demo's narration).
+    pub fn line(&self, text: &str) -> Printed {
+        self.text(|w| writeln!(w, "{text}"))
+    }
+
+    /// Prints the error of a failed command (`code` is what the process exits with).
+    pub fn error(&self, e: &anyhow::Error, code: Exit) {
+        if let Some(clap) = e.downcast_ref::<clap::Error>() {
+            // clap's own rendering (usage, tips, colours on a terminal).
+            let _ = clap.print();
+            return;
+        }
+        let usage = e.chain().any(|c| c.is::<UsageError>());
+        let msg = advice::message(e);
+        let maybe_applied = advice::effect(e) == Effect::MaybeApplied;
+        let note = if maybe_applied || usage || advice::says_unchanged(e) {
+            None
+        } else {
+            Some("Nothing was changed.")
+        };
+        let hint = advice::hint(e);
+        if self.json {
+            let v = json!({
+                "error": msg,
+                "exit_code": code.code(),
+                "changed": if maybe_applied { "maybe" } else { "no" },
+                "hint": hint,
+            });
+            note_line(&serde_json::to_string_pretty(&v).unwrap_or_default());
+            return;
+        }
+        note_line(&format!("error: {msg}"));
+        if let Some(n) = note {
+            note_line(n);
+        }
+        if let Some(h) = hint {
+            note_line(h);
+        }
+    }
+
+    pub fn note(&self, msg: &str) {
+        note_line(&format!("skillwal: {msg}"));
+    }
+
+    pub fn waiting(&self, dir: &Path, holder: Option<&str>) {
+        note_line(&format!(
+            "skillwal: {} is in use by another skillwal process{}; waiting for it (--no-wait fails at once instead)",
+            dir.display(),
+            holder.map(|h| format!(" ({h})")).unwrap_or_default()
+        ));
+    }
+
+    /// A warning on stderr about a stale copy of skillwal's state inside the collection
+    /// (`verify` reports it as a problem too).
+    pub fn stale_state(&self, stale: &skillwal::skillmeat::state::Stale) {
+        note_line(&format!("skillwal: warning: {}", stale_text(stale)));
+    }
+
+    /// One line on stderr when recovery had something to do.
+    pub fn recovered(&self, dir: &Path, r: &RecoveryReport) {
+        if r.did_something() {
+            note_line(&format!("skillwal: {}", journal::recovery_line(dir, r)));
+        }
+    }
+
+    /// A spinner on stderr (only on a terminal) around `f`.
+    pub fn spinner<T>(&self, msg: &str, f: impl FnOnce() -> T) -> T {
+        let pb = if io::stderr().is_terminal() {
+            let pb = ProgressBar::new_spinner();
+            pb.set_message(msg.to_string());
+            pb.enable_steady_tick(Duration::from_millis(100));
+            pb
+        } else {
+            ProgressBar::hidden()
+        };
+        let r = f();
+        pb.finish_and_clear();
+        r
+    }
+
+    /// A progress bar on stderr (only on a terminal, and only for more than one item).
+    pub fn progress(&self, len: u64, msg: &str) -> ProgressBar {
+        if len < 2 || !io::stderr().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let pb = ProgressBar::new(len);
+        pb.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        pb.set_message(msg.to_string());
+        pb
+    }
+}
+
+/// What a stale copy of skillwal's state is and what to do with it.
+pub fn stale_text(s: &skillwal::skillmeat::state::Stale) -> String {
+    let ids = match (s.copy_next_snapshot, s.state_next_snapshot) {
+        (Some(c), Some(n)) if c < n => format!(
+            " (it went back in time: its next snapshot would be {c}, the state in use is at {n})"
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "{} is an old copy of skillwal's state{ids}, probably brought back by the Python tool's rollback of a snapshot taken before skillwal kept its state in {}; skillwal ignores it. Remove it (`rm -r {}`) once you have looked",
+        s.path.display(),
+        s.state.display(),
+        s.path.display()
+    )
+}
