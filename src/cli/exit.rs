@@ -1,5 +1,6 @@
 //! The process exit codes (README, "Exit codes"), and which one an error gets.
 
+use super::output::StdoutError;
 use skillwal::skillmeat::collection::CollectionError;
 
 /// How a `skillwal` process ends. The numbers are part of the interface: scripts test them.
@@ -40,6 +41,9 @@ impl Exit {
     /// reader of a pipe went away, as `skillwal list | head -1` does) is not a failure: the
     /// command ends quietly with success, as other Unix tools do.
     pub fn of_error(e: &anyhow::Error) -> Exit {
+        if stdout_closed(e) {
+            return Exit::Ok;
+        }
         if e.chain()
             .any(|c| c.is::<clap::Error>() || c.is::<UsageError>())
         {
@@ -56,6 +60,16 @@ impl From<Exit> for std::process::ExitCode {
     fn from(e: Exit) -> Self {
         std::process::ExitCode::from(e.code())
     }
+}
+
+/// Whether `e` is standard output closed under the command's feet (`EPIPE`: the reader
+/// of the pipe went away). skillwal ignores `SIGPIPE` (Rust programs do), so a write to
+/// such a pipe fails with this error instead of killing the process.
+pub fn stdout_closed(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<StdoutError>()
+            .is_some_and(|s| s.0.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Whether `e` is "another process holds the collection" (with `--no-wait`).

@@ -1,6 +1,6 @@
 //! The commands on artifacts: add, remove, update, diff.
 
-use super::{interactive, open, open_for_reading, open_writable, target};
+use super::{done, interactive, open, open_for_reading, open_writable, target};
 use crate::cli::advice::SaysUnchanged;
 use crate::cli::args::{Global, StrategyArg};
 use crate::cli::exit::{Exit, UsageError};
@@ -202,15 +202,18 @@ pub fn update(
     };
     let (outcomes, snapshot) = c.update(&inputs, strategy, &mut ask)?;
     c.close()?;
-    out.updated(&outcomes, snapshot.as_ref(), &not_updated)?;
-    if outcomes.iter().any(|o| !o.conflicts.is_empty()) {
+    let code = if outcomes.iter().any(|o| !o.conflicts.is_empty()) {
         // Conflicts first: they leave marked files to fix; what was not updated is intact.
-        return Ok(Exit::Conflicts);
-    }
-    if !not_updated.is_empty() {
-        return Ok(Exit::NotAllUpdated);
-    }
-    Ok(Exit::Ok)
+        Exit::Conflicts
+    } else if !not_updated.is_empty() {
+        Exit::NotAllUpdated
+    } else {
+        Exit::Ok
+    };
+    done(
+        out.updated(&outcomes, snapshot.as_ref(), &not_updated),
+        code,
+    )
 }
 
 fn no_source(a: &Artifact) -> CollectionError {

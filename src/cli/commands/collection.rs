@@ -1,6 +1,6 @@
 //! The commands on the collection as a whole: init, list, show, status, verify.
 
-use super::{close_then, file_system, open_for_reading, target};
+use super::{close_then, done, file_system, open_for_reading, target};
 use crate::cli::args::Global;
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
@@ -78,6 +78,6 @@ pub fn verify(g: &Global, out: &Output) -> Result<Exit> {
     let c = open_for_reading(&t, g, out)?;
     let r = c.verify()?;
     c.close()?;
-    out.verify(&t, &r)?;
-    Ok(if r.is_clean() { Exit::Ok } else { Exit::Error })
+    let code = if r.is_clean() { Exit::Ok } else { Exit::Error };
+    done(out.verify(&t, &r), code)
 }

@@ -1,6 +1,6 @@
 //! The journal commands: journal inspect, journal verify, recover.
 
-use super::{file_system, layout, target};
+use super::{done, file_system, layout, target};
 use crate::cli::args::Global;
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
@@ -34,12 +34,12 @@ pub fn verify(g: &Global, out: &Output) -> Result<Exit> {
     }
     let report = skillwal::engine::inspect::inspect(&RealFs, &layout.journal)?;
     let plan = skillwal::engine::dry_run(&RealFs, &layout);
-    out.journal_verified(
+    let printed = out.journal_verified(
         &t.dir,
         Some(&report),
         plan.as_ref().map_err(|e| e.to_string()),
-    )?;
-    Ok(if plan.is_ok() { Exit::Ok } else { Exit::Error })
+    );
+    done(printed, if plan.is_ok() { Exit::Ok } else { Exit::Error })
 }
 
 pub fn recover(g: &Global, dry_run: bool, discard: bool, out: &Output) -> Result<Exit> {

@@ -185,6 +185,17 @@ fn confirm(question: &str, refusal: &str) -> Result<bool> {
     Ok(output::ask(question))
 }
 
+/// `code` once the command's output is `printed`. A closed standard output (the reader of
+/// the pipe went away) does not change what the command decided: it ends quietly with the
+/// code it would have had (see [`Exit::of_error`] for the other commands, all ending with
+/// success).
+fn done(printed: output::Printed, code: Exit) -> Result<Exit> {
+    match printed {
+        Err(e) if e.0.kind() == std::io::ErrorKind::BrokenPipe => Ok(code),
+        other => Ok(other.map(|()| code)?),
+    }
+}
+
 /// `printed`, after closing `c` (so that a failure to print, a closed pipe included, still
 /// releases the collection properly).
 fn close_then(c: Collection, printed: output::Printed) -> Result<Exit> {

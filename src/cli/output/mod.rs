@@ -26,9 +26,10 @@ use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
-/// Standard output could not be written.
+/// Standard output could not be written. The command itself had done its work by then
+/// (output comes last), so whatever it changed is changed.
 #[derive(Debug, thiserror::Error)]
-#[error("writing to standard output failed: {0}")]
+#[error("writing to standard output failed ({0}); the command itself ran to its end")]
 pub struct StdoutError(#[source] pub io::Error);
 
 /// What printing to stdout returns.
@@ -94,7 +95,12 @@ impl Output {
     }
 
     /// Prints the error of a failed command (`code` is what the process exits with).
+    /// Nothing for a closed standard output: whoever closed it wants no more output, and
+    /// the command ends quietly (exit code 0).
     pub fn error(&self, e: &anyhow::Error, code: Exit) {
+        if super::exit::stdout_closed(e) {
+            return;
+        }
         if let Some(clap) = e.downcast_ref::<clap::Error>() {
             // clap's own rendering (usage, tips, colours on a terminal).
             let _ = clap.print();
@@ -102,7 +108,10 @@ impl Output {
         }
         let usage = e.chain().any(|c| c.is::<UsageError>());
         let msg = advice::message(e);
-        let maybe_applied = advice::effect(e) == Effect::MaybeApplied;
+        // Output is printed last: when printing failed, the command's change (if any) is
+        // made.
+        let printing_failed = e.chain().any(|c| c.is::<StdoutError>());
+        let maybe_applied = printing_failed || advice::effect(e) == Effect::MaybeApplied;
         let note = if maybe_applied || usage || advice::says_unchanged(e) {
             None
         } else {

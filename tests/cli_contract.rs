@@ -1,0 +1,12 @@
+//! The `skillwal` command line's contract with scripts and shells, end to end through the
+//! built binary: what a closed pipe does, one JSON schema for every command (docs/json.md),
+//! did-you-mean suggestions, validation before any change, `journal inspect PATH`, shell
+//! completions and the man page, and the interactive update prompt.
+//!
+//! Each test here was checked to fail against the CLI before the change it covers.
+
+#[path = "cli/support.rs"]
+mod support;
+
+#[path = "cli_contract/pipe.rs"]
+mod pipe;
