@@ -4,7 +4,7 @@
 mod cli;
 
 fn main() -> std::process::ExitCode {
-    let mut out = cli::Output::new(false);
+    let mut out = cli::Output::new(cli::json_requested());
     let code = match cli::run(&mut out) {
         Ok(code) => code,
         Err(e) => {

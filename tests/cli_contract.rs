@@ -8,5 +8,7 @@
 #[path = "cli/support.rs"]
 mod support;
 
+#[path = "cli_contract/json.rs"]
+mod json;
 #[path = "cli_contract/pipe.rs"]
 mod pipe;

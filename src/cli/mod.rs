@@ -21,6 +21,15 @@ pub use output::Output;
 
 use clap::Parser;
 
+/// Whether `--json` is on the command line (before a `--`), looked at before parsing: a
+/// command line clap refuses gets its error as JSON too.
+pub fn json_requested() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
+}
+
 /// Parses the command line and runs the command; `out` is set to JSON when `--json` was
 /// given. Help and version requests print and succeed; a usage error is returned (as
 /// [`clap::Error`]) for the caller to print and map to [`Exit::Usage`].

@@ -87,7 +87,7 @@ pub fn add(g: &Global, a: &AddArgs, out: &Output) -> Result<Exit> {
             default_name(&spec, ty).context("cannot derive a name from the source; pass --name")?
         }
     };
-    let t = target(g)?;
+    let t = target(g, out)?;
     let mut c = open(&t, g, out)?;
     let fetched = out.spinner(&format!("fetching {}", describe(&spec)), || {
         fetch(&spec, ty)
@@ -115,7 +115,7 @@ pub fn remove(
     keep_files: bool,
     out: &Output,
 ) -> Result<Exit> {
-    let t = target(g)?;
+    let t = target(g, out)?;
     let mut c = open_writable(&t, g, out)?;
     let a = c.find(name, ty)?;
     let snap = c.remove(&a.name, a.artifact_type, keep_files)?;
@@ -125,7 +125,7 @@ pub fn remove(
 }
 
 pub fn diff(g: &Global, name: &str, ty: Option<ArtifactType>, out: &Output) -> Result<Exit> {
-    let t = target(g)?;
+    let t = target(g, out)?;
     let c = open_for_reading(&t, g, out)?;
     let a = c.find(name, ty)?;
     let spec = c.source_of(&a)?.ok_or_else(|| no_source(&a))?;
@@ -187,7 +187,7 @@ pub fn update(
     if names.is_empty() && !all {
         return Err(UsageError("name the artifacts to update, or pass --all".into()).into());
     }
-    let t = target(g)?;
+    let t = target(g, out)?;
     let strategy = strategy(strat, t.home.as_ref())?;
     let mut c = open_writable(&t, g, out)?;
     let artifacts = chosen(&c, names, all, only)?;

@@ -10,13 +10,14 @@ use skillwal::skillmeat::ArtifactType;
 use skillwal::skillmeat::collection::Collection;
 
 pub fn init(g: &Global, name: Option<&str>, out: &Output) -> Result<Exit> {
-    let mut t = target(g)?;
+    let mut t = target(g, out)?;
     if let Some(n) = name {
         if g.collection_dir.is_none() {
             let home = t.home.clone().expect("home without --collection-dir");
             t.dir = home.collection_dir(n);
         }
         t.name = n.to_string();
+        out.set_collection(&t.name, &t.dir);
     }
     if let Some(h) = &t.home {
         // A broken config.toml stops init before anything is created.
@@ -42,14 +43,14 @@ pub fn init(g: &Global, name: Option<&str>, out: &Output) -> Result<Exit> {
 }
 
 pub fn list(g: &Global, out: &Output) -> Result<Exit> {
-    let t = target(g)?;
+    let t = target(g, out)?;
     let c = open_for_reading(&t, g, out)?;
     let printed = out.list(&t, &*c.manifest()?, &*c.lock()?);
     close_then(c, printed)
 }
 
 pub fn show(g: &Global, name: &str, ty: Option<ArtifactType>, out: &Output) -> Result<Exit> {
-    let t = target(g)?;
+    let t = target(g, out)?;
     let c = open_for_reading(&t, g, out)?;
     let a = c.find(name, ty)?;
     let lock = c.lock()?;
@@ -65,7 +66,7 @@ pub fn show(g: &Global, name: &str, ty: Option<ArtifactType>, out: &Output) -> R
 }
 
 pub fn status(g: &Global, out: &Output) -> Result<Exit> {
-    let t = target(g)?;
+    let t = target(g, out)?;
     let c = open_for_reading(&t, g, out)?;
     let s = c.status()?;
     c.close()?;
@@ -74,10 +75,10 @@ pub fn status(g: &Global, out: &Output) -> Result<Exit> {
 }
 
 pub fn verify(g: &Global, out: &Output) -> Result<Exit> {
-    let t = target(g)?;
+    let t = target(g, out)?;
     let c = open_for_reading(&t, g, out)?;
     let r = c.verify()?;
     c.close()?;
     let code = if r.is_clean() { Exit::Ok } else { Exit::Error };
-    done(out.verify(&t, &r), code)
+    done(out.verify(&r), code)
 }

@@ -12,7 +12,7 @@ use std::path::Path;
 pub fn inspect(g: &Global, path: Option<&Path>, out: &Output) -> Result<Exit> {
     let path = match path {
         Some(p) => p.to_path_buf(),
-        None => layout(&target(g)?, g, false)?.journal,
+        None => layout(&target(g, out)?, g, false)?.journal,
     };
     if !path.exists() {
         bail!(
@@ -26,7 +26,7 @@ pub fn inspect(g: &Global, path: Option<&Path>, out: &Output) -> Result<Exit> {
 }
 
 pub fn verify(g: &Global, out: &Output) -> Result<Exit> {
-    let t = target(g)?;
+    let t = target(g, out)?;
     let layout = layout(&t, g, false)?;
     if !layout.journal.exists() {
         out.journal_verified(&t.dir, None, Ok(&skillwal::engine::DryRun::Nothing))?;
@@ -43,7 +43,7 @@ pub fn verify(g: &Global, out: &Output) -> Result<Exit> {
 }
 
 pub fn recover(g: &Global, dry_run: bool, discard: bool, out: &Output) -> Result<Exit> {
-    let t = target(g)?;
+    let t = target(g, out)?;
     if !t.dir.is_dir() {
         bail!("{} does not exist", t.dir.display());
     }

@@ -71,7 +71,15 @@ fn layout(t: &Target, g: &Global, write: bool) -> Result<skillwal::engine::Layou
     Ok(location.layout)
 }
 
-fn target(g: &Global) -> Result<Target> {
+/// The collection the global options name, also told to `out` (every JSON document names
+/// it).
+fn target(g: &Global, out: &Output) -> Result<Target> {
+    let t = resolve_target(g)?;
+    out.set_collection(&t.name, &t.dir);
+    Ok(t)
+}
+
+fn resolve_target(g: &Global) -> Result<Target> {
     if let Some(dir) = &g.collection_dir {
         let dir = &canonical(dir)?;
         let name = dir

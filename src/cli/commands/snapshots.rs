@@ -14,7 +14,7 @@ pub fn snapshot(
     command: &Option<SnapshotCommand>,
     out: &Output,
 ) -> Result<Exit> {
-    let t = target(g)?;
+    let t = target(g, out)?;
     match command {
         None => {
             let mut c = open(&t, g, out)?;
@@ -103,10 +103,10 @@ fn rollback_skillmeat(t: &Target, g: &Global, id: &str, yes: bool, out: &Output)
 
 pub fn rollback(g: &Global, id: &str, yes: bool, out: &Output) -> Result<Exit> {
     if py_snapshot::is_py_id(id) {
-        return rollback_skillmeat(&target(g)?, g, id, yes, out);
+        return rollback_skillmeat(&target(g, out)?, g, id, yes, out);
     }
     let id = parse_snapshot_id(id)?;
-    let t = target(g)?;
+    let t = target(g, out)?;
     let mut c = open_writable(&t, g, out)?;
     if !yes {
         let refusal = format!(
@@ -134,10 +134,10 @@ pub fn rollback(g: &Global, id: &str, yes: bool, out: &Output) -> Result<Exit> {
 }
 
 pub fn gc(g: &Global, out: &Output) -> Result<Exit> {
-    let t = target(g)?;
+    let t = target(g, out)?;
     let mut c = open(&t, g, out)?;
     let r = c.gc()?;
     c.close()?;
-    out.gc(&t.dir, &r)?;
+    out.gc(&r)?;
     Ok(Exit::Ok)
 }

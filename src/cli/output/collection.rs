@@ -114,7 +114,7 @@ fn files_state(disk: Option<&str>, e: Option<&LockEntry>) -> &'static str {
 impl Output {
     pub fn initialized(&self, t: &Target, config: Option<ConfigChange>) -> Printed {
         if self.json {
-            return self.json(json!({"collection": t.name, "path": t.dir, "config": config}));
+            return self.json(json!({"path": t.dir, "config": config}));
         }
         self.text(|w| {
             writeln!(w, "Created collection {} at {}", t.name, t.dir.display())?;
@@ -216,7 +216,7 @@ impl Output {
 
     pub fn status(&self, t: &Target, s: &[ArtifactStatus]) -> Printed {
         if self.json {
-            return self.json(json!({"collection": t.name, "path": t.dir, "artifacts": s}));
+            return self.json(json!({"artifacts": s}));
         }
         self.text(|w| {
             if s.is_empty() {
@@ -243,11 +243,9 @@ impl Output {
         })
     }
 
-    pub fn verify(&self, t: &Target, r: &VerifyReport) -> Printed {
+    pub fn verify(&self, r: &VerifyReport) -> Printed {
         if self.json {
-            return self.json(
-                json!({"collection": t.name, "path": t.dir, "clean": r.is_clean(), "report": r}),
-            );
+            return self.json(json!({"clean": r.is_clean(), "report": r}));
         }
         self.text(|w| verify_text(w, r))
     }

@@ -330,21 +330,24 @@ fn inspect_text(w: &mut dyn Write, r: &InspectReport) -> io::Result<()> {
 impl Output {
     pub fn recovery(&self, dir: &Path, r: &RecoveryReport) -> Printed {
         if self.json {
-            return self.json(json!({"path": dir, "recovery": r}));
+            return self
+                .json(json!({"recovery": r, "dry_run": false, "plan": null, "discarded": null}));
         }
         self.text(|w| writeln!(w, "{}", recovery_line(dir, r)))
     }
 
     pub fn dry_run(&self, dir: &Path, plan: &DryRun) -> Printed {
         if self.json {
-            return self.json(json!({"path": dir, "dry_run": true, "plan": plan}));
+            return self
+                .json(json!({"recovery": null, "dry_run": true, "plan": plan, "discarded": null}));
         }
         self.text(|w| print_plan(w, dir, plan))
     }
 
     pub fn discarded(&self, dir: &Path, d: &Discarded) -> Printed {
         if self.json {
-            return self.json(json!({"path": dir, "discarded": d}));
+            return self
+                .json(json!({"recovery": null, "dry_run": false, "plan": null, "discarded": d}));
         }
         self.text(|w| match (d.txn_id, d.committed, d.records) {
             (Some(id), committed, records) => writeln!(
@@ -380,7 +383,6 @@ impl Output {
     ) -> Printed {
         if self.json {
             return self.json(json!({
-                "path": dir,
                 "journal": report.map(|r| json!({"state": r.state, "txn_id": r.txn_id, "records": r.records.len()})),
                 "ok": plan.is_ok(),
                 "plan": plan.as_ref().ok(),

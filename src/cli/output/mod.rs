@@ -22,8 +22,9 @@ use serde_json::{Value, json};
 use skillwal::engine::RecoveryReport;
 use skillwal::error::Effect;
 use skillwal::skillmeat::format_timestamp;
+use std::cell::RefCell;
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 /// Standard output could not be written. The command itself had done its work by then
@@ -35,8 +36,16 @@ pub struct StdoutError(#[source] pub io::Error);
 /// What printing to stdout returns.
 pub type Printed = Result<(), StdoutError>;
 
+/// Where everything printed goes, and what every JSON document carries besides its own
+/// fields (docs/json.md): `collection` and `collection_dir` (the collection the command
+/// worked on; null when none) and `recovered` (what the automatic recovery at open did;
+/// null when it had nothing to do).
 pub struct Output {
     json: bool,
+    /// The collection's name and directory, once the command knows them.
+    collection: RefCell<Option<(String, PathBuf)>>,
+    /// What recovery at open did, when it did something.
+    recovered: RefCell<Option<Value>>,
 }
 
 fn short(hash: &str) -> &str {
@@ -68,7 +77,16 @@ pub fn ask(question: &str) -> bool {
 
 impl Output {
     pub fn new(json: bool) -> Output {
-        Output { json }
+        Output {
+            json,
+            collection: RefCell::new(None),
+            recovered: RefCell::new(None),
+        }
+    }
+
+    /// The collection the command works on (for `collection` and `collection_dir` in JSON).
+    pub fn set_collection(&self, name: &str, dir: &Path) {
+        *self.collection.borrow_mut() = Some((name.to_string(), dir.to_path_buf()));
     }
 
     pub fn set_json(&mut self, json: bool) {
@@ -81,8 +99,18 @@ impl Output {
         f(&mut w).and_then(|()| w.flush()).map_err(StdoutError)
     }
 
-    /// One JSON document on stdout.
-    fn json(&self, v: Value) -> Printed {
+    /// One JSON document on stdout, with the fields every document has (a document's own
+    /// `collection` wins: `list` reports the name its manifest records).
+    fn json(&self, mut v: Value) -> Printed {
+        if let Value::Object(m) = &mut v {
+            let (name, dir) = match &*self.collection.borrow() {
+                Some((n, d)) => (json!(n), json!(d)),
+                None => (Value::Null, Value::Null),
+            };
+            m.entry("collection").or_insert(name);
+            m.entry("collection_dir").or_insert(dir);
+            m.insert("recovered".into(), self.recovered_value());
+        }
         self.text(|w| {
             serde_json::to_writer_pretty(&mut *w, &v)?;
             writeln!(w)
@@ -102,9 +130,7 @@ impl Output {
             return;
         }
         if let Some(clap) = e.downcast_ref::<clap::Error>() {
-            // clap's own rendering (usage, tips, colours on a terminal).
-            let _ = clap.print();
-            return;
+            return self.usage_error(clap, code);
         }
         let usage = e.chain().any(|c| c.is::<UsageError>());
         let msg = advice::message(e);
@@ -124,6 +150,7 @@ impl Output {
                 "exit_code": code.code(),
                 "changed": if maybe_applied { "maybe" } else { "no" },
                 "hint": hint,
+                "recovered": self.recovered_value(),
             });
             note_line(&serde_json::to_string_pretty(&v).unwrap_or_default());
             return;
@@ -135,6 +162,38 @@ impl Output {
         if let Some(h) = hint {
             note_line(h);
         }
+    }
+
+    /// clap's usage error: its own rendering (usage, tips, colours on a terminal), or with
+    /// `--json` the error object every other error gets, the tips as its hint.
+    fn usage_error(&self, e: &clap::Error, code: Exit) {
+        if !self.json {
+            let _ = e.print();
+            return;
+        }
+        let text = e.render().to_string();
+        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+        let first = lines.next().unwrap_or("usage error");
+        let msg = first.strip_prefix("error: ").unwrap_or(first);
+        // The rest of clap's text (tips, possible values, usage), without the pointer to
+        // --help, which the hint gives when there is nothing else.
+        let tips: Vec<&str> = lines
+            .filter(|l| !l.starts_with("For more information"))
+            .map(|l| l.strip_prefix("tip: ").unwrap_or(l))
+            .collect();
+        let hint = if tips.is_empty() {
+            "`skillwal --help` shows the usage".to_string()
+        } else {
+            tips.join("; ")
+        };
+        let v = json!({
+            "error": msg,
+            "exit_code": code.code(),
+            "changed": "no",
+            "hint": hint,
+            "recovered": Value::Null,
+        });
+        note_line(&serde_json::to_string_pretty(&v).unwrap_or_default());
     }
 
     pub fn note(&self, msg: &str) {
@@ -155,11 +214,23 @@ impl Output {
         note_line(&format!("skillwal: warning: {}", stale_text(stale)));
     }
 
-    /// One line on stderr when recovery had something to do.
+    /// One line on stderr when recovery had something to do; with `--json`, the same in the
+    /// document's `recovered` field too.
     pub fn recovered(&self, dir: &Path, r: &RecoveryReport) {
         if r.did_something() {
-            note_line(&format!("skillwal: {}", journal::recovery_line(dir, r)));
+            let line = journal::recovery_line(dir, r);
+            note_line(&format!("skillwal: {line}"));
+            let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+            if let Value::Object(m) = &mut v {
+                m.insert("collection_dir".into(), json!(dir));
+                m.insert("message".into(), json!(line));
+            }
+            *self.recovered.borrow_mut() = Some(v);
         }
+    }
+
+    fn recovered_value(&self) -> Value {
+        self.recovered.borrow().clone().unwrap_or(Value::Null)
     }
 
     /// A spinner on stderr (only on a terminal) around `f`.

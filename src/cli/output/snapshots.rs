@@ -145,7 +145,6 @@ impl Output {
     ) -> Printed {
         if self.json {
             return self.json(json!({
-                "collection_dir": dir,
                 "snapshots": list,
                 "skillmeat_snapshots": py,
             }));
@@ -155,7 +154,8 @@ impl Output {
 
     pub fn snapshot_show(&self, s: &SnapshotRef, changes: &[Action]) -> Printed {
         if self.json {
-            return self.json(json!({"snapshot": s, "changes": changes}));
+            return self
+                .json(json!({"snapshot": s, "skillmeat_snapshot": null, "changes": changes}));
         }
         self.text(|w| {
             writeln!(
@@ -178,7 +178,8 @@ impl Output {
 
     pub fn skillmeat_snapshot_show(&self, py: &PySnapshot, changes: &[Action]) -> Printed {
         if self.json {
-            return self.json(json!({"skillmeat_snapshot": py, "changes": changes}));
+            return self
+                .json(json!({"snapshot": null, "skillmeat_snapshot": py, "changes": changes}));
         }
         self.text(|w| {
             writeln!(
@@ -212,7 +213,12 @@ impl Output {
 
     pub fn rolled_back(&self, dir: &Path, r: &RollbackOutcome) -> Printed {
         if self.json {
-            return self.json(json!({"collection_dir": dir, "rollback": r}));
+            return self.json(json!({
+                "skillmeat_snapshot": null,
+                "extracted": null,
+                "imported": null,
+                "rollback": r,
+            }));
         }
         self.text(|w| rolled_back_text(w, dir, r))
     }
@@ -227,7 +233,6 @@ impl Output {
     ) -> Printed {
         if self.json {
             return self.json(json!({
-                "collection_dir": dir,
                 "skillmeat_snapshot": py,
                 "extracted": extracted,
                 "imported": imported,
@@ -255,9 +260,9 @@ impl Output {
         })
     }
 
-    pub fn gc(&self, dir: &Path, r: &GcReport) -> Printed {
+    pub fn gc(&self, r: &GcReport) -> Printed {
         if self.json {
-            return self.json(json!({"collection_dir": dir, "gc": r}));
+            return self.json(json!({"gc": r}));
         }
         self.text(|w| {
             writeln!(
