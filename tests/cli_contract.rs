@@ -8,6 +8,8 @@
 #[path = "cli/support.rs"]
 mod support;
 
+#[path = "cli_contract/did_you_mean.rs"]
+mod did_you_mean;
 #[path = "cli_contract/json.rs"]
 mod json;
 #[path = "cli_contract/pipe.rs"]

@@ -14,6 +14,16 @@ use std::error::Error as StdError;
 #[error("{0}")]
 pub struct SaysUnchanged(pub String);
 
+/// An artifact that is not in the collection, and the names close to it (did you mean…?).
+/// The library's [`CollectionError::NotFound`] is kept whole, not as a cause: this error's
+/// message says all of it.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct NotFoundNear {
+    pub error: CollectionError,
+    pub near: Vec<String>,
+}
+
 /// Whether the command that failed with `e` may have changed anything: [`Effect::MaybeApplied`]
 /// as soon as one error in the chain says so.
 pub fn effect(e: &anyhow::Error) -> Effect {
@@ -46,7 +56,13 @@ pub fn says_unchanged(e: &anyhow::Error) -> bool {
 /// `cause`'s message with what to do next in CLI terms, or `None` when the library's own
 /// text is all there is to say.
 pub fn text(cause: &(dyn StdError + 'static)) -> Option<String> {
-    if let Some(e) = cause.downcast_ref::<CollectionError>() {
+    if let Some(e) = cause.downcast_ref::<NotFoundNear>() {
+        let suggestion = super::suggest::did_you_mean(&e.near).unwrap_or_default();
+        Some(format!(
+            "{}; {suggestion} (`skillwal list` shows what there is)",
+            e.error
+        ))
+    } else if let Some(e) = cause.downcast_ref::<CollectionError>() {
         collection(e)
     } else if let Some(e) = cause.downcast_ref::<skillwal::Error>() {
         engine(e)

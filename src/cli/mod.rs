@@ -15,6 +15,7 @@ mod commands;
 mod demo;
 mod exit;
 mod output;
+mod suggest;
 
 pub use exit::Exit;
 pub use output::Output;

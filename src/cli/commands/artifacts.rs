@@ -1,15 +1,16 @@
 //! The commands on artifacts: add, remove, update, diff.
 
-use super::{done, interactive, open, open_for_reading, open_writable, target};
+use super::{done, find, interactive, open, open_for_reading, open_writable, target};
 use crate::cli::advice::SaysUnchanged;
 use crate::cli::args::{Global, StrategyArg};
 use crate::cli::exit::{Exit, UsageError};
 use crate::cli::output::{self, NotUpdated, Output};
+use crate::cli::suggest;
 use anyhow::{Context, Result, anyhow, bail};
 use skillwal::skillmeat::collection::{Collection, CollectionError, Strategy, UpdateInput};
 use skillwal::skillmeat::home::Home;
 use skillwal::skillmeat::{Artifact, ArtifactType, Fetched, SourceSpec, default_name, fetch};
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 /// What `add` was given.
 pub struct AddArgs<'a> {
@@ -21,7 +22,8 @@ pub struct AddArgs<'a> {
     pub reference: Option<&'a str>,
 }
 
-/// A local path if it exists, else a GitHub spec, else an error.
+/// A local path if it exists, else a GitHub spec, else an error (naming the paths close
+/// to `source` that do exist).
 fn source_spec(source: &str) -> Result<SourceSpec> {
     let p = Path::new(source);
     if std::fs::symlink_metadata(p).is_ok() {
@@ -31,9 +33,55 @@ fn source_spec(source: &str) -> Result<SourceSpec> {
     match SourceSpec::parse_github(source) {
         Some(spec) if !looks_like_path => Ok(spec),
         _ => bail!(
-            "source {source} does not exist (neither a local path nor a GitHub spec user/repo/path[@ref]); check the path, or use --git URL"
+            "source {source} does not exist (neither a local path nor a GitHub spec user/repo/path[@ref]); check the path, or use --git URL{}",
+            near_path(source)
+                .map(|s| format!("; {s}"))
+                .unwrap_or_default()
         ),
     }
+}
+
+/// "did you mean …?" for a local path that does not exist: at its first component that
+/// does not exist, the entries of that directory with close names (and the rest of the
+/// path after them, when that exists). `None` when nothing is close.
+fn near_path(text: &str) -> Option<String> {
+    let comps: Vec<Component> = Path::new(text).components().collect();
+    let mut base = PathBuf::new();
+    for (i, c) in comps.iter().enumerate() {
+        let next = base.join(c);
+        if std::fs::symlink_metadata(&next).is_ok() {
+            base = next;
+            continue;
+        }
+        let Component::Normal(name) = c else {
+            return None;
+        };
+        let dir = if base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            base.as_path()
+        };
+        let entries: Vec<String> = std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        let rest: PathBuf = comps[i + 1..].iter().collect();
+        let near: Vec<String> = suggest::near(name.to_str()?, entries.iter().map(String::as_str))
+            .into_iter()
+            .map(|n| base.join(n))
+            .map(|p| {
+                if rest.as_os_str().is_empty() {
+                    p
+                } else {
+                    p.join(&rest)
+                }
+            })
+            .filter(|p| std::fs::symlink_metadata(p).is_ok())
+            .map(|p| p.display().to_string())
+            .collect();
+        return suggest::did_you_mean(&near);
+    }
+    None
 }
 
 fn describe(spec: &SourceSpec) -> String {
@@ -96,7 +144,10 @@ pub fn add(g: &Global, a: &AddArgs, out: &Output) -> Result<Exit> {
         (Ok(f), _) => f,
         (Err(e), Some(text)) => {
             return Err(anyhow!(e).context(format!(
-                "source {text} does not exist as a local path, and fetching it as the GitHub spec {text} ({}) failed",
+                "source {text} does not exist as a local path{}, and fetching it as the GitHub spec {text} ({}) failed",
+                near_path(text)
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default(),
                 describe(&spec)
             )));
         }
@@ -117,7 +168,7 @@ pub fn remove(
 ) -> Result<Exit> {
     let t = target(g, out)?;
     let mut c = open_writable(&t, g, out)?;
-    let a = c.find(name, ty)?;
+    let a = find(&c, name, ty)?;
     let snap = c.remove(&a.name, a.artifact_type, keep_files)?;
     c.close()?;
     out.removed(&a.name, a.artifact_type, keep_files, &snap)?;
@@ -127,7 +178,7 @@ pub fn remove(
 pub fn diff(g: &Global, name: &str, ty: Option<ArtifactType>, out: &Output) -> Result<Exit> {
     let t = target(g, out)?;
     let c = open_for_reading(&t, g, out)?;
-    let a = c.find(name, ty)?;
+    let a = find(&c, name, ty)?;
     let spec = c.source_of(&a)?.ok_or_else(|| no_source(&a))?;
     let fetched = out.spinner(&format!("fetching {}", describe(&spec)), || {
         fetch(&spec, a.artifact_type)
@@ -170,10 +221,7 @@ fn chosen(
             .cloned()
             .collect());
     }
-    Ok(names
-        .iter()
-        .map(|n| c.find(n, only))
-        .collect::<Result<Vec<_>, _>>()?)
+    names.iter().map(|n| find(c, n, only)).collect()
 }
 
 pub fn update(

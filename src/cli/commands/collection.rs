@@ -1,6 +1,6 @@
 //! The commands on the collection as a whole: init, list, show, status, verify.
 
-use super::{close_then, done, file_system, open_for_reading, target};
+use super::{close_then, done, file_system, find, open_for_reading, target};
 use crate::cli::args::Global;
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
@@ -52,7 +52,7 @@ pub fn list(g: &Global, out: &Output) -> Result<Exit> {
 pub fn show(g: &Global, name: &str, ty: Option<ArtifactType>, out: &Output) -> Result<Exit> {
     let t = target(g, out)?;
     let c = open_for_reading(&t, g, out)?;
-    let a = c.find(name, ty)?;
+    let a = find(&c, name, ty)?;
     let lock = c.lock()?;
     let disk = c.disk_hash(&a.name, a.artifact_type)?;
     let printed = out.show(

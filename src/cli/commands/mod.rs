@@ -7,6 +7,7 @@ mod collection;
 mod journal;
 mod snapshots;
 
+use super::advice::NotFoundNear;
 use super::args::{Cli, Command, Global, JournalCommand, TypeArg};
 use super::exit::{Exit, UsageError};
 use super::output::{self, Output};
@@ -14,9 +15,9 @@ use anyhow::{Context, Result, anyhow};
 use skillwal::fs::FileSystem;
 use skillwal::fs::fault::FaultFs;
 use skillwal::fs::real::RealFs;
-use skillwal::skillmeat::ArtifactType;
 use skillwal::skillmeat::collection::{Collection, CollectionError};
 use skillwal::skillmeat::home::Home;
+use skillwal::skillmeat::{Artifact, ArtifactType};
 use skillwal::{Error, OpenOptions};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -178,6 +179,27 @@ fn open_writable(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
     let mut c = open(t, g, out)?;
     c.set_snapshot_retention(keep);
     Ok(c)
+}
+
+/// The one artifact called `name` (of type `ty`), like [`Collection::find`]; when there is
+/// none, the error names the artifacts with close names.
+fn find(c: &Collection, name: &str, ty: Option<ArtifactType>) -> Result<Artifact> {
+    match c.find(name, ty) {
+        Err(error @ CollectionError::NotFound { .. }) => {
+            let manifest = c.manifest()?;
+            let names = manifest
+                .artifacts
+                .iter()
+                .filter(|a| ty.is_none_or(|t| a.artifact_type == t))
+                .map(|a| a.name.as_str());
+            let near = super::suggest::near(name, names);
+            if near.is_empty() {
+                return Err(error.into());
+            }
+            Err(NotFoundNear { error, near }.into())
+        }
+        other => Ok(other?),
+    }
 }
 
 /// Whether there is a user at a terminal to ask.
