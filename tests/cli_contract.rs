@@ -14,3 +14,5 @@ mod did_you_mean;
 mod json;
 #[path = "cli_contract/pipe.rs"]
 mod pipe;
+#[path = "cli_contract/validation.rs"]
+mod validation;

@@ -48,9 +48,18 @@ pub fn effect(e: &anyhow::Error) -> Effect {
     }
 }
 
-/// Whether the message of `e` says on its own that nothing was changed.
+/// A CLI message that says what a failed command left behind, so that it is not followed
+/// by "Nothing was changed.".
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LeftBehind(pub String);
+
+/// Whether the message of `e` says on its own what was changed (nothing, or what was left
+/// behind).
 pub fn says_unchanged(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.is::<SaysUnchanged>())
+    // Through anyhow's downcast, which sees a context attached at any level (the causes
+    // `chain()` yields are anyhow's own wrappers of it, never these types).
+    e.downcast_ref::<SaysUnchanged>().is_some() || e.downcast_ref::<LeftBehind>().is_some()
 }
 
 /// `cause`'s message with what to do next in CLI terms, or `None` when the library's own
@@ -223,6 +232,11 @@ pub fn hint(e: &anyhow::Error) -> Option<&'static str> {
         }
         if let Some(CollectionError::InvalidName { .. }) = cause.downcast_ref::<CollectionError>() {
             return Some("Choose another name with --name.");
+        }
+        if let Some(HomeError::InvalidName { .. }) = cause.downcast_ref::<HomeError>() {
+            return Some(
+                "Choose another collection name (-c or --name; with --collection-dir, --name or another directory).",
+            );
         }
         match errno_of(cause).map(Errno::from_raw_os_error) {
             Some(Errno::NOSPC | Errno::DQUOT) => {

@@ -71,14 +71,16 @@ impl Home {
     }
 
     /// The config, or `None` when there is no `config.toml`. Parse errors carry line and
-    /// column.
+    /// column; so does a value skillwal does not know ([`check_values`]).
     pub fn read_config(&self) -> Result<Option<ConfigEditor>, HomeError> {
         let path = self.config_path();
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(ConfigEditor::parse(
-                &text,
-                &path.display().to_string(),
-            )?)),
+            Ok(text) => {
+                let document = path.display().to_string();
+                let editor = ConfigEditor::parse(&text, &document)?;
+                check_values(&text, &document)?;
+                Ok(Some(editor))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(HomeError::Io(crate::error::IoError::new("read", path, e))),
         }
@@ -117,6 +119,36 @@ impl Home {
             return Ok(change);
         }
         Ok(ConfigChange::Kept)
+    }
+}
+
+/// The values `[settings] update-strategy` may take (`--strategy`'s).
+pub const UPDATE_STRATEGIES: [&str; 4] = ["prompt", "upstream", "local", "merge"];
+
+/// Checks the config's values as `skillwal-snapshot-keep` is checked at parse: an
+/// `update-strategy` that is not one of [`UPDATE_STRATEGIES`] is a schema error at its line
+/// and column, naming the key and the values allowed (it used to be taken silently as
+/// `prompt`).
+fn check_values(text: &str, document: &str) -> Result<(), super::Error> {
+    let (source, doc) = super::toml_util::Source::parse(text, document)?;
+    let Some(settings) = doc.get("settings").and_then(|s| s.as_table_like()) else {
+        return Ok(());
+    };
+    match settings.get("update-strategy") {
+        Some(item)
+            if item
+                .as_str()
+                .is_some_and(|v| !UPDATE_STRATEGIES.contains(&v)) =>
+        {
+            Err(source.schema(
+                item.span(),
+                format!(
+                    "[settings]: field `update-strategy` must be one of {}",
+                    UPDATE_STRATEGIES.map(|s| format!("\"{s}\"")).join(", ")
+                ),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 

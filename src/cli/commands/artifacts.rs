@@ -193,7 +193,8 @@ fn strategy(arg: Option<StrategyArg>, home: Option<&Home>) -> Result<Strategy> {
     let from_config = match (arg, home) {
         (None, Some(h)) => h
             .read_config()?
-            .and_then(|c| c.config().ok())
+            .map(|c| c.config())
+            .transpose()?
             .and_then(|c| c.update_strategy),
         _ => None,
     };
