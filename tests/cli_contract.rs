@@ -10,6 +10,8 @@ mod support;
 
 #[path = "cli_contract/did_you_mean.rs"]
 mod did_you_mean;
+#[path = "cli_contract/inspect.rs"]
+mod inspect;
 #[path = "cli_contract/json.rs"]
 mod json;
 #[path = "cli_contract/pipe.rs"]

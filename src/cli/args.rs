@@ -189,7 +189,9 @@ pub enum SnapshotCommand {
 pub enum JournalCommand {
     /// Show what a journal holds, record by record (read-only; works on a copy anywhere)
     Inspect {
-        /// A journal file [default: the collection's .skillwal/journal]
+        /// A journal file, a collection's directory, or skillwal's state directory of a
+        /// collection [default: the selected collection's journal]. A damaged or unreadable
+        /// journal given here exits 1 after the report
         path: Option<PathBuf>,
     },
     /// Check the journal and what recovery would do

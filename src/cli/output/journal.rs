@@ -268,7 +268,38 @@ fn inspect_header(w: &mut dyn Write, r: &InspectReport) -> io::Result<()> {
     writeln!(w, "{txn}: {}", state_text(r.state))
 }
 
-fn inspect_text(w: &mut dyn Write, r: &InspectReport) -> io::Result<()> {
+/// What happens next to the transaction `r` holds, with the command that acts on it:
+/// `command` is `skillwal` with the options that select the journal's collection, or
+/// `None` when the journal belongs to no collection skillwal can find (a copy): then no
+/// command is given, since it would act on another collection's journal.
+fn next_step(state: TxnState, command: Option<&str>) -> Option<String> {
+    let elsewhere = "(this file is not the journal of a collection skillwal can find: run `recover` on the collection it came from)";
+    Some(match (state, command) {
+        (TxnState::Committed, Some(c)) => {
+            format!("The next open completes this transaction (`{c} recover --dry-run` shows how).")
+        }
+        (TxnState::Committed, None) => {
+            "The next open of its collection completes this transaction.".to_string()
+        }
+        (TxnState::Uncommitted, _) => {
+            "The next open rolls this transaction back: it never reached the collection."
+                .to_string()
+        }
+        (TxnState::Corrupt, Some(c)) => format!(
+            "Recovery refuses a damaged committed transaction; after looking, `{c} recover --discard` drops it."
+        ),
+        (TxnState::Corrupt, None) => {
+            format!("Recovery refuses a damaged committed transaction {elsewhere}.")
+        }
+        (TxnState::Unreadable, Some(c)) => {
+            format!("No header slot is valid; `{c} recover --discard` replaces the journal.")
+        }
+        (TxnState::Unreadable, None) => format!("No header slot is valid {elsewhere}."),
+        (TxnState::None, _) => return None,
+    })
+}
+
+fn inspect_text(w: &mut dyn Write, r: &InspectReport, command: Option<&str>) -> io::Result<()> {
     inspect_header(w, r)?;
     records_text(w, &r.records, true)?;
     if let Some(stop) = &r.stop
@@ -306,24 +337,9 @@ fn inspect_text(w: &mut dyn Write, r: &InspectReport) -> io::Result<()> {
         )?;
         records_text(w, &p.records, true)?;
     }
-    match r.state {
-        TxnState::Committed => writeln!(
-            w,
-            "The next open completes this transaction (`skillwal recover --dry-run` shows how)."
-        ),
-        TxnState::Uncommitted => writeln!(
-            w,
-            "The next open rolls this transaction back: it never reached the collection."
-        ),
-        TxnState::Corrupt => writeln!(
-            w,
-            "Recovery refuses a damaged committed transaction; after looking, `skillwal recover --discard` drops it."
-        ),
-        TxnState::Unreadable => writeln!(
-            w,
-            "No header slot is valid; `skillwal recover --discard` replaces the journal."
-        ),
-        TxnState::None => Ok(()),
+    match next_step(r.state, command) {
+        Some(line) => writeln!(w, "{line}"),
+        None => Ok(()),
     }
 }
 
@@ -405,10 +421,12 @@ impl Output {
         })
     }
 
-    pub fn inspect(&self, r: &InspectReport) -> Printed {
+    /// `command`: `skillwal` and the options that select the journal's collection, for the
+    /// advice (see [`next_step`]).
+    pub fn inspect(&self, r: &InspectReport, command: Option<&str>) -> Printed {
         if self.json {
             return self.json(serde_json::to_value(r).unwrap_or(Value::Null));
         }
-        self.text(|w| inspect_text(w, r))
+        self.text(|w| inspect_text(w, r, command))
     }
 }
