@@ -16,5 +16,7 @@ mod inspect;
 mod json;
 #[path = "cli_contract/pipe.rs"]
 mod pipe;
+#[path = "cli_contract/reference.rs"]
+mod reference;
 #[path = "cli_contract/validation.rs"]
 mod validation;

@@ -173,6 +173,13 @@ pub enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Print a completion script for SHELL on stdout (README, "Shell completions and man page")
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff, section 1) on stdout
+    Man,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 mod artifacts;
 mod collection;
 mod journal;
+mod reference;
 mod snapshots;
 
 use super::advice::NotFoundNear;
@@ -285,5 +286,13 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
         Command::Rollback { id, yes } => snapshots::rollback(g, id, *yes, out),
         Command::Gc => snapshots::gc(g, out),
         Command::Demo { keep } => super::demo::run(*keep, out),
+        Command::Completions { shell } => {
+            out.bytes(&reference::completions(*shell))?;
+            Ok(Exit::Ok)
+        }
+        Command::Man => {
+            out.bytes(&reference::man()?)?;
+            Ok(Exit::Ok)
+        }
     }
 }

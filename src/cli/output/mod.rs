@@ -117,6 +117,11 @@ impl Output {
         })
     }
 
+    /// Bytes made elsewhere (a completion script, the man page), on stdout as they are.
+    pub fn bytes(&self, bytes: &[u8]) -> Printed {
+        self.text(|w| w.write_all(bytes))
+    }
+
     /// A line of plain text on stdout (the demo's narration).
     pub fn line(&self, text: &str) -> Printed {
         self.text(|w| writeln!(w, "{text}"))
