@@ -16,6 +16,8 @@ mod inspect;
 mod json;
 #[path = "cli_contract/pipe.rs"]
 mod pipe;
+#[path = "cli_contract/prompt.rs"]
+mod prompt;
 #[path = "cli_contract/reference.rs"]
 mod reference;
 #[path = "cli_contract/validation.rs"]

@@ -1,10 +1,10 @@
 //! The commands on artifacts: add, remove, update, diff.
 
-use super::{done, find, interactive, open, open_for_reading, open_writable, target};
+use super::{done, find, open, open_for_reading, open_writable, target};
 use crate::cli::advice::SaysUnchanged;
 use crate::cli::args::{Global, StrategyArg};
 use crate::cli::exit::{Exit, UsageError};
-use crate::cli::output::{self, NotUpdated, Output};
+use crate::cli::output::{NotUpdated, Output};
 use crate::cli::suggest;
 use anyhow::{Context, Result, anyhow, bail};
 use skillwal::skillmeat::collection::{Collection, CollectionError, Strategy, UpdateInput};
@@ -241,15 +241,7 @@ pub fn update(
     let mut c = open_writable(&t, g, out)?;
     let artifacts = chosen(&c, names, all, only)?;
     let (inputs, not_updated) = fetch_all(&c, &artifacts, all, out)?;
-    let interactive = interactive();
-    let mut ask = |name: &str, ty: ArtifactType| {
-        interactive.then(|| {
-            output::ask(&format!(
-                "{ty} {name} has local modifications. Overwrite them with the upstream version?"
-            ))
-        })
-    };
-    let (outcomes, snapshot) = c.update(&inputs, strategy, &mut ask)?;
+    let (outcomes, snapshot) = super::prompt::update(&mut c, &t, &inputs, strategy, out)?;
     c.close()?;
     let code = if outcomes.iter().any(|o| !o.conflicts.is_empty()) {
         // Conflicts first: they leave marked files to fix; what was not updated is intact.

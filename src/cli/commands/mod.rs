@@ -5,6 +5,7 @@
 mod artifacts;
 mod collection;
 mod journal;
+mod prompt;
 mod reference;
 mod snapshots;
 

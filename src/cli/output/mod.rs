@@ -75,6 +75,58 @@ pub fn ask(question: &str) -> bool {
     matches!(line.trim(), "y" | "Y" | "yes" | "Yes")
 }
 
+/// What to do with an artifact's local modifications, as answered at the update prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateAnswer {
+    /// Overwrite them with the upstream version.
+    Upstream,
+    /// Keep them; the artifact is not updated.
+    Local,
+    /// Three-way merge with the upstream version.
+    Merge,
+    /// Show what overwriting would change, then ask again.
+    Diff,
+}
+
+/// Reads one line of the terminal's answer; `None` at the end of input.
+fn answer_line() -> Option<String> {
+    let mut line = String::new();
+    match io::stdin().read_line(&mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(line.trim().to_lowercase()),
+    }
+}
+
+/// Asks what to do with `what`'s local modifications until the answer is one of the
+/// choices (an answer that is none of them asks again); `None` at the end of input.
+pub fn ask_update(what: &str) -> Option<UpdateAnswer> {
+    let mut err = io::stderr().lock();
+    let _ = write!(
+        err,
+        "{what} has local modifications. Overwrite them with the upstream version? [y/N]\n  \
+         y  overwrite them with the upstream version (upstream)\n  \
+         n  keep them; it is not updated (local)\n  \
+         m  merge them with the upstream version, three-way (merge)\n  \
+         d  show what overwriting would change, then ask again\n"
+    );
+    loop {
+        let _ = write!(err, "{what}: [y/n/m/d] ");
+        let _ = err.flush();
+        match answer_line()?.as_str() {
+            "y" | "yes" | "u" | "upstream" | "overwrite" => return Some(UpdateAnswer::Upstream),
+            "n" | "no" | "l" | "local" | "keep" => return Some(UpdateAnswer::Local),
+            "m" | "merge" => return Some(UpdateAnswer::Merge),
+            "d" | "diff" => return Some(UpdateAnswer::Diff),
+            other => {
+                let _ = writeln!(
+                    err,
+                    "{other:?} is none of the answers: y (overwrite with upstream), n (keep local), m (merge), d (show the diff)"
+                );
+            }
+        }
+    }
+}
+
 impl Output {
     pub fn new(json: bool) -> Output {
         Output {
