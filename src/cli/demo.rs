@@ -165,6 +165,55 @@ impl Demo<'_> {
     }
 }
 
+impl Demo<'_> {
+    /// Version 3 arrives; its update is killed past the commit point; the journal is
+    /// inspected, the recovery planned, and the next command recovers. Returns how that
+    /// command (`verify`) ended.
+    fn crash_and_recover(
+        &mut self,
+        root: &Path,
+        sources: &Path,
+    ) -> Result<std::process::ExitStatus> {
+        self.heading("Version 3.0.0 arrives; this update is killed with SIGKILL in the middle")?;
+        std::fs::remove_dir_all(sources.join("pdf-tools"))?;
+        write_examples(&sources.join("pdf-tools"), &V3, "updates/pdf-tools-v3/")?;
+        let n = self.find_crash_point(&root.join("scratch"))?;
+        let _ = std::fs::remove_dir_all(root.join("scratch"));
+        say!(
+            self.out,
+            "   (the crash hook kills the process right after its {n}th file-system call: the"
+        );
+        say!(
+            self.out,
+            "    commit record is durable, the files are not all in place yet)"
+        );
+        self.run(
+            &["update", "pdf-tools"],
+            Some((CRASH_AFTER_ENV, n.to_string())),
+        )?;
+        say!(
+            self.out,
+            "   skills/pdf-tools/SKILL.md now says version {}",
+            skill_version(&self.home)
+        );
+
+        self.heading("What the killed process left in the journal")?;
+        self.run(&["journal", "inspect"], None)?;
+        self.heading("What recovery will do (nothing is changed by a dry run)")?;
+        self.run(&["recover", "--dry-run"], None)?;
+
+        self.heading("The next command recovers first, then does its work: verify every artifact")?;
+        let status = self.run(&["verify"], None)?;
+        say!(
+            self.out,
+            "   skills/pdf-tools/SKILL.md now says version {}",
+            skill_version(&self.home)
+        );
+        self.run(&["status"], None)?;
+        Ok(status)
+    }
+}
+
 fn skill_version(home: &Path) -> String {
     let text = std::fs::read_to_string(home.join("collections/default/skills/pdf-tools/SKILL.md"))
         .unwrap_or_default();
@@ -210,43 +259,7 @@ pub fn run(keep: bool, out: &Output) -> Result<Exit> {
     write_examples(&sources.join("pdf-tools"), &V2, "updates/pdf-tools-v2/")?;
     demo.run(&["update", "pdf-tools"], None)?;
 
-    demo.heading("Version 3.0.0 arrives; this update is killed with SIGKILL in the middle")?;
-    std::fs::remove_dir_all(sources.join("pdf-tools"))?;
-    write_examples(&sources.join("pdf-tools"), &V3, "updates/pdf-tools-v3/")?;
-    let n = demo.find_crash_point(&root.join("scratch"))?;
-    let _ = std::fs::remove_dir_all(root.join("scratch"));
-    say!(
-        out,
-        "   (the crash hook kills the process right after its {n}th file-system call: the"
-    );
-    say!(
-        out,
-        "    commit record is durable, the files are not all in place yet)"
-    );
-    demo.run(
-        &["update", "pdf-tools"],
-        Some((CRASH_AFTER_ENV, n.to_string())),
-    )?;
-    say!(
-        out,
-        "   skills/pdf-tools/SKILL.md now says version {}",
-        skill_version(&demo.home)
-    );
-
-    demo.heading("What the killed process left in the journal")?;
-    demo.run(&["journal", "inspect"], None)?;
-    demo.heading("What recovery will do (nothing is changed by a dry run)")?;
-    demo.run(&["recover", "--dry-run"], None)?;
-
-    demo.heading("The next command recovers first, then does its work: verify every artifact")?;
-    let status = demo.run(&["verify"], None)?;
-    say!(
-        out,
-        "   skills/pdf-tools/SKILL.md now says version {}",
-        skill_version(&demo.home)
-    );
-    demo.run(&["status"], None)?;
-
+    let status = demo.crash_and_recover(&root, &sources)?;
     say!(out, "");
     if status.success() && skill_version(&demo.home) == "3.0.0" {
         say!(
