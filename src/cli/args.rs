@@ -173,6 +173,13 @@ pub enum Command {
         #[arg(long)]
         keep: bool,
     },
+    /// Print a completion script for SHELL on stdout (README, "Shell completions and man page")
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff, section 1) on stdout
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,7 +196,9 @@ pub enum SnapshotCommand {
 pub enum JournalCommand {
     /// Show what a journal holds, record by record (read-only; works on a copy anywhere)
     Inspect {
-        /// A journal file [default: the collection's .skillwal/journal]
+        /// A journal file, a collection's directory, or skillwal's state directory of a
+        /// collection [default: the selected collection's journal]. A damaged or unreadable
+        /// journal given here exits 1 after the report
         path: Option<PathBuf>,
     },
     /// Check the journal and what recovery would do

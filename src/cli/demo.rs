@@ -4,6 +4,7 @@
 //! is killed for real by the crash hook in the middle of an update, and the next command
 //! recovers.
 
+use super::exit::Exit;
 use super::output::Output;
 use anyhow::{Context, Result, bail};
 use skillwal::engine::inspect::TxnState;
@@ -73,13 +74,21 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-struct Demo {
+/// A line of narration on stdout, through [`Output`].
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {
+        $out.line(&format!($($arg)*))?
+    };
+}
+
+struct Demo<'a> {
+    out: &'a Output,
     exe: PathBuf,
     home: PathBuf,
     step: u32,
 }
 
-impl Demo {
+impl Demo<'_> {
     fn command(&self, home: &Path, args: &[&str]) -> Command {
         let mut c = Command::new(&self.exe);
         c.arg("--home").arg(home).args(args);
@@ -87,9 +96,10 @@ impl Demo {
         c
     }
 
-    fn heading(&mut self, text: &str) {
+    fn heading(&mut self, text: &str) -> Result<()> {
         self.step += 1;
-        println!("\n{}. {text}", self.step);
+        say!(self.out, "\n{}. {text}", self.step);
+        Ok(())
     }
 
     /// Runs `skillwal ARGS` on the demo home and shows what it printed.
@@ -106,19 +116,23 @@ impl Demo {
         if let Some((k, v)) = &env {
             c.env(k, v);
         }
-        println!("   $ {shown_env}skillwal {}", args.join(" "));
+        say!(self.out, "   $ {shown_env}skillwal {}", args.join(" "));
         let out = c.output().context("running skillwal")?;
         // Recovery notes go to stderr before a command's own output: show them first.
         for line in String::from_utf8_lossy(&out.stderr)
             .lines()
             .chain(String::from_utf8_lossy(&out.stdout).lines())
         {
-            println!("     {line}");
+            say!(self.out, "     {line}");
         }
         if out.status.signal() == Some(9) {
-            println!("     [killed by SIGKILL]");
+            say!(self.out, "     [killed by SIGKILL]");
         } else if !out.status.success() {
-            println!("     [exit code {}]", out.status.code().unwrap_or(-1));
+            say!(
+                self.out,
+                "     [exit code {}]",
+                out.status.code().unwrap_or(-1)
+            );
         }
         Ok(out.status)
     }
@@ -151,6 +165,55 @@ impl Demo {
     }
 }
 
+impl Demo<'_> {
+    /// Version 3 arrives; its update is killed past the commit point; the journal is
+    /// inspected, the recovery planned, and the next command recovers. Returns how that
+    /// command (`verify`) ended.
+    fn crash_and_recover(
+        &mut self,
+        root: &Path,
+        sources: &Path,
+    ) -> Result<std::process::ExitStatus> {
+        self.heading("Version 3.0.0 arrives; this update is killed with SIGKILL in the middle")?;
+        std::fs::remove_dir_all(sources.join("pdf-tools"))?;
+        write_examples(&sources.join("pdf-tools"), &V3, "updates/pdf-tools-v3/")?;
+        let n = self.find_crash_point(&root.join("scratch"))?;
+        let _ = std::fs::remove_dir_all(root.join("scratch"));
+        say!(
+            self.out,
+            "   (the crash hook kills the process right after its {n}th file-system call: the"
+        );
+        say!(
+            self.out,
+            "    commit record is durable, the files are not all in place yet)"
+        );
+        self.run(
+            &["update", "pdf-tools"],
+            Some((CRASH_AFTER_ENV, n.to_string())),
+        )?;
+        say!(
+            self.out,
+            "   skills/pdf-tools/SKILL.md now says version {}",
+            skill_version(&self.home)
+        );
+
+        self.heading("What the killed process left in the journal")?;
+        self.run(&["journal", "inspect"], None)?;
+        self.heading("What recovery will do (nothing is changed by a dry run)")?;
+        self.run(&["recover", "--dry-run"], None)?;
+
+        self.heading("The next command recovers first, then does its work: verify every artifact")?;
+        let status = self.run(&["verify"], None)?;
+        say!(
+            self.out,
+            "   skills/pdf-tools/SKILL.md now says version {}",
+            skill_version(&self.home)
+        );
+        self.run(&["status"], None)?;
+        Ok(status)
+    }
+}
+
 fn skill_version(home: &Path) -> String {
     let text = std::fs::read_to_string(home.join("collections/default/skills/pdf-tools/SKILL.md"))
         .unwrap_or_default();
@@ -160,13 +223,14 @@ fn skill_version(home: &Path) -> String {
         .to_string()
 }
 
-pub fn run(keep: bool, _out: &Output) -> Result<u8> {
+pub fn run(keep: bool, out: &Output) -> Result<Exit> {
     let tmp = tempfile::Builder::new()
         .prefix("skillwal-demo-")
         .tempdir()?;
     let root = tmp.path().to_path_buf();
     let sources = root.join("sources");
     let mut demo = Demo {
+        out,
         exe: std::env::current_exe().context("finding the skillwal binary")?,
         home: root.join("home"),
         step: 0,
@@ -175,57 +239,31 @@ pub fn run(keep: bool, _out: &Output) -> Result<u8> {
     let pdf = sources.join("pdf-tools").display().to_string();
     let review = sources.join("review.md").display().to_string();
     let helper = sources.join("helper.md").display().to_string();
-    println!("skillwal demo in {}", root.display());
-    println!(
+    say!(out, "skillwal demo in {}", root.display());
+    say!(
+        out,
         "Example artifacts (a skill, a command, an agent) are in {}",
         sources.display()
     );
 
-    demo.heading("Create a collection in SkillMeat's layout");
+    demo.heading("Create a collection in SkillMeat's layout")?;
     demo.run(&["init"], None)?;
-    demo.heading("Add a skill, a command and an agent (each one transaction)");
+    demo.heading("Add a skill, a command and an agent (each one transaction)")?;
     demo.run(&["add", "skill", &pdf], None)?;
     demo.run(&["add", "command", &review], None)?;
     demo.run(&["add", "agent", &helper], None)?;
     demo.run(&["list"], None)?;
 
-    demo.heading("The skill's source changes (version 2.0.0); update it");
+    demo.heading("The skill's source changes (version 2.0.0); update it")?;
     std::fs::remove_dir_all(sources.join("pdf-tools"))?;
     write_examples(&sources.join("pdf-tools"), &V2, "updates/pdf-tools-v2/")?;
     demo.run(&["update", "pdf-tools"], None)?;
 
-    demo.heading("Version 3.0.0 arrives; this update is killed with SIGKILL in the middle");
-    std::fs::remove_dir_all(sources.join("pdf-tools"))?;
-    write_examples(&sources.join("pdf-tools"), &V3, "updates/pdf-tools-v3/")?;
-    let n = demo.find_crash_point(&root.join("scratch"))?;
-    let _ = std::fs::remove_dir_all(root.join("scratch"));
-    println!("   (the crash hook kills the process right after its {n}th file-system call: the");
-    println!("    commit record is durable, the files are not all in place yet)");
-    demo.run(
-        &["update", "pdf-tools"],
-        Some((CRASH_AFTER_ENV, n.to_string())),
-    )?;
-    println!(
-        "   skills/pdf-tools/SKILL.md now says version {}",
-        skill_version(&demo.home)
-    );
-
-    demo.heading("What the killed process left in the journal");
-    demo.run(&["journal", "inspect"], None)?;
-    demo.heading("What recovery will do (nothing is changed by a dry run)");
-    demo.run(&["recover", "--dry-run"], None)?;
-
-    demo.heading("The next command recovers first, then does its work: verify every artifact");
-    let status = demo.run(&["verify"], None)?;
-    println!(
-        "   skills/pdf-tools/SKILL.md now says version {}",
-        skill_version(&demo.home)
-    );
-    demo.run(&["status"], None)?;
-
-    println!();
+    let status = demo.crash_and_recover(&root, &sources)?;
+    say!(out, "");
     if status.success() && skill_version(&demo.home) == "3.0.0" {
-        println!(
+        say!(
+            out,
             "The interrupted update was completed from the journal: files, manifest and lock agree."
         );
     } else {
@@ -233,7 +271,7 @@ pub fn run(keep: bool, _out: &Output) -> Result<u8> {
     }
     if keep {
         let kept = tmp.keep();
-        println!("Kept {}", kept.display());
+        say!(out, "Kept {}", kept.display());
     }
-    Ok(super::exit::OK)
+    Ok(Exit::Ok)
 }

@@ -1,44 +1,49 @@
 //! The command-line interface: parse arguments, call the library, print through `output`.
+//!
+//! - `args.rs`: the clap definitions;
+//! - `commands/`: one file per group of commands, turning arguments into library calls;
+//! - `output/`: everything printed, human text or JSON; standard output is written through
+//!   a writer that returns its errors;
+//! - `advice.rs`: what the CLI adds to the library's errors (the commands that get the user
+//!   out), and whether a failed command may have changed anything;
+//! - `exit.rs`: the exit codes, and which one an error gets;
+//! - `demo.rs`: `skillwal demo`.
 
 mod advice;
 mod args;
 mod commands;
 mod demo;
+mod exit;
 mod output;
+mod suggest;
+
+pub use exit::Exit;
+pub use output::Output;
 
 use clap::Parser;
-use std::process::ExitCode;
 
-/// Exit codes (README, "Exit codes").
-pub mod exit {
-    pub const OK: u8 = 0;
-    pub const ERROR: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const LOCKED: u8 = 3;
-    /// `update --strategy merge` committed, leaving merge conflicts to resolve.
-    pub const CONFLICTS: u8 = 4;
-    /// `update --all` committed what it could, but some artifacts could not be updated (no
-    /// recorded source, or the fetch failed); they are listed. 4 wins when both apply.
-    pub const NOT_ALL_UPDATED: u8 = 5;
+/// Whether `--json` is on the command line (before a `--`), looked at before parsing: a
+/// command line clap refuses gets its error as JSON too.
+pub fn json_requested() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json")
 }
 
-/// Runs the command line; returns the process exit code.
-pub fn run() -> ExitCode {
+/// Parses the command line and runs the command; `out` is set to JSON when `--json` was
+/// given. Help and version requests print and succeed; a usage error is returned (as
+/// [`clap::Error`]) for the caller to print and map to [`Exit::Usage`].
+pub fn run(out: &mut Output) -> anyhow::Result<Exit> {
     let cli = match args::Cli::try_parse() {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::OK
-            };
+        Err(e) if !e.use_stderr() => {
+            // --help, --version: clap prints them on stdout.
             let _ = e.print();
-            return ExitCode::from(code);
+            return Ok(Exit::Ok);
         }
+        Err(e) => return Err(e.into()),
     };
-    let out = output::Output::new(cli.global.json);
-    match commands::dispatch(&cli, &out) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => ExitCode::from(out.error(&e)),
-    }
+    out.set_json(cli.global.json);
+    commands::dispatch(&cli, out)
 }

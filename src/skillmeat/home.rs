@@ -86,7 +86,7 @@ impl Home {
     }
 
     /// The config, or `None` when there is no `config.toml`. Parse errors carry line and
-    /// column.
+    /// column; so does a value skillwal does not know ([`check_values`]).
     pub fn read_config(&self) -> Result<Option<ConfigEditor>, HomeError> {
         let path = self.config_path();
         let limit = crate::limits::DOCUMENT_BYTES_MAX as u64;
@@ -103,10 +103,10 @@ impl Home {
                 ),
             )
         })?;
-        Ok(Some(ConfigEditor::parse(
-            &text,
-            &path.display().to_string(),
-        )?))
+        let document = path.display().to_string();
+        let editor = ConfigEditor::parse(&text, &document)?;
+        check_values(&text, &document)?;
+        Ok(Some(editor))
     }
 
     /// The collection to use: `default-collection` from the config, else `default`.
@@ -142,5 +142,35 @@ impl Home {
             return Ok(change);
         }
         Ok(ConfigChange::Kept)
+    }
+}
+
+/// The values `[settings] update-strategy` may take (`--strategy`'s).
+pub const UPDATE_STRATEGIES: [&str; 4] = ["prompt", "upstream", "local", "merge"];
+
+/// Checks the config's values as `skillwal-snapshot-keep` is checked at parse: an
+/// `update-strategy` that is not one of [`UPDATE_STRATEGIES`] is a schema error at its line
+/// and column, naming the key and the values allowed (it used to be taken silently as
+/// `prompt`).
+fn check_values(text: &str, document: &str) -> Result<(), super::Error> {
+    let (source, doc) = super::format::editor::Source::parse(text, document)?;
+    let Some(settings) = doc.get("settings").and_then(|s| s.as_table_like()) else {
+        return Ok(());
+    };
+    match settings.get("update-strategy") {
+        Some(item)
+            if item
+                .as_str()
+                .is_some_and(|v| !UPDATE_STRATEGIES.contains(&v)) =>
+        {
+            Err(source.schema(
+                item.span(),
+                format!(
+                    "[settings]: field `update-strategy` must be one of {}",
+                    UPDATE_STRATEGIES.map(|s| format!("\"{s}\"")).join(", ")
+                ),
+            ))
+        }
+        _ => Ok(()),
     }
 }

@@ -124,6 +124,20 @@ fn scenario_names() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(scenarios::ALL.iter().map(|s| s.name))
 }
 
+/// `--list`: one line per scenario, written through `w` so that a closed pipe is an error
+/// to handle (println! would panic).
+fn list_scenarios(w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    for s in scenarios::ALL {
+        let set = match s.set {
+            Set::Bounded => "bounded set",
+            Set::Sampled => "bounded, sampled",
+            Set::Full => "--full only",
+        };
+        writeln!(w, "{:<18} {:<16} {}", s.name, set, s.about)?;
+    }
+    w.flush()
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(dir) = &args.print_state_dir {
@@ -131,15 +145,15 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if args.list {
-        for s in scenarios::ALL {
-            let set = match s.set {
-                Set::Bounded => "bounded set",
-                Set::Sampled => "bounded, sampled",
-                Set::Full => "--full only",
-            };
-            println!("{:<18} {:<16} {}", s.name, set, s.about);
-        }
-        return ExitCode::SUCCESS;
+        return match list_scenarios(&mut std::io::stdout().lock()) {
+            Ok(()) => ExitCode::SUCCESS,
+            // The reader went away (`crashtest --list | head -1`): nothing more to say.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("crashtest: writing the list failed: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let bin = match args.skillwal.clone().or_else(|| {
         let me = std::env::current_exe().ok()?;

@@ -213,3 +213,21 @@ fn a_skillwal_that_copies_without_modes_or_links_is_caught() {
         "a lost executable bit must be named:\n{text}"
     );
 }
+
+/// `crashtest --list | head -1` once `head` has gone: the write fails with EPIPE, and the
+/// harness ends quietly with success (no panic, nothing on stderr). The pipe's read end is
+/// closed before crashtest starts, so its first write already fails.
+#[test]
+fn list_into_a_closed_pipe_ends_quietly() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(CRASHTEST)
+        .arg("--list")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run crashtest --list");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr: {stderr}");
+    assert!(stderr.is_empty(), "stderr: {stderr}");
+}

@@ -1,0 +1,312 @@
+//! The commands on artifacts: add, remove, update, diff.
+
+use super::{done, find, open, open_for_reading, open_writable, target};
+use crate::cli::advice::SaysUnchanged;
+use crate::cli::args::{Global, StrategyArg};
+use crate::cli::exit::{Exit, UsageError};
+use crate::cli::output::{NotUpdated, Output};
+use crate::cli::suggest;
+use anyhow::{Context, Result, anyhow, bail};
+use skillwal::skillmeat::collection::{Collection, CollectionError, Strategy, UpdateInput};
+use skillwal::skillmeat::home::Home;
+use skillwal::skillmeat::{Artifact, ArtifactType, Fetched, SourceSpec, default_name, fetch};
+use std::path::{Component, Path, PathBuf};
+
+/// What `add` was given.
+pub struct AddArgs<'a> {
+    pub ty: ArtifactType,
+    pub source: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub git: Option<&'a str>,
+    pub path: Option<&'a str>,
+    pub reference: Option<&'a str>,
+}
+
+/// A local path if it exists, else a GitHub spec, else an error (naming the paths close
+/// to `source` that do exist).
+fn source_spec(source: &str) -> Result<SourceSpec> {
+    let p = Path::new(source);
+    if std::fs::symlink_metadata(p).is_ok() {
+        return Ok(SourceSpec::Local(p.to_path_buf()));
+    }
+    let looks_like_path = source.starts_with(['.', '/', '~']) || source.ends_with(".md");
+    match SourceSpec::parse_github(source) {
+        Some(spec) if !looks_like_path => Ok(spec),
+        _ => bail!(
+            "source {source} does not exist (neither a local path nor a GitHub spec user/repo/path[@ref]); check the path, or use --git URL{}",
+            near_path(source)
+                .map(|s| format!("; {s}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// "did you mean …?" for a local path that does not exist: at its first component that
+/// does not exist, the entries of that directory with close names (and the rest of the
+/// path after them, when that exists). `None` when nothing is close.
+fn near_path(text: &str) -> Option<String> {
+    let comps: Vec<Component> = Path::new(text).components().collect();
+    let mut base = PathBuf::new();
+    for (i, c) in comps.iter().enumerate() {
+        let next = base.join(c);
+        if std::fs::symlink_metadata(&next).is_ok() {
+            base = next;
+            continue;
+        }
+        let Component::Normal(name) = c else {
+            return None;
+        };
+        let dir = if base.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            base.as_path()
+        };
+        let entries: Vec<String> = std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        let rest: PathBuf = comps[i + 1..].iter().collect();
+        let near: Vec<String> = suggest::near(name.to_str()?, entries.iter().map(String::as_str))
+            .into_iter()
+            .map(|n| base.join(n))
+            .map(|p| {
+                if rest.as_os_str().is_empty() {
+                    p
+                } else {
+                    p.join(&rest)
+                }
+            })
+            .filter(|p| std::fs::symlink_metadata(p).is_ok())
+            .map(|p| p.display().to_string())
+            .collect();
+        return suggest::did_you_mean(&near);
+    }
+    None
+}
+
+fn describe(spec: &SourceSpec) -> String {
+    match spec {
+        SourceSpec::Local(p) => p.display().to_string(),
+        SourceSpec::Git {
+            url,
+            path,
+            reference,
+        } => {
+            let mut s = url.clone();
+            if let Some(p) = path {
+                s.push_str(&format!(" ({p})"));
+            }
+            if let Some(r) = reference {
+                s.push_str(&format!(" @{r}"));
+            }
+            s
+        }
+    }
+}
+
+/// The source `add` was given, and the command-line text when it is a GitHub shorthand.
+fn add_source<'a>(a: &AddArgs<'a>) -> Result<(SourceSpec, Option<&'a str>)> {
+    if a.git.is_none() && (a.path.is_some() || a.reference.is_some()) {
+        return Err(UsageError(
+            "--path and --ref go with --git URL; a local source is copied as it is".into(),
+        )
+        .into());
+    }
+    if let Some(url) = a.git {
+        let spec = SourceSpec::Git {
+            url: url.to_string(),
+            path: a.path.map(str::to_string),
+            reference: a.reference.map(str::to_string),
+        };
+        return Ok((spec, None));
+    }
+    let text = a.source.expect("clap requires a source without --git");
+    let spec = source_spec(text)?;
+    let shorthand = matches!(spec, SourceSpec::Git { .. }).then_some(text);
+    Ok((spec, shorthand))
+}
+
+pub fn add(g: &Global, a: &AddArgs, out: &Output) -> Result<Exit> {
+    let (spec, shorthand) = add_source(a)?;
+    let ty = a.ty;
+    let name = match a.name {
+        Some(n) => n.to_string(),
+        None => {
+            default_name(&spec, ty).context("cannot derive a name from the source; pass --name")?
+        }
+    };
+    let t = target(g, out)?;
+    let mut c = open(&t, g, out)?;
+    let fetched = out.spinner(&format!("fetching {}", describe(&spec)), || {
+        fetch(&spec, ty)
+    });
+    let fetched = match (fetched, shorthand) {
+        (Ok(f), _) => f,
+        (Err(e), Some(text)) => {
+            return Err(anyhow!(e).context(format!(
+                "source {text} does not exist as a local path{}, and fetching it as the GitHub spec {text} ({}) failed",
+                near_path(text)
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default(),
+                describe(&spec)
+            )));
+        }
+        (Err(e), None) => return Err(e.into()),
+    };
+    let entry = c.add(ty, &name, &fetched)?;
+    c.close()?;
+    out.added(ty, &name, &entry, &describe(&spec), &t.dir)?;
+    Ok(Exit::Ok)
+}
+
+pub fn remove(
+    g: &Global,
+    name: &str,
+    ty: Option<ArtifactType>,
+    keep_files: bool,
+    out: &Output,
+) -> Result<Exit> {
+    let t = target(g, out)?;
+    let mut c = open_writable(&t, g, out)?;
+    let a = find(&c, name, ty)?;
+    let snap = c.remove(&a.name, a.artifact_type, keep_files)?;
+    c.close()?;
+    out.removed(&a.name, a.artifact_type, keep_files, &snap)?;
+    Ok(Exit::Ok)
+}
+
+pub fn diff(g: &Global, name: &str, ty: Option<ArtifactType>, out: &Output) -> Result<Exit> {
+    let t = target(g, out)?;
+    let c = open_for_reading(&t, g, out)?;
+    let a = find(&c, name, ty)?;
+    let spec = c.source_of(&a)?.ok_or_else(|| no_source(&a))?;
+    let fetched = out.spinner(&format!("fetching {}", describe(&spec)), || {
+        fetch(&spec, a.artifact_type)
+    })?;
+    let files = c.diff(&a.name, a.artifact_type, &fetched)?;
+    c.close()?;
+    out.diffed(&a.name, a.artifact_type, &files)?;
+    Ok(Exit::Ok)
+}
+
+fn strategy(arg: Option<StrategyArg>, home: Option<&Home>) -> Result<Strategy> {
+    let from_config = match (arg, home) {
+        (None, Some(h)) => h
+            .read_config()?
+            .map(|c| c.config())
+            .transpose()?
+            .and_then(|c| c.update_strategy),
+        _ => None,
+    };
+    Ok(match (arg, from_config.as_deref()) {
+        (Some(StrategyArg::Upstream), _) | (None, Some("upstream")) => Strategy::Upstream,
+        (Some(StrategyArg::Local), _) | (None, Some("local")) => Strategy::Local,
+        (Some(StrategyArg::Merge), _) | (None, Some("merge")) => Strategy::Merge,
+        _ => Strategy::Prompt,
+    })
+}
+
+/// The artifacts `update` works on: every one (of type `only`) with `all`, else the named.
+fn chosen(
+    c: &Collection,
+    names: &[String],
+    all: bool,
+    only: Option<ArtifactType>,
+) -> Result<Vec<Artifact>> {
+    if all {
+        return Ok(c
+            .manifest()?
+            .artifacts
+            .iter()
+            .filter(|a| only.is_none_or(|ty| a.artifact_type == ty))
+            .cloned()
+            .collect());
+    }
+    names.iter().map(|n| find(c, n, only)).collect()
+}
+
+pub fn update(
+    g: &Global,
+    names: &[String],
+    all: bool,
+    only: Option<ArtifactType>,
+    strat: Option<StrategyArg>,
+    out: &Output,
+) -> Result<Exit> {
+    if names.is_empty() && !all {
+        return Err(UsageError("name the artifacts to update, or pass --all".into()).into());
+    }
+    let t = target(g, out)?;
+    let strategy = strategy(strat, t.home.as_ref())?;
+    let mut c = open_writable(&t, g, out)?;
+    let artifacts = chosen(&c, names, all, only)?;
+    let (inputs, not_updated) = fetch_all(&c, &artifacts, all, out)?;
+    let (outcomes, snapshot) = super::prompt::update(&mut c, &t, &inputs, strategy, out)?;
+    c.close()?;
+    let code = if outcomes.iter().any(|o| !o.conflicts.is_empty()) {
+        // Conflicts first: they leave marked files to fix; what was not updated is intact.
+        Exit::Conflicts
+    } else if !not_updated.is_empty() {
+        Exit::NotAllUpdated
+    } else {
+        Exit::Ok
+    };
+    done(
+        out.updated(&outcomes, snapshot.as_ref(), &not_updated),
+        code,
+    )
+}
+
+fn no_source(a: &Artifact) -> CollectionError {
+    CollectionError::NoSource {
+        name: a.name.clone(),
+        ty: a.artifact_type,
+        origin: a.origin.to_string(),
+    }
+}
+
+/// Fetches every artifact's source before the transaction starts (a failure here changes
+/// nothing). With `all`, an artifact that has no recorded source, or whose fetch fails, is
+/// set aside with why and the others go on; without it (artifacts named by the user), that
+/// fails the whole update.
+fn fetch_all(
+    c: &Collection,
+    artifacts: &[Artifact],
+    all: bool,
+    out: &Output,
+) -> Result<(Vec<UpdateInput>, Vec<NotUpdated>)> {
+    let (mut inputs, mut not_updated) = (Vec::new(), Vec::new());
+    let progress = out.progress(artifacts.len() as u64, "fetching");
+    for a in artifacts {
+        progress.set_message(format!("fetching {} {}", a.artifact_type, a.name));
+        match fetch_one(c, a) {
+            Ok(fetched) => inputs.push(UpdateInput {
+                name: a.name.clone(),
+                ty: a.artifact_type,
+                fetched,
+            }),
+            Err((reason, e)) if all => not_updated.push(NotUpdated::new(a, reason, &e)),
+            Err((NotUpdated::FETCH_FAILED, e)) => {
+                return Err(e.context(SaysUnchanged(format!(
+                    "fetching {} {} failed; nothing was changed",
+                    a.artifact_type, a.name
+                ))));
+            }
+            Err((_, e)) => return Err(e),
+        }
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    Ok((inputs, not_updated))
+}
+
+/// Fetches `a` from the source [`Collection::source_of`] finds; on failure, why
+/// ([`NotUpdated::NO_SOURCE`] or [`NotUpdated::FETCH_FAILED`]) and the error.
+fn fetch_one(c: &Collection, a: &Artifact) -> Result<Fetched, (&'static str, anyhow::Error)> {
+    let spec = match c.source_of(a) {
+        Ok(Some(spec)) => spec,
+        Ok(None) => return Err((NotUpdated::NO_SOURCE, no_source(a).into())),
+        Err(e) => return Err((NotUpdated::NO_SOURCE, e.into())),
+    };
+    fetch(&spec, a.artifact_type).map_err(|e| (NotUpdated::FETCH_FAILED, e.into()))
+}

@@ -1,0 +1,299 @@
+//! One function per command: turn arguments into library calls, hand results to `output`.
+//! One file per group of commands; here the dispatch and what they share: which collection
+//! a command works on, and opening it.
+
+mod artifacts;
+mod collection;
+mod journal;
+mod prompt;
+mod reference;
+mod snapshots;
+
+use super::advice::NotFoundNear;
+use super::args::{Cli, Command, Global, JournalCommand, TypeArg};
+use super::exit::{Exit, UsageError};
+use super::output::{self, Output};
+use anyhow::{Context, Result, anyhow};
+use skillwal::fs::FileSystem;
+use skillwal::fs::fault::FaultFs;
+use skillwal::fs::real::RealFs;
+use skillwal::skillmeat::collection::{Collection, CollectionError};
+use skillwal::skillmeat::home::Home;
+use skillwal::skillmeat::{Artifact, ArtifactType};
+use skillwal::{Error, OpenOptions};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The collection a command works on.
+pub struct Target {
+    pub dir: PathBuf,
+    pub name: String,
+    pub home: Option<Home>,
+}
+
+fn ty(t: TypeArg) -> ArtifactType {
+    match t {
+        TypeArg::Skill => ArtifactType::Skill,
+        TypeArg::Command => ArtifactType::Command,
+        TypeArg::Agent => ArtifactType::Agent,
+    }
+}
+
+/// The real file system, wrapped in the crash hook when the environment asks for it.
+pub fn file_system() -> Result<Arc<dyn FileSystem>> {
+    FaultFs::from_env(Arc::new(RealFs)).map_err(|e| anyhow!(e))
+}
+
+/// `dir` absolute, without `.`, `..` or links on the way (the parent's, when `dir` does not
+/// exist yet): skillwal's state for a collection is found from its path, so one collection
+/// must have one path whatever way it is named.
+fn canonical(dir: &Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
+    match std::fs::canonicalize(&abs) {
+        Ok(c) => Ok(c),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match (abs.parent(), abs.file_name()) {
+                (Some(parent), Some(name)) if name != ".." => Ok(canonical(parent)?.join(name)),
+                _ => Ok(abs),
+            }
+        }
+        Err(e) => Err(e).with_context(|| format!("resolving {}", dir.display())),
+    }
+}
+
+/// Where skillwal's state for the collection of `t` is (wal-spec.md §2), moved there first
+/// when an older skillwal kept it in the collection and `write` (so this process may).
+fn layout(t: &Target, g: &Global, write: bool) -> Result<skillwal::engine::Layout> {
+    let fs = file_system()?;
+    let mut location = skillwal::skillmeat::state::locate(&fs, &t.dir)?;
+    if write && location.legacy {
+        skillwal::skillmeat::state::migrate(fs.as_ref(), &t.dir, g.no_wait)?;
+        location = skillwal::skillmeat::state::locate(&fs, &t.dir)?;
+    }
+    Ok(location.layout)
+}
+
+/// The collection the global options name, also told to `out` (every JSON document names
+/// it).
+fn target(g: &Global, out: &Output) -> Result<Target> {
+    let t = resolve_target(g)?;
+    out.set_collection(&t.name, &t.dir);
+    Ok(t)
+}
+
+fn resolve_target(g: &Global) -> Result<Target> {
+    if let Some(dir) = &g.collection_dir {
+        let dir = &canonical(dir)?;
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "default".into());
+        return Ok(Target {
+            dir: dir.clone(),
+            name,
+            home: None,
+        });
+    }
+    let home = Home::resolve(g.home.as_deref())?;
+    let name = match &g.collection {
+        Some(n) => n.clone(),
+        None => home.active_collection()?,
+    };
+    Ok(Target {
+        dir: canonical(&home.collection_dir(&name))?,
+        name,
+        home: Some(home),
+    })
+}
+
+fn is_read_only(e: &CollectionError) -> bool {
+    let code = match e {
+        CollectionError::Engine(e) => e.raw_os_error(),
+        CollectionError::Io(e) => e.raw_os_error(),
+        _ => None,
+    };
+    matches!(code, Some(c) if c == rustix::io::Errno::ROFS.raw_os_error() || c == rustix::io::Errno::ACCESS.raw_os_error() || c == rustix::io::Errno::PERM.raw_os_error())
+}
+
+/// Opens the collection for writing, recovering first; waits for another holder unless
+/// `--no-wait`, telling the user it waits.
+fn open(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
+    let fs = file_system()?;
+    let no_wait = OpenOptions {
+        no_wait: true,
+        ..Default::default()
+    };
+    let opened = match Collection::open(fs.clone(), &t.dir, &no_wait) {
+        Err(CollectionError::Engine(Error::Locked { holder, .. })) if !g.no_wait => {
+            out.waiting(&t.dir, holder.as_deref());
+            Collection::open(fs, &t.dir, &OpenOptions::default())
+        }
+        other => other,
+    };
+    let (c, report) = opened?;
+    out.recovered(&t.dir, &report);
+    if let Some(stale) = c.stale_state() {
+        out.stale_state(stale);
+    }
+    Ok(c)
+}
+
+/// Opens for reading: like [`open`], but a collection that cannot be written is read
+/// without the engine when it has nothing to recover.
+fn open_for_reading(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
+    match open(t, g, out) {
+        Ok(c) => Ok(c),
+        Err(e) => match e.downcast::<CollectionError>() {
+            Ok(ce) if is_read_only(&ce) => {
+                let c = Collection::open_read_only(Arc::new(RealFs), &t.dir)?;
+                out.note(&format!(
+                    "{} cannot be written; reading it without taking its lock",
+                    t.dir.display()
+                ));
+                Ok(c)
+            }
+            Ok(ce) => Err(ce.into()),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// How many automatic snapshots to keep: `[settings] skillwal-snapshot-keep` in
+/// `config.toml`, else the default.
+fn snapshot_keep(t: &Target) -> Result<usize> {
+    let configured = match &t.home {
+        Some(h) => match h.read_config()? {
+            Some(c) => c.config()?.snapshot_keep,
+            None => None,
+        },
+        None => None,
+    };
+    Ok(configured.map_or(
+        skillwal::skillmeat::collection::DEFAULT_SNAPSHOT_KEEP,
+        |n| n.min(usize::MAX as u64) as usize,
+    ))
+}
+
+/// [`open`] for a command that may take an automatic snapshot: applies the retention.
+fn open_writable(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
+    let keep = snapshot_keep(t)?;
+    let mut c = open(t, g, out)?;
+    c.set_snapshot_retention(keep);
+    Ok(c)
+}
+
+/// The one artifact called `name` (of type `ty`), like [`Collection::find`]; when there is
+/// none, the error names the artifacts with close names.
+fn find(c: &Collection, name: &str, ty: Option<ArtifactType>) -> Result<Artifact> {
+    match c.find(name, ty) {
+        Err(error @ CollectionError::NotFound { .. }) => {
+            let manifest = c.manifest()?;
+            let names = manifest
+                .artifacts
+                .iter()
+                .filter(|a| ty.is_none_or(|t| a.artifact_type == t))
+                .map(|a| a.name.as_str());
+            let near = super::suggest::near(name, names);
+            if near.is_empty() {
+                return Err(error.into());
+            }
+            Err(NotFoundNear { error, near }.into())
+        }
+        other => Ok(other?),
+    }
+}
+
+/// Whether there is a user at a terminal to ask.
+fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks `question` on the terminal; without one, fails with the usage error `refusal`.
+fn confirm(question: &str, refusal: &str) -> Result<bool> {
+    if !interactive() {
+        return Err(UsageError(refusal.to_string()).into());
+    }
+    Ok(output::ask(question))
+}
+
+/// `code` once the command's output is `printed`. A closed standard output (the reader of
+/// the pipe went away) does not change what the command decided: it ends quietly with the
+/// code it would have had (see [`Exit::of_error`] for the other commands, all ending with
+/// success).
+fn done(printed: output::Printed, code: Exit) -> Result<Exit> {
+    match printed {
+        Err(e) if e.0.kind() == std::io::ErrorKind::BrokenPipe => Ok(code),
+        other => Ok(other.map(|()| code)?),
+    }
+}
+
+/// `printed`, after closing `c` (so that a failure to print, a closed pipe included, still
+/// releases the collection properly).
+fn close_then(c: Collection, printed: output::Printed) -> Result<Exit> {
+    c.close()?;
+    printed?;
+    Ok(Exit::Ok)
+}
+
+pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
+    let g = &cli.global;
+    match &cli.command {
+        Command::Init { name } => collection::init(g, name.as_deref(), out),
+        Command::Add {
+            r#type,
+            source,
+            name,
+            git,
+            path,
+            reference,
+        } => {
+            let add = artifacts::AddArgs {
+                ty: ty(*r#type),
+                source: source.as_deref(),
+                name: name.as_deref(),
+                git: git.as_deref(),
+                path: path.as_deref(),
+                reference: reference.as_deref(),
+            };
+            artifacts::add(g, &add, out)
+        }
+        Command::Update {
+            names,
+            all,
+            r#type,
+            strategy,
+        } => artifacts::update(g, names, *all, r#type.map(ty), *strategy, out),
+        Command::Remove {
+            name,
+            r#type,
+            keep_files,
+        } => artifacts::remove(g, name, r#type.map(ty), *keep_files, out),
+        Command::Diff { name, r#type } => artifacts::diff(g, name, r#type.map(ty), out),
+        Command::List => collection::list(g, out),
+        Command::Show { name, r#type } => collection::show(g, name, r#type.map(ty), out),
+        Command::Status => collection::status(g, out),
+        Command::Verify => collection::verify(g, out),
+        Command::Journal {
+            command: JournalCommand::Inspect { path },
+        } => journal::inspect(g, path.as_deref(), out),
+        Command::Journal {
+            command: JournalCommand::Verify,
+        } => journal::verify(g, out),
+        Command::Recover { dry_run, discard } => journal::recover(g, *dry_run, *discard, out),
+        Command::Snapshot { message, command } => {
+            snapshots::snapshot(g, message.as_deref(), command, out)
+        }
+        Command::Rollback { id, yes } => snapshots::rollback(g, id, *yes, out),
+        Command::Gc => snapshots::gc(g, out),
+        Command::Demo { keep } => super::demo::run(*keep, out),
+        Command::Completions { shell } => {
+            out.bytes(&reference::completions(*shell))?;
+            Ok(Exit::Ok)
+        }
+        Command::Man => {
+            out.bytes(&reference::man()?)?;
+            Ok(Exit::Ok)
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Output of the commands on artifacts: add, remove, update, diff.
+
+use super::{Output, Printed, note_line, short};
+use serde_json::json;
+use skillwal::skillmeat::collection::{SnapshotOutcome, UpdateAction, UpdateOutcome};
+use skillwal::skillmeat::threeway::FileDiff;
+use skillwal::skillmeat::{Artifact, ArtifactType, LockEntry};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// An artifact `update --all` could not update, and why (exit code 5).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NotUpdated {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// [`NotUpdated::NO_SOURCE`] or [`NotUpdated::FETCH_FAILED`].
+    pub reason: &'static str,
+    /// The whole message: what is missing or what failed, and what to do.
+    pub detail: String,
+}
+
+impl NotUpdated {
+    /// No recorded source to update from (or its record cannot be read).
+    pub const NO_SOURCE: &'static str = "no-source";
+    /// The source is recorded but fetching it failed.
+    pub const FETCH_FAILED: &'static str = "fetch-failed";
+
+    pub fn new(a: &Artifact, reason: &'static str, e: &anyhow::Error) -> NotUpdated {
+        NotUpdated {
+            name: a.name.clone(),
+            ty: a.artifact_type.as_str().to_string(),
+            reason,
+            detail: crate::cli::advice::message(e),
+        }
+    }
+}
+
+/// The line saying which automatic snapshot a command took (and what retention dropped).
+pub(super) fn auto_snapshot_line(w: &mut dyn Write, s: &SnapshotOutcome) -> io::Result<()> {
+    let pruned = if s.pruned.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; older automatic snapshots deleted by retention: {}",
+            s.pruned
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    writeln!(
+        w,
+        "Snapshot {} holds the state before (`skillwal rollback {}` restores it){pruned}",
+        s.snapshot.id, s.snapshot.id
+    )?;
+    skipped_lines(w, &s.skipped)
+}
+
+/// A note on stderr for each special file a snapshot skipped (after what `w` holds).
+pub(super) fn skipped_lines(w: &mut dyn Write, skipped: &[String]) -> io::Result<()> {
+    if !skipped.is_empty() {
+        w.flush()?;
+    }
+    for p in skipped {
+        note_line(&format!(
+            "skillwal: {p} is a special file (a socket, FIFO or device); not recorded in the snapshot"
+        ));
+    }
+    Ok(())
+}
+
+fn outcome_lines(w: &mut dyn Write, outcomes: &[UpdateOutcome]) -> io::Result<()> {
+    for o in outcomes {
+        let what = match o.action {
+            UpdateAction::Updated if o.locally_modified => {
+                "updated (local modifications overwritten)"
+            }
+            UpdateAction::Updated => "updated",
+            UpdateAction::UpToDate => "up to date",
+            UpdateAction::KeptLocal => "kept local modifications (not updated)",
+            UpdateAction::Merged if o.conflicts.is_empty() => "merged with the local modifications",
+            UpdateAction::Merged => "merged, WITH CONFLICTS",
+        };
+        writeln!(
+            w,
+            "{} {}: {what}{}",
+            o.ty,
+            o.name,
+            if matches!(o.action, UpdateAction::Updated | UpdateAction::Merged) {
+                format!(" (content {})", short(&o.content_hash))
+            } else {
+                String::new()
+            }
+        )?;
+        for c in &o.conflicts {
+            writeln!(w, "  conflict ({}) {}: {}", c.kind, c.path, c.detail)?;
+        }
+    }
+    Ok(())
+}
+
+impl Output {
+    pub fn added(
+        &self,
+        ty: ArtifactType,
+        name: &str,
+        e: &LockEntry,
+        source: &str,
+        dir: &Path,
+    ) -> Printed {
+        if self.json {
+            return self.json(json!({
+                "added": {"name": name, "type": ty.as_str(), "content_hash": e.content_hash,
+                          "resolved_sha": e.resolved_sha, "resolved_version": e.resolved_version,
+                          "source": source, "collection": dir}
+            }));
+        }
+        let version = e
+            .resolved_version
+            .as_deref()
+            .or(e.resolved_sha.as_deref().map(short));
+        self.text(|w| {
+            writeln!(
+                w,
+                "Added {ty} {name} from {source}{} (content {})",
+                version.map(|v| format!(" at {v}")).unwrap_or_default(),
+                short(&e.content_hash)
+            )
+        })
+    }
+
+    pub fn removed(
+        &self,
+        name: &str,
+        ty: ArtifactType,
+        keep_files: bool,
+        snap: &SnapshotOutcome,
+    ) -> Printed {
+        if self.json {
+            return self.json(json!({
+                "removed": {"name": name, "type": ty.as_str(), "files_kept": keep_files},
+                "snapshot": snap,
+            }));
+        }
+        self.text(|w| {
+            if keep_files {
+                writeln!(
+                    w,
+                    "Removed {ty} {name} from the manifest and lock (files kept)"
+                )?;
+            } else {
+                writeln!(w, "Removed {ty} {name}")?;
+            }
+            auto_snapshot_line(w, snap)
+        })
+    }
+
+    pub fn updated(
+        &self,
+        outcomes: &[UpdateOutcome],
+        snap: Option<&SnapshotOutcome>,
+        not_updated: &[NotUpdated],
+    ) -> Printed {
+        if self.json {
+            return self
+                .json(json!({"updates": outcomes, "snapshot": snap, "not_updated": not_updated}));
+        }
+        self.text(|w| {
+            if let Some(s) = snap {
+                auto_snapshot_line(w, s)?;
+            }
+            outcome_lines(w, outcomes)?;
+            let n = outcomes
+                .iter()
+                .filter(|o| matches!(o.action, UpdateAction::Updated | UpdateAction::Merged))
+                .count();
+            if n > 1 {
+                writeln!(w, "{n} artifacts updated in one transaction")?;
+            }
+            for n in not_updated {
+                writeln!(
+                    w,
+                    "{} {}: NOT UPDATED ({}): {}",
+                    n.ty, n.name, n.reason, n.detail
+                )?;
+            }
+            Ok(())
+        })?;
+        if !not_updated.is_empty() {
+            note_line(&format!(
+                "skillwal: {} artifact(s) could not be updated and are unchanged (listed above; exit code 5); every other artifact was updated or is up to date",
+                not_updated.len()
+            ));
+        }
+        let conflicts: usize = outcomes.iter().map(|o| o.conflicts.len()).sum();
+        if conflicts > 0 {
+            note_line(&format!(
+                "skillwal: the update is done, with {conflicts} merge conflict(s) to resolve by hand (exit code 4); `skillwal rollback` to the automatic snapshot above undoes it"
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn diffed(&self, name: &str, ty: ArtifactType, files: &[FileDiff]) -> Printed {
+        if self.json {
+            return self.json(json!({"name": name, "type": ty.as_str(), "files": files}));
+        }
+        self.text(|w| {
+            if files.is_empty() {
+                return writeln!(w, "{ty} {name}: updating would change nothing");
+            }
+            for f in files {
+                match &f.diff {
+                    Some(d) if !d.is_empty() => write!(w, "{d}")?,
+                    Some(_) => writeln!(w, "{} {} (empty)", f.change, f.path)?,
+                    None => writeln!(w, "Binary files differ: {} ({})", f.path, f.change)?,
+                }
+            }
+            writeln!(
+                w,
+                "{ty} {name}: updating would change {} file(s) (+{} -{} lines)",
+                files.len(),
+                files.iter().map(|f| f.added_lines).sum::<usize>(),
+                files.iter().map(|f| f.removed_lines).sum::<usize>()
+            )
+        })
+    }
+}
