@@ -2634,3 +2634,32 @@ fn bug_bad_input_messages_say_what_to_do() {
         missing.join("\n")
     );
 }
+
+/// `add` and `update` name every entry of the source they left out because its name is
+/// ignored (README, "Ignored names"), on stderr and in `--json`; nothing is dropped silently.
+#[test]
+fn add_and_update_say_which_ignored_entries_they_left_out() {
+    let sb = Sandbox::new();
+    sb.run(&["init"]).ok();
+    let skill = sb.skill_source("my-skill", "v1");
+    write(&skill.join(".DS_Store"), "junk");
+    write(&skill.join("node_modules/left-pad/index.js"), "junk");
+    write(&skill.join("docs/old.pyc"), "junk");
+    sb.run(&["add", "skill", s(&skill)]).ok().stderr_has(
+        "skillwal: skill my-skill: left out of the source (ignored names): .DS_Store, docs/old.pyc, node_modules/",
+    );
+
+    write(&skill.join("SKILL.md"), "---\nname: my-skill\n---\nv2\n");
+    let v = sb
+        .run(&["--json", "update", "my-skill", "--strategy", "upstream"])
+        .ok()
+        .json();
+    assert_eq!(
+        v["updates"][0]["ignored"],
+        serde_json::json!([".DS_Store", "docs/old.pyc", "node_modules/"])
+    );
+
+    let other = sb.skill_source("clean", "v1");
+    let v = sb.run(&["--json", "add", "skill", s(&other)]).ok().json();
+    assert_eq!(v["added"]["ignored"], serde_json::json!([]));
+}

@@ -155,7 +155,14 @@ pub fn add(g: &Global, a: &AddArgs, out: &Output) -> Result<Exit> {
     };
     let entry = c.add(ty, &name, &fetched)?;
     c.close()?;
-    out.added(ty, &name, &entry, &describe(&spec), &t.dir)?;
+    out.added(
+        ty,
+        &name,
+        &entry,
+        &describe(&spec),
+        &t.dir,
+        &fetched.ignored,
+    )?;
     Ok(Exit::Ok)
 }
 

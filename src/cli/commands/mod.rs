@@ -40,9 +40,15 @@ fn ty(t: TypeArg) -> ArtifactType {
     }
 }
 
-/// The real file system, wrapped in the crash hook when the environment asks for it.
+/// The real file system, wrapped in the crash hook when the environment asks for it. One
+/// per process: the collection, its state and the home directory's `config.toml` all go
+/// through it, so the hook counts every mutating call of the command.
 pub fn file_system() -> Result<Arc<dyn FileSystem>> {
-    FaultFs::from_env(Arc::new(RealFs)).map_err(|e| anyhow!(e))
+    static FS: std::sync::OnceLock<Result<Arc<dyn FileSystem>, String>> =
+        std::sync::OnceLock::new();
+    FS.get_or_init(|| FaultFs::from_env(Arc::new(RealFs)))
+        .clone()
+        .map_err(|e| anyhow!(e))
 }
 
 /// `dir` absolute, without `.`, `..` or links on the way (the parent's, when `dir` does not
@@ -95,7 +101,7 @@ fn resolve_target(g: &Global) -> Result<Target> {
             home: None,
         });
     }
-    let home = Home::resolve(g.home.as_deref())?;
+    let home = Home::resolve(g.home.as_deref())?.with_fs(file_system()?);
     let name = match &g.collection {
         Some(n) => n.clone(),
         None => home.active_collection()?,

@@ -109,14 +109,16 @@ impl Output {
         e: &LockEntry,
         source: &str,
         dir: &Path,
+        ignored: &[String],
     ) -> Printed {
         if self.json {
             return self.json(json!({
                 "added": {"name": name, "type": ty.as_str(), "content_hash": e.content_hash,
                           "resolved_sha": e.resolved_sha, "resolved_version": e.resolved_version,
-                          "source": source, "collection": dir}
+                          "source": source, "collection": dir, "ignored": ignored}
             }));
         }
+        ignored_note(ty.as_str(), name, ignored);
         let version = e
             .resolved_version
             .as_deref()
@@ -166,6 +168,9 @@ impl Output {
         if self.json {
             return self
                 .json(json!({"updates": outcomes, "snapshot": snap, "not_updated": not_updated}));
+        }
+        for o in outcomes {
+            ignored_note(&o.ty, &o.name, &o.ignored);
         }
         self.text(|w| {
             if let Some(s) = snap {
@@ -226,5 +231,16 @@ impl Output {
                 files.iter().map(|f| f.removed_lines).sum::<usize>()
             )
         })
+    }
+}
+
+/// Says on stderr which entries of a source were left out because their names are ignored
+/// (README, "What is kept exactly"), so that nothing is dropped silently.
+fn ignored_note(ty: &str, name: &str, ignored: &[String]) {
+    if !ignored.is_empty() {
+        note_line(&format!(
+            "skillwal: {ty} {name}: left out of the source (ignored names): {}",
+            ignored.join(", ")
+        ));
     }
 }

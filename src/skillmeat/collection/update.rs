@@ -39,6 +39,9 @@ pub struct UpdateOutcome {
     /// Conflicts a merge left (marked in the files, or reported); empty otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<super::threeway::MergeConflict>,
+    /// Entries of the source left out because their names are ignored
+    /// ([`crate::skillmeat::source::Fetched::ignored`]).
+    pub ignored: Vec<String>,
 }
 
 /// One artifact to update, with its source already fetched.
@@ -80,6 +83,7 @@ impl Planned<'_> {
                 .as_ref()
                 .map(|p| p.conflicts.clone())
                 .unwrap_or_default(),
+            ignored: self.input.fetched.ignored.clone(),
         }
     }
 }
