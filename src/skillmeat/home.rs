@@ -86,7 +86,7 @@ impl Home {
     }
 
     /// The config, or `None` when there is no `config.toml`. Parse errors carry line and
-    /// column; so does a value skillwal does not know ([`check_values`]).
+    /// column; so does a value skillwal does not know (`check_values`).
     pub fn read_config(&self) -> Result<Option<ConfigEditor>, HomeError> {
         let path = self.config_path();
         let limit = crate::limits::DOCUMENT_BYTES_MAX as u64;
