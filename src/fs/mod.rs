@@ -358,31 +358,37 @@ pub fn write_atomically(fs: &dyn FileSystem, path: &Path, bytes: &[u8]) -> Resul
     fs.sync_dir(dir).map_err(io_error("fsync directory", dir))
 }
 
-/// Reads the whole file at `path` (at most `max` bytes: a larger file is an `InvalidData`
-/// error), or `None` when it does not exist.
-pub fn read_small_file(
+/// Reads the whole UTF-8 text file at `path` (at most `max` bytes: a larger file, or one
+/// that is not UTF-8, is an `InvalidData` error) and its permission bits, or `None` when it
+/// does not exist. For documents that are parsed whole (manifest, lock, config).
+pub fn read_small_text(
     fs: &dyn FileSystem,
     path: &Path,
     max: u64,
-) -> Result<Option<Vec<u8>>, IoError> {
+) -> Result<Option<(String, u32)>, IoError> {
+    let invalid = |what: String| {
+        IoError::new(
+            "read",
+            path,
+            io::Error::new(io::ErrorKind::InvalidData, what),
+        )
+    };
     let file = match fs.open(path, OpenMode::Read) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(IoError::new("read", path, e)),
     };
-    let len = file.metadata().map_err(io_error("stat", path))?.len;
-    if len > max {
-        return Err(IoError::new(
-            "read",
-            path,
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{len} bytes, larger than the {max} bytes read whole"),
-            ),
-        ));
+    let meta = file.metadata().map_err(io_error("stat", path))?;
+    if meta.len > max {
+        return Err(invalid(format!(
+            "{} bytes, larger than the {max} bytes a document may have",
+            meta.len
+        )));
     }
-    let mut bytes = vec![0u8; len as usize];
+    let mut bytes = vec![0u8; meta.len as usize];
     file.read_exact_at(&mut bytes, 0)
         .map_err(io_error("read", path))?;
-    Ok(Some(bytes))
+    let text = String::from_utf8(bytes)
+        .map_err(|_| invalid("stream did not contain valid UTF-8".into()))?;
+    Ok(Some((text, meta.mode)))
 }

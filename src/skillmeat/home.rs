@@ -90,19 +90,9 @@ impl Home {
     pub fn read_config(&self) -> Result<Option<ConfigEditor>, HomeError> {
         let path = self.config_path();
         let limit = crate::limits::DOCUMENT_BYTES_MAX as u64;
-        let Some(bytes) = crate::fs::read_small_file(self.fs.as_ref(), &path, limit)? else {
+        let Some((text, _)) = crate::fs::read_small_text(self.fs.as_ref(), &path, limit)? else {
             return Ok(None);
         };
-        let text = String::from_utf8(bytes).map_err(|_| {
-            crate::error::IoError::new(
-                "read",
-                &path,
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "stream did not contain valid UTF-8",
-                ),
-            )
-        })?;
         let document = path.display().to_string();
         let editor = ConfigEditor::parse(&text, &document)?;
         check_values(&text, &document)?;

@@ -80,28 +80,11 @@ impl Drop for Edit<'_> {
 
 /// The text and permission bits of a document, `None` when it does not exist.
 pub(super) fn read_doc(fs: &dyn FileSystem, path: &Path) -> Result<Option<(String, u32)>> {
-    let file = match fs.open(path, OpenMode::Read) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io("read", path)(e)),
-    };
-    let meta = file.metadata().map_err(io("stat", path))?;
-    if meta.len > DOCUMENT_BYTES_MAX as u64 {
-        return Err(io("read", path)(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("larger than {DOCUMENT_BYTES_MAX} bytes; not a collection document"),
-        )));
-    }
-    let mut bytes = vec![0u8; meta.len as usize];
-    file.read_exact_at(&mut bytes, 0)
-        .map_err(io("read", path))?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        io("read", path)(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "stream did not contain valid UTF-8",
-        ))
-    })?;
-    Ok(Some((text, meta.mode)))
+    Ok(crate::fs::read_small_text(
+        fs,
+        path,
+        DOCUMENT_BYTES_MAX as u64,
+    )?)
 }
 
 pub use crate::limits::DOCUMENT_BYTES_MAX;

@@ -49,7 +49,7 @@ use super::{
 };
 use crate::engine::recovery::RecoveryReport;
 use crate::error::IoError;
-use crate::fs::{FileKind, FileSystem, OpenMode};
+use crate::fs::{FileKind, FileSystem};
 use crate::store::capture::{CacheUse, Captured, Item, capture, capture_dir};
 use crate::store::gc::{BaseId, GcReport};
 use crate::store::refs::{self, BaseContent, SnapshotRef, SourceRef, StagedSnapshot};
