@@ -7,6 +7,8 @@ use crate::cli::exit::Exit;
 use crate::cli::output::Output;
 use anyhow::{Result, bail};
 use skillwal::OpenOptions;
+use skillwal::fs::real::RealFs;
+use skillwal::fs::{FileSystem, LockKind};
 use skillwal::skillmeat::ArtifactType;
 use skillwal::skillmeat::collection::{Collection, CollectionError};
 use skillwal::skillmeat::home::HomeError;
@@ -50,21 +52,51 @@ fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// A failed `Collection::init` that changed nothing in a collection may still have created
-/// directories on its way (an I/O error after the first ones): the error then names them
-/// instead of claiming that nothing was changed.
-fn left_behind(e: CollectionError, missing: &[PathBuf]) -> anyhow::Error {
-    let made: Vec<String> = missing
+/// Removes what a failed `init` created: the directories of `missing` that exist now. The
+/// state directory beside the collection is removed whole, under its lock (taken without
+/// waiting: a process that took it meanwhile keeps it); every other directory only when
+/// empty. Returns what is left.
+fn undo_init(dir: &Path, missing: &[PathBuf]) -> Vec<PathBuf> {
+    let state = skillwal::skillmeat::state::beside(dir);
+    let mut made: Vec<&PathBuf> = missing
         .iter()
         .filter(|p| std::fs::symlink_metadata(p).is_ok())
-        .map(|p| p.display().to_string())
         .collect();
-    if made.is_empty() || e.effect() == skillwal::error::Effect::MaybeApplied {
+    made.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    let mut left = Vec::new();
+    for p in made {
+        let removed = if Some(p.as_path()) == state.as_deref() {
+            let lock = p.join(skillwal::engine::layout::LOCK_FILE);
+            match RealFs.lock(&lock, LockKind::Exclusive, false) {
+                Ok(_held) => std::fs::remove_dir_all(p).is_ok(),
+                Err(_) => false,
+            }
+        } else {
+            std::fs::remove_dir(p).is_ok()
+        };
+        if !removed {
+            left.push(p.clone());
+        }
+    }
+    left
+}
+
+/// A failed `Collection::init` that changed nothing in a collection may still have created
+/// directories on its way (an I/O error after the first ones): they are removed, so that
+/// "Nothing was changed." is true; what cannot be removed is named instead.
+fn left_behind(e: CollectionError, dir: &Path, missing: &[PathBuf]) -> anyhow::Error {
+    let locked = matches!(&e, CollectionError::Engine(skillwal::Error::Locked { .. }));
+    if locked || e.effect() == skillwal::error::Effect::MaybeApplied {
         return e.into();
     }
+    let left = undo_init(dir, missing);
+    if left.is_empty() {
+        return e.into();
+    }
+    let left: Vec<String> = left.iter().map(|p| p.display().to_string()).collect();
     anyhow::Error::new(e).context(LeftBehind(format!(
         "init did not create the collection; it left {} behind (no collection in them): run `skillwal init` again, or remove them",
-        made.join(", ")
+        left.join(", ")
     )))
 }
 
@@ -85,7 +117,8 @@ pub fn init(g: &Global, name: Option<&str>, out: &Output) -> Result<Exit> {
         no_wait: g.no_wait,
         ..Default::default()
     };
-    let c = Collection::init(fs, &t.dir, &t.name, &opts).map_err(|e| left_behind(e, &missing))?;
+    let c = Collection::init(fs, &t.dir, &t.name, &opts)
+        .map_err(|e| left_behind(e, &t.dir, &missing))?;
     c.close()?;
     let config = match &t.home {
         Some(h) => Some(h.ensure_config(&t.name)?),
