@@ -36,6 +36,9 @@ pub const LABEL_BYTES_MAX: usize = 1024;
 pub const JOURNAL_PREALLOC_BYTES: u64 = 1024 * 1024;
 /// Buffer size for streaming file contents.
 pub const STREAM_BUFFER_BYTES: usize = 64 * 1024;
+/// Most symbolic links followed in resolving one path (Linux's `MAXSYMLINKS`); past it the
+/// path counts as looping.
+pub const LINK_HOPS_MAX: usize = 40;
 
 const _: () = assert!(RECORD_PAYLOAD_MAX as u64 > INLINE_CONTENT_MAX + PATH_BYTES_MAX as u64);
 const _: () = assert!(INLINE_BYTES_PER_TXN_MAX >= INLINE_CONTENT_MAX);

@@ -1,13 +1,17 @@
 //! The file-system seam (src/fs/mod.rs, "The rule"): the home directory's writes and a new
 //! collection's directories go through the file system they were given — on the simulator
 //! they exist in the simulator only, nothing appears on the host, and a power cut right
-//! after they return keeps them (each new directory entry was made durable).
+//! after they return keeps them (each new directory entry was made durable). A local source
+//! is listed, copied and hashed through the file system it was fetched with, and a source file
+//! that changed after it was listed is refused.
 
 use skillwal::OpenOptions;
 use skillwal::fs::FileSystem;
 use skillwal::fs::sim::{CrashModel, SimFs};
-use skillwal::skillmeat::collection::Collection;
+use skillwal::skillmeat::collection::{Collection, CollectionError};
 use skillwal::skillmeat::home::{ConfigChange, Home};
+use skillwal::skillmeat::source::fetch_in;
+use skillwal::skillmeat::{ArtifactType, SourceSpec, content_hash_in};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -84,4 +88,95 @@ fn a_failing_config_write_is_reported_with_its_path_and_leaves_the_old_config() 
         "{msg}"
     );
     assert_eq!(sim.snapshot(Path::new("/"), &[]).unwrap(), before_rewrite);
+}
+
+/// Writes `bytes` to a new file at `path` on `sim`.
+fn put(sim: &SimFs, path: &str, bytes: &[u8]) {
+    let f = sim
+        .open(
+            Path::new(path),
+            skillwal::fs::OpenMode::CreateNew { mode: 0o644 },
+        )
+        .unwrap();
+    f.write_all_at(bytes, 0).unwrap();
+}
+
+/// A skill source at `/src/demo` and a collection at `/c`, both in the simulator only.
+fn source_and_collection() -> (SimFs, Arc<dyn FileSystem>, Collection) {
+    let sim = SimFs::new();
+    for d in ["/src", "/src/demo", "/src/demo/sub"] {
+        sim.create_dir(Path::new(d), 0o755).unwrap();
+    }
+    put(&sim, "/src/demo/SKILL.md", b"---\nname: demo\n---\nhello\n");
+    put(&sim, "/src/demo/sub/x.txt", b"twelve bytes");
+    put(&sim, "/src/demo/other.txt", b"TWELVE BYTES");
+    sim.symlink(std::ffi::OsStr::new("sub/x.txt"), Path::new("/src/demo/l"))
+        .unwrap();
+    let fs: Arc<dyn FileSystem> = Arc::new(sim.handle());
+    let c = Collection::init(fs.clone(), Path::new("/c"), "c", &OpenOptions::default()).unwrap();
+    (sim, fs, c)
+}
+
+fn demo_spec() -> SourceSpec {
+    SourceSpec::Local(PathBuf::from("/src/demo"))
+}
+
+#[test]
+fn a_local_source_is_listed_copied_and_hashed_through_the_given_file_system() {
+    let (sim, fs, mut c) = source_and_collection();
+    assert!(!Path::new("/src/demo").exists(), "the host has /src/demo");
+    let fetched = fetch_in(fs.clone(), &demo_spec(), ArtifactType::Skill).unwrap();
+    let entry = c.add(ArtifactType::Skill, "demo", &fetched).unwrap();
+    c.close().unwrap();
+    let copied = sim.snapshot(Path::new("/c/skills/demo"), &[]).unwrap();
+    let source = sim.snapshot(Path::new("/src/demo"), &[]).unwrap();
+    assert_eq!(copied, source, "the copy is not the source");
+    // The hash recorded is SkillMeat's, computed on the source (the link read as its file).
+    let expected =
+        content_hash_in(fs.as_ref(), Path::new("/src/demo"), ArtifactType::Skill).unwrap();
+    assert_eq!(entry.content_hash, expected);
+}
+
+#[test]
+fn a_source_file_that_changed_after_listing_is_refused_and_nothing_is_written() {
+    type Change = fn(&SimFs);
+    let changes: [(&str, Change); 3] = [
+        ("grew", |sim| {
+            let f = sim
+                .open(
+                    Path::new("/src/demo/sub/x.txt"),
+                    skillwal::fs::OpenMode::ReadWrite,
+                )
+                .unwrap();
+            f.write_all_at(b"!", 12).unwrap();
+        }),
+        ("replaced by a link to a file of the same size", |sim| {
+            sim.remove_file(Path::new("/src/demo/sub/x.txt")).unwrap();
+            sim.symlink(
+                std::ffi::OsStr::new("../other.txt"),
+                Path::new("/src/demo/sub/x.txt"),
+            )
+            .unwrap();
+        }),
+        ("removed", |sim| {
+            sim.remove_file(Path::new("/src/demo/sub/x.txt")).unwrap();
+        }),
+    ];
+    for (what, change) in changes {
+        let (sim, fs, mut c) = source_and_collection();
+        let fetched = fetch_in(fs.clone(), &demo_spec(), ArtifactType::Skill).unwrap();
+        change(&sim);
+        let before = sim.snapshot(Path::new("/c"), &[]).unwrap();
+        let err = c.add(ArtifactType::Skill, "demo", &fetched).unwrap_err();
+        assert!(
+            matches!(err, CollectionError::SourceChanged { ref path } if path.starts_with("/src/demo")),
+            "{what}: {err}"
+        );
+        c.close().unwrap();
+        let (c, _) =
+            Collection::open(fs.clone(), Path::new("/c"), &OpenOptions::default()).unwrap();
+        c.close().unwrap();
+        let after = sim.snapshot(Path::new("/c"), &[]).unwrap();
+        assert_eq!(before, after, "{what}: the collection changed");
+    }
 }

@@ -10,9 +10,14 @@
 //! directory (`config.toml`, `collections/`) goes through the `FileSystem` the caller was
 //! given, so the crash hook, the fault injector and the simulator see all of it
 //! ([`create_dir_all_durably`] and [`write_atomically`] are the home directory's writes).
-//! What lies outside all of those — a local source being added, a git checkout in a
-//! temporary directory, a SkillMeat snapshot tarball — is read from the real file system:
-//! it is the user's input, not state skillwal keeps, and no crash of skillwal can change it.
+//! What lies outside all of those is read through a `FileSystem` too, never with `std::fs`:
+//! a local source being added through the one the caller passes (the CLI's own, so the
+//! fault injector sees those reads; [`real::RealFs`] by default); a git checkout, which
+//! `git` itself makes in a temporary directory, through `RealFs`; a SkillMeat snapshot
+//! tarball through the home directory's, extracted into a scratch directory through the
+//! collection's. Where a reader must follow links (a link to a file in a source counts as
+//! that file), [`resolve`] follows them one component at a time through the same trait.
+//! The only writes outside the trait are `git`'s own, in its temporary directory.
 //!
 //! Paths given to a `FileSystem` are absolute. Calls never follow a symbolic link in the last
 //! component (`metadata` is `lstat`); the engine never places links in its own paths.
@@ -29,6 +34,9 @@
 pub mod fault;
 pub mod real;
 pub mod sim;
+
+mod resolve;
+pub use resolve::{FileReader, FsPath, canonicalize, resolve, stat};
 
 use crate::error::{IoError, io_error};
 use std::ffi::OsString;

@@ -173,7 +173,8 @@ fn list_files(fs: &dyn FileSystem, root: &Path) -> Result<Vec<Listed>> {
             components.push(name);
             match entry.kind {
                 FileKind::Symlink => {
-                    let to = follow(fs, &entry_path).map_err(|e| io_error(&entry_path, e))?;
+                    let to = crate::fs::resolve(fs, &entry_path)
+                        .map_err(|e| io_error(&entry_path, e))?;
                     if let Some((resolved, FileKind::File)) = to {
                         if files.len() == HASH_FILES_MAX {
                             return Err(limit(entry_path, "file count", HASH_FILES_MAX));
@@ -198,66 +199,6 @@ fn list_files(fs: &dyn FileSystem, root: &Path) -> Result<Vec<Listed>> {
         }
     }
     Ok(files)
-}
-
-/// Where the absolute `path` resolves, every link in it followed (at most 40), and what is
-/// there; `None` when it dangles or loops. Only reads, through `fs`, whose calls never
-/// follow a link themselves.
-fn follow(fs: &dyn FileSystem, path: &Path) -> io::Result<Option<(PathBuf, FileKind)>> {
-    use std::os::unix::ffi::OsStrExt;
-    use std::path::Component;
-    let mut resolved = PathBuf::from("/");
-    let mut pending: Vec<std::ffi::OsString> = path
-        .components()
-        .rev()
-        .filter_map(|c| match c {
-            Component::Normal(n) => Some(n.to_os_string()),
-            Component::ParentDir => Some("..".into()),
-            _ => None,
-        })
-        .collect();
-    let mut hops = 0;
-    let mut kind = FileKind::Dir;
-    while let Some(name) = pending.pop() {
-        if name == ".." {
-            resolved.pop();
-            continue;
-        }
-        let candidate = resolved.join(&name);
-        match fs.metadata(&candidate) {
-            Ok(m) if m.kind == FileKind::Symlink => {
-                hops += 1;
-                if hops > super::links::LINK_HOPS_MAX {
-                    return Ok(None);
-                }
-                let target = fs.read_link(&candidate)?;
-                let target = Path::new(std::ffi::OsStr::from_bytes(target.as_bytes()));
-                if target.is_absolute() {
-                    resolved = PathBuf::from("/");
-                }
-                for c in target.components().rev() {
-                    match c {
-                        Component::Normal(n) => pending.push(n.to_os_string()),
-                        Component::ParentDir => pending.push("..".into()),
-                        _ => {}
-                    }
-                }
-            }
-            Ok(m) => {
-                if m.kind != FileKind::Dir && !pending.is_empty() {
-                    return Ok(None);
-                }
-                kind = m.kind;
-                resolved = candidate;
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NOTDIR.raw_os_error()) => {
-                return Ok(None);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(Some((resolved, kind)))
 }
 
 /// Streams the bytes of the file at `path` into `hasher` through `buffer`.

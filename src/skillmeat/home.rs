@@ -77,6 +77,11 @@ impl Home {
         Home { fs, ..self }
     }
 
+    /// The file system the home directory is read and written through.
+    pub fn fs(&self) -> &dyn FileSystem {
+        self.fs.as_ref()
+    }
+
     pub fn config_path(&self) -> PathBuf {
         self.dir.join(CONFIG_FILE_NAME)
     }

@@ -49,7 +49,7 @@ pub use format::names::{
 pub use format::time::{format_timestamp, now_timestamp};
 pub use hash::{
     HASH_BUFFER_BYTES, HASH_DEPTH_MAX, HASH_FILES_MAX, content_hash, content_hash_dir,
-    content_hash_file, is_content_hash,
+    content_hash_file, content_hash_in, is_content_hash,
 };
 pub use source::{
     Fetched, FetchedEntry, FetchedKind, SourceError, SourceSpec, default_name, fetch,

@@ -6,19 +6,19 @@ use super::stat_cache::{Recording, StatCache};
 use super::{NewObject, Result, Store, StoreError, io_err};
 use crate::engine::path::META_DIR;
 use crate::engine::tree_hash::hash_file;
-use crate::fs::{FileKind, Metadata};
+use crate::fs::{FileKind, FsPath, Metadata};
 use crate::journal::format::Hash;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One node to capture: `rel` is `/`-separated below the captured root.
 #[derive(Debug, Clone)]
 pub struct Item {
     pub rel: String,
     pub mode: u32,
-    /// `Some(path to read)` for a file; `None` for a directory or a link.
-    pub file: Option<PathBuf>,
+    /// `Some(where to read it)` for a file; `None` for a directory or a link.
+    pub file: Option<FsPath>,
     /// A symbolic link's target (never followed); `None` for a file or a directory.
     pub link: Option<Vec<u8>>,
     /// What `lstat` said of the file when it was listed: the key of the stat cache. `None`
@@ -116,7 +116,7 @@ pub fn walk(store: &Store, root: &Path, exclude_meta: bool) -> Result<(Vec<Item>
                 FileKind::File => items.push(Item {
                     rel: child,
                     mode: m.mode,
-                    file: Some(path),
+                    file: Some(FsPath::new(store.fs_arc(), path)),
                     link: None,
                     stat: Some(m),
                 }),
@@ -269,7 +269,7 @@ impl<'a> Capturing<'a> {
         Ok(Node::Link { size, hash })
     }
 
-    fn file(&mut self, it: &Item, src: &Path, recorder: Option<&mut Recording>) -> Result<Node> {
+    fn file(&mut self, it: &Item, src: &FsPath, recorder: Option<&mut Recording>) -> Result<Node> {
         let known = it
             .stat
             .as_ref()
@@ -277,7 +277,7 @@ impl<'a> Capturing<'a> {
         let (size, hash) = match known {
             Some((len, k)) => (len, k.hash),
             None => {
-                let (size, hash) = hash_file(self.store.fs_for(src), src)?;
+                let (size, hash) = hash_file(src.fs.as_ref(), &src.path)?;
                 self.hashed_files += 1;
                 self.hashed_bytes += size;
                 (size, hash)
@@ -298,7 +298,7 @@ impl<'a> Capturing<'a> {
             self.new_objects.push(NewObject::Blob {
                 hash,
                 size,
-                src: src.to_path_buf(),
+                src: src.clone(),
             });
         }
         // If the file changed between its `lstat` and its hashing, this entry (old stat,

@@ -22,7 +22,7 @@ pub mod stat_cache;
 use crate::Transaction;
 use crate::engine::Layout;
 use crate::engine::path::{META_DIR, STORE_DIR};
-use crate::fs::{FileKind, FileSystem, OpenMode};
+use crate::fs::{FileKind, FileSystem, FsPath, OpenMode};
 use crate::journal::format::Hash;
 use object::{TREE_OBJECT_BYTES_MAX, Tree, hex};
 use std::collections::HashSet;
@@ -108,19 +108,9 @@ impl Store {
         self.fs.as_ref()
     }
 
-    /// The file system to read `path` from, by the rule of [`crate::fs`]: the collection's
-    /// for a path inside the root or the engine's directory, the real one for a path outside
-    /// them (a source being added or merged: the user's input, not state skillwal keeps). So
-    /// a collection on the simulated file system can still take its new content from real
-    /// source files, and every byte of the collection and its state is read through the
-    /// file system the collection was opened on.
-    pub fn fs_for(&self, path: &Path) -> &dyn FileSystem {
-        static REAL: crate::fs::real::RealFs = crate::fs::real::RealFs;
-        if path.starts_with(&self.layout.root) || path.starts_with(&self.layout.meta) {
-            self.fs.as_ref()
-        } else {
-            &REAL
-        }
+    /// The same file system, shared: for an [`FsPath`] of a file in the collection.
+    pub fn fs_arc(&self) -> Arc<dyn FileSystem> {
+        self.fs.clone()
     }
 
     pub fn root(&self) -> &Path {
@@ -272,7 +262,7 @@ pub struct Writer<'s> {
 /// (a file object whose bytes are known).
 #[derive(Debug, Clone)]
 pub enum NewObject {
-    Blob { hash: Hash, size: u64, src: PathBuf },
+    Blob { hash: Hash, size: u64, src: FsPath },
     Tree { hash: Hash, bytes: Vec<u8> },
     Target { hash: Hash, bytes: Vec<u8> },
 }
@@ -336,12 +326,9 @@ impl<'s> Writer<'s> {
             self.ensure_dir(t, rel.rsplit_once('/').expect("fan-out dir").0)?;
             match o {
                 NewObject::Blob { src, size, .. } => {
-                    let f = self
-                        .store
-                        .fs_for(src)
-                        .open(src, OpenMode::Read)
-                        .map_err(io_err("open", src))?;
-                    let mut r = reader::VerifyingReader::new(f, src.clone(), hash, *size, false);
+                    let f = src.open().map_err(io_err("open", &src.path))?;
+                    let mut r =
+                        reader::VerifyingReader::new(f, src.path.clone(), hash, *size, false);
                     t.put_file(&rel, &mut r, OBJECT_MODE)?;
                 }
                 NewObject::Tree { bytes, .. } | NewObject::Target { bytes, .. } => {

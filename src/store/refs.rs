@@ -7,10 +7,9 @@ use super::capture::Captured;
 use super::object::{hex, parse_hex};
 use super::{NewObject, Result, Store, StoreError, Writer, store_rel};
 use crate::Transaction;
-use crate::fs::FileKind;
+use crate::fs::{FileKind, FsPath};
 use crate::journal::format::Hash;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 
 /// A snapshot: the root tree of a whole captured directory, and why it was taken.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -333,7 +332,7 @@ pub enum BaseContent<'a> {
     /// A captured tree and the permission bits of its own directory.
     Tree(&'a Captured, u32),
     File {
-        src: PathBuf,
+        src: FsPath,
         size: u64,
         hash: Hash,
         mode: u32,

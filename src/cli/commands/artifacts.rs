@@ -9,7 +9,8 @@ use crate::cli::suggest;
 use anyhow::{Context, Result, anyhow, bail};
 use skillwal::skillmeat::collection::{Collection, CollectionError, Strategy, UpdateInput};
 use skillwal::skillmeat::home::Home;
-use skillwal::skillmeat::{Artifact, ArtifactType, Fetched, SourceSpec, default_name, fetch};
+use skillwal::skillmeat::source::fetch_in;
+use skillwal::skillmeat::{Artifact, ArtifactType, Fetched, SourceSpec, default_name};
 use std::path::{Component, Path, PathBuf};
 
 /// What `add` was given.
@@ -151,7 +152,7 @@ pub fn add(g: &Global, a: &AddArgs, out: &Output) -> Result<Exit> {
                 describe(&spec)
             )));
         }
-        (Err(e), None) => return Err(e.into()),
+        (Err(e), None) => return Err(e),
     };
     let entry = c.add(ty, &name, &fetched)?;
     c.close()?;
@@ -315,5 +316,10 @@ fn fetch_one(c: &Collection, a: &Artifact) -> Result<Fetched, (&'static str, any
         Ok(None) => return Err((NotUpdated::NO_SOURCE, no_source(a).into())),
         Err(e) => return Err((NotUpdated::NO_SOURCE, e.into())),
     };
-    fetch(&spec, a.artifact_type).map_err(|e| (NotUpdated::FETCH_FAILED, e.into()))
+    fetch(&spec, a.artifact_type).map_err(|e| (NotUpdated::FETCH_FAILED, e))
+}
+
+/// Fetches `spec`, its files read through the command's one file system.
+fn fetch(spec: &SourceSpec, ty: ArtifactType) -> Result<Fetched> {
+    Ok(fetch_in(super::file_system()?, spec, ty)?)
 }

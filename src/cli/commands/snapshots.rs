@@ -27,7 +27,7 @@ pub fn snapshot(
             let list = c.snapshots()?;
             c.close()?;
             let py = match &t.home {
-                Some(h) => Some(py_snapshot::list(&h.dir, &t.name)?),
+                Some(h) => Some(py_snapshot::list(h.fs(), &h.dir, &t.name)?),
                 None => None,
             };
             out.snapshot_list(&t.dir, &list, py.as_deref())?;
@@ -65,7 +65,7 @@ fn find_py_snapshot(t: &Target, id: &str) -> Result<py_snapshot::PySnapshot> {
             "{id} is a SkillMeat snapshot id, and SkillMeat's snapshots are found through the home directory; use --home/-c instead of --collection-dir"
         );
     };
-    let all = py_snapshot::list(&home.dir, &t.name)?;
+    let all = py_snapshot::list(home.fs(), &home.dir, &t.name)?;
     all.into_iter().find(|s| s.id == id).ok_or_else(|| {
         anyhow!(
             "no SkillMeat snapshot {id} in {}; `skillwal snapshot list` shows them",

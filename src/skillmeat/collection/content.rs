@@ -1,18 +1,6 @@
 use super::*;
-
-/// Wraps a reader and feeds what it yields to a SHA-256.
-pub(super) struct Tee<'a, R> {
-    inner: R,
-    hasher: &'a mut Sha256,
-}
-
-impl<R: Read> Read for Tee<'_, R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
+use crate::fs::FileReader;
+use crate::limits::STREAM_BUFFER_BYTES;
 
 pub(super) fn hex(bytes: &[u8]) -> String {
     crate::journal::format::hex(bytes)
@@ -30,39 +18,39 @@ pub(super) fn ordered(
 
 /// Stages the fetched content at `storage` and returns SkillMeat's content hash of exactly
 /// the bytes staged (computed while they stream through).
+///
+/// Every file is read through the source's file system ([`Fetched::file_system`]) as the
+/// listing saw it: opened without following a link, still a regular file, and exactly the
+/// size listed, from open to end of file; otherwise [`CollectionError::SourceChanged`] and
+/// the transaction is not committed.
 pub(super) fn stage_content(
     t: &mut Transaction<'_>,
     storage: &str,
     fetched: &Fetched,
 ) -> Result<String> {
+    let fs = fetched.file_system().as_ref();
     let mut sha = Sha256::new();
     match &fetched.kind {
-        FetchedKind::File { path, mode, .. } => {
-            let f = std::fs::File::open(path).map_err(io("open", path))?;
-            let mut tee = Tee {
-                inner: f,
-                hasher: &mut sha,
-            };
-            t.put_file(storage, &mut tee, mode & 0o7777)?;
+        FetchedKind::File { path, mode, size } => {
+            let mut file = SourceFile::open(fs, path, *size, &mut sha)?;
+            t.put_file(storage, &mut file, mode & 0o7777)?;
+            file.finish()?;
         }
         FetchedKind::Dir { entries, mode, .. } => {
             let mut tree = t.put_tree(storage, *mode)?;
-            let mut buf = vec![0u8; 64 * 1024];
+            let mut buf = vec![0u8; STREAM_BUFFER_BYTES];
             for e in ordered(entries) {
                 if let Some(target) = &e.link {
                     tree.link(&e.rel, target)?;
                     // SkillMeat's hash reads a link to a file as that file.
-                    hash_linked_file(&mut sha, e, &mut buf)?;
+                    hash_linked_file(fs, &mut sha, e, &mut buf)?;
                 } else if e.is_dir {
                     tree.dir(&e.rel, e.mode & 0o7777)?;
                 } else {
                     sha.update(e.rel.as_bytes());
-                    let f = std::fs::File::open(&e.abs).map_err(io("open", &e.abs))?;
-                    let mut tee = Tee {
-                        inner: f,
-                        hasher: &mut sha,
-                    };
-                    tree.file(&e.rel, &mut tee, e.mode & 0o7777)?;
+                    let mut file = SourceFile::open(fs, &e.abs, e.size, &mut sha)?;
+                    tree.file(&e.rel, &mut file, e.mode & 0o7777)?;
+                    file.finish()?;
                 }
             }
             tree.finish()?;
@@ -71,71 +59,142 @@ pub(super) fn stage_content(
     Ok(hex(&sha.finalize()))
 }
 
-/// SkillMeat's content hash of fetched content, read from the source.
+/// SkillMeat's content hash of fetched content, read from the source (through
+/// [`Fetched::file_system`], each file checked as [`stage_content`] checks it).
 pub fn fetched_hash(fetched: &Fetched) -> Result<String> {
+    let fs = fetched.file_system().as_ref();
+    let mut sha = Sha256::new();
+    let mut buf = vec![0u8; STREAM_BUFFER_BYTES];
     match &fetched.kind {
-        FetchedKind::File { path, .. } => Ok(content_hash(path, ArtifactType::Command)?),
+        FetchedKind::File { path, size, .. } => {
+            SourceFile::open(fs, path, *size, &mut sha)?.drain(&mut buf)?;
+        }
         FetchedKind::Dir { entries, .. } => {
-            let mut sha = Sha256::new();
-            let mut buf = vec![0u8; 64 * 1024];
             for e in ordered(entries).into_iter().filter(|e| !e.is_dir) {
                 if e.link.is_some() {
-                    hash_linked_file(&mut sha, e, &mut buf)?;
+                    hash_linked_file(fs, &mut sha, e, &mut buf)?;
                     continue;
                 }
                 sha.update(e.rel.as_bytes());
-                let mut f = std::fs::File::open(&e.abs).map_err(io("open", &e.abs))?;
-                feed(&mut sha, &mut f, &e.abs, &mut buf)?;
+                SourceFile::open(fs, &e.abs, e.size, &mut sha)?.drain(&mut buf)?;
             }
-            Ok(hex(&sha.finalize()))
+        }
+    }
+    Ok(hex(&sha.finalize()))
+}
+
+/// One file of a fetched source, read as a stream that feeds a SHA-256 and counts, so that
+/// [`SourceFile::finish`] can tell whether the file is still what was listed.
+pub(super) struct SourceFile<'a> {
+    reader: FileReader,
+    path: PathBuf,
+    expected: u64,
+    read: u64,
+    hasher: &'a mut Sha256,
+}
+
+impl<'a> SourceFile<'a> {
+    /// Opens `path` on `fs` without following a link; it must be a regular file of
+    /// `expected` bytes.
+    pub(super) fn open(
+        fs: &dyn FileSystem,
+        path: &Path,
+        expected: u64,
+        hasher: &'a mut Sha256,
+    ) -> Result<SourceFile<'a>> {
+        let changed = || CollectionError::SourceChanged {
+            path: path.to_path_buf(),
+        };
+        let reader = match FileReader::open(fs, path) {
+            Ok(r) => r,
+            // ELOOP: it became a link; ENOENT: it went away.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    || e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) =>
+            {
+                return Err(changed());
+            }
+            Err(e) => return Err(io("open", path)(e)),
+        };
+        let meta = reader.metadata().map_err(io("stat", path))?;
+        if meta.kind != FileKind::File || meta.len != expected {
+            return Err(changed());
+        }
+        Ok(SourceFile {
+            reader,
+            path: path.to_path_buf(),
+            expected,
+            read: 0,
+            hasher,
+        })
+    }
+
+    /// Reads the rest (to hash it, when nothing stages it), then [`SourceFile::finish`].
+    pub(super) fn drain(mut self, buf: &mut [u8]) -> Result<()> {
+        loop {
+            match self.read(buf) {
+                Ok(0) => return self.finish(),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io("read", &self.path)(e)),
+            }
+        }
+    }
+
+    /// Checks, once the file was read to its end, that exactly the listed size was read.
+    pub(super) fn finish(self) -> Result<()> {
+        if self.read == self.expected {
+            Ok(())
+        } else {
+            Err(CollectionError::SourceChanged { path: self.path })
         }
     }
 }
 
-/// Streams `f` into `sha`.
-pub(super) fn feed(
-    sha: &mut Sha256,
-    f: &mut std::fs::File,
-    path: &Path,
-    buf: &mut [u8],
-) -> Result<()> {
-    loop {
-        let n = f.read(buf).map_err(io("read", path))?;
-        if n == 0 {
-            return Ok(());
-        }
-        sha.update(&buf[..n]);
+impl Read for SourceFile<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.read += n as u64;
+        Ok(n)
     }
 }
 
 /// Adds the contained link `e` of a fetched source to SkillMeat's hash as SkillMeat reads it
-/// (crate::skillmeat::hash): a link to a file counts as that file under the link's path; a link to a
-/// directory counts nothing. A contained link stays inside the source, so following it to
-/// read is safe.
+/// (crate::skillmeat::hash): a link to a file counts as that file under the link's path; a
+/// link to a directory counts nothing. A contained link stays inside the source (checked
+/// when listing), so following it to read is safe.
 pub(super) fn hash_linked_file(
+    fs: &dyn FileSystem,
     sha: &mut Sha256,
     e: &crate::skillmeat::source::FetchedEntry,
     buf: &mut [u8],
 ) -> Result<()> {
-    let meta = std::fs::metadata(&e.abs).map_err(io("stat", &e.abs))?;
-    if meta.is_file() {
+    let Some((target, kind)) = crate::fs::resolve(fs, &e.abs).map_err(io("stat", &e.abs))? else {
+        return Err(CollectionError::SourceChanged {
+            path: e.abs.clone(),
+        });
+    };
+    if kind == FileKind::File {
         sha.update(e.rel.as_bytes());
-        let mut f = std::fs::File::open(&e.abs).map_err(io("open", &e.abs))?;
-        feed(sha, &mut f, &e.abs, buf)?;
+        let len = fs.metadata(&target).map_err(io("stat", &target))?.len;
+        SourceFile::open(fs, &target, len, sha)?.drain(buf)?;
     }
     Ok(())
 }
 
-/// The front matter text of the fetched artifact (its `SKILL.md`, or the file itself).
+/// The front matter text of the fetched artifact (its `SKILL.md`, or the file itself,
+/// a link followed), read through the source's file system.
 pub(super) fn front_matter_source(fetched: &Fetched) -> Option<String> {
+    let fs = fetched.file_system().as_ref();
     let path = match &fetched.kind {
         FetchedKind::File { path, .. } => path.clone(),
         FetchedKind::Dir { entries, .. } => {
             entries.iter().find(|e| e.rel == "SKILL.md")?.abs.clone()
         }
     };
-    // A source file, outside the collection: read from the real file system (crate::fs).
-    std::fs::File::open(&path)
+    let (resolved, _) = crate::fs::resolve(fs, &path).ok()??;
+    FileReader::open(fs, &resolved)
         .ok()
         .and_then(frontmatter::read_source)
 }

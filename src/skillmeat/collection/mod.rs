@@ -45,11 +45,11 @@ use super::names::{ArtifactType, lock_key, validate_artifact_name};
 use super::source::{Fetched, FetchedKind, SourceError, SourceSpec};
 use super::{
     Artifact, LOCK_FILE_NAME, Lock, LockEditor, LockEntry, MANIFEST_FILE_NAME, Manifest,
-    ManifestEditor, Origin, content_hash, diff_locks, diff_manifests, now_timestamp,
+    ManifestEditor, Origin, diff_locks, diff_manifests, now_timestamp,
 };
 use crate::engine::recovery::RecoveryReport;
 use crate::error::IoError;
-use crate::fs::{FileKind, FileSystem};
+use crate::fs::{FileKind, FileSystem, FsPath};
 use crate::store::capture::{CacheUse, Captured, Item, capture, capture_dir};
 use crate::store::gc::{BaseId, GcReport};
 use crate::store::refs::{self, BaseContent, SnapshotRef, SourceRef, StagedSnapshot};

@@ -13,10 +13,9 @@
 //! `.skillwal/` (an older skillwal kept its state inside the collection) is never extracted.
 
 use crate::error::IoError;
+use crate::fs::{FileKind, FileReader, FileSystem, OpenMode};
 use serde::Serialize;
-use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 
 /// Most bytes extracted from one tarball.
@@ -68,17 +67,19 @@ pub fn snapshots_dir(home: &Path, collection: &str) -> PathBuf {
 }
 
 /// The Python tool's snapshots of `collection`, oldest first; empty when it has none.
-pub fn list(home: &Path, collection: &str) -> Result<Vec<PySnapshot>> {
+/// `snapshots.toml` is read through `fs`.
+pub fn list(fs: &dyn FileSystem, home: &Path, collection: &str) -> Result<Vec<PySnapshot>> {
     let dir = snapshots_dir(home, collection);
     let path = dir.join("snapshots.toml");
     let bad = |reason: String| PySnapshotError::BadList {
         path: path.clone(),
         reason,
     };
-    let text = match fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(bad(e.to_string())),
+    let text = match crate::fs::read_small_text(fs, &path, crate::limits::DOCUMENT_BYTES_MAX as u64)
+    {
+        Ok(Some((t, _))) => t,
+        Ok(None) => return Ok(Vec::new()),
+        Err(e) => return Err(bad(e.source.to_string())),
     };
     let doc: toml::Table = text
         .parse()
@@ -159,12 +160,21 @@ fn split(path: &Path) -> Result<(String, Vec<String>), String> {
 }
 
 /// Extracts `tarball` (gzip tar, one top directory) into the existing empty directory
-/// `dest`, safely (module documentation), within `max_bytes` and `max_entries`.
-pub fn extract(tarball: &Path, dest: &Path, max_bytes: u64, max_entries: u64) -> Result<Extracted> {
+/// `dest`, safely (module documentation), within `max_bytes` and `max_entries`. Both are
+/// read and written through `fs`; nothing is synced (`dest` is a scratch directory).
+pub fn extract(
+    fs: &dyn FileSystem,
+    tarball: &Path,
+    dest: &Path,
+    max_bytes: u64,
+    max_entries: u64,
+) -> Result<Extracted> {
     let read = |source: io::Error| PySnapshotError::Read(IoError::new("read", tarball, source));
-    let file = fs::File::open(tarball).map_err(read)?;
+    let file = FileReader::open(fs, tarball).map_err(read)?;
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let mut x = Extraction {
+        fs,
+        dir_mode: 0o777 & !crate::fs::process_umask(),
         tarball,
         dest,
         max_bytes,
@@ -188,6 +198,9 @@ pub fn extract(tarball: &Path, dest: &Path, max_bytes: u64, max_entries: u64) ->
 
 /// The state of one [`extract`].
 struct Extraction<'a> {
+    fs: &'a dyn FileSystem,
+    /// The mode of a directory the archive does not list (as `mkdir -p` makes it).
+    dir_mode: u32,
     tarball: &'a Path,
     dest: &'a Path,
     max_bytes: u64,
@@ -242,7 +255,7 @@ impl Extraction<'_> {
         let target = rest.iter().fold(self.dest.to_path_buf(), |p, c| p.join(c));
         let kind = entry.header().entry_type();
         if kind == tar::EntryType::Directory {
-            fs::create_dir_all(&target).map_err(write_error(&target))?;
+            self.create_dirs(&target)?;
             let mode = entry.header().mode().map_err(self.read())? & 0o777;
             self.dir_modes.push((target, mode));
         } else if kind == tar::EntryType::Symlink {
@@ -268,25 +281,69 @@ impl Extraction<'_> {
         target: &Path,
     ) -> Result<()> {
         if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(write_error(target))?;
+            self.create_dirs(parent)?;
         }
         let mode = entry.header().mode().map_err(self.read())? & 0o777;
-        let mut out = fs::File::create_new(target).map_err(|e| {
-            if e.kind() == io::ErrorKind::AlreadyExists {
-                self.unsafe_(format!("{rel} appears twice"))
-            } else {
-                write_error(target)(e)
-            }
-        })?;
+        let out = self
+            .fs
+            .open(target, OpenMode::CreateNew { mode: 0o600 })
+            .map_err(|e| {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    self.unsafe_(format!("{rel} appears twice"))
+                } else {
+                    write_error(target)(e)
+                }
+            })?;
         let room = self.max_bytes - self.report.bytes;
-        let n = io::copy(&mut entry.take(room + 1), &mut out).map_err(self.read())?;
+        let mut limited = entry.take(room + 1);
+        let mut buf = vec![0u8; crate::limits::STREAM_BUFFER_BYTES];
+        let mut n = 0u64;
+        loop {
+            let got = match limited.read(&mut buf) {
+                Ok(0) => break,
+                Ok(got) => got,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.read()(e)),
+            };
+            out.write_all_at(&buf[..got], n)
+                .map_err(write_error(target))?;
+            n += got as u64;
+        }
         if n > room {
             return Err(self.unsafe_(format!("more than {} bytes uncompressed", self.max_bytes)));
         }
-        fs::set_permissions(target, fs::Permissions::from_mode(mode))
+        self.fs
+            .set_mode(target, mode)
             .map_err(write_error(target))?;
         self.report.files += 1;
         self.report.bytes += n;
+        Ok(())
+    }
+
+    /// Creates `dir` and its missing parents below `dest` (not synced).
+    fn create_dirs(&self, dir: &Path) -> Result<()> {
+        let mut missing = Vec::new();
+        let mut at = dir;
+        while at != self.dest {
+            match self.fs.metadata(at) {
+                Ok(m) if m.kind == FileKind::Dir => break,
+                Ok(_) => {
+                    let e = io::Error::from_raw_os_error(rustix::io::Errno::NOTDIR.raw_os_error());
+                    return Err(write_error(at)(e));
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => missing.push(at),
+                Err(e) => return Err(write_error(at)(e)),
+            }
+            match at.parent() {
+                Some(p) => at = p,
+                None => break,
+            }
+        }
+        for d in missing.into_iter().rev() {
+            self.fs.create_dir(d, self.dir_mode).map_err(|source| {
+                PySnapshotError::Write(IoError::new("create directory", d, source))
+            })?;
+        }
         Ok(())
     }
 
@@ -295,22 +352,22 @@ impl Extraction<'_> {
         for (at, link_target) in std::mem::take(&mut self.links) {
             let rel = at.join("/");
             let path = at.iter().fold(self.dest.to_path_buf(), |p, c| p.join(c));
-            if !link_stays_inside(&at, &link_target) || !below_real_dirs(self.dest, &at) {
+            if !link_stays_inside(&at, &link_target) || !below_real_dirs(self.fs, self.dest, &at) {
                 self.report.skipped.push(rel);
                 continue;
             }
             if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent).map_err(|source| {
-                    PySnapshotError::Write(IoError::new("create directory", parent, source))
-                })?;
+                self.create_dirs(parent)?;
             }
-            std::os::unix::fs::symlink(&link_target, &path).map_err(|e| {
-                if e.kind() == io::ErrorKind::AlreadyExists {
-                    self.unsafe_(format!("{rel} appears twice"))
-                } else {
-                    PySnapshotError::Write(IoError::new("create link", path.clone(), e))
-                }
-            })?;
+            self.fs
+                .symlink(link_target.as_os_str(), &path)
+                .map_err(|e| {
+                    if e.kind() == io::ErrorKind::AlreadyExists {
+                        self.unsafe_(format!("{rel} appears twice"))
+                    } else {
+                        PySnapshotError::Write(IoError::new("create link", path.clone(), e))
+                    }
+                })?;
             self.report.links += 1;
         }
         Ok(())
@@ -321,7 +378,8 @@ impl Extraction<'_> {
         let mut dir_modes = std::mem::take(&mut self.dir_modes);
         dir_modes.sort_by_key(|(p, _)| std::cmp::Reverse(p.components().count()));
         for (dir, mode) in dir_modes {
-            fs::set_permissions(&dir, fs::Permissions::from_mode(mode))
+            self.fs
+                .set_mode(&dir, mode)
                 .map_err(|source| PySnapshotError::Write(IoError::new("set mode", dir, source)))?;
         }
         Ok(())
@@ -354,12 +412,12 @@ fn link_stays_inside(at: &[String], target: &Path) -> bool {
 
 /// Whether every directory on the way to `at` below `dest` is a real directory (or not there
 /// yet): a link made earlier is never gone through.
-fn below_real_dirs(dest: &Path, at: &[String]) -> bool {
+fn below_real_dirs(fs: &dyn FileSystem, dest: &Path, at: &[String]) -> bool {
     let mut p = dest.to_path_buf();
     for c in &at[..at.len() - 1] {
         p.push(c);
-        match fs::symlink_metadata(&p) {
-            Ok(m) if m.is_dir() => {}
+        match fs.metadata(&p) {
+            Ok(m) if m.kind == FileKind::Dir => {}
             Ok(_) => return false,
             Err(_) => return true,
         }
@@ -370,6 +428,9 @@ fn below_real_dirs(dest: &Path, at: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::real::RealFs;
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn ids() {
@@ -410,11 +471,11 @@ mod tests {
         assert!(fs::metadata(&t).unwrap().len() < 64 * 1024);
         let dest = tmp.path().join("d1");
         fs::create_dir(&dest).unwrap();
-        let e = extract(&t, &dest, 1 << 20, 100).unwrap_err();
+        let e = extract(&RealFs, &t, &dest, 1 << 20, 100).unwrap_err();
         assert!(e.to_string().contains("more than 1048576 bytes"), "{e}");
         let dest = tmp.path().join("d2");
         fs::create_dir(&dest).unwrap();
-        let r = extract(&t, &dest, 9 << 20, 100).unwrap();
+        let r = extract(&RealFs, &t, &dest, 9 << 20, 100).unwrap();
         assert_eq!((r.files, r.bytes), (1, 8 << 20));
 
         let many: Vec<(String, usize)> = (0..20).map(|i| (format!("f{i}"), 1)).collect();
@@ -422,7 +483,7 @@ mod tests {
         let t = zeros_tarball(tmp.path(), &many);
         let dest = tmp.path().join("d3");
         fs::create_dir(&dest).unwrap();
-        let e = extract(&t, &dest, 1 << 20, 10).unwrap_err();
+        let e = extract(&RealFs, &t, &dest, 1 << 20, 10).unwrap_err();
         assert!(e.to_string().contains("more than 10 entries"), "{e}");
     }
 
@@ -476,7 +537,7 @@ mod tests {
         b.into_inner().unwrap().finish().unwrap();
         let dest = tmp.path().join("d");
         fs::create_dir(&dest).unwrap();
-        let r = extract(&path, &dest, 1 << 20, 100).unwrap();
+        let r = extract(&RealFs, &path, &dest, 1 << 20, 100).unwrap();
         let s = dest.join("skills/s");
         assert_eq!(fs::read_link(s.join("inside")).unwrap(), Path::new("ro/x"));
         assert_eq!(

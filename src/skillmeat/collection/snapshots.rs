@@ -95,7 +95,8 @@ pub(super) fn stage_base(
 ) -> Result<()> {
     let content = match &fetched.kind {
         FetchedKind::File { path, mode, .. } => {
-            let (size, hash) = crate::engine::tree_hash::hash_file(store.fs_for(path), path)?;
+            let src = FsPath::new(fetched.file_system().clone(), path);
+            let (size, hash) = crate::engine::tree_hash::hash_file(src.fs.as_ref(), path)?;
             refs::stage_base(
                 w,
                 t,
@@ -103,7 +104,7 @@ pub(super) fn stage_base(
                 name,
                 content_hash,
                 BaseContent::File {
-                    src: path.clone(),
+                    src,
                     size,
                     hash,
                     mode: mode & 0o7777,
@@ -117,7 +118,8 @@ pub(super) fn stage_base(
                 .map(|e| Item {
                     rel: e.rel.clone(),
                     mode: e.mode & 0o7777,
-                    file: (!e.is_dir && e.link.is_none()).then(|| e.abs.clone()),
+                    file: (!e.is_dir && e.link.is_none())
+                        .then(|| FsPath::new(fetched.file_system().clone(), &e.abs)),
                     link: e.link.clone(),
                     stat: None,
                 })
@@ -317,12 +319,14 @@ impl Collection {
     ) -> Result<(Captured, self::py_snapshot::Extracted)> {
         use self::py_snapshot::{EXTRACT_BYTES_MAX, EXTRACT_ENTRIES_MAX, extract};
         let extracted = extract(
+            self.store.fs(),
             &py.tarball_path,
             tmp,
             EXTRACT_BYTES_MAX,
             EXTRACT_ENTRIES_MAX,
         )?;
-        if !tmp.join(MANIFEST_FILE_NAME).is_file() {
+        let manifest = self.store.fs().metadata(&tmp.join(MANIFEST_FILE_NAME));
+        if !manifest.is_ok_and(|m| m.kind == FileKind::File) {
             return Err(CollectionError::NotACollectionSnapshot {
                 tarball: py.tarball_path.clone(),
             });

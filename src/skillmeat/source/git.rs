@@ -108,8 +108,10 @@ pub(super) fn fetch_git(
         Some(tag) => Some(tag),
         None => describe_exact_tag(&checkout, &sha)?,
     };
-    let root = artifact_root(&checkout, url, repo_path.as_deref(), &sha)?;
-    let (mut kind, ignored) = list_artifact(&root, ty)?;
+    // git made the checkout on the real file system; it is read from there.
+    let fs: Arc<dyn FileSystem> = Arc::new(RealFs);
+    let root = artifact_root(&*fs, &checkout, url, repo_path.as_deref(), &sha)?;
+    let (mut kind, ignored) = list_artifact(&*fs, &root, ty)?;
     git_modes(&mut kind);
     Ok(Fetched {
         kind,
@@ -122,6 +124,7 @@ pub(super) fn fetch_git(
         skillwal_source: source_url,
         skillwal_path: repo_path,
         skillwal_ref: reference.map(str::to_owned),
+        fs: SourceFs(fs),
         _checkout: Some(temp),
     })
 }
@@ -131,7 +134,7 @@ pub(super) fn fetch_git(
 /// it.
 fn recorded_url(url: &str) -> Result<String, SourceError> {
     if is_local_path_url(url) && Path::new(url).is_relative() {
-        match fs::canonicalize(url) {
+        match crate::fs::canonicalize(&RealFs, Path::new(url)) {
             Ok(abs) => utf8_path(&abs),
             Err(_) => Ok(url.to_owned()),
         }
@@ -216,17 +219,18 @@ fn check_out(checkout: &Path, url: &str, sha: &str) -> Result<(), SourceError> {
 /// The artifact's directory or file in the checkout: `repo_path` inside it, which must exist
 /// and (through links) stay inside the repository and out of git's own directory.
 fn artifact_root(
+    fs: &dyn FileSystem,
     checkout: &Path,
     url: &str,
     repo_path: Option<&str>,
     sha: &str,
 ) -> Result<PathBuf, SourceError> {
-    let checkout_canonical = fs::canonicalize(checkout).map_err(io_error(checkout))?;
+    let checkout_canonical = crate::fs::canonicalize(fs, checkout).map_err(io_error(checkout))?;
     let Some(repo_path) = repo_path else {
         return Ok(checkout_canonical);
     };
     let target = checkout_canonical.join(repo_path);
-    if let Err(source) = fs::symlink_metadata(&target) {
+    if let Err(source) = fs.metadata(&target) {
         return Err(
             if source.kind() == io::ErrorKind::NotFound
                 || source.kind() == io::ErrorKind::NotADirectory
@@ -246,15 +250,19 @@ fn artifact_root(
         target: to,
         why,
     };
-    match fs::canonicalize(&target) {
+    match crate::fs::canonicalize(fs, &target) {
         Ok(root) if root.starts_with(checkout_canonical.join(".git")) => {
             Err(outside(target, root, "git's own directory"))
         }
         Ok(root) if root.starts_with(&checkout_canonical) => Ok(root),
         Ok(root) => Err(outside(target, root, "outside the repository")),
         Err(_) => {
-            let text = fs::read_link(&target).unwrap_or_default();
-            Err(outside(target, text, "nothing (it dangles or loops)"))
+            let text = fs.read_link(&target).unwrap_or_default();
+            Err(outside(
+                target,
+                PathBuf::from(text),
+                "nothing (it dangles or loops)",
+            ))
         }
     }
 }

@@ -23,8 +23,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
-/// Most links followed while resolving one (the kernel's own limit is 40).
-pub const LINK_HOPS_MAX: usize = 40;
+pub use crate::limits::LINK_HOPS_MAX;
 /// Longest target a contained link may have (`PATH_MAX` less its NUL).
 pub const LINK_TARGET_BYTES_MAX: usize = 4095;
 

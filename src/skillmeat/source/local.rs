@@ -1,9 +1,13 @@
 use super::*;
 
-/// Lists the local file or directory at `path` (canonicalized first: what is recorded is
-/// the real path).
-pub(super) fn fetch_local(path: &Path, ty: ArtifactType) -> Result<Fetched, SourceError> {
-    let root = fs::canonicalize(path).map_err(|source| {
+/// Lists the local file or directory at `path` on `fs` (canonicalized first: what is
+/// recorded is the real path).
+pub(super) fn fetch_local(
+    fs: Arc<dyn FileSystem>,
+    path: &Path,
+    ty: ArtifactType,
+) -> Result<Fetched, SourceError> {
+    let root = crate::fs::canonicalize(&*fs, path).map_err(|source| {
         if source.kind() == io::ErrorKind::NotFound {
             SourceError::NotFound {
                 path: path.to_path_buf(),
@@ -13,7 +17,7 @@ pub(super) fn fetch_local(path: &Path, ty: ArtifactType) -> Result<Fetched, Sour
         }
     })?;
     let skillwal_source = utf8_path(&root)?;
-    let (kind, ignored) = list_artifact(&root, ty)?;
+    let (kind, ignored) = list_artifact(&*fs, &root, ty)?;
     Ok(Fetched {
         kind,
         ignored,
@@ -25,6 +29,7 @@ pub(super) fn fetch_local(path: &Path, ty: ArtifactType) -> Result<Fetched, Sour
         skillwal_source,
         skillwal_path: None,
         skillwal_ref: None,
+        fs: SourceFs(fs),
         _checkout: None,
     })
 }

@@ -2,9 +2,10 @@
 //! producing a validated, read-only listing of its files for the engine to copy.
 //!
 //! Nothing here writes inside a collection, and nothing here reads file contents: sources are
-//! listed and `stat`ed only, and the engine streams each file from [`FetchedEntry::abs`]
-//! later. Git sources are cloned into a private [`TempDir`] that lives as long as the
-//! [`Fetched`] value.
+//! listed and `stat`ed only, through a [`FileSystem`] ([`fetch_in`]; [`fetch`] uses the real
+//! one), and the engine streams each file from [`FetchedEntry::abs`] later, through the same
+//! one ([`Fetched::file_system`]). Git sources are cloned into a private [`TempDir`] that
+//! lives as long as the [`Fetched`] value, and read through [`RealFs`].
 //!
 //! # What is listed
 //!
@@ -57,9 +58,11 @@
 //! # A snapshot, not a lock
 //!
 //! The listing describes the source at the time of the call. A local source can change
-//! before the engine copies it: the engine must open each [`FetchedEntry::abs`] without
-//! following links and check that type and size still match (a git checkout is private to
-//! the [`Fetched`] value and does not change).
+//! before the engine copies it: the collection opens each [`FetchedEntry::abs`] without
+//! following links and checks that it is still a regular file of the listed size, and that
+//! exactly that many bytes were read; otherwise the change is refused with
+//! `CollectionError::SourceChanged` before anything is committed (a git checkout is private
+//! to the [`Fetched`] value and does not change).
 //!
 //! # Git
 //!
@@ -103,12 +106,13 @@ use local::*;
 use shorthand::*;
 
 use crate::error::IoError;
+use crate::fs::real::RealFs;
+use crate::fs::{DirEntry, FileKind, FileSystem, Metadata};
 use std::ffi::OsStr;
-use std::fs;
 use std::io;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
 
 use tempfile::TempDir;
 
@@ -197,6 +201,8 @@ pub struct Fetched {
     pub skillwal_path: Option<String>,
     /// The reference as the user gave it (git only; `None` for the default branch).
     pub skillwal_ref: Option<String>,
+    /// The file system the listing was made on, and the files are read from.
+    fs: SourceFs,
     /// The checkout of a git source, deleted when this value is dropped.
     _checkout: Option<TempDir>,
 }
@@ -205,6 +211,20 @@ impl Fetched {
     /// Whether the source is a directory (a skill).
     pub fn is_dir(&self) -> bool {
         matches!(self.kind, FetchedKind::Dir { .. })
+    }
+
+    /// The file system the listing was made on: read the source's files through it.
+    pub fn file_system(&self) -> &Arc<dyn FileSystem> {
+        &self.fs.0
+    }
+}
+
+/// The file system of a [`Fetched`] (a newtype, so that `Fetched` stays `Debug`).
+struct SourceFs(Arc<dyn FileSystem>);
+
+impl std::fmt::Debug for SourceFs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SourceFs")
     }
 }
 
@@ -258,10 +278,22 @@ pub fn is_excluded(name: &str) -> bool {
 }
 
 /// Resolves `spec` and lists its files, checking that they fit `ty` (see the module
-/// documentation for the rules).
+/// documentation for the rules), on the real file system: [`fetch_in`] with [`RealFs`].
 pub fn fetch(spec: &SourceSpec, ty: ArtifactType) -> Result<Fetched, SourceError> {
+    fetch_in(Arc::new(RealFs), spec, ty)
+}
+
+/// [`fetch`] reading a local source through `fs` (the listing, and later the engine's copy
+/// through [`Fetched::file_system`]), so that a fault injector or the simulator sees those
+/// reads too. A git checkout is made by `git` on the real file system and is always read
+/// from there.
+pub fn fetch_in(
+    fs: Arc<dyn FileSystem>,
+    spec: &SourceSpec,
+    ty: ArtifactType,
+) -> Result<Fetched, SourceError> {
     match spec {
-        SourceSpec::Local(path) => fetch_local(path, ty),
+        SourceSpec::Local(path) => fetch_local(fs, path, ty),
         SourceSpec::Git {
             url,
             path,
@@ -281,7 +313,7 @@ pub fn default_name(spec: &SourceSpec, ty: ArtifactType) -> Option<String> {
     let base = match spec {
         SourceSpec::Local(path) => match path.file_name() {
             Some(name) => name.to_str()?.to_owned(),
-            None => fs::canonicalize(path)
+            None => crate::fs::canonicalize(&RealFs, path)
                 .ok()?
                 .file_name()?
                 .to_str()?

@@ -29,13 +29,13 @@ pub fn diff(
     fetched: &Fetched,
 ) -> Result<Vec<FileDiff>> {
     let key = file_key(abs);
-    let present = store.fs_for(abs).exists(abs).map_err(io_error(abs))?;
+    let present = store.fs().exists(abs).map_err(io_error(abs))?;
     let o = if present {
         ours(store, abs, ty, name)?
     } else {
         Version::default()
     };
-    let t = theirs(store, fetched, &key)?;
+    let t = theirs(fetched, &key)?;
     let shown = |rel: &str| {
         if ty.is_directory() {
             format!("{storage}/{rel}")

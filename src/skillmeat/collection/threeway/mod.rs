@@ -27,6 +27,7 @@ use versions::*;
 
 use crate::Transaction;
 use crate::engine::tree_hash::hash_file;
+use crate::fs::FsPath;
 use crate::journal::format::Hash;
 use crate::limits::MERGE_TEXT_BYTES_MAX;
 use crate::merge::text::{Labels, merge};
@@ -41,7 +42,7 @@ use crate::store::{Store, StoreError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A conflict the merge left for the user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -60,7 +61,7 @@ pub struct MergeConflict {
 pub enum Output {
     /// A file on disk or in the fetched source, with the size and hash it was planned with.
     Copy {
-        src: PathBuf,
+        src: FsPath,
         hash: Hash,
         size: u64,
         mode: u32,
@@ -141,7 +142,7 @@ pub fn plan_merge(
 ) -> Result<MergePlan> {
     let key = file_key(abs);
     let o = ours(store, abs, ty, name)?;
-    let t = theirs(store, fetched, &key)?;
+    let t = theirs(fetched, &key)?;
     let bv = base(store, b, &key)?;
     let mut conflicts = Vec::new();
     let shown = |rel: &str| {

@@ -57,12 +57,14 @@ fn open_output(store: &Store, o: &Output) -> Result<(Box<dyn Read>, u32)> {
             size,
             mode,
         } => {
-            let f = store
-                .fs_for(src)
-                .open(src, crate::fs::OpenMode::Read)
-                .map_err(io_error(src))?;
-            let reader =
-                crate::store::reader::VerifyingReader::new(f, src.clone(), *hash, *size, false);
+            let f = src.open().map_err(io_error(&src.path))?;
+            let reader = crate::store::reader::VerifyingReader::new(
+                f,
+                src.path.clone(),
+                *hash,
+                *size,
+                false,
+            );
             (Box::new(reader), *mode)
         }
         Output::Object { hash, size, mode } => (Box::new(store.open_blob(hash, *size)?), *mode),

@@ -4,7 +4,7 @@ use super::*;
 #[derive(Debug, Clone)]
 pub(super) enum Src {
     /// A file (on disk, or in the fetched source).
-    Path(PathBuf),
+    Path(FsPath),
     /// A file object in the store.
     Object,
     /// A symbolic link, whose content is its target.
@@ -78,7 +78,7 @@ pub(super) fn beside_storage(storage: &str, name: &str) -> String {
 /// The files on disk of an artifact stored at `abs`.
 pub(super) fn ours(store: &Store, abs: &Path, ty: ArtifactType, name: &str) -> Result<Version> {
     let mut v = Version::default();
-    let fs = store.fs_for(abs);
+    let fs = store.fs();
     if ty.is_directory() {
         v.root_mode = Some(fs.metadata(abs).map_err(io_error(abs))?.mode);
         let (items, skipped) = walk(store, abs, false)?;
@@ -92,7 +92,7 @@ pub(super) fn ours(store: &Store, abs: &Path, ty: ArtifactType, name: &str) -> R
         for it in items {
             match (it.file, it.link) {
                 (Some(p), _) => {
-                    let (size, hash) = hash_file(store.fs_for(&p), &p)?;
+                    let (size, hash) = hash_file(p.fs.as_ref(), &p.path)?;
                     v.files.insert(
                         it.rel,
                         FileRef {
@@ -120,7 +120,7 @@ pub(super) fn ours(store: &Store, abs: &Path, ty: ArtifactType, name: &str) -> R
                 hash,
                 size,
                 mode,
-                src: Src::Path(abs.into()),
+                src: Src::Path(FsPath::new(store.fs_arc(), abs)),
             },
         );
     }
@@ -134,18 +134,18 @@ pub(super) fn file_key(abs: &Path) -> String {
 }
 
 /// The fetched new upstream.
-pub(super) fn theirs(store: &Store, fetched: &Fetched, key: &str) -> Result<Version> {
+pub(super) fn theirs(fetched: &Fetched, key: &str) -> Result<Version> {
     let mut v = Version::default();
     match &fetched.kind {
         FetchedKind::File { path, mode, .. } => {
-            let (size, hash) = hash_file(store.fs_for(path), path)?;
+            let (size, hash) = hash_file(fetched.file_system().as_ref(), path)?;
             v.files.insert(
                 key.to_string(),
                 FileRef {
                     hash,
                     size,
                     mode: mode & 0o7777,
-                    src: Src::Path(path.clone()),
+                    src: Src::Path(FsPath::new(fetched.file_system().clone(), path)),
                 },
             );
         }
@@ -158,14 +158,14 @@ pub(super) fn theirs(store: &Store, fetched: &Fetched, key: &str) -> Result<Vers
                 } else if e.is_dir {
                     v.dirs.insert(e.rel.clone(), e.mode & 0o7777);
                 } else {
-                    let (size, hash) = hash_file(store.fs_for(&e.abs), &e.abs)?;
+                    let (size, hash) = hash_file(fetched.file_system().as_ref(), &e.abs)?;
                     v.files.insert(
                         e.rel.clone(),
                         FileRef {
                             hash,
                             size,
                             mode: e.mode & 0o7777,
-                            src: Src::Path(e.abs.clone()),
+                            src: Src::Path(FsPath::new(fetched.file_system().clone(), &e.abs)),
                         },
                     );
                 }
@@ -236,13 +236,10 @@ pub(super) fn read_small(store: &Store, f: &FileRef) -> Result<Option<Vec<u8>>> 
     match &f.src {
         Src::Link(target) => out.extend_from_slice(target),
         Src::Path(p) => {
-            let io = io_error(p);
-            // Through the file system the path belongs to (the collection's, or the real
-            // one for a source), reading at most one byte past the limit.
-            let file = store
-                .fs_for(p)
-                .open(p, crate::fs::OpenMode::Read)
-                .map_err(io)?;
+            // Through the file system the path is on (the collection's, or the one the
+            // source was fetched with), reading at most one byte past the limit.
+            let file = p.open().map_err(io_error(&p.path))?;
+            let p = &p.path;
             let mut buf = vec![0u8; 64 * 1024];
             loop {
                 let n = file
