@@ -25,6 +25,7 @@ pub mod fs;
 pub mod journal;
 pub mod limits;
 pub mod merge;
+pub mod progress;
 pub mod skillmeat;
 pub mod store;
 

@@ -126,8 +126,11 @@ fn a_crafted_journal_never_writes_outside_the_collection() {
         assert!(!sb.root.join("evil.txt").exists(), "{path:?}");
         assert!(!sb.home.join("evil.txt").exists(), "{path:?}");
         assert_same_tree(&before, &tree(&coll), &format!("{path:?}"));
-        // Inspecting it is safe and shows the record.
-        sb.run_in(&coll, &[], &["journal", "inspect"]).ok();
+        // Inspecting it is safe, says what recovery refuses, and exits 1.
+        sb.run_in(&coll, &[], &["journal", "inspect"])
+            .code(1)
+            .stdout_has("CORRUPT")
+            .stdout_lacks("rolled forward");
         sb.run_in(&coll, &[], &["recover", "--discard"]).ok();
         sb.run_in(&coll, &[], &["verify"]).ok();
     }

@@ -2242,6 +2242,12 @@ fn recovery_stops_on_a_conflict_and_discard_drops_the_journal() {
     // Someone edits a file the committed transaction has not replaced yet.
     append(&w.join("agents/helper.md"), "edited meanwhile\n");
     let edited = tree(&w);
+    // The advice names this collection (run_in selects it with --collection-dir), not the
+    // default one a plain `skillwal recover --discard` would act on.
+    let this = format!(
+        "`skillwal --collection-dir {} recover --discard`",
+        std::fs::canonicalize(&w).unwrap().display()
+    );
     for args in [&["status"][..], &["recover"], &["recover", "--dry-run"]] {
         let r = sb.run_in(&w, &[], args);
         r.code(1)
@@ -2249,7 +2255,7 @@ fn recovery_stops_on_a_conflict_and_discard_drops_the_journal() {
                 "a path was changed since that transaction was committed (nothing was overwritten)",
             )
             .stderr_has("agents/helper.md")
-            .stderr_has("skillwal recover --discard");
+            .stderr_has(&this);
         assert_same_tree(&edited, &tree(&w), &r.what);
     }
     sb.run_in(&w, &[], &["journal", "verify"])

@@ -1,7 +1,8 @@
 //! The `skillwal` command line's contract with scripts and shells, end to end through the
 //! built binary: what a closed pipe does, one JSON schema for every command (docs/json.md),
 //! did-you-mean suggestions, validation before any change, `journal inspect PATH`, shell
-//! completions and the man page, and the interactive update prompt.
+//! completions and the man page, the interactive update prompt, and progress bars only on a
+//! terminal.
 //!
 //! Each test here was checked to fail against the CLI before the change it covers.
 
@@ -16,6 +17,8 @@ mod inspect;
 mod json;
 #[path = "cli_contract/pipe.rs"]
 mod pipe;
+#[path = "cli_contract/progress.rs"]
+mod progress;
 #[path = "cli_contract/prompt.rs"]
 mod prompt;
 #[path = "cli_contract/reference.rs"]

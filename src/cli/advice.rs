@@ -86,14 +86,28 @@ pub fn text(cause: &(dyn StdError + 'static)) -> Option<String> {
     }
 }
 
-/// Advice about a journal names `journal inspect` and `recover --discard`.
-const JOURNAL_ADVICE: &str = "Run `skillwal journal inspect` to see what it holds; if the collection's files are as you want them, `skillwal recover --discard` drops the journal";
+/// The command line that selects the collection this process works on (`skillwal`, or
+/// `skillwal --collection-dir DIR`, ...), so that advice to run a command acts on that
+/// collection and not the default one.
+static COMMAND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets the command line advice names (once, when the arguments are known).
+pub fn set_command(command: String) {
+    let _ = COMMAND.set(command);
+}
+
+fn command() -> &'static str {
+    COMMAND.get().map_or("skillwal", String::as_str)
+}
 
 fn engine(e: &skillwal::Error) -> Option<String> {
+    let c = command();
     match e {
-        skillwal::Error::CorruptJournal { .. } => Some(format!("{e}. {JOURNAL_ADVICE}")),
+        skillwal::Error::CorruptJournal { .. } => Some(format!(
+            "{e}. Run `{c} journal inspect` to see what it holds; if the collection's files are as you want them, `{c} recover --discard` drops the journal"
+        )),
         skillwal::Error::RecoveryConflict { .. } => Some(format!(
-            "{e}. Inspect with `skillwal journal inspect`; once the files are as you want them, `skillwal recover --discard` drops the journal"
+            "{e}. Inspect with `{c} journal inspect`; once the files are as you want them, `{c} recover --discard` drops the journal"
         )),
         _ => None,
     }

@@ -430,7 +430,7 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
     report.salt = Some(format!("{:016x}", header.salt));
     let found =
         scan_records(file.as_ref(), file_len, header.salt, header.version).ctx("read", path)?;
-    describe_live(&mut report, &found);
+    describe_live(&mut report, &found, header.version);
     if report.state == TxnState::None
         && let Some(older) = header.older_salt
     {
@@ -511,7 +511,7 @@ fn read_slots(
 }
 
 /// Puts the live transaction's records, where they end and its state into `report`.
-fn describe_live(report: &mut InspectReport, found: &RecordsScan) {
+fn describe_live(report: &mut InspectReport, found: &RecordsScan, version: u16) {
     report.records = found.records.iter().map(view).collect();
     report.beyond_damage = found.beyond_damage.iter().map(view).collect();
     if let Some(first) = found.records.first() {
@@ -536,7 +536,20 @@ fn describe_live(report: &mut InspectReport, found: &RecordsScan) {
         }
         ScanEnd::Committed { commit_offset } => {
             report.commit_offset = Some(*commit_offset);
-            TxnState::Committed
+            // Whole records that recovery still refuses (a path leaving the root, an
+            // operation on a path twice, ...): as damaged as a broken frame, and reported
+            // the same way, so that inspect never says recovery completes what it refuses.
+            match super::ops::from_records(&found.records, version) {
+                Ok(_) => TxnState::Committed,
+                Err(bad) => {
+                    report.stop = Some(StopView {
+                        offset: bad.offset,
+                        index: bad.record,
+                        reason: bad.reason,
+                    });
+                    TxnState::Corrupt
+                }
+            }
         }
         ScanEnd::Damaged {
             stop,

@@ -8,6 +8,7 @@ use crate::engine::path::META_DIR;
 use crate::engine::tree_hash::hash_file;
 use crate::fs::{FileKind, FsPath, Metadata};
 use crate::journal::format::Hash;
+use crate::progress::Stage;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -167,9 +168,12 @@ fn capture_with(
     mut recorder: Option<&mut Recording>,
 ) -> Result<Captured> {
     let mut c = Capturing::new(store, cache);
+    let stage = Stage::begin(store.progress(), "hashing", Some(items.len() as u64), false);
     for it in items {
         c.item(it, recorder.as_deref_mut())?;
+        stage.advance(1);
     }
+    drop(stage);
     c.finish(skipped)
 }
 

@@ -19,6 +19,7 @@ use super::{Result, Store, StoreError, io_err, store_rel};
 use crate::Engine;
 use crate::fs::FileKind;
 use crate::journal::format::Hash;
+use crate::progress::Stage;
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -221,9 +222,12 @@ fn gc_in_batches(
     // References before objects: a crash between two batches never leaves a reference
     // without its objects.
     doomed.extend(objects);
+    let total = doomed.iter().map(|d| d.files.len() as u64).sum();
+    let stage = Stage::begin(store.progress(), "deleting", Some(total), false);
     let mut batch: Vec<Doomed> = Vec::new();
     let mut in_batch = 0;
     for d in doomed {
+        stage.advance(d.files.len() as u64);
         in_batch += d.files.len() + 2;
         batch.push(d);
         if in_batch >= per_txn {

@@ -24,6 +24,7 @@ use crate::engine::Layout;
 use crate::engine::path::{META_DIR, STORE_DIR};
 use crate::fs::{FileKind, FileSystem, FsPath, OpenMode};
 use crate::journal::format::Hash;
+use crate::progress::{Progress, Stage};
 use object::{TREE_OBJECT_BYTES_MAX, Tree, hex};
 use std::collections::HashSet;
 use std::io;
@@ -83,6 +84,8 @@ pub(crate) fn io_err<'a>(
 pub struct Store {
     fs: Arc<dyn FileSystem>,
     layout: Layout,
+    /// Where long work (a capture's hashing, `gc`) reports its progress.
+    progress: Arc<dyn Progress>,
 }
 
 /// Relative path of the store directory.
@@ -101,7 +104,18 @@ impl Store {
         Store {
             fs,
             layout: layout.clone(),
+            progress: Arc::new(crate::progress::Silent),
         }
+    }
+
+    /// Reports the progress of long work to `progress` from now on.
+    pub fn set_progress(&mut self, progress: Arc<dyn Progress>) {
+        self.progress = progress;
+    }
+
+    /// Where long work reports its progress.
+    pub fn progress(&self) -> &dyn Progress {
+        self.progress.as_ref()
     }
 
     pub fn fs(&self) -> &dyn FileSystem {
@@ -309,7 +323,14 @@ impl<'s> Writer<'s> {
     /// Stages `objects` (present or already staged ones are skipped).
     pub fn objects(&mut self, t: &mut Transaction<'_>, objects: &[NewObject]) -> Result<usize> {
         let mut n = 0;
+        let blob_bytes = |o: &NewObject| match o {
+            NewObject::Blob { size, .. } => *size,
+            _ => 0,
+        };
+        let total = objects.iter().map(blob_bytes).sum();
+        let stage = Stage::begin(self.store.progress(), "storing", Some(total), true);
         for o in objects {
+            stage.advance(blob_bytes(o));
             let hash = *o.hash();
             if self.staged.contains(&hash) {
                 continue;

@@ -29,8 +29,19 @@ fn fixture(both: bool) -> (Sandbox, PathBuf) {
 
 /// `skillwal ARGS` on a pseudo-terminal with `input` typed; its exit code and everything
 /// the terminal showed.
-fn on_a_terminal(sb: &Sandbox, args: &str, input: &str) -> (Option<i32>, String) {
+pub fn on_a_terminal(sb: &Sandbox, args: &str, input: &str) -> (Option<i32>, String) {
+    on_a_terminal_with(sb, &[], args, input)
+}
+
+/// [`on_a_terminal`] with more environment variables.
+pub fn on_a_terminal_with(
+    sb: &Sandbox,
+    env: &[(&str, &str)],
+    args: &str,
+    input: &str,
+) -> (Option<i32>, String) {
     let mut c = sb.std_cmd("script");
+    c.envs(env.iter().copied());
     c.args(["-qec", &format!("{BIN} {args}"), "/dev/null"]);
     let out = assert_cmd::Command::from_std(c)
         .write_stdin(input)
@@ -43,7 +54,7 @@ fn on_a_terminal(sb: &Sandbox, args: &str, input: &str) -> (Option<i32>, String)
     )
 }
 
-fn no_script() -> bool {
+pub fn no_script() -> bool {
     if have("script") {
         return false;
     }
@@ -125,27 +136,37 @@ fn overwrite_keep_and_end_of_input() {
     }
 }
 
-/// Merge for one artifact and overwrite for another cannot be one update yet: refused,
-/// nothing changed, the way to do it named.
+/// Merge for one artifact and overwrite for another: one update, each answer carried out.
 #[test]
-fn merge_mixed_with_other_answers_changes_nothing() {
+fn merge_and_overwrite_in_one_update() {
     if no_script() {
         return;
     }
     let (sb, coll) = fixture(true);
-    let before = tree_all(&coll);
     let (code, shown) = on_a_terminal(&sb, "update --all --strategy prompt", "m\ny\n");
-    assert_eq!(code, Some(1), "{shown}");
-    assert!(shown.contains("merge was chosen for"), "{shown}");
-    assert!(shown.contains("--strategy merge"), "{shown}");
-    assert!(!shown.contains("Nothing was changed.\n"), "{shown}");
-    assert_same_tree(&before, &tree_all(&coll), "mixed answers");
-    // Merge for both: one update, both merged.
-    let (code, shown) = on_a_terminal(&sb, "update --all --strategy prompt", "m\nm\n");
     assert_eq!(code, Some(0), "{shown}");
     assert_eq!(
         shown.matches("merged with the local modifications").count(),
-        2,
+        1,
         "{shown}"
     );
+    // Which artifact was asked first is the update's order; one of the two was merged
+    // (the local edit and upstream's line both there), the other overwritten (upstream's).
+    let files = [
+        (coll.join("commands/review.md"), sb.src.join("review.md")),
+        (coll.join("agents/helper.md"), sb.src.join("helper.md")),
+    ];
+    let merged = files
+        .iter()
+        .filter(|(p, _)| {
+            let t = read(p);
+            t.contains("description: mine") && t.contains("v2")
+        })
+        .count();
+    let overwritten = files.iter().filter(|(p, src)| read(p) == read(src)).count();
+    assert_eq!((merged, overwritten), (1, 1), "{shown}");
+    // The snapshot before the update is one, taken by its one transaction.
+    let (code, shown) = on_a_terminal(&sb, "snapshot list", "");
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(shown.matches("before update").count(), 1, "{shown}");
 }

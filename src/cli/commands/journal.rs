@@ -29,7 +29,7 @@ pub fn shell_word(text: &str) -> String {
 
 /// The global options that select the collection, as the user gave them: what to put
 /// after `skillwal` for a command on the same collection.
-fn selection(g: &Global) -> String {
+pub(super) fn selection(g: &Global) -> String {
     let mut s = String::new();
     if let Some(h) = &g.home {
         s.push_str(&format!(" --home {}", shell_word(&h.display().to_string())));
@@ -154,15 +154,10 @@ pub fn inspect(g: &Global, path: Option<&Path>, out: &Output) -> Result<Exit> {
             report.file_len
         );
     }
-    // A damaged or unreadable journal given as PATH exits 1 after the report. The
-    // collection's own journal (no PATH) exits 0: that is the look the error of a damaged
-    // journal advises before `recover --discard` (and tests/bad_input.rs holds it so).
+    // A damaged or unreadable journal exits 1 after the report, whichever way it was named,
+    // so that a script can tell.
     let damaged = matches!(report.state, TxnState::Corrupt | TxnState::Unreadable);
-    let code = if damaged && path.is_some() {
-        Exit::Error
-    } else {
-        Exit::Ok
-    };
+    let code = if damaged { Exit::Error } else { Exit::Ok };
     done(out.inspect(&report, command.as_deref()), code)
 }
 

@@ -137,7 +137,8 @@ fn open(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
         }
         other => other,
     };
-    let (c, report) = opened?;
+    let (mut c, report) = opened?;
+    c.set_progress(out.reporter());
     out.recovered(&t.dir, &report);
     if let Some(stale) = c.stale_state() {
         out.stale_state(stale);
@@ -152,7 +153,8 @@ fn open_for_reading(t: &Target, g: &Global, out: &Output) -> Result<Collection> 
         Ok(c) => Ok(c),
         Err(e) => match e.downcast::<CollectionError>() {
             Ok(ce) if is_read_only(&ce) => {
-                let c = Collection::open_read_only(Arc::new(RealFs), &t.dir)?;
+                let mut c = Collection::open_read_only(Arc::new(RealFs), &t.dir)?;
+                c.set_progress(out.reporter());
                 out.note(&format!(
                     "{} cannot be written; reading it without taking its lock",
                     t.dir.display()
@@ -244,6 +246,7 @@ fn close_then(c: Collection, printed: output::Printed) -> Result<Exit> {
 
 pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
     let g = &cli.global;
+    super::advice::set_command(format!("skillwal{}", journal::selection(g)));
     match &cli.command {
         Command::Init { name } => collection::init(g, name.as_deref(), out),
         Command::Add {

@@ -2,24 +2,18 @@
 //! (`--strategy prompt`): overwrite with upstream, keep local, merge, or show the diff and
 //! ask again.
 //!
-//! The library asks through a callback that answers overwrite (`Some(true)`), keep
-//! (`Some(false)`) or "no terminal" (`None`, which fails the update before its transaction
-//! starts). Merge is not one of its answers; so an answer "merge" is recorded and the
-//! planning is stopped with `None` (nothing has changed then), and when every artifact
-//! asked about was answered "merge", the update is run again with
-//! [`Strategy::Merge`] — which treats the artifacts without local modifications exactly as
-//! the prompt does. Mixing "merge" with other answers in one update needs a per-artifact
-//! strategy from the library's callback; until then it is refused, naming the commands
-//! that do it in two steps.
+//! The library asks through a callback that answers, for each artifact on its own,
+//! overwrite, keep or merge ([`Answer`]), or "no terminal" (`None`, which fails the update
+//! before its transaction starts). All the answers of one update are carried out in its one
+//! transaction.
 
 use super::{Target, interactive};
-use crate::cli::advice::SaysUnchanged;
 use crate::cli::output::{self, Output, UpdateAnswer};
 use anyhow::{Result, anyhow};
 use skillwal::fs::real::RealFs;
 use skillwal::skillmeat::ArtifactType;
 use skillwal::skillmeat::collection::{
-    Collection, CollectionError, SnapshotOutcome, Strategy, UpdateInput, UpdateOutcome,
+    Answer, Collection, SnapshotOutcome, Strategy, UpdateInput, UpdateOutcome,
 };
 use std::sync::Arc;
 
@@ -53,50 +47,22 @@ pub fn update(
     out: &Output,
 ) -> Result<Updated> {
     let interactive = interactive();
-    let (mut asked, mut merges) = (Vec::new(), Vec::new());
-    let mut ask = |name: &str, ty: ArtifactType| -> Option<bool> {
+    let mut ask = |name: &str, ty: ArtifactType| -> Option<Answer> {
         if !interactive {
             return None;
         }
-        asked.push(format!("{ty} {name}"));
         loop {
             // The end of input answers as the old prompt's default did: keep them.
             let Some(answer) = output::ask_update(&format!("{ty} {name}")) else {
-                return Some(false);
+                return Some(Answer::Local);
             };
             match answer {
-                UpdateAnswer::Upstream => return Some(true),
-                UpdateAnswer::Local => return Some(false),
-                UpdateAnswer::Merge => {
-                    merges.push(format!("{ty} {name}"));
-                    return None;
-                }
+                UpdateAnswer::Upstream => return Some(Answer::Upstream),
+                UpdateAnswer::Local => return Some(Answer::Local),
+                UpdateAnswer::Merge => return Some(Answer::Merge),
                 UpdateAnswer::Diff => show_diff(t, inputs, name, ty, out),
             }
         }
     };
-    let result = c.update(inputs, strategy, &mut ask);
-    match result {
-        Err(CollectionError::PromptWithoutTerminal { .. }) if !merges.is_empty() => {
-            if merges.len() < asked.len() {
-                return Err(mixed(&asked, &merges));
-            }
-            Ok(c.update(inputs, Strategy::Merge, &mut |_, _| None)?)
-        }
-        other => Ok(other?),
-    }
-}
-
-/// The refusal of "merge" for some artifacts and another answer for others.
-fn mixed(asked: &[String], merges: &[String]) -> anyhow::Error {
-    let others: Vec<&String> = asked.iter().filter(|a| !merges.contains(a)).collect();
-    anyhow::Error::new(SaysUnchanged(format!(
-        "merge was chosen for {} and another answer for {}; one update merges all the artifacts it asks about or none, so nothing was changed: update those to merge with `--strategy merge`, then the others",
-        merges.join(", "),
-        others
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )))
+    Ok(c.update(inputs, strategy, &mut ask)?)
 }

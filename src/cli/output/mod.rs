@@ -17,14 +17,17 @@ pub use artifacts::NotUpdated;
 
 use super::advice;
 use super::exit::{Exit, UsageError};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 use skillwal::engine::RecoveryReport;
 use skillwal::error::Effect;
+use skillwal::progress::{Progress, Silent};
 use skillwal::skillmeat::format_timestamp;
 use std::cell::RefCell;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use std::time::{Duration, UNIX_EPOCH};
 
 /// Standard output could not be written. The command itself had done its work by then
@@ -290,9 +293,26 @@ impl Output {
         self.recovered.borrow().clone().unwrap_or(Value::Null)
     }
 
-    /// A spinner on stderr (only on a terminal) around `f`.
+    /// Whether progress is drawn: on a terminal, without `--json`.
+    fn shows_progress(&self) -> bool {
+        !self.json && io::stderr().is_terminal()
+    }
+
+    /// Where the library reports long work ([`Collection::set_progress`]): a bar on stderr
+    /// when [`Output::shows_progress`], else nothing.
+    ///
+    /// [`Collection::set_progress`]: skillwal::skillmeat::collection::Collection::set_progress
+    pub fn reporter(&self) -> Arc<dyn Progress> {
+        if self.shows_progress() {
+            Arc::new(Bars::new())
+        } else {
+            Arc::new(Silent)
+        }
+    }
+
+    /// A spinner on stderr (only on a terminal, without `--json`) around `f`.
     pub fn spinner<T>(&self, msg: &str, f: impl FnOnce() -> T) -> T {
-        let pb = if io::stderr().is_terminal() {
+        let pb = if self.shows_progress() {
             let pb = ProgressBar::new_spinner();
             pb.set_message(msg.to_string());
             pb.enable_steady_tick(Duration::from_millis(100));
@@ -305,9 +325,10 @@ impl Output {
         r
     }
 
-    /// A progress bar on stderr (only on a terminal, and only for more than one item).
+    /// A progress bar on stderr (only on a terminal, without `--json`, and only for more
+    /// than one item).
     pub fn progress(&self, len: u64, msg: &str) -> ProgressBar {
-        if len < 2 || !io::stderr().is_terminal() {
+        if len < 2 || !self.shows_progress() {
             return ProgressBar::hidden();
         }
         let pb = ProgressBar::new(len);
@@ -317,6 +338,69 @@ impl Output {
         );
         pb.set_message(msg.to_string());
         pb
+    }
+}
+
+/// The library's progress as bars on stderr. A stage's bar is drawn only once the stage has
+/// lasted `quiet_for` (300 ms, or `SKILLWAL_PROGRESS_DELAY_MS`), so that quick work draws
+/// nothing, and is cleared when the stage ends. Stages nest: the innermost one is drawn and
+/// advanced.
+struct Bars {
+    quiet_for: Duration,
+    stages: Mutex<Vec<(ProgressBar, Instant, bool)>>,
+}
+
+impl Bars {
+    fn new() -> Bars {
+        let ms = std::env::var("SKILLWAL_PROGRESS_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300);
+        Bars {
+            quiet_for: Duration::from_millis(ms),
+            stages: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn begin(&self, what: &str, total: Option<u64>, bytes: bool) {
+        let pb = match total {
+            Some(n) => ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::hidden()),
+            None => ProgressBar::hidden(),
+        };
+        let template = if bytes {
+            "{bar:30} {bytes}/{total_bytes} {msg}"
+        } else {
+            "{bar:30} {pos}/{len} {msg}"
+        };
+        pb.set_style(
+            ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        pb.set_message(what.to_string());
+        if let Ok(mut stages) = self.stages.lock() {
+            stages.push((pb, Instant::now(), false));
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Ok(mut stages) = self.stages.lock()
+            && let Some((pb, since, shown)) = stages.last_mut()
+        {
+            if !*shown && since.elapsed() >= self.quiet_for {
+                pb.set_draw_target(ProgressDrawTarget::stderr());
+                *shown = true;
+            }
+            pb.inc(n);
+        }
+    }
+
+    fn end(&self) {
+        if let Ok(mut stages) = self.stages.lock()
+            && let Some((pb, ..)) = stages.pop()
+        {
+            pb.finish_and_clear();
+        }
     }
 }
 

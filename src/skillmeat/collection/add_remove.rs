@@ -28,7 +28,7 @@ impl Collection {
         if !type_dir_exists {
             t.create_dir(ty.dir_name(), 0o755)?;
         }
-        let hash = stage_content(&mut t, &rel, fetched)?;
+        let hash = stage_content(&mut t, &rel, fetched, self.store.progress())?;
         let mut artifact = Artifact::new(name, ty, fetched.origin, &now)?;
         artifact.upstream = fetched.upstream.clone();
         artifact.version_spec = fetched.version_spec.clone();

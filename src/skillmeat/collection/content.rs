@@ -1,6 +1,7 @@
 use super::*;
 use crate::fs::FileReader;
 use crate::limits::STREAM_BUFFER_BYTES;
+use crate::progress::{Progress, Stage};
 
 pub(super) fn hex(bytes: &[u8]) -> String {
     crate::journal::format::hex(bytes)
@@ -27,12 +28,14 @@ pub(super) fn stage_content(
     t: &mut Transaction<'_>,
     storage: &str,
     fetched: &Fetched,
+    progress: &dyn Progress,
 ) -> Result<String> {
     let fs = fetched.file_system().as_ref();
+    let stage = Stage::begin(progress, "copying", Some(fetched_bytes(fetched)), true);
     let mut sha = Sha256::new();
     match &fetched.kind {
         FetchedKind::File { path, mode, size } => {
-            let mut file = SourceFile::open(fs, path, *size, &mut sha)?;
+            let mut file = SourceFile::open(fs, path, *size, &mut sha)?.counting(&stage);
             t.put_file(storage, &mut file, mode & 0o7777)?;
             file.finish()?;
         }
@@ -48,7 +51,7 @@ pub(super) fn stage_content(
                     tree.dir(&e.rel, e.mode & 0o7777)?;
                 } else {
                     sha.update(e.rel.as_bytes());
-                    let mut file = SourceFile::open(fs, &e.abs, e.size, &mut sha)?;
+                    let mut file = SourceFile::open(fs, &e.abs, e.size, &mut sha)?.counting(&stage);
                     tree.file(&e.rel, &mut file, e.mode & 0o7777)?;
                     file.finish()?;
                 }
@@ -57,6 +60,18 @@ pub(super) fn stage_content(
         }
     }
     Ok(hex(&sha.finalize()))
+}
+
+/// The bytes of the files a fetched source lists (links and directories count nothing).
+fn fetched_bytes(fetched: &Fetched) -> u64 {
+    match &fetched.kind {
+        FetchedKind::File { size, .. } => *size,
+        FetchedKind::Dir { entries, .. } => entries
+            .iter()
+            .filter(|e| !e.is_dir && e.link.is_none())
+            .map(|e| e.size)
+            .sum(),
+    }
 }
 
 /// SkillMeat's content hash of fetched content, read from the source (through
@@ -91,6 +106,8 @@ pub(super) struct SourceFile<'a> {
     expected: u64,
     read: u64,
     hasher: &'a mut Sha256,
+    /// The progress stage the bytes read count toward.
+    stage: Option<&'a Stage<'a>>,
 }
 
 impl<'a> SourceFile<'a> {
@@ -126,7 +143,16 @@ impl<'a> SourceFile<'a> {
             expected,
             read: 0,
             hasher,
+            stage: None,
         })
+    }
+
+    /// The same file, its bytes counted toward `stage` as they are read.
+    pub(super) fn counting(self, stage: &'a Stage<'a>) -> SourceFile<'a> {
+        SourceFile {
+            stage: Some(stage),
+            ..self
+        }
     }
 
     /// Reads the rest (to hash it, when nothing stages it), then [`SourceFile::finish`].
@@ -156,6 +182,9 @@ impl Read for SourceFile<'_> {
         let n = self.reader.read(buf)?;
         self.hasher.update(&buf[..n]);
         self.read += n as u64;
+        if let Some(stage) = self.stage {
+            stage.advance(n as u64);
+        }
         Ok(n)
     }
 }

@@ -30,7 +30,7 @@ pub use documents::DOCUMENT_BYTES_MAX;
 pub use error::{CollectionError, Result};
 pub use queries::{ArtifactStatus, FileState, VerifyReport};
 pub use snapshots::{DEFAULT_SNAPSHOT_KEEP, RollbackOutcome, SnapshotOutcome, parse_snapshot_id};
-pub use update::{Strategy, UpdateAction, UpdateInput, UpdateOutcome};
+pub use update::{Answer, Strategy, UpdateAction, UpdateInput, UpdateOutcome};
 
 use content::*;
 use documents::*;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::progress::Stage;
 
 /// The state of one artifact's files against the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -250,7 +251,14 @@ impl Collection {
             stale_state: self.stale.clone(),
             ..VerifyReport::default()
         };
+        let stage = Stage::begin(
+            self.store.progress(),
+            "verifying",
+            Some(m.artifacts.len() as u64),
+            false,
+        );
         for a in &m.artifacts {
+            stage.advance(1);
             let key = lock_key(&a.name, a.artifact_type);
             r.checked += 1;
             let locked = l

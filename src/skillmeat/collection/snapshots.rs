@@ -205,6 +205,12 @@ impl Collection {
         self.snapshot_keep = keep.max(1);
     }
 
+    /// Reports the progress of long work (hashing for a snapshot, copying a source,
+    /// storing objects, `gc`, `verify`) to `progress` from now on.
+    pub fn set_progress(&mut self, progress: Arc<dyn crate::progress::Progress>) {
+        self.store.set_progress(progress);
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }

@@ -15,6 +15,28 @@ pub enum Strategy {
     Merge,
 }
 
+/// The answer to the question [`Strategy::Prompt`] asks about one artifact with local
+/// modifications: what to do with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Overwrite them with the upstream content.
+    Upstream,
+    /// Keep them; the artifact is not updated.
+    Local,
+    /// Merge them with the upstream content, three-way, as [`Strategy::Merge`] does.
+    Merge,
+}
+
+impl From<Answer> for Strategy {
+    fn from(a: Answer) -> Strategy {
+        match a {
+            Answer::Upstream => Strategy::Upstream,
+            Answer::Local => Strategy::Local,
+            Answer::Merge => Strategy::Merge,
+        }
+    }
+}
+
 /// What happened to one artifact in an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -101,7 +123,7 @@ struct Comparison {
 fn choose(
     cmp: &Comparison,
     strategy: Strategy,
-    ask: impl FnOnce() -> Option<bool>,
+    ask: &mut dyn FnMut() -> Option<Answer>,
 ) -> Option<UpdateAction> {
     Some(if !cmp.modified && !cmp.upstream_changed {
         UpdateAction::UpToDate
@@ -114,10 +136,8 @@ fn choose(
             // Upstream unchanged: nothing to merge, the local files stay.
             Strategy::Merge if !cmp.upstream_changed => UpdateAction::UpToDate,
             Strategy::Merge => UpdateAction::Merged,
-            Strategy::Prompt => match ask()? {
-                true => UpdateAction::Updated,
-                false => UpdateAction::KeptLocal,
-            },
+            // The answer is a strategy for this artifact alone.
+            Strategy::Prompt => return choose(cmp, ask()?.into(), &mut || None),
         }
     })
 }
@@ -125,7 +145,8 @@ fn choose(
 impl Collection {
     /// Updates artifacts from their fetched sources, all in ONE transaction: every one of
     /// them or none. `ask(name, ty)` decides for an artifact with local modifications under
-    /// [`Strategy::Prompt`] (`None`: no terminal to ask; the update fails before any change).
+    /// [`Strategy::Prompt`], each artifact on its own ([`Answer`]; `None`: no terminal to
+    /// ask, and the update fails before any change).
     ///
     /// When anything changes, the same transaction takes an automatic snapshot of the
     /// collection before the update (returned) and records every updated artifact's fetched
@@ -134,7 +155,7 @@ impl Collection {
         &mut self,
         inputs: &[UpdateInput],
         strategy: Strategy,
-        ask: &mut dyn FnMut(&str, ArtifactType) -> Option<bool>,
+        ask: &mut dyn FnMut(&str, ArtifactType) -> Option<Answer>,
     ) -> Result<(Vec<UpdateOutcome>, Option<SnapshotOutcome>)> {
         // Decide everything before the transaction starts.
         let mut plans = Vec::new();
@@ -167,12 +188,12 @@ impl Collection {
         &self,
         input: &'a UpdateInput,
         strategy: Strategy,
-        ask: &mut dyn FnMut(&str, ArtifactType) -> Option<bool>,
+        ask: &mut dyn FnMut(&str, ArtifactType) -> Option<Answer>,
     ) -> Result<Option<Planned<'a>>> {
         let (name, ty) = (input.name.as_str(), input.ty);
         let artifact = self.find(name, Some(ty))?;
         let cmp = self.compare(input)?;
-        let Some(action) = choose(&cmp, strategy, || ask(name, ty)) else {
+        let Some(action) = choose(&cmp, strategy, &mut || ask(name, ty)) else {
             return Ok(None);
         };
         let merge = if action == UpdateAction::Merged {
@@ -292,7 +313,7 @@ fn stage_updated_files(store: &Store, t: &mut Transaction<'_>, p: &Planned<'_>) 
         // of it show as local modifications, as they are).
         Some(m) => super::threeway::stage(store, t, &rel, m)?,
         None => {
-            let staged = stage_content(t, &rel, f)?;
+            let staged = stage_content(t, &rel, f, store.progress())?;
             if staged != p.upstream {
                 return Err(CollectionError::SourceChanged {
                     path: source_path(f),
