@@ -10,21 +10,28 @@ use std::sync::Arc;
 
 /// The environment variable naming the home directory.
 pub const HOME_ENV: &str = "SKILLWAL_HOME";
+/// The configuration file in the home directory.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
 
 /// What could not be resolved or read in the home directory.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HomeError {
+    /// Neither `SKILLWAL_HOME` nor `HOME` names a home directory.
     #[error("no home directory: set {HOME_ENV} or HOME")]
     NoHome,
+    /// Reading or writing in the home directory failed.
     #[error(transparent)]
     Io(#[from] crate::error::IoError),
+    /// `config.toml` could not be parsed, or holds an invalid value.
     #[error(transparent)]
     Format(#[from] super::Error),
+    /// A collection name SkillMeat would refuse.
     #[error("invalid collection name {name:?}: {reason}")]
     InvalidName {
+        /// The name as given.
         name: String,
+        /// Which rule it breaks.
         reason: super::NameError,
     },
 }
@@ -32,6 +39,7 @@ pub enum HomeError {
 /// A SkillMeat home directory, read and written through one [`FileSystem`].
 #[derive(Clone)]
 pub struct Home {
+    /// The home directory (`~/.skillmeat`, or `SKILLWAL_HOME`).
     pub dir: PathBuf,
     fs: Arc<dyn FileSystem>,
 }
@@ -46,8 +54,11 @@ impl std::fmt::Debug for Home {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConfigChange {
+    /// `config.toml` did not exist; it was written, naming the collection the default.
     Created,
+    /// It named no default collection; this one was set.
     SetDefault,
+    /// It was left as it was.
     Kept,
 }
 
@@ -82,10 +93,12 @@ impl Home {
         self.fs.as_ref()
     }
 
+    /// `<home>/config.toml`.
     pub fn config_path(&self) -> PathBuf {
         self.dir.join(CONFIG_FILE_NAME)
     }
 
+    /// `<home>/collections/<name>` (the name is not checked here).
     pub fn collection_dir(&self, name: &str) -> PathBuf {
         self.dir.join("collections").join(name)
     }

@@ -4,88 +4,174 @@ use super::*;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CollectionError {
+    /// The engine failed (opening, a transaction, recovery); its error says whether the
+    /// change may have been applied.
     #[error(transparent)]
     Engine(#[from] crate::Error),
+    /// The manifest, the lock or a hash could not be read or parsed.
     #[error(transparent)]
     Format(#[from] crate::skillmeat::Error),
+    /// A source could not be fetched or listed.
     #[error(transparent)]
     Source(#[from] SourceError),
+    /// The home directory or its `config.toml` failed.
     #[error(transparent)]
     Home(#[from] crate::skillmeat::home::HomeError),
+    /// The store (snapshots, bases, objects) failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// One of the Python tool's snapshots could not be listed or extracted.
     #[error(transparent)]
     PySnapshot(#[from] self::py_snapshot::PySnapshotError),
+    /// A tarball of the Python tool's holds no collection.
     #[error("{} holds no {MANIFEST_FILE_NAME}: it is not a snapshot of a collection", tarball.display())]
-    NotACollectionSnapshot { tarball: PathBuf },
+    NotACollectionSnapshot {
+        /// The tarball.
+        tarball: PathBuf,
+    },
+    /// Reading or writing a file failed.
     #[error(transparent)]
     Io(#[from] IoError),
+    /// A change was asked of a collection opened with [`Collection::open_read_only`].
     #[error("{} was opened read-only (it cannot be written); nothing can be changed there", dir.display())]
-    ReadOnly { dir: PathBuf },
+    ReadOnly {
+        /// The collection's directory.
+        dir: PathBuf,
+    },
+    /// The directory holds no manifest (and no journal to recover one from).
     #[error("{} is not a SkillMeat collection (no {MANIFEST_FILE_NAME})", dir.display())]
-    NotACollection { dir: PathBuf },
+    NotACollection {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// `init` of a directory that already holds a manifest.
     #[error("a collection already exists at {}", dir.display())]
-    CollectionExists { dir: PathBuf },
+    CollectionExists {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// An artifact name SkillMeat would refuse or that would leave its type directory.
     #[error("invalid artifact name {name:?}: {reason}")]
     InvalidName {
+        /// The name as given.
         name: String,
+        /// Which rule it breaks.
         reason: crate::skillmeat::NameError,
     },
+    /// `add` of a name the manifest already has for that type.
     #[error("{ty} {name} is already in the collection")]
-    AlreadyExists { name: String, ty: ArtifactType },
+    AlreadyExists {
+        /// The artifact's name.
+        name: String,
+        /// Its type.
+        ty: ArtifactType,
+    },
+    /// `add` of an artifact whose storage path exists without a manifest entry.
     #[error("{} already exists but {name} is not in the manifest; move it away", path.display())]
-    Occupied { name: String, path: PathBuf },
+    Occupied {
+        /// The artifact's name.
+        name: String,
+        /// What is in the way.
+        path: PathBuf,
+    },
+    /// An artifact's storage path is a symbolic link.
     #[error("{} is a symbolic link, not the files of {ty} {name}; skillwal never follows or removes a link in a collection: remove the link yourself", path.display())]
     LinkedStorage {
+        /// The artifact's name.
         name: String,
+        /// Its type.
         ty: ArtifactType,
+        /// The link.
         path: PathBuf,
     },
+    /// No artifact has that name (of that type).
     #[error("no artifact named {name:?}{} in the collection", ty.map(|t| format!(" of type {t}")).unwrap_or_default())]
     NotFound {
+        /// The name looked for.
         name: String,
+        /// The type asked for, if any.
         ty: Option<ArtifactType>,
     },
+    /// A name without a type matches artifacts of several types.
     #[error("{name:?} names more than one artifact ({})", types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "))]
     Ambiguous {
+        /// The name.
         name: String,
+        /// The types it has.
         types: Vec<ArtifactType>,
     },
+    /// The manifest lists an artifact whose files are not there.
     #[error("the files of {ty} {name} are missing ({}); restore them", path.display())]
     FilesMissing {
+        /// The artifact's name.
         name: String,
+        /// Its type.
         ty: ArtifactType,
+        /// Where its files should be.
         path: PathBuf,
     },
+    /// `update` of an artifact with no source skillwal knows.
     #[error(
         "{ty} {name} has no source skillwal can update from (origin {origin}; skillwal's source fields are not in its manifest entry, skillwal's store holds no source reference for this artifact as added at that time, and it has no GitHub upstream: the Python tool added it, or re-added it under this name); remove it and add it again from its source with skillwal"
     )]
     NoSource {
+        /// The artifact's name.
         name: String,
+        /// Its type.
         ty: ArtifactType,
+        /// Its manifest `origin`.
         origin: String,
     },
+    /// A source file changed between its listing and its copy (size, kind, or gone);
+    /// nothing was committed.
     #[error("{} changed while it was being copied; try again", path.display())]
-    SourceChanged { path: PathBuf },
+    SourceChanged {
+        /// The source file.
+        path: PathBuf,
+    },
+    /// An artifact's front matter could not be read as SkillMeat reads it.
     #[error("{}: {source}", path.display())]
     FrontMatter {
+        /// The file.
         path: PathBuf,
+        /// What is wrong with it.
         source: frontmatter::FrontMatterError,
     },
+    /// [`Strategy::Prompt`] met local modifications and no terminal to ask; nothing changed.
     #[error("local modifications in {}, and no terminal to ask whether to overwrite or keep them", names.join(", "))]
-    PromptWithoutTerminal { names: Vec<String> },
+    PromptWithoutTerminal {
+        /// The artifacts with local modifications (`<type> <name>`).
+        names: Vec<String>,
+    },
+    /// A snapshot id that is not a number.
     #[error("snapshot ids are numbers; {id:?} is not one")]
-    BadSnapshotId { id: String },
+    BadSnapshotId {
+        /// The id as given.
+        id: String,
+    },
+    /// A three-way merge or diff failed.
     #[error(transparent)]
     ThreeWay(#[from] super::threeway::ThreeWayError),
+    /// A merge was asked for an artifact with no recorded base.
     #[error(
         "{ty} {name} has local modifications and no recorded base to merge them with (it was added before skillwal kept bases, or its lock entry was changed by another tool)"
     )]
-    NoBase { name: String, ty: ArtifactType },
+    NoBase {
+        /// The artifact's name.
+        name: String,
+        /// Its type.
+        ty: ArtifactType,
+    },
+    /// `gc` stopped before deleting anything: a snapshot's lock names bases it cannot read.
     #[error(
         "gc deleted nothing: the collection.lock of snapshot {id} cannot be read or parsed ({reason}); a rollback to that snapshot would need the bases it names"
     )]
-    SnapshotLock { id: u64, reason: String },
+    SnapshotLock {
+        /// The snapshot.
+        id: u64,
+        /// Why its lock cannot be used.
+        reason: String,
+    },
 }
 
 impl CollectionError {
@@ -102,6 +188,7 @@ impl CollectionError {
     }
 }
 
+/// The result of a collection operation.
 pub type Result<T, E = CollectionError> = std::result::Result<T, E>;
 
 pub(super) fn io<'a>(

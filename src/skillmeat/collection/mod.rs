@@ -67,7 +67,9 @@ use std::sync::Arc;
 /// skillwal's own artifact fields in `collection.toml` (SkillMeat ignores them, and drops
 /// them when it rewrites the manifest).
 pub const FIELD_SOURCE: &str = "skillwal_source";
+/// The repository path inside a git source (skillwal's field; see [`FIELD_SOURCE`]).
 pub const FIELD_PATH: &str = "skillwal_path";
+/// The reference asked for of a git source (skillwal's field; see [`FIELD_SOURCE`]).
 pub const FIELD_REF: &str = "skillwal_ref";
 
 /// An open collection: holds the engine (and its lock) and the documents as read.
@@ -211,6 +213,7 @@ impl Collection {
         self.stale.as_ref()
     }
 
+    /// The collection's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -28,9 +28,13 @@ pub const EXTRACT_ENTRIES_MAX: u64 = 200_000;
 pub struct PySnapshot {
     /// `YYYYMMDD-HHMMSS-ffffff`.
     pub id: String,
+    /// When the Python tool took it, as it recorded it.
     pub timestamp: String,
+    /// The message it was taken with.
     pub message: String,
+    /// How many artifacts the Python tool counted in it.
     pub artifact_count: Option<i64>,
+    /// The gzip tarball holding it.
     pub tarball_path: PathBuf,
 }
 
@@ -38,16 +42,31 @@ pub struct PySnapshot {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PySnapshotError {
+    /// `snapshots.toml` cannot be read or parsed.
     #[error("{}: {reason}; the Python tool's snapshot list cannot be read", path.display())]
-    BadList { path: PathBuf, reason: String },
+    BadList {
+        /// `snapshots.toml`.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The tarball holds something extraction refuses (module documentation).
     #[error("SkillMeat snapshot {} cannot be restored: {reason}", tarball.display())]
-    Unsafe { tarball: PathBuf, reason: String },
+    Unsafe {
+        /// The tarball.
+        tarball: PathBuf,
+        /// What in it is refused.
+        reason: String,
+    },
+    /// The tarball could not be read.
     #[error("reading SkillMeat snapshot {}: {}", .0.path.display(), .0.source)]
     Read(#[source] IoError),
+    /// The scratch directory could not be written.
     #[error("extracting SkillMeat snapshot into {}: {}", .0.path.display(), .0.source)]
     Write(#[source] IoError),
 }
 
+/// The result of listing or extracting the Python tool's snapshots.
 pub type Result<T, E = PySnapshotError> = std::result::Result<T, E>;
 
 /// Whether `id` has the form of the Python tool's snapshot ids (`YYYYMMDD-HHMMSS-ffffff`).
@@ -120,7 +139,9 @@ pub fn list(fs: &dyn FileSystem, home: &Path, collection: &str) -> Result<Vec<Py
 /// What an extraction did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Extracted {
+    /// Regular files written.
     pub files: u64,
+    /// Bytes written to them.
     pub bytes: u64,
     /// Links created (contained in the collection).
     pub links: u64,

@@ -5,8 +5,11 @@ use crate::progress::Stage;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FileState {
+    /// The files hash to the lock's `content_hash`, and their kinds and modes match the base.
     Ok,
+    /// The files differ from the lock or the base (see the reasons).
     Modified,
+    /// The manifest lists the artifact; its files are not there.
     Missing,
     /// No lock entry to compare with.
     Unlocked,
@@ -17,9 +20,12 @@ pub enum FileState {
 /// One artifact in a status report.
 #[derive(Debug, Clone, Serialize)]
 pub struct ArtifactStatus {
+    /// The artifact's name.
     pub name: String,
+    /// Its type (`skill`, `command`, `agent`).
     #[serde(rename = "type")]
     pub ty: String,
+    /// Its files against the lock.
     pub state: FileState,
     /// `Some(true)` when the source differs from the lock (only checked for local sources,
     /// where it is cheap); `None` when not checked.
@@ -33,9 +39,13 @@ pub struct ArtifactStatus {
 /// What `verify` found.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct VerifyReport {
+    /// Artifacts of the manifest checked.
     pub checked: usize,
+    /// Artifacts whose files match the lock (`<type>/<name>` keys).
     pub ok: Vec<String>,
+    /// Artifacts whose files differ from the lock.
     pub modified: Vec<String>,
+    /// Artifacts whose files are missing.
     pub missing: Vec<String>,
     /// Manifest entries without a lock entry.
     pub unlocked: Vec<String>,
@@ -53,6 +63,8 @@ pub struct VerifyReport {
 }
 
 impl VerifyReport {
+    /// Whether nothing is wrong: no artifact modified, missing, unlocked or unreadable, no stale
+    /// lock entry, nothing extra.
     pub fn is_clean(&self) -> bool {
         self.modified.is_empty()
             && self.missing.is_empty()

@@ -21,8 +21,11 @@ use std::path::Path;
 /// One path's kind and permission bits, or a link's target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShapeEntry {
+    /// A directory, with its permission bits.
     Dir(u32),
+    /// A regular file, with its permission bits.
     File(u32),
+    /// A symbolic link, with its target.
     Link(Vec<u8>),
 }
 
@@ -30,7 +33,9 @@ pub enum ShapeEntry {
 /// known), and every path below it (a command or agent: one entry, `""`).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Shape {
+    /// The artifact's own directory's permission bits.
     pub root_mode: Option<u32>,
+    /// Every path below it, relative, `/`-separated.
     pub entries: BTreeMap<String, ShapeEntry>,
 }
 

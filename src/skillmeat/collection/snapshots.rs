@@ -6,6 +6,7 @@ pub const DEFAULT_SNAPSHOT_KEEP: usize = 50;
 /// What a snapshot command did.
 #[derive(Debug, Clone, Serialize)]
 pub struct SnapshotOutcome {
+    /// The snapshot taken.
     pub snapshot: SnapshotRef,
     /// Objects the store did not have before.
     pub new_objects: usize,
@@ -16,6 +17,7 @@ pub struct SnapshotOutcome {
     /// Files read and hashed to take it; the hashes of the others came from the stat cache
     /// (store-spec.md §8).
     pub hashed_files: u64,
+    /// Bytes read to hash those files.
     pub hashed_bytes: u64,
 }
 
@@ -211,6 +213,7 @@ impl Collection {
         self.store.set_progress(progress);
     }
 
+    /// The collection's store (snapshots, bases, objects).
     pub fn store(&self) -> &Store {
         &self.store
     }

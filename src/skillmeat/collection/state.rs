@@ -35,6 +35,7 @@ use std::sync::Arc;
 /// Where the state of a collection is.
 #[derive(Debug, Clone)]
 pub struct Location {
+    /// Where the journal, the staging area and the store are.
     pub layout: Layout,
     /// The state is still in the collection, where older skillwal kept it, and a writer
     /// moves it beside the collection ([`migrate`]).
@@ -53,6 +54,7 @@ pub struct Stale {
     /// The next snapshot id each of them would give (`None`: not readable): the copy's is
     /// lower when it went back in time.
     pub copy_next_snapshot: Option<u64>,
+    /// The same for the state in use.
     pub state_next_snapshot: Option<u64>,
 }
 

@@ -41,7 +41,9 @@ impl From<Answer> for Strategy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum UpdateAction {
+    /// Its files were replaced with the upstream content.
     Updated,
+    /// Nothing to do: no upstream change (or nothing to merge).
     UpToDate,
     /// Local modifications kept (strategy `local`, or declined at the prompt).
     KeptLocal,
@@ -49,14 +51,21 @@ pub enum UpdateAction {
     Merged,
 }
 
+/// What an update did to one artifact.
 #[derive(Debug, Clone, Serialize)]
 pub struct UpdateOutcome {
+    /// The artifact's name.
     pub name: String,
+    /// Its type (`skill`, `command`, `agent`).
     #[serde(rename = "type")]
     pub ty: String,
+    /// What was done.
     pub action: UpdateAction,
+    /// Whether its files had local modifications.
     pub locally_modified: bool,
+    /// Its `content_hash` after the update (the lock's).
     pub content_hash: String,
+    /// The commit of a git source, when there is one.
     pub resolved_sha: Option<String>,
     /// Conflicts a merge left (marked in the files, or reported); empty otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -68,8 +77,11 @@ pub struct UpdateOutcome {
 
 /// One artifact to update, with its source already fetched.
 pub struct UpdateInput {
+    /// The artifact's name.
     pub name: String,
+    /// Its type.
     pub ty: ArtifactType,
+    /// Its source, fetched.
     pub fetched: Fetched,
 }
 

@@ -30,12 +30,19 @@ pub const LINK_TARGET_BYTES_MAX: usize = 4095;
 /// Why a link is not contained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkProblem {
+    /// The target is absolute.
     Absolute,
+    /// The target leaves the artifact (at some step).
     Outside,
+    /// The target goes through a name SkillMeat never copies.
     Excluded,
+    /// The target does not exist.
     Dangling,
+    /// Following it loops (more than [`LINK_HOPS_MAX`] links).
     Loop,
+    /// The target is a socket, FIFO or device.
     SpecialFile,
+    /// The target is empty, too long, or not UTF-8.
     BadTarget,
 }
 

@@ -268,6 +268,8 @@ pub struct FetchedEntry {
     pub link: Option<Vec<u8>>,
 }
 
+/// Whether `name` (one path component) is one SkillMeat never copies: it matches one of
+/// [`EXCLUDE_PATTERNS`].
 pub fn is_excluded(name: &str) -> bool {
     EXCLUDE_PATTERNS
         .iter()

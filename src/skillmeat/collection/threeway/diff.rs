@@ -14,7 +14,9 @@ pub struct FileDiff {
     /// The unified diff (lossy UTF-8), or `None` for a binary or too large file. For a
     /// link, a line saying where it points before and after.
     pub diff: Option<String>,
+    /// Lines the diff adds.
     pub added_lines: usize,
+    /// Lines the diff removes.
     pub removed_lines: usize,
 }
 

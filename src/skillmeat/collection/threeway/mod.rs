@@ -53,6 +53,7 @@ pub struct MergeConflict {
     /// `modify-delete`, `mode` (permission bits changed differently on both sides: ours
     /// kept) or `link` (a link changed differently on both sides: ours kept).
     pub kind: &'static str,
+    /// What the conflict is, in words.
     pub detail: String,
 }
 
@@ -61,21 +62,34 @@ pub struct MergeConflict {
 pub enum Output {
     /// A file on disk or in the fetched source, with the size and hash it was planned with.
     Copy {
+        /// Where it is read (through the file system it is on).
         src: FsPath,
+        /// The BLAKE3 hash its bytes had when the merge was planned.
         hash: Hash,
+        /// Its size then, in bytes.
         size: u64,
+        /// The permission bits to give the result.
         mode: u32,
     },
+    /// A file object in the store (the base's version).
     Object {
+        /// The object's hash.
         hash: Hash,
+        /// Its size in bytes.
         size: u64,
+        /// The permission bits to give the result.
         mode: u32,
     },
+    /// Bytes the merge produced (a text merge, with or without conflict markers).
     Bytes {
+        /// The bytes.
         bytes: Vec<u8>,
+        /// The permission bits to give the result.
         mode: u32,
     },
+    /// A symbolic link.
     Link {
+        /// Its target.
         target: Vec<u8>,
     },
 }
@@ -90,7 +104,9 @@ pub struct MergePlan {
     pub dirs: BTreeMap<String, u32>,
     /// The artifact's own directory's mode (a skill).
     pub root_mode: u32,
+    /// What the merge could not reconcile (marked in the files, or reported).
     pub conflicts: Vec<MergeConflict>,
+    /// Whether the artifact is a directory (a skill).
     pub is_dir: bool,
 }
 
@@ -98,16 +114,24 @@ pub struct MergePlan {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ThreeWayError {
+    /// The store (the base) could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The engine failed.
     #[error(transparent)]
     Engine(#[from] crate::Error),
+    /// A file could not be read.
     #[error(transparent)]
     Io(#[from] crate::error::IoError),
+    /// The artifact cannot be merged as it is (a special file, a path that is a file on one
+    /// side and a directory on the other, ...).
     #[error("{ty} {name} cannot be merged: {reason}")]
     Unmergeable {
+        /// The artifact's name.
         name: String,
+        /// Its type.
         ty: ArtifactType,
+        /// Why not.
         reason: String,
     },
 }
@@ -123,6 +147,7 @@ impl ThreeWayError {
     }
 }
 
+/// The result of planning a merge.
 pub type Result<T, E = ThreeWayError> = std::result::Result<T, E>;
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ThreeWayError + '_ {
