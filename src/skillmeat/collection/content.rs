@@ -75,7 +75,8 @@ fn fetched_bytes(fetched: &Fetched) -> u64 {
 }
 
 /// SkillMeat's content hash of fetched content, read from the source (through
-/// [`Fetched::file_system`], each file checked as [`stage_content`] checks it).
+/// [`Fetched::file_system`]), each file checked as the copy checks it:
+/// [`CollectionError::SourceChanged`] when it is not what was listed.
 pub fn fetched_hash(fetched: &Fetched) -> Result<String> {
     let fs = fetched.file_system().as_ref();
     let mut sha = Sha256::new();
