@@ -116,6 +116,30 @@ fn record_line(index: u32, offset: u64, r: &RecordView) -> String {
             label,
             time_unix_ms,
         } => format!("begin          \"{label}\" at {}", when(*time_unix_ms)),
+        RecordView::TreeEntry { .. } => tree_entry_text(r),
+        RecordView::DocumentDiff { document, changes } => {
+            format!(
+                "{:<14} {document} ({} fields)",
+                diff_kind(document),
+                changes.len()
+            )
+        }
+        RecordView::Commit {
+            records,
+            operations,
+            digest,
+        } => format!(
+            "commit         {records} records, {operations} operations, digest {}",
+            short(digest)
+        ),
+        _ => operation_text(r),
+    };
+    format!("  #{index:<3} @{offset:<8} {body}")
+}
+
+/// The text of an operation record (a file, link, directory or tree operation).
+fn operation_text(r: &RecordView) -> String {
+    match r {
         RecordView::PutFile {
             op,
             path,
@@ -152,7 +176,6 @@ fn record_line(index: u32, offset: u64, r: &RecordView) -> String {
             before_mode,
             mode,
         } => format!("set-dir-mode   op {op} {path}  mode {before_mode} -> {mode}"),
-        RecordView::TreeEntry { .. } => tree_entry_text(r),
         RecordView::PutTree {
             op,
             path,
@@ -172,23 +195,8 @@ fn record_line(index: u32, offset: u64, r: &RecordView) -> String {
             "delete-tree    op {op} {path}  before: {}",
             before_text(before)
         ),
-        RecordView::DocumentDiff { document, changes } => {
-            format!(
-                "{:<14} {document} ({} fields)",
-                diff_kind(document),
-                changes.len()
-            )
-        }
-        RecordView::Commit {
-            records,
-            operations,
-            digest,
-        } => format!(
-            "commit         {records} records, {operations} operations, digest {}",
-            short(digest)
-        ),
-    };
-    format!("  #{index:<3} @{offset:<8} {body}")
+        _ => unreachable!("not an operation record: {r:?}"),
+    }
 }
 
 fn record_details(r: &RecordView) -> Vec<String> {

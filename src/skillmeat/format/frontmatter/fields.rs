@@ -180,9 +180,23 @@ pub(super) fn frontmatter_fields(text: &str) -> Option<Fields> {
         tools: None,
         unwritable: None,
     };
-    let normalized = |k: &str| k.to_lowercase().replace(['-', '_'], "");
-    f.unwritable = data
+    f.unwritable = first_unwritable(&data);
+    // `data.get("tools") or data.get("allowed-tools") or data.get("allowedTools")`.
+    let candidates = [get("tools"), get("allowed-tools"), get("allowedTools")];
+    let tools = candidates
         .iter()
+        .find(|v| v.is_some_and(truthy))
+        .copied()
+        .unwrap_or(candidates[2]);
+    f.tools = tools.and_then(tools_list);
+    Some(f)
+}
+
+/// The first field SkillMeat keeps raw whose value it cannot write back (as its key's
+/// text), if any.
+fn first_unwritable(data: &[(Value, Value)]) -> Option<String> {
+    let normalized = |k: &str| k.to_lowercase().replace(['-', '_'], "");
+    data.iter()
         .find(|(k, v)| {
             let Value::Str(k) = k else { return false };
             let raw = k == "hooks"
@@ -191,15 +205,13 @@ pub(super) fn frontmatter_fields(text: &str) -> Option<Fields> {
                 || !KNOWN_FIELDS.contains(&normalized(k).as_str());
             raw && unwritable(v)
         })
-        .map(|(k, _)| key_text(k));
-    // `data.get("tools") or data.get("allowed-tools") or data.get("allowedTools")`.
-    let candidates = [get("tools"), get("allowed-tools"), get("allowedTools")];
-    let tools = candidates
-        .iter()
-        .find(|v| v.is_some_and(truthy))
-        .copied()
-        .unwrap_or(candidates[2]);
-    f.tools = tools.and_then(|v| match v {
+        .map(|(k, _)| key_text(k))
+}
+
+/// The `tools` list SkillMeat makes of the value it found: comma-separated text split,
+/// one text stripped, a list's non-null items stripped; `None` for null.
+fn tools_list(v: &Value) -> Option<Vec<String>> {
+    match v {
         Value::Null => None,
         Value::Str(s) if s.contains(',') => Some(split_commas(s)),
         Value::Str(s) => Some(
@@ -217,8 +229,7 @@ pub(super) fn frontmatter_fields(text: &str) -> Option<Fields> {
                 .collect(),
         ),
         _ => Some(Vec::new()),
-    });
-    Some(f)
+    }
 }
 
 /// `_extract_partial_frontmatter`: `key: value` lines, for when the YAML does not load.

@@ -80,23 +80,25 @@ pub(super) fn py_float(s: &str) -> Option<f64> {
     s.parse().ok()
 }
 
+/// Reads a run of `min..=max` ASCII digits at the cursor as a number.
+fn digits(c: &mut Cur<'_>, min: usize, max: usize) -> Option<u32> {
+    let start = c.i;
+    let n = c.run(|b| b.is_ascii_digit());
+    if !(min..=max).contains(&n) {
+        return None;
+    }
+    std::str::from_utf8(&c.b[start..c.i]).ok()?.parse().ok()
+}
+
 /// `SafeConstructor.construct_yaml_timestamp`; `None` where Python raises (no match, a date
 /// or time out of range).
 pub(super) fn construct_timestamp(text: &str) -> Option<Value> {
     let mut c = Cur::new(text);
-    let num = |c: &mut Cur<'_>, min: usize, max: usize| -> Option<u32> {
-        let start = c.i;
-        let n = c.run(|b| b.is_ascii_digit());
-        if !(min..=max).contains(&n) {
-            return None;
-        }
-        std::str::from_utf8(&c.b[start..c.i]).ok()?.parse().ok()
-    };
-    let year = num(&mut c, 4, 4)?;
+    let year = digits(&mut c, 4, 4)?;
     c.eat(b'-').then_some(())?;
-    let month = num(&mut c, 1, 2)?;
+    let month = digits(&mut c, 1, 2)?;
     c.eat(b'-').then_some(())?;
-    let day = num(&mut c, 1, 2)?;
+    let day = digits(&mut c, 1, 2)?;
     let date = valid_date(year, month, day)?;
     if c.done() {
         return Some(Value::Date(date));
@@ -104,54 +106,17 @@ pub(super) fn construct_timestamp(text: &str) -> Option<Value> {
     if !(c.eat_if(|b| b == b'T' || b == b't') || c.run(|b| b == b' ' || b == b'\t') > 0) {
         return None;
     }
-    let hour = num(&mut c, 1, 2)?;
+    let hour = digits(&mut c, 1, 2)?;
     c.eat(b':').then_some(())?;
-    let minute = num(&mut c, 2, 2)?;
+    let minute = digits(&mut c, 2, 2)?;
     c.eat(b':').then_some(())?;
-    let second = num(&mut c, 2, 2)?;
-    let mut microsecond = 0;
-    if c.eat(b'.') {
-        let start = c.i;
-        c.run(|b| b.is_ascii_digit());
-        let digits = std::str::from_utf8(&c.b[start..c.i]).ok()?;
-        if !digits.is_empty() {
-            let six: String = digits
-                .chars()
-                .chain(std::iter::repeat('0'))
-                .take(6)
-                .collect();
-            microsecond = six.parse().ok()?;
-        }
-    }
-    let mut offset = None;
-    if !c.done() {
-        c.run(|b| b == b' ' || b == b'\t');
-        if c.eat(b'Z') {
-            offset = Some(0);
-        } else {
-            let negative = match c.peek() {
-                Some(b'-') => true,
-                Some(b'+') => false,
-                _ => return None,
-            };
-            c.i += 1;
-            let h = num(&mut c, 1, 2)? as i32;
-            let m = if c.eat(b':') {
-                num(&mut c, 2, 2)? as i32
-            } else {
-                0
-            };
-            let minutes = h * 60 + m;
-            // datetime.timezone wants strictly less than a day.
-            if minutes >= 24 * 60 {
-                return None;
-            }
-            offset = Some(if negative { -minutes } else { minutes });
-        }
-        if !c.done() {
-            return None;
-        }
-    }
+    let second = digits(&mut c, 2, 2)?;
+    let microsecond = fraction(&mut c)?;
+    let offset = if c.done() {
+        None
+    } else {
+        Some(offset(&mut c)?)
+    };
     if hour > 23 || minute > 59 || second > 59 {
         return None;
     }
@@ -163,6 +128,55 @@ pub(super) fn construct_timestamp(text: &str) -> Option<Value> {
         microsecond,
         offset_minutes: offset,
     }))
+}
+
+/// The optional `.digits` after the seconds, as microseconds (the first six digits, padded
+/// with zeros; the rest ignored, as Python does). 0 when there is none.
+fn fraction(c: &mut Cur<'_>) -> Option<u32> {
+    if !c.eat(b'.') {
+        return Some(0);
+    }
+    let start = c.i;
+    c.run(|b| b.is_ascii_digit());
+    let digits = std::str::from_utf8(&c.b[start..c.i]).ok()?;
+    if digits.is_empty() {
+        return Some(0);
+    }
+    let six: String = digits
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(6)
+        .collect();
+    six.parse().ok()
+}
+
+/// The time zone that ends a timestamp, in minutes east of UTC: blanks, then `Z` or
+/// `±h[h][:mm]`, then nothing. `None` when that is not what follows.
+fn offset(c: &mut Cur<'_>) -> Option<i32> {
+    c.run(|b| b == b' ' || b == b'\t');
+    let offset = if c.eat(b'Z') {
+        0
+    } else {
+        let negative = match c.peek() {
+            Some(b'-') => true,
+            Some(b'+') => false,
+            _ => return None,
+        };
+        c.i += 1;
+        let h = digits(c, 1, 2)? as i32;
+        let m = if c.eat(b':') {
+            digits(c, 2, 2)? as i32
+        } else {
+            0
+        };
+        let minutes = h * 60 + m;
+        // datetime.timezone wants strictly less than a day.
+        if minutes >= 24 * 60 {
+            return None;
+        }
+        if negative { -minutes } else { minutes }
+    };
+    c.done().then_some(offset)
 }
 
 pub(super) fn valid_date(year: u32, month: u32, day: u32) -> Option<Date> {
