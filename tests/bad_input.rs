@@ -7,88 +7,25 @@
 #[path = "cli/support.rs"]
 mod support;
 
-use skillwal::journal::format::{self, Before, Content, Header, Kind, Record};
+use skillwal::journal::format::{self, Before, Content, Record};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use support::*;
 
-const SALT: u64 = 0x0DD_BA11_0000_0001;
+#[path = "common/crafted.rs"]
+mod crafted;
 
-/// A committed journal (both header slots valid, the live one active) whose transaction is
-/// `records` (after its begin record), ending in a commit record with the right digest.
+use crafted::crafted;
+
+/// A committed journal whose transaction is `records`, with its commit record.
 fn crafted_journal(records: &[(Record, Option<&[u8]>)], ops: u32) -> Vec<u8> {
-    let mut bytes = vec![0u8; format::RECORDS_OFFSET as usize];
-    let live = Header {
-        version: format::FORMAT_VERSION,
-        sequence: 100,
-        live_salt: SALT,
-        next_txn_id: 8,
-        active: true,
-    };
-    let old = Header {
-        version: format::FORMAT_VERSION,
-        sequence: 99,
-        live_salt: SALT ^ 0xFF,
-        next_txn_id: 7,
-        active: false,
-    };
-    bytes[..512].copy_from_slice(&format::encode_header(&live));
-    bytes[512..1024].copy_from_slice(&format::encode_header(&old));
-    let mut digest = blake3::Hasher::new();
-    let begin = Record::Begin {
-        time_unix_ms: 1,
-        label: "crafted".into(),
-    };
-    let mut all = vec![(begin, None)];
-    all.extend(records.iter().cloned());
-    let mut index = 0;
-    for (rec, inline) in &all {
-        let frame = format::encode_frame(
-            SALT,
-            7,
-            index,
-            rec.kind(),
-            &format::encode_payload(rec, *inline),
-        );
-        digest.update(&frame);
-        bytes.extend_from_slice(&frame);
-        index += 1;
-    }
-    let commit = Record::Commit {
-        record_count: index,
-        op_count: ops,
-        digest: *digest.finalize().as_bytes(),
-    };
-    bytes.extend_from_slice(&format::encode_frame(
-        SALT,
-        7,
-        index,
-        Kind::Commit,
-        &format::encode_payload(&commit, None),
-    ));
-    bytes.resize(1024 * 1024, 0);
-    bytes
+    crafted(records, ops).0
 }
 
+/// A put-file record of operation 0.
 fn put_file(path: &str, content: &[u8]) -> (Record, Option<&'static [u8]>) {
-    let leaked: &'static [u8] = Box::leak(content.to_vec().into_boxed_slice());
-    (
-        Record::PutFile {
-            op: 0,
-            path: path.into(),
-            mode: 0o644,
-            before: Before::Absent,
-            size: content.len() as u64,
-            hash: *blake3::hash(content).as_bytes(),
-            staged_ino: 0,
-            content: Content::Inline {
-                at: 0,
-                len: content.len() as u32,
-            },
-        },
-        Some(leaked),
-    )
+    crafted::put_file(0, path, content)
 }
 
 #[test]
