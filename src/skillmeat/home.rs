@@ -104,7 +104,7 @@ impl Home {
     }
 
     /// The config, or `None` when there is no `config.toml`. Parse errors carry line and
-    /// column; so does a value skillwal does not know (`check_values`).
+    /// column; so does a value skillwal does not know ([`super::Config::parse`]).
     pub fn read_config(&self) -> Result<Option<ConfigEditor>, HomeError> {
         let path = self.config_path();
         let limit = crate::limits::DOCUMENT_BYTES_MAX as u64;
@@ -112,9 +112,7 @@ impl Home {
             return Ok(None);
         };
         let document = path.display().to_string();
-        let editor = ConfigEditor::parse(&text, &document)?;
-        check_values(&text, &document)?;
-        Ok(Some(editor))
+        Ok(Some(ConfigEditor::parse(&text, &document)?))
     }
 
     /// The collection to use: `default-collection` from the config, else `default`.
@@ -153,32 +151,4 @@ impl Home {
     }
 }
 
-/// The values `[settings] update-strategy` may take (`--strategy`'s).
-pub const UPDATE_STRATEGIES: [&str; 4] = ["prompt", "upstream", "local", "merge"];
-
-/// Checks the config's values as `skillwal-snapshot-keep` is checked at parse: an
-/// `update-strategy` that is not one of [`UPDATE_STRATEGIES`] is a schema error at its line
-/// and column, naming the key and the values allowed (it used to be taken silently as
-/// `prompt`).
-fn check_values(text: &str, document: &str) -> Result<(), super::Error> {
-    let (source, doc) = super::format::editor::Source::parse(text, document)?;
-    let Some(settings) = doc.get("settings").and_then(|s| s.as_table_like()) else {
-        return Ok(());
-    };
-    match settings.get("update-strategy") {
-        Some(item)
-            if item
-                .as_str()
-                .is_some_and(|v| !UPDATE_STRATEGIES.contains(&v)) =>
-        {
-            Err(source.schema(
-                item.span(),
-                format!(
-                    "[settings]: field `update-strategy` must be one of {}",
-                    UPDATE_STRATEGIES.map(|s| format!("\"{s}\"")).join(", ")
-                ),
-            ))
-        }
-        _ => Ok(()),
-    }
-}
+pub use super::format::config::UPDATE_STRATEGIES;

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use toml_edit::{DocumentMut, Item, Table, Value};
+use toml_edit::{DocumentMut, Item, Table, TableLike, Value};
 
 use super::editor::{
     Source, make_room, render_document, set_value, set_value_inline, string_value,
@@ -43,13 +43,35 @@ pub struct Config {
     pub snapshot_keep: Option<u64>,
 }
 
+/// The values `[settings] update-strategy` may take (`--strategy`'s).
+pub const UPDATE_STRATEGIES: [&str; 4] = ["prompt", "upstream", "local", "merge"];
+
+/// `[settings] update-strategy`, checked as `skillwal-snapshot-keep` is: a value that is not
+/// one of [`UPDATE_STRATEGIES`] is a schema error at its line and column, naming the key and
+/// the values allowed (it used to be taken silently as `prompt`).
+fn update_strategy(source: &Source<'_>, settings: &dyn TableLike) -> Result<Option<String>> {
+    let key = SETTINGS_ORDER[1];
+    let value = source.optional_string(settings, key, "[settings]")?;
+    match &value {
+        Some(v) if !UPDATE_STRATEGIES.contains(&v.as_str()) => Err(source.schema(
+            settings.get(key).and_then(|i| i.span()),
+            format!(
+                "[settings]: field `{key}` must be one of {}",
+                UPDATE_STRATEGIES.map(|s| format!("\"{s}\"")).join(", ")
+            ),
+        )),
+        _ => Ok(value),
+    }
+}
+
 /// The config key of [`Config::snapshot_keep`] (SkillMeat ignores it).
 pub const SNAPSHOT_KEEP_KEY: &str = "skillwal-snapshot-keep";
 
 impl Config {
     /// Parses `text`; `document` names it in errors. A missing `[settings]` table or key is
     /// not an error. Fails with [`Error::Syntax`], or [`Error::Schema`] when `[settings]` is
-    /// not a table or one of the two keys holds a non-string.
+    /// not a table, one of the two keys holds a non-string, `update-strategy` is not one of
+    /// [`UPDATE_STRATEGIES`], or `skillwal-snapshot-keep` is not a positive integer.
     pub fn parse(text: &str, document: &str) -> Result<Config> {
         let (source, doc) = Source::parse(text, document)?;
         let Some(item) = doc.as_table().get("settings") else {
@@ -62,7 +84,7 @@ impl Config {
                 SETTINGS_ORDER[0],
                 "[settings]",
             )?,
-            update_strategy: source.optional_string(settings, SETTINGS_ORDER[1], "[settings]")?,
+            update_strategy: update_strategy(&source, settings)?,
             snapshot_keep: source.optional_positive_integer(
                 settings,
                 SNAPSHOT_KEEP_KEY,
@@ -195,6 +217,25 @@ mod tests {
             err.to_string(),
             "c:2:22: [settings]: field `default-collection` must be a string"
         );
+    }
+
+    #[test]
+    fn an_unknown_update_strategy_is_located_and_the_known_ones_pass() {
+        let err = Config::parse("[settings]\nupdate-strategy = \"yolo\"\n", "c").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "c:2:19: [settings]: field `update-strategy` must be one of \"prompt\", \"upstream\", \"local\", \"merge\""
+        );
+        for s in UPDATE_STRATEGIES {
+            let text = format!("[settings]\nupdate-strategy = \"{s}\"\n");
+            assert_eq!(
+                Config::parse(&text, "c")
+                    .unwrap()
+                    .update_strategy
+                    .as_deref(),
+                Some(s)
+            );
+        }
     }
 
     #[test]
