@@ -18,6 +18,7 @@
 //! a root a crash interrupted recovers it (`examples/embed.rs`).
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod engine;
 pub mod error;
