@@ -3,4 +3,4 @@
 
 pub mod format;
 pub mod reader;
-pub mod writer;
+pub(crate) mod writer;

@@ -13,11 +13,11 @@
 
 pub mod capture;
 pub mod gc;
-pub mod object;
-pub mod reader;
+pub(crate) mod object;
+pub(crate) mod reader;
 pub mod refs;
 pub mod restore;
-pub mod stat_cache;
+pub(crate) mod stat_cache;
 
 use crate::Transaction;
 use crate::engine::Layout;
