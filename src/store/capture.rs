@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// One node to capture: `rel` is `/`-separated below the captured root.
 #[derive(Debug, Clone)]
-pub struct Item {
+pub(crate) struct Item {
     pub rel: String,
     pub mode: u32,
     /// `Some(path to read)` for a file; `None` for a directory or a link.
@@ -46,19 +46,22 @@ pub struct Captured {
     pub root: Hash,
     /// Every tree object of the capture, by hash (also those already in the store), so a
     /// restore can read the current side without the store.
-    pub trees: HashMap<Hash, Tree>,
+    pub(crate) trees: HashMap<Hash, Tree>,
     /// Objects the store does not have yet, children before parents.
-    pub new_objects: Vec<NewObject>,
+    pub(crate) new_objects: Vec<NewObject>,
+    /// Regular files captured (links and directories not counted).
     pub files: u64,
+    /// Their total size in bytes.
     pub bytes: u64,
     /// Paths not captured: special files (sockets, FIFOs, devices).
     pub skipped: Vec<String>,
     /// Files whose content was read and hashed (the others' hashes came from the stat
     /// cache), and their bytes.
     pub hashed_files: u64,
+    /// The bytes of those files.
     pub hashed_bytes: u64,
     /// The new stat cache, for [`Captured::save_stat_cache`] (with [`CacheUse::ReadWrite`]).
-    pub recording: Option<Recording>,
+    pub(crate) recording: Option<Recording>,
 }
 
 impl Captured {
@@ -76,7 +79,11 @@ impl Captured {
 /// Every directory, regular file and symbolic link below `root` (except the top-level
 /// `.skillwal/` when `exclude_meta`); links are recorded by their target, never followed.
 /// Special files are listed in the second vector.
-pub fn walk(store: &Store, root: &Path, exclude_meta: bool) -> Result<(Vec<Item>, Vec<String>)> {
+pub(crate) fn walk(
+    store: &Store,
+    root: &Path,
+    exclude_meta: bool,
+) -> Result<(Vec<Item>, Vec<String>)> {
     let fs = store.fs();
     let mut items = Vec::new();
     let mut skipped = Vec::new();
@@ -153,7 +160,7 @@ fn parent_and_name(rel: &str) -> (&str, &str) {
 
 /// Builds the tree objects of `items` (files hashed by reading them, streaming), and
 /// notes the objects `store` lacks. Fails on a name a tree cannot hold.
-pub fn capture(store: &Store, items: &[Item], skipped: Vec<String>) -> Result<Captured> {
+pub(crate) fn capture(store: &Store, items: &[Item], skipped: Vec<String>) -> Result<Captured> {
     capture_with(store, items, skipped, &StatCache::default(), None)
 }
 

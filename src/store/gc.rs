@@ -23,22 +23,25 @@ use serde::Serialize;
 use std::collections::HashSet;
 
 /// Deletions per transaction (well below the engine's operation limit).
-pub const GC_DELETES_PER_TXN: usize = 10_000;
+pub(crate) const GC_DELETES_PER_TXN: usize = 10_000;
 
 /// A base reference by its place, `bases/<group>/<name>/<key>`: `(group, name, key)`.
-pub type BaseId = (String, String, String);
+pub(crate) type BaseId = (String, String, String);
 
+/// What a garbage collection of the store removed and kept.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GcReport {
     /// Objects kept (reachable).
     pub kept: usize,
     /// Objects deleted.
     pub removed: usize,
+    /// Total size in bytes of the objects deleted.
     pub removed_bytes: u64,
     /// Base references kept (the caller needs them).
     pub bases_kept: usize,
     /// Base references deleted (the caller does not need them).
     pub bases_removed: usize,
+    /// Engine transactions the deletions took (at most 10,000 deletions each).
     pub transactions: usize,
 }
 
@@ -58,7 +61,7 @@ struct Doomed {
 /// Every object reachable from a snapshot or from one of the bases `bases` (trees read and
 /// verified). Fails when a snapshot reference, one of those base references or a reachable
 /// tree cannot be read.
-pub fn reachable(store: &Store, bases: &[BaseId]) -> Result<HashSet<Hash>> {
+pub(crate) fn reachable(store: &Store, bases: &[BaseId]) -> Result<HashSet<Hash>> {
     let mut roots = Vec::new();
     for s in list_snapshots(store)? {
         roots.push((s.root_hash().expect("validated"), true));
@@ -195,7 +198,7 @@ fn doomed_objects(
 /// Fails before deleting anything when a snapshot reference, a kept base reference or a
 /// reachable tree cannot be read (the error names it); fails with the engine's error when a
 /// batch cannot be committed (the earlier batches stay done).
-pub fn gc(store: &Store, engine: &mut Engine, needed: &HashSet<BaseId>) -> Result<GcReport> {
+pub(crate) fn gc(store: &Store, engine: &mut Engine, needed: &HashSet<BaseId>) -> Result<GcReport> {
     gc_in_batches(store, engine, needed, GC_DELETES_PER_TXN)
 }
 
