@@ -95,15 +95,7 @@ pub(crate) fn walk(
             root.join(&rel)
         };
         for e in fs.read_dir(&dir).map_err(io_err("read directory", &dir))? {
-            let Some(name) = e.name.to_str() else {
-                return Err(StoreError::Uncapturable {
-                    path: dir.join(&e.name).display().to_string(),
-                    reason: format!(
-                        "its name is not UTF-8 ({:?})",
-                        String::from_utf8_lossy(e.name.as_bytes())
-                    ),
-                });
-            };
+            let name = utf8_name(&dir, &e.name)?;
             if exclude_meta && rel.is_empty() && name == META_DIR {
                 continue;
             }
@@ -119,39 +111,55 @@ pub(crate) fn walk(
             }
             // Kind re-read with the mode: it may have changed since the listing.
             let m = fs.metadata(&path).map_err(io_err("stat", &path))?;
-            match m.kind {
-                FileKind::File => items.push(Item {
-                    rel: child,
-                    mode: m.mode,
-                    file: Some(path),
-                    link: None,
-                    stat: Some(m),
-                }),
-                FileKind::Dir => {
-                    items.push(Item {
-                        rel: child.clone(),
-                        mode: m.mode,
-                        file: None,
-                        link: None,
-                        stat: None,
-                    });
-                    stack.push(child);
+            let is_dir = m.kind == FileKind::Dir;
+            match node_item(store, path, child.clone(), m)? {
+                Some(item) => items.push(item),
+                None => {
+                    skipped.push(child);
+                    continue;
                 }
-                FileKind::Symlink => {
-                    let target = fs.read_link(&path).map_err(io_err("read link", &path))?;
-                    items.push(Item {
-                        rel: child,
-                        mode: m.mode,
-                        file: None,
-                        link: Some(target.as_bytes().to_vec()),
-                        stat: None,
-                    });
-                }
-                FileKind::Other => skipped.push(child),
+            }
+            if is_dir {
+                stack.push(child);
             }
         }
     }
     Ok((items, skipped))
+}
+
+/// An entry's name as UTF-8, or the refusal to capture it.
+fn utf8_name<'n>(dir: &Path, name: &'n std::ffi::OsStr) -> Result<&'n str> {
+    name.to_str().ok_or_else(|| StoreError::Uncapturable {
+        path: dir.join(name).display().to_string(),
+        reason: format!(
+            "its name is not UTF-8 ({:?})",
+            String::from_utf8_lossy(name.as_bytes())
+        ),
+    })
+}
+
+/// The item for the node at `path` (`rel` below the root) that `lstat` described as `m`:
+/// a file with its stat, a directory, or a link with its target. `None` for a special file.
+fn node_item(store: &Store, path: PathBuf, rel: String, m: Metadata) -> Result<Option<Item>> {
+    let (file, link, stat) = match m.kind {
+        FileKind::File => (Some(path), None, Some(m)),
+        FileKind::Dir => (None, None, None),
+        FileKind::Symlink => {
+            let target = store
+                .fs()
+                .read_link(&path)
+                .map_err(io_err("read link", &path))?;
+            (None, Some(target.as_bytes().to_vec()), None)
+        }
+        FileKind::Other => return Ok(None),
+    };
+    Ok(Some(Item {
+        rel,
+        mode: m.mode,
+        file,
+        link,
+        stat,
+    }))
 }
 
 fn parent_and_name(rel: &str) -> (&str, &str) {

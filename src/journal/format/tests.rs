@@ -118,12 +118,36 @@ fn zeroed_frame_never_validates() {
     assert_ne!(fh.crc, frame_crc(&zero[4..], &[]));
 }
 
+/// One record of every kind, and of every before-state, content and entry kind.
 fn every_record() -> Vec<Record> {
-    vec![
-        Record::Begin {
-            time_unix_ms: 1,
-            label: "add x".into(),
+    let mut all = vec![Record::Begin {
+        time_unix_ms: 1,
+        label: "add x".into(),
+    }];
+    all.extend(file_records());
+    all.extend(dir_records());
+    all.extend([
+        Record::Diff {
+            document: "collection.toml".into(),
+            changes: vec![FieldChange {
+                item: "x::skill".into(),
+                field: "resolved_sha".into(),
+                before: Some("abc".into()),
+                after: None,
+            }],
         },
+        Record::Commit {
+            record_count: 4,
+            op_count: 2,
+            digest: [4; 32],
+        },
+    ]);
+    all
+}
+
+/// Put-file and delete-file records.
+fn file_records() -> Vec<Record> {
+    vec![
         Record::PutFile {
             op: 0,
             path: "a/b".into(),
@@ -155,6 +179,12 @@ fn every_record() -> Vec<Record> {
                 target: b"../x".to_vec(),
             },
         },
+    ]
+}
+
+/// Create-dir, tree-entry, put-tree, delete-tree, put-link and set-dir-mode records.
+fn dir_records() -> Vec<Record> {
+    vec![
         Record::CreateDir {
             op: 3,
             path: "d".into(),
@@ -210,20 +240,6 @@ fn every_record() -> Vec<Record> {
             path: "skills/z".into(),
             before_mode: 0o755,
             mode: 0o700,
-        },
-        Record::Diff {
-            document: "collection.toml".into(),
-            changes: vec![FieldChange {
-                item: "x::skill".into(),
-                field: "resolved_sha".into(),
-                before: Some("abc".into()),
-                after: None,
-            }],
-        },
-        Record::Commit {
-            record_count: 4,
-            op_count: 2,
-            digest: [4; 32],
         },
     ]
 }
