@@ -3,7 +3,7 @@
 //! A tree hash (wal-spec.md §5) covers everything a user can see of a directory tree: every
 //! node's kind and relative path, a file's bytes and permission bits, a directory's
 //! permission bits (the tree's own directory included), a link's target. Format version 1
-//! journals used a hash without permission bits; [`tree_hash_of`] still computes it for them.
+//! journals used a hash without permission bits; this module still computes it for them.
 
 use crate::error::{IoContext, Result};
 use crate::fs::{FileKind, FileSystem, OpenMode};

@@ -1,5 +1,5 @@
 //! The journal: its bytes ([`format`](mod@format)), reading it ([`reader`]) and writing it
-//! ([`writer`]). Knows nothing of collections.
+//! (the crate-private `writer`). Knows nothing of collections.
 
 pub mod format;
 pub mod reader;

@@ -345,8 +345,9 @@ fn read_frame(
     ))
 }
 
-/// Scans the journal: the header, then the live transaction's records (see
-/// [`scan_records`]).
+/// Scans the journal: the header, then the live transaction's records from
+/// [`RECORDS_OFFSET`] until a commit record or the first record that does not validate, and
+/// past such a record the rest of the file for a valid commit record (wal-spec.md §4.4).
 pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
     let HeaderRead {
         slots,

@@ -1,5 +1,5 @@
 //! Capturing a directory tree as tree objects, without writing anything: the result says
-//! which objects the store lacks, for a [`super::Writer`] to stage.
+//! which objects the store lacks, for the store's writer to stage.
 
 use super::object::{Entry, LINK_TARGET_BYTES_MAX, Node, Tree, name_problem};
 use super::stat_cache::{Recording, StatCache};

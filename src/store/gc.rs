@@ -23,10 +23,10 @@ use serde::Serialize;
 use std::collections::HashSet;
 
 /// Deletions per transaction (well below the engine's operation limit).
-pub(crate) const GC_DELETES_PER_TXN: usize = 10_000;
+pub const GC_DELETES_PER_TXN: usize = 10_000;
 
 /// A base reference by its place, `bases/<group>/<name>/<key>`: `(group, name, key)`.
-pub(crate) type BaseId = (String, String, String);
+pub type BaseId = (String, String, String);
 
 /// What a garbage collection of the store removed and kept.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -198,7 +198,7 @@ fn doomed_objects(
 /// Fails before deleting anything when a snapshot reference, a kept base reference or a
 /// reachable tree cannot be read (the error names it); fails with the engine's error when a
 /// batch cannot be committed (the earlier batches stay done).
-pub(crate) fn gc(store: &Store, engine: &mut Engine, needed: &HashSet<BaseId>) -> Result<GcReport> {
+pub fn gc(store: &Store, engine: &mut Engine, needed: &HashSet<BaseId>) -> Result<GcReport> {
     gc_in_batches(store, engine, needed, GC_DELETES_PER_TXN)
 }
 
