@@ -28,7 +28,7 @@ pub struct Layout {
     pub journal: PathBuf,
     /// Where a new journal is written before it is renamed to `journal` (wal-spec.md §6.1).
     pub journal_tmp: PathBuf,
-    /// The advisory lock file that serializes writers.
+    /// The advisory lock file every open of the root takes (wal-spec.md §6.1).
     pub lock: PathBuf,
     /// The staging directory: new contents wait here until they are applied.
     pub staging: PathBuf,
