@@ -10,10 +10,10 @@
 //! classifies every operation first and then [`redo`]es them, making what it rewrites durable
 //! before it renames it into place.
 
-use super::classify::{Status, expected, fits, short};
+use super::classify::{Expected, Status, expected, fits, short};
 use super::ctx::{Ctx, lstat};
 use super::layout::Layout;
-use super::ops::{Located, Op, PutFile, PutTree};
+use super::ops::{Located, Op, PutFile, PutTree, TreeEntry};
 use super::tree_hash::{self, TreeNode, walk_tree};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileHandle, FileKind, FileSystem, OpenMode, remove_tree};
@@ -106,34 +106,11 @@ pub(crate) fn redo(ctx: &Ctx, index: u32, op: &Op, status: &Status) -> Result<()
             act(ctx, index, op)
         }
         (Status::NotApplied, Op::PutTree(t)) => {
-            let staged = ctx.staged(index);
-            if lstat(ctx.fs, &staged)?.is_none_or(|m| m.kind != FileKind::Dir) {
-                remove_tree(ctx.fs, &staged).ctx("remove", &staged)?;
-                ctx.fs
-                    .create_dir(&staged, t.mode.unwrap_or(0o755) | OWNER_RWX)
-                    .ctx("create directory", &staged)?;
-            }
-            make_tree_match(ctx, &staged, t, true)?;
+            restage_tree(ctx, index, t)?;
             act(ctx, index, op)
         }
         (Status::NotApplied, Op::PutLink { target, .. }) => {
-            let staged = ctx.staged(index);
-            let right = match lstat(ctx.fs, &staged)? {
-                Some(m) if m.kind == FileKind::Symlink => {
-                    ctx.fs
-                        .read_link(&staged)
-                        .ctx("read link", &staged)?
-                        .as_bytes()
-                        == *target
-                }
-                _ => false,
-            };
-            if !right {
-                remove_tree(ctx.fs, &staged).ctx("remove", &staged)?;
-                ctx.fs
-                    .symlink(OsStr::from_bytes(target), &staged)
-                    .ctx("create link", &staged)?;
-            }
+            restage_link(ctx, index, target)?;
             act(ctx, index, op)
         }
         (
@@ -144,24 +121,67 @@ pub(crate) fn redo(ctx: &Ctx, index: u32, op: &Op, status: &Status) -> Result<()
                 ..
             },
         ) => {
-            let staged = ctx.staged(index);
-            match lstat(ctx.fs, &staged)? {
-                Some(m) if m.kind == FileKind::Dir => {
-                    if m.mode != *mode {
-                        ctx.fs.set_mode(&staged, *mode).ctx("set mode", &staged)?;
-                    }
-                }
-                _ => {
-                    remove_tree(ctx.fs, &staged).ctx("remove", &staged)?;
-                    ctx.fs
-                        .create_dir(&staged, *mode)
-                        .ctx("create directory", &staged)?;
-                }
-            }
+            restage_dir(ctx, index, *mode)?;
             act(ctx, index, op)
         }
         (Status::NotApplied, _) => act(ctx, index, op),
     }
+}
+
+/// Makes the staged tree of `t` a directory holding exactly its entries (recreating the
+/// directory if something else is there).
+fn restage_tree(ctx: &Ctx, index: u32, t: &PutTree) -> Result<()> {
+    let staged = ctx.staged(index);
+    if lstat(ctx.fs, &staged)?.is_none_or(|m| m.kind != FileKind::Dir) {
+        remove_tree(ctx.fs, &staged).ctx("remove", &staged)?;
+        ctx.fs
+            .create_dir(&staged, t.mode.unwrap_or(0o755) | OWNER_RWX)
+            .ctx("create directory", &staged)?;
+    }
+    make_tree_match(ctx, &staged, t, true)
+}
+
+/// Makes the staged link of a put-link a link to `target` (recreating it if anything else
+/// is there).
+fn restage_link(ctx: &Ctx, index: u32, target: &[u8]) -> Result<()> {
+    let staged = ctx.staged(index);
+    let right = match lstat(ctx.fs, &staged)? {
+        Some(m) if m.kind == FileKind::Symlink => {
+            ctx.fs
+                .read_link(&staged)
+                .ctx("read link", &staged)?
+                .as_bytes()
+                == target
+        }
+        _ => false,
+    };
+    if !right {
+        remove_tree(ctx.fs, &staged).ctx("remove", &staged)?;
+        ctx.fs
+            .symlink(OsStr::from_bytes(target), &staged)
+            .ctx("create link", &staged)?;
+    }
+    Ok(())
+}
+
+/// Makes the staged directory of a create-dir a directory with `mode` (recreating it if
+/// anything else is there).
+fn restage_dir(ctx: &Ctx, index: u32, mode: u32) -> Result<()> {
+    let staged = ctx.staged(index);
+    match lstat(ctx.fs, &staged)? {
+        Some(m) if m.kind == FileKind::Dir => {
+            if m.mode != mode {
+                ctx.fs.set_mode(&staged, mode).ctx("set mode", &staged)?;
+            }
+        }
+        _ => {
+            remove_tree(ctx.fs, &staged).ctx("remove", &staged)?;
+            ctx.fs
+                .create_dir(&staged, mode)
+                .ctx("create directory", &staged)?;
+        }
+    }
+    Ok(())
 }
 
 /// Makes the staged file of `p` hold its content and mode durably (recreating inline content
@@ -262,20 +282,7 @@ fn make_tree_match(ctx: &Ctx, dir: &Path, t: &PutTree, remove_extra: bool) -> Re
     let fs = ctx.fs;
     let expected = expected(t);
     let actual: BTreeMap<Vec<u8>, TreeNode> = walk_tree(fs, dir)?.into_iter().collect();
-    for (rel, node) in &actual {
-        if !fits(&expected, rel, node) {
-            let path = dir.join(OsStr::from_bytes(rel));
-            if !remove_extra {
-                return Err(Error::Rejected {
-                    op: "repair",
-                    path: path.display().to_string(),
-                    reason: "entry not written by the transaction".into(),
-                });
-            }
-            // A parent removed earlier in this loop took it along already.
-            remove_tree(fs, &path).ctx("remove", &path)?;
-        }
-    }
+    clear_extra_entries(fs, dir, &expected, &actual, remove_extra)?;
     // Directories and the modes they must end with; filled while their owner can write them.
     // The staged copy's own directory keeps owner access: the apply moves it, then gives it
     // its mode.
@@ -304,23 +311,7 @@ fn make_tree_match(ctx: &Ctx, dir: &Path, t: &PutTree, remove_extra: bool) -> Re
                 }
                 dirs.push((path, Some(e.mode)));
             }
-            EntryKind::File => {
-                let right = present
-                    && matches!(found, Some(TreeNode::File { size, hash, .. })
-                        if *size == e.size && *hash == e.hash);
-                if !right {
-                    rewrite_file(ctx, &path, e.content, e.size, e.mode, &e.hash)?;
-                } else {
-                    let mode_now = fs.metadata(&path).ctx("stat", &path)?.mode;
-                    if mode_now != e.mode {
-                        fs.set_mode(&path, e.mode).ctx("set mode", &path)?;
-                    }
-                    if mode_now != e.mode || matches!(e.content, Located::Journal { .. }) {
-                        let f = fs.open(&path, OpenMode::Read).ctx("open", &path)?;
-                        f.sync_all().ctx("fsync", &path)?;
-                    }
-                }
-            }
+            EntryKind::File => make_file_match(ctx, &path, e, present.then_some(found).flatten())?,
             EntryKind::Link => {
                 if !present {
                     fs.symlink(OsStr::from_bytes(&e.target), &path)
@@ -329,8 +320,62 @@ fn make_tree_match(ctx: &Ctx, dir: &Path, t: &PutTree, remove_extra: bool) -> Re
             }
         }
     }
-    // Deepest first: each directory gets its own mode once nothing more is written in it,
-    // then is synced (its entries and its mode).
+    set_modes_and_sync_dirs(fs, dirs)
+}
+
+/// Removes the entries below `dir` that the tree does not have (`remove_extra`: the staging
+/// copy), or refuses the first one (the target: nothing but the engine's own entries may be
+/// there).
+fn clear_extra_entries(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    expected: &Expected<'_>,
+    actual: &BTreeMap<Vec<u8>, TreeNode>,
+    remove_extra: bool,
+) -> Result<()> {
+    for (rel, node) in actual {
+        if !fits(expected, rel, node) {
+            let path = dir.join(OsStr::from_bytes(rel));
+            if !remove_extra {
+                return Err(Error::Rejected {
+                    op: "repair",
+                    path: path.display().to_string(),
+                    reason: "entry not written by the transaction".into(),
+                });
+            }
+            // A parent removed earlier in this loop took it along already.
+            remove_tree(fs, &path).ctx("remove", &path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Makes the file entry `e` at `path` hold its content and mode durably. `found` is what
+/// is there when it is a file of the entry's kind (`None`: rewrite it).
+fn make_file_match(ctx: &Ctx, path: &Path, e: &TreeEntry, found: Option<&TreeNode>) -> Result<()> {
+    let fs = ctx.fs;
+    let right = matches!(found, Some(TreeNode::File { size, hash, .. })
+        if *size == e.size && *hash == e.hash);
+    if !right {
+        return rewrite_file(ctx, path, e.content, e.size, e.mode, &e.hash);
+    }
+    let mode_now = fs.metadata(path).ctx("stat", path)?.mode;
+    if mode_now != e.mode {
+        fs.set_mode(path, e.mode).ctx("set mode", path)?;
+    }
+    if mode_now != e.mode || matches!(e.content, Located::Journal { .. }) {
+        let f = fs.open(path, OpenMode::Read).ctx("open", path)?;
+        f.sync_all().ctx("fsync", path)?;
+    }
+    Ok(())
+}
+
+/// Deepest first: each directory gets its own mode once nothing more is written in it,
+/// then is synced (its entries and its mode).
+fn set_modes_and_sync_dirs(
+    fs: &dyn FileSystem,
+    mut dirs: Vec<(PathBuf, Option<u32>)>,
+) -> Result<()> {
     dirs.sort_by_key(|(p, _)| std::cmp::Reverse(p.components().count()));
     let unique: BTreeSet<PathBuf> = dirs.iter().map(|(p, _)| p.clone()).collect();
     debug_assert_eq!(unique.len(), dirs.len());

@@ -289,8 +289,12 @@ pub fn needs_recovery(fs: &dyn FileSystem, layout: &Layout) -> Result<bool> {
 pub struct Discarded {
     /// The live transaction's id, when its records could be read.
     pub txn_id: Option<u64>,
+    /// How many of its records could be read, those past damage included.
     pub records: u32,
+    /// Whether it had a commit record: a transaction that was committed but not (or not
+    /// wholly) applied, whose changes may now be partly in the files.
     pub committed: bool,
+    /// Entries removed from the staging directory.
     pub staging_removed: u32,
 }
 

@@ -20,11 +20,17 @@ pub const STAGING_DIR: &str = "staging";
 /// `.skillwal/...` whatever its place: [`Layout::resolve`] maps them (wal-spec.md §2).
 #[derive(Debug, Clone)]
 pub struct Layout {
+    /// The root: the directory whose tree the transactions change.
     pub root: PathBuf,
+    /// The engine's own directory (`<root>/.skillwal` unless placed elsewhere).
     pub meta: PathBuf,
+    /// The journal file, `<meta>/journal`.
     pub journal: PathBuf,
+    /// Where a new journal is written before it is renamed to `journal` (wal-spec.md §6.1).
     pub journal_tmp: PathBuf,
+    /// The advisory lock file every open of the root takes (wal-spec.md §6.1).
     pub lock: PathBuf,
+    /// The staging directory: new contents wait here until they are applied.
     pub staging: PathBuf,
 }
 

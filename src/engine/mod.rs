@@ -33,7 +33,7 @@
 //! - `salt.rs`, `session.rs`: the salts, and the state an open root's transactions share;
 //! - `txn/`: staging and committing a transaction;
 //! - `handle.rs`: [`Engine`], opening a root, recovering, checkpointing;
-//! - `inspect.rs`: a read-only report of what a journal holds.
+//! - `inspect/`: a read-only report of what a journal holds.
 
 mod apply;
 mod classify;
@@ -41,12 +41,12 @@ mod ctx;
 mod handle;
 pub mod inspect;
 pub mod layout;
-pub mod ops;
+pub(crate) mod ops;
 pub mod path;
-pub mod recovery;
+pub(crate) mod recovery;
 mod salt;
 mod session;
-pub mod staging;
+pub(crate) mod staging;
 pub mod tree_hash;
 mod txn;
 

@@ -145,9 +145,6 @@ pub struct Diff {
 /// The operations and diffs of a committed transaction, read back from its records.
 #[derive(Debug, Clone)]
 pub struct TxnContents {
-    /// The journal format version the records were written in (it decides how tree hashes
-    /// and before-states are compared: wal-spec.md §5, §7.2).
-    pub version: u16,
     pub txn_id: u64,
     pub label: String,
     pub time_unix_ms: u64,
@@ -183,8 +180,8 @@ pub struct BadRecord {
 /// numbered in order, that tree entries belong to the tree that follows them, and that every
 /// path is valid (a journal is never trusted to stay inside the root). An error names the
 /// record at fault: its offset and index as the reader found them.
-pub fn from_records(records: &[ScannedRecord], version: u16) -> Result<TxnContents, BadRecord> {
-    let mut reader = RecordsReader::new(records, version);
+pub fn from_records(records: &[ScannedRecord]) -> Result<TxnContents, BadRecord> {
+    let mut reader = RecordsReader::new(records);
     for rec in records {
         reader.take(rec)?;
     }
@@ -213,10 +210,9 @@ struct RecordsReader<'a> {
 }
 
 impl<'a> RecordsReader<'a> {
-    fn new(records: &[ScannedRecord], version: u16) -> Self {
+    fn new(records: &[ScannedRecord]) -> Self {
         RecordsReader {
             out: TxnContents {
-                version,
                 txn_id: records.first().map(|r| r.frame.txn_id).unwrap_or(0),
                 label: String::new(),
                 time_unix_ms: 0,

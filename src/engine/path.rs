@@ -41,10 +41,12 @@ impl RelPath {
         Ok(RelPath(s.to_string()))
     }
 
+    /// The path as text: `/`-separated components.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
+    /// The path below `root` (`root` joined with every component).
     pub fn join_to(&self, root: &Path) -> PathBuf {
         root.join(&self.0)
     }
@@ -60,6 +62,7 @@ impl RelPath {
             || (self.0.starts_with(&other.0) && self.0.as_bytes().get(other.0.len()) == Some(&b'/'))
     }
 
+    /// Its components, outermost first (never empty, `.` or `..`).
     pub fn components(&self) -> impl Iterator<Item = &str> {
         self.0.split('/')
     }

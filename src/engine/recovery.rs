@@ -22,11 +22,19 @@ pub enum RecoveryOutcome {
     /// No transaction was in progress.
     Nothing,
     /// An uncommitted transaction was discarded: nothing of it had reached the tree.
-    RolledBack { txn_id: u64, records: u32 },
+    RolledBack {
+        /// The discarded transaction's id.
+        txn_id: u64,
+        /// How many of its records were valid.
+        records: u32,
+    },
     /// A committed transaction was completed and made durable.
     RolledForward {
+        /// The transaction's id.
         txn_id: u64,
+        /// Its label, from its begin record.
         label: String,
+        /// How many operations it has (done before the crash or not).
         operations: u32,
         /// Operations that had to be applied again.
         redone: u32,
@@ -38,6 +46,7 @@ pub enum RecoveryOutcome {
 /// The report of one open's recovery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecoveryReport {
+    /// What happened to the transaction the journal held.
     #[serde(flatten)]
     pub outcome: RecoveryOutcome,
     /// Leftover entries removed from the staging directory.
@@ -109,13 +118,11 @@ pub(crate) fn plan(ctx: &Ctx, scan: &Scan) -> Result<Plan> {
             ),
         }),
         ScanEnd::Committed { .. } => {
-            let txn = ops::from_records(&scan.records, scan.header.version).map_err(|bad| {
-                Error::CorruptJournal {
-                    path: ctx.journal_path.to_path_buf(),
-                    offset: bad.offset,
-                    record: Some(bad.record),
-                    reason: bad.reason,
-                }
+            let txn = ops::from_records(&scan.records).map_err(|bad| Error::CorruptJournal {
+                path: ctx.journal_path.to_path_buf(),
+                offset: bad.offset,
+                record: Some(bad.record),
+                reason: bad.reason,
             })?;
             let mut statuses = Vec::with_capacity(txn.ops.len());
             let mut conflicts = Vec::new();
@@ -227,7 +234,9 @@ fn at_record(e: Error, (offset, record): (u64, u32)) -> Error {
 /// One operation in a dry run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PlannedOp {
+    /// The operation's kind, as wal-spec.md §4.2 names it (`put-file`, …).
     pub op: &'static str,
+    /// Its target, relative to the root.
     pub path: String,
     /// `done`, `redo` (target still as before) or `repair` (the engine's own file, damaged by
     /// the crash).
@@ -238,14 +247,22 @@ pub struct PlannedOp {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum DryRun {
+    /// No transaction is in progress: recovery would leave the journal as it is.
     Nothing,
+    /// An uncommitted transaction would be discarded.
     RollBack {
+        /// Its id.
         txn_id: u64,
+        /// How many of its records are valid.
         records: u32,
     },
+    /// A committed transaction would be completed.
     RollForward {
+        /// Its id.
         txn_id: u64,
+        /// Its label, from its begin record.
         label: String,
+        /// Every operation, in order, with what recovery would do to it.
         operations: Vec<PlannedOp>,
     },
 }

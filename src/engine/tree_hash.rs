@@ -3,7 +3,7 @@
 //! A tree hash (wal-spec.md §5) covers everything a user can see of a directory tree: every
 //! node's kind and relative path, a file's bytes and permission bits, a directory's
 //! permission bits (the tree's own directory included), a link's target. Format version 1
-//! journals used a hash without permission bits; [`tree_hash_of`] still computes it for them.
+//! journals used a hash without permission bits; this module still computes it for them.
 
 use crate::error::{IoContext, Result};
 use crate::fs::{FileKind, FileSystem, OpenMode};
@@ -34,7 +34,7 @@ pub fn hash_file(fs: &dyn FileSystem, path: &Path) -> Result<(u64, Hash)> {
 
 /// One node of a tree, for hashing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TreeNode {
+pub(crate) enum TreeNode {
     File { size: u64, hash: Hash, mode: u32 },
     Dir { mode: u32 },
     Link(Vec<u8>),
@@ -42,14 +42,18 @@ pub enum TreeNode {
 }
 
 /// Compares two `/`-separated paths component by component.
-pub fn cmp_components(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+pub(crate) fn cmp_components(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
     a.split(|c| *c == b'/').cmp(b.split(|c| *c == b'/'))
 }
 
 /// The tree hash, in journal format `version` (1 or 2), of a directory with permission bits
 /// `root_mode` holding `entries` (relative path bytes → node); sorts them first. Version 1
 /// leaves every permission bit out.
-pub fn tree_hash_of(version: u16, root_mode: u32, mut entries: Vec<(Vec<u8>, TreeNode)>) -> Hash {
+pub(crate) fn tree_hash_of(
+    version: u16,
+    root_mode: u32,
+    mut entries: Vec<(Vec<u8>, TreeNode)>,
+) -> Hash {
     let v2 = version >= 2;
     entries.sort_by(|a, b| cmp_components(&a.0, &b.0));
     let mut h = blake3::Hasher::new();
@@ -94,7 +98,7 @@ pub fn tree_hash_of(version: u16, root_mode: u32, mut entries: Vec<(Vec<u8>, Tre
 
 /// Every node below the directory `root` (not `root` itself), with file hashes and
 /// permission bits.
-pub fn walk_tree(fs: &dyn FileSystem, root: &Path) -> Result<Vec<(Vec<u8>, TreeNode)>> {
+pub(crate) fn walk_tree(fs: &dyn FileSystem, root: &Path) -> Result<Vec<(Vec<u8>, TreeNode)>> {
     let mut out = Vec::new();
     let mut stack: Vec<Vec<u8>> = vec![Vec::new()];
     while let Some(rel) = stack.pop() {
@@ -140,7 +144,7 @@ pub fn walk_tree(fs: &dyn FileSystem, root: &Path) -> Result<Vec<(Vec<u8>, TreeN
 }
 
 /// The tree hash, in journal format `version`, of the directory at `root`.
-pub fn tree_hash(fs: &dyn FileSystem, root: &Path, version: u16) -> Result<Hash> {
+pub(crate) fn tree_hash(fs: &dyn FileSystem, root: &Path, version: u16) -> Result<Hash> {
     let mode = fs.metadata(root).ctx("stat", root)?.mode;
     Ok(tree_hash_of(version, mode, walk_tree(fs, root)?))
 }

@@ -26,6 +26,8 @@ pub struct FaultPlan {
 }
 
 impl FaultPlan {
+    /// A plan that kills the process right after mutating call number `crash_after`
+    /// and/or fails call number `fail_at.0` with errno `fail_at.1` (both 1-based).
     pub fn new(crash_after: Option<u64>, fail_at: Option<(u64, Errno)>) -> FaultPlan {
         FaultPlan {
             crash_after,
@@ -122,6 +124,7 @@ pub struct FaultFs {
 }
 
 impl FaultFs {
+    /// `inner` with `plan` applied to its mutating calls (and those of the files it opens).
     pub fn new(inner: Arc<dyn FileSystem>, plan: FaultPlan) -> FaultFs {
         FaultFs {
             inner,

@@ -46,8 +46,11 @@ use std::path::{Path, PathBuf};
 /// One sync of a [`FileSystem::sync_set`] that failed: what was being done, to which path.
 #[derive(Debug)]
 pub struct SyncFailure {
+    /// The call that failed: `open`, `fsync` or `fsync directory`.
     pub op: &'static str,
+    /// The file or directory it was on.
     pub path: PathBuf,
+    /// The error it returned.
     pub error: io::Error,
 }
 
@@ -70,9 +73,13 @@ fn sync_one(fs: &(impl FileSystem + ?Sized), path: &Path, file: bool) -> Result<
 /// What a directory entry is. Links are never followed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
+    /// A regular file.
     File,
+    /// A directory.
     Dir,
+    /// A symbolic link (never followed).
     Symlink,
+    /// Anything else: a device, socket or FIFO. The engine refuses to stage over one.
     Other,
 }
 
@@ -81,14 +88,18 @@ pub enum FileKind {
 /// same file system, never with the process's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct FileTime {
+    /// Whole seconds since the Unix epoch (negative before it).
     pub sec: i64,
+    /// Nanoseconds within the second, below 1,000,000,000.
     pub nsec: u32,
 }
 
 /// The part of `lstat` the engine uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Metadata {
+    /// What the path is (of the link itself, not its target).
     pub kind: FileKind,
+    /// Length in bytes (`st_size`; a link's is its target's length).
     pub len: u64,
     /// Inode number: identifies a file the engine created across renames (wal-spec.md §6.2
     /// records it, §7.2 compares it).
@@ -104,9 +115,12 @@ pub struct Metadata {
     pub ctime: FileTime,
 }
 
+/// One entry of [`FileSystem::read_dir`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirEntry {
+    /// The entry's name within its directory (one component, never `.` or `..`).
     pub name: OsString,
+    /// What it is; a link is reported as a link.
     pub kind: FileKind,
 }
 
@@ -119,13 +133,18 @@ pub enum OpenMode {
     ReadWrite,
     /// Create a new file (fails if the path exists), read and write, with exactly these
     /// permission bits (the umask does not apply).
-    CreateNew { mode: u32 },
+    CreateNew {
+        /// The new file's permission bits.
+        mode: u32,
+    },
 }
 
 /// Shared or exclusive advisory lock (`flock` semantics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockKind {
+    /// Held by any number of holders at once, none exclusive.
     Shared,
+    /// Held by one holder, no other shared or exclusive one.
     Exclusive,
 }
 
@@ -135,8 +154,10 @@ pub enum LockError {
     /// Another holder has it and the caller asked not to wait. `holder` is what the lock
     /// file says about the process holding it (its PID), when it says anything.
     WouldBlock {
+        /// The lock file's text about its holder (e.g. `pid 1234`), trimmed.
         holder: Option<String>,
     },
+    /// Opening the lock file or taking the lock failed.
     Io(io::Error),
 }
 
@@ -149,12 +170,14 @@ pub trait FileHandle: Send {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
     /// Writes all of `buf` at `offset`, extending the file if needed.
     fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+    /// Truncates or extends (with zeros) the file to `len` bytes; durable after a sync.
     fn set_len(&self, len: u64) -> io::Result<()>;
     /// `fdatasync`: the file's data (and the size needed to read it) is durable on `Ok`.
     /// An error is final: the caller must not retry it (wal-spec.md, promise 6).
     fn sync_data(&self) -> io::Result<()>;
     /// `fsync`: data and all metadata durable on `Ok`.
     fn sync_all(&self) -> io::Result<()>;
+    /// `fstat` of the open file.
     fn metadata(&self) -> io::Result<Metadata>;
 
     /// Reads exactly `buf.len()` bytes at `offset`, or fails with `UnexpectedEof`.
@@ -177,11 +200,14 @@ pub trait FileHandle: Send {
 /// The operations the engine performs on storage. See the module documentation for which
 /// calls are mutating.
 pub trait FileSystem: Send + Sync {
+    /// Opens the file at `path` as `mode` says; never follows a link at `path` itself
+    /// (`O_NOFOLLOW`).
     fn open(&self, path: &Path, mode: OpenMode) -> io::Result<Box<dyn FileHandle>>;
     /// `lstat`.
     fn metadata(&self, path: &Path) -> io::Result<Metadata>;
     /// Entries of a directory, without `.` and `..`, in no particular order.
     fn read_dir(&self, path: &Path) -> io::Result<Vec<DirEntry>>;
+    /// The target of the symbolic link at `path` (`readlink`); fails if it is not a link.
     fn read_link(&self, path: &Path) -> io::Result<OsString>;
     /// Creates a directory with exactly the permission bits `mode` (the umask does not
     /// apply).
@@ -194,6 +220,7 @@ pub trait FileSystem: Send + Sync {
     /// `AlreadyExists` if `path` exists. The link's entry is durable after an fsync of its
     /// directory, like any other entry.
     fn symlink(&self, target: &std::ffi::OsStr, path: &Path) -> io::Result<()>;
+    /// Removes a file or a symbolic link (`unlink`); fails on a directory.
     fn remove_file(&self, path: &Path) -> io::Result<()>;
     /// Removes an empty directory.
     fn remove_dir(&self, path: &Path) -> io::Result<()>;

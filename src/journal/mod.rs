@@ -1,6 +1,6 @@
 //! The journal: its bytes ([`format`](mod@format)), reading it ([`reader`]) and writing it
-//! ([`writer`]). Knows nothing of collections.
+//! (the crate-private `writer`). Knows nothing of collections.
 
 pub mod format;
 pub mod reader;
-pub mod writer;
+pub(crate) mod writer;

@@ -16,7 +16,9 @@ use std::io;
 pub struct ScannedRecord {
     /// Byte offset of its frame in the journal.
     pub offset: u64,
+    /// Its frame header, as read.
     pub frame: FrameHeader,
+    /// Its decoded payload.
     pub record: Record,
 }
 
@@ -35,29 +37,44 @@ pub enum StopReason {
     /// The bytes there carry another salt: a previous transaction's records, or never
     /// written.
     OtherSalt {
+        /// The salt the frame carries.
         found: u64,
     },
     /// The header says no transaction is active; no record was read.
     HeaderIdle,
+    /// The frame's payload length is over [`RECORD_PAYLOAD_MAX`]; nothing more was read.
     PayloadTooLong {
+        /// The length the frame claims.
         len: u32,
     },
+    /// The frame's CRC does not match its bytes: torn or damaged.
     BadChecksum {
+        /// The CRC stored in the frame.
         stored: u32,
+        /// The CRC of the frame's bytes, mask applied.
         computed: u32,
     },
+    /// The frame's index is not the next one.
     BadIndex {
+        /// The index the frame carries.
         found: u32,
+        /// The index the next record must have.
         expected: u32,
     },
+    /// The frame's transaction id is not the first record's.
     OtherTransaction {
+        /// The id the frame carries.
         found: u64,
+        /// The first record's id.
         expected: u64,
     },
+    /// The frame's kind (held) is not one of wal-spec.md §4.2.
     UnknownKind(u16),
     /// The frame's flags are not 0: no flag is defined (wal-spec.md §4.1).
     UnknownFlags(u16),
+    /// The first record is not a begin record; holds its kind.
     FirstNotBegin(u16),
+    /// The payload does not decode exactly (wal-spec.md §4.3).
     Malformed(DecodeError),
     /// The commit record's count or digest does not match the records before it.
     CommitMismatch(String),
@@ -101,9 +118,11 @@ impl fmt::Display for StopReason {
 /// Where the valid part ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stop {
+    /// Byte offset in the journal of the first record that is not valid.
     pub offset: u64,
     /// The record number that was expected there.
     pub index: u32,
+    /// Why the record there is not valid.
     pub reason: StopReason,
 }
 
@@ -111,46 +130,70 @@ pub struct Stop {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScanEnd {
     /// No record of the live transaction: nothing in progress.
-    Empty { stop: Stop },
+    Empty {
+        /// Where reading stopped, and why.
+        stop: Stop,
+    },
     /// Records of a transaction without a valid commit record: it never happened.
-    Uncommitted { stop: Stop },
+    Uncommitted {
+        /// Where the valid records end, and why.
+        stop: Stop,
+    },
     /// A complete, committed transaction.
-    Committed { commit_offset: u64 },
+    Committed {
+        /// Byte offset of the commit record.
+        commit_offset: u64,
+    },
     /// A valid commit record lies past a damaged record: committed, but not all of it can
     /// be read. Never applied.
-    Damaged { stop: Stop, commit_offset: u64 },
+    Damaged {
+        /// Where the valid records end, and why.
+        stop: Stop,
+        /// Byte offset of the commit record found past the damage.
+        commit_offset: u64,
+    },
 }
 
 /// The result of [`scan`].
 #[derive(Debug, Clone)]
 pub struct Scan {
+    /// The journal's length in bytes.
     pub file_len: u64,
+    /// Both header slots, decoded or why not, in file order.
     pub slots: [Result<Header, HeaderProblem>; 2],
     /// The current header: the valid slot with the larger sequence.
     pub header: Header,
+    /// Which slot (0 or 1) `header` is.
     pub current_slot: usize,
     /// The live transaction's valid records, in order (the commit record last, if any).
     pub records: Vec<ScannedRecord>,
     /// Valid records of the live transaction found past a damaged one (only for `Damaged`).
     pub beyond_damage: Vec<ScannedRecord>,
+    /// How the live transaction's records end: the input of the recovery decision.
     pub end: ScanEnd,
 }
 
 /// Why a journal could not be scanned at all.
 #[derive(Debug)]
 pub enum ScanError {
+    /// Reading the file failed.
     Io(io::Error),
+    /// The file is shorter than the header area ([`RECORDS_OFFSET`] bytes).
     TooShort {
+        /// The file's length in bytes.
         len: u64,
     },
     /// Neither header slot is valid.
     NoValidHeader {
+        /// What is wrong with each slot, in file order.
         slots: [HeaderProblem; 2],
     },
     /// A header slot is intact but of a format version this build does not read: the
     /// journal belongs to another skillwal and is neither used nor replaced.
     UnsupportedVersion {
+        /// The version the slot holds.
         found: u16,
+        /// Both slots as decoded, in file order.
         slots: [Result<Header, HeaderProblem>; 2],
     },
 }
@@ -181,16 +224,20 @@ impl fmt::Display for ScanError {
 
 /// Both header slots, decoded, and which one is current.
 #[derive(Debug, Clone)]
-pub struct HeaderRead {
+pub(crate) struct HeaderRead {
+    /// Both slots, decoded or why not, in file order.
     pub slots: [Result<Header, HeaderProblem>; 2],
+    /// Which slot (0 or 1) is current.
     pub current_slot: usize,
+    /// The current header.
     pub header: Header,
+    /// The journal's length in bytes.
     pub file_len: u64,
 }
 
 /// Reads both header slots and picks the current one: the valid slot with the larger
 /// sequence.
-pub fn read_header(file: &dyn FileHandle) -> Result<HeaderRead, ScanError> {
+pub(crate) fn read_header(file: &dyn FileHandle) -> Result<HeaderRead, ScanError> {
     let file_len = file.metadata().map_err(ScanError::Io)?.len;
     if file_len < RECORDS_OFFSET {
         return Err(ScanError::TooShort { len: file_len });
@@ -298,8 +345,9 @@ fn read_frame(
     ))
 }
 
-/// Scans the journal: the header, then the live transaction's records (see
-/// [`scan_records`]).
+/// Scans the journal: the header, then the live transaction's records from
+/// [`RECORDS_OFFSET`] until a commit record or the first record that does not validate, and
+/// past such a record the rest of the file for a valid commit record (wal-spec.md §4.4).
 pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
     let HeaderRead {
         slots,
@@ -341,9 +389,12 @@ pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
 
 /// The records of the transaction salted `salt`.
 #[derive(Debug, Clone)]
-pub struct RecordsScan {
+pub(crate) struct RecordsScan {
+    /// Its valid records from [`RECORDS_OFFSET`] on, in order.
     pub records: Vec<ScannedRecord>,
+    /// Valid records found past a damaged one (only when the end is `Damaged`).
     pub beyond_damage: Vec<ScannedRecord>,
+    /// How they end.
     pub end: ScanEnd,
 }
 
@@ -351,7 +402,7 @@ pub struct RecordsScan {
 /// first record that does not validate. Past such a record it searches the rest of the file
 /// for a valid commit record, to tell a torn tail (never happened) from damage inside a
 /// committed transaction.
-pub fn scan_records(
+pub(crate) fn scan_records(
     file: &dyn FileHandle,
     file_len: u64,
     salt: u64,
@@ -472,7 +523,7 @@ fn end_of_run(
 
 /// The salt of whatever frame starts at [`RECORDS_OFFSET`], for inspecting a journal whose
 /// header is unreadable.
-pub fn first_frame_salt(file: &dyn FileHandle, file_len: u64) -> io::Result<Option<u64>> {
+pub(crate) fn first_frame_salt(file: &dyn FileHandle, file_len: u64) -> io::Result<Option<u64>> {
     if file_len < RECORDS_OFFSET + RECORD_HEADER_BYTES {
         return Ok(None);
     }

@@ -113,15 +113,21 @@ pub enum NotText {
     #[error(
         "{input} is binary (it has a NUL byte in its first {BINARY_SNIFF_BYTES} bytes), so it is not merged or diffed line by line"
     )]
-    Binary { input: &'static str },
+    Binary {
+        /// Which input: `base`, `ours`, `theirs`, `old` or `new`.
+        input: &'static str,
+    },
     /// The input named `input` has more than [`MERGE_TEXT_BYTES_MAX`] bytes or
     /// [`MERGE_TEXT_LINES_MAX`] lines.
     #[error(
         "{input} is too large to merge or diff line by line: {bytes} bytes in {lines} lines (the limits are {MERGE_TEXT_BYTES_MAX} bytes and {MERGE_TEXT_LINES_MAX} lines)"
     )]
     TooLarge {
+        /// Which input: `base`, `ours`, `theirs`, `old` or `new`.
         input: &'static str,
+        /// Its size in bytes.
         bytes: u64,
+        /// Its number of lines.
         lines: u64,
     },
 }

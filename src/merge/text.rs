@@ -45,8 +45,11 @@ use super::{NotText, line_diff, lines, require_text};
 /// "theirs (v1.1.0)".
 #[derive(Debug, Clone, Copy)]
 pub struct Labels<'a> {
+    /// After `<<<<<<<`: what our side is.
     pub ours: &'a str,
+    /// After `|||||||`: what the common base is.
     pub base: &'a str,
+    /// After `>>>>>>>`: what their side is.
     pub theirs: &'a str,
 }
 

@@ -59,7 +59,10 @@ pub enum Decision {
     /// Changed (modified or added) by theirs only: the result is theirs.
     TakeTheirs,
     /// Deleted by side `by`, unchanged on the other: the result is no file.
-    Delete { by: Side },
+    Delete {
+        /// The side that deleted it.
+        by: Side,
+    },
     /// Changed the same way by both: modified to the same content, added with the same
     /// content, or deleted by both. The result is ours (which may be no file).
     Same,
@@ -68,7 +71,10 @@ pub enum Decision {
     /// Added by both, with different contents: merge them with an empty base.
     AddAdd,
     /// Modified by one side and deleted by `deleted_by`: a conflict.
-    ModifyDelete { deleted_by: Side },
+    ModifyDelete {
+        /// The side that deleted it (the other modified it).
+        deleted_by: Side,
+    },
 }
 
 impl Decision {

@@ -1,5 +1,5 @@
 //! Capturing a directory tree as tree objects, without writing anything: the result says
-//! which objects the store lacks, for a [`super::Writer`] to stage.
+//! which objects the store lacks, for the store's writer to stage.
 
 use super::object::{Entry, LINK_TARGET_BYTES_MAX, Node, Tree, name_problem};
 use super::stat_cache::{Recording, StatCache};
@@ -11,11 +11,11 @@ use crate::journal::format::Hash;
 use crate::progress::Stage;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// One node to capture: `rel` is `/`-separated below the captured root.
 #[derive(Debug, Clone)]
-pub struct Item {
+pub(crate) struct Item {
     pub rel: String,
     pub mode: u32,
     /// `Some(where to read it)` for a file; `None` for a directory or a link.
@@ -47,19 +47,22 @@ pub struct Captured {
     pub root: Hash,
     /// Every tree object of the capture, by hash (also those already in the store), so a
     /// restore can read the current side without the store.
-    pub trees: HashMap<Hash, Tree>,
+    pub(crate) trees: HashMap<Hash, Tree>,
     /// Objects the store does not have yet, children before parents.
-    pub new_objects: Vec<NewObject>,
+    pub(crate) new_objects: Vec<NewObject>,
+    /// Regular files captured (links and directories not counted).
     pub files: u64,
+    /// Their total size in bytes.
     pub bytes: u64,
     /// Paths not captured: special files (sockets, FIFOs, devices).
     pub skipped: Vec<String>,
     /// Files whose content was read and hashed (the others' hashes came from the stat
     /// cache), and their bytes.
     pub hashed_files: u64,
+    /// The bytes of those files.
     pub hashed_bytes: u64,
     /// The new stat cache, for [`Captured::save_stat_cache`] (with [`CacheUse::ReadWrite`]).
-    pub recording: Option<Recording>,
+    pub(crate) recording: Option<Recording>,
 }
 
 impl Captured {
@@ -77,7 +80,11 @@ impl Captured {
 /// Every directory, regular file and symbolic link below `root` (except the top-level
 /// `.skillwal/` when `exclude_meta`); links are recorded by their target, never followed.
 /// Special files are listed in the second vector.
-pub fn walk(store: &Store, root: &Path, exclude_meta: bool) -> Result<(Vec<Item>, Vec<String>)> {
+pub(crate) fn walk(
+    store: &Store,
+    root: &Path,
+    exclude_meta: bool,
+) -> Result<(Vec<Item>, Vec<String>)> {
     let fs = store.fs();
     let mut items = Vec::new();
     let mut skipped = Vec::new();
@@ -89,15 +96,7 @@ pub fn walk(store: &Store, root: &Path, exclude_meta: bool) -> Result<(Vec<Item>
             root.join(&rel)
         };
         for e in fs.read_dir(&dir).map_err(io_err("read directory", &dir))? {
-            let Some(name) = e.name.to_str() else {
-                return Err(StoreError::Uncapturable {
-                    path: dir.join(&e.name).display().to_string(),
-                    reason: format!(
-                        "its name is not UTF-8 ({:?})",
-                        String::from_utf8_lossy(e.name.as_bytes())
-                    ),
-                });
-            };
+            let name = utf8_name(&dir, &e.name)?;
             if exclude_meta && rel.is_empty() && name == META_DIR {
                 continue;
             }
@@ -113,39 +112,55 @@ pub fn walk(store: &Store, root: &Path, exclude_meta: bool) -> Result<(Vec<Item>
             }
             // Kind re-read with the mode: it may have changed since the listing.
             let m = fs.metadata(&path).map_err(io_err("stat", &path))?;
-            match m.kind {
-                FileKind::File => items.push(Item {
-                    rel: child,
-                    mode: m.mode,
-                    file: Some(FsPath::new(store.fs_arc(), path)),
-                    link: None,
-                    stat: Some(m),
-                }),
-                FileKind::Dir => {
-                    items.push(Item {
-                        rel: child.clone(),
-                        mode: m.mode,
-                        file: None,
-                        link: None,
-                        stat: None,
-                    });
-                    stack.push(child);
+            let is_dir = m.kind == FileKind::Dir;
+            match node_item(store, path, child.clone(), m)? {
+                Some(item) => items.push(item),
+                None => {
+                    skipped.push(child);
+                    continue;
                 }
-                FileKind::Symlink => {
-                    let target = fs.read_link(&path).map_err(io_err("read link", &path))?;
-                    items.push(Item {
-                        rel: child,
-                        mode: m.mode,
-                        file: None,
-                        link: Some(target.as_bytes().to_vec()),
-                        stat: None,
-                    });
-                }
-                FileKind::Other => skipped.push(child),
+            }
+            if is_dir {
+                stack.push(child);
             }
         }
     }
     Ok((items, skipped))
+}
+
+/// An entry's name as UTF-8, or the refusal to capture it.
+fn utf8_name<'n>(dir: &Path, name: &'n std::ffi::OsStr) -> Result<&'n str> {
+    name.to_str().ok_or_else(|| StoreError::Uncapturable {
+        path: dir.join(name).display().to_string(),
+        reason: format!(
+            "its name is not UTF-8 ({:?})",
+            String::from_utf8_lossy(name.as_bytes())
+        ),
+    })
+}
+
+/// The item for the node at `path` (`rel` below the root) that `lstat` described as `m`:
+/// a file with its stat, a directory, or a link with its target. `None` for a special file.
+fn node_item(store: &Store, path: PathBuf, rel: String, m: Metadata) -> Result<Option<Item>> {
+    let (file, link, stat) = match m.kind {
+        FileKind::File => (Some(FsPath::new(store.fs_arc(), path)), None, Some(m)),
+        FileKind::Dir => (None, None, None),
+        FileKind::Symlink => {
+            let target = store
+                .fs()
+                .read_link(&path)
+                .map_err(io_err("read link", &path))?;
+            (None, Some(target.as_bytes().to_vec()), None)
+        }
+        FileKind::Other => return Ok(None),
+    };
+    Ok(Some(Item {
+        rel,
+        mode: m.mode,
+        file,
+        link,
+        stat,
+    }))
 }
 
 fn parent_and_name(rel: &str) -> (&str, &str) {
@@ -154,7 +169,7 @@ fn parent_and_name(rel: &str) -> (&str, &str) {
 
 /// Builds the tree objects of `items` (files hashed by reading them, streaming), and
 /// notes the objects `store` lacks. Fails on a name a tree cannot hold.
-pub fn capture(store: &Store, items: &[Item], skipped: Vec<String>) -> Result<Captured> {
+pub(crate) fn capture(store: &Store, items: &[Item], skipped: Vec<String>) -> Result<Captured> {
     capture_with(store, items, skipped, &StatCache::default(), None)
 }
 

@@ -29,17 +29,20 @@ pub const GC_DELETES_PER_TXN: usize = 10_000;
 /// A base reference by its place, `bases/<group>/<name>/<key>`: `(group, name, key)`.
 pub type BaseId = (String, String, String);
 
+/// What a garbage collection of the store removed and kept.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GcReport {
     /// Objects kept (reachable).
     pub kept: usize,
     /// Objects deleted.
     pub removed: usize,
+    /// Total size in bytes of the objects deleted.
     pub removed_bytes: u64,
     /// Base references kept (the caller needs them).
     pub bases_kept: usize,
     /// Base references deleted (the caller does not need them).
     pub bases_removed: usize,
+    /// Engine transactions the deletions took (at most 10,000 deletions each).
     pub transactions: usize,
 }
 
@@ -59,7 +62,7 @@ struct Doomed {
 /// Every object reachable from a snapshot or from one of the bases `bases` (trees read and
 /// verified). Fails when a snapshot reference, one of those base references or a reachable
 /// tree cannot be read.
-pub fn reachable(store: &Store, bases: &[BaseId]) -> Result<HashSet<Hash>> {
+pub(crate) fn reachable(store: &Store, bases: &[BaseId]) -> Result<HashSet<Hash>> {
     let mut roots = Vec::new();
     for s in list_snapshots(store)? {
         roots.push((s.root_hash().expect("validated"), true));

@@ -13,11 +13,11 @@
 
 pub mod capture;
 pub mod gc;
-pub mod object;
-pub mod reader;
+pub(crate) mod object;
+pub(crate) mod reader;
 pub mod refs;
 pub mod restore;
-pub mod stat_cache;
+pub(crate) mod stat_cache;
 
 use crate::Transaction;
 use crate::engine::Layout;
@@ -32,28 +32,58 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Permission bits of object and reference files (they are never written in place).
-pub const OBJECT_MODE: u32 = 0o444;
+pub(crate) const OBJECT_MODE: u32 = 0o444;
 
 /// What went wrong in the store. Every variant names the path (and the hash, for objects).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
+    /// The engine failed: opening the root, staging or committing the store's transaction.
     #[error(transparent)]
     Engine(#[from] crate::Error),
     #[error("store object {} (hash {hash}) is damaged: {reason}; it was not used; the snapshots that need it cannot be restored", path.display())]
+    /// An object's bytes do not hash to its name, or do not decode.
     Damaged {
+        /// The object's file.
         path: PathBuf,
+        /// The hash it should have, hex.
         hash: String,
+        /// What is wrong with it.
         reason: String,
     },
     #[error("store object {} (hash {hash}) is missing; the snapshots that need it cannot be restored", path.display())]
-    Missing { path: PathBuf, hash: String },
+    /// An object a snapshot or base refers to is not in the store.
+    Missing {
+        /// Where the object should be.
+        path: PathBuf,
+        /// Its hash, hex.
+        hash: String,
+    },
     #[error("{} is damaged: {reason}; delete that file (the snapshot or base it describes is lost) and try again", path.display())]
-    BadRef { path: PathBuf, reason: String },
+    /// A reference file (a snapshot's or a base's) does not parse.
+    BadRef {
+        /// The reference file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error("no snapshot {id}")]
-    UnknownSnapshot { id: String },
+    /// No snapshot has the id asked for.
+    UnknownSnapshot {
+        /// The id as given.
+        id: String,
+    },
     #[error("{path} cannot be captured: {reason}; rename or remove it and try again")]
-    Uncapturable { path: String, reason: String },
+    /// Something in the tree being captured cannot be stored (e.g. a special file or a name
+    /// that is not UTF-8).
+    Uncapturable {
+        /// The offending entry: its full path, or its path relative to the captured
+        /// directory.
+        path: String,
+        /// Why it cannot be captured.
+        reason: String,
+    },
+    /// Reading or writing a file of the store failed.
     #[error(transparent)]
     Io(#[from] crate::error::IoError),
 }
@@ -68,6 +98,7 @@ impl StoreError {
     }
 }
 
+/// The store's result: [`StoreError`] unless said otherwise.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 pub(crate) fn io_err<'a>(
@@ -89,17 +120,19 @@ pub struct Store {
 }
 
 /// Relative path of the store directory.
-pub fn store_rel() -> String {
+pub(crate) fn store_rel() -> String {
     format!("{META_DIR}/{STORE_DIR}")
 }
 
 /// Relative path of the object `hash`: `.skillwal/store/objects/<2 hex>/<62 hex>`.
-pub fn object_rel(hash: &Hash) -> String {
+pub(crate) fn object_rel(hash: &Hash) -> String {
     let h = hex(hash);
     format!("{}/objects/{}/{}", store_rel(), &h[..2], &h[2..])
 }
 
 impl Store {
+    /// The store of the root `layout` describes, read and written through `fs`. Touches
+    /// nothing: the store's directories are made by its first transaction.
     pub fn new(fs: Arc<dyn FileSystem>, layout: &Layout) -> Store {
         Store {
             fs,
@@ -118,32 +151,32 @@ impl Store {
         self.progress.as_ref()
     }
 
-    pub fn fs(&self) -> &dyn FileSystem {
+    pub(crate) fn fs(&self) -> &dyn FileSystem {
         self.fs.as_ref()
     }
 
     /// The same file system, shared: for an [`FsPath`] of a file in the collection.
-    pub fn fs_arc(&self) -> Arc<dyn FileSystem> {
+    pub(crate) fn fs_arc(&self) -> Arc<dyn FileSystem> {
         self.fs.clone()
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.layout.root
     }
 
     /// The engine's directory (where the store, the stat cache and the lock are).
-    pub fn meta(&self) -> &Path {
+    pub(crate) fn meta(&self) -> &Path {
         &self.layout.meta
     }
 
     /// Absolute path of a path relative to the root (`.skillwal/...` in the engine's
     /// directory, wherever it is).
-    pub fn abs(&self, rel: &str) -> PathBuf {
+    pub(crate) fn abs(&self, rel: &str) -> PathBuf {
         self.layout.resolve(rel)
     }
 
     /// What is at `rel` (links not followed), `None` when nothing is.
-    pub fn stat(&self, rel: &str) -> Result<Option<crate::fs::Metadata>> {
+    pub(crate) fn stat(&self, rel: &str) -> Result<Option<crate::fs::Metadata>> {
         let p = self.abs(rel);
         match self.fs.metadata(&p) {
             Ok(m) => Ok(Some(m)),
@@ -154,7 +187,7 @@ impl Store {
 
     /// Whether the object `hash` is present; for a file's object (`size` given), present
     /// with that size. (A present object of another size is damaged and will be replaced.)
-    pub fn has_object(&self, hash: &Hash, size: Option<u64>) -> Result<bool> {
+    pub(crate) fn has_object(&self, hash: &Hash, size: Option<u64>) -> Result<bool> {
         Ok(match self.stat(&object_rel(hash))? {
             Some(m) if m.kind == FileKind::File => size.is_none_or(|s| s == m.len),
             _ => false,
@@ -162,7 +195,7 @@ impl Store {
     }
 
     /// Reads and verifies the tree object `hash`.
-    pub fn read_tree(&self, hash: &Hash) -> Result<Tree> {
+    pub(crate) fn read_tree(&self, hash: &Hash) -> Result<Tree> {
         let path = self.abs(&object_rel(hash));
         let damaged = |reason: String| StoreError::Damaged {
             path: path.clone(),
@@ -196,7 +229,7 @@ impl Store {
 
     /// The target of a link recorded as the file object `hash` of `size` bytes, read whole
     /// (at most [`object::LINK_TARGET_BYTES_MAX`]) and verified.
-    pub fn read_target(&self, hash: &Hash, size: u64) -> Result<Vec<u8>> {
+    pub(crate) fn read_target(&self, hash: &Hash, size: u64) -> Result<Vec<u8>> {
         let path = self.abs(&object_rel(hash));
         if size == 0 || size > object::LINK_TARGET_BYTES_MAX {
             return Err(StoreError::Damaged {
@@ -217,7 +250,7 @@ impl Store {
 
     /// A reader of the file object `hash` of `size` bytes that fails at its end when the
     /// bytes read do not match (so a damaged object never completes a staged file).
-    pub fn open_blob(&self, hash: &Hash, size: u64) -> Result<reader::VerifyingReader> {
+    pub(crate) fn open_blob(&self, hash: &Hash, size: u64) -> Result<reader::VerifyingReader> {
         let path = self.abs(&object_rel(hash));
         match self.fs.open(&path, OpenMode::Read) {
             Ok(f) => Ok(reader::VerifyingReader::new(f, path, *hash, size, true)),
@@ -230,7 +263,7 @@ impl Store {
     }
 
     /// Reads a small reference file (`None` when missing), at most 1 MiB.
-    pub fn read_small(&self, rel: &str) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn read_small(&self, rel: &str) -> Result<Option<Vec<u8>>> {
         let path = self.abs(rel);
         let file = match self.fs.open(&path, OpenMode::Read) {
             Ok(f) => f,
@@ -251,7 +284,7 @@ impl Store {
     }
 
     /// Names in the directory `rel` (empty when it does not exist).
-    pub fn list(&self, rel: &str) -> Result<Vec<(String, FileKind)>> {
+    pub(crate) fn list(&self, rel: &str) -> Result<Vec<(String, FileKind)>> {
         let path = self.abs(rel);
         match self.fs.read_dir(&path) {
             Ok(v) => Ok(v
@@ -266,7 +299,7 @@ impl Store {
 
 /// Stages objects and references into one transaction, creating the store's directories
 /// on the way (once each) and skipping objects already present or already staged.
-pub struct Writer<'s> {
+pub(crate) struct Writer<'s> {
     store: &'s Store,
     created: HashSet<String>,
     staged: HashSet<Hash>,
@@ -275,7 +308,7 @@ pub struct Writer<'s> {
 /// An object to write: a file's bytes read from `src`, an encoded tree, or a link's target
 /// (a file object whose bytes are known).
 #[derive(Debug, Clone)]
-pub enum NewObject {
+pub(crate) enum NewObject {
     Blob { hash: Hash, size: u64, src: FsPath },
     Tree { hash: Hash, bytes: Vec<u8> },
     Target { hash: Hash, bytes: Vec<u8> },

@@ -18,14 +18,19 @@ pub struct SnapshotRef {
     pub format: String,
     /// 1.
     pub version: u32,
+    /// The snapshot's number: 1 for the first, then one more than any taken before.
     pub id: u64,
+    /// When it was taken, in milliseconds since the Unix epoch.
     pub time_unix_ms: u64,
     /// Taken by `update`, `remove` or `rollback` (subject to retention), not by the user.
     pub automatic: bool,
+    /// The message it was taken with (empty when none was given).
     pub message: String,
     /// Hex of the root tree object.
     pub root: String,
+    /// How many regular files the captured tree holds.
     pub files: u64,
+    /// Their total size in bytes.
     pub bytes: u64,
 }
 
@@ -50,7 +55,7 @@ pub struct BaseRef {
 /// gives the strings no meaning; `added` lets the caller tell its item from another one
 /// recorded under the same name later.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SourceRef {
+pub(crate) struct SourceRef {
     /// `"skillwal-source"`.
     pub format: String,
     /// 1.
@@ -92,39 +97,39 @@ const SNAPSHOT_FORMAT: &str = "skillwal-snapshot";
 const BASE_FORMAT: &str = "skillwal-base";
 const SOURCE_FORMAT: &str = "skillwal-source";
 
-pub fn snapshots_rel() -> String {
+pub(crate) fn snapshots_rel() -> String {
     format!("{}/snapshots", store_rel())
 }
 
-pub fn snapshot_rel(id: u64) -> String {
+pub(crate) fn snapshot_rel(id: u64) -> String {
     format!("{}/{id}", snapshots_rel())
 }
 
-pub fn counter_rel() -> String {
+pub(crate) fn counter_rel() -> String {
     format!("{}/next-snapshot-id", store_rel())
 }
 
-pub fn bases_rel() -> String {
+pub(crate) fn bases_rel() -> String {
     format!("{}/bases", store_rel())
 }
 
 /// The directory of every base of `group/name`.
-pub fn base_dir_rel(group: &str, name: &str) -> String {
+pub(crate) fn base_dir_rel(group: &str, name: &str) -> String {
     format!("{}/{group}/{name}", bases_rel())
 }
 
 /// The base of `group/name` recorded under `key` (the caller's version identifier, e.g. a
 /// content hash, so that a rolled-back item finds the base of the version it is at).
-pub fn base_rel(group: &str, name: &str, key: &str) -> String {
+pub(crate) fn base_rel(group: &str, name: &str, key: &str) -> String {
     format!("{}/{key}", base_dir_rel(group, name))
 }
 
-pub fn sources_rel() -> String {
+pub(crate) fn sources_rel() -> String {
     format!("{}/sources", store_rel())
 }
 
 /// The source reference of `group/name`.
-pub fn source_rel(group: &str, name: &str) -> String {
+pub(crate) fn source_rel(group: &str, name: &str) -> String {
     format!("{}/{group}/{name}", sources_rel())
 }
 
@@ -143,9 +148,13 @@ impl SnapshotRef {
 }
 
 impl BaseRef {
+    /// The hash of the tree object or the file's object; `None` if `hash` is not 64 hex
+    /// digits.
     pub fn hash(&self) -> Option<Hash> {
         parse_hex(&self.hash)
     }
+
+    /// Whether the base is a tree (`kind` is `"tree"`) rather than one file.
     pub fn is_tree(&self) -> bool {
         self.kind == "tree"
     }
@@ -178,7 +187,7 @@ fn parse_snapshot(store: &Store, rel: &str, bytes: &[u8], id: u64) -> Result<Sna
 
 /// Every snapshot, oldest first. Files in `snapshots/` whose name is not a number are
 /// ignored; a damaged snapshot file is an error naming it.
-pub fn list_snapshots(store: &Store) -> Result<Vec<SnapshotRef>> {
+pub(crate) fn list_snapshots(store: &Store) -> Result<Vec<SnapshotRef>> {
     let mut out = Vec::new();
     for (name, kind) in store.list(&snapshots_rel())? {
         let Ok(id) = name.parse::<u64>() else {
@@ -198,7 +207,7 @@ pub fn list_snapshots(store: &Store) -> Result<Vec<SnapshotRef>> {
 }
 
 /// The snapshot `id`.
-pub fn get_snapshot(store: &Store, id: u64) -> Result<SnapshotRef> {
+pub(crate) fn get_snapshot(store: &Store, id: u64) -> Result<SnapshotRef> {
     let rel = snapshot_rel(id);
     match store.read_small(&rel)? {
         Some(bytes) => parse_snapshot(store, &rel, &bytes, id),
@@ -207,7 +216,7 @@ pub fn get_snapshot(store: &Store, id: u64) -> Result<SnapshotRef> {
 }
 
 /// The id the next snapshot takes: ids are never reused, even after a deletion.
-pub fn next_id(store: &Store, existing: &[SnapshotRef]) -> Result<u64> {
+pub(crate) fn next_id(store: &Store, existing: &[SnapshotRef]) -> Result<u64> {
     let rel = counter_rel();
     let counted = match store.read_small(&rel)? {
         Some(b) => std::str::from_utf8(&b)
@@ -221,7 +230,7 @@ pub fn next_id(store: &Store, existing: &[SnapshotRef]) -> Result<u64> {
 
 /// What [`stage_snapshot`] staged.
 #[derive(Debug, Clone)]
-pub struct StagedSnapshot {
+pub(crate) struct StagedSnapshot {
     pub snapshot: SnapshotRef,
     pub new_objects: usize,
     /// Automatic snapshots deleted by retention.
@@ -231,7 +240,7 @@ pub struct StagedSnapshot {
 /// Stages the snapshot of `cap`: its missing objects, its reference and the counter; for an
 /// automatic snapshot with `keep` set, also deletes the oldest automatic snapshots beyond
 /// the newest `keep` (this one included).
-pub fn stage_snapshot(
+pub(crate) fn stage_snapshot(
     w: &mut Writer<'_>,
     t: &mut Transaction<'_>,
     cap: &Captured,
@@ -282,14 +291,19 @@ pub fn stage_snapshot(
 }
 
 /// Stages deleting the snapshot `id` (its objects stay until `gc`).
-pub fn stage_delete_snapshot(store: &Store, t: &mut Transaction<'_>, id: u64) -> Result<()> {
+pub(crate) fn stage_delete_snapshot(store: &Store, t: &mut Transaction<'_>, id: u64) -> Result<()> {
     get_snapshot(store, id)?;
     t.delete_file(&snapshot_rel(id))?;
     Ok(())
 }
 
 /// The base `group/name/key`, if recorded.
-pub fn get_base(store: &Store, group: &str, name: &str, key: &str) -> Result<Option<BaseRef>> {
+pub(crate) fn get_base(
+    store: &Store,
+    group: &str,
+    name: &str,
+    key: &str,
+) -> Result<Option<BaseRef>> {
     let rel = base_rel(group, name, key);
     let Some(bytes) = store.read_small(&rel)? else {
         return Ok(None);
@@ -305,8 +319,9 @@ pub fn get_base(store: &Store, group: &str, name: &str, key: &str) -> Result<Opt
     Ok(Some(b))
 }
 
-/// Every base, as `(group, name, key)`.
-pub fn list_bases(store: &Store) -> Result<Vec<(String, String, String)>> {
+/// Every base, as `(group, name, key)` (for the unit tests of gc).
+#[cfg(test)]
+pub(crate) fn list_bases(store: &Store) -> Result<Vec<(String, String, String)>> {
     let mut out = Vec::new();
     for (group, kind) in store.list(&bases_rel())? {
         if kind != FileKind::Dir {
@@ -328,7 +343,7 @@ pub fn list_bases(store: &Store) -> Result<Vec<(String, String, String)>> {
 }
 
 /// What a base records: a captured tree, or one file.
-pub enum BaseContent<'a> {
+pub(crate) enum BaseContent<'a> {
     /// A captured tree and the permission bits of its own directory.
     Tree(&'a Captured, u32),
     File {
@@ -341,7 +356,7 @@ pub enum BaseContent<'a> {
 
 /// Stages recording `content` as the base `group/name/key` (replacing one with the same
 /// key; the bases under other keys stay).
-pub fn stage_base(
+pub(crate) fn stage_base(
     w: &mut Writer<'_>,
     t: &mut Transaction<'_>,
     group: &str,
@@ -383,7 +398,7 @@ pub fn stage_base(
 }
 
 /// Stages deleting every base of `group/name` (and its directory).
-pub fn stage_delete_bases(
+pub(crate) fn stage_delete_bases(
     store: &Store,
     t: &mut Transaction<'_>,
     group: &str,
@@ -399,7 +414,7 @@ pub fn stage_delete_bases(
 
 /// The source reference of `group/name`, if recorded. Fails, naming the file, when it cannot
 /// be read or is not a source reference of version 1.
-pub fn get_source(store: &Store, group: &str, name: &str) -> Result<Option<SourceRef>> {
+pub(crate) fn get_source(store: &Store, group: &str, name: &str) -> Result<Option<SourceRef>> {
     let rel = source_rel(group, name);
     let Some(bytes) = store.read_small(&rel)? else {
         return Ok(None);
@@ -413,7 +428,7 @@ pub fn get_source(store: &Store, group: &str, name: &str) -> Result<Option<Sourc
 }
 
 /// Stages writing `source` as the source reference of `group/name` (created or replaced).
-pub fn stage_source(
+pub(crate) fn stage_source(
     w: &mut Writer<'_>,
     t: &mut Transaction<'_>,
     group: &str,
@@ -425,7 +440,7 @@ pub fn stage_source(
 }
 
 /// Stages deleting the source reference of `group/name`, when there is one.
-pub fn stage_delete_source(
+pub(crate) fn stage_delete_source(
     store: &Store,
     t: &mut Transaction<'_>,
     group: &str,

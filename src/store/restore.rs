@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// Reads trees from a capture held in memory, else from the store (verified).
-pub struct Trees<'a> {
+pub(crate) struct Trees<'a> {
     pub store: &'a Store,
     pub mem: Option<&'a HashMap<Hash, Tree>>,
 }
@@ -32,10 +32,14 @@ pub enum Action {
     /// Write the file (missing now, or different content or permission bits, or something
     /// else than a file there now).
     PutFile {
+        /// The path, relative to the restored root.
         path: String,
+        /// The file's size in bytes.
         size: u64,
+        /// BLAKE3 of its content: the object it is restored from.
         #[serde(skip)]
         hash: Hash,
+        /// Its permission bits.
         mode: u32,
         /// Whether something is there now.
         replaces: bool,
@@ -43,35 +47,48 @@ pub enum Action {
     /// Create the directory and everything in it (replacing what is there now, if anything:
     /// a file or a link).
     PutTree {
+        /// The path, relative to the restored root.
         path: String,
+        /// The tree object it is restored from.
         #[serde(skip)]
         hash: Hash,
+        /// The directory's own permission bits.
         mode: u32,
     },
     /// Make the path a symbolic link (its target is a file object of `size` bytes).
     PutLink {
+        /// The path, relative to the restored root.
         path: String,
+        /// The target's length in bytes.
         #[serde(skip)]
         size: u64,
+        /// The file object holding the target.
         #[serde(skip)]
         hash: Hash,
+        /// Whether something is there now.
         replaces: bool,
     },
     /// Delete the file or link.
     DeleteFile {
+        /// The path, relative to the restored root.
         path: String,
     },
+    /// Delete the directory and everything in it.
     DeleteTree {
+        /// The path, relative to the restored root.
         path: String,
     },
     /// Give the directory these permission bits (after the changes inside it).
     SetDirMode {
+        /// The path, relative to the restored root.
         path: String,
+        /// The permission bits.
         mode: u32,
     },
 }
 
 impl Action {
+    /// The path the action is on, relative to the restored root.
     pub fn path(&self) -> &str {
         match self {
             Action::PutFile { path, .. }
@@ -102,7 +119,7 @@ fn join(prefix: &str, name: &str) -> String {
 /// rewrites its `..`). So wherever one would have to change or move, the nearest directory
 /// above it is replaced whole instead (it is writable, as it is entered); a collection whose
 /// own top level would have to be is refused.
-pub fn plan(trees: &Trees<'_>, from: &Hash, to: &Hash) -> Result<Vec<Action>> {
+pub(crate) fn plan(trees: &Trees<'_>, from: &Hash, to: &Hash) -> Result<Vec<Action>> {
     let mut out = Vec::new();
     if from != to && plan_dir(trees, "", &trees.get(from)?, &trees.get(to)?, &mut out)? {
         return Err(StoreError::Uncapturable {
@@ -214,7 +231,7 @@ fn plan_dir(
 
 /// Stages `actions` into `t`, reading file contents from the store (verified as they
 /// stream: a damaged object fails the staging, and the transaction changes nothing).
-pub fn stage(
+pub(crate) fn stage(
     store: &Store,
     trees: &Trees<'_>,
     t: &mut Transaction<'_>,

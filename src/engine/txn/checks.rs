@@ -137,6 +137,26 @@ impl Transaction<'_> {
     /// (invariant E3) and that its parent is a real directory (no link on the way) or one
     /// this transaction creates.
     pub(super) fn check_place(&self, op: &'static str, path: &RelPath) -> Result<()> {
+        self.check_disjoint(op, path)?;
+        self.check_parents_are_dirs(op, path)?;
+        // The directory whose entries the apply changes (a set-dir-mode changes none).
+        let parent = path.parent();
+        let parent_created = parent.as_ref().is_some_and(|p| {
+            self.ops
+                .iter()
+                .any(|o| matches!(o, Op::CreateDir { .. }) && o.path() == p)
+        });
+        if op != "set-dir-mode" && !parent_created {
+            self.check_writable(op, path, &self.layout().parent_of(path))?;
+        }
+        Ok(())
+    }
+
+    /// Checks that `path` collides with no earlier operation of this transaction: not the
+    /// same path, not below one (except below a directory it creates, and never below one
+    /// whose mode it sets), not above one (except a remove-dir above deletions, and a
+    /// set-dir-mode).
+    fn check_disjoint(&self, op: &'static str, path: &RelPath) -> Result<()> {
         for earlier in &self.ops {
             let q = earlier.path();
             if q == path {
@@ -178,6 +198,12 @@ impl Transaction<'_> {
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Checks that every directory on the way to `path` (below the root) is a real directory
+    /// now, not a link, or one this transaction creates.
+    fn check_parents_are_dirs(&self, op: &'static str, path: &RelPath) -> Result<()> {
         let mut prefix = String::new();
         let comps: Vec<&str> = path.components().collect();
         for c in &comps[..comps.len() - 1] {
@@ -210,16 +236,6 @@ impl Transaction<'_> {
                     ));
                 }
             }
-        }
-        // The directory whose entries the apply changes (a set-dir-mode changes none).
-        let parent = path.parent();
-        let parent_created = parent.as_ref().is_some_and(|p| {
-            self.ops
-                .iter()
-                .any(|o| matches!(o, Op::CreateDir { .. }) && o.path() == p)
-        });
-        if op != "set-dir-mode" && !parent_created {
-            self.check_writable(op, path, &self.layout().parent_of(path))?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use super::Transaction;
 use crate::engine::ops::Located;
 use crate::engine::path::RelPath;
 use crate::error::{Error, IoContext, IoError, Result};
-use crate::fs::OpenMode;
+use crate::fs::{FileHandle, OpenMode};
 use crate::journal::format::{Hash, Record, encode_payload};
 use crate::limits::{
     INLINE_BYTES_PER_TXN_MAX, INLINE_CONTENT_MAX, RECORD_HEADER_BYTES, STREAM_BUFFER_BYTES,
@@ -99,24 +99,35 @@ impl Transaction<'_> {
                 inline: Some(buf),
             });
         }
-        let mut size = n as u64;
         buf.clear();
         buf.resize(STREAM_BUFFER_BYTES, 0);
         buf.shrink_to(STREAM_BUFFER_BYTES);
-        loop {
-            let k = read_fill(content, &mut buf).map_err(read_err)?;
-            if k == 0 {
-                break;
-            }
-            hasher.update(&buf[..k]);
-            file.write_all_at(&buf[..k], size).ctx("write", dest)?;
-            size += k as u64;
-        }
+        let size = stream_rest(
+            content,
+            file.as_ref(),
+            dest,
+            &mut buf,
+            n as u64,
+            &mut hasher,
+            &read_err,
+        )?;
         // fsync, not fdatasync: the file's permission bits are part of what it must hold.
         if let Err(e) = file.sync_all().ctx("fsync", dest).map_err(Error::from) {
             self.session.poison(&e);
             return Err(e);
         }
+        self.note_dirs_for_sync(dest);
+        Ok(Staged {
+            size,
+            hash: *hasher.finalize().as_bytes(),
+            ino,
+            inline: None,
+        })
+    }
+
+    /// Notes every directory from `dest`'s parent up to the staging directory for a sync
+    /// before the commit: the entries of a large staged file must be durable by then.
+    fn note_dirs_for_sync(&mut self, dest: &Path) {
         let staging = self.staging().to_path_buf();
         let mut dir = dest.parent();
         while let Some(d) = dir {
@@ -126,11 +137,28 @@ impl Transaction<'_> {
             }
             dir = d.parent();
         }
-        Ok(Staged {
-            size,
-            hash: *hasher.finalize().as_bytes(),
-            ino,
-            inline: None,
-        })
+    }
+}
+
+/// Copies the rest of `content` into `file` (the staged file `dest`) from offset `size` on,
+/// through `buf`, hashing it into `hasher`; returns the file's final size. A read failure
+/// becomes an error by `read_err`.
+fn stream_rest(
+    content: &mut dyn Read,
+    file: &dyn FileHandle,
+    dest: &Path,
+    buf: &mut [u8],
+    mut size: u64,
+    hasher: &mut blake3::Hasher,
+    read_err: &dyn Fn(io::Error) -> Error,
+) -> Result<u64> {
+    loop {
+        let k = read_fill(content, buf).map_err(read_err)?;
+        if k == 0 {
+            return Ok(size);
+        }
+        hasher.update(&buf[..k]);
+        file.write_all_at(&buf[..k], size).ctx("write", dest)?;
+        size += k as u64;
     }
 }

@@ -32,7 +32,9 @@ const OWNER_RWX: u32 = 0o700;
 /// What a successful commit did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CommitReport {
+    /// The committed transaction's id.
     pub txn_id: u64,
+    /// How many operations it applied.
     pub operations: u32,
     /// Bytes appended to the journal, commit record included.
     pub journal_bytes: u64,
