@@ -17,7 +17,10 @@
 //! tarball through the home directory's, extracted into a scratch directory through the
 //! collection's. Where a reader must follow links (a link to a file in a source counts as
 //! that file), [`resolve`] follows them one component at a time through the same trait.
-//! The only writes outside the trait are `git`'s own, in its temporary directory.
+//! The CLI looks at the paths it is given (does it exist, what is near it, its canonical form)
+//! through the same trait. The only writes outside it: `git`'s own; making and removing the
+//! scratch directories (`tempfile`) that git's checkout and a SkillMeat snapshot's extraction
+//! go into; and the demo's sample sources (`src/cli/demo.rs`), which play the user's files.
 //!
 //! Paths given to a `FileSystem` are absolute. Calls never follow a symbolic link in the last
 //! component (`metadata` is `lstat`); the engine never places links in its own paths.

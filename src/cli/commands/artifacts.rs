@@ -27,7 +27,7 @@ pub struct AddArgs<'a> {
 /// to `source` that do exist).
 fn source_spec(source: &str) -> Result<SourceSpec> {
     let p = Path::new(source);
-    if std::fs::symlink_metadata(p).is_ok() {
+    if super::present(p) {
         return Ok(SourceSpec::Local(p.to_path_buf()));
     }
     let looks_like_path = source.starts_with(['.', '/', '~']) || source.ends_with(".md");
@@ -50,7 +50,7 @@ fn near_path(text: &str) -> Option<String> {
     let mut base = PathBuf::new();
     for (i, c) in comps.iter().enumerate() {
         let next = base.join(c);
-        if std::fs::symlink_metadata(&next).is_ok() {
+        if super::present(&next) {
             base = next;
             continue;
         }
@@ -62,9 +62,12 @@ fn near_path(text: &str) -> Option<String> {
         } else {
             base.as_path()
         };
-        let entries: Vec<String> = std::fs::read_dir(dir)
+        let entries: Vec<String> = super::file_system()
             .ok()?
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .read_dir(&std::path::absolute(dir).ok()?)
+            .ok()?
+            .into_iter()
+            .filter_map(|e| e.name.into_string().ok())
             .collect();
         let rest: PathBuf = comps[i + 1..].iter().collect();
         let near: Vec<String> = suggest::near(name.to_str()?, entries.iter().map(String::as_str))
@@ -77,7 +80,7 @@ fn near_path(text: &str) -> Option<String> {
                     p.join(&rest)
                 }
             })
-            .filter(|p| std::fs::symlink_metadata(p).is_ok())
+            .filter(|p| super::present(p))
             .map(|p| p.display().to_string())
             .collect();
         return suggest::did_you_mean(&near);

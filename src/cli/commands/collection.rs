@@ -7,7 +7,6 @@ use crate::cli::exit::Exit;
 use crate::cli::output::Output;
 use anyhow::{Result, bail};
 use skillwal::OpenOptions;
-use skillwal::fs::real::RealFs;
 use skillwal::fs::{FileSystem, LockKind};
 use skillwal::skillmeat::ArtifactType;
 use skillwal::skillmeat::collection::{Collection, CollectionError};
@@ -23,9 +22,7 @@ fn check_init(t: &Target) -> Result<()> {
         name: t.name.clone(),
         reason,
     })?;
-    if let Ok(m) = std::fs::symlink_metadata(&t.dir)
-        && !m.is_dir()
-    {
+    if super::present(&t.dir) && super::kind_at(&t.dir) != Some(skillwal::fs::FileKind::Dir) {
         bail!(
             "{} exists and is not a directory; a collection is a directory: choose another place or name",
             t.dir.display()
@@ -40,7 +37,7 @@ fn check_init(t: &Target) -> Result<()> {
 /// The directories `init` of a collection at `dir` may create: the collection's directory
 /// and its missing parents, and skillwal's state beside it (`<parent>/.skillwal/<name>`),
 /// those that do not exist yet.
-fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
+fn missing_dirs(fs: &dyn FileSystem, dir: &Path) -> Vec<PathBuf> {
     let mut candidates: Vec<PathBuf> = dir.ancestors().map(Path::to_path_buf).collect();
     if let Some(state) = skillwal::skillmeat::state::beside(dir) {
         candidates.extend(state.parent().map(Path::to_path_buf));
@@ -48,31 +45,28 @@ fn missing_dirs(dir: &Path) -> Vec<PathBuf> {
     }
     candidates
         .into_iter()
-        .filter(|p| std::fs::symlink_metadata(p).is_err())
+        .filter(|p| fs.metadata(p).is_err())
         .collect()
 }
 
 /// Removes what a failed `init` created: the directories of `missing` that exist now. The
 /// state directory beside the collection is removed whole, under its lock (taken without
 /// waiting: a process that took it meanwhile keeps it); every other directory only when
-/// empty. Returns what is left.
-fn undo_init(dir: &Path, missing: &[PathBuf]) -> Vec<PathBuf> {
+/// empty. Through the command's one file system, as everything else. Returns what is left.
+fn undo_init(fs: &dyn FileSystem, dir: &Path, missing: &[PathBuf]) -> Vec<PathBuf> {
     let state = skillwal::skillmeat::state::beside(dir);
-    let mut made: Vec<&PathBuf> = missing
-        .iter()
-        .filter(|p| std::fs::symlink_metadata(p).is_ok())
-        .collect();
+    let mut made: Vec<&PathBuf> = missing.iter().filter(|p| fs.metadata(p).is_ok()).collect();
     made.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
     let mut left = Vec::new();
     for p in made {
         let removed = if Some(p.as_path()) == state.as_deref() {
             let lock = p.join(skillwal::engine::layout::LOCK_FILE);
-            match RealFs.lock(&lock, LockKind::Exclusive, false) {
-                Ok(_held) => std::fs::remove_dir_all(p).is_ok(),
+            match fs.lock(&lock, LockKind::Exclusive, false) {
+                Ok(_held) => skillwal::fs::remove_tree(fs, p).is_ok(),
                 Err(_) => false,
             }
         } else {
-            std::fs::remove_dir(p).is_ok()
+            fs.remove_dir(p).is_ok()
         };
         if !removed {
             left.push(p.clone());
@@ -84,12 +78,17 @@ fn undo_init(dir: &Path, missing: &[PathBuf]) -> Vec<PathBuf> {
 /// A failed `Collection::init` that changed nothing in a collection may still have created
 /// directories on its way (an I/O error after the first ones): they are removed, so that
 /// "Nothing was changed." is true; what cannot be removed is named instead.
-fn left_behind(e: CollectionError, dir: &Path, missing: &[PathBuf]) -> anyhow::Error {
+fn left_behind(
+    fs: &dyn FileSystem,
+    e: CollectionError,
+    dir: &Path,
+    missing: &[PathBuf],
+) -> anyhow::Error {
     let locked = matches!(&e, CollectionError::Engine(skillwal::Error::Locked { .. }));
     if locked || e.effect() == skillwal::error::Effect::MaybeApplied {
         return e.into();
     }
-    let left = undo_init(dir, missing);
+    let left = undo_init(fs, dir, missing);
     if left.is_empty() {
         return e.into();
     }
@@ -112,13 +111,13 @@ pub fn init(g: &Global, name: Option<&str>, out: &Output) -> Result<Exit> {
     }
     check_init(&t)?;
     let fs = file_system()?;
-    let missing = missing_dirs(&t.dir);
+    let missing = missing_dirs(fs.as_ref(), &t.dir);
     let opts = OpenOptions {
         no_wait: g.no_wait,
         ..Default::default()
     };
-    let c = Collection::init(fs, &t.dir, &t.name, &opts)
-        .map_err(|e| left_behind(e, &t.dir, &missing))?;
+    let c = Collection::init(fs.clone(), &t.dir, &t.name, &opts)
+        .map_err(|e| left_behind(fs.as_ref(), e, &t.dir, &missing))?;
     c.close()?;
     let config = match &t.home {
         Some(h) => Some(h.ensure_config(&t.name)?),

@@ -1,6 +1,6 @@
 //! The journal commands: journal inspect, journal verify, recover.
 
-use super::{canonical, done, file_system, layout, target};
+use super::{canonical, done, file_system, kind_at, layout, present, target};
 use crate::cli::args::Global;
 use crate::cli::exit::Exit;
 use crate::cli::output::Output;
@@ -8,11 +8,9 @@ use anyhow::{Result, bail};
 use skillwal::OpenOptions;
 use skillwal::engine::inspect::{InspectReport, TxnState};
 use skillwal::engine::path::META_DIR;
-use skillwal::fs::FileSystem;
-use skillwal::fs::real::RealFs;
+use skillwal::fs::FileKind;
 use skillwal::skillmeat::MANIFEST_FILE_NAME;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// `text` as one shell word (quoted when it needs to be), for commands the user can paste.
 pub fn shell_word(text: &str) -> String {
@@ -49,7 +47,7 @@ pub(super) fn selection(g: &Global) -> String {
 
 /// The journal of the collection at `dir`, where skillwal keeps it (wal-spec.md §2).
 fn journal_of(dir: &Path) -> Result<PathBuf> {
-    let fs: Arc<dyn FileSystem> = Arc::new(RealFs);
+    let fs = file_system()?;
     Ok(skillwal::skillmeat::state::locate(&fs, &canonical(dir)?)?
         .layout
         .journal)
@@ -72,15 +70,15 @@ fn collection_of(journal: &Path) -> Option<PathBuf> {
     [beside, inside]
         .into_iter()
         .flatten()
-        .find(|c| c.join(MANIFEST_FILE_NAME).is_file() && journal_of(c).is_ok_and(|j| j == journal))
+        .find(|c| is_file(&c.join(MANIFEST_FILE_NAME)) && journal_of(c).is_ok_and(|j| j == journal))
 }
 
 /// The journal file PATH names, and the collection it belongs to (when there is one). PATH
 /// is a journal file, a collection's directory, or skillwal's state directory of a
 /// collection; anything else is an error about PATH.
 fn journal_at(path: &Path) -> Result<(PathBuf, Option<PathBuf>)> {
-    let Ok(meta) = std::fs::metadata(path) else {
-        if std::fs::symlink_metadata(path).is_ok() {
+    let Some(kind) = kind_at(path) else {
+        if present(path) {
             bail!(
                 "no journal at {}: it is a symbolic link to nothing",
                 path.display()
@@ -88,13 +86,13 @@ fn journal_at(path: &Path) -> Result<(PathBuf, Option<PathBuf>)> {
         }
         bail!("no journal at {}: nothing exists there", path.display());
     };
-    if !meta.is_dir() {
+    if kind != FileKind::Dir {
         return Ok((path.to_path_buf(), collection_of(path)));
     }
-    if path.join(MANIFEST_FILE_NAME).is_file() {
+    if is_file(&path.join(MANIFEST_FILE_NAME)) {
         let dir = canonical(path)?;
         let journal = journal_of(&dir)?;
-        if !journal.exists() {
+        if kind_at(&journal).is_none() {
             bail!(
                 "no journal for the collection at {}: skillwal has not written to it yet (its journal would be {})",
                 dir.display(),
@@ -104,7 +102,7 @@ fn journal_at(path: &Path) -> Result<(PathBuf, Option<PathBuf>)> {
         return Ok((journal, Some(dir)));
     }
     let journal = path.join(skillwal::engine::layout::JOURNAL_FILE);
-    if journal.is_file() {
+    if is_file(&journal) {
         let collection = collection_of(&journal);
         return Ok((journal, collection));
     }
@@ -137,7 +135,7 @@ pub fn inspect(g: &Global, path: Option<&Path>, out: &Output) -> Result<Exit> {
         None => {
             let t = target(g, out)?;
             let journal = layout(&t, g, false)?.journal;
-            if !journal.exists() {
+            if kind_at(&journal).is_none() {
                 bail!(
                     "no journal at {} (skillwal has not written to this collection yet)",
                     journal.display()
@@ -146,7 +144,7 @@ pub fn inspect(g: &Global, path: Option<&Path>, out: &Output) -> Result<Exit> {
             (journal, Some(format!("skillwal{}", selection(g))))
         }
     };
-    let report = skillwal::engine::inspect::inspect(&RealFs, &journal)?;
+    let report = skillwal::engine::inspect::inspect(file_system()?.as_ref(), &journal)?;
     if not_a_journal(&report) {
         bail!(
             "{} is not a skillwal journal: neither header slot is valid and no record can be read ({} bytes)",
@@ -164,12 +162,13 @@ pub fn inspect(g: &Global, path: Option<&Path>, out: &Output) -> Result<Exit> {
 pub fn verify(g: &Global, out: &Output) -> Result<Exit> {
     let t = target(g, out)?;
     let layout = layout(&t, g, false)?;
-    if !layout.journal.exists() {
+    if kind_at(&layout.journal).is_none() {
         out.journal_verified(&t.dir, None, Ok(&skillwal::engine::DryRun::Nothing))?;
         return Ok(Exit::Ok);
     }
-    let report = skillwal::engine::inspect::inspect(&RealFs, &layout.journal)?;
-    let plan = skillwal::engine::dry_run(&RealFs, &layout);
+    let fs = file_system()?;
+    let report = skillwal::engine::inspect::inspect(fs.as_ref(), &layout.journal)?;
+    let plan = skillwal::engine::dry_run(fs.as_ref(), &layout);
     let printed = out.journal_verified(
         &t.dir,
         Some(&report),
@@ -180,11 +179,11 @@ pub fn verify(g: &Global, out: &Output) -> Result<Exit> {
 
 pub fn recover(g: &Global, dry_run: bool, discard: bool, out: &Output) -> Result<Exit> {
     let t = target(g, out)?;
-    if !t.dir.is_dir() {
+    if kind_at(&t.dir) != Some(FileKind::Dir) {
         bail!("{} does not exist", t.dir.display());
     }
     if dry_run {
-        let plan = skillwal::engine::dry_run(&RealFs, &layout(&t, g, false)?)?;
+        let plan = skillwal::engine::dry_run(file_system()?.as_ref(), &layout(&t, g, false)?)?;
         out.dry_run(&t.dir, &plan)?;
         return Ok(Exit::Ok);
     }
@@ -203,4 +202,9 @@ pub fn recover(g: &Global, dry_run: bool, discard: bool, out: &Output) -> Result
     engine.close()?;
     out.recovery(&t.dir, &report)?;
     Ok(Exit::Ok)
+}
+
+/// Whether `p` is a regular file, links followed.
+fn is_file(p: &Path) -> bool {
+    kind_at(p) == Some(FileKind::File)
 }

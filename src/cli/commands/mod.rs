@@ -14,9 +14,9 @@ use super::args::{Cli, Command, Global, JournalCommand, TypeArg};
 use super::exit::{Exit, UsageError};
 use super::output::{self, Output};
 use anyhow::{Context, Result, anyhow};
-use skillwal::fs::FileSystem;
 use skillwal::fs::fault::FaultFs;
 use skillwal::fs::real::RealFs;
+use skillwal::fs::{FileKind, FileSystem};
 use skillwal::skillmeat::collection::{Collection, CollectionError};
 use skillwal::skillmeat::home::Home;
 use skillwal::skillmeat::{Artifact, ArtifactType};
@@ -51,12 +51,27 @@ pub fn file_system() -> Result<Arc<dyn FileSystem>> {
         .map_err(|e| anyhow!(e))
 }
 
+/// What is at `p`, links followed (`stat`), through the command's one file system; `None`
+/// when nothing is there or it cannot be looked at. The CLI looks at the paths it is given
+/// through the same file system as everything else (src/fs/mod.rs, "The rule").
+fn kind_at(p: &Path) -> Option<FileKind> {
+    let fs = file_system().ok()?;
+    let abs = std::path::absolute(p).ok()?;
+    skillwal::fs::stat(fs.as_ref(), &abs).ok().map(|m| m.kind)
+}
+
+/// Whether anything is at `p` itself (a link counts, followed or not: `lstat`).
+fn present(p: &Path) -> bool {
+    let Ok(fs) = file_system() else { return false };
+    std::path::absolute(p).is_ok_and(|abs| fs.metadata(&abs).is_ok())
+}
+
 /// `dir` absolute, without `.`, `..` or links on the way (the parent's, when `dir` does not
 /// exist yet): skillwal's state for a collection is found from its path, so one collection
 /// must have one path whatever way it is named.
 fn canonical(dir: &Path) -> Result<PathBuf> {
     let abs = std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
-    match std::fs::canonicalize(&abs) {
+    match skillwal::fs::canonicalize(file_system()?.as_ref(), &abs) {
         Ok(c) => Ok(c),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             match (abs.parent(), abs.file_name()) {
@@ -153,7 +168,7 @@ fn open_for_reading(t: &Target, g: &Global, out: &Output) -> Result<Collection> 
         Ok(c) => Ok(c),
         Err(e) => match e.downcast::<CollectionError>() {
             Ok(ce) if is_read_only(&ce) => {
-                let mut c = Collection::open_read_only(Arc::new(RealFs), &t.dir)?;
+                let mut c = Collection::open_read_only(file_system()?, &t.dir)?;
                 c.set_progress(out.reporter());
                 out.note(&format!(
                     "{} cannot be written; reading it without taking its lock",

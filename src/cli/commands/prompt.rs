@@ -10,12 +10,10 @@
 use super::{Target, interactive};
 use crate::cli::output::{self, Output, UpdateAnswer};
 use anyhow::{Result, anyhow};
-use skillwal::fs::real::RealFs;
 use skillwal::skillmeat::ArtifactType;
 use skillwal::skillmeat::collection::{
     Answer, Collection, SnapshotOutcome, Strategy, UpdateInput, UpdateOutcome,
 };
-use std::sync::Arc;
 
 type Updated = (Vec<UpdateOutcome>, Option<SnapshotOutcome>);
 
@@ -27,7 +25,7 @@ fn show_diff(t: &Target, inputs: &[UpdateInput], name: &str, ty: ArtifactType, o
             .iter()
             .find(|i| i.name == name && i.ty == ty)
             .ok_or_else(|| anyhow!("{ty} {name} is not being updated"))?;
-        let reader = Collection::open_read_only(Arc::new(RealFs), &t.dir)?;
+        let reader = Collection::open_read_only(super::file_system()?, &t.dir)?;
         let files = reader.diff(name, ty, &input.fetched)?;
         out.diffed(name, ty, &files)?;
         Ok(())
