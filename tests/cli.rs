@@ -883,7 +883,9 @@ fn update_prompt_asks_on_a_terminal() {
         let mut c = sb.std_cmd("script");
         c.args([
             "-qec",
-            &format!("{BIN} update review --strategy prompt"),
+            // No echo of the typed answer: it is written before the question is asked, and
+            // its echo would land anywhere in the output.
+            &format!("stty -echo; {BIN} update review --strategy prompt"),
             "/dev/null",
         ]);
         let out = assert_cmd::Command::from_std(c)

@@ -42,7 +42,9 @@ pub fn on_a_terminal_with(
 ) -> (Option<i32>, String) {
     let mut c = sb.std_cmd("script");
     c.envs(env.iter().copied());
-    c.args(["-qec", &format!("{BIN} {args}"), "/dev/null"]);
+    // `stty -echo`: the terminal does not echo the typed answers, which would otherwise land
+    // anywhere in the output (the input is written before the question is asked).
+    c.args(["-qec", &format!("stty -echo; {BIN} {args}"), "/dev/null"]);
     let out = assert_cmd::Command::from_std(c)
         .write_stdin(input)
         .timeout(Duration::from_secs(60))
