@@ -81,6 +81,22 @@ pub enum Error {
     #[error(transparent)]
     Io(#[from] IoError),
 
+    /// Two roots opened together have one identity: the same root twice, or a copy of one's
+    /// engine directory in the other. Nothing was opened.
+    #[error(
+        "{} and {} have the same identity {id}: the same root twice, or one's engine directory copied into the other; give each root once (a copied engine directory must be removed)",
+        first.display(),
+        second.display()
+    )]
+    SameRoot {
+        /// The identity they share.
+        id: String,
+        /// One root.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
+
     /// Another process holds the root's lock and the caller asked not to wait.
     #[error("{} is locked by another skillwal process{}", root.display(), holder.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
     Locked {

@@ -145,6 +145,15 @@ impl Engine {
         &self.session.layout
     }
 
+    /// This root's identity (wal-spec.md §2), made now when it has none: `root-id` written,
+    /// synced and renamed into the engine's directory, which is then synced. Fails when the
+    /// engine is poisoned, or the file cannot be read, holds no identity, or cannot be made.
+    pub fn root_id(&mut self) -> Result<super::identity::RootId> {
+        self.session.check_usable()?;
+        let seed = self.session.seed();
+        super::identity::create(self.session.fs.as_ref(), &self.session.layout, seed)
+    }
+
     /// Begins a transaction, first checkpointing the previous one if it is still pending.
     /// `label` (cut to 1 KiB) is stored in the journal for `journal inspect`.
     pub fn begin(&mut self, label: &str) -> Result<Transaction<'_>> {

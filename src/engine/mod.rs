@@ -39,6 +39,7 @@ mod apply;
 mod classify;
 mod ctx;
 mod handle;
+pub mod identity;
 pub mod inspect;
 pub mod layout;
 pub(crate) mod ops;
@@ -51,6 +52,7 @@ pub mod tree_hash;
 mod txn;
 
 pub use handle::{Discarded, Engine, OpenOptions, discard_journal, needs_recovery};
+pub use identity::{RootId, open_several};
 pub use layout::Layout;
 pub use recovery::{DryRun, PlannedOp, RecoveryOutcome, RecoveryReport, dry_run};
 pub use txn::{CommitReport, Transaction, TreeStager};

@@ -21,6 +21,14 @@ impl SaltSource {
         }
     }
 
+    /// The seed, when salts are drawn from one (deterministic tests).
+    pub(super) fn seed(&self) -> Option<u64> {
+        match self {
+            SaltSource::Os => None,
+            SaltSource::Seeded(s) => Some(*s),
+        }
+    }
+
     /// A salt for the header with sequence `sequence`, never 0 and never `avoid`.
     pub(super) fn next(&mut self, avoid: u64, sequence: u64) -> Result<u64> {
         for attempt in 0u64.. {
@@ -45,7 +53,7 @@ impl SaltSource {
 
 /// SplitMix64's output function: a bijection of `u64` that spreads every input bit over
 /// the output (the first value a SplitMix64 generator seeded with `x` yields).
-fn mix64(x: u64) -> u64 {
+pub(super) fn mix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

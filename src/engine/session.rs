@@ -76,6 +76,11 @@ impl Session {
             .expect("a journal exists once a transaction began")
     }
 
+    /// The seed salts are drawn from, when there is one (deterministic tests).
+    pub(super) fn seed(&self) -> Option<u64> {
+        self.salts.seed()
+    }
+
     /// Fails with [`Error::Poisoned`] once a failure has stopped the engine.
     pub(super) fn check_usable(&self) -> Result<()> {
         match &self.poisoned {
