@@ -6,6 +6,18 @@ use super::*;
 /// The state after power loss under `model`: the durable image plus a seeded choice of the
 /// pending operations.
 pub(super) fn durable_image(s: &State, model: CrashModel, seed: u64) -> State {
+    durable_image_per_device(s, &|_| model, seed)
+}
+
+/// The state after power loss with each device under its own model (`model_of(dev)`): a
+/// device under [`CrashModel::DropAll`] keeps nothing pending, one under [`CrashModel::Kill`]
+/// everything (it wrote all back before the power went), one under `Subset` or `Torn` a
+/// seeded choice (and `Torn` tears the last kept write of each of its files).
+pub(super) fn durable_image_per_device(
+    s: &State,
+    model_of: &dyn Fn(u64) -> CrashModel,
+    seed: u64,
+) -> State {
     let mut rng = SplitMix64::new(seed ^ 0x5EED_5EED_0000_0000);
     let mut disk = Disk {
         files: s
@@ -16,15 +28,14 @@ pub(super) fn durable_image(s: &State, model: CrashModel, seed: u64) -> State {
         dirs: s.durable_dirs.clone(),
         modes: s.durable_modes.clone(),
     };
-    if model != CrashModel::DropAll {
-        let last_write = disk.keep_some_pending(&s.pending, &mut rng);
-        if model == CrashModel::Torn {
-            let mut torn: Vec<_> = last_write.into_iter().collect();
-            torn.sort_unstable();
-            for (ino, (offset, len)) in torn {
-                tear(disk.files.entry(ino).or_default(), offset, len, &mut rng);
-            }
-        }
+    let last_write = disk.keep_some_pending(s, model_of, &mut rng);
+    let mut torn: Vec<_> = last_write
+        .into_iter()
+        .filter(|(ino, _)| model_of(s.dev_of(*ino)) == CrashModel::Torn)
+        .collect();
+    torn.sort_unstable();
+    for (ino, (offset, len)) in torn {
+        tear(disk.files.entry(ino).or_default(), offset, len, &mut rng);
     }
     disk.reachable_state(s)
 }
@@ -44,16 +55,25 @@ impl Disk {
     /// write kept (offset and length), for a tear.
     fn keep_some_pending(
         &mut self,
-        pending: &[Pending],
+        s: &State,
+        model_of: &dyn Fn(u64) -> CrashModel,
         rng: &mut SplitMix64,
     ) -> HashMap<u64, (u64, u64)> {
+        // Whether a pending change to an inode of device `dev` reached the disk. No draw for
+        // a device whose model decides alone, so a single device's draws are as they were.
+        let reached = |ino: u64, rng: &mut SplitMix64| match model_of(s.dev_of(ino)) {
+            CrashModel::DropAll => false,
+            CrashModel::Kill => true,
+            CrashModel::Subset | CrashModel::Torn => rng.next_bool(),
+        };
+        let pending = &s.pending;
         let mut dropped_files: HashSet<u64> = HashSet::new();
         let mut group_kept: HashMap<u64, bool> = HashMap::new();
         let mut last_write: HashMap<u64, (u64, u64)> = HashMap::new();
         for p in pending {
             match p {
                 Pending::Write { ino, offset, data } => {
-                    if dropped_files.contains(ino) || !rng.next_bool() {
+                    if dropped_files.contains(ino) || !reached(*ino, rng) {
                         dropped_files.insert(*ino);
                         continue;
                     }
@@ -62,7 +82,7 @@ impl Disk {
                     last_write.insert(*ino, (*offset, data.len() as u64));
                 }
                 Pending::SetLen { ino, len } => {
-                    if dropped_files.contains(ino) || !rng.next_bool() {
+                    if dropped_files.contains(ino) || !reached(*ino, rng) {
                         dropped_files.insert(*ino);
                         continue;
                     }
@@ -71,7 +91,7 @@ impl Disk {
                 }
                 // Inode metadata: each chmod reaches the disk or not, in order.
                 Pending::Mode { ino, mode } => {
-                    if rng.next_bool() {
+                    if reached(*ino, rng) {
                         self.modes.insert(*ino, *mode);
                     }
                 }
@@ -81,7 +101,9 @@ impl Disk {
                     name,
                     target,
                 } => {
-                    let keep = *group_kept.entry(*group).or_insert_with(|| rng.next_bool());
+                    let keep = *group_kept
+                        .entry(*group)
+                        .or_insert_with(|| reached(*dir, rng));
                     if keep {
                         let entries = self.dirs.entry(*dir).or_default();
                         match target {
@@ -103,6 +125,8 @@ impl Disk {
             next_group: s.next_group,
             clock: s.clock,
             times: s.times.clone(),
+            devs: s.devs.clone(),
+            last_dev: s.last_dev,
             ..State::default()
         };
         let mut stack = vec![ROOT_INO];

@@ -105,10 +105,13 @@ impl FileSystem for SimFs {
                     if s.entry(dir, &name).is_some() {
                         return Err(errno(Errno::EXIST));
                     }
-                    let ino = s.new_inode(Node::File {
-                        data: Arc::new(Vec::new()),
-                        mode: mode & 0o7777,
-                    });
+                    let ino = s.new_inode(
+                        dir,
+                        Node::File {
+                            data: Arc::new(Vec::new()),
+                            mode: mode & 0o7777,
+                        },
+                    );
                     s.set_entries(&[(dir, name, Some(ino))]);
                     Ok(ino)
                 })?;
@@ -161,10 +164,13 @@ impl FileSystem for SimFs {
             if s.entry(dir, &name).is_some() {
                 return Err(errno(Errno::EXIST));
             }
-            let ino = s.new_inode(Node::Dir {
-                entries: BTreeMap::new(),
-                mode: mode & 0o7777,
-            });
+            let ino = s.new_inode(
+                dir,
+                Node::Dir {
+                    entries: BTreeMap::new(),
+                    mode: mode & 0o7777,
+                },
+            );
             s.set_entries(&[(dir, name, Some(ino))]);
             Ok(())
         })
@@ -200,9 +206,12 @@ impl FileSystem for SimFs {
             if s.entry(dir, &name).is_some() {
                 return Err(errno(Errno::EXIST));
             }
-            let ino = s.new_inode(Node::Symlink {
-                target: target.to_os_string(),
-            });
+            let ino = s.new_inode(
+                dir,
+                Node::Symlink {
+                    target: target.to_os_string(),
+                },
+            );
             s.set_entries(&[(dir, name, Some(ino))]);
             Ok(())
         })
@@ -250,6 +259,9 @@ impl FileSystem for SimFs {
             }
             let (da, na) = s.parent_of(a)?;
             let (db, nb) = s.parent_of(b)?;
+            if s.dev_of(da) != s.dev_of(db) {
+                return Err(errno(Errno::XDEV));
+            }
             let ia = s.entry(da, &na).ok_or_else(|| errno(Errno::NOENT))?;
             let ib = s.entry(db, &nb).ok_or_else(|| errno(Errno::NOENT))?;
             s.set_entries(&[(da, na, Some(ib)), (db, nb, Some(ia))]);
@@ -308,6 +320,9 @@ fn rename_in(s: &mut State, from: &Path, to: &Path, noreplace: bool) -> io::Resu
     let (df, nf) = s.parent_of(from)?;
     let (dt, nt) = s.parent_of(to)?;
     let src = s.entry(df, &nf).ok_or_else(|| errno(Errno::NOENT))?;
+    if s.dev_of(df) != s.dev_of(dt) {
+        return Err(errno(Errno::XDEV));
+    }
     if from == to {
         return Ok(());
     }

@@ -231,6 +231,40 @@ impl SimFs {
         }
     }
 
+    /// The file system after a power cut at this moment with each device under its own
+    /// model, `model_of(dev)` (the device numbers [`FileSystem::metadata`] reports; 1 for
+    /// `/`): a device under [`CrashModel::DropAll`] keeps nothing that was not durable, one
+    /// under [`CrashModel::Kill`] keeps all of it (its cache was written back before the
+    /// power went), one under `Subset` or `Torn` a seeded choice. So two roots on two devices
+    /// can lose their unsynced writes differently, as two real disks do.
+    pub fn crash_per_device(&self, model_of: impl Fn(u64) -> CrashModel, seed: u64) -> SimFs {
+        let s = lock(&self.state);
+        let mut next = crash::durable_image_per_device(&s, &model_of, seed);
+        next.boot = s.boot + 1;
+        SimFs {
+            state: Arc::new(Mutex::new(next)),
+        }
+    }
+
+    /// Makes the existing empty directory `path` the root of a new simulated device and
+    /// returns its number: everything created below it is on that device, a rename or
+    /// exchange between it and another device fails with `EXDEV`, and
+    /// [`SimFs::crash_per_device`] can treat its unsynced writes apart (setup helper; the
+    /// mount itself needs no sync).
+    pub fn mount_device(&self, path: &Path) -> io::Result<u64> {
+        let mut s = lock(&self.state);
+        let ino = s.lookup(path)?;
+        match &s.nodes[&ino] {
+            Node::Dir { entries, .. } if entries.is_empty() => {}
+            Node::Dir { .. } => return Err(errno(Errno::NOTEMPTY)),
+            _ => return Err(errno(Errno::NOTDIR)),
+        }
+        s.last_dev = s.last_dev.max(state::ROOT_DEV) + 1;
+        let dev = s.last_dev;
+        s.devs.insert(ino, dev);
+        Ok(dev)
+    }
+
     /// Makes everything durable (for setting up a test's starting state).
     pub fn sync_everything(&self) {
         let mut s = lock(&self.state);
@@ -258,9 +292,12 @@ impl SimFs {
         if s.entry(dir, &name).is_some() {
             return Err(errno(Errno::EXIST));
         }
-        let ino = s.new_inode(Node::Symlink {
-            target: target.into(),
-        });
+        let ino = s.new_inode(
+            dir,
+            Node::Symlink {
+                target: target.into(),
+            },
+        );
         s.entries_mut(dir).insert(name.clone(), ino);
         s.durable_dirs.entry(dir).or_default().insert(name, ino);
         Ok(())

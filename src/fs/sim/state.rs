@@ -67,7 +67,15 @@ pub(super) struct State {
     pub(super) times: HashMap<u64, (u64, u64)>,
     /// Counts power losses ([`SimFs::crash`] under any model but `Kill`): the boot id.
     pub(super) boot: u64,
+    /// The device of every inode not on the first one ([`ROOT_DEV`]): a directory made a
+    /// mount point by [`SimFs::mount_device`] and everything created below it.
+    pub(super) devs: HashMap<u64, u64>,
+    /// The last device number given.
+    pub(super) last_dev: u64,
 }
+
+/// The device of `/` and of everything not below another device's mount point.
+pub(super) const ROOT_DEV: u64 = 1;
 
 pub(super) fn crashed_error() -> io::Error {
     io::Error::other("simulated crash: the process is dead")
@@ -223,9 +231,14 @@ impl State {
         }
     }
 
-    pub(super) fn new_inode(&mut self, node: Node) -> u64 {
+    /// A new inode in the directory `parent`, on the same device.
+    pub(super) fn new_inode(&mut self, parent: u64, node: Node) -> u64 {
         let ino = self.next_ino;
         self.next_ino += 1;
+        let dev = self.dev_of(parent);
+        if dev != ROOT_DEV {
+            self.devs.insert(ino, dev);
+        }
         if let Node::File { mode, .. } | Node::Dir { mode, .. } = &node {
             self.durable_modes.insert(ino, *mode);
         }
@@ -244,6 +257,11 @@ impl State {
         }
     }
 
+    /// The device the inode is on.
+    pub(super) fn dev_of(&self, ino: u64) -> u64 {
+        self.devs.get(&ino).copied().unwrap_or(ROOT_DEV)
+    }
+
     pub(super) fn metadata(&self, ino: u64) -> Metadata {
         let (kind, len, mode) = match &self.nodes[&ino] {
             Node::File { data, mode } => (FileKind::File, data.len() as u64, *mode),
@@ -259,8 +277,7 @@ impl State {
             kind,
             len,
             ino,
-            // One simulated file system.
-            dev: 1,
+            dev: self.dev_of(ino),
             mode,
             mtime: stamp(m),
             ctime: stamp(c),
