@@ -185,6 +185,12 @@ fn read_entry(source: &Source<'_>, lock: &mut Lock, key: &str, item: &Item) -> R
     Ok(())
 }
 
+impl super::editor::Typed for Lock {
+    fn read(source: &Source<'_>, root: &Table) -> Result<Lock> {
+        Lock::read(source, root)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,14 +10,13 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::OnceLock;
 
 use toml_edit::{DocumentMut, InlineTable, Item, Table, Value};
 
-use super::diff::{FieldChange, Fields, Saved, Slot, lock_head_fields};
+use super::diff::{FieldChange, Fields, Slot, lock_head_fields};
 use super::editor::{
-    Source, flatten_item, make_room, max_position, remove_key, render_document, set_value,
-    set_value_inline, string_value,
+    Edited, flatten_item, make_room, max_position, remove_key, set_value, set_value_inline,
+    string_value,
 };
 use super::error::{Error, Result};
 use super::lock::{LOCK_ENTRY_FIELDS, LOCK_FORMAT_VERSION, Lock, LockEntry};
@@ -27,35 +26,16 @@ use crate::skillmeat::hash::is_content_hash;
 /// An editable `collection.lock`.
 #[derive(Debug, Clone)]
 pub struct LockEditor {
-    document: String,
-    /// The text parsed, or the one given to the last [`LockEditor::rebase`].
-    original: String,
-    doc: DocumentMut,
-    /// The typed view of `original` (so of the document while `edited` is false): read
-    /// from the same parse as `doc`; after a rebase, read from `original` when first asked.
-    parsed: OnceLock<Lock>,
-    /// The items changed since `original`, as they were (for [`LockEditor::changes`]).
-    /// `lock` is only ever saved as added: `[lock]`'s own fields change only when it is
-    /// created.
-    saved: Saved,
-    crlf: bool,
-    edited: bool,
+    /// The text, its document, the typed view, the saved items: [`Edited`].
+    d: Edited<Lock>,
 }
 
 impl LockEditor {
     /// Parses `text` for editing, once; validated exactly as by [`Lock::parse`], failing the
     /// same way. The typed view read then is kept ([`LockEditor::lock`]).
     pub fn parse(text: &str, document: &str) -> Result<LockEditor> {
-        let (source, doc) = Source::parse(text, document)?;
-        let parsed = Lock::read(&source, doc.as_table())?;
         Ok(LockEditor {
-            document: document.to_owned(),
-            original: text.to_owned(),
-            doc: doc.into_mut(),
-            parsed: OnceLock::from(parsed),
-            saved: Saved::default(),
-            crlf: text.contains("\r\n"),
-            edited: false,
+            d: Edited::parse(text, document)?,
         })
     }
 
@@ -77,34 +57,27 @@ impl LockEditor {
 
     /// The name given at construction, used in errors.
     pub fn document_name(&self) -> &str {
-        &self.document
+        &self.d.document
     }
 
     /// Whether any edit changed the document.
     pub fn is_edited(&self) -> bool {
-        self.edited
+        self.d.edited
     }
 
     /// The typed view of the document as it is now: while nothing was edited, the one read
     /// at parse (borrowed, no work); after an edit, read again from the new text (an error
     /// here is a bug in the editor).
     pub fn lock(&self) -> Result<Cow<'_, Lock>> {
-        if self.edited {
-            return Lock::parse(&self.to_string(), &self.document).map(Cow::Owned);
-        }
-        if let Some(parsed) = self.parsed.get() {
-            return Ok(Cow::Borrowed(parsed));
-        }
-        let parsed = Lock::parse(&self.original, &self.document)?;
-        Ok(Cow::Borrowed(self.parsed.get_or_init(|| parsed)))
+        self.d.typed()
     }
 
     /// The changed fields from the original text (as parsed, or given to the last
     /// [`LockEditor::rebase`]) to the document now: what [`crate::skillmeat::diff_locks`] gives for the
     /// two, computed from the items the edits saved, not from whole documents.
     pub fn changes(&self) -> Vec<FieldChange> {
-        self.saved.changes(|name| {
-            let lock = self.doc.get("lock")?.as_table_like()?;
+        self.d.saved.changes(|name| {
+            let lock = self.d.doc.get("lock")?.as_table_like()?;
             if name == "lock" {
                 return Some((Slot::Head, lock_head_fields(lock)));
             }
@@ -120,21 +93,13 @@ impl LockEditor {
     /// [`LockEditor::changes`] counts from here; the typed view is read from `text` when
     /// first asked for.
     pub fn rebase(&mut self, text: String) {
-        debug_assert_eq!(text, self.to_string(), "rebase on the document's own text");
-        self.original = text;
-        self.parsed = OnceLock::new();
-        self.saved.clear();
-        self.edited = false;
+        self.d.rebase(text);
     }
 
     /// Drops every edit since the original text: the editor is again what
     /// [`LockEditor::parse`] made of it (the text is parsed again if anything changed).
     pub fn discard_edits(&mut self) {
-        if self.edited {
-            *self = LockEditor::parse(&self.original, &self.document)
-                .expect("the original text is a valid lock: it was parsed or written so");
-        }
-        self.saved.clear();
+        self.d.discard_edits();
     }
 
     /// Whether an entry for (`name`, `artifact_type`) is present.
@@ -150,36 +115,37 @@ impl LockEditor {
     /// (malformed hash), or [`Error::UnsupportedLayout`] when `[lock]` or its `entries` is
     /// written inline.
     pub fn add_entry(&mut self, entry: &LockEntry) -> Result<()> {
-        entry.check(&self.document)?;
+        entry.check(&self.d.document)?;
         if self.contains_entry(&entry.name, entry.artifact_type) {
             return Err(Error::AlreadyExists {
-                document: self.document.clone(),
+                document: self.d.document.clone(),
                 item: entry.key(),
             });
         }
-        self.saved.save(&entry.key(), || None);
+        self.d.saved.save(&entry.key(), || None);
         let mut table = Table::new();
         write_fields(&mut EntryRef::Table(&mut table), entry);
         self.ensure_entries_table()?;
         let lock = self
+            .d
             .doc
             .get("lock")
             .and_then(Item::as_table)
             .expect("ensured a standard table");
         let anchor = max_position(lock)
-            .or_else(|| max_position(self.doc.as_table()))
+            .or_else(|| max_position(self.d.doc.as_table()))
             .unwrap_or(0);
-        make_room(self.doc.as_table_mut(), &mut table, anchor);
+        make_room(self.d.doc.as_table_mut(), &mut table, anchor);
         self.entries_table_mut()?
             .insert(&entry.key(), Item::Table(table));
-        self.edited = true;
+        self.d.edited = true;
         Ok(())
     }
 
     /// Adds `entry`, or makes the existing entry equal to it: typed fields set when they
     /// differ, optional fields that are `None` removed, unknown fields kept.
     pub fn set_entry(&mut self, entry: &LockEntry) -> Result<()> {
-        entry.check(&self.document)?;
+        entry.check(&self.d.document)?;
         if !self.contains_entry(&entry.name, entry.artifact_type) {
             return self.add_entry(entry);
         }
@@ -199,6 +165,7 @@ impl LockEditor {
         let key = lock_key(name, artifact_type);
         self.save_entry(&key);
         let entry = self
+            .d
             .doc
             .get_mut("lock")
             .and_then(|l| l.get_mut("entries"))
@@ -209,15 +176,15 @@ impl LockEditor {
             Some(Item::Value(Value::InlineTable(t))) => EntryRef::Inline(t),
             _ => {
                 return Err(Error::NotFound {
-                    document: self.document.clone(),
+                    document: self.d.document.clone(),
                     item: key,
                 });
             }
         };
         Ok(LockEntryMut {
             entry,
-            edited: &mut self.edited,
-            document: &self.document,
+            edited: &mut self.d.edited,
+            document: &self.d.document,
         })
     }
 
@@ -227,6 +194,7 @@ impl LockEditor {
         let key = lock_key(name, artifact_type);
         self.save_entry(&key);
         let removed = self
+            .d
             .doc
             .get_mut("lock")
             .and_then(|l| l.get_mut("entries"))
@@ -234,28 +202,28 @@ impl LockEditor {
             .and_then(|e| e.remove(&key));
         if removed.is_none() {
             return Err(Error::NotFound {
-                document: self.document.clone(),
+                document: self.d.document.clone(),
                 item: key,
             });
         }
-        self.saved.remove(&key);
-        self.edited = true;
+        self.d.saved.remove(&key);
+        self.d.edited = true;
         Ok(())
     }
 
     /// The underlying document, for the diff module.
     pub(crate) fn document(&self) -> &DocumentMut {
-        &self.doc
+        &self.d.doc
     }
 
     fn entries(&self) -> Option<&dyn toml_edit::TableLike> {
-        self.doc.get("lock")?.get("entries")?.as_table_like()
+        self.d.doc.get("lock")?.get("entries")?.as_table_like()
     }
 
     /// Saves the entry `key` before its first change (as absent when it is not there).
     fn save_entry(&mut self, key: &str) {
-        let entries = self.doc.get("lock").and_then(|l| l.get("entries"));
-        self.saved.save(key, || {
+        let entries = self.d.doc.get("lock").and_then(|l| l.get("entries"));
+        self.d.saved.save(key, || {
             let (index, entry) = entry_position(entries?.as_table_like()?, key)?;
             Some((Slot::Element(index), entry.clone()))
         });
@@ -263,20 +231,21 @@ impl LockEditor {
 
     /// Makes sure `[lock]` and `[lock.entries]` exist as standard tables.
     fn ensure_entries_table(&mut self) -> Result<()> {
-        if !self.doc.contains_key("lock") {
-            self.saved.save("lock", || None);
-            let anchor = max_position(self.doc.as_table()).unwrap_or(0);
+        if !self.d.doc.contains_key("lock") {
+            self.d.saved.save("lock", || None);
+            let anchor = max_position(self.d.doc.as_table()).unwrap_or(0);
             let mut lock = Table::new();
             lock.insert("version", Item::Value(string_value(LOCK_FORMAT_VERSION)));
-            make_room(self.doc.as_table_mut(), &mut lock, anchor);
-            self.doc.insert("lock", Item::Table(lock));
-            self.edited = true;
+            make_room(self.d.doc.as_table_mut(), &mut lock, anchor);
+            self.d.doc.insert("lock", Item::Table(lock));
+            self.d.edited = true;
         }
         let lock = self
+            .d
             .doc
             .get_mut("lock")
             .and_then(Item::as_table_mut)
-            .ok_or_else(|| unsupported(&self.document, "[lock] is written inline"))?;
+            .ok_or_else(|| unsupported(&self.d.document, "[lock] is written inline"))?;
         if !lock.contains_key("entries") {
             let mut entries = Table::new();
             entries.set_implicit(true);
@@ -286,8 +255,9 @@ impl LockEditor {
     }
 
     fn entries_table_mut(&mut self) -> Result<&mut Table> {
-        let document = &self.document;
-        self.doc
+        let document = &self.d.document;
+        self.d
+            .doc
             .get_mut("lock")
             .and_then(|l| l.get_mut("entries"))
             .and_then(Item::as_table_mut)
@@ -298,11 +268,7 @@ impl LockEditor {
 impl fmt::Display for LockEditor {
     /// The document text: the original text, byte for byte, when nothing was edited.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.edited {
-            f.write_str(&render_document(&self.doc, self.crlf))
-        } else {
-            f.write_str(&self.original)
-        }
+        self.d.fmt(f)
     }
 }
 

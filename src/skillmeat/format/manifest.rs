@@ -366,6 +366,12 @@ fn read_artifact(
     })
 }
 
+impl super::editor::Typed for Manifest {
+    fn read(source: &Source<'_>, root: &Table) -> Result<Manifest> {
+        Manifest::read(source, root)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,10 +12,12 @@ use toml_edit::{Array, ArrayOfTables, InlineTable, Item, Key, Table, TableLike, 
 use super::error::{Error, Location, Result};
 use crate::skillmeat::DOCUMENT_BYTES_MAX;
 
+mod document;
 mod edit;
 mod plain;
 mod render;
 
+pub(crate) use document::{Edited, Typed};
 pub(crate) use edit::*;
 pub(crate) use plain::*;
 pub(crate) use render::*;

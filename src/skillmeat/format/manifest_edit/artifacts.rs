@@ -5,7 +5,7 @@ use super::*;
 impl ManifestEditor {
     /// Whether the artifact (`name`, `artifact_type`) is present.
     pub fn contains_artifact(&self, name: &str, artifact_type: ArtifactType) -> bool {
-        find_artifact(&self.doc, name, artifact_type.as_str()).is_some()
+        find_artifact(&self.d.doc, name, artifact_type.as_str()).is_some()
     }
 
     /// Appends `artifact` as a new `[[artifacts]]` table right after the last existing one,
@@ -20,11 +20,11 @@ impl ManifestEditor {
         self.check_new_values(artifact)?;
         if self.contains_artifact(&artifact.name, artifact.artifact_type) {
             return Err(Error::AlreadyExists {
-                document: self.document.clone(),
+                document: self.d.document.clone(),
                 item: artifact.key(),
             });
         }
-        self.saved.save(&artifact.key(), || None);
+        self.d.saved.save(&artifact.key(), || None);
         let mut table = Table::new();
         {
             // The handle's edit flag is about `table`, which is not in the document yet.
@@ -32,7 +32,7 @@ impl ManifestEditor {
             let mut handle = ArtifactMut {
                 table: &mut table,
                 edited: &mut table_edited,
-                document: &self.document,
+                document: &self.d.document,
             };
             handle.set_field("name", string_value(&artifact.name));
             handle.set_field("type", string_value(artifact.artifact_type.as_str()));
@@ -44,11 +44,11 @@ impl ManifestEditor {
         let aot = self.artifacts_mut()?;
         let anchor = aot.iter().filter_map(max_position).max();
         let anchor = anchor
-            .or_else(|| max_position(self.doc.as_table()))
+            .or_else(|| max_position(self.d.doc.as_table()))
             .unwrap_or(0);
-        make_room(self.doc.as_table_mut(), &mut table, anchor);
+        make_room(self.d.doc.as_table_mut(), &mut table, anchor);
         self.artifacts_mut()?.push(table);
-        self.edited = true;
+        self.d.edited = true;
         Ok(())
     }
 
@@ -85,7 +85,7 @@ impl ManifestEditor {
         metadata: &toml::Table,
     ) -> Result<()> {
         let index = self.artifact_index_mut(name, artifact_type)?;
-        let artifact = artifact_table_mut(&mut self.doc, index);
+        let artifact = artifact_table_mut(&mut self.d.doc, index);
         let current = artifact
             .get("metadata")
             .and_then(Item::as_table_like)
@@ -95,14 +95,14 @@ impl ManifestEditor {
             return Ok(());
         }
         artifact.remove("metadata");
-        self.edited = true;
+        self.d.edited = true;
         if metadata.is_empty() {
             return Ok(());
         }
         let anchor = max_position(artifact).unwrap_or(0);
         let mut table = plain_to_table(metadata);
-        make_room(self.doc.as_table_mut(), &mut table, anchor);
-        artifact_table_mut(&mut self.doc, index).insert("metadata", Item::Table(table));
+        make_room(self.d.doc.as_table_mut(), &mut table, anchor);
+        artifact_table_mut(&mut self.d.doc, index).insert("metadata", Item::Table(table));
         Ok(())
     }
 
@@ -117,9 +117,9 @@ impl ManifestEditor {
     ) -> Result<ArtifactMut<'_>> {
         let index = self.artifact_index_mut(name, artifact_type)?;
         Ok(ArtifactMut {
-            table: artifact_table_mut(&mut self.doc, index),
-            edited: &mut self.edited,
-            document: &self.document,
+            table: artifact_table_mut(&mut self.d.doc, index),
+            edited: &mut self.d.edited,
+            document: &self.d.document,
         })
     }
 
@@ -129,7 +129,7 @@ impl ManifestEditor {
         let index = self.find_or_not_found(name, artifact_type)?;
         let key = lock_key(name, artifact_type);
         self.save_artifact(&key, index);
-        match self.doc.get_mut("artifacts") {
+        match self.d.doc.get_mut("artifacts") {
             Some(Item::ArrayOfTables(aot)) => {
                 aot.remove(index);
             }
@@ -138,8 +138,8 @@ impl ManifestEditor {
             }
             _ => unreachable!("find_artifact found it in one of the two layouts"),
         }
-        self.saved.remove(&key);
-        self.edited = true;
+        self.d.saved.remove(&key);
+        self.d.edited = true;
         Ok(())
     }
 
@@ -148,8 +148,8 @@ impl ManifestEditor {
         name: &str,
         artifact_type: ArtifactType,
     ) -> Result<usize> {
-        find_artifact(&self.doc, name, artifact_type.as_str()).ok_or_else(|| Error::NotFound {
-            document: self.document.clone(),
+        find_artifact(&self.d.doc, name, artifact_type.as_str()).ok_or_else(|| Error::NotFound {
+            document: self.d.document.clone(),
             item: lock_key(name, artifact_type),
         })
     }
@@ -169,8 +169,8 @@ impl ManifestEditor {
 
     /// Saves the artifact `key` at `index`, before its first change.
     pub(super) fn save_artifact(&mut self, key: &str, index: usize) {
-        let doc = &self.doc;
-        self.saved.save(key, || {
+        let doc = &self.d.doc;
+        self.d.saved.save(key, || {
             let item = match doc.get("artifacts")? {
                 Item::ArrayOfTables(aot) => Item::Table(aot.get(index)?.clone()),
                 Item::Value(Value::Array(array)) => Item::Value(array.get(index)?.clone()),
@@ -182,20 +182,20 @@ impl ManifestEditor {
 
     /// The `[[artifacts]]` array, converting the inline layout (see the module docs).
     pub(super) fn artifacts_mut(&mut self) -> Result<&mut ArrayOfTables> {
-        let needs_conversion = !matches!(self.doc.get("artifacts"), Some(Item::ArrayOfTables(_)));
+        let needs_conversion = !matches!(self.d.doc.get("artifacts"), Some(Item::ArrayOfTables(_)));
         if needs_conversion {
             let tables = self.take_inline_artifacts()?;
             let mut aot = ArrayOfTables::new();
-            let mut anchor = max_position(self.doc.as_table()).unwrap_or(0);
+            let mut anchor = max_position(self.d.doc.as_table()).unwrap_or(0);
             for mut table in tables {
-                make_room(self.doc.as_table_mut(), &mut table, anchor);
+                make_room(self.d.doc.as_table_mut(), &mut table, anchor);
                 anchor = max_position(&table).unwrap_or(anchor);
                 aot.push(table);
             }
-            self.doc.insert("artifacts", Item::ArrayOfTables(aot));
-            self.edited = true;
+            self.d.doc.insert("artifacts", Item::ArrayOfTables(aot));
+            self.d.edited = true;
         }
-        match self.doc.get_mut("artifacts") {
+        match self.d.doc.get_mut("artifacts") {
             Some(Item::ArrayOfTables(aot)) => Ok(aot),
             _ => unreachable!("ensured just above"),
         }
@@ -204,11 +204,11 @@ impl ManifestEditor {
     /// Removes an inline `artifacts = [...]` (or nothing) and returns its elements as tables.
     pub(super) fn take_inline_artifacts(&mut self) -> Result<Vec<Table>> {
         let unsupported = || Error::UnsupportedLayout {
-            document: self.document.clone(),
+            document: self.d.document.clone(),
             message: "`artifacts` is not an array of tables".to_owned(),
         };
-        let Some(Item::Value(Value::Array(array))) = self.doc.get("artifacts") else {
-            return match self.doc.get("artifacts") {
+        let Some(Item::Value(Value::Array(array))) = self.d.doc.get("artifacts") else {
+            return match self.d.doc.get("artifacts") {
                 None => Ok(Vec::new()),
                 Some(_) => Err(unsupported()),
             };
@@ -216,10 +216,10 @@ impl ManifestEditor {
         if array.iter().any(|v| v.as_inline_table().is_none()) {
             return Err(unsupported());
         }
-        let Some(Item::Value(Value::Array(array))) = self.doc.remove("artifacts") else {
+        let Some(Item::Value(Value::Array(array))) = self.d.doc.remove("artifacts") else {
             unreachable!("matched just above");
         };
-        trim_blank_document_start(self.doc.as_table_mut());
+        trim_blank_document_start(self.d.doc.as_table_mut());
         let mut tables = Vec::with_capacity(array.len());
         for value in array {
             let mut item = Item::Value(value);
@@ -237,13 +237,13 @@ impl ManifestEditor {
         let expected = artifact.artifact_type.storage_path(&artifact.name)?;
         if artifact.path != expected {
             return Err(Error::InvalidValue {
-                document: self.document.clone(),
+                document: self.d.document.clone(),
                 field: "path".to_owned(),
                 message: format!("{:?} is not the storage path {expected:?}", artifact.path),
             });
         }
         for key in artifact.extra.keys() {
-            check_free_field(&self.document, key)?;
+            check_free_field(&self.d.document, key)?;
         }
         Ok(())
     }

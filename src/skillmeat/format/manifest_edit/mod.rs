@@ -24,15 +24,14 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::OnceLock;
 
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, TableLike, Value};
 
-use super::diff::{FieldChange, Saved, Slot, table_fields};
+use super::diff::{FieldChange, Slot, table_fields};
 use super::editor::{
-    Source, make_room, make_standard_table, max_position, plain_to_table, remove_key,
-    render_document, set_value, set_value_like, string_array_value, string_value,
-    table_like_to_plain, trim_blank_document_start,
+    Edited, make_room, make_standard_table, max_position, plain_to_table, remove_key, set_value,
+    set_value_like, string_array_value, string_value, table_like_to_plain,
+    trim_blank_document_start,
 };
 use super::error::{Error, Result};
 use super::manifest::{ARTIFACT_FIELDS, Artifact, MANIFEST_FORMAT_VERSION, Manifest, Origin};
@@ -47,17 +46,8 @@ use artifacts::*;
 /// An editable `collection.toml`.
 #[derive(Debug, Clone)]
 pub struct ManifestEditor {
-    document: String,
-    /// The text parsed, or the one given to the last [`ManifestEditor::rebase`].
-    original: String,
-    doc: DocumentMut,
-    /// The typed view of `original` (so of the document while `edited` is false): read
-    /// from the same parse as `doc`; after a rebase, read from `original` when first asked.
-    parsed: OnceLock<Manifest>,
-    /// The items changed since `original`, as they were (for [`ManifestEditor::changes`]).
-    saved: Saved,
-    crlf: bool,
-    edited: bool,
+    /// The text, its document, the typed view, the saved items: [`Edited`].
+    d: Edited<Manifest>,
 }
 
 impl ManifestEditor {
@@ -67,17 +57,8 @@ impl ManifestEditor {
     /// same way, so an editor always starts from a valid manifest; the typed view read then
     /// is kept ([`ManifestEditor::manifest`]).
     pub fn parse(text: &str, document: &str) -> Result<ManifestEditor> {
-        let (source, doc) = Source::parse(text, document)?;
-        let parsed = Manifest::read(&source, doc.as_table())?;
-        let doc = doc.into_mut();
         Ok(ManifestEditor {
-            document: document.to_owned(),
-            original: text.to_owned(),
-            doc,
-            parsed: OnceLock::from(parsed),
-            saved: Saved::default(),
-            crlf: text.contains("\r\n"),
-            edited: false,
+            d: Edited::parse(text, document)?,
         })
     }
 
@@ -112,12 +93,12 @@ impl ManifestEditor {
 
     /// The name given at construction, used in errors.
     pub fn document_name(&self) -> &str {
-        &self.document
+        &self.d.document
     }
 
     /// Whether any edit changed the document.
     pub fn is_edited(&self) -> bool {
-        self.edited
+        self.d.edited
     }
 
     /// The typed view of the document as it is now: while nothing was edited, the one read
@@ -126,27 +107,20 @@ impl ManifestEditor {
     /// Fails only if the edits produced an invalid manifest, which the editor's own checks
     /// are meant to prevent; treat an error as a bug.
     pub fn manifest(&self) -> Result<Cow<'_, Manifest>> {
-        if self.edited {
-            return Manifest::parse(&self.to_string(), &self.document).map(Cow::Owned);
-        }
-        if let Some(parsed) = self.parsed.get() {
-            return Ok(Cow::Borrowed(parsed));
-        }
-        let parsed = Manifest::parse(&self.original, &self.document)?;
-        Ok(Cow::Borrowed(self.parsed.get_or_init(|| parsed)))
+        self.d.typed()
     }
 
     /// The changed fields from the original text (as parsed, or given to the last
     /// [`ManifestEditor::rebase`]) to the document now: what [`crate::skillmeat::diff_manifests`] gives
     /// for the two, computed from the items the edits saved, not from whole documents.
     pub fn changes(&self) -> Vec<FieldChange> {
-        self.saved.changes(|name| {
+        self.d.saved.changes(|name| {
             let (slot, table) = if name == "collection" {
-                (Slot::Head, self.doc.get("collection")?.as_table_like()?)
+                (Slot::Head, self.d.doc.get("collection")?.as_table_like()?)
             } else {
                 let (name, type_name) = split_lock_key(name)?;
-                let index = find_artifact(&self.doc, name, type_name)?;
-                (Slot::Element(index), artifact_at(&self.doc, index)?)
+                let index = find_artifact(&self.d.doc, name, type_name)?;
+                (Slot::Element(index), artifact_at(&self.d.doc, index)?)
             };
             Some((slot, table_fields(table)))
         })
@@ -157,51 +131,40 @@ impl ManifestEditor {
     /// [`ManifestEditor::changes`] counts from here; the typed view is read from `text` when
     /// first asked for.
     pub fn rebase(&mut self, text: String) {
-        debug_assert_eq!(text, self.to_string(), "rebase on the document's own text");
-        self.original = text;
-        self.parsed = OnceLock::new();
-        self.saved.clear();
-        self.edited = false;
+        self.d.rebase(text);
     }
 
     /// Drops every edit since the original text: the editor is again what
     /// [`ManifestEditor::parse`] made of it (the text is parsed again if anything changed).
     pub fn discard_edits(&mut self) {
-        if self.edited {
-            *self = ManifestEditor::parse(&self.original, &self.document)
-                .expect("the original text is a valid manifest: it was parsed or written so");
-        }
-        self.saved.clear();
+        self.d.discard_edits();
     }
 
     /// Sets `[collection] updated`, keeping the line's formatting.
     pub fn set_updated(&mut self, timestamp: &str) {
-        let doc = &self.doc;
-        self.saved.save("collection", || {
+        let doc = &self.d.doc;
+        self.d.saved.save("collection", || {
             Some((Slot::Head, doc.get("collection")?.clone()))
         });
         let collection = self
+            .d
             .doc
             .get_mut("collection")
             .and_then(Item::as_table_like_mut)
             .expect("validated at parse: [collection] is a table");
-        self.edited |= set_value_like(collection, "updated", string_value(timestamp));
+        self.d.edited |= set_value_like(collection, "updated", string_value(timestamp));
     }
 
     /// The underlying document, for the diff module.
     pub(crate) fn document(&self) -> &DocumentMut {
-        &self.doc
+        &self.d.doc
     }
 }
 
 impl fmt::Display for ManifestEditor {
     /// The document text: the original text, byte for byte, when nothing was edited.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.edited {
-            f.write_str(&render_document(&self.doc, self.crlf))
-        } else {
-            f.write_str(&self.original)
-        }
+        self.d.fmt(f)
     }
 }
 
