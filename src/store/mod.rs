@@ -194,6 +194,28 @@ impl Store {
         })
     }
 
+    /// Every entry below the tree object `root`, each with its path relative to `root`
+    /// (components joined with `/`), every directory before what it holds; each tree read
+    /// and verified. Fails as [`Store::read_tree`] does, naming the tree.
+    pub(crate) fn tree_entries(&self, root: &Hash) -> Result<Vec<(String, object::Entry)>> {
+        let mut out = Vec::new();
+        let mut stack = vec![(String::new(), *root)];
+        while let Some((prefix, h)) = stack.pop() {
+            for e in self.read_tree(&h)?.entries {
+                let rel = if prefix.is_empty() {
+                    e.name.clone()
+                } else {
+                    format!("{prefix}/{}", e.name)
+                };
+                if let object::Node::Dir { hash } = e.node {
+                    stack.push((rel.clone(), hash));
+                }
+                out.push((rel, e));
+            }
+        }
+        Ok(out)
+    }
+
     /// Reads and verifies the tree object `hash`.
     pub(crate) fn read_tree(&self, hash: &Hash) -> Result<Tree> {
         let path = self.abs(&object_rel(hash));

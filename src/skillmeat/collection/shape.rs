@@ -121,24 +121,13 @@ impl Shape {
             return Ok(shape);
         }
         shape.root_mode = b.root_mode();
-        let mut stack = vec![(String::new(), hash)];
-        while let Some((prefix, h)) = stack.pop() {
-            for e in store.read_tree(&h)?.entries {
-                let rel = if prefix.is_empty() {
-                    e.name.clone()
-                } else {
-                    format!("{prefix}/{}", e.name)
-                };
-                let entry = match e.node {
-                    Node::File { .. } => ShapeEntry::File(e.mode),
-                    Node::Dir { hash } => {
-                        stack.push((rel.clone(), hash));
-                        ShapeEntry::Dir(e.mode)
-                    }
-                    Node::Link { size, hash } => ShapeEntry::Link(store.read_target(&hash, size)?),
-                };
-                shape.entries.insert(rel, entry);
-            }
+        for (rel, e) in store.tree_entries(&hash)? {
+            let entry = match e.node {
+                Node::File { .. } => ShapeEntry::File(e.mode),
+                Node::Dir { .. } => ShapeEntry::Dir(e.mode),
+                Node::Link { size, hash } => ShapeEntry::Link(store.read_target(&hash, size)?),
+            };
+            shape.entries.insert(rel, entry);
         }
         Ok(shape)
     }

@@ -192,34 +192,25 @@ pub(super) fn base(store: &Store, b: &BaseRef, key: &str) -> Result<Version> {
         return Ok(v);
     }
     v.root_mode = b.root_mode();
-    let mut stack = vec![(String::new(), hash)];
-    while let Some((prefix, h)) = stack.pop() {
-        for e in store.read_tree(&h)?.entries {
-            let rel = if prefix.is_empty() {
-                e.name.clone()
-            } else {
-                format!("{prefix}/{}", e.name)
-            };
-            match e.node {
-                Node::File { size, hash } => {
-                    v.files.insert(
-                        rel,
-                        FileRef {
-                            hash,
-                            size,
-                            mode: e.mode,
-                            src: Src::Object,
-                        },
-                    );
-                }
-                Node::Link { size, hash } => {
-                    let target = store.read_target(&hash, size)?;
-                    v.files.insert(rel, FileRef::link(target, e.mode));
-                }
-                Node::Dir { hash } => {
-                    v.dirs.insert(rel.clone(), e.mode);
-                    stack.push((rel, hash));
-                }
+    for (rel, e) in store.tree_entries(&hash)? {
+        match e.node {
+            Node::File { size, hash } => {
+                v.files.insert(
+                    rel,
+                    FileRef {
+                        hash,
+                        size,
+                        mode: e.mode,
+                        src: Src::Object,
+                    },
+                );
+            }
+            Node::Link { size, hash } => {
+                let target = store.read_target(&hash, size)?;
+                v.files.insert(rel, FileRef::link(target, e.mode));
+            }
+            Node::Dir { .. } => {
+                v.dirs.insert(rel, e.mode);
             }
         }
     }
