@@ -97,6 +97,26 @@ pub enum Error {
         second: PathBuf,
     },
 
+    /// The root holds its part of a transaction across several roots, and the root that
+    /// decides it (the coordinator) cannot be found by its identity: whether it committed
+    /// is not known here, so it is neither applied nor dropped (wal-spec.md §14.4). Nothing
+    /// was changed.
+    #[error(
+        "{} holds its part of transaction {global_id}, which {} decides; that root is not found by its identity ({reason}), so whether the transaction committed is not known here. Nothing was changed",
+        root.display(),
+        coordinator.display()
+    )]
+    InDoubt {
+        /// The root that holds the part.
+        root: PathBuf,
+        /// The transaction's identity across its roots, hex.
+        global_id: String,
+        /// Where the coordinator was when the transaction began.
+        coordinator: PathBuf,
+        /// Why it is not found there, its identity included.
+        reason: String,
+    },
+
     /// Another process holds the root's lock and the caller asked not to wait.
     #[error("{} is locked by another skillwal process{}", root.display(), holder.as_ref().map(|h| format!(" ({h})")).unwrap_or_default())]
     Locked {

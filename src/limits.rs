@@ -17,6 +17,8 @@ pub const PATH_BYTES_MAX: usize = 4096;
 pub const PATH_DEPTH_MAX: usize = 64;
 /// Operations (file, directory and tree operations) in one transaction.
 pub const OPS_PER_TXN_MAX: u32 = 100_000;
+/// Roots one transaction may span (wal-spec.md §14).
+pub const ROOTS_PER_TXN_MAX: usize = 16;
 /// Entries (files and directories) in one staged tree.
 pub const TREE_ENTRIES_MAX: u32 = 100_000;
 /// Field changes carried by one diff record; longer diffs use several records.

@@ -269,7 +269,7 @@ fn a_journal_of_another_format_version_is_refused_and_nothing_changes() {
     let mut bytes = fs::read(&path).unwrap();
     // Both slots say a version after this build's, with a valid CRC (CRC-32 of 0..508 XOR
     // the mask).
-    let newer = format::FORMAT_VERSION + 1;
+    let newer = format::FORMAT_VERSION_NEWEST + 1;
     for slot in [0usize, 512] {
         let s = &mut bytes[slot..slot + 512];
         s[8..10].copy_from_slice(&newer.to_le_bytes());
@@ -301,7 +301,7 @@ fn one_header_slot_of_another_version_is_refused_whatever_the_other_holds() {
     let before = tree(&coll);
     let path = state_dir(&coll).join("journal");
     let bytes = fs::read(&path).unwrap();
-    let newer = format::FORMAT_VERSION + 1;
+    let newer = format::FORMAT_VERSION_NEWEST + 1;
     // Each slot in turn: the other one stays a valid slot of this build's version, and may
     // even be the current one (larger sequence). A newer skillwal's journal is never read or
     // replaced by this one.

@@ -1,5 +1,5 @@
 //! Roots' identities and opening several roots (wal-spec.md §2; the first step of one
-//! transaction across several roots, docs/design/multi-root.md): an identity is made only
+//! transaction across several roots, wal-spec.md §14): an identity is made only
 //! when asked for, durably, and never changes; several roots are locked in identity order,
 //! so that two processes opening overlapping sets in opposite orders never deadlock; one root
 //! given twice, or a copied engine directory, is refused.

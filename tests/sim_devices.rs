@@ -1,5 +1,5 @@
 //! The simulated file system with several devices (for transactions across roots on
-//! different file systems, docs/design/multi-root.md): each device reports its own number,
+//! different file systems, wal-spec.md §14): each device reports its own number,
 //! a rename or exchange between devices fails with `EXDEV` as on Linux, and a power cut can
 //! keep one device's unsynced writes while dropping the other's.
 

@@ -109,6 +109,10 @@ fn engine(e: &skillwal::Error) -> Option<String> {
         skillwal::Error::RecoveryConflict { .. } => Some(format!(
             "{e}. Inspect with `{c} journal inspect`; once the files are as you want them, `{c} recover --discard` drops the journal"
         )),
+        skillwal::Error::InDoubt { coordinator, .. } => Some(format!(
+            "{e}. Put that root back at {} (or mount it) and run `{c} recover`; if it is gone for good, `{c} recover --discard` drops this root's part, which was never applied here",
+            coordinator.display()
+        )),
         _ => None,
     }
 }

@@ -10,7 +10,7 @@ use super::staging::clear_staging;
 use super::txn::Transaction;
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileKind, FileSystem, LockError, LockGuard, LockKind, OpenMode};
-use crate::journal::format::{FORMAT_VERSION, Header};
+use crate::journal::format::{FORMAT_VERSION, Header, Participation};
 use crate::journal::reader::{ScanEnd, scan};
 use crate::journal::writer::JournalFile;
 use serde::Serialize;
@@ -28,7 +28,7 @@ pub struct OpenOptions {
 
 /// An open root: holds the exclusive lock until dropped.
 pub struct Engine {
-    session: Session,
+    pub(super) session: Session,
     _lock: Box<dyn LockGuard>,
     recovery: RecoveryReport,
 }
@@ -93,46 +93,28 @@ impl Engine {
         layout: &Layout,
         opts: &OpenOptions,
     ) -> Result<Engine> {
-        let layout = layout.clone();
-        let root = &layout.root;
-        let root_dev = match fs.metadata(root) {
-            Ok(m) if m.kind == FileKind::Dir => m.dev,
-            Ok(_) => {
-                return Err(Error::Rejected {
-                    op: "open",
-                    path: root.display().to_string(),
-                    reason: "not a directory".into(),
-                });
+        let mut opened = Opened::lock(fs.clone(), layout, opts)?;
+        match recover(&mut opened.session)? {
+            Recovered::Done(recovery) => Ok(opened.into_engine(recovery)),
+            Recovered::AcrossRoots(participation) => {
+                // Recovered with every root it spans, locked in identity order: this lock
+                // is let go first, so that no two processes ever wait in a cycle.
+                drop(opened);
+                let (mut opened, across) =
+                    super::multi_root::recover(fs, layout, opts, &participation)?;
+                let mut recovery = match recover(&mut opened.session)? {
+                    Recovered::Done(r) => r,
+                    Recovered::AcrossRoots(_) => {
+                        unreachable!("the transaction across roots was just settled, the lock held")
+                    }
+                };
+                if recovery.outcome == RecoveryOutcome::Nothing {
+                    recovery.outcome = across.this_outcome.clone();
+                }
+                recovery.across_roots = Some(across);
+                Ok(opened.into_engine(recovery))
             }
-            Err(e) => return Err(Error::io("open", root, e)),
-        };
-        let lock = take_lock(fs.as_ref(), &layout, opts)?;
-        let meta_dev = fs.metadata(&layout.meta).ctx("stat", &layout.meta)?.dev;
-        if meta_dev != root_dev {
-            return Err(Error::Rejected {
-                op: "open",
-                path: layout.meta.display().to_string(),
-                reason: format!(
-                    "it is on another file system than {}: a rename between the two could not be atomic",
-                    root.display()
-                ),
-            });
         }
-        let journal = if fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
-            Some(open_journal(fs.as_ref(), &layout)?)
-        } else {
-            None
-        };
-        let mut engine = Engine {
-            session: Session::new(fs, layout, journal, opts.salt_seed),
-            _lock: lock,
-            recovery: RecoveryReport {
-                outcome: RecoveryOutcome::Nothing,
-                staging_removed: 0,
-            },
-        };
-        engine.recovery = recover(&mut engine.session)?;
-        Ok(engine)
     }
 
     /// What recovery did when this engine was opened.
@@ -175,17 +157,87 @@ impl Engine {
     }
 }
 
+/// A root locked, its journal's header read, nothing recovered yet.
+pub(super) struct Opened {
+    pub session: Session,
+    lock: Box<dyn LockGuard>,
+}
+
+impl Opened {
+    /// Takes the root's lock (creating the engine's directory on first use) and reads its
+    /// journal's header. Fails when the root is not a directory, when the engine's
+    /// directory is on another file system, and as [`Engine::open`] does for the lock.
+    pub(super) fn lock(
+        fs: Arc<dyn FileSystem>,
+        layout: &Layout,
+        opts: &OpenOptions,
+    ) -> Result<Opened> {
+        let layout = layout.clone();
+        let root = &layout.root;
+        let root_dev = match fs.metadata(root) {
+            Ok(m) if m.kind == FileKind::Dir => m.dev,
+            Ok(_) => {
+                return Err(Error::Rejected {
+                    op: "open",
+                    path: root.display().to_string(),
+                    reason: "not a directory".into(),
+                });
+            }
+            Err(e) => return Err(Error::io("open", root, e)),
+        };
+        let lock = take_lock(fs.as_ref(), &layout, opts)?;
+        let meta_dev = fs.metadata(&layout.meta).ctx("stat", &layout.meta)?.dev;
+        if meta_dev != root_dev {
+            return Err(Error::Rejected {
+                op: "open",
+                path: layout.meta.display().to_string(),
+                reason: format!(
+                    "it is on another file system than {}: a rename between the two could not be atomic",
+                    root.display()
+                ),
+            });
+        }
+        let journal = if fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
+            Some(open_journal(fs.as_ref(), &layout)?)
+        } else {
+            None
+        };
+        Ok(Opened {
+            session: Session::new(fs, layout, journal, opts.salt_seed),
+            lock,
+        })
+    }
+
+    fn into_engine(self, recovery: RecoveryReport) -> Engine {
+        Engine {
+            session: self.session,
+            _lock: self.lock,
+            recovery,
+        }
+    }
+}
+
+/// What [`recover`] did, or that the live transaction spans several roots and is recovered
+/// with all of them (wal-spec.md §14.4).
+enum Recovered {
+    Done(RecoveryReport),
+    AcrossRoots(Participation),
+}
+
 /// Recovers what the journal of `s` holds (wal-spec.md §7): rolls a committed transaction
-/// forward, an uncommitted one back, and clears the staging area.
-fn recover(s: &mut Session) -> Result<RecoveryReport> {
+/// forward, an uncommitted one back, and clears the staging area. A committed transaction
+/// that is part of one across several roots is left as it is, for the caller to recover
+/// with its other roots.
+fn recover(s: &mut Session) -> Result<Recovered> {
     if s.journal.is_none() {
         // Never used, or only read: nothing can be live. Leftovers of a creation
         // interrupted before the journal was renamed into place are removed.
         let staging_removed = clear_staging(s.fs.as_ref(), &s.layout.staging)?;
-        return Ok(RecoveryReport {
+        return Ok(Recovered::Done(RecoveryReport {
             outcome: RecoveryOutcome::Nothing,
             staging_removed,
-        });
+            across_roots: None,
+        }));
     }
     let scanned =
         scan(s.journal().file.as_ref()).map_err(|e| recovery::scan_error(&s.layout.journal, e))?;
@@ -206,6 +258,12 @@ fn recover(s: &mut Session) -> Result<RecoveryReport> {
             clear_staging(s.fs.as_ref(), &s.layout.staging)?;
             s.retire(txn_id)?;
             RecoveryOutcome::RolledBack { txn_id, records }
+        }
+        Plan::AcrossRoots(txn) => {
+            return Ok(Recovered::AcrossRoots(
+                txn.participation
+                    .expect("a part of a transaction across roots"),
+            ));
         }
         Plan::RollForward { txn, statuses } => {
             // A killed process may have left a commit record that is only in the page
@@ -238,10 +296,11 @@ fn recover(s: &mut Session) -> Result<RecoveryReport> {
     // Leftovers of a transaction that was retired but not cleaned up, or of one that
     // never wrote a record.
     let staging_removed = clear_staging(s.fs.as_ref(), &s.layout.staging)?;
-    Ok(RecoveryReport {
+    Ok(Recovered::Done(RecoveryReport {
         outcome,
         staging_removed,
-    })
+        across_roots: None,
+    }))
 }
 
 /// Creates the engine's directory if needed (§6.1), takes the root's exclusive lock, and

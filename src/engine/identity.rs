@@ -42,18 +42,33 @@ impl RootId {
 
     /// A new identity: from the OS's random source, or from `seed` (deterministic tests).
     fn new(seed: Option<u64>) -> Result<RootId> {
-        let mut bytes = [0u8; 16];
-        match seed {
-            Some(s) => {
-                bytes[..8].copy_from_slice(&super::salt::mix64(s ^ 0x1D1D_1D1D).to_le_bytes());
-                bytes[8..].copy_from_slice(&super::salt::mix64(!s).to_le_bytes());
-            }
-            None => rustix::rand::getrandom(&mut bytes, rustix::rand::GetRandomFlags::empty())
-                .map(|_| ())
-                .map_err(|e| Error::io("getrandom", "/dev/urandom", crate::fs::errno(e)))?,
-        }
-        Ok(RootId(bytes))
+        random_16(seed.map(|s| s ^ 0x1D1D_1D1D)).map(RootId)
     }
+
+    /// The identity as the journal stores it.
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0
+    }
+
+    /// The identity the journal stored.
+    pub fn from_bytes(bytes: [u8; 16]) -> RootId {
+        RootId(bytes)
+    }
+}
+
+/// 16 random bytes from the OS, or drawn from `seed` (deterministic tests).
+pub(super) fn random_16(seed: Option<u64>) -> Result<[u8; 16]> {
+    let mut bytes = [0u8; 16];
+    match seed {
+        Some(s) => {
+            bytes[..8].copy_from_slice(&super::salt::mix64(s).to_le_bytes());
+            bytes[8..].copy_from_slice(&super::salt::mix64(!s).to_le_bytes());
+        }
+        None => rustix::rand::getrandom(&mut bytes, rustix::rand::GetRandomFlags::empty())
+            .map(|_| ())
+            .map_err(|e| Error::io("getrandom", "/dev/urandom", crate::fs::errno(e)))?,
+    }
+    Ok(bytes)
 }
 
 impl fmt::Display for RootId {

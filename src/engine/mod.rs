@@ -33,6 +33,7 @@
 //! - `salt.rs`, `session.rs`: the salts, and the state an open root's transactions share;
 //! - `txn/`: staging and committing a transaction;
 //! - `handle.rs`: [`Engine`], opening a root, recovering, checkpointing;
+//! - `multi_root/`: one transaction across several roots, and its recovery;
 //! - `inspect/`: a read-only report of what a journal holds.
 
 mod apply;
@@ -42,6 +43,7 @@ mod handle;
 pub mod identity;
 pub mod inspect;
 pub mod layout;
+pub mod multi_root;
 pub(crate) mod ops;
 pub mod path;
 pub(crate) mod recovery;
@@ -54,5 +56,6 @@ mod txn;
 pub use handle::{Discarded, Engine, OpenOptions, discard_journal, needs_recovery};
 pub use identity::{RootId, open_several};
 pub use layout::Layout;
+pub use multi_root::{MultiRootTransaction, begin_across};
 pub use recovery::{DryRun, PlannedOp, RecoveryOutcome, RecoveryReport, dry_run};
 pub use txn::{CommitReport, Transaction, TreeStager};

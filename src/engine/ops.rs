@@ -3,7 +3,9 @@
 
 use super::path::RelPath;
 use super::tree_hash::TreeNode;
-use crate::journal::format::{Before, Content, EntryKind, FieldChange, Hash, Record};
+use crate::journal::format::{
+    Before, Content, EntryKind, FieldChange, Hash, Participation, Record,
+};
 use crate::journal::reader::ScannedRecord;
 
 /// Where a file's new bytes can be read from.
@@ -153,6 +155,9 @@ pub struct TxnContents {
     /// entries): its offset and index, for errors that concern the operation.
     pub op_records: Vec<(u64, u32)>,
     pub diffs: Vec<Diff>,
+    /// The prepare or decision record of a transaction across several roots (wal-spec.md
+    /// §14); `None` for a transaction in one root.
+    pub participation: Option<Participation>,
 }
 
 fn located(rec: &ScannedRecord, c: Content) -> Located {
@@ -219,6 +224,7 @@ impl<'a> RecordsReader<'a> {
                 ops: Vec::new(),
                 op_records: Vec::new(),
                 diffs: Vec::new(),
+                participation: None,
             },
             pending_entries: Vec::new(),
             pending_tree: None,
@@ -239,6 +245,12 @@ impl<'a> RecordsReader<'a> {
 
     /// Reads the next record.
     fn take(&mut self, rec: &'a ScannedRecord) -> Result<(), BadRecord> {
+        if self.out.participation.is_some() && !matches!(rec.record, Record::Commit { .. }) {
+            return Err(blame(
+                rec,
+                "a record after the prepare or decision record, which comes last".into(),
+            ));
+        }
         if self.pending_tree.is_some()
             && !matches!(
                 rec.record,
@@ -261,6 +273,12 @@ impl<'a> RecordsReader<'a> {
                 document: document.clone(),
                 changes: changes.clone(),
             }),
+            Record::Prepare(p) | Record::Decision(p) => {
+                if self.out.participation.is_some() {
+                    return Err(blame(rec, "a second prepare or decision record".into()));
+                }
+                self.out.participation = Some(p.clone());
+            }
             Record::Commit { op_count, .. } => {
                 let ops = self.out.ops.len();
                 if *op_count as usize != ops {

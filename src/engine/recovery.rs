@@ -51,6 +51,9 @@ pub struct RecoveryReport {
     pub outcome: RecoveryOutcome,
     /// Leftover entries removed from the staging directory.
     pub staging_removed: u32,
+    /// When the live transaction spanned several roots: what happened in each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub across_roots: Option<crate::engine::multi_root::AcrossRootsReport>,
 }
 
 impl RecoveryReport {
@@ -73,6 +76,9 @@ pub enum Plan {
         txn: TxnContents,
         statuses: Vec<Status>,
     },
+    /// A committed part of a transaction across several roots: decided and recovered with
+    /// its other roots (wal-spec.md §14.4), its targets not looked at here.
+    AcrossRoots(Box<TxnContents>),
 }
 
 /// The error of a journal that cannot be scanned at all. What is wrong is then in the
@@ -124,24 +130,34 @@ pub(crate) fn plan(ctx: &Ctx, scan: &Scan) -> Result<Plan> {
                 record: Some(bad.record),
                 reason: bad.reason,
             })?;
-            let mut statuses = Vec::with_capacity(txn.ops.len());
-            let mut conflicts = Vec::new();
-            for op in &txn.ops {
-                let status = classify_in_order(ctx, op, &txn.ops, statuses.len())?;
-                if let Status::Conflict(c) = &status {
-                    conflicts.push(c.clone());
-                }
-                statuses.push(status);
+            if txn.participation.is_some() {
+                return Ok(Plan::AcrossRoots(Box::new(txn)));
             }
-            if !conflicts.is_empty() {
-                return Err(Error::RecoveryConflict {
-                    txn_id: txn.txn_id,
-                    conflicts,
-                });
-            }
+            let statuses = classify_all(ctx, &txn)?;
             Ok(Plan::RollForward { txn, statuses })
         }
     }
+}
+
+/// Classifies every operation of a committed transaction (wal-spec.md §7.2), reading only.
+/// Fails with [`Error::RecoveryConflict`] listing every target it cannot explain.
+pub(crate) fn classify_all(ctx: &Ctx, txn: &TxnContents) -> Result<Vec<Status>> {
+    let mut statuses = Vec::with_capacity(txn.ops.len());
+    let mut conflicts = Vec::new();
+    for op in &txn.ops {
+        let status = classify_in_order(ctx, op, &txn.ops, statuses.len())?;
+        if let Status::Conflict(c) = &status {
+            conflicts.push(c.clone());
+        }
+        statuses.push(status);
+    }
+    if !conflicts.is_empty() {
+        return Err(Error::RecoveryConflict {
+            txn_id: txn.txn_id,
+            conflicts,
+        });
+    }
+    Ok(statuses)
 }
 
 /// Classifies `ops[i]`. A directory that this transaction empties before removing it is
@@ -256,6 +272,18 @@ pub enum DryRun {
         /// How many of its records are valid.
         records: u32,
     },
+    /// A committed part of a transaction across several roots would be completed or
+    /// dropped with its other roots, as the coordinator decided.
+    AcrossRoots {
+        /// Its id in this root.
+        txn_id: u64,
+        /// Its label, from its begin record.
+        label: String,
+        /// How many operations this root's part has.
+        operations: u32,
+        /// The transaction, its roots, and the decision as far as it can be seen now.
+        across: crate::engine::multi_root::AcrossRootsDryRun,
+    },
     /// A committed transaction would be completed.
     RollForward {
         /// Its id.
@@ -289,6 +317,16 @@ pub fn dry_run(fs: &dyn FileSystem, layout: &Layout) -> Result<DryRun> {
     Ok(match plan(&ctx, &scanned)? {
         Plan::Nothing => DryRun::Nothing,
         Plan::RollBack { txn_id, records } => DryRun::RollBack { txn_id, records },
+        Plan::AcrossRoots(txn) => DryRun::AcrossRoots {
+            txn_id: txn.txn_id,
+            label: txn.label.clone(),
+            operations: txn.ops.len() as u32,
+            across: crate::engine::multi_root::dry_run_across(
+                fs,
+                layout,
+                txn.participation.as_ref().expect("a part across roots"),
+            ),
+        },
         Plan::RollForward { txn, statuses } => DryRun::RollForward {
             txn_id: txn.txn_id,
             label: txn.label.clone(),

@@ -4,6 +4,7 @@ use super::{Output, Printed, short, when};
 use serde_json::{Value, json};
 use skillwal::engine::Discarded;
 use skillwal::engine::inspect::{BeforeView, InspectReport, RecordView, TxnState};
+use skillwal::engine::multi_root::{Decision, RootState};
 use skillwal::engine::{DryRun, RecoveryOutcome, RecoveryReport};
 use std::io::{self, Write};
 use std::path::Path;
@@ -43,7 +44,47 @@ pub(super) fn recovery_line(dir: &Path, r: &RecoveryReport) -> String {
     } else {
         String::new()
     };
-    format!("recovered {}: {what}{leftovers}", dir.display())
+    let across = r
+        .across_roots
+        .as_ref()
+        .map(|a| {
+            let roots: Vec<String> = a
+                .roots
+                .iter()
+                .map(|root| format!("{} {}", root.root.display(), root_state_text(&root.state)))
+                .collect();
+            let kept = if a.decision_kept {
+                "; the decision is kept until every root is reached"
+            } else {
+                ""
+            };
+            format!(
+                "; part of transaction {} across {} roots, {} ({}){kept}",
+                short(&a.global_id),
+                a.roots.len(),
+                decision_text(&a.decision),
+                roots.join(", ")
+            )
+        })
+        .unwrap_or_default();
+    format!("recovered {}: {what}{leftovers}{across}", dir.display())
+}
+
+fn decision_text(d: &Decision) -> String {
+    match d {
+        Decision::Commit => "committed".into(),
+        Decision::Abort => "not committed".into(),
+        Decision::InDoubt { reason } => format!("in doubt: {reason}"),
+    }
+}
+
+fn root_state_text(s: &RootState) -> String {
+    match s {
+        RootState::RolledForward => "rolled forward".into(),
+        RootState::RolledBack => "rolled back".into(),
+        RootState::Finished => "already finished".into(),
+        RootState::Unreachable { reason } => format!("not reached: {reason}"),
+    }
 }
 
 fn print_plan(w: &mut dyn Write, dir: &Path, plan: &DryRun) -> io::Result<()> {
@@ -53,6 +94,38 @@ fn print_plan(w: &mut dyn Write, dir: &Path, plan: &DryRun) -> io::Result<()> {
             w,
             "Would roll back transaction {txn_id} ({records} records, never committed); the collection's files are untouched"
         ),
+        DryRun::AcrossRoots {
+            txn_id,
+            label,
+            operations,
+            across,
+        } => {
+            let would = match &across.decision {
+                Decision::Commit => "roll forward",
+                Decision::Abort => "roll back",
+                Decision::InDoubt { .. } => "leave (in doubt)",
+            };
+            writeln!(
+                w,
+                "Would {would} transaction {txn_id} \"{label}\" ({operations} operations here), part of transaction {} across {} roots; the coordinator's decision: {}",
+                short(&across.global_id),
+                across.roots.len(),
+                decision_text(&across.decision)
+            )?;
+            for r in &across.roots {
+                let role = if r.coordinator {
+                    "coordinator"
+                } else {
+                    "participant"
+                };
+                let found = match &r.unreachable {
+                    None => "found".to_string(),
+                    Some(why) => format!("not found: {why}"),
+                };
+                writeln!(w, "  {role:<12} {} {} ({found})", r.id, r.root.display())?;
+            }
+            Ok(())
+        }
         DryRun::RollForward {
             txn_id,
             label,
@@ -124,6 +197,17 @@ fn record_line(index: u32, offset: u64, r: &RecordView) -> String {
                 changes.len()
             )
         }
+        RecordView::Prepare(p) => format!(
+            "prepare        txn {} across {} roots, coordinator {}",
+            short(&p.global_id),
+            p.roots.len(),
+            p.roots[p.coordinator as usize].root
+        ),
+        RecordView::Decision(p) => format!(
+            "decision       txn {} across {} roots (this root decides)",
+            short(&p.global_id),
+            p.roots.len()
+        ),
         RecordView::Commit {
             records,
             operations,
@@ -201,6 +285,24 @@ fn operation_text(r: &RecordView) -> String {
 
 fn record_details(r: &RecordView) -> Vec<String> {
     match r {
+        RecordView::Prepare(p) | RecordView::Decision(p) => p
+            .roots
+            .iter()
+            .enumerate()
+            .map(|(i, root)| {
+                let role = if i == p.coordinator as usize {
+                    "coordinator"
+                } else {
+                    "participant"
+                };
+                let this = if i == p.this as usize {
+                    ", this root"
+                } else {
+                    ""
+                };
+                format!("                   {role} {} {}{this}", root.id, root.root)
+            })
+            .collect(),
         RecordView::DocumentDiff { changes, .. } => changes
             .iter()
             .map(|c| {

@@ -197,6 +197,12 @@ pub enum RecordView {
         /// The changes, in record order.
         changes: Vec<FieldChange>,
     },
+    /// A participant's part of a transaction across several roots, waiting for the
+    /// coordinator's decision.
+    Prepare(ParticipationView),
+    /// The coordinator's decision: the whole transaction commits with this record's commit
+    /// record.
+    Decision(ParticipationView),
     /// The transaction's last record.
     Commit {
         /// How many records come before it.
@@ -206,6 +212,30 @@ pub enum RecordView {
         /// BLAKE3 of every frame before it, hex.
         digest: String,
     },
+}
+
+/// A prepare or decision record (wal-spec.md §14).
+#[derive(Debug, Clone, Serialize)]
+pub struct ParticipationView {
+    /// The transaction's identity across its roots, hex.
+    pub global_id: String,
+    /// Index in `roots` of the coordinator.
+    pub coordinator: u16,
+    /// Index in `roots` of the root whose journal this is.
+    pub this: u16,
+    /// Every root of the transaction.
+    pub roots: Vec<RootView>,
+}
+
+/// One root of a transaction across several roots.
+#[derive(Debug, Clone, Serialize)]
+pub struct RootView {
+    /// Its identity, hex.
+    pub id: String,
+    /// Its path when the transaction began (lossy text).
+    pub root: String,
+    /// Its engine directory's path then (lossy text).
+    pub meta: String,
 }
 
 /// One valid record.

@@ -1,8 +1,8 @@
 //! Decoded records, before-states and stops as the report shows them (hex hashes, octal
 //! modes, lossy link targets).
 
-use super::{BeforeView, RecordEntry, RecordView, StopView};
-use crate::journal::format::{Before, Content, EntryKind, Hash, Record, hex};
+use super::{BeforeView, ParticipationView, RecordEntry, RecordView, RootView, StopView};
+use crate::journal::format::{Before, Content, EntryKind, Hash, Participation, Record, hex};
 use crate::journal::reader::{ScannedRecord, Stop};
 
 impl From<&Before> for BeforeView {
@@ -22,6 +22,26 @@ impl From<&Before> for BeforeView {
             Before::Link { target } => BeforeView::Link {
                 target: String::from_utf8_lossy(target).into_owned(),
             },
+        }
+    }
+}
+
+impl From<&Participation> for ParticipationView {
+    fn from(p: &Participation) -> Self {
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        ParticipationView {
+            global_id: hex(&p.global_id),
+            coordinator: p.coordinator,
+            this: p.this,
+            roots: p
+                .roots
+                .iter()
+                .map(|r| RootView {
+                    id: hex(&r.id),
+                    root: text(&r.root),
+                    meta: text(&r.meta),
+                })
+                .collect(),
         }
     }
 }
@@ -65,6 +85,8 @@ pub(super) fn view(rec: &ScannedRecord) -> RecordEntry {
             document: document.clone(),
             changes: changes.clone(),
         },
+        Record::Prepare(p) => RecordView::Prepare(p.into()),
+        Record::Decision(p) => RecordView::Decision(p.into()),
         Record::Commit {
             record_count,
             op_count,

@@ -20,7 +20,9 @@ use super::apply::act;
 use super::ops::Op;
 use super::session::{Applied, Session};
 use crate::error::{Error, IoContext, Result};
-use crate::journal::format::{FORMAT_VERSION, Header, Kind, Record, encode_payload};
+use crate::journal::format::{
+    FORMAT_VERSION, FORMAT_VERSION_MULTI_ROOT, Header, Kind, Record, encode_payload,
+};
 use crate::journal::writer::TxnWriter;
 use crate::limits::LABEL_BYTES_MAX;
 use std::collections::BTreeSet;
@@ -53,6 +55,9 @@ pub struct Transaction<'e> {
     /// or a commit record that reached the page cache could be replayed later.
     commit_record_attempted: bool,
     finished: bool,
+    /// The format version of the records (and of the active header): [`FORMAT_VERSION`],
+    /// or [`FORMAT_VERSION_MULTI_ROOT`] for a part of a transaction across several roots.
+    version: u16,
 }
 
 fn cut(s: &str, max: usize) -> String {
@@ -80,13 +85,24 @@ impl<'e> Transaction<'e> {
         session: &'e mut Session,
         label: &str,
     ) -> Result<Transaction<'e>> {
+        Transaction::begin_in(session, label, FORMAT_VERSION)
+    }
+
+    /// [`Transaction::begin`] with records in format `version`: [`FORMAT_VERSION`], or
+    /// [`FORMAT_VERSION_MULTI_ROOT`] for one root's part of a transaction across several.
+    pub(in crate::engine) fn begin_in(
+        session: &'e mut Session,
+        label: &str,
+        version: u16,
+    ) -> Result<Transaction<'e>> {
+        debug_assert!(version == FORMAT_VERSION || version == FORMAT_VERSION_MULTI_ROOT);
         session.check_usable()?;
         session.checkpoint()?;
         let h = session.journal_or_create()?.header;
         // Mark the header active (unsynced: the commit's fdatasync makes it durable together
         // with the records; before that, an idle header correctly hides them).
         let active = Header {
-            version: FORMAT_VERSION,
+            version,
             sequence: h.sequence + 1,
             active: true,
             ..h
@@ -114,6 +130,7 @@ impl<'e> Transaction<'e> {
             broken: None,
             commit_record_attempted: false,
             finished: false,
+            version,
         })
     }
 
@@ -149,46 +166,26 @@ impl<'e> Transaction<'e> {
     }
 
     fn commit_inner(&mut self) -> Result<CommitReport> {
-        if let Err(e) = self.pre_commit() {
+        if let Err(e) = self.seal(None) {
             let _ = self.abort_inner();
             return Err(e);
         }
-        let salt = self.writer.salt;
         let root = self.session.layout.root.clone();
-        self.finished = true;
-        if let Err(e) = self.session.journal().sync() {
-            // Promise 6: never retried; whether the commit record reached the disk is unknown.
-            self.session.poison(&e);
-            return Err(Error::CommitUncertain {
-                root,
-                cause: Box::new(e),
-            });
-        }
+        let uncertain = |e| Error::CommitUncertain {
+            root: root.clone(),
+            cause: Box::new(e),
+        };
+        // Promise 6: a failed sync is never retried; whether the commit record reached the
+        // disk is unknown.
+        self.sync_commit().map_err(uncertain)?;
         // ---- commit point: from here on the transaction happens, at the latest on redo ----
-        let ops = std::mem::take(&mut self.ops);
-        let applied = {
-            let ctx = self.session.ctx(salt, FORMAT_VERSION);
-            ops.iter()
-                .enumerate()
-                .try_for_each(|(i, op)| act(&ctx, i as u32, op))
-        };
-        if let Err(e) = applied {
-            self.session.poison(&e);
-            return Err(Error::CommitUncertain {
-                root,
-                cause: Box::new(e),
-            });
-        }
-        let report = CommitReport {
-            txn_id: self.writer.txn_id,
-            operations: ops.len() as u32,
-            journal_bytes: self.writer.next_offset - crate::journal::format::RECORDS_OFFSET,
-        };
-        self.session.applied = Some(Applied { ops });
-        Ok(report)
+        self.apply_committed().map_err(uncertain)
     }
 
-    fn pre_commit(&mut self) -> Result<()> {
+    /// Makes the staged content durable and appends `last` (a prepare or decision record,
+    /// for a part of a transaction across several roots) and the commit record, syncing
+    /// nothing but the directories of large staged contents. On error the caller aborts.
+    pub(in crate::engine) fn seal(&mut self, last: Option<&Record>) -> Result<()> {
         if let Some(b) = &self.broken {
             return Err(Error::Rejected {
                 op: "commit",
@@ -209,6 +206,9 @@ impl<'e> Transaction<'e> {
                 return Err(e);
             }
         }
+        if let Some(rec) = last {
+            self.append(rec, None)?;
+        }
         let commit = Record::Commit {
             record_count: self.writer.next_index,
             op_count: self.ops.len() as u32,
@@ -219,13 +219,77 @@ impl<'e> Transaction<'e> {
         Ok(())
     }
 
+    /// `fdatasync`s the sealed journal: the commit point of a transaction in one root, or
+    /// of the coordinator's part. The transaction is finished either way (never aborted
+    /// after this: a failed sync is not retried, and the next open decides).
+    pub(in crate::engine) fn sync_commit(&mut self) -> Result<()> {
+        self.finished = true;
+        self.session
+            .journal()
+            .sync()
+            .inspect_err(|e| self.session.poison(e))
+    }
+
+    /// `fdatasync`s the sealed journal of a participant's part. After `Ok` the part can
+    /// still be aborted (its retiring header write is then synced); after a failure it is
+    /// finished, poisoned and left to the next open (a failed sync is not retried).
+    pub(in crate::engine) fn sync_prepared(&mut self) -> Result<()> {
+        let r = self.session.journal().sync();
+        if let Err(e) = &r {
+            self.finished = true;
+            self.session.poison(e);
+        }
+        r
+    }
+
+    /// Applies every operation of a transaction past its commit point, in order, and leaves
+    /// the checkpoint pending. A failure poisons the engine.
+    pub(in crate::engine) fn apply_committed(&mut self) -> Result<CommitReport> {
+        self.finished = true;
+        let ops = std::mem::take(&mut self.ops);
+        let applied = {
+            let ctx = self.session.ctx(self.writer.salt, self.version);
+            ops.iter()
+                .enumerate()
+                .try_for_each(|(i, op)| act(&ctx, i as u32, op))
+        };
+        if let Err(e) = applied {
+            self.session.poison(&e);
+            return Err(e);
+        }
+        let report = CommitReport {
+            txn_id: self.writer.txn_id,
+            operations: ops.len() as u32,
+            journal_bytes: self.writer.next_offset - crate::journal::format::RECORDS_OFFSET,
+        };
+        self.session.applied = Some(Applied { ops });
+        Ok(report)
+    }
+
+    /// The root this transaction changes.
+    pub(in crate::engine) fn session(&mut self) -> &mut Session {
+        self.session
+    }
+
+    /// The salt of this transaction's records.
+    pub(in crate::engine) fn salt(&self) -> u64 {
+        self.writer.salt
+    }
+
+    /// Leaves the transaction as it is on disk, for the next open, and poisons the engine:
+    /// after a failure at or past the commit point of a transaction across roots.
+    pub(in crate::engine) fn abandon(&mut self, cause: &Error) {
+        self.finished = true;
+        self.session.poison(cause);
+    }
+
     /// Abandons the transaction: removes what was staged and retires its records. Nothing
     /// outside the engine's directory was changed.
     pub fn abort(mut self) -> Result<()> {
         self.abort_inner()
     }
 
-    fn abort_inner(&mut self) -> Result<()> {
+    pub(in crate::engine) fn abort_inner(&mut self) -> Result<()> {
         if self.finished {
             return Ok(());
         }

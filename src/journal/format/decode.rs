@@ -43,6 +43,10 @@ impl<'a> PayloadReader<'a> {
     fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.take(1)?[0])
     }
+    fn u16(&mut self) -> Result<u16, DecodeError> {
+        let b = self.take(2)?;
+        Ok(le_u16(b, 0))
+    }
     fn u32(&mut self) -> Result<u32, DecodeError> {
         let b = self.take(4)?;
         Ok(le_u32(b, 0))
@@ -171,7 +175,7 @@ impl<'a> PayloadReader<'a> {
     }
 }
 
-/// Decodes a payload of the given kind, written in format `version` (1 or 2: the version of
+/// Decodes a payload of the given kind, written in format `version` (1 to 3: the version of
 /// the header that made the transaction active). Inline contents are not copied:
 /// [`Content::Inline`] says where they are in `payload`.
 pub fn decode_payload(kind: Kind, payload: &[u8], version: u16) -> Result<Record, DecodeError> {
@@ -184,6 +188,12 @@ pub fn decode_payload(kind: Kind, payload: &[u8], version: u16) -> Result<Record
     if v1 && matches!(kind, Kind::PutLink | Kind::SetDirMode) {
         return r.err(format!(
             "{} records do not exist in format version 1",
+            kind.name()
+        ));
+    }
+    if version < FORMAT_VERSION_MULTI_ROOT && matches!(kind, Kind::Prepare | Kind::Decision) {
+        return r.err(format!(
+            "{} records do not exist before format version {FORMAT_VERSION_MULTI_ROOT}",
             kind.name()
         ));
     }
@@ -220,6 +230,8 @@ pub fn decode_payload(kind: Kind, payload: &[u8], version: u16) -> Result<Record
             mode: r.mode()?,
         },
         Kind::DocumentDiff | Kind::LegacyLockDiff => r.diff()?,
+        Kind::Prepare => Record::Prepare(r.participation(false)?),
+        Kind::Decision => Record::Decision(r.participation(true)?),
         Kind::Commit => Record::Commit {
             record_count: r.u32()?,
             op_count: r.u32()?,
@@ -335,6 +347,55 @@ impl PayloadReader<'_> {
             return self.err("delete-tree without a tree before-state");
         }
         Ok(Record::DeleteTree { op, path, before })
+    }
+
+    /// A prepare (`coordinator` false) or decision (true) payload: the coordinator's index
+    /// is this root's exactly in a decision.
+    fn participation(&mut self, coordinator: bool) -> Result<Participation, DecodeError> {
+        let mut global_id = [0u8; 16];
+        global_id.copy_from_slice(self.take(16)?);
+        let (c, this, n) = (self.u16()?, self.u16()?, self.u16()? as usize);
+        if !(2..=ROOTS_PER_TXN_MAX).contains(&n) {
+            return self.err(format!("{n} roots (2 to {ROOTS_PER_TXN_MAX} are allowed)"));
+        }
+        if c as usize >= n || this as usize >= n || (c == this) != coordinator {
+            return self.err(format!(
+                "coordinator {c} and this root {this} do not fit a {} of {n} roots",
+                if coordinator { "decision" } else { "prepare" }
+            ));
+        }
+        let mut roots: Vec<RootEntry> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let mut id = [0u8; 16];
+            id.copy_from_slice(self.take(16)?);
+            if roots.iter().any(|r| r.id == id) {
+                return self.err("two roots with one identity");
+            }
+            roots.push(RootEntry {
+                id,
+                root: self.absolute_path()?,
+                meta: self.absolute_path()?,
+            });
+        }
+        Ok(Participation {
+            global_id,
+            coordinator: c,
+            this,
+            roots,
+        })
+    }
+
+    /// An absolute path of a root or an engine directory: 1 to [`PATH_BYTES_MAX`] bytes
+    /// starting with `/`, no NUL.
+    fn absolute_path(&mut self) -> Result<Vec<u8>, DecodeError> {
+        let p = self.bytes16()?;
+        if p.len() > PATH_BYTES_MAX || p.first() != Some(&b'/') || p.contains(&0) {
+            return self.err(format!(
+                "root path of {} bytes (not absolute, too long or holding NUL)",
+                p.len()
+            ));
+        }
+        Ok(p.to_vec())
     }
 
     /// A document-diff payload (kind 16, or the legacy lock-diff 17).

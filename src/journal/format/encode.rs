@@ -16,6 +16,10 @@ impl PayloadWriter {
         self.buf.push(v);
         self
     }
+    pub(crate) fn u16(&mut self, v: u16) -> &mut Self {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+        self
+    }
     pub(crate) fn u32(&mut self, v: u32) -> &mut Self {
         self.buf.extend_from_slice(&v.to_le_bytes());
         self
@@ -73,7 +77,8 @@ impl PayloadWriter {
     }
 }
 
-/// Encodes a record payload in the current format ([`FORMAT_VERSION`]). Inline contents are
+/// Encodes a record payload in the current format ([`FORMAT_VERSION`]; prepare and decision
+/// records in [`FORMAT_VERSION_MULTI_ROOT`], which is version 2 and those two). Inline contents are
 /// passed separately (`inline`), in record order, because [`Content::Inline`] only says
 /// where they are once encoded.
 pub fn encode_payload(rec: &Record, inline: Option<&[u8]>) -> Vec<u8> {
@@ -103,6 +108,14 @@ pub fn encode_payload(rec: &Record, inline: Option<&[u8]>) -> Vec<u8> {
                     .str16(&c.field)
                     .opt_str32(c.before.as_deref())
                     .opt_str32(c.after.as_deref());
+            }
+        }
+        Record::Prepare(p) | Record::Decision(p) => {
+            w.buf.extend_from_slice(&p.global_id);
+            w.u16(p.coordinator).u16(p.this).u16(p.roots.len() as u16);
+            for r in &p.roots {
+                w.buf.extend_from_slice(&r.id);
+                w.bytes16(&r.root).bytes16(&r.meta);
             }
         }
         Record::Commit {

@@ -27,6 +27,12 @@ pub enum Kind {
     PutLink = 9,
     /// Changes a directory's permission bits (version 2).
     SetDirMode = 10,
+    /// In a participant of a transaction across several roots: this root's part is staged
+    /// and waits for the coordinator's decision (version 3).
+    Prepare = 11,
+    /// In the coordinator of a transaction across several roots: the transaction commits
+    /// when this record's commit record is durable (version 3).
+    Decision = 12,
     /// Field-level changes to a named document, recorded for `journal inspect` (never
     /// applied): what the layer above calls a manifest or a lock diff.
     DocumentDiff = 16,
@@ -51,6 +57,8 @@ impl Kind {
             8 => Kind::DeleteTree,
             9 => Kind::PutLink,
             10 => Kind::SetDirMode,
+            11 => Kind::Prepare,
+            12 => Kind::Decision,
             16 => Kind::DocumentDiff,
             17 => Kind::LegacyLockDiff,
             255 => Kind::Commit,
@@ -71,6 +79,8 @@ impl Kind {
             Kind::DeleteTree => "delete-tree",
             Kind::PutLink => "put-link",
             Kind::SetDirMode => "set-dir-mode",
+            Kind::Prepare => "prepare",
+            Kind::Decision => "decision",
             Kind::DocumentDiff => "document-diff",
             Kind::LegacyLockDiff => "lock-diff",
             Kind::Commit => "commit",

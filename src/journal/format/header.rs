@@ -6,8 +6,9 @@ use super::*;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
     /// The format version of this slot, and of the records of the transaction it describes:
-    /// [`FORMAT_VERSION`] for every header this build writes; an older supported version
-    /// only as read from a journal an older skillwal left (wal-spec.md §3.1, §13).
+    /// [`FORMAT_VERSION`] for every header this build writes but the active header of a
+    /// transaction across several roots ([`FORMAT_VERSION_MULTI_ROOT`]); an older supported
+    /// version only as read from a journal an older skillwal left (wal-spec.md §3.1, §13).
     pub version: u16,
     /// Increases by one at every header write; the valid slot with the larger one is current.
     pub sequence: u64,
@@ -27,7 +28,7 @@ pub enum HeaderProblem {
     /// The slot does not start with [`HEADER_MAGIC`]: not a skillwal header (or zeroed).
     BadMagic,
     /// Magic and CRC match but the version (held) is outside
-    /// [`FORMAT_VERSION_OLDEST`]..=[`FORMAT_VERSION`]: another skillwal wrote the journal,
+    /// [`FORMAT_VERSION_OLDEST`]..=[`FORMAT_VERSION_NEWEST`]: another skillwal wrote the journal,
     /// which is then refused whole (wal-spec.md §3.1).
     UnsupportedVersion(u16),
     /// The slot's CRC (bytes 508..512) does not match its bytes 0..508: a torn or damaged
@@ -49,7 +50,7 @@ impl fmt::Display for HeaderProblem {
             HeaderProblem::BadMagic => write!(f, "magic is not \"SKILLWAL\""),
             HeaderProblem::UnsupportedVersion(v) => write!(
                 f,
-                "format version {v} (this build reads {FORMAT_VERSION_OLDEST} to {FORMAT_VERSION})"
+                "format version {v} (this build reads {FORMAT_VERSION_OLDEST} to {FORMAT_VERSION_NEWEST})"
             ),
             HeaderProblem::BadChecksum { stored, computed } => {
                 write!(f, "checksum 0x{stored:08x} should be 0x{computed:08x}")
@@ -78,7 +79,7 @@ mod slot {
 pub fn encode_header(h: &Header) -> [u8; HEADER_SLOT_BYTES as usize] {
     debug_assert!(h.live_salt != 0, "salt 0 is reserved");
     debug_assert!(
-        (FORMAT_VERSION_OLDEST..=FORMAT_VERSION).contains(&h.version),
+        (FORMAT_VERSION_OLDEST..=FORMAT_VERSION_NEWEST).contains(&h.version),
         "a header of an unknown version"
     );
     let mut b = [0u8; HEADER_SLOT_BYTES as usize];
@@ -98,7 +99,7 @@ pub fn encode_header(h: &Header) -> [u8; HEADER_SLOT_BYTES as usize] {
 }
 
 /// Decodes one 512-byte slot. Valid iff the magic matches, the CRC matches, the version is
-/// one this build reads ([`FORMAT_VERSION_OLDEST`]..=[`FORMAT_VERSION`]), the slot size is
+/// one this build reads ([`FORMAT_VERSION_OLDEST`]..=[`FORMAT_VERSION_NEWEST`]), the slot size is
 /// 512, the records offset is 4096, the salt is not 0 and the state is 0 or 1; otherwise the
 /// first of these that fails, in that order, is the [`HeaderProblem`].
 pub fn decode_header(b: &[u8; HEADER_SLOT_BYTES as usize]) -> Result<Header, HeaderProblem> {
@@ -111,7 +112,7 @@ pub fn decode_header(b: &[u8; HEADER_SLOT_BYTES as usize]) -> Result<Header, Hea
         return Err(HeaderProblem::BadChecksum { stored, computed });
     }
     let version = le_u16(b, slot::VERSION);
-    if !(FORMAT_VERSION_OLDEST..=FORMAT_VERSION).contains(&version) {
+    if !(FORMAT_VERSION_OLDEST..=FORMAT_VERSION_NEWEST).contains(&version) {
         return Err(HeaderProblem::UnsupportedVersion(version));
     }
     if le_u16(b, slot::SLOT_BYTES) as u64 != HEADER_SLOT_BYTES {

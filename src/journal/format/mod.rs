@@ -6,7 +6,7 @@
 use crate::limits::{
     DIFF_CHANGES_PER_RECORD_MAX, DIFF_NAME_BYTES_MAX, DIFF_VALUE_BYTES_MAX, INLINE_CONTENT_MAX,
     LABEL_BYTES_MAX, PATH_BYTES_MAX, PATH_DEPTH_MAX, RECORD_HEADER_BYTES, RECORD_PAYLOAD_MAX,
-    TREE_ENTRIES_MAX,
+    ROOTS_PER_TXN_MAX, TREE_ENTRIES_MAX,
 };
 use std::fmt;
 
@@ -16,8 +16,16 @@ pub const HEADER_SLOT_BYTES: u64 = 512;
 pub const RECORDS_OFFSET: u64 = 4096;
 /// The first 8 bytes of every header slot (wal-spec.md §3.1): `SKILLWAL` in ASCII.
 pub const HEADER_MAGIC: [u8; 8] = *b"SKILLWAL";
-/// The format version this build writes (wal-spec.md §13).
+/// The format version this build writes for a transaction in one root, and for every idle
+/// header (wal-spec.md §13).
 pub const FORMAT_VERSION: u16 = 2;
+/// The format version of a transaction across several roots: version 2 and the prepare and
+/// decision records (wal-spec.md §4.2, §14). Written only in the active header of such a
+/// transaction, so a skillwal that does not know it refuses that journal instead of
+/// deciding alone what only the coordinator can decide.
+pub const FORMAT_VERSION_MULTI_ROOT: u16 = 3;
+/// The newest format version this build reads.
+pub const FORMAT_VERSION_NEWEST: u16 = FORMAT_VERSION_MULTI_ROOT;
 /// The oldest format version this build still reads (and recovers), so that a transaction
 /// interrupted under an older skillwal is completed by a newer one.
 pub const FORMAT_VERSION_OLDEST: u16 = 1;

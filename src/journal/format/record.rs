@@ -95,6 +95,32 @@ impl fmt::Display for FieldChange {
     }
 }
 
+/// One root of a transaction across several roots, as its prepare and decision records
+/// name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootEntry {
+    /// The root's identity (wal-spec.md §2): what it is known by.
+    pub id: [u8; 16],
+    /// Its path when the transaction began (absolute; where recovery looks first).
+    pub root: Vec<u8>,
+    /// Its engine directory's path then (absolute).
+    pub meta: Vec<u8>,
+}
+
+/// What a prepare or a decision record says: which transaction across roots this root's
+/// transaction is part of, which roots take part, and which of them decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participation {
+    /// The transaction's identity across its roots: random, never a root's own txn id.
+    pub global_id: [u8; 16],
+    /// Index in `roots` of the coordinator, whose journal holds the decision.
+    pub coordinator: u16,
+    /// Index in `roots` of the root whose journal holds this record.
+    pub this: u16,
+    /// Every root of the transaction (2 to 16), identities distinct.
+    pub roots: Vec<RootEntry>,
+}
+
 /// A decoded record payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
@@ -227,6 +253,12 @@ pub enum Record {
         /// The changes, at most 32 per record.
         changes: Vec<FieldChange>,
     },
+    /// A participant's part of a transaction across several roots (version 3): right
+    /// before its commit record, which makes the part durable but not committed.
+    Prepare(Participation),
+    /// The coordinator's decision (version 3): right before its commit record, which is the
+    /// commit point of the whole transaction.
+    Decision(Participation),
     /// Ends the transaction; once durable, the commit point.
     Commit {
         /// How many records come before it (equal to its own index).
@@ -253,6 +285,8 @@ impl Record {
             Record::PutLink { .. } => Kind::PutLink,
             Record::SetDirMode { .. } => Kind::SetDirMode,
             Record::Diff { .. } => Kind::DocumentDiff,
+            Record::Prepare(_) => Kind::Prepare,
+            Record::Decision(_) => Kind::Decision,
             Record::Commit { .. } => Kind::Commit,
         }
     }

@@ -101,8 +101,9 @@ fn header_round_trips_and_rejects_damage() {
 #[test]
 fn header_versions_read_are_exactly_the_supported_ones() {
     assert_eq!(decode_header(&encode_header(&header(1))), Ok(header(1)));
+    assert_eq!(decode_header(&encode_header(&header(3))), Ok(header(3)));
     // A slot of another version, with a valid checksum, is recognised as such.
-    for v in [0u16, FORMAT_VERSION + 1, u16::MAX] {
+    for v in [0u16, FORMAT_VERSION_NEWEST + 1, u16::MAX] {
         let mut b = encode_header(&header(FORMAT_VERSION));
         b[8..10].copy_from_slice(&v.to_le_bytes());
         let crc = crc32fast::hash(&b[..508]) ^ HEADER_CRC_MASK;
@@ -336,4 +337,60 @@ fn modes_and_targets_out_of_range_are_refused() {
         target: b"a\0b".to_vec(),
     };
     assert!(decode_payload(Kind::PutLink, &encode_payload(&rec, None), 2).is_err());
+}
+
+fn participation(n: usize, coordinator: u16, this: u16) -> Participation {
+    Participation {
+        global_id: [9; 16],
+        coordinator,
+        this,
+        roots: (0..n)
+            .map(|i| RootEntry {
+                id: [i as u8 + 1; 16],
+                root: format!("/c/{i}").into_bytes(),
+                meta: format!("/c/.skillwal/{i}").into_bytes(),
+            })
+            .collect(),
+    }
+}
+
+/// Prepare and decision records exist from version 3 on, round-trip there, and keep their
+/// bounds: 2 to 16 roots, distinct identities, absolute paths, the coordinator's index equal
+/// to this root's exactly in a decision.
+#[test]
+fn prepare_and_decision_records_round_trip_in_version_3_only() {
+    let v3 = FORMAT_VERSION_MULTI_ROOT;
+    let ok = [
+        Record::Prepare(participation(2, 0, 1)),
+        Record::Decision(participation(2, 1, 1)),
+        Record::Decision(participation(ROOTS_PER_TXN_MAX, 3, 3)),
+    ];
+    for rec in ok {
+        let payload = encode_payload(&rec, None);
+        assert_eq!(decode_payload(rec.kind(), &payload, v3).unwrap(), rec);
+        assert!(decode_payload(rec.kind(), &payload, FORMAT_VERSION).is_err());
+        for cut in 0..payload.len() {
+            assert!(decode_payload(rec.kind(), &payload[..cut], v3).is_err());
+        }
+    }
+    let mut same_ids = participation(3, 0, 1);
+    same_ids.roots[2].id = same_ids.roots[0].id;
+    let mut relative = participation(2, 0, 1);
+    relative.roots[1].meta = b"c/.skillwal".to_vec();
+    let bad = [
+        Record::Prepare(participation(1, 0, 0)),
+        Record::Prepare(participation(ROOTS_PER_TXN_MAX + 1, 0, 1)),
+        Record::Prepare(participation(2, 1, 1)),
+        Record::Decision(participation(2, 0, 1)),
+        Record::Prepare(participation(2, 2, 1)),
+        Record::Prepare(same_ids),
+        Record::Prepare(relative),
+    ];
+    for rec in bad {
+        let payload = encode_payload(&rec, None);
+        assert!(
+            decode_payload(rec.kind(), &payload, v3).is_err(),
+            "{rec:?} is refused"
+        );
+    }
 }

@@ -1,0 +1,91 @@
+//! The decisions a coordinator keeps outside its journal (wal-spec.md §14.5): when a
+//! participant cannot be reached as the coordinator retires its own part, the decision is
+//! written to `decisions/<global id>` first, so the coordinator's journal can move on while
+//! the unreachable root can still learn the outcome. Only "committed" is ever kept: an
+//! absent decision means the transaction did not commit (presumed abort).
+
+use crate::engine::layout::Layout;
+use crate::error::{Error, IoContext, Result};
+use crate::fs::{FileSystem, OpenMode};
+use crate::journal::format::{Participation, hex};
+use std::io;
+use std::path::PathBuf;
+
+/// The directory of kept decisions, in the engine's directory.
+pub const DECISIONS_DIR: &str = "decisions";
+
+/// Where the decision of transaction `global_id` is kept.
+pub fn path(layout: &Layout, global_id: &[u8; 16]) -> PathBuf {
+    layout.meta.join(DECISIONS_DIR).join(hex(global_id))
+}
+
+/// Whether the coordinator laid out as `layout` keeps a decision for `global_id`.
+pub fn exists(fs: &dyn FileSystem, layout: &Layout, global_id: &[u8; 16]) -> Result<bool> {
+    let p = path(layout, global_id);
+    Ok(fs.exists(&p).ctx("stat", &p)?)
+}
+
+/// Keeps the decision that `p`'s transaction committed, durably: the directory made if
+/// missing (its parent synced), the file written under a temporary name and `fsync`ed,
+/// renamed into place without replacing, the directory synced.
+pub fn keep(fs: &dyn FileSystem, layout: &Layout, p: &Participation) -> Result<()> {
+    let dir = layout.meta.join(DECISIONS_DIR);
+    match fs.create_dir(&dir, 0o755) {
+        Ok(()) => fs
+            .sync_dir(&layout.meta)
+            .ctx("fsync directory", &layout.meta)?,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io("create directory", &dir, e)),
+    }
+    let target = path(layout, &p.global_id);
+    let tmp = dir.join(format!("{}.tmp", hex(&p.global_id)));
+    match fs.remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("remove", &tmp, e)),
+    }
+    let mut text = format!(
+        "skillwal decision: committed\ntransaction {}\n",
+        hex(&p.global_id)
+    );
+    for (i, r) in p.roots.iter().enumerate() {
+        let role = if i == p.coordinator as usize {
+            "coordinator"
+        } else {
+            "participant"
+        };
+        text.push_str(&format!(
+            "{role} {} {}\n",
+            hex(&r.id),
+            String::from_utf8_lossy(&r.root)
+        ));
+    }
+    let file = fs
+        .open(&tmp, OpenMode::CreateNew { mode: 0o644 })
+        .ctx("create", &tmp)?;
+    file.write_all_at(text.as_bytes(), 0).ctx("write", &tmp)?;
+    file.sync_all().ctx("fsync", &tmp)?;
+    drop(file);
+    match fs.rename_noreplace(&tmp, &target) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            fs.remove_file(&tmp).ctx("remove", &tmp)?;
+        }
+        Err(e) => return Err(Error::io("rename", &tmp, e)),
+    }
+    Ok(fs.sync_dir(&dir).ctx("fsync directory", &dir)?)
+}
+
+/// Drops a kept decision once every participant has retired its part: unlinked, the
+/// directory synced. Nothing to do when it is not kept.
+pub fn forget(fs: &dyn FileSystem, layout: &Layout, global_id: &[u8; 16]) -> Result<()> {
+    let p = path(layout, global_id);
+    match fs.remove_file(&p) {
+        Ok(()) => {
+            let dir = layout.meta.join(DECISIONS_DIR);
+            Ok(fs.sync_dir(&dir).ctx("fsync directory", &dir)?)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("remove", &p, e)),
+    }
+}
