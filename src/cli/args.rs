@@ -115,6 +115,28 @@ pub enum Command {
         #[arg(long)]
         keep_files: bool,
     },
+    /// Copy an artifact to another collection: its files, manifest entry and lock entry (the
+    /// source collection is not changed)
+    Copy {
+        name: String,
+        #[arg(long = "type", value_enum)]
+        r#type: Option<TypeArg>,
+        /// The destination: a collection of the same home, or a collection directory (a path
+        /// holding a `/`)
+        #[arg(long, value_name = "COLLECTION")]
+        to: String,
+    },
+    /// Move an artifact to another collection: files, both manifests and both locks in one
+    /// transaction across the two (after any crash it is in exactly one of them)
+    Move {
+        name: String,
+        #[arg(long = "type", value_enum)]
+        r#type: Option<TypeArg>,
+        /// The destination: a collection of the same home, or a collection directory (a path
+        /// holding a `/`)
+        #[arg(long, value_name = "COLLECTION")]
+        to: String,
+    },
     /// Show what `update` would change in an artifact's files, per file (unified diff)
     Diff {
         name: String,

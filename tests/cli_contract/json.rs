@@ -17,6 +17,26 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ("init", &["config", "path"]),
     ("add", &["added"]),
     ("remove", &["removed", "snapshot"]),
+    (
+        "copy",
+        &[
+            "copied",
+            "content_hash",
+            "base_copied",
+            "transaction_across",
+            "snapshot",
+        ],
+    ),
+    (
+        "move",
+        &[
+            "moved",
+            "content_hash",
+            "base_copied",
+            "transaction_across",
+            "snapshot",
+        ],
+    ),
     ("update", &["updates", "snapshot", "not_updated"]),
     ("diff", &["name", "type", "files"]),
     ("list", &["artifacts", "path"]),
@@ -187,6 +207,43 @@ fn remove_json() {
     let v = sb.run(&["--json", "remove", "review"]).ok().json();
     check("remove", &v);
     names_the_collection(&v, "default", &coll);
+}
+
+#[test]
+fn copy_and_move_json() {
+    let (sb, coll) = three();
+    sb.run(&["-c", "work", "init"]).ok();
+    let v = sb
+        .run(&["--json", "copy", "review", "--to", "work"])
+        .ok()
+        .json();
+    check("copy", &v);
+    names_the_collection(&v, "default", &coll);
+    assert!(v["transaction_across"].is_null() && v["snapshot"].is_null());
+    let v = sb
+        .run(&["--json", "-c", "work", "move", "review", "--to", "default"])
+        .code(1)
+        .json_err();
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("already in the collection"),
+        "{v}"
+    );
+    sb.run(&["remove", "review"]).ok();
+    let v = sb
+        .run(&["--json", "-c", "work", "move", "review", "--to", "default"])
+        .ok()
+        .json();
+    check("move", &v);
+    assert_eq!(
+        v["transaction_across"].as_str().map(str::len),
+        Some(32),
+        "{v}"
+    );
+    assert_eq!(v["moved"]["name"], "review");
+    assert!(v["snapshot"]["snapshot"]["id"].is_u64(), "{v}");
 }
 
 #[test]

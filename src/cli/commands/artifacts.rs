@@ -1,13 +1,15 @@
 //! The commands on artifacts: add, remove, update, diff.
 
-use super::{done, find, open, open_for_reading, open_writable, target};
+use super::{destination, done, find, open, open_for_reading, open_two, open_writable, target};
 use crate::cli::advice::SaysUnchanged;
 use crate::cli::args::{Global, StrategyArg};
 use crate::cli::exit::{Exit, UsageError};
 use crate::cli::output::{NotUpdated, Output};
 use crate::cli::suggest;
 use anyhow::{Context, Result, anyhow, bail};
-use skillwal::skillmeat::collection::{Collection, CollectionError, Strategy, UpdateInput};
+use skillwal::skillmeat::collection::{
+    Collection, CollectionError, Strategy, Transfer, UpdateInput,
+};
 use skillwal::skillmeat::home::Home;
 use skillwal::skillmeat::source::fetch_in;
 use skillwal::skillmeat::{Artifact, ArtifactType, Fetched, SourceSpec, default_name};
@@ -183,6 +185,26 @@ pub fn remove(
     let snap = c.remove(&a.name, a.artifact_type, keep_files)?;
     c.close()?;
     out.removed(&a.name, a.artifact_type, keep_files, &snap)?;
+    Ok(Exit::Ok)
+}
+
+/// `copy` and `move`: the artifact from the selected collection to `to`.
+pub fn transfer(
+    g: &Global,
+    name: &str,
+    ty: Option<ArtifactType>,
+    to: &str,
+    how: Transfer,
+    out: &Output,
+) -> Result<Exit> {
+    let t = target(g, out)?;
+    let to = destination(g, to)?;
+    let (mut src, mut dst) = open_two(&t, &to, g, out)?;
+    let a = find(&src, name, ty)?;
+    let outcome = Collection::transfer(&mut src, &mut dst, &a.name, a.artifact_type, how)?;
+    src.close()?;
+    dst.close()?;
+    out.transferred(&a.name, a.artifact_type, &t.dir, &to, &outcome)?;
     Ok(Exit::Ok)
 }
 

@@ -17,7 +17,7 @@ use anyhow::{Context, Result, anyhow};
 use skillwal::fs::fault::FaultFs;
 use skillwal::fs::real::RealFs;
 use skillwal::fs::{FileKind, FileSystem};
-use skillwal::skillmeat::collection::{Collection, CollectionError};
+use skillwal::skillmeat::collection::{Collection, CollectionError, Transfer};
 use skillwal::skillmeat::home::Home;
 use skillwal::skillmeat::{Artifact, ArtifactType};
 use skillwal::{Error, OpenOptions};
@@ -161,6 +161,59 @@ fn open(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
     Ok(c)
 }
 
+/// Opens two collections for a command that changes both, locked in their identities'
+/// order (never in the order named, so two opposite commands never wait for each other);
+/// waits for another process unless `--no-wait`, saying so, as [`open`] does.
+fn open_two(
+    first: &Target,
+    second: &Path,
+    g: &Global,
+    out: &Output,
+) -> Result<(Collection, Collection)> {
+    if first.dir == second {
+        return Err(UsageError(format!(
+            "{} is both the source and the destination",
+            second.display()
+        ))
+        .into());
+    }
+    let fs = file_system()?;
+    let dirs = [first.dir.as_path(), second];
+    let no_wait = OpenOptions {
+        no_wait: true,
+        ..Default::default()
+    };
+    let opened = match Collection::open_several(fs.clone(), &dirs, &no_wait) {
+        Err(CollectionError::Engine(Error::Locked { root, holder })) if !g.no_wait => {
+            out.waiting(&root, holder.as_deref());
+            Collection::open_several(fs, &dirs, &OpenOptions::default())
+        }
+        other => other,
+    }?;
+    let mut both = Vec::with_capacity(2);
+    for ((mut c, report), dir) in opened.into_iter().zip(dirs) {
+        c.set_progress(out.reporter());
+        out.recovered(dir, &report);
+        if let Some(stale) = c.stale_state() {
+            out.stale_state(stale);
+        }
+        both.push(c);
+    }
+    let second = both.pop().expect("two opened");
+    let mut first_c = both.pop().expect("two opened");
+    first_c.set_snapshot_retention(snapshot_keep(first)?);
+    Ok((first_c, second))
+}
+
+/// The directory `--to` names: a path when it holds a `/`, else a collection of the home.
+fn destination(g: &Global, to: &str) -> Result<PathBuf> {
+    if to.contains('/') {
+        return canonical(Path::new(to));
+    }
+    let home = Home::resolve(g.home.as_deref())?.with_fs(file_system()?);
+    canonical(&home.collection_dir(to))
+}
+
 /// Opens for reading: like [`open`], but a collection that cannot be written is read
 /// without the engine when it has nothing to recover.
 fn open_for_reading(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
@@ -293,6 +346,12 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
             r#type,
             keep_files,
         } => artifacts::remove(g, name, r#type.map(ty), *keep_files, out),
+        Command::Copy { name, r#type, to } => {
+            artifacts::transfer(g, name, r#type.map(ty), to, Transfer::Copy, out)
+        }
+        Command::Move { name, r#type, to } => {
+            artifacts::transfer(g, name, r#type.map(ty), to, Transfer::Move, out)
+        }
         Command::Diff { name, r#type } => artifacts::diff(g, name, r#type.map(ty), out),
         Command::List => collection::list(g, out),
         Command::Show { name, r#type } => collection::show(g, name, r#type.map(ty), out),

@@ -2,7 +2,9 @@
 
 use super::{Output, Printed, note_line, short};
 use serde_json::json;
-use skillwal::skillmeat::collection::{SnapshotOutcome, UpdateAction, UpdateOutcome};
+use skillwal::skillmeat::collection::{
+    SnapshotOutcome, Transfer, TransferOutcome, UpdateAction, UpdateOutcome,
+};
 use skillwal::skillmeat::threeway::FileDiff;
 use skillwal::skillmeat::{Artifact, ArtifactType, LockEntry};
 use std::io::{self, Write};
@@ -156,6 +158,53 @@ impl Output {
                 writeln!(w, "Removed {ty} {name}")?;
             }
             auto_snapshot_line(w, snap)
+        })
+    }
+
+    pub fn transferred(
+        &self,
+        name: &str,
+        ty: ArtifactType,
+        from: &Path,
+        to: &Path,
+        o: &TransferOutcome,
+    ) -> Printed {
+        let verb = match o.transfer {
+            Transfer::Copy => "copied",
+            Transfer::Move => "moved",
+        };
+        if self.json {
+            return self.json(json!({
+                verb: {"name": name, "type": ty.as_str(), "from": from, "to": to},
+                "content_hash": o.content_hash,
+                "base_copied": o.base_copied,
+                "transaction_across": o.across,
+                "snapshot": o.snapshot,
+            }));
+        }
+        self.text(|w| {
+            let how = match o.transfer {
+                Transfer::Copy => "Copied",
+                Transfer::Move => "Moved",
+            };
+            writeln!(w, "{how} {ty} {name} from {} to {}", from.display(), to.display())?;
+            if let Some(id) = &o.across {
+                writeln!(
+                    w,
+                    "  one transaction across both collections ({}): after any crash it is in exactly one of them",
+                    &id[..12.min(id.len())]
+                )?;
+            }
+            if !o.base_copied {
+                writeln!(
+                    w,
+                    "  its files differ from its last update, so no merge base was copied: a later `update --strategy merge` there cannot merge"
+                )?;
+            }
+            match &o.snapshot {
+                Some(snap) => auto_snapshot_line(w, snap),
+                None => Ok(()),
+            }
         })
     }
 

@@ -43,6 +43,15 @@ impl Edit<'_> {
         Ok(())
     }
 
+    /// Marks the documents as committed by a transaction committed elsewhere (one across
+    /// several collections): the texts [`Edit::stage`] staged are the documents' originals.
+    pub(super) fn committed_elsewhere(mut self) {
+        let (manifest, lock) = self.staged.take().expect("staged before the commit");
+        self.docs.manifest.rebase(manifest);
+        self.docs.lock.rebase(lock);
+        self.committed = true;
+    }
+
     /// Commits `t`, whose documents [`Edit::stage`] staged, durably; the documents as staged
     /// are then the documents as committed.
     pub(super) fn commit(mut self, t: Transaction<'_>) -> Result<()> {

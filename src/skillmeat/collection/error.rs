@@ -92,6 +92,24 @@ pub enum CollectionError {
         /// The type asked for, if any.
         ty: Option<ArtifactType>,
     },
+    /// The artifact's files hold entries that a copy leaves out (ignored names such as
+    /// `.git/`): copying or moving it would lose them. Nothing was changed.
+    #[error(
+        "the files of {ty} {name} hold entries a copy leaves out ({}): moving or copying it would lose them; move them out of {} first",
+        entries.join(", "),
+        path.display()
+    )]
+    WouldLeaveOut {
+        /// The artifact's name.
+        name: String,
+        /// Its type.
+        ty: ArtifactType,
+        /// Its files' path.
+        path: PathBuf,
+        /// The entries left out (ignored names such as `.git/`).
+        entries: Vec<String>,
+    },
+
     /// A name without a type matches artifacts of several types.
     #[error("{name:?} names more than one artifact ({})", types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", "))]
     Ambiguous {

@@ -23,6 +23,7 @@ mod error;
 mod queries;
 mod snapshots;
 mod sources;
+mod transfer;
 mod update;
 
 pub use content::fetched_hash;
@@ -30,6 +31,7 @@ pub use documents::DOCUMENT_BYTES_MAX;
 pub use error::{CollectionError, Result};
 pub use queries::{ArtifactStatus, FileState, VerifyReport};
 pub use snapshots::{DEFAULT_SNAPSHOT_KEEP, RollbackOutcome, SnapshotOutcome, parse_snapshot_id};
+pub use transfer::{Transfer, TransferOutcome};
 pub use update::{Answer, Strategy, UpdateAction, UpdateInput, UpdateOutcome};
 
 use content::*;
@@ -101,7 +103,19 @@ impl Collection {
         dir: &Path,
         opts: &OpenOptions,
     ) -> Result<(Collection, RecoveryReport)> {
-        let mut location = super::state::locate(&fs, dir)?;
+        let location = Collection::locate_for_open(&fs, dir, opts)?;
+        let engine = Engine::open_layout(fs.clone(), &location.layout, opts)?;
+        Collection::with_engine(fs, dir, location, engine)
+    }
+
+    /// Where the state of the collection at `dir` is, moved beside the collection first if
+    /// an older skillwal kept it inside. Fails when `dir` is not a collection.
+    fn locate_for_open(
+        fs: &Arc<dyn FileSystem>,
+        dir: &Path,
+        opts: &OpenOptions,
+    ) -> Result<super::state::Location> {
+        let location = super::state::locate(fs, dir)?;
         if !exists(fs.as_ref(), &dir.join(MANIFEST_FILE_NAME))?
             && !exists(fs.as_ref(), &location.layout.journal)?
         {
@@ -109,12 +123,22 @@ impl Collection {
                 dir: dir.to_path_buf(),
             });
         }
-        if location.legacy {
-            super::state::migrate(fs.as_ref(), dir, opts.no_wait)?;
-            location = super::state::locate(&fs, dir)?;
+        if !location.legacy {
+            return Ok(location);
         }
+        super::state::migrate(fs.as_ref(), dir, opts.no_wait)?;
+        Ok(super::state::locate(fs, dir)?)
+    }
+
+    /// The collection at `dir` around its opened (and recovered) engine: checkpointed, its
+    /// documents read.
+    fn with_engine(
+        fs: Arc<dyn FileSystem>,
+        dir: &Path,
+        location: super::state::Location,
+        mut engine: Engine,
+    ) -> Result<(Collection, RecoveryReport)> {
         let store = Store::new(fs.clone(), &location.layout);
-        let mut engine = Engine::open_layout(fs.clone(), &location.layout, opts)?;
         engine.checkpoint()?;
         let report = engine.recovery_report().clone();
         let docs = read_docs(fs.as_ref(), dir)?;

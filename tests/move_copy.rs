@@ -1,0 +1,406 @@
+//! `skillwal move` and `skillwal copy` between two collections, through the built binary
+//! (wal-spec.md §14): killed for real (SIGKILL by the crash hook, `SKILLWAL_CRASH_AFTER`)
+//! after every mutating call, the next commands — started in either collection — find both
+//! collections exactly before or exactly after (every path's kind, bytes, mode and link
+//! target; manifests and locks), so the artifact is in exactly one collection after a move;
+//! two processes moving in opposite directions at once both finish.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_skillwal")
+}
+
+fn run(home: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut c = Command::new(bin());
+    c.env("SKILLWAL_HOME", home)
+        .env_remove("SKILLWAL_CRASH_AFTER");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.args(args).output().expect("runs")
+}
+
+fn ok(home: &Path, args: &[&str]) -> Output {
+    let o = run(home, &[], args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// Everything a user can see below `dir`, `.skillwal` left out: kind, bytes, mode, target.
+type Tree = BTreeMap<PathBuf, String>;
+
+fn tree(dir: &Path) -> Tree {
+    let mut out = Tree::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Tree) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries {
+        let p = e.unwrap().path();
+        if p.file_name().is_some_and(|n| n == ".skillwal") {
+            continue;
+        }
+        let m = std::fs::symlink_metadata(&p).unwrap();
+        let rel = p.strip_prefix(root).unwrap().to_path_buf();
+        let mode = m.mode() & 0o7777;
+        if m.file_type().is_symlink() {
+            out.insert(
+                rel,
+                format!("link -> {:?}", std::fs::read_link(&p).unwrap()),
+            );
+        } else if m.is_dir() {
+            out.insert(rel, format!("dir {mode:o}"));
+            walk(root, &p, out);
+        } else {
+            let bytes = std::fs::read(&p).unwrap();
+            let text = if p.extension().is_some_and(|x| x == "toml" || x == "lock") {
+                // Manifest and lock: every byte but the timestamps, which the reference
+                // run and a crashed one write at different moments.
+                mask_times(&String::from_utf8_lossy(&bytes))
+            } else {
+                format!("{} B {:x}", bytes.len(), crc(&bytes))
+            };
+            out.insert(rel, format!("file {mode:o} {text}"));
+        }
+    }
+}
+
+/// `text` with every timestamp written now (`2026-12-02T17:22:52.651043`) as `<time>`.
+fn mask_times(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let is_time = b.len() - i >= 19
+            && b[i..i + 19].iter().enumerate().all(|(k, c)| match k {
+                4 | 7 => *c == b'-',
+                10 => *c == b'T',
+                13 | 16 => *c == b':',
+                _ => c.is_ascii_digit(),
+            });
+        if is_time {
+            let mut j = i + 19;
+            while j < b.len() && (b[j] == b'.' || b[j].is_ascii_digit()) {
+                j += 1;
+            }
+            out.push_str("<time>");
+            i = j;
+        } else {
+            let c = text[i..].chars().next().unwrap();
+            out.push(c);
+            i += c.len_utf8();
+        }
+    }
+    out
+}
+
+fn crc(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, x| {
+        (h ^ *x as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// Both collections' trees.
+fn state(home: &Path) -> (Tree, Tree) {
+    (
+        tree(&home.join("collections/default")),
+        tree(&home.join("collections/work")),
+    )
+}
+
+/// A home with collections `default` (holding skill `hello`: an executable script, a link,
+/// a private directory) and `work` (holding command `note`).
+fn template(dir: &Path) -> PathBuf {
+    let src = dir.join("src/hello");
+    std::fs::create_dir_all(src.join("private")).unwrap();
+    std::fs::write(
+        src.join("SKILL.md"),
+        "---\nname: hello\ndescription: hi\n---\nbody\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("run.sh"), "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(src.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(src.join("private/key.txt"), "k\n").unwrap();
+    std::fs::set_permissions(src.join("private"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink("SKILL.md", src.join("README")).unwrap();
+    std::fs::write(dir.join("src/note.md"), "# note\n").unwrap();
+    let home = dir.join("home");
+    ok(&home, &["init"]);
+    ok(&home, &["-c", "work", "init"]);
+    ok(&home, &["add", "skill", src.to_str().unwrap()]);
+    ok(
+        &home,
+        &[
+            "-c",
+            "work",
+            "add",
+            "command",
+            dir.join("src/note.md").to_str().unwrap(),
+        ],
+    );
+    home
+}
+
+fn fresh_copy(template: &Path, to: &Path) -> PathBuf {
+    let _ = std::fs::remove_dir_all(to);
+    let s = Command::new("cp")
+        .arg("-a")
+        .arg(template)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(s.success());
+    to.to_path_buf()
+}
+
+/// Recovers by running `list` in each collection, `work` first when `work_first`.
+fn recover(home: &Path, work_first: bool) {
+    let order: [&[&str]; 2] = if work_first {
+        [&["-c", "work", "list"], &["list"]]
+    } else {
+        [&["list"], &["-c", "work", "list"]]
+    };
+    for args in order {
+        ok(home, args);
+    }
+}
+
+/// `args` killed after every mutating call: both collections before or after, whichever
+/// collection recovers first; `verify` clean in both; and once the command finished,
+/// only after.
+fn every_crash_point(args: &[&str], check_after: impl Fn(&Path)) -> u64 {
+    let tmp = tempfile::tempdir().unwrap();
+    let template = template(tmp.path());
+    let before = state(&template);
+    let reference = fresh_copy(&template, &tmp.path().join("reference"));
+    ok(&reference, args);
+    check_after(&reference);
+    let after = state(&reference);
+    assert_ne!(before, after);
+    let mut points = 0;
+    for n in 1.. {
+        let home = fresh_copy(&template, &tmp.path().join("run"));
+        let o = run(&home, &[("SKILLWAL_CRASH_AFTER", &n.to_string())], args);
+        let finished = o.status.success();
+        if !finished {
+            assert_eq!(
+                std::os::unix::process::ExitStatusExt::signal(&o.status),
+                Some(9),
+                "call {n}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        recover(&home, n % 2 == 1);
+        let got = state(&home);
+        assert!(
+            got == after || (!finished && got == before),
+            "{args:?} killed after call {n} (finished: {finished}): neither before nor after\n got {got:#?}"
+        );
+        for v in [&["verify"][..], &["-c", "work", "verify"]] {
+            ok(&home, v);
+        }
+        points += 1;
+        if finished {
+            break;
+        }
+    }
+    points
+}
+
+#[test]
+fn a_move_killed_at_every_call_leaves_the_artifact_in_exactly_one_collection() {
+    let points = every_crash_point(&["move", "hello", "--to", "work"], |home| {
+        let (d, w) = state(home);
+        assert!(!d.keys().any(|p| p.starts_with("skills/hello")));
+        assert_eq!(
+            w.get(Path::new("skills/hello/run.sh")).map(|s| &s[..8]),
+            Some("file 755")
+        );
+        assert_eq!(
+            w.get(Path::new("skills/hello/private")).map(String::as_str),
+            Some("dir 700")
+        );
+        assert!(w[Path::new("skills/hello/README")].starts_with("link"));
+        assert!(w[Path::new("collection.toml")].contains("hello"));
+        assert!(w[Path::new("collection.lock")].contains("hello"));
+        assert!(!d[Path::new("collection.lock")].contains("hello"));
+    });
+    eprintln!("move: {points} crash points, each recovered from both collections in turn");
+    assert!(points > 20);
+}
+
+#[test]
+fn a_copy_killed_at_every_call_changes_only_the_destination() {
+    let points = every_crash_point(&["-c", "work", "copy", "note", "--to", "default"], |home| {
+        let (d, w) = state(home);
+        assert!(d.contains_key(Path::new("commands/note.md")));
+        assert!(w.contains_key(Path::new("commands/note.md")));
+    });
+    eprintln!("copy: {points} crash points");
+    assert!(points > 5);
+}
+
+#[test]
+fn a_move_refuses_what_it_cannot_do_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = template(tmp.path());
+    let before = state(&home);
+    for (args, says) in [
+        (
+            &["move", "hello", "--to", "default"][..],
+            "both the source and the destination",
+        ),
+        (&["move", "nope", "--to", "work"], "no artifact named"),
+        (
+            &["-c", "work", "copy", "note", "--to", "work"],
+            "both the source",
+        ),
+    ] {
+        let o = run(&home, &[], args);
+        assert!(!o.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert_eq!(state(&home), before, "{args:?}");
+    }
+    ok(&home, &["copy", "hello", "--to", "work"]);
+    let copied = state(&home);
+    let o = run(&home, &[], &["move", "hello", "--to", "work"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("already in the collection"));
+    assert_eq!(state(&home), copied);
+}
+
+/// Two processes moving artifacts in opposite directions at once, many times: each pair
+/// finishes (the roots are locked in one order whatever the direction), and nothing is
+/// lost: every artifact is in exactly one collection, where the last move put it.
+#[test]
+fn opposite_moves_at_once_never_deadlock_or_lose_an_artifact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = template(tmp.path());
+    for round in 0..12 {
+        let (hello_to, note_to, hello_from, note_from) = if round % 2 == 0 {
+            ("work", "default", "default", "work")
+        } else {
+            ("default", "work", "work", "default")
+        };
+        let start = Instant::now();
+        let spawn = |from: &str, name: &str, to: &str| {
+            Command::new(bin())
+                .env("SKILLWAL_HOME", &home)
+                .args(["-c", from, "move", name, "--to", to])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let mut a = spawn(hello_from, "hello", hello_to);
+        let mut b = spawn(note_from, "note", note_to);
+        for (name, child) in [("hello", &mut a), ("note", &mut b)] {
+            loop {
+                if let Some(status) = child.try_wait().unwrap() {
+                    assert!(status.success(), "round {round}: moving {name} failed");
+                    break;
+                }
+                assert!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "round {round}: the two moves wait for each other"
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        let (d, w) = state(&home);
+        let has = |t: &Tree, p: &str| t.contains_key(Path::new(p));
+        let hello_in_work = has(&w, "skills/hello");
+        let note_in_work = has(&w, "commands/note.md");
+        assert_eq!(hello_in_work, hello_to == "work", "round {round}");
+        assert_eq!(
+            has(&d, "skills/hello"),
+            hello_to == "default",
+            "round {round}"
+        );
+        assert_eq!(note_in_work, note_to == "work", "round {round}");
+        assert_eq!(
+            has(&d, "commands/note.md"),
+            note_to == "default",
+            "round {round}"
+        );
+    }
+    for v in [&["verify"][..], &["-c", "work", "verify"]] {
+        ok(&home, v);
+    }
+}
+
+/// A move killed between the destination's prepare and the source's decision, seen before
+/// recovery: `recover --dry-run` and `journal inspect` in the destination show its part as
+/// one transaction across the two collections, with both roots and the decision so far
+/// (none: it would be rolled back); then the source's commit point passed: rolled forward.
+#[test]
+fn recover_dry_run_and_journal_inspect_show_a_move_as_one_transaction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let template = template(tmp.path());
+    let mut seen = Vec::new();
+    for n in 1.. {
+        let home = fresh_copy(&template, &tmp.path().join("run"));
+        let o = run(
+            &home,
+            &[("SKILLWAL_CRASH_AFTER", &n.to_string())],
+            &["move", "hello", "--to", "work"],
+        );
+        if o.status.success() {
+            break;
+        }
+        let dry = ok(&home, &["-c", "work", "recover", "--dry-run", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
+        let plan = &v["plan"];
+        if plan["outcome"] != "across-roots" {
+            continue;
+        }
+        let across = &plan["across"];
+        assert_eq!(across["roots"].as_array().unwrap().len(), 2, "{v}");
+        assert_eq!(across["roots"][0]["coordinator"], true, "{v}");
+        assert!(
+            across["roots"][0]["root"]
+                .as_str()
+                .unwrap()
+                .ends_with("collections/default")
+        );
+        assert!(
+            across["roots"][1]["root"]
+                .as_str()
+                .unwrap()
+                .ends_with("collections/work")
+        );
+        let decision = across["decision"].as_str().unwrap().to_string();
+        let text =
+            String::from_utf8_lossy(&ok(&home, &["-c", "work", "journal", "inspect"]).stdout)
+                .into_owned();
+        assert!(
+            text.contains("prepare") && text.contains(&across["global_id"].as_str().unwrap()[..12]),
+            "{text}"
+        );
+        let human =
+            String::from_utf8_lossy(&ok(&home, &["-c", "work", "recover", "--dry-run"]).stdout)
+                .into_owned();
+        assert!(human.contains("across 2 roots"), "{human}");
+        recover(&home, true);
+        let (d, w) = state(&home);
+        let moved = w.contains_key(Path::new("skills/hello"));
+        assert_eq!(moved, decision == "commit", "call {n}: decision {decision}");
+        assert_eq!(d.contains_key(Path::new("skills/hello")), !moved);
+        seen.push(decision);
+    }
+    assert!(seen.iter().any(|d| d == "abort"), "{seen:?}");
+    assert!(seen.iter().any(|d| d == "commit"), "{seen:?}");
+}
