@@ -404,3 +404,161 @@ fn recover_dry_run_and_journal_inspect_show_a_move_as_one_transaction() {
     assert!(seen.iter().any(|d| d == "abort"), "{seen:?}");
     assert!(seen.iter().any(|d| d == "commit"), "{seen:?}");
 }
+
+/// A move where a file-system call fails (EIO, ENOSPC) at each call in turn: the command
+/// fails or succeeds, the next commands find both collections before or after, and when the
+/// command said that nothing was changed, before.
+#[test]
+fn a_move_failing_at_every_call_is_all_or_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let template = template(tmp.path());
+    let before = state(&template);
+    let args = ["move", "hello", "--to", "work"];
+    let mut tried = 0;
+    for errno in ["EIO", "ENOSPC"] {
+        for n in 1.. {
+            let home = fresh_copy(&template, &tmp.path().join("run"));
+            let o = run(
+                &home,
+                &[("SKILLWAL_FAIL_AT", &format!("{n}:{errno}"))],
+                &args,
+            );
+            let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+            let said_unchanged = stderr.contains("Nothing was changed");
+            recover(&home, n % 2 == 0);
+            let got = state(&home);
+            let moved = got.1.contains_key(Path::new("skills/hello"));
+            assert_eq!(
+                got.0.contains_key(Path::new("skills/hello")),
+                !moved,
+                "{errno} at call {n}: in both or neither\n{stderr}"
+            );
+            if !moved {
+                assert_eq!(
+                    got, before,
+                    "{errno} at call {n}: not moved, yet changed\n{stderr}"
+                );
+            }
+            if said_unchanged {
+                assert!(
+                    !moved,
+                    "{errno} at call {n}: said nothing was changed\n{stderr}"
+                );
+            }
+            tried += 1;
+            if o.status.success() {
+                break;
+            }
+        }
+    }
+    eprintln!("move with an error at each call: {tried} runs");
+}
+
+/// Unmounts a tmpfs when dropped.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A move from a collection on the test's file system to one on a tmpfs (another file
+/// system: each collection's journal and staging stay on its own, no rename crosses them),
+/// killed after every call. Skipped, saying so, where a tmpfs cannot be mounted (not root).
+#[test]
+fn a_move_to_another_file_system_killed_at_every_call() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fs2 = tmp.path().join("fs2");
+    std::fs::create_dir(&fs2).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64m", "tmpfs"])
+        .arg(&fs2)
+        .output();
+    if !mounted.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!(
+            "skipped: cannot mount a tmpfs here ({})",
+            mounted
+                .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_string())
+                .unwrap_or_else(|e| e.to_string())
+        );
+        return;
+    }
+    let _unmount = Mounted(fs2.clone());
+    let other = fs2.join("other");
+    let template = template(&tmp.path().join("t"));
+    ok(
+        &template,
+        &["--collection-dir", other.to_str().unwrap(), "init"],
+    );
+    let dev = |p: &Path| std::fs::metadata(p).unwrap().dev();
+    assert_ne!(dev(&template), dev(&other), "two file systems");
+    let snap = |home: &Path, other: &Path| (tree(&home.join("collections/default")), tree(other));
+    let before = snap(&template, &other);
+    let saved = tmp.path().join("saved-other");
+    let save = |to: &Path| {
+        let _ = std::fs::remove_dir_all(to);
+        assert!(
+            Command::new("cp")
+                .arg("-a")
+                .arg(&fs2)
+                .arg(to)
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    let restore = |from: &Path| {
+        for e in std::fs::read_dir(&fs2).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() && !p.is_symlink() {
+                std::fs::remove_dir_all(&p).unwrap();
+            } else {
+                std::fs::remove_file(&p).unwrap();
+            }
+        }
+        assert!(
+            Command::new("cp")
+                .arg("-a")
+                .arg(format!("{}/.", from.display()))
+                .arg(&fs2)
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    save(&saved);
+    let to = other.to_str().unwrap().to_string();
+    let args = ["move", "hello", "--to", &to];
+    let reference = fresh_copy(&template, &tmp.path().join("reference"));
+    ok(&reference, &args);
+    let after = snap(&reference, &other);
+    assert!(after.1.contains_key(Path::new("skills/hello/run.sh")));
+    let mut points = 0;
+    for n in 1.. {
+        restore(&saved);
+        let home = fresh_copy(&template, &tmp.path().join("run"));
+        let o = run(&home, &[("SKILLWAL_CRASH_AFTER", &n.to_string())], &args);
+        let finished = o.status.success();
+        let first: [&[&str]; 2] = [&["--collection-dir", &to, "list"], &["list"]];
+        let order: Vec<&[&str]> = if n % 2 == 0 {
+            first.to_vec()
+        } else {
+            first.iter().rev().copied().collect()
+        };
+        for a in order {
+            ok(&home, a);
+        }
+        let got = snap(&home, &other);
+        assert!(
+            got == after || (!finished && got == before),
+            "killed after call {n}: neither before nor after\n got {got:#?}"
+        );
+        points += 1;
+        if finished {
+            break;
+        }
+    }
+    eprintln!("move to a tmpfs: {points} crash points");
+    assert!(points > 20);
+}
