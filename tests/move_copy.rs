@@ -562,3 +562,110 @@ fn a_move_to_another_file_system_killed_at_every_call() {
     eprintln!("move to a tmpfs: {points} crash points");
     assert!(points > 20);
 }
+
+/// The first crash point of a move after which the destination's part is prepared and the
+/// source's decision is `decision` (`commit` or `abort`), in a fresh copy of `template`.
+fn killed_move_at(template: &Path, scratch: &Path, decision: &str) -> PathBuf {
+    for n in 1.. {
+        let home = fresh_copy(template, scratch);
+        let o = run(
+            &home,
+            &[("SKILLWAL_CRASH_AFTER", &n.to_string())],
+            &["move", "hello", "--to", "work"],
+        );
+        assert!(
+            !o.status.success(),
+            "no crash point with decision {decision}"
+        );
+        let dry = ok(&home, &["-c", "work", "recover", "--dry-run", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
+        if v["plan"]["outcome"] == "across-roots" && v["plan"]["across"]["decision"] == decision {
+            return home;
+        }
+    }
+    unreachable!()
+}
+
+/// Through the binary: a destination whose source collection's state is gone is in doubt
+/// (exit 1, the transaction and what to run named, nothing changed); a source whose
+/// destination's state is gone completes its own part, keeps the decision, which `journal
+/// inspect` lists and `recover --forget-decision` settles; and the destination back in
+/// place learns the decision.
+#[test]
+fn in_doubt_and_kept_decisions_through_the_binary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let template = template(tmp.path());
+    let state_of = |home: &Path, c: &str| home.join("collections/.skillwal").join(c);
+    let away = |home: &Path, c: &str| {
+        std::fs::rename(state_of(home, c), home.join(format!("away-{c}"))).unwrap();
+    };
+    let back = |home: &Path, c: &str| {
+        std::fs::rename(home.join(format!("away-{c}")), state_of(home, c)).unwrap();
+    };
+
+    // In doubt: the coordinator's state moved away.
+    let home = killed_move_at(&template, &tmp.path().join("doubt"), "commit");
+    let before = tree(&home.join("collections/work"));
+    away(&home, "default");
+    let o = run(&home, &[], &["-c", "work", "list"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("whether the transaction committed is not known"),
+        "{err}"
+    );
+    assert!(err.contains("recover --discard"), "{err}");
+    assert_eq!(
+        tree(&home.join("collections/work")),
+        before,
+        "nothing written in doubt"
+    );
+    back(&home, "default");
+    recover(&home, true);
+    assert!(tree(&home.join("collections/work")).contains_key(Path::new("skills/hello")));
+
+    // Kept: the participant's state moved away while the coordinator recovers.
+    let home = killed_move_at(&template, &tmp.path().join("kept"), "commit");
+    away(&home, "work");
+    let o = ok(&home, &["--json", "list"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let across = &v["recovered"]["across_roots"];
+    assert_eq!(across["decision_kept"], true, "{v}");
+    let id = across["global_id"].as_str().unwrap().to_string();
+    let inspect = ok(&home, &["--json", "journal", "inspect"]);
+    let v: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(v["kept_decisions"][0]["global_id"], id.as_str(), "{v}");
+    // The participant back: it completes its part, and the kept decision is dropped.
+    back(&home, "work");
+    recover(&home, true);
+    let (d, w) = state(&home);
+    assert!(
+        w.contains_key(Path::new("skills/hello")) && !d.contains_key(Path::new("skills/hello"))
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&ok(&home, &["--json", "journal", "inspect"]).stdout).unwrap();
+    assert_eq!(v["kept_decisions"], serde_json::json!([]), "{v}");
+
+    // Gone for good: the user forgets the kept decision.
+    let home = killed_move_at(&template, &tmp.path().join("gone"), "commit");
+    away(&home, "work");
+    ok(&home, &["list"]);
+    let text = String::from_utf8_lossy(&ok(&home, &["journal", "inspect"]).stdout).into_owned();
+    assert!(text.contains("kept decision"), "{text}");
+    let id = text
+        .split("kept decision: transaction ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let o = ok(&home, &["--json", "recover", "--forget-decision", &id]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["forgotten"]["was_kept"], true, "{v}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&ok(&home, &["--json", "journal", "inspect"]).stdout).unwrap();
+    assert_eq!(v["kept_decisions"], serde_json::json!([]));
+    let o = run(&home, &[], &["recover", "--forget-decision", "not-an-id"]);
+    assert_eq!(o.status.code(), Some(1));
+}

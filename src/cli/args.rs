@@ -188,6 +188,11 @@ pub enum Command {
         /// damaged journal or a conflict; look with `journal inspect` first)
         #[arg(long)]
         discard: bool,
+        /// Forget the decision of a transaction across collections that this collection
+        /// keeps for one that could not be reached (`journal inspect` lists them): only once
+        /// that collection is gone for good
+        #[arg(long, value_name = "ID", conflicts_with_all = ["dry_run", "discard"])]
+        forget_decision: Option<String>,
     },
     /// Walk through a crash and its recovery on a throw-away collection (offline, seconds)
     Demo {

@@ -136,6 +136,34 @@ impl Engine {
         super::identity::create(self.session.fs.as_ref(), &self.session.layout, seed)
     }
 
+    /// The decisions this root keeps as the coordinator of transactions across roots for
+    /// participants it could not reach (wal-spec.md §14.5).
+    pub fn kept_decisions(&self) -> Result<Vec<super::multi_root::decisions::KeptDecision>> {
+        super::multi_root::decisions::kept(self.session.fs.as_ref(), &self.session.layout.meta)
+    }
+
+    /// Forgets the kept decision of transaction `global_id` (32 hex digits): the user says
+    /// that every root that could not be reached is gone for good, or had its part
+    /// discarded. A root that still holds its part and comes back would then roll it back
+    /// (presumed abort) while this root keeps its own: use only for roots that will not.
+    /// Returns whether a decision was kept. Fails when `global_id` is not 32 hex digits.
+    pub fn forget_decision(&mut self, global_id: &str) -> Result<bool> {
+        self.session.check_usable()?;
+        let Some(gid) = super::multi_root::decisions::parse_global_id(global_id) else {
+            return Err(Error::Rejected {
+                op: "forget decision",
+                path: global_id.to_string(),
+                reason: "a transaction's id is 32 hex digits (as `journal inspect` shows it)"
+                    .into(),
+            });
+        };
+        let fs = self.session.fs.as_ref();
+        let layout = &self.session.layout;
+        let kept = super::multi_root::decisions::exists(fs, layout, &gid)?;
+        super::multi_root::decisions::forget(fs, layout, &gid)?;
+        Ok(kept)
+    }
+
     /// Begins a transaction, first checkpointing the previous one if it is still pending.
     /// `label` (cut to 1 KiB) is stored in the journal for `journal inspect`.
     pub fn begin(&mut self, label: &str) -> Result<Transaction<'_>> {

@@ -92,10 +92,14 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "beyond_damage",
             "commit_offset",
             "previous",
+            "kept_decisions",
         ],
     ),
     ("journal verify", &["journal", "ok", "plan", "problem"]),
-    ("recover", &["recovery", "dry_run", "plan", "discarded"]),
+    (
+        "recover",
+        &["recovery", "dry_run", "plan", "discarded", "forgotten"],
+    ),
     ("error", &["error", "exit_code", "changed", "hint"]),
 ];
 

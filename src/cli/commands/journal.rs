@@ -177,7 +177,13 @@ pub fn verify(g: &Global, out: &Output) -> Result<Exit> {
     done(printed, if plan.is_ok() { Exit::Ok } else { Exit::Error })
 }
 
-pub fn recover(g: &Global, dry_run: bool, discard: bool, out: &Output) -> Result<Exit> {
+pub fn recover(
+    g: &Global,
+    dry_run: bool,
+    discard: bool,
+    forget_decision: Option<&str>,
+    out: &Output,
+) -> Result<Exit> {
     let t = target(g, out)?;
     if kind_at(&t.dir) != Some(FileKind::Dir) {
         bail!("{} does not exist", t.dir.display());
@@ -197,8 +203,15 @@ pub fn recover(g: &Global, dry_run: bool, discard: bool, out: &Output) -> Result
         out.discarded(&t.dir, &d)?;
         return Ok(Exit::Ok);
     }
-    let engine = skillwal::Engine::open_layout(file_system()?, &layout, &opts)?;
+    let mut engine = skillwal::Engine::open_layout(file_system()?, &layout, &opts)?;
     let report = engine.recovery_report().clone();
+    if let Some(id) = forget_decision {
+        out.recovered(&t.dir, &report);
+        let kept = engine.forget_decision(id)?;
+        engine.close()?;
+        out.forgotten(&t.dir, id, kept)?;
+        return Ok(Exit::Ok);
+    }
     engine.close()?;
     out.recovery(&t.dir, &report)?;
     Ok(Exit::Ok)

@@ -363,7 +363,11 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
         Command::Journal {
             command: JournalCommand::Verify,
         } => journal::verify(g, out),
-        Command::Recover { dry_run, discard } => journal::recover(g, *dry_run, *discard, out),
+        Command::Recover {
+            dry_run,
+            discard,
+            forget_decision,
+        } => journal::recover(g, *dry_run, *discard, forget_decision.as_deref(), out),
         Command::Snapshot { message, command } => {
             snapshots::snapshot(g, message.as_deref(), command, out)
         }

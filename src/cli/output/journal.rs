@@ -448,6 +448,17 @@ fn inspect_text(w: &mut dyn Write, r: &InspectReport, command: Option<&str>) -> 
         )?;
         records_text(w, &p.records, true)?;
     }
+    for d in &r.kept_decisions {
+        let c = command.unwrap_or("skillwal");
+        writeln!(
+            w,
+            "kept decision: transaction {} committed; kept for a root that could not be reached (it learns the decision when opened again; `{c} recover --forget-decision {}` once it is gone for good):",
+            d.global_id, d.global_id
+        )?;
+        for line in d.text.lines().skip(2) {
+            writeln!(w, "  {line}")?;
+        }
+    }
     match next_step(r.state, command) {
         Some(line) => writeln!(w, "{line}"),
         None => Ok(()),
@@ -458,7 +469,7 @@ impl Output {
     pub fn recovery(&self, dir: &Path, r: &RecoveryReport) -> Printed {
         if self.json {
             return self
-                .json(json!({"recovery": r, "dry_run": false, "plan": null, "discarded": null}));
+                .json(json!({"recovery": r, "dry_run": false, "plan": null, "discarded": null, "forgotten": null}));
         }
         self.text(|w| writeln!(w, "{}", recovery_line(dir, r)))
     }
@@ -466,15 +477,35 @@ impl Output {
     pub fn dry_run(&self, dir: &Path, plan: &DryRun) -> Printed {
         if self.json {
             return self
-                .json(json!({"recovery": null, "dry_run": true, "plan": plan, "discarded": null}));
+                .json(json!({"recovery": null, "dry_run": true, "plan": plan, "discarded": null, "forgotten": null}));
         }
         self.text(|w| print_plan(w, dir, plan))
+    }
+
+    pub fn forgotten(&self, dir: &Path, id: &str, kept: bool) -> Printed {
+        if self.json {
+            return self.json(
+                json!({"recovery": null, "dry_run": false, "plan": null, "discarded": null,
+                "forgotten": {"transaction": id, "was_kept": kept}}),
+            );
+        }
+        self.text(|w| {
+            if kept {
+                writeln!(
+                    w,
+                    "Forgot the kept decision of transaction {id} in {}; a root that still holds its part would now roll it back",
+                    dir.display()
+                )
+            } else {
+                writeln!(w, "{} keeps no decision of transaction {id}; nothing to forget", dir.display())
+            }
+        })
     }
 
     pub fn discarded(&self, dir: &Path, d: &Discarded) -> Printed {
         if self.json {
             return self
-                .json(json!({"recovery": null, "dry_run": false, "plan": null, "discarded": d}));
+                .json(json!({"recovery": null, "dry_run": false, "plan": null, "discarded": d, "forgotten": null}));
         }
         self.text(|w| match (d.txn_id, d.committed, d.records) {
             (Some(id), committed, records) => writeln!(

@@ -314,6 +314,9 @@ pub struct InspectReport {
     /// When no transaction is live: the last one, whose salt the older header slot still
     /// holds (retired: completed and durable, or aborted). History only; never applied.
     pub previous: Option<PreviousTxn>,
+    /// Decisions of transactions across roots kept beside the journal for roots that could
+    /// not be reached (wal-spec.md §14.5).
+    pub kept_decisions: Vec<crate::engine::multi_root::decisions::KeptDecision>,
 }
 
 /// The last retired transaction, read with the older header slot's salt.

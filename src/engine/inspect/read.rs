@@ -31,6 +31,10 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
         beyond_damage: Vec::new(),
         commit_offset: None,
         previous: None,
+        kept_decisions: match path.parent() {
+            Some(meta) => crate::engine::multi_root::decisions::kept(fs, meta)?,
+            None => Vec::new(),
+        },
     };
     let Some(header) = read_slots(&mut report, file.as_ref(), path)? else {
         return Ok(report);

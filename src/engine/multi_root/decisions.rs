@@ -8,8 +8,9 @@ use crate::engine::layout::Layout;
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileSystem, OpenMode};
 use crate::journal::format::{Participation, hex};
+use serde::Serialize;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The directory of kept decisions, in the engine's directory.
 pub const DECISIONS_DIR: &str = "decisions";
@@ -88,4 +89,48 @@ pub fn forget(fs: &dyn FileSystem, layout: &Layout, global_id: &[u8; 16]) -> Res
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(Error::io("remove", &p, e)),
     }
+}
+
+/// A decision a coordinator keeps (wal-spec.md §14.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeptDecision {
+    /// The transaction's identity across its roots, 32 hex digits.
+    pub global_id: String,
+    /// The file's text: the transaction and every root, by identity and path.
+    pub text: String,
+}
+
+/// The decisions kept in the engine directory `meta`, by global id; none when it keeps none.
+/// Read without a lock (each appears whole by a rename).
+pub fn kept(fs: &dyn FileSystem, meta: &Path) -> Result<Vec<KeptDecision>> {
+    let dir = meta.join(DECISIONS_DIR);
+    let entries = match fs.read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("list", &dir, e)),
+    };
+    let mut out = Vec::new();
+    for e in entries {
+        let Some(name) = e.name.to_str() else {
+            continue;
+        };
+        if name.len() != 32 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue;
+        }
+        let path = dir.join(name);
+        let text = crate::fs::read_small_text(fs, &path, 64 * 1024)?
+            .map(|(t, _)| t)
+            .unwrap_or_default();
+        out.push(KeptDecision {
+            global_id: name.to_string(),
+            text,
+        });
+    }
+    out.sort_by(|a, b| a.global_id.cmp(&b.global_id));
+    Ok(out)
+}
+
+/// The global id `hex` names, when it is 32 hex digits.
+pub fn parse_global_id(hex: &str) -> Option<[u8; 16]> {
+    crate::engine::identity::RootId::parse(&hex.to_ascii_lowercase()).map(|id| id.to_bytes())
 }

@@ -20,7 +20,7 @@
 //! `mod.rs` holds the transaction and its commit; `recovery.rs` recovery across roots and
 //! the dry run; `decisions.rs` the decisions a coordinator keeps for unreachable roots.
 
-mod decisions;
+pub mod decisions;
 mod recovery;
 
 pub(super) use recovery::recover;
