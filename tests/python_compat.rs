@@ -1660,3 +1660,49 @@ fn under_umask_077_both_tools_keep_the_source_modes() {
     w.sw_umask_077(&["rollback", "1", "--yes"]).expect(0);
     assert_eq!(snapshot(&c), at_snapshot, "modes restored under umask 077");
 }
+
+// ---------------------------------------------------------------------------------------
+// 4. A move between two collections the Python tool made (wal-spec.md §14.7)
+
+/// skillwal moves the Python-made `edge-skill` (links, modes, an empty directory) from
+/// `default` to `work`, both made by the Python tool: the Python tool then lists it in
+/// `work` only, and finds both collections clean, its own content hash of the moved skill
+/// equal to the lock's; moving it back leaves the Python tool seeing the start again.
+#[test]
+fn python_collections_after_a_skillwal_move() {
+    let py = python_or_skip!("python_collections_after_a_skillwal_move");
+    let w = World::from_fixture("edge");
+    let start_default = w.py_list(py).0;
+    w.sw(&["move", "edge-skill", "--to", "work"]).expect(0);
+    let names = |coll: &str| -> Vec<(String, String)> {
+        let v = w
+            .skillmeat(py, &["list", "--json", "--no-cache", "--collection", coll])
+            .expect(0)
+            .json();
+        python_list(&v).0
+    };
+    let default_after = names("default");
+    let work_after = names("work");
+    assert!(
+        !default_after.iter().any(|(n, _)| n == "edge-skill"),
+        "{default_after:?}"
+    );
+    assert!(
+        work_after
+            .iter()
+            .any(|(n, t)| n == "edge-skill" && t == "skill"),
+        "{work_after:?}"
+    );
+    w.drift(py, Some("work"))
+        .assert_clean_and_agrees(&w, "work", work_after.len());
+    w.drift(py, Some("default"))
+        .assert_clean_and_agrees(&w, "default", default_after.len());
+    w.sw(&["-c", "work", "move", "edge-skill", "--to", "default"])
+        .expect(0);
+    // The same artifacts; a moved one is appended to the manifest, as an added one is.
+    let sorted = |mut v: Vec<(String, String)>| {
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(names("default")), sorted(start_default));
+}
