@@ -669,3 +669,50 @@ fn in_doubt_and_kept_decisions_through_the_binary() {
     let o = run(&home, &[], &["recover", "--forget-decision", "not-an-id"]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// After a move killed at any call, in either direction, the next command that opens both
+/// collections together (here a `copy` of an artifact that is not there, with `--no-wait`)
+/// recovers and never finds a lock its own process holds: a collection locked first may
+/// have retired its part while the other, locked next, still holds its own and needs the
+/// first for its recovery.
+#[test]
+fn the_next_command_on_both_collections_recovers_after_any_kill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let template = template(tmp.path());
+    let mut tried = 0;
+    for (from, to) in [("default", "work"), ("work", "default")] {
+        let (name, start) = if from == "default" {
+            ("hello", template.clone())
+        } else {
+            // hello in work first, so that work decides this move.
+            let t = fresh_copy(&template, &tmp.path().join("start-work"));
+            ok(&t, &["move", "hello", "--to", "work"]);
+            ("hello", t)
+        };
+        for n in 1.. {
+            let home = fresh_copy(&start, &tmp.path().join("run"));
+            let o = run(
+                &home,
+                &[("SKILLWAL_CRASH_AFTER", &n.to_string())],
+                &["-c", from, "move", name, "--to", to],
+            );
+            let next = run(
+                &home,
+                &[],
+                &["--no-wait", "-c", to, "copy", "nothing-here", "--to", from],
+            );
+            let err = String::from_utf8_lossy(&next.stderr);
+            assert_eq!(
+                next.status.code(),
+                Some(1),
+                "{from} -> {to}, killed after call {n}: {err}"
+            );
+            assert!(err.contains("no artifact named"), "{err}");
+            tried += 1;
+            if o.status.success() {
+                break;
+            }
+        }
+    }
+    eprintln!("{tried} kills, each followed by a command on both collections");
+}

@@ -89,11 +89,16 @@ fn layouts(n: usize, fs: &Arc<dyn FileSystem>) -> Vec<(Arc<dyn FileSystem>, Layo
 /// file and a link kept), both manifests change, and with three roots `/c` gets a file.
 /// `/a` decides. Returns whether `commit` returned `Ok`.
 fn move_x(sim: &SimFs, n: usize) -> bool {
+    move_x_decided_by(sim, n, 0)
+}
+
+/// [`move_x`] with `ROOTS[coordinator]` deciding.
+fn move_x_decided_by(sim: &SimFs, n: usize, coordinator: usize) -> bool {
     let fs: Arc<dyn FileSystem> = Arc::new(sim.handle());
     let Ok(mut engines) = open_several(&layouts(n, &fs), &opts()) else {
         return false;
     };
-    let Ok(mut t) = begin_across(engines.iter_mut().collect(), 0, "move x") else {
+    let Ok(mut t) = begin_across(engines.iter_mut().collect(), coordinator, "move x") else {
         return false;
     };
     let staged = (|| -> skillwal::Result<()> {
@@ -561,4 +566,48 @@ fn a_two_root_commit_has_two_barriers_to_its_commit_point_participant_first() {
         .rposition(|(w, on)| w == "sync_data" && *on == b)
         .unwrap();
     assert!(b_retired > commit_point && b_retired < log.len() - 1);
+}
+
+/// Opening the roots together after a crash — as the next `move` does — recovers whatever
+/// is left to before or after, also when a root locked first has already retired its part
+/// and a root locked later still holds its own, whose recovery needs the first. Every crash
+/// point, with each root deciding in turn, so that the coordinator is locked first in one
+/// run and last in the other. (That the open never waits for a lock its own process holds
+/// is checked through the binary, tests/move_copy.rs: the simulator's locks are one
+/// process's, always free.)
+#[test]
+fn opening_the_roots_together_after_any_crash_recovers_and_never_waits_for_itself() {
+    let base = base(2);
+    let before = snap(&base, 2);
+    for coordinator in 0..2 {
+        let reference = base.fork();
+        assert!(move_x_decided_by(&reference, 2, coordinator));
+        let after = snap(&reference, 2);
+        for call in 1..=reference.mutating_calls() {
+            let f = base.fork();
+            f.set_crash_after(Some(call));
+            let ok = move_x_decided_by(&f, 2, coordinator);
+            for image in [
+                f.crash(CrashModel::Kill, 0),
+                cut(&f, &[CrashModel::DropAll; 2], 0),
+            ] {
+                let fs: Arc<dyn FileSystem> = Arc::new(image.handle());
+                let no_wait = OpenOptions {
+                    no_wait: true,
+                    salt_seed: Some(7),
+                };
+                let engines = open_several(&layouts(2, &fs), &no_wait).unwrap_or_else(|e| {
+                    panic!("coordinator {coordinator}, crash after call {call}: {e}")
+                });
+                for e in engines {
+                    e.close().unwrap();
+                }
+                let got = snap(&image, 2);
+                assert!(
+                    got == after || (!ok && got == before),
+                    "coordinator {coordinator}, crash after call {call}: neither before nor after"
+                );
+            }
+        }
+    }
 }

@@ -93,9 +93,23 @@ impl Engine {
         layout: &Layout,
         opts: &OpenOptions,
     ) -> Result<Engine> {
+        Ok(Engine::open_unless_across(fs, layout, opts, false)?
+            .expect("recovery across roots is allowed"))
+    }
+
+    /// [`Engine::open_layout`]; but when `refuse_across` is set and the root holds a part of
+    /// a transaction across roots to recover, its lock is let go and `None` returned: the
+    /// caller holds other roots' locks, which that recovery may need (wal-spec.md §14.4).
+    pub(super) fn open_unless_across(
+        fs: Arc<dyn FileSystem>,
+        layout: &Layout,
+        opts: &OpenOptions,
+        refuse_across: bool,
+    ) -> Result<Option<Engine>> {
         let mut opened = Opened::lock(fs.clone(), layout, opts)?;
         match recover(&mut opened.session)? {
-            Recovered::Done(recovery) => Ok(opened.into_engine(recovery)),
+            Recovered::Done(recovery) => Ok(Some(opened.into_engine(recovery))),
+            Recovered::AcrossRoots(_) if refuse_across => Ok(None),
             Recovered::AcrossRoots(participation) => {
                 // Recovered with every root it spans, locked in identity order: this lock
                 // is let go first, so that no two processes ever wait in a cycle.
@@ -112,7 +126,7 @@ impl Engine {
                     recovery.outcome = across.this_outcome.clone();
                 }
                 recovery.across_roots = Some(across);
-                Ok(opened.into_engine(recovery))
+                Ok(Some(opened.into_engine(recovery)))
             }
         }
     }

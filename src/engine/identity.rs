@@ -156,8 +156,9 @@ pub(super) fn create(fs: &dyn FileSystem, layout: &Layout, seed: Option<u64>) ->
 /// Opens several roots for work that spans them: each root without an identity gets one
 /// first (under its own lock alone, released at once), then the roots are locked in
 /// ascending identity order, so that two processes opening overlapping sets, in any order,
-/// never wait for each other in a cycle. With `opts.no_wait`, the first root locked by
-/// another process fails the whole call at once ([`Error::Locked`], naming the holder) and
+/// never wait for each other in a cycle (nor for a lock this call holds: a root whose
+/// recovery spans several roots is recovered with every lock let go first). With
+/// `opts.no_wait`, the first root locked by another process fails the whole call at once ([`Error::Locked`], naming the holder) and
 /// the locks already taken are released. Every root is recovered as [`Engine::open`] does.
 ///
 /// Returns the engines in the order of `roots`. Fails with [`Error::SameRoot`] when two of
@@ -185,16 +186,50 @@ pub fn open_several(
             });
         }
     }
-    let mut opened: Vec<Option<Engine>> = (0..roots.len()).map(|_| None).collect();
-    for i in order {
+    // A root whose recovery spans roots needs their locks, some of which this loop may
+    // hold already (a root locked first may have retired its part while one locked later
+    // still holds its own): then every lock is let go, that root recovered alone, and the
+    // roots locked again. Each pass settles one transaction for good, so a few suffice
+    // unless other processes keep leaving new ones.
+    let mut passes = 0;
+    loop {
+        let mut opened: Vec<Option<Engine>> = (0..roots.len()).map(|_| None).collect();
+        let mut blocked = None;
+        for &i in &order {
+            let (fs, layout) = &roots[i];
+            match Engine::open_unless_across(fs.clone(), layout, opts, true)? {
+                Some(e) => opened[i] = Some(e),
+                None => {
+                    blocked = Some(i);
+                    break;
+                }
+            }
+        }
+        let Some(i) = blocked else {
+            return Ok(opened
+                .into_iter()
+                .map(|e| e.expect("every root opened"))
+                .collect());
+        };
+        drop(opened);
+        passes += 1;
+        if passes > OPEN_PASSES_MAX {
+            return Err(Error::Rejected {
+                op: "open",
+                path: roots[i].1.root.display().to_string(),
+                reason: format!(
+                    "after {OPEN_PASSES_MAX} recoveries, a transaction across roots was still left to recover here"
+                ),
+            });
+        }
         let (fs, layout) = &roots[i];
-        opened[i] = Some(Engine::open_layout(fs.clone(), layout, opts)?);
+        drop(Engine::open_layout(fs.clone(), layout, opts)?);
     }
-    Ok(opened
-        .into_iter()
-        .map(|e| e.expect("every root opened"))
-        .collect())
 }
+
+/// How many times [`open_several`] lets its locks go to recover a transaction across roots
+/// before it gives up.
+const OPEN_PASSES_MAX: usize = 2 * crate::limits::ROOTS_PER_TXN_MAX;
 
 /// Where a root's identity file is (for messages and tests).
 pub fn path(layout: &Layout) -> PathBuf {
