@@ -171,11 +171,7 @@ impl Engine {
                     .into(),
             });
         };
-        let fs = self.session.fs.as_ref();
-        let layout = &self.session.layout;
-        let kept = super::multi_root::decisions::exists(fs, layout, &gid)?;
-        super::multi_root::decisions::forget(fs, layout, &gid)?;
-        Ok(kept)
+        super::multi_root::decisions::forget(self.session.fs.as_ref(), &self.session.layout, &gid)
     }
 
     /// Begins a transaction, first checkpointing the previous one if it is still pending.
@@ -384,14 +380,8 @@ fn open_journal(fs: &dyn FileSystem, layout: &Layout) -> Result<JournalFile> {
 /// Whether the root of `layout` has a transaction to recover, found without changing or
 /// locking anything (for read-only collections). `false` when the engine never ran there.
 pub fn needs_recovery(fs: &dyn FileSystem, layout: &Layout) -> Result<bool> {
-    if !fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
-        return Ok(false);
-    }
-    let file = fs
-        .open(&layout.journal, OpenMode::Read)
-        .ctx("open", &layout.journal)?;
-    let scanned = scan(file.as_ref()).map_err(|e| recovery::scan_error(&layout.journal, e))?;
-    Ok(!matches!(scanned.end, ScanEnd::Empty { .. }))
+    Ok(recovery::scan_unlocked(fs, layout)?
+        .is_some_and(|(_, scanned)| !matches!(scanned.end, ScanEnd::Empty { .. })))
 }
 
 /// What [`discard_journal`] threw away.

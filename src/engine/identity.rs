@@ -158,8 +158,9 @@ pub(super) fn create(fs: &dyn FileSystem, layout: &Layout, seed: Option<u64>) ->
 /// ascending identity order, so that two processes opening overlapping sets, in any order,
 /// never wait for each other in a cycle (nor for a lock this call holds: a root whose
 /// recovery spans several roots is recovered with every lock let go first). With
-/// `opts.no_wait`, the first root locked by another process fails the whole call at once ([`Error::Locked`], naming the holder) and
-/// the locks already taken are released. Every root is recovered as [`Engine::open`] does.
+/// `opts.no_wait`, the first root locked by another process fails the whole call at once
+/// ([`Error::Locked`], naming the holder) and the locks already taken are released. Every
+/// root is recovered as [`Engine::open`] does.
 ///
 /// Returns the engines in the order of `roots`. Fails with [`Error::SameRoot`] when two of
 /// them have one identity (the same root twice, or a copy of one's engine directory).

@@ -102,6 +102,35 @@ pub(crate) fn scan_error(path: &Path, e: ScanError) -> Error {
     }
 }
 
+/// The journal of the root laid out as `layout`, opened for reading and scanned without its
+/// lock (a writer holding it may change it meanwhile); `None` when the root has no journal.
+pub(crate) fn scan_unlocked(
+    fs: &dyn FileSystem,
+    layout: &Layout,
+) -> Result<Option<(Box<dyn crate::fs::FileHandle>, Scan)>> {
+    if !fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
+        return Ok(None);
+    }
+    let journal = fs
+        .open(&layout.journal, crate::fs::OpenMode::Read)
+        .ctx("open", &layout.journal)?;
+    let scanned = crate::journal::reader::scan(journal.as_ref())
+        .map_err(|e| scan_error(&layout.journal, e))?;
+    Ok(Some((journal, scanned)))
+}
+
+/// The operations of a committed transaction's records ([`ops::from_records`]); records
+/// that are not a transaction the engine writes are [`Error::CorruptJournal`] in
+/// `journal_path`, naming the record at fault.
+pub(crate) fn contents(journal_path: &Path, scan: &Scan) -> Result<TxnContents> {
+    ops::from_records(&scan.records).map_err(|bad| Error::CorruptJournal {
+        path: journal_path.to_path_buf(),
+        offset: bad.offset,
+        record: Some(bad.record),
+        reason: bad.reason,
+    })
+}
+
 /// Decides what recovery must do. Reads only. Fails on a damaged committed transaction
 /// (never applied in part) and on targets the transaction cannot explain.
 pub(crate) fn plan(ctx: &Ctx, scan: &Scan) -> Result<Plan> {
@@ -124,12 +153,7 @@ pub(crate) fn plan(ctx: &Ctx, scan: &Scan) -> Result<Plan> {
             ),
         }),
         ScanEnd::Committed { .. } => {
-            let txn = ops::from_records(&scan.records).map_err(|bad| Error::CorruptJournal {
-                path: ctx.journal_path.to_path_buf(),
-                offset: bad.offset,
-                record: Some(bad.record),
-                reason: bad.reason,
-            })?;
+            let txn = contents(ctx.journal_path, scan)?;
             if txn.participation.is_some() {
                 return Ok(Plan::AcrossRoots(Box::new(txn)));
             }
@@ -298,14 +322,9 @@ pub enum DryRun {
 /// Decides what recovery of `root` would do, changing nothing and taking no lock. Fails as
 /// recovery would (damaged journal, conflicting targets).
 pub fn dry_run(fs: &dyn FileSystem, layout: &Layout) -> Result<DryRun> {
-    if !fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
+    let Some((journal, scanned)) = scan_unlocked(fs, layout)? else {
         return Ok(DryRun::Nothing);
-    }
-    let journal = fs
-        .open(&layout.journal, crate::fs::OpenMode::Read)
-        .ctx("open", &layout.journal)?;
-    let scanned = crate::journal::reader::scan(journal.as_ref())
-        .map_err(|e| scan_error(&layout.journal, e))?;
+    };
     let ctx = Ctx {
         fs,
         layout,

@@ -369,8 +369,9 @@ pub fn create_dir_all_durably(fs: &dyn FileSystem, dir: &Path) -> Result<(), IoE
 
 /// Replaces the file at `path` atomically and durably: a temporary file beside it (mode
 /// `0o666` less the [`process_umask`], as `open` would create it), its bytes, fsync, rename
-/// over `path`, fsync of the directory. For files outside every collection (`config.toml`);
-/// inside a collection only the engine writes.
+/// over `path`, fsync of the directory. For files outside every collection (`config.toml`)
+/// and the engine's own files outside its journal (a kept decision); inside a collection
+/// only the engine's transactions write.
 pub fn write_atomically(fs: &dyn FileSystem, path: &Path, bytes: &[u8]) -> Result<(), IoError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,

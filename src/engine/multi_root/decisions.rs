@@ -6,7 +6,7 @@
 
 use crate::engine::layout::Layout;
 use crate::error::{Error, IoContext, Result};
-use crate::fs::{FileSystem, OpenMode};
+use crate::fs::FileSystem;
 use crate::journal::format::{Participation, hex};
 use serde::Serialize;
 use std::io;
@@ -26,25 +26,11 @@ pub fn exists(fs: &dyn FileSystem, layout: &Layout, global_id: &[u8; 16]) -> Res
     Ok(fs.exists(&p).ctx("stat", &p)?)
 }
 
-/// Keeps the decision that `p`'s transaction committed, durably: the directory made if
-/// missing (its parent synced), the file written under a temporary name and `fsync`ed,
-/// renamed into place without replacing, the directory synced.
+/// Keeps the decision that `p`'s transaction committed, durably
+/// ([`crate::fs::write_atomically`]: the directory made if missing, a temporary file written
+/// and `fsync`ed, renamed into place, the directory synced): a text naming the transaction
+/// and every root. Writing it again writes the same.
 pub fn keep(fs: &dyn FileSystem, layout: &Layout, p: &Participation) -> Result<()> {
-    let dir = layout.meta.join(DECISIONS_DIR);
-    match fs.create_dir(&dir, 0o755) {
-        Ok(()) => fs
-            .sync_dir(&layout.meta)
-            .ctx("fsync directory", &layout.meta)?,
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(Error::io("create directory", &dir, e)),
-    }
-    let target = path(layout, &p.global_id);
-    let tmp = dir.join(format!("{}.tmp", hex(&p.global_id)));
-    match fs.remove_file(&tmp) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io("remove", &tmp, e)),
-    }
     let mut text = format!(
         "skillwal decision: committed\ntransaction {}\n",
         hex(&p.global_id)
@@ -61,32 +47,24 @@ pub fn keep(fs: &dyn FileSystem, layout: &Layout, p: &Participation) -> Result<(
             String::from_utf8_lossy(&r.root)
         ));
     }
-    let file = fs
-        .open(&tmp, OpenMode::CreateNew { mode: 0o644 })
-        .ctx("create", &tmp)?;
-    file.write_all_at(text.as_bytes(), 0).ctx("write", &tmp)?;
-    file.sync_all().ctx("fsync", &tmp)?;
-    drop(file);
-    match fs.rename_noreplace(&tmp, &target) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            fs.remove_file(&tmp).ctx("remove", &tmp)?;
-        }
-        Err(e) => return Err(Error::io("rename", &tmp, e)),
-    }
-    Ok(fs.sync_dir(&dir).ctx("fsync directory", &dir)?)
+    Ok(crate::fs::write_atomically(
+        fs,
+        &path(layout, &p.global_id),
+        text.as_bytes(),
+    )?)
 }
 
-/// Drops a kept decision once every participant has retired its part: unlinked, the
-/// directory synced. Nothing to do when it is not kept.
-pub fn forget(fs: &dyn FileSystem, layout: &Layout, global_id: &[u8; 16]) -> Result<()> {
+/// Drops a kept decision (once every participant has retired its part, or by hand):
+/// unlinked, the directory synced. Returns whether one was kept.
+pub fn forget(fs: &dyn FileSystem, layout: &Layout, global_id: &[u8; 16]) -> Result<bool> {
     let p = path(layout, global_id);
     match fs.remove_file(&p) {
         Ok(()) => {
             let dir = layout.meta.join(DECISIONS_DIR);
-            Ok(fs.sync_dir(&dir).ctx("fsync directory", &dir)?)
+            fs.sync_dir(&dir).ctx("fsync directory", &dir)?;
+            Ok(true)
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(Error::io("remove", &p, e)),
     }
 }

@@ -13,8 +13,8 @@ use crate::engine::ops::{self, TxnContents};
 use crate::engine::recovery::{self, RecoveryOutcome};
 use crate::engine::session::{Applied, Session};
 use crate::engine::staging::clear_staging;
-use crate::error::{Error, IoContext, Result};
-use crate::fs::{FileSystem, OpenMode};
+use crate::error::{Error, Result};
+use crate::fs::FileSystem;
 use crate::journal::format::{Participation, hex};
 use crate::journal::reader::{ScanEnd, scan};
 use serde::Serialize;
@@ -114,12 +114,7 @@ fn part_in(s: &Session, p: &Participation, i: usize) -> Result<Option<Part>> {
             recovery::plan(&ctx, &scanned).map(|_| None)
         }
         ScanEnd::Committed { .. } => {
-            let txn = ops::from_records(&scanned.records).map_err(|bad| Error::CorruptJournal {
-                path: s.layout.journal.clone(),
-                offset: bad.offset,
-                record: Some(bad.record),
-                reason: bad.reason,
-            })?;
+            let txn = recovery::contents(&s.layout.journal, &scanned)?;
             let Some(q) = &txn.participation else {
                 return Ok(None);
             };
@@ -416,13 +411,9 @@ fn decided(fs: &dyn FileSystem, layout: &Layout, p: &Participation) -> Result<bo
     if decisions::exists(fs, layout, &p.global_id)? {
         return Ok(true);
     }
-    if !fs.exists(&layout.journal).ctx("stat", &layout.journal)? {
+    let Some((_, scanned)) = recovery::scan_unlocked(fs, layout)? else {
         return Ok(false);
-    }
-    let file = fs
-        .open(&layout.journal, OpenMode::Read)
-        .ctx("open", &layout.journal)?;
-    let scanned = scan(file.as_ref()).map_err(|e| recovery::scan_error(&layout.journal, e))?;
+    };
     if !matches!(scanned.end, ScanEnd::Committed { .. }) {
         return Ok(false);
     }

@@ -99,31 +99,66 @@ impl Collection {
         let cap = capture_now(&self.store, &self.dir, self.engine.is_some())?;
         let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("remove {ty} {name}"))?;
         let mut docs = self.docs.edit();
-        docs.manifest.remove_artifact(name, ty)?;
-        docs.manifest.set_updated(&now);
-        if docs.lock.contains_entry(name, ty) {
-            docs.lock.remove_entry(name, ty)?;
-        }
-        if let Some(kind) = on_disk {
-            if kind == FileKind::Dir {
-                t.delete_tree(&rel)?;
-            } else {
-                t.delete_file(&rel)?;
-            }
-        }
-        docs.stage(&mut t)?;
-        let mut w = Writer::new(&self.store);
-        let snap = stage_auto_snapshot(
-            &mut w,
+        let removal = Removal {
+            name,
+            ty,
+            rel: &rel,
+            on_disk,
+            snapshot_message: format!("before remove {ty} {name}"),
+        };
+        let snap = stage_removal(
+            &self.store,
+            &mut docs,
             &mut t,
+            &removal,
             &cap,
-            &format!("before remove {ty} {name}"),
             self.snapshot_keep,
+            &now,
         )?;
-        refs::stage_delete_bases(&self.store, &mut t, ty.as_str(), name)?;
-        refs::stage_delete_source(&self.store, &mut t, ty.as_str(), name)?;
         docs.commit(t)?;
         cap.save_stat_cache(&self.store, true);
         Ok(snap)
     }
+}
+
+/// An artifact leaving a collection (`remove`, or the source's part of a `move`).
+pub(super) struct Removal<'a> {
+    pub name: &'a str,
+    pub ty: ArtifactType,
+    /// Its storage path, relative to the collection.
+    pub rel: &'a str,
+    /// What is at `rel` and goes; `None` when the files stay (or are missing).
+    pub on_disk: Option<FileKind>,
+    /// The message of the automatic snapshot taken before.
+    pub snapshot_message: String,
+}
+
+/// Stages `r` in `t`: its manifest and lock entries removed, its files deleted, the
+/// automatic snapshot `cap` of the state before (retention `keep`), its bases and source
+/// reference dropped. Returns the snapshot.
+pub(super) fn stage_removal(
+    store: &Store,
+    docs: &mut Edit<'_>,
+    t: &mut Transaction<'_>,
+    r: &Removal<'_>,
+    cap: &Captured,
+    keep: usize,
+    now: &str,
+) -> Result<SnapshotOutcome> {
+    docs.manifest.remove_artifact(r.name, r.ty)?;
+    docs.manifest.set_updated(now);
+    if docs.lock.contains_entry(r.name, r.ty) {
+        docs.lock.remove_entry(r.name, r.ty)?;
+    }
+    match r.on_disk {
+        Some(FileKind::Dir) => t.delete_tree(r.rel)?,
+        Some(_) => t.delete_file(r.rel)?,
+        None => {}
+    }
+    docs.stage(t)?;
+    let mut w = Writer::new(store);
+    let snap = stage_auto_snapshot(&mut w, t, cap, &r.snapshot_message, keep)?;
+    refs::stage_delete_bases(store, t, r.ty.as_str(), r.name)?;
+    refs::stage_delete_source(store, t, r.ty.as_str(), r.name)?;
+    Ok(snap)
 }

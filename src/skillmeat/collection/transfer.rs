@@ -8,6 +8,7 @@
 //! them. A copy changes only the destination: one transaction there, made while both
 //! collections are locked, so the source is read as one state.
 
+use super::add_remove::{Removal, stage_removal};
 use super::*;
 use crate::engine::begin_across;
 use crate::skillmeat::source;
@@ -135,9 +136,6 @@ impl Collection {
         let source_ref = refs::get_source(&src.store, ty.as_str(), name)
             .ok()
             .flatten();
-        let unmodified = entry.as_ref().is_some_and(|e| {
-            Some(&e.content_hash) == src.disk_hash(name, ty).ok().flatten().as_ref()
-        });
         let label = match how {
             Transfer::Copy => format!("copy {ty} {name} from {}", src.dir.display()),
             Transfer::Move => format!(
@@ -147,10 +145,16 @@ impl Collection {
             ),
         };
         let now = now_timestamp();
+        let type_dir_missing = dst.kind(&dst.dir.join(ty.dir_name()))? != Some(FileKind::Dir);
+        // The destination's part, the same for a copy and a move. The merge base goes along
+        // when the files copied are the locked ones (hashed as they are copied).
         let stage_dst = |dst_docs: &mut Edit<'_>,
                          store: &Store,
                          t: &mut Transaction<'_>|
          -> Result<(String, bool)> {
+            if type_dir_missing {
+                t.create_dir(ty.dir_name(), 0o755)?;
+            }
             let hash = stage_content(t, &rel, &fetched, store.progress())?;
             dst_docs.manifest.add_artifact(&artifact)?;
             dst_docs.manifest.set_updated(&now);
@@ -159,7 +163,7 @@ impl Collection {
             }
             dst_docs.stage(t)?;
             let mut w = Writer::new(store);
-            let base = unmodified && entry.as_ref().is_some_and(|e| e.content_hash == hash);
+            let base = entry.as_ref().is_some_and(|e| e.content_hash == hash);
             if base {
                 stage_base(store, &mut w, t, ty, name, &hash, &fetched)?;
             }
@@ -168,13 +172,9 @@ impl Collection {
             }
             Ok((hash, base))
         };
-        let type_dir_missing = dst.kind(&dst.dir.join(ty.dir_name()))? != Some(FileKind::Dir);
         match how {
             Transfer::Copy => {
                 let mut t = writable(&mut dst.engine, &dst.dir)?.begin(&label)?;
-                if type_dir_missing {
-                    t.create_dir(ty.dir_name(), 0o755)?;
-                }
                 let mut docs = dst.docs.edit();
                 let (hash, base_copied) = stage_dst(&mut docs, &dst.store, &mut t)?;
                 docs.commit(t)?;
@@ -193,36 +193,24 @@ impl Collection {
                 let dst_engine = writable(&mut dst.engine, &dst.dir)?;
                 let mut t = begin_across(vec![src_engine, dst_engine], 0, &label)?;
                 let mut src_docs = src.docs.edit();
-                let snapshot = {
-                    let part = t.part(0);
-                    src_docs.manifest.remove_artifact(name, ty)?;
-                    src_docs.manifest.set_updated(&now);
-                    if src_docs.lock.contains_entry(name, ty) {
-                        src_docs.lock.remove_entry(name, ty)?;
-                    }
-                    if src_kind == Some(FileKind::Dir) {
-                        part.delete_tree(&rel)?;
-                    } else {
-                        part.delete_file(&rel)?;
-                    }
-                    src_docs.stage(part)?;
-                    let mut w = Writer::new(&src.store);
-                    let snap = stage_auto_snapshot(
-                        &mut w,
-                        part,
-                        &cap,
-                        &format!("before move {ty} {name} to {}", dst.dir.display()),
-                        src.snapshot_keep,
-                    )?;
-                    refs::stage_delete_bases(&src.store, part, ty.as_str(), name)?;
-                    refs::stage_delete_source(&src.store, part, ty.as_str(), name)?;
-                    snap
+                let removal = Removal {
+                    name,
+                    ty,
+                    rel: &rel,
+                    on_disk: src_kind,
+                    snapshot_message: format!("before move {ty} {name} to {}", dst.dir.display()),
                 };
+                let snapshot = stage_removal(
+                    &src.store,
+                    &mut src_docs,
+                    t.part(0),
+                    &removal,
+                    &cap,
+                    src.snapshot_keep,
+                    &now,
+                )?;
                 let mut dst_docs = dst.docs.edit();
                 let part = t.part(1);
-                if type_dir_missing {
-                    part.create_dir(ty.dir_name(), 0o755)?;
-                }
                 let (hash, base_copied) = stage_dst(&mut dst_docs, &dst.store, part)?;
                 let across = t.global_id();
                 t.commit()?;
