@@ -129,7 +129,7 @@ fn update(c: &mut Collection, s: &Sources, items: &[(&str, ArtifactType, &str)])
             fetch(&s.spec(rel), *ty).map(|fetched| UpdateInput {
                 name: name.to_string(),
                 ty: *ty,
-                fetched,
+                fetched: fetched.into(),
             })
         })
         .collect::<Result<Vec<_>, _>>()

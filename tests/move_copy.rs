@@ -1,5 +1,5 @@
-//! `skillwal move` and `skillwal copy` between two collections, through the built binary
-//! (wal-spec.md §14): killed for real (SIGKILL by the crash hook, `SKILLWAL_CRASH_AFTER`)
+//! `skillwal move` and `skillwal copy` between two collections, and `skillwal update
+//! --collections` across them, through the built binary (wal-spec.md §14): killed for real (SIGKILL by the crash hook, `SKILLWAL_CRASH_AFTER`)
 //! after every mutating call, the next commands — started in either collection — find both
 //! collections exactly before or exactly after (every path's kind, bytes, mode and link
 //! target; manifests and locks), so the artifact is in exactly one collection after a move;
@@ -182,8 +182,17 @@ fn recover(home: &Path, work_first: bool) {
 /// collection recovers first; `verify` clean in both; and once the command finished,
 /// only after.
 fn every_crash_point(args: &[&str], check_after: impl Fn(&Path)) -> u64 {
+    every_crash_point_from(template, args, check_after)
+}
+
+/// [`every_crash_point`] from the home `make` makes.
+fn every_crash_point_from(
+    make: fn(&Path) -> PathBuf,
+    args: &[&str],
+    check_after: impl Fn(&Path),
+) -> u64 {
     let tmp = tempfile::tempdir().unwrap();
-    let template = template(tmp.path());
+    let template = make(tmp.path());
     let before = state(&template);
     let reference = fresh_copy(&template, &tmp.path().join("reference"));
     ok(&reference, args);
@@ -359,6 +368,18 @@ fn recover_dry_run_and_journal_inspect_show_a_move_as_one_transaction() {
             &["move", "hello", "--to", "work"],
         );
         if o.status.success() {
+            // The finished move, retired in both: shown for history as completed, with
+            // its decision (format 3 records after a format 2 idle header).
+            for (c, record) in [("default", "decision"), ("work", "prepare")] {
+                let text =
+                    String::from_utf8_lossy(&ok(&home, &["-c", c, "journal", "inspect"]).stdout)
+                        .into_owned();
+                assert!(
+                    text.contains("retired (completed and durable)"),
+                    "{c}: {text}"
+                );
+                assert!(text.contains(&format!("{record} ")), "{c}: {text}");
+            }
             break;
         }
         let dry = ok(&home, &["-c", "work", "recover", "--dry-run", "--json"]);
@@ -715,4 +736,158 @@ fn the_next_command_on_both_collections_recovers_after_any_kill() {
         }
     }
     eprintln!("{tried} kills, each followed by a command on both collections");
+}
+
+/// [`template`], with skill `hello` added to `work` too (from the same source), and then
+/// a new upstream version of it: an edited `SKILL.md`, a new file, `run.sh` no longer
+/// executable.
+fn template_for_update(dir: &Path) -> PathBuf {
+    let home = template(dir);
+    let src = dir.join("src/hello");
+    ok(
+        &home,
+        &["-c", "work", "add", "skill", src.to_str().unwrap()],
+    );
+    std::fs::write(
+        src.join("SKILL.md"),
+        "---\nname: hello\ndescription: hi again\n---\nbody v2\n",
+    )
+    .unwrap();
+    std::fs::write(src.join("new.txt"), "new\n").unwrap();
+    std::fs::set_permissions(src.join("run.sh"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    home
+}
+
+/// The new upstream version of `hello` is in both collections, files, modes, manifest
+/// and lock.
+fn updated_in_both(home: &Path) {
+    let (d, w) = state(home);
+    for t in [&d, &w] {
+        assert_eq!(
+            t.get(Path::new("skills/hello/run.sh")).map(|s| &s[..8]),
+            Some("file 644")
+        );
+        assert!(t.contains_key(Path::new("skills/hello/new.txt")));
+        assert!(t[Path::new("collection.toml")].contains("hi again"));
+    }
+    let lock = |t: &Tree| {
+        let l = &t[Path::new("collection.lock")];
+        let at = l.find("[lock.entries.\"hello::skill\"]").unwrap();
+        l[at..]
+            .lines()
+            .find(|x| x.starts_with("content_hash"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(lock(&d), lock(&w));
+}
+
+#[test]
+fn an_update_across_two_collections_killed_at_every_call_is_all_or_nothing() {
+    let args = [
+        "update",
+        "hello",
+        "--collections",
+        "default,work",
+        "--strategy",
+        "upstream",
+    ];
+    let points = every_crash_point_from(template_for_update, &args, updated_in_both);
+    eprintln!("update --collections default,work: {points} crash points");
+    assert!(points > 20);
+}
+
+/// An update across collections that cannot be done in one of them changes neither: an
+/// artifact missing from one, local modifications and no terminal to ask, a collection
+/// named twice, -c beside --collections. With `--all-collections`, the collections that
+/// hold the artifact are updated and the others left alone.
+#[test]
+fn an_update_across_collections_refuses_as_a_whole_and_finds_the_holders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = template_for_update(tmp.path());
+    std::fs::write(
+        home.join("collections/work/skills/hello/private/key.txt"),
+        "changed here\n",
+    )
+    .unwrap();
+    let before = state(&home);
+    for (args, says) in [
+        (
+            &["update", "note", "--collections", "default,work"][..],
+            "in default",
+        ),
+        (
+            &[
+                "update",
+                "hello",
+                "--collections",
+                "default,work",
+                "--strategy",
+                "prompt",
+            ],
+            "in ",
+        ),
+        (
+            &["update", "hello", "--collections", "work,work"],
+            "named twice",
+        ),
+        (
+            &[
+                "-c",
+                "work",
+                "update",
+                "hello",
+                "--collections",
+                "default,work",
+            ],
+            "leave out -c",
+        ),
+        (&["update", "nope", "--all-collections"], "no collection of"),
+    ] {
+        let o = run(&home, &[], args);
+        assert!(!o.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert_eq!(state(&home), before, "{args:?} changed something");
+    }
+    // `note` is in `work` only: updated there alone, in an ordinary transaction.
+    std::fs::write(tmp.path().join("src/note.md"), "# note v2\n").unwrap();
+    let o = ok(&home, &["--json", "update", "note", "--all-collections"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = v["collections"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{v}");
+    assert_eq!(rows[0]["collection"], "work");
+    assert_eq!(rows[0]["updates"][0]["action"], "updated");
+    assert!(v["transaction_across"].is_null(), "{v}");
+    let (d, w) = state(&home);
+    assert_eq!(d, before.0);
+    assert!(w[Path::new("commands/note.md")].starts_with("file 644 10 B"));
+    // Both hold `hello`; `work`'s is modified, and --strategy local keeps it: only
+    // `default` changes.
+    let o = ok(
+        &home,
+        &[
+            "--json",
+            "update",
+            "hello",
+            "--all-collections",
+            "--strategy",
+            "local",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["collections"][0]["updates"][0]["action"], "updated",
+        "{v}"
+    );
+    assert_eq!(
+        v["collections"][1]["updates"][0]["action"], "kept-local",
+        "{v}"
+    );
+    assert!(v["transaction_across"].is_null(), "{v}");
+    for args in [&["verify"][..], &["-c", "work", "verify"]] {
+        let o = run(&home, &[], args);
+        // `work`'s local modification is what verify reports; `default` is clean.
+        assert_eq!(o.status.success(), args.len() == 1, "{args:?}");
+    }
 }

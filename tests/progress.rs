@@ -123,7 +123,7 @@ fn gc_reports_what_it_deletes() {
             let input = UpdateInput {
                 name: "demo".into(),
                 ty: ArtifactType::Skill,
-                fetched,
+                fetched: fetched.into(),
             };
             c.update(&[input], Strategy::Upstream, &mut |_, _| None)
                 .unwrap();

@@ -105,6 +105,14 @@ pub enum Command {
         /// What to do with local modifications [default: update-strategy from config.toml, else prompt]
         #[arg(long, value_enum)]
         strategy: Option<StrategyArg>,
+        /// Update in each of these collections, in one transaction across them: names of the
+        /// home, or directories (a path holding a `/`), separated by commas
+        #[arg(long, value_name = "A,B", value_delimiter = ',', num_args = 1..)]
+        collections: Vec<String>,
+        /// Update in every collection of the home that holds the artifacts, in one
+        /// transaction across them
+        #[arg(long, conflicts_with = "collections")]
+        all_collections: bool,
     },
     /// Remove an artifact (files, manifest entry and lock entry together)
     Remove {

@@ -103,6 +103,32 @@ impl Home {
         self.dir.join("collections").join(name)
     }
 
+    /// The names of the home's collections: the directories in `<home>/collections/`
+    /// holding a `collection.toml`, sorted. None when there is no `collections/`.
+    pub fn collections(&self) -> Result<Vec<String>, HomeError> {
+        use crate::error::IoContext;
+        let dir = self.dir.join("collections");
+        let entries = match self.fs.read_dir(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            other => other.ctx("read directory", &dir)?,
+        };
+        let mut names = Vec::new();
+        for e in entries {
+            let Some(name) = e.name.to_str() else {
+                continue;
+            };
+            if e.kind != crate::fs::FileKind::Dir {
+                continue;
+            }
+            let manifest = dir.join(name).join(super::MANIFEST_FILE_NAME);
+            if self.fs.exists(&manifest).ctx("stat", &manifest)? {
+                names.push(name.to_string());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     /// The config, or `None` when there is no `config.toml`. Parse errors carry line and
     /// column; so does a value skillwal does not know ([`super::Config::parse`]).
     pub fn read_config(&self) -> Result<Option<ConfigEditor>, HomeError> {

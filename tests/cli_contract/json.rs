@@ -38,6 +38,10 @@ const SCHEMA: &[(&str, &[&str])] = &[
         ],
     ),
     ("update", &["updates", "snapshot", "not_updated"]),
+    (
+        "update --collections",
+        &["collections", "transaction_across"],
+    ),
     ("diff", &["name", "type", "files"]),
     ("list", &["artifacts", "path"]),
     (
@@ -260,6 +264,45 @@ fn update_json() {
         .json();
     check("update", &v);
     names_the_collection(&v, "default", &coll);
+}
+
+#[test]
+fn update_across_collections_json() {
+    let (sb, coll) = three();
+    sb.run(&["-c", "work", "init"]).ok();
+    sb.run(&["copy", "review", "--to", "work"]).ok();
+    sb.change_sources("v2");
+    let v = sb
+        .run(&[
+            "--json",
+            "update",
+            "review",
+            "--collections",
+            "default,work",
+            "--strategy",
+            "upstream",
+        ])
+        .ok()
+        .json();
+    check("update --collections", &v);
+    assert!(
+        v["collection"].is_null() && v["collection_dir"].is_null(),
+        "{v}"
+    );
+    let rows = v["collections"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{v}");
+    assert_eq!(rows[0]["collection"], "default");
+    assert_eq!(rows[0]["collection_dir"].as_str(), Some(s(&coll)));
+    assert_eq!(rows[1]["collection"], "work");
+    for r in rows {
+        assert_eq!(r["updates"][0]["action"], "updated", "{v}");
+        assert!(r["snapshot"]["snapshot"]["id"].is_u64(), "{v}");
+    }
+    assert_eq!(
+        v["transaction_across"].as_str().map(str::len),
+        Some(32),
+        "{v}"
+    );
 }
 
 #[test]

@@ -1,16 +1,12 @@
-//! The commands on artifacts: add, remove, update, diff.
+//! The commands on artifacts: add, remove, copy, move, diff (`update` has its own file).
 
-use super::{destination, done, find, open, open_for_reading, open_two, open_writable, target};
-use crate::cli::advice::SaysUnchanged;
-use crate::cli::args::{Global, StrategyArg};
+use super::{destination, find, open, open_for_reading, open_two, open_writable, target};
+use crate::cli::args::Global;
 use crate::cli::exit::{Exit, UsageError};
-use crate::cli::output::{NotUpdated, Output};
+use crate::cli::output::Output;
 use crate::cli::suggest;
 use anyhow::{Context, Result, anyhow, bail};
-use skillwal::skillmeat::collection::{
-    Collection, CollectionError, Strategy, Transfer, UpdateInput,
-};
-use skillwal::skillmeat::home::Home;
+use skillwal::skillmeat::collection::{Collection, CollectionError, Transfer};
 use skillwal::skillmeat::source::fetch_in;
 use skillwal::skillmeat::{Artifact, ArtifactType, Fetched, SourceSpec, default_name};
 use std::path::{Component, Path, PathBuf};
@@ -90,7 +86,7 @@ fn near_path(text: &str) -> Option<String> {
     None
 }
 
-fn describe(spec: &SourceSpec) -> String {
+pub(super) fn describe(spec: &SourceSpec) -> String {
     match spec {
         SourceSpec::Local(p) => p.display().to_string(),
         SourceSpec::Git {
@@ -222,75 +218,7 @@ pub fn diff(g: &Global, name: &str, ty: Option<ArtifactType>, out: &Output) -> R
     Ok(Exit::Ok)
 }
 
-fn strategy(arg: Option<StrategyArg>, home: Option<&Home>) -> Result<Strategy> {
-    let from_config = match (arg, home) {
-        (None, Some(h)) => h
-            .read_config()?
-            .map(|c| c.config())
-            .transpose()?
-            .and_then(|c| c.update_strategy),
-        _ => None,
-    };
-    Ok(match (arg, from_config.as_deref()) {
-        (Some(StrategyArg::Upstream), _) | (None, Some("upstream")) => Strategy::Upstream,
-        (Some(StrategyArg::Local), _) | (None, Some("local")) => Strategy::Local,
-        (Some(StrategyArg::Merge), _) | (None, Some("merge")) => Strategy::Merge,
-        _ => Strategy::Prompt,
-    })
-}
-
-/// The artifacts `update` works on: every one (of type `only`) with `all`, else the named.
-fn chosen(
-    c: &Collection,
-    names: &[String],
-    all: bool,
-    only: Option<ArtifactType>,
-) -> Result<Vec<Artifact>> {
-    if all {
-        return Ok(c
-            .manifest()?
-            .artifacts
-            .iter()
-            .filter(|a| only.is_none_or(|ty| a.artifact_type == ty))
-            .cloned()
-            .collect());
-    }
-    names.iter().map(|n| find(c, n, only)).collect()
-}
-
-pub fn update(
-    g: &Global,
-    names: &[String],
-    all: bool,
-    only: Option<ArtifactType>,
-    strat: Option<StrategyArg>,
-    out: &Output,
-) -> Result<Exit> {
-    if names.is_empty() && !all {
-        return Err(UsageError("name the artifacts to update, or pass --all".into()).into());
-    }
-    let t = target(g, out)?;
-    let strategy = strategy(strat, t.home.as_ref())?;
-    let mut c = open_writable(&t, g, out)?;
-    let artifacts = chosen(&c, names, all, only)?;
-    let (inputs, not_updated) = fetch_all(&c, &artifacts, all, out)?;
-    let (outcomes, snapshot) = super::prompt::update(&mut c, &t, &inputs, strategy, out)?;
-    c.close()?;
-    let code = if outcomes.iter().any(|o| !o.conflicts.is_empty()) {
-        // Conflicts first: they leave marked files to fix; what was not updated is intact.
-        Exit::Conflicts
-    } else if !not_updated.is_empty() {
-        Exit::NotAllUpdated
-    } else {
-        Exit::Ok
-    };
-    done(
-        out.updated(&outcomes, snapshot.as_ref(), &not_updated),
-        code,
-    )
-}
-
-fn no_source(a: &Artifact) -> CollectionError {
+pub(super) fn no_source(a: &Artifact) -> CollectionError {
     CollectionError::NoSource {
         name: a.name.clone(),
         ty: a.artifact_type,
@@ -298,53 +226,7 @@ fn no_source(a: &Artifact) -> CollectionError {
     }
 }
 
-/// Fetches every artifact's source before the transaction starts (a failure here changes
-/// nothing). With `all`, an artifact that has no recorded source, or whose fetch fails, is
-/// set aside with why and the others go on; without it (artifacts named by the user), that
-/// fails the whole update.
-fn fetch_all(
-    c: &Collection,
-    artifacts: &[Artifact],
-    all: bool,
-    out: &Output,
-) -> Result<(Vec<UpdateInput>, Vec<NotUpdated>)> {
-    let (mut inputs, mut not_updated) = (Vec::new(), Vec::new());
-    let progress = out.progress(artifacts.len() as u64, "fetching");
-    for a in artifacts {
-        progress.set_message(format!("fetching {} {}", a.artifact_type, a.name));
-        match fetch_one(c, a) {
-            Ok(fetched) => inputs.push(UpdateInput {
-                name: a.name.clone(),
-                ty: a.artifact_type,
-                fetched,
-            }),
-            Err((reason, e)) if all => not_updated.push(NotUpdated::new(a, reason, &e)),
-            Err((NotUpdated::FETCH_FAILED, e)) => {
-                return Err(e.context(SaysUnchanged(format!(
-                    "fetching {} {} failed; nothing was changed",
-                    a.artifact_type, a.name
-                ))));
-            }
-            Err((_, e)) => return Err(e),
-        }
-        progress.inc(1);
-    }
-    progress.finish_and_clear();
-    Ok((inputs, not_updated))
-}
-
-/// Fetches `a` from the source [`Collection::source_of`] finds; on failure, why
-/// ([`NotUpdated::NO_SOURCE`] or [`NotUpdated::FETCH_FAILED`]) and the error.
-fn fetch_one(c: &Collection, a: &Artifact) -> Result<Fetched, (&'static str, anyhow::Error)> {
-    let spec = match c.source_of(a) {
-        Ok(Some(spec)) => spec,
-        Ok(None) => return Err((NotUpdated::NO_SOURCE, no_source(a).into())),
-        Err(e) => return Err((NotUpdated::NO_SOURCE, e.into())),
-    };
-    fetch(&spec, a.artifact_type).map_err(|e| (NotUpdated::FETCH_FAILED, e))
-}
-
 /// Fetches `spec`, its files read through the command's one file system.
-fn fetch(spec: &SourceSpec, ty: ArtifactType) -> Result<Fetched> {
+pub(super) fn fetch(spec: &SourceSpec, ty: ArtifactType) -> Result<Fetched> {
     Ok(fetch_in(super::file_system()?, spec, ty)?)
 }

@@ -8,6 +8,7 @@ mod journal;
 mod prompt;
 mod reference;
 mod snapshots;
+mod update;
 
 use super::advice::NotFoundNear;
 use super::args::{Cli, Command, Global, JournalCommand, TypeArg};
@@ -161,9 +162,7 @@ fn open(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
     Ok(c)
 }
 
-/// Opens two collections for a command that changes both, locked in their identities'
-/// order (never in the order named, so two opposite commands never wait for each other);
-/// waits for another process unless `--no-wait`, saying so, as [`open`] does.
+/// Opens two collections for a command that changes both: see [`open_many`].
 fn open_two(
     first: &Target,
     second: &Path,
@@ -177,32 +176,47 @@ fn open_two(
         ))
         .into());
     }
+    let keep = snapshot_keep(first)?;
+    let mut both = open_many(&[first.dir.as_path(), second], keep, g, out)?;
+    let second = both.pop().expect("two opened");
+    let first = both.pop().expect("two opened");
+    Ok((first, second))
+}
+
+/// Opens collections for a command that changes several, locked in their identities'
+/// order (never in the order named, so two commands naming them in opposite orders never
+/// wait for each other); waits for another process unless `--no-wait`, saying so, as
+/// [`open`] does. Returns them in the order of `dirs`, each keeping `keep` automatic
+/// snapshots. Naming one collection twice is a usage error.
+fn open_many(dirs: &[&Path], keep: usize, g: &Global, out: &Output) -> Result<Vec<Collection>> {
+    for (i, d) in dirs.iter().enumerate() {
+        if dirs[..i].contains(d) {
+            return Err(UsageError(format!("{} is named twice", d.display())).into());
+        }
+    }
     let fs = file_system()?;
-    let dirs = [first.dir.as_path(), second];
     let no_wait = OpenOptions {
         no_wait: true,
         ..Default::default()
     };
-    let opened = match Collection::open_several(fs.clone(), &dirs, &no_wait) {
+    let opened = match Collection::open_several(fs.clone(), dirs, &no_wait) {
         Err(CollectionError::Engine(Error::Locked { root, holder })) if !g.no_wait => {
             out.waiting(&root, holder.as_deref());
-            Collection::open_several(fs, &dirs, &OpenOptions::default())
+            Collection::open_several(fs, dirs, &OpenOptions::default())
         }
         other => other,
     }?;
-    let mut both = Vec::with_capacity(2);
+    let mut all = Vec::with_capacity(dirs.len());
     for ((mut c, report), dir) in opened.into_iter().zip(dirs) {
         c.set_progress(out.reporter());
+        c.set_snapshot_retention(keep);
         out.recovered(dir, &report);
         if let Some(stale) = c.stale_state() {
             out.stale_state(stale);
         }
-        both.push(c);
+        all.push(c);
     }
-    let second = both.pop().expect("two opened");
-    let mut first_c = both.pop().expect("two opened");
-    first_c.set_snapshot_retention(snapshot_keep(first)?);
-    Ok((first_c, second))
+    Ok(all)
 }
 
 /// The directory `--to` names: a path when it holds a `/`, else a collection of the home.
@@ -340,7 +354,19 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
             all,
             r#type,
             strategy,
-        } => artifacts::update(g, names, *all, r#type.map(ty), *strategy, out),
+            collections,
+            all_collections,
+        } => {
+            let args = update::UpdateArgs {
+                names,
+                all: *all,
+                only: r#type.map(ty),
+                strategy: *strategy,
+                collections,
+                all_collections: *all_collections,
+            };
+            update::update(g, &args, out)
+        }
         Command::Remove {
             name,
             r#type,

@@ -7,25 +7,23 @@
 //! before its transaction starts). All the answers of one update are carried out in its one
 //! transaction.
 
-use super::{Target, interactive};
+use super::interactive;
 use crate::cli::output::{self, Output, UpdateAnswer};
 use anyhow::{Result, anyhow};
 use skillwal::skillmeat::ArtifactType;
-use skillwal::skillmeat::collection::{
-    Answer, Collection, SnapshotOutcome, Strategy, UpdateInput, UpdateOutcome,
-};
+use skillwal::skillmeat::collection::{Answer, Collection, Strategy, UpdateInput, UpdatedAcross};
+use std::path::{Path, PathBuf};
 
-type Updated = (Vec<UpdateOutcome>, Option<SnapshotOutcome>);
-
-/// Prints what overwriting `name`'s local modifications with its fetched content would
-/// change (read through a second, read-only handle: `c` is busy with the update).
-fn show_diff(t: &Target, inputs: &[UpdateInput], name: &str, ty: ArtifactType, out: &Output) {
+/// Prints what overwriting `name`'s local modifications in the collection at `dir` with
+/// its fetched content would change (read through a second, read-only handle: the
+/// collection is busy with the update).
+fn show_diff(dir: &Path, inputs: &[UpdateInput], name: &str, ty: ArtifactType, out: &Output) {
     let shown = (|| -> Result<()> {
         let input = inputs
             .iter()
             .find(|i| i.name == name && i.ty == ty)
             .ok_or_else(|| anyhow!("{ty} {name} is not being updated"))?;
-        let reader = Collection::open_read_only(super::file_system()?, &t.dir)?;
+        let reader = Collection::open_read_only(super::file_system()?, dir)?;
         let files = reader.diff(name, ty, &input.fetched)?;
         out.diffed(name, ty, &files)?;
         Ok(())
@@ -35,32 +33,44 @@ fn show_diff(t: &Target, inputs: &[UpdateInput], name: &str, ty: ArtifactType, o
     }
 }
 
-/// Runs the update of `inputs` with `strategy`, asking on the terminal under
-/// [`Strategy::Prompt`].
+/// Runs the update of each collection's inputs with `strategy`, in one transaction
+/// ([`Collection::update_across`]), asking on the terminal under [`Strategy::Prompt`]
+/// (naming the collection when there are several).
 pub fn update(
-    c: &mut Collection,
-    t: &Target,
-    inputs: &[UpdateInput],
+    parts: &mut [(&mut Collection, &[UpdateInput])],
     strategy: Strategy,
     out: &Output,
-) -> Result<Updated> {
+) -> Result<UpdatedAcross> {
     let interactive = interactive();
-    let mut ask = |name: &str, ty: ArtifactType| -> Option<Answer> {
+    let inputs_of: Vec<(PathBuf, &[UpdateInput])> = parts
+        .iter()
+        .map(|(c, inputs)| (c.dir().to_path_buf(), *inputs))
+        .collect();
+    let several = inputs_of.len() > 1;
+    let mut ask = |dir: &Path, name: &str, ty: ArtifactType| -> Option<Answer> {
         if !interactive {
             return None;
         }
+        let what = if several {
+            format!("{ty} {name} in {}", dir.display())
+        } else {
+            format!("{ty} {name}")
+        };
         loop {
             // The end of input answers as the old prompt's default did: keep them.
-            let Some(answer) = output::ask_update(&format!("{ty} {name}")) else {
+            let Some(answer) = output::ask_update(&what) else {
                 return Some(Answer::Local);
             };
             match answer {
                 UpdateAnswer::Upstream => return Some(Answer::Upstream),
                 UpdateAnswer::Local => return Some(Answer::Local),
                 UpdateAnswer::Merge => return Some(Answer::Merge),
-                UpdateAnswer::Diff => show_diff(t, inputs, name, ty, out),
+                UpdateAnswer::Diff => {
+                    let inputs = inputs_of.iter().find(|(d, _)| d == dir).map(|(_, i)| *i);
+                    show_diff(dir, inputs.unwrap_or(&[]), name, ty, out);
+                }
             }
         }
     };
-    Ok(c.update(inputs, strategy, &mut ask)?)
+    Ok(Collection::update_across(parts, strategy, &mut ask)?)
 }

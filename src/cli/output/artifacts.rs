@@ -1,6 +1,7 @@
 //! Output of the commands on artifacts: add, remove, update, diff.
 
 use super::{Output, Printed, note_line, short};
+use serde::Serialize;
 use serde_json::json;
 use skillwal::skillmeat::collection::{
     SnapshotOutcome, Transfer, TransferOutcome, UpdateAction, UpdateOutcome,
@@ -8,7 +9,7 @@ use skillwal::skillmeat::collection::{
 use skillwal::skillmeat::threeway::FileDiff;
 use skillwal::skillmeat::{Artifact, ArtifactType, LockEntry};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// An artifact `update --all` could not update, and why (exit code 5).
 #[derive(Debug, Clone, serde::Serialize)]
@@ -36,6 +37,20 @@ impl NotUpdated {
             detail: crate::cli::advice::message(e),
         }
     }
+}
+
+/// What an update across collections did in one of them.
+#[derive(Debug, Serialize)]
+pub struct CollectionUpdate {
+    /// The collection's name (or directory) as given.
+    pub collection: String,
+    /// Its directory.
+    #[serde(rename = "collection_dir")]
+    pub dir: PathBuf,
+    pub updates: Vec<UpdateOutcome>,
+    /// The automatic snapshot taken before, when the collection changed.
+    pub snapshot: Option<SnapshotOutcome>,
+    pub not_updated: Vec<NotUpdated>,
 }
 
 /// The line saying which automatic snapshot a command took (and what retention dropped).
@@ -252,6 +267,66 @@ impl Output {
         if conflicts > 0 {
             note_line(&format!(
                 "skillwal: the update is done, with {conflicts} merge conflict(s) to resolve by hand (exit code 4); `skillwal rollback` to the automatic snapshot above undoes it"
+            ));
+        }
+        Ok(())
+    }
+
+    /// An update across several collections: per collection as [`Output::updated`] says
+    /// it, then the transaction that spanned them.
+    pub fn updated_across(&self, rows: &[CollectionUpdate], across: Option<&str>) -> Printed {
+        if self.json {
+            return self.json(json!({"collections": rows, "transaction_across": across}));
+        }
+        for r in rows {
+            for o in &r.updates {
+                ignored_note(&o.ty, &o.name, &o.ignored);
+            }
+        }
+        self.text(|w| {
+            for r in rows {
+                writeln!(w, "{} ({}):", r.collection, r.dir.display())?;
+                let mut lines = Vec::new();
+                if let Some(s) = &r.snapshot {
+                    auto_snapshot_line(&mut lines, s)?;
+                }
+                outcome_lines(&mut lines, &r.updates)?;
+                for n in &r.not_updated {
+                    writeln!(
+                        lines,
+                        "{} {}: NOT UPDATED ({}): {}",
+                        n.ty, n.name, n.reason, n.detail
+                    )?;
+                }
+                for line in String::from_utf8_lossy(&lines).lines() {
+                    writeln!(w, "  {line}")?;
+                }
+            }
+            let changed = rows.iter().filter(|r| r.snapshot.is_some()).count();
+            match across {
+                Some(id) => writeln!(
+                    w,
+                    "{changed} collections updated in one transaction across them ({}): after any crash, all of them before or all after",
+                    &id[..12.min(id.len())]
+                ),
+                None if changed == 1 => writeln!(w, "1 collection changed"),
+                None => writeln!(w, "nothing changed"),
+            }
+        })?;
+        let not_updated: usize = rows.iter().map(|r| r.not_updated.len()).sum();
+        if not_updated > 0 {
+            note_line(&format!(
+                "skillwal: {not_updated} artifact(s) could not be updated and are unchanged (listed above; exit code 5); every other artifact was updated or is up to date"
+            ));
+        }
+        let conflicts: usize = rows
+            .iter()
+            .flat_map(|r| &r.updates)
+            .map(|o| o.conflicts.len())
+            .sum();
+        if conflicts > 0 {
+            note_line(&format!(
+                "skillwal: the update is done, with {conflicts} merge conflict(s) to resolve by hand (exit code 4); `skillwal rollback` to each collection's automatic snapshot above undoes it"
             ));
         }
         Ok(())

@@ -13,7 +13,7 @@ mod collection;
 mod journal;
 mod snapshots;
 
-pub use artifacts::NotUpdated;
+pub use artifacts::{CollectionUpdate, NotUpdated};
 
 use super::advice;
 use super::exit::{Exit, UsageError};

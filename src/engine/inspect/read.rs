@@ -44,10 +44,10 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
         scan_records(file.as_ref(), file_len, header.salt, header.version).ctx("read", path)?;
     describe_live(&mut report, &found);
     if report.state == TxnState::None
-        && let Some(older) = header.older_salt
+        && let Some((older, version)) = header.older
     {
         report.previous =
-            previous_txn(file.as_ref(), file_len, older, header.version).ctx("read", path)?;
+            previous_txn(file.as_ref(), file_len, older, version).ctx("read", path)?;
     }
     Ok(report)
 }
@@ -59,8 +59,11 @@ struct SlotsRead {
     salt: u64,
     /// The format version to decode them in: the current header's, or this build's.
     version: u16,
-    /// The other slot's salt when it is valid and differs: the previous transaction's.
-    older_salt: Option<u64>,
+    /// The other slot's salt and format version when it is valid and differs: the
+    /// previous transaction's (whose records are decoded in that slot's version: a part of
+    /// a transaction across roots was written in format 3, and the idle header after it
+    /// says 2).
+    older: Option<(u64, u16)>,
 }
 
 /// Describes both header slots into `report`; `None` when no records can be read (another
@@ -87,8 +90,10 @@ fn read_slots(
     };
     match read_header(file) {
         Ok(h) => {
-            let older_salt = match &h.slots[1 - h.current_slot] {
-                Ok(older) if older.live_salt != h.header.live_salt => Some(older.live_salt),
+            let older = match &h.slots[1 - h.current_slot] {
+                Ok(older) if older.live_salt != h.header.live_salt => {
+                    Some((older.live_salt, older.version))
+                }
                 _ => None,
             };
             report.slots = views(&h.slots, Some(h.current_slot));
@@ -96,7 +101,7 @@ fn read_slots(
             Ok(Some(SlotsRead {
                 salt: h.header.live_salt,
                 version: h.header.version,
-                older_salt,
+                older,
             }))
         }
         Err(ScanError::NoValidHeader { slots }) => {
@@ -109,7 +114,7 @@ fn read_slots(
             Ok(salt.map(|salt| SlotsRead {
                 salt,
                 version: FORMAT_VERSION,
-                older_salt: None,
+                older: None,
             }))
         }
         Err(ScanError::UnsupportedVersion { slots, .. }) => {

@@ -32,7 +32,7 @@ pub use error::{CollectionError, Result};
 pub use queries::{ArtifactStatus, FileState, VerifyReport};
 pub use snapshots::{DEFAULT_SNAPSHOT_KEEP, RollbackOutcome, SnapshotOutcome, parse_snapshot_id};
 pub use transfer::{Transfer, TransferOutcome};
-pub use update::{Answer, Strategy, UpdateAction, UpdateInput, UpdateOutcome};
+pub use update::{Answer, Strategy, UpdateAction, UpdateInput, UpdateOutcome, UpdatedAcross};
 
 use content::*;
 use documents::*;

@@ -81,8 +81,9 @@ pub struct UpdateInput {
     pub name: String,
     /// Its type.
     pub ty: ArtifactType,
-    /// Its source, fetched.
-    pub fetched: Fetched,
+    /// Its source, fetched (shared: one fetch serves every collection of an update across
+    /// collections whose artifact has the same source).
+    pub fetched: Arc<Fetched>,
 }
 
 /// What an update will do to one artifact, decided before its transaction starts.
@@ -154,6 +155,17 @@ fn choose(
     })
 }
 
+/// What [`Collection::update_across`] did: per collection (in the order given), what
+/// happened to each artifact and the automatic snapshot taken before, if anything changed.
+#[derive(Debug)]
+pub struct UpdatedAcross {
+    /// Per collection, as [`Collection::update`] returns it.
+    pub collections: Vec<(Vec<UpdateOutcome>, Option<SnapshotOutcome>)>,
+    /// The identity of the transaction across the collections (hex, as `journal inspect`
+    /// shows it), when more than one collection changed.
+    pub across: Option<String>,
+}
+
 impl Collection {
     /// Updates artifacts from their fetched sources, all in ONE transaction: every one of
     /// them or none. `ask(name, ty)` decides for an artifact with local modifications under
@@ -169,29 +181,86 @@ impl Collection {
         strategy: Strategy,
         ask: &mut dyn FnMut(&str, ArtifactType) -> Option<Answer>,
     ) -> Result<(Vec<UpdateOutcome>, Option<SnapshotOutcome>)> {
-        // Decide everything before the transaction starts.
-        let mut plans = Vec::new();
+        let mut ask = |_: &Path, name: &str, ty: ArtifactType| ask(name, ty);
+        let mut done = Collection::update_across(&mut [(self, inputs)], strategy, &mut ask)?;
+        Ok(done.collections.pop().expect("one collection"))
+    }
+
+    /// Updates artifacts in several collections, each from its fetched sources, all in ONE
+    /// transaction across the collections (wal-spec.md §14): every artifact in every
+    /// collection, or nothing anywhere. Each collection is planned, snapshotted and recorded
+    /// as [`Collection::update`] does; `ask(dir, name, ty)` decides for an artifact with
+    /// local modifications in the collection at `dir`. When only one collection changes,
+    /// its transaction is an ordinary one; the first collection that changes coordinates.
+    ///
+    /// Every collection must be open for writing, and they must be distinct (as
+    /// [`Collection::open_several`] opens them). Fails, changing nothing, as planning fails
+    /// in any collection (an artifact not there, its files missing, no terminal to ask);
+    /// when more than [`crate::limits::ROOTS_PER_TXN_MAX`] collections change; and as a
+    /// transaction fails.
+    pub fn update_across(
+        parts: &mut [(&mut Collection, &[UpdateInput])],
+        strategy: Strategy,
+        ask: &mut dyn FnMut(&Path, &str, ArtifactType) -> Option<Answer>,
+    ) -> Result<UpdatedAcross> {
+        // Decide everything, in every collection, before any transaction starts.
+        let mut plans: Vec<Vec<Planned<'_>>> = Vec::with_capacity(parts.len());
         let mut no_terminal = Vec::new();
-        for input in inputs {
-            match self.plan_update(input, strategy, ask)? {
-                Some(p) => plans.push(p),
-                None => no_terminal.push(format!("{} {}", input.ty, input.name)),
+        for (c, inputs) in parts.iter() {
+            let mut planned = Vec::with_capacity(inputs.len());
+            for input in inputs.iter() {
+                let mut ask_here = |name: &str, ty: ArtifactType| ask(&c.dir, name, ty);
+                match c.plan_update(input, strategy, &mut ask_here)? {
+                    Some(p) => planned.push(p),
+                    None if parts.len() == 1 => {
+                        no_terminal.push(format!("{} {}", input.ty, input.name));
+                    }
+                    None => no_terminal.push(format!(
+                        "{} {} in {}",
+                        input.ty,
+                        input.name,
+                        c.dir.display()
+                    )),
+                }
             }
+            plans.push(planned);
         }
         if !no_terminal.is_empty() {
             return Err(CollectionError::PromptWithoutTerminal { names: no_terminal });
         }
-        let outcomes = plans.iter().map(Planned::outcome).collect();
-        let names: Vec<&str> = plans
-            .iter()
-            .filter(|p| p.writes())
-            .map(|p| p.input.name.as_str())
+        let mut done = UpdatedAcross {
+            collections: plans
+                .iter()
+                .map(|p| (p.iter().map(Planned::outcome).collect(), None))
+                .collect(),
+            across: None,
+        };
+        let writing: Vec<usize> = (0..plans.len())
+            .filter(|&i| plans[i].iter().any(Planned::writes))
             .collect();
-        if names.is_empty() {
-            return Ok((outcomes, None));
+        match writing.as_slice() {
+            [] => {}
+            [only] => {
+                let snapshot = parts[*only].0.commit_update(&plans[*only])?;
+                done.collections[*only].1 = Some(snapshot);
+            }
+            _ => {
+                let mut changing: Vec<&mut Collection> = parts
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(i, _)| writing.contains(i))
+                    .map(|(_, (c, _))| &mut **c)
+                    .collect();
+                let plans: Vec<&[Planned<'_>]> =
+                    writing.iter().map(|&i| plans[i].as_slice()).collect();
+                let (snapshots, across) = commit_update_across(&mut changing, &plans)?;
+                for (i, s) in writing.iter().zip(snapshots) {
+                    done.collections[*i].1 = Some(s);
+                }
+                done.across = Some(across);
+            }
         }
-        let snapshot = self.commit_update(&plans, &names.join(", "))?;
-        Ok((outcomes, Some(snapshot)))
+        Ok(done)
     }
 
     /// What updating `input` will do. `None`: it has local modifications, the strategy is to
@@ -281,38 +350,113 @@ impl Collection {
         })
     }
 
-    /// The one transaction of an update that changes something: the files and documents of
-    /// every artifact `plans` writes, the automatic snapshot of the state before, and the
-    /// new bases and source references.
-    fn commit_update(&mut self, plans: &[Planned<'_>], names: &str) -> Result<SnapshotOutcome> {
+    /// The one transaction of an update that changes something in this collection only:
+    /// see [`stage_update`].
+    fn commit_update(&mut self, plans: &[Planned<'_>]) -> Result<SnapshotOutcome> {
         let now = now_timestamp();
         let cap = capture_now(&self.store, &self.dir, self.engine.is_some())?;
-        let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("update {names}"))?;
+        let mut t = writable(&mut self.engine, &self.dir)?.begin(&update_label(plans))?;
         let mut docs = self.docs.edit();
-        for p in plans.iter().filter(|p| p.writes()) {
-            stage_updated_files(&self.store, &mut t, p)?;
-            record_update(&mut docs, p, &now)?;
-        }
-        docs.manifest.set_updated(&now);
-        docs.stage(&mut t)?;
-        let mut w = Writer::new(&self.store);
-        let snapshot = stage_auto_snapshot(
-            &mut w,
-            &mut t,
-            &cap,
-            &format!("before update {names}"),
-            self.snapshot_keep,
-        )?;
-        for p in plans.iter().filter(|p| p.writes()) {
-            let (ty, name, f) = (p.input.ty, p.input.name.as_str(), &p.input.fetched);
-            stage_base(&self.store, &mut w, &mut t, ty, name, &p.upstream, f)?;
-            let source = source_ref(&p.artifact, f);
-            stage_source(&self.store, &mut w, &mut t, ty, name, &source)?;
-        }
+        let keep = self.snapshot_keep;
+        let snapshot = stage_update(&self.store, &mut docs, &mut t, plans, &cap, keep, &now)?;
         docs.commit(t)?;
         cap.save_stat_cache(&self.store, true);
         Ok(snapshot)
     }
+}
+
+/// `update <names>`: the label of an update's transaction.
+fn update_label(plans: &[Planned<'_>]) -> String {
+    let names: Vec<&str> = plans
+        .iter()
+        .filter(|p| p.writes())
+        .map(|p| p.input.name.as_str())
+        .collect();
+    format!("update {}", names.join(", "))
+}
+
+/// Stages in `t` one collection's part of an update: the files and documents of every
+/// artifact `plans` writes, the automatic snapshot of the state before (`cap`), and the new
+/// bases and source references.
+fn stage_update(
+    store: &Store,
+    docs: &mut Edit<'_>,
+    t: &mut Transaction<'_>,
+    plans: &[Planned<'_>],
+    cap: &Captured,
+    keep: usize,
+    now: &str,
+) -> Result<SnapshotOutcome> {
+    for p in plans.iter().filter(|p| p.writes()) {
+        stage_updated_files(store, t, p)?;
+        record_update(docs, p, now)?;
+    }
+    docs.manifest.set_updated(now);
+    docs.stage(t)?;
+    let mut w = Writer::new(store);
+    let label = update_label(plans);
+    let snapshot = stage_auto_snapshot(&mut w, t, cap, &format!("before {label}"), keep)?;
+    for p in plans.iter().filter(|p| p.writes()) {
+        let (ty, name, f) = (p.input.ty, p.input.name.as_str(), &p.input.fetched);
+        stage_base(store, &mut w, t, ty, name, &p.upstream, f)?;
+        let source = source_ref(&p.artifact, f);
+        stage_source(store, &mut w, t, ty, name, &source)?;
+    }
+    Ok(snapshot)
+}
+
+/// The one transaction across `changing` (two or more collections, the first the
+/// coordinator) of an update that changes each of them by its `plans`: each collection's
+/// part staged as [`stage_update`] stages it. Returns the snapshots, in order, and the
+/// transaction's identity.
+fn commit_update_across(
+    changing: &mut [&mut Collection],
+    plans: &[&[Planned<'_>]],
+) -> Result<(Vec<SnapshotOutcome>, String)> {
+    let now = now_timestamp();
+    let mut caps = Vec::with_capacity(changing.len());
+    for c in changing.iter() {
+        caps.push(capture_now(&c.store, &c.dir, true)?);
+    }
+    let names: Vec<String> = plans.iter().map(|p| update_label(p)).collect();
+    let dirs: Vec<String> = changing
+        .iter()
+        .map(|c| c.dir.display().to_string())
+        .collect();
+    let label = format!("{} in {}", names[0], dirs.join(", "));
+    // Each collection split into its fields: the engines go to the transaction, the rest
+    // stays for staging.
+    let mut engines = Vec::with_capacity(changing.len());
+    let mut rest = Vec::with_capacity(changing.len());
+    for c in changing.iter_mut() {
+        let Collection {
+            engine,
+            dir,
+            docs,
+            store,
+            snapshot_keep,
+            ..
+        } = &mut **c;
+        engines.push(writable(engine, dir)?);
+        rest.push((&*store, docs.edit(), *snapshot_keep));
+    }
+    let mut t = crate::engine::begin_across(engines, 0, &label)?;
+    let mut snapshots = Vec::with_capacity(rest.len());
+    for (i, (store, docs, keep)) in rest.iter_mut().enumerate() {
+        let part = t.part(i);
+        snapshots.push(stage_update(
+            store, docs, part, plans[i], &caps[i], *keep, &now,
+        )?);
+    }
+    let across = t.global_id();
+    t.commit()?;
+    for (_, docs, _) in rest {
+        docs.committed_elsewhere();
+    }
+    for (c, cap) in changing.iter().zip(&caps) {
+        cap.save_stat_cache(&c.store, true);
+    }
+    Ok((snapshots, across))
 }
 
 /// Stages the new files of `p`'s artifact: the fetched content, or the merged files.
