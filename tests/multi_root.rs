@@ -94,13 +94,14 @@ fn move_x(sim: &SimFs, n: usize) -> bool {
 
 /// [`move_x`] with `ROOTS[coordinator]` deciding.
 fn move_x_decided_by(sim: &SimFs, n: usize, coordinator: usize) -> bool {
+    move_x_result(sim, n, coordinator).is_ok()
+}
+
+/// [`move_x_decided_by`], with the error that stopped it.
+fn move_x_result(sim: &SimFs, n: usize, coordinator: usize) -> skillwal::Result<()> {
     let fs: Arc<dyn FileSystem> = Arc::new(sim.handle());
-    let Ok(mut engines) = open_several(&layouts(n, &fs), &opts()) else {
-        return false;
-    };
-    let Ok(mut t) = begin_across(engines.iter_mut().collect(), coordinator, "move x") else {
-        return false;
-    };
+    let mut engines = open_several(&layouts(n, &fs), &opts())?;
+    let mut t = begin_across(engines.iter_mut().collect(), coordinator, "move x")?;
     let staged = (|| -> skillwal::Result<()> {
         let a = t.part(0);
         a.delete_tree("skills/x")?;
@@ -125,7 +126,8 @@ fn move_x_decided_by(sim: &SimFs, n: usize, coordinator: usize) -> bool {
         }
         Ok(())
     })();
-    staged.is_ok() && t.commit().is_ok()
+    staged?;
+    t.commit().map(drop)
 }
 
 fn snap(sim: &SimFs, n: usize) -> Snap {
@@ -610,4 +612,58 @@ fn opening_the_roots_together_after_any_crash_recovers_and_never_waits_for_itsel
             }
         }
     }
+}
+
+/// Every call of a two-root commit failing with EIO in turn. A commit that fails before its
+/// commit point changes no root and leaves no staged content behind (a participant whose
+/// journal sync failed too: its part is retired by a header write that is not synced, the
+/// failed sync never retried); a power cut right after, losing every unsynced write on
+/// both devices (that header write too), still leaves both roots before, whichever is
+/// opened first. One that fails at or after it says so, and ends both before or both after.
+#[test]
+fn a_commit_failing_at_any_call_is_all_or_nothing_even_after_a_power_cut() {
+    let base = base(2);
+    let before = snap(&base, 2);
+    let reference = base.fork();
+    assert!(move_x(&reference, 2));
+    let after = snap(&reference, 2);
+    let total = reference.mutating_calls();
+    let (mut aborted, mut uncertain) = (0, 0);
+    for n in 1..=total {
+        let f = base.fork();
+        f.set_fail_at(Some((n, rustix::io::Errno::IO)));
+        let result = move_x_result(&f, 2, 0);
+        f.set_fail_at(None);
+        let ctx = format!("call {n}/{total} fails");
+        let Err(e) = result else {
+            assert_eq!(snap(&f, 2), after, "{ctx}: committed");
+            continue;
+        };
+        let is_uncertain = matches!(e, Error::CommitUncertain { .. });
+        if is_uncertain {
+            uncertain += 1;
+        } else {
+            aborted += 1;
+            assert_eq!(snap(&f, 2), before, "{ctx}: aborted ({e}), yet changed");
+            for r in &ROOTS[..2] {
+                let staging = Path::new(r).join(".skillwal/staging");
+                let left = f.snapshot(&staging, &[]).map(|s| s.len()).unwrap_or(0);
+                assert_eq!(left, 0, "{ctx}: aborted ({e}), staging left in {r}");
+            }
+        }
+        for start in 0..2 {
+            let img = cut(&f, &[CrashModel::DropAll, CrashModel::DropAll], 0);
+            let got = recover(&img, 2, start, &ctx);
+            if is_uncertain {
+                assert!(got == before || got == after, "{ctx}: {}", describe(&got));
+            } else {
+                assert_eq!(got, before, "{ctx}: aborted ({e}), then a power cut");
+            }
+        }
+    }
+    eprintln!("{total} calls: {aborted} aborted, {uncertain} uncertain");
+    assert!(
+        aborted > 5 && uncertain > 5,
+        "{aborted} aborted, {uncertain} uncertain"
+    );
 }

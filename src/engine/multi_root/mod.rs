@@ -210,8 +210,8 @@ impl<'e> MultiRootTransaction<'e> {
     /// applied, the participants checkpointed, and the coordinator checkpointed last.
     ///
     /// An error before the commit point aborts every part: nothing outside the engines'
-    /// directories changed (a participant whose sync failed keeps its part for the next
-    /// open, which drops it: no decision exists). An error at or after it is
+    /// directories changed (a participant whose sync failed is retired without a sync: no
+    /// decision exists, so the next open drops its part if that write is lost). An error at or after it is
     /// [`Error::CommitUncertain`]: every engine is then unusable and the next open of any
     /// of the roots completes the transaction in all of them, or rolls it back.
     pub fn commit(mut self) -> Result<AcrossCommitReport> {

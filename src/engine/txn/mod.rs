@@ -231,13 +231,21 @@ impl<'e> Transaction<'e> {
     }
 
     /// `fdatasync`s the sealed journal of a participant's part. After `Ok` the part can
-    /// still be aborted (its retiring header write is then synced); after a failure it is
-    /// finished, poisoned and left to the next open (a failed sync is not retried).
+    /// still be aborted (its retiring header write is then synced). After a failure the
+    /// coordinator writes no decision, so the part can only be aborted: it is retired by a
+    /// header write that is not synced (a failed sync is never retried; if the write is
+    /// lost, the next open finds no decision and drops the part), its staged content is
+    /// removed (an abort never reads it), and the engine is poisoned (wal-spec.md §14.2).
     pub(in crate::engine) fn sync_prepared(&mut self) -> Result<()> {
         let r = self.session.journal().sync();
         if let Err(e) = &r {
             self.finished = true;
             self.session.poison(e);
+            let _ = crate::engine::staging::clear_staging(
+                self.session.fs.as_ref(),
+                &self.session.layout.staging,
+            );
+            let _ = self.session.retire_unsynced(self.writer.txn_id);
         }
         r
     }

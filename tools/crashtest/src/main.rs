@@ -304,8 +304,12 @@ impl Run<'_> {
             failures: Vec::new(),
             result: Ok(Tally::default()),
         };
-        let world = match world::World::new(bin, args.umask) {
+        let world = match world::World::new(bin, args.umask, sc.other_fs) {
             Ok(w) => w,
+            Err(e) if sc.other_fs => {
+                out.lines = format!("{:<18} skipped: {e}\n", sc.name);
+                return out;
+            }
             Err(e) => {
                 out.lines = format!("crashtest: {e}\n");
                 out.result = Err(ExitCode::from(2));
@@ -412,10 +416,28 @@ fn prepare(
     sc: &scenarios::Scenario,
 ) -> Result<(scenarios::Prepared, Expected), String> {
     let prepared = sc.prepare(world)?;
-    let before = state::tree(&prepared.start)?;
-    let clean_before = verify_clean(world, &prepared.start)?;
+    let pair = prepared.partner.is_some();
     let reference = world.scratch("reference");
-    world::copy_collection(&prepared.start, &reference)?;
+    // Before the command runs: the reference copy is the uninterrupted run.
+    let mut units = vec![(
+        prepared.start.clone(),
+        reference.clone(),
+        &prepared.model,
+        0,
+    )];
+    if let Some(m) = &prepared.partner {
+        units.push((
+            world.partner_of(&prepared.start),
+            world.partner_of(&reference),
+            m,
+            1,
+        ));
+    }
+    let mut befores = Vec::new();
+    for (start, _, _, _) in &units {
+        befores.push((state::tree(start)?, verify_clean(world, start)?));
+    }
+    world.copy_unit(&prepared.start, &reference, pair)?;
     let r = world.run_in(&reference, &[], &prepared.command);
     if !r.ok() {
         return Err(format!(
@@ -423,35 +445,44 @@ fn prepare(
             r.describe()
         ));
     }
-    state::check_model(&prepared.start, &reference, &prepared.model)
-        .map_err(|e| format!("the uninterrupted command did not do what it must: {e}"))?;
-    let after_masked = state::masked(&state::tree(&reference)?);
-    if after_masked == state::masked(&before) {
-        return Err("the command changes nothing".into());
-    }
-    let clean_after = verify_clean(world, &reference)?;
-    for (state, want, got) in [
-        ("before", prepared.verify_clean[0], clean_before),
-        ("after", prepared.verify_clean[1], clean_after),
-    ] {
-        if want.is_some_and(|w| w != got) {
-            let word = |clean: bool| if clean { "clean" } else { "not clean" };
-            return Err(format!(
-                "`verify` finds the collection {state} the command {}; it must be {}",
-                word(got),
-                word(!got)
-            ));
+    let mut expected: Vec<Expected> = Vec::new();
+    for ((start, after, model, i), (before, clean_before)) in units.iter().zip(befores) {
+        let which = if *i == 0 {
+            ""
+        } else {
+            " in the second collection"
+        };
+        state::check_model(start, after, model).map_err(|e| {
+            format!("the uninterrupted command did not do what it must{which}: {e}")
+        })?;
+        let clean_after = verify_clean(world, after)?;
+        for (state, want, got) in [
+            ("before", prepared.verify_clean[0], clean_before),
+            ("after", prepared.verify_clean[1], clean_after),
+        ] {
+            if want.is_some_and(|w| w != got) {
+                let word = |clean: bool| if clean { "clean" } else { "not clean" };
+                return Err(format!(
+                    "`verify` finds the collection{which} {state} the command {}; it must be {}",
+                    word(got),
+                    word(!got)
+                ));
+            }
         }
-    }
-    Ok((
-        prepared,
-        Expected {
+        expected.push(Expected {
             before,
-            after_masked,
+            after_masked: state::masked(&state::tree(after)?),
             clean_before,
             clean_after,
-        },
-    ))
+            partner: None,
+        });
+    }
+    if !expected.iter().any(Expected::changes) {
+        return Err("the command changes nothing".into());
+    }
+    let mut first = expected.remove(0);
+    first.partner = expected.pop().map(Box::new);
+    Ok((prepared, first))
 }
 
 /// Whether `verify` finds the collection `dir` clean (exit 0) or reports problems (exit 1),

@@ -4,7 +4,7 @@
 
 use crate::scenarios::Prepared;
 use crate::state::{Expected, Which, state_dir, tree};
-use crate::world::{CRASH_AFTER, FAIL_AT, Run, World, copy_collection};
+use crate::world::{CRASH_AFTER, FAIL_AT, Run, World};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -53,11 +53,85 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// A fresh copy of the starting collection.
+    /// Whether the scenario works on two collections (the second is each one's partner,
+    /// `World::partner_of`).
+    fn pair(&self) -> bool {
+        self.expected.partner.is_some()
+    }
+
+    /// A fresh copy of the starting collection (and its partner). A scenario with two
+    /// collections always works at one path: a transaction across collections records
+    /// where each of them is, so a copy of a crashed pair recovers only there.
     fn fresh(&self, name: &str) -> std::path::PathBuf {
-        let w = self.world.scratch(name);
-        copy_collection(&self.prepared.start, &w).expect("copy the starting collection");
+        self.copy_to(&self.prepared.start, name)
+    }
+
+    /// A copy of the collection `from` (and its partner) at a fresh working path.
+    fn copy_to(&self, from: &Path, name: &str) -> std::path::PathBuf {
+        let w = self.world.scratch(if self.pair() { "pair" } else { name });
+        self.world
+            .copy_unit(from, &w, self.pair())
+            .expect("copy the collection");
         w
+    }
+
+    /// Keeps the state of `dir` (and its partner) under `name`, never to be run on.
+    fn keep(&self, dir: &Path, name: &str) -> std::path::PathBuf {
+        let k = self.world.scratch(name);
+        self.world
+            .copy_unit(dir, &k, self.pair())
+            .expect("keep the state");
+        k
+    }
+
+    /// Open handles on every file and directory of the working copy `dir` (its
+    /// collections and their state), so that no inode number in it is given to another
+    /// file while they are held. A journal names what the engine moved into place by its
+    /// inode number (wal-spec.md §7.2), which is exact on a disk a crash left as it was; a
+    /// copy of the crashed state has other inodes, and one made after the recovery of the
+    /// original freed a staged inode could be given that number for a directory the
+    /// engine never wrote, and be taken for the engine's own.
+    fn hold_inodes(&self, dir: &Path) -> Vec<std::fs::File> {
+        let mut held = Vec::new();
+        for (d, _) in self.units(dir) {
+            hold_below(&d, &mut held);
+            hold_below(&state_dir(&d), &mut held);
+        }
+        held
+    }
+
+    /// The collections of a working copy: `dir`, and its partner.
+    fn units<'a>(&'a self, dir: &Path) -> Vec<(std::path::PathBuf, &'a Expected)> {
+        let mut v = vec![(dir.to_path_buf(), self.expected)];
+        if let Some(p) = &self.expected.partner {
+            v.push((self.world.partner_of(dir), p));
+        }
+        v
+    }
+
+    /// Which state the working copy `dir` is in: every collection the command changes must
+    /// be in the same one (a collection it leaves alone is in both).
+    pub fn classify(&self, dir: &Path) -> Result<Which, String> {
+        let mut seen: Option<(Which, std::path::PathBuf)> = None;
+        for (d, e) in self.units(dir) {
+            let which = e
+                .classify(&d)
+                .map_err(|err| format!("{}: {err}", d.display()))?;
+            if !e.changes() {
+                continue;
+            }
+            match &seen {
+                Some((w, other)) if *w != which => {
+                    return Err(format!(
+                        "{} is {w:?} the command but {} is {which:?} it: not all of them the same way",
+                        other.display(),
+                        d.display()
+                    ));
+                }
+                _ => seen = Some((which, d)),
+            }
+        }
+        Ok(seen.map_or(Which::Before, |(w, _)| w))
     }
 
     fn run(&self, dir: &Path, env: &[(&str, &str)], args: &[String]) -> Run {
@@ -75,20 +149,56 @@ impl Ctx<'_> {
     /// `verify` still gives that verdict.
     /// Returns the state and the recovery line the read command printed, if any.
     pub fn check_recovered(&self, dir: &Path) -> Result<(Which, Option<String>), String> {
-        let list = self.run(dir, &[], &self.cmd(&["list", "--json"]));
-        if !list.ok() {
-            return Err(format!("the read command failed: {}", list.describe()));
+        self.check_recovered_from(dir, false)
+    }
+
+    /// [`Ctx::check_recovered`], the recovery started from the partner when `from_partner`
+    /// (in a scenario with two collections). For a transaction across both, the collection
+    /// opened first recovers it in both, so both are classified right after, and again
+    /// once the other has been opened too; otherwise both once both are opened.
+    pub fn check_recovered_from(
+        &self,
+        dir: &Path,
+        from_partner: bool,
+    ) -> Result<(Which, Option<String>), String> {
+        let mut units = self.units(dir);
+        if from_partner && units.len() > 1 {
+            units.swap(0, 1);
         }
-        let line = list.recovered_line().map(str::to_string);
-        let which = self.expected.classify(dir)?;
-        self.check_idle(dir)?;
-        let clean = self.expected.clean(which);
-        self.check_verify(dir, clean, "")?;
+        let mut line = None;
+        let mut which = None;
+        for (d, _) in &units {
+            let list = self.run(d, &[], &self.cmd(&["list", "--json"]));
+            if !list.ok() {
+                return Err(format!("the read command failed: {}", list.describe()));
+            }
+            line = line.or(list.recovered_line().map(str::to_string));
+            if !self.prepared.across && d != &units[units.len() - 1].0 {
+                continue;
+            }
+            let now = self.classify(dir)?;
+            if which.is_some_and(|w| w != now) {
+                return Err(format!(
+                    "{:?} once {} recovered, {now:?} once {} did too",
+                    which.unwrap_or(now),
+                    units[0].0.display(),
+                    d.display()
+                ));
+            }
+            which = Some(now);
+        }
+        let which = which.expect("at least one collection");
+        for (d, e) in &units {
+            self.check_idle(d)?;
+            self.check_verify(d, e.clean(which), "")?;
+        }
         let next = self.run(dir, &[], &self.prepared.follow_up);
         if !next.ok() {
             return Err(format!("the following update failed: {}", next.describe()));
         }
-        self.check_verify(dir, clean, " after the following update")?;
+        for (d, e) in &units {
+            self.check_verify(d, e.clean(which), " after the following update")?;
+        }
         Ok((which, line))
     }
 
@@ -124,6 +234,27 @@ impl Ctx<'_> {
             ));
         }
         staging_empty(dir)
+    }
+}
+
+/// Opens `p` and everything below it (links are not followed, nor held), adding the
+/// handles to `held`; what cannot be opened is skipped.
+fn hold_below(p: &Path, held: &mut Vec<std::fs::File>) {
+    let Ok(meta) = std::fs::symlink_metadata(p) else {
+        return;
+    };
+    if meta.file_type().is_symlink() {
+        return;
+    }
+    if let Ok(f) = std::fs::File::open(p) {
+        held.push(f);
+    }
+    if meta.is_dir()
+        && let Ok(entries) = std::fs::read_dir(p)
+    {
+        for e in entries.flatten() {
+            hold_below(&e.path(), held);
+        }
     }
 }
 
@@ -202,7 +333,7 @@ pub fn deterministic(cx: &Ctx, opts: &Deterministic) -> Tally {
         );
         if r.ok() {
             // The command made fewer than n calls: it completed. It must be after.
-            match cx.expected.classify(&work) {
+            match cx.classify(&work) {
                 Ok(Which::After) => {}
                 Ok(Which::Before) => t.fail(replay, "completed but changed nothing".into()),
                 Err(e) => t.fail(replay, e),
@@ -216,9 +347,11 @@ pub fn deterministic(cx: &Ctx, opts: &Deterministic) -> Tally {
             );
             break;
         }
-        let crashed = cx.world.scratch("crashed");
-        copy_collection(&work, &crashed).expect("keep the crashed state");
-        match cx.check_recovered(&work) {
+        // Held until the recoveries of copies of this crashed state are done.
+        let _held = cx.hold_inodes(&work);
+        let crashed = cx.keep(&work, "crashed");
+        // With two collections, the recovery starts from each in turn.
+        match cx.check_recovered_from(&work, n.is_multiple_of(2)) {
             Ok((which, line)) => {
                 if let Some((p, Which::After)) = last
                     && which == Which::Before
@@ -274,9 +407,14 @@ fn recovery_crashes(
             });
             return;
         }
-        let w = cx.world.scratch("recovering");
-        copy_collection(crashed, &w).expect("copy the crashed state");
-        let r = cx.run(&w, &[(CRASH_AFTER, &m.to_string())], &cx.cmd(&["list"]));
+        let w = cx.copy_to(crashed, "recovering");
+        // With two collections, the crashed recovery starts from each in turn.
+        let from = if cx.pair() && m.is_multiple_of(2) {
+            cx.world.partner_of(&w)
+        } else {
+            w.clone()
+        };
+        let r = cx.run(&from, &[(CRASH_AFTER, &m.to_string())], &cx.cmd(&["list"]));
         if r.ok() {
             return; // the recovery made fewer than m calls
         }
@@ -356,7 +494,7 @@ pub fn random(cx: &Ctx, opts: &Random) -> Tally {
             .world
             .run_killed_after(&work, &cx.prepared.command, delay);
         if r.ok() {
-            match cx.expected.classify(&work) {
+            match cx.classify(&work) {
                 Ok(Which::After) => t.pass("completed before the kill"),
                 Ok(Which::Before) => t.fail(replay, "completed but changed nothing".into()),
                 Err(e) => t.fail(replay, e),
@@ -370,7 +508,7 @@ pub fn random(cx: &Ctx, opts: &Random) -> Tally {
             );
             continue;
         }
-        match cx.check_recovered(&work) {
+        match cx.check_recovered_from(&work, seed % 2 == 1) {
             Ok((which, line)) => t.pass(outcome_name(which, &line)),
             Err(e) => t.fail(replay, format!("killed after {delay:?}: {e}")),
         }
@@ -503,14 +641,18 @@ fn error_trial(cx: &Ctx, n: u64, errno: &str, text: &str) -> Result<&'static str
             r.describe()
         ));
     }
-    let before = tree(&work)?;
-    if before != cx.expected.before {
-        return Err(format!(
-            "said nothing changed, but the collection differs from before:\n{}",
-            crate::state::diff(&cx.expected.before, &before)
-        ));
+    for (d, e) in cx.units(&work) {
+        let before = tree(&d)?;
+        if before != e.before {
+            return Err(format!(
+                "said nothing changed, but {} differs from before:\n{}",
+                d.display(),
+                crate::state::diff(&e.before, &before)
+            ));
+        }
+        staging_empty(&d)
+            .map_err(|e| format!("right after the failed command: {e}; {}", r.describe()))?;
     }
-    staging_empty(&work).map_err(|e| format!("right after the failed command: {e}"))?;
     match cx.check_recovered(&work)? {
         (Which::Before, None) => Ok("failed, nothing changed"),
         (Which::Before, Some(line)) => Err(format!(

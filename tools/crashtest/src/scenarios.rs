@@ -6,7 +6,7 @@
 //! the umask the harness or skillwal runs under (`--umask`).
 
 use crate::state::{Kind, Model, Present, Tree, tree};
-use crate::world::{World, chmod, copy_tree, write};
+use crate::world::{FIRST, PARTNER, World, chmod, copy_tree, write};
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
@@ -30,6 +30,9 @@ pub struct Scenario {
     pub about: &'static str,
     /// How much of it the bounded set (the default, what CI runs) runs.
     pub set: Set,
+    /// Whether the partner collection lives on another file system (a tmpfs the harness
+    /// mounts; the scenario is skipped, saying so, where it cannot).
+    pub other_fs: bool,
     build: fn(&World) -> Result<Prepared, String>,
 }
 
@@ -46,6 +49,12 @@ pub struct Prepared {
     /// says without a crash, which every crash must then reproduce). A start the user
     /// modified is not clean.
     pub verify_clean: [Option<bool>; 2],
+    /// What the command must do to the second collection, for a scenario with two: the
+    /// partner of `start` (`World::partner_of`), named `{partner}` in the command.
+    pub partner: Option<Model>,
+    /// Whether the command is one transaction across both collections, so that opening
+    /// either one recovers both (a copy changes only its destination).
+    pub across: bool,
 }
 
 /// Both states are as skillwal wrote them: `verify` must be clean in each.
@@ -64,73 +73,113 @@ pub const ALL: &[Scenario] = &[
         name: "add",
         about: "add a skill (files 0644/0755, directories 0755/0700) to a collection of two artifacts",
         set: Set::Bounded,
+        other_fs: false,
         build: add,
     },
     Scenario {
         name: "update-one",
         about: "update one skill (a file changed, one added, one removed)",
         set: Set::Bounded,
+        other_fs: false,
         build: update_one,
     },
     Scenario {
         name: "update-many",
         about: "update a skill, a command and an agent in one transaction",
         set: Set::Bounded,
+        other_fs: false,
         build: update_many,
     },
     Scenario {
         name: "remove",
         about: "remove a skill",
         set: Set::Bounded,
+        other_fs: false,
         build: remove,
     },
     Scenario {
         name: "rollback",
         about: "roll a three-artifact update back to the snapshot taken before it",
         set: Set::Bounded,
+        other_fs: false,
         build: rollback,
     },
     Scenario {
         name: "update-large",
         about: "update a skill holding a 4.1 MiB file (past the 4 MiB inline limit: staged outside the journal)",
         set: Set::Full,
+        other_fs: false,
         build: update_large,
     },
     Scenario {
         name: "rollback-modes",
         about: "roll back to a snapshot in which a script was 0755, after the user made it 0644 and edited SKILL.md and a command",
         set: Set::Sampled,
+        other_fs: false,
         build: rollback_modes,
     },
     Scenario {
         name: "rollback-dir-modes",
         about: "roll back to a snapshot after the user changed the modes of the skill's directory and of two below it, and edited a file",
         set: Set::Sampled,
+        other_fs: false,
         build: rollback_dir_modes,
     },
     Scenario {
         name: "update-mode-only",
         about: "update a skill whose source changed only permission bits (chmod +x on a script, chmod 0700 on a directory)",
         set: Set::Sampled,
+        other_fs: false,
         build: update_mode_only,
     },
     Scenario {
         name: "type-change",
         about: "roll back to a snapshot after the user replaced a file by a directory and a directory by a file",
         set: Set::Sampled,
+        other_fs: false,
         build: type_change,
     },
     Scenario {
         name: "links",
         about: "add a skill holding contained symbolic links (to SKILL.md and to docs/): copied as links",
         set: Set::Sampled,
+        other_fs: false,
         build: links,
     },
     Scenario {
         name: "links-rollback",
         about: "roll back to the snapshot `remove` took of a skill holding contained symbolic links",
         set: Set::Sampled,
+        other_fs: false,
         build: links_rollback,
+    },
+    Scenario {
+        name: "move",
+        about: "move a skill (files 0644/0755, directories 0755/0700) to a second collection: one transaction across both",
+        set: Set::Sampled,
+        other_fs: false,
+        build: move_skill,
+    },
+    Scenario {
+        name: "copy",
+        about: "copy a skill to a second collection (only the second changes)",
+        set: Set::Full,
+        other_fs: false,
+        build: copy_skill,
+    },
+    Scenario {
+        name: "update-across",
+        about: "update a skill held by two collections with --collections: one transaction across both",
+        set: Set::Full,
+        other_fs: false,
+        build: update_across,
+    },
+    Scenario {
+        name: "move-other-fs",
+        about: "move a skill to a second collection on another file system (a tmpfs; skipped where none can be mounted)",
+        set: Set::Full,
+        other_fs: true,
+        build: move_skill,
     },
 ];
 
@@ -282,6 +331,8 @@ fn add(w: &World) -> Result<Prepared, String> {
         },
         follow_up: follow_up(w)?,
         verify_clean: CLEAN,
+        partner: None,
+        across: false,
     })
 }
 
@@ -299,6 +350,8 @@ fn update_one(w: &World) -> Result<Prepared, String> {
         },
         follow_up: follow_up(w)?,
         verify_clean: CLEAN,
+        partner: None,
+        across: false,
     })
 }
 
@@ -322,6 +375,8 @@ fn update_many(w: &World) -> Result<Prepared, String> {
         },
         follow_up: follow_up(w)?,
         verify_clean: CLEAN,
+        partner: None,
+        across: false,
     })
 }
 
@@ -336,6 +391,8 @@ fn remove(w: &World) -> Result<Prepared, String> {
         },
         follow_up: follow_up(w)?,
         verify_clean: CLEAN,
+        partner: None,
+        across: false,
     })
 }
 
@@ -375,6 +432,8 @@ fn update_large(w: &World) -> Result<Prepared, String> {
         },
         follow_up: follow_up(w)?,
         verify_clean: CLEAN,
+        partner: None,
+        across: false,
     })
 }
 
@@ -396,6 +455,8 @@ fn rollback(w: &World) -> Result<Prepared, String> {
         },
         follow_up: follow_up(w)?,
         verify_clean: CLEAN,
+        partner: None,
+        across: false,
     })
 }
 
@@ -422,6 +483,8 @@ fn rollback_modes(w: &World) -> Result<Prepared, String> {
         },
         follow_up: follow_up(w)?,
         verify_clean: MODIFIED_THEN_CLEAN,
+        partner: None,
+        across: false,
     })
 }
 
@@ -447,6 +510,8 @@ fn rollback_dir_modes(w: &World) -> Result<Prepared, String> {
         },
         follow_up: follow_up(w)?,
         verify_clean: MODIFIED_THEN_CLEAN,
+        partner: None,
+        across: false,
     })
 }
 
@@ -476,6 +541,8 @@ fn update_mode_only(w: &World) -> Result<Prepared, String> {
         },
         follow_up: follow_up(w)?,
         verify_clean: CLEAN,
+        partner: None,
+        across: false,
     })
 }
 
@@ -512,6 +579,8 @@ fn type_change(w: &World) -> Result<Prepared, String> {
         },
         follow_up: follow_up(w)?,
         verify_clean: MODIFIED_THEN_CLEAN,
+        partner: None,
+        across: false,
     })
 }
 
@@ -549,6 +618,8 @@ fn links(w: &World) -> Result<Prepared, String> {
         },
         follow_up: follow_up(w)?,
         verify_clean: CLEAN,
+        partner: None,
+        across: false,
     })
 }
 
@@ -586,5 +657,90 @@ fn links_rollback(w: &World) -> Result<Prepared, String> {
         // After: `verify` judges links against a lock written without them; what it must
         // say there is not the point here, only that every crash gets the same verdict.
         verify_clean: [Some(true), None],
+        partner: None,
+        across: false,
+    })
+}
+
+/// The second collection of a scenario with two, holding a command `note`: the partner of
+/// the home's default collection (`World::partner_of`).
+fn partner_start(w: &World) -> Result<PathBuf, String> {
+    let partner = w.partner_of(&w.coll());
+    w.must_in(&partner, &["init"])?;
+    let note = file(w, "note.md", "note v1")?;
+    w.must_in(&partner, &["add", "command", &s(&note)])?;
+    Ok(partner)
+}
+
+fn move_skill(w: &World) -> Result<Prepared, String> {
+    let (a, _, _) = three(w)?;
+    partner_start(w)?;
+    Ok(Prepared {
+        start: w.coll(),
+        command: ["move", "alpha", "--to", PARTNER]
+            .map(String::from)
+            .to_vec(),
+        model: Model {
+            absent: vec![(Kind::Skill, "alpha".into())],
+            ..Model::default()
+        },
+        follow_up: follow_up(w)?,
+        verify_clean: CLEAN,
+        partner: Some(Model {
+            present: vec![Present::new(Kind::Skill, "alpha", a)],
+            ..Model::default()
+        }),
+        across: true,
+    })
+}
+
+fn copy_skill(w: &World) -> Result<Prepared, String> {
+    let (a, _, _) = three(w)?;
+    partner_start(w)?;
+    Ok(Prepared {
+        start: w.coll(),
+        command: ["copy", "alpha", "--to", PARTNER]
+            .map(String::from)
+            .to_vec(),
+        model: Model::default(),
+        follow_up: follow_up(w)?,
+        verify_clean: CLEAN,
+        partner: Some(Model {
+            present: vec![Present::new(Kind::Skill, "alpha", a)],
+            ..Model::default()
+        }),
+        across: false,
+    })
+}
+
+fn update_across(w: &World) -> Result<Prepared, String> {
+    let (a, _, _) = three(w)?;
+    let partner = partner_start(w)?;
+    w.must_in(&partner, &["add", "skill", &s(&a)])?;
+    change_skill(&a, "v2")?;
+    let collections = format!("{FIRST},{PARTNER}");
+    Ok(Prepared {
+        start: w.coll(),
+        command: [
+            "update",
+            "alpha",
+            "--collections",
+            &collections,
+            "--strategy",
+            "upstream",
+        ]
+        .map(String::from)
+        .to_vec(),
+        model: Model {
+            present: vec![updated(Kind::Skill, "alpha", a.clone())],
+            ..Model::default()
+        },
+        follow_up: follow_up(w)?,
+        verify_clean: CLEAN,
+        partner: Some(Model {
+            present: vec![updated(Kind::Skill, "alpha", a)],
+            ..Model::default()
+        }),
+        across: true,
     })
 }

@@ -252,9 +252,17 @@ pub struct Expected {
     pub after_masked: Tree,
     pub clean_before: bool,
     pub clean_after: bool,
+    /// The same for the second collection of a scenario with two (`World::partner_of`).
+    pub partner: Option<Box<Expected>>,
 }
 
 impl Expected {
+    /// Whether the command changes this collection at all (a copy leaves its source as it
+    /// was, so that collection is both before and after).
+    pub fn changes(&self) -> bool {
+        masked(&self.before) != self.after_masked
+    }
+
     /// Classifies `dir`; an error describes how it differs from both states.
     pub fn classify(&self, dir: &Path) -> Result<Which, String> {
         let now = tree(dir)?;

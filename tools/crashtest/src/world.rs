@@ -16,7 +16,7 @@ pub const CRASH_AFTER: &str = "SKILLWAL_CRASH_AFTER";
 pub const FAIL_AT: &str = "SKILLWAL_FAIL_AT";
 
 pub struct World {
-    _tmp: tempfile::TempDir,
+    _tmp: Option<tempfile::TempDir>,
     /// Canonical root of everything below.
     pub root: PathBuf,
     /// `SKILLWAL_HOME`.
@@ -27,7 +27,17 @@ pub struct World {
     pub bin: PathBuf,
     /// The umask every run of the binary gets (`--umask`); `None`: the harness's own.
     pub umask: Option<u32>,
+    /// A tmpfs mounted for the scenario, where every collection's partner lives (another
+    /// file system than the root's); `None`: partners live beside their collections.
+    other_fs: Option<PathBuf>,
 }
+
+/// A scenario with two collections names the working copy of the first `{first}` and of the
+/// second `{partner}` in its command; a command naming `{first}` is not given
+/// `--collection-dir`.
+pub const FIRST: &str = "{first}";
+/// See [`FIRST`].
+pub const PARTNER: &str = "{partner}";
 
 /// What one run of the binary did.
 pub struct Run {
@@ -91,7 +101,10 @@ impl Run {
 impl World {
     /// A fresh world under the system temporary directory (or `$CRASHTEST_TMPDIR`, to run on
     /// a particular file system).
-    pub fn new(bin: &Path, umask: Option<u32>) -> Result<World, String> {
+    ///
+    /// With `other_fs`, mounts a tmpfs for the partners of collections (see
+    /// [`World::partner_of`]); fails, saying why, where that is not possible.
+    pub fn new(bin: &Path, umask: Option<u32>, other_fs: bool) -> Result<World, String> {
         let base = std::env::var_os("CRASHTEST_TMPDIR").map(PathBuf::from);
         let tmp = match &base {
             Some(b) => tempfile::Builder::new().prefix("crashtest-").tempdir_in(b),
@@ -99,19 +112,89 @@ impl World {
         }
         .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
         let root = fs::canonicalize(tmp.path()).map_err(|e| e.to_string())?;
+        // CRASHTEST_KEEP=1 keeps the world for a look after a replay (its path is printed).
+        let tmp = if std::env::var_os("CRASHTEST_KEEP").is_some() {
+            eprintln!("crashtest: keeping {}", root.display());
+            let _ = tmp.keep();
+            None
+        } else {
+            Some(tmp)
+        };
         let home = root.join("home");
         let src = root.join("src");
         for d in [&home, &src, &root.join("user"), &root.join("tmp")] {
             fs::create_dir_all(d).map_err(|e| format!("{}: {e}", d.display()))?;
         }
-        Ok(World {
+        let mut world = World {
             _tmp: tmp,
             root,
             home,
             src,
             bin: bin.to_path_buf(),
             umask,
-        })
+            other_fs: None,
+        };
+        if other_fs {
+            let mnt = world.root.join("other-fs");
+            fs::create_dir_all(&mnt).map_err(|e| format!("{}: {e}", mnt.display()))?;
+            let out = Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "size=256m", "tmpfs"])
+                .arg(&mnt)
+                .output()
+                .map_err(|e| format!("cannot run mount: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "cannot mount a tmpfs (root is needed): {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            world.other_fs = Some(mnt);
+        }
+        Ok(world)
+    }
+
+    /// Where the second collection of a scenario with two lives, for the collection `dir`:
+    /// `<dir>-partner` beside it, or on the world's other file system.
+    pub fn partner_of(&self, dir: &Path) -> PathBuf {
+        let name = format!(
+            "{}-partner",
+            dir.file_name()
+                .expect("a collection has a name")
+                .to_string_lossy()
+        );
+        match &self.other_fs {
+            Some(mnt) => mnt.join(name),
+            None => dir.with_file_name(name),
+        }
+    }
+
+    /// Copies the collection `from` to `to` as [`copy_collection`] does, and with `pair`
+    /// the partner of `from` to the partner of `to`.
+    pub fn copy_unit(&self, from: &Path, to: &Path, pair: bool) -> Result<(), String> {
+        copy_collection(from, to)?;
+        if pair {
+            copy_collection(&self.partner_of(from), &self.partner_of(to))?;
+        }
+        Ok(())
+    }
+
+    /// `args` for the collection `dir`: [`FIRST`] and [`PARTNER`] replaced by the paths,
+    /// after `--collection-dir DIR` unless they name [`FIRST`].
+    fn args_in(&self, dir: &Path, args: &[String]) -> Vec<String> {
+        let (first, partner) = (
+            dir.display().to_string(),
+            self.partner_of(dir).display().to_string(),
+        );
+        let mut all = Vec::with_capacity(args.len() + 2);
+        if !args.iter().any(|a| a.contains(FIRST)) {
+            all.push("--collection-dir".to_string());
+            all.push(first.clone());
+        }
+        all.extend(
+            args.iter()
+                .map(|a| a.replace(FIRST, &first).replace(PARTNER, &partner)),
+        );
+        all
     }
 
     /// The default collection of the home.
@@ -154,11 +237,10 @@ impl World {
         self.exec(args, &[])
     }
 
-    /// Runs `skillwal --collection-dir DIR ARGS` with extra environment and waits for it.
+    /// Runs `skillwal --collection-dir DIR ARGS` with extra environment and waits for it
+    /// (see [`FIRST`] for commands naming the collections themselves).
     pub fn run_in(&self, dir: &Path, env: &[(&str, &str)], args: &[String]) -> Run {
-        let mut all = vec!["--collection-dir".to_string(), dir.display().to_string()];
-        all.extend(args.iter().cloned());
-        self.exec(all, env)
+        self.exec(self.args_in(dir, args), env)
     }
 
     fn exec(&self, args: Vec<String>, env: &[(&str, &str)]) -> Run {
@@ -173,8 +255,7 @@ impl World {
     /// Starts `skillwal --collection-dir DIR ARGS`, sends it SIGKILL after `delay` unless it
     /// has ended by then, and waits for it.
     pub fn run_killed_after(&self, dir: &Path, args: &[String], delay: Duration) -> Run {
-        let mut all = vec!["--collection-dir".to_string(), dir.display().to_string()];
-        all.extend(args.iter().cloned());
+        let all = self.args_in(dir, args);
         let start = Instant::now();
         let mut child = self
             .command(&all, &[])
@@ -209,16 +290,43 @@ impl World {
         }
     }
 
+    /// Runs `skillwal --collection-dir DIR ARGS` and fails with its output unless it
+    /// succeeds.
+    pub fn must_in(&self, dir: &Path, args: &[&str]) -> Result<Run, String> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let r = self.run_in(dir, &[], &args);
+        if r.ok() {
+            Ok(r)
+        } else {
+            Err(format!("setup failed: {}", r.describe()))
+        }
+    }
+
     /// A fresh path below the root for a working copy of a collection (removed first if it
-    /// exists, with its state if that lives outside it).
+    /// exists, with its state if that lives outside it, and its partner's).
     pub fn scratch(&self, name: &str) -> PathBuf {
         let p = self.root.join("work").join(name);
-        for d in [state_dir(&p), p.clone()] {
+        let partner = self.partner_of(&p);
+        for d in [
+            state_dir(&p),
+            p.clone(),
+            state_dir(&partner),
+            partner.clone(),
+        ] {
             if fs::symlink_metadata(&d).is_ok() {
                 fs::remove_dir_all(&d).unwrap_or_else(|e| panic!("remove {}: {e}", d.display()));
             }
         }
         p
+    }
+}
+
+impl Drop for World {
+    /// Unmounts the other file system before the temporary root is removed.
+    fn drop(&mut self) {
+        if let Some(mnt) = &self.other_fs {
+            let _ = Command::new("umount").arg(mnt).status();
+        }
     }
 }
 

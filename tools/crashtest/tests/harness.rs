@@ -58,7 +58,7 @@ fn totals(text: &str) -> [u64; 5] {
 }
 
 /// The scenarios of the bounded set (`crashtest --list`).
-const BOUNDED: [&str; 11] = [
+const BOUNDED: [&str; 12] = [
     "add",
     "update-one",
     "update-many",
@@ -70,6 +70,7 @@ const BOUNDED: [&str; 11] = [
     "type-change",
     "links",
     "links-rollback",
+    "move",
 ];
 
 #[test]
@@ -81,8 +82,9 @@ fn the_bounded_set_passes() {
     assert_eq!(failed, 0);
     assert_eq!(tried, passed);
     assert_eq!(rtried, rpassed);
-    // Eleven scenarios: every crash point (about 40-100 each), one of three errnos at each
-    // call, random kills; and the crash points of the recoveries.
+    // Twelve scenarios: every crash point (about 40-100 each, about 280 for the move
+    // across two collections), one of three errnos at each call, random kills; and the
+    // crash points of the recoveries.
     assert!(tried > 2_000, "{tried} trials");
     assert!(rtried > 1_000, "{rtried} recovery crash points");
     for scenario in BOUNDED {
@@ -173,6 +175,67 @@ fn a_skillwal_that_loses_its_journal_after_a_crash_is_caught() {
         text.contains("--scenario update-many --mode deterministic --point "),
         "a failure must print the arguments that replay it:\n{text}"
     );
+}
+
+#[test]
+fn a_move_that_loses_the_destinations_journal_after_a_crash_is_caught() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // When the real binary was killed by its crash hook during a move, deletes the
+    // journal of the destination (the collection `--to` names: what a move made of two
+    // separate transactions leaves, one of them forgotten) and dies the same way.
+    let mutant = mutant(
+        dir.path(),
+        "skillwal-forgets-the-destination",
+        &format!(
+            "  if [ $rc -eq 137 ] && [ \"$3\" = move ]; then rm -f \"$(\"{CRASHTEST}\" --print-state-dir \"$6\")/journal\"; kill -9 $$; fi"
+        ),
+    );
+    // Two crash points of the move's 280 or so between its commit point (about call 155,
+    // the source's decision) and the destination's checkpoint (about call 185): with the
+    // destination's part forgotten, the artifact is in neither collection, or the
+    // destination is half applied.
+    for point in ["160", "175"] {
+        let (code, text) = crashtest(&[
+            "--skillwal",
+            mutant.to_str().expect("utf-8"),
+            "--scenario",
+            "move",
+            "--mode",
+            "deterministic",
+            "--no-recovery-crashes",
+            "--point",
+            point,
+        ]);
+        assert_eq!(code, 1, "the harness must fail on the mutant:\n{text}");
+        let [_, _, _, _, failed] = totals(&text);
+        assert!(failed > 0);
+        assert!(
+            text.contains("not all of them the same way")
+                || text.contains("neither before nor after"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "--scenario move --mode deterministic --point {point}"
+            )),
+            "a failure must print the arguments that replay it:\n{text}"
+        );
+    }
+    // The real binary passes the same points.
+    for point in ["160", "175"] {
+        let (code, text) = crashtest(&[
+            "--skillwal",
+            skillwal().to_str().expect("utf-8"),
+            "--scenario",
+            "move",
+            "--mode",
+            "deterministic",
+            "--no-recovery-crashes",
+            "--point",
+            point,
+        ]);
+        assert_eq!(code, 0, "{text}");
+    }
 }
 
 #[test]
