@@ -408,8 +408,15 @@ fn recovery_crashes(
             return;
         }
         let w = cx.copy_to(crashed, "recovering");
-        // With two collections, the crashed recovery starts from each in turn.
-        let from = if cx.pair() && m.is_multiple_of(2) {
+        // With two collections, the crashed recovery of a transaction across both starts
+        // from each in turn; otherwise in the collection the command changes (a copy's
+        // source has nothing to recover, and a recovery that completes ends the loop).
+        let in_partner = match &cx.expected.partner {
+            None => false,
+            Some(_) if cx.prepared.across => m.is_multiple_of(2),
+            Some(_) => !cx.expected.changes(),
+        };
+        let from = if in_partner {
             cx.world.partner_of(&w)
         } else {
             w.clone()
