@@ -36,6 +36,13 @@ pub const LABEL_BYTES_MAX: usize = 1024;
 /// also records the new size); the journal never shrinks, so later commits write into
 /// allocated blocks again.
 pub const JOURNAL_PREALLOC_BYTES: u64 = 1024 * 1024;
+/// The journal's size in a root that asks for a small one (a project's `.skillwal/`, which
+/// must not cost a megabyte in every project; wal-spec.md §15), and the inline content its
+/// transactions may hold (larger content is staged and synced instead, so the journal stays
+/// near this size).
+pub const SMALL_JOURNAL_PREALLOC_BYTES: u64 = 128 * 1024;
+/// See [`SMALL_JOURNAL_PREALLOC_BYTES`].
+pub const SMALL_INLINE_BYTES_PER_TXN_MAX: u64 = 64 * 1024;
 /// Buffer size for streaming file contents.
 pub const STREAM_BUFFER_BYTES: usize = 64 * 1024;
 /// Most symbolic links followed in resolving one path (Linux's `MAXSYMLINKS`); past it the
@@ -45,6 +52,8 @@ pub const LINK_HOPS_MAX: usize = 40;
 const _: () = assert!(RECORD_PAYLOAD_MAX as u64 > INLINE_CONTENT_MAX + PATH_BYTES_MAX as u64);
 const _: () = assert!(INLINE_BYTES_PER_TXN_MAX >= INLINE_CONTENT_MAX);
 const _: () = assert!(JOURNAL_PREALLOC_BYTES >= 4096 + 64 * 1024 + 16 * 1024);
+const _: () = assert!(SMALL_JOURNAL_PREALLOC_BYTES >= 4096 + 64 * 1024 + 16 * 1024);
+const _: () = assert!(SMALL_INLINE_BYTES_PER_TXN_MAX < SMALL_JOURNAL_PREALLOC_BYTES);
 const _: () = assert!(
     DIFF_CHANGES_PER_RECORD_MAX * (2 * DIFF_VALUE_BYTES_MAX + 2 * 255 + 16) + 256
         < RECORD_PAYLOAD_MAX as usize

@@ -113,6 +113,10 @@ pub enum Command {
         /// transaction across them
         #[arg(long, conflicts_with = "collections")]
         all_collections: bool,
+        /// Also refresh every deployment of the artifacts in the projects this collection
+        /// deployed to: the collection and the projects in one transaction across them
+        #[arg(long, conflicts_with_all = ["collections", "all_collections"])]
+        deploy: bool,
     },
     /// Remove an artifact (files, manifest entry and lock entry together)
     Remove {
@@ -159,8 +163,58 @@ pub enum Command {
         #[arg(long = "type", value_enum)]
         r#type: Option<TypeArg>,
     },
-    /// Artifacts that are modified, missing, or have an update (local sources)
-    Status,
+    /// Artifacts that are modified, missing, or have an update (local sources); with
+    /// --project, how each artifact deployed in that project stands
+    Status {
+        /// Judge the deployments in this project instead (in sync, modified, outdated,
+        /// conflict, missing, not in the collection)
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
+    },
+    /// Deploy artifacts into a project: their files and .skillmeat-deployed.toml in one
+    /// transaction (after any crash the project is exactly before or after)
+    Deploy {
+        /// Artifacts to deploy (with --refresh: only these)
+        #[arg(required_unless_present = "refresh")]
+        names: Vec<String>,
+        /// Only artifacts of this type (needed when a name is used by two types)
+        #[arg(long = "type", value_enum)]
+        r#type: Option<TypeArg>,
+        /// The project directory
+        #[arg(long, value_name = "DIR")]
+        project: PathBuf,
+        /// Deployment profiles, separated by commas: claude_code (.claude), codex
+        /// (.agents), gemini (.gemini), cursor (.cursor) [default: claude_code]
+        #[arg(long = "profile", value_name = "ID", value_delimiter = ',')]
+        profiles: Vec<String>,
+        /// Replace a project copy that has local changes (they are lost) instead of refusing
+        #[arg(long)]
+        overwrite: bool,
+        /// Bring what the collection deployed in the project up to date (every profile it is
+        /// deployed in), in one transaction
+        #[arg(long, conflicts_with = "profiles")]
+        refresh: bool,
+    },
+    /// Remove deployed artifacts from a project: files and records in one transaction
+    Undeploy {
+        /// Artifacts to remove
+        #[arg(required = true)]
+        names: Vec<String>,
+        /// Only deployments of this type
+        #[arg(long = "type", value_enum)]
+        r#type: Option<TypeArg>,
+        /// The project directory
+        #[arg(long, value_name = "DIR")]
+        project: PathBuf,
+        /// Only the deployment of this profile [default: every profile]
+        #[arg(long, value_name = "ID")]
+        profile: Option<String>,
+    },
+    /// Where the collection's artifacts are deployed (projects skillwal deployed to)
+    Deployments {
+        /// Only this artifact
+        name: Option<String>,
+    },
     /// Check every artifact's files against the lock; report extra and missing files
     Verify,
     /// Record the whole collection as a snapshot (or list, show, delete snapshots)

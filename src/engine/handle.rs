@@ -446,7 +446,13 @@ pub fn discard_journal(
         }
         None => {
             let salt = salts.next(0, 1)?;
-            JournalFile::create(fs.as_ref(), &layout.journal, &layout.journal_tmp, salt)?;
+            JournalFile::create(
+                fs.as_ref(),
+                &layout.journal,
+                &layout.journal_tmp,
+                salt,
+                layout.budget.prealloc,
+            )?;
         }
     }
     discarded.staging_removed = clear_staging(fs.as_ref(), &layout.staging)?;

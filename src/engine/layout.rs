@@ -32,6 +32,32 @@ pub struct Layout {
     pub lock: PathBuf,
     /// The staging directory: new contents wait here until they are applied.
     pub staging: PathBuf,
+    /// How large the journal is made, and how much content goes inline.
+    pub budget: JournalBudget,
+}
+
+/// How large a root's journal is created, and how many bytes of content a transaction may
+/// put inline in it (wal-spec.md §6.1, §6.2, §15). Content past the inline budget is staged
+/// and synced in `staging/` instead, as content over `INLINE_CONTENT_MAX` always is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalBudget {
+    /// The journal file's size when created (zeros, made durable once).
+    pub prealloc: u64,
+    /// The most content bytes one transaction puts inline.
+    pub inline_per_txn: u64,
+}
+
+impl JournalBudget {
+    /// A collection's: 1 MiB, and 64 MiB inline.
+    pub const DEFAULT: JournalBudget = JournalBudget {
+        prealloc: crate::limits::JOURNAL_PREALLOC_BYTES,
+        inline_per_txn: crate::limits::INLINE_BYTES_PER_TXN_MAX,
+    };
+    /// A project's: 128 KiB, and 64 KiB inline.
+    pub const SMALL: JournalBudget = JournalBudget {
+        prealloc: crate::limits::SMALL_JOURNAL_PREALLOC_BYTES,
+        inline_per_txn: crate::limits::SMALL_INLINE_BYTES_PER_TXN_MAX,
+    };
 }
 
 impl Layout {
@@ -50,7 +76,14 @@ impl Layout {
             lock: meta.join(LOCK_FILE),
             staging: meta.join(STAGING_DIR),
             meta: meta.to_path_buf(),
+            budget: JournalBudget::DEFAULT,
         }
+    }
+
+    /// This layout with the journal budget `budget`.
+    pub fn with_budget(mut self, budget: JournalBudget) -> Layout {
+        self.budget = budget;
+        self
     }
 
     /// The absolute path of `rel`, a path relative to the root as journal records name

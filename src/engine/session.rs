@@ -57,6 +57,7 @@ impl Session {
                 &self.layout.journal,
                 &self.layout.journal_tmp,
                 salt,
+                self.layout.budget.prealloc,
             )?;
             self.journal = Some(j);
         }

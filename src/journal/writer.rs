@@ -5,7 +5,6 @@ use super::format::{
 };
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileHandle, FileSystem, OpenMode};
-use crate::limits::JOURNAL_PREALLOC_BYTES;
 use std::path::{Path, PathBuf};
 
 /// The open journal file and its current header.
@@ -20,8 +19,15 @@ pub struct JournalFile {
 impl JournalFile {
     /// Creates the journal at `path` durably (wal-spec.md §6.1): writes `tmp` (both header
     /// slots, zeros up to the preallocated size), syncs it, renames it to `path` and syncs
-    /// the directory. `salt` becomes the first live salt.
-    pub fn create(fs: &dyn FileSystem, path: &Path, tmp: &Path, salt: u64) -> Result<JournalFile> {
+    /// the directory. `salt` becomes the first live salt; `prealloc` is the size made (at least
+    /// the header area).
+    pub fn create(
+        fs: &dyn FileSystem,
+        path: &Path,
+        tmp: &Path,
+        salt: u64,
+        prealloc: u64,
+    ) -> Result<JournalFile> {
         let dir = path.parent().expect("journal path has a parent");
         match fs.remove_file(tmp) {
             Ok(()) => {}
@@ -38,7 +44,7 @@ impl JournalFile {
             next_txn_id: 1,
             active: false,
         };
-        let mut area = vec![0u8; JOURNAL_PREALLOC_BYTES as usize];
+        let mut area = vec![0u8; prealloc.max(format::RECORDS_OFFSET) as usize];
         area[..HEADER_SLOT_BYTES as usize].copy_from_slice(&encode_header(&header));
         // Slot 1 holds the same header with sequence 0, so both slots are valid from the start.
         let older = Header {

@@ -25,6 +25,7 @@ pub mod collection;
 pub mod format;
 mod hash;
 pub mod home;
+pub mod project;
 pub mod source;
 
 // The modules' former paths, kept for the CLI and for embedders.

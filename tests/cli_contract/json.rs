@@ -66,6 +66,20 @@ const SCHEMA: &[(&str, &[&str])] = &[
         ],
     ),
     ("status", &["artifacts"]),
+    ("status --project", &["project", "deployments"]),
+    ("deploy", &["project", "committed", "deployed"]),
+    ("undeploy", &["project", "undeployed"]),
+    ("deployments", &["artifact", "projects"]),
+    (
+        "update --deploy",
+        &[
+            "updates",
+            "snapshot",
+            "not_updated",
+            "deployments",
+            "transaction_across",
+        ],
+    ),
     ("verify", &["clean", "report"]),
     ("snapshot", &["snapshot"]),
     ("snapshot list", &["snapshots", "skillmeat_snapshots"]),
@@ -179,6 +193,51 @@ fn the_documented_table_is_this_table() {
         .map(|(c, f)| (c.to_string(), f.iter().map(|x| x.to_string()).collect()))
         .collect();
     assert_eq!(rows, ours, "docs/json.md and this test's table differ");
+}
+
+#[test]
+fn deploy_json() {
+    let (sb, coll) = three();
+    let p = sb.root.join("proj");
+    fs::create_dir_all(&p).unwrap();
+    let v = sb
+        .run(&["--json", "deploy", "my-skill", "review", "--project", s(&p)])
+        .ok()
+        .json();
+    check("deploy", &v);
+    names_the_collection(&v, "default", &coll);
+    assert_eq!(v["committed"], true);
+    assert_eq!(v["deployed"][0]["action"], "deployed");
+    assert_eq!(v["deployed"][0]["path"], ".claude/skills/my-skill");
+    let v = sb
+        .run(&["--json", "status", "--project", s(&p)])
+        .ok()
+        .json();
+    check("status --project", &v);
+    assert_eq!(v["deployments"][1]["state"], "in-sync");
+    let v = sb.run(&["--json", "deployments"]).ok().json();
+    check("deployments", &v);
+    assert_eq!(v["projects"][0]["records"].as_array().unwrap().len(), 2);
+    let v = sb
+        .run(&["--json", "undeploy", "review", "--project", s(&p)])
+        .ok()
+        .json();
+    check("undeploy", &v);
+    assert_eq!(v["undeployed"][0]["files_removed"], true);
+    sb.change_sources("v2");
+    let v = sb
+        .run(&[
+            "--json",
+            "update",
+            "my-skill",
+            "--deploy",
+            "--strategy",
+            "upstream",
+        ])
+        .ok()
+        .json();
+    check("update --deploy", &v);
+    assert_eq!(v["deployments"][0]["action"], "replaced");
 }
 
 #[test]

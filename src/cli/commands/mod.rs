@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod collection;
+mod deploy;
 mod journal;
 mod prompt;
 mod reference;
@@ -356,6 +357,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
             strategy,
             collections,
             all_collections,
+            deploy,
         } => {
             let args = update::UpdateArgs {
                 names,
@@ -364,6 +366,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
                 strategy: *strategy,
                 collections,
                 all_collections: *all_collections,
+                deploy: *deploy,
             };
             update::update(g, &args, out)
         }
@@ -381,7 +384,35 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
         Command::Diff { name, r#type } => artifacts::diff(g, name, r#type.map(ty), out),
         Command::List => collection::list(g, out),
         Command::Show { name, r#type } => collection::show(g, name, r#type.map(ty), out),
-        Command::Status => collection::status(g, out),
+        Command::Status { project: None } => collection::status(g, out),
+        Command::Status {
+            project: Some(project),
+        } => deploy::status(g, project, out),
+        Command::Deploy {
+            names,
+            r#type,
+            project,
+            profiles,
+            overwrite,
+            refresh,
+        } => {
+            let args = deploy::DeployArgs {
+                names,
+                only: r#type.map(ty),
+                project,
+                profiles,
+                overwrite: *overwrite,
+                refresh: *refresh,
+            };
+            deploy::deploy(g, &args, out)
+        }
+        Command::Undeploy {
+            names,
+            r#type,
+            project,
+            profile,
+        } => deploy::undeploy(g, names, r#type.map(ty), project, profile.as_deref(), out),
+        Command::Deployments { name } => deploy::deployments(g, name.as_deref(), out),
         Command::Verify => collection::verify(g, out),
         Command::Journal {
             command: JournalCommand::Inspect { path },

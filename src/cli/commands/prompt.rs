@@ -74,3 +74,39 @@ pub fn update(
     };
     Ok(Collection::update_across(parts, strategy, &mut ask)?)
 }
+
+/// [`Collection::update_deploying`] with the same prompt as [`update`] (for a project copy,
+/// `d` shows nothing more: ask again).
+pub fn update_deploying(
+    c: &mut Collection,
+    inputs: &[UpdateInput],
+    strategy: Strategy,
+    projects: &mut [skillwal::skillmeat::project::Project],
+    out: &Output,
+) -> Result<skillwal::skillmeat::collection::UpdatedDeploying> {
+    let interactive = interactive();
+    let dir = c.dir().to_path_buf();
+    let mut ask = |at: &Path, name: &str, ty: ArtifactType| -> Option<Answer> {
+        if !interactive {
+            return None;
+        }
+        let what = if at == dir {
+            format!("{ty} {name}")
+        } else {
+            format!("{ty} {name} deployed in {}", at.display())
+        };
+        loop {
+            let Some(answer) = output::ask_update(&what) else {
+                return Some(Answer::Local);
+            };
+            match answer {
+                UpdateAnswer::Upstream => return Some(Answer::Upstream),
+                UpdateAnswer::Local => return Some(Answer::Local),
+                UpdateAnswer::Merge => return Some(Answer::Merge),
+                UpdateAnswer::Diff if at == dir => show_diff(&dir, inputs, name, ty, out),
+                UpdateAnswer::Diff => {}
+            }
+        }
+    };
+    Ok(c.update_deploying(inputs, strategy, &mut ask, projects)?)
+}

@@ -21,6 +21,7 @@ pub struct UpdateArgs<'a> {
     pub strategy: Option<StrategyArg>,
     pub collections: &'a [String],
     pub all_collections: bool,
+    pub deploy: bool,
 }
 
 impl UpdateArgs<'_> {
@@ -85,6 +86,9 @@ pub fn update(g: &Global, a: &UpdateArgs, out: &Output) -> Result<Exit> {
     if a.across() {
         return update_across(g, a, out);
     }
+    if a.deploy {
+        return update_deploying(g, a, out);
+    }
     let t = target(g, out)?;
     let strategy = strategy(a.strategy, t.home.as_ref())?;
     let mut c = open_writable(&t, g, out)?;
@@ -101,6 +105,59 @@ pub fn update(g: &Global, a: &UpdateArgs, out: &Output) -> Result<Exit> {
     );
     done(
         out.updated(&outcomes, snapshot.as_ref(), &not_updated),
+        code,
+    )
+}
+
+/// `update NAME --deploy`: the collection and every project it deployed to, opened
+/// together (in identity order; the list of projects read again under the collection's
+/// lock, and the opening repeated if it changed meanwhile), updated in one transaction.
+fn update_deploying(g: &Global, a: &UpdateArgs, out: &Output) -> Result<Exit> {
+    let t = target(g, out)?;
+    let strategy = strategy(a.strategy, t.home.as_ref())?;
+    let keep = snapshot_keep(&t)?;
+    let fs = super::file_system()?;
+    let mut attempts = 0;
+    let (mut c, mut projects, gone) = loop {
+        let listed = Collection::registered_projects_of(&fs, &t.dir)?;
+        let (mut c, projects, gone) = super::deploy::open_with_projects(&t, &listed, g, out)?;
+        if c.registered_projects()? == listed || attempts == 3 {
+            c.set_snapshot_retention(keep);
+            break (c, projects, gone);
+        }
+        attempts += 1;
+        for p in projects {
+            p.close()?;
+        }
+        c.close()?;
+    };
+    for p in &gone {
+        out.note(&format!(
+            "{} (a project this collection deployed to) is not there any more; left out",
+            p.display()
+        ));
+    }
+    let artifacts = chosen(&c, a.names, a.all, a.only)?;
+    let mut fetches = Fetches::default();
+    let (inputs, not_updated) = fetches.fetch_all(&c, &artifacts, a.all, out)?;
+    let mut done_ = super::prompt::update_deploying(&mut c, &inputs, strategy, &mut projects, out)?;
+    for p in projects {
+        p.close()?;
+    }
+    c.close()?;
+    let (outcomes, snapshot) = done_.updated.collections.pop().expect("one collection");
+    let code = exit_code(
+        outcomes.iter().any(|o| !o.conflicts.is_empty()),
+        !not_updated.is_empty(),
+    );
+    done(
+        out.updated_deploying(
+            &outcomes,
+            snapshot.as_ref(),
+            &not_updated,
+            &done_.pushed,
+            done_.updated.across.as_deref(),
+        ),
         code,
     )
 }

@@ -272,6 +272,48 @@ impl Output {
         Ok(())
     }
 
+    /// `update --deploy`: the collection's update as [`Output::updated`] says it, then every
+    /// deployment of the artifacts.
+    pub fn updated_deploying(
+        &self,
+        outcomes: &[UpdateOutcome],
+        snap: Option<&SnapshotOutcome>,
+        not_updated: &[NotUpdated],
+        pushed: &[skillwal::skillmeat::collection::Pushed],
+        across: Option<&str>,
+    ) -> Printed {
+        if self.json {
+            return self.json(json!({
+                "updates": outcomes,
+                "snapshot": snap,
+                "not_updated": not_updated,
+                "deployments": pushed,
+                "transaction_across": across,
+            }));
+        }
+        self.updated(outcomes, snap, not_updated)?;
+        self.text(|w| {
+            for p in pushed {
+                let what = match p.action {
+                    "replaced" => "refreshed",
+                    "recorded" => "recorded (its files were already the new ones)",
+                    "unchanged" => "up to date",
+                    "kept-local" => "local changes kept, not refreshed",
+                    _ => "not refreshed (the collection's copy is not the fetched one)",
+                };
+                writeln!(w, "  {} {} in {}/{}: {what}", p.ty, p.name, p.project.display(), p.path)?;
+            }
+            if let Some(id) = across {
+                writeln!(
+                    w,
+                    "The collection and the projects changed in one transaction across them ({}): after any crash, all before or all after",
+                    &id[..12.min(id.len())]
+                )?;
+            }
+            Ok(())
+        })
+    }
+
     /// An update across several collections: per collection as [`Output::updated`] says
     /// it, then the transaction that spanned them.
     pub fn updated_across(&self, rows: &[CollectionUpdate], across: Option<&str>) -> Printed {

@@ -10,6 +10,7 @@
 
 mod artifacts;
 mod collection;
+mod deploy;
 mod journal;
 mod snapshots;
 

@@ -7,9 +7,7 @@ use crate::engine::path::RelPath;
 use crate::error::{Error, IoContext, IoError, Result};
 use crate::fs::{FileHandle, OpenMode};
 use crate::journal::format::{Hash, Record, encode_payload};
-use crate::limits::{
-    INLINE_BYTES_PER_TXN_MAX, INLINE_CONTENT_MAX, RECORD_HEADER_BYTES, STREAM_BUFFER_BYTES,
-};
+use crate::limits::{INLINE_CONTENT_MAX, RECORD_HEADER_BYTES, STREAM_BUFFER_BYTES};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -85,7 +83,12 @@ impl Transaction<'_> {
         // reader yields (not one of the limit's size: most contents are a few KiB).
         let mut buf = Vec::with_capacity(STREAM_BUFFER_BYTES);
         let n = read_up_to(content, &mut buf, INLINE_CONTENT_MAX as usize + 1).map_err(read_err)?;
-        let room = INLINE_BYTES_PER_TXN_MAX - self.inline_bytes;
+        let room = self
+            .session
+            .layout
+            .budget
+            .inline_per_txn
+            .saturating_sub(self.inline_bytes);
         let mut hasher = blake3::Hasher::new();
         hasher.update(&buf[..n]);
         file.write_all_at(&buf[..n], 0).ctx("write", dest)?;

@@ -190,6 +190,67 @@ pub enum CollectionError {
         /// Why its lock cannot be used.
         reason: String,
     },
+    /// A project directory that cannot be deployed into (missing, a file, a profile root
+    /// that is a link).
+    #[error("{}: {reason}", dir.display())]
+    BadProject {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The Python tool held its lock for longer than it would wait itself.
+    #[error("{} is locked by a skillmeat process (waited {}s); nothing was changed: try again when it is done", lock.display(), waited.as_secs())]
+    PythonLocked {
+        /// The lock file.
+        lock: PathBuf,
+        /// How long skillwal waited.
+        waited: std::time::Duration,
+    },
+    /// Deploying would overwrite changes made in the project.
+    #[error("local changes in the project would be overwritten, so nothing was deployed: {}; use --overwrite to replace them (they are not kept)", changed.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("; "))]
+    LocalChanges {
+        /// Each deployment with changes, and its files.
+        changed: Vec<super::deploy::Changed>,
+    },
+    /// An artifact is not deployed in the project.
+    #[error("{name} is not deployed in {}{}", project.display(), if deployed.is_empty() { " (nothing is)".to_string() } else { format!(" (deployed there: {})", deployed.join(", ")) })]
+    NotDeployed {
+        /// The name asked for.
+        name: String,
+        /// The project.
+        project: PathBuf,
+        /// What is deployed there, as `name` (`type`).
+        deployed: Vec<String>,
+    },
+    /// A profile that does not take the artifact's type.
+    #[error("the {profile} profile does not take {ty}s ({name})")]
+    ProfileRefuses {
+        /// The profile's id.
+        profile: String,
+        /// The type.
+        ty: ArtifactType,
+        /// The artifact.
+        name: String,
+    },
+    /// `update --deploy --strategy merge` met a project copy with local changes.
+    #[error("{ty} {name} has local changes in {}, and merging into a project copy is not built: nothing was changed; use --strategy upstream (they are lost) or local (the copy is kept as it is)", path.display())]
+    MergeIntoProject {
+        /// The artifact.
+        name: String,
+        /// Its type.
+        ty: ArtifactType,
+        /// The project copy.
+        path: PathBuf,
+    },
+    /// A profile id skillwal does not know.
+    #[error("unknown profile {id:?} (known: {known})")]
+    UnknownProfile {
+        /// The id given.
+        id: String,
+        /// The known ids.
+        known: String,
+    },
 }
 
 impl CollectionError {

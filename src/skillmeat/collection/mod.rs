@@ -18,8 +18,10 @@ pub mod threeway;
 
 mod add_remove;
 mod content;
+pub mod deploy;
 mod documents;
 mod error;
+mod push;
 mod queries;
 mod snapshots;
 mod sources;
@@ -27,8 +29,13 @@ mod transfer;
 mod update;
 
 pub use content::fetched_hash;
+pub use deploy::{
+    Changed, DeployAction, DeployOutcome, DeployRequest, Deployed, DeploymentStatus, DriftState,
+    FileChange, ProjectDeployments,
+};
 pub use documents::DOCUMENT_BYTES_MAX;
 pub use error::{CollectionError, Result};
+pub use push::{Pushed, UpdatedDeploying};
 pub use queries::{ArtifactStatus, FileState, VerifyReport};
 pub use snapshots::{DEFAULT_SNAPSHOT_KEEP, RollbackOutcome, SnapshotOutcome, parse_snapshot_id};
 pub use transfer::{Transfer, TransferOutcome};

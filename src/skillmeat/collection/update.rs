@@ -87,25 +87,25 @@ pub struct UpdateInput {
 }
 
 /// What an update will do to one artifact, decided before its transaction starts.
-struct Planned<'a> {
+pub(super) struct Planned<'a> {
     input: &'a UpdateInput,
     artifact: Artifact,
-    action: UpdateAction,
+    pub(super) action: UpdateAction,
     /// The files differ from what the lock (or the base's shape) records.
-    modified: bool,
+    pub(super) modified: bool,
     /// The fetched content's SkillMeat hash, which the lock will record.
-    upstream: String,
+    pub(super) upstream: String,
     /// The merged files, for [`UpdateAction::Merged`].
     merge: Option<super::threeway::MergePlan>,
 }
 
 impl Planned<'_> {
     /// Whether the artifact's files and documents change.
-    fn writes(&self) -> bool {
+    pub(super) fn writes(&self) -> bool {
         matches!(self.action, UpdateAction::Updated | UpdateAction::Merged)
     }
 
-    fn outcome(&self) -> UpdateOutcome {
+    pub(super) fn outcome(&self) -> UpdateOutcome {
         UpdateOutcome {
             name: self.input.name.clone(),
             ty: self.input.ty.as_str().to_string(),
@@ -263,6 +263,30 @@ impl Collection {
         Ok(done)
     }
 
+    /// What updating each of `inputs` will do, in their order; fails as planning fails, and
+    /// with [`CollectionError::PromptWithoutTerminal`] when one has local modifications, the
+    /// strategy is to ask, and there is no terminal to ask.
+    pub(super) fn plan_all<'a>(
+        &self,
+        inputs: &'a [UpdateInput],
+        strategy: Strategy,
+        ask: &mut dyn FnMut(&Path, &str, ArtifactType) -> Option<Answer>,
+    ) -> Result<Vec<Planned<'a>>> {
+        let mut planned = Vec::with_capacity(inputs.len());
+        let mut no_terminal = Vec::new();
+        for input in inputs {
+            let mut ask_here = |name: &str, ty: ArtifactType| ask(&self.dir, name, ty);
+            match self.plan_update(input, strategy, &mut ask_here)? {
+                Some(p) => planned.push(p),
+                None => no_terminal.push(format!("{} {}", input.ty, input.name)),
+            }
+        }
+        if !no_terminal.is_empty() {
+            return Err(CollectionError::PromptWithoutTerminal { names: no_terminal });
+        }
+        Ok(planned)
+    }
+
     /// What updating `input` will do. `None`: it has local modifications, the strategy is to
     /// ask, and there is no terminal to ask.
     fn plan_update<'a>(
@@ -352,7 +376,7 @@ impl Collection {
 
     /// The one transaction of an update that changes something in this collection only:
     /// see [`stage_update`].
-    fn commit_update(&mut self, plans: &[Planned<'_>]) -> Result<SnapshotOutcome> {
+    pub(super) fn commit_update(&mut self, plans: &[Planned<'_>]) -> Result<SnapshotOutcome> {
         let now = now_timestamp();
         let cap = capture_now(&self.store, &self.dir, self.engine.is_some())?;
         let mut t = writable(&mut self.engine, &self.dir)?.begin(&update_label(plans))?;
@@ -378,7 +402,7 @@ fn update_label(plans: &[Planned<'_>]) -> String {
 /// Stages in `t` one collection's part of an update: the files and documents of every
 /// artifact `plans` writes, the automatic snapshot of the state before (`cap`), and the new
 /// bases and source references.
-fn stage_update(
+pub(super) fn stage_update(
     store: &Store,
     docs: &mut Edit<'_>,
     t: &mut Transaction<'_>,

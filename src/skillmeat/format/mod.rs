@@ -5,6 +5,7 @@
 //!   every byte it does not need to change.
 //! - [`lock`] / [`lock_edit`]: the same for `collection.lock`.
 //! - [`config`]: the same for `~/.skillmeat/config.toml`.
+//! - [`deployed`]: a project's `.skillmeat-deployed.toml` (what was deployed there).
 //! - [`editor`]: what the three editors share (spans, flattening, rendering values).
 //! - [`diff`]: field-level changes between two documents, as the journal records them.
 //! - [`frontmatter`]: the YAML front matter of a `SKILL.md` or `<name>.md`.
@@ -12,6 +13,7 @@
 //! - [`error`]: the one error type of this layer, which says where.
 
 pub mod config;
+pub mod deployed;
 pub mod diff;
 pub mod editor;
 pub mod error;

@@ -1,0 +1,235 @@
+//! A project that artifacts are deployed into: a directory with one or more profile roots
+//! (`.claude/`, `.agents/`, …), each holding the artifacts and a `.skillmeat-deployed.toml`
+//! (`docs/skillmeat-deploy-format.md`). Every change to a project — artifact files and
+//! tracking files together, in every profile root — is one engine transaction whose root is
+//! the project directory.
+//!
+//! skillwal's own state for a project is `<project>/.skillwal/`: the engine's directory with
+//! a small journal (`JournalBudget::SMALL`, 128 KiB) and a `.gitignore` of `*`, so that
+//! `git status` never shows it; the Python tool looks only at `<project>/.*/.skillmeat-deployed.toml`
+//! and skips dot-names, so it never takes it for anything (wal-spec.md §15).
+//!
+//! While it reads and rewrites a profile root, skillwal holds the lock files the Python tool
+//! uses (`pylock`), so the two tools never interleave there.
+
+pub mod profiles;
+pub mod pylock;
+mod undeploy;
+
+pub use undeploy::Undeployed;
+
+use crate::engine::layout::JournalBudget;
+use crate::engine::recovery::RecoveryReport;
+use crate::engine::{Engine, Layout, OpenOptions};
+use crate::fs::{FileKind, FileSystem};
+use crate::skillmeat::collection::{CollectionError, Result};
+use crate::skillmeat::format::deployed::{DEFAULT_PROFILE_ROOT, DEPLOYED_FILE_NAME, DeployedFile};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// skillwal's directory in a project.
+pub const STATE_DIR: &str = ".skillwal";
+
+/// What `<project>/.skillwal/.gitignore` holds: it ignores the whole directory, itself
+/// included (as `.pytest_cache/` does).
+pub const STATE_GITIGNORE: &str =
+    "# skillwal's journal for deployments to this project (ignored by git)\n*\n";
+
+/// Largest tracking file read, as for the manifest.
+const TRACKING_BYTES_MAX: u64 = crate::limits::DOCUMENT_BYTES_MAX as u64;
+
+/// The tracking file of one profile root, as read.
+#[derive(Debug, Clone)]
+pub struct Tracking {
+    /// The profile root's directory name (`.claude`).
+    pub root: String,
+    /// Its records.
+    pub file: DeployedFile,
+    /// Whether the file exists (a root without one has no records).
+    pub exists: bool,
+}
+
+/// An open project: holds its engine (and lock).
+pub struct Project {
+    engine: Engine,
+    fs: Arc<dyn FileSystem>,
+    dir: PathBuf,
+}
+
+impl Project {
+    /// The engine layout of the project at `dir`.
+    pub fn layout(dir: &Path) -> Layout {
+        Layout::with_meta(dir, &dir.join(STATE_DIR)).with_budget(JournalBudget::SMALL)
+    }
+
+    /// Fails unless `dir` is an existing directory (links followed: the CLI gives the
+    /// canonical path). A project is never created by skillwal.
+    pub fn check_dir(fs: &dyn FileSystem, dir: &Path) -> Result<()> {
+        let reason = match crate::fs::stat(fs, dir) {
+            Ok(m) if m.kind == FileKind::Dir => return Ok(()),
+            Ok(_) => "is not a directory",
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist",
+            Err(e) => {
+                return Err(CollectionError::Io(crate::error::IoError::new(
+                    "stat", dir, e,
+                )));
+            }
+        };
+        Err(CollectionError::BadProject {
+            dir: dir.to_path_buf(),
+            reason: reason.into(),
+        })
+    }
+
+    /// Opens the project at `dir` (absolute, canonical): takes its lock, recovers an
+    /// interrupted transaction, and makes sure its state directory ignores itself.
+    pub fn open(
+        fs: Arc<dyn FileSystem>,
+        dir: &Path,
+        opts: &OpenOptions,
+    ) -> Result<(Project, RecoveryReport)> {
+        Project::check_dir(fs.as_ref(), dir)?;
+        let engine = Engine::open_layout(fs.clone(), &Project::layout(dir), opts)?;
+        Project::with_engine(fs, dir, engine)
+    }
+
+    /// The project at `dir` around its opened (and recovered) engine.
+    pub(crate) fn with_engine(
+        fs: Arc<dyn FileSystem>,
+        dir: &Path,
+        mut engine: Engine,
+    ) -> Result<(Project, RecoveryReport)> {
+        engine.checkpoint()?;
+        let report = engine.recovery_report().clone();
+        let ignore = engine.layout().meta.join(".gitignore");
+        if !fs
+            .exists(&ignore)
+            .map_err(|e| crate::error::IoError::new("stat", &ignore, e))?
+        {
+            crate::fs::write_atomically(fs.as_ref(), &ignore, STATE_GITIGNORE.as_bytes())?;
+        }
+        Ok((
+            Project {
+                engine,
+                fs,
+                dir: dir.to_path_buf(),
+            },
+            report,
+        ))
+    }
+
+    /// The project's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file system it is read and written through.
+    pub fn file_system(&self) -> &Arc<dyn FileSystem> {
+        &self.fs
+    }
+
+    /// The engine, to change the project in a transaction.
+    pub fn engine(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// Releases the project after a final checkpoint.
+    pub fn close(self) -> Result<()> {
+        Ok(self.engine.close()?)
+    }
+
+    /// What is at the profile root `root` (`.claude`); see [`root_kind`].
+    pub fn root_kind(&self, root: &str) -> Result<Option<FileKind>> {
+        root_kind(self.fs.as_ref(), &self.dir, root)
+    }
+
+    /// The tracking file of the profile root `root`; see [`tracking`].
+    pub fn tracking(&self, root: &str) -> Result<Tracking> {
+        tracking(self.fs.as_ref(), &self.dir, root)
+    }
+
+    /// Every tracking file of the project; see [`all_tracking`].
+    pub fn all_tracking(&self) -> Result<Vec<Tracking>> {
+        all_tracking(self.fs.as_ref(), &self.dir)
+    }
+}
+
+/// What is at the profile root `root` (`.claude`): `None` when absent. A root that is a
+/// symbolic link (it may lead out of the project) or not a directory is refused.
+pub fn root_kind(fs: &dyn FileSystem, dir: &Path, root: &str) -> Result<Option<FileKind>> {
+    let path = dir.join(root);
+    match fs.metadata(&path) {
+        Ok(m) if m.kind == FileKind::Dir => Ok(Some(FileKind::Dir)),
+        Ok(m) => Err(CollectionError::BadProject {
+            dir: path,
+            reason: if m.kind == FileKind::Symlink {
+                "is a symbolic link; skillwal deploys only into a real directory of the project (a link may lead out of it)".into()
+            } else {
+                "is not a directory".into()
+            },
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CollectionError::Io(crate::error::IoError::new(
+            "stat", &path, e,
+        ))),
+    }
+}
+
+/// The tracking file of the profile root `root`; empty when the root or the file is
+/// missing. A file the Python tool would refuse is refused, naming the line.
+pub fn tracking(fs: &dyn FileSystem, dir: &Path, root: &str) -> Result<Tracking> {
+    let path = dir.join(root).join(DEPLOYED_FILE_NAME);
+    let name = path.display().to_string();
+    if root_kind(fs, dir, root)?.is_none() {
+        return Ok(Tracking {
+            root: root.to_owned(),
+            file: DeployedFile::empty(),
+            exists: false,
+        });
+    }
+    let text = crate::fs::read_small_text(fs, &path, TRACKING_BYTES_MAX)?;
+    Ok(match text {
+        Some((text, _mode)) => Tracking {
+            root: root.to_owned(),
+            file: DeployedFile::parse(&text, &name)?,
+            exists: true,
+        },
+        None => Tracking {
+            root: root.to_owned(),
+            file: DeployedFile::empty(),
+            exists: false,
+        },
+    })
+}
+
+/// Every profile root holding a tracking file, as the Python tool reads them: `.claude`
+/// first, then every other `<project>/.*` directory with one, in name order.
+pub fn all_tracking(fs: &dyn FileSystem, dir: &Path) -> Result<Vec<Tracking>> {
+    let mut roots = vec![DEFAULT_PROFILE_ROOT.to_owned()];
+    let entries = fs
+        .read_dir(dir)
+        .map_err(|e| crate::error::IoError::new("list", dir, e))?;
+    let mut others: Vec<String> = entries
+        .into_iter()
+        .filter_map(|e| e.name.to_str().map(str::to_owned))
+        .filter(|n| n.starts_with('.') && n != DEFAULT_PROFILE_ROOT && n != STATE_DIR)
+        .filter(|n| n != "." && n != "..")
+        .collect();
+    others.sort();
+    for n in others {
+        let p = dir.join(&n);
+        if fs.metadata(&p).is_ok_and(|m| m.kind == FileKind::Dir)
+            && fs.exists(&p.join(DEPLOYED_FILE_NAME)).unwrap_or(false)
+        {
+            roots.push(n);
+        }
+    }
+    let mut out = Vec::new();
+    for r in roots {
+        let t = tracking(fs, dir, &r)?;
+        if t.exists {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,714 @@
+//! Deploying to projects through the built binary (README, "Deploying to projects";
+//! wal-spec.md §15): `deploy`, `undeploy`, `status --project`, `deployments`; the tracking
+//! file in SkillMeat's format; skillwal's own files out of git's way; bad input refused with
+//! nothing changed; every crash point of deploy, redeploy and undeploy leaving the project
+//! exactly before or after (files, modes and records together).
+//!
+//! The tests marked so run the real Python `skillmeat` 0.74.0 (skip and require rules of
+//! `tests/python_compat.rs`, see `tests/python/tool.rs`).
+
+#[path = "cli/support.rs"]
+mod support;
+#[path = "python/tool.rs"]
+mod tool;
+
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use support::*;
+use tool::Both;
+
+const TRACKING: &str = ".claude/.skillmeat-deployed.toml";
+
+/// A project directory `proj` in the sandbox, a git repository with one commit.
+fn project(sb: &Sandbox) -> PathBuf {
+    let p = sb.root.join("proj");
+    fs::create_dir_all(&p).unwrap();
+    write(&p.join("README.md"), "my project\n");
+    sb.git_init(&p);
+    sb.git(&p, &["add", "."]);
+    sb.git_commit(&p, "init");
+    p
+}
+
+/// What a user sees in a project: every path below it but skillwal's `.skillwal/` and the
+/// Python tool's empty lock files (`.<name>.skillmeat-lock`, which both tools create and
+/// never delete), with the tracking files' timestamps masked.
+fn project_tree(p: &Path) -> Tree {
+    tree(p)
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with(".git/") && k != ".git")
+        .filter(|(k, _)| {
+            let name = k.rsplit('/').next().unwrap_or(k);
+            !(name.starts_with('.') && name.ends_with(".skillmeat-lock"))
+        })
+        .map(|(k, v)| {
+            let v = match v {
+                Node::File { mode, bytes } if k.ends_with(".skillmeat-deployed.toml") => {
+                    Node::File {
+                        mode,
+                        bytes: mask_timestamps(&String::from_utf8_lossy(&bytes)).into_bytes(),
+                    }
+                }
+                other => other,
+            };
+            (k, v)
+        })
+        .collect()
+}
+
+fn status_json(sb: &Sandbox, p: &Path) -> Vec<Value> {
+    let v = sb.run(&["--json", "status", "--project", s(p)]).ok().json();
+    v["deployments"].as_array().unwrap().clone()
+}
+
+/// (name, state) of every deployment.
+fn states(sb: &Sandbox, p: &Path) -> Vec<(String, String)> {
+    status_json(sb, p)
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap().to_string(),
+                d["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[test]
+fn deploy_writes_files_and_records_as_skillmeat_does_and_stays_out_of_git() {
+    let sb = Sandbox::new();
+    let coll = sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "my-skill", "review", "helper", "--project", s(&p)])
+        .ok()
+        .stdout_has("deployed")
+        .stdout_has("one transaction");
+    // Files, byte for byte and mode for mode, as in the collection.
+    let coll_skill = tree(&coll.join("skills/my-skill"));
+    assert_eq!(tree(&p.join(".claude/skills/my-skill")), coll_skill);
+    assert_eq!(
+        mode(&p.join(".claude/skills/my-skill/scripts/run.sh")),
+        0o755
+    );
+    assert_eq!(
+        read(&p.join(".claude/commands/review.md")),
+        read(&coll.join("commands/review.md"))
+    );
+    // The tracking file: SkillMeat's fields, order and layout; mode 0600.
+    let text = read(&p.join(TRACKING));
+    assert_eq!(mode(&p.join(TRACKING)), 0o600);
+    let h = skillmeat_hash(&p.join(".claude/skills/my-skill"));
+    let first = text.split("\n\n").next().unwrap();
+    let expected = format!(
+        "[[deployed]]\nartifact_name = \"my-skill\"\nartifact_type = \"skill\"\nfrom_collection = \"default\"\ndeployed_at = \"<TS>\"\nartifact_path = \"skills/my-skill\"\ncontent_hash = \"{h}\"\nlocal_modifications = false\nversion_lineage = [\n    \"{h}\",\n]\nmerge_base_snapshot = \"{h}\"\ndeployment_profile_id = \"claude_code\"\nplatform = \"claude_code\"\nprofile_root_dir = \".claude\"\ncollection_sha = \"{h}\""
+    );
+    assert_eq!(mask_timestamps(first), expected);
+    assert_eq!(text.matches("[[deployed]]").count(), 3);
+    assert!(text.contains("artifact_path = \"agents/helper.md\""));
+    // skillwal's own files: ignored by git, a small journal.
+    let porcelain = sb.git(&p, &["status", "--porcelain", "--untracked-files=all"]);
+    for line in porcelain.lines() {
+        assert!(
+            line.starts_with("?? .claude/"),
+            "git sees {line:?}\n{porcelain}"
+        );
+    }
+    assert!(!porcelain.contains(".skillwal"));
+    let journal = fs::metadata(p.join(".skillwal/journal")).unwrap().len();
+    assert!(journal <= 128 * 1024, "journal of {journal} bytes");
+    // All in sync; `deployments` lists the project.
+    assert_eq!(
+        states(&sb, &p),
+        pairs(&[
+            ("my-skill", "in-sync"),
+            ("review", "in-sync"),
+            ("helper", "in-sync")
+        ])
+    );
+    let d = sb.run(&["--json", "deployments", "my-skill"]).ok().json();
+    assert_eq!(d["projects"][0]["project"].as_str(), Some(s(&p)));
+    assert_eq!(d["projects"][0]["records"].as_array().unwrap().len(), 1);
+    // Deploying again writes nothing.
+    let before = project_tree(&p);
+    sb.run(&["deploy", "my-skill", "--project", s(&p)])
+        .ok()
+        .stdout_has("already in sync");
+    assert_same_tree(&before, &project_tree(&p), "a deploy with nothing to do");
+}
+
+#[test]
+fn status_says_what_is_true_for_skills_commands_and_agents() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "my-skill", "review", "helper", "--project", s(&p)])
+        .ok();
+    // The project's copy edited: modified, naming the files.
+    append(&p.join(".claude/skills/my-skill/SKILL.md"), "local edit\n");
+    write(&p.join(".claude/skills/my-skill/extra.txt"), "mine\n");
+    fs::remove_file(p.join(".claude/skills/my-skill/docs/notes.txt")).unwrap();
+    // The collection changed: outdated.
+    sb.change_sources("v2");
+    sb.run(&["update", "review", "--strategy", "upstream"]).ok();
+    // The agent's project copy deleted: missing (the Python tool says "synced").
+    fs::remove_file(p.join(".claude/agents/helper.md")).unwrap();
+    let all = status_json(&sb, &p);
+    let by = |n: &str| all.iter().find(|d| d["name"] == n).unwrap().clone();
+    assert_eq!(by("my-skill")["state"], "modified");
+    let files: Vec<(String, String)> = by("my-skill")["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["change"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        files,
+        pairs(&[
+            ("SKILL.md", "changed"),
+            ("docs/notes.txt", "deleted"),
+            ("extra.txt", "added")
+        ])
+    );
+    assert_eq!(by("review")["state"], "outdated");
+    assert_eq!(by("helper")["state"], "missing");
+    // Both sides changed: conflict. Gone from the collection: not-in-collection.
+    sb.run(&["update", "my-skill", "--strategy", "upstream"])
+        .ok();
+    append(&p.join(".claude/commands/review.md"), "local\n");
+    sb.run(&["deploy", "helper", "--project", s(&p)])
+        .ok()
+        .stdout_has("deployed");
+    sb.run(&["remove", "helper"]).ok();
+    sb.run(&["deploy", "helper", "--project", s(&p)]).code(1);
+    assert_eq!(
+        states(&sb, &p),
+        pairs(&[
+            ("my-skill", "conflict"),
+            ("review", "conflict"),
+            ("helper", "not-in-collection")
+        ])
+    );
+    sb.run(&["status", "--project", s(&p)])
+        .ok()
+        .stdout_has("conflict")
+        .stdout_has("added extra.txt");
+}
+
+#[test]
+fn a_project_copy_with_local_changes_is_never_overwritten_silently() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "my-skill", "review", "--project", s(&p)])
+        .ok();
+    append(&p.join(".claude/skills/my-skill/SKILL.md"), "local edit\n");
+    sb.change_sources("v2");
+    sb.run(&["update", "--all", "--strategy", "upstream"]).ok();
+    let before = project_tree(&p);
+    sb.run(&["deploy", "my-skill", "review", "--project", s(&p)])
+        .code(1)
+        .stderr_has("local changes")
+        .stderr_has("SKILL.md changed")
+        .stderr_has("--overwrite");
+    assert_same_tree(&before, &project_tree(&p), "a refused deploy");
+    // The unmodified command alone is replaced; then --overwrite replaces the skill.
+    sb.run(&["deploy", "review", "--project", s(&p)])
+        .ok()
+        .stdout_has("replaced");
+    sb.run(&["deploy", "my-skill", "--project", s(&p), "--overwrite"])
+        .ok()
+        .stdout_has("replaced");
+    assert_eq!(
+        states(&sb, &p),
+        pairs(&[("my-skill", "in-sync"), ("review", "in-sync")])
+    );
+    // A copy that is already what the collection has is only recorded.
+    let sb2 = Sandbox::new();
+    let coll = sb2.three_artifacts();
+    let p2 = project(&sb2);
+    copy_tree(
+        &coll.join("skills/my-skill"),
+        &p2.join(".claude/skills/my-skill"),
+    );
+    sb2.run(&["deploy", "my-skill", "--project", s(&p2)])
+        .ok()
+        .stdout_has("recorded");
+}
+
+#[test]
+fn deploy_refresh_brings_a_project_up_to_date_in_every_profile() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "my-skill", "review", "--project", s(&p)])
+        .ok();
+    sb.run(&[
+        "deploy",
+        "my-skill",
+        "--project",
+        s(&p),
+        "--profile",
+        "codex",
+    ])
+    .ok();
+    sb.change_sources("v2");
+    sb.run(&["update", "--all", "--strategy", "upstream"]).ok();
+    assert_eq!(
+        states(&sb, &p),
+        pairs(&[
+            ("my-skill", "outdated"),
+            ("review", "outdated"),
+            ("my-skill", "outdated")
+        ])
+    );
+    // A local change anywhere refuses the whole refresh.
+    append(&p.join(".agents/skills/my-skill/SKILL.md"), "local\n");
+    let before = project_tree(&p);
+    sb.run(&["deploy", "--refresh", "--project", s(&p)])
+        .code(1)
+        .stderr_has(".agents/skills/my-skill");
+    assert_same_tree(&before, &project_tree(&p), "a refused refresh");
+    sb.run(&["deploy", "--refresh", "--project", s(&p), "--overwrite"])
+        .ok()
+        .stdout_has("replaced");
+    assert_eq!(
+        states(&sb, &p),
+        pairs(&[
+            ("my-skill", "in-sync"),
+            ("review", "in-sync"),
+            ("my-skill", "in-sync")
+        ])
+    );
+    // The helper agent was never deployed there: a refresh does not add it.
+    assert!(!p.join(".claude/agents").exists());
+    assert_eq!(
+        read(&p.join(".agents/skills/my-skill/SKILL.md")),
+        read(&sb.coll().join("skills/my-skill/SKILL.md"))
+    );
+}
+
+#[test]
+fn undeploy_removes_files_and_records_together() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "my-skill", "review", "--project", s(&p)])
+        .ok();
+    sb.run(&["undeploy", "my-skill", "--project", s(&p)])
+        .ok()
+        .stdout_has("removed");
+    assert!(!p.join(".claude/skills/my-skill").exists());
+    assert_eq!(states(&sb, &p), pairs(&[("review", "in-sync")]));
+    // A record whose files are gone is dropped; the last one leaves `deployed = []`.
+    fs::remove_file(p.join(".claude/commands/review.md")).unwrap();
+    sb.run(&["undeploy", "review", "--project", s(&p)])
+        .ok()
+        .stdout_has("record dropped");
+    assert_eq!(read(&p.join(TRACKING)), "deployed = []\n");
+    sb.run(&["undeploy", "review", "--project", s(&p)])
+        .code(1)
+        .stderr_has("not deployed")
+        .nothing_changed();
+}
+
+#[test]
+fn bad_input_is_refused_with_nothing_changed() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    // No such project; a file; an artifact not in the collection; an unknown profile.
+    sb.run(&["deploy", "my-skill", "--project", s(&sb.root.join("nope"))])
+        .code(1)
+        .stderr_has("does not exist");
+    sb.run(&["deploy", "my-skill", "--project", s(&p.join("README.md"))])
+        .code(1)
+        .stderr_has("is not a directory");
+    sb.run(&["deploy", "my-skil", "--project", s(&p)])
+        .code(1)
+        .stderr_has("my-skill");
+    sb.run(&["deploy", "my-skill", "--project", s(&p), "--profile", "vim"])
+        .code(1)
+        .stderr_has("unknown profile");
+    sb.run(&[
+        "deploy",
+        "helper",
+        "--project",
+        s(&p),
+        "--profile",
+        "gemini",
+    ])
+    .code(1)
+    .stderr_has("does not take agents");
+    assert!(!p.join(".claude").exists());
+    // A .claude that is a link out of the project.
+    let outside = sb.root.join("outside");
+    fs::create_dir_all(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, p.join(".claude")).unwrap();
+    sb.run(&["deploy", "my-skill", "--project", s(&p)])
+        .code(1)
+        .stderr_has("symbolic link");
+    assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+    fs::remove_file(p.join(".claude")).unwrap();
+    // Tracking files the Python tool would refuse: refused with the path and line.
+    sb.run(&["deploy", "review", "--project", s(&p)]).ok();
+    let good = read(&p.join(TRACKING));
+    for (bad, needle) in [
+        (good.replacen("[[deployed]]", "[[deployed]", 1), ":1:"),
+        (
+            good.replacen(
+                "deployed_at = \"",
+                "deployed_at = 2026-01-01T00:00:00 #\"",
+                1,
+            ),
+            "TOML datetime",
+        ),
+        (
+            good.replacen("platform = \"claude_code\"", "platform = \"vim\"", 1),
+            "\"vim\"",
+        ),
+    ] {
+        write(&p.join(TRACKING), &bad);
+        let before = project_tree(&p);
+        sb.run(&["deploy", "my-skill", "--project", s(&p)])
+            .code(1)
+            .stderr_has(".skillmeat-deployed.toml:")
+            .stderr_has(needle);
+        sb.run(&["status", "--project", s(&p)])
+            .code(1)
+            .stderr_has(needle);
+        assert_same_tree(&before, &project_tree(&p), needle);
+    }
+}
+
+/// Every crash point of `args` (killed for real after each mutating call): every project
+/// of `ps`, and the collection, are exactly before or after — all of them the same way —
+/// once `status --project` recovered, started from each project in turn.
+fn every_crash_point_in(sb: &Sandbox, ps: &[&Path], args: &[&str]) -> u64 {
+    let coll = sb.coll();
+    let template = sb.root.join("template");
+    let _ = fs::remove_dir_all(&template);
+    copy_tree(&sb.root.join("home"), &template.join("home"));
+    for (i, p) in ps.iter().enumerate() {
+        copy_tree(p, &template.join(format!("proj{i}")));
+    }
+    let state = || -> Vec<Tree> {
+        let mut v: Vec<Tree> = ps.iter().map(|p| project_tree(p)).collect();
+        v.push(masked(&tree(&coll)));
+        v
+    };
+    let before = state();
+    sb.run(args).ok();
+    let after = state();
+    assert_ne!(before, after, "{args:?} changes nothing");
+    let mut points = 0;
+    for n in 1.. {
+        let mut pairs = vec![(template.join("home"), sb.root.join("home"))];
+        for (i, p) in ps.iter().enumerate() {
+            pairs.push((template.join(format!("proj{i}")), p.to_path_buf()));
+        }
+        for (from, to) in pairs {
+            fs::remove_dir_all(&to).unwrap();
+            copy_tree(&from, &to);
+        }
+        let r = sb.run_env(&[("SKILLWAL_CRASH_AFTER", &n.to_string())], args);
+        let finished = r.code == Some(0);
+        if !finished {
+            r.killed();
+        }
+        // Recovery starts from a different project each time.
+        for k in 0..ps.len() {
+            let p = ps[(n as usize + k) % ps.len()];
+            sb.run(&["status", "--project", s(p)]).ok();
+        }
+        let got = state();
+        let diff = |want: &Vec<Tree>| -> String {
+            want.iter()
+                .zip(&got)
+                .map(|(a, b)| tree_diff(a, b))
+                .collect::<Vec<_>>()
+                .join("--\n")
+        };
+        assert!(
+            got == after || (!finished && got == before),
+            "{args:?} killed after call {n}: neither before nor after\nvs before:\n{}vs after:\n{}",
+            diff(&before),
+            diff(&after)
+        );
+        points += 1;
+        if finished {
+            break;
+        }
+    }
+    points
+}
+
+fn every_crash_point(sb: &Sandbox, p: &Path, args: &[&str]) -> u64 {
+    every_crash_point_in(sb, &[p], args)
+}
+
+#[test]
+fn deploy_redeploy_and_undeploy_killed_at_every_call_leave_the_project_before_or_after() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    let first = every_crash_point(
+        &sb,
+        &p,
+        &["deploy", "my-skill", "review", "helper", "--project", s(&p)],
+    );
+    sb.change_sources("v2");
+    sb.run(&["update", "--all", "--strategy", "upstream"]).ok();
+    let again = every_crash_point(
+        &sb,
+        &p,
+        &["deploy", "my-skill", "review", "--project", s(&p)],
+    );
+    let undeploy = every_crash_point(
+        &sb,
+        &p,
+        &["undeploy", "my-skill", "helper", "--project", s(&p)],
+    );
+    eprintln!(
+        "crash points: deploy {first}, redeploy {again}, undeploy {undeploy}; each before or after"
+    );
+    assert!(first > 10 && again > 10 && undeploy > 5);
+}
+
+/// A second project, `proj2`.
+fn project2(sb: &Sandbox) -> PathBuf {
+    let p = sb.root.join("proj2");
+    fs::create_dir_all(&p).unwrap();
+    p
+}
+
+#[test]
+fn update_deploy_refreshes_every_deployment_with_the_collection() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let (p1, p2) = (project(&sb), project2(&sb));
+    for p in [&p1, &p2] {
+        sb.run(&["deploy", "my-skill", "review", "--project", s(p)])
+            .ok();
+    }
+    append(&p2.join(".claude/skills/my-skill/SKILL.md"), "local\n");
+    sb.change_sources("v2");
+    // Without a terminal, prompt refuses; merge into a project copy is refused: nothing
+    // changed anywhere.
+    let before = (
+        project_tree(&p1),
+        project_tree(&p2),
+        masked(&tree(&sb.coll())),
+    );
+    sb.run(&["update", "my-skill", "review", "--deploy"])
+        .code(1)
+        .stderr_has("proj2");
+    sb.run(&["update", "my-skill", "--deploy", "--strategy", "merge"])
+        .code(1)
+        .stderr_has("merging into a project copy is not built");
+    assert!(
+        before
+            == (
+                project_tree(&p1),
+                project_tree(&p2),
+                masked(&tree(&sb.coll()))
+            )
+    );
+    // `local`: the changed copy is kept, everything else refreshed, in one transaction.
+    let v = sb
+        .run(&[
+            "--json",
+            "update",
+            "my-skill",
+            "review",
+            "--deploy",
+            "--strategy",
+            "local",
+        ])
+        .ok()
+        .json();
+    assert!(v["transaction_across"].is_string(), "{v:#}");
+    let actions: Vec<(String, String)> = v["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                format!(
+                    "{}:{}",
+                    d["project"].as_str().unwrap().rsplit('/').next().unwrap(),
+                    d["name"].as_str().unwrap()
+                ),
+                d["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        pairs(&[
+            ("proj:my-skill", "replaced"),
+            ("proj:review", "replaced"),
+            ("proj2:my-skill", "kept-local"),
+            ("proj2:review", "replaced")
+        ])
+    );
+    assert_eq!(
+        states(&sb, &p1),
+        pairs(&[("my-skill", "in-sync"), ("review", "in-sync")])
+    );
+    assert_eq!(
+        states(&sb, &p2),
+        pairs(&[("my-skill", "conflict"), ("review", "in-sync")])
+    );
+    // `upstream` replaces it.
+    sb.run(&["update", "my-skill", "--deploy", "--strategy", "upstream"])
+        .ok()
+        .stdout_has("refreshed");
+    assert_eq!(
+        states(&sb, &p2),
+        pairs(&[("my-skill", "in-sync"), ("review", "in-sync")])
+    );
+}
+
+#[test]
+fn update_deploy_killed_at_every_call_leaves_the_collection_and_projects_together() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let (p1, p2) = (project(&sb), project2(&sb));
+    for p in [&p1, &p2] {
+        sb.run(&["deploy", "my-skill", "review", "--project", s(p)])
+            .ok();
+    }
+    sb.change_sources("v2");
+    let points = every_crash_point_in(
+        &sb,
+        &[&p1, &p2],
+        &[
+            "update",
+            "my-skill",
+            "review",
+            "--deploy",
+            "--strategy",
+            "upstream",
+        ],
+    );
+    eprintln!("update --deploy to two projects: {points} crash points, all before or all after");
+    assert!(points > 30);
+}
+
+#[test]
+fn skillwal_waits_for_a_python_lock_on_the_tracking_file() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "review", "--project", s(&p)]).ok();
+    // The lock file the Python tool takes (created 0644 if missing, never deleted).
+    let lock = p.join(".claude/..skillmeat-deployed.toml.skillmeat-lock");
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock)
+        .unwrap();
+    f.lock().unwrap();
+    let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = released.clone();
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        f.unlock().unwrap();
+    });
+    sb.run(&["deploy", "my-skill", "--project", s(&p)]).ok();
+    assert!(
+        released.load(std::sync::atomic::Ordering::SeqCst),
+        "deploy finished while the Python tool's lock was held"
+    );
+    holder.join().unwrap();
+    assert_eq!(
+        fs::metadata(&lock).unwrap().len(),
+        0,
+        "nothing written into it"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// With the real Python tool
+
+fn both<'a>(sb: &'a Sandbox, test: &str) -> Option<Both<'a>> {
+    let skillmeat = tool::skillmeat_or_skip(test)?;
+    Some(Both { sb, skillmeat })
+}
+
+/// `skillmeat status --project P` as (section, names): "Synced", "Locally modified".
+fn py_status(b: &Both<'_>, p: &Path) -> String {
+    b.py(&["status", "--project", s(p)])
+}
+
+#[test]
+fn python_reads_what_skillwal_deploys_and_skillwal_reads_what_python_deploys() {
+    let sb = Sandbox::new();
+    let Some(b) = both(&sb, "python_reads_what_skillwal_deploys") else {
+        return;
+    };
+    // One collection both tools use: ~/.skillmeat of the sandbox's HOME.
+    b.sw(&["init"]).ok();
+    let skill = sb.skill_source("my-skill", "v1");
+    let cmd = sb.file_source("review.md", "review v1");
+    let agent = sb.file_source("helper.md", "helper v1");
+    b.sw(&["add", "skill", s(&skill)]).ok();
+    b.sw(&["add", "command", s(&cmd)]).ok();
+    b.sw(&["add", "agent", s(&agent)]).ok();
+    let p = project(&sb);
+    b.sw(&["deploy", "my-skill", "review", "--project", s(&p)])
+        .ok();
+    let out = py_status(&b, &p);
+    assert!(out.contains("Synced (2)"), "{out}");
+    assert!(!out.contains("modified"), "{out}");
+    // Python deploys beside skillwal's records, and keeps them.
+    b.py(&["deploy", "helper", "--project", s(&p), "--overwrite"]);
+    let text = read(&p.join(TRACKING));
+    assert_eq!(text.matches("[[deployed]]").count(), 3, "{text}");
+    let json = b.sw(&["--json", "status", "--project", s(&p)]).ok().json();
+    let states: Vec<(&str, &str)> = json["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["name"].as_str().unwrap(), d["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("my-skill", "in-sync"),
+            ("review", "in-sync"),
+            ("helper", "in-sync")
+        ]
+    );
+    // skillwal undeploys what Python deployed; Python agrees.
+    b.sw(&["undeploy", "helper", "--project", s(&p)]).ok();
+    assert!(!p.join(".claude/agents/helper.md").exists());
+    let out = py_status(&b, &p);
+    assert!(out.contains("Synced (2)"), "{out}");
+    // An edit in the project: both tools say modified; skillwal refuses to overwrite it.
+    append(&p.join(".claude/skills/my-skill/SKILL.md"), "local\n");
+    let out = py_status(&b, &p);
+    assert!(out.contains("Locally modified (1)"), "{out}");
+    b.sw(&["deploy", "my-skill", "--project", s(&p)]).code(1);
+    // Python undeploys what skillwal deployed.
+    b.py(&["undeploy", "review", "--project", s(&p), "--force"]);
+    assert!(!p.join(".claude/commands/review.md").exists());
+    let json = b.sw(&["--json", "status", "--project", s(&p)]).ok().json();
+    assert_eq!(json["deployments"].as_array().unwrap().len(), 1);
+    assert_eq!(json["deployments"][0]["state"], "modified");
+}
