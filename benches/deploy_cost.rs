@@ -180,7 +180,9 @@ fn main() {
         results.push((count, median(&mut ours), median(&mut theirs)));
     }
     let startup = median(&mut version);
-    println!("\ndeploy into a fresh project, median of {rounds} interleaved rounds (wall time, process start-up included):\n");
+    println!(
+        "\ndeploy into a fresh project, median of {rounds} interleaved rounds (wall time, process start-up included):\n"
+    );
     println!("| skills | skillwal | skillmeat 0.74 | ratio (skillwal / skillmeat) |");
     println!("|---:|---:|---:|---:|");
     for (count, ours, theirs) in &results {

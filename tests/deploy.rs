@@ -607,6 +607,133 @@ fn update_deploy_killed_at_every_call_leaves_the_collection_and_projects_togethe
     assert!(points > 30);
 }
 
+/// `args` with a file-system call failing (with each of `errnos`) at each call in turn: the
+/// command fails or succeeds; after recovery every root is before or after, all the same
+/// way; and when the command said nothing was changed, before.
+fn every_error(sb: &Sandbox, ps: &[&Path], args: &[&str], errnos: &[&str]) -> u64 {
+    let coll = sb.coll();
+    let template = sb.root.join("template-e");
+    let _ = fs::remove_dir_all(&template);
+    copy_tree(&sb.root.join("home"), &template.join("home"));
+    for (i, p) in ps.iter().enumerate() {
+        copy_tree(p, &template.join(format!("proj{i}")));
+    }
+    let state = || -> Vec<Tree> {
+        let mut v: Vec<Tree> = ps.iter().map(|p| project_tree(p)).collect();
+        v.push(masked(&tree(&coll)));
+        v
+    };
+    let restore = || {
+        let mut pairs = vec![(template.join("home"), sb.root.join("home"))];
+        for (i, p) in ps.iter().enumerate() {
+            pairs.push((template.join(format!("proj{i}")), p.to_path_buf()));
+        }
+        for (from, to) in pairs {
+            fs::remove_dir_all(&to).unwrap();
+            copy_tree(&from, &to);
+        }
+    };
+    let before = state();
+    sb.run(args).ok();
+    let after = state();
+    assert_ne!(before, after, "{args:?} changes nothing");
+    let mut tried = 0;
+    for errno in errnos {
+        for n in 1.. {
+            restore();
+            let r = sb.run_env(&[("SKILLWAL_FAIL_AT", &format!("{n}:{errno}"))], args);
+            r.no_panic();
+            let said_unchanged = r.stderr.contains("Nothing was changed");
+            for p in ps {
+                sb.run(&["status", "--project", s(p)]).ok();
+            }
+            let got = state();
+            assert!(
+                got == after || (r.code != Some(0) && got == before),
+                "{errno} at call {n}: neither before nor after\n{}",
+                r.stderr
+            );
+            assert!(
+                !(said_unchanged && got != before),
+                "{errno} at call {n}: said nothing was changed, yet changed\n{}",
+                r.stderr
+            );
+            tried += 1;
+            if r.code == Some(0) {
+                break;
+            }
+        }
+    }
+    tried
+}
+
+#[test]
+fn deploy_and_update_deploy_failing_at_every_call_are_all_or_nothing() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let (p1, p2) = (project(&sb), project2(&sb));
+    let deploy = every_error(
+        &sb,
+        &[&p1],
+        &["deploy", "my-skill", "review", "--project", s(&p1)],
+        &["EIO", "ENOSPC", "EROFS"],
+    );
+    sb.run(&["deploy", "my-skill", "review", "--project", s(&p1)])
+        .ok();
+    sb.run(&["deploy", "my-skill", "review", "--project", s(&p2)])
+        .ok();
+    sb.change_sources("v2");
+    let update = every_error(
+        &sb,
+        &[&p1, &p2],
+        &[
+            "update",
+            "my-skill",
+            "review",
+            "--deploy",
+            "--strategy",
+            "upstream",
+        ],
+        &["EIO", "ENOSPC"],
+    );
+    eprintln!("errors at every call: deploy {deploy} runs, update --deploy {update} runs");
+    assert!(deploy > 30 && update > 100);
+}
+
+/// A project on a read-only file system (a read-only bind mount; skipped, saying so,
+/// where it cannot be made): refused with the path, nothing changed.
+#[test]
+fn a_read_only_project_is_refused_with_nothing_changed() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "review", "--project", s(&p)]).ok();
+    let ro = sb.root.join("ro");
+    fs::create_dir_all(&ro).unwrap();
+    let bind = std::process::Command::new("mount")
+        .args(["--bind", "-o", "ro"])
+        .arg(&p)
+        .arg(&ro)
+        .output();
+    if !bind.as_ref().is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIPPED: a_read_only_project_is_refused: cannot bind-mount read-only here");
+        return;
+    }
+    let _ = std::process::Command::new("mount")
+        .args(["-o", "remount,bind,ro"])
+        .arg(&ro)
+        .status();
+    let before = project_tree(&p);
+    let r = sb.run(&["deploy", "my-skill", "--project", s(&ro)]);
+    let _ = std::process::Command::new("umount").arg(&ro).status();
+    r.code(1).stderr_has("Read-only file system");
+    assert_same_tree(
+        &before,
+        &project_tree(&p),
+        "a deploy into a read-only project",
+    );
+}
+
 #[test]
 fn skillwal_waits_for_a_python_lock_on_the_tracking_file() {
     let sb = Sandbox::new();
