@@ -1,11 +1,13 @@
 //! Power loss during deployments (wal-spec.md §15): a deploy of three artifacts into a new
-//! project, a redeploy replacing a skill directory, an undeploy, and `update --deploy` into
-//! two projects (one transaction across three roots), run through the library on the
+//! project, a redeploy replacing a skill directory, an undeploy, `update --deploy` into
+//! two projects (one transaction across three roots) and a `pull` (across the collection
+//! and a project), run through the library on the
 //! simulated file system, crashed after every mutating call under every crash model (kill,
 //! drop everything unsynced, keep a random subset, tear the last write), recovered by the
 //! next open of the collection and the projects, and crashed again during that recovery at
-//! each of its calls (under kill and drop-everything; for `update --deploy`, whose three
-//! recoveries are long, at every fourth crash point unless `SKILLWAL_CRASH_SEEDS` > 3).
+//! each of its calls (under kill and drop-everything; for `update --deploy` and `pull`,
+//! whose recoveries across roots are long, at every fourth crash point unless
+//! `SKILLWAL_CRASH_SEEDS` > 3).
 //!
 //! After each crash the collection and every project are exactly before or exactly after,
 //! all of them the same way (every path's kind, bytes and mode; the tracking files'
@@ -157,8 +159,14 @@ fn update_deploying(sim: &SimFs, src: &Sources) -> bool {
 
 struct Scenario {
     name: &'static str,
+    /// The drift states a deployment may be in before or after (a record agrees with its
+    /// files: in sync, or outdated where the collection is ahead; modified only where the
+    /// scenario starts from a project copy the user changed).
+    drift_ok: &'static [DriftState],
+    /// Whether the collection's `verify` must be clean before and after.
+    verify_clean: bool,
     /// Crash the recoveries of every fourth crash point only (unless
-    /// `SKILLWAL_CRASH_SEEDS` > 3): the three roots' recoveries are long.
+    /// `SKILLWAL_CRASH_SEEDS` > 3): the recoveries across roots are long.
     sample_second: bool,
     setup: fn(&SimFs, &Sources),
     op: fn(&SimFs, &Sources) -> bool,
@@ -177,16 +185,54 @@ fn update_collection(sim: &SimFs, src: &Sources) {
     c.close().expect("close");
 }
 
+const SYNCED: &[DriftState] = &[DriftState::InSync, DriftState::Outdated];
+
+fn pull(sim: &SimFs) -> bool {
+    let Ok(((mut c, _), (mut p, _))) =
+        Collection::open_with_project(arc(sim), Path::new(COLL), Path::new(P), &opts())
+    else {
+        return false;
+    };
+    let ok = c
+        .pull(&mut p, "alpha", ArtifactType::Skill, None, false)
+        .is_ok();
+    let _ = p.close();
+    let _ = c.close();
+    ok
+}
+
 const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "pull",
+        sample_second: true,
+        drift_ok: &[DriftState::InSync, DriftState::Modified],
+        // After, the collection holds the pulled changes on top of its lock (by design).
+        verify_clean: false,
+        setup: |sim, _| {
+            assert!(deploy(sim, P, &items()[..1]));
+            let fs: &dyn FileSystem = sim;
+            skillwal::fs::write_atomically(
+                fs,
+                Path::new("/p/.claude/skills/alpha/SKILL.md"),
+                b"---\nname: alpha\ndescription: a\n---\nimproved in the project\n",
+            )
+            .expect("edit the project copy");
+        },
+        op: |sim, _| pull(sim),
+    },
     Scenario {
         name: "deploy",
         sample_second: false,
+        drift_ok: SYNCED,
+        verify_clean: true,
         setup: |_, _| {},
         op: |sim, _| deploy(sim, P, &items()),
     },
     Scenario {
         name: "redeploy",
         sample_second: false,
+        drift_ok: SYNCED,
+        verify_clean: true,
         setup: |sim, src| {
             assert!(deploy(sim, P, &items()));
             update_collection(sim, src);
@@ -196,6 +242,8 @@ const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "undeploy",
         sample_second: false,
+        drift_ok: SYNCED,
+        verify_clean: true,
         setup: |sim, _| assert!(deploy(sim, P, &items())),
         op: |sim, _| {
             let Ok((mut p, _)) = Project::open(arc(sim), Path::new(P), &opts()) else {
@@ -211,6 +259,8 @@ const SCENARIOS: &[Scenario] = &[
     Scenario {
         name: "update-deploy",
         sample_second: true,
+        drift_ok: SYNCED,
+        verify_clean: true,
         setup: |sim, src| {
             assert!(deploy(sim, P, &items()[..2]));
             assert!(deploy(sim, Q, &items()[..2]));
@@ -255,19 +305,20 @@ fn state(sim: &SimFs) -> Vec<Snap> {
 
 /// Opens the collection and both projects (recovering), checks journals, staging, verify
 /// and drift, and returns what a user sees.
-fn recover_and_check(sim: &SimFs, ctx: &str) -> Vec<Snap> {
+fn recover_and_check(sim: &SimFs, s: &Scenario, ctx: &str) -> Vec<Snap> {
     let projects = [PathBuf::from(P), PathBuf::from(Q)];
     let ((c, _), opened, _) =
         Collection::open_with_projects(arc(sim), Path::new(COLL), &projects, &opts())
             .unwrap_or_else(|e| panic!("{ctx}: the open that recovers failed: {e}"));
+    let report = c.verify().unwrap_or_else(|e| panic!("{ctx}: verify: {e}"));
     assert!(
-        c.verify().expect("verify").is_clean(),
+        !s.verify_clean || report.is_clean(),
         "{ctx}: verify is not clean"
     );
     for (p, _) in &opened {
         for d in c.deployment_status(p).expect("status") {
             assert!(
-                matches!(d.state, DriftState::InSync | DriftState::Outdated),
+                s.drift_ok.contains(&d.state),
                 "{ctx}: {} in {} is {:?} after recovery",
                 d.record.artifact_name,
                 p.dir().display(),
@@ -342,7 +393,7 @@ fn check(s: &Scenario, budget: Budget) -> (u64, u64, u64) {
             );
             let image = f.crash(model, seed);
             let pristine = image.fork();
-            let got = recover_and_check(&image, &ctx);
+            let got = recover_and_check(&image, s, &ctx);
             let which = if got == before {
                 "before"
             } else if got == after {
@@ -366,7 +417,7 @@ fn check(s: &Scenario, budget: Budget) -> (u64, u64, u64) {
                 for model2 in [CrashModel::Kill, CrashModel::DropAll] {
                     let ctx2 =
                         format!("{ctx}; then recovery crashed after call {m}/{calls}, {model2:?}");
-                    let again = recover_and_check(&g.crash(model2, 0), &ctx2);
+                    let again = recover_and_check(&g.crash(model2, 0), s, &ctx2);
                     // Before or after, as any crash; after when the operation had
                     // returned Ok. (Not necessarily what the uninterrupted recovery gave:
                     // a kill can leave a commit record in the page cache only, which the
@@ -410,6 +461,11 @@ fn run(name: &str) {
         budget.seeds
     );
     assert!(points > 10 && second > states);
+}
+
+#[test]
+fn pull_survives_power_loss_at_every_call() {
+    run("pull");
 }
 
 #[test]

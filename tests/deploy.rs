@@ -486,6 +486,87 @@ fn deploy_redeploy_and_undeploy_killed_at_every_call_leave_the_project_before_or
     assert!(first > 10 && again > 10 && undeploy > 5);
 }
 
+#[test]
+fn pull_takes_the_project_copy_into_the_collection_with_its_record() {
+    let sb = Sandbox::new();
+    let coll = sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "my-skill", "review", "--project", s(&p)])
+        .ok();
+    append(
+        &p.join(".claude/skills/my-skill/SKILL.md"),
+        "improved here\n",
+    );
+    write(&p.join(".claude/skills/my-skill/docs/extra.md"), "more\n");
+    chmod(&p.join(".claude/skills/my-skill/docs/extra.md"), 0o600);
+    let v = sb
+        .run(&["--json", "pull", "my-skill", "--project", s(&p)])
+        .ok()
+        .json();
+    assert_eq!(v["pulled"]["action"], "pulled");
+    assert!(v["pulled"]["transaction_across"].is_string());
+    assert!(v["pulled"]["snapshot"].is_object());
+    // The collection has the project's copy, byte for byte and mode for mode; the record
+    // agrees; the lock still says what was fetched, so the collection shows the changes as
+    // local modifications.
+    assert_eq!(
+        tree(&coll.join("skills/my-skill")),
+        tree(&p.join(".claude/skills/my-skill"))
+    );
+    assert_eq!(
+        states(&sb, &p),
+        pairs(&[("my-skill", "in-sync"), ("review", "in-sync")])
+    );
+    let st = sb.run(&["--json", "status"]).ok().json();
+    let mine = st["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "my-skill")
+        .unwrap()
+        .clone();
+    assert_eq!(mine["state"], "modified", "{st:#}");
+    // Pulling again: nothing to do.
+    sb.run(&["pull", "my-skill", "--project", s(&p)])
+        .ok()
+        .stdout_has("nothing to pull");
+    // Both changed: refused, unless --overwrite.
+    sb.change_sources("v2");
+    sb.run(&["update", "review", "--strategy", "upstream"]).ok();
+    append(&p.join(".claude/commands/review.md"), "mine\n");
+    let before = (project_tree(&p), masked(&tree(&coll)));
+    sb.run(&["pull", "review", "--project", s(&p)])
+        .code(1)
+        .stderr_has("changed in the collection too")
+        .nothing_changed();
+    assert!(before == (project_tree(&p), masked(&tree(&coll))));
+    sb.run(&["pull", "review", "--project", s(&p), "--overwrite"])
+        .ok();
+    assert_eq!(
+        read(&coll.join("commands/review.md")),
+        read(&p.join(".claude/commands/review.md"))
+    );
+    sb.run(&["pull", "helper", "--project", s(&p)])
+        .code(1)
+        .stderr_has("not deployed");
+}
+
+#[test]
+fn pull_killed_at_every_call_leaves_the_collection_and_project_together() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "my-skill", "--project", s(&p)]).ok();
+    append(
+        &p.join(".claude/skills/my-skill/SKILL.md"),
+        "improved here\n",
+    );
+    write(&p.join(".claude/skills/my-skill/docs/extra.md"), "more\n");
+    let points = every_crash_point(&sb, &p, &["pull", "my-skill", "--project", s(&p)]);
+    eprintln!("pull: {points} crash points, collection and project before or after together");
+    assert!(points > 30);
+}
+
 /// A second project, `proj2`.
 fn project2(sb: &Sandbox) -> PathBuf {
     let p = sb.root.join("proj2");
@@ -832,6 +913,11 @@ fn python_reads_what_skillwal_deploys_and_skillwal_reads_what_python_deploys() {
     let out = py_status(&b, &p);
     assert!(out.contains("Locally modified (1)"), "{out}");
     b.sw(&["deploy", "my-skill", "--project", s(&p)]).code(1);
+    // skillwal pulls the change into the collection; Python sees the deployment in sync.
+    b.sw(&["pull", "my-skill", "--project", s(&p)]).ok();
+    let out = py_status(&b, &p);
+    assert!(out.contains("Synced (2)"), "{out}");
+    append(&p.join(".claude/skills/my-skill/SKILL.md"), "local again\n");
     // Python undeploys what skillwal deployed.
     b.py(&["undeploy", "review", "--project", s(&p), "--force"]);
     assert!(!p.join(".claude/commands/review.md").exists());

@@ -210,6 +210,23 @@ pub enum Command {
         #[arg(long, value_name = "ID")]
         profile: Option<String>,
     },
+    /// Take a project's copy of an artifact into the collection, with the project's record,
+    /// in one transaction across the two (the collection's copy snapshotted first)
+    Pull {
+        name: String,
+        #[arg(long = "type", value_enum)]
+        r#type: Option<TypeArg>,
+        /// The project directory
+        #[arg(long, value_name = "DIR")]
+        project: PathBuf,
+        /// The profile to take it from, when it is deployed in several
+        #[arg(long, value_name = "ID")]
+        profile: Option<String>,
+        /// Also when the collection's copy changed since the deploy (its changes are
+        /// replaced; the automatic snapshot keeps them)
+        #[arg(long)]
+        overwrite: bool,
+    },
     /// Where the collection's artifacts are deployed (projects skillwal deployed to)
     Deployments {
         /// Only this artifact

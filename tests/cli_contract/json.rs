@@ -70,6 +70,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ("deploy", &["project", "committed", "deployed"]),
     ("undeploy", &["project", "undeployed"]),
     ("deployments", &["artifact", "projects"]),
+    ("pull", &["project", "pulled"]),
     (
         "update --deploy",
         &[
@@ -237,6 +238,13 @@ fn deploy_json() {
         .ok()
         .json();
     check("update --deploy", &v);
+    sb.run(&["deploy", "review", "--project", s(&p)]).ok();
+    append(&p.join(".claude/commands/review.md"), "mine\n");
+    let v = sb
+        .run(&["--json", "pull", "review", "--project", s(&p)])
+        .ok()
+        .json();
+    check("pull", &v);
     assert_eq!(v["deployments"][0]["action"], "replaced");
 }
 

@@ -219,3 +219,28 @@ pub fn deployments(g: &Global, name: Option<&str>, out: &Output) -> Result<Exit>
     out.deployments(name, &d)?;
     Ok(Exit::Ok)
 }
+
+pub fn pull(
+    g: &Global,
+    name: &str,
+    only: Option<ArtifactType>,
+    project: &Path,
+    profile: Option<&str>,
+    overwrite: bool,
+    out: &Output,
+) -> Result<Exit> {
+    if let Some(id) = profile {
+        profiles_named(&[id.to_owned()])?;
+    }
+    let t = target(g, out)?;
+    let keep = snapshot_keep(&t)?;
+    let project = project_dir(project)?;
+    let (mut c, mut p) = open_with_project(&t, &project, g, out)?;
+    c.set_snapshot_retention(keep);
+    let a = find(&c, name, only)?;
+    let outcome = c.pull(&mut p, &a.name, a.artifact_type, profile, overwrite)?;
+    p.close()?;
+    c.close()?;
+    out.pulled(&project, &outcome)?;
+    Ok(Exit::Ok)
+}

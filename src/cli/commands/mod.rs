@@ -413,6 +413,21 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
             profile,
         } => deploy::undeploy(g, names, r#type.map(ty), project, profile.as_deref(), out),
         Command::Deployments { name } => deploy::deployments(g, name.as_deref(), out),
+        Command::Pull {
+            name,
+            r#type,
+            project,
+            profile,
+            overwrite,
+        } => deploy::pull(
+            g,
+            name,
+            r#type.map(ty),
+            project,
+            profile.as_deref(),
+            *overwrite,
+            out,
+        ),
         Command::Verify => collection::verify(g, out),
         Command::Journal {
             command: JournalCommand::Inspect { path },

@@ -3,7 +3,7 @@
 use super::{Output, Printed, short};
 use serde_json::json;
 use skillwal::skillmeat::collection::{
-    DeployAction, DeployOutcome, DeploymentStatus, DriftState, ProjectDeployments,
+    DeployAction, DeployOutcome, DeploymentStatus, DriftState, ProjectDeployments, PullOutcome,
 };
 use skillwal::skillmeat::project::Undeployed;
 use std::path::Path;
@@ -156,6 +156,45 @@ impl Output {
                 }
             }
             Ok(())
+        })
+    }
+
+    pub fn pulled(&self, project: &Path, o: &PullOutcome) -> Printed {
+        if self.json {
+            return self.json(json!({"project": project, "pulled": o}));
+        }
+        self.text(|w| {
+            match o.action {
+                "pulled" => {
+                    if let Some(s) = &o.snapshot {
+                        super::artifacts::auto_snapshot_line(w, s)?;
+                    }
+                    writeln!(
+                        w,
+                        "Pulled {} {} from {}/{} into the collection, with the project's record, in one transaction across the two",
+                        o.ty,
+                        o.name,
+                        project.display(),
+                        o.path
+                    )?;
+                    writeln!(
+                        w,
+                        "  the lock still records the source's version: `status` shows the pulled changes as local modifications, and `update` merges or asks"
+                    )
+                }
+                "recorded" => writeln!(
+                    w,
+                    "{} {}: the collection already has the project's copy; the record in {} is brought up to date",
+                    o.ty,
+                    o.name,
+                    project.display()
+                ),
+                _ => writeln!(
+                    w,
+                    "{} {}: the collection already has the project's copy; nothing to pull",
+                    o.ty, o.name
+                ),
+            }
         })
     }
 

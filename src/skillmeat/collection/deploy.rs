@@ -393,7 +393,7 @@ impl Collection {
     }
 
     /// Fails unless the artifact's files are there and not a link.
-    fn check_storage(&self, name: &str, ty: ArtifactType, abs: &Path) -> Result<()> {
+    pub(super) fn check_storage(&self, name: &str, ty: ArtifactType, abs: &Path) -> Result<()> {
         match self.kind(abs)? {
             None => Err(CollectionError::FilesMissing {
                 name: name.into(),
@@ -695,6 +695,19 @@ enum OnDisk {
     OtherKind,
     /// SkillMeat's hash of it (as the Python `status` computes it: every file).
     Hashed(String),
+}
+
+/// SkillMeat's hash of what is at `path` in a project when it is the artifact's kind (not a
+/// link); `None` otherwise.
+pub(super) fn project_hash_of(
+    fs: &dyn FileSystem,
+    path: &Path,
+    ty: ArtifactType,
+) -> Result<Option<String>> {
+    Ok(match project_hash(fs, path, ty)? {
+        OnDisk::Hashed(h) => Some(h),
+        _ => None,
+    })
 }
 
 fn project_hash(fs: &dyn FileSystem, path: &Path, ty: ArtifactType) -> Result<OnDisk> {

@@ -243,6 +243,16 @@ pub enum CollectionError {
         /// The project copy.
         path: PathBuf,
     },
+    /// `pull` met a collection copy changed since the deploy, as the project's was.
+    #[error("{ty} {name} changed in the collection too since it was deployed to {}: pulling would lose the collection's changes, so nothing was changed; use --overwrite to replace them (the automatic snapshot keeps them)", path.display())]
+    PullConflict {
+        /// The artifact.
+        name: String,
+        /// Its type.
+        ty: ArtifactType,
+        /// The project copy.
+        path: PathBuf,
+    },
     /// A profile id skillwal does not know.
     #[error("unknown profile {id:?} (known: {known})")]
     UnknownProfile {

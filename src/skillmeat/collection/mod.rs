@@ -21,6 +21,7 @@ mod content;
 pub mod deploy;
 mod documents;
 mod error;
+mod pull;
 mod push;
 mod queries;
 mod snapshots;
@@ -35,6 +36,7 @@ pub use deploy::{
 };
 pub use documents::DOCUMENT_BYTES_MAX;
 pub use error::{CollectionError, Result};
+pub use pull::PullOutcome;
 pub use push::{Pushed, UpdatedDeploying};
 pub use queries::{ArtifactStatus, FileState, VerifyReport};
 pub use snapshots::{DEFAULT_SNAPSHOT_KEEP, RollbackOutcome, SnapshotOutcome, parse_snapshot_id};
