@@ -124,6 +124,7 @@ fn deploy(sim: &SimFs, project: &str, what: &[(String, ArtifactType)]) -> bool {
         profiles: &[&PROFILES[0]],
         overwrite: false,
         refresh: false,
+        merge: false,
     };
     let r = c.deploy(&mut p, &req);
     if std::env::var_os("CRASH_DEPLOY_DEBUG").is_some() {

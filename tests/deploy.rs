@@ -300,6 +300,62 @@ fn deploy_refresh_brings_a_project_up_to_date_in_every_profile() {
 }
 
 #[test]
+fn deploy_merge_keeps_local_changes_and_marks_conflicts() {
+    let sb = Sandbox::new();
+    let coll = sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "my-skill", "--project", s(&p)]).ok();
+    let copy = p.join(".claude/skills/my-skill");
+    // A local change where the collection changes nothing; the collection changes the rest.
+    write(
+        &copy.join("scripts/run.sh"),
+        "#!/bin/sh\necho run locally\n",
+    );
+    sb.change_sources("v2");
+    sb.run(&["update", "my-skill", "--strategy", "upstream"])
+        .ok();
+    sb.run(&["deploy", "my-skill", "--project", s(&p)])
+        .code(1)
+        .stderr_has("scripts/run.sh changed");
+    // Killed at every call: before or after (the merged copy with its record).
+    let points = every_crash_point(
+        &sb,
+        &p,
+        &["deploy", "my-skill", "--project", s(&p), "--merge"],
+    );
+    eprintln!("deploy --merge: {points} crash points");
+    assert!(points > 20);
+    assert_eq!(
+        read(&copy.join("scripts/run.sh")),
+        "#!/bin/sh\necho run locally\n"
+    );
+    assert_eq!(mode(&copy.join("scripts/run.sh")), 0o755);
+    for f in ["SKILL.md", "docs/notes.txt", "docs/new.txt"] {
+        assert_eq!(
+            read(&copy.join(f)),
+            read(&coll.join("skills/my-skill").join(f)),
+            "{f}"
+        );
+    }
+    // The record names the collection's version: the local change shows as such.
+    let d = status_json(&sb, &p);
+    assert_eq!(d[0]["state"], "modified");
+    assert_eq!(d[0]["files"][0]["path"], "scripts/run.sh");
+    // Both sides change the same lines: marked, reported, exit code 4.
+    append(&copy.join("docs/notes.txt"), "mine\n");
+    sb.change_sources("v3");
+    sb.run(&["update", "my-skill", "--strategy", "upstream"])
+        .ok();
+    let r = sb.run(&["deploy", "my-skill", "--project", s(&p), "--merge"]);
+    r.code(4).stdout_has("CONFLICT");
+    let notes = read(&copy.join("docs/notes.txt"));
+    assert!(
+        notes.contains("<<<<<<<") && notes.contains(">>>>>>>"),
+        "{notes}"
+    );
+}
+
+#[test]
 fn undeploy_removes_files_and_records_together() {
     let sb = Sandbox::new();
     sb.three_artifacts();

@@ -190,6 +190,10 @@ pub enum Command {
         /// Replace a project copy that has local changes (they are lost) instead of refusing
         #[arg(long)]
         overwrite: bool,
+        /// Merge a project copy's local changes with the collection's version, three-way,
+        /// the version deployed as the base (conflicts are marked: exit code 4)
+        #[arg(long, conflicts_with = "overwrite")]
+        merge: bool,
         /// Bring what the collection deployed in the project up to date (every profile it is
         /// deployed in), in one transaction
         #[arg(long, conflicts_with = "profiles")]

@@ -95,6 +95,7 @@ pub struct DeployArgs<'a> {
     pub project: &'a Path,
     pub profiles: &'a [String],
     pub overwrite: bool,
+    pub merge: bool,
     pub refresh: bool,
 }
 
@@ -152,12 +153,17 @@ pub fn deploy(g: &Global, a: &DeployArgs<'_>, out: &Output) -> Result<Exit> {
         profiles: &profiles,
         overwrite: a.overwrite,
         refresh: a.refresh,
+        merge: a.merge,
     };
     let outcome = c.deploy(&mut p, &req)?;
     p.close()?;
     c.close()?;
-    out.deployed(&project, &outcome)?;
-    Ok(Exit::Ok)
+    let code = if outcome.items.iter().any(|i| !i.conflicts.is_empty()) {
+        Exit::Conflicts
+    } else {
+        Exit::Ok
+    };
+    done(out.deployed(&project, &outcome), code)
 }
 
 pub fn undeploy(

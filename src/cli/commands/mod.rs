@@ -394,6 +394,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
             project,
             profiles,
             overwrite,
+            merge,
             refresh,
         } => {
             let args = deploy::DeployArgs {
@@ -402,6 +403,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
                 project,
                 profiles,
                 overwrite: *overwrite,
+                merge: *merge,
                 refresh: *refresh,
             };
             deploy::deploy(g, &args, out)

@@ -13,6 +13,7 @@ fn action_text(a: DeployAction) -> &'static str {
         DeployAction::Deployed => "deployed",
         DeployAction::Replaced => "replaced",
         DeployAction::Recorded => "recorded (files already identical)",
+        DeployAction::Merged => "merged with the local changes (three-way)",
         DeployAction::Unchanged => "already in sync",
         DeployAction::Skipped => "skipped (the profile does not take this type)",
     }
@@ -52,6 +53,9 @@ impl Output {
                 )?;
                 if !i.left_out.is_empty() {
                     writeln!(w, "  left out (never deployed): {}", i.left_out.join(", "))?;
+                }
+                for c in &i.conflicts {
+                    writeln!(w, "  CONFLICT ({}) {}: {}", c.kind, c.path, c.detail)?;
                 }
             }
             if o.committed {

@@ -35,6 +35,10 @@ pub struct DeployRequest<'a> {
     pub overwrite: bool,
     /// Only what is deployed already (recorded in the profile): bring it up to date.
     pub refresh: bool,
+    /// Merge a project copy's local changes with the collection's version, three-way, with
+    /// the version deployed as the base (conflicts are marked and reported), instead of
+    /// refusing.
+    pub merge: bool,
 }
 
 /// What deploy did for one artifact in one profile.
@@ -48,6 +52,9 @@ pub enum DeployAction {
     /// The project's copy was already the collection's; only the record was written (the
     /// Python tool's "auto-link").
     Recorded,
+    /// The project copy's local changes merged with the collection's version (three-way,
+    /// the version deployed as the base); the record names the collection's version.
+    Merged,
     /// Already deployed and in sync; nothing written.
     Unchanged,
     /// The profile does not take the artifact's type (several profiles asked for).
@@ -72,6 +79,9 @@ pub struct Deployed {
     pub content_hash: Option<String>,
     /// Entries of the collection's copy that are never deployed (`.git/`, `__pycache__/`…).
     pub left_out: Vec<String>,
+    /// What a merge could not reconcile (marked in the files, or reported).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<super::threeway::MergeConflict>,
 }
 
 /// What [`Collection::deploy`] did.
@@ -185,6 +195,7 @@ struct Planned {
     artifact_path: String,
     dest_rel: String,
     action: DeployAction,
+    merge: Option<super::threeway::MergePlan>,
 }
 
 impl Collection {
@@ -278,6 +289,7 @@ impl Collection {
                         action: DeployAction::Skipped,
                         content_hash: None,
                         left_out: Vec::new(),
+                        conflicts: Vec::new(),
                     });
                     continue;
                 }
@@ -292,6 +304,7 @@ impl Collection {
                 }
                 locks.take(pfs.as_ref(), &dest_abs)?;
                 let on_disk = project_hash(pfs.as_ref(), &dest_abs, ty)?;
+                let mut merge = None;
                 let action = match on_disk {
                     OnDisk::Absent => DeployAction::Deployed,
                     OnDisk::Link => {
@@ -311,6 +324,29 @@ impl Collection {
                         DeployAction::Replaced
                     }
                     _ if req.overwrite => DeployAction::Replaced,
+                    OnDisk::Hashed(_) if req.merge => {
+                        let base = match &recorded {
+                            Some(h) => refs::get_base(&self.store, ty.as_str(), name, h)?,
+                            None => None,
+                        };
+                        let Some(base) = base else {
+                            return Err(CollectionError::NoDeployedBase {
+                                name: name.into(),
+                                ty,
+                                path: dest_abs,
+                            });
+                        };
+                        merge = Some(super::threeway::plan_merge(
+                            &self.store,
+                            ty,
+                            name,
+                            &dest_rel,
+                            &dest_abs,
+                            &base,
+                            &f,
+                        )?);
+                        DeployAction::Merged
+                    }
                     _ => {
                         changed.push(Changed {
                             name: name.into(),
@@ -327,6 +363,7 @@ impl Collection {
                     artifact_path: artifact_path.clone(),
                     dest_rel,
                     action,
+                    merge,
                 });
             }
             fetched.push((name.to_owned(), ty, f, hash));
@@ -356,6 +393,7 @@ impl Collection {
                             DeployAction::Deployed | DeployAction::Replaced => Some(f),
                             _ => None,
                         },
+                        merged: p.merge.as_ref(),
                         record: p.action != DeployAction::Unchanged,
                         hash,
                     }
@@ -369,7 +407,7 @@ impl Collection {
                 &from,
                 &writes,
                 &mut trackings,
-                self.store.progress(),
+                &self.store,
             )?;
             t.commit_durable()?;
         }
@@ -384,6 +422,11 @@ impl Collection {
                 action: p.action,
                 content_hash: Some(hashes[i].clone().unwrap_or_else(|| hash.clone())),
                 left_out: f.ignored.clone(),
+                conflicts: p
+                    .merge
+                    .as_ref()
+                    .map(|m| m.conflicts.clone())
+                    .unwrap_or_default(),
             });
         }
         Ok(DeployOutcome {
@@ -586,8 +629,10 @@ pub(super) struct ProjectWrite<'a> {
     pub artifact_path: &'a str,
     /// Relative to the project (`.claude/skills/alpha`).
     pub dest_rel: &'a str,
-    /// The files to put there; `None`: they are there already.
+    /// The files to put there; `None`: they are there already (or `merged`).
     pub content: Option<&'a Fetched>,
+    /// A merge's result to put there instead.
+    pub merged: Option<&'a super::threeway::MergePlan>,
     /// Whether its record is written.
     pub record: bool,
     /// SkillMeat's hash of the content (used for a record without content).
@@ -606,7 +651,7 @@ pub(super) fn stage_project(
     from: &str,
     writes: &[ProjectWrite<'_>],
     trackings: &mut BTreeMap<&'static str, Tracking>,
-    progress: &dyn crate::progress::Progress,
+    store: &Store,
 ) -> Result<Vec<Option<String>>> {
     let now = now_timestamp();
     let mut made: HashSet<String> = HashSet::new();
@@ -624,7 +669,14 @@ pub(super) fn stage_project(
                         made.insert(d);
                     }
                 }
-                Some(stage_content(t, w.dest_rel, f, progress)?)
+                Some(stage_content(t, w.dest_rel, f, store.progress())?)
+            }
+            // The record names the collection's version merged in: the copy's local changes
+            // on top of it show as such, and it is the base of the next merge.
+            None if w.merged.is_some() => {
+                let m = w.merged.expect("checked");
+                super::threeway::stage(store, t, w.dest_rel, m)?;
+                Some(w.hash.to_owned())
             }
             None if w.record => Some(w.hash.to_owned()),
             None => None,

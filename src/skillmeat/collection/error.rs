@@ -253,6 +253,17 @@ pub enum CollectionError {
         /// The project copy.
         path: PathBuf,
     },
+    /// `deploy --merge` found no base: the version deployed is not kept in the collection's
+    /// store (`gc` dropped it, or it was deployed by another tool from another version).
+    #[error("{ty} {name} has local changes in {}, and the version deployed there is not kept in the collection's store, so there is no base to merge with: nothing was changed; use --overwrite (they are lost) or keep them", path.display())]
+    NoDeployedBase {
+        /// The artifact.
+        name: String,
+        /// Its type.
+        ty: ArtifactType,
+        /// The project copy.
+        path: PathBuf,
+    },
     /// A profile id skillwal does not know.
     #[error("unknown profile {id:?} (known: {known})")]
     UnknownProfile {

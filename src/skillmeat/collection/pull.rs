@@ -155,6 +155,7 @@ impl Collection {
             artifact_path: &record.artifact_path,
             dest_rel: &dest_rel,
             content: None,
+            merged: None,
             record: true,
             hash: &project_hash,
         };
@@ -169,7 +170,7 @@ impl Collection {
                     &from,
                     &[record_write],
                     &mut trackings,
-                    self.store.progress(),
+                    &self.store,
                 )?;
                 t.commit_durable()?;
                 outcome.action = "recorded";
@@ -230,7 +231,7 @@ impl Collection {
             &from,
             &[record_write],
             &mut trackings,
-            store.progress(),
+            store,
         )?;
         outcome.transaction_across = Some(t.global_id());
         t.commit()?;

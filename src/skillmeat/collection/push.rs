@@ -285,6 +285,7 @@ impl Collection {
                     dest_rel: &r.dest_rel,
                     content: (r.action == DeployAction::Replaced)
                         .then(|| &*inputs[r.input].fetched),
+                    merged: None,
                     record: true,
                     hash: pushable[r.input]
                         .as_deref()
@@ -339,7 +340,7 @@ impl Collection {
                 &from,
                 &writes_of(*pi),
                 &mut trackings[*pi],
-                store.progress(),
+                store,
             )?;
             t.commit_durable()?;
         } else {
@@ -365,7 +366,7 @@ impl Collection {
                     &from,
                     &writes_of(*pi),
                     &mut trackings[*pi],
-                    store.progress(),
+                    store,
                 )?;
             }
             updated.across = Some(t.global_id());
