@@ -384,6 +384,11 @@ fn bad_input_is_refused_with_nothing_changed() {
     let sb = Sandbox::new();
     sb.three_artifacts();
     let p = project(&sb);
+    // Looking at a project skillwal never wrote leaves nothing there.
+    sb.run(&["status", "--project", s(&p)])
+        .ok()
+        .stdout_has("Nothing is deployed");
+    assert!(!p.join(".skillwal").exists());
     // No such project; a file; an artifact not in the collection; an unknown profile.
     sb.run(&["deploy", "my-skill", "--project", s(&sb.root.join("nope"))])
         .code(1)

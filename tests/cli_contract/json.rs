@@ -238,6 +238,7 @@ fn deploy_json() {
         .ok()
         .json();
     check("update --deploy", &v);
+    assert_eq!(v["deployments"][0]["action"], "replaced");
     sb.run(&["deploy", "review", "--project", s(&p)]).ok();
     append(&p.join(".claude/commands/review.md"), "mine\n");
     let v = sb
@@ -245,7 +246,7 @@ fn deploy_json() {
         .ok()
         .json();
     check("pull", &v);
-    assert_eq!(v["deployments"][0]["action"], "replaced");
+    assert_eq!(v["pulled"]["action"], "pulled");
 }
 
 #[test]

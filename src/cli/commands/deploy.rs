@@ -201,6 +201,15 @@ pub fn undeploy(
 pub fn status(g: &Global, project: &Path, out: &Output) -> Result<Exit> {
     let t = target(g, out)?;
     let project = project_dir(project)?;
+    // A project skillwal never wrote has nothing to recover: read it without opening it,
+    // so that a look leaves nothing behind (no `.skillwal/`).
+    if !present(&project.join(skillwal::skillmeat::project::STATE_DIR)) {
+        let c = open_for_reading(&t, g, out)?;
+        let s = c.deployment_status_in(file_system()?, &project)?;
+        c.close()?;
+        out.project_status(&project, &s)?;
+        return Ok(Exit::Ok);
+    }
     let (c, p) = open_with_project(&t, &project, g, out)?;
     let s = c.deployment_status(&p)?;
     p.close()?;

@@ -454,12 +454,22 @@ impl Collection {
 
     /// Every record of `project`, judged against this collection (see [`DriftState`]).
     pub fn deployment_status(&self, project: &Project) -> Result<Vec<DeploymentStatus>> {
+        self.deployment_status_in(project.file_system().clone(), project.dir())
+    }
+
+    /// [`Collection::deployment_status`] of the project at `pdir`, read through `pfs`
+    /// without opening it: for a project that has no skillwal state to recover (one
+    /// skillwal never wrote), so that a look creates nothing there.
+    pub fn deployment_status_in(
+        &self,
+        pfs: Arc<dyn FileSystem>,
+        pdir: &Path,
+    ) -> Result<Vec<DeploymentStatus>> {
         let from = self.name()?;
-        let pfs = project.file_system().clone();
         let mut out = Vec::new();
-        for tracking in project.all_tracking()? {
+        for tracking in project::all_tracking(pfs.as_ref(), pdir)? {
             for record in tracking.file.records() {
-                out.push(self.judge(pfs.clone(), project.dir(), &tracking.root, record, &from)?);
+                out.push(self.judge(pfs.clone(), pdir, &tracking.root, record, &from)?);
             }
         }
         Ok(out)
