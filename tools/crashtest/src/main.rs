@@ -433,9 +433,16 @@ fn prepare(
             1,
         ));
     }
+    let project = |i: usize| i == 1 && prepared.partner_project;
     let mut befores = Vec::new();
-    for (start, _, _, _) in &units {
-        befores.push((state::tree(start)?, verify_clean(world, start)?));
+    for (start, _, _, i) in &units {
+        // A project has no `verify`; what it must hold is checked by `check_project`.
+        let clean = if project(*i) {
+            true
+        } else {
+            verify_clean(world, start)?
+        };
+        befores.push((state::tree(start)?, clean));
     }
     world.copy_unit(&prepared.start, &reference, pair)?;
     let r = world.run_in(&reference, &[], &prepared.command);
@@ -452,6 +459,19 @@ fn prepare(
         } else {
             " in the second collection"
         };
+        if project(*i) {
+            state::check_project(&reference, after).map_err(|e| {
+                format!("the uninterrupted command did not do what it must in the project: {e}")
+            })?;
+            expected.push(Expected {
+                before,
+                after_masked: state::masked(&state::tree(after)?),
+                clean_before: true,
+                clean_after: true,
+                partner: None,
+            });
+            continue;
+        }
         state::check_model(start, after, model).map_err(|e| {
             format!("the uninterrupted command did not do what it must{which}: {e}")
         })?;

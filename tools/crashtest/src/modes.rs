@@ -109,6 +109,33 @@ impl Ctx<'_> {
         v
     }
 
+    /// Whether `d`, a unit of a working copy, is the project of a deploy scenario.
+    fn is_project(&self, d: &Path) -> bool {
+        self.prepared.partner_project && crate::state::is_project(d)
+    }
+
+    /// The command that opens the unit `d` of the working copy `dir`, recovering it: `list`
+    /// in a collection; `status --project` (with the first collection) for a project.
+    fn open_cmd(&self, dir: &Path, d: &Path, json: bool) -> (std::path::PathBuf, Vec<String>) {
+        if self.is_project(d) {
+            let mut c = vec![
+                "status".to_string(),
+                "--project".into(),
+                d.display().to_string(),
+            ];
+            if json {
+                c.insert(0, "--json".into());
+            }
+            return (dir.to_path_buf(), c);
+        }
+        let c = if json {
+            vec!["list", "--json"]
+        } else {
+            vec!["list"]
+        };
+        (d.to_path_buf(), self.cmd(&c))
+    }
+
     /// Which state the working copy `dir` is in: every collection the command changes must
     /// be in the same one (a collection it leaves alone is in both).
     pub fn classify(&self, dir: &Path) -> Result<Which, String> {
@@ -168,7 +195,8 @@ impl Ctx<'_> {
         let mut line = None;
         let mut which = None;
         for (d, _) in &units {
-            let list = self.run(d, &[], &self.cmd(&["list", "--json"]));
+            let (at, open) = self.open_cmd(dir, d, true);
+            let list = self.run(&at, &[], &open);
             if !list.ok() {
                 return Err(format!("the read command failed: {}", list.describe()));
             }
@@ -189,6 +217,15 @@ impl Ctx<'_> {
         }
         let which = which.expect("at least one collection");
         for (d, e) in &units {
+            if self.is_project(d) {
+                self.check_project_idle(d)?;
+                // Before is exactly the start (classified above); after, every record
+                // agrees with its files and they are the collection's.
+                if which == Which::After {
+                    crate::state::check_project(dir, d)?;
+                }
+                continue;
+            }
             self.check_idle(d)?;
             self.check_verify(d, e.clean(which), "")?;
         }
@@ -196,7 +233,7 @@ impl Ctx<'_> {
         if !next.ok() {
             return Err(format!("the following update failed: {}", next.describe()));
         }
-        for (d, e) in &units {
+        for (d, e) in units.iter().filter(|(d, _)| !self.is_project(d)) {
             self.check_verify(d, e.clean(which), " after the following update")?;
         }
         Ok((which, line))
@@ -213,6 +250,44 @@ impl Ctx<'_> {
                 "verify{when} must report the user's modifications (exit 1), as it does without a crash: {}",
                 verify.describe()
             )),
+        }
+    }
+
+    /// A project's journal (in `<project>/.skillwal/`, read with `journal inspect`) holds no
+    /// transaction, and nothing is left in its staging area.
+    fn check_project_idle(&self, project: &Path) -> Result<(), String> {
+        let meta = project.join(crate::state::META_DIR);
+        let journal = meta.join("journal");
+        if journal.exists() {
+            let r = self.world.run(&[
+                "--json",
+                "journal",
+                "inspect",
+                &journal.display().to_string(),
+            ]);
+            if !r.ok() {
+                return Err(format!("journal inspect: {}", r.describe()));
+            }
+            let v: serde_json::Value = serde_json::from_str(&r.stdout)
+                .map_err(|e| format!("journal inspect --json printed no JSON ({e})"))?;
+            if v["state"] != "none" {
+                return Err(format!(
+                    "the project's journal is not idle after recovery: state {}",
+                    v["state"]
+                ));
+            }
+        }
+        match std::fs::read_dir(meta.join("staging")) {
+            Ok(mut rd) => match rd.next() {
+                None => Ok(()),
+                Some(e) => Err(format!(
+                    "the project's staging is not empty: {}",
+                    e.map(|e| e.path().display().to_string())
+                        .unwrap_or_else(|e| e.to_string())
+                )),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(format!("read the project's staging: {e}")),
         }
     }
 
@@ -421,7 +496,8 @@ fn recovery_crashes(
         } else {
             w.clone()
         };
-        let r = cx.run(&from, &[(CRASH_AFTER, &m.to_string())], &cx.cmd(&["list"]));
+        let (at, open) = cx.open_cmd(&w, &from, false);
+        let r = cx.run(&at, &[(CRASH_AFTER, &m.to_string())], &open);
         if r.ok() {
             return; // the recovery made fewer than m calls
         }

@@ -55,6 +55,9 @@ pub struct Prepared {
     /// Whether the command is one transaction across both collections, so that opening
     /// either one recovers both (a copy changes only its destination).
     pub across: bool,
+    /// Whether the second unit is a project the command deploys into (named `{partner}`
+    /// too), judged by [`crate::state::check_project`] instead of `partner`'s model.
+    pub partner_project: bool,
 }
 
 /// Both states are as skillwal wrote them: `verify` must be clean in each.
@@ -180,6 +183,20 @@ pub const ALL: &[Scenario] = &[
         set: Set::Full,
         other_fs: true,
         build: move_skill,
+    },
+    Scenario {
+        name: "deploy",
+        about: "deploy a skill, a command and an agent into a project: files and .skillmeat-deployed.toml together",
+        set: Set::Full,
+        other_fs: false,
+        build: deploy,
+    },
+    Scenario {
+        name: "pull",
+        about: "pull a project's changed copy of a skill into the collection, with the project's record: one transaction across both",
+        set: Set::Full,
+        other_fs: false,
+        build: pull,
     },
 ];
 
@@ -333,6 +350,7 @@ fn add(w: &World) -> Result<Prepared, String> {
         verify_clean: CLEAN,
         partner: None,
         across: false,
+        partner_project: false,
     })
 }
 
@@ -352,6 +370,7 @@ fn update_one(w: &World) -> Result<Prepared, String> {
         verify_clean: CLEAN,
         partner: None,
         across: false,
+        partner_project: false,
     })
 }
 
@@ -377,6 +396,7 @@ fn update_many(w: &World) -> Result<Prepared, String> {
         verify_clean: CLEAN,
         partner: None,
         across: false,
+        partner_project: false,
     })
 }
 
@@ -393,6 +413,7 @@ fn remove(w: &World) -> Result<Prepared, String> {
         verify_clean: CLEAN,
         partner: None,
         across: false,
+        partner_project: false,
     })
 }
 
@@ -434,6 +455,7 @@ fn update_large(w: &World) -> Result<Prepared, String> {
         verify_clean: CLEAN,
         partner: None,
         across: false,
+        partner_project: false,
     })
 }
 
@@ -457,6 +479,7 @@ fn rollback(w: &World) -> Result<Prepared, String> {
         verify_clean: CLEAN,
         partner: None,
         across: false,
+        partner_project: false,
     })
 }
 
@@ -485,6 +508,7 @@ fn rollback_modes(w: &World) -> Result<Prepared, String> {
         verify_clean: MODIFIED_THEN_CLEAN,
         partner: None,
         across: false,
+        partner_project: false,
     })
 }
 
@@ -512,6 +536,7 @@ fn rollback_dir_modes(w: &World) -> Result<Prepared, String> {
         verify_clean: MODIFIED_THEN_CLEAN,
         partner: None,
         across: false,
+        partner_project: false,
     })
 }
 
@@ -543,6 +568,7 @@ fn update_mode_only(w: &World) -> Result<Prepared, String> {
         verify_clean: CLEAN,
         partner: None,
         across: false,
+        partner_project: false,
     })
 }
 
@@ -581,6 +607,7 @@ fn type_change(w: &World) -> Result<Prepared, String> {
         verify_clean: MODIFIED_THEN_CLEAN,
         partner: None,
         across: false,
+        partner_project: false,
     })
 }
 
@@ -620,6 +647,7 @@ fn links(w: &World) -> Result<Prepared, String> {
         verify_clean: CLEAN,
         partner: None,
         across: false,
+        partner_project: false,
     })
 }
 
@@ -659,6 +687,7 @@ fn links_rollback(w: &World) -> Result<Prepared, String> {
         verify_clean: [Some(true), None],
         partner: None,
         across: false,
+        partner_project: false,
     })
 }
 
@@ -691,6 +720,7 @@ fn move_skill(w: &World) -> Result<Prepared, String> {
             ..Model::default()
         }),
         across: true,
+        partner_project: false,
     })
 }
 
@@ -710,6 +740,7 @@ fn copy_skill(w: &World) -> Result<Prepared, String> {
             ..Model::default()
         }),
         across: false,
+        partner_project: false,
     })
 }
 
@@ -742,5 +773,72 @@ fn update_across(w: &World) -> Result<Prepared, String> {
             ..Model::default()
         }),
         across: true,
+        partner_project: false,
+    })
+}
+
+/// The project a deploy scenario deploys into: the partner of the home's default
+/// collection (`World::partner_of`), an empty directory.
+fn project_start(w: &World) -> Result<PathBuf, String> {
+    let p = w.partner_of(&w.coll());
+    std::fs::create_dir_all(&p).map_err(|e| format!("mkdir {}: {e}", p.display()))?;
+    Ok(p)
+}
+
+fn deploy(w: &World) -> Result<Prepared, String> {
+    three(w)?;
+    project_start(w)?;
+    Ok(Prepared {
+        start: w.coll(),
+        command: ["deploy", "alpha", "review", "helper", "--project", PARTNER]
+            .map(String::from)
+            .to_vec(),
+        // The collection is only read.
+        model: Model::default(),
+        follow_up: follow_up(w)?,
+        verify_clean: CLEAN,
+        partner: Some(Model::default()),
+        across: false,
+        partner_project: true,
+    })
+}
+
+fn pull(w: &World) -> Result<Prepared, String> {
+    three(w)?;
+    let p = project_start(w)?;
+    w.must(&["deploy", "alpha", "--project", &s(&p)])?;
+    let copy = p.join(".claude/skills/alpha");
+    append(&copy.join("SKILL.md"), "improved in the project")?;
+    put(&copy.join("docs/more.md"), b"more\n", 0o600)?;
+    // Afterwards the collection is as before with the project's copy in place of alpha's
+    // files (its lock is not changed: the pulled changes are local modifications).
+    let before = tree(&w.coll())?;
+    let mut whole: Tree = before
+        .into_iter()
+        .filter(|(k, _)| k != "skills/alpha" && !k.starts_with("skills/alpha/"))
+        .collect();
+    for (k, v) in crate::state::tree_of(&copy)? {
+        let key = if k.is_empty() {
+            "skills/alpha".to_string()
+        } else {
+            format!("skills/alpha/{k}")
+        };
+        whole.insert(key, v);
+    }
+    Ok(Prepared {
+        start: w.coll(),
+        command: ["pull", "alpha", "--project", PARTNER]
+            .map(String::from)
+            .to_vec(),
+        model: Model {
+            whole: Some(whole),
+            ..Model::default()
+        },
+        follow_up: follow_up(w)?,
+        // After, the collection holds the pulled changes on top of its lock.
+        verify_clean: [Some(true), Some(false)],
+        partner: Some(Model::default()),
+        across: true,
+        partner_project: true,
     })
 }

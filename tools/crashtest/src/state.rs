@@ -53,16 +53,38 @@ pub type Tree = BTreeMap<String, Node>;
 /// inside. Fails on what the harness cannot read.
 pub fn tree(dir: &Path) -> Result<Tree, String> {
     let state = state_dir(dir);
-    let skip = state
-        .strip_prefix(dir)
-        .ok()
-        .map(|r| r.to_string_lossy().into_owned());
+    let skip = if is_project(dir) {
+        // A project keeps skillwal's state inside, in `.skillwal/` (wal-spec.md §15.1).
+        Some(META_DIR.to_string())
+    } else {
+        state
+            .strip_prefix(dir)
+            .ok()
+            .map(|r| r.to_string_lossy().into_owned())
+    };
     let mut t = Tree::new();
     walk(dir, "", skip.as_deref(), &mut t)?;
     Ok(t)
 }
 
-/// Adds every path below `dir` to `t` under `prefix`, except the relative path `skip`.
+/// Whether `dir` is a project (skillwal deploys into it) rather than a collection: it has no
+/// manifest. A collection always has one, before and after any change.
+pub fn is_project(dir: &Path) -> bool {
+    !dir.join(MANIFEST).exists()
+}
+
+/// The Python tool's tracking file in a project's profile root (kept as text, so that its
+/// timestamps can be masked).
+pub const TRACKING: &str = ".skillmeat-deployed.toml";
+
+/// Whether `name` is one of the Python tool's empty lock files (`.<name>.skillmeat-lock`),
+/// which both tools create and never delete: not part of what a command changes.
+fn is_python_lock(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".skillmeat-lock")
+}
+
+/// Adds every path below `dir` to `t` under `prefix`, except the relative path `skip` and
+/// the Python tool's lock files.
 fn walk(dir: &Path, prefix: &str, skip: Option<&str>, t: &mut Tree) -> Result<(), String> {
     let rd = fs::read_dir(dir).map_err(|e| format!("read {}: {e}", dir.display()))?;
     for e in rd {
@@ -73,7 +95,7 @@ fn walk(dir: &Path, prefix: &str, skip: Option<&str>, t: &mut Tree) -> Result<()
         } else {
             format!("{prefix}/{name}")
         };
-        if skip == Some(rel.as_str()) {
+        if skip == Some(rel.as_str()) || is_python_lock(&e.file_name().to_string_lossy()) {
             continue;
         }
         let p = e.path();
@@ -87,7 +109,7 @@ fn walk(dir: &Path, prefix: &str, skip: Option<&str>, t: &mut Tree) -> Result<()
         } else if meta.is_dir() {
             walk(&p, &rel, skip, t)?;
             Node::Dir { mode }
-        } else if rel == MANIFEST || rel == LOCK {
+        } else if rel == MANIFEST || rel == LOCK || rel.ends_with(&format!("/{TRACKING}")) {
             let text = fs::read_to_string(&p).map_err(|e| format!("read {}: {e}", p.display()))?;
             Node::Doc { mode, text }
         } else {
@@ -160,7 +182,7 @@ pub fn mask_timestamps(text: &str) -> String {
     out
 }
 
-/// The tree with timestamps masked in manifest and lock.
+/// The tree with timestamps masked in manifest and lock (and a project's tracking files).
 pub fn masked(t: &Tree) -> Tree {
     t.iter()
         .map(|(k, v)| {
@@ -625,4 +647,61 @@ pub fn tree_of(source: &Path) -> Result<Tree, String> {
         t.insert(String::new(), Node::File { mode, len, sha256 });
     }
     Ok(t)
+}
+
+/// What a deploy-like command must leave in a project, stated from the files alone: every
+/// record of every profile root's tracking file names files that exist, whose SkillMeat
+/// hash is the record's `content_hash` (= `collection_sha`), and — for an artifact the
+/// collection `collection` holds — that are the collection's files, byte for byte and mode
+/// for mode.
+pub fn check_project(collection: &Path, project: &Path) -> Result<(), String> {
+    let root = project.join(".claude");
+    let path = root.join(TRACKING);
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        // Nothing deployed (the state before a first deploy): nothing to agree with.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("read {}: {e}", path.display())),
+    };
+    let doc: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{}: not TOML: {e}", path.display()))?;
+    let records = match doc.get("deployed") {
+        Some(toml::Value::Array(a)) => a.clone(),
+        _ => return Err(format!("{}: no `deployed` list", path.display())),
+    };
+    for r in records {
+        let get = |k: &str| r.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let (rel, hash, sha) = (
+            get("artifact_path"),
+            get("content_hash"),
+            get("collection_sha"),
+        );
+        if hash != sha {
+            return Err(format!(
+                "{rel}: content_hash {hash} but collection_sha {sha}"
+            ));
+        }
+        let deployed = root.join(&rel);
+        let got = skillmeat_hash(&deployed)?;
+        if got != hash {
+            return Err(format!(
+                "{}: SkillMeat's hash is {got}, the record says {hash}",
+                deployed.display()
+            ));
+        }
+        let source = collection.join(&rel);
+        if source.exists() {
+            let (want, have) = (tree_of(&source)?, tree_of(&deployed)?);
+            if want != have {
+                return Err(format!(
+                    "{} is not the collection's {}:\n{}",
+                    deployed.display(),
+                    source.display(),
+                    diff(&want, &have)
+                ));
+            }
+        }
+    }
+    Ok(())
 }

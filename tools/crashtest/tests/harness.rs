@@ -178,6 +178,48 @@ fn a_skillwal_that_loses_its_journal_after_a_crash_is_caught() {
 }
 
 #[test]
+fn a_deploy_that_loses_the_projects_journal_after_a_crash_is_caught() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // When the real binary was killed by its crash hook during a deploy, deletes the
+    // project's journal (`deploy alpha review helper --project P`: P is the eighth
+    // argument), which is what a deploy that wrote the files without a journal (as the
+    // Python tool does) leaves behind, and dies the same way.
+    let mutant = mutant(
+        dir.path(),
+        "skillwal-forgets-the-project",
+        "  if [ $rc -eq 137 ] && [ \"$3\" = deploy ]; then rm -f \"$8/.skillwal/journal\"; kill -9 $$; fi",
+    );
+    let (code, text) = crashtest(&[
+        "--skillwal",
+        mutant.to_str().expect("utf-8"),
+        "--scenario",
+        "deploy",
+        "--mode",
+        "deterministic",
+        "--no-recovery-crashes",
+    ]);
+    assert_eq!(code, 1, "the harness must fail on the mutant:\n{text}");
+    let [tried, _, _, _, failed] = totals(&text);
+    eprintln!("the project mutant fails {failed} of {tried} crash points");
+    assert!(failed > 0 && tried > failed);
+    assert!(text.contains("neither before nor after"), "{text}");
+    // The real binary passes every crash point of the same scenario.
+    let (code, text) = crashtest(&[
+        "--skillwal",
+        skillwal().to_str().expect("utf-8"),
+        "--scenario",
+        "deploy",
+        "--mode",
+        "deterministic",
+        "--no-recovery-crashes",
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let [tried, passed, _, _, _] = totals(&text);
+    assert_eq!(tried, passed);
+    assert!(tried > 50, "{tried} crash points");
+}
+
+#[test]
 fn a_move_that_loses_the_destinations_journal_after_a_crash_is_caught() {
     let dir = tempfile::tempdir().expect("temp dir");
     // When the real binary was killed by its crash hook during a move, deletes the
