@@ -348,6 +348,9 @@ fn classify_tree(
         }
         return Ok(Status::Damaged);
     }
+    if restaged_before_its_mode(ctx, t, seen)? {
+        return Ok(Status::Damaged);
+    }
     if seen.is(&t.before)? {
         return Ok(Status::NotApplied);
     }
@@ -355,4 +358,24 @@ fn classify_tree(
         seen,
         &format!("found {} there and writes a directory", t.before.describe()),
     )
+}
+
+/// Whether the target is the whole tree but for its own mode, which is the mode plus owner
+/// read, write and search: the tree a recovery restaged (its staged copy lost with the
+/// power, wal-spec.md §7.3) and moved into place, crashed before giving it its own mode
+/// (§6.3: a tree whose mode lacks owner rwx is staged with them and `chmod`ed after the
+/// rename). Its inode is the restaged one, not the one the record names, so only its
+/// content can tell: every entry as the transaction writes it (the restaged tree was synced
+/// whole before the rename), only the root's mode the staged one. The repair gives it its
+/// mode.
+fn restaged_before_its_mode(ctx: &Ctx, t: &PutTree, seen: &Seen) -> Result<bool> {
+    let (Some(mode), Some(m)) = (t.mode, seen.meta) else {
+        return Ok(false);
+    };
+    let staged = mode | 0o700;
+    if m.kind != FileKind::Dir || staged == mode || m.mode & 0o7777 != staged {
+        return Ok(false);
+    }
+    let entries = walk_tree(ctx.fs, &seen.path)?;
+    Ok(tree_hash::tree_hash_of(ctx.version, mode, entries) == t.after_hash)
 }
