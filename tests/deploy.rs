@@ -453,36 +453,57 @@ fn bad_input_is_refused_with_nothing_changed() {
     }
 }
 
+/// The home and the projects `ps`, kept at `<root>/<name>` so that every trial starts from
+/// them; and what a user sees of them (every project, then the collection).
+struct Template<'a> {
+    sb: &'a Sandbox,
+    ps: &'a [&'a Path],
+    dir: PathBuf,
+}
+
+impl<'a> Template<'a> {
+    fn keep(sb: &'a Sandbox, ps: &'a [&'a Path], name: &str) -> Template<'a> {
+        let dir = sb.root.join(name);
+        let _ = fs::remove_dir_all(&dir);
+        copy_tree(&sb.root.join("home"), &dir.join("home"));
+        for (i, p) in ps.iter().enumerate() {
+            copy_tree(p, &dir.join(format!("proj{i}")));
+        }
+        Template { sb, ps, dir }
+    }
+
+    /// Puts the home and every project back as kept.
+    fn restore(&self) {
+        let mut pairs = vec![(self.dir.join("home"), self.sb.root.join("home"))];
+        for (i, p) in self.ps.iter().enumerate() {
+            pairs.push((self.dir.join(format!("proj{i}")), p.to_path_buf()));
+        }
+        for (from, to) in pairs {
+            fs::remove_dir_all(&to).unwrap();
+            copy_tree(&from, &to);
+        }
+    }
+
+    fn state(&self) -> Vec<Tree> {
+        let mut v: Vec<Tree> = self.ps.iter().map(|p| project_tree(p)).collect();
+        v.push(masked(&tree(&self.sb.coll())));
+        v
+    }
+}
+
 /// Every crash point of `args` (killed for real after each mutating call): every project
 /// of `ps`, and the collection, are exactly before or after — all of them the same way —
 /// once `status --project` recovered, started from each project in turn.
 fn every_crash_point_in(sb: &Sandbox, ps: &[&Path], args: &[&str]) -> u64 {
-    let coll = sb.coll();
-    let template = sb.root.join("template");
-    let _ = fs::remove_dir_all(&template);
-    copy_tree(&sb.root.join("home"), &template.join("home"));
-    for (i, p) in ps.iter().enumerate() {
-        copy_tree(p, &template.join(format!("proj{i}")));
-    }
-    let state = || -> Vec<Tree> {
-        let mut v: Vec<Tree> = ps.iter().map(|p| project_tree(p)).collect();
-        v.push(masked(&tree(&coll)));
-        v
-    };
+    let template = Template::keep(sb, ps, "template");
+    let state = || template.state();
     let before = state();
     sb.run(args).ok();
     let after = state();
     assert_ne!(before, after, "{args:?} changes nothing");
     let mut points = 0;
     for n in 1.. {
-        let mut pairs = vec![(template.join("home"), sb.root.join("home"))];
-        for (i, p) in ps.iter().enumerate() {
-            pairs.push((template.join(format!("proj{i}")), p.to_path_buf()));
-        }
-        for (from, to) in pairs {
-            fs::remove_dir_all(&to).unwrap();
-            copy_tree(&from, &to);
-        }
+        template.restore();
         let r = sb.run_env(&[("SKILLWAL_CRASH_AFTER", &n.to_string())], args);
         let finished = r.code == Some(0);
         if !finished {
@@ -753,28 +774,9 @@ fn update_deploy_killed_at_every_call_leaves_the_collection_and_projects_togethe
 /// command fails or succeeds; after recovery every root is before or after, all the same
 /// way; and when the command said nothing was changed, before.
 fn every_error(sb: &Sandbox, ps: &[&Path], args: &[&str], errnos: &[&str]) -> u64 {
-    let coll = sb.coll();
-    let template = sb.root.join("template-e");
-    let _ = fs::remove_dir_all(&template);
-    copy_tree(&sb.root.join("home"), &template.join("home"));
-    for (i, p) in ps.iter().enumerate() {
-        copy_tree(p, &template.join(format!("proj{i}")));
-    }
-    let state = || -> Vec<Tree> {
-        let mut v: Vec<Tree> = ps.iter().map(|p| project_tree(p)).collect();
-        v.push(masked(&tree(&coll)));
-        v
-    };
-    let restore = || {
-        let mut pairs = vec![(template.join("home"), sb.root.join("home"))];
-        for (i, p) in ps.iter().enumerate() {
-            pairs.push((template.join(format!("proj{i}")), p.to_path_buf()));
-        }
-        for (from, to) in pairs {
-            fs::remove_dir_all(&to).unwrap();
-            copy_tree(&from, &to);
-        }
-    };
+    let template = Template::keep(sb, ps, "template-e");
+    let state = || template.state();
+    let restore = || template.restore();
     let before = state();
     sb.run(args).ok();
     let after = state();
