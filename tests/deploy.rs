@@ -667,8 +667,7 @@ fn update_deploy_refreshes_every_deployment_with_the_collection() {
     }
     append(&p2.join(".claude/skills/my-skill/SKILL.md"), "local\n");
     sb.change_sources("v2");
-    // Without a terminal, prompt refuses; merge into a project copy is refused: nothing
-    // changed anywhere.
+    // Without a terminal, prompt refuses: nothing changed anywhere.
     let before = (
         project_tree(&p1),
         project_tree(&p2),
@@ -677,9 +676,6 @@ fn update_deploy_refreshes_every_deployment_with_the_collection() {
     sb.run(&["update", "my-skill", "review", "--deploy"])
         .code(1)
         .stderr_has("proj2");
-    sb.run(&["update", "my-skill", "--deploy", "--strategy", "merge"])
-        .code(1)
-        .stderr_has("merging into a project copy is not built");
     assert!(
         before
             == (
@@ -702,23 +698,8 @@ fn update_deploy_refreshes_every_deployment_with_the_collection() {
         .ok()
         .json();
     assert!(v["transaction_across"].is_string(), "{v:#}");
-    let actions: Vec<(String, String)> = v["deployments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                format!(
-                    "{}:{}",
-                    d["project"].as_str().unwrap().rsplit('/').next().unwrap(),
-                    d["name"].as_str().unwrap()
-                ),
-                d["action"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
     assert_eq!(
-        actions,
+        pushed_actions(&v),
         pairs(&[
             ("proj:my-skill", "replaced"),
             ("proj:review", "replaced"),
@@ -742,6 +723,147 @@ fn update_deploy_refreshes_every_deployment_with_the_collection() {
         states(&sb, &p2),
         pairs(&[("my-skill", "in-sync"), ("review", "in-sync")])
     );
+}
+
+/// `(project dir's name:artifact, action)` of each deployment `update --deploy --json` reports.
+fn pushed_actions(v: &Value) -> Vec<(String, String)> {
+    v["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                format!(
+                    "{}:{}",
+                    d["project"].as_str().unwrap().rsplit('/').next().unwrap(),
+                    d["name"].as_str().unwrap()
+                ),
+                d["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn update_deploy_merges_project_copies_with_local_changes() {
+    let sb = Sandbox::new();
+    let coll = sb.three_artifacts();
+    let (p1, p2) = (project(&sb), project2(&sb));
+    for p in [&p1, &p2] {
+        sb.run(&["deploy", "my-skill", "review", "--project", s(p)])
+            .ok();
+    }
+    // A local change in proj2 where the new version changes nothing.
+    let copy = p2.join(".claude/skills/my-skill");
+    write(
+        &copy.join("scripts/run.sh"),
+        "#!/bin/sh\necho run locally\n",
+    );
+    sb.change_sources("v2");
+    let args = [
+        "update",
+        "my-skill",
+        "review",
+        "--deploy",
+        "--strategy",
+        "merge",
+    ];
+    // Killed at every call: the collection and both projects before or after together.
+    let points = every_crash_point_in(&sb, &[&p1, &p2], &args);
+    eprintln!("update --deploy --strategy merge: {points} crash points");
+    assert!(points > 30);
+    // The merged copy: the local change kept (mode too), the new version's changes in.
+    assert_eq!(
+        read(&copy.join("scripts/run.sh")),
+        "#!/bin/sh\necho run locally\n"
+    );
+    assert_eq!(mode(&copy.join("scripts/run.sh")), 0o755);
+    for f in ["SKILL.md", "docs/notes.txt", "docs/new.txt"] {
+        assert_eq!(
+            read(&copy.join(f)),
+            read(&coll.join("skills/my-skill").join(f)),
+            "{f}"
+        );
+    }
+    // The record names the new version: the local change shows as such; the rest in sync.
+    assert_eq!(
+        states(&sb, &p1),
+        pairs(&[("my-skill", "in-sync"), ("review", "in-sync")])
+    );
+    let d = status_json(&sb, &p2);
+    assert_eq!(d[0]["name"], "my-skill");
+    assert_eq!(d[0]["state"], "modified");
+    assert_eq!(d[0]["files"][0]["path"], "scripts/run.sh");
+    assert_eq!(d[1]["state"], "in-sync");
+    // What the JSON says of a merge, on a second round that merges again (the base is the
+    // version the last merge recorded) and conflicts: both sides change the same lines.
+    append(&copy.join("docs/notes.txt"), "mine\n");
+    sb.change_sources("v3");
+    let r = sb.run(&[
+        "--json",
+        "update",
+        "my-skill",
+        "--deploy",
+        "--strategy",
+        "merge",
+    ]);
+    r.code(4);
+    let v = r.json();
+    assert_eq!(
+        pushed_actions(&v),
+        pairs(&[("proj:my-skill", "replaced"), ("proj2:my-skill", "merged")])
+    );
+    let conflicts = v["deployments"][1]["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{v:#}");
+    assert_eq!(
+        conflicts[0]["path"],
+        ".claude/skills/my-skill/docs/notes.txt"
+    );
+    assert!(v["deployments"][0].get("conflicts").is_none(), "{v:#}");
+    let notes = read(&copy.join("docs/notes.txt"));
+    assert!(
+        notes.contains("<<<<<<<") && notes.contains(">>>>>>>"),
+        "{notes}"
+    );
+    assert_eq!(
+        read(&copy.join("scripts/run.sh")),
+        "#!/bin/sh\necho run locally\n"
+    );
+    assert_eq!(
+        states(&sb, &p1),
+        pairs(&[("my-skill", "in-sync"), ("review", "in-sync")])
+    );
+}
+
+#[test]
+fn merge_without_the_deployed_version_in_the_store_is_refused() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "my-skill", "--project", s(&p)]).ok();
+    append(&p.join(".claude/skills/my-skill/SKILL.md"), "local\n");
+    // The record names a version this collection never held (deployed by another tool from
+    // elsewhere): there is no base to merge with.
+    let tracking = read(&p.join(TRACKING));
+    let h = tracking
+        .lines()
+        .find_map(|l| l.strip_prefix("content_hash = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_string();
+    fs::write(p.join(TRACKING), tracking.replace(&h, &"0".repeat(64))).unwrap();
+    sb.change_sources("v2");
+    let before = (project_tree(&p), masked(&tree(&sb.coll())));
+    sb.run(&["deploy", "my-skill", "--project", s(&p), "--merge"])
+        .code(1)
+        .stderr_has("no base to merge with")
+        .stderr_has(".claude/skills/my-skill")
+        .nothing_changed();
+    sb.run(&["update", "my-skill", "--deploy", "--strategy", "merge"])
+        .code(1)
+        .stderr_has("no base to merge with")
+        .nothing_changed();
+    assert!(before == (project_tree(&p), masked(&tree(&sb.coll()))));
 }
 
 #[test]

@@ -147,7 +147,8 @@ fn update_deploying(g: &Global, a: &UpdateArgs, out: &Output) -> Result<Exit> {
     c.close()?;
     let (outcomes, snapshot) = done_.updated.collections.pop().expect("one collection");
     let code = exit_code(
-        outcomes.iter().any(|o| !o.conflicts.is_empty()),
+        outcomes.iter().any(|o| !o.conflicts.is_empty())
+            || done_.pushed.iter().any(|p| !p.conflicts.is_empty()),
         !not_updated.is_empty(),
     );
     done(

@@ -299,9 +299,14 @@ impl Output {
                     "recorded" => "recorded (its files were already the new ones)",
                     "unchanged" => "up to date",
                     "kept-local" => "local changes kept, not refreshed",
+                    "merged" if p.conflicts.is_empty() => "local changes merged with the new version",
+                    "merged" => "local changes merged with the new version, with conflicts",
                     _ => "not refreshed (the collection's copy is not the fetched one)",
                 };
                 writeln!(w, "  {} {} in {}/{}: {what}", p.ty, p.name, p.project.display(), p.path)?;
+                for c in &p.conflicts {
+                    writeln!(w, "    conflict ({}): {}: {}", c.kind, c.path, c.detail)?;
+                }
             }
             if let Some(id) = across {
                 writeln!(
@@ -311,7 +316,14 @@ impl Output {
                 )?;
             }
             Ok(())
-        })
+        })?;
+        let conflicts: usize = pushed.iter().map(|p| p.conflicts.len()).sum();
+        if conflicts > 0 {
+            note_line(&format!(
+                "skillwal: {conflicts} merge conflict(s) in project copies to resolve by hand (exit code 4), listed above; every other deployment was refreshed or left as said"
+            ));
+        }
+        Ok(())
     }
 
     /// An update across several collections: per collection as [`Output::updated`] says

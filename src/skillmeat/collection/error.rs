@@ -233,16 +233,6 @@ pub enum CollectionError {
         /// The artifact.
         name: String,
     },
-    /// `update --deploy --strategy merge` met a project copy with local changes.
-    #[error("{ty} {name} has local changes in {}, and merging into a project copy is not built: nothing was changed; use --strategy upstream (they are lost) or local (the copy is kept as it is)", path.display())]
-    MergeIntoProject {
-        /// The artifact.
-        name: String,
-        /// Its type.
-        ty: ArtifactType,
-        /// The project copy.
-        path: PathBuf,
-    },
     /// `pull` met a collection copy changed since the deploy, as the project's was.
     #[error("{ty} {name} changed in the collection too since it was deployed to {}: pulling would lose the collection's changes, so nothing was changed; use --overwrite to replace them (the automatic snapshot keeps them)", path.display())]
     PullConflict {

@@ -7,10 +7,12 @@
 //! content (the artifact was updated, or was up to date and unmodified) and the project's
 //! copy is not that already. A project copy with local changes follows the update's
 //! strategy: `upstream` replaces it, `local` keeps it (and its record), `prompt` asks, per
-//! project copy; a merge into a project copy is not built, so `merge` refuses, naming it,
-//! with nothing changed.
+//! project copy, and `merge` merges the copy's local changes with the new version, three-way,
+//! with the version deployed (the store's base under the record's hash) as the base, as
+//! `deploy --merge` does.
 
 use super::deploy::{DeployAction, ProjectWrite, deployed_path, stage_project};
+use super::threeway::{MergeConflict, MergePlan};
 use super::update::{Planned, UpdatedAcross};
 use super::*;
 use crate::engine::begin_across;
@@ -34,11 +36,15 @@ pub struct Pushed {
     /// Relative to the project.
     pub path: String,
     /// `replaced`, `recorded` (the files were already the new ones), `unchanged`, or
-    /// `kept-local` (local changes kept, not refreshed), or `not-refreshed` (the collection's
-    /// copy is not the fetched one: kept local or merged there).
+    /// `kept-local` (local changes kept, not refreshed), `merged` (local changes merged
+    /// with the new version), or `not-refreshed` (the collection's copy is not the fetched
+    /// one: kept local or merged there).
     pub action: &'static str,
     /// Whether the project's copy had local changes.
     pub locally_modified: bool,
+    /// What a merge into the project copy could not reconcile (marked in the files).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<MergeConflict>,
 }
 
 /// What [`Collection::update_deploying`] did.
@@ -58,6 +64,7 @@ struct Refresh {
     artifact_path: String,
     dest_rel: String,
     action: DeployAction,
+    merge: Option<MergePlan>,
 }
 
 impl Collection {
@@ -101,7 +108,8 @@ impl Collection {
     ///
     /// Fails, changing nothing anywhere, as [`Collection::update`] fails; when a tracking
     /// file cannot be read or a deployed path is a link; under `merge` when a project copy
-    /// has local changes; and when more than 16 roots would change.
+    /// with local changes has no base kept for its record's hash
+    /// ([`CollectionError::NoDeployedBase`]); and when more than 16 roots would change.
     pub fn update_deploying(
         &mut self,
         inputs: &[UpdateInput],
@@ -160,6 +168,7 @@ impl Collection {
                         path: dest_rel.clone(),
                         action: "not-refreshed",
                         locally_modified: false,
+                        conflicts: Vec::new(),
                     };
                     let Some(new_hash) = &pushable[ii] else {
                         pushed.push(report);
@@ -182,6 +191,7 @@ impl Collection {
                     };
                     let modified = on_disk.as_deref() != Some(r.content_hash.as_str());
                     report.locally_modified = modified && on_disk.is_some();
+                    let mut merge = None;
                     let action = if on_disk.as_deref() == Some(new_hash.as_str()) {
                         if r.content_hash == *new_hash {
                             DeployAction::Unchanged
@@ -213,17 +223,39 @@ impl Collection {
                                 continue;
                             }
                             Some(_) => {
-                                return Err(CollectionError::MergeIntoProject {
-                                    name: inputs[ii].name.clone(),
+                                let name = &inputs[ii].name;
+                                let Some(base) = refs::get_base(
+                                    &self.store,
+                                    ty.as_str(),
+                                    name,
+                                    &r.content_hash,
+                                )?
+                                else {
+                                    return Err(CollectionError::NoDeployedBase {
+                                        name: name.clone(),
+                                        ty,
+                                        path: dest_abs,
+                                    });
+                                };
+                                let plan = super::threeway::plan_merge(
+                                    &self.store,
                                     ty,
-                                    path: dest_abs,
-                                });
+                                    name,
+                                    &dest_rel,
+                                    &dest_abs,
+                                    &base,
+                                    &inputs[ii].fetched,
+                                )?;
+                                report.conflicts = plan.conflicts.clone();
+                                merge = Some(plan);
+                                DeployAction::Merged
                             }
                         }
                     };
                     report.action = match action {
                         DeployAction::Unchanged => "unchanged",
                         DeployAction::Recorded => "recorded",
+                        DeployAction::Merged => "merged",
                         _ => "replaced",
                     };
                     pushed.push(report);
@@ -234,6 +266,7 @@ impl Collection {
                         artifact_path: r.artifact_path.clone(),
                         dest_rel,
                         action,
+                        merge,
                     });
                 }
             }
@@ -285,7 +318,7 @@ impl Collection {
                     dest_rel: &r.dest_rel,
                     content: (r.action == DeployAction::Replaced)
                         .then(|| &*inputs[r.input].fetched),
-                    merged: None,
+                    merged: r.merge.as_ref(),
                     record: true,
                     hash: pushable[r.input]
                         .as_deref()
