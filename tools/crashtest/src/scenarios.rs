@@ -192,6 +192,13 @@ pub const ALL: &[Scenario] = &[
         build: deploy,
     },
     Scenario {
+        name: "update-deploy",
+        about: "update a skill and a command and refresh their deployment in a project: one transaction across the collection and the project",
+        set: Set::Full,
+        other_fs: false,
+        build: update_deploy,
+    },
+    Scenario {
         name: "pull",
         about: "pull a project's changed copy of a skill into the collection, with the project's record: one transaction across both",
         set: Set::Full,
@@ -799,6 +806,40 @@ fn deploy(w: &World) -> Result<Prepared, String> {
         verify_clean: CLEAN,
         partner: Some(Model::default()),
         across: false,
+        partner_project: true,
+    })
+}
+
+fn update_deploy(w: &World) -> Result<Prepared, String> {
+    let (a, r, _) = three(w)?;
+    let p = project_start(w)?;
+    w.must(&["deploy", "alpha", "review", "--project", &s(&p)])?;
+    change_skill(&a, "v2")?;
+    file(w, "review.md", "review v2")?;
+    Ok(Prepared {
+        start: w.coll(),
+        command: [
+            "update",
+            "alpha",
+            "review",
+            "--deploy",
+            "--strategy",
+            "upstream",
+        ]
+        .map(String::from)
+        .to_vec(),
+        model: Model {
+            present: vec![
+                updated(Kind::Skill, "alpha", a),
+                updated(Kind::Command, "review", r),
+            ],
+            ..Model::default()
+        },
+        follow_up: follow_up(w)?,
+        verify_clean: CLEAN,
+        // After, the project's copies are the collection's new ones (`check_project`).
+        partner: Some(Model::default()),
+        across: true,
         partner_project: true,
     })
 }

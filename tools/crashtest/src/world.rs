@@ -170,10 +170,34 @@ impl World {
 
     /// Copies the collection `from` to `to` as [`copy_collection`] does, and with `pair`
     /// the partner of `from` to the partner of `to`.
+    ///
+    /// A collection that deployed to its partner (a project) lists it by its absolute path
+    /// in `deployments` (wal-spec.md §15.3): the copy lists the copy's partner instead, so
+    /// that `update --deploy` on a copy changes the copy's project, never the original's.
     pub fn copy_unit(&self, from: &Path, to: &Path, pair: bool) -> Result<(), String> {
         copy_collection(from, to)?;
         if pair {
-            copy_collection(&self.partner_of(from), &self.partner_of(to))?;
+            let (partner, to_partner) = (self.partner_of(from), self.partner_of(to));
+            copy_collection(&partner, &to_partner)?;
+            let listed = state_dir(to).join("deployments");
+            if let Ok(text) = fs::read_to_string(&listed) {
+                let (old, new) = (
+                    partner.display().to_string(),
+                    to_partner.display().to_string(),
+                );
+                let moved: String = text
+                    .lines()
+                    .map(|l| {
+                        if l == old {
+                            format!("{new}\n")
+                        } else {
+                            format!("{l}\n")
+                        }
+                    })
+                    .collect();
+                fs::write(&listed, moved)
+                    .map_err(|e| format!("write {}: {e}", listed.display()))?;
+            }
         }
         Ok(())
     }
