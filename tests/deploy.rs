@@ -1009,20 +1009,16 @@ fn a_read_only_project_is_refused_with_nothing_changed() {
     );
 }
 
-#[test]
-fn skillwal_waits_for_a_python_lock_on_the_tracking_file() {
-    let sb = Sandbox::new();
-    sb.three_artifacts();
-    let p = project(&sb);
-    sb.run(&["deploy", "review", "--project", s(&p)]).ok();
-    // The lock file the Python tool takes (created 0644 if missing, never deleted).
-    let lock = p.join(".claude/..skillmeat-deployed.toml.skillmeat-lock");
+/// Runs `args` while a thread holds the Python tool's lock `lock` (exclusively, as it does)
+/// for 0.8 s: the command must succeed only after the lock was let go, writing nothing into
+/// the lock file.
+fn waits_for_python_lock(sb: &Sandbox, lock: &Path, args: &[&str]) {
     let f = fs::OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(&lock)
+        .open(lock)
         .unwrap();
     f.lock().unwrap();
     let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -1032,17 +1028,80 @@ fn skillwal_waits_for_a_python_lock_on_the_tracking_file() {
         flag.store(true, std::sync::atomic::Ordering::SeqCst);
         f.unlock().unwrap();
     });
-    sb.run(&["deploy", "my-skill", "--project", s(&p)]).ok();
+    sb.run(args).ok();
     assert!(
         released.load(std::sync::atomic::Ordering::SeqCst),
-        "deploy finished while the Python tool's lock was held"
+        "{args:?} finished while the Python tool's lock was held"
     );
     holder.join().unwrap();
     assert_eq!(
-        fs::metadata(&lock).unwrap().len(),
+        fs::metadata(lock).unwrap().len(),
         0,
         "nothing written into it"
     );
+}
+
+#[test]
+fn skillwal_waits_for_a_python_lock_on_the_tracking_file() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "review", "--project", s(&p)]).ok();
+    // The lock file the Python tool takes (created 0644 if missing, never deleted).
+    let lock = p.join(".claude/..skillmeat-deployed.toml.skillmeat-lock");
+    waits_for_python_lock(&sb, &lock, &["deploy", "my-skill", "--project", s(&p)]);
+}
+
+#[test]
+fn recovery_in_a_project_waits_for_a_python_lock_on_what_it_changes() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "my-skill", "--project", s(&p)]).ok();
+    sb.change_sources("v2");
+    sb.run(&["update", "my-skill", "--strategy", "upstream"])
+        .ok();
+    // A redeploy killed past its commit point: the project's journal holds it, and the
+    // recovery puts the new copy in place. (Killed before, the recovery only drops the
+    // staged copy, changing nothing the Python tool writes: then try a later call.)
+    let journal = p.join(".skillwal/journal");
+    for n in 1.. {
+        sb.run_env(
+            &[("SKILLWAL_CRASH_AFTER", &n.to_string())],
+            &["deploy", "my-skill", "--project", s(&p)],
+        )
+        .killed();
+        let v = sb
+            .run(&["--json", "journal", "inspect", s(&journal)])
+            .ok()
+            .json();
+        if v["state"] == "committed" {
+            break;
+        }
+        sb.run(&["status", "--project", s(&p)]).ok();
+    }
+    // The Python tool writing skills/my-skill meanwhile: the recovery waits for it.
+    let lock = p.join(".claude/skills/.my-skill.skillmeat-lock");
+    waits_for_python_lock(&sb, &lock, &["status", "--project", s(&p)]);
+    let v = sb
+        .run(&["--json", "journal", "inspect", s(&journal)])
+        .ok()
+        .json();
+    assert_eq!(v["state"], "none", "{v:#}");
+}
+
+#[test]
+fn cleanup_waits_for_a_python_lock_on_the_destination() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "my-skill", "--project", s(&p)]).ok();
+    // A Python write of skills/my-skill in progress: its staged copy is not debris yet.
+    let staged = p.join(".claude/skills/.my-skill.txn-a3c4d637");
+    write(&staged.join("SKILL.md"), "staged\n");
+    let lock = p.join(".claude/skills/.my-skill.skillmeat-lock");
+    waits_for_python_lock(&sb, &lock, &["cleanup", "--project", s(&p)]);
+    assert!(!staged.exists());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1118,4 +1177,135 @@ fn python_reads_what_skillwal_deploys_and_skillwal_reads_what_python_deploys() {
     let json = b.sw(&["--json", "status", "--project", s(&p)]).ok().json();
     assert_eq!(json["deployments"].as_array().unwrap().len(), 1);
     assert_eq!(json["deployments"][0]["state"], "modified");
+}
+
+#[test]
+fn cleanup_removes_the_python_tools_leftovers_in_one_transaction_and_keeps_what_may_be_the_only_copy()
+ {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    // A project skillwal never wrote: a dry run only reads it.
+    sb.run(&["cleanup", "--project", s(&p), "--dry-run"])
+        .ok()
+        .stdout_has("Nothing the Python tool left behind");
+    assert!(!p.join(".skillwal").exists());
+    sb.run(&["deploy", "my-skill", "review", "--project", s(&p)])
+        .ok();
+    // What SkillMeat 0.74 leaves when it is killed (docs/skillmeat-deploy-format.md §5),
+    // named as it names them; one set aside for `gone`, whose destination is missing.
+    let c = p.join(".claude");
+    write(
+        &c.join("skills/.my-skill.txn-a3c4d637/SKILL.md"),
+        "staged\n",
+    );
+    write(&c.join("skills/.my-skill.txn-a3c4d637/ro/x.txt"), "x\n");
+    chmod(&c.join("skills/.my-skill.txn-a3c4d637/ro"), 0o555);
+    write(
+        &c.join("skills/.my-skill.skillmeat-txn-9ff2536a/SKILL.md"),
+        "old\n",
+    );
+    write(
+        &c.join("commands/.review.md.k2_x9abz.txn.tmp"),
+        "new bytes\n",
+    );
+    write(
+        &c.join("..skillmeat-deployed.toml.skillmeat-txn-0123abcd"),
+        "deployed = []\n",
+    );
+    write(
+        &c.join("skills/.gone.skillmeat-swap-aside-c2ca2259/SKILL.md"),
+        "only copy\n",
+    );
+    // Not leftovers: a lock file, a name that only looks alike.
+    write(&c.join("skills/.my-skill.skillmeat-lock"), "");
+    write(&c.join("skills/.my-skill.txn-A3C4D637"), "mine\n");
+    sb.run(&["status", "--project", s(&p)])
+        .ok()
+        .stderr_has("5 leftover(s)")
+        .stderr_has("skillwal cleanup --project");
+    let v = sb
+        .run(&["--json", "status", "--project", s(&p)])
+        .ok()
+        .json();
+    let found: Vec<(String, String, bool)> = v["debris"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["path"].as_str().unwrap().to_string(),
+                d["kind"].as_str().unwrap().to_string(),
+                d["destination_missing"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let want = |p: &str, k: &str, m: bool| (p.to_string(), k.to_string(), m);
+    assert_eq!(
+        found,
+        vec![
+            want(
+                ".claude/..skillmeat-deployed.toml.skillmeat-txn-0123abcd",
+                "backup",
+                false
+            ),
+            want(
+                ".claude/commands/.review.md.k2_x9abz.txn.tmp",
+                "temporary",
+                false
+            ),
+            want(
+                ".claude/skills/.gone.skillmeat-swap-aside-c2ca2259",
+                "set aside",
+                true
+            ),
+            want(
+                ".claude/skills/.my-skill.skillmeat-txn-9ff2536a",
+                "backup",
+                false
+            ),
+            want(".claude/skills/.my-skill.txn-a3c4d637", "staged", false),
+        ]
+    );
+    // The leftovers change nothing of what is deployed.
+    assert_eq!(
+        states(&sb, &p),
+        pairs(&[("my-skill", "in-sync"), ("review", "in-sync")])
+    );
+    let before = project_tree(&p);
+    sb.run(&["cleanup", "--project", s(&p), "--dry-run"])
+        .ok()
+        .stdout_has("would remove .claude/skills/.my-skill.txn-a3c4d637 (staged of .claude/skills/my-skill)")
+        .stdout_has("kept .claude/skills/.gone.skillmeat-swap-aside-c2ca2259");
+    assert!(before == project_tree(&p), "a dry run changed the project");
+    // Killed at every call: before or after.
+    let points = every_crash_point(&sb, &p, &["cleanup", "--project", s(&p)]);
+    eprintln!("cleanup: {points} crash points");
+    assert!(points > 10);
+    for gone in [
+        "skills/.my-skill.txn-a3c4d637",
+        "skills/.my-skill.skillmeat-txn-9ff2536a",
+        "commands/.review.md.k2_x9abz.txn.tmp",
+        "..skillmeat-deployed.toml.skillmeat-txn-0123abcd",
+    ] {
+        assert!(!c.join(gone).exists(), "{gone} is still there");
+    }
+    assert_eq!(
+        read(&c.join("skills/.gone.skillmeat-swap-aside-c2ca2259/SKILL.md")),
+        "only copy\n"
+    );
+    assert!(c.join("skills/.my-skill.skillmeat-lock").exists());
+    assert_eq!(read(&c.join("skills/.my-skill.txn-A3C4D637")), "mine\n");
+    assert_eq!(
+        states(&sb, &p),
+        pairs(&[("my-skill", "in-sync"), ("review", "in-sync")])
+    );
+    // Again: only the kept one is left, and nothing is written.
+    let v = sb
+        .run(&["--json", "cleanup", "--project", s(&p)])
+        .ok()
+        .json();
+    assert_eq!(v["removed"].as_array().unwrap().len(), 0, "{v:#}");
+    assert_eq!(v["kept"].as_array().unwrap().len(), 1, "{v:#}");
+    assert_eq!(v["committed"], false);
 }

@@ -231,6 +231,17 @@ pub enum Command {
         #[arg(long)]
         overwrite: bool,
     },
+    /// Remove what interrupted runs of the Python skillmeat tool left in a project
+    /// (`.<name>.txn-*`, `.<name>.skillmeat-txn-*`, …), in one transaction; those whose
+    /// artifact is missing are kept (they may hold its only copy)
+    Cleanup {
+        /// The project directory
+        #[arg(long, value_name = "DIR")]
+        project: PathBuf,
+        /// Only list what would be removed and kept
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Where the collection's artifacts are deployed (projects skillwal deployed to)
     Deployments {
         /// Only this artifact

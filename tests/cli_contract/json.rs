@@ -66,9 +66,13 @@ const SCHEMA: &[(&str, &[&str])] = &[
         ],
     ),
     ("status", &["artifacts"]),
-    ("status --project", &["project", "deployments"]),
+    ("status --project", &["project", "deployments", "debris"]),
     ("deploy", &["project", "committed", "deployed"]),
     ("undeploy", &["project", "undeployed"]),
+    (
+        "cleanup",
+        &["project", "dry_run", "removed", "kept", "committed"],
+    ),
     ("deployments", &["artifact", "projects"]),
     ("pull", &["project", "pulled"]),
     (
@@ -225,6 +229,17 @@ fn deploy_json() {
         .json();
     check("undeploy", &v);
     assert_eq!(v["undeployed"][0]["files_removed"], true);
+    write(
+        &p.join(".claude/skills/.my-skill.txn-a3c4d637/SKILL.md"),
+        "staged\n",
+    );
+    let v = sb
+        .run(&["--json", "cleanup", "--project", s(&p)])
+        .ok()
+        .json();
+    check("cleanup", &v);
+    assert_eq!(v["removed"][0]["kind"], "staged");
+    assert_eq!(v["committed"], true);
     sb.change_sources("v2");
     let v = sb
         .run(&[

@@ -178,23 +178,54 @@ pub fn undeploy(
         profiles_named(&[id.to_owned()])?;
     }
     let project = project_dir(project)?;
+    let mut p = open_project(g, &project, out)?;
+    let removed = p.undeploy(names, only, profile)?;
+    p.close()?;
+    out.undeployed(&project, &removed)?;
+    Ok(Exit::Ok)
+}
+
+/// Opens the project at `project` (already checked and canonical) alone, waiting for its
+/// lock unless `--no-wait`.
+fn open_project(g: &Global, project: &Path, out: &Output) -> Result<Project> {
     let fs = file_system()?;
     let no_wait = OpenOptions {
         no_wait: true,
         ..Default::default()
     };
-    let opened = match Project::open(fs.clone(), &project, &no_wait) {
+    let opened = match Project::open(fs.clone(), project, &no_wait) {
         Err(CollectionError::Engine(Error::Locked { root, holder })) if !g.no_wait => {
             out.waiting(&root, holder.as_deref());
-            Project::open(fs, &project, &OpenOptions::default())
+            Project::open(fs, project, &OpenOptions::default())
         }
         other => other,
     };
-    let (mut p, report) = opened?;
-    out.recovered(&project, &report);
-    let removed = p.undeploy(names, only, profile)?;
+    let (p, report) = opened?;
+    out.recovered(project, &report);
+    Ok(p)
+}
+
+/// `cleanup --project DIR [--dry-run]`. A dry run of a project skillwal never wrote only
+/// reads it (creates nothing there).
+pub fn cleanup(g: &Global, project: &Path, dry_run: bool, out: &Output) -> Result<Exit> {
+    let project = project_dir(project)?;
+    if dry_run && !present(&project.join(skillwal::skillmeat::project::STATE_DIR)) {
+        let (kept, removed): (Vec<_>, Vec<_>) =
+            skillwal::skillmeat::project::debris::find(file_system()?.as_ref(), &project)?
+                .into_iter()
+                .partition(|d| d.destination_missing);
+        let cleaned = skillwal::skillmeat::project::Cleaned {
+            removed,
+            kept,
+            committed: false,
+        };
+        out.cleaned(&project, &cleaned, dry_run)?;
+        return Ok(Exit::Ok);
+    }
+    let mut p = open_project(g, &project, out)?;
+    let cleaned = p.clean_debris(dry_run)?;
     p.close()?;
-    out.undeployed(&project, &removed)?;
+    out.cleaned(&project, &cleaned, dry_run)?;
     Ok(Exit::Ok)
 }
 
@@ -205,16 +236,19 @@ pub fn status(g: &Global, project: &Path, out: &Output) -> Result<Exit> {
     // so that a look leaves nothing behind (no `.skillwal/`).
     if !present(&project.join(skillwal::skillmeat::project::STATE_DIR)) {
         let c = open_for_reading(&t, g, out)?;
-        let s = c.deployment_status_in(file_system()?, &project)?;
+        let fs = file_system()?;
+        let s = c.deployment_status_in(fs.clone(), &project)?;
         c.close()?;
-        out.project_status(&project, &s)?;
+        let debris = skillwal::skillmeat::project::debris::find(fs.as_ref(), &project)?;
+        out.project_status(&project, &s, &debris)?;
         return Ok(Exit::Ok);
     }
     let (c, p) = open_with_project(&t, &project, g, out)?;
     let s = c.deployment_status(&p)?;
+    let debris = p.debris()?;
     p.close()?;
     c.close()?;
-    out.project_status(&project, &s)?;
+    out.project_status(&project, &s, &debris)?;
     Ok(Exit::Ok)
 }
 

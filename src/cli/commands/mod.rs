@@ -415,6 +415,7 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
             profile,
         } => deploy::undeploy(g, names, r#type.map(ty), project, profile.as_deref(), out),
         Command::Deployments { name } => deploy::deployments(g, name.as_deref(), out),
+        Command::Cleanup { project, dry_run } => deploy::cleanup(g, project, *dry_run, out),
         Command::Pull {
             name,
             r#type,

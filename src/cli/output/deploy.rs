@@ -1,11 +1,11 @@
 //! Output of deploy, undeploy, status --project and deployments.
 
-use super::{Output, Printed, short};
+use super::{Output, Printed, note_line, short};
 use serde_json::json;
 use skillwal::skillmeat::collection::{
     DeployAction, DeployOutcome, DeploymentStatus, DriftState, ProjectDeployments, PullOutcome,
 };
-use skillwal::skillmeat::project::Undeployed;
+use skillwal::skillmeat::project::{Cleaned, Debris, Undeployed};
 use std::path::Path;
 
 fn action_text(a: DeployAction) -> &'static str {
@@ -92,7 +92,52 @@ impl Output {
         })
     }
 
-    pub fn project_status(&self, project: &Path, s: &[DeploymentStatus]) -> Printed {
+    pub fn cleaned(&self, project: &Path, c: &Cleaned, dry_run: bool) -> Printed {
+        if self.json {
+            return self.json(json!({
+                "project": project,
+                "dry_run": dry_run,
+                "removed": c.removed,
+                "kept": c.kept,
+                "committed": c.committed,
+            }));
+        }
+        self.text(|w| {
+            let verb = if dry_run { "would remove" } else { "removed" };
+            for d in &c.removed {
+                writeln!(w, "{verb} {} ({} of {})", d.path, d.kind, d.of)?;
+            }
+            for d in &c.kept {
+                writeln!(
+                    w,
+                    "kept {} ({} of {}, which is missing: it may hold its only copy; move it back to {} yourself, or deploy again)",
+                    d.path, d.kind, d.of, d.of
+                )?;
+            }
+            if c.removed.is_empty() && c.kept.is_empty() {
+                writeln!(
+                    w,
+                    "Nothing the Python tool left behind in {}.",
+                    project.display()
+                )?;
+            } else if c.committed {
+                writeln!(
+                    w,
+                    "Removed {} leftover(s) of the Python tool from {} in one transaction.",
+                    c.removed.len(),
+                    project.display()
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn project_status(
+        &self,
+        project: &Path,
+        s: &[DeploymentStatus],
+        debris: &[Debris],
+    ) -> Printed {
         if self.json {
             let items: Vec<_> = s
                 .iter()
@@ -113,7 +158,16 @@ impl Output {
                     })
                 })
                 .collect();
-            return self.json(json!({"project": project, "deployments": items}));
+            return self.json(json!({"project": project, "deployments": items, "debris": debris}));
+        }
+        if !debris.is_empty() {
+            note_line(&format!(
+                "skillwal: {} leftover(s) of interrupted runs of the Python tool in {} (first: {}); `skillwal cleanup --project {}` removes them (--dry-run lists them)",
+                debris.len(),
+                project.display(),
+                debris[0].path,
+                project.display()
+            ));
         }
         self.text(|w| {
             if s.is_empty() {

@@ -214,6 +214,30 @@ pub enum RecordView {
     },
 }
 
+impl RecordView {
+    /// The path, relative to the root, that the record's operation changes; `None` for a
+    /// record that changes no path of its own (begin, commit, a tree's entry — inside its
+    /// put-tree's path —, a document diff, a prepare or decision record).
+    pub fn root_path(&self) -> Option<&str> {
+        match self {
+            RecordView::PutFile { path, .. }
+            | RecordView::DeleteFile { path, .. }
+            | RecordView::CreateDir { path, .. }
+            | RecordView::PutLink { path, .. }
+            | RecordView::SetDirMode { path, .. }
+            | RecordView::RemoveDir { path, .. }
+            | RecordView::PutTree { path, .. }
+            | RecordView::DeleteTree { path, .. } => Some(path),
+            RecordView::Begin { .. }
+            | RecordView::TreeEntry { .. }
+            | RecordView::DocumentDiff { .. }
+            | RecordView::Prepare(_)
+            | RecordView::Decision(_)
+            | RecordView::Commit { .. } => None,
+        }
+    }
+}
+
 /// A prepare or decision record (wal-spec.md §14).
 #[derive(Debug, Clone, Serialize)]
 pub struct ParticipationView {

@@ -222,11 +222,14 @@ impl Collection {
             (fs.clone(), location.layout.clone()),
             (fs.clone(), Project::layout(project_dir)),
         ];
+        // Recovery in the project holds the Python tool's locks of what it changes.
+        let locks = project::recovery_locks(fs.as_ref(), project_dir)?;
         let mut engines = open_several(&roots, opts)?;
         let project_engine = engines.pop().expect("two opened");
         let engine = engines.pop().expect("two opened");
         let collection = Collection::with_engine(fs.clone(), dir, location, engine)?;
         let project = Project::with_engine(fs, project_dir, project_engine)?;
+        drop(locks);
         Ok((collection, project))
     }
 

@@ -87,8 +87,11 @@ impl Collection {
             .partition(|p| Project::check_dir(fs.as_ref(), p).is_ok());
         let location = Collection::locate_for_open(&fs, dir, opts)?;
         let mut roots = vec![(fs.clone(), location.layout.clone())];
+        // Recovery in each project holds the Python tool's locks of what it changes.
+        let mut locks = Vec::with_capacity(present.len());
         for p in &present {
             roots.push((fs.clone(), Project::layout(p)));
+            locks.push(crate::skillmeat::project::recovery_locks(fs.as_ref(), p)?);
         }
         let mut engines = crate::engine::open_several(&roots, opts)?.into_iter();
         let engine = engines.next().expect("the collection opened");
@@ -97,6 +100,7 @@ impl Collection {
         for (e, p) in engines.zip(present) {
             opened.push(Project::with_engine(fs.clone(), p, e)?);
         }
+        drop(locks);
         Ok((collection, opened, gone.into_iter().cloned().collect()))
     }
 

@@ -12,18 +12,22 @@
 //! While it reads and rewrites a profile root, skillwal holds the lock files the Python tool
 //! uses (`pylock`), so the two tools never interleave there.
 
+pub mod debris;
 pub mod profiles;
 pub mod pylock;
 mod undeploy;
 
+pub use debris::{Cleaned, Debris};
 pub use undeploy::Undeployed;
 
+use crate::engine::inspect::TxnState;
 use crate::engine::layout::JournalBudget;
 use crate::engine::recovery::RecoveryReport;
 use crate::engine::{Engine, Layout, OpenOptions};
 use crate::fs::{FileKind, FileSystem};
 use crate::skillmeat::collection::{CollectionError, Result};
 use crate::skillmeat::format::deployed::{DEFAULT_PROFILE_ROOT, DEPLOYED_FILE_NAME, DeployedFile};
+use pylock::PythonLocks;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -82,15 +86,19 @@ impl Project {
     }
 
     /// Opens the project at `dir` (absolute, canonical): takes its lock, recovers an
-    /// interrupted transaction, and makes sure its state directory ignores itself.
+    /// interrupted transaction (holding the Python tool's locks of what it touches, see
+    /// [`recovery_locks`]), and makes sure its state directory ignores itself.
     pub fn open(
         fs: Arc<dyn FileSystem>,
         dir: &Path,
         opts: &OpenOptions,
     ) -> Result<(Project, RecoveryReport)> {
         Project::check_dir(fs.as_ref(), dir)?;
+        let locks = recovery_locks(fs.as_ref(), dir)?;
         let engine = Engine::open_layout(fs.clone(), &Project::layout(dir), opts)?;
-        Project::with_engine(fs, dir, engine)
+        let opened = Project::with_engine(fs, dir, engine);
+        drop(locks);
+        opened
     }
 
     /// The project at `dir` around its opened (and recovered) engine.
@@ -152,6 +160,42 @@ impl Project {
     pub fn all_tracking(&self) -> Result<Vec<Tracking>> {
         all_tracking(self.fs.as_ref(), &self.dir)
     }
+}
+
+/// The Python tool's locks (`pylock`) of every destination that the live transaction in
+/// the journal of the project at `dir` changes, if there is one: held while the project is
+/// opened, so that its recovery (rolling that transaction forward or back) never
+/// interleaves with a write of the Python tool there. A destination is a profile root's
+/// tracking file or an artifact (`<root>/<type dir>/<name>`, whatever below it a record
+/// changes); a record of anything else (a profile root or type directory made) needs none.
+/// The journal is read without the project's lock: at worst the locks of a transaction
+/// another skillwal process is running are taken too, which the shared locks allow.
+pub fn recovery_locks(fs: &dyn FileSystem, dir: &Path) -> Result<PythonLocks> {
+    let mut locks = PythonLocks::default();
+    let journal = Project::layout(dir).journal;
+    if !fs
+        .exists(&journal)
+        .map_err(|e| crate::error::IoError::new("stat", &journal, e))?
+    {
+        return Ok(locks);
+    }
+    let report = crate::engine::inspect::inspect(fs, &journal)?;
+    if report.state == TxnState::None {
+        return Ok(locks);
+    }
+    for r in report.records.iter().chain(&report.beyond_damage) {
+        let Some(path) = r.record.root_path() else {
+            continue;
+        };
+        let parts: Vec<&str> = path.split('/').collect();
+        let destination = match parts.as_slice() {
+            [_, tracking] if *tracking == DEPLOYED_FILE_NAME => path.to_owned(),
+            [root, ty, name, ..] => format!("{root}/{ty}/{name}"),
+            _ => continue,
+        };
+        locks.take(fs, &dir.join(destination))?;
+    }
+    Ok(locks)
 }
 
 /// What is at the profile root `root` (`.claude`): `None` when absent. A root that is a
