@@ -192,6 +192,20 @@ pub const ALL: &[Scenario] = &[
         build: deploy,
     },
     Scenario {
+        name: "redeploy",
+        about: "redeploy a skill and a command the collection updated into a project holding them: the skill's directory replaced whole",
+        set: Set::Full,
+        other_fs: false,
+        build: redeploy,
+    },
+    Scenario {
+        name: "undeploy",
+        about: "undeploy a skill and a command from a project: files and records together",
+        set: Set::Full,
+        other_fs: false,
+        build: undeploy,
+    },
+    Scenario {
         name: "update-deploy",
         about: "update a skill and a command and refresh their deployment in a project: one transaction across the collection and the project",
         set: Set::Full,
@@ -804,6 +818,51 @@ fn deploy(w: &World) -> Result<Prepared, String> {
         model: Model::default(),
         follow_up: follow_up(w)?,
         verify_clean: CLEAN,
+        partner: Some(Model::default()),
+        across: false,
+        partner_project: true,
+    })
+}
+
+/// A project with alpha, review and helper deployed from the collection `three` made.
+fn deployed_three(w: &World) -> Result<(PathBuf, PathBuf, PathBuf, PathBuf), String> {
+    let (a, r, h) = three(w)?;
+    let p = project_start(w)?;
+    w.must(&["deploy", "alpha", "review", "helper", "--project", &s(&p)])?;
+    Ok((a, r, h, p))
+}
+
+fn redeploy(w: &World) -> Result<Prepared, String> {
+    let (a, _, _, _) = deployed_three(w)?;
+    change_skill(&a, "v2")?;
+    file(w, "review.md", "review v2")?;
+    w.must(&["update", "alpha", "review", "--strategy", "upstream"])?;
+    Ok(Prepared {
+        start: w.coll(),
+        command: ["deploy", "alpha", "review", "--project", PARTNER]
+            .map(String::from)
+            .to_vec(),
+        // The collection is only read; the project's copies become its new ones.
+        model: Model::default(),
+        follow_up: follow_up(w)?,
+        verify_clean: CLEAN,
+        partner: Some(Model::default()),
+        across: false,
+        partner_project: true,
+    })
+}
+
+fn undeploy(w: &World) -> Result<Prepared, String> {
+    deployed_three(w)?;
+    Ok(Prepared {
+        start: w.coll(),
+        command: ["undeploy", "alpha", "review", "--project", PARTNER]
+            .map(String::from)
+            .to_vec(),
+        model: Model::default(),
+        follow_up: follow_up(w)?,
+        verify_clean: CLEAN,
+        // After, helper's record is left, agreeing with its files (`check_project`).
         partner: Some(Model::default()),
         across: false,
         partner_project: true,
