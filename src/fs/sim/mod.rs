@@ -35,6 +35,7 @@ const ROOT_INO: u64 = 1;
 
 mod crash;
 mod file_system;
+pub mod inode;
 mod state;
 
 use crash::*;
