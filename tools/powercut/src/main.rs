@@ -5,11 +5,18 @@
 //! (`skillwal::fs::sim::inode`), so the real binary on this mount loses what the in-process
 //! simulator's crash models lose.
 //!
-//! Control, one command per line on standard input:
+//! Control, one command per line on standard input. While mounted:
 //! - `cut` — cut the power now under the model and seed given on the command line;
 //! - `cut MODEL SEED` — under this model (`drop-all`, `subset`, `torn`, `kill`) and seed;
-//! - `status` — prints `status CALLS SYNCS PENDING`;
-//! - end of input — a clean unmount: everything is kept.
+//! - `status` — prints `status CALLS SYNCS PENDING`.
+//!
+//! After a cut (the disk as the cut left it, in memory and in the backing directory):
+//! - `remount` — serve it again, with the same inode numbers (a real disk keeps them, and
+//!   skillwal's recovery recognizes what it moved into place by them);
+//! - `arm sync N`, `arm op N`, `arm off` — where the next mount cuts by itself;
+//! - `model MODEL SEED` — what the next cut keeps.
+//!
+//! The end of the input, mounted: a clean unmount, everything kept; unmounted: exit.
 //!
 //! On standard output: `mounted` once the mount serves calls, and `cut: …` when the backing
 //! directory holds the state after the cut (the mount is gone by then); exit code 0.
@@ -84,21 +91,91 @@ fn main() -> ExitCode {
 }
 
 fn run(a: Args) -> Result<(), String> {
-    let model = InodeModel::load(&a.backing)
+    let mut model = InodeModel::load(&a.backing)
         .map_err(|e| format!("cannot read {}: {e}", a.backing.display()))?;
     let meta = std::fs::metadata(&a.backing).map_err(|e| e.to_string())?;
-    let crash = (CrashModel::from(a.model), a.seed);
+    let owner = (meta.uid(), meta.gid());
+    let mut crash = (CrashModel::from(a.model), a.seed);
+    let mut auto = AutoCut {
+        after_op: a.cut_after_op,
+        at_sync: a.cut_at_sync,
+    };
     let (tx, rx) = mpsc::channel();
-    let fs = PowerCut::new(
-        model,
-        AutoCut {
-            after_op: a.cut_after_op,
-            at_sync: a.cut_at_sync,
-        },
-        crash,
-        tx.clone(),
-        (meta.uid(), meta.gid()),
-    );
+    let input = tx.clone();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            match line {
+                Ok(l) => {
+                    if input.send(Event::Command(l)).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = input.send(Event::End);
+    });
+    loop {
+        let (image, ended) = serve(&a, model, auto, crash, owner, &tx, &rx)?;
+        model = image;
+        if ended {
+            return Ok(());
+        }
+        // Between mounts, the disk as the cut left it: `remount` serves it again (with the
+        // same inode numbers, as a real disk keeps them), `arm …` sets the next cut.
+        loop {
+            match rx.recv() {
+                Ok(Event::Command(line)) => match line.split_whitespace().collect::<Vec<_>>()[..] {
+                    ["remount"] => break,
+                    ["arm", "sync", n] => {
+                        auto = AutoCut {
+                            after_op: None,
+                            at_sync: Some(number(n)?),
+                        }
+                    }
+                    ["arm", "op", n] => {
+                        auto = AutoCut {
+                            after_op: Some(number(n)?),
+                            at_sync: None,
+                        }
+                    }
+                    ["arm", "off"] => auto = AutoCut::default(),
+                    ["model", m, seed] => crash = (parse_model(m)?, number(seed)?),
+                    [] => {}
+                    _ => eprintln!(
+                        "powercut: unknown command {line:?} (unmounted: remount, arm, model)"
+                    ),
+                },
+                Ok(Event::End) | Err(_) => return Ok(()),
+                Ok(Event::AutoCut) => {}
+            }
+        }
+    }
+}
+
+fn number(s: &str) -> Result<u64, String> {
+    s.parse().map_err(|e| format!("{s:?}: {e}"))
+}
+
+fn parse_model(s: &str) -> Result<CrashModel, String> {
+    Model::from_str(s, true)
+        .map(CrashModel::from)
+        .map_err(|e| format!("model {s}: {e}"))
+}
+
+/// Mounts `model`, serves it until a cut (automatic, on command, or the end of the input: a
+/// clean unmount that keeps everything), writes the state after the cut into the backing
+/// directory, and returns it with whether the input ended.
+fn serve(
+    a: &Args,
+    model: InodeModel,
+    auto: AutoCut,
+    crash: (CrashModel, u64),
+    owner: (u32, u32),
+    tx: &mpsc::Sender<Event>,
+    rx: &mpsc::Receiver<Event>,
+) -> Result<(InodeModel, bool), String> {
+    let fs = PowerCut::new(model, auto, crash, tx.clone(), owner);
     let control = fs.control();
     let mut config = fuser::Config::default();
     config.mount_options = vec![
@@ -108,54 +185,37 @@ fn run(a: Args) -> Result<(), String> {
     let session = fuser::spawn_mount(fs, &a.mount, &config)
         .map_err(|e| format!("cannot mount on {}: {e}", a.mount.display()))?;
     say("mounted");
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            match line {
-                Ok(l) => {
-                    if tx.send(Event::Command(l)).is_err() {
-                        return;
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-        let _ = tx.send(Event::End);
-    });
+    let mut ended = false;
     for event in rx {
         match event {
             Event::AutoCut => break,
             Event::End => {
                 control.cut_now((CrashModel::Kill, 0), "none: a clean unmount");
+                ended = true;
                 break;
             }
-            Event::Command(line) => {
-                let words: Vec<&str> = line.split_whitespace().collect();
-                match words.as_slice() {
-                    ["cut"] => {
-                        control.cut_now(crash, "on command");
-                        break;
-                    }
-                    ["cut", model, seed] => {
-                        let m = Model::from_str(model, true)
-                            .map_err(|e| format!("cut: model {model}: {e}"))?;
-                        let seed: u64 = seed.parse().map_err(|e| format!("cut: seed: {e}"))?;
-                        control.cut_now((m.into(), seed), "on command");
-                        break;
-                    }
-                    ["status"] => {
-                        let (ops, syncs, pending) = control.counters();
-                        say(&format!("status {ops} {syncs} {pending}"));
-                    }
-                    [] => {}
-                    _ => eprintln!("powercut: unknown command {line:?}"),
+            Event::Command(line) => match line.split_whitespace().collect::<Vec<_>>()[..] {
+                ["cut"] => {
+                    control.cut_now(crash, "on command");
+                    break;
                 }
-            }
+                ["cut", m, seed] => {
+                    control.cut_now((parse_model(m)?, number(seed)?), "on command");
+                    break;
+                }
+                ["status"] => {
+                    let (ops, syncs, pending) = control.counters();
+                    say(&format!("status {ops} {syncs} {pending}"));
+                }
+                [] => {}
+                _ => eprintln!("powercut: unknown command {line:?}"),
+            },
         }
     }
     let cut = control.take_cut().ok_or("the power was not cut")?;
     // The disk is gone: detached at once, even while a process still has files open in it
-    // (they get EIO, then ENOTCONN once this process exits). The session is not joined: its
-    // thread serves until the last of those files is closed.
+    // (they get EIO; ENOTCONN once this process exits). The session is not joined: its
+    // thread serves those files until they are closed.
     rustix::mount::unmount(&a.mount, rustix::mount::UnmountFlags::DETACH)
         .map_err(|e| format!("cannot unmount {}: {e}", a.mount.display()))?;
     std::mem::forget(session);
@@ -164,7 +224,7 @@ fn run(a: Args) -> Result<(), String> {
         .write_out(&a.backing)
         .map_err(|e| format!("cannot write {}: {e}", a.backing.display()))?;
     say(&format!("cut: {}", cut.what));
-    Ok(())
+    Ok((cut.image, ended))
 }
 
 fn say(line: &str) {

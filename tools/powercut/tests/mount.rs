@@ -60,6 +60,13 @@ impl Mounted {
         self.mnt.join(rel)
     }
 
+    /// The next line powercut prints.
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        line.trim_end().to_string()
+    }
+
     fn send(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().unwrap();
         writeln!(stdin, "{line}").unwrap();
@@ -68,16 +75,28 @@ impl Mounted {
 
     /// Waits for the cut (sent `cmd` first, if any) and returns what powercut said of it.
     fn finish(mut self, cmd: Option<&str>) -> (String, PathBuf, tempfile::TempDir) {
-        match cmd {
-            Some(c) => self.send(c),
-            None => drop(self.stdin.take()),
+        if let Some(c) = cmd {
+            self.send(c);
         }
+        // The end of the input: after a cut, powercut exits; mounted, it unmounts cleanly.
+        drop(self.stdin.take());
+        // Never hang a test run: powercut has a minute to finish.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("powercut did not finish within 60 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        };
         let mut rest = String::new();
         for line in (&mut self.stdout).lines() {
             rest.push_str(&line.unwrap());
             rest.push('\n');
         }
-        let status = self.child.wait().unwrap();
         assert!(status.success(), "powercut failed: {rest}");
         assert!(
             !fs::read_to_string("/proc/mounts")
@@ -198,4 +217,35 @@ fn the_power_goes_at_the_chosen_sync_which_fails() {
     let (said, b, _keep) = m.finish(None);
     assert!(said.contains("at sync 2"), "{said}");
     assert!(!b.join("f").exists(), "the directory fsync never happened");
+}
+
+#[test]
+fn a_remount_serves_the_disk_the_cut_left_with_the_same_inode_numbers() {
+    use std::os::unix::fs::MetadataExt;
+    let mut m = Mounted::new(|_| {}, &[]);
+    write_new(&m.at("f"), b"synced", 0o644, true);
+    sync_dir(&m.mnt).unwrap();
+    let ino = fs::metadata(m.at("f")).unwrap().ino();
+    fs::write(m.at("g"), "lost").unwrap();
+    m.send("cut");
+    assert!(m.line().starts_with("cut: "));
+    assert_eq!(fs::read_to_string(m.backing.join("f")).unwrap(), "synced");
+    // Armed for the next mount: its first sync cuts the power.
+    m.send("arm sync 1");
+    m.send("remount");
+    assert_eq!(m.line(), "mounted");
+    assert_eq!(
+        fs::metadata(m.at("f")).unwrap().ino(),
+        ino,
+        "a disk keeps its inode numbers"
+    );
+    assert!(!m.at("g").exists());
+    write_new(&m.at("h"), b"h", 0o644, false);
+    let f = OpenOptions::new().write(true).open(m.at("h")).unwrap();
+    assert_eq!(f.sync_all().unwrap_err().raw_os_error(), Some(5));
+    drop(f);
+    assert!(m.line().contains("at sync 1"));
+    assert!(!m.backing.join("h").exists());
+    let (_, b, _keep) = m.finish(None);
+    assert_eq!(fs::read_to_string(b.join("f")).unwrap(), "synced");
 }
