@@ -10,6 +10,7 @@
 //! anything failed.
 
 mod modes;
+mod powercut;
 mod scenarios;
 mod state;
 mod world;
@@ -80,6 +81,12 @@ struct Args {
     /// Error mode: only this errno (repeatable)
     #[arg(long, value_parser = ["ENOSPC", "EIO", "EACCES"])]
     errno: Vec<String>,
+    /// Powercut mode: what a cut keeps of what was not durable (the seed is --seed's)
+    #[arg(long, value_parser = ["drop-all", "subset", "torn"], default_value = "drop-all")]
+    model: String,
+    /// Powercut mode: the powercut binary [default: `powercut` beside this program]
+    #[arg(long)]
+    powercut: Option<PathBuf>,
     /// List the scenarios and exit
     #[arg(long)]
     list: bool,
@@ -108,6 +115,8 @@ enum Mode {
     Deterministic,
     Random,
     Error,
+    /// On tools/powercut, the power cut at every sync (not in the default modes)
+    Powercut,
 }
 
 impl Mode {
@@ -116,6 +125,7 @@ impl Mode {
             Mode::Deterministic => "deterministic",
             Mode::Random => "random",
             Mode::Error => "error",
+            Mode::Powercut => "powercut",
         }
     }
 }
@@ -382,6 +392,20 @@ impl Run<'_> {
                         },
                         point: args.point,
                         every_errno_at_every_call: args.full || !args.errno.is_empty(),
+                    },
+                ),
+                Mode::Powercut => powercut::power_cuts(
+                    &cx,
+                    &powercut::PowerCuts {
+                        bin: args.powercut.clone().unwrap_or_else(|| {
+                            std::env::current_exe()
+                                .ok()
+                                .and_then(|me| Some(me.parent()?.join("powercut")))
+                                .unwrap_or_else(|| PathBuf::from("powercut"))
+                        }),
+                        model: args.model.clone(),
+                        seed: self.seed,
+                        point: args.point,
                     },
                 ),
             };

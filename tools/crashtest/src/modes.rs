@@ -25,13 +25,13 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn pass(&mut self, outcome: &str) {
+    pub(crate) fn pass(&mut self, outcome: &str) {
         self.tried += 1;
         self.passed += 1;
         *self.outcomes.entry(outcome.to_string()).or_default() += 1;
     }
 
-    fn fail(&mut self, replay: String, why: String) {
+    pub(crate) fn fail(&mut self, replay: String, why: String) {
         self.tried += 1;
         self.failures.push(Failure { replay, why });
     }
@@ -62,7 +62,7 @@ impl Ctx<'_> {
     /// A fresh copy of the starting collection (and its partner). A scenario with two
     /// collections always works at one path: a transaction across collections records
     /// where each of them is, so a copy of a crashed pair recovers only there.
-    fn fresh(&self, name: &str) -> std::path::PathBuf {
+    pub(crate) fn fresh(&self, name: &str) -> std::path::PathBuf {
         self.copy_to(&self.prepared.start, name)
     }
 
@@ -161,7 +161,7 @@ impl Ctx<'_> {
         Ok(seen.map_or(Which::Before, |(w, _)| w))
     }
 
-    fn run(&self, dir: &Path, env: &[(&str, &str)], args: &[String]) -> Run {
+    pub(crate) fn run(&self, dir: &Path, env: &[(&str, &str)], args: &[String]) -> Run {
         self.world.run_in(dir, env, args)
     }
 
@@ -349,7 +349,7 @@ fn staging_empty(dir: &Path) -> Result<(), String> {
     }
 }
 
-fn outcome_name(which: Which, line: &Option<String>) -> &'static str {
+pub(crate) fn outcome_name(which: Which, line: &Option<String>) -> &'static str {
     match (which, line.as_deref()) {
         (Which::Before, None) => "before, nothing to recover",
         (Which::Before, Some(_)) => "rolled back",

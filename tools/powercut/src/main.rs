@@ -11,9 +11,11 @@
 //! - `status` — prints `status CALLS SYNCS PENDING`.
 //!
 //! After a cut (the disk as the cut left it, in memory and in the backing directory):
+//! - `status` — prints `status unmounted`;
 //! - `remount` — serve it again, with the same inode numbers (a real disk keeps them, and
 //!   skillwal's recovery recognizes what it moved into place by them);
-//! - `arm sync N`, `arm op N`, `arm off` — where the next mount cuts by itself;
+//! - `arm sync N`, `arm op N`, `arm off` — where the next mount cuts by itself (an armed
+//!   cut, from these or the command line, holds for one mount);
 //! - `model MODEL SEED` — what the next cut keeps.
 //!
 //! The end of the input, mounted: a clean unmount, everything kept; unmounted: exit.
@@ -118,6 +120,8 @@ fn run(a: Args) -> Result<(), String> {
     loop {
         let (image, ended) = serve(&a, model, auto, crash, owner, &tx, &rx)?;
         model = image;
+        // A cut is armed for one mount: the next cuts only where `arm` says.
+        auto = AutoCut::default();
         if ended {
             return Ok(());
         }
@@ -141,6 +145,7 @@ fn run(a: Args) -> Result<(), String> {
                     }
                     ["arm", "off"] => auto = AutoCut::default(),
                     ["model", m, seed] => crash = (parse_model(m)?, number(seed)?),
+                    ["status"] => say("status unmounted"),
                     [] => {}
                     _ => eprintln!(
                         "powercut: unknown command {line:?} (unmounted: remount, arm, model)"
