@@ -84,6 +84,11 @@ struct Args {
     /// Powercut mode: what a cut keeps of what was not durable (the seed is --seed's)
     #[arg(long, value_parser = ["drop-all", "subset", "torn"], default_value = "drop-all")]
     model: String,
+    /// Run every scenario's world on a file system of this kind made for it (tmpfs, or a
+    /// 1 GiB sparse image on a loop device; root needed): the engine's renames, exchanges
+    /// and syncs behave differently on each
+    #[arg(long, value_parser = world::FS_KINDS)]
+    fs: Option<String>,
     /// Powercut mode: the powercut binary [default: `powercut` beside this program]
     #[arg(long)]
     powercut: Option<PathBuf>,
@@ -207,9 +212,13 @@ fn main() -> ExitCode {
         .map(|m| format!(" --umask {m:03o}"))
         .unwrap_or_default();
     println!(
-        "crashtest: {}{umask} (random seed {seed}, {} scenarios at a time)",
+        "crashtest: {}{umask} (random seed {seed}, {} scenarios at a time{})",
         bin.display(),
-        args.jobs
+        args.jobs,
+        args.fs
+            .as_deref()
+            .map(|k| format!(", each on a new {k} file system"))
+            .unwrap_or_default()
     );
 
     let started = Instant::now();
@@ -314,9 +323,9 @@ impl Run<'_> {
             failures: Vec::new(),
             result: Ok(Tally::default()),
         };
-        let world = match world::World::new(bin, args.umask, sc.other_fs) {
+        let world = match world::World::new(bin, args.umask, sc.other_fs, args.fs.as_deref()) {
             Ok(w) => w,
-            Err(e) if sc.other_fs => {
+            Err(e) if sc.other_fs || args.fs.is_some() => {
                 out.lines = format!("{:<18} skipped: {e}\n", sc.name);
                 return out;
             }

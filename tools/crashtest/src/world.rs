@@ -30,6 +30,61 @@ pub struct World {
     /// A tmpfs mounted for the scenario, where every collection's partner lives (another
     /// file system than the root's); `None`: partners live beside their collections.
     other_fs: Option<PathBuf>,
+    /// The file system made for this world with `--fs` (its mount point and, for a loop
+    /// device, its image), unmounted and removed when the world is dropped.
+    own_fs: Option<(PathBuf, Option<PathBuf>)>,
+}
+
+/// The file systems `--fs` can make: tmpfs directly, the others on a loop device.
+pub const FS_KINDS: [&str; 4] = ["ext4", "xfs", "btrfs", "tmpfs"];
+
+/// Makes a fresh file system of `kind` and mounts it on a new directory under the system's
+/// temporary directory; returns the mount point and the image (none for tmpfs). Fails,
+/// saying why, where that is not possible (not root, no mkfs for the kind, no loop device).
+fn make_fs(kind: &str) -> Result<(PathBuf, Option<PathBuf>), String> {
+    let base = std::env::temp_dir();
+    let mnt = tempfile::Builder::new()
+        .prefix(&format!("crashtest-{kind}-"))
+        .tempdir_in(&base)
+        .map_err(|e| format!("cannot create a mount point: {e}"))?
+        .keep();
+    let run = |c: &mut Command| -> Result<(), String> {
+        let out = c.output().map_err(|e| format!("cannot run {c:?}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{c:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    };
+    if kind == "tmpfs" {
+        run(Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1g", "tmpfs"])
+            .arg(&mnt))?;
+        return Ok((mnt, None));
+    }
+    let image = mnt.with_extension("img");
+    let f = fs::File::create(&image).map_err(|e| format!("{}: {e}", image.display()))?;
+    // XFS and btrfs want some room; the images are sparse.
+    f.set_len(1 << 30)
+        .map_err(|e| format!("{}: {e}", image.display()))?;
+    drop(f);
+    let made = run(Command::new(format!("mkfs.{kind}")).arg("-q").arg(&image)).and_then(|()| {
+        run(Command::new("mount")
+            .args(["-o", "loop"])
+            .arg(&image)
+            .arg(&mnt))
+    });
+    if let Err(e) = made {
+        let _ = fs::remove_file(&image);
+        let _ = fs::remove_dir(&mnt);
+        return Err(format!(
+            "cannot make a {kind} file system (root, mkfs.{kind} and a loop device are needed): {e}"
+        ));
+    }
+    Ok((mnt, Some(image)))
 }
 
 /// A scenario with two collections names the working copy of the first `{first}` and of the
@@ -104,8 +159,20 @@ impl World {
     ///
     /// With `other_fs`, mounts a tmpfs for the partners of collections (see
     /// [`World::partner_of`]); fails, saying why, where that is not possible.
-    pub fn new(bin: &Path, umask: Option<u32>, other_fs: bool) -> Result<World, String> {
-        let base = std::env::var_os("CRASHTEST_TMPDIR").map(PathBuf::from);
+    ///
+    /// With `fs` (one of [`FS_KINDS`]), the world lives on a file system of that kind made
+    /// for it ([`make_fs`]).
+    pub fn new(
+        bin: &Path,
+        umask: Option<u32>,
+        other_fs: bool,
+        fs: Option<&str>,
+    ) -> Result<World, String> {
+        let own_fs = fs.map(make_fs).transpose()?;
+        let base = match &own_fs {
+            Some((mnt, _)) => Some(mnt.clone()),
+            None => std::env::var_os("CRASHTEST_TMPDIR").map(PathBuf::from),
+        };
         let tmp = match &base {
             Some(b) => tempfile::Builder::new().prefix("crashtest-").tempdir_in(b),
             None => tempfile::Builder::new().prefix("crashtest-").tempdir(),
@@ -133,6 +200,7 @@ impl World {
             bin: bin.to_path_buf(),
             umask,
             other_fs: None,
+            own_fs,
         };
         if other_fs {
             let mnt = world.root.join("other-fs");
@@ -350,6 +418,14 @@ impl Drop for World {
     fn drop(&mut self) {
         if let Some(mnt) = &self.other_fs {
             let _ = Command::new("umount").arg(mnt).status();
+        }
+        // The world's own file system goes whole: what is in it goes with it.
+        if let Some((mnt, image)) = &self.own_fs {
+            let _ = Command::new("umount").arg("-l").arg(mnt).status();
+            let _ = fs::remove_dir(mnt);
+            if let Some(i) = image {
+                let _ = fs::remove_file(i);
+            }
         }
     }
 }
