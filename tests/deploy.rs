@@ -299,6 +299,25 @@ fn deploy_refresh_brings_a_project_up_to_date_in_every_profile() {
     );
 }
 
+/// `copy`, a project copy of my-skill whose `scripts/run.sh` was changed locally, merged
+/// with the collection `coll`'s version: the local change kept (bytes and mode), every file
+/// the collection changed as the collection has it.
+#[track_caller]
+fn assert_merged(copy: &Path, coll: &Path) {
+    assert_eq!(
+        read(&copy.join("scripts/run.sh")),
+        "#!/bin/sh\necho run locally\n"
+    );
+    assert_eq!(mode(&copy.join("scripts/run.sh")), 0o755);
+    for f in ["SKILL.md", "docs/notes.txt", "docs/new.txt"] {
+        assert_eq!(
+            read(&copy.join(f)),
+            read(&coll.join("skills/my-skill").join(f)),
+            "{f}"
+        );
+    }
+}
+
 #[test]
 fn deploy_merge_keeps_local_changes_and_marks_conflicts() {
     let sb = Sandbox::new();
@@ -325,18 +344,7 @@ fn deploy_merge_keeps_local_changes_and_marks_conflicts() {
     );
     eprintln!("deploy --merge: {points} crash points");
     assert!(points > 20);
-    assert_eq!(
-        read(&copy.join("scripts/run.sh")),
-        "#!/bin/sh\necho run locally\n"
-    );
-    assert_eq!(mode(&copy.join("scripts/run.sh")), 0o755);
-    for f in ["SKILL.md", "docs/notes.txt", "docs/new.txt"] {
-        assert_eq!(
-            read(&copy.join(f)),
-            read(&coll.join("skills/my-skill").join(f)),
-            "{f}"
-        );
-    }
+    assert_merged(&copy, &coll);
     // The record names the collection's version: the local change shows as such.
     let d = status_json(&sb, &p);
     assert_eq!(d[0]["state"], "modified");
@@ -772,18 +780,7 @@ fn update_deploy_merges_project_copies_with_local_changes() {
     // `update_deploy_killed_at_every_call_leaves_the_collection_and_projects_together`.)
     sb.run(&args).ok();
     // The merged copy: the local change kept (mode too), the new version's changes in.
-    assert_eq!(
-        read(&copy.join("scripts/run.sh")),
-        "#!/bin/sh\necho run locally\n"
-    );
-    assert_eq!(mode(&copy.join("scripts/run.sh")), 0o755);
-    for f in ["SKILL.md", "docs/notes.txt", "docs/new.txt"] {
-        assert_eq!(
-            read(&copy.join(f)),
-            read(&coll.join("skills/my-skill").join(f)),
-            "{f}"
-        );
-    }
+    assert_merged(&copy, &coll);
     // The record names the new version: the local change shows as such; the rest in sync.
     assert_eq!(
         states(&sb, &p1),

@@ -806,15 +806,13 @@ fn project_start(w: &World) -> Result<PathBuf, String> {
     Ok(p)
 }
 
-fn deploy(w: &World) -> Result<Prepared, String> {
-    three(w)?;
-    project_start(w)?;
+/// A command that changes only the project (the partner, named [`PARTNER`] in it) and only
+/// reads the collection: the project is judged by `check_project`, the collection must be
+/// as it was.
+fn in_project_only(w: &World, command: &[&str]) -> Result<Prepared, String> {
     Ok(Prepared {
         start: w.coll(),
-        command: ["deploy", "alpha", "review", "helper", "--project", PARTNER]
-            .map(String::from)
-            .to_vec(),
-        // The collection is only read.
+        command: command.iter().map(|a| a.to_string()).collect(),
         model: Model::default(),
         follow_up: follow_up(w)?,
         verify_clean: CLEAN,
@@ -822,6 +820,15 @@ fn deploy(w: &World) -> Result<Prepared, String> {
         across: false,
         partner_project: true,
     })
+}
+
+fn deploy(w: &World) -> Result<Prepared, String> {
+    three(w)?;
+    project_start(w)?;
+    in_project_only(
+        w,
+        &["deploy", "alpha", "review", "helper", "--project", PARTNER],
+    )
 }
 
 /// A project with alpha, review and helper deployed from the collection `three` made.
@@ -837,36 +844,14 @@ fn redeploy(w: &World) -> Result<Prepared, String> {
     change_skill(&a, "v2")?;
     file(w, "review.md", "review v2")?;
     w.must(&["update", "alpha", "review", "--strategy", "upstream"])?;
-    Ok(Prepared {
-        start: w.coll(),
-        command: ["deploy", "alpha", "review", "--project", PARTNER]
-            .map(String::from)
-            .to_vec(),
-        // The collection is only read; the project's copies become its new ones.
-        model: Model::default(),
-        follow_up: follow_up(w)?,
-        verify_clean: CLEAN,
-        partner: Some(Model::default()),
-        across: false,
-        partner_project: true,
-    })
+    // The project's copies become the collection's new ones.
+    in_project_only(w, &["deploy", "alpha", "review", "--project", PARTNER])
 }
 
 fn undeploy(w: &World) -> Result<Prepared, String> {
     deployed_three(w)?;
-    Ok(Prepared {
-        start: w.coll(),
-        command: ["undeploy", "alpha", "review", "--project", PARTNER]
-            .map(String::from)
-            .to_vec(),
-        model: Model::default(),
-        follow_up: follow_up(w)?,
-        verify_clean: CLEAN,
-        // After, helper's record is left, agreeing with its files (`check_project`).
-        partner: Some(Model::default()),
-        across: false,
-        partner_project: true,
-    })
+    // After, helper's record is left, agreeing with its files (`check_project`).
+    in_project_only(w, &["undeploy", "alpha", "review", "--project", PARTNER])
 }
 
 fn update_deploy(w: &World) -> Result<Prepared, String> {
