@@ -1,6 +1,8 @@
 //! Fault injection for real processes: a decorator that counts mutating calls and either
 //! kills the process right after the N-th (`SKILLWAL_CRASH_AFTER=N`) or fails the N-th with
-//! an errno (`SKILLWAL_FAIL_AT=N:ENOSPC`). wal-spec.md §10 documents both.
+//! an errno (`SKILLWAL_FAIL_AT=N:ENOSPC`); and, to make the mutants a power-cut harness must
+//! catch without building them, leaves out chosen syncs while reporting them done
+//! (`SKILLWAL_SKIP_SYNC=dirs` or `file:NAME`). wal-spec.md §10 documents all three.
 
 use super::{DirEntry, FileHandle, FileSystem, LockError, LockGuard, LockKind, Metadata, OpenMode};
 use rustix::io::Errno;
@@ -14,6 +16,50 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const CRASH_AFTER_ENV: &str = "SKILLWAL_CRASH_AFTER";
 /// Environment variable: `N:ERRNO` fails the N-th mutating call with that errno.
 pub const FAIL_AT_ENV: &str = "SKILLWAL_FAIL_AT";
+/// Environment variable: syncs to leave out while returning success, comma-separated:
+/// `dirs` (every directory fsync) and `file:NAME` (every `fdatasync`/`fsync` of a file
+/// named NAME, e.g. `file:journal`). For harnesses only: it makes the process a mutant
+/// that is not durable.
+pub const SKIP_SYNC_ENV: &str = "SKILLWAL_SKIP_SYNC";
+
+/// Syncs a [`FaultPlan`] leaves out: the call is not made, not counted, and reported done.
+/// What a build without those calls would do, as seen from the file system below.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SkipSyncs {
+    /// Every directory fsync.
+    pub dirs: bool,
+    /// Every sync of a file whose last path component is one of these.
+    pub files_named: Vec<OsString>,
+}
+
+impl SkipSyncs {
+    /// Whether any sync is left out.
+    pub fn any(&self) -> bool {
+        self.dirs || !self.files_named.is_empty()
+    }
+
+    /// Parses `dirs`, `file:NAME`, or several of them separated by commas.
+    pub fn parse(v: &str) -> Result<SkipSyncs, String> {
+        let mut s = SkipSyncs::default();
+        for part in v.split(',').map(str::trim) {
+            if part == "dirs" {
+                s.dirs = true;
+            } else if let Some(name) = part.strip_prefix("file:").filter(|n| !n.is_empty()) {
+                s.files_named.push(name.into());
+            } else {
+                return Err(format!(
+                    "{SKIP_SYNC_ENV}={v:?}: expected dirs or file:NAME, comma-separated"
+                ));
+            }
+        }
+        Ok(s)
+    }
+
+    fn skips_file(&self, path: &Path) -> bool {
+        path.file_name()
+            .is_some_and(|n| self.files_named.iter().any(|f| f == n))
+    }
+}
 
 /// What to do, and when.
 #[derive(Debug, Default)]
@@ -23,6 +69,7 @@ pub struct FaultPlan {
     dir_syncs: AtomicU64,
     crash_after: Option<u64>,
     fail_at: Option<(u64, Errno)>,
+    skip_syncs: SkipSyncs,
 }
 
 impl FaultPlan {
@@ -36,7 +83,18 @@ impl FaultPlan {
         }
     }
 
-    /// Reads the plan from the environment. `Ok(None)` when neither variable is set.
+    /// This plan, also leaving out the syncs `skip` names.
+    pub fn skipping(mut self, skip: SkipSyncs) -> FaultPlan {
+        self.skip_syncs = skip;
+        self
+    }
+
+    /// The syncs this plan leaves out.
+    pub fn skipped_syncs(&self) -> &SkipSyncs {
+        &self.skip_syncs
+    }
+
+    /// Reads the plan from the environment. `Ok(None)` when no variable is set.
     pub fn from_env() -> Result<Option<FaultPlan>, String> {
         let crash_after = match std::env::var(CRASH_AFTER_ENV) {
             Ok(v) => Some(parse_count(CRASH_AFTER_ENV, &v)?),
@@ -46,10 +104,14 @@ impl FaultPlan {
             Ok(v) => Some(parse_fail_at(&v)?),
             Err(_) => None,
         };
-        if crash_after.is_none() && fail_at.is_none() {
+        let skip = match std::env::var(SKIP_SYNC_ENV) {
+            Ok(v) => SkipSyncs::parse(&v)?,
+            Err(_) => SkipSyncs::default(),
+        };
+        if crash_after.is_none() && fail_at.is_none() && !skip.any() {
             return Ok(None);
         }
-        Ok(Some(FaultPlan::new(crash_after, fail_at)))
+        Ok(Some(FaultPlan::new(crash_after, fail_at).skipping(skip)))
     }
 
     /// Mutating calls seen so far.
@@ -150,6 +212,8 @@ impl FaultFs {
 struct FaultFile {
     inner: Box<dyn FileHandle>,
     plan: Arc<FaultPlan>,
+    /// The plan leaves this file's syncs out.
+    skip_sync: bool,
 }
 
 impl FileHandle for FaultFile {
@@ -163,10 +227,16 @@ impl FileHandle for FaultFile {
         self.plan.mutate(|| self.inner.set_len(len))
     }
     fn sync_data(&self) -> io::Result<()> {
+        if self.skip_sync {
+            return Ok(());
+        }
         self.plan.file_syncs.fetch_add(1, Ordering::SeqCst);
         self.plan.mutate(|| self.inner.sync_data())
     }
     fn sync_all(&self) -> io::Result<()> {
+        if self.skip_sync {
+            return Ok(());
+        }
         self.plan.file_syncs.fetch_add(1, Ordering::SeqCst);
         self.plan.mutate(|| self.inner.sync_all())
     }
@@ -184,6 +254,7 @@ impl FileSystem for FaultFs {
         Ok(Box::new(FaultFile {
             inner,
             plan: self.plan.clone(),
+            skip_sync: self.plan.skip_syncs.skips_file(path),
         }))
     }
     fn metadata(&self, path: &Path) -> io::Result<Metadata> {
@@ -220,6 +291,9 @@ impl FileSystem for FaultFs {
         self.plan.mutate(|| self.inner.exchange(a, b))
     }
     fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        if self.plan.skip_syncs.dirs {
+            return Ok(());
+        }
         self.plan.dir_syncs.fetch_add(1, Ordering::SeqCst);
         self.plan.mutate(|| self.inner.sync_dir(path))
     }
@@ -236,5 +310,48 @@ impl FileSystem for FaultFs {
         wait: bool,
     ) -> Result<Box<dyn LockGuard>, LockError> {
         self.inner.lock(path, kind, wait)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::real::RealFs;
+
+    #[test]
+    fn skip_sync_parses_what_it_documents_and_refuses_the_rest() {
+        let s = SkipSyncs::parse("dirs, file:journal").unwrap();
+        assert!(s.dirs && s.any());
+        assert_eq!(s.files_named, vec![OsString::from("journal")]);
+        assert!(s.skips_file(Path::new("/a/.skillwal/journal")));
+        assert!(!s.skips_file(Path::new("/a/journal.tmp")));
+        for bad in ["", "dir", "file:", "files:journal", "dirs,,"] {
+            assert!(SkipSyncs::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn skipped_syncs_are_not_made_and_the_others_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let plan = FaultPlan::new(None, None).skipping(SkipSyncs::parse("file:journal").unwrap());
+        let fs = FaultFs::new(Arc::new(RealFs), plan);
+        let counts = fs.plan();
+        for name in ["journal", "other"] {
+            let f = fs
+                .open(&dir.path().join(name), OpenMode::CreateNew { mode: 0o644 })
+                .unwrap();
+            f.write_all_at(b"x", 0).unwrap();
+            f.sync_data().unwrap();
+            f.sync_all().unwrap();
+        }
+        fs.sync_dir(dir.path()).unwrap();
+        // Two creates and two writes, the other file's two syncs and the directory's.
+        assert_eq!(counts.calls(), 7);
+        assert_eq!(counts.take_syncs(), (2, 1));
+
+        let plan = FaultPlan::new(None, None).skipping(SkipSyncs::parse("dirs").unwrap());
+        let fs = FaultFs::new(Arc::new(RealFs), plan);
+        fs.sync_dir(dir.path()).unwrap();
+        assert_eq!(fs.plan().calls(), 0);
     }
 }

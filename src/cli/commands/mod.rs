@@ -48,7 +48,16 @@ fn ty(t: TypeArg) -> ArtifactType {
 pub fn file_system() -> Result<Arc<dyn FileSystem>> {
     static FS: std::sync::OnceLock<Result<Arc<dyn FileSystem>, String>> =
         std::sync::OnceLock::new();
-    FS.get_or_init(|| FaultFs::from_env(Arc::new(RealFs)))
+    FS.get_or_init(|| {
+        if std::env::var_os(skillwal::fs::fault::SKIP_SYNC_ENV).is_some() {
+            // A harness's mutant: say so on every run, so that nobody leaves it set.
+            eprintln!(
+                "skillwal: warning: {} is set: syncs are left out, changes are NOT durable (a test hook)",
+                skillwal::fs::fault::SKIP_SYNC_ENV
+            );
+        }
+        FaultFs::from_env(Arc::new(RealFs))
+    })
         .clone()
         .map_err(|e| anyhow!(e))
 }

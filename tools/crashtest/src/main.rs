@@ -35,6 +35,14 @@ const RECOVERY_SAMPLES_SAMPLED: u64 = 0;
 /// Random kills per scenario in the bounded set, and for the sampled scenarios there.
 const ITERATIONS: u64 = 100;
 const ITERATIONS_SAMPLED: u64 = 25;
+/// Power cuts right after this many of the command's calls (drawn from the seed), and with
+/// `--full`.
+const POWERCUT_OPS: u64 = 8;
+const POWERCUT_OPS_FULL: u64 = 64;
+/// Without `--full`, the recovery's power is cut (at each of its syncs) after the first
+/// cut that ends after alone: a trial there takes three mounts, and a recovery that rolls
+/// forward makes dozens of syncs.
+const POWERCUT_RECOVERY_SAMPLES: u64 = 0;
 
 #[derive(Parser)]
 #[command(
@@ -44,7 +52,11 @@ every call of the recovery after about 6 of them (spread evenly, plus the first 
 point and the last); at every call one of ENOSPC, EIO, EACCES in turn; 100 random kills. The \
 scenarios --list marks \"bounded, sampled\" crash the recovery only after the first crash \
 point past the commit point and get 25 random kills. --full: every call of every recovery, every errno at every call, 1,000 random kills, and \
-the scenarios outside the bounded set."
+the scenarios outside the bounded set. \
+--mode powercut (on tools/powercut; root and /dev/fuse): the cut after the command's success, at \
+every sync, after 8 of its calls drawn from --seed, and, after the first cut that ends after, \
+the recovery cut at every sync of its own; under drop-all. With --full: after 64 calls, every \
+recovery cut, under drop-all, subset and torn."
 )]
 struct Args {
     /// The skillwal binary [default: `skillwal` beside this program]
@@ -59,13 +71,14 @@ struct Args {
     /// Every scenario, and 1,000 random kills each
     #[arg(long)]
     full: bool,
-    /// Deterministic/error mode: only this call
+    /// Deterministic/error mode: only this call; powercut mode: only this sync
     #[arg(long)]
     point: Option<u64>,
-    /// Deterministic mode: only this call of the recovery after --point
+    /// Deterministic mode: only this call of the recovery after --point; powercut mode:
+    /// only this sync of it
     #[arg(long, requires = "point")]
     recovery_point: Option<u64>,
-    /// Deterministic mode: do not crash the recoveries
+    /// Deterministic and powercut modes: do not crash the recoveries
     #[arg(long)]
     no_recovery_crashes: bool,
     /// Random mode: the first iteration's seed [default: from the clock, printed]
@@ -81,9 +94,17 @@ struct Args {
     /// Error mode: only this errno (repeatable)
     #[arg(long, value_parser = ["ENOSPC", "EIO", "EACCES"])]
     errno: Vec<String>,
-    /// Powercut mode: what a cut keeps of what was not durable (the seed is --seed's)
-    #[arg(long, value_parser = ["drop-all", "subset", "torn"], default_value = "drop-all")]
-    model: String,
+    /// Powercut mode: what a cut keeps of what was not durable, repeatable (the seed is
+    /// --seed's) [default: drop-all; all three with --full]
+    #[arg(long, value_parser = ["drop-all", "subset", "torn"])]
+    model: Vec<String>,
+    /// Powercut mode: only the cut right after this call (replay)
+    #[arg(long, conflicts_with = "point")]
+    op: Option<u64>,
+    /// Powercut mode: cuts right after this many of the command's calls, drawn from --seed
+    /// [default: 8; 64 with --full]
+    #[arg(long)]
+    ops: Option<u64>,
     /// Run every scenario's world on a file system of this kind made for it (tmpfs, or a
     /// 1 GiB sparse image on a loop device; root needed): the engine's renames, exchanges
     /// and syncs behave differently on each
@@ -211,6 +232,12 @@ fn main() -> ExitCode {
         .umask
         .map(|m| format!(" --umask {m:03o}"))
         .unwrap_or_default();
+    if let Ok(v) = std::env::var(world::SKIP_SYNC_ENV) {
+        println!(
+            "crashtest: a mutant: skillwal runs with {}={v} (those syncs left out)",
+            world::SKIP_SYNC_ENV
+        );
+    }
     println!(
         "crashtest: {}{umask} (random seed {seed}, {} scenarios at a time{})",
         bin.display(),
@@ -361,6 +388,12 @@ impl Run<'_> {
             expected: &expected,
         };
         let mut total = Tally::default();
+        let powercut_bin = args.powercut.clone().unwrap_or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|me| Some(me.parent()?.join("powercut")))
+                .unwrap_or_else(|| PathBuf::from("powercut"))
+        });
         for mode in self.modes {
             let t0 = Instant::now();
             let tally = match mode {
@@ -403,42 +436,82 @@ impl Run<'_> {
                         every_errno_at_every_call: args.full || !args.errno.is_empty(),
                     },
                 ),
-                Mode::Powercut => powercut::power_cuts(
-                    &cx,
-                    &powercut::PowerCuts {
-                        bin: args.powercut.clone().unwrap_or_else(|| {
-                            std::env::current_exe()
-                                .ok()
-                                .and_then(|me| Some(me.parent()?.join("powercut")))
-                                .unwrap_or_else(|| PathBuf::from("powercut"))
-                        }),
-                        model: args.model.clone(),
-                        seed: self.seed,
-                        point: args.point,
-                    },
-                ),
+                Mode::Powercut => {
+                    // One line per model, each a tally of its own.
+                    let models: Vec<&str> = match (&args.model[..], args.full) {
+                        ([], false) => vec!["drop-all"],
+                        ([], true) => vec!["drop-all", "subset", "torn"],
+                        (m, _) => m.iter().map(String::as_str).collect(),
+                    };
+                    for model in models {
+                        let t0 = Instant::now();
+                        let tally = powercut::power_cuts(
+                            &cx,
+                            &powercut::PowerCuts {
+                                bin: powercut_bin.clone(),
+                                model: model.to_string(),
+                                seed: self.seed,
+                                point: args.point,
+                                op: args.op,
+                                recovery_point: args.recovery_point,
+                                op_samples: args.ops.unwrap_or(if args.full {
+                                    POWERCUT_OPS_FULL
+                                } else {
+                                    POWERCUT_OPS
+                                }),
+                                recovery_cuts: !args.no_recovery_crashes,
+                                recovery_samples: (!args.full).then_some(POWERCUT_RECOVERY_SAMPLES),
+                            },
+                        );
+                        self.record(
+                            &mut out,
+                            &mut total,
+                            sc.name,
+                            &format!("powercut:{model}"),
+                            tally,
+                            t0.elapsed().as_secs_f64(),
+                        );
+                    }
+                    continue;
+                }
             };
-            out.lines.push_str(&report(
+            self.record(
+                &mut out,
+                &mut total,
                 sc.name,
                 mode.name(),
-                &tally,
+                tally,
                 t0.elapsed().as_secs_f64(),
-            ));
-            for f in &tally.failures {
-                out.failures.push(format!(
-                    "crashtest --skillwal {}{umask} {}\n    {}",
-                    bin.display(),
-                    f.replay,
-                    f.why.replace('\n', "\n    ")
-                ));
-            }
-            total.tried += tally.tried;
-            total.passed += tally.passed;
-            total.recovery_tried += tally.recovery_tried;
-            total.recovery_passed += tally.recovery_passed;
+            );
         }
         out.result = Ok(total);
         out
+    }
+
+    /// Adds one mode's tally to the scenario's report and total.
+    fn record(
+        &self,
+        out: &mut Outcome,
+        total: &mut Tally,
+        scenario: &str,
+        mode: &str,
+        tally: Tally,
+        secs: f64,
+    ) {
+        out.lines.push_str(&report(scenario, mode, &tally, secs));
+        for f in &tally.failures {
+            out.failures.push(format!(
+                "crashtest --skillwal {}{} {}\n    {}",
+                self.bin.display(),
+                self.umask,
+                f.replay,
+                f.why.replace('\n', "\n    ")
+            ));
+        }
+        total.tried += tally.tried;
+        total.passed += tally.passed;
+        total.recovery_tried += tally.recovery_tried;
+        total.recovery_passed += tally.recovery_passed;
     }
 }
 
@@ -555,7 +628,7 @@ fn verify_clean(world: &world::World, dir: &std::path::Path) -> Result<bool, Str
 fn report(scenario: &str, mode: &str, t: &Tally, secs: f64) -> String {
     let failed = t.failures.len();
     let mut line = format!(
-        "{scenario:<18} {mode:<13} tried {:>5}  passed {:>5}  failed {failed:>3}",
+        "{scenario:<18} {mode:<17} tried {:>5}  passed {:>5}  failed {failed:>3}",
         t.tried, t.passed
     );
     if t.recovery_tried > 0 {

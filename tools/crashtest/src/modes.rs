@@ -136,6 +136,24 @@ impl Ctx<'_> {
         (d.to_path_buf(), self.cmd(&c))
     }
 
+    /// The read command that recovers the working copy `dir`, and where to run it, for the
+    /// `m`-th crash of a recovery: with two collections, a transaction across both is
+    /// recovered from each in turn; otherwise from the one the command changes (a copy's
+    /// source, or a deploy's collection, has nothing to recover).
+    pub(crate) fn recovering_cmd(&self, dir: &Path, m: u64) -> (std::path::PathBuf, Vec<String>) {
+        let in_partner = match &self.expected.partner {
+            None => false,
+            Some(_) if self.prepared.across => m.is_multiple_of(2),
+            Some(_) => !self.expected.changes(),
+        };
+        let from = if in_partner {
+            self.world.partner_of(dir)
+        } else {
+            dir.to_path_buf()
+        };
+        self.open_cmd(dir, &from, false)
+    }
+
     /// Which state the working copy `dir` is in: every collection the command changes must
     /// be in the same one (a collection it leaves alone is in both).
     pub fn classify(&self, dir: &Path) -> Result<Which, String> {
@@ -483,20 +501,8 @@ fn recovery_crashes(
             return;
         }
         let w = cx.copy_to(crashed, "recovering");
-        // With two collections, the crashed recovery of a transaction across both starts
-        // from each in turn; otherwise in the collection the command changes (a copy's
-        // source has nothing to recover, and a recovery that completes ends the loop).
-        let in_partner = match &cx.expected.partner {
-            None => false,
-            Some(_) if cx.prepared.across => m.is_multiple_of(2),
-            Some(_) => !cx.expected.changes(),
-        };
-        let from = if in_partner {
-            cx.world.partner_of(&w)
-        } else {
-            w.clone()
-        };
-        let (at, open) = cx.open_cmd(&w, &from, false);
+        // A recovery that completes ends the loop.
+        let (at, open) = cx.recovering_cmd(&w, m);
         let r = cx.run(&at, &[(CRASH_AFTER, &m.to_string())], &open);
         if r.ok() {
             return; // the recovery made fewer than m calls

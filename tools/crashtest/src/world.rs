@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 pub const CRASH_AFTER: &str = "SKILLWAL_CRASH_AFTER";
 /// Environment variable of skillwal's error hook: `N:ERRNO` fails the N-th mutating call.
 pub const FAIL_AT: &str = "SKILLWAL_FAIL_AT";
+/// skillwal's hook that leaves syncs out (`dirs`, `file:NAME`): set for crashtest, it is
+/// passed on to every skillwal run, making it the mutant the power cuts must catch.
+pub const SKIP_SYNC_ENV: &str = "SKILLWAL_SKIP_SYNC";
 
 pub struct World {
     _tmp: Option<tempfile::TempDir>,
@@ -315,6 +318,11 @@ impl World {
         c.env("SKILLWAL_HOME", &self.home);
         if let Some(p) = std::env::var_os("PATH") {
             c.env("PATH", p);
+        }
+        // A harness's own test makes skillwal a mutant that leaves syncs out
+        // (wal-spec.md §10): every run of it, setup and checks included.
+        if let Some(v) = std::env::var_os(SKIP_SYNC_ENV) {
+            c.env(SKIP_SYNC_ENV, v);
         }
         for (k, v) in env {
             c.env(k, v);
