@@ -107,8 +107,9 @@ struct Args {
     ops: Option<u64>,
     /// Run every scenario's world on a file system of this kind made for it (tmpfs, or a
     /// 1 GiB sparse image on a loop device; root needed): the engine's renames, exchanges
-    /// and syncs behave differently on each
-    #[arg(long, value_parser = world::FS_KINDS)]
+    /// and syncs behave differently on each. `powercut` is `--mode powercut`: each trial's
+    /// file system is tools/powercut
+    #[arg(long, value_parser = fs_names())]
     fs: Option<String>,
     /// Powercut mode: the powercut binary [default: `powercut` beside this program]
     #[arg(long)]
@@ -156,6 +157,11 @@ impl Mode {
     }
 }
 
+/// `--fs`: the kinds a world can be made on, and `powercut`.
+fn fs_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(world::FS_KINDS.iter().chain(&["powercut"]))
+}
+
 fn scenario_names() -> clap::builder::PossibleValuesParser {
     clap::builder::PossibleValuesParser::new(scenarios::ALL.iter().map(|s| s.name))
 }
@@ -175,7 +181,16 @@ fn list_scenarios(w: &mut dyn std::io::Write) -> std::io::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    if args.fs.as_deref() == Some("powercut") {
+        // Not a file system the world is made on: the mode that mounts one per trial.
+        args.fs = None;
+        if args.mode.iter().any(|m| *m != Mode::Powercut) {
+            eprintln!("crashtest: --fs powercut is --mode powercut; it takes no other mode");
+            return ExitCode::from(2);
+        }
+        args.mode = vec![Mode::Powercut];
+    }
     if let Some(dir) = &args.print_state_dir {
         println!("{}", state::state_dir(dir).display());
         return ExitCode::SUCCESS;

@@ -2,8 +2,9 @@
 //! against the `skillwal` built in the same invocation (and three scenarios' models and
 //! error mode under umask 077), and mutants of skillwal the harness
 //! must catch (a harness that cannot fail proves nothing): one that loses its journal after
-//! a crash, one that copies without permission bits and follows links; and the power cut
-//! at every sync of update-many on `tools/powercut` (built beside it by the same command).
+//! a crash, one that copies without permission bits and follows links; the bounded
+//! power-cut set on `tools/powercut` (built beside it by the same command), and the two
+//! mutants only a power cut can catch: no directory fsync, no journal sync.
 //!
 //! `skillwal` is taken from beside `crashtest` (both are built by `cargo test` at the
 //! workspace root); `CRASHTEST_SKILLWAL` overrides that.
