@@ -263,3 +263,57 @@ fn concurrent_sync_set_syncs_everything_or_names_the_failure() {
     assert_eq!(err.path, missing);
     assert_eq!(err.error.kind(), std::io::ErrorKind::NotFound);
 }
+
+/// A transaction whose inline content goes past the preallocated journal extends it; once
+/// its records are retired — checkpointed, aborted, or rolled forward by the next open —
+/// the journal is back to its preallocated size (wal-spec.md §6.4 step 5, §6.5).
+#[test]
+fn a_journal_grown_by_a_transaction_returns_to_its_preallocated_size() {
+    let prealloc = skillwal::limits::JOURNAL_PREALLOC_BYTES;
+    let big = vec![b'j'; 3 * prealloc as usize];
+    let dir = tempdir();
+    let root = dir.path().to_path_buf();
+    setup(&root);
+    let journal = root.join(".skillwal/journal");
+    let len = || std::fs::metadata(&journal).unwrap().len();
+    assert_eq!(len(), prealloc);
+
+    // Committed, then checkpointed by close.
+    let mut e = Engine::open(real(), &root, &OpenOptions::default()).unwrap();
+    let mut t = e.begin("big").unwrap();
+    t.put_bytes("big.md", &big, 0o644).unwrap();
+    t.commit().unwrap();
+    assert!(
+        len() > 3 * prealloc,
+        "the records are inline: {} bytes",
+        len()
+    );
+    e.close().unwrap();
+    assert_eq!(len(), prealloc);
+    assert_eq!(std::fs::read(root.join("big.md")).unwrap(), big);
+
+    // Aborted.
+    let mut e = Engine::open(real(), &root, &OpenOptions::default()).unwrap();
+    let mut t = e.begin("big, aborted").unwrap();
+    t.put_bytes("other.md", &big, 0o644).unwrap();
+    assert!(len() > 3 * prealloc);
+    t.abort().unwrap();
+    assert_eq!(len(), prealloc);
+    assert!(!root.join("other.md").exists());
+    e.close().unwrap();
+
+    // Committed by a process killed before its checkpoint: the next open rolls it forward
+    // and retires it.
+    let t_root = root.join("big.md");
+    let mut e = Engine::open(real(), &root, &OpenOptions::default()).unwrap();
+    let mut t = e.begin("big, killed").unwrap();
+    let again: Vec<u8> = big.iter().map(|b| b + 1).collect();
+    t.put_bytes("big.md", &again, 0o644).unwrap();
+    t.commit().unwrap();
+    drop(e); // a drop does no I/O: no checkpoint, as a kill leaves it
+    assert!(len() > 3 * prealloc);
+    let e = Engine::open(real(), &root, &OpenOptions::default()).unwrap();
+    assert_eq!(len(), prealloc);
+    assert_eq!(std::fs::read(&t_root).unwrap(), again);
+    e.close().unwrap();
+}

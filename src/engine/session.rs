@@ -129,14 +129,32 @@ impl Session {
         let header = self.next_idle_header(txn_id)?;
         let r = self.journal_mut().write_header(header);
         r.inspect_err(|e| self.poison(e))?;
-        self.journal().sync().inspect_err(|e| self.poison(e))
+        self.journal().sync().inspect_err(|e| self.poison(e))?;
+        self.shrink_journal();
+        Ok(())
     }
 
     /// Retires the live salt without syncing (after an abort: the aborted records have no
     /// commit record and can never be applied, so durability of this write is not needed).
     pub(super) fn retire_unsynced(&mut self, txn_id: u64) -> Result<()> {
         let header = self.next_idle_header(txn_id)?;
-        self.journal_mut().write_header(header)
+        self.journal_mut().write_header(header)?;
+        self.shrink_journal();
+        Ok(())
+    }
+
+    /// Cuts a journal that a transaction's records grew back to its preallocated size
+    /// (wal-spec.md §6.4 step 5, §6.5). Called once the records are retired, or are an
+    /// aborted transaction's: nothing past the preallocated size can ever be applied, and a
+    /// crash that keeps either length, or the old header, finds the same decision (the
+    /// truncation removes records; it never makes one). Not synced, and a failure is not
+    /// the transaction's: the next retirement tries again.
+    fn shrink_journal(&mut self) {
+        let prealloc = self.layout.budget.prealloc;
+        let file = &self.journal().file;
+        if file.metadata().is_ok_and(|m| m.len > prealloc) {
+            let _ = file.set_len(prealloc);
+        }
     }
 
     /// See [`super::Engine::checkpoint`].

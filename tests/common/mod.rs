@@ -512,6 +512,23 @@ pub fn workloads() -> Vec<Workload> {
             )],
         },
         Workload {
+            // Inline content past the preallocated journal: the records extend the file,
+            // and retiring them cuts it back (wal-spec.md §6.4 step 5); a crash on either
+            // side of the cut, or between, must not change the decision.
+            name: "journal-grows".into(),
+            setup: initial(),
+            txn: vec![
+                WOp::Put(
+                    "commands/inline.md".into(),
+                    Bytes::Gen {
+                        len: 2 * skillwal::limits::JOURNAL_PREALLOC_BYTES as usize,
+                        seed: 9,
+                    },
+                ),
+                WOp::Put("commands/c.md".into(), Bytes::lit("# command c, 3\n")),
+            ],
+        },
+        Workload {
             name: "manifest-and-lock".into(),
             setup: initial(),
             txn: vec![
