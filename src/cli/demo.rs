@@ -92,7 +92,10 @@ impl Demo<'_> {
     fn command(&self, home: &Path, args: &[&str]) -> Command {
         let mut c = Command::new(&self.exe);
         c.arg("--home").arg(home).args(args);
-        c.env_remove(CRASH_AFTER_ENV).env_remove("SKILLWAL_FAIL_AT");
+        // The demo's children run as shipped: none of the test hooks (wal-spec.md §10).
+        c.env_remove(CRASH_AFTER_ENV)
+            .env_remove("SKILLWAL_FAIL_AT")
+            .env_remove(skillwal::fs::fault::SKIP_SYNC_ENV);
         c
     }
 
