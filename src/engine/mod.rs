@@ -13,7 +13,9 @@
 //!      target's state can be classified on its own.
 //! (E4) The live transaction's records stay in the journal until everything it changed is
 //!      durable; only then does a header write with a fresh salt (synced) retire them, so a
-//!      retired transaction can never be replayed.
+//!      retired transaction can never be replayed. Only after that (or after an abort) is a
+//!      journal the records extended cut back to its preallocated size: a truncation
+//!      removes records, never makes one.
 //! (E5) Recovery writes nothing to the journal until the transaction is fully applied and
 //!      durable, so a crash during recovery leaves the same decision for the next open.
 //! (E6) After any failed sync the engine refuses all further work (`Error::Poisoned`); the
