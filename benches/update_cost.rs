@@ -523,7 +523,7 @@ impl Sized {
             }
             "skillwal_loop" => {
                 // What a program running one update after another pays per update: `begin`
-                // runs the previous transaction's checkpoint (5 file syncs, 4 directory
+                // runs the previous transaction's checkpoint (5 file syncs, 3 directory
                 // syncs, the header's), then staging, then `commit()`. Nothing deferred
                 // escapes the timed region except the last iteration's checkpoint, which
                 // the next sample's first `begin` pays.

@@ -291,6 +291,11 @@ fn a_journal_grown_by_a_transaction_returns_to_its_preallocated_size() {
     e.close().unwrap();
     assert_eq!(len(), prealloc);
     assert_eq!(std::fs::read(root.join("big.md")).unwrap(), big);
+    let mode = |p: &Path| {
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions())
+            & 0o7777
+    };
+    assert_eq!(mode(&root.join("big.md")), 0o644);
 
     // Aborted.
     let mut e = Engine::open(real(), &root, &OpenOptions::default()).unwrap();
@@ -315,5 +320,6 @@ fn a_journal_grown_by_a_transaction_returns_to_its_preallocated_size() {
     let e = Engine::open(real(), &root, &OpenOptions::default()).unwrap();
     assert_eq!(len(), prealloc);
     assert_eq!(std::fs::read(&t_root).unwrap(), again);
+    assert_eq!(mode(&t_root), 0o644);
     e.close().unwrap();
 }

@@ -89,11 +89,6 @@ impl FaultPlan {
         self
     }
 
-    /// The syncs this plan leaves out.
-    pub fn skipped_syncs(&self) -> &SkipSyncs {
-        &self.skip_syncs
-    }
-
     /// Reads the plan from the environment. `Ok(None)` when no variable is set.
     pub fn from_env() -> Result<Option<FaultPlan>, String> {
         let crash_after = match std::env::var(CRASH_AFTER_ENV) {

@@ -303,16 +303,7 @@ pub fn power_cuts(cx: &Ctx, opts: &PowerCuts) -> Tally {
                 break;
             }
         };
-        if let Some((p, Which::After)) = last
-            && seen.which == Which::Before
-        {
-            t.fail(
-                r,
-                format!("after at sync {p} but before at the later sync {n}"),
-            );
-        } else {
-            t.pass(outcome_name(seen.which, &seen.line));
-        }
+        pass_in_order(&mut t, r, last, n, &seen, "sync", "");
         let first_after =
             seen.which == Which::After && last.is_none_or(|(_, w)| w == Which::Before);
         let sampled = match samples {
@@ -341,27 +332,34 @@ pub fn power_cuts(cx: &Ctx, opts: &PowerCuts) -> Tally {
         let r = replay(cx, opts, &format!("--op {n}"));
         match trial(cx, opts, Cut::AfterOp(n), None) {
             Ok(seen) => {
-                if let Some((p, Which::After)) = last
-                    && seen.which == Which::Before
-                {
-                    t.fail(
-                        r,
-                        format!(
-                            "after once cut after call {p} but before after the later call {n}"
-                        ),
-                    );
-                } else {
-                    t.pass(&format!(
-                        "{}, cut after a call",
-                        outcome_name(seen.which, &seen.line)
-                    ));
-                }
+                pass_in_order(&mut t, r, last, n, &seen, "call", ", cut after a call");
                 last = Some((n, seen.which));
             }
             Err(e) => t.fail(r, e),
         }
     }
     t
+}
+
+/// Counts the cut at the `n`-th `unit` (sync or call) as passed, its outcome named with
+/// `suffix`, unless it left before where the earlier cut `last` left after: a later cut
+/// keeps at least what an earlier one kept durable.
+fn pass_in_order(
+    t: &mut Tally,
+    replay: String,
+    last: Option<(u64, Which)>,
+    n: u64,
+    seen: &Seen,
+    unit: &str,
+    suffix: &str,
+) {
+    match last {
+        Some((p, Which::After)) if seen.which == Which::Before => t.fail(
+            replay,
+            format!("after at {unit} {p} but before at the later {unit} {n}"),
+        ),
+        _ => t.pass(&format!("{}{suffix}", outcome_name(seen.which, &seen.line))),
+    }
 }
 
 /// After the cut at sync `n`, whose uninterrupted recovery ends in `want`: the recovery's
