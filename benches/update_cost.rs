@@ -523,10 +523,12 @@ impl Sized {
             }
             "skillwal_loop" => {
                 // What a program running one update after another pays per update: `begin`
-                // runs the previous transaction's checkpoint (5 file syncs, 3 directory
-                // syncs, the header's), then staging, then `commit()`. Nothing deferred
-                // escapes the timed region except the last iteration's checkpoint, which
-                // the next sample's first `begin` pays.
+                // joins the run of committed transactions, or first runs its checkpoint
+                // (wal-spec.md §6.6: the files of every transaction of the run, the
+                // directories, the header) when the run is full; then staging, then
+                // `commit()`. The checkpoint lands on one update in a run's length, so only
+                // a mean over whole runs is its cost: the loop pass (`loop_pass`) times
+                // that, its last checkpoint included.
                 let start = Instant::now();
                 let mut t = self.loop_engine.begin("update").expect("begin");
                 skillwal_stage(&mut t, &u).expect("stage");
@@ -580,12 +582,23 @@ impl Sized {
         let commit = counts.take_syncs();
         engine.checkpoint().expect("checkpoint");
         let checkpoint = counts.take_syncs();
+        // A loop of updates as `skillwal_loop` runs them, its last checkpoint included.
+        for _ in 0..LOOP_BLOCK {
+            let u = Update::new(&self.docs, next_version());
+            let mut t = engine.begin("loop").expect("begin");
+            skillwal_stage(&mut t, &u).expect("stage");
+            t.commit().expect("commit");
+        }
+        engine.checkpoint().expect("checkpoint");
+        let in_loop = counts.take_syncs();
         engine.close().expect("close");
         serde_json::json!({
             "staging": [staging.0, staging.1],
             "commit": [commit.0, commit.1],
             "txn": [staging.0 + commit.0, staging.1 + commit.1],
             "durable": [staging.0 + commit.0 + checkpoint.0, staging.1 + commit.1 + checkpoint.1],
+            "loop_updates": LOOP_BLOCK,
+            "loop": [in_loop.0, in_loop.1],
             "manifest_bytes": self.docs.manifest.len(),
             "lock_bytes": self.docs.lock.len(),
         })
@@ -699,6 +712,47 @@ fn bench_cli(c: &mut Criterion, s: &Sized, selected: &dyn Fn(&str) -> bool) {
         });
     }
     g.finish();
+}
+
+/// Updates per contender per block of the loop pass.
+const LOOP_BLOCK: usize = 64;
+
+/// The loop pass: `blocks` blocks of [`LOOP_BLOCK`] back-to-back updates of each of the
+/// floor, SQLite and `skillwal_loop`, the blocks in a rotating order, every update's timed
+/// part summed — then each contender's deferred work, timed too: skillwal's last checkpoint
+/// (the run in progress), SQLite's checkpoint of its WAL (`PRAGMA wal_checkpoint`). What is
+/// reported is the total divided by the updates: the cost per update of a program running
+/// them one after another, every checkpoint included wherever it fell, which neither a
+/// median of single updates (most of which pay no checkpoint) nor a sample of a few can give.
+fn loop_pass(s: &mut Sized, blocks: usize) -> serde_json::Value {
+    let ids = ["floor", "sqlite", "skillwal_loop"];
+    let mut total = [Duration::ZERO; 3];
+    for block in 0..blocks {
+        for k in 0..ids.len() {
+            let i = (block + k) % ids.len();
+            for _ in 0..LOOP_BLOCK {
+                total[i] += s.once(ids[i]);
+            }
+        }
+    }
+    let start = Instant::now();
+    let _: (i64, i64, i64) = s
+        .sqlite
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .expect("sqlite checkpoint");
+    total[1] += start.elapsed();
+    let start = Instant::now();
+    s.loop_engine.checkpoint().expect("checkpoint");
+    total[2] += start.elapsed();
+    let updates = (blocks * LOOP_BLOCK) as f64;
+    let per_update: BTreeMap<String, f64> = ids
+        .iter()
+        .zip(total)
+        .map(|(id, t)| (id.to_string(), t.as_nanos() as f64 / updates))
+        .collect();
+    serde_json::json!({"updates": blocks * LOOP_BLOCK, "per_update_ns": per_update})
 }
 
 /// One iteration of each contender per round, in a rotating order, so background load hits
@@ -1021,7 +1075,8 @@ fn main() {
         let wanted = selected(&group_of(n))
             || selected("engine_open")
             || (n == 10_000 && selected("cli"))
-            || selected("interleaved");
+            || selected("interleaved")
+            || selected("loop");
         let wanted = wanted
             || CONTENDERS
                 .iter()
@@ -1030,7 +1085,9 @@ fn main() {
             continue;
         }
         let mut s = Sized::new(&base.join(format!("N{n}")), n);
-        save("fsyncs", Some(&n.to_string()), s.count_syncs());
+        let syncs = s.count_syncs();
+        eprintln!("N={n}: syncs {syncs}");
+        save("fsyncs", Some(&n.to_string()), syncs);
         bench_updates(&mut c, &mut s, &selected);
         if bench_mode && selected("interleaved") {
             // SKILLWAL_BENCH_ROUNDS overrides the number of rounds (more for a sharper check).
@@ -1044,6 +1101,17 @@ fn main() {
                 Some(&n.to_string()),
                 interleaved(&mut s, rounds),
             );
+        }
+        if bench_mode && selected("loop") {
+            // SKILLWAL_BENCH_LOOP_BLOCKS overrides the blocks per contender.
+            let blocks = std::env::var("SKILLWAL_BENCH_LOOP_BLOCKS")
+                .ok()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(if n >= 10_000 { 2 } else { 6 });
+            eprintln!("loop pass at N={n}: {blocks} blocks of {LOOP_BLOCK} updates ...");
+            let out = loop_pass(&mut s, blocks);
+            eprintln!("loop pass at N={n}: {out}");
+            save("loop", Some(&n.to_string()), out);
         }
         if selected("engine_open") {
             let mut g = c.benchmark_group("engine_open");

@@ -33,14 +33,22 @@ pub const LABEL_BYTES_MAX: usize = 1024;
 /// Size the journal file is created with (zeros, made durable once), so that a commit's
 /// append writes into allocated blocks and its `fdatasync` has no size to update. A
 /// transaction whose records go past it extends the file (that commit's `fdatasync` then
-/// also records the new size); the journal never shrinks, so later commits write into
-/// allocated blocks again.
+/// also records the new size); once its records are retired the file is cut back to this
+/// size (wal-spec.md §6.4 step 5).
 pub const JOURNAL_PREALLOC_BYTES: u64 = 1024 * 1024;
 /// The journal's size in a root that asks for a small one (a project's `.skillwal/`, which
 /// must not cost a megabyte in every project; wal-spec.md §15), and the inline content its
 /// transactions may hold (larger content is staged and synced instead, so the journal stays
 /// near this size).
 pub const SMALL_JOURNAL_PREALLOC_BYTES: u64 = 128 * 1024;
+/// The most transactions one run holds (wal-spec.md §6.6): a transaction joins a run only
+/// while it has fewer, and a reader reads no transaction past this many.
+pub const RUN_TXNS_MAX: u32 = 64;
+/// A transaction joins a run only while the run's records end before this many times the
+/// preallocated journal (wal-spec.md §6.6): the journal grows to a few MiB during a run of
+/// large transactions (a 1,000-artifact collection's manifest and lock are ~350 KB a
+/// transaction) and is cut back when the run is retired.
+pub const RUN_JOURNAL_FACTOR: u64 = 4;
 /// See [`SMALL_JOURNAL_PREALLOC_BYTES`].
 pub const SMALL_INLINE_BYTES_PER_TXN_MAX: u64 = 64 * 1024;
 /// Buffer size for streaming file contents.

@@ -27,3 +27,28 @@ fn every_crash_point_recovers_to_before_or_after() {
     );
     assert!(total.states > 0 && total.recovery_states > 0);
 }
+
+/// The same for runs (wal-spec.md §6.6): several transactions committed in one open engine
+/// and retired by one checkpoint, crashed at every call of any of them, of the flushes
+/// between them and of the checkpoint; the tree must be the state after the acknowledged
+/// commits, or after the one in progress.
+#[test]
+fn every_crash_point_of_a_run_recovers_to_an_acknowledged_state() {
+    let budget = Budget::from_env();
+    let mut total = common::Counts::default();
+    for w in common::run_workloads() {
+        let c = common::check_run_workload(&w, budget);
+        eprintln!(
+            "{:>20}: {:>3} crash points, {:>5} crash states, {:>7} states with a crash during recovery",
+            w.name, c.crash_points, c.states, c.recovery_states
+        );
+        total.crash_points += c.crash_points;
+        total.states += c.states;
+        total.recovery_states += c.recovery_states;
+    }
+    eprintln!(
+        "runs: crash states checked: {} after {} crash points, plus {} with a second crash during recovery",
+        total.states, total.crash_points, total.recovery_states
+    );
+    assert!(total.states > 0 && total.recovery_states > 0);
+}

@@ -96,3 +96,33 @@ fn a_large_file_adds_its_own_sync_and_its_staging_directories() {
     // + the parent directory of commands/big.md; the file itself is already durable.
     assert_eq!(checkpoint, 11);
 }
+
+/// A run (wal-spec.md §6.6): the one-artifact transaction committed 8 times in one open
+/// engine costs 8 commit barriers and then one checkpoint of the same 10 barriers — the 5
+/// files and 4 directories each synced once, in their last version — not 8 checkpoints.
+#[test]
+fn a_run_of_updates_shares_one_checkpoint() {
+    let sim = setup();
+    let arc: Arc<dyn FileSystem> = Arc::new(sim.handle());
+    let mut engine = Engine::open(arc, Path::new(ROOT), &opts()).unwrap();
+    for i in 0..8 {
+        let mut ops = one_artifact();
+        ops[0] = WOp::Tree("skills/a".into(), skill(&format!("v{i}")));
+        let before = sim.sync_stats().total();
+        let mut t = engine.begin("count").unwrap();
+        stage(&mut t, &ops).unwrap();
+        t.commit().unwrap();
+        assert_eq!(
+            sim.sync_stats().total() - before,
+            1,
+            "transaction {i} of the run: begin, staging and commit take one barrier"
+        );
+    }
+    let before = sim.sync_stats().total();
+    engine.checkpoint().unwrap();
+    assert_eq!(
+        sim.sync_stats().total() - before,
+        10,
+        "one checkpoint for all"
+    );
+}

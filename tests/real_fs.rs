@@ -154,6 +154,25 @@ fn child_worker() {
     println!("CHILD-DONE");
 }
 
+const CHILD_RUN: &str = "SKILLWAL_TEST_CHILD_RUN";
+
+/// Runs in the child process only: three updates in one open engine — a run of committed
+/// transactions (wal-spec.md §6.6) — under the crash hook, saying which commits returned.
+#[test]
+fn child_run_worker() {
+    let Ok(root) = std::env::var(CHILD_RUN) else {
+        return;
+    };
+    let fs = FaultFs::from_env(real()).unwrap();
+    let mut e = Engine::open(fs, Path::new(&root), &OpenOptions::default()).unwrap();
+    for v in 7..=9 {
+        update(&mut e, v).unwrap();
+        println!("ACK {v}");
+    }
+    e.close().unwrap();
+    println!("CHILD-DONE");
+}
+
 fn tree(root: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
@@ -232,6 +251,96 @@ fn killed_with_sigkill_after_every_call_then_recovered() {
     }
     eprintln!("killed for real at {killed} call(s); every one recovered to before or after");
     assert!(killed > 10);
+}
+
+/// A run (wal-spec.md §6.6) on the real file system: a process committing three updates in
+/// one engine, killed with SIGKILL after every call, leaves exactly the state after the
+/// commits it saw return, or after the next; where it left a run in the journal, the
+/// binary's `journal inspect` shows the committed transactions before the live one.
+#[test]
+fn a_run_killed_with_sigkill_after_every_call_then_recovered() {
+    let dir = tempdir();
+    let template = dir.path().join("template");
+    setup(&template);
+    let copy = |to: &Path| {
+        let status = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&template)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    let child = |root: &Path, crash_after: u64| {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "child_run_worker",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_RUN, root)
+            .env(CRASH_AFTER_ENV, crash_after.to_string())
+            .output()
+            .unwrap()
+    };
+    // The state after each update, each alone.
+    let mut states = vec![tree(&template)];
+    let alone = dir.path().join("alone");
+    copy(&alone);
+    for v in 7..=9 {
+        let mut e = Engine::open(real(), &alone, &OpenOptions::default()).unwrap();
+        update(&mut e, v).unwrap();
+        e.close().unwrap();
+        states.push(tree(&alone));
+    }
+    let (mut killed, mut inspected) = (0, 0);
+    for n in 1.. {
+        let root = dir.path().join(format!("run{n}"));
+        copy(&root);
+        let out = child(&root, n);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if out.status.signal() != Some(9) {
+            assert!(
+                out.status.success() && stdout.contains("CHILD-DONE"),
+                "call {n}: {out:?}"
+            );
+            assert!(tree(&root) == states[3], "the run ends elsewhere");
+            break;
+        }
+        killed += 1;
+        let acknowledged = stdout.matches("ACK ").count();
+        if acknowledged >= 2 {
+            let journal = root.join(".skillwal/journal");
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_skillwal"))
+                .args(["journal", "inspect", "--json"])
+                .arg(&journal)
+                .output()
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("call {n}: inspect: {e}: {out:?}"));
+            let run = v["run"].as_array().expect("run");
+            if !run.is_empty() {
+                inspected += 1;
+                assert_eq!(run[0]["label"], "update to 7", "call {n}: {v:#}");
+            }
+        }
+        let e = Engine::open(real(), &root, &OpenOptions::default())
+            .unwrap_or_else(|e| panic!("after SIGKILL at call {n}: {e}"));
+        e.close().unwrap();
+        let got = tree(&root);
+        let allowed = &states[acknowledged..(acknowledged + 2).min(states.len())];
+        assert!(
+            allowed.contains(&got),
+            "after SIGKILL at call {n} ({acknowledged} commits acknowledged): not the state after them, nor after the next (it is state {:?} of 0..=3); the child said:\n{stdout}",
+            states.iter().position(|s| *s == got)
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+    eprintln!(
+        "a run killed for real at {killed} call(s), every one recovered to an acknowledged state; {inspected} left a run that journal inspect showed"
+    );
+    assert!(killed > 20 && inspected > 0);
 }
 
 /// The real file system's concurrent `sync_set` (the checkpoint's syncs): every sync of a

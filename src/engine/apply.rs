@@ -30,6 +30,14 @@ const OWNER_RWX: u32 = 0o700;
 /// Applies `op` to a tree whose target is in the before-state and whose staged content is
 /// in place. Does not sync anything.
 pub(crate) fn act(ctx: &Ctx, index: u32, op: &Op) -> Result<()> {
+    act_with(ctx, index, op, false)
+}
+
+/// [`act`]; with `look`, a put decides between a rename and an exchange by what is at its
+/// target now rather than by its before-state: recovery's redo of a put that chains onto
+/// puts of earlier transactions of a run, whose target may hold any state of the chain,
+/// "nothing" among them (wal-spec.md §6.6).
+fn act_with(ctx: &Ctx, index: u32, op: &Op, look: bool) -> Result<()> {
     let fs = ctx.fs;
     let target = ctx.target(op);
     // A put replaces whatever is there by an exchange, never "old away, then new in": a
@@ -39,7 +47,12 @@ pub(crate) fn act(ctx: &Ctx, index: u32, op: &Op) -> Result<()> {
     // over it also keeps ext4 (auto_da_alloc) from flushing the replaced file in the commit.
     let put = |before: &Before| -> Result<()> {
         let staged = ctx.staged(index);
-        if *before == Before::Absent {
+        let absent = if look {
+            lstat(fs, &target)?.is_none()
+        } else {
+            *before == Before::Absent
+        };
+        if absent {
             fs.rename_noreplace(&staged, &target)
                 .ctx("rename", &target)?;
         } else {
@@ -90,7 +103,7 @@ pub(crate) fn act(ctx: &Ctx, index: u32, op: &Op) -> Result<()> {
 /// Brings `op` from `status` to done, durably for anything it rewrites.
 pub(crate) fn redo(ctx: &Ctx, index: u32, op: &Op, status: &Status) -> Result<()> {
     match (status, op) {
-        (Status::Done, _) => Ok(()),
+        (Status::Done | Status::Superseded, _) => Ok(()),
         (Status::Conflict(c), _) => unreachable!("redo of a conflict: {c}"),
         (Status::Damaged, Op::PutFile(p)) => {
             rewrite_file(ctx, &ctx.target(op), p.content, p.size, p.mode, &p.hash)
@@ -103,15 +116,15 @@ pub(crate) fn redo(ctx: &Ctx, index: u32, op: &Op, status: &Status) -> Result<()
         (Status::Damaged, _) => unreachable!("only puts and created directories are damaged"),
         (Status::NotApplied, Op::PutFile(p)) => {
             restage_file(ctx, index, p)?;
-            act(ctx, index, op)
+            act_with(ctx, index, op, true)
         }
         (Status::NotApplied, Op::PutTree(t)) => {
             restage_tree(ctx, index, t)?;
-            act(ctx, index, op)
+            act_with(ctx, index, op, true)
         }
         (Status::NotApplied, Op::PutLink { target, .. }) => {
             restage_link(ctx, index, target)?;
-            act(ctx, index, op)
+            act_with(ctx, index, op, true)
         }
         (
             Status::NotApplied,

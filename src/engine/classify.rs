@@ -22,6 +22,9 @@ pub enum Status {
     NotApplied,
     Damaged,
     Conflict(String),
+    /// A later transaction of the run supersedes the operation (wal-spec.md §6.6): its
+    /// target is not looked at, and nothing is redone.
+    Superseded,
 }
 
 pub(super) fn short(h: &Hash) -> String {
@@ -161,8 +164,51 @@ fn blocked_parent(ctx: &Ctx, op: &Op) -> Result<Option<(String, FileKind)>> {
 /// Says what is found at a target that neither state of the transaction explains.
 type Conflict<'a> = dyn FnMut(&mut Seen, &str) -> Result<Status> + 'a;
 
-/// Classifies `op`'s target. Reads only.
-pub(crate) fn classify(ctx: &Ctx, op: &Op) -> Result<Status> {
+/// Whether the target holds a state of one of `chain`, the puts of the same path by earlier
+/// transactions of the run (wal-spec.md §6.6): its before-state, its after-state, or its
+/// own staged inode (a file, or a tree holding only its entries) whose unsynced writes the
+/// crash lost. A put chained onto them that finds one of these was not applied.
+fn holds_chain_state(ctx: &Ctx, seen: &mut Seen, chain: &[Op]) -> Result<bool> {
+    for earlier in chain {
+        let held = match earlier {
+            Op::PutFile(p) => {
+                seen.is_file(p.size, &p.hash, ctx.modes().then_some(p.mode))?
+                    || seen
+                        .meta
+                        .is_some_and(|m| m.kind == FileKind::File && m.ino == p.staged_ino)
+                    || seen.is(&p.before)?
+            }
+            Op::PutTree(t) => {
+                seen.is_tree(&t.after_hash)?
+                    || own_tree_damaged(ctx, t, seen)?.is_some_and(|foreign| foreign.is_none())
+                    || seen.is(&t.before)?
+            }
+            Op::PutLink { before, target, .. } => seen.is_link(target)? || seen.is(before)?,
+            _ => false,
+        };
+        if held {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Classifies `op`'s target. Reads only. `chain`: the puts of the same path by earlier
+/// transactions of the run that `op` chains onto (wal-spec.md §6.6), empty otherwise; a
+/// state of theirs is "not applied" for `op`.
+pub(crate) fn classify(ctx: &Ctx, op: &Op, chain: &[Op]) -> Result<Status> {
+    let status = classify_alone(ctx, op)?;
+    if matches!(status, Status::Conflict(_)) && !chain.is_empty() {
+        let mut seen = Seen::new(ctx, ctx.target(op))?;
+        if holds_chain_state(ctx, &mut seen, chain)? {
+            return Ok(Status::NotApplied);
+        }
+    }
+    Ok(status)
+}
+
+/// [`classify`] against `op`'s own states only.
+fn classify_alone(ctx: &Ctx, op: &Op) -> Result<Status> {
     if let Some((parent, kind)) = blocked_parent(ctx, op)? {
         let what = if kind == FileKind::Symlink {
             "a symbolic link, which skillwal never writes through"
@@ -329,24 +375,18 @@ fn classify_tree(
     if seen.is_tree(&t.after_hash)? {
         return Ok(Status::Done);
     }
-    if let Some(m) = seen.meta
-        && m.kind == FileKind::Dir
-        && m.ino == t.staged_ino
-    {
-        // The engine's own tree: only its own entries may be there, with any content.
-        let expected = expected(t);
-        for (rel, node) in walk_tree(ctx.fs, &seen.path)? {
-            if !fits(&expected, &rel, &node) {
-                return conflict(
-                    seen,
-                    &format!(
-                        "wrote this directory, but {} was added or changed in kind after it",
-                        String::from_utf8_lossy(&rel)
-                    ),
-                );
-            }
+    match own_tree_damaged(ctx, t, seen)? {
+        Some(None) => return Ok(Status::Damaged),
+        Some(Some(foreign)) => {
+            return conflict(
+                seen,
+                &format!(
+                    "wrote this directory, but {} was added or changed in kind after it",
+                    String::from_utf8_lossy(&foreign)
+                ),
+            );
         }
-        return Ok(Status::Damaged);
+        None => {}
     }
     if restaged_before_its_mode(ctx, t, seen)? {
         return Ok(Status::Damaged);
@@ -358,6 +398,24 @@ fn classify_tree(
         seen,
         &format!("found {} there and writes a directory", t.before.describe()),
     )
+}
+
+/// Whether the target is the engine's own staged tree of `t` (its inode): `None` if not;
+/// `Some(None)` if it holds only entries of the tree, each of the same kind (a link with the
+/// same target), with any content — damaged, repairable in place; `Some(Some(rel))` naming
+/// an entry that was added or changed in kind after it.
+fn own_tree_damaged(ctx: &Ctx, t: &PutTree, seen: &Seen) -> Result<Option<Option<Vec<u8>>>> {
+    let Some(m) = seen.meta else { return Ok(None) };
+    if m.kind != FileKind::Dir || m.ino != t.staged_ino {
+        return Ok(None);
+    }
+    let expected = expected(t);
+    for (rel, node) in walk_tree(ctx.fs, &seen.path)? {
+        if !fits(&expected, &rel, &node) {
+            return Ok(Some(Some(rel)));
+        }
+    }
+    Ok(Some(None))
 }
 
 /// Whether the target is the whole tree but for its own mode, which is the mode plus owner

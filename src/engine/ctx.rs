@@ -10,6 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// What one transaction's application needs to reach.
+#[derive(Clone, Copy)]
 pub(crate) struct Ctx<'a> {
     pub fs: &'a dyn FileSystem,
     /// Where the root and the engine's directory (with staging) are.
@@ -22,7 +23,11 @@ pub(crate) struct Ctx<'a> {
     pub version: u16,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The same, for the transaction of a run salted `salt` (wal-spec.md §6.6).
+    pub(super) fn with_salt(&self, salt: u64) -> Ctx<'a> {
+        Ctx { salt, ..*self }
+    }
     pub(super) fn target(&self, op: &Op) -> PathBuf {
         self.layout.resolve(op.path().as_str())
     }

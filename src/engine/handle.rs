@@ -5,7 +5,7 @@
 use super::layout::Layout;
 use super::recovery::{self, Plan, RecoveryOutcome, RecoveryReport};
 use super::salt::SaltSource;
-use super::session::{Applied, Session};
+use super::session::{Applied, Run, Session};
 use super::staging::clear_staging;
 use super::txn::Transaction;
 use crate::error::{Error, IoContext, Result};
@@ -280,7 +280,7 @@ fn recover(s: &mut Session) -> Result<Recovered> {
     let scanned =
         scan(s.journal().file.as_ref()).map_err(|e| recovery::scan_error(&s.layout.journal, e))?;
     let salt = scanned.header.live_salt;
-    let version = scanned.header.version;
+    let version = scanned.record_version();
     let plan = recovery::plan(&s.ctx(salt, version), &scanned)?;
     let outcome = match plan {
         Plan::Nothing => {
@@ -303,22 +303,35 @@ fn recover(s: &mut Session) -> Result<Recovered> {
                     .expect("a part of a transaction across roots"),
             ));
         }
-        Plan::RollForward { txn, statuses } => {
+        Plan::RollForward { run, dropped: _ } => {
             // A killed process may have left a commit record that is only in the page
             // cache. Make what we are about to act on durable first (SQLite's rule for a
             // hot journal), so a power cut during the roll-forward cannot turn it back
             // into "never committed" after some targets were changed.
             s.journal().sync().inspect_err(|e| s.poison(e))?;
-            let (redone, repaired) = recovery::roll_forward(&s.ctx(salt, version), &txn, &statuses)
+            let (redone, repaired) = recovery::roll_forward_run(&s.ctx(salt, version), &run)
                 .inspect_err(|e| s.poison(e))?;
-            s.applied = Some(Applied {
-                ops: txn.ops.clone(),
-            });
+            // The checkpoint makes the run durable and retires it (and the uncommitted
+            // transaction after it, if any, with the staging area).
+            let last = &run.last().expect("a roll-forward has a transaction").txn;
+            s.run = Run {
+                txns: run
+                    .iter()
+                    .map(|p| Applied {
+                        ops: p.txn.ops.clone(),
+                        flushed: false,
+                    })
+                    .collect(),
+                first_txn_id: run[0].txn.txn_id,
+                end: 0,
+                version,
+            };
             s.checkpoint()?;
             RecoveryOutcome::RolledForward {
-                txn_id: txn.txn_id,
-                label: txn.label,
-                operations: txn.ops.len() as u32,
+                txn_id: last.txn_id,
+                label: last.label.clone(),
+                transactions: run.len() as u32,
+                operations: run.iter().map(|p| p.txn.ops.len() as u32).sum(),
                 redone,
                 repaired,
             }
@@ -428,18 +441,25 @@ pub fn discard_journal(
     };
     match readable {
         Some(mut journal) => {
+            let mut next_txn_id = journal.header.next_txn_id + 1;
             if let Ok(s) = scan(journal.file.as_ref()) {
+                // The last transaction's id; a run's committed ones before it count as
+                // committed records thrown away (wal-spec.md §6.6).
                 discarded.txn_id = s.records.first().map(|r| r.frame.txn_id);
-                discarded.records = (s.records.len() + s.beyond_damage.len()) as u32;
-                discarded.committed =
-                    matches!(s.end, ScanEnd::Committed { .. } | ScanEnd::Damaged { .. });
+                discarded.records = (s.transactions().map(|t| t.len()).sum::<usize>()
+                    + s.beyond_damage.len()) as u32;
+                discarded.committed = !s.run_before.is_empty()
+                    || matches!(s.end, ScanEnd::Committed { .. } | ScanEnd::Damaged { .. });
+                if let Some(id) = discarded.txn_id {
+                    next_txn_id = next_txn_id.max(id + 1);
+                }
             }
             let h = journal.header;
             journal.write_header(Header {
                 version: FORMAT_VERSION,
                 sequence: h.sequence + 1,
                 live_salt: salts.next(h.live_salt, h.sequence + 1)?,
-                next_txn_id: h.next_txn_id + 1,
+                next_txn_id,
                 active: false,
             })?;
             journal.sync()?;

@@ -20,6 +20,13 @@
 //!      durable, so a crash during recovery leaves the same decision for the next open.
 //! (E6) After any failed sync the engine refuses all further work (`Error::Poisoned`); the
 //!      next open recovers from what is on disk. Syncs are never retried.
+//! (E7) Several committed transactions may share the journal and one checkpoint (a run,
+//!      wal-spec.md §6.6). When one commits, every earlier transaction of the run that it
+//!      overlaps (a path in common other than a put after a put, or one below the other) is
+//!      already durable; so recovery may skip an operation a later one supersedes, and a
+//!      put chained onto puts of the same path accepts any state of the chain as "not
+//!      applied". E4 holds for the run as a whole: its records stay until all of it is
+//!      durable, and one header write retires them together.
 //!
 //! The files of this folder, each using only those listed before it:
 //!
@@ -31,6 +38,7 @@
 //! - `ctx.rs`: what applying one transaction needs to reach;
 //! - `classify.rs`: the state of an operation's target (wal-spec.md §7.2), reading only;
 //! - `apply.rs`: applying operations, at the commit and at recovery, and syncing them;
+//! - `run.rs`: how an operation meets the operations of other transactions of a run;
 //! - `recovery.rs`: deciding what recovery does and rolling forward;
 //! - `salt.rs`, `session.rs`: the salts, and the state an open root's transactions share;
 //! - `txn/`: staging and committing a transaction;
@@ -49,6 +57,7 @@ pub mod multi_root;
 pub(crate) mod ops;
 pub mod path;
 pub(crate) mod recovery;
+mod run;
 mod salt;
 mod session;
 pub(crate) mod staging;

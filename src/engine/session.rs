@@ -1,22 +1,76 @@
 //! What an open root's transactions share: the file system, the layout, the journal, the
-//! salts, the transaction applied but not yet durable, and whether a failure stopped the
-//! engine. [`super::Engine`] owns one; a [`super::Transaction`] borrows it.
+//! salts, the run of transactions applied but not yet durable, and whether a failure
+//! stopped the engine. [`super::Engine`] owns one; a [`super::Transaction`] borrows it.
 
 use super::apply;
 use super::ctx::Ctx;
 use super::layout::Layout;
 use super::ops::Op;
+use super::run::{self, Meet, PathIndex};
 use super::salt::SaltSource;
 use super::staging::clear_staging;
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
 use crate::journal::format::{FORMAT_VERSION, Header};
 use crate::journal::writer::JournalFile;
+use crate::limits::{RUN_JOURNAL_FACTOR, RUN_TXNS_MAX};
 use std::sync::Arc;
 
 /// A committed, applied transaction whose changes are not yet all durable.
 pub(super) struct Applied {
     pub ops: Vec<Op>,
+    /// Made durable already: a later transaction of the run overlapped it, so the run was
+    /// synced before that one's commit record (wal-spec.md §6.6).
+    pub flushed: bool,
+}
+
+/// The committed transactions whose records the journal still holds (wal-spec.md §6.6):
+/// applied, not yet all durable, retired together by the next checkpoint.
+#[derive(Default)]
+pub(super) struct Run {
+    pub txns: Vec<Applied>,
+    /// The id of the run's first transaction.
+    pub first_txn_id: u64,
+    /// Where the next transaction's begin record goes: just past the last commit record.
+    pub end: u64,
+    /// The format version of the run's first transaction: only a run of version-2
+    /// transactions takes more (a part of a transaction across roots stays alone).
+    pub version: u16,
+}
+
+impl Run {
+    pub(super) fn is_empty(&self) -> bool {
+        self.txns.is_empty()
+    }
+
+    /// The operations a checkpoint must still make durable: those of transactions not yet
+    /// flushed that no later transaction of the run supersedes ([`run::superseded`]).
+    pub(super) fn pending_ops(&self) -> Vec<Op> {
+        let superseded = run::superseded(self.txns.iter().map(|t| t.ops.as_slice()));
+        self.txns
+            .iter()
+            .zip(superseded)
+            .filter(|(t, _)| !t.flushed)
+            .flat_map(|(t, gone)| {
+                t.ops
+                    .iter()
+                    .zip(gone)
+                    .filter(|(_, gone)| !gone)
+                    .map(|(op, _)| op.clone())
+            })
+            .collect()
+    }
+
+    /// Whether committing `ops` after the run needs the run made durable first: some
+    /// operation of theirs overlaps one of a transaction not yet flushed, other than a put
+    /// chained onto a put of the same path (wal-spec.md §6.6).
+    pub(super) fn needs_flush(&self, ops: &[Op]) -> bool {
+        let mut index = PathIndex::default();
+        for op in self.txns.iter().filter(|t| !t.flushed).flat_map(|t| &t.ops) {
+            index.add(op);
+        }
+        !index.is_empty() && ops.iter().any(|op| index.meet(op) == Meet::Overlap)
+    }
 }
 
 /// The state behind an open root (see the module's documentation).
@@ -26,7 +80,8 @@ pub(super) struct Session {
     /// `None` until the first transaction begins: opening a root only to read it (taking
     /// its lock, recovering) never creates a journal.
     pub journal: Option<JournalFile>,
-    pub applied: Option<Applied>,
+    /// The committed transactions not yet retired.
+    pub run: Run,
     poisoned: Option<String>,
     salts: SaltSource,
 }
@@ -42,7 +97,7 @@ impl Session {
             fs,
             layout,
             journal,
-            applied: None,
+            run: Run::default(),
             poisoned: None,
             salts: SaltSource::new(salt_seed),
         }
@@ -157,21 +212,47 @@ impl Session {
         }
     }
 
+    /// Whether a transaction in format `version` may join the run instead of checkpointing
+    /// it first (wal-spec.md §6.6): the run holds version-2 transactions, fewer than
+    /// [`RUN_TXNS_MAX`], and its records end before [`RUN_JOURNAL_FACTOR`] times the
+    /// preallocated size.
+    pub(super) fn can_join(&self, version: u16) -> bool {
+        !self.run.is_empty()
+            && version == FORMAT_VERSION
+            && self.run.version == FORMAT_VERSION
+            && (self.run.txns.len() as u32) < RUN_TXNS_MAX
+            && self.run.end < RUN_JOURNAL_FACTOR * self.layout.budget.prealloc
+    }
+
+    /// Makes every transaction of the run durable without retiring it (wal-spec.md §6.6):
+    /// before the commit record of a transaction that overlaps it. A failure poisons.
+    pub(super) fn flush_run(&mut self) -> Result<()> {
+        let ops = self.run.pending_ops();
+        apply::sync_targets(self.fs.as_ref(), &self.layout, &ops)
+            .inspect_err(|e| self.poison(e))?;
+        for t in &mut self.run.txns {
+            t.flushed = true;
+        }
+        Ok(())
+    }
+
     /// See [`super::Engine::checkpoint`].
     pub(super) fn checkpoint(&mut self) -> Result<()> {
         self.check_usable()?;
-        let Some(applied) = self.applied.take() else {
+        if self.run.is_empty() {
             return Ok(());
-        };
-        let result = apply::sync_targets(self.fs.as_ref(), &self.layout, &applied.ops)
-            .and_then(|()| self.retire(self.journal().header.next_txn_id));
+        }
+        let last_txn_id = self.run.first_txn_id + self.run.txns.len() as u64 - 1;
+        let ops = self.run.pending_ops();
+        let result = apply::sync_targets(self.fs.as_ref(), &self.layout, &ops)
+            .and_then(|()| self.retire(last_txn_id));
         if let Err(e) = result {
             self.poison(&e);
-            self.applied = Some(applied);
             return Err(e);
         }
-        // The transaction is retired and durable; what is left in staging is garbage that
-        // the next open removes, so failing to remove it now is not a failure of the commit.
+        self.run = Run::default();
+        // The run is retired and durable; what is left in staging is garbage that the next
+        // open removes, so failing to remove it now is not a failure of the commit.
         let _ = clear_staging(self.fs.as_ref(), &self.layout.staging);
         Ok(())
     }

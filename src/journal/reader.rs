@@ -7,7 +7,7 @@ use super::format::{
     RECORDS_OFFSET, Record, decode_header, frame_crc, frame_len,
 };
 use crate::fs::FileHandle;
-use crate::limits::{RECORD_HEADER_BYTES, RECORD_PAYLOAD_MAX};
+use crate::limits::{RECORD_HEADER_BYTES, RECORD_PAYLOAD_MAX, RUN_TXNS_MAX};
 use std::fmt;
 use std::io;
 
@@ -165,12 +165,33 @@ pub struct Scan {
     pub header: Header,
     /// Which slot (0 or 1) `header` is.
     pub current_slot: usize,
-    /// The live transaction's valid records, in order (the commit record last, if any).
+    /// A run's committed transactions before its last one (wal-spec.md §6.6), in order,
+    /// each its records from begin to commit; empty unless the header's version is 4.
+    pub run_before: Vec<Vec<ScannedRecord>>,
+    /// The live transaction's valid records, in order (the commit record last, if any). In
+    /// a run, its last transaction's: the one after the last commit record that has any
+    /// valid record (or damage), else the last committed one.
     pub records: Vec<ScannedRecord>,
     /// Valid records of the live transaction found past a damaged one (only for `Damaged`).
     pub beyond_damage: Vec<ScannedRecord>,
     /// How the live transaction's records end: the input of the recovery decision.
     pub end: ScanEnd,
+}
+
+impl Scan {
+    /// The format version of the records: the current header's, but version 2 in a run.
+    pub fn record_version(&self) -> u16 {
+        format::record_version(self.header.version)
+    }
+
+    /// Every transaction the journal holds records of, in order: the run's committed ones
+    /// before the last, then the last (whatever its end).
+    pub fn transactions(&self) -> impl Iterator<Item = &[ScannedRecord]> {
+        self.run_before
+            .iter()
+            .map(|r| r.as_slice())
+            .chain(std::iter::once(self.records.as_slice()))
+    }
 }
 
 /// Why a journal could not be scanned at all.
@@ -363,6 +384,7 @@ pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
             slots,
             header,
             current_slot,
+            run_before: Vec::new(),
             records: Vec::new(),
             beyond_damage: Vec::new(),
             end: ScanEnd::Empty {
@@ -374,17 +396,58 @@ pub fn scan(file: &dyn FileHandle) -> Result<Scan, ScanError> {
             },
         });
     }
-    let found =
-        scan_records(file, file_len, header.live_salt, header.version).map_err(ScanError::Io)?;
+    let (run_before, found) =
+        scan_run(file, file_len, header.live_salt, header.version).map_err(ScanError::Io)?;
     Ok(Scan {
         file_len,
         slots,
         header,
         current_slot,
+        run_before,
         records: found.records,
         beyond_damage: found.beyond_damage,
         end: found.end,
     })
+}
+
+/// The records under a current header salted `live_salt` of format `header_version`: the
+/// committed transactions of a run before its last one (none unless the version is 4,
+/// wal-spec.md §6.6), and the last one's records (its first is at [`RECORDS_OFFSET`] when
+/// there is no run). Each transaction of a run follows the previous one's commit record, with
+/// the next salt and the next id; the run ends at the first that has no valid record, or
+/// after [`RUN_TXNS_MAX`].
+pub(crate) fn scan_run(
+    file: &dyn FileHandle,
+    file_len: u64,
+    live_salt: u64,
+    header_version: u16,
+) -> io::Result<(Vec<Vec<ScannedRecord>>, RecordsScan)> {
+    let version = format::record_version(header_version);
+    let mut run_before = Vec::new();
+    let mut found = scan_txn_at(file, file_len, RECORDS_OFFSET, live_salt, version, None)?;
+    if header_version != format::FORMAT_VERSION_RUN {
+        return Ok((run_before, found));
+    }
+    let mut k = 1;
+    while let ScanEnd::Committed { commit_offset } = found.end
+        && k < RUN_TXNS_MAX
+    {
+        let commit = found.records.last().expect("a committed run has records");
+        let next = scan_txn_at(
+            file,
+            file_len,
+            commit_offset + frame_len(commit.frame.payload_len),
+            format::run_salt(live_salt, k),
+            version,
+            Some(commit.frame.txn_id + 1),
+        )?;
+        if matches!(next.end, ScanEnd::Empty { .. }) {
+            break;
+        }
+        run_before.push(std::mem::replace(&mut found, next).records);
+        k += 1;
+    }
+    Ok((run_before, found))
 }
 
 /// The records of the transaction salted `salt`.
@@ -408,9 +471,22 @@ pub(crate) fn scan_records(
     salt: u64,
     version: u16,
 ) -> io::Result<RecordsScan> {
+    scan_txn_at(file, file_len, RECORDS_OFFSET, salt, version, None)
+}
+
+/// [`scan_records`] from `from` on, for a transaction whose id must be `txn_id` when given
+/// (the transactions of a run after its first: wal-spec.md §6.6).
+fn scan_txn_at(
+    file: &dyn FileHandle,
+    file_len: u64,
+    from: u64,
+    salt: u64,
+    version: u16,
+    txn_id: Option<u64>,
+) -> io::Result<RecordsScan> {
     let mut records: Vec<ScannedRecord> = Vec::new();
     let mut digest = blake3::Hasher::new();
-    let mut offset = RECORDS_OFFSET;
+    let mut offset = from;
     let stop = loop {
         let index = records.len() as u32;
         let fail = |reason| Stop {
@@ -424,6 +500,14 @@ pub(crate) fn scan_records(
         };
         if let Err(reason) = check_place_in_run(&rec, index, records.first()) {
             break fail(reason);
+        }
+        if let Some(expected) = txn_id
+            && rec.frame.txn_id != expected
+        {
+            break fail(StopReason::OtherTransaction {
+                found: rec.frame.txn_id,
+                expected,
+            });
         }
         if let Record::Commit {
             record_count,

@@ -104,6 +104,15 @@ impl TxnWriter {
         }
     }
 
+    /// A writer whose first frame goes at `offset`: the next transaction of a run
+    /// (wal-spec.md §6.6).
+    pub fn at(salt: u64, txn_id: u64, offset: u64) -> TxnWriter {
+        TxnWriter {
+            next_offset: offset,
+            ..TxnWriter::new(salt, txn_id)
+        }
+    }
+
     /// Writes a frame for `payload` at the end; returns its offset. Does not sync.
     pub fn append(&mut self, journal: &JournalFile, kind: Kind, payload: &[u8]) -> Result<u64> {
         let frame = encode_frame(self.salt, self.txn_id, self.next_index, kind, payload);

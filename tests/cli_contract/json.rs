@@ -110,6 +110,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "time_unix_ms",
             "salt",
             "salt_from_header",
+            "run",
             "records",
             "stop",
             "beyond_damage",

@@ -682,3 +682,238 @@ pub fn write_journal(sim: &SimFs, bytes: &[u8]) {
     f.write_all_at(bytes, 0).unwrap();
     sim.sync_everything();
 }
+
+// ---- runs: several committed transactions retired by one checkpoint (wal-spec.md §6.6) ----
+
+/// Transactions committed one after another in one open engine, without a checkpoint
+/// between them (so they form a run), and the state they start from.
+#[derive(Debug, Clone)]
+pub struct RunWorkload {
+    pub name: String,
+    /// Committed and made durable before the crash runs begin.
+    pub setup: Vec<Vec<WOp>>,
+    pub txns: Vec<Vec<WOp>>,
+}
+
+/// Opens the root, commits each of `txns` in turn in that one engine, and closes
+/// (checkpoints). Returns how many commits returned `Ok` (they stop at the first that does
+/// not) and whether the close did.
+pub fn run_txns(fs: Arc<dyn FileSystem>, txns: &[Vec<WOp>]) -> (usize, bool) {
+    let Ok(mut engine) = Engine::open(fs, Path::new(ROOT), &opts()) else {
+        return (0, false);
+    };
+    let mut acknowledged = 0;
+    for ops in txns {
+        let ok = match engine.begin("run") {
+            Ok(mut t) => match stage(&mut t, ops) {
+                Ok(()) => t.commit().is_ok(),
+                Err(_) => false,
+            },
+            Err(_) => false,
+        };
+        if !ok {
+            break;
+        }
+        acknowledged += 1;
+    }
+    (acknowledged, engine.close().is_ok())
+}
+
+/// How many committed transactions of a run the journal of `fs` holds before its last one
+/// (`journal inspect`'s `run`), read while an engine is still open on it.
+fn run_length(fs: &SimFs) -> usize {
+    skillwal::engine::inspect::inspect(fs, Path::new(JOURNAL))
+        .expect("journal readable")
+        .run
+        .len()
+}
+
+/// Crashes the run `w` after every mutating call under every model, recovers, and checks
+/// that the tree is the state after every transaction whose commit returned `Ok` and
+/// possibly the one being committed — exactly that state or the next, never anything else;
+/// then crashes each recovery at every call, as [`check_workload`] does.
+pub fn check_run_workload(w: &RunWorkload, budget: Budget) -> Counts {
+    let base = base(&Workload {
+        name: w.name.clone(),
+        setup: w.setup.clone(),
+        txn: Vec::new(),
+    });
+    // The state after each prefix of the run, each transaction committed alone.
+    let mut states = vec![snapshot(&base)];
+    let alone = base.fork();
+    for ops in &w.txns {
+        let r = run_txn(Arc::new(alone.handle()), ops);
+        assert!(
+            r.commit_ok && r.close_ok,
+            "{}: a transaction failed",
+            w.name
+        );
+        states.push(snapshot(&alone));
+    }
+    // The run itself: every transaction after the first joins it.
+    let reference = base.fork();
+    {
+        let fs: Arc<dyn FileSystem> = Arc::new(reference.handle());
+        let mut engine = Engine::open(fs, Path::new(ROOT), &opts()).unwrap();
+        for ops in &w.txns {
+            let mut t = engine.begin("run").unwrap();
+            stage(&mut t, ops).unwrap();
+            t.commit().unwrap();
+        }
+        assert_eq!(
+            run_length(&reference),
+            w.txns.len() - 1,
+            "{}: the transactions did not form one run",
+            w.name
+        );
+        engine.close().unwrap();
+    }
+    assert!(
+        snapshot(&reference) == *states.last().unwrap(),
+        "{}: the run ends elsewhere than its transactions one by one",
+        w.name
+    );
+    let total = reference.mutating_calls();
+    let mut counts = Counts::default();
+    for n in 1..=total {
+        let f = base.fork();
+        f.set_crash_after(Some(n));
+        let (acknowledged, _) = run_txns(Arc::new(f.handle()), &w.txns);
+        assert!(f.crashed(), "{}: no crash at call {n} of {total}", w.name);
+        counts.crash_points += 1;
+        for (model, seed) in models(budget.seeds) {
+            let ctx = format!(
+                "{}: crash after call {n}/{total} ({acknowledged} commits acknowledged), {model:?} seed {seed}",
+                w.name
+            );
+            let image = f.crash(model, seed);
+            let pristine = image.fork();
+            let got = recover(&image, &ctx);
+            let allowed = &states[acknowledged..states.len().min(acknowledged + 2)];
+            assert!(
+                allowed.contains(&got),
+                "{ctx}: the tree is not the state after the acknowledged commits (or the next):\n got      {}\n expected {}",
+                describe(&got),
+                allowed
+                    .iter()
+                    .map(describe)
+                    .collect::<Vec<_>>()
+                    .join("\n   or    ")
+            );
+            counts.states += 1;
+            counts.recovery_states += check_recovery_crashes(&pristine, &got, budget, &ctx);
+        }
+    }
+    counts
+}
+
+/// The runs every crash test of runs uses: chains of puts on one path (the manifest, the
+/// lock, a skill's tree: one artifact updated again and again), puts of every kind chained
+/// (from nothing, a file, a tree, a link), large staged content chained, and transactions
+/// that overlap an earlier one of the run (a directory created and then filled, a tree
+/// deleted below a put, a mode set above one), which make the run durable first.
+pub fn run_workloads() -> Vec<RunWorkload> {
+    let manifest = |n: &str| {
+        WOp::Put(
+            "collection.toml".into(),
+            Bytes::lit(&format!("[collection]\nname = \"c\"\nupdated = \"{n}\"\n")),
+        )
+    };
+    let lock = |n: &str| {
+        WOp::Put(
+            "collection.lock".into(),
+            Bytes::lit(&format!("[lock]\nversion = \"1.0.0\"\n# {n}\n")),
+        )
+    };
+    vec![
+        RunWorkload {
+            name: "run-updates".into(),
+            setup: initial(),
+            txns: ["2", "3", "4"]
+                .iter()
+                .map(|v| vec![WOp::Tree("skills/a".into(), skill(v)), manifest(v), lock(v)])
+                .collect(),
+        },
+        RunWorkload {
+            name: "run-kinds".into(),
+            setup: initial(),
+            txns: vec![
+                vec![WOp::PutMode(
+                    "commands/x".into(),
+                    Bytes::lit("# x\n"),
+                    0o600,
+                )],
+                vec![WOp::TreeM(
+                    "commands/x".into(),
+                    0o555,
+                    vec![("inner.md".into(), Node::File(Bytes::lit("in\n"), 0o644))],
+                )],
+                vec![WOp::Link("commands/x".into(), "c.md".into())],
+                vec![WOp::PutMode(
+                    "commands/x".into(),
+                    Bytes::lit("# x, 2\n"),
+                    0o755,
+                )],
+            ],
+        },
+        RunWorkload {
+            name: "run-large".into(),
+            setup: initial(),
+            txns: vec![
+                vec![WOp::Put(
+                    "big.bin".into(),
+                    Bytes::Gen {
+                        len: LARGE,
+                        seed: 1,
+                    },
+                )],
+                vec![
+                    WOp::Put(
+                        "big.bin".into(),
+                        Bytes::Gen {
+                            len: LARGE + 5,
+                            seed: 2,
+                        },
+                    ),
+                    manifest("2"),
+                ],
+            ],
+        },
+        RunWorkload {
+            // Inline content past the preallocated journal within a run: the run extends
+            // the journal, and its retirement cuts it back (wal-spec.md §6.4 step 5, §6.6).
+            name: "run-grows".into(),
+            setup: initial(),
+            txns: (0..2)
+                .map(|i| {
+                    vec![WOp::Put(
+                        "commands/inline.md".into(),
+                        Bytes::Gen {
+                            len: skillwal::limits::JOURNAL_PREALLOC_BYTES as usize * 3 / 4,
+                            seed: 20 + i,
+                        },
+                    )]
+                })
+                .collect(),
+        },
+        RunWorkload {
+            name: "run-overlaps".into(),
+            setup: initial(),
+            txns: vec![
+                vec![WOp::Mkdir("agents".into()), manifest("2")],
+                // Below the directory the run created: the run is made durable first.
+                vec![
+                    WOp::Put("agents/x.md".into(), Bytes::lit("# agent\n")),
+                    manifest("3"),
+                ],
+                vec![WOp::Put("skills/a/notes.md".into(), Bytes::lit("notes\n"))],
+                // Above a put of the run, and onto a put with a delete.
+                vec![WOp::DeleteTree("skills/a".into())],
+                vec![
+                    WOp::Tree("skills/a".into(), skill("5")),
+                    WOp::Chmod("agents".into(), 0o700),
+                ],
+            ],
+        },
+    ]
+}

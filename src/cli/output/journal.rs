@@ -31,13 +31,21 @@ pub(super) fn recovery_line(dir: &Path, r: &RecoveryReport) -> String {
         RecoveryOutcome::RolledForward {
             txn_id,
             label,
+            transactions,
             operations,
             redone,
             repaired,
-        } => format!(
-            "rolled forward transaction {txn_id} \"{label}\" ({operations} operations: {redone} redone, {repaired} repaired, {} already in place)",
-            operations - redone - repaired
-        ),
+        } => {
+            let what = if *transactions > 1 {
+                format!("{transactions} committed transactions, the last {txn_id} \"{label}\"")
+            } else {
+                format!("transaction {txn_id} \"{label}\"")
+            };
+            format!(
+                "rolled forward {what} ({operations} operations: {redone} redone, {repaired} repaired, {} already in place)",
+                operations - redone - repaired
+            )
+        }
     };
     let leftovers = if r.staging_removed > 0 {
         format!("; removed {} leftover staged item(s)", r.staging_removed)
@@ -129,9 +137,18 @@ fn print_plan(w: &mut dyn Write, dir: &Path, plan: &DryRun) -> io::Result<()> {
         DryRun::RollForward {
             txn_id,
             label,
+            transactions,
+            dropped,
             operations,
         } => {
-            writeln!(w, "Would roll forward transaction {txn_id} \"{label}\":")?;
+            if *transactions > 1 {
+                writeln!(
+                    w,
+                    "Would roll forward {transactions} committed transactions, the last {txn_id} \"{label}\":"
+                )?;
+            } else {
+                writeln!(w, "Would roll forward transaction {txn_id} \"{label}\":")?;
+            }
             for o in operations {
                 let action = match o.action {
                     "done" => "already done",
@@ -139,6 +156,12 @@ fn print_plan(w: &mut dyn Write, dir: &Path, plan: &DryRun) -> io::Result<()> {
                     other => other,
                 };
                 writeln!(w, "  {:<12} {:<12} {}", action, o.op, o.path)?;
+            }
+            if let Some(id) = dropped {
+                writeln!(
+                    w,
+                    "and drop transaction {id}, which never committed (nothing of it reached the files)"
+                )?;
             }
             Ok(())
         }
@@ -412,6 +435,26 @@ fn next_step(state: TxnState, command: Option<&str>) -> Option<String> {
 
 fn inspect_text(w: &mut dyn Write, r: &InspectReport, command: Option<&str>) -> io::Result<()> {
     inspect_header(w, r)?;
+    if !r.run.is_empty() {
+        writeln!(
+            w,
+            "  after {} committed transaction(s) of the same run, which the next open completes whatever the last one's state:",
+            r.run.len()
+        )?;
+        for t in &r.run {
+            writeln!(
+                w,
+                "  transaction {} \"{}\"{}: committed",
+                t.txn_id,
+                t.label.as_deref().unwrap_or("?"),
+                t.time_unix_ms
+                    .map(|ms| format!(", begun {}", when(ms)))
+                    .unwrap_or_default()
+            )?;
+            records_text(w, &t.records, true)?;
+        }
+        writeln!(w, "  the last transaction:")?;
+    }
     records_text(w, &r.records, true)?;
     if let Some(stop) = &r.stop
         && r.state != TxnState::None
@@ -592,6 +635,11 @@ fn name_document_diffs(v: &mut Value) {
         name_in(v.get_mut(key));
     }
     name_in(v.get_mut("previous").and_then(|p| p.get_mut("records")));
+    if let Some(run) = v.get_mut("run").and_then(Value::as_array_mut) {
+        for t in run {
+            name_in(t.get_mut("records"));
+        }
+    }
 }
 
 fn name_in(records: Option<&mut Value>) {

@@ -327,7 +327,12 @@ pub struct InspectReport {
     pub salt: Option<String>,
     /// Whether `salt` is the current header's live salt.
     pub salt_from_header: bool,
-    /// The live transaction's valid records, from offset 4096 on.
+    /// The committed transactions of a run before the live one (wal-spec.md §6.6: several
+    /// committed transactions that one checkpoint retires together), in order; empty
+    /// without a run. Recovery completes them whatever the live one's state.
+    pub run: Vec<RunTxn>,
+    /// The live transaction's valid records, from offset 4096 on (in a run, from the end of
+    /// the transaction before it).
     pub records: Vec<RecordEntry>,
     /// Where the valid records end (absent when they end with a commit record).
     pub stop: Option<StopView>,
@@ -341,6 +346,21 @@ pub struct InspectReport {
     /// Decisions of transactions across roots kept beside the journal for roots that could
     /// not be reached (wal-spec.md §14.5).
     pub kept_decisions: Vec<crate::engine::multi_root::decisions::KeptDecision>,
+}
+
+/// A committed transaction of a run before the live one (wal-spec.md §6.6).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunTxn {
+    /// Its id.
+    pub txn_id: u64,
+    /// Its label, from its begin record.
+    pub label: Option<String>,
+    /// When it began (Unix milliseconds), from its begin record.
+    pub time_unix_ms: Option<u64>,
+    /// Byte offset of its commit record.
+    pub commit_offset: u64,
+    /// Its records, begin to commit.
+    pub records: Vec<RecordEntry>,
 }
 
 /// The last retired transaction, read with the older header slot's salt.

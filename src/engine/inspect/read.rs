@@ -2,12 +2,13 @@
 //! transaction's records, and the previous transaction's when none is live.
 
 use super::view::view;
-use super::{InspectReport, PreviousTxn, SlotView, StopView, TxnState};
+use super::{InspectReport, PreviousTxn, RunTxn, SlotView, StopView, TxnState};
 use crate::error::{Error, IoContext, Result};
 use crate::fs::{FileHandle, FileSystem, OpenMode};
 use crate::journal::format::{FORMAT_VERSION, HEADER_SLOT_BYTES, Header, HeaderProblem, Record};
 use crate::journal::reader::{
-    RecordsScan, ScanEnd, ScanError, first_frame_salt, read_header, scan_records,
+    RecordsScan, ScanEnd, ScanError, ScannedRecord, first_frame_salt, read_header, scan_records,
+    scan_run,
 };
 use std::path::Path;
 
@@ -26,6 +27,7 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
         time_unix_ms: None,
         salt: None,
         salt_from_header: false,
+        run: Vec::new(),
         records: Vec::new(),
         stop: None,
         beyond_damage: Vec::new(),
@@ -40,8 +42,9 @@ pub fn inspect(fs: &dyn FileSystem, path: &Path) -> Result<InspectReport> {
         return Ok(report);
     };
     report.salt = Some(format!("{:016x}", header.salt));
-    let found =
-        scan_records(file.as_ref(), file_len, header.salt, header.version).ctx("read", path)?;
+    let (run, found) =
+        scan_run(file.as_ref(), file_len, header.salt, header.version).ctx("read", path)?;
+    report.run = run.iter().map(|records| run_txn(records)).collect();
     describe_live(&mut report, &found);
     if report.state == TxnState::None
         && let Some((older, version)) = header.older
@@ -127,6 +130,24 @@ fn read_slots(
     }
 }
 
+/// A committed transaction of a run, from its records (begin to commit).
+fn run_txn(records: &[ScannedRecord]) -> RunTxn {
+    let (label, time_unix_ms) = match records.first().map(|r| &r.record) {
+        Some(Record::Begin {
+            label,
+            time_unix_ms,
+        }) => (Some(label.clone()), Some(*time_unix_ms)),
+        _ => (None, None),
+    };
+    RunTxn {
+        txn_id: records.first().map_or(0, |r| r.frame.txn_id),
+        label,
+        time_unix_ms,
+        commit_offset: records.last().map_or(0, |r| r.offset),
+        records: records.iter().map(view).collect(),
+    }
+}
+
 /// Puts the live transaction's records, where they end and its state into `report`.
 fn describe_live(report: &mut InspectReport, found: &RecordsScan) {
     report.records = found.records.iter().map(view).collect();
@@ -191,7 +212,12 @@ fn previous_txn(
     older: u64,
     version: u16,
 ) -> std::io::Result<Option<PreviousTxn>> {
-    let past = scan_records(file, file_len, older, version)?;
+    let past = scan_records(
+        file,
+        file_len,
+        older,
+        crate::journal::format::record_version(version),
+    )?;
     let Some(first) = past.records.first() else {
         return Ok(None);
     };

@@ -11,7 +11,7 @@ use crate::engine::identity;
 use crate::engine::layout::Layout;
 use crate::engine::ops::{self, TxnContents};
 use crate::engine::recovery::{self, RecoveryOutcome};
-use crate::engine::session::{Applied, Session};
+use crate::engine::session::{Applied, Run, Session};
 use crate::engine::staging::clear_staging;
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
@@ -313,15 +313,25 @@ fn roll_all_forward(
         );
         let (redone, repaired) = {
             let ctx = o.session.ctx(part.salt, part.version);
-            recovery::roll_forward(&ctx, &part.txn, &statuses[i])
+            recovery::roll_forward(
+                &ctx,
+                &recovery::Planned::alone(&part.txn, part.salt, &statuses[i]),
+            )
         }
         .inspect_err(|e| o.session.poison(e))?;
-        o.session.applied = Some(Applied {
-            ops: part.txn.ops.clone(),
-        });
+        o.session.run = Run {
+            txns: vec![Applied {
+                ops: part.txn.ops.clone(),
+                flushed: false,
+            }],
+            first_txn_id: part.txn.txn_id,
+            end: 0,
+            version: part.version,
+        };
         outcomes[i] = RecoveryOutcome::RolledForward {
             txn_id: part.txn.txn_id,
             label: part.txn.label.clone(),
+            transactions: 1,
             operations: part.txn.ops.len() as u32,
             redone,
             repaired,

@@ -21,7 +21,8 @@ use super::ops::Op;
 use super::session::{Applied, Session};
 use crate::error::{Error, IoContext, Result};
 use crate::journal::format::{
-    FORMAT_VERSION, FORMAT_VERSION_MULTI_ROOT, Header, Kind, Record, encode_payload,
+    FORMAT_VERSION, FORMAT_VERSION_MULTI_ROOT, FORMAT_VERSION_RUN, Header, Kind, Record,
+    encode_payload, run_salt,
 };
 use crate::journal::writer::TxnWriter;
 use crate::limits::LABEL_BYTES_MAX;
@@ -71,6 +72,15 @@ fn cut(s: &str, max: usize) -> String {
     format!("{}…", &s[..end])
 }
 
+/// The payload of a begin record labelled `label` (cut to [`LABEL_BYTES_MAX`]).
+fn begin_payload(label: &str) -> Vec<u8> {
+    let begin = Record::Begin {
+        time_unix_ms: now_unix_ms(),
+        label: cut(label, LABEL_BYTES_MAX),
+    };
+    encode_payload(&begin, None)
+}
+
 fn now_unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -97,6 +107,9 @@ impl<'e> Transaction<'e> {
     ) -> Result<Transaction<'e>> {
         debug_assert!(version == FORMAT_VERSION || version == FORMAT_VERSION_MULTI_ROOT);
         session.check_usable()?;
+        if session.can_join(version) {
+            return Transaction::join_run(session, label);
+        }
         session.checkpoint()?;
         let h = session.journal_or_create()?.header;
         // Mark the header active (unsynced: the commit's fdatasync makes it durable together
@@ -112,12 +125,7 @@ impl<'e> Transaction<'e> {
             return Err(e);
         }
         let mut writer = TxnWriter::new(h.live_salt, h.next_txn_id);
-        let begin = Record::Begin {
-            time_unix_ms: now_unix_ms(),
-            label: cut(label, LABEL_BYTES_MAX),
-        };
-        let payload = encode_payload(&begin, None);
-        if let Err(e) = writer.append(session.journal(), Kind::Begin, &payload) {
+        if let Err(e) = writer.append(session.journal(), Kind::Begin, &begin_payload(label)) {
             let _ = session.retire_unsynced(h.next_txn_id);
             return Err(e);
         }
@@ -131,6 +139,44 @@ impl<'e> Transaction<'e> {
             commit_record_attempted: false,
             finished: false,
             version,
+        })
+    }
+
+    /// Begins the next transaction of the run (wal-spec.md §6.6): its records follow the
+    /// last commit record, with the run's next salt and id; the second transaction of a run
+    /// marks the header version 4 (unsynced, like `begin`'s header write). A failure here
+    /// poisons the engine rather than retire the run's salt, which the committed
+    /// transactions before it still need: the next open completes them.
+    fn join_run(session: &'e mut Session, label: &str) -> Result<Transaction<'e>> {
+        let k = session.run.txns.len() as u32;
+        let h = session.journal().header;
+        let joined = (|| {
+            if h.version != FORMAT_VERSION_RUN {
+                session.journal_mut().write_header(Header {
+                    version: FORMAT_VERSION_RUN,
+                    sequence: h.sequence + 1,
+                    ..h
+                })?;
+            }
+            let mut writer = TxnWriter::at(
+                run_salt(h.live_salt, k),
+                session.run.first_txn_id + u64::from(k),
+                session.run.end,
+            );
+            writer.append(session.journal(), Kind::Begin, &begin_payload(label))?;
+            Ok(writer)
+        })();
+        let writer = joined.inspect_err(|e| session.poison(e))?;
+        Ok(Transaction {
+            session,
+            writer,
+            ops: Vec::new(),
+            inline_bytes: 0,
+            sync_before_commit: BTreeSet::new(),
+            broken: None,
+            commit_record_attempted: false,
+            finished: false,
+            version: FORMAT_VERSION,
         })
     }
 
@@ -206,6 +252,11 @@ impl<'e> Transaction<'e> {
                 return Err(e);
             }
         }
+        // A run's earlier transactions that this one overlaps are made durable before its
+        // commit record: recovery then finds them done and skips them (wal-spec.md §6.6).
+        if self.session.run.needs_flush(&self.ops) {
+            self.session.flush_run()?;
+        }
         if let Some(rec) = last {
             self.append(rec, None)?;
         }
@@ -270,7 +321,16 @@ impl<'e> Transaction<'e> {
             operations: ops.len() as u32,
             journal_bytes: self.writer.next_offset - crate::journal::format::RECORDS_OFFSET,
         };
-        self.session.applied = Some(Applied { ops });
+        let run = &mut self.session.run;
+        if run.is_empty() {
+            run.first_txn_id = self.writer.txn_id;
+            run.version = self.version;
+        }
+        run.end = self.writer.next_offset;
+        run.txns.push(Applied {
+            ops,
+            flushed: false,
+        });
         Ok(report)
     }
 
@@ -302,6 +362,13 @@ impl<'e> Transaction<'e> {
             return Ok(());
         }
         self.finished = true;
+        if !self.session.run.is_empty() {
+            // The run's committed transactions may still need their staged content and
+            // their salt: they are checkpointed instead, which retires this transaction's
+            // records with theirs and clears the staging area (wal-spec.md §6.5). When that
+            // fails, the next open completes them and drops this one.
+            return self.session.checkpoint();
+        }
         let cleared = crate::engine::staging::clear_staging(
             self.session.fs.as_ref(),
             &self.session.layout.staging,

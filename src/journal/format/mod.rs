@@ -24,11 +24,39 @@ pub const FORMAT_VERSION: u16 = 2;
 /// transaction, so a skillwal that does not know it refuses that journal instead of
 /// deciding alone what only the coordinator can decide.
 pub const FORMAT_VERSION_MULTI_ROOT: u16 = 3;
+/// The format version of the active header of a run: several committed transactions of one
+/// root in the journal at once, each made of version-2 records (wal-spec.md §6.6). Written
+/// only when a second transaction joins a run, so that a skillwal that does not know runs
+/// refuses that journal instead of completing the first transaction alone and retiring the
+/// others.
+pub const FORMAT_VERSION_RUN: u16 = 4;
 /// The newest format version this build reads.
-pub const FORMAT_VERSION_NEWEST: u16 = FORMAT_VERSION_MULTI_ROOT;
+pub const FORMAT_VERSION_NEWEST: u16 = FORMAT_VERSION_RUN;
 /// The oldest format version this build still reads (and recovers), so that a transaction
 /// interrupted under an older skillwal is completed by a newer one.
 pub const FORMAT_VERSION_OLDEST: u16 = 1;
+/// What the salt of the `k`-th transaction of a run is mixed with (wal-spec.md §6.6): an odd
+/// constant, so the salts of one run's transactions are all distinct.
+pub const RUN_SALT_STEP: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// The salt of the transaction numbered `k` (from 0) in the run whose header holds
+/// `live_salt`: the live salt itself for the first, `live_salt XOR (k × RUN_SALT_STEP)` (wrapping)
+/// for the others (wal-spec.md §6.6). Each transaction's records and staged names carry its
+/// own salt, so two transactions of a run never share a staged name.
+pub fn run_salt(live_salt: u64, k: u32) -> u64 {
+    live_salt ^ u64::from(k).wrapping_mul(RUN_SALT_STEP)
+}
+
+/// The format version of the records under a current header of `version`: a run's
+/// (version 4) are version-2 records.
+pub fn record_version(header_version: u16) -> u16 {
+    if header_version == FORMAT_VERSION_RUN {
+        FORMAT_VERSION
+    } else {
+        header_version
+    }
+}
+
 /// XORed into every record CRC, so that zeroed space never validates.
 pub const RECORD_CRC_MASK: u32 = 0x5357_414C;
 /// XORed into the header CRC.
