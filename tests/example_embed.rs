@@ -47,7 +47,7 @@ fn the_embedding_example_runs_and_recovers_both_crashes() {
         "step 2: rolled back; the tree is exactly as step 1 left it",
         "crash after-commit: the child died: signal: 6 (SIGABRT)",
         "step 3: recovery report: RecoveryReport { outcome: RolledForward {",
-        "label: \"update hello\", transactions: 1, operations: 3, redone: 0, repaired: 0 }",
+        "label: \"update hello\", transactions: 1, operations: 3, redone: 0, repaired: 0, dropped: None }",
         "step 3: rolled forward; the tree holds the committed state, durably",
     ] {
         assert!(

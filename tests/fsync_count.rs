@@ -105,19 +105,25 @@ fn a_run_of_updates_shares_one_checkpoint() {
     let sim = setup();
     let arc: Arc<dyn FileSystem> = Arc::new(sim.handle());
     let mut engine = Engine::open(arc, Path::new(ROOT), &opts()).unwrap();
+    let mut journal_bytes = Vec::new();
     for i in 0..8 {
         let mut ops = one_artifact();
         ops[0] = WOp::Tree("skills/a".into(), skill(&format!("v{i}")));
         let before = sim.sync_stats().total();
         let mut t = engine.begin("count").unwrap();
         stage(&mut t, &ops).unwrap();
-        t.commit().unwrap();
+        journal_bytes.push(t.commit().unwrap().journal_bytes);
         assert_eq!(
             sim.sync_stats().total() - before,
             1,
             "transaction {i} of the run: begin, staging and commit take one barrier"
         );
     }
+    // Each reports its own records, not the run's so far (the 8 are of one size).
+    assert!(
+        journal_bytes.iter().all(|b| *b == journal_bytes[0]),
+        "{journal_bytes:?}"
+    );
     let before = sim.sync_stats().total();
     engine.checkpoint().unwrap();
     assert_eq!(

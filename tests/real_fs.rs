@@ -294,7 +294,7 @@ fn a_run_killed_with_sigkill_after_every_call_then_recovered() {
         e.close().unwrap();
         states.push(tree(&alone));
     }
-    let (mut killed, mut inspected) = (0, 0);
+    let (mut killed, mut inspected, mut dropped) = (0, 0, 0);
     for n in 1.. {
         let root = dir.path().join(format!("run{n}"));
         copy(&root);
@@ -327,6 +327,15 @@ fn a_run_killed_with_sigkill_after_every_call_then_recovered() {
         }
         let e = Engine::open(real(), &root, &OpenOptions::default())
             .unwrap_or_else(|e| panic!("after SIGKILL at call {n}: {e}"));
+        if let skillwal::RecoveryOutcome::RolledForward {
+            transactions,
+            dropped: Some(_),
+            ..
+        } = e.recovery_report().outcome
+        {
+            assert!(transactions >= 1);
+            dropped += 1;
+        }
         e.close().unwrap();
         let got = tree(&root);
         let allowed = &states[acknowledged..(acknowledged + 2).min(states.len())];
@@ -338,9 +347,9 @@ fn a_run_killed_with_sigkill_after_every_call_then_recovered() {
         std::fs::remove_dir_all(&root).unwrap();
     }
     eprintln!(
-        "a run killed for real at {killed} call(s), every one recovered to an acknowledged state; {inspected} left a run that journal inspect showed"
+        "a run killed for real at {killed} call(s), every one recovered to an acknowledged state; {inspected} left a run that journal inspect showed, {dropped} an uncommitted transaction after it, dropped"
     );
-    assert!(killed > 20 && inspected > 0);
+    assert!(killed > 20 && inspected > 0 && dropped > 0);
 }
 
 /// The real file system's concurrent `sync_set` (the checkpoint's syncs): every sync of a

@@ -303,7 +303,7 @@ fn recover(s: &mut Session) -> Result<Recovered> {
                     .expect("a part of a transaction across roots"),
             ));
         }
-        Plan::RollForward { run, dropped: _ } => {
+        Plan::RollForward { run, dropped } => {
             // A killed process may have left a commit record that is only in the page
             // cache. Make what we are about to act on durable first (SQLite's rule for a
             // hot journal), so a power cut during the roll-forward cannot turn it back
@@ -334,6 +334,7 @@ fn recover(s: &mut Session) -> Result<Recovered> {
                 operations: run.iter().map(|p| p.txn.ops.len() as u32).sum(),
                 redone,
                 repaired,
+                dropped,
             }
         }
     };

@@ -46,6 +46,9 @@ pub enum RecoveryOutcome {
         redone: u32,
         /// Operations whose target the crash had left damaged and that were rewritten.
         repaired: u32,
+        /// An uncommitted transaction after a run's committed ones, dropped (nothing of it
+        /// had reached the tree): its id.
+        dropped: Option<u64>,
     },
 }
 

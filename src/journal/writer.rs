@@ -88,6 +88,9 @@ impl JournalFile {
 pub struct TxnWriter {
     pub salt: u64,
     pub txn_id: u64,
+    /// Where its first frame goes: [`RECORDS_OFFSET`], or in a run past the transaction
+    /// before it.
+    pub start_offset: u64,
     pub next_offset: u64,
     pub next_index: u32,
     digest: blake3::Hasher,
@@ -98,6 +101,7 @@ impl TxnWriter {
         TxnWriter {
             salt,
             txn_id,
+            start_offset: RECORDS_OFFSET,
             next_offset: RECORDS_OFFSET,
             next_index: 0,
             digest: blake3::Hasher::new(),
@@ -108,6 +112,7 @@ impl TxnWriter {
     /// (wal-spec.md §6.6).
     pub fn at(salt: u64, txn_id: u64, offset: u64) -> TxnWriter {
         TxnWriter {
+            start_offset: offset,
             next_offset: offset,
             ..TxnWriter::new(salt, txn_id)
         }

@@ -35,14 +35,18 @@ pub(super) fn recovery_line(dir: &Path, r: &RecoveryReport) -> String {
             operations,
             redone,
             repaired,
+            dropped,
         } => {
+            let dropped = dropped
+                .map(|id| format!("; dropped transaction {id}, which never committed"))
+                .unwrap_or_default();
             let what = if *transactions > 1 {
                 format!("{transactions} committed transactions, the last {txn_id} \"{label}\"")
             } else {
                 format!("transaction {txn_id} \"{label}\"")
             };
             format!(
-                "rolled forward {what} ({operations} operations: {redone} redone, {repaired} repaired, {} already in place)",
+                "rolled forward {what} ({operations} operations: {redone} redone, {repaired} repaired, {} already in place){dropped}",
                 operations - redone - repaired
             )
         }

@@ -335,6 +335,7 @@ fn roll_all_forward(
             operations: part.txn.ops.len() as u32,
             redone,
             repaired,
+            dropped: None,
         };
     }
     for &i in participants.iter().filter(|&&i| held(i)) {

@@ -319,7 +319,7 @@ impl<'e> Transaction<'e> {
         let report = CommitReport {
             txn_id: self.writer.txn_id,
             operations: ops.len() as u32,
-            journal_bytes: self.writer.next_offset - crate::journal::format::RECORDS_OFFSET,
+            journal_bytes: self.writer.next_offset - self.writer.start_offset,
         };
         let run = &mut self.session.run;
         if run.is_empty() {
