@@ -7,19 +7,24 @@ mod common;
 
 use common::{Budget, check_workload, workloads};
 
+/// Prints one workload's counts and adds them to `total`.
+fn tally(name: &str, c: common::Counts, total: &mut common::Counts) {
+    eprintln!(
+        "{name:>20}: {:>3} crash points, {:>5} crash states, {:>7} states with a crash during recovery",
+        c.crash_points, c.states, c.recovery_states
+    );
+    total.crash_points += c.crash_points;
+    total.states += c.states;
+    total.recovery_states += c.recovery_states;
+}
+
 #[test]
 fn every_crash_point_recovers_to_before_or_after() {
     let budget = Budget::from_env();
     let mut total = common::Counts::default();
     for w in workloads() {
         let c = check_workload(&w, budget);
-        eprintln!(
-            "{:>20}: {:>3} crash points, {:>5} crash states, {:>7} states with a crash during recovery",
-            w.name, c.crash_points, c.states, c.recovery_states
-        );
-        total.crash_points += c.crash_points;
-        total.states += c.states;
-        total.recovery_states += c.recovery_states;
+        tally(&w.name, c, &mut total);
     }
     eprintln!(
         "crash states checked: {} after {} crash points, plus {} with a second crash during recovery ({} seeds per seeded model)",
@@ -38,13 +43,7 @@ fn every_crash_point_of_a_run_recovers_to_an_acknowledged_state() {
     let mut total = common::Counts::default();
     for w in common::run_workloads() {
         let c = common::check_run_workload(&w, budget);
-        eprintln!(
-            "{:>20}: {:>3} crash points, {:>5} crash states, {:>7} states with a crash during recovery",
-            w.name, c.crash_points, c.states, c.recovery_states
-        );
-        total.crash_points += c.crash_points;
-        total.states += c.states;
-        total.recovery_states += c.recovery_states;
+        tally(&w.name, c, &mut total);
     }
     eprintln!(
         "runs: crash states checked: {} after {} crash points, plus {} with a second crash during recovery",

@@ -173,32 +173,60 @@ fn child_run_worker() {
     println!("CHILD-DONE");
 }
 
-fn tree(root: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+/// What a user can see of one path: its kind, a file's bytes and permission bits, a
+/// directory's permission bits, a link's target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Node {
+    File(Vec<u8>, u32),
+    Dir(u32),
+    Link(PathBuf),
+}
+
+/// Every path below `root` but `.skillwal`, as a user sees it.
+fn tree(root: &Path) -> BTreeMap<PathBuf, Node> {
+    use std::os::unix::fs::PermissionsExt;
     let mut out = BTreeMap::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
-            let e = e.unwrap();
-            let p = e.path();
+            let p = e.unwrap().path();
             let rel = p.strip_prefix(root).unwrap().to_path_buf();
             if rel == Path::new(".skillwal") {
                 continue;
             }
-            if e.file_type().unwrap().is_dir() {
-                out.insert(rel, None);
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let mode = meta.permissions().mode() & 0o7777;
+            let node = if meta.file_type().is_symlink() {
+                Node::Link(std::fs::read_link(&p).unwrap())
+            } else if meta.is_dir() {
                 stack.push(p);
+                Node::Dir(mode)
             } else {
-                out.insert(rel, Some(std::fs::read(&p).unwrap()));
-            }
+                Node::File(std::fs::read(&p).unwrap(), mode)
+            };
+            out.insert(rel, node);
         }
     }
     out
 }
 
-fn run_child(root: &Path, crash_after: u64) -> std::process::Output {
+/// `cp -a` of `from` to `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// This test binary run again for the test `worker` alone, on `root` (given in the
+/// environment variable `root_env`), with the crash hook set to `crash_after`.
+fn run_worker(worker: &str, root_env: &str, root: &Path, crash_after: u64) -> std::process::Output {
     std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["child_worker", "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ROOT, root)
+        .args([worker, "--exact", "--nocapture", "--test-threads=1"])
+        .env(root_env, root)
         .env(CRASH_AFTER_ENV, crash_after.to_string())
         .output()
         .unwrap()
@@ -209,20 +237,12 @@ fn killed_with_sigkill_after_every_call_then_recovered() {
     let dir = tempdir();
     let template = dir.path().join("template");
     setup(&template);
-    let copy = |to: &Path| {
-        let status = std::process::Command::new("cp")
-            .arg("-a")
-            .arg(&template)
-            .arg(to)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
+    let copy = |to: &Path| copy_tree(&template, to);
     let before = tree(&template);
     // The reference run tells the after-state; count calls by crashing ever later.
     let reference = dir.path().join("reference");
     copy(&reference);
-    let out = run_child(&reference, u64::MAX);
+    let out = run_worker("child_worker", CHILD_ROOT, &reference, u64::MAX);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("CHILD-DONE"),
         "{out:?}"
@@ -233,7 +253,7 @@ fn killed_with_sigkill_after_every_call_then_recovered() {
     for n in 1.. {
         let root = dir.path().join(format!("run{n}"));
         copy(&root);
-        let out = run_child(&root, n);
+        let out = run_worker("child_worker", CHILD_ROOT, &root, n);
         if out.status.signal() != Some(9) {
             assert!(out.status.success(), "call {n}: {out:?}");
             break;
@@ -262,28 +282,7 @@ fn a_run_killed_with_sigkill_after_every_call_then_recovered() {
     let dir = tempdir();
     let template = dir.path().join("template");
     setup(&template);
-    let copy = |to: &Path| {
-        let status = std::process::Command::new("cp")
-            .arg("-a")
-            .arg(&template)
-            .arg(to)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
-    let child = |root: &Path, crash_after: u64| {
-        std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "child_run_worker",
-                "--exact",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_RUN, root)
-            .env(CRASH_AFTER_ENV, crash_after.to_string())
-            .output()
-            .unwrap()
-    };
+    let copy = |to: &Path| copy_tree(&template, to);
     // The state after each update, each alone.
     let mut states = vec![tree(&template)];
     let alone = dir.path().join("alone");
@@ -298,7 +297,7 @@ fn a_run_killed_with_sigkill_after_every_call_then_recovered() {
     for n in 1.. {
         let root = dir.path().join(format!("run{n}"));
         copy(&root);
-        let out = child(&root, n);
+        let out = run_worker("child_run_worker", CHILD_RUN, &root, n);
         let stdout = String::from_utf8_lossy(&out.stdout);
         if out.status.signal() != Some(9) {
             assert!(

@@ -129,7 +129,12 @@ impl<'e> Transaction<'e> {
             let _ = session.retire_unsynced(h.next_txn_id);
             return Err(e);
         }
-        Ok(Transaction {
+        Ok(Transaction::started(session, writer, version))
+    }
+
+    /// A transaction whose begin record `writer` has written, nothing staged yet.
+    fn started(session: &'e mut Session, writer: TxnWriter, version: u16) -> Transaction<'e> {
+        Transaction {
             session,
             writer,
             ops: Vec::new(),
@@ -139,7 +144,7 @@ impl<'e> Transaction<'e> {
             commit_record_attempted: false,
             finished: false,
             version,
-        })
+        }
     }
 
     /// Begins the next transaction of the run (wal-spec.md §6.6): its records follow the
@@ -167,17 +172,7 @@ impl<'e> Transaction<'e> {
             Ok(writer)
         })();
         let writer = joined.inspect_err(|e| session.poison(e))?;
-        Ok(Transaction {
-            session,
-            writer,
-            ops: Vec::new(),
-            inline_bytes: 0,
-            sync_before_commit: BTreeSet::new(),
-            broken: None,
-            commit_record_attempted: false,
-            finished: false,
-            version: FORMAT_VERSION,
-        })
+        Ok(Transaction::started(session, writer, FORMAT_VERSION))
     }
 
     /// Commits: makes the staged content durable, appends the commit record and syncs the
