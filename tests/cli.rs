@@ -2162,8 +2162,8 @@ fn recover_dry_run_then_recover_after_a_kill_past_the_commit_point() {
     // Past the commit point.
     let untouched = tree_all(&w);
     let r = sb.run_in(&w, &[], &["recover", "--dry-run"]);
-    // The collection's operations, then the store's (the automatic snapshot and the bases,
-    // whose object names depend on the timestamps in the manifest).
+    // The collection's operations, then the store's (the bases and the operation log's
+    // record, whose object names depend on the timestamps in the manifest).
     let (collection_ops, store_ops): (Vec<&str>, Vec<&str>) = r
         .ok()
         .stdout
@@ -2181,7 +2181,7 @@ fn recover_dry_run_then_recover_after_a_kill_past_the_commit_point() {
     assert!(
         store_ops
             .iter()
-            .any(|l| l.contains(".skillwal/store/snapshots/1"))
+            .any(|l| l.contains(".skillwal/store/log/4"))
             && store_ops
                 .iter()
                 .any(|l| l.contains(".skillwal/store/bases/skill/my-skill/")),

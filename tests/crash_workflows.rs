@@ -1,5 +1,6 @@
 //! Power loss on whole workflows: the collection operations (`add`, `update` of one and of
-//! three artifacts, `remove`, an update with a file past the inline limit) run through the library on the
+//! three artifacts, `remove`, an update with a file past the inline limit, `rollback`,
+//! `undo` and `redo`) run through the library on the
 //! simulated file system, crashed after every mutating call under every crash model (kill,
 //! drop everything unsynced, keep a random subset, tear the last write), recovered by the
 //! next open, and crashed again during that recovery at each of its calls (by default after
@@ -7,8 +8,8 @@
 //!
 //! After each crash: the collection is exactly as before or exactly as after (manifest and
 //! lock timestamps masked: each run writes its own), an operation that returned `Ok` is
-//! after, `verify` is clean, the journal is idle and staging empty, and a following `add`
-//! succeeds. The sources are real files in a temporary directory (they are outside the
+//! after, `verify` is clean, the operation log's newest record describes the collection as
+//! it is, the journal is idle and staging empty, and a following `add` succeeds. The sources are real files in a temporary directory (they are outside the
 //! collection, read before the transaction starts); everything in the collection lives in
 //! the simulator.
 //!
@@ -22,7 +23,7 @@ use common::{Budget, ROOT, Snap, describe, models, opts, snapshot};
 use skillwal::fs::FileSystem;
 use skillwal::fs::sim::{CrashModel, SimFs, SnapNode};
 use skillwal::skillmeat::ArtifactType;
-use skillwal::skillmeat::collection::{Collection, Strategy, UpdateInput};
+use skillwal::skillmeat::collection::{Collection, Strategy, UndoTarget, UpdateInput};
 use skillwal::skillmeat::source::{SourceSpec, fetch};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -250,6 +251,35 @@ const WORKFLOWS: &[Workflow] = &[
         thorough: true,
     },
     Workflow {
+        // The update of `update-modes-and-links`, undone: modes, links and a file deleted
+        // and added by the update all come back.
+        name: "undo-update",
+        setup: |c, s| {
+            chmod(s, "alpha/scripts/run.sh", 0o644);
+            setup_three(c, s);
+            chmod(s, "alpha/scripts/run.sh", 0o755);
+            std::os::unix::fs::symlink("scripts/run.sh", s.dir.join("alpha/run")).expect("link");
+            std::fs::remove_file(s.dir.join("alpha/docs/notes.txt")).expect("rm");
+            assert!(update(c, s, &[("alpha", ArtifactType::Skill, "alpha")]));
+        },
+        change: |_| {},
+        op: |c, _| c.undo(UndoTarget::Last, false).is_ok(),
+        thorough: true,
+    },
+    Workflow {
+        // A removal undone, then the undo undone (a redo): the skill goes again.
+        name: "redo-remove",
+        setup: |c, s| {
+            setup_three(c, s);
+            c.remove("alpha", ArtifactType::Skill, false)
+                .expect("remove");
+            c.undo(UndoTarget::Last, false).expect("undo");
+        },
+        change: |_| {},
+        op: |c, _| c.undo(UndoTarget::Redo, false).is_ok(),
+        thorough: true,
+    },
+    Workflow {
         name: "update-large",
         setup: |c, s| {
             s.skill("big", "v1", BIG);
@@ -288,6 +318,26 @@ fn recover_and_check(sim: &SimFs, src: &Sources, follow_up: bool, ctx: &str) -> 
     let c = open(sim).unwrap_or_else(|e| panic!("{ctx}: the open that recovers failed: {e}"));
     let report = c.verify().unwrap_or_else(|e| panic!("{ctx}: verify: {e}"));
     assert!(report.is_clean(), "{ctx}: verify is not clean: {report:?}");
+    // The operation log's newest record describes the collection as it is (it was
+    // committed with its change, or not at all): every path it names holds its
+    // after-state (no conflict, and none already back to its before-state).
+    let newest = c
+        .log(Some(1), None)
+        .unwrap_or_else(|e| panic!("{ctx}: log: {e}"));
+    let newest = newest
+        .first()
+        .unwrap_or_else(|| panic!("{ctx}: the log is empty"));
+    let plan = c
+        .plan_undo(UndoTarget::Id(newest.id))
+        .unwrap_or_else(|e| panic!("{ctx}: plan_undo: {e}"));
+    assert!(
+        plan.conflicts.is_empty() && plan.unchanged.is_empty(),
+        "{ctx}: the newest record ({} {}) does not describe the collection: conflicts {:?}, back to before {:?}",
+        newest.id,
+        newest.command,
+        plan.conflicts,
+        plan.unchanged
+    );
     c.close().unwrap_or_else(|e| panic!("{ctx}: close: {e}"));
     let got = snapshot(sim);
     assert!(
@@ -480,6 +530,16 @@ fn update_of_three_artifacts_survives_power_loss_at_every_call() {
 #[test]
 fn remove_survives_power_loss_at_every_call() {
     run("remove");
+}
+
+#[test]
+fn undo_of_an_update_survives_power_loss_at_every_call() {
+    run("undo-update");
+}
+
+#[test]
+fn redo_of_a_removal_survives_power_loss_at_every_call() {
+    run("redo-remove");
 }
 
 #[test]

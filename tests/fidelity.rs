@@ -302,11 +302,13 @@ fn links_are_recorded_by_snapshots_and_restored_by_rollback() {
     let src = moded_skill(&sb, "tool");
     sb.run(&["add", "skill", s(&src)]).ok();
     let with_links = tree(&coll);
-    // `remove` takes a snapshot that records the links; rollback brings them back.
-    sb.run(&["remove", "tool"]).ok().stdout_has("Snapshot 1");
+    // `remove`'s record keeps the links; undo brings them back.
+    sb.run(&["remove", "tool"])
+        .ok()
+        .stdout_has("Recorded as 2 in the operation log");
     assert!(!coll.join("skills/tool").exists());
-    sb.run(&ROLLBACK_1).ok();
-    assert_same_tree(&with_links, &tree(&coll), "remove, then rollback");
+    sb.run(&["undo", "--yes"]).ok();
+    assert_same_tree(&with_links, &tree(&coll), "remove, then undo");
     sb.run(&["verify"]).ok();
     // A link's target changed by hand, and one added: both restored exactly.
     sb.run(&["snapshot"]).ok();
@@ -357,14 +359,8 @@ fn a_link_leaving_the_artifact_is_reported_kept_in_snapshots_and_never_lost() {
         "outside\n",
         "nothing written through a link"
     );
-    let id: String = out
-        .split("Snapshot ")
-        .nth(1)
-        .expect("the update names its snapshot")
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    sb.run(&["rollback", &id, "--yes"]).ok();
+    assert!(out.contains("in the operation log"), "{out}");
+    sb.run(&["undo", "--yes"]).ok();
     assert_same_tree(
         &sub(&held, "skills/my-skill"),
         &sub(&tree(&coll), "skills/my-skill"),
@@ -470,18 +466,11 @@ fn read_only_directories_for_a_user_who_is_not_root() {
     sb.run_as_nobody(&["rollback", "1", "--yes"]).ok();
     assert_same_tree(&v1, &tree(&coll), "set-dir-mode after the change inside");
 
-    let removed = sb.run_as_nobody(&["remove", "tool"]);
-    removed.ok();
-    let id: String = removed
-        .stdout
-        .split("Snapshot ")
-        .nth(1)
-        .expect("remove names its snapshot")
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    sb.run_as_nobody(&["rollback", &id, "--yes"]).ok();
-    assert_same_tree(&v1, &tree(&coll), "remove, then rollback");
+    sb.run_as_nobody(&["remove", "tool"])
+        .ok()
+        .stdout_has("in the operation log");
+    sb.run_as_nobody(&["undo", "--yes"]).ok();
+    assert_same_tree(&v1, &tree(&coll), "remove, then undo");
     assert!(
         fs::read_dir(state_dir(&coll).join("staging"))
             .unwrap()

@@ -150,16 +150,35 @@ fn generated(n: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// `[settings] skillwal-log-keep = 1`: the operation log keeps its newest record only, so
+/// that what an older record kept can be freed.
+fn keep_one_log_record(home: &Path) {
+    let config = home.join("config.toml");
+    let text = read(&config).replace("[settings]\n", "[settings]\nskillwal-log-keep = 1\n");
+    assert!(text.contains("skillwal-log-keep = 1"), "{text}");
+    fs::write(&config, text).unwrap();
+}
+
+/// A change that pushes the newest record out of a log keeping one: a command `filler-N`
+/// added.
+fn push_out_the_log(sb: &Sandbox, home: &Path, n: u32) {
+    let f = sb.file_source(&format!("filler-{n}.md"), "filler");
+    let home = s(home);
+    sb.run(&["--home", home, "add", "command", s(&f)]).ok();
+}
+
 const BIG: usize = 2 * 1024 * 1024;
 const SKILL_MD: &str =
     "---\nname: big\ndescription: A large skill\n---\nline 1\nline 2\nline 3\nline 4\nline 5\n";
 
-/// A ~2 MiB skill updated once, every snapshot deleted: gc keeps one copy (the current
-/// base), frees the superseded one, and the kept base still serves a merge.
+/// A ~2 MiB skill updated once, the update's record out of the operation log: gc keeps one
+/// copy (the current base), frees the superseded one, and the kept base still serves a
+/// merge.
 #[test]
 fn gc_keeps_one_copy_of_a_large_skill_updated_once() {
     let sb = Sandbox::new();
     sb.run(&["init"]).ok();
+    keep_one_log_record(&sb.home);
     let coll = sb.coll();
     let src = sb.src.join("big");
     write(&src.join("SKILL.md"), SKILL_MD);
@@ -170,17 +189,22 @@ fn gc_keeps_one_copy_of_a_large_skill_updated_once() {
     fs::write(src.join("data.bin"), &v2).unwrap();
     sb.run(&["update", "big", "--strategy", "upstream"])
         .ok()
-        .stdout_has("Snapshot 1 holds the state before");
+        .stdout_has("Recorded as 2 in the operation log");
     let key2 = lock_keys(&coll).into_iter().next().unwrap().2;
     let (h1, h2) = (blake3::hash(&v1).to_hex(), blake3::hash(&v2).to_hex());
-    let (before, store_before) = (object_bytes(&coll), dir_bytes(&store(&coll)));
+    let before = object_bytes(&coll);
     assert!(before > 2 * BIG as u64, "two copies before gc: {before}");
-    sb.run(&["snapshot", "delete", "1"]).ok();
+    // While the update's record is in the log, it keeps the version before it (gc frees
+    // only what the add's record, pushed out by the update's, kept).
+    sb.run(&["gc"]).ok();
+    assert!(object(&coll, &h1).exists());
+    push_out_the_log(&sb, &sb.home, 1);
+    let (before, store_before) = (object_bytes(&coll), dir_bytes(&store(&coll)));
 
     let r = sb.run(&["--json", "gc"]).ok().json();
     let (after, store_after) = (object_bytes(&coll), dir_bytes(&store(&coll)));
     eprintln!(
-        "FIGURES gc of a {BIG}-byte skill updated once, every snapshot deleted: objects {before} B before, {after} B after; whole store {store_before} B before, {store_after} B after; {r}"
+        "FIGURES gc of a {BIG}-byte skill updated once, its record out of the log: objects {before} B before, {after} B after; whole store {store_before} B before, {store_after} B after; {r}"
     );
     assert!(
         after > BIG as u64 && after < BIG as u64 + 64 * 1024,
@@ -192,7 +216,10 @@ fn gc_keeps_one_copy_of_a_large_skill_updated_once() {
         "{r}"
     );
     assert_eq!(r["gc"]["bases_removed"], 1, "{r}");
-    assert_eq!(r["gc"]["bases_kept"], 1, "{r}");
+    assert_eq!(
+        r["gc"]["bases_kept"], 2,
+        "big's current base and filler-1's: {r}"
+    );
     assert!(!object(&coll, &h1).exists(), "the superseded copy is freed");
     assert!(!base(&coll, "skill", "big", &key1).exists());
     check_base(&coll, "skill", "big", &key2, "current base");
@@ -218,10 +245,11 @@ fn gc_keeps_one_copy_of_a_large_skill_updated_once() {
     );
 }
 
-/// Three artifacts at v1, updated to v2 (automatic snapshot 1: v1), to v3 (snapshot 2: v2),
-/// then snapshot 3 (v3) taken by hand and snapshot 1 deleted: the v1 bases are needed by
-/// nothing. Returns the sandbox, the collection, the trees at snapshots 2 and 3, and the
-/// bases that must stay.
+/// Three artifacts at v1, with an operation log that keeps one record, updated to v2
+/// (snapshot 1 taken by hand), then to v3 (snapshot 2): the v1 bases are needed by nothing
+/// (the only record left is the update to v3, whose lock changes name v2 and v3). Returns
+/// the sandbox, the collection, the trees at snapshots 1 and 2, and the bases that must
+/// stay.
 struct Fixture {
     sb: Sandbox,
     coll: PathBuf,
@@ -233,23 +261,26 @@ struct Fixture {
 fn fixture() -> Fixture {
     let sb = Sandbox::new();
     let coll = sb.three_artifacts();
+    keep_one_log_record(&sb.home);
     let v1 = lock_keys(&coll);
     sb.change_sources("v2");
     sb.run(&["update", "--all", "--strategy", "upstream"]).ok();
+    sb.run(&["snapshot", "-m", "v2"])
+        .ok()
+        .stdout_has("Snapshot 1 taken");
     let (at2, v2) = (tree(&coll), lock_keys(&coll));
     sb.change_sources("v3");
     sb.run(&["update", "--all", "--strategy", "upstream"]).ok();
     sb.run(&["snapshot", "-m", "v3"])
         .ok()
-        .stdout_has("Snapshot 3 taken");
-    sb.run(&["snapshot", "delete", "1"]).ok();
+        .stdout_has("Snapshot 2 taken");
     let (at3, v3) = (tree(&coll), lock_keys(&coll));
     let needed: BTreeSet<_> = v2.union(&v3).cloned().collect();
     assert_eq!(bases(&coll).len(), 9);
     Fixture {
         sb,
         coll,
-        at: [(2, at2), (3, at3)],
+        at: [(1, at2), (2, at3)],
         needed,
         unneeded: v1,
     }
@@ -316,8 +347,8 @@ fn sigkill_at_every_call_of_a_gc_that_frees_bases_keeps_snapshots_and_needed_bas
 fn gc_deletes_nothing_when_a_snapshot_lock_cannot_be_read_or_parsed() {
     let fx = fixture();
     let (sb, coll) = (&fx.sb, &fx.coll);
-    // Damaged: the lock object of snapshot 2 (the v2 lock, in no other snapshot).
-    let lock2 = lock_object(sb, coll, 2);
+    // Damaged: the lock object of snapshot 1 (the v2 lock, in no other snapshot).
+    let lock2 = lock_object(sb, coll, 1);
     let obj = object(coll, &lock2);
     let good = fs::read(&obj).unwrap();
     chmod(&obj, 0o644);
@@ -325,7 +356,7 @@ fn gc_deletes_nothing_when_a_snapshot_lock_cannot_be_read_or_parsed() {
     let before = tree_all(coll);
     sb.run(&["gc"])
         .code(1)
-        .stderr_has("collection.lock of snapshot 2 cannot be read or parsed")
+        .stderr_has("collection.lock of snapshot 1 cannot be read or parsed")
         .stderr_has("gc deleted nothing")
         .stderr_has(s(&obj));
     assert_same_tree(&before, &tree_all(coll), "gc with a damaged snapshot lock");
@@ -362,8 +393,8 @@ fn gc_deletes_nothing_when_a_snapshot_lock_cannot_be_read_or_parsed() {
         ),
     )
     .unwrap();
-    // The import is a manual snapshot (the rollback takes an automatic one of the state
-    // before); reading the restored lock back fails, so the lock is put back by hand.
+    // The import is a manual snapshot; reading the restored lock back fails, so the lock
+    // is put back by hand.
     let _ = sb.run(&["rollback", "20261125-230953-565434", "--yes"]);
     fs::write(coll.join("collection.lock"), good_lock).unwrap();
     let ids = sb.run(&["--json", "snapshot", "list"]).ok().json();
@@ -414,8 +445,8 @@ fn lock_object(sb: &Sandbox, coll: &Path, id: u64) -> String {
 }
 
 /// The Python tool removes an artifact (its lock entry goes; skillwal's bases stay): gc
-/// keeps the bases a snapshot's lock names — a rollback to that snapshot and a merge then
-/// work — and frees each once no retained snapshot's lock names it.
+/// keeps the bases a snapshot's lock or a record of the operation log names — a rollback
+/// to that snapshot and a merge then work — and frees each once nothing retained names it.
 #[test]
 fn bases_of_an_artifact_the_python_tool_removed() {
     let Some(skillmeat) = tool::skillmeat_or_skip("gc_bases") else {
@@ -425,6 +456,7 @@ fn bases_of_an_artifact_the_python_tool_removed() {
     let both = tool::Both { sb: &sb, skillmeat };
     let coll = both.coll();
     both.sw(&["init"]).ok();
+    keep_one_log_record(&both.home());
     let src = sb.src.join("doomed");
     write(&src.join("SKILL.md"), &SKILL_MD.replace("big", "doomed"));
     fs::write(src.join("data.bin"), generated(64 * 1024, 7)).unwrap();
@@ -433,31 +465,35 @@ fn bases_of_an_artifact_the_python_tool_removed() {
     let h1 = key(&coll);
     append(&src.join("SKILL.md"), "v2\n");
     both.sw(&["update", "doomed", "--strategy", "upstream"])
-        .ok(); // snapshot 1: h1
+        .ok(); // record 2: h1 -> h2
     let h2 = key(&coll);
-    both.sw(&["snapshot", "-m", "doomed at v2"]).ok(); // snapshot 2: h2
+    both.sw(&["snapshot", "-m", "doomed at v2"]).ok(); // snapshot 1: h2
     let at2 = tree(&coll);
     both.py(&["remove", "doomed", "--force"]);
     assert!(lock_keys(&coll).is_empty());
 
     let kept = |keys: &[&str], what: &str| {
         let want: BTreeSet<String> = keys.iter().map(|k| format!("skill/doomed/{k}")).collect();
-        assert_eq!(bases(&coll), want, "{what}");
+        let doomed: BTreeSet<String> = bases(&coll)
+            .into_iter()
+            .filter(|b| b.starts_with("skill/doomed/"))
+            .collect();
+        assert_eq!(doomed, want, "{what}");
         for k in keys {
             check_base(&coll, "skill", "doomed", k, what);
         }
     };
     both.sw(&["gc"]).ok();
-    kept(&[&h1, &h2], "both named by a snapshot");
-    both.sw(&["snapshot", "delete", "1"]).ok();
+    kept(&[&h1, &h2], "h1 named by record 2, h2 by it and snapshot 1");
+    push_out_the_log(&sb, &both.home(), 1);
     both.sw(&["gc"])
         .ok()
         .stdout_has("and 1 bases no lock needs");
-    kept(&[&h2], "v2 named by snapshot 2");
+    kept(&[&h2], "v2 named by snapshot 1");
 
-    // Back to snapshot 2, then a merge against the kept base.
-    both.sw(&["rollback", "2", "--yes"]).ok(); // snapshot 3: without doomed
-    assert_same_tree(&at2, &tree(&coll), "rollback 2");
+    // Back to snapshot 1, then a merge against the kept base.
+    both.sw(&["rollback", "1", "--yes"]).ok();
+    assert_same_tree(&at2, &tree(&coll), "rollback 1");
     let md = coll.join("skills/doomed/SKILL.md");
     fs::write(&md, read(&md).replace("line 5", "line 5, edited here")).unwrap();
     write(
@@ -466,7 +502,7 @@ fn bases_of_an_artifact_the_python_tool_removed() {
     );
     both.sw(&["update", "doomed", "--strategy", "merge"])
         .ok()
-        .stdout_has("merged with the local modifications"); // snapshot 4: h2
+        .stdout_has("merged with the local modifications"); // its record: h2 -> h3
     let merged = read(&md);
     assert!(
         merged.contains("edited here") && merged.contains("line 1, upstream"),
@@ -476,13 +512,15 @@ fn bases_of_an_artifact_the_python_tool_removed() {
 
     both.py(&["remove", "doomed", "--force"]);
     both.sw(&["gc"]).ok();
-    kept(&[&h2], "v3 is named by no lock; v2 by snapshots 2 and 4");
-    for id in ["2", "3", "4"] {
-        both.sw(&["snapshot", "delete", id]).ok();
-    }
+    kept(
+        &[&h2, &h3],
+        "both named by the merge's record, v2 by snapshot 1 too",
+    );
+    both.sw(&["snapshot", "delete", "1"]).ok();
+    push_out_the_log(&sb, &both.home(), 2);
     let r = both.sw(&["--json", "gc"]).ok().json();
-    assert_eq!(r["gc"]["bases_removed"], 1, "{r}");
-    assert!(bases(&coll).is_empty());
+    assert_eq!(r["gc"]["bases_removed"], 2, "{r}");
+    kept(&[], "nothing names doomed any more");
     assert!(
         !store(&coll).join("bases/skill/doomed").exists(),
         "its directory goes too"

@@ -159,8 +159,8 @@ fn conflicts_are_marked_reported_by_path_and_exit_4() {
     let both = read(&sk.join("both.txt"));
     assert!(both.contains("<<<<<<<") && both.contains("ours\n") && both.contains("theirs\n"));
     assert!(read(&coll.join("commands/c.md")).contains(">>>>>>> upstream"));
-    // The automatic snapshot taken by the update undoes it in one step.
-    sb.run(&["rollback", "1", "--yes"]).ok();
+    // The update's record in the operation log undoes it in one step.
+    sb.run(&["undo", "--yes"]).ok();
     assert!(!read(&sk.join("SKILL.md")).contains("<<<<<<<"));
     assert!(!sk.join("data.bin.theirs").exists());
 }

@@ -1275,12 +1275,20 @@ fn python_snapshot_is_listed_and_restored_by_skillwal() {
     assert!(!out.stderr.contains("copy of .skillwal/"), "{}", out.stderr);
     assert_eq!(snapshot(&c), at_snapshot, "the tarball's files, exactly");
     // skillwal's own directory is its own, not the tarball's: its snapshots grew by the
-    // imported one and the automatic one of the state before.
+    // imported one, and its operation log by the rollback's record.
     let after = w.sw_json(&["snapshot", "list"]);
     assert_eq!(
         after["snapshots"].as_array().unwrap().len(),
-        snapshots_before + 2,
+        snapshots_before + 1,
         "{after}"
+    );
+    let newest = w.sw_json(&["log", "-n", "1"]);
+    assert!(
+        newest["records"][0]["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("rollback to snapshot"),
+        "{newest}"
     );
     w.sw(&["verify"]).expect(0);
     w.sw(&["journal", "verify"]).expect(0);
@@ -1336,7 +1344,7 @@ fn state_of(c: &Path) -> PathBuf {
 }
 
 /// A Python snapshot and rollback in the middle of skillwal's history: skillwal's snapshots
-/// (manual and automatic) all stay, new ones get new ids, and nothing of skillwal's is in the
+/// and its operation log all stay, new snapshots get new ids, and nothing of skillwal's is in the
 /// collection directory or in the Python tool's tarballs. A read-only skillwal command on a
 /// Python collection writes nothing into it and creates no journal.
 #[test]
@@ -1373,7 +1381,8 @@ fn python_rollback_neither_erases_nor_rewinds_skillwal_history() {
         .expect(0);
     w.sw(&["snapshot", "-m", "two"]).expect(0);
     let before_rollback = w.sw_snapshots();
-    assert_eq!(before_rollback, [(1, false), (2, true), (3, false)]);
+    assert_eq!(before_rollback, [(1, false), (2, false)]);
+    let log_before = w.sw_json(&["log"]);
 
     let out = w.skillmeat_yes(py, &["rollback", &py_id, "-y"]);
     out.expect(0);
@@ -1384,14 +1393,19 @@ fn python_rollback_neither_erases_nor_rewinds_skillwal_history() {
         before_rollback,
         "snapshots erased or rewound"
     );
+    assert_eq!(
+        w.sw_json(&["log"])["records"],
+        log_before["records"],
+        "the operation log erased or rewound"
+    );
     w.sw(&["snapshot", "-m", "three"]).expect(0);
     assert_eq!(
         w.sw_snapshots().last(),
-        Some(&(4, false)),
+        Some(&(3, false)),
         "an id was reused"
     );
     // And skillwal rolls back to its own snapshot from before the Python rollback.
-    w.sw(&["rollback", "3", "--yes"]).expect(0);
+    w.sw(&["rollback", "2", "--yes"]).expect(0);
     assert!(read(&c.join("commands/review.md")).contains("v2"));
     w.sw(&["verify"]).expect(0);
 }

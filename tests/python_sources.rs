@@ -166,8 +166,8 @@ fn skillwal_artifacts_stay_updatable_after_python_rewrites_the_manifest() {
             .contains("has no source skillwal can update from")
     );
     assert!(
-        v["snapshot"]["snapshot"]["id"].is_u64(),
-        "one transaction, one snapshot: {v:#}"
+        v["record"]["id"].is_u64(),
+        "one transaction, one record: {v:#}"
     );
     assert_current(&sb, &coll, &repo, "update --all");
     assert_eq!(read(&coll.join("skills/pyskill/SKILL.md")), py_copy);

@@ -50,6 +50,18 @@ fn snapshot_ids(sb: &Sandbox, coll: &Path) -> Vec<(u64, bool)> {
         .collect()
 }
 
+/// The command of the newest record of the operation log of the collection at `coll`.
+fn newest_record(sb: &Sandbox, coll: &Path) -> String {
+    let v = sb
+        .run_in(coll, &[], &["--json", "log", "-n", "1"])
+        .ok()
+        .json();
+    v["records"][0]["command"]
+        .as_str()
+        .expect("a record")
+        .to_string()
+}
+
 /// A collection with snapshot 1 taken, then changed in every way a rollback must undo: an
 /// update of all three artifacts (files changed and added), a local edit, an artifact
 /// removed, a new file. Returns the sandbox, the collection, the tree at snapshot 1 and the
@@ -71,11 +83,11 @@ fn rollback_fixture() -> RollbackFixture {
     sb.change_sources("v2");
     sb.run(&["update", "--all", "--strategy", "upstream"])
         .ok()
-        .stdout_has("Snapshot 2 holds the state before");
+        .stdout_has("Recorded as 4 in the operation log");
     append(&coll.join("skills/my-skill/docs/notes.txt"), "local edit\n");
     sb.run(&["remove", "helper"])
         .ok()
-        .stdout_has("Snapshot 3 holds the state before");
+        .stdout_has("Recorded as 5 in the operation log");
     write(
         &coll.join("skills/my-skill/extra.txt"),
         "not in the snapshot\n",
@@ -192,10 +204,11 @@ fn snapshot_list_show_delete_in_text_and_json() {
 }
 
 #[test]
-fn update_remove_and_rollback_take_automatic_snapshots_and_rollback_restores_exactly() {
+fn rollback_restores_exactly_and_undo_reverses_it() {
     let fx = rollback_fixture();
     let (sb, coll) = (&fx.sb, &fx.coll);
-    assert_eq!(snapshot_ids(sb, coll), [(1, false), (2, true), (3, true)]);
+    // `update` and `remove` took no snapshot: their safety net is the operation log.
+    assert_eq!(snapshot_ids(sb, coll), [(1, false)]);
     // Files the rollback does not need to write keep their inode (not rewritten).
     let untouched = coll.join("skills/my-skill/scripts/run.sh");
     let ino = |p: &Path| std::os::unix::fs::MetadataExt::ino(&fs::metadata(p).expect("stat"));
@@ -208,7 +221,7 @@ fn update_remove_and_rollback_take_automatic_snapshots_and_rollback_restores_exa
         out.contains("Rolled") && out.contains("back to snapshot 1"),
         "{out}"
     );
-    assert!(out.contains("Snapshot 4 holds the state before"), "{out}");
+    assert!(out.contains("Recorded as 6 in the operation log"), "{out}");
     assert_same_tree(&fx.at_snapshot, &tree(coll), "after rollback 1");
     assert_eq!(
         ino(&untouched),
@@ -218,17 +231,20 @@ fn update_remove_and_rollback_take_automatic_snapshots_and_rollback_restores_exa
     assert_ne!(ino(&changed), changed_before);
     sb.run(&["verify"]).ok();
 
-    // Rolling back the rollback (automatic snapshot 4) gives the state before it.
-    sb.run(&["--json", "rollback", "4", "--yes"]).ok();
-    assert_same_tree(&fx.now, &tree(coll), "after rollback 4");
-    // A rollback to the state the collection is in writes nothing (no snapshot either).
-    let again = sb.run(&["--json", "rollback", "4", "--yes"]).ok().json();
+    // Undoing the rollback (its record, 6) gives the state before it.
+    sb.run(&["undo", "--yes"])
+        .ok()
+        .stdout_has("Undid record 6 (rollback to snapshot 1)");
+    assert_same_tree(&fx.now, &tree(coll), "after undoing the rollback");
+    // A rollback to the state the collection is in writes nothing (no record either).
+    sb.run(&["rollback", "1", "--yes"]).ok();
+    let again = sb.run(&["--json", "rollback", "1", "--yes"]).ok().json();
     assert_eq!(
         again["rollback"]["changes"].as_array().map(Vec::len),
         Some(0)
     );
-    assert!(again["rollback"]["before"].is_null());
-    assert_eq!(snapshot_ids(sb, coll).len(), 5);
+    assert!(again["rollback"]["record"].is_null());
+    assert_eq!(snapshot_ids(sb, coll), [(1, false)]);
 }
 
 #[test]
@@ -349,29 +365,34 @@ fn a_snapshot_reads_only_the_files_that_changed_since_the_last() {
 }
 
 #[test]
-fn retention_keeps_the_newest_automatic_snapshots_and_every_manual_one() {
+fn updates_take_no_automatic_snapshot_and_the_log_keeps_each_change() {
     let sb = Sandbox::new();
     let coll = sb.three_artifacts();
-    let config = sb.home.join("config.toml");
-    let text = read(&config).replace("[settings]\n", "[settings]\nskillwal-snapshot-keep = 2\n");
-    fs::write(&config, text).expect("config");
     sb.run(&["snapshot", "-m", "manual"]).ok();
+    let mut states = vec![tree(&coll)];
     for tag in ["v2", "v3", "v4"] {
         sb.change_sources(tag);
         sb.run(&["update", "--all", "--strategy", "upstream"]).ok();
+        states.push(tree(&coll));
     }
-    // 1 manual; automatic 2, 3, 4 of which 2 was dropped by the update taking 4.
-    assert_eq!(snapshot_ids(&sb, &coll), [(1, false), (3, true), (4, true)]);
-    // A bad value is refused with the line, nothing changed.
-    let text = read(&config).replace("skillwal-snapshot-keep = 2", "skillwal-snapshot-keep = 0");
-    fs::write(&config, text).expect("config");
-    sb.change_sources("v5");
-    let before = tree_all(&coll);
-    sb.run(&["update", "--all", "--strategy", "upstream"])
-        .code(1)
-        .stderr_has("skillwal-snapshot-keep")
-        .stderr_has("positive integer");
-    assert_eq!(tree_all(&coll), before);
+    assert_eq!(snapshot_ids(&sb, &coll), [(1, false)]);
+    // Each update is one record; undoing them walks back through every state exactly.
+    for expected in states.iter().rev().skip(1) {
+        sb.run(&["undo", "--yes"]).ok();
+        assert_same_tree(expected, &tree(&coll), "undo of an update");
+    }
+}
+
+/// Stores objects that nothing keeps: a file written by hand (never changed through
+/// skillwal, so no record of the operation log names it) recorded by a snapshot, then the
+/// file and the snapshot deleted.
+fn leave_unreachable_objects(sb: &Sandbox, coll: &Path) {
+    let by_hand = coll.join("skills/my-skill/by-hand.bin");
+    fs::write(&by_hand, vec![7u8; 20_000]).expect("write");
+    let v = sb.run(&["--json", "snapshot", "-m", "tmp"]).ok().json();
+    let id = v["snapshot"]["snapshot"]["id"].as_u64().expect("id");
+    fs::remove_file(&by_hand).expect("rm");
+    sb.run(&["snapshot", "delete", &id.to_string()]).ok();
 }
 
 #[test]
@@ -380,10 +401,8 @@ fn gc_removes_only_unreachable_objects() {
     let (sb, coll) = (&fx.sb, &fx.coll);
     let r = sb.run(&["--json", "gc"]).ok().json();
     assert_eq!(r["gc"]["removed"], 0, "every object is reachable: {r}");
+    leave_unreachable_objects(sb, coll);
     let all = objects(coll).len();
-    // Snapshot 2 and 3 hold states nothing else refers to.
-    sb.run(&["snapshot", "delete", "2"]).ok();
-    sb.run(&["snapshot", "delete", "3"]).ok();
     let r = sb.run(&["--json", "gc"]).ok().json();
     let removed = r["gc"]["removed"].as_u64().expect("removed") as usize;
     assert!(removed > 0, "{r}");
@@ -495,14 +514,18 @@ fn sigkill_at_every_call_of_a_rollback_leaves_before_or_the_snapshot() {
             State::Before => before += 1,
             State::After => {
                 after += 1;
-                // Committed: the automatic snapshot of the state before exists with it.
-                let ids = snapshot_ids(sb, &w);
-                assert_eq!(ids.last(), Some(&(4, true)), "kill at {n}: {ids:?}");
+                // Committed: the operation log's record of it exists with it.
+                assert_eq!(
+                    newest_record(sb, &w),
+                    "rollback to snapshot 1",
+                    "kill at {n}"
+                );
             }
         }
         if state == State::Before {
-            assert_eq!(snapshot_ids(sb, &w).len(), 3, "kill at {n}");
+            assert_eq!(newest_record(sb, &w), "remove agent helper", "kill at {n}");
         }
+        assert_eq!(snapshot_ids(sb, &w), [(1, false)], "kill at {n}");
         // And the interrupted rollback can be run again to the end.
         if n % 7 == 0 {
             sb.run_in(&w, &[], &ROLLBACK_1).ok();
@@ -657,13 +680,13 @@ fn sigkill_at_every_call_of_a_snapshot_leaves_none_or_a_complete_one() {
             "a snapshot changed files"
         );
         let ids = snapshot_ids(sb, &w);
-        if ids.len() == 3 {
+        if ids.len() == 1 {
             none += 1;
         } else {
-            assert_eq!(ids.last(), Some(&(4, false)), "kill at {n}");
+            assert_eq!(ids.last(), Some(&(2, false)), "kill at {n}");
             complete += 1;
             sb.run_in(&w, &[], &ROLLBACK_1).ok();
-            sb.run_in(&w, &[], &["rollback", "4", "--yes"]).ok();
+            sb.run_in(&w, &[], &["rollback", "2", "--yes"]).ok();
             assert_eq!(fx.state(&w, "rollback to the new snapshot"), State::Before);
         }
         if done {
@@ -682,8 +705,7 @@ fn sigkill_at_every_call_of_a_snapshot_leaves_none_or_a_complete_one() {
 fn sigkill_at_every_call_of_gc_keeps_every_remaining_snapshot_restorable() {
     let fx = rollback_fixture();
     let sb = &fx.sb;
-    sb.run(&["snapshot", "delete", "2"]).ok();
-    sb.run(&["snapshot", "delete", "3"]).ok();
+    leave_unreachable_objects(sb, &fx.coll);
     let mut n = 1;
     loop {
         assert!(n < 2000, "gc was always killed");
@@ -939,9 +961,13 @@ fn a_skillmeat_tarball_is_listed_and_restored_through_the_journal() {
     );
     assert_ne!(journal_before.len(), 0);
     sb.run(&["verify"]).ok();
-    // The restore went through the journal as one transaction with an automatic snapshot.
+    // The restore went through the journal as one transaction with its log record.
     let ids = snapshot_ids(&sb, &coll);
-    assert_eq!(ids.last().map(|s| s.1), Some(true), "{ids:?}");
+    let imported = ids.last().expect("the imported snapshot").0;
+    assert_eq!(
+        newest_record(&sb, &coll),
+        format!("rollback to snapshot {imported}")
+    );
     // Unknown ids and --collection-dir are refused, nothing changed.
     let before = tree_all(&coll);
     sb.run(&["rollback", "20991231-000000-000000", "--yes"])

@@ -227,7 +227,7 @@ pub enum Command {
         #[arg(long, value_name = "ID")]
         profile: Option<String>,
         /// Also when the collection's copy changed since the deploy (its changes are
-        /// replaced; the automatic snapshot keeps them)
+        /// replaced; the operation log's record keeps them: `skillwal undo` brings them back)
         #[arg(long)]
         overwrite: bool,
     },
@@ -262,6 +262,40 @@ pub enum Command {
     Rollback {
         /// Snapshot id (`snapshot list`)
         id: String,
+        /// Do not ask (required without a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// The operation log: what each change did, newest first (`log show ID`: one record)
+    #[command(args_conflicts_with_subcommands = true)]
+    Log {
+        /// Only the records that changed this artifact (`log -- show` for one named "show")
+        name: Option<String>,
+        /// Only artifacts of this type
+        #[arg(long = "type", value_enum, requires = "name")]
+        r#type: Option<TypeArg>,
+        /// At most N records
+        #[arg(short = 'n', value_name = "N")]
+        limit: Option<usize>,
+        #[command(subcommand)]
+        command: Option<LogCommand>,
+    },
+    /// Undo a change (the last one still in effect by default) in a new transaction; paths changed since are conflicts, and nothing changes
+    Undo {
+        /// Record id (`skillwal log`) [default: the last change not undone]
+        id: Option<String>,
+        /// Overwrite paths changed since the record (the undo's own record keeps what they held)
+        #[arg(long)]
+        force: bool,
+        /// Do not ask (required without a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Undo the last undo (repeat to walk forward again)
+    Redo {
+        /// Overwrite paths changed since the undo (its own record keeps what they held)
+        #[arg(long)]
+        force: bool,
         /// Do not ask (required without a terminal)
         #[arg(long)]
         yes: bool,
@@ -311,6 +345,18 @@ pub enum SnapshotCommand {
     Show { id: String },
     /// Delete a snapshot (its objects go at the next `gc`)
     Delete { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// What one record changed, file by file
+    Show {
+        /// Record id (`skillwal log`)
+        id: String,
+        /// With the unified diff of each text file
+        #[arg(long)]
+        diff: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

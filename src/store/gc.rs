@@ -67,6 +67,16 @@ pub(crate) fn reachable(store: &Store, bases: &[BaseId]) -> Result<HashSet<Hash>
     for s in list_snapshots(store)? {
         roots.push((s.root_hash().expect("validated"), true));
     }
+    for id in super::log::list_ids(store)? {
+        let rel = format!("{}/{id}", super::log::log_rel());
+        let Some(r) = super::log::get(store, id)? else {
+            return Err(StoreError::BadRef {
+                path: store.abs(&rel),
+                reason: "it went while gc was reading the log".into(),
+            });
+        };
+        roots.extend(super::log::roots(&r));
+    }
     for (group, name, key) in bases {
         if let Some(b) = get_base(store, group, name, key)? {
             roots.push((b.hash().expect("validated"), b.is_tree()));

@@ -13,6 +13,7 @@
 
 pub mod capture;
 pub mod gc;
+pub mod log;
 pub(crate) mod object;
 pub(crate) mod reader;
 pub mod refs;
@@ -117,6 +118,8 @@ pub struct Store {
     layout: Layout,
     /// Where long work (a capture's hashing, `gc`) reports its progress.
     progress: Arc<dyn Progress>,
+    /// How many records the operation log keeps ([`log::LOG_KEEP`] unless set).
+    log_keep: u64,
 }
 
 /// Relative path of the store directory.
@@ -138,7 +141,19 @@ impl Store {
             fs,
             layout: layout.clone(),
             progress: Arc::new(crate::progress::Silent),
+            log_keep: log::LOG_KEEP,
         }
+    }
+
+    /// Keeps the newest `keep` records of the operation log (at least 1) from now on: the
+    /// transaction that writes a record deletes those that fall out (store-spec.md §4.5).
+    pub fn set_log_keep(&mut self, keep: u64) {
+        self.log_keep = keep.max(1);
+    }
+
+    /// How many records the operation log keeps.
+    pub fn log_keep(&self) -> u64 {
+        self.log_keep
     }
 
     /// Reports the progress of long work to `progress` from now on.

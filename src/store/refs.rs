@@ -233,20 +233,16 @@ pub(crate) fn next_id(store: &Store, existing: &[SnapshotRef]) -> Result<u64> {
 pub(crate) struct StagedSnapshot {
     pub snapshot: SnapshotRef,
     pub new_objects: usize,
-    /// Automatic snapshots deleted by retention.
-    pub pruned: Vec<u64>,
 }
 
-/// Stages the snapshot of `cap`: its missing objects, its reference and the counter; for an
-/// automatic snapshot with `keep` set, also deletes the oldest automatic snapshots beyond
-/// the newest `keep` (this one included).
+/// Stages the snapshot of `cap` (taken by hand, `automatic` false: no skillwal takes
+/// automatic ones any more, store-spec.md §4.1): its missing objects, its reference and the
+/// counter.
 pub(crate) fn stage_snapshot(
     w: &mut Writer<'_>,
     t: &mut Transaction<'_>,
     cap: &Captured,
-    automatic: bool,
     message: &str,
-    keep: Option<usize>,
 ) -> Result<StagedSnapshot> {
     let store = w.store;
     let existing = list_snapshots(store)?;
@@ -260,7 +256,7 @@ pub(crate) fn stage_snapshot(
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0),
-        automatic,
+        automatic: false,
         message: message.to_string(),
         root: hex(&cap.root),
         files: cap.files,
@@ -269,24 +265,9 @@ pub(crate) fn stage_snapshot(
     let json = serde_json::to_vec_pretty(&snapshot).expect("a snapshot serializes");
     w.put_ref(t, &snapshot_rel(id), &json)?;
     w.put_ref(t, &counter_rel(), format!("{}\n", id + 1).as_bytes())?;
-    let mut pruned = Vec::new();
-    if automatic && let Some(keep) = keep {
-        let autos: Vec<u64> = existing
-            .iter()
-            .filter(|s| s.automatic)
-            .map(|s| s.id)
-            .collect();
-        // `keep` counts the new one.
-        let excess = (autos.len() + 1).saturating_sub(keep.max(1));
-        for id in autos.into_iter().take(excess) {
-            t.delete_file(&snapshot_rel(id))?;
-            pruned.push(id);
-        }
-    }
     Ok(StagedSnapshot {
         snapshot,
         new_objects,
-        pruned,
     })
 }
 

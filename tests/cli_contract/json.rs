@@ -16,7 +16,7 @@ const COMMON: [&str; 3] = ["collection", "collection_dir", "recovered"];
 const SCHEMA: &[(&str, &[&str])] = &[
     ("init", &["config", "path"]),
     ("add", &["added"]),
-    ("remove", &["removed", "snapshot"]),
+    ("remove", &["removed", "record"]),
     (
         "copy",
         &[
@@ -24,7 +24,8 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "content_hash",
             "base_copied",
             "transaction_across",
-            "snapshot",
+            "record",
+            "destination_record",
         ],
     ),
     (
@@ -34,10 +35,11 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "content_hash",
             "base_copied",
             "transaction_across",
-            "snapshot",
+            "record",
+            "destination_record",
         ],
     ),
-    ("update", &["updates", "snapshot", "not_updated"]),
+    ("update", &["updates", "record", "not_updated"]),
     (
         "update --collections",
         &["collections", "transaction_across"],
@@ -79,7 +81,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
         "update --deploy",
         &[
             "updates",
-            "snapshot",
+            "record",
             "not_updated",
             "deployments",
             "transaction_across",
@@ -98,6 +100,9 @@ const SCHEMA: &[(&str, &[&str])] = &[
         &["rollback", "skillmeat_snapshot", "extracted", "imported"],
     ),
     ("gc", &["gc"]),
+    ("log", &["records"]),
+    ("log show", &["record", "files"]),
+    ("undo", &["undo"]),
     (
         "journal inspect",
         &[
@@ -311,7 +316,8 @@ fn copy_and_move_json() {
         .json();
     check("copy", &v);
     names_the_collection(&v, "default", &coll);
-    assert!(v["transaction_across"].is_null() && v["snapshot"].is_null());
+    assert!(v["transaction_across"].is_null() && v["destination_record"].is_null());
+    assert!(v["record"]["id"].is_u64(), "{v}");
     let v = sb
         .run(&["--json", "-c", "work", "move", "review", "--to", "default"])
         .code(1)
@@ -335,7 +341,8 @@ fn copy_and_move_json() {
         "{v}"
     );
     assert_eq!(v["moved"]["name"], "review");
-    assert!(v["snapshot"]["snapshot"]["id"].is_u64(), "{v}");
+    assert!(v["record"]["id"].is_u64(), "{v}");
+    assert!(v["destination_record"]["id"].is_u64(), "{v}");
 }
 
 #[test]
@@ -380,7 +387,7 @@ fn update_across_collections_json() {
     assert_eq!(rows[1]["collection"], "work");
     for r in rows {
         assert_eq!(r["updates"][0]["action"], "updated", "{v}");
-        assert!(r["snapshot"]["snapshot"]["id"].is_u64(), "{v}");
+        assert!(r["record"]["id"].is_u64(), "{v}");
     }
     assert_eq!(
         v["transaction_across"].as_str().map(str::len),
@@ -431,6 +438,24 @@ fn snapshot_commands_json() {
     let v = sb.run(&["--json", "gc"]).ok().json();
     check("gc", &v);
     names_the_collection(&v, "default", &coll);
+}
+
+#[test]
+fn history_commands_json() {
+    let (sb, coll) = three();
+    let v = sb.run(&["--json", "log"]).ok().json();
+    check("log", &v);
+    names_the_collection(&v, "default", &coll);
+    let v = sb
+        .run(&["--json", "log", "show", "1", "--diff"])
+        .ok()
+        .json();
+    check("log show", &v);
+    let v = sb.run(&["--json", "undo", "--yes"]).ok().json();
+    check("undo", &v);
+    names_the_collection(&v, "default", &coll);
+    let v = sb.run(&["--json", "redo", "--yes"]).ok().json();
+    check("undo", &v);
 }
 
 #[test]

@@ -167,8 +167,8 @@ fn merge_and_overwrite_in_one_update() {
         .count();
     let overwritten = files.iter().filter(|(p, src)| read(p) == read(src)).count();
     assert_eq!((merged, overwritten), (1, 1), "{shown}");
-    // The snapshot before the update is one, taken by its one transaction.
-    let (code, shown) = on_a_terminal(&sb, "snapshot list", "");
+    // The update is one record of the operation log, written by its one transaction.
+    let (code, shown) = on_a_terminal(&sb, "log", "");
     assert_eq!(code, Some(0), "{shown}");
-    assert_eq!(shown.matches("before update").count(), 1, "{shown}");
+    assert_eq!(shown.matches("update ").count(), 1, "{shown}");
 }

@@ -1,6 +1,6 @@
 //! The commands on artifacts: add, remove, copy, move, diff (`update` has its own file).
 
-use super::{destination, find, open, open_for_reading, open_two, open_writable, target};
+use super::{destination, find, open, open_for_reading, open_two, target};
 use crate::cli::args::Global;
 use crate::cli::exit::{Exit, UsageError};
 use crate::cli::output::Output;
@@ -176,11 +176,11 @@ pub fn remove(
     out: &Output,
 ) -> Result<Exit> {
     let t = target(g, out)?;
-    let mut c = open_writable(&t, g, out)?;
+    let mut c = open(&t, g, out)?;
     let a = find(&c, name, ty)?;
-    let snap = c.remove(&a.name, a.artifact_type, keep_files)?;
+    let record = c.remove(&a.name, a.artifact_type, keep_files)?;
     c.close()?;
-    out.removed(&a.name, a.artifact_type, keep_files, &snap)?;
+    out.removed(&a.name, a.artifact_type, keep_files, record.as_ref())?;
     Ok(Exit::Ok)
 }
 

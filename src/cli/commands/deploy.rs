@@ -45,6 +45,7 @@ fn open_with_project(
     };
     let ((mut c, creport), (p, preport)) = opened?;
     c.set_progress(out.reporter());
+    c.set_log_retention(log_keep(t)?);
     out.recovered(&t.dir, &creport);
     out.recovered(project, &preport);
     Ok((c, p))
@@ -73,6 +74,7 @@ pub(super) fn open_with_projects(
     };
     let ((mut c, creport), projects, gone) = opened?;
     c.set_progress(out.reporter());
+    c.set_log_retention(log_keep(t)?);
     out.recovered(&t.dir, &creport);
     let mut all = Vec::with_capacity(projects.len());
     for (p, report) in projects {
@@ -282,10 +284,8 @@ pub fn pull(
         profiles_named(&[id.to_owned()])?;
     }
     let t = target(g, out)?;
-    let keep = snapshot_keep(&t)?;
     let project = project_dir(project)?;
     let (mut c, mut p) = open_with_project(&t, &project, g, out)?;
-    c.set_snapshot_retention(keep);
     let a = find(&c, name, only)?;
     let outcome = c.pull(&mut p, &a.name, a.artifact_type, profile, overwrite)?;
     p.close()?;

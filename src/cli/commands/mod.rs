@@ -5,6 +5,7 @@
 mod artifacts;
 mod collection;
 mod deploy;
+mod history;
 mod journal;
 mod prompt;
 mod reference;
@@ -12,7 +13,7 @@ mod snapshots;
 mod update;
 
 use super::advice::NotFoundNear;
-use super::args::{Cli, Command, Global, JournalCommand, TypeArg};
+use super::args::{Cli, Command, Global, JournalCommand, LogCommand, TypeArg};
 use super::exit::{Exit, UsageError};
 use super::output::{self, Output};
 use anyhow::{Context, Result, anyhow};
@@ -148,6 +149,19 @@ fn is_read_only(e: &CollectionError) -> bool {
     matches!(code, Some(c) if c == rustix::io::Errno::ROFS.raw_os_error() || c == rustix::io::Errno::ACCESS.raw_os_error() || c == rustix::io::Errno::PERM.raw_os_error())
 }
 
+/// How many records the operation log keeps: `[settings] skillwal-log-keep` in
+/// `config.toml`, else the default.
+fn log_keep(t: &Target) -> Result<u64> {
+    let configured = match &t.home {
+        Some(h) => match h.read_config()? {
+            Some(c) => c.config()?.log_keep,
+            None => None,
+        },
+        None => None,
+    };
+    Ok(configured.unwrap_or(skillwal::store::log::LOG_KEEP))
+}
+
 /// Opens the collection for writing, recovering first; waits for another holder unless
 /// `--no-wait`, telling the user it waits.
 fn open(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
@@ -165,6 +179,7 @@ fn open(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
     };
     let (mut c, report) = opened?;
     c.set_progress(out.reporter());
+    c.set_log_retention(log_keep(t)?);
     out.recovered(&t.dir, &report);
     if let Some(stale) = c.stale_state() {
         out.stale_state(stale);
@@ -186,7 +201,7 @@ fn open_two(
         ))
         .into());
     }
-    let keep = snapshot_keep(first)?;
+    let keep = log_keep(first)?;
     let mut both = open_many(&[first.dir.as_path(), second], keep, g, out)?;
     let second = both.pop().expect("two opened");
     let first = both.pop().expect("two opened");
@@ -196,9 +211,9 @@ fn open_two(
 /// Opens collections for a command that changes several, locked in their identities'
 /// order (never in the order named, so two commands naming them in opposite orders never
 /// wait for each other); waits for another process unless `--no-wait`, saying so, as
-/// [`open`] does. Returns them in the order of `dirs`, each keeping `keep` automatic
-/// snapshots. Naming one collection twice is a usage error.
-fn open_many(dirs: &[&Path], keep: usize, g: &Global, out: &Output) -> Result<Vec<Collection>> {
+/// [`open`] does. Returns them in the order of `dirs`, each keeping `keep` records in its
+/// operation log. Naming one collection twice is a usage error.
+fn open_many(dirs: &[&Path], keep: u64, g: &Global, out: &Output) -> Result<Vec<Collection>> {
     for (i, d) in dirs.iter().enumerate() {
         if dirs[..i].contains(d) {
             return Err(UsageError(format!("{} is named twice", d.display())).into());
@@ -219,7 +234,7 @@ fn open_many(dirs: &[&Path], keep: usize, g: &Global, out: &Output) -> Result<Ve
     let mut all = Vec::with_capacity(dirs.len());
     for ((mut c, report), dir) in opened.into_iter().zip(dirs) {
         c.set_progress(out.reporter());
-        c.set_snapshot_retention(keep);
+        c.set_log_retention(keep);
         out.recovered(dir, &report);
         if let Some(stale) = c.stale_state() {
             out.stale_state(stale);
@@ -257,30 +272,6 @@ fn open_for_reading(t: &Target, g: &Global, out: &Output) -> Result<Collection> 
             Err(e) => Err(e),
         },
     }
-}
-
-/// How many automatic snapshots to keep: `[settings] skillwal-snapshot-keep` in
-/// `config.toml`, else the default.
-fn snapshot_keep(t: &Target) -> Result<usize> {
-    let configured = match &t.home {
-        Some(h) => match h.read_config()? {
-            Some(c) => c.config()?.snapshot_keep,
-            None => None,
-        },
-        None => None,
-    };
-    Ok(configured.map_or(
-        skillwal::skillmeat::collection::DEFAULT_SNAPSHOT_KEEP,
-        |n| n.min(usize::MAX as u64) as usize,
-    ))
-}
-
-/// [`open`] for a command that may take an automatic snapshot: applies the retention.
-fn open_writable(t: &Target, g: &Global, out: &Output) -> Result<Collection> {
-    let keep = snapshot_keep(t)?;
-    let mut c = open(t, g, out)?;
-    c.set_snapshot_retention(keep);
-    Ok(c)
 }
 
 /// The one artifact called `name` (of type `ty`), like [`Collection::find`]; when there is
@@ -457,6 +448,19 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
         }
         Command::Rollback { id, yes } => snapshots::rollback(g, id, *yes, out),
         Command::Gc => snapshots::gc(g, out),
+        Command::Log {
+            name,
+            r#type,
+            limit,
+            command,
+        } => match command {
+            None => history::log(g, name.as_deref(), *r#type, *limit, out),
+            Some(LogCommand::Show { id, diff }) => history::show(g, id, *diff, out),
+        },
+        Command::Undo { id, force, yes } => {
+            history::undo(g, id.as_deref(), false, *force, *yes, out)
+        }
+        Command::Redo { force, yes } => history::undo(g, None, true, *force, *yes, out),
         Command::Demo { keep } => super::demo::run(*keep, out),
         Command::Completions { shell } => {
             out.bytes(&reference::completions(*shell))?;

@@ -1,6 +1,6 @@
 //! The snapshot commands: snapshot (take, list, show, delete), rollback, gc.
 
-use super::{Target, confirm, interactive, open, open_for_reading, open_writable, target};
+use super::{Target, confirm, interactive, open, open_for_reading, target};
 use crate::cli::args::{Global, SnapshotCommand};
 use crate::cli::exit::{Exit, UsageError};
 use crate::cli::output::Output;
@@ -78,7 +78,7 @@ fn find_py_snapshot(t: &Target, id: &str) -> Result<py_snapshot::PySnapshot> {
 
 fn rollback_skillmeat(t: &Target, g: &Global, id: &str, yes: bool, out: &Output) -> Result<Exit> {
     let py = find_py_snapshot(t, id)?;
-    let mut c = open_writable(t, g, out)?;
+    let mut c = open(t, g, out)?;
     if !yes
         && !confirm(
             &format!(
@@ -107,7 +107,7 @@ pub fn rollback(g: &Global, id: &str, yes: bool, out: &Output) -> Result<Exit> {
     }
     let id = parse_snapshot_id(id)?;
     let t = target(g, out)?;
-    let mut c = open_writable(&t, g, out)?;
+    let mut c = open(&t, g, out)?;
     if !yes {
         let refusal = format!(
             "rollback replaces the collection's files with snapshot {id}; without a terminal to confirm, pass --yes (nothing was changed)"

@@ -2,7 +2,7 @@
 //! in several at once, in one transaction across them (wal-spec.md §14).
 
 use super::artifacts::{fetch, no_source};
-use super::{Target, destination, done, find, open_many, open_writable, snapshot_keep, target};
+use super::{Target, destination, done, find, open, open_many, target};
 use crate::cli::advice::SaysUnchanged;
 use crate::cli::args::{Global, StrategyArg};
 use crate::cli::exit::{Exit, UsageError};
@@ -91,7 +91,7 @@ pub fn update(g: &Global, a: &UpdateArgs, out: &Output) -> Result<Exit> {
     }
     let t = target(g, out)?;
     let strategy = strategy(a.strategy, t.home.as_ref())?;
-    let mut c = open_writable(&t, g, out)?;
+    let mut c = open(&t, g, out)?;
     let artifacts = chosen(&c, a.names, a.all, a.only)?;
     let mut fetches = Fetches::default();
     let (inputs, not_updated) = fetches.fetch_all(&c, &artifacts, a.all, out)?;
@@ -115,14 +115,12 @@ pub fn update(g: &Global, a: &UpdateArgs, out: &Output) -> Result<Exit> {
 fn update_deploying(g: &Global, a: &UpdateArgs, out: &Output) -> Result<Exit> {
     let t = target(g, out)?;
     let strategy = strategy(a.strategy, t.home.as_ref())?;
-    let keep = snapshot_keep(&t)?;
     let fs = super::file_system()?;
     let mut attempts = 0;
     let (mut c, mut projects, gone) = loop {
         let listed = Collection::registered_projects_of(&fs, &t.dir)?;
-        let (mut c, projects, gone) = super::deploy::open_with_projects(&t, &listed, g, out)?;
+        let (c, projects, gone) = super::deploy::open_with_projects(&t, &listed, g, out)?;
         if c.registered_projects()? == listed || attempts == 3 {
-            c.set_snapshot_retention(keep);
             break (c, projects, gone);
         }
         attempts += 1;
@@ -202,11 +200,8 @@ fn collections(g: &Global, a: &UpdateArgs) -> Result<(Home, Vec<Target>)> {
 fn update_across(g: &Global, a: &UpdateArgs, out: &Output) -> Result<Exit> {
     let (home, mut targets) = collections(g, a)?;
     let strategy = strategy(a.strategy, Some(&home))?;
-    let keep = match targets.first() {
-        Some(t) => snapshot_keep(t)?,
-        None => unreachable!("collections() returns at least one"),
-    };
     let dirs: Vec<&std::path::Path> = targets.iter().map(|t| t.dir.as_path()).collect();
+    let keep = super::log_keep(&targets[0])?;
     let mut opened = open_many(&dirs, keep, g, out)?;
     // What to update in each collection; with --all-collections, the collections holding
     // none of the named artifacts drop out.
@@ -249,13 +244,13 @@ fn update_across(g: &Global, a: &UpdateArgs, out: &Output) -> Result<Exit> {
         c.close()?;
     }
     let mut rows = Vec::with_capacity(shown.len());
-    for (i, (outcomes, snapshot)) in shown.iter().zip(updated.collections) {
+    for (i, (outcomes, record)) in shown.iter().zip(updated.collections) {
         let t = &mut targets[*i];
         rows.push(CollectionUpdate {
             collection: std::mem::take(&mut t.name),
             dir: std::mem::take(&mut t.dir),
             updates: outcomes,
-            snapshot,
+            record,
             not_updated: std::mem::take(&mut inputs[*i].1),
         });
     }

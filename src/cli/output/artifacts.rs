@@ -4,7 +4,7 @@ use super::{Output, Printed, note_line, short};
 use serde::Serialize;
 use serde_json::json;
 use skillwal::skillmeat::collection::{
-    SnapshotOutcome, Transfer, TransferOutcome, UpdateAction, UpdateOutcome,
+    Recorded, Transfer, TransferOutcome, UpdateAction, UpdateOutcome,
 };
 use skillwal::skillmeat::threeway::FileDiff;
 use skillwal::skillmeat::{Artifact, ArtifactType, LockEntry};
@@ -48,31 +48,18 @@ pub struct CollectionUpdate {
     #[serde(rename = "collection_dir")]
     pub dir: PathBuf,
     pub updates: Vec<UpdateOutcome>,
-    /// The automatic snapshot taken before, when the collection changed.
-    pub snapshot: Option<SnapshotOutcome>,
+    /// The operation log's record of the change, when the collection changed.
+    pub record: Option<Recorded>,
     pub not_updated: Vec<NotUpdated>,
 }
 
-/// The line saying which automatic snapshot a command took (and what retention dropped).
-pub(super) fn auto_snapshot_line(w: &mut dyn Write, s: &SnapshotOutcome) -> io::Result<()> {
-    let pruned = if s.pruned.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; older automatic snapshots deleted by retention: {}",
-            s.pruned
-                .iter()
-                .map(u64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
+/// The line naming the operation log's record of a change (its safety net).
+pub(super) fn record_line(w: &mut dyn Write, r: &Recorded) -> io::Result<()> {
     writeln!(
         w,
-        "Snapshot {} holds the state before (`skillwal rollback {}` restores it){pruned}",
-        s.snapshot.id, s.snapshot.id
-    )?;
-    skipped_lines(w, &s.skipped)
+        "Recorded as {} in the operation log (`skillwal undo {}` reverses it)",
+        r.id, r.id
+    )
 }
 
 /// A note on stderr for each special file a snapshot skipped (after what `w` holds).
@@ -155,12 +142,12 @@ impl Output {
         name: &str,
         ty: ArtifactType,
         keep_files: bool,
-        snap: &SnapshotOutcome,
+        record: Option<&Recorded>,
     ) -> Printed {
         if self.json {
             return self.json(json!({
                 "removed": {"name": name, "type": ty.as_str(), "files_kept": keep_files},
-                "snapshot": snap,
+                "record": record,
             }));
         }
         self.text(|w| {
@@ -172,7 +159,7 @@ impl Output {
             } else {
                 writeln!(w, "Removed {ty} {name}")?;
             }
-            auto_snapshot_line(w, snap)
+            record.map_or(Ok(()), |r| record_line(w, r))
         })
     }
 
@@ -194,7 +181,8 @@ impl Output {
                 "content_hash": o.content_hash,
                 "base_copied": o.base_copied,
                 "transaction_across": o.across,
-                "snapshot": o.snapshot,
+                "record": o.record,
+                "destination_record": o.destination_record,
             }));
         }
         self.text(|w| {
@@ -216,29 +204,26 @@ impl Output {
                     "  its files differ from its last update, so no merge base was copied: a later `update --strategy merge` there cannot merge"
                 )?;
             }
-            match &o.snapshot {
-                Some(snap) => auto_snapshot_line(w, snap),
-                None => Ok(()),
-            }
+            o.record.as_ref().map_or(Ok(()), |r| record_line(w, r))
         })
     }
 
     pub fn updated(
         &self,
         outcomes: &[UpdateOutcome],
-        snap: Option<&SnapshotOutcome>,
+        record: Option<&Recorded>,
         not_updated: &[NotUpdated],
     ) -> Printed {
         if self.json {
             return self
-                .json(json!({"updates": outcomes, "snapshot": snap, "not_updated": not_updated}));
+                .json(json!({"updates": outcomes, "record": record, "not_updated": not_updated}));
         }
         for o in outcomes {
             ignored_note(&o.ty, &o.name, &o.ignored);
         }
         self.text(|w| {
-            if let Some(s) = snap {
-                auto_snapshot_line(w, s)?;
+            if let Some(r) = record {
+                record_line(w, r)?;
             }
             outcome_lines(w, outcomes)?;
             let n = outcomes
@@ -266,7 +251,7 @@ impl Output {
         let conflicts: usize = outcomes.iter().map(|o| o.conflicts.len()).sum();
         if conflicts > 0 {
             note_line(&format!(
-                "skillwal: the update is done, with {conflicts} merge conflict(s) to resolve by hand (exit code 4); `skillwal rollback` to the automatic snapshot above undoes it"
+                "skillwal: the update is done, with {conflicts} merge conflict(s) to resolve by hand (exit code 4); `skillwal undo` undoes it"
             ));
         }
         Ok(())
@@ -277,7 +262,7 @@ impl Output {
     pub fn updated_deploying(
         &self,
         outcomes: &[UpdateOutcome],
-        snap: Option<&SnapshotOutcome>,
+        record: Option<&Recorded>,
         not_updated: &[NotUpdated],
         pushed: &[skillwal::skillmeat::collection::Pushed],
         across: Option<&str>,
@@ -285,13 +270,13 @@ impl Output {
         if self.json {
             return self.json(json!({
                 "updates": outcomes,
-                "snapshot": snap,
+                "record": record,
                 "not_updated": not_updated,
                 "deployments": pushed,
                 "transaction_across": across,
             }));
         }
-        self.updated(outcomes, snap, not_updated)?;
+        self.updated(outcomes, record, not_updated)?;
         self.text(|w| {
             for p in pushed {
                 let what = match p.action {
@@ -341,8 +326,8 @@ impl Output {
             for r in rows {
                 writeln!(w, "{} ({}):", r.collection, r.dir.display())?;
                 let mut lines = Vec::new();
-                if let Some(s) = &r.snapshot {
-                    auto_snapshot_line(&mut lines, s)?;
+                if let Some(rec) = &r.record {
+                    record_line(&mut lines, rec)?;
                 }
                 outcome_lines(&mut lines, &r.updates)?;
                 for n in &r.not_updated {
@@ -356,7 +341,7 @@ impl Output {
                     writeln!(w, "  {line}")?;
                 }
             }
-            let changed = rows.iter().filter(|r| r.snapshot.is_some()).count();
+            let changed = rows.iter().filter(|r| r.record.is_some()).count();
             match across {
                 Some(id) => writeln!(
                     w,
@@ -380,7 +365,7 @@ impl Output {
             .sum();
         if conflicts > 0 {
             note_line(&format!(
-                "skillwal: the update is done, with {conflicts} merge conflict(s) to resolve by hand (exit code 4); `skillwal rollback` to each collection's automatic snapshot above undoes it"
+                "skillwal: the update is done, with {conflicts} merge conflict(s) to resolve by hand (exit code 4); `skillwal undo` in each collection undoes it"
             ));
         }
         Ok(())

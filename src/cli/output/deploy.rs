@@ -224,8 +224,8 @@ impl Output {
         self.text(|w| {
             match o.action {
                 "pulled" => {
-                    if let Some(s) = &o.snapshot {
-                        super::artifacts::auto_snapshot_line(w, s)?;
+                    if let Some(r) = &o.record {
+                        super::artifacts::record_line(w, r)?;
                     }
                     writeln!(
                         w,

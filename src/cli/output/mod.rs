@@ -11,6 +11,7 @@
 mod artifacts;
 mod collection;
 mod deploy;
+mod history;
 mod journal;
 mod snapshots;
 

@@ -1,6 +1,6 @@
 //! Output of the snapshot commands: snapshot (take, list, show, delete), rollback, gc.
 
-use super::artifacts::{auto_snapshot_line, skipped_lines};
+use super::artifacts::{record_line, skipped_lines};
 use super::{Output, Printed, note_line, when};
 use serde_json::json;
 use skillwal::skillmeat::collection::{RollbackOutcome, SnapshotOutcome};
@@ -116,10 +116,7 @@ fn rolled_back_text(w: &mut dyn Write, dir: &Path, r: &RollbackOutcome) -> io::R
         r.target.id,
         r.changes.len()
     )?;
-    match &r.before {
-        Some(b) => auto_snapshot_line(w, b),
-        None => Ok(()),
-    }
+    r.record.as_ref().map_or(Ok(()), |rec| record_line(w, rec))
 }
 
 impl Output {

@@ -21,8 +21,8 @@ use super::ops::Op;
 use super::session::{Applied, Session};
 use crate::error::{Error, IoContext, Result};
 use crate::journal::format::{
-    FORMAT_VERSION, FORMAT_VERSION_MULTI_ROOT, FORMAT_VERSION_RUN, Header, Kind, Record,
-    encode_payload, run_salt,
+    FORMAT_VERSION, FORMAT_VERSION_MULTI_ROOT, FORMAT_VERSION_RUN, FieldChange, Header, Kind,
+    Record, encode_payload, run_salt,
 };
 use crate::journal::writer::TxnWriter;
 use crate::limits::LABEL_BYTES_MAX;
@@ -48,6 +48,8 @@ pub struct Transaction<'e> {
     session: &'e mut Session,
     writer: TxnWriter,
     ops: Vec<Op>,
+    /// The field changes recorded by [`Transaction::record_diff`], by document.
+    diffs: Vec<(String, Vec<FieldChange>)>,
     inline_bytes: u64,
     /// Directories whose entries for durable staged content must be synced before commit.
     sync_before_commit: BTreeSet<PathBuf>,
@@ -138,6 +140,7 @@ impl<'e> Transaction<'e> {
             session,
             writer,
             ops: Vec::new(),
+            diffs: Vec::new(),
             inline_bytes: 0,
             sync_before_commit: BTreeSet::new(),
             broken: None,

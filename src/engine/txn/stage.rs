@@ -361,6 +361,31 @@ impl<'e> Transaction<'e> {
             };
             self.append(&rec, None)?;
         }
+        let document = cut(document, DIFF_NAME_BYTES_MAX);
+        match self.diffs.iter_mut().find(|(d, _)| *d == document) {
+            Some((_, all)) => all.extend_from_slice(changes),
+            None => self.diffs.push((document, changes.to_vec())),
+        }
         Ok(())
+    }
+
+    /// The operations staged so far, in order (what the store's operation log records).
+    pub(crate) fn staged_ops(&self) -> &[Op] {
+        &self.ops
+    }
+
+    /// The field changes recorded so far, by document, in the order first recorded.
+    pub(crate) fn staged_diffs(&self) -> &[(String, Vec<FieldChange>)] {
+        &self.diffs
+    }
+
+    /// The permission bits of the directory `path` as this transaction found it (`None`
+    /// when it is not a directory or not there).
+    pub(crate) fn dir_mode_now(&self, path: &str) -> Result<Option<u32>> {
+        let path = RelPath::new(path)?;
+        Ok(self
+            .current(&path)?
+            .filter(|m| m.kind == FileKind::Dir)
+            .map(|m| m.mode))
     }
 }

@@ -67,7 +67,7 @@ pub enum EntryKind {
 }
 
 /// One field that a transaction changes in the manifest or the lock (engine-opaque text).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldChange {
     /// What the field belongs to, e.g. `my-skill::skill` or `collection`.
     pub item: String,

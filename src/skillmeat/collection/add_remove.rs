@@ -23,7 +23,8 @@ impl Collection {
         }
         let type_dir_exists = self.kind(&self.dir.join(ty.dir_name()))? == Some(FileKind::Dir);
         let now = now_timestamp();
-        let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("add {ty} {name}"))?;
+        let label = format!("add {ty} {name}");
+        let mut t = writable(&mut self.engine, &self.dir)?.begin(&label)?;
         let mut docs = self.docs.edit();
         if !type_dir_exists {
             t.create_dir(ty.dir_name(), 0o755)?;
@@ -65,6 +66,7 @@ impl Collection {
         stage_base(&self.store, &mut w, &mut t, ty, name, &hash, fetched)?;
         let source = source_ref(&artifact, fetched);
         stage_source(&self.store, &mut w, &mut t, ty, name, &source)?;
+        stage_log(&mut w, &mut t, &label)?;
         docs.commit(t)?;
         Ok(entry)
     }
@@ -72,14 +74,14 @@ impl Collection {
     /// Removes an artifact: its files (unless `keep_files`), its manifest entry and its
     /// lock entry, in one transaction. Missing files are fine.
     ///
-    /// An automatic snapshot of the collection before the removal is part of the same
-    /// transaction; it is returned.
+    /// The operation log's record of the removal is part of the same transaction; it is
+    /// returned (`undo` brings the artifact back with it).
     pub fn remove(
         &mut self,
         name: &str,
         ty: ArtifactType,
         keep_files: bool,
-    ) -> Result<SnapshotOutcome> {
+    ) -> Result<Option<Recorded>> {
         if !self.docs.manifest.contains_artifact(name, ty) {
             return Err(CollectionError::NotFound {
                 name: name.to_string(),
@@ -96,7 +98,6 @@ impl Collection {
                 path: abs,
             });
         }
-        let cap = capture_now(&self.store, &self.dir, self.engine.is_some())?;
         let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("remove {ty} {name}"))?;
         let mut docs = self.docs.edit();
         let removal = Removal {
@@ -104,20 +105,11 @@ impl Collection {
             ty,
             rel: &rel,
             on_disk,
-            snapshot_message: format!("before remove {ty} {name}"),
+            command: format!("remove {ty} {name}"),
         };
-        let snap = stage_removal(
-            &self.store,
-            &mut docs,
-            &mut t,
-            &removal,
-            &cap,
-            self.snapshot_keep,
-            &now,
-        )?;
+        let record = stage_removal(&self.store, &mut docs, &mut t, &removal, &now)?;
         docs.commit(t)?;
-        cap.save_stat_cache(&self.store, true);
-        Ok(snap)
+        Ok(record)
     }
 }
 
@@ -129,22 +121,19 @@ pub(super) struct Removal<'a> {
     pub rel: &'a str,
     /// What is at `rel` and goes; `None` when the files stay (or are missing).
     pub on_disk: Option<FileKind>,
-    /// The message of the automatic snapshot taken before.
-    pub snapshot_message: String,
+    /// What the user asked for (the log record's command).
+    pub command: String,
 }
 
-/// Stages `r` in `t`: its manifest and lock entries removed, its files deleted, the
-/// automatic snapshot `cap` of the state before (retention `keep`), its bases and source
-/// reference dropped. Returns the snapshot.
+/// Stages `r` in `t`: its manifest and lock entries removed, its files deleted, its bases
+/// and source reference dropped, and last the operation log's record (returned).
 pub(super) fn stage_removal(
     store: &Store,
     docs: &mut Edit<'_>,
     t: &mut Transaction<'_>,
     r: &Removal<'_>,
-    cap: &Captured,
-    keep: usize,
     now: &str,
-) -> Result<SnapshotOutcome> {
+) -> Result<Option<Recorded>> {
     docs.manifest.remove_artifact(r.name, r.ty)?;
     docs.manifest.set_updated(now);
     if docs.lock.contains_entry(r.name, r.ty) {
@@ -157,8 +146,7 @@ pub(super) fn stage_removal(
     }
     docs.stage(t)?;
     let mut w = Writer::new(store);
-    let snap = stage_auto_snapshot(&mut w, t, cap, &r.snapshot_message, keep)?;
     refs::stage_delete_bases(store, t, r.ty.as_str(), r.name)?;
     refs::stage_delete_source(store, t, r.ty.as_str(), r.name)?;
-    Ok(snap)
+    stage_log(&mut w, t, &r.command)
 }

@@ -234,7 +234,7 @@ pub enum CollectionError {
         name: String,
     },
     /// `pull` met a collection copy changed since the deploy, as the project's was.
-    #[error("{ty} {name} changed in the collection too since it was deployed to {}: pulling would lose the collection's changes, so nothing was changed; use --overwrite to replace them (the automatic snapshot keeps them)", path.display())]
+    #[error("{ty} {name} changed in the collection too since it was deployed to {}: pulling would lose the collection's changes, so nothing was changed; use --overwrite to replace them (the operation log's record keeps them)", path.display())]
     PullConflict {
         /// The artifact.
         name: String,
@@ -253,6 +253,33 @@ pub enum CollectionError {
         ty: ArtifactType,
         /// The project copy.
         path: PathBuf,
+    },
+    /// `show`, `undo` of a record the log does not hold.
+    #[error("no record {id} in the operation log{}", match newest { Some(n) => format!(" (its newest is {n}; `skillwal log` lists them)"), None => " (it is empty)".into() })]
+    NotInLog {
+        /// The id asked for.
+        id: u64,
+        /// The newest record's id, if any.
+        newest: Option<u64>,
+    },
+    /// `undo` with no change in effect in the log.
+    #[error("nothing to undo: the operation log holds no change that is not undone already")]
+    NothingToUndo,
+    /// `redo` with no undo to reverse.
+    #[error("nothing to redo: {}", match after { Some(id) => format!("no undo is in effect since record {id}, a change (an undo can be redone until the next change)"), None => "the operation log holds no undo in effect".into() })]
+    NothingToRedo {
+        /// The change found first, if any.
+        after: Option<u64>,
+    },
+    /// `undo` of a record some of whose paths changed since.
+    #[error("undo of {id} ({command}) would overwrite {} changed since: {}; nothing was changed; use --force to overwrite them (the undo's own record keeps what they hold)", if conflicts.len() == 1 { "1 path".to_string() } else { format!("{} paths", conflicts.len()) }, conflicts.iter().map(|c| format!("{} (now {}, not what {id} left)", c.path, c.found)).collect::<Vec<_>>().join(", "))]
+    UndoConflict {
+        /// The record.
+        id: u64,
+        /// Its command.
+        command: String,
+        /// The paths changed since.
+        conflicts: Vec<crate::store::log::Conflict>,
     },
     /// A profile id skillwal does not know.
     #[error("unknown profile {id:?} (known: {known})")]

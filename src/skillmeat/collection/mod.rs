@@ -21,6 +21,7 @@ mod content;
 pub mod deploy;
 mod documents;
 mod error;
+mod history;
 mod pull;
 mod push;
 mod queries;
@@ -36,16 +37,18 @@ pub use deploy::{
 };
 pub use documents::DOCUMENT_BYTES_MAX;
 pub use error::{CollectionError, Result};
+pub use history::{Recorded, RecordedFile, ShownRecord, UndoOutcome, UndoTarget};
 pub use pull::PullOutcome;
 pub use push::{Pushed, UpdatedDeploying};
 pub use queries::{ArtifactStatus, FileState, VerifyReport};
-pub use snapshots::{DEFAULT_SNAPSHOT_KEEP, RollbackOutcome, SnapshotOutcome, parse_snapshot_id};
+pub use snapshots::{RollbackOutcome, SnapshotOutcome, parse_snapshot_id};
 pub use transfer::{Transfer, TransferOutcome};
 pub use update::{Answer, Strategy, UpdateAction, UpdateInput, UpdateOutcome, UpdatedAcross};
 
 use content::*;
 use documents::*;
 use error::io;
+use history::stage_log;
 use snapshots::*;
 use sources::*;
 
@@ -96,8 +99,6 @@ pub struct Collection {
     docs: Documents,
     /// The content-addressed store in `.skillwal/store/` (snapshots, bases).
     store: Store,
-    /// How many automatic snapshots to keep (the newest ones).
-    snapshot_keep: usize,
     /// A stale copy of skillwal's state found inside the collection (ignored; reported).
     stale: Option<super::state::Stale>,
 }
@@ -158,7 +159,6 @@ impl Collection {
                 dir: dir.to_path_buf(),
                 docs,
                 store,
-                snapshot_keep: DEFAULT_SNAPSHOT_KEEP,
                 stale: location.stale,
             },
             report,
@@ -213,7 +213,6 @@ impl Collection {
                 modes: (0o644, 0o644),
             },
             store,
-            snapshot_keep: DEFAULT_SNAPSHOT_KEEP,
             stale: location.stale,
         })
     }
@@ -235,7 +234,6 @@ impl Collection {
             docs: read_docs(fs.as_ref(), dir)?,
             store: Store::new(fs.clone(), &location.layout),
             fs,
-            snapshot_keep: DEFAULT_SNAPSHOT_KEEP,
             stale: location.stale,
         })
     }

@@ -5,7 +5,7 @@
 //! between identical copies; a crash between its steps leaves a stale lock hash.
 //!
 //! The collection's part: the artifact's files replaced with the project's copy (bytes,
-//! modes, links), the manifest's `updated`, and an automatic snapshot of the state before.
+//! modes, links), the manifest's `updated`, and the operation log's record of the change.
 //! Its lock entry is left as it is: the lock records what was fetched from the artifact's
 //! source, and the pulled files are changes on top of it — so `status` shows them as local
 //! modifications and the next `update` asks, merges or keeps them (its strategy) instead of
@@ -38,8 +38,8 @@ pub struct PullOutcome {
     pub action: &'static str,
     /// SkillMeat's hash of the copy, as the record now says.
     pub content_hash: String,
-    /// The collection's automatic snapshot before the pull.
-    pub snapshot: Option<SnapshotOutcome>,
+    /// The collection's operation log record of the pull (`undo` reverses it there).
+    pub record: Option<Recorded>,
     /// The identity of the transaction across the collection and the project.
     pub transaction_across: Option<String>,
 }
@@ -145,7 +145,7 @@ impl Collection {
             path: dest_rel.clone(),
             action: "unchanged",
             content_hash: project_hash.clone(),
-            snapshot: None,
+            record: None,
             transaction_across: None,
         };
         let record_write = ProjectWrite {
@@ -194,14 +194,12 @@ impl Collection {
             });
         }
         let now = now_timestamp();
-        let cap = capture_now(&self.store, &self.dir, true)?;
         let label = format!("pull {ty} {name} from {}", pdir.display());
         let Collection {
             engine,
             dir,
             docs,
             store,
-            snapshot_keep,
             ..
         } = self;
         let engines = vec![writable(engine, dir)?, project.engine()];
@@ -210,14 +208,6 @@ impl Collection {
         let pulled = stage_content(t.part(0), &rel, &theirs, store.progress())?;
         edit.manifest.set_updated(&now);
         edit.stage(t.part(0))?;
-        let mut w = Writer::new(store);
-        let snapshot = stage_auto_snapshot(
-            &mut w,
-            t.part(0),
-            &cap,
-            &format!("before {label}"),
-            *snapshot_keep,
-        )?;
         if pulled != fetched_hash(&theirs)? {
             // The copy changed while it was staged: not what was judged.
             return Err(CollectionError::SourceChanged {
@@ -233,13 +223,14 @@ impl Collection {
             &mut trackings,
             store,
         )?;
+        let mut w = Writer::new(store);
+        let record = stage_log(&mut w, t.part(0), &label)?;
         outcome.transaction_across = Some(t.global_id());
         t.commit()?;
         edit.committed_elsewhere();
         drop(locks);
-        cap.save_stat_cache(store, true);
         outcome.action = "pulled";
-        outcome.snapshot = Some(snapshot);
+        outcome.record = record;
         Ok(outcome)
     }
 }

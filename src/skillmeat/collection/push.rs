@@ -306,7 +306,7 @@ impl Collection {
             return Ok(UpdatedDeploying { updated, pushed });
         }
         if roots == 1 && collection_writes {
-            updated.collections[0].1 = Some(self.commit_update(&plans)?);
+            updated.collections[0].1 = self.commit_update(&plans)?;
             return Ok(UpdatedDeploying { updated, pushed });
         }
         // Everything a project's part writes, per project that changes.
@@ -339,17 +339,11 @@ impl Collection {
                 .join(", ")
         );
         let now = now_timestamp();
-        let cap = if collection_writes {
-            Some(capture_now(&self.store, &self.dir, true)?)
-        } else {
-            None
-        };
         let Collection {
             engine,
             dir,
             docs,
             store,
-            snapshot_keep,
             ..
         } = self;
         let mut engines: Vec<&mut Engine> = Vec::new();
@@ -365,7 +359,7 @@ impl Collection {
                 engines.push(p.engine());
             }
         }
-        let mut snapshot = None;
+        let mut record = None;
         if engines.len() == 1 {
             // Only one project changes: an ordinary transaction there (promise 15).
             let (pi, pfs, pdir) = &pfs_dirs[0];
@@ -383,16 +377,8 @@ impl Collection {
         } else {
             let mut t = begin_across(engines, 0, &label)?;
             let mut next = 0;
-            if let (Some(docs), Some(cap)) = (edit.as_mut(), cap.as_ref()) {
-                snapshot = Some(super::update::stage_update(
-                    store,
-                    docs,
-                    t.part(0),
-                    &plans,
-                    cap,
-                    *snapshot_keep,
-                    &now,
-                )?);
+            if let Some(docs) = edit.as_mut() {
+                record = super::update::stage_update(store, docs, t.part(0), &plans, &now)?;
                 next = 1;
             }
             for (k, (pi, pfs, pdir)) in pfs_dirs.iter().enumerate() {
@@ -413,10 +399,7 @@ impl Collection {
             }
         }
         drop(locks);
-        if let Some(cap) = cap {
-            cap.save_stat_cache(store, true);
-        }
-        updated.collections[0].1 = snapshot;
+        updated.collections[0].1 = record;
         Ok(UpdatedDeploying { updated, pushed })
     }
 }

@@ -1,8 +1,5 @@
 use super::*;
 
-/// Automatic snapshots kept when nothing else is configured.
-pub const DEFAULT_SNAPSHOT_KEEP: usize = 50;
-
 /// What a snapshot command did.
 #[derive(Debug, Clone, Serialize)]
 pub struct SnapshotOutcome {
@@ -10,7 +7,8 @@ pub struct SnapshotOutcome {
     pub snapshot: SnapshotRef,
     /// Objects the store did not have before.
     pub new_objects: usize,
-    /// Automatic snapshots deleted by retention.
+    /// Automatic snapshots deleted by retention: always empty since the operation log
+    /// replaced automatic snapshots (kept in the JSON for scripts that read it).
     pub pruned: Vec<u64>,
     /// Paths not recorded (symbolic links, special files).
     pub skipped: Vec<String>,
@@ -26,7 +24,7 @@ impl SnapshotOutcome {
         SnapshotOutcome {
             snapshot: s.snapshot,
             new_objects: s.new_objects,
-            pruned: s.pruned,
+            pruned: Vec::new(),
             skipped: cap.skipped.clone(),
             hashed_files: cap.hashed_files,
             hashed_bytes: cap.hashed_bytes,
@@ -44,9 +42,9 @@ impl SnapshotOutcome {
 pub struct RollbackOutcome {
     /// The snapshot restored.
     pub target: SnapshotRef,
-    /// The automatic snapshot of the state before the rollback (`None` when nothing
-    /// differed and nothing was written).
-    pub before: Option<SnapshotOutcome>,
+    /// The operation log's record of the rollback, which `undo` reverses it with (`None`
+    /// when nothing differed and nothing was written).
+    pub record: Option<Recorded>,
     /// What was written or deleted.
     pub changes: Vec<Action>,
 }
@@ -68,18 +66,6 @@ pub(super) fn capture_now(store: &Store, dir: &Path, writer: bool) -> Result<Cap
         CacheUse::Read
     };
     Ok(capture_dir(store, dir, cache)?)
-}
-
-/// Stages the automatic snapshot `cap` of the state before `t` and its retention.
-pub(super) fn stage_auto_snapshot(
-    w: &mut Writer<'_>,
-    t: &mut Transaction<'_>,
-    cap: &Captured,
-    message: &str,
-    keep: usize,
-) -> Result<SnapshotOutcome> {
-    let s = refs::stage_snapshot(w, t, cap, true, message, Some(keep))?;
-    Ok(SnapshotOutcome::new(s, cap))
 }
 
 /// Stages recording the fetched content as the base of `name` of type `ty` (what a
@@ -202,11 +188,6 @@ pub(super) fn read_snapshot_lock(
 }
 
 impl Collection {
-    /// Keeps the newest `keep` automatic snapshots (at least 1) from now on.
-    pub fn set_snapshot_retention(&mut self, keep: usize) {
-        self.snapshot_keep = keep.max(1);
-    }
-
     /// Reports the progress of long work (hashing for a snapshot, copying a source,
     /// storing objects, `gc`, `verify`) to `progress` from now on.
     pub fn set_progress(&mut self, progress: Arc<dyn crate::progress::Progress>) {
@@ -224,7 +205,7 @@ impl Collection {
         let cap = capture_now(&self.store, &self.dir, self.engine.is_some())?;
         let mut t = writable(&mut self.engine, &self.dir)?.begin("snapshot")?;
         let mut w = Writer::new(&self.store);
-        let s = refs::stage_snapshot(&mut w, &mut t, &cap, false, message, None)?;
+        let s = refs::stage_snapshot(&mut w, &mut t, &cap, message)?;
         t.commit_durable()?;
         cap.save_stat_cache(&self.store, true);
         Ok(SnapshotOutcome::new(s, &cap))
@@ -259,7 +240,7 @@ impl Collection {
     }
 
     /// Restores the collection to the snapshot `id` in ONE transaction that writes only
-    /// the files that differ, together with an automatic snapshot of the state before. A
+    /// the files that differ, together with the operation log's record of it. A
     /// crash leaves the collection as it was or as the snapshot; a damaged object stops
     /// the rollback before anything changes.
     pub fn rollback(&mut self, id: u64) -> Result<RollbackOutcome> {
@@ -275,7 +256,7 @@ impl Collection {
             cap.save_stat_cache(&self.store, false);
             return Ok(RollbackOutcome {
                 target,
-                before: None,
+                record: None,
                 changes,
             });
         }
@@ -283,19 +264,13 @@ impl Collection {
             writable(&mut self.engine, &self.dir)?.begin(&format!("rollback to snapshot {id}"))?;
         restore::stage(&self.store, &trees, &mut t, &changes)?;
         let mut w = Writer::new(&self.store);
-        let before = stage_auto_snapshot(
-            &mut w,
-            &mut t,
-            &cap,
-            &format!("before rollback to {id}"),
-            self.snapshot_keep,
-        )?;
+        let record = stage_log(&mut w, &mut t, &format!("rollback to snapshot {id}"))?;
         t.commit_durable()?;
         cap.save_stat_cache(&self.store, true);
         self.docs = read_docs(self.fs.as_ref(), &self.dir)?;
         Ok(RollbackOutcome {
             target,
-            before: Some(before),
+            record,
             changes,
         })
     }
@@ -362,7 +337,7 @@ impl Collection {
             .begin(&format!("import SkillMeat snapshot {}", py.id))?;
         let mut w = Writer::new(&self.store);
         let message = format!("SkillMeat snapshot {}: {}", py.id, py.message);
-        let s = refs::stage_snapshot(&mut w, &mut t, &cap, false, &message, None)?;
+        let s = refs::stage_snapshot(&mut w, &mut t, &cap, &message)?;
         t.commit_durable()?;
         let imported = SnapshotOutcome::new(s, &cap);
         let r = self.rollback(imported.snapshot.id)?;
@@ -382,8 +357,11 @@ impl Collection {
         Ok(crate::store::gc::gc(&self.store, engine, &needed)?)
     }
 
-    /// The bases named by the current lock and by every snapshot's lock, as
-    /// `(type, name, content_hash)`. Each distinct lock of the snapshots is parsed once.
+    /// The bases named by the current lock, by every snapshot's lock, and by every lock an
+    /// undo or a redo of a record of the operation log would bring back (the `content_hash`
+    /// values, before and after, its lock changes name), as `(type, name, content_hash)`.
+    /// Each distinct lock of the snapshots is parsed once; the log's records are not
+    /// parsed as locks, only their recorded field changes are read.
     pub(super) fn needed_bases(&self) -> Result<HashSet<BaseId>> {
         let mut needed = HashSet::new();
         let mut note = |lock: &Lock| {
@@ -404,6 +382,25 @@ impl Collection {
                 && parsed.insert(hash)
             {
                 note(&read_snapshot_lock(&self.store, &snap, &hash, size).map_err(failed)?);
+            }
+        }
+        for id in crate::store::log::list_ids(&self.store)? {
+            let Some(r) = crate::store::log::get(&self.store, id)? else {
+                continue;
+            };
+            let lock_changes = r.documents.iter().filter(|d| d.document == LOCK_FILE_NAME);
+            for c in lock_changes.flat_map(|d| &d.changes) {
+                let Some((name, ty)) = c.item.rsplit_once("::") else {
+                    continue;
+                };
+                if c.field != "content_hash" {
+                    continue;
+                }
+                // The values are as the lock writes them: TOML strings, quoted.
+                for key in [&c.before, &c.after].into_iter().flatten() {
+                    let key = key.trim_matches('"').to_string();
+                    needed.insert((ty.to_string(), name.to_string(), key));
+                }
             }
         }
         Ok(needed)

@@ -1,8 +1,8 @@
 //! Copying and moving an artifact from one collection to another (wal-spec.md §14).
 //!
 //! A move is one transaction across the two collections: the source loses the artifact's
-//! files, manifest entry, lock entry and store references (after an automatic snapshot, as
-//! `remove` takes one), the destination gains the same files, byte for byte and mode for
+//! files, manifest entry, lock entry and store references (with its operation log's record,
+//! as `remove` writes one), the destination gains the same files, byte for byte and mode for
 //! mode, the same manifest entry and lock entry, and its source reference. The source
 //! decides (it is the coordinator), so after any crash the artifact is in exactly one of
 //! them. A copy changes only the destination: one transaction there, made while both
@@ -36,8 +36,11 @@ pub struct TransferOutcome {
     /// with): only when the files are unmodified since their last update, so that the
     /// files copied are the base.
     pub base_copied: bool,
-    /// The source's automatic snapshot before a move.
-    pub snapshot: Option<SnapshotOutcome>,
+    /// The operation log's record of the change in the collection that changed alone (the
+    /// destination of a copy) or that lost the artifact (the source of a move).
+    pub record: Option<Recorded>,
+    /// The destination's record of a move.
+    pub destination_record: Option<Recorded>,
     /// The identity of the transaction across the two collections (a move), hex.
     pub across: Option<String>,
 }
@@ -151,7 +154,7 @@ impl Collection {
         let stage_dst = |dst_docs: &mut Edit<'_>,
                          store: &Store,
                          t: &mut Transaction<'_>|
-         -> Result<(String, bool)> {
+         -> Result<(String, bool, Option<Recorded>)> {
             if type_dir_missing {
                 t.create_dir(ty.dir_name(), 0o755)?;
             }
@@ -170,25 +173,26 @@ impl Collection {
             if let Some(s) = &source_ref {
                 refs::stage_source(&mut w, t, ty.as_str(), name, s)?;
             }
-            Ok((hash, base))
+            let record = stage_log(&mut w, t, &label)?;
+            Ok((hash, base, record))
         };
         match how {
             Transfer::Copy => {
                 let mut t = writable(&mut dst.engine, &dst.dir)?.begin(&label)?;
                 let mut docs = dst.docs.edit();
-                let (hash, base_copied) = stage_dst(&mut docs, &dst.store, &mut t)?;
+                let (hash, base_copied, record) = stage_dst(&mut docs, &dst.store, &mut t)?;
                 docs.commit(t)?;
                 Ok(TransferOutcome {
                     transfer: how,
                     entry,
                     content_hash: hash,
                     base_copied,
-                    snapshot: None,
+                    record,
+                    destination_record: None,
                     across: None,
                 })
             }
             Transfer::Move => {
-                let cap = capture_now(&src.store, &src.dir, true)?;
                 let src_engine = writable(&mut src.engine, &src.dir)?;
                 let dst_engine = writable(&mut dst.engine, &dst.dir)?;
                 let mut t = begin_across(vec![src_engine, dst_engine], 0, &label)?;
@@ -198,31 +202,24 @@ impl Collection {
                     ty,
                     rel: &rel,
                     on_disk: src_kind,
-                    snapshot_message: format!("before move {ty} {name} to {}", dst.dir.display()),
+                    command: format!("move {ty} {name} to {}", dst.dir.display()),
                 };
-                let snapshot = stage_removal(
-                    &src.store,
-                    &mut src_docs,
-                    t.part(0),
-                    &removal,
-                    &cap,
-                    src.snapshot_keep,
-                    &now,
-                )?;
+                let record = stage_removal(&src.store, &mut src_docs, t.part(0), &removal, &now)?;
                 let mut dst_docs = dst.docs.edit();
                 let part = t.part(1);
-                let (hash, base_copied) = stage_dst(&mut dst_docs, &dst.store, part)?;
+                let (hash, base_copied, destination_record) =
+                    stage_dst(&mut dst_docs, &dst.store, part)?;
                 let across = t.global_id();
                 t.commit()?;
                 src_docs.committed_elsewhere();
                 dst_docs.committed_elsewhere();
-                cap.save_stat_cache(&src.store, true);
                 Ok(TransferOutcome {
                     transfer: how,
                     entry,
                     content_hash: hash,
                     base_copied,
-                    snapshot: Some(snapshot),
+                    record,
+                    destination_record,
                     across: Some(across),
                 })
             }

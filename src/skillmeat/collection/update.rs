@@ -156,11 +156,12 @@ fn choose(
 }
 
 /// What [`Collection::update_across`] did: per collection (in the order given), what
-/// happened to each artifact and the automatic snapshot taken before, if anything changed.
+/// happened to each artifact and the operation log's record of the change, if anything
+/// changed.
 #[derive(Debug)]
 pub struct UpdatedAcross {
     /// Per collection, as [`Collection::update`] returns it.
-    pub collections: Vec<(Vec<UpdateOutcome>, Option<SnapshotOutcome>)>,
+    pub collections: Vec<(Vec<UpdateOutcome>, Option<Recorded>)>,
     /// The identity of the transaction across the collections (hex, as `journal inspect`
     /// shows it), when more than one collection changed.
     pub across: Option<String>,
@@ -172,15 +173,15 @@ impl Collection {
     /// [`Strategy::Prompt`], each artifact on its own ([`Answer`]; `None`: no terminal to
     /// ask, and the update fails before any change).
     ///
-    /// When anything changes, the same transaction takes an automatic snapshot of the
-    /// collection before the update (returned) and records every updated artifact's fetched
-    /// content as its base.
+    /// When anything changes, the same transaction writes the operation log's record of it
+    /// (returned: `undo` reverses the update with it) and records every updated artifact's
+    /// fetched content as its base. Nothing reads or lists the rest of the collection.
     pub fn update(
         &mut self,
         inputs: &[UpdateInput],
         strategy: Strategy,
         ask: &mut dyn FnMut(&str, ArtifactType) -> Option<Answer>,
-    ) -> Result<(Vec<UpdateOutcome>, Option<SnapshotOutcome>)> {
+    ) -> Result<(Vec<UpdateOutcome>, Option<Recorded>)> {
         let mut ask = |_: &Path, name: &str, ty: ArtifactType| ask(name, ty);
         let mut done = Collection::update_across(&mut [(self, inputs)], strategy, &mut ask)?;
         Ok(done.collections.pop().expect("one collection"))
@@ -188,8 +189,8 @@ impl Collection {
 
     /// Updates artifacts in several collections, each from its fetched sources, all in ONE
     /// transaction across the collections (wal-spec.md §14): every artifact in every
-    /// collection, or nothing anywhere. Each collection is planned, snapshotted and recorded
-    /// as [`Collection::update`] does; `ask(dir, name, ty)` decides for an artifact with
+    /// collection, or nothing anywhere. Each collection is planned and recorded as
+    /// [`Collection::update`] does; `ask(dir, name, ty)` decides for an artifact with
     /// local modifications in the collection at `dir`. When only one collection changes,
     /// its transaction is an ordinary one; the first collection that changes coordinates.
     ///
@@ -241,8 +242,8 @@ impl Collection {
         match writing.as_slice() {
             [] => {}
             [only] => {
-                let snapshot = parts[*only].0.commit_update(&plans[*only])?;
-                done.collections[*only].1 = Some(snapshot);
+                let record = parts[*only].0.commit_update(&plans[*only])?;
+                done.collections[*only].1 = record;
             }
             _ => {
                 let mut changing: Vec<&mut Collection> = parts
@@ -253,9 +254,9 @@ impl Collection {
                     .collect();
                 let plans: Vec<&[Planned<'_>]> =
                     writing.iter().map(|&i| plans[i].as_slice()).collect();
-                let (snapshots, across) = commit_update_across(&mut changing, &plans)?;
-                for (i, s) in writing.iter().zip(snapshots) {
-                    done.collections[*i].1 = Some(s);
+                let (records, across) = commit_update_across(&mut changing, &plans)?;
+                for (i, r) in writing.iter().zip(records) {
+                    done.collections[*i].1 = r;
                 }
                 done.across = Some(across);
             }
@@ -376,16 +377,13 @@ impl Collection {
 
     /// The one transaction of an update that changes something in this collection only:
     /// see [`stage_update`].
-    pub(super) fn commit_update(&mut self, plans: &[Planned<'_>]) -> Result<SnapshotOutcome> {
+    pub(super) fn commit_update(&mut self, plans: &[Planned<'_>]) -> Result<Option<Recorded>> {
         let now = now_timestamp();
-        let cap = capture_now(&self.store, &self.dir, self.engine.is_some())?;
         let mut t = writable(&mut self.engine, &self.dir)?.begin(&update_label(plans))?;
         let mut docs = self.docs.edit();
-        let keep = self.snapshot_keep;
-        let snapshot = stage_update(&self.store, &mut docs, &mut t, plans, &cap, keep, &now)?;
+        let record = stage_update(&self.store, &mut docs, &mut t, plans, &now)?;
         docs.commit(t)?;
-        cap.save_stat_cache(&self.store, true);
-        Ok(snapshot)
+        Ok(record)
     }
 }
 
@@ -400,17 +398,15 @@ fn update_label(plans: &[Planned<'_>]) -> String {
 }
 
 /// Stages in `t` one collection's part of an update: the files and documents of every
-/// artifact `plans` writes, the automatic snapshot of the state before (`cap`), and the new
-/// bases and source references.
+/// artifact `plans` writes, the new bases and source references, and last the operation
+/// log's record of it all (returned).
 pub(super) fn stage_update(
     store: &Store,
     docs: &mut Edit<'_>,
     t: &mut Transaction<'_>,
     plans: &[Planned<'_>],
-    cap: &Captured,
-    keep: usize,
     now: &str,
-) -> Result<SnapshotOutcome> {
+) -> Result<Option<Recorded>> {
     for p in plans.iter().filter(|p| p.writes()) {
         stage_updated_files(store, t, p)?;
         record_update(docs, p, now)?;
@@ -419,29 +415,24 @@ pub(super) fn stage_update(
     docs.stage(t)?;
     let mut w = Writer::new(store);
     let label = update_label(plans);
-    let snapshot = stage_auto_snapshot(&mut w, t, cap, &format!("before {label}"), keep)?;
     for p in plans.iter().filter(|p| p.writes()) {
         let (ty, name, f) = (p.input.ty, p.input.name.as_str(), &p.input.fetched);
         stage_base(store, &mut w, t, ty, name, &p.upstream, f)?;
         let source = source_ref(&p.artifact, f);
         stage_source(store, &mut w, t, ty, name, &source)?;
     }
-    Ok(snapshot)
+    stage_log(&mut w, t, &label)
 }
 
 /// The one transaction across `changing` (two or more collections, the first the
 /// coordinator) of an update that changes each of them by its `plans`: each collection's
-/// part staged as [`stage_update`] stages it. Returns the snapshots, in order, and the
+/// part staged as [`stage_update`] stages it. Returns the log records, in order, and the
 /// transaction's identity.
 fn commit_update_across(
     changing: &mut [&mut Collection],
     plans: &[&[Planned<'_>]],
-) -> Result<(Vec<SnapshotOutcome>, String)> {
+) -> Result<(Vec<Option<Recorded>>, String)> {
     let now = now_timestamp();
-    let mut caps = Vec::with_capacity(changing.len());
-    for c in changing.iter() {
-        caps.push(capture_now(&c.store, &c.dir, true)?);
-    }
     let names: Vec<String> = plans.iter().map(|p| update_label(p)).collect();
     let dirs: Vec<String> = changing
         .iter()
@@ -458,29 +449,23 @@ fn commit_update_across(
             dir,
             docs,
             store,
-            snapshot_keep,
             ..
         } = &mut **c;
         engines.push(writable(engine, dir)?);
-        rest.push((&*store, docs.edit(), *snapshot_keep));
+        rest.push((&*store, docs.edit()));
     }
     let mut t = crate::engine::begin_across(engines, 0, &label)?;
-    let mut snapshots = Vec::with_capacity(rest.len());
-    for (i, (store, docs, keep)) in rest.iter_mut().enumerate() {
+    let mut records = Vec::with_capacity(rest.len());
+    for (i, (store, docs)) in rest.iter_mut().enumerate() {
         let part = t.part(i);
-        snapshots.push(stage_update(
-            store, docs, part, plans[i], &caps[i], *keep, &now,
-        )?);
+        records.push(stage_update(store, docs, part, plans[i], &now)?);
     }
     let across = t.global_id();
     t.commit()?;
-    for (_, docs, _) in rest {
+    for (_, docs) in rest {
         docs.committed_elsewhere();
     }
-    for (c, cap) in changing.iter().zip(&caps) {
-        cap.save_stat_cache(&c.store, true);
-    }
-    Ok((snapshots, across))
+    Ok((records, across))
 }
 
 /// Stages the new files of `p`'s artifact: the fetched content, or the merged files.

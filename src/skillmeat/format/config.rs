@@ -1,7 +1,7 @@
 //! `~/.skillmeat/config.toml`: which collection is active.
 //!
 //! skillwal reads `[settings] default-collection`, `update-strategy` and its own
-//! `skillwal-snapshot-keep` and may set the default collection; every other table (`[analytics]`, `[artifact_search]`, …) belongs to
+//! `skillwal-log-keep` (and checks `skillwal-snapshot-keep`, which it no longer uses) and may set the default collection; every other table (`[analytics]`, `[artifact_search]`, …) belongs to
 //! SkillMeat and is kept byte for byte.
 
 use std::fmt;
@@ -39,8 +39,11 @@ pub struct Config {
     pub default_collection: Option<String>,
     /// `[settings] update-strategy`, if set (SkillMeat writes `"prompt"`).
     pub update_strategy: Option<String>,
-    /// `[settings] skillwal-snapshot-keep`: how many automatic snapshots to keep, if set.
+    /// `[settings] skillwal-snapshot-keep`: how many automatic snapshots earlier versions
+    /// kept, if set. Checked, no longer used: the operation log replaced them.
     pub snapshot_keep: Option<u64>,
+    /// `[settings] skillwal-log-keep`: how many records the operation log keeps, if set.
+    pub log_keep: Option<u64>,
 }
 
 /// The values `[settings] update-strategy` may take (`--strategy`'s).
@@ -66,12 +69,15 @@ fn update_strategy(source: &Source<'_>, settings: &dyn TableLike) -> Result<Opti
 
 /// The config key of [`Config::snapshot_keep`] (SkillMeat ignores it).
 pub const SNAPSHOT_KEEP_KEY: &str = "skillwal-snapshot-keep";
+/// The config key of [`Config::log_keep`] (SkillMeat ignores it).
+pub const LOG_KEEP_KEY: &str = "skillwal-log-keep";
 
 impl Config {
     /// Parses `text`; `document` names it in errors. A missing `[settings]` table or key is
     /// not an error. Fails with [`Error::Syntax`], or [`Error::Schema`] when `[settings]` is
     /// not a table, one of the two keys holds a non-string, `update-strategy` is not one of
-    /// [`UPDATE_STRATEGIES`], or `skillwal-snapshot-keep` is not a positive integer.
+    /// [`UPDATE_STRATEGIES`], or `skillwal-snapshot-keep` or `skillwal-log-keep` is not a
+    /// positive integer.
     pub fn parse(text: &str, document: &str) -> Result<Config> {
         let (source, doc) = Source::parse(text, document)?;
         let Some(item) = doc.as_table().get("settings") else {
@@ -90,6 +96,7 @@ impl Config {
                 SNAPSHOT_KEEP_KEY,
                 "[settings]",
             )?,
+            log_keep: source.optional_positive_integer(settings, LOG_KEEP_KEY, "[settings]")?,
         })
     }
 

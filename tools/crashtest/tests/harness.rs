@@ -93,7 +93,7 @@ const BOUNDED: [&str; 12] = [
     "update-mode-only",
     "type-change",
     "links",
-    "links-rollback",
+    "links-undo",
     "move",
 ];
 
@@ -338,7 +338,7 @@ fn a_skillwal_that_copies_without_modes_or_links_is_caught() {
         "--skillwal",
         mutant.to_str().expect("utf-8"),
         "--scenario",
-        "links-rollback",
+        "links-undo",
         "--scenario",
         "update-mode-only",
         "--mode",
@@ -347,7 +347,7 @@ fn a_skillwal_that_copies_without_modes_or_links_is_caught() {
         "EIO",
     ]);
     assert_eq!(code, 1, "the harness must fail on the mutant:\n{text}");
-    assert!(text.contains("links-rollback     setup FAILED"), "{text}");
+    assert!(text.contains("links-undo         setup FAILED"), "{text}");
     assert!(text.contains("update-mode-only   setup FAILED"), "{text}");
     assert!(
         text.contains("link-to-file") && text.contains("expected symbolic link -> SKILL.md"),

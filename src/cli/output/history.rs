@@ -1,0 +1,134 @@
+//! Output of the history commands: log (list, show), undo, redo.
+
+use super::{Output, Printed, when};
+use serde_json::json;
+use skillwal::skillmeat::collection::{ShownRecord, UndoOutcome};
+use skillwal::store::log::{LogRecord, State};
+
+/// How a path changed, in one word.
+fn change_word(before: &State, after: &State) -> &'static str {
+    match (before, after) {
+        (State::Absent, _) => "added",
+        (_, State::Absent) => "deleted",
+        (State::File { hash: a, .. }, State::File { hash: b, .. }) if a == b => "mode",
+        (State::Dir { .. }, State::Dir { .. }) => "mode",
+        _ if std::mem::discriminant(before) != std::mem::discriminant(after) => "replaced",
+        _ => "changed",
+    }
+}
+
+fn mode_of(s: &State) -> Option<u32> {
+    match s {
+        State::File { mode, .. } | State::Dir { mode, .. } => Some(*mode),
+        _ => None,
+    }
+}
+
+fn change_detail(before: &State, after: &State) -> String {
+    match (mode_of(before), mode_of(after)) {
+        (Some(a), Some(b)) if a != b => format!("  (mode {a:o} -> {b:o})"),
+        _ => String::new(),
+    }
+}
+
+impl Output {
+    pub fn log(&self, records: &[LogRecord], name: Option<&str>) -> Printed {
+        if self.json {
+            return self.json(json!({ "records": records }));
+        }
+        self.text(|w| {
+            if records.is_empty() {
+                return match name {
+                    Some(n) => writeln!(w, "No record in the operation log changed {n}."),
+                    None => writeln!(w, "The operation log is empty."),
+                };
+            }
+            for r in records {
+                let paths = r.changes.len();
+                writeln!(
+                    w,
+                    "{:>5}  {}  {}  ({} path{})",
+                    r.id,
+                    when(r.time_unix_ms),
+                    r.command,
+                    paths,
+                    if paths == 1 { "" } else { "s" }
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn log_show(&self, s: &ShownRecord) -> Printed {
+        if self.json {
+            return self.json(json!({ "record": s.record, "files": s.files }));
+        }
+        self.text(|w| {
+            let r = &s.record;
+            writeln!(
+                w,
+                "Record {}, {}: {}",
+                r.id,
+                when(r.time_unix_ms),
+                r.command
+            )?;
+            for f in &s.files {
+                writeln!(
+                    w,
+                    "  {:<8} {}{}",
+                    change_word(&f.before, &f.after),
+                    f.path,
+                    change_detail(&f.before, &f.after)
+                )?;
+            }
+            for d in &r.documents {
+                writeln!(w, "{}:", d.document)?;
+                for c in &d.changes {
+                    writeln!(w, "  {c}")?;
+                }
+            }
+            for f in &s.files {
+                if let Some(d) = &f.diff {
+                    write!(w, "{d}")?;
+                } else if let Some(note) = &f.diff_note {
+                    writeln!(w, "{}: no diff: {note}", f.path)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    pub fn undone(&self, r: &UndoOutcome, redo: bool) -> Printed {
+        if self.json {
+            return self.json(json!({ "undo": r }));
+        }
+        self.text(|w| {
+            let verb = if redo { "Redid, by undoing" } else { "Undid" };
+            match r.record {
+                None => writeln!(
+                    w,
+                    "Nothing to change: every path of record {} ({}) is already as it was before it.",
+                    r.undone, r.undone_command
+                ),
+                Some(id) => writeln!(
+                    w,
+                    "{verb} record {} ({}): {} path{} restored; recorded as {id} (`skillwal undo {id}` reverses it).",
+                    r.undone,
+                    r.undone_command,
+                    r.paths.len(),
+                    if r.paths.len() == 1 { "" } else { "s" }
+                ),
+            }?;
+            for c in &r.forced {
+                writeln!(
+                    w,
+                    "  overwritten (--force): {}, which held {} (kept by record {})",
+                    c.path,
+                    c.found,
+                    r.record.map(|i| i.to_string()).unwrap_or_default()
+                )?;
+            }
+            Ok(())
+        })
+    }
+}

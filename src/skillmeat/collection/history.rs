@@ -1,0 +1,394 @@
+//! The collection's history as an operation log (store-spec.md §4.5): every transaction
+//! that changes the collection's files leaves a record, which `log` lists, `show` expands
+//! file by file, and `undo` and `redo` reverse in a new transaction.
+
+use super::*;
+use crate::store::log::{self, Conflict, LogRecord, State, UndoPlan};
+use crate::store::object::{Node, Tree};
+
+/// The operation log's record of a change: its safety net, which `undo` reverses it with
+/// (store-spec.md §4.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Recorded {
+    /// The record's id.
+    pub id: u64,
+    /// How many paths it names.
+    pub paths: usize,
+}
+
+/// Stages the log record of `t` (labelled `command`): call it after everything else `t`
+/// stages in this collection. `None` when `t` changes nothing outside `.skillwal/`.
+pub(super) fn stage_log(
+    w: &mut Writer<'_>,
+    t: &mut Transaction<'_>,
+    command: &str,
+) -> Result<Option<Recorded>> {
+    Ok(log::stage_record(w, t, command, None)?.map(|r| Recorded {
+        id: r.id,
+        paths: r.changes.len(),
+    }))
+}
+
+/// One file-level difference a record names: a path below a changed directory, or the
+/// changed path itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedFile {
+    /// Relative to the collection.
+    pub path: String,
+    /// What it was (`absent` when it did not exist).
+    pub before: State,
+    /// What it became.
+    pub after: State,
+    /// The unified diff of a text file (with `--diff`); `None` when not asked for, or when
+    /// a side is not text or no longer kept (see `diff_note`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+    /// Why there is no diff of a changed regular file, when one was asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff_note: Option<String>,
+}
+
+/// A record and what it changed, file by file.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownRecord {
+    /// The record.
+    pub record: LogRecord,
+    /// Every file-level difference, in path order within each changed path.
+    pub files: Vec<RecordedFile>,
+}
+
+/// What an undo or a redo did.
+#[derive(Debug, Clone, Serialize)]
+pub struct UndoOutcome {
+    /// The record undone.
+    pub undone: u64,
+    /// Its command.
+    pub undone_command: String,
+    /// The record of this undo (`None` when nothing needed to change).
+    pub record: Option<u64>,
+    /// The paths written or deleted.
+    pub paths: Vec<String>,
+    /// Paths already as they were before the undone transaction (left alone).
+    pub unchanged: Vec<String>,
+    /// Paths changed since, overwritten because of `--force`.
+    pub forced: Vec<Conflict>,
+}
+
+/// Which record to undo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UndoTarget {
+    /// The newest change still in effect (`undo`).
+    Last,
+    /// The newest undo still in effect, unless a change came after it (`redo`).
+    Redo,
+    /// This record.
+    Id(u64),
+}
+
+fn state_of_entry(e: &crate::store::object::Entry) -> State {
+    match e.node {
+        Node::File { size, hash } => State::File {
+            size,
+            mode: e.mode,
+            hash: crate::store::object::hex(&hash),
+        },
+        Node::Link { size, hash } => State::Link {
+            size,
+            hash: crate::store::object::hex(&hash),
+        },
+        Node::Dir { hash } => State::Dir {
+            mode: e.mode,
+            contents: None,
+            tree: Some(crate::store::object::hex(&hash)),
+        },
+    }
+}
+
+impl Collection {
+    /// Keeps the newest `keep` records of the operation log (at least 1) from now on
+    /// (`[settings] skillwal-log-keep`; 1,000 unless set). What only the dropped records
+    /// kept is freed by the next `gc`.
+    pub fn set_log_retention(&mut self, keep: u64) {
+        self.store.set_log_keep(keep);
+    }
+
+    /// The log's records, newest first: at most `limit`, and only those that changed the
+    /// artifact `name` (of any type, or of type `ty`) when given. Reads records until it
+    /// has enough; a damaged record is an error naming its file.
+    pub fn log(
+        &self,
+        limit: Option<usize>,
+        name: Option<(&str, Option<ArtifactType>)>,
+    ) -> Result<Vec<LogRecord>> {
+        let paths: Vec<String> = match name {
+            None => Vec::new(),
+            Some((name, ty)) => ArtifactType::ALL
+                .into_iter()
+                .filter(|t| ty.is_none_or(|ty| ty == *t))
+                .filter_map(|t| t.storage_path(name).ok())
+                .collect(),
+        };
+        let items: Vec<String> = match name {
+            None => Vec::new(),
+            Some((name, ty)) => ArtifactType::ALL
+                .into_iter()
+                .filter(|t| ty.is_none_or(|ty| ty == *t))
+                .map(|t| lock_key(name, t))
+                .collect(),
+        };
+        let mut out = Vec::new();
+        for id in log::list_ids(&self.store)? {
+            if limit.is_some_and(|n| out.len() >= n) {
+                break;
+            }
+            let Some(r) = log::get(&self.store, id)? else {
+                continue;
+            };
+            let touches = name.is_none()
+                || r.changes.iter().any(|c| {
+                    paths
+                        .iter()
+                        .any(|p| c.path == *p || c.path.starts_with(&format!("{p}/")))
+                })
+                || r.documents
+                    .iter()
+                    .any(|d| d.changes.iter().any(|c| items.contains(&c.item)));
+            if touches {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The record `id`.
+    pub fn log_record(&self, id: u64) -> Result<LogRecord> {
+        log::get(&self.store, id)?.ok_or_else(|| self.not_in_log(id))
+    }
+
+    fn not_in_log(&self, id: u64) -> CollectionError {
+        let newest = log::list_ids(&self.store)
+            .ok()
+            .and_then(|ids| ids.first().copied());
+        CollectionError::NotInLog { id, newest }
+    }
+
+    /// The record `id` and what it changed, file by file (a changed directory expanded
+    /// through its before and after listings); with `diffs`, the unified diff of each text
+    /// file whose two versions are still to be found (in the store, or on disk unchanged).
+    pub fn show_record(&self, id: u64, diffs: bool) -> Result<ShownRecord> {
+        let record = self.log_record(id)?;
+        let mut files = Vec::new();
+        for c in &record.changes {
+            let (b, a) = (self.listing(&c.before), self.listing(&c.after));
+            match (b, a) {
+                (Some(b), Some(a)) if b.is_some() || a.is_some() => {
+                    self.expand(&c.path, b.as_ref(), a.as_ref(), &mut files)?;
+                }
+                _ => files.push(RecordedFile {
+                    path: c.path.clone(),
+                    before: c.before.clone(),
+                    after: c.after.clone(),
+                    diff: None,
+                    diff_note: None,
+                }),
+            }
+        }
+        if diffs {
+            for f in &mut files {
+                self.add_diff(f);
+            }
+        }
+        Ok(ShownRecord { record, files })
+    }
+
+    /// A state's listing for [`Collection::show_record`]: `Some(None)` for a state that
+    /// holds no entries (nothing, a file, a link), `Some(Some(tree))` for a directory whose
+    /// tree object can be read, `None` for one whose cannot (or was not recorded).
+    fn listing(&self, s: &State) -> Option<Option<Tree>> {
+        match s {
+            State::Dir { .. } => s
+                .tree_hash()
+                .and_then(|h| self.store.read_tree(&h).ok())
+                .map(Some),
+            _ => Some(None),
+        }
+    }
+
+    /// Every difference between the listings `before` and `after` of `path` (`None`: not a
+    /// directory on that side, then the path itself is one of the differences).
+    fn expand(
+        &self,
+        path: &str,
+        before: Option<&Tree>,
+        after: Option<&Tree>,
+        out: &mut Vec<RecordedFile>,
+    ) -> Result<()> {
+        let names: std::collections::BTreeSet<&str> = before
+            .iter()
+            .chain(after.iter())
+            .flat_map(|t| t.entries.iter().map(|e| e.name.as_str()))
+            .collect();
+        for name in names {
+            let rel = format!("{path}/{name}");
+            let b = before.and_then(|t| t.get(name));
+            let a = after.and_then(|t| t.get(name));
+            if b == a {
+                continue;
+            }
+            let sub = |e: Option<&crate::store::object::Entry>| -> Option<Option<Tree>> {
+                match e.map(|e| e.node) {
+                    Some(Node::Dir { hash }) => self.store.read_tree(&hash).ok().map(Some),
+                    _ => Some(None),
+                }
+            };
+            let (bs, as_) = (sub(b), sub(a));
+            match (bs, as_) {
+                (Some(bt), Some(at)) if bt.is_some() || at.is_some() => {
+                    if let (Some(b), Some(a)) = (b, a)
+                        && b.mode != a.mode
+                    {
+                        out.push(RecordedFile {
+                            path: rel.clone(),
+                            before: state_of_entry(b),
+                            after: state_of_entry(a),
+                            diff: None,
+                            diff_note: None,
+                        });
+                    }
+                    self.expand(&rel, bt.as_ref(), at.as_ref(), out)?;
+                }
+                _ => out.push(RecordedFile {
+                    path: rel,
+                    before: b.map(state_of_entry).unwrap_or(State::Absent),
+                    after: a.map(state_of_entry).unwrap_or(State::Absent),
+                    diff: None,
+                    diff_note: None,
+                }),
+            }
+        }
+        Ok(())
+    }
+
+    /// The bytes of a file state, when they can still be found: its object in the store, or
+    /// the file at `path` if it still holds them. At most 8 MiB (a diff's limit).
+    fn bytes_of(&self, path: &str, s: &State) -> Option<Vec<u8>> {
+        const DIFF_FILE_BYTES_MAX: u64 = 8 << 20;
+        let State::File { size, hash, .. } = s else {
+            return None;
+        };
+        if *size > DIFF_FILE_BYTES_MAX {
+            return None;
+        }
+        let hash = crate::store::object::parse_hex(hash)?;
+        let mut bytes = Vec::new();
+        if let Ok(mut r) = self.store.open_blob(&hash, *size)
+            && r.read_to_end(&mut bytes).is_ok()
+        {
+            return Some(bytes);
+        }
+        // Not in the store: the file itself, if it still holds exactly these bytes.
+        let abs = self.dir.join(path);
+        let file = self.fs.open(&abs, crate::fs::OpenMode::Read).ok()?;
+        let mut bytes = vec![0u8; *size as usize];
+        file.read_exact_at(&mut bytes, 0).ok()?;
+        let whole = file.metadata().ok()?.len == *size;
+        (whole && blake3::hash(&bytes).as_bytes() == &hash).then_some(bytes)
+    }
+
+    fn add_diff(&self, f: &mut RecordedFile) {
+        let is_file = |s: &State| matches!(s, State::File { .. });
+        if !is_file(&f.before) && !is_file(&f.after) {
+            return;
+        }
+        if let (State::File { hash: a, .. }, State::File { hash: b, .. }) = (&f.before, &f.after)
+            && a == b
+        {
+            return; // the mode alone changed
+        }
+        let side = |s: &State| -> Result<Option<Vec<u8>>, ()> {
+            match s {
+                State::File { .. } => self.bytes_of(&f.path, s).map(Some).ok_or(()),
+                _ => Ok(None),
+            }
+        };
+        match (side(&f.before), side(&f.after)) {
+            (Ok(old), Ok(new)) => {
+                match crate::merge::unified::diff(&f.path, old.as_deref(), new.as_deref()) {
+                    Ok(d) => f.diff = Some(String::from_utf8_lossy(&d.text).into_owned()),
+                    Err(e) => f.diff_note = Some(e.to_string()),
+                }
+            }
+            _ => {
+                f.diff_note = Some(
+                    "a version of it is no longer kept (the store keeps what an undo needs)".into(),
+                )
+            }
+        }
+    }
+
+    /// Which record `target` names, or why there is none.
+    fn undo_target(&self, target: UndoTarget) -> Result<u64> {
+        if let UndoTarget::Id(id) = target {
+            return Ok(id);
+        }
+        let records = self.log(None, None)?;
+        match target {
+            UndoTarget::Last => log::default_undo(&records).ok_or(CollectionError::NothingToUndo),
+            UndoTarget::Redo => log::default_redo(&records)
+                .map_err(|after| CollectionError::NothingToRedo { after }),
+            UndoTarget::Id(_) => unreachable!(),
+        }
+    }
+
+    /// What undoing `target` would do now (nothing written): the record, the conflicts,
+    /// the paths it would write.
+    pub fn plan_undo(&self, target: UndoTarget) -> Result<UndoPlan> {
+        let record = self.log_record(self.undo_target(target)?)?;
+        Ok(log::plan_undo(&self.store, record, false)?)
+    }
+
+    /// Undoes `target` in one new transaction, which has its own record (so it can be
+    /// undone in turn: a redo): every path the record's transaction changed gets its
+    /// before-state back. A path changed since (by a later transaction or by hand) is a
+    /// conflict: without `force`, nothing is changed and the conflicts are the error
+    /// ([`CollectionError::UndoConflict`]); with it, those paths are overwritten too (what
+    /// they held is kept by the undo's own record).
+    pub fn undo(&mut self, target: UndoTarget, force: bool) -> Result<UndoOutcome> {
+        let record = self.log_record(self.undo_target(target)?)?;
+        let (id, command) = (record.id, record.command.clone());
+        let plan = log::plan_undo(&self.store, record, force)?;
+        if !plan.conflicts.is_empty() && !force {
+            return Err(CollectionError::UndoConflict {
+                id,
+                command,
+                conflicts: plan.conflicts,
+            });
+        }
+        let paths: Vec<String> = plan.paths().iter().map(|p| p.to_string()).collect();
+        let mut outcome = UndoOutcome {
+            undone: id,
+            undone_command: command.clone(),
+            record: None,
+            paths,
+            unchanged: plan.unchanged.clone(),
+            forced: plan.conflicts.clone(),
+        };
+        if outcome.paths.is_empty() {
+            return Ok(outcome);
+        }
+        // A redo is labelled by the change it brings back, not by the undo it undoes.
+        let label = match plan.record.undoes.map(|x| self.log_record(x)) {
+            Some(Ok(x)) if x.undoes.is_none() => {
+                format!("redo {} ({}), undoing {id}", x.id, x.command)
+            }
+            _ => format!("undo {id} ({command})"),
+        };
+        let mut t = writable(&mut self.engine, &self.dir)?.begin(&label)?;
+        let mut w = Writer::new(&self.store);
+        let staged = log::stage_undo(&mut w, &mut t, &plan, &label)?;
+        t.commit_durable()?;
+        outcome.record = staged.map(|r| r.id);
+        self.docs = read_docs(self.fs.as_ref(), &self.dir)?;
+        Ok(outcome)
+    }
+}
