@@ -108,6 +108,13 @@ pub const ALL: &[Scenario] = &[
         build: rollback,
     },
     Scenario {
+        name: "undo",
+        about: "undo a three-artifact update (its record in the operation log)",
+        set: Set::Bounded,
+        other_fs: false,
+        build: undo,
+    },
+    Scenario {
         name: "update-large",
         about: "update a skill holding a 4.1 MiB file (past the 4 MiB inline limit: staged outside the journal)",
         set: Set::Full,
@@ -470,6 +477,30 @@ fn update_large(w: &World) -> Result<Prepared, String> {
             .to_vec(),
         model: Model {
             present: vec![updated(Kind::Skill, "big", big)],
+            ..Model::default()
+        },
+        follow_up: follow_up(w)?,
+        verify_clean: CLEAN,
+        partner: None,
+        across: false,
+        partner_project: false,
+    })
+}
+
+fn undo(w: &World) -> Result<Prepared, String> {
+    let (a, r, h) = three(w)?;
+    let kept = keep_three(w, &a, &r, &h)?;
+    let at = tree(&w.coll())?;
+    change_skill(&a, "v2")?;
+    file(w, "review.md", "review v2")?;
+    file(w, "helper.md", "helper v2")?;
+    w.must(&["update", "--all", "--strategy", "upstream"])?;
+    Ok(Prepared {
+        start: w.coll(),
+        command: vec!["undo".into(), "--yes".into()],
+        model: Model {
+            present: kept.to_vec(),
+            whole: Some(at),
             ..Model::default()
         },
         follow_up: follow_up(w)?,

@@ -82,12 +82,13 @@ fn totals(text: &str) -> [u64; 5] {
 }
 
 /// The scenarios of the bounded set (`crashtest --list`).
-const BOUNDED: [&str; 12] = [
+const BOUNDED: [&str; 13] = [
     "add",
     "update-one",
     "update-many",
     "remove",
     "rollback",
+    "undo",
     "rollback-modes",
     "rollback-dir-modes",
     "update-mode-only",
@@ -476,9 +477,10 @@ fn power_cuts_drop_all_on_update_many_and_a_move_across_collections() {
 }
 
 #[test]
-fn power_cuts_torn_on_rollback_and_subset_on_a_deploy() {
-    let (code, text) = power_cuts(&["rollback"], "torn", &[], &[]);
-    assert_power_cuts_pass(code, &text, &["rollback"], "torn", true);
+fn power_cuts_torn_on_rollback_and_undo_and_subset_on_a_deploy() {
+    let sc = ["rollback", "undo"];
+    let (code, text) = power_cuts(&sc, "torn", &[], &[]);
+    assert_power_cuts_pass(code, &text, &sc, "torn", true);
     let (code, text) = power_cuts(&["deploy"], "subset", &[], &[]);
     assert_power_cuts_pass(code, &text, &["deploy"], "subset", true);
 }
