@@ -68,6 +68,25 @@ fn undo_walks_back_and_redo_walks_forward_exactly() {
         .ok()
         .stdout_has("Undid record 3 (update my-skill)");
     assert_same_tree(&both, &state(&sb), "after undoing the update");
+    sb.run(&["log", "-n", "2"])
+        .ok()
+        .stdout_has("update my-skill  (3 paths, undone by 4)");
+    let v = sb.run(&["--json", "log"]).ok().json();
+    let undone_by: Vec<serde_json::Value> = v["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| r["undone_by"].clone())
+        .collect();
+    assert_eq!(
+        undone_by,
+        [
+            serde_json::Value::Null,
+            4.into(),
+            serde_json::Value::Null,
+            serde_json::Value::Null
+        ]
+    );
     sb.run(&["undo", "--yes"])
         .ok()
         .stdout_has("Undid record 2 (add command review)");

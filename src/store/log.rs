@@ -753,6 +753,22 @@ pub fn default_redo(records: &[LogRecord]) -> std::result::Result<u64, Option<u6
     Err(None)
 }
 
+/// Which records a later record in effect undoes, and by which: record id → the undo's id.
+/// A record not in the map is in effect. `records` are newest first (the whole log: a
+/// part of it may miss the undo of a record it holds).
+pub fn undone_by(records: &[LogRecord]) -> HashMap<u64, u64> {
+    let mut cancelled: HashMap<u64, u64> = HashMap::new();
+    for r in records {
+        if cancelled.contains_key(&r.id) {
+            continue;
+        }
+        if let Some(x) = r.undoes {
+            cancelled.insert(x, r.id);
+        }
+    }
+    cancelled
+}
+
 /// Whether `r` takes a change out (an undo of a change, an undo of a redo, …) rather than
 /// putting one in: an odd number of `undoes` links lead from it to a change. A record whose
 /// chain leaves the log counts what it can see (a pruned target was a change).
@@ -852,6 +868,18 @@ mod tests {
         e.push((9, None)); // a change ends what can be redone
         assert_eq!(default_redo(&log(&e)), Err(Some(9)));
         assert_eq!(default_undo(&log(&e)), Some(9));
+    }
+
+    #[test]
+    fn undone_by_names_the_undo_in_effect() {
+        // 1, 2 changes; 3 undoes 2; 4 redoes (undoes 3): 2 is in effect again.
+        let e = [(1, None), (2, None), (3, Some(2)), (4, Some(3))];
+        let by = undone_by(&log(&e));
+        assert_eq!(by.get(&3), Some(&4));
+        assert_eq!(by.get(&2), None, "its undo is itself undone");
+        assert_eq!(by.len(), 1);
+        let by = undone_by(&log(&e[..3]));
+        assert_eq!(by.get(&2), Some(&3));
     }
 
     #[test]

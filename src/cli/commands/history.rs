@@ -27,8 +27,9 @@ pub fn log(
     let t = target(g, out)?;
     let c = open_for_reading(&t, g, out)?;
     let records = c.log(limit, name.map(|n| (n, r#type.map(ty))))?;
+    let undone = c.undone_records()?;
     c.close()?;
-    out.log(&records, name)?;
+    out.log(&records, &undone, name)?;
     Ok(Exit::Ok)
 }
 

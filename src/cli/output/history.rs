@@ -4,6 +4,7 @@ use super::{Output, Printed, when};
 use serde_json::json;
 use skillwal::skillmeat::collection::{ShownRecord, UndoOutcome};
 use skillwal::store::log::{LogRecord, State};
+use std::collections::HashMap;
 
 /// How a path changed, in one word.
 fn change_word(before: &State, after: &State) -> &'static str {
@@ -32,8 +33,21 @@ fn change_detail(before: &State, after: &State) -> String {
 }
 
 impl Output {
-    pub fn log(&self, records: &[LogRecord], name: Option<&str>) -> Printed {
+    pub fn log(
+        &self,
+        records: &[LogRecord],
+        undone: &HashMap<u64, u64>,
+        name: Option<&str>,
+    ) -> Printed {
         if self.json {
+            let records: Vec<serde_json::Value> = records
+                .iter()
+                .map(|r| {
+                    let mut v = serde_json::to_value(r).expect("a record serializes");
+                    v["undone_by"] = json!(undone.get(&r.id));
+                    v
+                })
+                .collect();
             return self.json(json!({ "records": records }));
         }
         self.text(|w| {
@@ -45,9 +59,13 @@ impl Output {
             }
             for r in records {
                 let paths = r.changes.len();
+                let state = match undone.get(&r.id) {
+                    Some(by) => format!(", undone by {by}"),
+                    None => String::new(),
+                };
                 writeln!(
                     w,
-                    "{:>5}  {}  {}  ({} path{})",
+                    "{:>5}  {}  {}  ({} path{}{state})",
                     r.id,
                     when(r.time_unix_ms),
                     r.command,

@@ -160,6 +160,12 @@ impl Collection {
         Ok(out)
     }
 
+    /// Which records of the log a later undo (in effect) has undone: record id → the
+    /// undo's id. Reads the whole log.
+    pub fn undone_records(&self) -> Result<std::collections::HashMap<u64, u64>> {
+        Ok(log::undone_by(&self.log(None, None)?))
+    }
+
     /// The record `id`.
     pub fn log_record(&self, id: u64) -> Result<LogRecord> {
         log::get(&self.store, id)?.ok_or_else(|| self.not_in_log(id))
