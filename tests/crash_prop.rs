@@ -1,10 +1,12 @@
 //! Random transactions, random crash points and seeds, with shrinking (proptest). Each case
 //! stages a random mix of operations over a small collection, crashes once during the run
-//! and once during recovery, and checks the before/after oracle.
+//! and once during recovery, and checks the before/after oracle. A second property does the
+//! same to a run: two to four random transactions committed one after another in one engine
+//! (wal-spec.md §6.6), each after the last commit acknowledged or the next.
 
 mod common;
 
-use common::{Bytes, Node, WOp, Workload, check_point, initial};
+use common::{Bytes, Node, RunWorkload, WOp, Workload, check_point, check_run_point, initial};
 use proptest::prelude::*;
 use skillwal::fs::sim::CrashModel;
 
@@ -153,5 +155,16 @@ proptest! {
     ) {
         let w = Workload { name: "proptest".into(), setup: initial(), txn: ops };
         check_point(&w, n, first, second);
+    }
+
+    #[test]
+    fn random_runs_survive_random_crashes(
+        txns in proptest::collection::vec(txn(), 2..5),
+        n in 1u64..400,
+        first in (model(), any::<u64>()),
+        second in proptest::option::of((1u64..200, model(), any::<u64>())),
+    ) {
+        let w = RunWorkload { name: "proptest-run".into(), setup: initial(), txns };
+        prop_assume!(check_run_point(&w, n, first, second));
     }
 }

@@ -807,6 +807,86 @@ pub fn check_run_workload(w: &RunWorkload, budget: Budget) -> Counts {
     counts
 }
 
+/// One random crash of the run `w` (for proptest): its transactions committed one after
+/// another in one engine, crashed after call `n` (modulo the run's calls) under `first`,
+/// recovered, and the tree must be the state after the commits that returned `Ok`, or
+/// after the next; with `second`, that recovery is crashed too and recovered again, to the
+/// same tree. Returns `false`, checking nothing, when the transactions do not all commit
+/// one by one (a random mix may delete what an earlier one deleted) or do not form one run.
+pub fn check_run_point(
+    w: &RunWorkload,
+    n: u64,
+    first: (CrashModel, u64),
+    second: Option<(u64, CrashModel, u64)>,
+) -> bool {
+    let base = base(&Workload {
+        name: w.name.clone(),
+        setup: w.setup.clone(),
+        txn: Vec::new(),
+    });
+    let mut states = vec![snapshot(&base)];
+    let alone = base.fork();
+    for ops in &w.txns {
+        let r = run_txn(Arc::new(alone.handle()), ops);
+        if !(r.commit_ok && r.close_ok) {
+            return false;
+        }
+        states.push(snapshot(&alone));
+    }
+    let reference = base.fork();
+    let (acknowledged, closed) = run_txns(Arc::new(reference.handle()), &w.txns);
+    if acknowledged != w.txns.len() || !closed || snapshot(&reference) != *states.last().unwrap() {
+        return false;
+    }
+    let total = reference.mutating_calls();
+    let n = 1 + (n - 1) % total;
+    let f = base.fork();
+    f.set_crash_after(Some(n));
+    let (acknowledged, _) = run_txns(Arc::new(f.handle()), &w.txns);
+    let ctx = format!(
+        "run of {}: crash after call {n}/{total} ({acknowledged} commits acknowledged), {:?} seed {}",
+        w.txns.len(),
+        first.0,
+        first.1
+    );
+    let image = f.crash(first.0, first.1);
+    let pristine = image.fork();
+    let got = recover(&image, &ctx);
+    let allowed = &states[acknowledged..states.len().min(acknowledged + 2)];
+    assert!(
+        allowed.contains(&got),
+        "{ctx}: the tree is not the state after the acknowledged commits (or the next):\n got      {}\n expected {}",
+        describe(&got),
+        allowed
+            .iter()
+            .map(describe)
+            .collect::<Vec<_>>()
+            .join("\n   or    ")
+    );
+    if let Some((m, model, seed)) = second {
+        let probe = pristine.fork();
+        let _ = recover(&probe, &ctx);
+        let calls = probe.mutating_calls();
+        if calls == 0 {
+            return true;
+        }
+        let m = 1 + (m - 1) % calls;
+        let g = pristine.fork();
+        g.set_crash_after(Some(m));
+        let arc: Arc<dyn FileSystem> = Arc::new(g.handle());
+        if let Ok(e) = Engine::open(arc, Path::new(ROOT), &opts()) {
+            let _ = e.close();
+        }
+        let ctx2 = format!("{ctx}; recovery crashed after call {m}, {model:?} seed {seed}");
+        let got2 = recover(&g.crash(model, seed), &ctx2);
+        assert!(
+            got2 == got,
+            "{ctx2}: differs from an uninterrupted recovery"
+        );
+    }
+    true
+}
+
 /// The runs every crash test of runs uses: chains of puts on one path (the manifest, the
 /// lock, a skill's tree: one artifact updated again and again), puts of every kind chained
 /// (from nothing, a file, a tree, a link), large staged content chained, and transactions
