@@ -13,7 +13,7 @@
 use super::capture::{capture, walk};
 use super::object::{Entry, Node, Tree, hex, parse_hex};
 use super::restore::{self, Action, Trees};
-use super::{NewObject, Result, Store, StoreError, Writer, io_err, store_rel};
+use super::{NewObject, Result, Store, StoreError, Writer, io_err, now_unix_ms, store_rel};
 use crate::Transaction;
 use crate::engine::ops::{Op, PutTree};
 use crate::engine::path::META_DIR;
@@ -83,19 +83,28 @@ impl State {
         }
     }
 
-    fn hash(&self, of: &str) -> Option<Hash> {
-        let s = match (self, of) {
-            (State::File { hash, .. } | State::Link { hash, .. }, "object") => hash,
-            (State::Dir { contents, .. }, "contents") => contents.as_ref()?,
-            (State::Dir { tree, .. }, "tree") => tree.as_ref()?,
-            _ => return None,
-        };
-        parse_hex(s)
+    /// The file object of a file's bytes or a link's target.
+    fn object_hash(&self) -> Option<Hash> {
+        match self {
+            State::File { hash, .. } | State::Link { hash, .. } => parse_hex(hash),
+            _ => None,
+        }
+    }
+
+    /// A directory's tree hash (wal-spec.md §5), when recorded.
+    fn contents_hash(&self) -> Option<Hash> {
+        match self {
+            State::Dir { contents, .. } => parse_hex(contents.as_ref()?),
+            _ => None,
+        }
     }
 
     /// The tree object of a directory state, when recorded.
     pub fn tree_hash(&self) -> Option<Hash> {
-        self.hash("tree")
+        match self {
+            State::Dir { tree, .. } => parse_hex(tree.as_ref()?),
+            _ => None,
+        }
     }
 
     fn valid(&self) -> bool {
@@ -238,14 +247,7 @@ pub(crate) fn get(store: &Store, id: u64) -> Result<Option<LogRecord>> {
 /// The id the next record takes: the counter, or one more than the newest record when the
 /// counter is missing or behind.
 fn next_id(store: &Store) -> Result<u64> {
-    let rel = counter_rel();
-    let counted = match store.read_small(&rel)? {
-        Some(b) => std::str::from_utf8(&b)
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .ok_or_else(|| bad(store, &rel, "not a decimal number"))?,
-        None => 0,
-    };
+    let counted = store.read_counter(&counter_rel())?.unwrap_or(0);
     // The counter and the newest record are written by one transaction, so the record
     // `counted` never exists unless the counter was damaged or removed by hand: list then.
     if counted == 0 || store.stat(&record_rel(counted))?.is_some() {
@@ -328,13 +330,6 @@ pub(crate) fn stage_record(
         }
     }
     Ok(Some(record))
-}
-
-fn now_unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// The state `op` leaves its path in; for a tree, the tree objects of its listing are added
@@ -520,17 +515,17 @@ pub(crate) fn holds(store: &Store, path: &str, want: &State) -> Result<bool> {
         (State::File { size, mode, .. }, FileKind::File) => {
             m.mode == *mode
                 && m.len == *size
-                && Some(tree_hash::hash_file(fs, &abs)?.1) == want.hash("object")
+                && Some(tree_hash::hash_file(fs, &abs)?.1) == want.object_hash()
         }
         (State::Dir { mode, contents, .. }, FileKind::Dir) => match contents {
             None => m.mode == *mode,
             Some(_) => {
-                Some(tree_hash::tree_hash(fs, &abs, FORMAT_VERSION)?) == want.hash("contents")
+                Some(tree_hash::tree_hash(fs, &abs, FORMAT_VERSION)?) == want.contents_hash()
             }
         },
         (State::Link { .. }, FileKind::Symlink) => {
             let target = fs.read_link(&abs).map_err(io_err("read link", &abs))?;
-            Some(*blake3::hash(target.as_bytes()).as_bytes()) == want.hash("object")
+            Some(*blake3::hash(target.as_bytes()).as_bytes()) == want.object_hash()
         }
         _ => false,
     })
@@ -657,14 +652,14 @@ pub(crate) fn plan_undo(store: &Store, record: LogRecord, force: bool) -> Result
             State::File { size, mode, .. } => Step::Restore(Action::PutFile {
                 path: c.path.clone(),
                 size: *size,
-                hash: c.before.hash("object").expect("validated"),
+                hash: c.before.object_hash().expect("validated"),
                 mode: *mode,
                 replaces,
             }),
             State::Link { size, .. } => Step::Restore(Action::PutLink {
                 path: c.path.clone(),
                 size: *size,
-                hash: c.before.hash("object").expect("validated"),
+                hash: c.before.object_hash().expect("validated"),
                 replaces,
             }),
             State::Dir {
@@ -810,7 +805,7 @@ pub(crate) fn roots(record: &LogRecord) -> Vec<(Hash, bool)> {
     let mut out = Vec::new();
     for c in &record.changes {
         if let State::File { .. } | State::Link { .. } = c.before {
-            out.push((c.before.hash("object").expect("validated"), false));
+            out.push((c.before.object_hash().expect("validated"), false));
         }
         for s in [&c.before, &c.after] {
             if let Some(h) = s.tree_hash() {

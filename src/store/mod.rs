@@ -122,6 +122,15 @@ pub struct Store {
     log_keep: u64,
 }
 
+/// Milliseconds since the Unix epoch now (0 on a clock before it): the time a snapshot
+/// or a log record is stamped with.
+pub(crate) fn now_unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// Relative path of the store directory.
 pub(crate) fn store_rel() -> String {
     format!("{META_DIR}/{STORE_DIR}")
@@ -318,6 +327,23 @@ impl Store {
         file.read_exact_at(&mut bytes, 0)
             .map_err(io_err("read", &path))?;
         Ok(Some(bytes))
+    }
+
+    /// The decimal counter in the small file `rel` (`next-snapshot-id`, `log/next-id`),
+    /// `None` when the file is missing; a file that is not a decimal number is a damaged
+    /// reference ([`StoreError::BadRef`]).
+    pub(crate) fn read_counter(&self, rel: &str) -> Result<Option<u64>> {
+        let Some(b) = self.read_small(rel)? else {
+            return Ok(None);
+        };
+        std::str::from_utf8(&b)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(Some)
+            .ok_or_else(|| StoreError::BadRef {
+                path: self.abs(rel),
+                reason: "not a decimal number".into(),
+            })
     }
 
     /// Names in the directory `rel` (empty when it does not exist).

@@ -217,14 +217,7 @@ pub(crate) fn get_snapshot(store: &Store, id: u64) -> Result<SnapshotRef> {
 
 /// The id the next snapshot takes: ids are never reused, even after a deletion.
 pub(crate) fn next_id(store: &Store, existing: &[SnapshotRef]) -> Result<u64> {
-    let rel = counter_rel();
-    let counted = match store.read_small(&rel)? {
-        Some(b) => std::str::from_utf8(&b)
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .ok_or_else(|| bad(store, &rel, "not a decimal number"))?,
-        None => 1,
-    };
+    let counted = store.read_counter(&counter_rel())?.unwrap_or(1);
     Ok(counted.max(existing.iter().map(|s| s.id + 1).max().unwrap_or(1)))
 }
 
@@ -252,10 +245,7 @@ pub(crate) fn stage_snapshot(
         format: SNAPSHOT_FORMAT.into(),
         version: 1,
         id,
-        time_unix_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0),
+        time_unix_ms: super::now_unix_ms(),
         automatic: false,
         message: message.to_string(),
         root: hex(&cap.root),

@@ -638,27 +638,39 @@ pub fn check_point(
     let pristine = image.fork();
     let got = recover(&image, &ctx);
     check_oracle(&got, &before, &after, r.commit_ok, &ctx);
-    if let Some((m, model, seed)) = second {
-        let probe = pristine.fork();
-        let _ = recover(&probe, &ctx);
-        let calls = probe.mutating_calls();
-        if calls == 0 {
-            return;
-        }
-        let m = 1 + (m - 1) % calls;
-        let g = pristine.fork();
-        g.set_crash_after(Some(m));
-        let arc: Arc<dyn FileSystem> = Arc::new(g.handle());
-        if let Ok(e) = Engine::open(arc, Path::new(ROOT), &opts()) {
-            let _ = e.close();
-        }
-        let ctx2 = format!("{ctx}; recovery crashed after call {m}, {model:?} seed {seed}");
-        let got2 = recover(&g.crash(model, seed), &ctx2);
-        assert!(
-            got2 == got,
-            "{ctx2}: differs from an uninterrupted recovery"
-        );
+    if let Some(second) = second {
+        crash_recovery_once(&pristine, &got, second, &ctx);
     }
+}
+
+/// Crashes the recovery of the crash image `pristine` after its call `m` (modulo the
+/// recovery's calls) under `model`, recovers again, and checks the tree is `got`, what the
+/// uninterrupted recovery left.
+fn crash_recovery_once(
+    pristine: &SimFs,
+    got: &Snap,
+    (m, model, seed): (u64, CrashModel, u64),
+    ctx: &str,
+) {
+    let probe = pristine.fork();
+    let _ = recover(&probe, ctx);
+    let calls = probe.mutating_calls();
+    if calls == 0 {
+        return;
+    }
+    let m = 1 + (m - 1) % calls;
+    let g = pristine.fork();
+    g.set_crash_after(Some(m));
+    let arc: Arc<dyn FileSystem> = Arc::new(g.handle());
+    if let Ok(e) = Engine::open(arc, Path::new(ROOT), &opts()) {
+        let _ = e.close();
+    }
+    let ctx2 = format!("{ctx}; recovery crashed after call {m}, {model:?} seed {seed}");
+    let got2 = recover(&g.crash(model, seed), &ctx2);
+    assert!(
+        got2 == *got,
+        "{ctx2}: differs from an uninterrupted recovery"
+    );
 }
 
 /// The journal of the root.
@@ -733,23 +745,8 @@ fn run_length(fs: &SimFs) -> usize {
 /// possibly the one being committed — exactly that state or the next, never anything else;
 /// then crashes each recovery at every call, as [`check_workload`] does.
 pub fn check_run_workload(w: &RunWorkload, budget: Budget) -> Counts {
-    let base = base(&Workload {
-        name: w.name.clone(),
-        setup: w.setup.clone(),
-        txn: Vec::new(),
-    });
-    // The state after each prefix of the run, each transaction committed alone.
-    let mut states = vec![snapshot(&base)];
-    let alone = base.fork();
-    for ops in &w.txns {
-        let r = run_txn(Arc::new(alone.handle()), ops);
-        assert!(
-            r.commit_ok && r.close_ok,
-            "{}: a transaction failed",
-            w.name
-        );
-        states.push(snapshot(&alone));
-    }
+    let base = run_base(w);
+    let states = run_states(&base, w).unwrap_or_else(|| panic!("{}: a transaction failed", w.name));
     // The run itself: every transaction after the first joins it.
     let reference = base.fork();
     {
@@ -789,17 +786,7 @@ pub fn check_run_workload(w: &RunWorkload, budget: Budget) -> Counts {
             let image = f.crash(model, seed);
             let pristine = image.fork();
             let got = recover(&image, &ctx);
-            let allowed = &states[acknowledged..states.len().min(acknowledged + 2)];
-            assert!(
-                allowed.contains(&got),
-                "{ctx}: the tree is not the state after the acknowledged commits (or the next):\n got      {}\n expected {}",
-                describe(&got),
-                allowed
-                    .iter()
-                    .map(describe)
-                    .collect::<Vec<_>>()
-                    .join("\n   or    ")
-            );
+            assert_acknowledged_or_next(&got, &states, acknowledged, &ctx);
             counts.states += 1;
             counts.recovery_states += check_recovery_crashes(&pristine, &got, budget, &ctx);
         }
@@ -819,20 +806,10 @@ pub fn check_run_point(
     first: (CrashModel, u64),
     second: Option<(u64, CrashModel, u64)>,
 ) -> bool {
-    let base = base(&Workload {
-        name: w.name.clone(),
-        setup: w.setup.clone(),
-        txn: Vec::new(),
-    });
-    let mut states = vec![snapshot(&base)];
-    let alone = base.fork();
-    for ops in &w.txns {
-        let r = run_txn(Arc::new(alone.handle()), ops);
-        if !(r.commit_ok && r.close_ok) {
-            return false;
-        }
-        states.push(snapshot(&alone));
-    }
+    let base = run_base(w);
+    let Some(states) = run_states(&base, w) else {
+        return false;
+    };
     let reference = base.fork();
     let (acknowledged, closed) = run_txns(Arc::new(reference.handle()), &w.txns);
     if acknowledged != w.txns.len() || !closed || snapshot(&reference) != *states.last().unwrap() {
@@ -852,39 +829,51 @@ pub fn check_run_point(
     let image = f.crash(first.0, first.1);
     let pristine = image.fork();
     let got = recover(&image, &ctx);
+    assert_acknowledged_or_next(&got, &states, acknowledged, &ctx);
+    if let Some(second) = second {
+        crash_recovery_once(&pristine, &got, second, &ctx);
+    }
+    true
+}
+
+/// The file system with the run's setup committed and durable.
+fn run_base(w: &RunWorkload) -> SimFs {
+    base(&Workload {
+        name: w.name.clone(),
+        setup: w.setup.clone(),
+        txn: Vec::new(),
+    })
+}
+
+/// The state after each prefix of the run `w`, each transaction committed alone on a fork
+/// of `base`; `None` when one of them fails.
+fn run_states(base: &SimFs, w: &RunWorkload) -> Option<Vec<Snap>> {
+    let mut states = vec![snapshot(base)];
+    let alone = base.fork();
+    for ops in &w.txns {
+        let r = run_txn(Arc::new(alone.handle()), ops);
+        if !(r.commit_ok && r.close_ok) {
+            return None;
+        }
+        states.push(snapshot(&alone));
+    }
+    Some(states)
+}
+
+/// `got` must be the state after the `acknowledged` commits of a run, or after the next.
+#[track_caller]
+fn assert_acknowledged_or_next(got: &Snap, states: &[Snap], acknowledged: usize, ctx: &str) {
     let allowed = &states[acknowledged..states.len().min(acknowledged + 2)];
     assert!(
-        allowed.contains(&got),
+        allowed.contains(got),
         "{ctx}: the tree is not the state after the acknowledged commits (or the next):\n got      {}\n expected {}",
-        describe(&got),
+        describe(got),
         allowed
             .iter()
             .map(describe)
             .collect::<Vec<_>>()
             .join("\n   or    ")
     );
-    if let Some((m, model, seed)) = second {
-        let probe = pristine.fork();
-        let _ = recover(&probe, &ctx);
-        let calls = probe.mutating_calls();
-        if calls == 0 {
-            return true;
-        }
-        let m = 1 + (m - 1) % calls;
-        let g = pristine.fork();
-        g.set_crash_after(Some(m));
-        let arc: Arc<dyn FileSystem> = Arc::new(g.handle());
-        if let Ok(e) = Engine::open(arc, Path::new(ROOT), &opts()) {
-            let _ = e.close();
-        }
-        let ctx2 = format!("{ctx}; recovery crashed after call {m}, {model:?} seed {seed}");
-        let got2 = recover(&g.crash(model, seed), &ctx2);
-        assert!(
-            got2 == got,
-            "{ctx2}: differs from an uninterrupted recovery"
-        );
-    }
-    true
 }
 
 /// The runs every crash test of runs uses: chains of puts on one path (the manifest, the

@@ -26,8 +26,7 @@ pub fn log(
 ) -> Result<Exit> {
     let t = target(g, out)?;
     let c = open_for_reading(&t, g, out)?;
-    let records = c.log(limit, name.map(|n| (n, r#type.map(ty))))?;
-    let undone = c.undone_records()?;
+    let (records, undone) = c.log_with_undone(limit, name.map(|n| (n, r#type.map(ty))))?;
     c.close()?;
     out.log(&records, &undone, name)?;
     Ok(Exit::Ok)

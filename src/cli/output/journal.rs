@@ -437,6 +437,14 @@ fn next_step(state: TxnState, command: Option<&str>) -> Option<String> {
     })
 }
 
+/// `12 "update my-skill", begun <time>`: a transaction as `journal inspect` names it.
+fn txn_heading(id: u64, label: Option<&str>, time_unix_ms: Option<u64>) -> String {
+    let begun = time_unix_ms
+        .map(|ms| format!(", begun {}", when(ms)))
+        .unwrap_or_default();
+    format!("{id} \"{}\"{begun}", label.unwrap_or("?"))
+}
+
 fn inspect_text(w: &mut dyn Write, r: &InspectReport, command: Option<&str>) -> io::Result<()> {
     inspect_header(w, r)?;
     if !r.run.is_empty() {
@@ -448,12 +456,8 @@ fn inspect_text(w: &mut dyn Write, r: &InspectReport, command: Option<&str>) -> 
         for t in &r.run {
             writeln!(
                 w,
-                "  transaction {} \"{}\"{}: committed",
-                t.txn_id,
-                t.label.as_deref().unwrap_or("?"),
-                t.time_unix_ms
-                    .map(|ms| format!(", begun {}", when(ms)))
-                    .unwrap_or_default()
+                "  transaction {}: committed",
+                txn_heading(t.txn_id, t.label.as_deref(), t.time_unix_ms)
             )?;
             records_text(w, &t.records, true)?;
         }
@@ -481,12 +485,8 @@ fn inspect_text(w: &mut dyn Write, r: &InspectReport, command: Option<&str>) -> 
     if let Some(p) = &r.previous {
         writeln!(
             w,
-            "last transaction {} \"{}\"{}: retired ({}); shown for history, never applied again",
-            p.txn_id,
-            p.label.as_deref().unwrap_or("?"),
-            p.time_unix_ms
-                .map(|ms| format!(", begun {}", when(ms)))
-                .unwrap_or_default(),
+            "last transaction {}: retired ({}); shown for history, never applied again",
+            txn_heading(p.txn_id, p.label.as_deref(), p.time_unix_ms),
             if p.committed {
                 "completed and durable"
             } else {

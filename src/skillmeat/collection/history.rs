@@ -5,6 +5,7 @@
 use super::*;
 use crate::store::log::{self, Conflict, LogRecord, State, UndoPlan};
 use crate::store::object::{Node, Tree};
+use std::collections::HashMap;
 
 /// The operation log's record of a change: its safety net, which `undo` reverses it with
 /// (store-spec.md §4.5).
@@ -74,6 +75,44 @@ pub struct UndoOutcome {
     pub forced: Vec<Conflict>,
 }
 
+/// Which records `log NAME` shows: those whose changes are at or below one of the
+/// artifact's storage paths, or whose document changes name its lock key.
+struct Touches {
+    /// `None`: every record.
+    of: Option<(Vec<String>, Vec<String>)>,
+}
+
+impl Touches {
+    fn new(name: Option<(&str, Option<ArtifactType>)>) -> Touches {
+        Touches {
+            of: name.map(|(name, ty)| {
+                let types = ArtifactType::ALL
+                    .into_iter()
+                    .filter(|t| ty.is_none_or(|ty| ty == *t));
+                types
+                    .filter_map(|t| Some((t.storage_path(name).ok()?, lock_key(name, t))))
+                    .unzip()
+            }),
+        }
+    }
+
+    fn record(&self, r: &LogRecord) -> bool {
+        let Some((paths, items)) = &self.of else {
+            return true;
+        };
+        let at_or_below = |path: &str, p: &str| {
+            path.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
+        r.changes
+            .iter()
+            .any(|c| paths.iter().any(|p| at_or_below(&c.path, p)))
+            || r.documents
+                .iter()
+                .any(|d| d.changes.iter().any(|c| items.contains(&c.item)))
+    }
+}
+
 /// Which record to undo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UndoTarget {
@@ -120,50 +159,37 @@ impl Collection {
         limit: Option<usize>,
         name: Option<(&str, Option<ArtifactType>)>,
     ) -> Result<Vec<LogRecord>> {
-        let paths: Vec<String> = match name {
-            None => Vec::new(),
-            Some((name, ty)) => ArtifactType::ALL
-                .into_iter()
-                .filter(|t| ty.is_none_or(|ty| ty == *t))
-                .filter_map(|t| t.storage_path(name).ok())
-                .collect(),
-        };
-        let items: Vec<String> = match name {
-            None => Vec::new(),
-            Some((name, ty)) => ArtifactType::ALL
-                .into_iter()
-                .filter(|t| ty.is_none_or(|ty| ty == *t))
-                .map(|t| lock_key(name, t))
-                .collect(),
-        };
+        let touches = Touches::new(name);
         let mut out = Vec::new();
         for id in log::list_ids(&self.store)? {
             if limit.is_some_and(|n| out.len() >= n) {
                 break;
             }
-            let Some(r) = log::get(&self.store, id)? else {
-                continue;
-            };
-            let touches = name.is_none()
-                || r.changes.iter().any(|c| {
-                    paths
-                        .iter()
-                        .any(|p| c.path == *p || c.path.starts_with(&format!("{p}/")))
-                })
-                || r.documents
-                    .iter()
-                    .any(|d| d.changes.iter().any(|c| items.contains(&c.item)));
-            if touches {
+            if let Some(r) = log::get(&self.store, id)?
+                && touches.record(&r)
+            {
                 out.push(r);
             }
         }
         Ok(out)
     }
 
-    /// Which records of the log a later undo (in effect) has undone: record id → the
-    /// undo's id. Reads the whole log.
-    pub fn undone_records(&self) -> Result<std::collections::HashMap<u64, u64>> {
-        Ok(log::undone_by(&self.log(None, None)?))
+    /// [`Collection::log`], and which records of the whole log a later undo in effect has
+    /// undone (record id → the undo's id), from one reading of the log.
+    pub fn log_with_undone(
+        &self,
+        limit: Option<usize>,
+        name: Option<(&str, Option<ArtifactType>)>,
+    ) -> Result<(Vec<LogRecord>, HashMap<u64, u64>)> {
+        let all = self.log(None, None)?;
+        let undone = log::undone_by(&all);
+        let touches = Touches::new(name);
+        let shown = all
+            .into_iter()
+            .filter(|r| touches.record(r))
+            .take(limit.unwrap_or(usize::MAX))
+            .collect();
+        Ok((shown, undone))
     }
 
     /// The record `id`.

@@ -488,40 +488,36 @@ fn update_large(w: &World) -> Result<Prepared, String> {
 }
 
 fn undo(w: &World) -> Result<Prepared, String> {
-    let (a, r, h) = three(w)?;
-    let kept = keep_three(w, &a, &r, &h)?;
-    let at = tree(&w.coll())?;
-    change_skill(&a, "v2")?;
-    file(w, "review.md", "review v2")?;
-    file(w, "helper.md", "helper v2")?;
-    w.must(&["update", "--all", "--strategy", "upstream"])?;
-    Ok(Prepared {
-        start: w.coll(),
-        command: vec!["undo".into(), "--yes".into()],
-        model: Model {
-            present: kept.to_vec(),
-            whole: Some(at),
-            ..Model::default()
-        },
-        follow_up: follow_up(w)?,
-        verify_clean: CLEAN,
-        partner: None,
-        across: false,
-        partner_project: false,
+    back_from_an_update(w, |w| {
+        let at = tree(&w.coll())?;
+        Ok((vec!["undo".into(), "--yes".into()], at))
     })
 }
 
 fn rollback(w: &World) -> Result<Prepared, String> {
+    back_from_an_update(w, |w| {
+        let (id, at) = snapshot(w, "before the update")?;
+        Ok((rollback_to(id), at))
+    })
+}
+
+/// Three artifacts, then `mark` (which returns the command that brings the collection back,
+/// and the collection as it is then), then an update of all three: the command must leave
+/// the collection exactly as it was at the mark.
+fn back_from_an_update(
+    w: &World,
+    mark: impl FnOnce(&World) -> Result<(Vec<String>, Tree), String>,
+) -> Result<Prepared, String> {
     let (a, r, h) = three(w)?;
     let kept = keep_three(w, &a, &r, &h)?;
-    let (id, at) = snapshot(w, "before the update")?;
+    let (command, at) = mark(w)?;
     change_skill(&a, "v2")?;
     file(w, "review.md", "review v2")?;
     file(w, "helper.md", "helper v2")?;
     w.must(&["update", "--all", "--strategy", "upstream"])?;
     Ok(Prepared {
         start: w.coll(),
-        command: rollback_to(id),
+        command,
         model: Model {
             present: kept.to_vec(),
             whole: Some(at),
