@@ -291,6 +291,44 @@ fn snapshots_are_deduplicated_and_cost_what_changed() {
     }
 }
 
+/// Bytes of the objects in `after` and not in `before`.
+fn new_object_bytes(before: &[PathBuf], after: &[PathBuf]) -> Vec<u64> {
+    after
+        .iter()
+        .filter(|o| before.binary_search(o).is_err())
+        .map(|o| fs::metadata(o).expect("object").len())
+        .collect()
+}
+
+#[test]
+fn a_large_directory_is_stored_in_chunks_that_gc_keeps_and_rollback_reads() {
+    // store-spec.md §3.1: `skills/` with 300 entries is split; changing one skill rewrites
+    // one chunk and the index, not the 300-entry listing (~15 KB).
+    let sb = Sandbox::new();
+    let coll = generated_collection(&sb, 300);
+    sb.run_in(&coll, &[], &["snapshot"]).ok();
+    let at_snapshot = tree(&coll);
+    let before = objects(&coll);
+    write(&coll.join("skills/s7/notes.txt"), "changed\n");
+    let v = sb.run_in(&coll, &[], &["--json", "snapshot"]).ok().json();
+    // The file, the skill's tree, one chunk of skills/, its index, the root's tree.
+    assert_eq!(v["snapshot"]["new_objects"], 5, "{v}");
+    let mut sizes = new_object_bytes(&before, &objects(&coll));
+    sizes.sort();
+    let file_object = sizes.remove(0);
+    assert_eq!(file_object, "changed\n".len() as u64);
+    assert!(
+        sizes.iter().all(|b| *b < 4096),
+        "every new tree object is small: {sizes:?}"
+    );
+    // gc keeps every chunk a snapshot reaches: both snapshots still restore.
+    sb.run_in(&coll, &[], &["snapshot", "delete", "2"]).ok();
+    write(&coll.join("skills/s200/notes.txt"), "changed again\n");
+    sb.run_in(&coll, &[], &["--json", "gc"]).ok();
+    sb.run_in(&coll, &[], &ROLLBACK_1).ok();
+    assert_same_tree(&at_snapshot, &tree(&coll), "rollback after gc");
+}
+
 /// Files written in the same file-system tick as a snapshot starts are read again by the
 /// next one (store-spec.md §8); waiting past any common granularity makes the counts exact.
 fn past_the_tick() {

@@ -336,8 +336,12 @@ impl<'a> Capturing<'a> {
     /// The tree object of `entries`, noted as a new object unless stored already.
     fn add_tree(&mut self, entries: Vec<Entry>) -> Result<Hash> {
         let tree = Tree::new(entries);
-        let (hash, enc) = tree.encode_hashed();
-        self.schedule_unless_stored(hash, None, || NewObject::Tree { hash, bytes: enc })?;
+        // A split listing's chunks are checked one by one like any object: an index present
+        // says nothing of its chunks (gc may have deleted them first).
+        let (hash, objects) = tree.to_objects();
+        for (h, bytes) in objects {
+            self.schedule_unless_stored(h, None, || NewObject::Tree { hash: h, bytes })?;
+        }
         self.trees.insert(hash, tree);
         Ok(hash)
     }

@@ -88,7 +88,9 @@ pub(crate) fn reachable(store: &Store, bases: &[BaseId]) -> Result<HashSet<Hash>
         if !seen.insert(h) || !is_tree {
             continue;
         }
-        for e in store.read_tree(&h)?.entries {
+        let (tree, chunks) = store.read_tree_parts(&h)?;
+        seen.extend(chunks);
+        for e in tree.entries {
             match e.node {
                 Node::File { hash, .. } | Node::Link { hash, .. } => {
                     seen.insert(hash);

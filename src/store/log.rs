@@ -415,7 +415,7 @@ fn listing(t: &PutTree, objects: &mut Vec<NewObject>) -> Hash {
         .map(|e| (e.rel.as_str(), e.mode))
         .collect();
     for (_, rel) in depth_order {
-        let (hash, bytes) = Tree::new(dirs.remove(&rel).expect("listed")).encode_hashed();
+        let (hash, parts) = Tree::new(dirs.remove(&rel).expect("listed")).to_objects();
         let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel.as_str()));
         dirs.get_mut(parent)
             .expect("a parent is an entry of the tree")
@@ -424,10 +424,10 @@ fn listing(t: &PutTree, objects: &mut Vec<NewObject>) -> Hash {
                 mode: modes[rel.as_str()],
                 node: Node::Dir { hash },
             });
-        objects.push(NewObject::Tree { hash, bytes });
+        objects.extend(NewObject::tree_parts(parts));
     }
-    let (hash, bytes) = Tree::new(dirs.remove("").expect("the root")).encode_hashed();
-    objects.push(NewObject::Tree { hash, bytes });
+    let (hash, parts) = Tree::new(dirs.remove("").expect("the root")).to_objects();
+    objects.extend(NewObject::tree_parts(parts));
     hash
 }
 

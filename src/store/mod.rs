@@ -26,7 +26,7 @@ use crate::engine::path::{META_DIR, STORE_DIR};
 use crate::fs::{FileKind, FileSystem, FsPath, OpenMode};
 use crate::journal::format::Hash;
 use crate::progress::{Progress, Stage};
-use object::{TREE_OBJECT_BYTES_MAX, Tree, hex};
+use object::{TREE_OBJECT_BYTES_MAX, Tree, TreeObject, hex};
 use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -240,8 +240,39 @@ impl Store {
         Ok(out)
     }
 
-    /// Reads and verifies the tree object `hash`.
+    /// Reads and verifies the directory listing whose object is `hash`: one tree object, or
+    /// a split tree's index and every chunk it names (store-spec.md §3.1), each verified.
     pub(crate) fn read_tree(&self, hash: &Hash) -> Result<Tree> {
+        Ok(self.read_tree_parts(hash)?.0)
+    }
+
+    /// [`Store::read_tree`], and the hashes of the chunks it read (none for a tree stored
+    /// whole): every object the listing's own object needs, for `gc`.
+    pub(crate) fn read_tree_parts(&self, hash: &Hash) -> Result<(Tree, Vec<Hash>)> {
+        let damaged = |h: &Hash, reason: String| StoreError::Damaged {
+            path: self.abs(&object_rel(h)),
+            hash: hex(h),
+            reason,
+        };
+        match TreeObject::decode(&self.read_tree_object(hash)?).map_err(|r| damaged(hash, r))? {
+            TreeObject::Whole(tree) => Ok((tree, Vec::new())),
+            TreeObject::Split(chunks) => {
+                let mut parts = Vec::with_capacity(chunks.len());
+                for h in &chunks {
+                    parts.push(
+                        Tree::decode(&self.read_tree_object(h)?)
+                            .map_err(|r| damaged(h, format!("a chunk of a split tree: {r}")))?,
+                    );
+                }
+                let tree = object::join_chunks(parts).map_err(|r| damaged(hash, r))?;
+                Ok((tree, chunks))
+            }
+        }
+    }
+
+    /// The bytes of the object `hash`, read whole (at most [`TREE_OBJECT_BYTES_MAX`]) and
+    /// verified against their hash.
+    fn read_tree_object(&self, hash: &Hash) -> Result<Vec<u8>> {
         let path = self.abs(&object_rel(hash));
         let damaged = |reason: String| StoreError::Damaged {
             path: path.clone(),
@@ -270,7 +301,7 @@ impl Store {
         if blake3::hash(&bytes).as_bytes() != hash {
             return Err(damaged("its content does not match its hash".into()));
         }
-        Tree::decode(&bytes).map_err(damaged)
+        Ok(bytes)
     }
 
     /// The target of a link recorded as the file object `hash` of `size` bytes, read whole
@@ -378,6 +409,13 @@ pub(crate) enum NewObject {
 }
 
 impl NewObject {
+    /// A listing's objects ([`Tree::to_objects`]) as objects to write.
+    pub fn tree_parts(parts: Vec<(Hash, Vec<u8>)>) -> impl Iterator<Item = NewObject> {
+        parts
+            .into_iter()
+            .map(|(hash, bytes)| NewObject::Tree { hash, bytes })
+    }
+
     pub fn hash(&self) -> &Hash {
         match self {
             NewObject::Blob { hash, .. }

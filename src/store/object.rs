@@ -11,8 +11,19 @@ use crate::journal::format::Hash;
 pub const TREE_MAGIC: &[u8; 8] = b"SWTREE1\0";
 /// Longest entry name, in bytes (the usual file-system limit).
 pub const NAME_BYTES_MAX: usize = 255;
+/// The first bytes of a split tree's index object (store-spec.md §3.1).
+pub const SPLIT_MAGIC: &[u8; 8] = b"SWSPLIT1";
 /// Largest tree object read into memory.
 pub const TREE_OBJECT_BYTES_MAX: u64 = 64 * 1024 * 1024;
+/// A listing of more entries than this is stored split into chunks (store-spec.md §3.1);
+/// one of at most this many is one tree object, as in version 2.
+pub const SPLIT_ABOVE: usize = 256;
+/// A chunk ends after an entry whose name's BLAKE3, read as a little-endian `u32`, is a
+/// multiple of this: chunks of 32 entries on average, whose ends depend on the names
+/// alone, so that changing, adding or removing one entry rewrites one chunk (or two).
+const CHUNK_END_MODULUS: u32 = 32;
+/// Most entries in one chunk: a chunk also ends after this many.
+pub const CHUNK_ENTRIES_MAX: usize = 256;
 
 /// What an entry of a tree is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,11 +111,123 @@ impl Tree {
     }
 
     /// The encoding and its hash (the object's address).
-    pub fn encode_hashed(&self) -> (Hash, Vec<u8>) {
+    fn encode_hashed(&self) -> (Hash, Vec<u8>) {
         let bytes = self.encode();
         (*blake3::hash(&bytes).as_bytes(), bytes)
     }
 
+    /// The objects that store this listing (store-spec.md §3.1) and the hash that names the
+    /// directory: one tree object for at most [`SPLIT_ABOVE`] entries; more are stored as
+    /// chunks (tree objects of consecutive entries, cut where [`chunk_ranges`] says) and an
+    /// index object naming them, which is the directory's. The directory's object is last.
+    pub fn to_objects(&self) -> (Hash, Vec<(Hash, Vec<u8>)>) {
+        if self.entries.len() <= SPLIT_ABOVE {
+            let (hash, bytes) = self.encode_hashed();
+            return (hash, vec![(hash, bytes)]);
+        }
+        let mut objects: Vec<(Hash, Vec<u8>)> = chunk_ranges(&self.entries)
+            .into_iter()
+            .map(|r| {
+                Tree {
+                    entries: self.entries[r].to_vec(),
+                }
+                .encode_hashed()
+            })
+            .collect();
+        let index = encode_split(objects.iter().map(|(h, _)| h));
+        let hash = *blake3::hash(&index).as_bytes();
+        objects.push((hash, index));
+        (hash, objects)
+    }
+}
+
+/// Where the chunks of a split listing end: after each entry whose name's BLAKE3 (first four
+/// bytes, little-endian) is a multiple of [`CHUNK_END_MODULUS`], after
+/// [`CHUNK_ENTRIES_MAX`] entries since the last end, and after the last entry.
+pub fn chunk_ranges(entries: &[Entry]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::with_capacity(entries.len() / CHUNK_END_MODULUS as usize + 1);
+    let mut start = 0;
+    for (i, e) in entries.iter().enumerate() {
+        let h = blake3::hash(e.name.as_bytes());
+        let word = u32::from_le_bytes(h.as_bytes()[..4].try_into().expect("4"));
+        if word % CHUNK_END_MODULUS == 0 || i + 1 - start == CHUNK_ENTRIES_MAX {
+            out.push(start..i + 1);
+            start = i + 1;
+        }
+    }
+    if start < entries.len() {
+        out.push(start..entries.len());
+    }
+    out
+}
+
+/// A split tree's index object: magic, `u32` chunk count, the chunks' hashes in order.
+fn encode_split<'a>(chunks: impl ExactSizeIterator<Item = &'a Hash>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + chunks.len() * 32);
+    out.extend_from_slice(SPLIT_MAGIC);
+    out.extend_from_slice(&(chunks.len() as u32).to_le_bytes());
+    for h in chunks {
+        out.extend_from_slice(h);
+    }
+    out
+}
+
+/// What a directory's object holds: the listing itself, or the chunks of a split one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeObject {
+    Whole(Tree),
+    /// The hashes of the chunks, in order (at least two).
+    Split(Vec<Hash>),
+}
+
+impl TreeObject {
+    /// Decodes a directory's object strictly: a tree object ([`Tree::decode`]) or a split
+    /// index (magic, a count of at least two, that many hashes, nothing after them).
+    pub fn decode(b: &[u8]) -> Result<TreeObject, String> {
+        if !b.starts_with(SPLIT_MAGIC) {
+            return Tree::decode(b).map(TreeObject::Whole);
+        }
+        let mut r = Cursor { b, at: 8 };
+        let n = r.u32()? as usize;
+        if n < 2 {
+            return Err(format!("a split tree of {n} chunk(s)"));
+        }
+        let mut chunks = Vec::with_capacity(n.min(1 << 20));
+        for _ in 0..n {
+            chunks.push(r.hash()?);
+        }
+        if r.at != b.len() {
+            return Err(format!("{} bytes after the last chunk", b.len() - r.at));
+        }
+        Ok(TreeObject::Split(chunks))
+    }
+}
+
+/// The listing a split tree's chunks hold, checked: entries strictly increasing across the
+/// chunks, more than [`SPLIT_ABOVE`] of them, and each chunk ending exactly where
+/// [`chunk_ranges`] ends it (so a directory has one encoding, and one hash).
+pub fn join_chunks(chunks: Vec<Tree>) -> Result<Tree, String> {
+    let lens: Vec<usize> = chunks.iter().map(|c| c.entries.len()).collect();
+    let mut entries: Vec<Entry> = Vec::with_capacity(lens.iter().sum());
+    for c in chunks {
+        if let (Some(last), Some(first)) = (entries.last(), c.entries.first())
+            && last.name.as_bytes() >= first.name.as_bytes()
+        {
+            return Err(format!("entry {:?} out of order across chunks", first.name));
+        }
+        entries.extend(c.entries);
+    }
+    if entries.len() <= SPLIT_ABOVE {
+        return Err(format!("a split tree of {} entries", entries.len()));
+    }
+    let canonical: Vec<usize> = chunk_ranges(&entries).iter().map(|r| r.len()).collect();
+    if canonical != lens {
+        return Err("its chunks do not end where the names end them".into());
+    }
+    Ok(Tree { entries })
+}
+
+impl Tree {
     /// Decodes a tree object strictly: known kinds, valid names in strictly increasing
     /// order, no byte left over. Fails with what is wrong.
     pub fn decode(b: &[u8]) -> Result<Tree, String> {
@@ -266,6 +389,109 @@ mod tests {
         let mut bad = sample();
         bad.entries[0].name = "..".into();
         assert!(Tree::decode(&bad.encode()).is_err());
+    }
+
+    fn files(names: impl IntoIterator<Item = String>) -> Vec<Entry> {
+        names
+            .into_iter()
+            .map(|name| Entry {
+                node: Node::File {
+                    size: name.len() as u64,
+                    hash: *blake3::hash(name.as_bytes()).as_bytes(),
+                },
+                name,
+                mode: 0o644,
+            })
+            .collect()
+    }
+
+    /// Reads `hash`'s listing back from `objects` as the store does.
+    fn read_back(hash: &Hash, objects: &[(Hash, Vec<u8>)]) -> Result<Tree, String> {
+        let get = |h: &Hash| {
+            let (_, b) = objects.iter().find(|(k, _)| k == h).expect("written");
+            assert_eq!(blake3::hash(b).as_bytes(), h);
+            b.clone()
+        };
+        match TreeObject::decode(&get(hash))? {
+            TreeObject::Whole(t) => Ok(t),
+            TreeObject::Split(chunks) => join_chunks(
+                chunks
+                    .iter()
+                    .map(|h| Tree::decode(&get(h)))
+                    .collect::<Result<_, _>>()?,
+            ),
+        }
+    }
+
+    #[test]
+    fn small_listings_stay_whole_as_in_version_2() {
+        let t = Tree::new(files((0..SPLIT_ABOVE).map(|i| format!("s{i:05}"))));
+        let (hash, objects) = t.to_objects();
+        assert_eq!(objects.len(), 1);
+        assert_eq!(objects[0].1, t.encode());
+        assert_eq!(&hash, blake3::hash(&t.encode()).as_bytes());
+    }
+
+    #[test]
+    fn a_large_listing_splits_and_one_change_rewrites_one_chunk() {
+        let t = Tree::new(files((0..1000).map(|i| format!("skill-{i:05}"))));
+        let (hash, objects) = t.to_objects();
+        assert!(objects.len() > 10, "{} objects", objects.len());
+        assert!(
+            objects[..objects.len() - 1]
+                .iter()
+                .all(|(_, b)| b.len() < 64 * 300)
+        );
+        assert_eq!(read_back(&hash, &objects).unwrap(), t);
+
+        let mut changed = t.clone();
+        changed.entries[500].mode = 0o755;
+        let (hash2, objects2) = changed.to_objects();
+        let new: Vec<_> = objects2.iter().filter(|o| !objects.contains(o)).collect();
+        // One chunk and the index.
+        assert_eq!(new.len(), 2);
+        assert_eq!(new[1].0, hash2);
+        assert_eq!(read_back(&hash2, &objects2).unwrap(), changed);
+
+        let mut added = t.clone();
+        added.entries.extend(files(["zzz".to_string()]));
+        let (_, objects3) = added.to_objects();
+        assert!(objects3.iter().filter(|o| !objects.contains(o)).count() <= 3);
+    }
+
+    #[test]
+    fn split_trees_are_read_strictly() {
+        let t = Tree::new(files((0..600).map(|i| format!("n{i}"))));
+        let (_, objects) = t.to_objects();
+        let chunks: Vec<Tree> = objects[..objects.len() - 1]
+            .iter()
+            .map(|(_, b)| Tree::decode(b).unwrap())
+            .collect();
+        assert_eq!(join_chunks(chunks.clone()).unwrap(), t);
+        // Out of order across chunks.
+        let mut swapped = chunks.clone();
+        swapped.swap(0, 1);
+        assert!(join_chunks(swapped).unwrap_err().contains("out of order"));
+        // A chunk ended elsewhere than the names say: the same entries, cut differently.
+        let mut moved = chunks.clone();
+        let e = moved[1].entries.remove(0);
+        moved[0].entries.push(e);
+        assert!(join_chunks(moved).unwrap_err().contains("do not end where"));
+        // Too few entries to be split.
+        let small = vec![
+            Tree::new(files(["a".into()])),
+            Tree::new(files(["b".into()])),
+        ];
+        assert!(join_chunks(small).is_err());
+        // The index: truncated, extended, one chunk.
+        let index = &objects.last().unwrap().1;
+        for cut in 0..index.len() {
+            assert!(TreeObject::decode(&index[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut extra = index.clone();
+        extra.push(0);
+        assert!(TreeObject::decode(&extra).is_err());
+        assert!(TreeObject::decode(&encode_split([[0u8; 32]].iter())).is_err());
     }
 
     #[test]
