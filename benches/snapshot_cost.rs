@@ -11,7 +11,12 @@
 //! | `snapshot_unchanged` | `Collection::snapshot` with nothing changed since the last one |
 //! | `snapshot_one_changed` | the same after one file of one skill was rewritten |
 //! | `snapshot_no_cache` | the same with nothing changed and the stat cache deleted: every file hashed |
-//! | `rollback_one` | `Collection::rollback` to a snapshot from which one file differs (it also takes the automatic snapshot) |
+//! | `rollback_one` | `Collection::rollback` to a snapshot from which one file differs (it also writes the operation log's record) |
+//!
+//! Not timed, printed after the table (`store_growth`, issue 16's target ≤ 400 KiB at
+//! N = 1,000): what 20 snapshots add to the store when one 4 KiB file is rewritten before
+//! each, as the bytes of the files added (apparent) and as the blocks they take (`st_blocks`,
+//! what `du` counts), with the number of files added.
 //!
 //! Every snapshot and rollback is durable on return (`commit_durable`). The references a
 //! timed snapshot adds are deleted between iterations, untimed. Results print as a table at
@@ -167,6 +172,44 @@ impl Sized {
     }
 }
 
+/// Files below `dir`, their bytes and their allocated bytes (`st_blocks` × 512).
+fn usage(dir: &Path) -> (u64, u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = (0, 0, 0);
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).expect("read_dir") {
+            let e = e.expect("entry");
+            let m = e.metadata().expect("lstat");
+            if m.is_dir() {
+                stack.push(e.path());
+            } else {
+                out.0 += 1;
+                out.1 += m.len();
+                out.2 += m.blocks() * 512;
+            }
+        }
+    }
+    out
+}
+
+/// What `SNAPSHOTS` snapshots add to the store, one file rewritten before each: (files,
+/// bytes, allocated bytes).
+fn store_growth(s: &mut Sized) -> (u64, u64, u64) {
+    const SNAPSHOTS: usize = 20;
+    let store = s.dir.parent().expect("parent").join(format!(
+        ".skillwal/{}/store",
+        s.dir.file_name().expect("name").to_string_lossy()
+    ));
+    let before = usage(&store);
+    for _ in 0..SNAPSHOTS {
+        s.change_one();
+        s.snapshot();
+    }
+    let after = usage(&store);
+    (after.0 - before.0, after.1 - before.1, after.2 - before.2)
+}
+
 fn configure(g: &mut BenchmarkGroup<'_, WallTime>, slow: bool) {
     g.sampling_mode(SamplingMode::Flat)
         .sample_size(10)
@@ -288,18 +331,36 @@ fn main() {
         .output_directory(&common::criterion_dir())
         .without_plots()
         .configure_from_args();
+    let mut growth = Vec::new();
     for &n in &sizes {
         if !IDS
             .iter()
+            .chain(&["store_growth"])
             .any(|id| selected(&format!("{}/{id}", group_of(n))))
         {
             continue;
         }
         eprintln!("snapshot_cost: building a collection of {n} skills");
         let mut s = Sized::new(tmp.path(), n);
+        if selected(&format!("{}/store_growth", group_of(n))) {
+            growth.push((n, store_growth(&mut s)));
+        }
         bench(&mut c, &mut s, tmp.path(), &selected);
         s.c.close().expect("close");
         fs::remove_dir_all(&s.dir).expect("remove the collection");
     }
     print_table(&sizes, since);
+    if !growth.is_empty() {
+        println!(
+            "\n| N | 20 snapshots, one 4 KiB file rewritten before each: files added | bytes | allocated |"
+        );
+        println!("|---:|---:|---:|---:|");
+        for (n, (files, bytes, alloc)) in growth {
+            println!(
+                "| {n} | {files} | {:.1} KiB | {:.1} KiB |",
+                bytes as f64 / 1024.0,
+                alloc as f64 / 1024.0
+            );
+        }
+    }
 }
