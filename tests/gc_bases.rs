@@ -8,6 +8,8 @@
 //! are JSON; tree objects are decoded by the spec's §3 layout), not through skillwal's code.
 //! The test with the Python tool follows the skip/require rules of `tests/python_compat.rs`.
 
+#[path = "common/store_files.rs"]
+mod store_files;
 #[path = "cli/support.rs"]
 mod support;
 #[path = "python/tool.rs"]
@@ -17,32 +19,30 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use store_files::StoreFiles;
 use support::*;
 
 fn store(coll: &Path) -> PathBuf {
     state_dir(coll).join("store")
 }
 
-fn object(coll: &Path, hex: &str) -> PathBuf {
-    store(coll).join("objects").join(&hex[..2]).join(&hex[2..])
+/// The store's objects, loose and packed, read from its files (store-spec.md §2.1).
+fn store_files(coll: &Path) -> StoreFiles {
+    StoreFiles::read(&store(coll))
+}
+
+/// Whether the store holds the object `hex`.
+fn has_object(coll: &Path, hex: &str) -> bool {
+    store_files(coll).has(hex)
 }
 
 fn base(coll: &Path, ty: &str, name: &str, key: &str) -> PathBuf {
     store(coll).join("bases").join(ty).join(name).join(key)
 }
 
-/// Bytes of every object file in the store.
+/// Bytes of every object in the store.
 fn object_bytes(coll: &Path) -> u64 {
-    let mut total = 0;
-    let Ok(fans) = fs::read_dir(store(coll).join("objects")) else {
-        return 0;
-    };
-    for fan in fans {
-        for o in fs::read_dir(fan.unwrap().path()).unwrap() {
-            total += o.unwrap().metadata().unwrap().len();
-        }
-    }
-    total
+    store_files(coll).object_bytes()
 }
 
 /// Bytes of every file below `dir`.
@@ -81,39 +81,6 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reads the object `h` and checks its BLAKE3; for a tree (store-spec.md §3), also every
-/// object it names, recursively. Panics with `what` and the object's path otherwise.
-fn check_object(coll: &Path, h: &str, is_tree: bool, what: &str) {
-    let p = object(coll, h);
-    let bytes = fs::read(&p).unwrap_or_else(|e| panic!("{what}: {}: {e}", p.display()));
-    assert_eq!(
-        blake3::hash(&bytes).to_hex().as_str(),
-        h,
-        "{what}: {} damaged",
-        p.display()
-    );
-    if !is_tree {
-        return;
-    }
-    assert_eq!(
-        &bytes[..8],
-        b"SWTREE1\0",
-        "{what}: {} is not a tree",
-        p.display()
-    );
-    let n = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
-    let mut i = 12;
-    for _ in 0..n {
-        let kind = bytes[i];
-        let k = u16::from_le_bytes(bytes[i + 5..i + 7].try_into().unwrap()) as usize;
-        // A directory's entry has no size.
-        i += 1 + 4 + 2 + k + if kind == b'd' { 0 } else { 8 };
-        check_object(coll, &hex(&bytes[i..i + 32]), kind == b'd', what);
-        i += 32;
-    }
-    assert_eq!(i, bytes.len(), "{what}: {} has trailing bytes", p.display());
-}
-
 /// The base `ty/name/key` exists and every object it needs is there and whole.
 #[track_caller]
 fn check_base(coll: &Path, ty: &str, name: &str, key: &str, what: &str) {
@@ -121,7 +88,9 @@ fn check_base(coll: &Path, ty: &str, name: &str, key: &str, what: &str) {
     let text = fs::read_to_string(&p).unwrap_or_else(|e| panic!("{what}: {}: {e}", p.display()));
     let b: Value = serde_json::from_str(&text).expect("base JSON");
     let h = b["hash"].as_str().expect("hash");
-    check_object(coll, h, b["kind"] == "tree", what);
+    if let Err(e) = store_files(coll).check(h, b["kind"] == "tree") {
+        panic!("{what}: {e}");
+    }
 }
 
 /// `(type, name, content_hash)` of every entry of the collection's lock now.
@@ -197,7 +166,7 @@ fn gc_keeps_one_copy_of_a_large_skill_updated_once() {
     // While the update's record is in the log, it keeps the version before it (gc frees
     // only what the add's record, pushed out by the update's, kept).
     sb.run(&["gc"]).ok();
-    assert!(object(&coll, &h1).exists());
+    assert!(has_object(&coll, &h1));
     push_out_the_log(&sb, &sb.home, 1);
     let (before, store_before) = (object_bytes(&coll), dir_bytes(&store(&coll)));
 
@@ -220,10 +189,10 @@ fn gc_keeps_one_copy_of_a_large_skill_updated_once() {
         r["gc"]["bases_kept"], 2,
         "big's current base and filler-1's: {r}"
     );
-    assert!(!object(&coll, &h1).exists(), "the superseded copy is freed");
+    assert!(!has_object(&coll, &h1), "the superseded copy is freed");
     assert!(!base(&coll, "skill", "big", &key1).exists());
     check_base(&coll, "skill", "big", &key2, "current base");
-    assert!(object(&coll, &h2).exists());
+    assert!(has_object(&coll, &h2));
     sb.run(&["gc"])
         .ok()
         .stdout_has("Removed 0 unreferenced store objects (0 bytes) and 0 bases no lock needs");
@@ -349,10 +318,7 @@ fn gc_deletes_nothing_when_a_snapshot_lock_cannot_be_read_or_parsed() {
     let (sb, coll) = (&fx.sb, &fx.coll);
     // Damaged: the lock object of snapshot 1 (the v2 lock, in no other snapshot).
     let lock2 = lock_object(sb, coll, 1);
-    let obj = object(coll, &lock2);
-    let good = fs::read(&obj).unwrap();
-    chmod(&obj, 0o644);
-    fs::write(&obj, b"[lock]\nversion = \"1.0.0\"\n").unwrap();
+    let obj = store_files(coll).flip_byte(&lock2);
     let before = tree_all(coll);
     sb.run(&["gc"])
         .code(1)
@@ -362,7 +328,8 @@ fn gc_deletes_nothing_when_a_snapshot_lock_cannot_be_read_or_parsed() {
     assert_same_tree(&before, &tree_all(coll), "gc with a damaged snapshot lock");
 
     // Not TOML, recorded as such: restored from a SkillMeat tarball that holds such a lock.
-    fs::write(&obj, good).unwrap();
+    // Flipped back.
+    store_files(coll).flip_byte(&lock2);
     let good_lock = read(&coll.join("collection.lock"));
     let tarball = sb.root.join("py.tar.gz");
     let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
@@ -429,7 +396,9 @@ fn lock_object(sb: &Sandbox, coll: &Path, id: u64) -> String {
         .iter()
         .find(|s| s["id"] == id)
         .expect("snapshot");
-    let root = fs::read(object(coll, snap["root"].as_str().unwrap())).unwrap();
+    let root = store_files(coll)
+        .get(snap["root"].as_str().unwrap())
+        .expect("the snapshot's root");
     let n = u32::from_le_bytes(root[8..12].try_into().unwrap());
     let mut i = 12;
     for _ in 0..n {
@@ -532,5 +501,5 @@ fn bases_of_an_artifact_the_python_tool_removed() {
     assert_ne!(h3, h2);
     // Nothing of it is left in the store.
     let data = blake3::hash(&generated(64 * 1024, 7)).to_hex();
-    assert!(!object(&coll, &data).exists());
+    assert!(!has_object(&coll, &data));
 }

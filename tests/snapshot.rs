@@ -6,30 +6,27 @@
 //! Run the figures for the README with
 //! `cargo test --release --test snapshot -- --ignored --nocapture figures`.
 
+#[path = "common/store_files.rs"]
+mod store_files;
 #[path = "cli/support.rs"]
 mod support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use store_files::StoreFiles;
 use support::*;
 
 const ROLLBACK_1: [&str; 3] = ["rollback", "1", "--yes"];
 
-/// Every file below `.skillwal/store/objects/`.
-fn objects(coll: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let dir = state_dir(coll).join("store/objects");
-    let Ok(fans) = fs::read_dir(&dir) else {
-        return out;
-    };
-    for fan in fans {
-        for o in fs::read_dir(fan.expect("entry").path()).expect("fan-out dir") {
-            out.push(o.expect("entry").path());
-        }
-    }
-    out.sort();
-    out
+/// The store of the collection at `coll`, read from its files (store-spec.md §2.1).
+fn store_files(coll: &Path) -> StoreFiles {
+    StoreFiles::read(&state_dir(coll).join("store"))
+}
+
+/// The hash of every object in the store, loose or packed, sorted.
+fn objects(coll: &Path) -> Vec<String> {
+    store_files(coll).hashes()
 }
 
 fn snapshot_ids(sb: &Sandbox, coll: &Path) -> Vec<(u64, bool)> {
@@ -275,28 +272,30 @@ fn snapshots_are_deduplicated_and_cost_what_changed() {
     );
     // One file of the skill changed: its object, and the trees of my-skill/docs,
     // my-skill, skills and the root.
+    let packs = store_files(&coll).packs.len();
     append(&coll.join("skills/my-skill/docs/notes.txt"), "more\n");
     let third = sb.run(&["--json", "snapshot"]).ok().json();
     assert_eq!(third["snapshot"]["new_objects"], 5, "{third}");
     assert_eq!(objects(&coll).len(), n1 + 5);
-    // Every object is named by the BLAKE3 of its bytes.
-    for o in objects(&coll) {
-        let name = format!(
-            "{}{}",
-            o.parent().unwrap().file_name().unwrap().to_string_lossy(),
-            o.file_name().unwrap().to_string_lossy()
-        );
-        let bytes = fs::read(&o).expect("read object");
-        assert_eq!(blake3::hash(&bytes).to_hex().as_str(), name);
+    // Every object is named by the BLAKE3 of its bytes; small ones are in packs: the five
+    // new objects in one (store-spec.md §2.1).
+    let store = store_files(&coll);
+    for h in store.hashes() {
+        let bytes = store.get(&h).expect("read object");
+        assert_eq!(blake3::hash(&bytes).to_hex().as_str(), h);
     }
+    assert!(store.loose.is_empty(), "{:?}", store.loose);
+    assert_eq!(store.packs.len(), packs + 1, "{:?}", store.packs);
 }
 
-/// Bytes of the objects in `after` and not in `before`.
-fn new_object_bytes(before: &[PathBuf], after: &[PathBuf]) -> Vec<u64> {
-    after
+/// Sizes of the objects of the store at `coll` that are not in `before`.
+fn new_object_bytes(before: &[String], coll: &Path) -> Vec<u64> {
+    let store = store_files(coll);
+    store
+        .objects
         .iter()
-        .filter(|o| before.binary_search(o).is_err())
-        .map(|o| fs::metadata(o).expect("object").len())
+        .filter(|(h, _)| before.binary_search(h).is_err())
+        .map(|(_, p)| p.size)
         .collect()
 }
 
@@ -313,7 +312,7 @@ fn a_large_directory_is_stored_in_chunks_that_gc_keeps_and_rollback_reads() {
     let v = sb.run_in(&coll, &[], &["--json", "snapshot"]).ok().json();
     // The file, the skill's tree, one chunk of skills/, its index, the root's tree.
     assert_eq!(v["snapshot"]["new_objects"], 5, "{v}");
-    let mut sizes = new_object_bytes(&before, &objects(&coll));
+    let mut sizes = new_object_bytes(&before, &coll);
     sizes.sort();
     let file_object = sizes.remove(0);
     assert_eq!(file_object, "changed\n".len() as u64);
@@ -453,16 +452,6 @@ fn gc_removes_only_unreachable_objects() {
     sb.run(&["gc"]).ok().stdout_has("Removed 0 unreferenced");
 }
 
-/// Flips one byte of `path` (a read-only object file).
-fn flip_byte(path: &Path) {
-    chmod(path, 0o644);
-    let mut bytes = fs::read(path).expect("read");
-    let i = bytes.len() / 2;
-    bytes[i] ^= 0x55;
-    fs::write(path, bytes).expect("write");
-    chmod(path, 0o444);
-}
-
 #[test]
 fn a_damaged_object_is_reported_by_path_and_hash_and_never_used() {
     let fx = rollback_fixture();
@@ -473,11 +462,7 @@ fn a_damaged_object_is_reported_by_path_and_hash_and_never_used() {
         panic!("not a file")
     };
     let hash = blake3::hash(bytes).to_hex().to_string();
-    let obj = state_dir(coll)
-        .join("store/objects")
-        .join(&hash[..2])
-        .join(&hash[2..]);
-    flip_byte(&obj);
+    let obj = store_files(coll).flip_byte(&hash);
     let before = tree(coll);
     sb.run(&ROLLBACK_1)
         .code(1)
@@ -494,11 +479,7 @@ fn a_damaged_object_is_reported_by_path_and_hash_and_never_used() {
         .as_str()
         .expect("root")
         .to_string();
-    let tree_obj = state_dir(coll)
-        .join("store/objects")
-        .join(&root[..2])
-        .join(&root[2..]);
-    flip_byte(&tree_obj);
+    store_files(coll).flip_byte(&root);
     sb.run(&["snapshot", "show", "1"])
         .code(1)
         .stderr_has(&root)
@@ -510,6 +491,97 @@ fn a_damaged_object_is_reported_by_path_and_hash_and_never_used() {
         n,
         "gc deleted something despite the damage"
     );
+}
+
+/// Every file below the store's `objects/` and `packs/`.
+fn store_object_files(coll: &Path) -> Vec<PathBuf> {
+    let store = state_dir(coll).join("store");
+    let mut out = Vec::new();
+    let mut stack = vec![store.join("objects"), store.join("packs")];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).into_iter().flatten() {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Flips the 21st byte of `pack` (in its table's first hash).
+fn flip_table_byte(pack: &Path) {
+    chmod(pack, 0o644);
+    let mut b = fs::read(pack).expect("read");
+    b[20] ^= 0x55;
+    fs::write(pack, b).expect("write");
+    chmod(pack, 0o444);
+}
+
+#[test]
+fn a_damaged_pack_is_named_and_gc_deletes_nothing() {
+    // store-spec.md §2.1: a pack whose table does not match its name is damaged; what only
+    // it holds is reported with its path, and gc deletes nothing while it is there.
+    let fx = rollback_fixture();
+    let (sb, coll) = (&fx.sb, &fx.coll);
+    let root = snapshot_roots(sb, coll).remove(0);
+    let pack = store_files(coll).objects[&root].file.clone();
+    assert!(
+        pack.starts_with(state_dir(coll).join("store/packs")),
+        "{}",
+        pack.display()
+    );
+    flip_table_byte(&pack);
+    let before = tree(coll);
+    let name = pack.file_name().unwrap().to_string_lossy().to_string();
+    sb.run(&ROLLBACK_1)
+        .code(1)
+        .stderr_has(&name)
+        .stderr_has("damaged")
+        .nothing_changed();
+    assert_eq!(tree(coll), before);
+    flip_table_byte(&pack);
+    sb.run(&ROLLBACK_1).ok();
+    assert_eq!(
+        fx.state(coll, "rollback with the pack whole again"),
+        State::After
+    );
+
+    // A damaged pack that nothing reachable needs, beside a pack gc would rewrite: gc
+    // deletes nothing, and says why.
+    let packs = store_files(coll).packs;
+    leave_unreachable_objects(sb, coll);
+    let unreachable = store_files(coll).packs;
+    let damaged: Vec<_> = unreachable.iter().filter(|p| !packs.contains(p)).collect();
+    assert_eq!(damaged.len(), 1, "{damaged:?}");
+    flip_table_byte(damaged[0]);
+    let other = coll.join("skills/my-skill/other.bin");
+    fs::write(&other, vec![9u8; 30_000]).expect("write");
+    let v = sb.run(&["--json", "snapshot", "-m", "tmp"]).ok().json();
+    let id = v["snapshot"]["snapshot"]["id"].as_u64().expect("id");
+    fs::remove_file(&other).expect("rm");
+    sb.run(&["snapshot", "delete", &id.to_string()]).ok();
+    let files = store_object_files(coll);
+    let name = damaged[0]
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    sb.run(&["gc"])
+        .code(1)
+        .stderr_has(&name)
+        .stderr_has("gc deletes nothing");
+    assert_eq!(store_object_files(coll), files, "gc deleted something");
+    // Storing the same objects again writes the pack of that name whole again: gc goes on.
+    leave_unreachable_objects(sb, coll);
+    sb.run(&["gc"]).ok();
+    let store = store_files(coll);
+    for root in snapshot_roots(sb, coll) {
+        store.check(&root, true).expect("every snapshot whole");
+    }
 }
 
 #[test]
@@ -735,6 +807,91 @@ fn sigkill_at_every_call_of_a_snapshot_leaves_none_or_a_complete_one() {
     assert!(none > 0 && complete > 0);
     eprintln!(
         "snapshot: {} kills; {none} without it, {complete} with it",
+        n - 1
+    );
+}
+
+/// The root tree of every snapshot of the collection at `coll`.
+fn snapshot_roots(sb: &Sandbox, coll: &Path) -> Vec<String> {
+    let v = sb
+        .run_in(coll, &[], &["--json", "snapshot", "list"])
+        .ok()
+        .json();
+    v["snapshots"]
+        .as_array()
+        .expect("snapshots array")
+        .iter()
+        .map(|s| s["root"].as_str().expect("root").to_string())
+        .collect()
+}
+
+#[test]
+fn sigkill_at_every_call_of_a_snapshot_that_merges_small_packs() {
+    // store-spec.md §2.1, §5: with 16 small packs in the store, the next pack written takes
+    // their objects and the same transaction deletes them. Killed at every call, the store
+    // keeps every object of every snapshot, whether the merge happened or not.
+    let fx = rollback_fixture();
+    let (sb, coll) = (&fx.sb, &fx.coll);
+    let notes = coll.join("skills/my-skill/docs/notes.txt");
+    let mut i = 0;
+    while store_files(coll).packs.len() < 16 {
+        append(&notes, &format!("line {i}\n"));
+        sb.run(&["snapshot"]).ok();
+        i += 1;
+        assert!(i < 40, "a snapshot of a change writes a pack");
+    }
+    append(&notes, "the merging snapshot\n");
+    let now = tree(coll);
+    let before = snapshot_roots(sb, coll).len();
+    let (mut none, mut merged) = (0, 0);
+    let mut n = 1;
+    loop {
+        assert!(n < 2000, "the snapshot was always killed");
+        let w = fx.copy("work");
+        let r = sb.run_in(
+            &w,
+            &[("SKILLWAL_CRASH_AFTER", &n.to_string())],
+            &["snapshot"],
+        );
+        let done = r.code == Some(0);
+        if !done {
+            r.killed();
+        }
+        sb.run_in(&w, &[], &["status"]).ok();
+        assert_same_tree(
+            &now,
+            &tree(&w),
+            "a snapshot changes no file of the collection",
+        );
+        let roots = snapshot_roots(sb, &w);
+        let store = store_files(&w);
+        for root in &roots {
+            if let Err(e) = store.check(root, true) {
+                panic!("kill at {n}: {e}");
+            }
+        }
+        if roots.len() == before {
+            none += 1;
+            assert_eq!(
+                store.packs.len(),
+                16,
+                "kill at {n}: merged without the snapshot"
+            );
+        } else {
+            assert_eq!(roots.len(), before + 1, "kill at {n}");
+            assert_eq!(store.packs.len(), 1, "kill at {n}: {:?}", store.packs);
+            merged += 1;
+        }
+        if done {
+            sb.run_in(&w, &[], &ROLLBACK_1).ok();
+            assert_eq!(fx.state(&w, "rollback after the merge"), State::After);
+            break;
+        }
+        n += 1;
+    }
+    assert!(none > 0 && merged > 0);
+    eprintln!(
+        "merging snapshot: {} kills; {none} before it, {merged} after",
         n - 1
     );
 }

@@ -182,6 +182,9 @@ fn capture_with(
     cache: &StatCache,
     mut recorder: Option<&mut Recording>,
 ) -> Result<Captured> {
+    // Which objects are stored is read from the packs as they are now (a transaction of
+    // this process may have written one since they were loaded).
+    store.refresh_packs()?;
     let mut c = Capturing::new(store, cache);
     let stage = Stage::begin(store.progress(), "hashing", Some(items.len() as u64), false);
     for it in items {

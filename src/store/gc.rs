@@ -13,6 +13,7 @@
 //! is deleted: its entries may say an object is in the store (store-spec.md §8).
 
 use super::object::{Node, parse_hex};
+use super::pack::Slot;
 use super::refs::{base_dir_rel, bases_rel, get_base, list_snapshots};
 use super::stat_cache::{CACHE_NAME, forget};
 use super::{Result, Store, StoreError, io_err, store_rel};
@@ -222,6 +223,11 @@ fn gc_in_batches(
     needed: &HashSet<BaseId>,
     per_txn: usize,
 ) -> Result<GcReport> {
+    // Nothing on doubt: a pack whose table cannot be read may hold what is reachable.
+    store.refresh_packs()?;
+    if let Some(e) = store.damaged_pack() {
+        return Err(e);
+    }
     let (mut doomed, kept_bases) = doomed_bases(store, needed)?;
     let keep = reachable(store, &kept_bases)?;
     let mut report = GcReport {
@@ -229,7 +235,8 @@ fn gc_in_batches(
         ..GcReport::default()
     };
     let objects = doomed_objects(store, &keep, &mut report)?;
-    if !objects.is_empty() {
+    let packs = doomed_packs(store, &keep, &mut report);
+    if !objects.is_empty() || !packs.is_empty() {
         // The stat cache may say an object is in the store; it goes before any object.
         let cache = store.meta().join(CACHE_NAME);
         forget(store.fs(), store.meta()).map_err(io_err("remove", &cache))?;
@@ -237,7 +244,8 @@ fn gc_in_batches(
     // References before objects: a crash between two batches never leaves a reference
     // without its objects.
     doomed.extend(objects);
-    let total = doomed.iter().map(|d| d.files.len() as u64).sum();
+    let total = doomed.iter().map(|d| d.files.len() as u64).sum::<u64>()
+        + packs.iter().map(|p| p.gone as u64).sum::<u64>();
     let stage = Stage::begin(store.progress(), "deleting", Some(total), false);
     let mut batch: Vec<Doomed> = Vec::new();
     let mut in_batch = 0;
@@ -253,7 +261,50 @@ fn gc_in_batches(
     if !batch.is_empty() {
         run_batch(engine, &batch, &mut report)?;
     }
+    // Packs last, each in its own transaction: rewritten with the objects still reachable,
+    // or deleted when none is.
+    for p in packs {
+        stage.advance(p.gone as u64);
+        let mut t = engine.begin("gc: rewrite a store pack without its unreachable objects")?;
+        super::Writer::new(store).rewrite_pack(&mut t, &p.name, &p.keep)?;
+        t.commit_durable().map_err(StoreError::Engine)?;
+        report.removed += p.gone;
+        report.removed_bytes += p.gone_bytes;
+        report.transactions += 1;
+    }
     Ok(report)
+}
+
+/// A pack holding unreachable objects.
+struct DoomedPack {
+    name: String,
+    /// Its reachable objects.
+    keep: Vec<Slot>,
+    /// How many objects go, and their bytes.
+    gone: usize,
+    gone_bytes: u64,
+}
+
+/// The packs holding objects not in `keep`; counts the kept objects of every pack.
+fn doomed_packs(store: &Store, keep: &HashSet<Hash>, report: &mut GcReport) -> Vec<DoomedPack> {
+    let mut out = Vec::new();
+    for (name, loaded) in store.packs() {
+        let Ok(table) = loaded.table else {
+            continue;
+        };
+        let (kept, gone): (Vec<Slot>, Vec<Slot>) =
+            table.slots.iter().partition(|s| keep.contains(&s.hash));
+        report.kept += kept.len();
+        if !gone.is_empty() {
+            out.push(DoomedPack {
+                name,
+                keep: kept,
+                gone: gone.len(),
+                gone_bytes: gone.iter().map(|s| s.size).sum(),
+            });
+        }
+    }
+    out
 }
 
 fn run_batch(engine: &mut Engine, batch: &[Doomed], report: &mut GcReport) -> Result<()> {

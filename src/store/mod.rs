@@ -15,6 +15,7 @@ pub mod capture;
 pub mod gc;
 pub mod log;
 pub(crate) mod object;
+pub(crate) mod pack;
 pub(crate) mod reader;
 pub mod refs;
 pub mod restore;
@@ -26,11 +27,12 @@ use crate::engine::path::{META_DIR, STORE_DIR};
 use crate::fs::{FileKind, FileSystem, FsPath, OpenMode};
 use crate::journal::format::Hash;
 use crate::progress::{Progress, Stage};
-use object::{TREE_OBJECT_BYTES_MAX, Tree, TreeObject, hex};
+use object::{TREE_OBJECT_BYTES_MAX, Tree, TreeObject, hex, parse_hex};
+use pack::{Loaded, PACK_BYTES_MAX, PACK_OBJECT_BYTES_MAX, PACK_OBJECTS_MAX, PackIndex, Table};
 use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Permission bits of object and reference files (they are never written in place).
 pub(crate) const OBJECT_MODE: u32 = 0o444;
@@ -49,6 +51,14 @@ pub enum StoreError {
         path: PathBuf,
         /// The hash it should have, hex.
         hash: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A pack's table cannot be read or does not verify: the objects in it cannot be found.
+    #[error("store pack {} is damaged: {reason}; the objects in it cannot be read (snapshots and records that need them cannot be restored); gc deletes nothing while it is there: move it away to go on", path.display())]
+    DamagedPack {
+        /// The pack file.
+        path: PathBuf,
         /// What is wrong with it.
         reason: String,
     },
@@ -120,6 +130,19 @@ pub struct Store {
     progress: Arc<dyn Progress>,
     /// How many records the operation log keeps ([`log::LOG_KEEP`] unless set).
     log_keep: u64,
+    /// Which pack holds which object, shared by clones; brought up to date with `packs/`
+    /// by [`Store::refresh_packs`].
+    packs: Arc<Mutex<PackIndex>>,
+}
+
+/// An object opened for reading: a loose object's file, or the pack holding it.
+struct ObjectFile {
+    file: Box<dyn crate::fs::FileHandle>,
+    path: PathBuf,
+    /// Where its bytes start in `file`, and how many there are (a loose file's length).
+    start: u64,
+    len: u64,
+    packed: bool,
 }
 
 /// Milliseconds since the Unix epoch now (0 on a clock before it): the time a snapshot
@@ -136,7 +159,17 @@ pub(crate) fn store_rel() -> String {
     format!("{META_DIR}/{STORE_DIR}")
 }
 
-/// Relative path of the object `hash`: `.skillwal/store/objects/<2 hex>/<62 hex>`.
+/// Relative path of the packs' directory.
+pub(crate) fn packs_rel() -> String {
+    format!("{}/packs", store_rel())
+}
+
+/// Relative path of the pack named `name` (64 hex).
+pub(crate) fn pack_rel(name: &str) -> String {
+    format!("{}/{name}", packs_rel())
+}
+
+/// Relative path of the object `hash` when loose: `.skillwal/store/objects/<2 hex>/<62 hex>`.
 pub(crate) fn object_rel(hash: &Hash) -> String {
     let h = hex(hash);
     format!("{}/objects/{}/{}", store_rel(), &h[..2], &h[2..])
@@ -151,6 +184,7 @@ impl Store {
             layout: layout.clone(),
             progress: Arc::new(crate::progress::Silent),
             log_keep: log::LOG_KEEP,
+            packs: Arc::default(),
         }
     }
 
@@ -209,13 +243,181 @@ impl Store {
         }
     }
 
-    /// Whether the object `hash` is present; for a file's object (`size` given), present
-    /// with that size. (A present object of another size is damaged and will be replaced.)
+    /// Whether the object `hash` is present, in a pack or loose; for a file's object (`size`
+    /// given), present with that size. (A loose object of another size is damaged and will be
+    /// replaced.) Packs are as the last [`Store::refresh_packs`] found them.
     pub(crate) fn has_object(&self, hash: &Hash, size: Option<u64>) -> Result<bool> {
+        self.ensure_packs()?;
+        if let Some((_, slot)) = self.locate(hash)
+            && size.is_none_or(|s| s == slot.size)
+        {
+            return Ok(true);
+        }
         Ok(match self.stat(&object_rel(hash))? {
             Some(m) if m.kind == FileKind::File => size.is_none_or(|s| s == m.len),
             _ => false,
         })
+    }
+
+    /// Brings the pack index up to date with `packs/`: loads the table of every pack not
+    /// loaded yet and forgets the packs that are gone. A pack whose table cannot be verified
+    /// is kept as damaged ([`StoreError::DamagedPack`] when it may hold what is looked for).
+    pub(crate) fn refresh_packs(&self) -> Result<()> {
+        let names: HashSet<String> = self
+            .list(&packs_rel())?
+            .into_iter()
+            .filter(|(n, k)| *k == FileKind::File && parse_hex(n).is_some())
+            .map(|(n, _)| n)
+            .collect();
+        let mut index = self.packs.lock().expect("pack index");
+        index.retain(&names);
+        for name in names {
+            if !index.packs.contains_key(&name)
+                && let Some(loaded) = self.load_pack(&name)?
+            {
+                index.insert(name, loaded);
+            }
+        }
+        index.loaded = true;
+        Ok(())
+    }
+
+    /// [`Store::refresh_packs`] unless the packs were loaded once already.
+    fn ensure_packs(&self) -> Result<()> {
+        if self.packs.lock().expect("pack index").loaded {
+            return Ok(());
+        }
+        self.refresh_packs()
+    }
+
+    /// The packs loaded, by name: their length and table (or why it is damaged).
+    pub(crate) fn packs(&self) -> Vec<(String, Loaded)> {
+        let index = self.packs.lock().expect("pack index");
+        let mut v: Vec<_> = index
+            .packs
+            .iter()
+            .map(|(n, l)| (n.clone(), l.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Whether the pack `name` was loaded and its table verified.
+    fn pack_is_good(&self, name: &str) -> bool {
+        let index = self.packs.lock().expect("pack index");
+        index.packs.get(name).is_some_and(|l| l.table.is_ok())
+    }
+
+    /// The first damaged pack, as an error.
+    pub(crate) fn damaged_pack(&self) -> Option<StoreError> {
+        let index = self.packs.lock().expect("pack index");
+        index
+            .damaged()
+            .into_iter()
+            .next()
+            .map(|(name, reason)| StoreError::DamagedPack {
+                path: self.abs(&pack_rel(&name)),
+                reason,
+            })
+    }
+
+    /// Reads and verifies the table of the pack `name`; `None` when it is gone.
+    fn load_pack(&self, name: &str) -> Result<Option<Loaded>> {
+        let path = self.abs(&pack_rel(name));
+        let file = match self.fs.open(&path, OpenMode::Read) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err("open", &path)(e)),
+        };
+        let bytes = file.metadata().map_err(io_err("stat", &path))?.len;
+        let mut header = [0u8; 12];
+        let table = if bytes < header.len() as u64 {
+            Err(format!("{bytes} bytes, shorter than a pack's header"))
+        } else {
+            file.read_exact_at(&mut header, 0)
+                .map_err(io_err("read", &path))?;
+            match Table::table_bytes_from_header(&header) {
+                None => Err("not a pack (bad magic or object count)".to_string()),
+                Some(n) if n > bytes => Err(format!("{bytes} bytes, shorter than its table")),
+                Some(n) => {
+                    let mut b = vec![0u8; n as usize];
+                    file.read_exact_at(&mut b, 0)
+                        .map_err(io_err("read", &path))?;
+                    if hex(blake3::hash(&b).as_bytes()) != name {
+                        Err("its table does not match its name".to_string())
+                    } else {
+                        Table::decode(&b).and_then(|t| {
+                            if t.file_bytes() == bytes {
+                                Ok(t)
+                            } else {
+                                Err(format!(
+                                    "{bytes} bytes where its table says {}",
+                                    t.file_bytes()
+                                ))
+                            }
+                        })
+                    }
+                }
+            }
+        };
+        Ok(Some(Loaded { bytes, table }))
+    }
+
+    /// The pack and slot of the object `hash`, if a loaded pack holds it.
+    fn locate(&self, hash: &Hash) -> Option<(String, pack::Slot)> {
+        self.packs
+            .lock()
+            .expect("pack index")
+            .objects
+            .get(hash)
+            .cloned()
+    }
+
+    /// Opens the object `hash` where it is: a pack, else its loose file. When neither has
+    /// it, the packs are looked at again once (one may have been written or replaced since
+    /// they were loaded); then it is missing, or a damaged pack may hold it.
+    fn open_object(&self, hash: &Hash) -> Result<ObjectFile> {
+        self.ensure_packs()?;
+        for attempt in 0..2 {
+            if let Some((name, slot)) = self.locate(hash) {
+                let path = self.abs(&pack_rel(&name));
+                match self.fs.open(&path, OpenMode::Read) {
+                    Ok(file) => {
+                        return Ok(ObjectFile {
+                            file,
+                            path,
+                            start: slot.offset,
+                            len: slot.size,
+                            packed: true,
+                        });
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_err("open", &path)(e)),
+                }
+            }
+            let path = self.abs(&object_rel(hash));
+            match self.fs.open(&path, OpenMode::Read) {
+                Ok(file) => {
+                    let len = file.metadata().map_err(io_err("stat", &path))?.len;
+                    return Ok(ObjectFile {
+                        file,
+                        path,
+                        start: 0,
+                        len,
+                        packed: false,
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io_err("open", &path)(e)),
+            }
+            if attempt == 0 {
+                self.refresh_packs()?;
+            }
+        }
+        Err(self.damaged_pack().unwrap_or_else(|| StoreError::Missing {
+            path: self.abs(&object_rel(hash)),
+            hash: hex(hash),
+        }))
     }
 
     /// Every entry below the tree object `root`, each with its path relative to `root`
@@ -273,31 +475,22 @@ impl Store {
     /// The bytes of the object `hash`, read whole (at most [`TREE_OBJECT_BYTES_MAX`]) and
     /// verified against their hash.
     fn read_tree_object(&self, hash: &Hash) -> Result<Vec<u8>> {
-        let path = self.abs(&object_rel(hash));
+        let o = self.open_object(hash)?;
         let damaged = |reason: String| StoreError::Damaged {
-            path: path.clone(),
+            path: o.path.clone(),
             hash: hex(hash),
             reason,
         };
-        let file = match self.fs.open(&path, OpenMode::Read) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::Missing {
-                    path: path.clone(),
-                    hash: hex(hash),
-                });
-            }
-            Err(e) => return Err(io_err("open", &path)(e)),
-        };
-        let len = file.metadata().map_err(io_err("stat", &path))?.len;
-        if len > TREE_OBJECT_BYTES_MAX {
+        if o.len > TREE_OBJECT_BYTES_MAX {
             return Err(damaged(format!(
-                "{len} bytes, more than a tree object may have"
+                "{} bytes, more than a tree object may have",
+                o.len
             )));
         }
-        let mut bytes = vec![0u8; len as usize];
-        file.read_exact_at(&mut bytes, 0)
-            .map_err(io_err("read", &path))?;
+        let mut bytes = vec![0u8; o.len as usize];
+        o.file
+            .read_exact_at(&mut bytes, o.start)
+            .map_err(io_err("read", &o.path))?;
         if blake3::hash(&bytes).as_bytes() != hash {
             return Err(damaged("its content does not match its hash".into()));
         }
@@ -328,15 +521,19 @@ impl Store {
     /// A reader of the file object `hash` of `size` bytes that fails at its end when the
     /// bytes read do not match (so a damaged object never completes a staged file).
     pub(crate) fn open_blob(&self, hash: &Hash, size: u64) -> Result<reader::VerifyingReader> {
-        let path = self.abs(&object_rel(hash));
-        match self.fs.open(&path, OpenMode::Read) {
-            Ok(f) => Ok(reader::VerifyingReader::new(f, path, *hash, size, true)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::Missing {
-                path,
-                hash: hex(hash),
-            }),
-            Err(e) => Err(io_err("open", &path)(e)),
-        }
+        let o = self.open_object(hash)?;
+        Ok(if o.packed {
+            if o.len != size {
+                return Err(StoreError::Damaged {
+                    path: o.path,
+                    hash: hex(hash),
+                    reason: format!("{} bytes in its pack where {size} are recorded", o.len),
+                });
+            }
+            reader::VerifyingReader::in_pack(o.file, o.path, *hash, o.start, size)
+        } else {
+            reader::VerifyingReader::new(o.file, o.path, *hash, size, true)
+        })
     }
 
     /// Reads a small reference file (`None` when missing), at most 1 MiB.
@@ -392,11 +589,340 @@ impl Store {
 }
 
 /// Stages objects and references into one transaction, creating the store's directories
-/// on the way (once each) and skipping objects already present or already staged.
+/// on the way (once each) and skipping objects already present or already staged. Objects
+/// of at most [`PACK_OBJECT_BYTES_MAX`] go into a pack per call of [`Writer::objects`];
+/// larger ones are loose files (store-spec.md §2.1, §5).
 pub(crate) struct Writer<'s> {
     store: &'s Store,
     created: HashSet<String>,
     staged: HashSet<Hash>,
+    /// Whether the packs were read again since this writer began.
+    refreshed: bool,
+    /// Packs this writer's transaction deletes (merged into a pack it writes).
+    deleted: HashSet<String>,
+}
+
+/// Where the bytes of an object going into a pack come from.
+enum Source<'a> {
+    Bytes(&'a [u8]),
+    /// A file being recorded, streamed and verified against the hash it was captured with.
+    File(&'a FsPath),
+    /// An object of an existing pack, streamed and verified.
+    Packed {
+        pack: String,
+        offset: u64,
+    },
+}
+
+/// One object going into a pack.
+struct Part<'a> {
+    hash: Hash,
+    size: u64,
+    source: Source<'a>,
+}
+
+/// The bytes of a pack as a stream: its table, then every part in the table's order, each
+/// source opened when its turn comes (never all at once) and verified as it is read.
+struct PackStream<'s, 'a> {
+    store: &'s Store,
+    table: Vec<u8>,
+    table_at: usize,
+    parts: std::vec::IntoIter<Part<'a>>,
+    current: Option<Box<dyn io::Read + 'a>>,
+    /// Whether the current part is a file being recorded (its bytes are progress).
+    current_is_file: bool,
+    /// Where the bytes of files being recorded are reported as they go into the pack.
+    stage: Option<&'s Stage<'s>>,
+}
+
+impl io::Read for PackStream<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.table_at < self.table.len() {
+            let n = (&self.table[self.table_at..]).read(buf)?;
+            self.table_at += n;
+            return Ok(n);
+        }
+        loop {
+            if let Some(r) = self.current.as_mut() {
+                let n = r.read(buf)?;
+                if let (true, Some(stage)) = (self.current_is_file, self.stage) {
+                    stage.advance(n as u64);
+                }
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                self.current = None;
+            }
+            let Some(part) = self.parts.next() else {
+                return Ok(0);
+            };
+            self.current_is_file = matches!(part.source, Source::File(_));
+            self.current = Some(match part.source {
+                Source::Bytes(b) => Box::new(b),
+                Source::File(src) => {
+                    let f = src.open()?;
+                    Box::new(reader::VerifyingReader::new(
+                        f,
+                        src.path.clone(),
+                        part.hash,
+                        part.size,
+                        false,
+                    ))
+                }
+                Source::Packed { pack, offset } => {
+                    let path = self.store.abs(&pack_rel(&pack));
+                    let f = self.store.fs.open(&path, OpenMode::Read)?;
+                    Box::new(reader::VerifyingReader::in_pack(
+                        f, path, part.hash, offset, part.size,
+                    ))
+                }
+            });
+        }
+    }
+}
+
+impl<'s> Writer<'s> {
+    pub fn new(store: &'s Store) -> Writer<'s> {
+        Writer {
+            store,
+            created: HashSet::new(),
+            staged: HashSet::new(),
+            refreshed: false,
+            deleted: HashSet::new(),
+        }
+    }
+
+    /// Makes sure the directory `rel` (below the store) exists or is created by `t`,
+    /// creating its parents inside the store first.
+    pub fn ensure_dir(&mut self, t: &mut Transaction<'_>, rel: &str) -> Result<()> {
+        if self.created.contains(rel) {
+            return Ok(());
+        }
+        if let Some((parent, _)) = rel.rsplit_once('/')
+            && parent.len() > META_DIR.len()
+        {
+            self.ensure_dir(t, parent)?;
+        }
+        match self.store.stat(rel)? {
+            Some(m) if m.kind == FileKind::Dir => {}
+            // Anything else in the way is an error the engine reports with the path.
+            _ => t.create_dir(rel, 0o755)?,
+        }
+        self.created.insert(rel.to_string());
+        Ok(())
+    }
+
+    /// Stages `objects` (present or already staged ones are skipped): the small ones in one
+    /// new pack (with the small packs it merges, when there are enough of them), the large
+    /// ones as loose files. Returns how many objects were new.
+    pub fn objects(&mut self, t: &mut Transaction<'_>, objects: &[NewObject]) -> Result<usize> {
+        if !self.refreshed {
+            self.store.refresh_packs()?;
+            self.refreshed = true;
+        }
+        let mut n = 0;
+        let blob_bytes = |o: &NewObject| match o {
+            NewObject::Blob { size, .. } => *size,
+            _ => 0,
+        };
+        let total = objects.iter().map(blob_bytes).sum();
+        let stage = Stage::begin(self.store.progress(), "storing", Some(total), true);
+        let mut packed = Vec::new();
+        for o in objects {
+            let hash = *o.hash();
+            if self.staged.contains(&hash) {
+                stage.advance(blob_bytes(o));
+                continue;
+            }
+            let size = match o {
+                NewObject::Blob { size, .. } => Some(*size),
+                NewObject::Target { bytes, .. } => Some(bytes.len() as u64),
+                NewObject::Tree { .. } => None,
+            };
+            if self.store.has_object(&hash, size)? {
+                stage.advance(blob_bytes(o));
+                continue;
+            }
+            match o {
+                NewObject::Blob { src, size, .. } if *size > PACK_OBJECT_BYTES_MAX => {
+                    stage.advance(*size);
+                    let rel = object_rel(&hash);
+                    self.ensure_dir(t, rel.rsplit_once('/').expect("fan-out dir").0)?;
+                    let f = src.open().map_err(io_err("open", &src.path))?;
+                    let mut r =
+                        reader::VerifyingReader::new(f, src.path.clone(), hash, *size, false);
+                    t.put_file(&rel, &mut r, OBJECT_MODE)?;
+                }
+                NewObject::Blob { src, size, .. } => packed.push(Part {
+                    hash,
+                    size: *size,
+                    source: Source::File(src),
+                }),
+                NewObject::Tree { bytes, .. } | NewObject::Target { bytes, .. } => {
+                    packed.push(Part {
+                        hash,
+                        size: bytes.len() as u64,
+                        source: Source::Bytes(bytes),
+                    })
+                }
+            }
+            self.staged.insert(hash);
+            n += 1;
+        }
+        if !packed.is_empty() {
+            let merged = self.merge_small_packs(&mut packed)?;
+            let holding = self.put_packs(t, packed, Some(&stage))?;
+            for name in merged {
+                self.delete_pack(t, name, &holding)?;
+            }
+        }
+        Ok(n)
+    }
+
+    /// When the store holds [`pack::SMALL_PACKS_MAX`] small packs or more (not counting the
+    /// one about to be written), adds the objects of every small pack whose objects all verify
+    /// to `parts` (those not in it already) and returns their names: the caller deletes them
+    /// in the same transaction. A pack that does not verify is left as it is.
+    fn merge_small_packs<'a>(&mut self, parts: &mut Vec<Part<'a>>) -> Result<Vec<String>> {
+        let small: Vec<(String, Table)> = self
+            .store
+            .packs()
+            .into_iter()
+            .filter(|(name, l)| l.bytes < pack::SMALL_PACK_BYTES && !self.deleted.contains(name))
+            .filter_map(|(name, l)| l.table.ok().map(|t| (name, t)))
+            .collect();
+        if small.len() < pack::SMALL_PACKS_MAX {
+            return Ok(Vec::new());
+        }
+        let mut have: HashSet<Hash> = parts.iter().map(|p| p.hash).collect();
+        let mut merged = Vec::new();
+        for (name, table) in small {
+            if !self.pack_verifies(&name, &table)? {
+                continue;
+            }
+            for slot in &table.slots {
+                if have.insert(slot.hash) {
+                    parts.push(Part {
+                        hash: slot.hash,
+                        size: slot.size,
+                        source: Source::Packed {
+                            pack: name.clone(),
+                            offset: slot.offset,
+                        },
+                    });
+                }
+            }
+            merged.push(name);
+        }
+        Ok(merged)
+    }
+
+    /// Whether every object of the pack `name` (a small one, read whole) matches its hash.
+    fn pack_verifies(&self, name: &str, table: &Table) -> Result<bool> {
+        let path = self.store.abs(&pack_rel(name));
+        let f = self
+            .store
+            .fs
+            .open(&path, OpenMode::Read)
+            .map_err(io_err("open", &path))?;
+        let mut bytes = vec![0u8; table.file_bytes() as usize];
+        f.read_exact_at(&mut bytes, 0)
+            .map_err(io_err("read", &path))?;
+        Ok(table.slots.iter().all(|s| {
+            let b = &bytes[s.offset as usize..(s.offset + s.size) as usize];
+            blake3::hash(b).as_bytes() == &s.hash
+        }))
+    }
+
+    /// Stages `parts` as packs of at most [`PACK_BYTES_MAX`] bytes and
+    /// [`PACK_OBJECTS_MAX`] objects each (a pack already there, the same objects, is kept).
+    /// Returns the names of the packs that hold them.
+    fn put_packs(
+        &mut self,
+        t: &mut Transaction<'_>,
+        mut parts: Vec<Part<'_>>,
+        stage: Option<&Stage<'_>>,
+    ) -> Result<HashSet<String>> {
+        parts.sort_by_key(|p| p.hash);
+        let mut groups: Vec<Vec<Part<'_>>> = vec![Vec::new()];
+        let mut bytes = 0;
+        for p in parts {
+            let g = groups.last_mut().expect("a group");
+            if !g.is_empty()
+                && (bytes + p.size > PACK_BYTES_MAX || g.len() as u64 >= PACK_OBJECTS_MAX)
+            {
+                groups.push(Vec::new());
+                bytes = 0;
+            }
+            bytes += p.size;
+            groups.last_mut().expect("a group").push(p);
+        }
+        let mut holding = HashSet::new();
+        for group in groups {
+            let table = Table::new(group.iter().map(|p| (p.hash, p.size)).collect());
+            let name = hex(&table.name());
+            let rel = pack_rel(&name);
+            if !holding.insert(name.clone()) || self.store.pack_is_good(&name) {
+                // The same objects are in that pack already: it stays. (A damaged pack of
+                // that name is replaced: its name says what it should hold.)
+                continue;
+            }
+            self.ensure_dir(t, &packs_rel())?;
+            let mut stream = PackStream {
+                store: self.store,
+                table: table.encode(),
+                table_at: 0,
+                parts: group.into_iter(),
+                current: None,
+                current_is_file: false,
+                stage,
+            };
+            t.put_file(&rel, &mut stream, OBJECT_MODE)?;
+        }
+        Ok(holding)
+    }
+
+    /// Stages deleting the pack `name`, unless it is one of `holding` (written or kept to
+    /// hold the objects it had).
+    fn delete_pack(
+        &mut self,
+        t: &mut Transaction<'_>,
+        name: String,
+        holding: &HashSet<String>,
+    ) -> Result<()> {
+        if !holding.contains(&name) {
+            t.delete_file(&pack_rel(&name))?;
+            self.deleted.insert(name);
+        }
+        Ok(())
+    }
+
+    /// Stages replacing the pack `name` by one holding only `keep` of its objects (none:
+    /// the pack is deleted), for `gc`.
+    pub fn rewrite_pack(
+        &mut self,
+        t: &mut Transaction<'_>,
+        name: &str,
+        keep: &[pack::Slot],
+    ) -> Result<()> {
+        let parts = keep
+            .iter()
+            .map(|s| Part {
+                hash: s.hash,
+                size: s.size,
+                source: Source::Packed {
+                    pack: name.to_string(),
+                    offset: s.offset,
+                },
+            })
+            .collect::<Vec<_>>();
+        let holding = if parts.is_empty() {
+            HashSet::new()
+        } else {
+            self.put_packs(t, parts, None)?
+        };
+        self.delete_pack(t, name.to_string(), &holding)
+    }
 }
 
 /// An object to write: a file's bytes read from `src`, an encoded tree, or a link's target
@@ -425,77 +951,7 @@ impl NewObject {
     }
 }
 
-impl<'s> Writer<'s> {
-    pub fn new(store: &'s Store) -> Writer<'s> {
-        Writer {
-            store,
-            created: HashSet::new(),
-            staged: HashSet::new(),
-        }
-    }
-
-    /// Makes sure the directory `rel` (below the store) exists or is created by `t`,
-    /// creating its parents inside the store first.
-    pub fn ensure_dir(&mut self, t: &mut Transaction<'_>, rel: &str) -> Result<()> {
-        if self.created.contains(rel) {
-            return Ok(());
-        }
-        if let Some((parent, _)) = rel.rsplit_once('/')
-            && parent.len() > META_DIR.len()
-        {
-            self.ensure_dir(t, parent)?;
-        }
-        match self.store.stat(rel)? {
-            Some(m) if m.kind == FileKind::Dir => {}
-            // Anything else in the way is an error the engine reports with the path.
-            _ => t.create_dir(rel, 0o755)?,
-        }
-        self.created.insert(rel.to_string());
-        Ok(())
-    }
-
-    /// Stages `objects` (present or already staged ones are skipped).
-    pub fn objects(&mut self, t: &mut Transaction<'_>, objects: &[NewObject]) -> Result<usize> {
-        let mut n = 0;
-        let blob_bytes = |o: &NewObject| match o {
-            NewObject::Blob { size, .. } => *size,
-            _ => 0,
-        };
-        let total = objects.iter().map(blob_bytes).sum();
-        let stage = Stage::begin(self.store.progress(), "storing", Some(total), true);
-        for o in objects {
-            stage.advance(blob_bytes(o));
-            let hash = *o.hash();
-            if self.staged.contains(&hash) {
-                continue;
-            }
-            let size = match o {
-                NewObject::Blob { size, .. } => Some(*size),
-                NewObject::Target { bytes, .. } => Some(bytes.len() as u64),
-                NewObject::Tree { .. } => None,
-            };
-            if self.store.has_object(&hash, size)? {
-                continue;
-            }
-            let rel = object_rel(&hash);
-            self.ensure_dir(t, rel.rsplit_once('/').expect("fan-out dir").0)?;
-            match o {
-                NewObject::Blob { src, size, .. } => {
-                    let f = src.open().map_err(io_err("open", &src.path))?;
-                    let mut r =
-                        reader::VerifyingReader::new(f, src.path.clone(), hash, *size, false);
-                    t.put_file(&rel, &mut r, OBJECT_MODE)?;
-                }
-                NewObject::Tree { bytes, .. } | NewObject::Target { bytes, .. } => {
-                    t.put_bytes(&rel, bytes, OBJECT_MODE)?
-                }
-            }
-            self.staged.insert(hash);
-            n += 1;
-        }
-        Ok(n)
-    }
-
+impl Writer<'_> {
     /// Stages writing the small file `rel` in the store (created or replaced).
     pub fn put_ref(&mut self, t: &mut Transaction<'_>, rel: &str, bytes: &[u8]) -> Result<()> {
         self.ensure_dir(t, rel.rsplit_once('/').expect("a directory").0)?;

@@ -15,6 +15,11 @@ pub struct VerifyingReader {
     expected: Hash,
     size: u64,
     offset: u64,
+    /// Where the bytes begin in the file: 0 for a loose object or a captured file, the
+    /// object's offset in a pack (then exactly `size` bytes are read from there).
+    start: u64,
+    /// Whether the bytes are a range of a larger file (a pack) rather than a whole file.
+    range: bool,
     hasher: blake3::Hasher,
     /// Reading a store object (a mismatch is damage) or a file being captured (a mismatch
     /// means it changed since it was hashed).
@@ -36,9 +41,27 @@ impl VerifyingReader {
             expected,
             size,
             offset: 0,
+            start: 0,
+            range: false,
             hasher: blake3::Hasher::new(),
             object,
             done: false,
+        }
+    }
+
+    /// A reader of the `size` bytes at `start` in a pack `file` (store-spec.md §2.1), which
+    /// fails at their end unless they hash to `expected`, and when the file ends before them.
+    pub fn in_pack(
+        file: Box<dyn FileHandle>,
+        path: PathBuf,
+        expected: Hash,
+        start: u64,
+        size: u64,
+    ) -> VerifyingReader {
+        VerifyingReader {
+            start,
+            range: true,
+            ..VerifyingReader::new(file, path, expected, size, true)
         }
     }
 
@@ -64,7 +87,18 @@ impl Read for VerifyingReader {
         if self.done || buf.is_empty() {
             return Ok(0);
         }
-        let n = self.file.read_at(buf, self.offset)?;
+        let want = if self.range {
+            buf.len()
+                .min((self.size - self.offset).min(usize::MAX as u64) as usize)
+        } else {
+            buf.len()
+        };
+        let n = if want == 0 {
+            0
+        } else {
+            self.file
+                .read_at(&mut buf[..want], self.start + self.offset)?
+        };
         if n == 0 {
             if self.offset != self.size {
                 return Err(

@@ -1,0 +1,232 @@
+//! Packs: many small objects in one immutable file (store-spec.md §2.1), pure encoding and
+//! the in-memory index of which pack holds which object.
+//!
+//! A pack is written whole by one put-file of a transaction, like a loose object, and never
+//! changed: it is replaced (by `gc`, or by a merge of small packs) by writing a new pack and
+//! deleting the old in the same transaction. Its name is the BLAKE3 hash of its table, so a
+//! reader verifies the table against the name and every object against its own hash.
+
+use crate::journal::format::Hash;
+use std::collections::HashMap;
+
+/// The first bytes of every pack.
+pub const PACK_MAGIC: &[u8; 8] = b"SWPACK1\0";
+/// Bytes of the header: magic and `u32` object count.
+const HEADER_BYTES: u64 = 12;
+/// Bytes of one table entry: hash, `u64` offset, `u64` size.
+const ENTRY_BYTES: u64 = 48;
+/// Objects larger than this stay loose files (`objects/…`): a pack is for what would
+/// otherwise cost an inode and a block for a few bytes.
+pub const PACK_OBJECT_BYTES_MAX: u64 = 1024 * 1024;
+/// A pack holds at most this many bytes of objects; a larger batch is written as several.
+pub const PACK_BYTES_MAX: u64 = 64 * 1024 * 1024;
+/// Most objects in one pack (a table of 48 MiB).
+pub const PACK_OBJECTS_MAX: u64 = 1024 * 1024;
+/// A pack smaller than this is small: it is merged into the next pack written once there are
+/// [`SMALL_PACKS_MAX`] small packs.
+pub const SMALL_PACK_BYTES: u64 = 4 * 1024 * 1024;
+/// How many small packs the store keeps before a write merges them (store-spec.md §5).
+pub const SMALL_PACKS_MAX: usize = 16;
+
+/// Where one object is in a pack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub hash: Hash,
+    /// From the start of the pack file.
+    pub offset: u64,
+    pub size: u64,
+}
+
+/// A pack's table: its objects sorted by hash, stored one after the other in that order
+/// right after the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub slots: Vec<Slot>,
+}
+
+impl Table {
+    /// The table of a pack holding objects of these hashes and sizes (distinct hashes).
+    pub fn new(mut objects: Vec<(Hash, u64)>) -> Table {
+        objects.sort_by_key(|o| o.0);
+        objects.dedup_by(|a, b| a.0 == b.0);
+        let mut offset = HEADER_BYTES + ENTRY_BYTES * objects.len() as u64;
+        let slots = objects
+            .into_iter()
+            .map(|(hash, size)| {
+                let s = Slot { hash, offset, size };
+                offset += size;
+                s
+            })
+            .collect();
+        Table { slots }
+    }
+
+    /// The bytes of the pack's header and table: magic, `u32` count, then per object its
+    /// hash, `u64` offset and `u64` size. Little-endian.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.table_bytes() as usize);
+        out.extend_from_slice(PACK_MAGIC);
+        out.extend_from_slice(&(self.slots.len() as u32).to_le_bytes());
+        for s in &self.slots {
+            out.extend_from_slice(&s.hash);
+            out.extend_from_slice(&s.offset.to_le_bytes());
+            out.extend_from_slice(&s.size.to_le_bytes());
+        }
+        out
+    }
+
+    /// The pack's name: the BLAKE3 hash of [`Table::encode`].
+    pub fn name(&self) -> Hash {
+        *blake3::hash(&self.encode()).as_bytes()
+    }
+
+    /// Bytes of the header and table.
+    pub fn table_bytes(&self) -> u64 {
+        HEADER_BYTES + ENTRY_BYTES * self.slots.len() as u64
+    }
+
+    /// The length the pack file must have.
+    pub fn file_bytes(&self) -> u64 {
+        self.slots
+            .last()
+            .map_or(self.table_bytes(), |s| s.offset + s.size)
+    }
+
+    /// How many bytes [`Table::decode`] needs, from the pack's first 12: `None` unless they
+    /// begin with the magic and count at least one object, at most [`PACK_OBJECTS_MAX`].
+    pub fn table_bytes_from_header(header: &[u8]) -> Option<u64> {
+        if header.len() < HEADER_BYTES as usize || &header[..8] != PACK_MAGIC {
+            return None;
+        }
+        let n = u32::from_le_bytes(header[8..12].try_into().expect("4")) as u64;
+        (1..=PACK_OBJECTS_MAX)
+            .contains(&n)
+            .then_some(HEADER_BYTES + ENTRY_BYTES * n)
+    }
+
+    /// Decodes a header and table strictly: the magic, a count of 1 to
+    /// [`PACK_OBJECTS_MAX`], hashes strictly increasing, each object starting where the one
+    /// before ends (the first right after the table), nothing after the table.
+    pub fn decode(b: &[u8]) -> Result<Table, String> {
+        let want = Table::table_bytes_from_header(b)
+            .ok_or_else(|| "not a pack (bad magic or object count)".to_string())?;
+        if b.len() as u64 != want {
+            return Err(format!("a table of {} bytes, not {want}", b.len()));
+        }
+        let mut slots: Vec<Slot> =
+            Vec::with_capacity(((want - HEADER_BYTES) / ENTRY_BYTES) as usize);
+        let mut expect = want;
+        for e in b[HEADER_BYTES as usize..].chunks_exact(ENTRY_BYTES as usize) {
+            let hash: Hash = e[..32].try_into().expect("32");
+            let offset = u64::from_le_bytes(e[32..40].try_into().expect("8"));
+            let size = u64::from_le_bytes(e[40..48].try_into().expect("8"));
+            if slots.last().is_some_and(|p| p.hash >= hash) {
+                return Err("its objects are not in increasing order of hash".into());
+            }
+            if offset != expect {
+                return Err(format!(
+                    "an object at offset {offset} where {expect} was due"
+                ));
+            }
+            expect = offset
+                .checked_add(size)
+                .ok_or_else(|| "an object past the end of any file".to_string())?;
+            slots.push(Slot { hash, offset, size });
+        }
+        Ok(Table { slots })
+    }
+}
+
+/// Which pack holds which object, as far as the packs loaded say.
+#[derive(Debug, Default)]
+pub struct PackIndex {
+    /// Whether `packs/` was read once.
+    pub loaded: bool,
+    /// The packs loaded, by file name, with their file's length.
+    pub packs: HashMap<String, Loaded>,
+    /// Every object of a loaded pack: the pack's name and the slot.
+    pub objects: HashMap<Hash, (String, Slot)>,
+}
+
+/// One loaded pack.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The pack file's length in bytes.
+    pub bytes: u64,
+    /// Its table; `Err` with what is wrong when it could not be read or verified.
+    pub table: Result<Table, String>,
+}
+
+impl PackIndex {
+    /// Adds a loaded pack (its objects too, when its table is good).
+    pub fn insert(&mut self, name: String, loaded: Loaded) {
+        if let Ok(t) = &loaded.table {
+            for s in &t.slots {
+                self.objects.insert(s.hash, (name.clone(), *s));
+            }
+        }
+        self.packs.insert(name, loaded);
+    }
+
+    /// Forgets every pack not in `present`, and the objects only it held.
+    pub fn retain(&mut self, present: &std::collections::HashSet<String>) {
+        self.packs.retain(|n, _| present.contains(n));
+        let packs = &self.packs;
+        self.objects.retain(|_, (n, _)| packs.contains_key(n));
+    }
+
+    /// The packs whose table could not be read, with why.
+    pub fn damaged(&self) -> Vec<(String, String)> {
+        let mut v: Vec<_> = self
+            .packs
+            .iter()
+            .filter_map(|(n, l)| l.table.as_ref().err().map(|e| (n.clone(), e.clone())))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_round_trip_and_layout() {
+        let t = Table::new(vec![([9; 32], 5), ([1; 32], 3), ([9; 32], 5)]);
+        assert_eq!(t.slots.len(), 2);
+        assert_eq!(t.slots[0].hash, [1; 32]);
+        assert_eq!(t.slots[0].offset, 12 + 2 * 48);
+        assert_eq!(t.slots[1].offset, 12 + 2 * 48 + 3);
+        assert_eq!(t.file_bytes(), 12 + 2 * 48 + 8);
+        let b = t.encode();
+        assert_eq!(b.len() as u64, t.table_bytes());
+        assert_eq!(
+            Table::table_bytes_from_header(&b[..12]),
+            Some(b.len() as u64)
+        );
+        assert_eq!(Table::decode(&b).unwrap(), t);
+    }
+
+    #[test]
+    fn decode_rejects_damage() {
+        let t = Table::new(vec![([1; 32], 3), ([2; 32], 4)]);
+        let b = t.encode();
+        for cut in 0..b.len() {
+            assert!(Table::decode(&b[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut extra = b.clone();
+        extra.push(0);
+        assert!(Table::decode(&extra).is_err());
+        // Out of order.
+        let mut swapped = t.clone();
+        swapped.slots.swap(0, 1);
+        assert!(Table::decode(&swapped.encode()).is_err());
+        // A gap between objects.
+        let mut gap = t.clone();
+        gap.slots[1].offset += 1;
+        assert!(Table::decode(&gap.encode()).unwrap_err().contains("offset"));
+        // No object.
+        assert!(Table::decode(&Table::new(vec![]).encode()).is_err());
+    }
+}
