@@ -275,7 +275,7 @@ impl Store {
             if !index.packs.contains_key(&name)
                 && let Some(loaded) = self.load_pack(&name)?
             {
-                index.insert(name, loaded);
+                index.packs.insert(name, loaded);
             }
         }
         index.loaded = true;
@@ -348,7 +348,7 @@ impl Store {
                     } else {
                         Table::decode(&b).and_then(|t| {
                             if t.file_bytes() == bytes {
-                                Ok(t)
+                                Ok(Arc::new(t))
                             } else {
                                 Err(format!(
                                     "{bytes} bytes where its table says {}",
@@ -365,12 +365,7 @@ impl Store {
 
     /// The pack and slot of the object `hash`, if a loaded pack holds it.
     fn locate(&self, hash: &Hash) -> Option<(String, pack::Slot)> {
-        self.packs
-            .lock()
-            .expect("pack index")
-            .objects
-            .get(hash)
-            .cloned()
+        self.packs.lock().expect("pack index").find(hash)
     }
 
     /// Opens the object `hash` where it is: a pack, else its loose file. When neither has
@@ -784,7 +779,7 @@ impl<'s> Writer<'s> {
     /// to `parts` (those not in it already) and returns their names: the caller deletes them
     /// in the same transaction. A pack that does not verify is left as it is.
     fn merge_small_packs<'a>(&mut self, parts: &mut Vec<Part<'a>>) -> Result<Vec<String>> {
-        let small: Vec<(String, Table)> = self
+        let small: Vec<(String, Arc<Table>)> = self
             .store
             .packs()
             .into_iter()

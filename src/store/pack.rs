@@ -8,6 +8,7 @@
 
 use crate::journal::format::Hash;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The first bytes of every pack.
 pub const PACK_MAGIC: &[u8; 8] = b"SWPACK1\0";
@@ -137,15 +138,13 @@ impl Table {
     }
 }
 
-/// Which pack holds which object, as far as the packs loaded say.
+/// The packs loaded: which pack holds which object, as far as they say.
 #[derive(Debug, Default)]
 pub struct PackIndex {
     /// Whether `packs/` was read once.
     pub loaded: bool,
-    /// The packs loaded, by file name, with their file's length.
+    /// The packs loaded, by file name.
     pub packs: HashMap<String, Loaded>,
-    /// Every object of a loaded pack: the pack's name and the slot.
-    pub objects: HashMap<Hash, (String, Slot)>,
 }
 
 /// One loaded pack.
@@ -153,26 +152,33 @@ pub struct PackIndex {
 pub struct Loaded {
     /// The pack file's length in bytes.
     pub bytes: u64,
-    /// Its table; `Err` with what is wrong when it could not be read or verified.
-    pub table: Result<Table, String>,
+    /// Its table (shared, not copied, by whoever looks at it); `Err` with what is wrong when
+    /// it could not be read or verified.
+    pub table: Result<Arc<Table>, String>,
+}
+
+impl Table {
+    /// The slot of the object `hash`, if this pack holds it (binary search).
+    pub fn find(&self, hash: &Hash) -> Option<Slot> {
+        self.slots
+            .binary_search_by(|s| s.hash.cmp(hash))
+            .ok()
+            .map(|i| self.slots[i])
+    }
 }
 
 impl PackIndex {
-    /// Adds a loaded pack (its objects too, when its table is good).
-    pub fn insert(&mut self, name: String, loaded: Loaded) {
-        if let Ok(t) = &loaded.table {
-            for s in &t.slots {
-                self.objects.insert(s.hash, (name.clone(), *s));
-            }
-        }
-        self.packs.insert(name, loaded);
+    /// The pack holding the object `hash` and its slot, if a good pack loaded holds it.
+    pub fn find(&self, hash: &Hash) -> Option<(String, Slot)> {
+        self.packs.iter().find_map(|(name, l)| {
+            let slot = l.table.as_ref().ok()?.find(hash)?;
+            Some((name.clone(), slot))
+        })
     }
 
-    /// Forgets every pack not in `present`, and the objects only it held.
+    /// Forgets every pack not in `present`.
     pub fn retain(&mut self, present: &std::collections::HashSet<String>) {
         self.packs.retain(|n, _| present.contains(n));
-        let packs = &self.packs;
-        self.objects.retain(|_, (n, _)| packs.contains_key(n));
     }
 
     /// The packs whose table could not be read, with why.
