@@ -512,6 +512,45 @@ fn store_object_files(coll: &Path) -> Vec<PathBuf> {
     out
 }
 
+#[test]
+fn a_version_2_store_of_loose_objects_is_read_as_it_is() {
+    // store-spec.md §10: a store written before packs holds every object as a loose file;
+    // it is read as it is, and new objects go into packs beside them.
+    let fx = rollback_fixture();
+    let (sb, coll) = (&fx.sb, &fx.coll);
+    let store = store_files(coll);
+    let objects_dir = state_dir(coll).join("store/objects");
+    for h in store.hashes() {
+        let p = objects_dir.join(&h[..2]).join(&h[2..]);
+        if !p.exists() {
+            fs::create_dir_all(p.parent().unwrap()).expect("mkdir");
+            fs::write(&p, store.get(&h).expect("object")).expect("write");
+            chmod(&p, 0o444);
+        }
+    }
+    for p in &store.packs {
+        fs::remove_file(p).expect("rm pack");
+    }
+    let loose = store_files(coll);
+    assert!(loose.packs.is_empty());
+    assert_eq!(loose.hashes(), store.hashes());
+    sb.run(&ROLLBACK_1).ok();
+    assert_eq!(fx.state(coll, "rollback from loose objects"), State::After);
+    sb.run(&["undo", "--yes"]).ok();
+    assert_eq!(fx.state(coll, "undo from loose objects"), State::Before);
+    let packs = store_files(coll).packs.len();
+    leave_unreachable_objects(sb, coll);
+    assert_eq!(
+        store_files(coll).packs.len(),
+        packs + 1,
+        "new objects go into a pack"
+    );
+    let r = sb.run(&["--json", "gc"]).ok().json();
+    assert!(r["gc"]["removed"].as_u64().expect("removed") > 0, "{r}");
+    sb.run(&ROLLBACK_1).ok();
+    assert_eq!(fx.state(coll, "rollback after gc"), State::After);
+}
+
 /// Flips the 21st byte of `pack` (in its table's first hash).
 fn flip_table_byte(pack: &Path) {
     chmod(pack, 0o644);

@@ -215,7 +215,8 @@ pub enum Command {
         profile: Option<String>,
     },
     /// Take a project's copy of an artifact into the collection, with the project's record,
-    /// in one transaction across the two (the collection's copy snapshotted first)
+    /// in one transaction across the two (the collection's copy it replaces kept by the
+    /// operation log: `undo` brings it back)
     Pull {
         name: String,
         #[arg(long = "type", value_enum)]

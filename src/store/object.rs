@@ -424,6 +424,12 @@ mod tests {
     }
 
     #[test]
+    fn a_large_listing_stored_whole_by_version_2_is_read_as_it_is() {
+        let t = Tree::new(files((0..1000).map(|i| format!("skill-{i:05}"))));
+        assert_eq!(TreeObject::decode(&t.encode()), Ok(TreeObject::Whole(t)));
+    }
+
+    #[test]
     fn small_listings_stay_whole_as_in_version_2() {
         let t = Tree::new(files((0..SPLIT_ABOVE).map(|i| format!("s{i:05}"))));
         let (hash, objects) = t.to_objects();
