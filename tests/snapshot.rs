@@ -939,6 +939,24 @@ fn sigkill_at_every_call_of_a_snapshot_that_merges_small_packs() {
 fn sigkill_at_every_call_of_gc_keeps_every_remaining_snapshot_restorable() {
     let fx = rollback_fixture();
     let sb = &fx.sb;
+    // A pack gc must rewrite, not delete: snapshot 2's, whose kept.bin snapshot 3 still
+    // needs once snapshot 2 is deleted (its trees are not needed any more).
+    let kept = fx.coll.join("skills/my-skill/kept.bin");
+    fs::write(&kept, vec![5u8; 10_000]).expect("write");
+    let packs = store_files(&fx.coll).packs;
+    sb.run(&["snapshot"]).ok().stdout_has("Snapshot 2 taken");
+    let partly = store_files(&fx.coll).packs;
+    let partly: Vec<_> = partly.iter().filter(|p| !packs.contains(p)).collect();
+    assert_eq!(partly.len(), 1);
+    let partly = partly[0].clone();
+    let notes = fx.coll.join("skills/my-skill/docs/notes.txt");
+    let notes_now = fs::read(&notes).expect("read");
+    append(&notes, "for snapshot 3\n");
+    sb.run(&["snapshot"]).ok().stdout_has("Snapshot 3 taken");
+    sb.run(&["snapshot", "delete", "2"]).ok();
+    fs::remove_file(&kept).expect("rm");
+    fs::write(&notes, notes_now).expect("write");
+    assert_eq!(fx.state(&fx.coll, "the fixture again"), State::Before);
     leave_unreachable_objects(sb, &fx.coll);
     let mut n = 1;
     loop {
@@ -951,12 +969,27 @@ fn sigkill_at_every_call_of_gc_keeps_every_remaining_snapshot_restorable() {
             r.killed();
         }
         sb.run_in(&w, &[], &["status"]).ok();
+        let store = store_files(&w);
+        for root in snapshot_roots(sb, &w) {
+            if let Err(e) = store.check(&root, true) {
+                panic!("{}: {e}", r.what);
+            }
+        }
         sb.run_in(&w, &[], &ROLLBACK_1).ok();
         assert_eq!(
             fx.state(&w, &format!("{} then rollback", r.what)),
             State::After
         );
         if done {
+            let name = partly.file_name().expect("name");
+            assert!(
+                !state_dir(&w).join("store/packs").join(name).exists(),
+                "gc replaced the pack snapshot 2 wrote"
+            );
+            assert!(
+                store.has(&blake3::hash(&[5u8; 10_000]).to_hex()),
+                "kept.bin kept"
+            );
             break;
         }
         n += 1;
