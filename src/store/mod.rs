@@ -586,7 +586,8 @@ impl Store {
 /// Stages objects and references into one transaction, creating the store's directories
 /// on the way (once each) and skipping objects already present or already staged. Objects
 /// of at most [`PACK_OBJECT_BYTES_MAX`] go into a pack per call of [`Writer::objects`];
-/// larger ones are loose files (store-spec.md §2.1, §5).
+/// larger ones are loose files (store-spec.md §2.1, §5). One writer per store per
+/// transaction: the packs a merge deletes are known to that writer only.
 pub(crate) struct Writer<'s> {
     store: &'s Store,
     created: HashSet<String>,
