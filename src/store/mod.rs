@@ -776,23 +776,27 @@ impl<'s> Writer<'s> {
     }
 
     /// When the store holds [`pack::SMALL_PACKS_MAX`] small packs or more (not counting the
-    /// one about to be written), adds the objects of every small pack whose objects all verify
-    /// to `parts` (those not in it already) and returns their names: the caller deletes them
-    /// in the same transaction. A pack that does not verify is left as it is.
+    /// one about to be written), adds the objects of the small packs [`pack::merge_count`]
+    /// picks, smallest first, whose objects all verify, to `parts` (those not in it already)
+    /// and returns their names: the caller deletes them in the same transaction. A pack that
+    /// does not verify is left as it is.
     fn merge_small_packs<'a>(&mut self, parts: &mut Vec<Part<'a>>) -> Result<Vec<String>> {
-        let small: Vec<(String, Arc<Table>)> = self
+        let mut small: Vec<(String, u64, Arc<Table>)> = self
             .store
             .packs()
             .into_iter()
             .filter(|(name, l)| l.bytes < pack::SMALL_PACK_BYTES && !self.deleted.contains(name))
-            .filter_map(|(name, l)| l.table.ok().map(|t| (name, t)))
+            .filter_map(|(name, l)| l.table.ok().map(|t| (name, l.bytes, t)))
             .collect();
         if small.len() < pack::SMALL_PACKS_MAX {
             return Ok(Vec::new());
         }
+        small.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        let sizes: Vec<u64> = small.iter().map(|s| s.1).collect();
+        let take = pack::merge_count(&sizes, parts.iter().map(|p| p.size).sum());
         let mut have: HashSet<Hash> = parts.iter().map(|p| p.hash).collect();
         let mut merged = Vec::new();
-        for (name, table) in small {
+        for (name, _, table) in small.into_iter().take(take) {
             if !self.pack_verifies(&name, &table)? {
                 continue;
             }

@@ -29,6 +29,25 @@ pub const SMALL_PACK_BYTES: u64 = 4 * 1024 * 1024;
 /// How many small packs the store keeps before a write merges them (store-spec.md §5).
 pub const SMALL_PACKS_MAX: usize = 16;
 
+/// How many of the small packs (their sizes in increasing order, at least
+/// [`SMALL_PACKS_MAX`] of them) a write of `new_bytes` of objects merges: the two smallest,
+/// then each next one while it is no larger than everything taken so far (the new objects
+/// included). Packs of like size are merged together and a large one waits until smaller
+/// ones add up to it, so an object is rewritten a few times (about log₁₆ of how much it
+/// waits behind), not once per [`SMALL_PACKS_MAX`] writes until its pack is no longer small.
+pub fn merge_count(sizes: &[u64], new_bytes: u64) -> usize {
+    let mut sum = new_bytes;
+    let mut n = 0;
+    for (i, &size) in sizes.iter().enumerate() {
+        if i >= 2 && size > sum {
+            break;
+        }
+        sum += size;
+        n += 1;
+    }
+    n
+}
+
 /// Where one object is in a pack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Slot {
@@ -212,6 +231,40 @@ mod tests {
             Some(b.len() as u64)
         );
         assert_eq!(Table::decode(&b).unwrap(), t);
+    }
+
+    /// Packs written one by one (each `write` bytes) under the merge rule: the bytes written
+    /// in all, merges included, for every byte of objects.
+    fn amplification(count: impl Fn(&[u64], u64) -> usize, write: u64, writes: usize) -> f64 {
+        let (mut small, mut written) = (Vec::<u64>::new(), 0u64);
+        for _ in 0..writes {
+            let mut new = write;
+            small.sort();
+            if small.len() >= SMALL_PACKS_MAX {
+                let n = count(&small, write);
+                new += small.drain(..n).sum::<u64>();
+            }
+            written += new;
+            if new < SMALL_PACK_BYTES {
+                small.push(new);
+            }
+            assert!(small.len() <= SMALL_PACKS_MAX);
+        }
+        written as f64 / (write as f64 * writes as f64)
+    }
+
+    #[test]
+    fn merging_rewrites_an_object_a_few_times_not_once_per_sixteen_writes() {
+        assert_eq!(merge_count(&[5; 16], 5), 16);
+        assert_eq!(merge_count(&[1, 1, 100, 100], 1), 2);
+        assert_eq!(merge_count(&[1, 2, 3, 100], 1), 3);
+        // 10 KiB per write (an update's record): merging every small pack each time would
+        // rewrite each byte about 14 times before its pack reaches 4 MiB.
+        let all = amplification(|s, _| s.len(), 10 * 1024, 5_000);
+        let tiered = amplification(merge_count, 10 * 1024, 5_000);
+        eprintln!("bytes written per byte of objects: merge all {all:.2}, tiered {tiered:.2}");
+        assert!(all > 10.0, "{all}");
+        assert!(tiered < 4.0, "{tiered}");
     }
 
     #[test]
