@@ -260,8 +260,10 @@ impl Store {
     }
 
     /// Brings the pack index up to date with `packs/`: loads the table of every pack not
-    /// loaded yet and forgets the packs that are gone. A pack whose table cannot be verified
-    /// is kept as damaged ([`StoreError::DamagedPack`] when it may hold what is looked for).
+    /// loaded yet, and again of every pack found damaged (a writer may have written it whole
+    /// again since), and forgets the packs that are gone. A pack whose table cannot be
+    /// verified is kept as damaged ([`StoreError::DamagedPack`] when it may hold what is
+    /// looked for). A good pack is never loaded twice: its name is its table's hash.
     pub(crate) fn refresh_packs(&self) -> Result<()> {
         let names: HashSet<String> = self
             .list(&packs_rel())?
@@ -272,7 +274,7 @@ impl Store {
         let mut index = self.packs.lock().expect("pack index");
         index.retain(&names);
         for name in names {
-            if !index.packs.contains_key(&name)
+            if index.packs.get(&name).is_none_or(|l| l.table.is_err())
                 && let Some(loaded) = self.load_pack(&name)?
             {
                 index.packs.insert(name, loaded);
@@ -818,6 +820,7 @@ impl<'s> Writer<'s> {
     }
 
     /// Whether every object of the pack `name` (a small one, read whole) matches its hash.
+    /// A pack cut short since its table was read does not verify either.
     fn pack_verifies(&self, name: &str, table: &Table) -> Result<bool> {
         let path = self.store.abs(&pack_rel(name));
         let f = self
@@ -826,8 +829,11 @@ impl<'s> Writer<'s> {
             .open(&path, OpenMode::Read)
             .map_err(io_err("open", &path))?;
         let mut bytes = vec![0u8; table.file_bytes() as usize];
-        f.read_exact_at(&mut bytes, 0)
-            .map_err(io_err("read", &path))?;
+        match f.read_exact_at(&mut bytes, 0) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+            Err(e) => return Err(io_err("read", &path)(e)),
+        }
         Ok(table.slots.iter().all(|s| {
             let b = &bytes[s.offset as usize..(s.offset + s.size) as usize];
             blake3::hash(b).as_bytes() == &s.hash
@@ -957,5 +963,56 @@ impl Writer<'_> {
         self.ensure_dir(t, rel.rsplit_once('/').expect("a directory").0)?;
         t.put_bytes(rel, bytes, OBJECT_MODE)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::real::RealFs;
+    use crate::{Engine, OpenOptions};
+
+    #[test]
+    fn a_pack_written_whole_again_is_found_again_by_the_same_process() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("c");
+        std::fs::create_dir(&root).expect("mkdir");
+        let fs: Arc<dyn FileSystem> = Arc::new(RealFs);
+        let mut engine = Engine::open(fs.clone(), &root, &OpenOptions::default()).expect("open");
+        let store = Store::new(fs, &Layout::new(&root));
+        let bytes = b"a link target".to_vec();
+        let hash = *blake3::hash(&bytes).as_bytes();
+        let object = [NewObject::Target {
+            hash,
+            bytes: bytes.clone(),
+        }];
+        let write = |engine: &mut Engine| {
+            let mut t = engine.begin("write").expect("begin");
+            Writer::new(&store).objects(&mut t, &object).expect("stage");
+            t.commit_durable().expect("commit");
+        };
+        write(&mut engine);
+        let packs = store.list(&packs_rel()).expect("list");
+        assert_eq!(packs.len(), 1);
+        let pack = store.abs(&pack_rel(&packs[0].0));
+        let good = std::fs::read(&pack).expect("read");
+        let mut damaged = good.clone();
+        damaged[20] ^= 0x55;
+        std::fs::set_permissions(&pack, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .expect("chmod");
+        std::fs::write(&pack, damaged).expect("damage");
+        // Seen damaged: the object is not found, and the pack is named.
+        assert!(matches!(
+            store.read_target(&hash, bytes.len() as u64),
+            Err(StoreError::DamagedPack { .. })
+        ));
+        // A writer of the same process writes the same objects again: the pack of that name,
+        // whole; the store finds the object in it from then on.
+        write(&mut engine);
+        assert_eq!(std::fs::read(&pack).expect("read"), good);
+        assert_eq!(
+            store.read_target(&hash, bytes.len() as u64).expect("found"),
+            bytes
+        );
     }
 }
