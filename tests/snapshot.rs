@@ -29,14 +29,17 @@ fn objects(coll: &Path) -> Vec<String> {
     store_files(coll).hashes()
 }
 
-fn snapshot_ids(sb: &Sandbox, coll: &Path) -> Vec<(u64, bool)> {
+/// The snapshots of the collection at `coll`, as `snapshot list --json` gives them.
+fn snapshot_list(sb: &Sandbox, coll: &Path) -> Vec<serde_json::Value> {
     let v = sb
         .run_in(coll, &[], &["--json", "snapshot", "list"])
         .ok()
         .json();
-    v["snapshots"]
-        .as_array()
-        .expect("snapshots array")
+    v["snapshots"].as_array().expect("snapshots array").clone()
+}
+
+fn snapshot_ids(sb: &Sandbox, coll: &Path) -> Vec<(u64, bool)> {
+    snapshot_list(sb, coll)
         .iter()
         .map(|s| {
             (
@@ -852,13 +855,7 @@ fn sigkill_at_every_call_of_a_snapshot_leaves_none_or_a_complete_one() {
 
 /// The root tree of every snapshot of the collection at `coll`.
 fn snapshot_roots(sb: &Sandbox, coll: &Path) -> Vec<String> {
-    let v = sb
-        .run_in(coll, &[], &["--json", "snapshot", "list"])
-        .ok()
-        .json();
-    v["snapshots"]
-        .as_array()
-        .expect("snapshots array")
+    snapshot_list(sb, coll)
         .iter()
         .map(|s| s["root"].as_str().expect("root").to_string())
         .collect()

@@ -332,37 +332,39 @@ impl Store {
             Err(e) => return Err(io_err("open", &path)(e)),
         };
         let bytes = file.metadata().map_err(io_err("stat", &path))?.len;
-        let mut header = [0u8; 12];
-        let table = if bytes < header.len() as u64 {
-            Err(format!("{bytes} bytes, shorter than a pack's header"))
-        } else {
-            file.read_exact_at(&mut header, 0)
-                .map_err(io_err("read", &path))?;
-            match Table::table_bytes_from_header(&header) {
-                None => Err("not a pack (bad magic or object count)".to_string()),
-                Some(n) if n > bytes => Err(format!("{bytes} bytes, shorter than its table")),
-                Some(n) => {
-                    let mut b = vec![0u8; n as usize];
-                    file.read_exact_at(&mut b, 0)
-                        .map_err(io_err("read", &path))?;
-                    if hex(blake3::hash(&b).as_bytes()) != name {
-                        Err("its table does not match its name".to_string())
-                    } else {
-                        Table::decode(&b).and_then(|t| {
-                            if t.file_bytes() == bytes {
-                                Ok(Arc::new(t))
-                            } else {
-                                Err(format!(
-                                    "{bytes} bytes where its table says {}",
-                                    t.file_bytes()
-                                ))
-                            }
-                        })
-                    }
-                }
-            }
-        };
+        let table = Self::verified_table(file.as_ref(), name, bytes)
+            .map_err(io_err("read", &path))?
+            .map(Arc::new);
         Ok(Some(Loaded { bytes, table }))
+    }
+
+    /// The table of the pack `name` of `bytes` bytes open as `file`, or what is wrong with
+    /// it (store-spec.md §2.1: magic and count, the name, the order and offsets, the length).
+    fn verified_table(
+        file: &dyn crate::fs::FileHandle,
+        name: &str,
+        bytes: u64,
+    ) -> io::Result<std::result::Result<Table, String>> {
+        let mut header = [0u8; 12];
+        if bytes < header.len() as u64 {
+            return Ok(Err(format!("{bytes} bytes, shorter than a pack's header")));
+        }
+        file.read_exact_at(&mut header, 0)?;
+        let Some(n) = Table::table_bytes_from_header(&header) else {
+            return Ok(Err("not a pack (bad magic or object count)".into()));
+        };
+        if n > bytes {
+            return Ok(Err(format!("{bytes} bytes, shorter than its table")));
+        }
+        let mut b = vec![0u8; n as usize];
+        file.read_exact_at(&mut b, 0)?;
+        if hex(blake3::hash(&b).as_bytes()) != name {
+            return Ok(Err("its table does not match its name".into()));
+        }
+        Ok(Table::decode(&b).and_then(|t| match t.file_bytes() {
+            want if want == bytes => Ok(t),
+            want => Err(format!("{bytes} bytes where its table says {want}")),
+        }))
     }
 
     /// The pack and slot of the object `hash`, if a loaded pack holds it.
@@ -448,30 +450,32 @@ impl Store {
     /// [`Store::read_tree`], and the hashes of the chunks it read (none for a tree stored
     /// whole): every object the listing's own object needs, for `gc`.
     pub(crate) fn read_tree_parts(&self, hash: &Hash) -> Result<(Tree, Vec<Hash>)> {
-        let damaged = |h: &Hash, reason: String| StoreError::Damaged {
-            path: self.abs(&object_rel(h)),
+        let damaged = |path: &Path, h: &Hash, reason: String| StoreError::Damaged {
+            path: path.to_path_buf(),
             hash: hex(h),
             reason,
         };
-        match TreeObject::decode(&self.read_tree_object(hash)?).map_err(|r| damaged(hash, r))? {
+        let (bytes, path) = self.read_tree_object(hash)?;
+        match TreeObject::decode(&bytes).map_err(|r| damaged(&path, hash, r))? {
             TreeObject::Whole(tree) => Ok((tree, Vec::new())),
             TreeObject::Split(chunks) => {
                 let mut parts = Vec::with_capacity(chunks.len());
                 for h in &chunks {
-                    parts.push(
-                        Tree::decode(&self.read_tree_object(h)?)
-                            .map_err(|r| damaged(h, format!("a chunk of a split tree: {r}")))?,
-                    );
+                    let (bytes, chunk_path) = self.read_tree_object(h)?;
+                    parts.push(Tree::decode(&bytes).map_err(|r| {
+                        damaged(&chunk_path, h, format!("a chunk of a split tree: {r}"))
+                    })?);
                 }
-                let tree = object::join_chunks(parts).map_err(|r| damaged(hash, r))?;
+                let tree = object::join_chunks(parts).map_err(|r| damaged(&path, hash, r))?;
                 Ok((tree, chunks))
             }
         }
     }
 
     /// The bytes of the object `hash`, read whole (at most [`TREE_OBJECT_BYTES_MAX`]) and
-    /// verified against their hash.
-    fn read_tree_object(&self, hash: &Hash) -> Result<Vec<u8>> {
+    /// verified against their hash, and the file they were read from (a pack or the loose
+    /// object), for what reports them.
+    fn read_tree_object(&self, hash: &Hash) -> Result<(Vec<u8>, PathBuf)> {
         let o = self.open_object(hash)?;
         let damaged = |reason: String| StoreError::Damaged {
             path: o.path.clone(),
@@ -491,7 +495,7 @@ impl Store {
         if blake3::hash(&bytes).as_bytes() != hash {
             return Err(damaged("its content does not match its hash".into()));
         }
-        Ok(bytes)
+        Ok((bytes, o.path))
     }
 
     /// The target of a link recorded as the file object `hash` of `size` bytes, read whole
@@ -585,6 +589,32 @@ impl Store {
     }
 }
 
+/// An object to write: a file's bytes read from `src`, an encoded tree, or a link's target
+/// (a file object whose bytes are known).
+#[derive(Debug, Clone)]
+pub(crate) enum NewObject {
+    Blob { hash: Hash, size: u64, src: FsPath },
+    Tree { hash: Hash, bytes: Vec<u8> },
+    Target { hash: Hash, bytes: Vec<u8> },
+}
+
+impl NewObject {
+    /// A listing's objects ([`Tree::to_objects`]) as objects to write.
+    pub fn tree_parts(parts: Vec<(Hash, Vec<u8>)>) -> impl Iterator<Item = NewObject> {
+        parts
+            .into_iter()
+            .map(|(hash, bytes)| NewObject::Tree { hash, bytes })
+    }
+
+    pub fn hash(&self) -> &Hash {
+        match self {
+            NewObject::Blob { hash, .. }
+            | NewObject::Tree { hash, .. }
+            | NewObject::Target { hash, .. } => hash,
+        }
+    }
+}
+
 /// Stages objects and references into one transaction, creating the store's directories
 /// on the way (once each) and skipping objects already present or already staged. Objects
 /// of at most [`PACK_OBJECT_BYTES_MAX`] go into a pack per call of [`Writer::objects`];
@@ -621,19 +651,31 @@ struct Part<'a> {
 
 /// The bytes of a pack as a stream: its table, then every part in the table's order, each
 /// source opened when its turn comes (never all at once) and verified as it is read.
-struct PackStream<'s, 'a> {
-    store: &'s Store,
+struct PackStream<'a> {
+    store: &'a Store,
     table: Vec<u8>,
     table_at: usize,
     parts: std::vec::IntoIter<Part<'a>>,
     current: Option<Box<dyn io::Read + 'a>>,
-    /// Whether the current part is a file being recorded (its bytes are progress).
-    current_is_file: bool,
     /// Where the bytes of files being recorded are reported as they go into the pack.
-    stage: Option<&'s Stage<'s>>,
+    stage: Option<&'a Stage<'a>>,
 }
 
-impl io::Read for PackStream<'_, '_> {
+/// A reader that reports the bytes it yields to a progress stage.
+struct Reporting<'s, R> {
+    inner: R,
+    stage: &'s Stage<'s>,
+}
+
+impl<R: io::Read> io::Read for Reporting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.stage.advance(n as u64);
+        Ok(n)
+    }
+}
+
+impl io::Read for PackStream<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.table_at < self.table.len() {
             let n = (&self.table[self.table_at..]).read(buf)?;
@@ -643,9 +685,6 @@ impl io::Read for PackStream<'_, '_> {
         loop {
             if let Some(r) = self.current.as_mut() {
                 let n = r.read(buf)?;
-                if let (true, Some(stage)) = (self.current_is_file, self.stage) {
-                    stage.advance(n as u64);
-                }
                 if n > 0 || buf.is_empty() {
                     return Ok(n);
                 }
@@ -654,18 +693,21 @@ impl io::Read for PackStream<'_, '_> {
             let Some(part) = self.parts.next() else {
                 return Ok(0);
             };
-            self.current_is_file = matches!(part.source, Source::File(_));
             self.current = Some(match part.source {
                 Source::Bytes(b) => Box::new(b),
                 Source::File(src) => {
                     let f = src.open()?;
-                    Box::new(reader::VerifyingReader::new(
+                    let r = reader::VerifyingReader::new(
                         f,
                         src.path.clone(),
                         part.hash,
                         part.size,
                         false,
-                    ))
+                    );
+                    match self.stage {
+                        Some(stage) => Box::new(Reporting { inner: r, stage }),
+                        None => Box::new(r),
+                    }
                 }
                 Source::Packed { pack, offset } => {
                     let path = self.store.abs(&pack_rel(&pack));
@@ -880,7 +922,6 @@ impl<'s> Writer<'s> {
                 table_at: 0,
                 parts: group.into_iter(),
                 current: None,
-                current_is_file: false,
                 stage,
             };
             t.put_file(&rel, &mut stream, OBJECT_MODE)?;
@@ -929,35 +970,7 @@ impl<'s> Writer<'s> {
         };
         self.delete_pack(t, name.to_string(), &holding)
     }
-}
 
-/// An object to write: a file's bytes read from `src`, an encoded tree, or a link's target
-/// (a file object whose bytes are known).
-#[derive(Debug, Clone)]
-pub(crate) enum NewObject {
-    Blob { hash: Hash, size: u64, src: FsPath },
-    Tree { hash: Hash, bytes: Vec<u8> },
-    Target { hash: Hash, bytes: Vec<u8> },
-}
-
-impl NewObject {
-    /// A listing's objects ([`Tree::to_objects`]) as objects to write.
-    pub fn tree_parts(parts: Vec<(Hash, Vec<u8>)>) -> impl Iterator<Item = NewObject> {
-        parts
-            .into_iter()
-            .map(|(hash, bytes)| NewObject::Tree { hash, bytes })
-    }
-
-    pub fn hash(&self) -> &Hash {
-        match self {
-            NewObject::Blob { hash, .. }
-            | NewObject::Tree { hash, .. }
-            | NewObject::Target { hash, .. } => hash,
-        }
-    }
-}
-
-impl Writer<'_> {
     /// Stages writing the small file `rel` in the store (created or replaced).
     pub fn put_ref(&mut self, t: &mut Transaction<'_>, rel: &str, bytes: &[u8]) -> Result<()> {
         self.ensure_dir(t, rel.rsplit_once('/').expect("a directory").0)?;
