@@ -82,7 +82,7 @@ fn rollback_skillmeat(t: &Target, g: &Global, id: &str, yes: bool, out: &Output)
     if !yes
         && !confirm(
             &format!(
-                "Replace the files of {} with SkillMeat snapshot {id} (the current state is kept as a snapshot)?",
+                "Replace the files of {} with SkillMeat snapshot {id} (the operation log keeps the current state: `undo` brings it back)?",
                 t.dir.display()
             ),
             &format!(
@@ -117,7 +117,7 @@ pub fn rollback(g: &Global, id: &str, yes: bool, out: &Output) -> Result<Exit> {
         }
         let (_, changes) = c.snapshot_changes(id)?;
         let question = format!(
-            "Roll {} back to snapshot {id} ({} paths change; the current state is kept as a snapshot)?",
+            "Roll {} back to snapshot {id} ({} paths change; the operation log keeps the current state: `undo` brings it back)?",
             t.dir.display(),
             changes.len()
         );
