@@ -8,7 +8,7 @@ impl Collection {
             name: name.to_string(),
             reason,
         })?;
-        if self.docs.manifest.contains_artifact(name, ty) {
+        if self.docs.manifest()?.contains_artifact(name, ty) {
             return Err(CollectionError::AlreadyExists {
                 name: name.to_string(),
                 ty,
@@ -25,7 +25,7 @@ impl Collection {
         let now = now_timestamp();
         let label = format!("add {ty} {name}");
         let mut t = writable(&mut self.engine, &self.dir)?.begin(&label)?;
-        let mut docs = self.docs.edit();
+        let mut docs = self.docs.edit()?;
         if !type_dir_exists {
             t.create_dir(ty.dir_name(), 0o755)?;
         }
@@ -54,13 +54,13 @@ impl Collection {
         if let Some(r) = &fetched.skillwal_ref {
             artifact.extra.insert(FIELD_REF.into(), r.clone());
         }
-        docs.manifest.add_artifact(&artifact)?;
-        docs.manifest.set_updated(&now);
+        docs.manifest().add_artifact(&artifact)?;
+        docs.manifest().set_updated(&now);
         let mut entry = LockEntry::new(name, ty, &hash, &now)?;
         entry.upstream = fetched.upstream.clone();
         entry.resolved_sha = fetched.resolved_sha.clone();
         entry.resolved_version = fetched.resolved_version.clone();
-        docs.lock.set_entry(&entry)?;
+        docs.lock().set_entry(&entry)?;
         docs.stage(&mut t)?;
         let mut w = Writer::new(&self.store);
         stage_base(&self.store, &mut w, &mut t, ty, name, &hash, fetched)?;
@@ -82,7 +82,7 @@ impl Collection {
         ty: ArtifactType,
         keep_files: bool,
     ) -> Result<Option<Recorded>> {
-        if !self.docs.manifest.contains_artifact(name, ty) {
+        if !self.docs.manifest()?.contains_artifact(name, ty) {
             return Err(CollectionError::NotFound {
                 name: name.to_string(),
                 ty: Some(ty),
@@ -99,7 +99,7 @@ impl Collection {
             });
         }
         let mut t = writable(&mut self.engine, &self.dir)?.begin(&format!("remove {ty} {name}"))?;
-        let mut docs = self.docs.edit();
+        let mut docs = self.docs.edit()?;
         let removal = Removal {
             name,
             ty,
@@ -134,10 +134,10 @@ pub(super) fn stage_removal(
     r: &Removal<'_>,
     now: &str,
 ) -> Result<Option<Recorded>> {
-    docs.manifest.remove_artifact(r.name, r.ty)?;
-    docs.manifest.set_updated(now);
-    if docs.lock.contains_entry(r.name, r.ty) {
-        docs.lock.remove_entry(r.name, r.ty)?;
+    docs.manifest().remove_artifact(r.name, r.ty)?;
+    docs.manifest().set_updated(now);
+    if docs.lock().contains_entry(r.name, r.ty) {
+        docs.lock().remove_entry(r.name, r.ty)?;
     }
     match r.on_disk {
         Some(FileKind::Dir) => t.delete_tree(r.rel)?,

@@ -516,7 +516,12 @@ impl Collection {
             return Ok(status);
         }
         let name = record_name(&record.artifact_name);
-        let here = self.docs.manifest.manifest()?.artifact(name, ty).is_some();
+        let here = self
+            .docs
+            .manifest()?
+            .manifest()?
+            .artifact(name, ty)
+            .is_some();
         let (_, src_abs) = self.storage(name, ty)?;
         if !here || self.check_storage(name, ty, &src_abs).is_err() {
             status.state = DriftState::NotInCollection;

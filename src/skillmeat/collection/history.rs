@@ -420,7 +420,7 @@ impl Collection {
         let staged = log::stage_undo(&mut w, &mut t, &plan, &label)?;
         t.commit_durable()?;
         outcome.record = staged.map(|r| r.id);
-        self.docs = read_docs(self.fs.as_ref(), &self.dir)?;
+        self.docs = self.docs.read_again(self.fs.as_ref(), &self.dir)?;
         Ok(outcome)
     }
 }

@@ -19,6 +19,7 @@ pub mod threeway;
 mod add_remove;
 mod content;
 pub mod deploy;
+mod doc_index;
 mod documents;
 mod error;
 mod history;
@@ -151,7 +152,12 @@ impl Collection {
         let store = Store::new(fs.clone(), &location.layout);
         engine.checkpoint()?;
         let report = engine.recovery_report().clone();
-        let docs = read_docs(fs.as_ref(), dir)?;
+        let index_file = IndexFile {
+            fs: fs.clone(),
+            meta: location.layout.meta.clone(),
+            writable: true,
+        };
+        let docs = read_docs(fs.as_ref(), dir, Some(index_file))?;
         Ok((
             Collection {
                 engine: Some(engine),
@@ -207,11 +213,7 @@ impl Collection {
             engine: Some(engine),
             fs,
             dir: dir.to_path_buf(),
-            docs: Documents {
-                manifest,
-                lock,
-                modes: (0o644, 0o644),
-            },
+            docs: Documents::created(manifest, lock, (0o644, 0o644)),
             store,
             stale: location.stale,
         })
@@ -228,10 +230,15 @@ impl Collection {
                 reason: "an interrupted transaction needs recovery, and the collection cannot be written".into(),
             }));
         }
+        let index_file = IndexFile {
+            fs: fs.clone(),
+            meta: location.layout.meta.clone(),
+            writable: false,
+        };
         Ok(Collection {
             engine: None,
             dir: dir.to_path_buf(),
-            docs: read_docs(fs.as_ref(), dir)?,
+            docs: read_docs(fs.as_ref(), dir, Some(index_file))?,
             store: Store::new(fs.clone(), &location.layout),
             fs,
             stale: location.stale,
@@ -252,12 +259,12 @@ impl Collection {
     /// The typed view of the manifest as read at open or written by the last change (see
     /// [`ManifestEditor::manifest`]: kept from the parse, not read again).
     pub fn manifest(&self) -> Result<Cow<'_, Manifest>> {
-        Ok(self.docs.manifest.manifest()?)
+        Ok(self.docs.manifest()?.manifest()?)
     }
 
     /// The typed view of the lock; see [`Collection::manifest`].
     pub fn lock(&self) -> Result<Cow<'_, Lock>> {
-        Ok(self.docs.lock.lock()?)
+        Ok(self.docs.lock()?.lock()?)
     }
 
     /// Releases the collection after a final checkpoint.

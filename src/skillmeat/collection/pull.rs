@@ -203,10 +203,11 @@ impl Collection {
             ..
         } = self;
         let engines = vec![writable(engine, dir)?, project.engine()];
-        let mut edit = docs.edit();
+        // Only `[collection] updated` changes in the documents: a window of the head.
+        let mut edit = docs.edit_items(&[])?;
         let mut t = begin_across(engines, 0, &label)?;
         let pulled = stage_content(t.part(0), &rel, &theirs, store.progress())?;
-        edit.manifest.set_updated(&now);
+        edit.manifest().set_updated(&now);
         edit.stage(t.part(0))?;
         if pulled != fetched_hash(&theirs)? {
             // The copy changed while it was staged: not what was judged.

@@ -350,7 +350,9 @@ impl Collection {
         let mut edit = None;
         if collection_writes {
             engines.push(writable(engine, dir)?);
-            edit = Some(docs.edit());
+            let keys = super::update::written_keys(&plans);
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            edit = Some(docs.edit_items(&keys)?);
         }
         let mut pfs_dirs = Vec::new();
         for (pi, p) in projects.iter_mut().enumerate() {

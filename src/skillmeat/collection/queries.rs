@@ -79,12 +79,18 @@ impl VerifyReport {
 impl Collection {
     /// The one artifact called `name` (of type `ty`, when given).
     pub fn find(&self, name: &str, ty: Option<ArtifactType>) -> Result<Artifact> {
-        let m = self.manifest()?;
-        let matches: Vec<&Artifact> = m
-            .artifacts
-            .iter()
-            .filter(|a| a.name == name && ty.is_none_or(|t| a.artifact_type == t))
-            .collect();
+        // From a window of the manifest when the document index knows where the artifacts
+        // named so are: no whole parse for one artifact.
+        let matches: Vec<Artifact> = match self.docs.artifacts_named(name, ty) {
+            Some(found) => found?,
+            None => self
+                .manifest()?
+                .artifacts
+                .iter()
+                .filter(|a| a.name == name && ty.is_none_or(|t| a.artifact_type == t))
+                .cloned()
+                .collect(),
+        };
         match matches.len() {
             0 => Err(CollectionError::NotFound {
                 name: name.to_string(),
@@ -143,7 +149,7 @@ impl Collection {
     }
 
     pub(super) fn lock_hash(&self, name: &str, ty: ArtifactType) -> Result<Option<String>> {
-        Ok(self.lock()?.entry(name, ty).map(|e| e.content_hash.clone()))
+        Ok(self.docs.lock_entry(name, ty)?.map(|e| e.content_hash))
     }
 
     /// What updating `name` to `fetched` would change in its files on disk, per file.

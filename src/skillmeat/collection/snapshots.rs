@@ -267,7 +267,7 @@ impl Collection {
         let record = stage_log(&mut w, &mut t, &format!("rollback to snapshot {id}"))?;
         t.commit_durable()?;
         cap.save_stat_cache(&self.store, true);
-        self.docs = read_docs(self.fs.as_ref(), &self.dir)?;
+        self.docs = self.docs.read_again(self.fs.as_ref(), &self.dir)?;
         Ok(RollbackOutcome {
             target,
             record,

@@ -88,14 +88,14 @@ impl Collection {
         ty: ArtifactType,
         how: Transfer,
     ) -> Result<TransferOutcome> {
-        let Some(artifact) = src.docs.manifest.manifest()?.artifact(name, ty).cloned() else {
+        let Some(artifact) = src.docs.manifest()?.manifest()?.artifact(name, ty).cloned() else {
             return Err(CollectionError::NotFound {
                 name: name.to_string(),
                 ty: Some(ty),
             });
         };
-        let entry = src.docs.lock.lock()?.entry(name, ty).cloned();
-        if dst.docs.manifest.contains_artifact(name, ty) {
+        let entry = src.docs.lock()?.lock()?.entry(name, ty).cloned();
+        if dst.docs.manifest()?.contains_artifact(name, ty) {
             return Err(CollectionError::AlreadyExists {
                 name: name.to_string(),
                 ty,
@@ -159,10 +159,10 @@ impl Collection {
                 t.create_dir(ty.dir_name(), 0o755)?;
             }
             let hash = stage_content(t, &rel, &fetched, store.progress())?;
-            dst_docs.manifest.add_artifact(&artifact)?;
-            dst_docs.manifest.set_updated(&now);
+            dst_docs.manifest().add_artifact(&artifact)?;
+            dst_docs.manifest().set_updated(&now);
             if let Some(e) = &entry {
-                dst_docs.lock.set_entry(e)?;
+                dst_docs.lock().set_entry(e)?;
             }
             dst_docs.stage(t)?;
             let mut w = Writer::new(store);
@@ -179,7 +179,7 @@ impl Collection {
         match how {
             Transfer::Copy => {
                 let mut t = writable(&mut dst.engine, &dst.dir)?.begin(&label)?;
-                let mut docs = dst.docs.edit();
+                let mut docs = dst.docs.edit()?;
                 let (hash, base_copied, record) = stage_dst(&mut docs, &dst.store, &mut t)?;
                 docs.commit(t)?;
                 Ok(TransferOutcome {
@@ -196,7 +196,7 @@ impl Collection {
                 let src_engine = writable(&mut src.engine, &src.dir)?;
                 let dst_engine = writable(&mut dst.engine, &dst.dir)?;
                 let mut t = begin_across(vec![src_engine, dst_engine], 0, &label)?;
-                let mut src_docs = src.docs.edit();
+                let mut src_docs = src.docs.edit()?;
                 let removal = Removal {
                     name,
                     ty,
@@ -205,7 +205,7 @@ impl Collection {
                     command: format!("move {ty} {name} to {}", dst.dir.display()),
                 };
                 let record = stage_removal(&src.store, &mut src_docs, t.part(0), &removal, &now)?;
-                let mut dst_docs = dst.docs.edit();
+                let mut dst_docs = dst.docs.edit()?;
                 let part = t.part(1);
                 let (hash, base_copied, destination_record) =
                     stage_dst(&mut dst_docs, &dst.store, part)?;

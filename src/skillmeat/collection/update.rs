@@ -380,11 +380,23 @@ impl Collection {
     pub(super) fn commit_update(&mut self, plans: &[Planned<'_>]) -> Result<Option<Recorded>> {
         let now = now_timestamp();
         let mut t = writable(&mut self.engine, &self.dir)?.begin(&update_label(plans))?;
-        let mut docs = self.docs.edit();
+        let keys = written_keys(plans);
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let mut docs = self.docs.edit_items(&keys)?;
         let record = stage_update(&self.store, &mut docs, &mut t, plans, &now)?;
         docs.commit(t)?;
         Ok(record)
     }
+}
+
+/// The artifacts (`<name>::<type>`) whose documents an update planned as `plans` changes:
+/// what [`Documents::edit_items`] needs.
+pub(super) fn written_keys(plans: &[Planned<'_>]) -> Vec<String> {
+    plans
+        .iter()
+        .filter(|p| p.writes())
+        .map(|p| lock_key(&p.input.name, p.input.ty))
+        .collect()
 }
 
 /// `update <names>`: the label of an update's transaction.
@@ -411,7 +423,7 @@ pub(super) fn stage_update(
         stage_updated_files(store, t, p)?;
         record_update(docs, p, now)?;
     }
-    docs.manifest.set_updated(now);
+    docs.manifest().set_updated(now);
     docs.stage(t)?;
     let mut w = Writer::new(store);
     let label = update_label(plans);
@@ -452,7 +464,9 @@ fn commit_update_across(
             ..
         } = &mut **c;
         engines.push(writable(engine, dir)?);
-        rest.push((&*store, docs.edit()));
+        let keys = written_keys(plans[rest.len()]);
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        rest.push((&*store, docs.edit_items(&keys)?));
     }
     let mut t = crate::engine::begin_across(engines, 0, &label)?;
     let mut records = Vec::with_capacity(rest.len());
@@ -494,10 +508,10 @@ fn stage_updated_files(store: &Store, t: &mut Transaction<'_>, p: &Planned<'_>) 
 fn record_update(docs: &mut Edit<'_>, p: &Planned<'_>, now: &str) -> Result<()> {
     let (name, ty, f) = (p.input.name.as_str(), p.input.ty, &p.input.fetched);
     if let Some(text) = front_matter_source(f) {
-        docs.manifest
+        docs.manifest()
             .set_metadata(name, ty, &frontmatter::metadata(&text))?;
     }
-    let mut a = docs.manifest.artifact_mut(name, ty)?;
+    let mut a = docs.manifest().artifact_mut(name, ty)?;
     a.set_upstream(f.upstream.as_deref());
     a.set_version_spec(f.version_spec.as_deref());
     a.set_resolved_sha(f.resolved_sha.as_deref());
@@ -516,6 +530,6 @@ fn record_update(docs: &mut Edit<'_>, p: &Planned<'_>, now: &str) -> Result<()> 
     entry.upstream = f.upstream.clone();
     entry.resolved_sha = f.resolved_sha.clone();
     entry.resolved_version = f.resolved_version.clone();
-    docs.lock.set_entry(&entry)?;
+    docs.lock().set_entry(&entry)?;
     Ok(())
 }

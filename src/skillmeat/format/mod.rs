@@ -7,6 +7,8 @@
 //! - [`config`]: the same for `~/.skillmeat/config.toml`.
 //! - [`deployed`]: a project's `.skillmeat-deployed.toml` (what was deployed there).
 //! - [`editor`]: what the three editors share (spans, flattening, rendering values).
+//! - [`outline`]: where each artifact or entry is in a document's text, and editing a few
+//!   of them in a window without parsing the rest.
 //! - [`diff`]: field-level changes between two documents, as the journal records them.
 //! - [`frontmatter`]: the YAML front matter of a `SKILL.md` or `<name>.md`.
 //! - [`time`]: SkillMeat's timestamp format.
@@ -23,4 +25,5 @@ pub mod lock_edit;
 pub mod manifest;
 pub mod manifest_edit;
 pub mod names;
+pub mod outline;
 pub mod time;
