@@ -12,11 +12,12 @@
 //! tree cannot be read, nothing is deleted. Before the first object deletion the stat cache
 //! is deleted: its entries may say an object is in the store (store-spec.md §8).
 
+use super::chunk::decode_list;
 use super::object::{Node, parse_hex};
 use super::pack::Slot;
 use super::refs::{base_dir_rel, bases_rel, get_base, list_snapshots};
 use super::stat_cache::{CACHE_NAME, forget};
-use super::{Result, Store, StoreError, io_err, store_rel};
+use super::{Result, Store, StoreError, chunk_list_rel, chunked_rel, io_err, store_rel};
 use crate::Engine;
 use crate::fs::FileKind;
 use crate::journal::format::Hash;
@@ -100,6 +101,27 @@ pub(crate) fn reachable(store: &Store, bases: &[BaseId]) -> Result<HashSet<Hash>
             }
         }
     }
+    // A large object stored in chunks (§2.2) keeps its chunks.
+    for (name, kind) in store.list(&chunked_rel())? {
+        let Some(h) = parse_hex(&name) else {
+            continue;
+        };
+        if kind != FileKind::File || !seen.contains(&h) {
+            continue;
+        }
+        let rel = chunk_list_rel(&h);
+        let path = store.abs(&rel);
+        let damaged = |reason: String| StoreError::Damaged {
+            path: path.clone(),
+            hash: name.clone(),
+            reason,
+        };
+        let list = store
+            .read_small(&rel)?
+            .ok_or_else(|| damaged("it went while gc was reading it".into()))?;
+        let (_, chunks) = decode_list(&list).map_err(damaged)?;
+        seen.extend(chunks.iter().map(|c| c.hash));
+    }
     Ok(seen)
 }
 
@@ -160,7 +182,8 @@ fn doomed_bases(store: &Store, needed: &HashSet<BaseId>) -> Result<(Vec<Doomed>,
     Ok((doomed, kept))
 }
 
-/// The objects not in `keep`, one unit per fan-out directory; counts the kept ones.
+/// The objects not in `keep`, one unit per fan-out directory and one for the chunk lists;
+/// counts the kept ones.
 fn doomed_objects(
     store: &Store,
     keep: &HashSet<Hash>,
@@ -200,6 +223,34 @@ fn doomed_objects(
                 bases: false,
             });
         }
+    }
+    // The chunk lists of objects no longer reachable (§2.2); their chunks go with the packs.
+    let dir = chunked_rel();
+    let names = sorted(store, &dir)?;
+    let total = names.len();
+    let mut gone = Vec::new();
+    for (name, kind) in names {
+        match parse_hex(&name) {
+            Some(h) if kind == FileKind::File => {
+                if keep.contains(&h) {
+                    report.kept += 1;
+                } else {
+                    let size = store.stat(&format!("{dir}/{name}"))?.map_or(0, |m| m.len);
+                    gone.push((name, size));
+                }
+            }
+            _ => {}
+        }
+    }
+    if !gone.is_empty() {
+        let empties = gone.len() == total;
+        doomed.push(Doomed {
+            dir,
+            files: gone,
+            empties,
+            parent: None,
+            bases: false,
+        });
     }
     Ok(doomed)
 }

@@ -12,6 +12,7 @@
 //! The store knows nothing of SkillMeat: it captures and restores directory trees.
 
 pub mod capture;
+pub(crate) mod chunk;
 pub mod gc;
 pub mod log;
 pub(crate) mod object;
@@ -170,6 +171,21 @@ pub(crate) fn pack_rel(name: &str) -> String {
 }
 
 /// Relative path of the object `hash` when loose: `.skillwal/store/objects/<2 hex>/<62 hex>`.
+/// `chunked/`, where the chunk lists of large objects are (store-spec.md §2.2).
+pub(crate) fn chunked_rel() -> String {
+    format!("{}/chunked", store_rel())
+}
+
+/// The chunk list of the object `hash`, when it is stored in chunks.
+pub(crate) fn chunk_list_rel(hash: &Hash) -> String {
+    format!("{}/{}", chunked_rel(), hex(hash))
+}
+
+/// Whether a file object of `size` bytes is stored in chunks (store-spec.md §2.2).
+pub(crate) fn is_chunked_size(size: u64) -> bool {
+    size > chunk::CHUNKED_ABOVE && size <= chunk::CHUNKED_MAX
+}
+
 pub(crate) fn object_rel(hash: &Hash) -> String {
     let h = hex(hash);
     format!("{}/objects/{}/{}", store_rel(), &h[..2], &h[2..])
@@ -253,9 +269,29 @@ impl Store {
         {
             return Ok(true);
         }
-        Ok(match self.stat(&object_rel(hash))? {
-            Some(m) if m.kind == FileKind::File => size.is_none_or(|s| s == m.len),
-            _ => false,
+        if let Some(m) = self.stat(&object_rel(hash))?
+            && m.kind == FileKind::File
+            && size.is_none_or(|s| s == m.len)
+        {
+            return Ok(true);
+        }
+        // A list that does not decode, is of another size, or names a chunk no pack holds
+        // (with its size) is damaged or incomplete, and will be replaced.
+        let Some(s) = size.filter(|s| is_chunked_size(*s)) else {
+            return Ok(false);
+        };
+        let Some(list) = self.read_small(&chunk_list_rel(hash))? else {
+            return Ok(false);
+        };
+        Ok(match chunk::decode_list(&list) {
+            Ok((total, chunks)) => {
+                total == s
+                    && chunks.iter().all(|c| {
+                        self.locate(&c.hash)
+                            .is_some_and(|(_, slot)| slot.size == c.size)
+                    })
+            }
+            Err(_) => false,
         })
     }
 
@@ -521,9 +557,18 @@ impl Store {
 
     /// A reader of the file object `hash` of `size` bytes that fails at its end when the
     /// bytes read do not match (so a damaged object never completes a staged file).
-    pub(crate) fn open_blob(&self, hash: &Hash, size: u64) -> Result<reader::VerifyingReader> {
-        let o = self.open_object(hash)?;
-        Ok(if o.packed {
+    pub(crate) fn open_blob(&self, hash: &Hash, size: u64) -> Result<reader::BlobReader> {
+        let o = match self.open_object(hash) {
+            Ok(o) => o,
+            Err(e) if is_chunked_size(size) => {
+                return match self.open_chunked(hash, size)? {
+                    Some(r) => Ok(reader::BlobReader::Chunked(Box::new(r))),
+                    None => Err(e),
+                };
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(reader::BlobReader::Whole(Box::new(if o.packed {
             if o.len != size {
                 return Err(StoreError::Damaged {
                     path: o.path,
@@ -534,7 +579,59 @@ impl Store {
             reader::VerifyingReader::in_pack(o.file, o.path, *hash, o.start, size)
         } else {
             reader::VerifyingReader::new(o.file, o.path, *hash, size, true)
-        })
+        })))
+    }
+
+    /// A reader of the object `hash` of `size` bytes stored in chunks (store-spec.md §2.2),
+    /// `None` when it has no chunk list. Fails when the list is damaged or of another size,
+    /// or a chunk is in no pack (the packs listed again once first).
+    fn open_chunked(&self, hash: &Hash, size: u64) -> Result<Option<reader::ChunkedReader>> {
+        let rel = chunk_list_rel(hash);
+        let Some(list) = self.read_small(&rel)? else {
+            return Ok(None);
+        };
+        let path = self.abs(&rel);
+        let damaged = |reason: String| StoreError::Damaged {
+            path: path.clone(),
+            hash: hex(hash),
+            reason,
+        };
+        let (total, chunks) = chunk::decode_list(&list).map_err(damaged)?;
+        if total != size {
+            return Err(damaged(format!("{total} bytes where {size} are recorded")));
+        }
+        let mut at = Vec::with_capacity(chunks.len());
+        let mut refreshed = false;
+        for c in chunks {
+            let slot = match self.locate(&c.hash) {
+                Some(found) => Some(found),
+                None if !refreshed => {
+                    refreshed = true;
+                    self.refresh_packs()?;
+                    self.locate(&c.hash)
+                }
+                None => None,
+            };
+            let Some((pack, slot)) = slot.filter(|(_, slot)| slot.size == c.size) else {
+                return Err(self.damaged_pack().unwrap_or_else(|| StoreError::Missing {
+                    path: path.clone(),
+                    hash: hex(&c.hash),
+                }));
+            };
+            at.push(reader::ChunkAt {
+                pack: self.abs(&pack_rel(&pack)),
+                offset: slot.offset,
+                size: c.size,
+                hash: c.hash,
+            });
+        }
+        Ok(Some(reader::ChunkedReader::new(
+            self.fs.clone(),
+            path,
+            *hash,
+            size,
+            at,
+        )))
     }
 
     /// Reads a small reference file (`None` when missing), at most 1 MiB.
@@ -635,6 +732,8 @@ enum Source<'a> {
     Bytes(&'a [u8]),
     /// A file being recorded, streamed and verified against the hash it was captured with.
     File(&'a FsPath),
+    /// A chunk of a file being recorded (at this offset), verified against its hash.
+    FileRange(&'a FsPath, u64),
     /// An object of an existing pack, streamed and verified.
     Packed {
         pack: String,
@@ -701,6 +800,21 @@ impl io::Read for PackStream<'_> {
                         f,
                         src.path.clone(),
                         part.hash,
+                        part.size,
+                        false,
+                    );
+                    match self.stage {
+                        Some(stage) => Box::new(Reporting { inner: r, stage }),
+                        None => Box::new(r),
+                    }
+                }
+                Source::FileRange(src, offset) => {
+                    let f = src.open()?;
+                    let r = reader::VerifyingReader::range(
+                        f,
+                        src.path.clone(),
+                        part.hash,
+                        offset,
                         part.size,
                         false,
                     );
@@ -784,6 +898,36 @@ impl<'s> Writer<'s> {
                 continue;
             }
             match o {
+                NewObject::Blob { src, size, .. } if is_chunked_size(*size) => {
+                    // The bytes are read twice: once here to cut them, then the new chunks
+                    // again as the pack is written (each chunk verified on its own).
+                    let f = src.open().map_err(io_err("open", &src.path))?;
+                    let r = reader::VerifyingReader::new(f, src.path.clone(), hash, *size, false);
+                    let chunked = chunk::cut(r).map_err(io_err("read", &src.path))?;
+                    self.staged.insert(hash);
+                    n += 1;
+                    for c in &chunked.chunks {
+                        if self.staged.contains(&c.hash)
+                            || self.store.has_object(&c.hash, Some(c.size))?
+                        {
+                            stage.advance(c.size);
+                            continue;
+                        }
+                        self.staged.insert(c.hash);
+                        packed.push(Part {
+                            hash: c.hash,
+                            size: c.size,
+                            source: Source::FileRange(src, c.offset),
+                        });
+                    }
+                    self.ensure_dir(t, &chunked_rel())?;
+                    t.put_bytes(
+                        &chunk_list_rel(&hash),
+                        &chunk::encode_list(&chunked),
+                        OBJECT_MODE,
+                    )?;
+                    continue;
+                }
                 NewObject::Blob { src, size, .. } if *size > PACK_OBJECT_BYTES_MAX => {
                     stage.advance(*size);
                     let rel = object_rel(&hash);
@@ -1027,5 +1171,60 @@ mod tests {
             store.read_target(&hash, bytes.len() as u64).expect("found"),
             bytes
         );
+    }
+
+    #[test]
+    fn a_chunked_object_whose_chunks_are_gone_is_written_again() {
+        // store-spec.md §5: a chunk list naming a chunk no pack holds (a version-3 gc
+        // deletes chunks it does not know are needed) does not count as the object.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("c");
+        std::fs::create_dir(&root).expect("mkdir");
+        let fs: Arc<dyn FileSystem> = Arc::new(RealFs);
+        let mut engine = Engine::open(fs.clone(), &root, &OpenOptions::default()).expect("open");
+        let store = Store::new(fs.clone(), &Layout::new(&root));
+        let bytes: Vec<u8> = (0..80_000u32)
+            .flat_map(|i| format!("line {i}: some text\n").into_bytes())
+            .collect();
+        assert!(is_chunked_size(bytes.len() as u64));
+        let src = dir.path().join("big.txt");
+        std::fs::write(&src, &bytes).expect("write");
+        let hash = *blake3::hash(&bytes).as_bytes();
+        let size = bytes.len() as u64;
+        let object = [NewObject::Blob {
+            hash,
+            size,
+            src: FsPath::new(fs.clone(), &src),
+        }];
+        let write = |engine: &mut Engine| {
+            let mut t = engine.begin("write").expect("begin");
+            Writer::new(&store).objects(&mut t, &object).expect("stage");
+            t.commit_durable().expect("commit");
+        };
+        let read = || -> Vec<u8> {
+            let mut out = Vec::new();
+            io::Read::read_to_end(&mut store.open_blob(&hash, size).expect("open"), &mut out)
+                .expect("read");
+            out
+        };
+        write(&mut engine);
+        // As every writer and capture does before it asks (has_object's packs are as the
+        // last listing found them).
+        store.refresh_packs().expect("refresh");
+        assert!(store.has_object(&hash, Some(size)).expect("has"));
+        assert_eq!(read(), bytes);
+        for (name, _) in store.list(&packs_rel()).expect("list") {
+            std::fs::remove_file(store.abs(&pack_rel(&name))).expect("remove pack");
+        }
+        store.refresh_packs().expect("refresh");
+        assert!(!store.has_object(&hash, Some(size)).expect("has"));
+        assert!(matches!(
+            store.open_blob(&hash, size),
+            Err(StoreError::Missing { .. })
+        ));
+        write(&mut engine);
+        store.refresh_packs().expect("refresh");
+        assert!(store.has_object(&hash, Some(size)).expect("has"));
+        assert_eq!(read(), bytes);
     }
 }

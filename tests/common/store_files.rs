@@ -1,6 +1,8 @@
 //! The store read from its files as store-spec.md §1–§2.1 describes them, not through
 //! skillwal's code: loose objects `objects/<2 hex>/<62 hex>` and packs `packs/<64 hex>`
-//! (magic `SWPACK1\0`, `u32` count, then per object its hash, `u64` offset and `u64` size).
+//! (magic `SWPACK1\0`, `u32` count, then per object its hash, `u64` offset and `u64` size),
+//! and large objects in chunks, `chunked/<64 hex>` (§2.2: magic `SWCHUNK1`, `u64` size,
+//! `u32` count, then per chunk its hash and `u32` size).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -23,6 +25,10 @@ pub struct StoreFiles {
     pub packs: Vec<PathBuf>,
     /// Loose object files.
     pub loose: Vec<PathBuf>,
+    /// Objects stored in chunks: their chunks' hashes, in order.
+    pub chunked: BTreeMap<String, Vec<String>>,
+    /// The bytes of the chunk lists.
+    pub chunk_list_bytes: u64,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -81,6 +87,19 @@ impl StoreFiles {
                 s.loose.push(o.path());
             }
         }
+        for e in fs::read_dir(store.join("chunked")).into_iter().flatten() {
+            let e = e.expect("entry");
+            let b = fs::read(e.path()).expect("read chunk list");
+            assert_eq!(&b[..8], b"SWCHUNK1", "{}", e.path().display());
+            let n = u32::from_le_bytes(b[16..20].try_into().unwrap()) as usize;
+            assert_eq!(b.len(), 20 + 36 * n, "{}", e.path().display());
+            let chunks = (0..n)
+                .map(|i| hex(&b[20 + 36 * i..20 + 36 * i + 32]))
+                .collect();
+            s.chunk_list_bytes += b.len() as u64;
+            s.chunked
+                .insert(e.file_name().to_string_lossy().into_owned(), chunks);
+        }
         s.packs.sort();
         s.loose.sort();
         s
@@ -88,13 +107,20 @@ impl StoreFiles {
 
     /// The bytes of the object `hex`, `None` when the store has none.
     pub fn get(&self, hex: &str) -> Option<Vec<u8>> {
+        if let (None, Some(chunks)) = (self.objects.get(hex), self.chunked.get(hex)) {
+            let mut bytes = Vec::new();
+            for c in chunks {
+                bytes.extend(self.get(c)?);
+            }
+            return Some(bytes);
+        }
         let p = self.objects.get(hex)?;
         let b = fs::read(&p.file).expect("read");
         Some(b[p.offset as usize..(p.offset + p.size) as usize].to_vec())
     }
 
     pub fn has(&self, hex: &str) -> bool {
-        self.objects.contains_key(hex)
+        self.objects.contains_key(hex) || self.chunked.contains_key(hex)
     }
 
     /// The objects' hashes, sorted.
@@ -102,9 +128,9 @@ impl StoreFiles {
         self.objects.keys().cloned().collect()
     }
 
-    /// The bytes of every object.
+    /// The bytes of every object, and of the chunk lists of the chunked ones.
     pub fn object_bytes(&self) -> u64 {
-        self.objects.values().map(|p| p.size).sum()
+        self.objects.values().map(|p| p.size).sum::<u64>() + self.chunk_list_bytes
     }
 
     /// Checks that the object `h` is stored and matches its hash and, for a directory's
