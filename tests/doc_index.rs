@@ -78,7 +78,7 @@ fn same_as_without_index(
     assert_eq!(documents(&with), documents(&without), "{name}");
     assert!(
         index_of(&without).exists(),
-        "{name}: an update in windows writes the index"
+        "{name}: an update writes the index"
     );
     with
 }

@@ -2,7 +2,7 @@ use std::cell::OnceCell;
 
 use super::doc_index::{self, DocIndex, text_hash};
 use super::*;
-use crate::skillmeat::format::outline::Window;
+use crate::skillmeat::format::outline::{Window, of_lock, of_manifest};
 
 /// Where a collection's document index is kept ([`doc_index`]), and whether this process may
 /// write it (it holds the collection's lock).
@@ -131,6 +131,7 @@ impl Documents {
         Ok(Edit {
             docs: self,
             windows: None,
+            outline_after: false,
             staged: None,
             committed: false,
         })
@@ -151,7 +152,11 @@ impl Documents {
             _ => None,
         };
         let Some((m, l)) = windows else {
-            return self.edit();
+            // No index: whole this time, and the texts it writes are outlined once it
+            // committed, so that the next update of artifacts edits windows.
+            let mut edit = self.edit()?;
+            edit.outline_after = true;
+            return Ok(edit);
         };
         let manifest = ManifestEditor::parse(m.text(), &self.names.0)?;
         let lock = LockEditor::parse(l.text(), &self.names.1)?;
@@ -161,6 +166,7 @@ impl Documents {
                 manifest: (m, manifest),
                 lock: (l, lock),
             })),
+            outline_after: false,
             staged: None,
             committed: false,
         })
@@ -168,8 +174,9 @@ impl Documents {
 
     /// The texts as a transaction wrote them are the documents now (`staged` from
     /// [`Edit::stage`]): the whole editors rebased on them, or, after an edit in windows, the
-    /// index moved with the windows' segments and written again.
-    fn committed(&mut self, staged: Staged) {
+    /// index moved with the windows' segments; `outline_after`: an update that found no
+    /// index, whose new texts are outlined now. The index, when known, is written again.
+    fn committed(&mut self, staged: Staged, outline_after: bool) {
         match staged.index {
             None => {
                 if let Some((m, l)) = self.whole.get_mut() {
@@ -177,6 +184,11 @@ impl Documents {
                     l.rebase(staged.lock.clone());
                 }
                 self.index = None;
+                if outline_after {
+                    self.index = of_manifest(&staged.manifest)
+                        .zip(of_lock(&staged.lock))
+                        .map(|(manifest, lock)| DocIndex { manifest, lock });
+                }
             }
             Some(index) => {
                 self.whole = OnceCell::new();
@@ -223,6 +235,8 @@ struct Staged {
 pub(super) struct Edit<'a> {
     docs: &'a mut Documents,
     windows: Option<Box<Windows>>,
+    /// Whole because there was no index for an update: outline the texts once committed.
+    outline_after: bool,
     staged: Option<Staged>,
     committed: bool,
 }
@@ -299,7 +313,7 @@ impl Edit<'_> {
     /// several collections): the texts [`Edit::stage`] staged are the documents now.
     pub(super) fn committed_elsewhere(mut self) {
         let staged = self.staged.take().expect("staged before the commit");
-        self.docs.committed(staged);
+        self.docs.committed(staged, self.outline_after);
         self.committed = true;
     }
 
@@ -308,7 +322,7 @@ impl Edit<'_> {
     pub(super) fn commit(mut self, t: Transaction<'_>) -> Result<()> {
         t.commit_durable()?;
         let staged = self.staged.take().expect("staged before the commit");
-        self.docs.committed(staged);
+        self.docs.committed(staged, self.outline_after);
         self.committed = true;
         Ok(())
     }
@@ -364,8 +378,7 @@ pub(super) fn exists(fs: &dyn FileSystem, path: &Path) -> Result<bool> {
 
 /// Reads manifest and lock from `dir` (a missing lock reads as empty). When the document
 /// index in `index_file` describes the two texts, they are not parsed; otherwise they are
-/// parsed whole now (failing as a damaged document fails), which gives their index (kept in
-/// memory; the file is written after the next change made in windows).
+/// parsed whole now (failing as a damaged document fails).
 pub(super) fn read_docs(
     fs: &dyn FileSystem,
     dir: &Path,
@@ -399,13 +412,9 @@ pub(super) fn read_docs(
             return Ok(docs);
         }
     }
-    let (m, l) = docs.whole()?;
-    // Not written now (nothing changed yet): written after the first change in windows.
-    docs.index = m
-        .outline()
-        .cloned()
-        .zip(l.outline().cloned())
-        .map(|(manifest, lock)| DocIndex { manifest, lock });
+    // No index for these texts: parsed whole now, which validates them as ever. They are
+    // outlined only by an update (after its commit), so other commands never pay for it.
+    docs.whole()?;
     Ok(docs)
 }
 

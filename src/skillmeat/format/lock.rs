@@ -189,10 +189,6 @@ impl super::editor::Typed for Lock {
     fn read(source: &Source<'_>, root: &Table) -> Result<Lock> {
         Lock::read(source, root)
     }
-
-    fn outline(text: &str, root: &Table) -> Option<super::outline::Outline> {
-        super::outline::lock(text, root)
-    }
 }
 
 #[cfg(test)]

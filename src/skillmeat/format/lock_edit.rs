@@ -65,12 +65,6 @@ impl LockEditor {
         self.d.edited
     }
 
-    /// Where each item is in the text as parsed ([`super::outline`]): `None` after a
-    /// [`Self::rebase`], or when the document's layout has no outline.
-    pub fn outline(&self) -> Option<&super::outline::Outline> {
-        self.d.outline.as_ref()
-    }
-
     /// The typed view of the document as it is now: while nothing was edited, the one read
     /// at parse (borrowed, no work); after an edit, read again from the new text (an error
     /// here is a bug in the editor).

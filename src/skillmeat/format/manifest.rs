@@ -370,10 +370,6 @@ impl super::editor::Typed for Manifest {
     fn read(source: &Source<'_>, root: &Table) -> Result<Manifest> {
         Manifest::read(source, root)
     }
-
-    fn outline(text: &str, root: &Table) -> Option<super::outline::Outline> {
-        super::outline::manifest(text, root)
-    }
 }
 
 #[cfg(test)]

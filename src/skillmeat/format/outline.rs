@@ -202,9 +202,23 @@ fn build(text: &str, root: &Table, role: impl Fn(&Header) -> Option<Role>) -> Op
     Some(Outline { head: head?, items })
 }
 
+/// The outline of the manifest `text`, which must be valid (read without error by the
+/// manifest reader, or written by its editor); `None` when its layout has none (see the
+/// module docs). It parses `text` (spans kept): a cost paid only where an outline is needed.
+pub fn of_manifest(text: &str) -> Option<Outline> {
+    let doc = toml_edit::Document::parse(text).ok()?;
+    manifest(text, doc.as_table())
+}
+
+/// The outline of the lock `text`; see [`of_manifest`].
+pub fn of_lock(text: &str) -> Option<Outline> {
+    let doc = toml_edit::Document::parse(text).ok()?;
+    lock(text, doc.as_table())
+}
+
 /// The outline of a manifest `text` whose parsed root table (spans kept) is `root`; `None`
 /// when its layout is not windowed (see the module docs).
-pub(crate) fn manifest(text: &str, root: &Table) -> Option<Outline> {
+fn manifest(text: &str, root: &Table) -> Option<Outline> {
     let Some(Item::ArrayOfTables(artifacts)) = root.get("artifacts") else {
         return None;
     };
@@ -234,7 +248,7 @@ pub(crate) fn manifest(text: &str, root: &Table) -> Option<Outline> {
 }
 
 /// The outline of a lock `text` (see [`manifest`]).
-pub(crate) fn lock(text: &str, root: &Table) -> Option<Outline> {
+fn lock(text: &str, root: &Table) -> Option<Outline> {
     let Some(Item::Table(lock)) = root.get("lock") else {
         return None;
     };
@@ -463,8 +477,7 @@ fetched = "t0"
 
     #[test]
     fn items_are_their_header_blocks() {
-        let m = ManifestEditor::parse(MANIFEST, "m").unwrap();
-        let o = m.outline().expect("windowed layout");
+        let o = of_manifest(MANIFEST).expect("windowed layout");
         assert!(o.fits(MANIFEST.len()));
         assert!(MANIFEST[o.head.clone()].starts_with("[collection]\n"));
         assert!(MANIFEST[o.head.clone()].ends_with("\n# the first skill\n"));
@@ -477,8 +490,7 @@ fetched = "t0"
         assert!(MANIFEST[o.items[0].range.clone()].contains("description = \"A\""));
         assert!(!MANIFEST[o.items[1].range.clone()].contains("[[groups]]"));
         assert!(MANIFEST[o.items[2].range.clone()].ends_with("x = 1\n# trailing comment\n"));
-        let l = LockEditor::parse(LOCK, "l").unwrap();
-        let o = l.outline().expect("windowed layout");
+        let o = of_lock(LOCK).expect("windowed layout");
         assert!(LOCK[o.head.clone()].contains("[lock.entries]\n"));
         let keys: Vec<(&str, u32)> = o
             .items
@@ -501,14 +513,12 @@ fetched = "t0"
             "[collection]\r\nname = \"c\"\r\nversion = \"1\"\r\ncreated = \"t\"\r\nupdated = \"t\"\r\n",
         ];
         for text in cases {
-            let m = ManifestEditor::parse(text, "m").unwrap();
-            assert_eq!(m.outline(), None, "{text}");
+            ManifestEditor::parse(text, "m").expect("a valid manifest");
+            assert_eq!(of_manifest(text), None, "{text}");
         }
         let inline_entry = "[lock]\nversion = \"1\"\n[lock.entries]\n\"a::skill\" = { content_hash = \"0000000000000000000000000000000000000000000000000000000000000000\", fetched = \"t\" }\n";
-        assert_eq!(
-            LockEditor::parse(inline_entry, "l").unwrap().outline(),
-            None
-        );
+        LockEditor::parse(inline_entry, "l").expect("a valid lock");
+        assert_eq!(of_lock(inline_entry), None);
     }
 
     /// The edits an update makes to one artifact, applied to an editor.
@@ -556,25 +566,23 @@ fetched = "t0"
                 let mut whole_l = LockEditor::parse(LOCK, "l").unwrap();
                 edit_lock(&mut whole_l, name, ty, variant);
                 // Window.
-                let outline_m = whole_m.outline().unwrap().clone();
+                let outline_m = of_manifest(MANIFEST).unwrap();
                 let wm = Window::new(MANIFEST, &outline_m, &[&k]).unwrap();
                 let mut m = ManifestEditor::parse(wm.text(), "m").unwrap();
                 edit_manifest(&mut m, name, ty, variant);
                 let (text_m, new_m) = wm.splice(MANIFEST, &m.to_string()).unwrap();
                 assert_eq!(text_m, whole_m.to_string(), "{k} {variant}");
                 assert_eq!(m.changes(), whole_m.changes(), "{k} {variant}");
-                let reparsed = ManifestEditor::parse(&text_m, "m").unwrap();
-                assert_eq!(Some(&wm.shift(&outline_m, &new_m)), reparsed.outline());
+                assert_eq!(Some(wm.shift(&outline_m, &new_m)), of_manifest(&text_m));
 
-                let outline_l = whole_l.outline().unwrap().clone();
+                let outline_l = of_lock(LOCK).unwrap();
                 let wl = Window::new(LOCK, &outline_l, &[&k]).unwrap();
                 let mut l = LockEditor::parse(wl.text(), "l").unwrap();
                 edit_lock(&mut l, name, ty, variant);
                 let (text_l, new_l) = wl.splice(LOCK, &l.to_string()).unwrap();
                 assert_eq!(text_l, whole_l.to_string(), "{k} {variant}");
                 assert_eq!(l.changes(), whole_l.changes(), "{k} {variant}");
-                let reparsed = LockEditor::parse(&text_l, "l").unwrap();
-                assert_eq!(Some(&wl.shift(&outline_l, &new_l)), reparsed.outline());
+                assert_eq!(Some(wl.shift(&outline_l, &new_l)), of_lock(&text_l));
             }
         }
     }
@@ -582,7 +590,7 @@ fetched = "t0"
     #[test]
     fn a_window_over_two_items_and_an_unedited_window() {
         let m = ManifestEditor::parse(MANIFEST, "m").unwrap();
-        let o = m.outline().unwrap();
+        let o = &of_manifest(MANIFEST).unwrap();
         let w = Window::new(MANIFEST, o, &["c::agent", "a::skill"]).unwrap();
         let mut edited = ManifestEditor::parse(w.text(), "m").unwrap();
         assert_eq!(w.splice(MANIFEST, &edited.to_string()).unwrap().0, MANIFEST);
@@ -600,11 +608,7 @@ fetched = "t0"
 
     #[test]
     fn a_marker_touched_is_refused() {
-        let o = ManifestEditor::parse(MANIFEST, "m")
-            .unwrap()
-            .outline()
-            .unwrap()
-            .clone();
+        let o = of_manifest(MANIFEST).unwrap();
         let w = Window::new(MANIFEST, &o, &["b::skill"]).unwrap();
         assert!(
             w.splice(MANIFEST, &w.text().replace("# skillwal-window", "#"))

@@ -9,17 +9,12 @@ use std::sync::OnceLock;
 use toml_edit::{DocumentMut, Table};
 
 use super::super::diff::Saved;
-use super::super::outline::Outline;
 use super::*;
 
 /// A document type the editor core keeps a typed view of.
 pub(crate) trait Typed: Sized {
     /// Reads the typed view from a parsed document, validating it.
     fn read(source: &Source<'_>, root: &Table) -> Result<Self>;
-
-    /// Where the items are in `text`, parsed as `root` and read by [`Typed::read`] without
-    /// error; `None` when the layout is not one a window can edit ([`super::super::outline`]).
-    fn outline(text: &str, root: &Table) -> Option<Outline>;
 }
 
 /// An edited document: the state every editor of a SkillMeat document keeps.
@@ -33,9 +28,6 @@ pub(crate) struct Edited<T> {
     /// The typed view of `original` (so of the document while `edited` is false): read
     /// from the same parse as `doc`; after a rebase, read from `original` when first asked.
     parsed: OnceLock<T>,
-    /// The outline of `original` when read from the same parse as `doc` (`None` after a
-    /// rebase, or for a layout that has none).
-    pub(crate) outline: Option<Outline>,
     /// The items changed since `original`, as they were (for the editors' `changes`).
     pub(crate) saved: Saved,
     crlf: bool,
@@ -48,13 +40,11 @@ impl<T: Typed> Edited<T> {
     pub(crate) fn parse(text: &str, document: &str) -> Result<Edited<T>> {
         let (source, doc) = Source::parse(text, document)?;
         let parsed = T::read(&source, doc.as_table())?;
-        let outline = T::outline(text, doc.as_table());
         Ok(Edited {
             document: document.to_owned(),
             original: text.to_owned(),
             doc: doc.into_mut(),
             parsed: OnceLock::from(parsed),
-            outline,
             saved: Saved::default(),
             crlf: text.contains("\r\n"),
             edited: false,
@@ -89,7 +79,6 @@ impl<T: Typed> Edited<T> {
         debug_assert_eq!(text, self.to_string(), "rebase on the document's own text");
         self.original = text;
         self.parsed = OnceLock::new();
-        self.outline = None;
         self.saved.clear();
         self.edited = false;
     }
