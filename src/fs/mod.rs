@@ -35,6 +35,7 @@
 //! a collection holds), and `set_mode` sets exactly what it is given.
 
 pub mod fault;
+pub mod hint;
 pub mod real;
 pub mod sim;
 

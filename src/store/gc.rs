@@ -196,63 +196,49 @@ fn doomed_objects(
             continue;
         }
         let dir = format!("{objects}/{fan}");
-        let names = sorted(store, &dir)?;
-        let total = names.len();
-        let mut gone = Vec::new();
-        for (name, kind) in names {
-            let Some(h) = parse_hex(&format!("{fan}{name}")) else {
-                continue;
-            };
-            if kind != FileKind::File {
-                continue;
-            }
-            if keep.contains(&h) {
-                report.kept += 1;
-            } else {
-                let size = store.stat(&format!("{dir}/{name}"))?.map_or(0, |m| m.len);
-                gone.push((name, size));
-            }
-        }
-        if !gone.is_empty() {
-            let empties = gone.len() == total;
-            doomed.push(Doomed {
-                dir,
-                files: gone,
-                empties,
-                parent: None,
-                bases: false,
-            });
-        }
+        doomed.extend(doomed_in(
+            store,
+            dir,
+            &|name| parse_hex(&format!("{fan}{name}")),
+            keep,
+            report,
+        )?);
     }
     // The chunk lists of objects no longer reachable (§2.2); their chunks go with the packs.
-    let dir = chunked_rel();
+    doomed.extend(doomed_in(store, chunked_rel(), &parse_hex, keep, report)?);
+    Ok(doomed)
+}
+
+/// The files of `dir` named for a hash (`hash_of` a file name) that is not in `keep`, as one
+/// unit (`None` when there are none); counts the kept ones.
+fn doomed_in(
+    store: &Store,
+    dir: String,
+    hash_of: &dyn Fn(&str) -> Option<Hash>,
+    keep: &HashSet<Hash>,
+    report: &mut GcReport,
+) -> Result<Option<Doomed>> {
     let names = sorted(store, &dir)?;
     let total = names.len();
     let mut gone = Vec::new();
     for (name, kind) in names {
-        match parse_hex(&name) {
-            Some(h) if kind == FileKind::File => {
-                if keep.contains(&h) {
-                    report.kept += 1;
-                } else {
-                    let size = store.stat(&format!("{dir}/{name}"))?.map_or(0, |m| m.len);
-                    gone.push((name, size));
-                }
-            }
-            _ => {}
+        let Some(h) = hash_of(&name).filter(|_| kind == FileKind::File) else {
+            continue;
+        };
+        if keep.contains(&h) {
+            report.kept += 1;
+        } else {
+            let size = store.stat(&format!("{dir}/{name}"))?.map_or(0, |m| m.len);
+            gone.push((name, size));
         }
     }
-    if !gone.is_empty() {
-        let empties = gone.len() == total;
-        doomed.push(Doomed {
-            dir,
-            files: gone,
-            empties,
-            parent: None,
-            bases: false,
-        });
-    }
-    Ok(doomed)
+    Ok((!gone.is_empty()).then_some(Doomed {
+        empties: gone.len() == total,
+        dir,
+        files: gone,
+        parent: None,
+        bases: false,
+    }))
 }
 
 /// Deletes every base reference not in `needed` (and the directories that leaves empty),

@@ -28,7 +28,8 @@
 //! crash or an error while writing it comes after everything that matters), or not at all.
 
 use crate::engine::layout::LOCK_FILE;
-use crate::fs::{FileSystem, FileTime, Metadata, OpenMode};
+use crate::fs::hint::{Cursor, read_hint, write_hint};
+use crate::fs::{FileSystem, FileTime, Metadata};
 use crate::journal::format::Hash;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -90,7 +91,7 @@ impl StatCache {
         let Some(boot) = fs.boot_id() else {
             return StatCache::default();
         };
-        read_file(fs, &cache_path(meta))
+        read_hint(fs, &cache_path(meta), CACHE_BYTES_MAX)
             .and_then(|bytes| decode(&bytes, &boot))
             .map(|entries| StatCache { entries })
             .unwrap_or_default()
@@ -155,24 +156,7 @@ impl Recording {
         if bytes.len() as u64 > CACHE_BYTES_MAX {
             return None;
         }
-        let create = || fs.open(&tmp, OpenMode::CreateNew { mode: 0o644 });
-        let file = match create() {
-            // A leftover of an interrupted write.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                fs.remove_file(&tmp).ok()?;
-                create()
-            }
-            other => other,
-        }
-        .ok()?;
-        let written = file
-            .write_all_at(&bytes, 0)
-            .and_then(|()| fs.rename(&tmp, &cache_path(meta)));
-        if written.is_err() {
-            let _ = fs.remove_file(&tmp);
-            return None;
-        }
-        Some(self.entries.len())
+        write_hint(fs, &tmp, &cache_path(meta), &bytes).then_some(self.entries.len())
     }
 }
 
@@ -189,17 +173,6 @@ pub fn forget(fs: &dyn FileSystem, meta: &Path) -> std::io::Result<()> {
 /// not in the same tick as) the capture's start.
 pub fn cacheable(meta: &Metadata, start: FileTime) -> bool {
     meta.mtime < start && meta.ctime < start
-}
-
-fn read_file(fs: &dyn FileSystem, path: &Path) -> Option<Vec<u8>> {
-    let f = fs.open(path, OpenMode::Read).ok()?;
-    let len = f.metadata().ok()?.len;
-    if len > CACHE_BYTES_MAX {
-        return None;
-    }
-    let mut bytes = vec![0u8; len as usize];
-    f.read_exact_at(&mut bytes, 0).ok()?;
-    Some(bytes)
 }
 
 /// The byte layout of store-spec.md §8.
@@ -282,25 +255,6 @@ fn decode(bytes: &[u8], boot: &str) -> Option<HashMap<String, Known>> {
         );
     }
     r.0.is_empty().then_some(entries)
-}
-
-struct Cursor<'a>(&'a [u8]);
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = self.0.split_at_checked(n)?;
-        self.0 = rest;
-        Some(head)
-    }
-    fn u16(&mut self) -> Option<u16> {
-        Some(u16::from_le_bytes(self.take(2)?.try_into().ok()?))
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
 }
 
 #[cfg(test)]

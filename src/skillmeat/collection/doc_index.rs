@@ -8,7 +8,8 @@
 
 use std::path::Path;
 
-use crate::fs::{FileSystem, OpenMode};
+use crate::fs::FileSystem;
+use crate::fs::hint::{Cursor, read_hint, write_hint};
 use crate::skillmeat::format::outline::{Outline, OutlineItem};
 
 const MAGIC: &[u8; 8] = b"SWDOCIX1";
@@ -39,13 +40,7 @@ pub(super) fn load(
     hashes: &([u8; 32], [u8; 32]),
     lens: (usize, usize),
 ) -> Option<DocIndex> {
-    let f = fs.open(&meta.join(FILE_NAME), OpenMode::Read).ok()?;
-    let len = f.metadata().ok()?.len;
-    if len > INDEX_BYTES_MAX {
-        return None;
-    }
-    let mut bytes = vec![0u8; len as usize];
-    f.read_exact_at(&mut bytes, 0).ok()?;
+    let bytes = read_hint(fs, &meta.join(FILE_NAME), INDEX_BYTES_MAX)?;
     let index = decode(&bytes, hashes)?;
     (index.manifest.fits(lens.0) && index.lock.fits(lens.1)).then_some(index)
 }
@@ -60,26 +55,8 @@ pub(super) fn save(
     hashes: &([u8; 32], [u8; 32]),
     index: &DocIndex,
 ) {
-    let tmp = meta.join(TMP_NAME);
     let bytes = encode(hashes, index);
-    let create = || fs.open(&tmp, OpenMode::CreateNew { mode: 0o644 });
-    let file = match create() {
-        // A leftover of an interrupted write.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            if fs.remove_file(&tmp).is_err() {
-                return;
-            }
-            create()
-        }
-        other => other,
-    };
-    let Ok(file) = file else { return };
-    let written = file
-        .write_all_at(&bytes, 0)
-        .and_then(|()| fs.rename(&tmp, &meta.join(FILE_NAME)));
-    if written.is_err() {
-        let _ = fs.remove_file(&tmp);
-    }
+    write_hint(fs, &meta.join(TMP_NAME), &meta.join(FILE_NAME), &bytes);
 }
 
 /// The byte layout of store-spec.md §8.1.
@@ -139,25 +116,6 @@ fn decode(bytes: &[u8], hashes: &([u8; 32], [u8; 32])) -> Option<DocIndex> {
     let manifest = outline()?;
     let lock = outline()?;
     r.0.is_empty().then_some(DocIndex { manifest, lock })
-}
-
-struct Cursor<'a>(&'a [u8]);
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = self.0.split_at_checked(n)?;
-        self.0 = rest;
-        Some(head)
-    }
-    fn u16(&mut self) -> Option<u16> {
-        Some(u16::from_le_bytes(self.take(2)?.try_into().ok()?))
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
 }
 
 #[cfg(test)]
