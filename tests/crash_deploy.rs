@@ -1,7 +1,8 @@
 //! Power loss during deployments (wal-spec.md §15): a deploy of three artifacts into a new
 //! project, a redeploy replacing a skill directory, an undeploy, `update --deploy` into
-//! two projects (one transaction across three roots) and a `pull` (across the collection
-//! and a project), run through the library on the
+//! two projects (one transaction across three roots), a `pull` (across the collection
+//! and a project), and `undo` and `redo` in a project's operation log (of a redeploy; of a
+//! first deploy, which removes and makes again the profile root), run through the library on the
 //! simulated file system, crashed after every mutating call under every crash model (kill,
 //! drop everything unsynced, keep a random subset, tear the last write), recovered by the
 //! next open of the collection and the projects, and crashed again during that recovery at
@@ -34,7 +35,7 @@ use skillwal::fs::FileSystem;
 use skillwal::fs::sim::{CrashModel, SimFs, SnapNode};
 use skillwal::skillmeat::ArtifactType;
 use skillwal::skillmeat::collection::{
-    Collection, DeployRequest, DriftState, Strategy, UpdateInput,
+    Collection, DeployRequest, DriftState, Strategy, UndoTarget, UpdateInput,
 };
 use skillwal::skillmeat::project::Project;
 use skillwal::skillmeat::project::profiles::PROFILES;
@@ -133,6 +134,16 @@ fn deploy(sim: &SimFs, project: &str, what: &[(String, ArtifactType)]) -> bool {
     let ok = r.is_ok();
     let _ = p.close();
     let _ = c.close();
+    ok
+}
+
+/// `undo --project P` (or `redo`) through the library.
+fn project_undo(sim: &SimFs, target: UndoTarget) -> bool {
+    let Ok((mut p, _)) = Project::open(arc(sim), Path::new(P), &opts()) else {
+        return false;
+    };
+    let ok = p.undo(target, false).is_ok();
+    let _ = p.close();
     ok
 }
 
@@ -256,6 +267,32 @@ const SCENARIOS: &[Scenario] = &[
             let _ = p.close();
             ok
         },
+    },
+    Scenario {
+        // The undo of a redeploy: the project's older copies come back from its store.
+        name: "undo-redeploy",
+        sample_second: false,
+        drift_ok: &[DriftState::InSync, DriftState::Outdated],
+        verify_clean: true,
+        setup: |sim, src| {
+            assert!(deploy(sim, P, &items()));
+            update_collection(sim, src);
+            assert!(deploy(sim, P, &items()[..2]));
+        },
+        op: |sim, _| project_undo(sim, UndoTarget::Last),
+    },
+    Scenario {
+        // The undo of a first deploy, then its redo: the profile root made again, and the
+        // artifacts and tracking file with it.
+        name: "redo-deploy",
+        sample_second: false,
+        drift_ok: SYNCED,
+        verify_clean: true,
+        setup: |sim, _| {
+            assert!(deploy(sim, P, &items()));
+            assert!(project_undo(sim, UndoTarget::Last));
+        },
+        op: |sim, _| project_undo(sim, UndoTarget::Redo),
     },
     Scenario {
         name: "update-deploy",
@@ -482,6 +519,16 @@ fn redeploy_survives_power_loss_at_every_call() {
 #[test]
 fn undeploy_survives_power_loss_at_every_call() {
     run("undeploy");
+}
+
+#[test]
+fn undo_of_a_redeploy_survives_power_loss_at_every_call() {
+    run("undo-redeploy");
+}
+
+#[test]
+fn redo_of_a_first_deploy_survives_power_loss_at_every_call() {
+    run("redo-deploy");
 }
 
 #[test]

@@ -278,6 +278,9 @@ pub enum Command {
         /// At most N records
         #[arg(short = 'n', value_name = "N")]
         limit: Option<usize>,
+        /// The log of this project (what deploy, undeploy and cleanup did there) instead
+        #[arg(long, value_name = "DIR", conflicts_with = "name")]
+        project: Option<PathBuf>,
         #[command(subcommand)]
         command: Option<LogCommand>,
     },
@@ -285,6 +288,9 @@ pub enum Command {
     Undo {
         /// Record id (`skillwal log`) [default: the last change not undone]
         id: Option<String>,
+        /// Undo in this project's log (a deploy, undeploy or cleanup) instead
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
         /// Overwrite paths changed since the record (the undo's own record keeps what they held)
         #[arg(long)]
         force: bool,
@@ -294,6 +300,9 @@ pub enum Command {
     },
     /// Undo the last undo (repeat to walk forward again)
     Redo {
+        /// Redo in this project's log instead
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
         /// Overwrite paths changed since the undo (its own record keeps what they held)
         #[arg(long)]
         force: bool,
@@ -302,7 +311,11 @@ pub enum Command {
         yes: bool,
     },
     /// Delete the bases no lock needs and the store objects nothing kept refers to
-    Gc,
+    Gc {
+        /// In this project's store instead (what its log no longer keeps)
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
+    },
     /// Look at the journal
     Journal {
         #[command(subcommand)]
@@ -357,6 +370,9 @@ pub enum LogCommand {
         /// With the unified diff of each text file
         #[arg(long)]
         diff: bool,
+        /// A record of this project's log instead
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
     },
 }
 

@@ -549,8 +549,9 @@ enum Step {
     Restore(Action),
     /// A directory the transaction created, empty once the steps before it are done.
     RemoveDir(String),
-    /// A directory the transaction removed (it was empty), created again with `mode`.
-    EmptyDir(String, u32),
+    /// A directory the transaction removed (it was empty), created again with `mode`; the
+    /// flag says whether something else is in its place now (replaced, with `force`).
+    EmptyDir(String, u32, bool),
 }
 
 /// What undoing a record takes.
@@ -572,7 +573,7 @@ impl UndoPlan {
             .iter()
             .map(|s| match s {
                 Step::Restore(a) => a.path(),
-                Step::RemoveDir(p) | Step::EmptyDir(p, _) => p.as_str(),
+                Step::RemoveDir(p) | Step::EmptyDir(p, _, _) => p.as_str(),
             })
             .collect()
     }
@@ -595,7 +596,16 @@ fn found_words(store: &Store, path: &str) -> Result<String> {
 /// change first. A path that no longer holds its after-state is a conflict, and is
 /// restored all the same only with `force`; a path that already holds its before-state is
 /// left alone. Reads only the record's paths. Writes nothing.
-pub(crate) fn plan_undo(store: &Store, record: LogRecord, force: bool) -> Result<UndoPlan> {
+///
+/// `disposable` names files that another tool leaves in directories and that are no one's
+/// content (the Python tool's lock files, in a project): such a regular file in a directory
+/// the record created is deleted with it rather than being a conflict.
+pub(crate) fn plan_undo(
+    store: &Store,
+    record: LogRecord,
+    force: bool,
+    disposable: fn(&str) -> bool,
+) -> Result<UndoPlan> {
     let undone: HashSet<&str> = record
         .changes
         .iter()
@@ -610,6 +620,7 @@ pub(crate) fn plan_undo(store: &Store, record: LogRecord, force: bool) -> Result
         let created_dir =
             matches!(c.after, State::Dir { contents: None, .. }) && c.before == State::Absent;
         let mut conflict = !holds(store, &c.path, &c.after)?;
+        let mut disposed = Vec::new();
         if !conflict && created_dir {
             // Created empty: whatever is in it now must be something the undo removes.
             let abs = store.abs(&c.path);
@@ -617,10 +628,22 @@ pub(crate) fn plan_undo(store: &Store, record: LogRecord, force: bool) -> Result
                 .fs()
                 .read_dir(&abs)
                 .map_err(io_err("read directory", &abs))?;
-            conflict = entries.iter().any(|e| {
-                let child = format!("{}/{}", c.path, e.name.to_string_lossy());
-                !undone.contains(child.as_str())
-            });
+            for e in &entries {
+                let name = e.name.to_string_lossy();
+                let child = format!("{}/{name}", c.path);
+                if undone.contains(child.as_str()) {
+                    continue;
+                }
+                if disposable(&name)
+                    && store
+                        .stat(&child)?
+                        .is_some_and(|m| m.kind == FileKind::File)
+                {
+                    disposed.push(child);
+                } else {
+                    conflict = true;
+                }
+            }
         }
         if conflict {
             if holds(store, &c.path, &c.before)? {
@@ -641,7 +664,15 @@ pub(crate) fn plan_undo(store: &Store, record: LogRecord, force: bool) -> Result
         let step = match &c.before {
             State::Absent => match now.map(|m| m.kind) {
                 None => continue,
-                Some(FileKind::Dir) if created_dir && !conflict => Step::RemoveDir(c.path.clone()),
+                Some(FileKind::Dir) if created_dir && !conflict => {
+                    disposed.sort();
+                    steps.extend(
+                        disposed
+                            .into_iter()
+                            .map(|path| Step::Restore(Action::DeleteFile { path })),
+                    );
+                    Step::RemoveDir(c.path.clone())
+                }
                 Some(FileKind::Dir) => Step::Restore(Action::DeleteTree {
                     path: c.path.clone(),
                 }),
@@ -679,7 +710,7 @@ pub(crate) fn plan_undo(store: &Store, record: LogRecord, force: bool) -> Result
                     modes.push((c.path.clone(), *mode));
                     continue;
                 }
-                _ => Step::EmptyDir(c.path.clone(), *mode),
+                _ => Step::EmptyDir(c.path.clone(), *mode, replaces),
             },
         };
         steps.push(step);
@@ -713,7 +744,10 @@ pub(crate) fn stage_undo(
         match s {
             Step::Restore(a) => restore::stage(store, &trees, t, std::slice::from_ref(a))?,
             Step::RemoveDir(p) => t.remove_dir(p)?,
-            Step::EmptyDir(p, mode) => t.put_tree(p, *mode)?.finish()?,
+            // A create-dir, not a put-tree: a put-tree claims everything below it, and a
+            // directory removed with its parent is made again inside the parent made again.
+            Step::EmptyDir(p, mode, false) => t.create_dir(p, *mode)?,
+            Step::EmptyDir(p, mode, true) => t.put_tree(p, *mode)?.finish()?,
         }
     }
     stage_record(w, t, command, Some(plan.record.id))

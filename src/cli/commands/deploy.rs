@@ -84,7 +84,7 @@ pub(super) fn open_with_projects(
     Ok((c, all, gone))
 }
 
-fn project_dir(dir: &Path) -> Result<PathBuf> {
+pub(super) fn project_dir(dir: &Path) -> Result<PathBuf> {
     let fs = file_system()?;
     let abs = std::path::absolute(dir).with_context(|| format!("resolving {}", dir.display()))?;
     Project::check_dir(fs.as_ref(), &abs)?;
@@ -189,7 +189,7 @@ pub fn undeploy(
 
 /// Opens the project at `project` (already checked and canonical) alone, waiting for its
 /// lock unless `--no-wait`.
-fn open_project(g: &Global, project: &Path, out: &Output) -> Result<Project> {
+pub(super) fn open_project(g: &Global, project: &Path, out: &Output) -> Result<Project> {
     let fs = file_system()?;
     let no_wait = OpenOptions {
         no_wait: true,
@@ -220,6 +220,7 @@ pub fn cleanup(g: &Global, project: &Path, dry_run: bool, out: &Output) -> Resul
             removed,
             kept,
             committed: false,
+            record: None,
         };
         out.cleaned(&project, &cleaned, dry_run)?;
         return Ok(Exit::Ok);

@@ -12,18 +12,7 @@ use skillwal::fs::FileKind;
 use skillwal::skillmeat::MANIFEST_FILE_NAME;
 use std::path::{Path, PathBuf};
 
-/// `text` as one shell word (quoted when it needs to be), for commands the user can paste.
-pub fn shell_word(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_./-=:@%+,".contains(c));
-    if plain {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
-}
+pub use crate::cli::output::shell_word;
 
 /// The global options that select the collection, as the user gave them: what to put
 /// after `skillwal` for a command on the same collection.

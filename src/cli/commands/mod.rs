@@ -447,20 +447,41 @@ pub fn dispatch(cli: &Cli, out: &Output) -> Result<Exit> {
             snapshots::snapshot(g, message.as_deref(), command, out)
         }
         Command::Rollback { id, yes } => snapshots::rollback(g, id, *yes, out),
-        Command::Gc => snapshots::gc(g, out),
+        Command::Gc { project: None } => snapshots::gc(g, out),
+        Command::Gc {
+            project: Some(project),
+        } => history::project_gc(g, project, out),
         Command::Log {
             name,
             r#type,
             limit,
+            project,
             command,
         } => match command {
-            None => history::log(g, name.as_deref(), *r#type, *limit, out),
-            Some(LogCommand::Show { id, diff }) => history::show(g, id, *diff, out),
+            None => history::log(g, name.as_deref(), *r#type, *limit, project.as_deref(), out),
+            Some(LogCommand::Show { id, diff, project }) => {
+                history::show(g, id, *diff, project.as_deref(), out)
+            }
         },
-        Command::Undo { id, force, yes } => {
-            history::undo(g, id.as_deref(), false, *force, *yes, out)
-        }
-        Command::Redo { force, yes } => history::undo(g, None, true, *force, *yes, out),
+        Command::Undo {
+            id,
+            project,
+            force,
+            yes,
+        } => history::undo(
+            g,
+            id.as_deref(),
+            false,
+            project.as_deref(),
+            *force,
+            *yes,
+            out,
+        ),
+        Command::Redo {
+            project,
+            force,
+            yes,
+        } => history::undo(g, None, true, project.as_deref(), *force, *yes, out),
         Command::Demo { keep } => super::demo::run(*keep, out),
         Command::Completions { shell } => {
             out.bytes(&reference::completions(*shell))?;

@@ -5,7 +5,7 @@ use serde_json::json;
 use skillwal::skillmeat::collection::{
     DeployAction, DeployOutcome, DeploymentStatus, DriftState, ProjectDeployments, PullOutcome,
 };
-use skillwal::skillmeat::project::{Cleaned, Debris, Undeployed};
+use skillwal::skillmeat::project::{Cleaned, Debris, UndeployOutcome};
 use std::path::Path;
 
 fn action_text(a: DeployAction) -> &'static str {
@@ -39,6 +39,7 @@ impl Output {
                 "project": project,
                 "committed": o.committed,
                 "deployed": o.items,
+                "record": o.record,
             }));
         }
         self.text(|w| {
@@ -64,6 +65,9 @@ impl Output {
                     "Deployed into {} in one transaction (files and .skillmeat-deployed.toml together).",
                     project.display()
                 )?;
+                if let Some(r) = &o.record {
+                    project_record_line(w, project, r)?;
+                }
             } else {
                 writeln!(w, "Nothing to write in {}.", project.display())?;
             }
@@ -71,12 +75,13 @@ impl Output {
         })
     }
 
-    pub fn undeployed(&self, project: &Path, removed: &[Undeployed]) -> Printed {
+    pub fn undeployed(&self, project: &Path, o: &UndeployOutcome) -> Printed {
         if self.json {
-            return self.json(json!({"project": project, "undeployed": removed}));
+            return self
+                .json(json!({"project": project, "undeployed": o.undeployed, "record": o.record}));
         }
         self.text(|w| {
-            for u in removed {
+            for u in &o.undeployed {
                 let how = if u.files_removed {
                     "removed"
                 } else {
@@ -88,7 +93,11 @@ impl Output {
                 w,
                 "Undeployed from {} in one transaction (files and records together).",
                 project.display()
-            )
+            )?;
+            if let Some(r) = &o.record {
+                project_record_line(w, project, r)?;
+            }
+            Ok(())
         })
     }
 
@@ -100,6 +109,7 @@ impl Output {
                 "removed": c.removed,
                 "kept": c.kept,
                 "committed": c.committed,
+                "record": c.record,
             }));
         }
         self.text(|w| {
@@ -127,6 +137,9 @@ impl Output {
                     c.removed.len(),
                     project.display()
                 )?;
+                if let Some(r) = &c.record {
+                    project_record_line(w, project, r)?;
+                }
             }
             Ok(())
         })
@@ -296,4 +309,19 @@ impl Output {
             Ok(())
         })
     }
+}
+
+/// The line naming a project's operation log record of a change (its safety net).
+fn project_record_line(
+    w: &mut dyn std::io::Write,
+    project: &Path,
+    r: &skillwal::skillmeat::collection::Recorded,
+) -> std::io::Result<()> {
+    writeln!(
+        w,
+        "Recorded as {} in the project's operation log (`skillwal undo{} {}` reverses it)",
+        r.id,
+        super::history::project_flag(Some(project)),
+        r.id
+    )
 }

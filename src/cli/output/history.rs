@@ -5,6 +5,15 @@ use serde_json::json;
 use skillwal::skillmeat::collection::{ShownRecord, UndoOutcome};
 use skillwal::store::log::{LogRecord, State};
 use std::collections::HashMap;
+use std::path::Path;
+
+/// ` --project DIR` for a project's log, nothing for the collection's: what a command
+/// naming a record of it needs.
+pub(super) fn project_flag(project: Option<&Path>) -> String {
+    project
+        .map(|p| format!(" --project {}", super::shell_word(&p.display().to_string())))
+        .unwrap_or_default()
+}
 
 /// How a path changed, in one word.
 fn change_word(before: &State, after: &State) -> &'static str {
@@ -116,7 +125,8 @@ impl Output {
         })
     }
 
-    pub fn undone(&self, r: &UndoOutcome, redo: bool) -> Printed {
+    /// `project`: the project whose log was undone in, `None` for the collection's.
+    pub fn undone(&self, r: &UndoOutcome, redo: bool, project: Option<&Path>) -> Printed {
         if self.json {
             return self.json(json!({ "undo": r }));
         }
@@ -130,11 +140,12 @@ impl Output {
                 ),
                 Some(id) => writeln!(
                     w,
-                    "{verb} record {} ({}): {} path{} restored; recorded as {id} (`skillwal undo {id}` reverses it).",
+                    "{verb} record {} ({}): {} path{} restored; recorded as {id} (`skillwal undo{} {id}` reverses it).",
                     r.undone,
                     r.undone_command,
                     r.paths.len(),
-                    if r.paths.len() == 1 { "" } else { "s" }
+                    if r.paths.len() == 1 { "" } else { "s" },
+                    project_flag(project)
                 ),
             }?;
             for c in &r.forced {

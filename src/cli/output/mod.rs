@@ -421,3 +421,16 @@ pub fn stale_text(s: &skillwal::skillmeat::state::Stale) -> String {
         s.path.display()
     )
 }
+
+/// `text` as one shell word (quoted when it needs to be), for commands the user can paste.
+pub fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./-=:@%+,".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}

@@ -91,6 +91,9 @@ pub struct DeployOutcome {
     pub items: Vec<Deployed>,
     /// Whether a transaction was committed (false when nothing needed writing).
     pub committed: bool,
+    /// The project's operation log record of the deploy (`None` when nothing was written),
+    /// which `undo --project` reverses it with.
+    pub record: Option<Recorded>,
 }
 
 /// How one file of a project copy differs from the collection's.
@@ -379,6 +382,7 @@ impl Collection {
             self.register_project(&pdir)?;
         }
         let mut hashes: Vec<Option<String>> = vec![None; planned.len()];
+        let mut record = None;
         if writes {
             let names: Vec<&str> = fetched.iter().map(|f| f.0.as_str()).collect();
             let label = format!("deploy {} from {from}", names.join(", "));
@@ -402,6 +406,7 @@ impl Collection {
                     }
                 })
                 .collect();
+            let pstore = project.store().clone();
             let mut t = project.engine().begin(&label)?;
             hashes = stage_project(
                 &mut t,
@@ -412,6 +417,7 @@ impl Collection {
                 &mut trackings,
                 &self.store,
             )?;
+            record = project::stage_log(&pstore, &mut t, &label)?;
             t.commit_durable()?;
         }
         drop(locks);
@@ -435,6 +441,7 @@ impl Collection {
         Ok(DeployOutcome {
             items,
             committed: writes,
+            record,
         })
     }
 

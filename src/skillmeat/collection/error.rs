@@ -255,7 +255,7 @@ pub enum CollectionError {
         path: PathBuf,
     },
     /// `show`, `undo` of a record the log does not hold.
-    #[error("no record {id} in the operation log{}", match newest { Some(n) => format!(" (its newest is {n}; `skillwal log` lists them)"), None => " (it is empty)".into() })]
+    #[error("no record {id} in the operation log{}", match newest { Some(n) => format!(" (its newest is {n}; `skillwal log` lists them, with `--project DIR` a project's)"), None => " (it is empty)".into() })]
     NotInLog {
         /// The id asked for.
         id: u64,

@@ -143,7 +143,31 @@ fn state_of_entry(e: &crate::store::object::Entry) -> State {
     }
 }
 
+/// An operation log read and undone in one root (a collection or a project): its store,
+/// and the root's files for diffs of versions the store no longer keeps.
+pub(crate) struct RootLog<'a> {
+    /// The root's store, holding `log/`.
+    pub store: &'a Store,
+    /// The root's file system.
+    pub fs: &'a dyn FileSystem,
+    /// The root.
+    pub dir: &'a Path,
+    /// Files another tool leaves that an undo may delete with a directory it removes
+    /// (see [`log::plan_undo`]).
+    pub disposable: fn(&str) -> bool,
+}
+
 impl Collection {
+    /// The collection's log, to read.
+    fn root_log(&self) -> RootLog<'_> {
+        RootLog {
+            store: &self.store,
+            fs: self.fs.as_ref(),
+            dir: &self.dir,
+            disposable: |_| false,
+        }
+    }
+
     /// Keeps the newest `keep` records of the operation log (at least 1) from now on
     /// (`[settings] skillwal-log-keep`; 1,000 unless set). What only the dropped records
     /// kept is freed by the next `gc`.
@@ -160,18 +184,7 @@ impl Collection {
         name: Option<(&str, Option<ArtifactType>)>,
     ) -> Result<Vec<LogRecord>> {
         let touches = Touches::new(name);
-        let mut out = Vec::new();
-        for id in log::list_ids(&self.store)? {
-            if limit.is_some_and(|n| out.len() >= n) {
-                break;
-            }
-            if let Some(r) = log::get(&self.store, id)?
-                && touches.record(&r)
-            {
-                out.push(r);
-            }
-        }
-        Ok(out)
+        self.root_log().records(limit, |r| touches.record(r))
     }
 
     /// [`Collection::log`], and which records of the whole log a later undo in effect has
@@ -181,24 +194,96 @@ impl Collection {
         limit: Option<usize>,
         name: Option<(&str, Option<ArtifactType>)>,
     ) -> Result<(Vec<LogRecord>, HashMap<u64, u64>)> {
-        let all = self.log(None, None)?;
-        let undone = log::undone_by(&all);
         let touches = Touches::new(name);
+        self.root_log()
+            .records_with_undone(limit, |r| touches.record(r))
+    }
+
+    /// The record `id`.
+    pub fn log_record(&self, id: u64) -> Result<LogRecord> {
+        self.root_log().record(id)
+    }
+
+    /// The record `id` and what it changed, file by file (a changed directory expanded
+    /// through its before and after listings); with `diffs`, the unified diff of each text
+    /// file whose two versions are still to be found (in the store, or on disk unchanged).
+    pub fn show_record(&self, id: u64, diffs: bool) -> Result<ShownRecord> {
+        self.root_log().show(id, diffs)
+    }
+
+    /// What undoing `target` would do now (nothing written): the record, the conflicts,
+    /// the paths it would write.
+    pub fn plan_undo(&self, target: UndoTarget) -> Result<UndoPlan> {
+        self.root_log().plan(target)
+    }
+
+    /// Undoes `target` in one new transaction, which has its own record (so it can be
+    /// undone in turn: a redo): every path the record's transaction changed gets its
+    /// before-state back. A path changed since (by a later transaction or by hand) is a
+    /// conflict: without `force`, nothing is changed and the conflicts are the error
+    /// ([`CollectionError::UndoConflict`]); with it, those paths are overwritten too (what
+    /// they held is kept by the undo's own record).
+    pub fn undo(&mut self, target: UndoTarget, force: bool) -> Result<UndoOutcome> {
+        let log = RootLog {
+            store: &self.store,
+            fs: self.fs.as_ref(),
+            dir: &self.dir,
+            disposable: |_| false,
+        };
+        let outcome = log.undo(writable(&mut self.engine, &self.dir)?, target, force)?;
+        if outcome.record.is_some() {
+            self.docs = self.docs.read_again(self.fs.as_ref(), &self.dir)?;
+        }
+        Ok(outcome)
+    }
+}
+
+impl RootLog<'_> {
+    /// The records `keep` accepts, newest first, at most `limit`. Reads records until it
+    /// has enough; a damaged record is an error naming its file.
+    pub fn records(
+        &self,
+        limit: Option<usize>,
+        keep: impl Fn(&LogRecord) -> bool,
+    ) -> Result<Vec<LogRecord>> {
+        let mut out = Vec::new();
+        for id in log::list_ids(self.store)? {
+            if limit.is_some_and(|n| out.len() >= n) {
+                break;
+            }
+            if let Some(r) = log::get(self.store, id)?
+                && keep(&r)
+            {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`RootLog::records`], and which records of the whole log a later undo in effect has
+    /// undone (record id → the undo's id), from one reading of the log.
+    pub fn records_with_undone(
+        &self,
+        limit: Option<usize>,
+        keep: impl Fn(&LogRecord) -> bool,
+    ) -> Result<(Vec<LogRecord>, HashMap<u64, u64>)> {
+        let all = self.records(None, |_| true)?;
+        let undone = log::undone_by(&all);
         let shown = all
             .into_iter()
-            .filter(|r| touches.record(r))
+            .filter(|r| keep(r))
             .take(limit.unwrap_or(usize::MAX))
             .collect();
         Ok((shown, undone))
     }
 
     /// The record `id`.
-    pub fn log_record(&self, id: u64) -> Result<LogRecord> {
-        log::get(&self.store, id)?.ok_or_else(|| self.not_in_log(id))
+    pub fn record(&self, id: u64) -> Result<LogRecord> {
+        log::get(self.store, id)?.ok_or_else(|| self.not_in_log(id))
     }
 
     fn not_in_log(&self, id: u64) -> CollectionError {
-        let newest = log::list_ids(&self.store)
+        let newest = log::list_ids(self.store)
             .ok()
             .and_then(|ids| ids.first().copied());
         CollectionError::NotInLog { id, newest }
@@ -207,8 +292,8 @@ impl Collection {
     /// The record `id` and what it changed, file by file (a changed directory expanded
     /// through its before and after listings); with `diffs`, the unified diff of each text
     /// file whose two versions are still to be found (in the store, or on disk unchanged).
-    pub fn show_record(&self, id: u64, diffs: bool) -> Result<ShownRecord> {
-        let record = self.log_record(id)?;
+    pub fn show(&self, id: u64, diffs: bool) -> Result<ShownRecord> {
+        let record = self.record(id)?;
         let mut files = Vec::new();
         for c in &record.changes {
             let (b, a) = (self.listing(&c.before), self.listing(&c.after));
@@ -233,7 +318,7 @@ impl Collection {
         Ok(ShownRecord { record, files })
     }
 
-    /// A state's listing for [`Collection::show_record`]: `Some(None)` for a state that
+    /// A state's listing for [`RootLog::show`]: `Some(None)` for a state that
     /// holds no entries (nothing, a file, a link), `Some(Some(tree))` for a directory whose
     /// tree object can be read, `None` for one whose cannot (or was not recorded).
     fn listing(&self, s: &State) -> Option<Option<Tree>> {
@@ -359,11 +444,11 @@ impl Collection {
     }
 
     /// Which record `target` names, or why there is none.
-    fn undo_target(&self, target: UndoTarget) -> Result<u64> {
+    fn target(&self, target: UndoTarget) -> Result<u64> {
         if let UndoTarget::Id(id) = target {
             return Ok(id);
         }
-        let records = self.log(None, None)?;
+        let records = self.records(None, |_| true)?;
         match target {
             UndoTarget::Last => log::default_undo(&records).ok_or(CollectionError::NothingToUndo),
             UndoTarget::Redo => log::default_redo(&records)
@@ -374,21 +459,23 @@ impl Collection {
 
     /// What undoing `target` would do now (nothing written): the record, the conflicts,
     /// the paths it would write.
-    pub fn plan_undo(&self, target: UndoTarget) -> Result<UndoPlan> {
-        let record = self.log_record(self.undo_target(target)?)?;
-        Ok(log::plan_undo(&self.store, record, false)?)
+    pub fn plan(&self, target: UndoTarget) -> Result<UndoPlan> {
+        let record = self.record(self.target(target)?)?;
+        Ok(log::plan_undo(self.store, record, false, self.disposable)?)
     }
 
-    /// Undoes `target` in one new transaction, which has its own record (so it can be
-    /// undone in turn: a redo): every path the record's transaction changed gets its
-    /// before-state back. A path changed since (by a later transaction or by hand) is a
-    /// conflict: without `force`, nothing is changed and the conflicts are the error
-    /// ([`CollectionError::UndoConflict`]); with it, those paths are overwritten too (what
-    /// they held is kept by the undo's own record).
-    pub fn undo(&mut self, target: UndoTarget, force: bool) -> Result<UndoOutcome> {
-        let record = self.log_record(self.undo_target(target)?)?;
+    /// Undoes `target` in one new transaction of `engine` (this root's), with its own
+    /// record: see [`Collection::undo`]. Durable on return when it wrote anything
+    /// (`record` is then `Some`).
+    pub fn undo(
+        &self,
+        engine: &mut Engine,
+        target: UndoTarget,
+        force: bool,
+    ) -> Result<UndoOutcome> {
+        let record = self.record(self.target(target)?)?;
         let (id, command) = (record.id, record.command.clone());
-        let plan = log::plan_undo(&self.store, record, force)?;
+        let plan = log::plan_undo(self.store, record, force, self.disposable)?;
         if !plan.conflicts.is_empty() && !force {
             return Err(CollectionError::UndoConflict {
                 id,
@@ -409,18 +496,17 @@ impl Collection {
             return Ok(outcome);
         }
         // A redo is labelled by the change it brings back, not by the undo it undoes.
-        let label = match plan.record.undoes.map(|x| self.log_record(x)) {
+        let label = match plan.record.undoes.map(|x| self.record(x)) {
             Some(Ok(x)) if x.undoes.is_none() => {
                 format!("redo {} ({}), undoing {id}", x.id, x.command)
             }
             _ => format!("undo {id} ({command})"),
         };
-        let mut t = writable(&mut self.engine, &self.dir)?.begin(&label)?;
-        let mut w = Writer::new(&self.store);
+        let mut t = engine.begin(&label)?;
+        let mut w = Writer::new(self.store);
         let staged = log::stage_undo(&mut w, &mut t, &plan, &label)?;
         t.commit_durable()?;
         outcome.record = staged.map(|r| r.id);
-        self.docs = self.docs.read_again(self.fs.as_ref(), &self.dir)?;
         Ok(outcome)
     }
 }

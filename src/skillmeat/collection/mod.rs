@@ -49,6 +49,7 @@ pub use update::{Answer, Strategy, UpdateAction, UpdateInput, UpdateOutcome, Upd
 use content::*;
 use documents::*;
 use error::io;
+pub(crate) use history::RootLog;
 use history::stage_log;
 use snapshots::*;
 use sources::*;

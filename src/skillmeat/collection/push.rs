@@ -19,7 +19,7 @@ use crate::engine::begin_across;
 use crate::skillmeat::format::deployed::{DEPLOYED_FILE_NAME, record_name};
 use crate::skillmeat::project::profiles::{self, Profile};
 use crate::skillmeat::project::pylock::PythonLocks;
-use crate::skillmeat::project::{Project, Tracking};
+use crate::skillmeat::project::{self, Project, Tracking};
 
 /// What happened to one deployment in an `update --deploy`.
 #[derive(Debug, Clone, Serialize)]
@@ -357,14 +357,19 @@ impl Collection {
         let mut pfs_dirs = Vec::new();
         for (pi, p) in projects.iter_mut().enumerate() {
             if project_writes.contains(&pi) {
-                pfs_dirs.push((pi, p.file_system().clone(), p.dir().to_path_buf()));
+                pfs_dirs.push((
+                    pi,
+                    p.file_system().clone(),
+                    p.dir().to_path_buf(),
+                    p.store().clone(),
+                ));
                 engines.push(p.engine());
             }
         }
         let mut record = None;
         if engines.len() == 1 {
             // Only one project changes: an ordinary transaction there (promise 15).
-            let (pi, pfs, pdir) = &pfs_dirs[0];
+            let (pi, pfs, pdir, pstore) = &pfs_dirs[0];
             let mut t = engines.pop().expect("one").begin(&label)?;
             stage_project(
                 &mut t,
@@ -375,6 +380,7 @@ impl Collection {
                 &mut trackings[*pi],
                 store,
             )?;
+            project::stage_log(pstore, &mut t, &label)?;
             t.commit_durable()?;
         } else {
             let mut t = begin_across(engines, 0, &label)?;
@@ -383,7 +389,7 @@ impl Collection {
                 record = super::update::stage_update(store, docs, t.part(0), &plans, &now)?;
                 next = 1;
             }
-            for (k, (pi, pfs, pdir)) in pfs_dirs.iter().enumerate() {
+            for (k, (pi, pfs, pdir, pstore)) in pfs_dirs.iter().enumerate() {
                 stage_project(
                     t.part(next + k),
                     pfs.as_ref(),
@@ -393,6 +399,7 @@ impl Collection {
                     &mut trackings[*pi],
                     store,
                 )?;
+                project::stage_log(pstore, t.part(next + k), &label)?;
             }
             updated.across = Some(t.global_id());
             t.commit()?;

@@ -26,7 +26,7 @@ use super::Project;
 use super::profiles::PROFILES;
 use super::pylock::PythonLocks;
 use crate::fs::{FileKind, FileSystem};
-use crate::skillmeat::collection::Result;
+use crate::skillmeat::collection::{Recorded, Result};
 use serde::Serialize;
 use std::path::Path;
 
@@ -66,6 +66,9 @@ pub struct Cleaned {
     pub kept: Vec<Debris>,
     /// Whether a transaction was committed.
     pub committed: bool,
+    /// The project's operation log record of the removal (`None` when nothing was
+    /// removed), which `undo --project` reverses it with.
+    pub record: Option<Recorded>,
 }
 
 /// The destination's name and the kind of leftover `name` is, if it is one of the Python
@@ -182,6 +185,7 @@ impl Project {
             .into_iter()
             .partition(|d| d.destination_missing);
         let committed = !dry_run && !removed.is_empty();
+        let mut record = None;
         if committed {
             let label = format!("clean up {} leftovers of the Python tool", removed.len());
             let mut t = self.engine.begin(&label)?;
@@ -192,6 +196,7 @@ impl Project {
                     t.delete_file(&d.path)?;
                 }
             }
+            record = super::stage_log(&self.store, &mut t, &label)?;
             t.commit_durable()?;
         }
         drop(locks);
@@ -199,6 +204,7 @@ impl Project {
             removed,
             kept,
             committed,
+            record,
         })
     }
 }

@@ -18,16 +18,22 @@ pub mod pylock;
 mod undeploy;
 
 pub use debris::{Cleaned, Debris};
-pub use undeploy::Undeployed;
+pub use undeploy::{UndeployOutcome, Undeployed};
 
 use crate::engine::inspect::TxnState;
 use crate::engine::layout::JournalBudget;
 use crate::engine::recovery::RecoveryReport;
-use crate::engine::{Engine, Layout, OpenOptions};
+use crate::engine::{Engine, Layout, OpenOptions, Transaction};
 use crate::fs::{FileKind, FileSystem};
-use crate::skillmeat::collection::{CollectionError, Result};
+use crate::skillmeat::collection::{
+    CollectionError, Recorded, Result, RootLog, ShownRecord, UndoOutcome, UndoTarget,
+};
 use crate::skillmeat::format::deployed::{DEFAULT_PROFILE_ROOT, DEPLOYED_FILE_NAME, DeployedFile};
+use crate::store::gc::GcReport;
+use crate::store::log::{LogRecord, State, UndoPlan};
+use crate::store::{Store, Writer};
 use pylock::PythonLocks;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -56,6 +62,9 @@ pub struct Tracking {
 /// An open project: holds its engine (and lock).
 pub struct Project {
     engine: Engine,
+    /// The project's store (`.skillwal/store/`): its operation log and what the log's
+    /// records need to undo.
+    store: Store,
     fs: Arc<dyn FileSystem>,
     dir: PathBuf,
 }
@@ -116,9 +125,11 @@ impl Project {
         {
             crate::fs::write_atomically(fs.as_ref(), &ignore, STATE_GITIGNORE.as_bytes())?;
         }
+        let store = Store::new(fs.clone(), engine.layout());
         Ok((
             Project {
                 engine,
+                store,
                 fs,
                 dir: dir.to_path_buf(),
             },
@@ -141,6 +152,92 @@ impl Project {
         &mut self.engine
     }
 
+    /// The project's store: its operation log (store-spec.md §4.5).
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn root_log(&self) -> RootLog<'_> {
+        RootLog {
+            store: &self.store,
+            fs: self.fs.as_ref(),
+            dir: &self.dir,
+            disposable: pylock::is_lock_file,
+        }
+    }
+
+    /// The project's operation log, newest first (at most `limit` records), and which
+    /// records a later undo in effect has undone (record id → the undo's id). Every
+    /// transaction skillwal makes in the project (deploy, undeploy, cleanup, an update's
+    /// refresh, a pull's record, undo, redo) leaves a record there.
+    pub fn log_with_undone(
+        &self,
+        limit: Option<usize>,
+    ) -> Result<(Vec<LogRecord>, HashMap<u64, u64>)> {
+        self.root_log().records_with_undone(limit, |_| true)
+    }
+
+    /// The record `id` and what it changed, file by file; see
+    /// [`crate::skillmeat::collection::Collection::show_record`].
+    pub fn show_record(&self, id: u64, diffs: bool) -> Result<ShownRecord> {
+        self.root_log().show(id, diffs)
+    }
+
+    /// What undoing `target` would do now (nothing written).
+    pub fn plan_undo(&self, target: UndoTarget) -> Result<UndoPlan> {
+        self.root_log().plan(target)
+    }
+
+    /// Undoes `target` in one new transaction of the project, with its own record: every
+    /// path the record's transaction changed gets its before-state back, unless it changed
+    /// since (a conflict: nothing is changed without `force`). Holds the Python tool's lock
+    /// of every artifact and tracking file the record names while it writes, as deploy
+    /// does.
+    pub fn undo(&mut self, target: UndoTarget, force: bool) -> Result<UndoOutcome> {
+        let plan = self.root_log().plan(target)?;
+        // No lock is taken in a directory the record created: the undo removes it (a lock
+        // file made there would be in its way), and a deployment of the Python tool in it
+        // since would be a conflict.
+        let created: HashSet<&str> = plan
+            .record
+            .changes
+            .iter()
+            .filter(|c| c.before == State::Absent && matches!(c.after, State::Dir { .. }))
+            .map(|c| c.path.as_str())
+            .collect();
+        let mut locks = PythonLocks::default();
+        let mut taken = HashSet::new();
+        for c in &plan.record.changes {
+            if let Some(destination) = destination_of(&c.path)
+                && !destination
+                    .rsplit_once('/')
+                    .is_some_and(|(parent, _)| created.contains(parent))
+                && taken.insert(destination.clone())
+            {
+                locks.take(self.fs.as_ref(), &self.dir.join(destination))?;
+            }
+        }
+        let log = RootLog {
+            store: &self.store,
+            fs: self.fs.as_ref(),
+            dir: &self.dir,
+            disposable: pylock::is_lock_file,
+        };
+        let outcome = log.undo(&mut self.engine, target, force);
+        drop(locks);
+        outcome
+    }
+
+    /// Deletes the store objects that no record of the project's log reaches (store-spec.md
+    /// §7), in journaled batches.
+    pub fn gc(&mut self) -> Result<GcReport> {
+        Ok(crate::store::gc::gc(
+            &self.store,
+            &mut self.engine,
+            &HashSet::new(),
+        )?)
+    }
+
     /// Releases the project after a final checkpoint.
     pub fn close(self) -> Result<()> {
         Ok(self.engine.close()?)
@@ -160,6 +257,23 @@ impl Project {
     pub fn all_tracking(&self) -> Result<Vec<Tracking>> {
         all_tracking(self.fs.as_ref(), &self.dir)
     }
+}
+
+/// Stages the project's operation log record of `t` (labelled `command`; store-spec.md
+/// §4.5), the objects its before-states need included: call it after everything else `t`
+/// stages in the project. `None` when `t` changes nothing there.
+pub(crate) fn stage_log(
+    store: &Store,
+    t: &mut Transaction<'_>,
+    command: &str,
+) -> Result<Option<Recorded>> {
+    let mut w = Writer::new(store);
+    Ok(
+        crate::store::log::stage_record(&mut w, t, command, None)?.map(|r| Recorded {
+            id: r.id,
+            paths: r.changes.len(),
+        }),
+    )
 }
 
 /// The Python tool's locks (`pylock`) of every destination that the live transaction in
@@ -187,15 +301,24 @@ pub fn recovery_locks(fs: &dyn FileSystem, dir: &Path) -> Result<PythonLocks> {
         let Some(path) = r.record.root_path() else {
             continue;
         };
-        let parts: Vec<&str> = path.split('/').collect();
-        let destination = match parts.as_slice() {
-            [_, tracking] if *tracking == DEPLOYED_FILE_NAME => path.to_owned(),
-            [root, ty, name, ..] => format!("{root}/{ty}/{name}"),
-            _ => continue,
-        };
-        locks.take(fs, &dir.join(destination))?;
+        if let Some(destination) = destination_of(path) {
+            locks.take(fs, &dir.join(destination))?;
+        }
     }
     Ok(locks)
+}
+
+/// The destination a change of `path` (relative to the project) falls under, whose
+/// Python lock covers it: a profile root's tracking file, or an artifact
+/// (`<root>/<type dir>/<name>`, whatever below it is changed). `None` for anything else (a
+/// profile root or type directory made).
+fn destination_of(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split('/').collect();
+    match parts.as_slice() {
+        [_, tracking] if *tracking == DEPLOYED_FILE_NAME => Some(path.to_owned()),
+        [root, ty, name, ..] => Some(format!("{root}/{ty}/{name}")),
+        _ => None,
+    }
 }
 
 /// What is at the profile root `root` (`.claude`): `None` when absent. A root that is a

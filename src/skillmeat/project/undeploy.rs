@@ -6,7 +6,7 @@ use super::pylock::PythonLocks;
 use super::{Project, Tracking};
 use crate::fs::FileKind;
 use crate::skillmeat::collection::deploy::deployed_path;
-use crate::skillmeat::collection::{CollectionError, Result};
+use crate::skillmeat::collection::{CollectionError, Recorded, Result};
 use crate::skillmeat::format::deployed::{DEPLOYED_FILE_NAME, record_name};
 use crate::skillmeat::names::ArtifactType;
 use serde::Serialize;
@@ -28,6 +28,16 @@ pub struct Undeployed {
     pub files_removed: bool,
 }
 
+/// What [`Project::undeploy`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct UndeployOutcome {
+    /// Per record removed.
+    pub undeployed: Vec<Undeployed>,
+    /// The project's operation log record of the undeploy, which `undo --project` reverses
+    /// it with.
+    pub record: Option<Recorded>,
+}
+
 impl Project {
     /// Removes every deployment of each of `names` (of type `ty` when given; in the profile
     /// `profile` when given): files and records, in one transaction, durably. Holds the
@@ -41,7 +51,7 @@ impl Project {
         names: &[String],
         ty: Option<ArtifactType>,
         profile: Option<&str>,
-    ) -> Result<Vec<Undeployed>> {
+    ) -> Result<UndeployOutcome> {
         let fs = self.fs.clone();
         let mut locks = PythonLocks::default();
         for t in self.all_tracking()? {
@@ -141,8 +151,12 @@ impl Project {
             let path = format!("{}/{DEPLOYED_FILE_NAME}", trackings[ti].root);
             t.put_bytes(&path, trackings[ti].file.render().as_bytes(), 0o600)?;
         }
+        let record = super::stage_log(&self.store, &mut t, &label)?;
         t.commit_durable()?;
         drop(locks);
-        Ok(out)
+        Ok(UndeployOutcome {
+            undeployed: out,
+            record,
+        })
     }
 }
