@@ -40,11 +40,19 @@ type Tree = BTreeMap<PathBuf, String>;
 
 fn tree(dir: &Path) -> Tree {
     let mut out = Tree::new();
-    walk(dir, dir, &mut out);
+    walk(dir, dir, &mut out, false);
     out
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Tree) {
+/// [`tree`] with the manifest and lock byte for byte, timestamps included (what an undo
+/// restores exactly).
+fn exact_tree(dir: &Path) -> Tree {
+    let mut out = Tree::new();
+    walk(dir, dir, &mut out, true);
+    out
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Tree, exact: bool) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -63,10 +71,10 @@ fn walk(root: &Path, dir: &Path, out: &mut Tree) {
             );
         } else if m.is_dir() {
             out.insert(rel, format!("dir {mode:o}"));
-            walk(root, &p, out);
+            walk(root, &p, out, exact);
         } else {
             let bytes = std::fs::read(&p).unwrap();
-            let text = if p.extension().is_some_and(|x| x == "toml" || x == "lock") {
+            let text = if !exact && p.extension().is_some_and(|x| x == "toml" || x == "lock") {
                 // Manifest and lock: every byte but the timestamps, which the reference
                 // run and a crashed one write at different moments.
                 mask_times(&String::from_utf8_lossy(&bytes))
@@ -118,6 +126,14 @@ fn state(home: &Path) -> (Tree, Tree) {
     (
         tree(&home.join("collections/default")),
         tree(&home.join("collections/work")),
+    )
+}
+
+/// Both collections' exact trees.
+fn exact_state(home: &Path) -> (Tree, Tree) {
+    (
+        exact_tree(&home.join("collections/default")),
+        exact_tree(&home.join("collections/work")),
     )
 }
 
@@ -890,4 +906,126 @@ fn an_update_across_collections_refuses_as_a_whole_and_finds_the_holders() {
         // `work`'s local modification is what verify reports; `default` is clean.
         assert_eq!(o.status.success(), args.len() == 1, "{args:?}");
     }
+}
+
+/// The home of [`template`] after `move hello --to work`.
+fn moved(dir: &Path) -> PathBuf {
+    let home = template(dir);
+    ok(&home, &["move", "hello", "--to", "work"]);
+    home
+}
+
+#[test]
+fn an_undo_of_a_move_undoes_it_in_both_collections_and_a_redo_redoes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = template(tmp.path());
+    let before = exact_state(&home);
+    ok(&home, &["move", "hello", "--to", "work"]);
+    let after = exact_state(&home);
+    let shown = ok(&home, &["log", "show", "2"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("written with record 2 of ../work"), "{text}");
+
+    // Undone from the source: both collections exactly as before (manifests and locks
+    // byte for byte), in one transaction across them.
+    let o = ok(&home, &["--json", "undo", "--yes"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["undo"]["undone"], 2, "{v:#}");
+    assert_eq!(v["undo"]["with"][0]["undone"], 2, "{v:#}");
+    assert!(
+        v["undo"]["with"][0]["collection_dir"]
+            .as_str()
+            .unwrap()
+            .ends_with("collections/work")
+    );
+    assert_eq!(
+        v["undo"]["transaction_across"].as_str().map(str::len),
+        Some(32),
+        "{v:#}"
+    );
+    assert_eq!(exact_state(&home), before, "the undo of the move");
+    // Redone, then undone again from the destination's side.
+    ok(&home, &["redo", "--yes"]);
+    assert_eq!(exact_state(&home), after, "the redo of the move");
+    ok(&home, &["-c", "work", "undo", "--yes"]);
+    assert_eq!(exact_state(&home), before, "the undo from the destination");
+    for v in [&["verify"][..], &["-c", "work", "verify"]] {
+        ok(&home, v);
+    }
+}
+
+#[test]
+fn an_undo_of_a_move_refuses_as_a_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = moved(tmp.path());
+    // Changed by hand in the destination since: a conflict, nothing changed anywhere.
+    let md = home.join("collections/work/skills/hello/SKILL.md");
+    let mut text = std::fs::read_to_string(&md).unwrap();
+    text.push_str("edited in work\n");
+    std::fs::write(&md, text).unwrap();
+    let edited = exact_state(&home);
+    let o = run(&home, &[], &["undo", "--yes"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("collections/work/skills/hello"), "{err}");
+    assert!(err.contains("--force"), "{err}");
+    assert_eq!(exact_state(&home), edited, "a refused undo of a move");
+
+    // The other collection out of reach: refused, naming it, nothing changed.
+    let work = home.join("collections/work");
+    let aside = tmp.path().join("work-aside");
+    std::fs::rename(&work, &aside).unwrap();
+    let o = run(&home, &[], &["undo", "--yes", "--force"]);
+    assert_ne!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("needs them all"), "{err}");
+    std::fs::rename(&aside, &work).unwrap();
+    assert_eq!(exact_state(&home), edited, "an undo missing a collection");
+    // Forced, with both there: the hand edit kept by the destination's undo record.
+    ok(&home, &["undo", "--yes", "--force"]);
+    assert!(!work.join("skills/hello").exists());
+    ok(&home, &["redo", "--yes"]);
+    assert_eq!(
+        exact_state(&home),
+        edited,
+        "the redo of a forced undo of a move"
+    );
+}
+
+#[test]
+fn an_undo_of_a_move_killed_at_every_call_is_all_or_nothing() {
+    let points = every_crash_point_from(moved, &["undo", "--yes"], |home| {
+        let (d, w) = state(home);
+        assert!(d.contains_key(Path::new("skills/hello/run.sh")));
+        assert!(!w.keys().any(|p| p.starts_with("skills/hello")));
+    });
+    eprintln!(
+        "undo of a move: {points} crash points, each recovered from both collections in turn"
+    );
+    assert!(points > 20);
+}
+
+#[test]
+fn an_undo_of_an_update_across_collections_undoes_it_in_all_of_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = template_for_update(tmp.path());
+    let before = exact_state(&home);
+    let args = [
+        "update",
+        "hello",
+        "--collections",
+        "default,work",
+        "--strategy",
+        "upstream",
+    ];
+    ok(&home, &args);
+    updated_in_both(&home);
+    let after = exact_state(&home);
+    // From the second collection: both go back, in one transaction.
+    let o = ok(&home, &["--json", "-c", "work", "undo", "--yes"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["undo"]["transaction_across"].is_string(), "{v:#}");
+    assert_eq!(exact_state(&home), before, "the undo of an update across");
+    ok(&home, &["redo", "--yes"]);
+    assert_eq!(exact_state(&home), after, "the redo of an update across");
 }

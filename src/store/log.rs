@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 /// The `format` of every record.
 pub const LOG_FORMAT: &str = "skillwal-log";
@@ -159,6 +160,56 @@ pub struct LogRecord {
     /// The documents' field changes.
     #[serde(default)]
     pub documents: Vec<DocumentChanges>,
+    /// The records the same transaction wrote in other roots (a move: the other
+    /// collection's), which an undo of this one undoes with it, in one transaction across
+    /// the roots. Empty for a transaction in one root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<LogLink>,
+}
+
+/// A record of another root's log written by the same transaction across roots.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LogLink {
+    /// The other root's directory, relative to this root's directory (`../work`), so that
+    /// moving or copying a home with both collections keeps the link.
+    pub root: String,
+    /// Its record's id there.
+    pub id: u64,
+}
+
+impl LogLink {
+    /// The link from the root at `from` to record `id` of the root at `to` (both absolute
+    /// and canonical).
+    pub fn between(from: &Path, to: &Path, id: u64) -> LogLink {
+        let f: Vec<_> = from.components().collect();
+        let t: Vec<_> = to.components().collect();
+        let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+        let mut parts: Vec<String> = vec!["..".into(); f.len() - common];
+        parts.extend(
+            t[common..]
+                .iter()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+        );
+        LogLink {
+            root: parts.join("/"),
+            id,
+        }
+    }
+
+    /// The other root's directory, for the root at `from`.
+    pub fn resolve(&self, from: &Path) -> PathBuf {
+        let mut out = from.to_path_buf();
+        for part in self.root.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    out.pop();
+                }
+                name => out.push(name),
+            }
+        }
+        out
+    }
 }
 
 /// The log's directory, relative to the root.
@@ -246,7 +297,7 @@ pub(crate) fn get(store: &Store, id: u64) -> Result<Option<LogRecord>> {
 
 /// The id the next record takes: the counter, or one more than the newest record when the
 /// counter is missing or behind.
-fn next_id(store: &Store) -> Result<u64> {
+pub(crate) fn next_id(store: &Store) -> Result<u64> {
     let counted = store.read_counter(&counter_rel())?.unwrap_or(0);
     // The counter and the newest record are written by one transaction, so the record
     // `counted` never exists unless the counter was damaged or removed by hand: list then.
@@ -264,11 +315,16 @@ fn next_id(store: &Store) -> Result<u64> {
 /// `.skillwal/`.
 ///
 /// Fails as staging fails, and when a path changes while it is being recorded.
+///
+/// `with` names the records the same transaction stages in other roots (see
+/// [`LogRecord::with`]); their ids come from [`next_id`] of each root's store, read before
+/// staging.
 pub(crate) fn stage_record(
     w: &mut Writer<'_>,
     t: &mut Transaction<'_>,
     command: &str,
     undoes: Option<u64>,
+    with: &[LogLink],
 ) -> Result<Option<LogRecord>> {
     let store = w.store;
     let ops: Vec<Op> = t
@@ -318,6 +374,7 @@ pub(crate) fn stage_record(
                 changes: c.clone(),
             })
             .collect(),
+        with: with.to_vec(),
     };
     let json = serde_json::to_vec(&record).expect("a record serializes");
     w.put_ref(t, &record_rel(id), &json)?;
@@ -737,6 +794,7 @@ pub(crate) fn stage_undo(
     t: &mut Transaction<'_>,
     plan: &UndoPlan,
     command: &str,
+    with: &[LogLink],
 ) -> Result<Option<LogRecord>> {
     let store = w.store;
     let trees = Trees { store, mem: None };
@@ -750,7 +808,7 @@ pub(crate) fn stage_undo(
             Step::EmptyDir(p, mode, true) => t.put_tree(p, *mode)?.finish()?,
         }
     }
-    stage_record(w, t, command, Some(plan.record.id))
+    stage_record(w, t, command, Some(plan.record.id), with)
 }
 
 /// Which record `undo` undoes by default: the newest one still in effect that puts a change
@@ -867,6 +925,7 @@ mod tests {
                 undoes,
                 changes: Vec::new(),
                 documents: Vec::new(),
+                with: Vec::new(),
             })
             .collect();
         v.reverse();

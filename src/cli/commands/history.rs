@@ -1,12 +1,14 @@
 //! The history commands: log (list, show), undo, redo.
 
 use super::deploy::{open_project, project_dir};
-use super::{confirm, interactive, open, open_for_reading, present, target, ty};
+use super::{
+    confirm, interactive, log_keep, open, open_for_reading, open_many, present, target, ty,
+};
 use crate::cli::args::{Global, TypeArg};
 use crate::cli::exit::{Exit, UsageError};
 use crate::cli::output::Output;
-use anyhow::{Result, anyhow};
-use skillwal::skillmeat::collection::UndoTarget;
+use anyhow::{Context, Result, anyhow};
+use skillwal::skillmeat::collection::{Collection, UndoTarget};
 use skillwal::skillmeat::project::STATE_DIR;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -116,29 +118,74 @@ pub fn undo(
         }
         None => {
             let t = target(g, out)?;
-            Root::Collection(Box::new(open(&t, g, out)?))
+            let c = open(&t, g, out)?;
+            let record = c.undo_record(which)?;
+            if record.with.is_empty() {
+                Root::Collection(Box::new(c))
+            } else {
+                // Written by one transaction across collections (a move): undone in all of
+                // them together, in one transaction across them.
+                c.close()?;
+                let mut dirs = vec![t.dir.clone()];
+                let mut ids = vec![record.id];
+                for l in &record.with {
+                    dirs.push(l.resolve(&t.dir));
+                    ids.push(l.id);
+                }
+                let refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+                let opened = open_many(&refs, log_keep(&t)?, g, out).with_context(|| {
+                    format!(
+                        "record {} was written by one transaction with {}; undoing it needs them all (nothing was changed)",
+                        record.id,
+                        record
+                            .with
+                            .iter()
+                            .map(|l| format!("record {} of {}", l.id, l.resolve(&t.dir).display()))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })?;
+                // The log may have changed while nothing was locked.
+                if opened[0].undo_record(which)?.id != record.id {
+                    return Err(anyhow!(
+                        "the operation log of {} changed while the collections were opened; nothing was changed (run it again)",
+                        t.dir.display()
+                    ));
+                }
+                Root::Across(opened, ids)
+            }
         }
     };
     if !yes {
-        let plan = match &root {
-            Root::Project(p, _) => p.plan_undo(which)?,
-            Root::Collection(c) => c.plan_undo(which)?,
+        let plans = match &root {
+            Root::Project(p, _) => vec![p.plan_undo(which)?],
+            Root::Collection(c) => vec![c.plan_undo(which)?],
+            Root::Across(cs, ids) => cs
+                .iter()
+                .zip(ids)
+                .map(|(c, id)| c.plan_undo(UndoTarget::Id(*id)))
+                .collect::<Result<_, _>>()?,
         };
+        let plan = &plans[0];
+        let paths: usize = plans.iter().map(|p| p.paths().len()).sum();
+        let conflicts: usize = plans.iter().map(|p| p.conflicts.len()).sum();
         let question = format!(
-            "{} record {} ({}): {} paths change{}?",
+            "{} record {} ({}): {} paths change{}{}?",
             if redo { "Redo by undoing" } else { "Undo" },
             plan.record.id,
             plan.record.command,
-            plan.paths().len(),
-            if plan.conflicts.is_empty() {
+            paths,
+            if plans.len() > 1 {
+                format!(" in {} collections, together", plans.len())
+            } else {
+                String::new()
+            },
+            if conflicts == 0 {
                 String::new()
             } else if force {
-                format!(
-                    ", {} of them changed since and overwritten (--force)",
-                    plan.conflicts.len()
-                )
+                format!(", {conflicts} of them changed since and overwritten (--force)")
             } else {
-                format!(", {} changed since (a conflict)", plan.conflicts.len())
+                format!(", {conflicts} changed since (a conflict)")
             }
         );
         if !confirm(&question, &refusal)? {
@@ -150,10 +197,14 @@ pub fn undo(
     let r = match &mut root {
         Root::Project(p, _) => p.undo(which, force)?,
         Root::Collection(c) => c.undo(which, force)?,
+        Root::Across(cs, ids) => {
+            let mut parts: Vec<&mut Collection> = cs.iter_mut().collect();
+            Collection::undo_across(&mut parts, ids, force)?
+        }
     };
     let dir = match &root {
         Root::Project(_, dir) => Some(dir.clone()),
-        Root::Collection(_) => None,
+        Root::Collection(_) | Root::Across(..) => None,
     };
     root.close()?;
     out.undone(&r, redo, dir.as_deref())?;
@@ -162,8 +213,10 @@ pub fn undo(
 
 /// Where an undo happens.
 enum Root {
-    Collection(Box<skillwal::skillmeat::collection::Collection>),
+    Collection(Box<Collection>),
     Project(Box<skillwal::skillmeat::project::Project>, PathBuf),
+    /// Collections whose records one transaction wrote (a move), with those records' ids.
+    Across(Vec<Collection>, Vec<u64>),
 }
 
 impl Root {
@@ -171,6 +224,11 @@ impl Root {
         match self {
             Root::Collection(c) => c.close()?,
             Root::Project(p, _) => p.close()?,
+            Root::Across(cs, _) => {
+                for c in cs {
+                    c.close()?;
+                }
+            }
         }
         Ok(())
     }

@@ -99,6 +99,13 @@ impl Output {
                 when(r.time_unix_ms),
                 r.command
             )?;
+            for l in &r.with {
+                writeln!(
+                    w,
+                    "  written with record {} of {} (one transaction; undone together)",
+                    l.id, l.root
+                )?;
+            }
             for f in &s.files {
                 writeln!(
                     w,
@@ -148,6 +155,34 @@ impl Output {
                     project_flag(project)
                 ),
             }?;
+            for o in &r.with {
+                match o.record {
+                    None => writeln!(
+                        w,
+                        "  and in {}: nothing to change for record {} ({})",
+                        o.collection_dir, o.undone, o.undone_command
+                    ),
+                    Some(id) => writeln!(
+                        w,
+                        "  and in {}: record {} ({}): {} path{} restored; recorded as {id} there",
+                        o.collection_dir,
+                        o.undone,
+                        o.undone_command,
+                        o.paths.len(),
+                        if o.paths.len() == 1 { "" } else { "s" }
+                    ),
+                }?;
+                for c in &o.forced {
+                    writeln!(
+                        w,
+                        "  overwritten (--force) in {}: {}, which held {}",
+                        o.collection_dir, c.path, c.found
+                    )?;
+                }
+            }
+            if let Some(id) = &r.transaction_across {
+                writeln!(w, "  one transaction across them: {id}")?;
+            }
             for c in &r.forced {
                 writeln!(
                     w,

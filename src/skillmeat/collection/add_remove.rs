@@ -106,6 +106,7 @@ impl Collection {
             rel: &rel,
             on_disk,
             command: format!("remove {ty} {name}"),
+            with: Vec::new(),
         };
         let record = stage_removal(&self.store, &mut docs, &mut t, &removal, &now)?;
         docs.commit(t)?;
@@ -123,6 +124,8 @@ pub(super) struct Removal<'a> {
     pub on_disk: Option<FileKind>,
     /// What the user asked for (the log record's command).
     pub command: String,
+    /// The records the same transaction writes in other collections (a move).
+    pub with: Vec<LogLink>,
 }
 
 /// Stages `r` in `t`: its manifest and lock entries removed, its files deleted, its bases
@@ -148,5 +151,5 @@ pub(super) fn stage_removal(
     let mut w = Writer::new(store);
     refs::stage_delete_bases(store, t, r.ty.as_str(), r.name)?;
     refs::stage_delete_source(store, t, r.ty.as_str(), r.name)?;
-    stage_log(&mut w, t, &r.command)
+    history::stage_log_with(&mut w, t, &r.command, &r.with)
 }

@@ -281,6 +281,18 @@ pub enum CollectionError {
         /// The paths changed since.
         conflicts: Vec<crate::store::log::Conflict>,
     },
+    /// An undo of a record written by a transaction across collections (a move) that cannot
+    /// be done as one: the records do not name each other, or the undo was asked of one
+    /// collection alone.
+    #[error("record {id} of {} cannot be undone here: {reason}; nothing was changed", dir.display())]
+    LinkedRecord {
+        /// The record.
+        id: u64,
+        /// Its collection.
+        dir: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A profile id skillwal does not know.
     #[error("unknown profile {id:?} (known: {known})")]
     UnknownProfile {

@@ -3,9 +3,9 @@
 //! file by file, and `undo` and `redo` reverse in a new transaction.
 
 use super::*;
-use crate::store::log::{self, Conflict, LogRecord, State, UndoPlan};
+use crate::store::log::{self, Conflict, LogLink, LogRecord, State, UndoPlan};
 use crate::store::object::{Node, Tree};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The operation log's record of a change: its safety net, which `undo` reverses it with
 /// (store-spec.md §4.5).
@@ -24,10 +24,29 @@ pub(super) fn stage_log(
     t: &mut Transaction<'_>,
     command: &str,
 ) -> Result<Option<Recorded>> {
-    Ok(log::stage_record(w, t, command, None)?.map(|r| Recorded {
-        id: r.id,
-        paths: r.changes.len(),
-    }))
+    stage_log_with(w, t, command, &[])
+}
+
+/// [`stage_log`] for a part of a transaction across roots: the record names the records
+/// the other parts stage (`with`), so that an undo of one undoes them all.
+pub(super) fn stage_log_with(
+    w: &mut Writer<'_>,
+    t: &mut Transaction<'_>,
+    command: &str,
+    with: &[LogLink],
+) -> Result<Option<Recorded>> {
+    Ok(
+        log::stage_record(w, t, command, None, with)?.map(|r| Recorded {
+            id: r.id,
+            paths: r.changes.len(),
+        }),
+    )
+}
+
+/// The link, for the collection at `from`, to the record the next transaction writes in
+/// the collection at `to`, whose store is `store`.
+pub(super) fn next_link(from: &Path, store: &Store, to: &Path) -> Result<LogLink> {
+    Ok(LogLink::between(from, to, log::next_id(store)?))
 }
 
 /// One file-level difference a record names: a path below a changed directory, or the
@@ -72,6 +91,31 @@ pub struct UndoOutcome {
     /// Paths already as they were before the undone transaction (left alone).
     pub unchanged: Vec<String>,
     /// Paths changed since, overwritten because of `--force`.
+    pub forced: Vec<Conflict>,
+    /// The same undo in the other collections the undone transaction changed (a move), in
+    /// one transaction across them; empty for a transaction in one collection.
+    pub with: Vec<UndoneElsewhere>,
+    /// The identity of the transaction across the collections (32 hex digits), when the
+    /// undo changed more than one.
+    pub transaction_across: Option<String>,
+}
+
+/// The part of an undo across collections done in one other collection.
+#[derive(Debug, Clone, Serialize)]
+pub struct UndoneElsewhere {
+    /// That collection's directory.
+    pub collection_dir: String,
+    /// The record undone there.
+    pub undone: u64,
+    /// Its command.
+    pub undone_command: String,
+    /// The undo's own record there (`None` when nothing there needed to change).
+    pub record: Option<u64>,
+    /// The paths written or deleted there.
+    pub paths: Vec<String>,
+    /// Paths there already as they were before.
+    pub unchanged: Vec<String>,
+    /// Paths there changed since, overwritten because of `--force`.
     pub forced: Vec<Conflict>,
 }
 
@@ -217,6 +261,163 @@ impl Collection {
         self.root_log().plan(target)
     }
 
+    /// The record `target` names: the one `undo` (or `redo`) would undo. When it names
+    /// records of other collections (`with`: a move), it is undone with them by
+    /// [`Collection::undo_across`], and [`Collection::undo`] refuses it.
+    pub fn undo_record(&self, target: UndoTarget) -> Result<LogRecord> {
+        let log = self.root_log();
+        log.record(log.target(target)?)
+    }
+
+    /// Undoes the records `ids[i]` of `parts[i]` — the records one transaction across
+    /// these collections wrote (a move), each naming all the others in `with` — in one new
+    /// transaction across the collections that change, so that after any crash all of them
+    /// are before the undo or all after. Each collection's undo has its own record, naming
+    /// the others' (so the undo is undone, a redo, across them too). A path changed since in
+    /// any of them is a conflict: without `force` nothing changes anywhere
+    /// ([`CollectionError::UndoConflict`], the paths prefixed with their collection's
+    /// directory).
+    ///
+    /// Fails, changing nothing, when the records do not name each other exactly
+    /// ([`CollectionError::LinkedRecord`]). Returns `parts[0]`'s outcome, with the others in
+    /// `with`.
+    pub fn undo_across(
+        parts: &mut [&mut Collection],
+        ids: &[u64],
+        force: bool,
+    ) -> Result<UndoOutcome> {
+        assert_eq!(parts.len(), ids.len(), "one record per collection");
+        let mut plans = Vec::with_capacity(parts.len());
+        let mut labels = Vec::with_capacity(parts.len());
+        for (i, c) in parts.iter().enumerate() {
+            let record = c.log_record(ids[i])?;
+            let want: HashSet<LogLink> = parts
+                .iter()
+                .zip(ids)
+                .enumerate()
+                .filter(|(k, _)| *k != i)
+                .map(|(_, (o, &id))| LogLink::between(&c.dir, &o.dir, id))
+                .collect();
+            let named: HashSet<LogLink> = record.with.iter().cloned().collect();
+            if want != named {
+                return Err(CollectionError::LinkedRecord {
+                    id: ids[i],
+                    dir: c.dir.clone(),
+                    reason: format!(
+                        "it names {} as written by the same transaction, not {}",
+                        describe_links(&record.with),
+                        describe_links(&want.into_iter().collect::<Vec<_>>())
+                    ),
+                });
+            }
+            let log = c.root_log();
+            let plan = log::plan_undo(&c.store, record, force, log.disposable)?;
+            labels.push(log.label(&plan));
+            plans.push(plan);
+        }
+        let conflicts: Vec<Conflict> = plans
+            .iter()
+            .zip(parts.iter())
+            .flat_map(|(p, c)| {
+                p.conflicts.iter().map(|x| Conflict {
+                    path: format!("{}/{}", c.dir.display(), x.path),
+                    ..x.clone()
+                })
+            })
+            .collect();
+        if !conflicts.is_empty() && !force {
+            return Err(CollectionError::UndoConflict {
+                id: ids[0],
+                command: plans[0].record.command.clone(),
+                conflicts,
+            });
+        }
+        let changing: Vec<usize> = (0..parts.len())
+            .filter(|&i| !plans[i].paths().is_empty())
+            .collect();
+        let mut records: Vec<Option<u64>> = vec![None; parts.len()];
+        let mut across = None;
+        if changing.len() == 1 {
+            // One collection changes: an ordinary transaction there (wal-spec.md promise 15).
+            let i = changing[0];
+            let c = &mut *parts[i];
+            let mut t = writable(&mut c.engine, &c.dir)?.begin(&labels[i])?;
+            let mut w = Writer::new(&c.store);
+            let staged = log::stage_undo(&mut w, &mut t, &plans[i], &labels[i], &[])?;
+            t.commit_durable()?;
+            records[i] = staged.map(|r| r.id);
+        } else if changing.len() > 1 {
+            // The ids the undo's records will take, read before staging.
+            let mut next_ids = Vec::with_capacity(changing.len());
+            for &i in &changing {
+                next_ids.push(log::next_id(&parts[i].store)?);
+            }
+            let dirs: Vec<PathBuf> = changing.iter().map(|&i| parts[i].dir.clone()).collect();
+            let mut engines = Vec::with_capacity(changing.len());
+            let mut stores = Vec::with_capacity(changing.len());
+            for (i, c) in parts.iter_mut().enumerate() {
+                if !changing.contains(&i) {
+                    continue;
+                }
+                let Collection {
+                    engine, dir, store, ..
+                } = &mut **c;
+                engines.push(writable(engine, dir)?);
+                stores.push(&*store);
+            }
+            let mut t = crate::engine::begin_across(engines, 0, &labels[changing[0]])?;
+            for (k, &i) in changing.iter().enumerate() {
+                let with: Vec<LogLink> = (0..changing.len())
+                    .filter(|j| *j != k)
+                    .map(|j| LogLink::between(&dirs[k], &dirs[j], next_ids[j]))
+                    .collect();
+                let mut w = Writer::new(stores[k]);
+                let staged = log::stage_undo(&mut w, t.part(k), &plans[i], &labels[i], &with)?;
+                let id = staged.map(|r| r.id);
+                if id != Some(next_ids[k]) {
+                    return Err(CollectionError::LinkedRecord {
+                        id: ids[i],
+                        dir: dirs[k].clone(),
+                        reason: "the undo's record took an unexpected id".into(),
+                    });
+                }
+                records[i] = id;
+            }
+            across = Some(t.global_id());
+            t.commit()?;
+        }
+        for &i in &changing {
+            let c = &mut *parts[i];
+            c.docs = c.docs.read_again(c.fs.as_ref(), &c.dir)?;
+        }
+        let outcome = |i: usize| UndoOutcome {
+            undone: ids[i],
+            undone_command: plans[i].record.command.clone(),
+            record: records[i],
+            paths: plans[i].paths().iter().map(|p| p.to_string()).collect(),
+            unchanged: plans[i].unchanged.clone(),
+            forced: plans[i].conflicts.clone(),
+            with: Vec::new(),
+            transaction_across: across.clone(),
+        };
+        let mut first = outcome(0);
+        first.with = (1..parts.len())
+            .map(|i| {
+                let o = outcome(i);
+                UndoneElsewhere {
+                    collection_dir: parts[i].dir.display().to_string(),
+                    undone: o.undone,
+                    undone_command: o.undone_command,
+                    record: o.record,
+                    paths: o.paths,
+                    unchanged: o.unchanged,
+                    forced: o.forced,
+                }
+            })
+            .collect();
+        Ok(first)
+    }
+
     /// Undoes `target` in one new transaction, which has its own record (so it can be
     /// undone in turn: a redo): every path the record's transaction changed gets its
     /// before-state back. A path changed since (by a later transaction or by hand) is a
@@ -224,12 +425,24 @@ impl Collection {
     /// ([`CollectionError::UndoConflict`]); with it, those paths are overwritten too (what
     /// they held is kept by the undo's own record).
     pub fn undo(&mut self, target: UndoTarget, force: bool) -> Result<UndoOutcome> {
+        let record = self.undo_record(target)?;
+        if !record.with.is_empty() {
+            return Err(CollectionError::LinkedRecord {
+                id: record.id,
+                dir: self.dir.clone(),
+                reason: format!(
+                    "it was written with {} by one transaction, and is undone with them (Collection::undo_across)",
+                    describe_links(&record.with)
+                ),
+            });
+        }
         let log = RootLog {
             store: &self.store,
             fs: self.fs.as_ref(),
             dir: &self.dir,
             disposable: |_| false,
         };
+        let target = UndoTarget::Id(record.id);
         let outcome = log.undo(writable(&mut self.engine, &self.dir)?, target, force)?;
         if outcome.record.is_some() {
             self.docs = self.docs.read_again(self.fs.as_ref(), &self.dir)?;
@@ -444,7 +657,7 @@ impl RootLog<'_> {
     }
 
     /// Which record `target` names, or why there is none.
-    fn target(&self, target: UndoTarget) -> Result<u64> {
+    pub fn target(&self, target: UndoTarget) -> Result<u64> {
         if let UndoTarget::Id(id) = target {
             return Ok(id);
         }
@@ -454,6 +667,18 @@ impl RootLog<'_> {
             UndoTarget::Redo => log::default_redo(&records)
                 .map_err(|after| CollectionError::NothingToRedo { after }),
             UndoTarget::Id(_) => unreachable!(),
+        }
+    }
+
+    /// The label (and the record's command) of the undo `plan`: a redo is labelled by the
+    /// change it brings back, not by the undo it undoes.
+    pub fn label(&self, plan: &UndoPlan) -> String {
+        let (id, command) = (plan.record.id, &plan.record.command);
+        match plan.record.undoes.map(|x| self.record(x)) {
+            Some(Ok(x)) if x.undoes.is_none() => {
+                format!("redo {} ({}), undoing {id}", x.id, x.command)
+            }
+            _ => format!("undo {id} ({command})"),
         }
     }
 
@@ -491,22 +716,30 @@ impl RootLog<'_> {
             paths,
             unchanged: plan.unchanged.clone(),
             forced: plan.conflicts.clone(),
+            with: Vec::new(),
+            transaction_across: None,
         };
         if outcome.paths.is_empty() {
             return Ok(outcome);
         }
-        // A redo is labelled by the change it brings back, not by the undo it undoes.
-        let label = match plan.record.undoes.map(|x| self.record(x)) {
-            Some(Ok(x)) if x.undoes.is_none() => {
-                format!("redo {} ({}), undoing {id}", x.id, x.command)
-            }
-            _ => format!("undo {id} ({command})"),
-        };
+        let label = self.label(&plan);
         let mut t = engine.begin(&label)?;
         let mut w = Writer::new(self.store);
-        let staged = log::stage_undo(&mut w, &mut t, &plan, &label)?;
+        let staged = log::stage_undo(&mut w, &mut t, &plan, &label, &[])?;
         t.commit_durable()?;
         outcome.record = staged.map(|r| r.id);
         Ok(outcome)
     }
+}
+
+/// `record 7 of /path/to/other` for each link, joined.
+fn describe_links(links: &[LogLink]) -> String {
+    if links.is_empty() {
+        return "no other record".into();
+    }
+    links
+        .iter()
+        .map(|l| format!("record {} of {}", l.id, l.root))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

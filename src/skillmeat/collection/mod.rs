@@ -38,7 +38,7 @@ pub use deploy::{
 };
 pub use documents::DOCUMENT_BYTES_MAX;
 pub use error::{CollectionError, Result};
-pub use history::{Recorded, RecordedFile, ShownRecord, UndoOutcome, UndoTarget};
+pub use history::{Recorded, RecordedFile, ShownRecord, UndoOutcome, UndoTarget, UndoneElsewhere};
 pub use pull::PullOutcome;
 pub use push::{Pushed, UpdatedDeploying};
 pub use queries::{ArtifactStatus, FileState, VerifyReport};
@@ -46,6 +46,7 @@ pub use snapshots::{RollbackOutcome, SnapshotOutcome, parse_snapshot_id};
 pub use transfer::{Transfer, TransferOutcome};
 pub use update::{Answer, Strategy, UpdateAction, UpdateInput, UpdateOutcome, UpdatedAcross};
 
+use crate::store::log::LogLink;
 use content::*;
 use documents::*;
 use error::io;

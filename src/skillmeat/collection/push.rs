@@ -386,7 +386,7 @@ impl Collection {
             let mut t = begin_across(engines, 0, &label)?;
             let mut next = 0;
             if let Some(docs) = edit.as_mut() {
-                record = super::update::stage_update(store, docs, t.part(0), &plans, &now)?;
+                record = super::update::stage_update(store, docs, t.part(0), &plans, &now, &[])?;
                 next = 1;
             }
             for (k, (pi, pfs, pdir, pstore)) in pfs_dirs.iter().enumerate() {

@@ -153,7 +153,8 @@ impl Collection {
         // when the files copied are the locked ones (hashed as they are copied).
         let stage_dst = |dst_docs: &mut Edit<'_>,
                          store: &Store,
-                         t: &mut Transaction<'_>|
+                         t: &mut Transaction<'_>,
+                         with: &[LogLink]|
          -> Result<(String, bool, Option<Recorded>)> {
             if type_dir_missing {
                 t.create_dir(ty.dir_name(), 0o755)?;
@@ -173,14 +174,14 @@ impl Collection {
             if let Some(s) = &source_ref {
                 refs::stage_source(&mut w, t, ty.as_str(), name, s)?;
             }
-            let record = stage_log(&mut w, t, &label)?;
+            let record = history::stage_log_with(&mut w, t, &label, with)?;
             Ok((hash, base, record))
         };
         match how {
             Transfer::Copy => {
                 let mut t = writable(&mut dst.engine, &dst.dir)?.begin(&label)?;
                 let mut docs = dst.docs.edit()?;
-                let (hash, base_copied, record) = stage_dst(&mut docs, &dst.store, &mut t)?;
+                let (hash, base_copied, record) = stage_dst(&mut docs, &dst.store, &mut t, &[])?;
                 docs.commit(t)?;
                 Ok(TransferOutcome {
                     transfer: how,
@@ -193,6 +194,10 @@ impl Collection {
                 })
             }
             Transfer::Move => {
+                // Each collection's record names the other's, so that an undo of either
+                // undoes the move in both (store-spec.md §4.5).
+                let src_link = history::next_link(&dst.dir, &src.store, &src.dir)?;
+                let dst_link = history::next_link(&src.dir, &dst.store, &dst.dir)?;
                 let src_engine = writable(&mut src.engine, &src.dir)?;
                 let dst_engine = writable(&mut dst.engine, &dst.dir)?;
                 let mut t = begin_across(vec![src_engine, dst_engine], 0, &label)?;
@@ -203,12 +208,27 @@ impl Collection {
                     rel: &rel,
                     on_disk: src_kind,
                     command: format!("move {ty} {name} to {}", dst.dir.display()),
+                    with: vec![dst_link.clone()],
                 };
                 let record = stage_removal(&src.store, &mut src_docs, t.part(0), &removal, &now)?;
                 let mut dst_docs = dst.docs.edit()?;
                 let part = t.part(1);
-                let (hash, base_copied, destination_record) =
-                    stage_dst(&mut dst_docs, &dst.store, part)?;
+                let (hash, base_copied, destination_record) = stage_dst(
+                    &mut dst_docs,
+                    &dst.store,
+                    part,
+                    std::slice::from_ref(&src_link),
+                )?;
+                // The ids read before staging are the ones the records took.
+                if record.map(|r| r.id) != Some(src_link.id)
+                    || destination_record.map(|r| r.id) != Some(dst_link.id)
+                {
+                    return Err(CollectionError::LinkedRecord {
+                        id: src_link.id,
+                        dir: src.dir.clone(),
+                        reason: "a record of the move took an unexpected id".into(),
+                    });
+                }
                 let across = t.global_id();
                 t.commit()?;
                 src_docs.committed_elsewhere();

@@ -383,7 +383,7 @@ impl Collection {
         let keys = written_keys(plans);
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         let mut docs = self.docs.edit_items(&keys)?;
-        let record = stage_update(&self.store, &mut docs, &mut t, plans, &now)?;
+        let record = stage_update(&self.store, &mut docs, &mut t, plans, &now, &[])?;
         docs.commit(t)?;
         Ok(record)
     }
@@ -418,6 +418,7 @@ pub(super) fn stage_update(
     t: &mut Transaction<'_>,
     plans: &[Planned<'_>],
     now: &str,
+    with: &[LogLink],
 ) -> Result<Option<Recorded>> {
     for p in plans.iter().filter(|p| p.writes()) {
         stage_updated_files(store, t, p)?;
@@ -433,7 +434,7 @@ pub(super) fn stage_update(
         let source = source_ref(&p.artifact, f);
         stage_source(store, &mut w, t, ty, name, &source)?;
     }
-    stage_log(&mut w, t, &label)
+    history::stage_log_with(&mut w, t, &label, with)
 }
 
 /// The one transaction across `changing` (two or more collections, the first the
@@ -451,6 +452,19 @@ fn commit_update_across(
         .map(|c| c.dir.display().to_string())
         .collect();
     let label = format!("{} in {}", names[0], dirs.join(", "));
+    // Each collection's record names the others', so that an undo of any undoes the
+    // update in all of them (store-spec.md §4.5); the ids are read before staging.
+    let mut next_ids = Vec::with_capacity(changing.len());
+    for c in changing.iter() {
+        next_ids.push(crate::store::log::next_id(&c.store)?);
+    }
+    let paths: Vec<PathBuf> = changing.iter().map(|c| c.dir.clone()).collect();
+    let links = |i: usize| -> Vec<LogLink> {
+        (0..paths.len())
+            .filter(|j| *j != i)
+            .map(|j| LogLink::between(&paths[i], &paths[j], next_ids[j]))
+            .collect()
+    };
     // Each collection split into its fields: the engines go to the transaction, the rest
     // stays for staging.
     let mut engines = Vec::with_capacity(changing.len());
@@ -472,7 +486,15 @@ fn commit_update_across(
     let mut records = Vec::with_capacity(rest.len());
     for (i, (store, docs)) in rest.iter_mut().enumerate() {
         let part = t.part(i);
-        records.push(stage_update(store, docs, part, plans[i], &now)?);
+        let record = stage_update(store, docs, part, plans[i], &now, &links(i))?;
+        if record.map(|r| r.id) != Some(next_ids[i]) {
+            return Err(CollectionError::LinkedRecord {
+                id: next_ids[i],
+                dir: paths[i].clone(),
+                reason: "its record took an unexpected id".into(),
+            });
+        }
+        records.push(record);
     }
     let across = t.global_id();
     t.commit()?;

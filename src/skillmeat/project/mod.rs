@@ -269,7 +269,7 @@ pub(crate) fn stage_log(
 ) -> Result<Option<Recorded>> {
     let mut w = Writer::new(store);
     Ok(
-        crate::store::log::stage_record(&mut w, t, command, None)?.map(|r| Recorded {
+        crate::store::log::stage_record(&mut w, t, command, None, &[])?.map(|r| Recorded {
             id: r.id,
             paths: r.changes.len(),
         }),
