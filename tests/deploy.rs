@@ -1306,3 +1306,91 @@ fn cleanup_removes_the_python_tools_leftovers_in_one_transaction_and_keeps_what_
     assert_eq!(v["kept"].as_array().unwrap().len(), 1, "{v:#}");
     assert_eq!(v["committed"], false);
 }
+
+/// What a user sees, exactly: the collection and each project (git's directory and the
+/// Python tool's lock files aside), nothing masked — what an undo restores byte for byte.
+fn exact_everywhere(sb: &Sandbox, ps: &[&Path]) -> Vec<Tree> {
+    let mut v = vec![tree(&sb.coll())];
+    for p in ps {
+        v.push(
+            tree(p)
+                .into_iter()
+                .filter(|(k, _)| !k.starts_with(".git/") && k != ".git")
+                .filter(|(k, _)| !k.ends_with(".skillmeat-lock"))
+                .collect(),
+        );
+    }
+    v
+}
+
+#[test]
+fn an_update_that_refreshed_deployments_is_undone_everywhere_at_once() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    let q = project2(&sb);
+    sb.run(&["deploy", "my-skill", "--project", s(&p)]).ok();
+    sb.run(&["deploy", "my-skill", "--project", s(&q)]).ok();
+    let before = exact_everywhere(&sb, &[&p, &q]);
+    sb.change_sources("v2");
+    sb.run(&["update", "my-skill", "--deploy"]).ok();
+    let after = exact_everywhere(&sb, &[&p, &q]);
+    assert_ne!(before, after);
+    // The three records name each other.
+    let log = sb.run(&["--json", "log", "-n", "1"]).ok().json();
+    let with = log["records"][0]["with"].as_array().unwrap().clone();
+    assert_eq!(with.len(), 2, "{log:#}");
+    assert!(with.iter().all(|l| l["project"] == true), "{log:#}");
+
+    // From the collection: the collection and both projects back, in one transaction.
+    let v = sb.run(&["--json", "undo", "--yes"]).ok().json();
+    assert_eq!(v["undo"]["with"].as_array().unwrap().len(), 2, "{v:#}");
+    assert_eq!(v["undo"]["with"][0]["project"], true, "{v:#}");
+    assert!(v["undo"]["transaction_across"].is_string(), "{v:#}");
+    assert_eq!(
+        exact_everywhere(&sb, &[&p, &q]),
+        before,
+        "undone from the collection"
+    );
+    sb.run(&["redo", "--yes"]).ok();
+    assert_eq!(
+        exact_everywhere(&sb, &[&p, &q]),
+        after,
+        "redone from the collection"
+    );
+    // From a project: the same, everywhere; redone from the other project.
+    sb.run(&["undo", "--project", s(&q), "--yes"])
+        .ok()
+        .stdout_has("and in");
+    assert_eq!(
+        exact_everywhere(&sb, &[&p, &q]),
+        before,
+        "undone from a project"
+    );
+    sb.run(&["redo", "--project", s(&p), "--yes"]).ok();
+    assert_eq!(
+        exact_everywhere(&sb, &[&p, &q]),
+        after,
+        "redone from the other"
+    );
+    // A project copy changed since: a conflict, nothing changed anywhere.
+    append(&q.join(".claude/skills/my-skill/SKILL.md"), "edited in q\n");
+    let edited = exact_everywhere(&sb, &[&p, &q]);
+    sb.run(&["undo", "--yes"])
+        .code(1)
+        .stderr_has(".claude/skills/my-skill")
+        .stderr_has("--force");
+    assert_eq!(exact_everywhere(&sb, &[&p, &q]), edited, "a refused undo");
+    fs::remove_file(q.join(".claude/skills/my-skill/SKILL.md")).unwrap();
+    fs::write(
+        q.join(".claude/skills/my-skill/SKILL.md"),
+        read(&p.join(".claude/skills/my-skill/SKILL.md")),
+    )
+    .unwrap();
+    assert_eq!(exact_everywhere(&sb, &[&p, &q]), after);
+
+    // Killed at every call, with every root's recovery started in turn.
+    let points = every_crash_point_in(&sb, &[&p, &q], &["undo", "--yes"]);
+    eprintln!("undo of an update that refreshed two projects: {points} crash points");
+    assert!(points > 20);
+}

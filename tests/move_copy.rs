@@ -933,7 +933,7 @@ fn an_undo_of_a_move_undoes_it_in_both_collections_and_a_redo_redoes_it() {
     assert_eq!(v["undo"]["undone"], 2, "{v:#}");
     assert_eq!(v["undo"]["with"][0]["undone"], 2, "{v:#}");
     assert!(
-        v["undo"]["with"][0]["collection_dir"]
+        v["undo"]["with"][0]["dir"]
             .as_str()
             .unwrap()
             .ends_with("collections/work")

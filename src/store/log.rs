@@ -175,11 +175,14 @@ pub struct LogLink {
     pub root: String,
     /// Its record's id there.
     pub id: u64,
+    /// Whether the other root is a project (wal-spec.md §15), not a collection.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub project: bool,
 }
 
 impl LogLink {
-    /// The link from the root at `from` to record `id` of the root at `to` (both absolute
-    /// and canonical).
+    /// The link from the root at `from` to record `id` of the collection at `to` (both
+    /// absolute and canonical).
     pub fn between(from: &Path, to: &Path, id: u64) -> LogLink {
         let f: Vec<_> = from.components().collect();
         let t: Vec<_> = to.components().collect();
@@ -193,6 +196,15 @@ impl LogLink {
         LogLink {
             root: parts.join("/"),
             id,
+            project: false,
+        }
+    }
+
+    /// [`LogLink::between`] a root and a project.
+    pub fn to_project(from: &Path, to: &Path, id: u64) -> LogLink {
+        LogLink {
+            project: true,
+            ..LogLink::between(from, to, id)
         }
     }
 

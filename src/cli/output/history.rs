@@ -160,12 +160,12 @@ impl Output {
                     None => writeln!(
                         w,
                         "  and in {}: nothing to change for record {} ({})",
-                        o.collection_dir, o.undone, o.undone_command
+                        o.dir, o.undone, o.undone_command
                     ),
                     Some(id) => writeln!(
                         w,
                         "  and in {}: record {} ({}): {} path{} restored; recorded as {id} there",
-                        o.collection_dir,
+                        o.dir,
                         o.undone,
                         o.undone_command,
                         o.paths.len(),
@@ -176,7 +176,7 @@ impl Output {
                     writeln!(
                         w,
                         "  overwritten (--force) in {}: {}, which held {}",
-                        o.collection_dir, c.path, c.found
+                        o.dir, c.path, c.found
                     )?;
                 }
             }

@@ -417,7 +417,7 @@ impl Collection {
                 &mut trackings,
                 &self.store,
             )?;
-            record = project::stage_log(&pstore, &mut t, &label)?;
+            record = project::stage_log(&pstore, &mut t, &label, &[])?;
             t.commit_durable()?;
         }
         drop(locks);

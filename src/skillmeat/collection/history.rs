@@ -3,6 +3,7 @@
 //! file by file, and `undo` and `redo` reverse in a new transaction.
 
 use super::*;
+use crate::skillmeat::project::Project;
 use crate::store::log::{self, Conflict, LogLink, LogRecord, State, UndoPlan};
 use crate::store::object::{Node, Tree};
 use std::collections::{HashMap, HashSet};
@@ -100,11 +101,13 @@ pub struct UndoOutcome {
     pub transaction_across: Option<String>,
 }
 
-/// The part of an undo across collections done in one other collection.
+/// The part of an undo across roots done in one other root.
 #[derive(Debug, Clone, Serialize)]
 pub struct UndoneElsewhere {
-    /// That collection's directory.
-    pub collection_dir: String,
+    /// That root's directory.
+    pub dir: String,
+    /// Whether it is a project (wal-spec.md §15), not a collection.
+    pub project: bool,
     /// The record undone there.
     pub undone: u64,
     /// Its command.
@@ -286,136 +289,9 @@ impl Collection {
         ids: &[u64],
         force: bool,
     ) -> Result<UndoOutcome> {
-        assert_eq!(parts.len(), ids.len(), "one record per collection");
-        let mut plans = Vec::with_capacity(parts.len());
-        let mut labels = Vec::with_capacity(parts.len());
-        for (i, c) in parts.iter().enumerate() {
-            let record = c.log_record(ids[i])?;
-            let want: HashSet<LogLink> = parts
-                .iter()
-                .zip(ids)
-                .enumerate()
-                .filter(|(k, _)| *k != i)
-                .map(|(_, (o, &id))| LogLink::between(&c.dir, &o.dir, id))
-                .collect();
-            let named: HashSet<LogLink> = record.with.iter().cloned().collect();
-            if want != named {
-                return Err(CollectionError::LinkedRecord {
-                    id: ids[i],
-                    dir: c.dir.clone(),
-                    reason: format!(
-                        "it names {} as written by the same transaction, not {}",
-                        describe_links(&record.with),
-                        describe_links(&want.into_iter().collect::<Vec<_>>())
-                    ),
-                });
-            }
-            let log = c.root_log();
-            let plan = log::plan_undo(&c.store, record, force, log.disposable)?;
-            labels.push(log.label(&plan));
-            plans.push(plan);
-        }
-        let conflicts: Vec<Conflict> = plans
-            .iter()
-            .zip(parts.iter())
-            .flat_map(|(p, c)| {
-                p.conflicts.iter().map(|x| Conflict {
-                    path: format!("{}/{}", c.dir.display(), x.path),
-                    ..x.clone()
-                })
-            })
-            .collect();
-        if !conflicts.is_empty() && !force {
-            return Err(CollectionError::UndoConflict {
-                id: ids[0],
-                command: plans[0].record.command.clone(),
-                conflicts,
-            });
-        }
-        let changing: Vec<usize> = (0..parts.len())
-            .filter(|&i| !plans[i].paths().is_empty())
-            .collect();
-        let mut records: Vec<Option<u64>> = vec![None; parts.len()];
-        let mut across = None;
-        if changing.len() == 1 {
-            // One collection changes: an ordinary transaction there (wal-spec.md promise 15).
-            let i = changing[0];
-            let c = &mut *parts[i];
-            let mut t = writable(&mut c.engine, &c.dir)?.begin(&labels[i])?;
-            let mut w = Writer::new(&c.store);
-            let staged = log::stage_undo(&mut w, &mut t, &plans[i], &labels[i], &[])?;
-            t.commit_durable()?;
-            records[i] = staged.map(|r| r.id);
-        } else if changing.len() > 1 {
-            // The ids the undo's records will take, read before staging.
-            let mut next_ids = Vec::with_capacity(changing.len());
-            for &i in &changing {
-                next_ids.push(log::next_id(&parts[i].store)?);
-            }
-            let dirs: Vec<PathBuf> = changing.iter().map(|&i| parts[i].dir.clone()).collect();
-            let mut engines = Vec::with_capacity(changing.len());
-            let mut stores = Vec::with_capacity(changing.len());
-            for (i, c) in parts.iter_mut().enumerate() {
-                if !changing.contains(&i) {
-                    continue;
-                }
-                let Collection {
-                    engine, dir, store, ..
-                } = &mut **c;
-                engines.push(writable(engine, dir)?);
-                stores.push(&*store);
-            }
-            let mut t = crate::engine::begin_across(engines, 0, &labels[changing[0]])?;
-            for (k, &i) in changing.iter().enumerate() {
-                let with: Vec<LogLink> = (0..changing.len())
-                    .filter(|j| *j != k)
-                    .map(|j| LogLink::between(&dirs[k], &dirs[j], next_ids[j]))
-                    .collect();
-                let mut w = Writer::new(stores[k]);
-                let staged = log::stage_undo(&mut w, t.part(k), &plans[i], &labels[i], &with)?;
-                let id = staged.map(|r| r.id);
-                if id != Some(next_ids[k]) {
-                    return Err(CollectionError::LinkedRecord {
-                        id: ids[i],
-                        dir: dirs[k].clone(),
-                        reason: "the undo's record took an unexpected id".into(),
-                    });
-                }
-                records[i] = id;
-            }
-            across = Some(t.global_id());
-            t.commit()?;
-        }
-        for &i in &changing {
-            let c = &mut *parts[i];
-            c.docs = c.docs.read_again(c.fs.as_ref(), &c.dir)?;
-        }
-        let outcome = |i: usize| UndoOutcome {
-            undone: ids[i],
-            undone_command: plans[i].record.command.clone(),
-            record: records[i],
-            paths: plans[i].paths().iter().map(|p| p.to_string()).collect(),
-            unchanged: plans[i].unchanged.clone(),
-            forced: plans[i].conflicts.clone(),
-            with: Vec::new(),
-            transaction_across: across.clone(),
-        };
-        let mut first = outcome(0);
-        first.with = (1..parts.len())
-            .map(|i| {
-                let o = outcome(i);
-                UndoneElsewhere {
-                    collection_dir: parts[i].dir.display().to_string(),
-                    undone: o.undone,
-                    undone_command: o.undone_command,
-                    record: o.record,
-                    paths: o.paths,
-                    unchanged: o.unchanged,
-                    forced: o.forced,
-                }
-            })
-            .collect();
-        Ok(first)
+        let mut roots: Vec<UndoRoot<'_>> =
+            parts.iter_mut().map(|c| UndoRoot::Collection(c)).collect();
+        undo_linked(&mut roots, ids, force)
     }
 
     /// Undoes `target` in one new transaction, which has its own record (so it can be
@@ -742,4 +618,232 @@ fn describe_links(links: &[LogLink]) -> String {
         .map(|l| format!("record {} of {}", l.id, l.root))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A root of an undo across roots: a collection, or a project.
+pub enum UndoRoot<'r> {
+    /// A collection.
+    Collection(&'r mut Collection),
+    /// A project.
+    Project(&'r mut Project),
+}
+
+/// One root of an undo across roots, as [`undo_parts`] works on it.
+pub(crate) struct UndoPart<'a> {
+    /// Its log.
+    pub log: RootLog<'a>,
+    /// Its engine.
+    pub engine: &'a mut Engine,
+    /// The record undone there.
+    pub id: u64,
+    /// Whether it is a project.
+    pub project: bool,
+}
+
+impl UndoPart<'_> {
+    /// The link, from the root at `from`, to this part's record.
+    fn link_from(&self, from: &Path) -> LogLink {
+        if self.project {
+            LogLink::to_project(from, self.log.dir, self.id)
+        } else {
+            LogLink::between(from, self.log.dir, self.id)
+        }
+    }
+}
+
+/// Undoes the records `ids[i]` of `roots[i]` — the records one transaction across these
+/// roots wrote (a move, an update across collections, an update that refreshed
+/// deployments), each naming all the others in `with` — in one new transaction across the
+/// roots that change, so that after any crash all of them are before the undo or all after.
+/// Each root's undo has its own record, naming the others' (so the undo is undone, a redo,
+/// across them too). A path changed since in any of them is a conflict: without `force`
+/// nothing changes anywhere ([`CollectionError::UndoConflict`], the paths prefixed with
+/// their root's directory). A project's part holds the Python tool's locks as
+/// [`Project::undo`] does.
+///
+/// Fails, changing nothing, when the records do not name each other exactly
+/// ([`CollectionError::LinkedRecord`]). Returns `roots[0]`'s outcome, with the others in
+/// `with`.
+pub fn undo_linked(roots: &mut [UndoRoot<'_>], ids: &[u64], force: bool) -> Result<UndoOutcome> {
+    assert_eq!(roots.len(), ids.len(), "one record per root");
+    let mut locks = Vec::new();
+    for (r, &id) in roots.iter().zip(ids) {
+        if let UndoRoot::Project(p) = r {
+            locks.push(p.undo_locks(&p.log_record(id)?)?);
+        }
+    }
+    let mut parts: Vec<UndoPart<'_>> = Vec::with_capacity(roots.len());
+    for (r, &id) in roots.iter_mut().zip(ids) {
+        parts.push(match r {
+            UndoRoot::Collection(c) => {
+                let Collection {
+                    engine,
+                    dir,
+                    store,
+                    fs,
+                    ..
+                } = &mut **c;
+                let (store, fs, dir): (&Store, &Arc<dyn FileSystem>, &PathBuf) = (store, fs, dir);
+                UndoPart {
+                    log: RootLog {
+                        store,
+                        fs: fs.as_ref(),
+                        dir,
+                        disposable: |_| false,
+                    },
+                    engine: writable(engine, dir)?,
+                    id,
+                    project: false,
+                }
+            }
+            UndoRoot::Project(p) => p.undo_part(id),
+        });
+    }
+    let (mut done, across) = undo_parts(&mut parts, force)?;
+    drop(parts);
+    drop(locks);
+    for (r, d) in roots.iter_mut().zip(&done) {
+        if let (UndoRoot::Collection(c), Some(_)) = (r, d.record) {
+            c.docs = c.docs.read_again(c.fs.as_ref(), &c.dir)?;
+        }
+    }
+    let first = done.remove(0);
+    Ok(UndoOutcome {
+        undone: first.undone,
+        undone_command: first.undone_command,
+        record: first.record,
+        paths: first.paths,
+        unchanged: first.unchanged,
+        forced: first.forced,
+        with: done,
+        transaction_across: across,
+    })
+}
+
+/// [`undo_linked`] on the roots' logs and engines: what it did in each root, and the
+/// transaction across them, if there was one.
+pub(crate) fn undo_parts(
+    parts: &mut [UndoPart<'_>],
+    force: bool,
+) -> Result<(Vec<UndoneElsewhere>, Option<String>)> {
+    let mut plans = Vec::with_capacity(parts.len());
+    let mut labels = Vec::with_capacity(parts.len());
+    for (i, p) in parts.iter().enumerate() {
+        let record = p.log.record(p.id)?;
+        let want: HashSet<LogLink> = parts
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| *k != i)
+            .map(|(_, o)| o.link_from(p.log.dir))
+            .collect();
+        let named: HashSet<LogLink> = record.with.iter().cloned().collect();
+        if want != named {
+            return Err(CollectionError::LinkedRecord {
+                id: p.id,
+                dir: p.log.dir.to_path_buf(),
+                reason: format!(
+                    "it names {} as written by the same transaction, not {}",
+                    describe_links(&record.with),
+                    describe_links(&want.into_iter().collect::<Vec<_>>())
+                ),
+            });
+        }
+        let plan = log::plan_undo(p.log.store, record, force, p.log.disposable)?;
+        labels.push(p.log.label(&plan));
+        plans.push(plan);
+    }
+    let conflicts: Vec<Conflict> = plans
+        .iter()
+        .zip(parts.iter())
+        .flat_map(|(plan, p)| {
+            plan.conflicts.iter().map(|x| Conflict {
+                path: format!("{}/{}", p.log.dir.display(), x.path),
+                ..x.clone()
+            })
+        })
+        .collect();
+    if !conflicts.is_empty() && !force {
+        return Err(CollectionError::UndoConflict {
+            id: parts[0].id,
+            command: plans[0].record.command.clone(),
+            conflicts,
+        });
+    }
+    let changing: Vec<usize> = (0..parts.len())
+        .filter(|&i| !plans[i].paths().is_empty())
+        .collect();
+    let mut records: Vec<Option<u64>> = vec![None; parts.len()];
+    let mut across = None;
+    if changing.len() == 1 {
+        // One root changes: an ordinary transaction there (wal-spec.md promise 15).
+        let i = changing[0];
+        let p = &mut parts[i];
+        let mut t = p.engine.begin(&labels[i])?;
+        let mut w = Writer::new(p.log.store);
+        let staged = log::stage_undo(&mut w, &mut t, &plans[i], &labels[i], &[])?;
+        t.commit_durable()?;
+        records[i] = staged.map(|r| r.id);
+    } else if changing.len() > 1 {
+        // The ids the undo's records will take, read before staging.
+        let mut next_ids = Vec::with_capacity(changing.len());
+        for &i in &changing {
+            next_ids.push(log::next_id(parts[i].log.store)?);
+        }
+        let stores: Vec<&Store> = changing.iter().map(|&i| parts[i].log.store).collect();
+        let dirs: Vec<PathBuf> = changing
+            .iter()
+            .map(|&i| parts[i].log.dir.to_path_buf())
+            .collect();
+        let kinds: Vec<bool> = changing.iter().map(|&i| parts[i].project).collect();
+        let engines: Vec<&mut Engine> = parts
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| changing.contains(i))
+            .map(|(_, p)| &mut *p.engine)
+            .collect();
+        let mut t = crate::engine::begin_across(engines, 0, &labels[changing[0]])?;
+        for (k, &i) in changing.iter().enumerate() {
+            let with: Vec<LogLink> = (0..changing.len())
+                .filter(|j| *j != k)
+                .map(|j| {
+                    if kinds[j] {
+                        LogLink::to_project(&dirs[k], &dirs[j], next_ids[j])
+                    } else {
+                        LogLink::between(&dirs[k], &dirs[j], next_ids[j])
+                    }
+                })
+                .collect();
+            let mut w = Writer::new(stores[k]);
+            let staged = log::stage_undo(&mut w, t.part(k), &plans[i], &labels[i], &with)?;
+            let id = staged.map(|r| r.id);
+            if id != Some(next_ids[k]) {
+                return Err(CollectionError::LinkedRecord {
+                    id: parts_id(&plans[i]),
+                    dir: dirs[k].clone(),
+                    reason: "the undo's record took an unexpected id".into(),
+                });
+            }
+            records[i] = id;
+        }
+        across = Some(t.global_id());
+        t.commit()?;
+    }
+    let done = (0..parts.len())
+        .map(|i| UndoneElsewhere {
+            dir: parts[i].log.dir.display().to_string(),
+            project: parts[i].project,
+            undone: parts[i].id,
+            undone_command: plans[i].record.command.clone(),
+            record: records[i],
+            paths: plans[i].paths().iter().map(|p| p.to_string()).collect(),
+            unchanged: plans[i].unchanged.clone(),
+            forced: plans[i].conflicts.clone(),
+        })
+        .collect();
+    Ok((done, across))
+}
+
+/// The id of the record `plan` undoes.
+fn parts_id(plan: &UndoPlan) -> u64 {
+    plan.record.id
 }

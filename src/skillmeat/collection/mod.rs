@@ -38,7 +38,10 @@ pub use deploy::{
 };
 pub use documents::DOCUMENT_BYTES_MAX;
 pub use error::{CollectionError, Result};
-pub use history::{Recorded, RecordedFile, ShownRecord, UndoOutcome, UndoTarget, UndoneElsewhere};
+pub use history::{
+    Recorded, RecordedFile, ShownRecord, UndoOutcome, UndoRoot, UndoTarget, UndoneElsewhere,
+    undo_linked,
+};
 pub use pull::PullOutcome;
 pub use push::{Pushed, UpdatedDeploying};
 pub use queries::{ArtifactStatus, FileState, VerifyReport};
@@ -50,8 +53,8 @@ use crate::store::log::LogLink;
 use content::*;
 use documents::*;
 use error::io;
-pub(crate) use history::RootLog;
 use history::stage_log;
+pub(crate) use history::{RootLog, UndoPart};
 use snapshots::*;
 use sources::*;
 

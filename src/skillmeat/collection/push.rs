@@ -380,15 +380,41 @@ impl Collection {
                 &mut trackings[*pi],
                 store,
             )?;
-            project::stage_log(pstore, &mut t, &label)?;
+            project::stage_log(pstore, &mut t, &label, &[])?;
             t.commit_durable()?;
         } else {
+            // Every root's record names the others' (store-spec.md §4.5), so that an undo of
+            // any undoes the update and the refresh everywhere; the ids are read first.
+            let mut roots: Vec<(PathBuf, u64, bool)> = Vec::new();
+            if edit.is_some() {
+                roots.push((dir.clone(), crate::store::log::next_id(store)?, false));
+            }
+            for (_, _, pdir, pstore) in &pfs_dirs {
+                roots.push((pdir.clone(), crate::store::log::next_id(pstore)?, true));
+            }
+            let links = |k: usize| -> Vec<LogLink> {
+                roots
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != k)
+                    .map(|(_, (to, id, project))| {
+                        if *project {
+                            LogLink::to_project(&roots[k].0, to, *id)
+                        } else {
+                            LogLink::between(&roots[k].0, to, *id)
+                        }
+                    })
+                    .collect()
+            };
             let mut t = begin_across(engines, 0, &label)?;
             let mut next = 0;
             if let Some(docs) = edit.as_mut() {
-                record = super::update::stage_update(store, docs, t.part(0), &plans, &now, &[])?;
+                record =
+                    super::update::stage_update(store, docs, t.part(0), &plans, &now, &links(0))?;
                 next = 1;
             }
+            let mut ids = vec![record.map(|r| r.id)];
+            ids.truncate(next);
             for (k, (pi, pfs, pdir, pstore)) in pfs_dirs.iter().enumerate() {
                 stage_project(
                     t.part(next + k),
@@ -399,7 +425,17 @@ impl Collection {
                     &mut trackings[*pi],
                     store,
                 )?;
-                project::stage_log(pstore, t.part(next + k), &label)?;
+                let r = project::stage_log(pstore, t.part(next + k), &label, &links(next + k))?;
+                ids.push(r.map(|r| r.id));
+            }
+            for (k, id) in ids.iter().enumerate() {
+                if *id != Some(roots[k].1) {
+                    return Err(CollectionError::LinkedRecord {
+                        id: roots[k].1,
+                        dir: roots[k].0.clone(),
+                        reason: "its record took an unexpected id".into(),
+                    });
+                }
             }
             updated.across = Some(t.global_id());
             t.commit()?;

@@ -196,7 +196,7 @@ impl Project {
                     t.delete_file(&d.path)?;
                 }
             }
-            record = super::stage_log(&self.store, &mut t, &label)?;
+            record = super::stage_log(&self.store, &mut t, &label, &[])?;
             t.commit_durable()?;
         }
         drop(locks);

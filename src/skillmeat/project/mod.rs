@@ -26,11 +26,11 @@ use crate::engine::recovery::RecoveryReport;
 use crate::engine::{Engine, Layout, OpenOptions, Transaction};
 use crate::fs::{FileKind, FileSystem};
 use crate::skillmeat::collection::{
-    CollectionError, Recorded, Result, RootLog, ShownRecord, UndoOutcome, UndoTarget,
+    CollectionError, Recorded, Result, RootLog, ShownRecord, UndoOutcome, UndoPart, UndoTarget,
 };
 use crate::skillmeat::format::deployed::{DEFAULT_PROFILE_ROOT, DEPLOYED_FILE_NAME, DeployedFile};
 use crate::store::gc::GcReport;
-use crate::store::log::{LogRecord, State, UndoPlan};
+use crate::store::log::{LogLink, LogRecord, State, UndoPlan};
 use crate::store::{Store, Writer};
 use pylock::PythonLocks;
 use std::collections::{HashMap, HashSet};
@@ -193,30 +193,21 @@ impl Project {
     /// since (a conflict: nothing is changed without `force`). Holds the Python tool's lock
     /// of every artifact and tracking file the record names while it writes, as deploy
     /// does.
+    ///
+    /// A record written with records of other roots (`with`) is refused
+    /// ([`CollectionError::LinkedRecord`]): it is undone with them
+    /// ([`crate::skillmeat::collection::undo_linked`]).
     pub fn undo(&mut self, target: UndoTarget, force: bool) -> Result<UndoOutcome> {
-        let plan = self.root_log().plan(target)?;
-        // No lock is taken in a directory the record created: the undo removes it (a lock
-        // file made there would be in its way), and a deployment of the Python tool in it
-        // since would be a conflict.
-        let created: HashSet<&str> = plan
-            .record
-            .changes
-            .iter()
-            .filter(|c| c.before == State::Absent && matches!(c.after, State::Dir { .. }))
-            .map(|c| c.path.as_str())
-            .collect();
-        let mut locks = PythonLocks::default();
-        let mut taken = HashSet::new();
-        for c in &plan.record.changes {
-            if let Some(destination) = destination_of(&c.path)
-                && !destination
-                    .rsplit_once('/')
-                    .is_some_and(|(parent, _)| created.contains(parent))
-                && taken.insert(destination.clone())
-            {
-                locks.take(self.fs.as_ref(), &self.dir.join(destination))?;
-            }
+        let record = self.undo_record(target)?;
+        if !record.with.is_empty() {
+            return Err(CollectionError::LinkedRecord {
+                id: record.id,
+                dir: self.dir.clone(),
+                reason: "it was written with records of other roots by one transaction, and is undone with them".into(),
+            });
         }
+        let target = UndoTarget::Id(record.id);
+        let locks = self.undo_locks(&record)?;
         let log = RootLog {
             store: &self.store,
             fs: self.fs.as_ref(),
@@ -226,6 +217,59 @@ impl Project {
         let outcome = log.undo(&mut self.engine, target, force);
         drop(locks);
         outcome
+    }
+
+    /// The record `target` names: the one `undo --project` (or `redo`) would undo.
+    pub fn undo_record(&self, target: UndoTarget) -> Result<LogRecord> {
+        let log = self.root_log();
+        log.record(log.target(target)?)
+    }
+
+    /// The record `id` of the project's log.
+    pub fn log_record(&self, id: u64) -> Result<LogRecord> {
+        self.root_log().record(id)
+    }
+
+    /// This project as one root of an undo across roots, undoing its record `id`.
+    pub(crate) fn undo_part(&mut self, id: u64) -> UndoPart<'_> {
+        UndoPart {
+            log: RootLog {
+                store: &self.store,
+                fs: self.fs.as_ref(),
+                dir: &self.dir,
+                disposable: pylock::is_lock_file,
+            },
+            engine: &mut self.engine,
+            id,
+            project: true,
+        }
+    }
+
+    /// The Python tool's locks an undo of `record` holds: of every artifact and tracking
+    /// file it names, as deploy does.
+    pub(crate) fn undo_locks(&self, record: &LogRecord) -> Result<PythonLocks> {
+        // No lock is taken in a directory the record created: the undo removes it (a lock
+        // file made there would be in its way), and a deployment of the Python tool in it
+        // since would be a conflict.
+        let created: HashSet<&str> = record
+            .changes
+            .iter()
+            .filter(|c| c.before == State::Absent && matches!(c.after, State::Dir { .. }))
+            .map(|c| c.path.as_str())
+            .collect();
+        let mut locks = PythonLocks::default();
+        let mut taken = HashSet::new();
+        for c in &record.changes {
+            if let Some(destination) = destination_of(&c.path)
+                && !destination
+                    .rsplit_once('/')
+                    .is_some_and(|(parent, _)| created.contains(parent))
+                && taken.insert(destination.clone())
+            {
+                locks.take(self.fs.as_ref(), &self.dir.join(destination))?;
+            }
+        }
+        Ok(locks)
     }
 
     /// Deletes the store objects that no record of the project's log reaches (store-spec.md
@@ -262,14 +306,18 @@ impl Project {
 /// Stages the project's operation log record of `t` (labelled `command`; store-spec.md
 /// §4.5), the objects its before-states need included: call it after everything else `t`
 /// stages in the project. `None` when `t` changes nothing there.
+///
+/// `with` names the records the same transaction writes in other roots (store-spec.md
+/// §4.5).
 pub(crate) fn stage_log(
     store: &Store,
     t: &mut Transaction<'_>,
     command: &str,
+    with: &[LogLink],
 ) -> Result<Option<Recorded>> {
     let mut w = Writer::new(store);
     Ok(
-        crate::store::log::stage_record(&mut w, t, command, None, &[])?.map(|r| Recorded {
+        crate::store::log::stage_record(&mut w, t, command, None, with)?.map(|r| Recorded {
             id: r.id,
             paths: r.changes.len(),
         }),

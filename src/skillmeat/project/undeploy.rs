@@ -151,7 +151,7 @@ impl Project {
             let path = format!("{}/{DEPLOYED_FILE_NAME}", trackings[ti].root);
             t.put_bytes(&path, trackings[ti].file.render().as_bytes(), 0o600)?;
         }
-        let record = super::stage_log(&self.store, &mut t, &label)?;
+        let record = super::stage_log(&self.store, &mut t, &label, &[])?;
         t.commit_durable()?;
         drop(locks);
         Ok(UndeployOutcome {
