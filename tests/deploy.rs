@@ -1394,3 +1394,48 @@ fn an_update_that_refreshed_deployments_is_undone_everywhere_at_once() {
     eprintln!("undo of an update that refreshed two projects: {points} crash points");
     assert!(points > 20);
 }
+
+#[test]
+fn a_pull_is_undone_in_the_collection_and_the_project_at_once() {
+    let sb = Sandbox::new();
+    sb.three_artifacts();
+    let p = project(&sb);
+    sb.run(&["deploy", "my-skill", "--project", s(&p)]).ok();
+    append(
+        &p.join(".claude/skills/my-skill/SKILL.md"),
+        "improved here\n",
+    );
+    let before = exact_everywhere(&sb, &[&p]);
+    sb.run(&["pull", "my-skill", "--project", s(&p)]).ok();
+    let after = exact_everywhere(&sb, &[&p]);
+    assert_ne!(before, after);
+    // The project's log holds the pull too, naming the collection's record.
+    let log = sb
+        .run(&["--json", "log", "-n", "1", "--project", s(&p)])
+        .ok()
+        .json();
+    let newest = &log["records"][0];
+    assert!(
+        newest["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("pull skill my-skill"),
+        "{log:#}"
+    );
+    // One link, to the collection (a link to a collection carries no `project`).
+    assert_eq!(newest["with"].as_array().map(Vec::len), Some(1), "{log:#}");
+    assert!(newest["with"][0]["id"].is_u64(), "{log:#}");
+    assert!(newest["with"][0].get("project").is_none(), "{log:#}");
+    sb.run(&["undo", "--project", s(&p), "--yes"]).ok();
+    assert_eq!(
+        exact_everywhere(&sb, &[&p]),
+        before,
+        "a pull undone from the project"
+    );
+    sb.run(&["redo", "--yes"]).ok();
+    assert_eq!(
+        exact_everywhere(&sb, &[&p]),
+        after,
+        "redone from the collection"
+    );
+}

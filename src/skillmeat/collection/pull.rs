@@ -18,7 +18,7 @@ use crate::engine::begin_across;
 use crate::skillmeat::format::deployed::{DEPLOYED_FILE_NAME, record_name};
 use crate::skillmeat::project::profiles;
 use crate::skillmeat::project::pylock::PythonLocks;
-use crate::skillmeat::project::{Project, Tracking};
+use crate::skillmeat::project::{self, Project, Tracking};
 use crate::skillmeat::source;
 
 /// What [`Collection::pull`] did.
@@ -162,7 +162,9 @@ impl Collection {
         if project_hash == collection_hash {
             if record.content_hash != project_hash {
                 // Only the record is behind: the project's part alone.
-                let mut t = project.engine().begin(&format!("record {ty} {name}"))?;
+                let label = format!("record {ty} {name}");
+                let pstore = project.store().clone();
+                let mut t = project.engine().begin(&label)?;
                 stage_project(
                     &mut t,
                     pfs.as_ref(),
@@ -172,6 +174,7 @@ impl Collection {
                     &mut trackings,
                     &self.store,
                 )?;
+                project::stage_log(&pstore, &mut t, &label, &[])?;
                 t.commit_durable()?;
                 outcome.action = "recorded";
             }
@@ -202,6 +205,13 @@ impl Collection {
             store,
             ..
         } = self;
+        // The collection's record and the project's name each other (store-spec.md §4.5):
+        // an undo of either undoes the pull in both. The ids are read first.
+        let pstore = project.store().clone();
+        let coll_id = crate::store::log::next_id(store)?;
+        let project_id = crate::store::log::next_id(&pstore)?;
+        let to_project = LogLink::to_project(dir, &pdir, project_id);
+        let to_collection = LogLink::between(&pdir, dir, coll_id);
         let engines = vec![writable(engine, dir)?, project.engine()];
         // Only `[collection] updated` changes in the documents: a window of the head.
         let mut edit = docs.edit_items(&[])?;
@@ -225,7 +235,15 @@ impl Collection {
             store,
         )?;
         let mut w = Writer::new(store);
-        let record = stage_log(&mut w, t.part(0), &label)?;
+        let record = history::stage_log_with(&mut w, t.part(0), &label, &[to_project])?;
+        let precord = project::stage_log(&pstore, t.part(1), &label, &[to_collection])?;
+        if record.map(|r| r.id) != Some(coll_id) || precord.map(|r| r.id) != Some(project_id) {
+            return Err(CollectionError::LinkedRecord {
+                id: coll_id,
+                dir: dir.clone(),
+                reason: "a record of the pull took an unexpected id".into(),
+            });
+        }
         outcome.transaction_across = Some(t.global_id());
         t.commit()?;
         edit.committed_elsewhere();
