@@ -300,30 +300,28 @@ impl Collection {
     /// conflict: without `force`, nothing is changed and the conflicts are the error
     /// ([`CollectionError::UndoConflict`]); with it, those paths are overwritten too (what
     /// they held is kept by the undo's own record).
+    ///
+    /// A record written with records of other collections (`with`) is refused
+    /// ([`CollectionError::LinkedRecord`]): it is undone with them
+    /// ([`Collection::undo_across`]).
     pub fn undo(&mut self, target: UndoTarget, force: bool) -> Result<UndoOutcome> {
-        let record = self.undo_record(target)?;
-        if !record.with.is_empty() {
-            return Err(CollectionError::LinkedRecord {
-                id: record.id,
-                dir: self.dir.clone(),
-                reason: format!(
-                    "it was written with {} by one transaction, and is undone with them (Collection::undo_across)",
-                    describe_links(&record.with)
-                ),
-            });
-        }
-        let log = RootLog {
-            store: &self.store,
-            fs: self.fs.as_ref(),
-            dir: &self.dir,
-            disposable: |_| false,
-        };
-        let target = UndoTarget::Id(record.id);
-        let outcome = log.undo(writable(&mut self.engine, &self.dir)?, target, force)?;
-        if outcome.record.is_some() {
-            self.docs = self.docs.read_again(self.fs.as_ref(), &self.dir)?;
-        }
-        Ok(outcome)
+        let id = self.root_log().target(target)?;
+        undo_linked(&mut [UndoRoot::Collection(self)], &[id], force)
+    }
+
+    /// This collection as one root of an undo, undoing its record `id`.
+    fn undo_part(&mut self, id: u64) -> Result<UndoPart<'_>> {
+        Ok(UndoPart {
+            log: RootLog {
+                store: &self.store,
+                fs: self.fs.as_ref(),
+                dir: &self.dir,
+                disposable: |_| false,
+            },
+            engine: writable(&mut self.engine, &self.dir)?,
+            id,
+            project: false,
+        })
     }
 }
 
@@ -564,48 +562,6 @@ impl RootLog<'_> {
         let record = self.record(self.target(target)?)?;
         Ok(log::plan_undo(self.store, record, false, self.disposable)?)
     }
-
-    /// Undoes `target` in one new transaction of `engine` (this root's), with its own
-    /// record: see [`Collection::undo`]. Durable on return when it wrote anything
-    /// (`record` is then `Some`).
-    pub fn undo(
-        &self,
-        engine: &mut Engine,
-        target: UndoTarget,
-        force: bool,
-    ) -> Result<UndoOutcome> {
-        let record = self.record(self.target(target)?)?;
-        let (id, command) = (record.id, record.command.clone());
-        let plan = log::plan_undo(self.store, record, force, self.disposable)?;
-        if !plan.conflicts.is_empty() && !force {
-            return Err(CollectionError::UndoConflict {
-                id,
-                command,
-                conflicts: plan.conflicts,
-            });
-        }
-        let paths: Vec<String> = plan.paths().iter().map(|p| p.to_string()).collect();
-        let mut outcome = UndoOutcome {
-            undone: id,
-            undone_command: command.clone(),
-            record: None,
-            paths,
-            unchanged: plan.unchanged.clone(),
-            forced: plan.conflicts.clone(),
-            with: Vec::new(),
-            transaction_across: None,
-        };
-        if outcome.paths.is_empty() {
-            return Ok(outcome);
-        }
-        let label = self.label(&plan);
-        let mut t = engine.begin(&label)?;
-        let mut w = Writer::new(self.store);
-        let staged = log::stage_undo(&mut w, &mut t, &plan, &label, &[])?;
-        t.commit_durable()?;
-        outcome.record = staged.map(|r| r.id);
-        Ok(outcome)
-    }
 }
 
 /// `record 7 of /path/to/other` for each link, joined.
@@ -675,27 +631,7 @@ pub fn undo_linked(roots: &mut [UndoRoot<'_>], ids: &[u64], force: bool) -> Resu
     let mut parts: Vec<UndoPart<'_>> = Vec::with_capacity(roots.len());
     for (r, &id) in roots.iter_mut().zip(ids) {
         parts.push(match r {
-            UndoRoot::Collection(c) => {
-                let Collection {
-                    engine,
-                    dir,
-                    store,
-                    fs,
-                    ..
-                } = &mut **c;
-                let (store, fs, dir): (&Store, &Arc<dyn FileSystem>, &PathBuf) = (store, fs, dir);
-                UndoPart {
-                    log: RootLog {
-                        store,
-                        fs: fs.as_ref(),
-                        dir,
-                        disposable: |_| false,
-                    },
-                    engine: writable(engine, dir)?,
-                    id,
-                    project: false,
-                }
-            }
+            UndoRoot::Collection(c) => c.undo_part(id)?,
             UndoRoot::Project(p) => p.undo_part(id),
         });
     }
@@ -738,14 +674,22 @@ pub(crate) fn undo_parts(
             .collect();
         let named: HashSet<LogLink> = record.with.iter().cloned().collect();
         if want != named {
-            return Err(CollectionError::LinkedRecord {
-                id: p.id,
-                dir: p.log.dir.to_path_buf(),
-                reason: format!(
+            let reason = if want.is_empty() {
+                format!(
+                    "it was written with {} by one transaction, and is undone only with them",
+                    describe_links(&record.with)
+                )
+            } else {
+                format!(
                     "it names {} as written by the same transaction, not {}",
                     describe_links(&record.with),
                     describe_links(&want.into_iter().collect::<Vec<_>>())
-                ),
+                )
+            };
+            return Err(CollectionError::LinkedRecord {
+                id: p.id,
+                dir: p.log.dir.to_path_buf(),
+                reason,
             });
         }
         let plan = log::plan_undo(p.log.store, record, force, p.log.disposable)?;
@@ -756,8 +700,14 @@ pub(crate) fn undo_parts(
         .iter()
         .zip(parts.iter())
         .flat_map(|(plan, p)| {
-            plan.conflicts.iter().map(|x| Conflict {
-                path: format!("{}/{}", p.log.dir.display(), x.path),
+            // Across roots, each path says which root it is in.
+            let across = parts.len() > 1;
+            plan.conflicts.iter().map(move |x| Conflict {
+                path: if across {
+                    format!("{}/{}", p.log.dir.display(), x.path)
+                } else {
+                    x.path.clone()
+                },
                 ..x.clone()
             })
         })

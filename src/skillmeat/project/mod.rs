@@ -28,6 +28,7 @@ use crate::fs::{FileKind, FileSystem};
 use crate::skillmeat::collection::{
     CollectionError, Recorded, Result, RootLog, ShownRecord, UndoOutcome, UndoPart, UndoTarget,
 };
+use crate::skillmeat::collection::{UndoRoot, undo_linked};
 use crate::skillmeat::format::deployed::{DEFAULT_PROFILE_ROOT, DEPLOYED_FILE_NAME, DeployedFile};
 use crate::store::gc::GcReport;
 use crate::store::log::{LogLink, LogRecord, State, UndoPlan};
@@ -198,25 +199,8 @@ impl Project {
     /// ([`CollectionError::LinkedRecord`]): it is undone with them
     /// ([`crate::skillmeat::collection::undo_linked`]).
     pub fn undo(&mut self, target: UndoTarget, force: bool) -> Result<UndoOutcome> {
-        let record = self.undo_record(target)?;
-        if !record.with.is_empty() {
-            return Err(CollectionError::LinkedRecord {
-                id: record.id,
-                dir: self.dir.clone(),
-                reason: "it was written with records of other roots by one transaction, and is undone with them".into(),
-            });
-        }
-        let target = UndoTarget::Id(record.id);
-        let locks = self.undo_locks(&record)?;
-        let log = RootLog {
-            store: &self.store,
-            fs: self.fs.as_ref(),
-            dir: &self.dir,
-            disposable: pylock::is_lock_file,
-        };
-        let outcome = log.undo(&mut self.engine, target, force);
-        drop(locks);
-        outcome
+        let id = self.root_log().target(target)?;
+        undo_linked(&mut [UndoRoot::Project(self)], &[id], force)
     }
 
     /// The record `target` names: the one `undo --project` (or `redo`) would undo.
