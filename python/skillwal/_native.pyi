@@ -1,0 +1,95 @@
+"""Type stubs of the compiled half of the package (python/src/)."""
+
+import os
+from types import TracebackType
+from typing import Any, BinaryIO, Dict, Literal, Mapping, Optional, Tuple, Type, Union
+
+from . import Link
+
+#: What a file's content may be: the bytes (``str`` as UTF-8), a path to copy from, or a
+#: binary file object, streamed (never read whole into memory).
+Content = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryIO]
+#: A value of ``write_tree``'s ``files``: a content, a ``(content, mode)`` pair, a
+#: ``Link``; or, for a key ending in ``/`` (a directory), its mode or ``None``.
+TreeValue = Union[Content, Tuple[Content, int], Link, int, None]
+
+#: The environment variable that makes the process kill itself (SIGKILL) right after its
+#: N-th mutating file-system call through skillwal: crash tests of programs built on it.
+CRASH_AFTER_ENV: str
+
+def open(root: Union[str, "os.PathLike[str]"], *, wait: bool = True) -> Root:
+    """Opens ``root``, recovering first whatever a crash interrupted there, and holds its
+    lock until the root is closed. ``wait=False``: ``LockedError`` at once when another
+    process holds it."""
+
+def inspect_journal(root: Union[str, "os.PathLike[str]"]) -> Dict[str, Any]:
+    """The root's journal decoded (``skillwal journal inspect --json``); read only."""
+
+def needs_recovery(root: Union[str, "os.PathLike[str]"]) -> bool:
+    """Whether the next ``open`` of ``root`` will roll a transaction forward or back."""
+
+class Root:
+    """An open root, holding its lock. A context manager: leaving the block closes it."""
+
+    @property
+    def path(self) -> "os.PathLike[str]":
+        """The root's directory, absolute."""
+    @property
+    def recovery(self) -> Dict[str, Any]:
+        """What the open's recovery did: ``{"outcome": "nothing" | "rolled-back" |
+        "rolled-forward", ...}``."""
+    @property
+    def closed(self) -> bool: ...
+    def transaction(self, label: str, *, durable: bool = True) -> Transaction:
+        """Begins a transaction (one at a time per root). ``durable=True``: ``commit``
+        returns once every change is durable in place; ``False``: once it is durable in
+        the journal (a crash is rolled forward), the checkpoint shared with later ones."""
+    def checkpoint(self) -> None:
+        """Makes every committed transaction durable in place; retires the journal."""
+    def close(self) -> None:
+        """Aborts an open transaction, checkpoints, releases the lock. Idempotent."""
+    def __enter__(self) -> Root: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
+
+class Transaction:
+    """Changes staged on a root; nothing outside ``.skillwal/`` changes until ``commit``.
+    A context manager: leaving the block commits, an exception aborts."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def state(self) -> Literal["open", "committed", "aborted", "failed"]: ...
+    @property
+    def result(self) -> Optional[Dict[str, int]]:
+        """After a commit: ``{"txn_id", "operations", "journal_bytes"}``."""
+    def write(self, path: str, content: Content, *, mode: int = 0o644) -> None:
+        """Stages the file ``path`` (created or replaced atomically) with ``content`` and
+        exactly the permission bits ``mode``."""
+    def write_tree(
+        self, path: str, files: Mapping[str, TreeValue], *, mode: int = 0o755
+    ) -> None:
+        """Stages the directory tree ``files`` at ``path``, replacing whatever is there in
+        one atomic step."""
+    def delete(self, path: str) -> None:
+        """Stages deleting a file, a link, or a directory with everything in it."""
+    def mkdir(self, path: str, *, mode: int = 0o755) -> None:
+        """Stages making the directory ``path``, which must not exist."""
+    def symlink(self, path: str, target: Union[str, "os.PathLike[str]"]) -> None:
+        """Stages a symbolic link at ``path`` pointing to ``target``."""
+    def commit(self) -> None:
+        """Commits. ``CommitUncertainError``: failed at or after the commit point (the
+        next ``open`` settles it); any other error: nothing changed."""
+    def abort(self) -> None:
+        """Aborts: nothing staged is applied."""
+    def __enter__(self) -> Transaction: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
