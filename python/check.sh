@@ -6,6 +6,9 @@
 # Usage: python/check.sh [VENV_DIR]
 #   VENV_DIR defaults to <repo root>/target/python-venv (made when missing).
 #   PYTHON   selects the interpreter that makes it (default: python3, >= 3.9).
+#   SKILLWAL_SKILLMEAT, SKILLWAL_REQUIRE_PYTHON_COMPAT: as for `cargo test` (README): the
+#            worked example (examples/python/) runs where skillmeat 0.74 is installed.
+# The tests also run the skillwal binary: it is built here (release) when missing.
 # Needs PyPI for maturin and pytest (pinned in requirements-dev.txt) on the first run.
 # The wheel is left in target/wheels/. Exit status: pytest's, or 1 on a build failure.
 set -euo pipefail
@@ -18,6 +21,10 @@ py="${PYTHON:-python3}"
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
 "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements-dev.txt"
 
+# The CLI, for the tests that share a collection between it and the package.
+cargo build --release --locked --quiet --bin skillwal --manifest-path "$repo/Cargo.toml"
+export SKILLWAL_BIN="${CARGO_TARGET_DIR:-$repo/target}/release/skillwal"
+
 wheels="$repo/target/wheels"
 rm -rf "$wheels"
 start=$(date +%s)
@@ -27,6 +34,11 @@ wheel="$(ls "$wheels"/skillwal-*.whl)"
 echo "wheel: $(basename "$wheel"), $(stat -c %s "$wheel") bytes, built in $((end - start)) s"
 
 "$venv/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+# The worked example runs where SkillMeat 0.74 is installed (tools/python-compat/setup.sh):
+# the wheel goes there too when SKILLWAL_SKILLMEAT names it.
+if [ -n "${SKILLWAL_SKILLMEAT:-}" ]; then
+  "$(dirname "$SKILLWAL_SKILLMEAT")/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "$wheel"
+fi
 # From the repository's root, so that `import skillwal` finds the installed wheel and not
 # the python/skillwal/ sources beside the tests.
 cd "$repo"

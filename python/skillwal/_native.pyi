@@ -17,15 +17,22 @@ TreeValue = Union[Content, Tuple[Content, int], Link, int, None]
 #: N-th mutating file-system call through skillwal: crash tests of programs built on it.
 CRASH_AFTER_ENV: str
 
-def open(root: Union[str, "os.PathLike[str]"], *, wait: bool = True) -> Root:
+def open(
+    root: Union[str, "os.PathLike[str]"], *, wait: bool = True, collection: bool = False
+) -> Root:
     """Opens ``root``, recovering first whatever a crash interrupted there, and holds its
     lock until the root is closed. ``wait=False``: ``LockedError`` at once when another
-    process holds it."""
+    process holds it. ``collection=True``: ``root`` is a SkillMeat collection, its engine
+    directory where skillwal's CLI keeps it (beside the collection), one journal for both."""
 
-def inspect_journal(root: Union[str, "os.PathLike[str]"]) -> Dict[str, Any]:
+def inspect_journal(
+    root: Union[str, "os.PathLike[str]"], *, collection: bool = False
+) -> Dict[str, Any]:
     """The root's journal decoded (``skillwal journal inspect --json``); read only."""
 
-def needs_recovery(root: Union[str, "os.PathLike[str]"]) -> bool:
+def needs_recovery(
+    root: Union[str, "os.PathLike[str]"], *, collection: bool = False
+) -> bool:
     """Whether the next ``open`` of ``root`` will roll a transaction forward or back."""
 
 class Root:

@@ -15,6 +15,7 @@ mod worker;
 use pyo3::prelude::*;
 use skillwal::fs::FileSystem;
 use skillwal::fs::fault::FaultFs;
+use skillwal::skillmeat::collection::state;
 use skillwal::{Layout, RealFs};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -49,26 +50,85 @@ fn to_python<T: serde::Serialize>(py: Python<'_>, value: &T) -> PyResult<Py<PyAn
     Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
 }
 
+/// Where the engine of `root` keeps its directory. A plain root: `<root>/.skillwal/`. A
+/// SkillMeat collection (`collection`): where skillwal's CLI keeps it, beside the collection
+/// (`<parent>/.skillwal/<name>/`, wal-spec.md §2), so that the package and the CLI share one
+/// journal; `migrate` (with the open's `no_wait`) moves an older skillwal's state from
+/// inside the collection first, as the CLI does.
+fn layout_of(
+    py: Python<'_>,
+    fs: &Arc<dyn FileSystem>,
+    root: &Path,
+    collection: bool,
+    migrate: Option<bool>,
+) -> PyResult<Layout> {
+    let root = absolute(py, root)?;
+    if !collection {
+        return Ok(Layout::new(&root));
+    }
+    let engine_err = |e: skillwal::Error| errors::engine(py, &e);
+    // The state's place is derived from the path: resolve links so that two spellings of
+    // one collection get one state.
+    let dir = std::fs::canonicalize(&root).map_err(|e| {
+        engine_err(skillwal::Error::Io(skillwal::error::IoError::new(
+            "resolve", &root, e,
+        )))
+    })?;
+    let not_a_collection = || {
+        errors::raise(
+            py,
+            "SkillwalError",
+            &format!(
+                "{} is not a SkillMeat collection (no collection.toml)",
+                dir.display()
+            ),
+            &[],
+        )
+    };
+    let located = py.detach(|| -> skillwal::Result<Option<Layout>> {
+        let mut location = state::locate(fs, &dir)?;
+        // Checked before anything moves: a plain root opened as a collection by mistake
+        // keeps its state where it is. A journal counts only beside the collection (a
+        // collection's whose manifest went missing); one inside is a plain root's.
+        let present = |p: &Path| fs.metadata(p).is_ok();
+        let manifest = present(&dir.join("collection.toml"));
+        if !manifest && (location.legacy || !present(&location.layout.journal)) {
+            return Ok(None);
+        }
+        if location.legacy
+            && let Some(no_wait) = migrate
+        {
+            state::migrate(fs.as_ref(), &dir, no_wait)?;
+            location = state::locate(fs, &dir)?;
+        }
+        Ok(Some(location.layout))
+    });
+    let layout = located.map_err(engine_err)?.ok_or_else(not_a_collection)?;
+    Ok(layout)
+}
+
 /// Opens `root`, recovering first whatever a crash interrupted there, and holds its lock
 /// until the returned root is closed.
 ///
 /// `root.recovery` says what recovery did. With `wait=False`, raises `LockedError` at once
-/// when another process holds the root, instead of waiting for it.
+/// when another process holds the root, instead of waiting for it. With `collection=True`
+/// the root is a SkillMeat collection whose engine directory is where skillwal's CLI keeps
+/// it (beside the collection), so both share one journal.
 #[pyfunction]
-#[pyo3(signature = (root, *, wait = true))]
-fn open(py: Python<'_>, root: PathBuf, wait: bool) -> PyResult<root::Root> {
+#[pyo3(signature = (root, *, wait = true, collection = false))]
+fn open(py: Python<'_>, root: PathBuf, wait: bool, collection: bool) -> PyResult<root::Root> {
     let fs = file_system(py)?;
-    let root = absolute(py, &root)?;
-    root::Root::open(py, fs, root, wait)
+    let layout = layout_of(py, &fs, &root, collection, Some(!wait))?;
+    root::Root::open(py, fs, layout, wait)
 }
 
 /// The journal of `root` decoded, as `skillwal journal inspect --json` prints it: read
 /// only, without taking the lock or recovering.
 #[pyfunction]
-fn inspect_journal(py: Python<'_>, root: PathBuf) -> PyResult<Py<PyAny>> {
+#[pyo3(signature = (root, *, collection = false))]
+fn inspect_journal(py: Python<'_>, root: PathBuf, collection: bool) -> PyResult<Py<PyAny>> {
     let fs = file_system(py)?;
-    let root = absolute(py, &root)?;
-    let layout = Layout::new(&root);
+    let layout = layout_of(py, &fs, &root, collection, None)?;
     let report = py
         .detach(|| skillwal::engine::inspect::inspect(fs.as_ref(), &layout.journal))
         .map_err(|e| errors::engine(py, &e))?;
@@ -78,10 +138,10 @@ fn inspect_journal(py: Python<'_>, root: PathBuf) -> PyResult<Py<PyAny>> {
 /// Whether `root`'s journal holds a transaction that the next `open` will roll forward or
 /// back (read only, no lock taken).
 #[pyfunction]
-fn needs_recovery(py: Python<'_>, root: PathBuf) -> PyResult<bool> {
+#[pyo3(signature = (root, *, collection = false))]
+fn needs_recovery(py: Python<'_>, root: PathBuf, collection: bool) -> PyResult<bool> {
     let fs = file_system(py)?;
-    let root = absolute(py, &root)?;
-    let layout = Layout::new(&root);
+    let layout = layout_of(py, &fs, &root, collection, None)?;
     py.detach(|| skillwal::needs_recovery(fs.as_ref(), &layout))
         .map_err(|e| errors::engine(py, &e))
 }

@@ -12,7 +12,7 @@ use crate::worker::{self, End, Msg, TxnJob, Worker};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use skillwal::fs::{FileKind, FileSystem};
-use skillwal::{OpenOptions, RecoveryReport};
+use skillwal::{Layout, OpenOptions, RecoveryReport};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -45,20 +45,21 @@ pub struct Root {
 }
 
 impl Root {
-    /// Opens `root` (recovering it) on a new engine thread.
+    /// Opens the root of `layout` (recovering it) on a new engine thread.
     pub fn open(
         py: Python<'_>,
         fs: Arc<dyn FileSystem>,
-        root: PathBuf,
+        layout: Layout,
         wait: bool,
     ) -> PyResult<Root> {
         let opts = OpenOptions {
             no_wait: !wait,
             ..OpenOptions::default()
         };
-        let (fs2, root2) = (fs.clone(), root.clone());
+        let root = layout.root.clone();
+        let fs2 = fs.clone();
         let (worker, recovery) = py
-            .detach(move || worker::start(fs2, root2, opts))
+            .detach(move || worker::start(fs2, layout, opts))
             .map_err(|e| errors::engine(py, &e))?;
         Ok(Root {
             path: root,

@@ -10,8 +10,7 @@
 //! This module knows nothing of Python: it is a message loop over the engine's own API.
 
 use skillwal::fs::FileSystem;
-use skillwal::{CommitReport, Engine, OpenOptions, RecoveryReport, Transaction};
-use std::path::PathBuf;
+use skillwal::{CommitReport, Engine, Layout, OpenOptions, RecoveryReport, Transaction};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
@@ -60,19 +59,19 @@ pub struct Worker {
     pub thread: JoinHandle<()>,
 }
 
-/// Starts a thread that opens `root` on `fs` and then serves messages. Returns once the
+/// Starts a thread that opens the root of `layout` on `fs` and then serves messages. Returns once the
 /// open (and its recovery) is done: the worker and the recovery report, or the open's error
 /// (the thread has then ended).
 pub fn start(
     fs: Arc<dyn FileSystem>,
-    root: PathBuf,
+    layout: Layout,
     opts: OpenOptions,
 ) -> skillwal::Result<(Worker, RecoveryReport)> {
     let (tx, rx) = channel::<Msg>();
     let (opened_tx, opened_rx) = sync_channel(1);
     let thread = std::thread::Builder::new()
         .name("skillwal-engine".into())
-        .spawn(move || match Engine::open(fs, &root, &opts) {
+        .spawn(move || match Engine::open_layout(fs, &layout, &opts) {
             Ok(engine) => {
                 let _ = opened_tx.send(Ok(engine.recovery_report().clone()));
                 serve(engine, rx);
