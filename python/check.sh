@@ -19,6 +19,7 @@ venv="${1:-$repo/target/python-venv}"
 py="${PYTHON:-python3}"
 
 [ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+venv="$(cd "$venv" && pwd)" # absolute: the build below runs from python/
 "$venv/bin/pip" install -q --disable-pip-version-check -r "$here/requirements-dev.txt"
 
 # The CLI, for the tests that share a collection between it and the package.

@@ -21,11 +21,13 @@ from typing import Union
 from . import errors
 from ._native import (
     CRASH_AFTER_ENV,
+    Collection,
     Root,
     Transaction,
     inspect_journal,
     needs_recovery,
     open,
+    open_collection,
 )
 from .errors import *  # noqa: F403 (the exceptions are part of the package's API)
 
@@ -42,6 +44,8 @@ class Link:
 
 __all__ = [
     "open",
+    "open_collection",
+    "Collection",
     "Root",
     "Transaction",
     "Link",

@@ -2,7 +2,7 @@
 
 import os
 from types import TracebackType
-from typing import Any, BinaryIO, Dict, Literal, Mapping, Optional, Tuple, Type, Union
+from typing import Any, BinaryIO, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Type, Union
 
 from . import Link
 
@@ -34,6 +34,69 @@ def needs_recovery(
     root: Union[str, "os.PathLike[str]"], *, collection: bool = False
 ) -> bool:
     """Whether the next ``open`` of ``root`` will roll a transaction forward or back."""
+
+def open_collection(
+    path: Union[str, "os.PathLike[str]", None] = None,
+    *,
+    home: Union[str, "os.PathLike[str]", None] = None,
+    name: Optional[str] = None,
+    wait: bool = True,
+) -> Collection:
+    """Opens a SkillMeat collection for its operations (each one journaled transaction with
+    a record in its log, as the CLI's): ``path``, or collection ``name`` (default: the
+    active one) of the home ``home`` (default: ``$SKILLWAL_HOME``, else ``~/.skillmeat``)."""
+
+class Collection:
+    """An open SkillMeat collection, holding its lock. A context manager. Results are the
+    dicts and lists ``skillwal ... --json`` prints (docs/json.md)."""
+
+    @property
+    def path(self) -> "os.PathLike[str]": ...
+    @property
+    def recovery(self) -> Dict[str, Any]: ...
+    @property
+    def closed(self) -> bool: ...
+    def status(self) -> List[Dict[str, Any]]: ...
+    def verify(self) -> Dict[str, Any]: ...
+    def add(
+        self,
+        source: Union[str, "os.PathLike[str]"],
+        type: Literal["skill", "command", "agent"],
+        *,
+        name: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Adds the artifact at ``source`` (a local path, or a GitHub spec); returns its
+        lock entry."""
+    def update(
+        self,
+        names: Sequence[str],
+        *,
+        strategy: Literal["upstream", "local", "merge"] = "upstream",
+        type: Optional[str] = None,
+    ) -> Dict[str, Any]:
+        """Updates ``names`` from their sources in one transaction: ``{"outcomes",
+        "record"}``."""
+    def remove(
+        self, name: str, *, type: Optional[str] = None, keep_files: bool = False
+    ) -> Optional[Dict[str, Any]]: ...
+    def snapshot(self, message: str) -> Dict[str, Any]: ...
+    def snapshots(self) -> List[Dict[str, Any]]: ...
+    def rollback(self, id: int) -> Dict[str, Any]: ...
+    def log(
+        self, *, limit: Optional[int] = None, name: Optional[str] = None, type: Optional[str] = None
+    ) -> List[Dict[str, Any]]: ...
+    def undo(self, txn: Optional[int] = None, *, force: bool = False) -> Dict[str, Any]:
+        """Undoes record ``txn`` (default: the last change in effect); ``ConflictError``
+        when a path changed since, unless ``force``."""
+    def redo(self, *, force: bool = False) -> Dict[str, Any]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Collection: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...
 
 class Root:
     """An open root, holding its lock. A context manager: leaving the block closes it."""

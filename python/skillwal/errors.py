@@ -23,6 +23,9 @@ __all__ = [
     "EngineStoppedError",
     "StateError",
     "FileSystemError",
+    "CollectionError",
+    "NotFoundError",
+    "InvalidArgumentError",
 ]
 
 
@@ -157,3 +160,19 @@ class FileSystemError(SkillwalError, OSError):
         self.message = message
         for name, value in details.items():
             setattr(self, name, value)
+
+
+class CollectionError(SkillwalError):
+    """A collection operation refused or failed (an artifact that already exists, a source
+    that cannot be fetched, nothing to undo, ...); the message says which and why."""
+
+    #: The error's name in the library (``"AlreadyExists"``, ``"Source"``, ...).
+    kind: str
+
+
+class NotFoundError(CollectionError, LookupError):
+    """No artifact of that name (and type) is in the collection."""
+
+
+class InvalidArgumentError(SkillwalError, ValueError):
+    """An argument that is not one of those allowed (an artifact type, a strategy)."""

@@ -33,7 +33,7 @@ pub fn state(py: Python<'_>, message: &str) -> PyErr {
     raise(py, "StateError", message, &[])
 }
 
-fn obj<'py>(py: Python<'py>, v: impl IntoPyObject<'py>) -> Py<PyAny> {
+pub fn obj<'py>(py: Python<'py>, v: impl IntoPyObject<'py>) -> Py<PyAny> {
     v.into_py_any(py).unwrap_or_else(|_| py.None())
 }
 

@@ -7,6 +7,7 @@
 //! exceptions of `skillwal/errors.py` ([`errors`]). It adds no behaviour of its own to the
 //! engine: what a transaction promises is wal-spec.md's.
 
+mod collection;
 mod content;
 mod errors;
 mod root;
@@ -122,6 +123,25 @@ fn open(py: Python<'_>, root: PathBuf, wait: bool, collection: bool) -> PyResult
     root::Root::open(py, fs, layout, wait)
 }
 
+/// Opens a SkillMeat collection for its operations (add, update, remove, snapshots, log
+/// and undo, status, verify), each one journaled transaction with its record in the
+/// collection's log, as the `skillwal` CLI's: the directory `path`, or else collection
+/// `name` (default: the home's active one) of the SkillMeat home `home` (default:
+/// `$SKILLWAL_HOME`, else `~/.skillmeat`). Recovers first; holds the lock until closed.
+#[pyfunction]
+#[pyo3(signature = (path = None, *, home = None, name = None, wait = true))]
+fn open_collection(
+    py: Python<'_>,
+    path: Option<PathBuf>,
+    home: Option<PathBuf>,
+    name: Option<String>,
+    wait: bool,
+) -> PyResult<collection::Collection> {
+    let fs = file_system(py)?;
+    let dir = collection::locate(py, &fs, path, home, name)?;
+    collection::Collection::open(py, fs, dir, wait)
+}
+
 /// The journal of `root` decoded, as `skillwal journal inspect --json` prints it: read
 /// only, without taking the lock or recovering.
 #[pyfunction]
@@ -150,10 +170,12 @@ fn needs_recovery(py: Python<'_>, root: PathBuf, collection: bool) -> PyResult<b
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(open, m)?)?;
+    m.add_function(wrap_pyfunction!(open_collection, m)?)?;
     m.add_function(wrap_pyfunction!(inspect_journal, m)?)?;
     m.add_function(wrap_pyfunction!(needs_recovery, m)?)?;
     m.add_class::<root::Root>()?;
     m.add_class::<root::Transaction>()?;
+    m.add_class::<collection::Collection>()?;
     m.add("CRASH_AFTER_ENV", skillwal::fs::fault::CRASH_AFTER_ENV)?;
     Ok(())
 }

@@ -1,0 +1,142 @@
+"""The collection operations (`skillwal.open_collection`): each a journaled transaction
+with its record in the collection's log, on a collection the `skillwal` binary made and
+reads back."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import skillwal
+from conftest import tree_state
+
+
+def cli(collection: Path, *args: str) -> subprocess.CompletedProcess:
+    exe = os.environ.get("SKILLWAL_BIN")
+    if not exe or not Path(exe).exists():
+        pytest.fail("SKILLWAL_BIN must name the skillwal binary (check.sh sets it)")
+    return subprocess.run(
+        [exe, "--collection-dir", str(collection), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def made(tmp_path: Path):
+    """A collection made by the binary, and a skill's source directory."""
+    c = tmp_path / "col"
+    assert cli(c, "init").returncode == 0
+    src = tmp_path / "src" / "hello"
+    (src / "scripts").mkdir(parents=True)
+    (src / "SKILL.md").write_text("---\nname: hello\ndescription: says hello\n---\n# hello\n")
+    (src / "scripts" / "run.sh").write_text("echo hello\n")
+    os.chmod(src / "scripts" / "run.sh", 0o755)
+    return c, src
+
+
+def test_add_update_undo_redo_remove(made) -> None:
+    c, src = made
+    with skillwal.open_collection(c) as col:
+        assert col.recovery["outcome"] == "nothing"
+        entry = col.add(src, "skill")
+        assert entry["name"] == "hello" and entry["type"] == "skill"
+        assert len(entry["content_hash"]) == 64
+        assert (c / "skills/hello/scripts/run.sh").stat().st_mode & 0o777 == 0o755
+        [status] = col.status()
+        assert status["name"] == "hello"
+        report = col.verify()
+        assert report["ok"] == ["hello::skill"] and report["modified"] == [], report
+        added = tree_state(c)
+
+        (src / "SKILL.md").write_text("---\nname: hello\ndescription: says hello\n---\n# v2\n")
+        done = col.update(["hello"], strategy="upstream")
+        assert [o["action"] for o in done["outcomes"]] == ["updated"]
+        assert (c / "skills/hello/SKILL.md").read_text().endswith("# v2\n")
+        updated = tree_state(c)
+
+        log = col.log()
+        assert [r["command"].split()[0] for r in log[:2]] == ["update", "add"], log[:2]
+        assert col.log(name="hello", limit=1)[0]["id"] == log[0]["id"]
+
+        col.undo()
+        assert tree_state(c) == added
+        col.redo()
+        assert tree_state(c) == updated
+
+        col.remove("hello")
+        assert not (c / "skills/hello").exists()
+        log = col.log()
+        ids = [r["id"] for r in log]
+    assert [r["command"].split()[0] for r in log] == ["remove", "redo", "undo", "update", "add"]
+    # The binary reads what the package wrote, and its log is the same log.
+    p = cli(c, "log", "--json")
+    assert p.returncode == 0, p.stderr
+    assert [r["id"] for r in json.loads(p.stdout)["records"]] == ids
+
+
+def test_snapshots_and_rollback(made) -> None:
+    c, src = made
+    with skillwal.open_collection(c) as col:
+        col.add(src, "skill")
+        before = tree_state(c)
+        snap = col.snapshot("before removing")["snapshot"]
+        assert [s["id"] for s in col.snapshots()] == [snap["id"]]
+        col.remove("hello")
+        col.rollback(snap["id"])
+        assert tree_state(c) == before
+
+
+def test_an_undo_never_overwrites_a_path_changed_since(made) -> None:
+    c, src = made
+    with skillwal.open_collection(c) as col:
+        col.add(src, "skill")
+        (src / "SKILL.md").write_text("---\nname: hello\ndescription: d\n---\n# v2\n")
+        col.update(["hello"])
+        (c / "skills/hello/SKILL.md").write_text("edited by hand\n")
+        seen = tree_state(c)
+        with pytest.raises(skillwal.ConflictError) as e:
+            col.undo()
+        assert any("skills/hello" in line for line in e.value.conflicts), e.value.conflicts
+        assert e.value.may_have_changed is False
+        assert tree_state(c) == seen
+        col.undo(force=True)
+        assert "# hello" in (c / "skills/hello/SKILL.md").read_text()
+
+
+def test_collection_errors(made, tmp_path: Path) -> None:
+    c, src = made
+    with skillwal.open_collection(c) as col:
+        with pytest.raises(skillwal.NotFoundError) as e:
+            col.remove("missing")
+        assert isinstance(e.value, LookupError) and e.value.kind == "NotFound"
+        with pytest.raises(skillwal.InvalidArgumentError):
+            col.add(src, "plugin")
+        with pytest.raises(skillwal.InvalidArgumentError):
+            col.update(["hello"], strategy="prompt")
+        col.add(src, "skill")
+        with pytest.raises(skillwal.CollectionError) as e:
+            col.add(src, "skill")
+        assert e.value.kind == "AlreadyExists" and e.value.may_have_changed is False
+        with pytest.raises(skillwal.InvalidArgumentError):
+            col.add(tmp_path / "does-not-exist", "skill")
+    assert col.closed
+    with pytest.raises(skillwal.StateError):
+        col.status()
+    with pytest.raises(skillwal.CollectionError, match="not a collection|collection"):
+        skillwal.open_collection(tmp_path / "src")
+
+
+def test_a_collection_of_a_home_by_name(made, tmp_path: Path) -> None:
+    """`home=` and `name=` find `<home>/collections/<name>`, as the CLI's --home and -c."""
+    home = tmp_path / "home"
+    (home / "collections").mkdir(parents=True)
+    c = home / "collections" / "work"
+    assert cli(c, "init").returncode == 0
+    with skillwal.open_collection(home=home, name="work") as col:
+        assert Path(col.path) == c.resolve()
+    with pytest.raises(skillwal.LockedError):
+        with skillwal.open_collection(c), skillwal.open_collection(c, wait=False):
+            pass
