@@ -46,6 +46,23 @@ def open_collection(
     a record in its log, as the CLI's): ``path``, or collection ``name`` (default: the
     active one) of the home ``home`` (default: ``$SKILLWAL_HOME``, else ``~/.skillmeat``)."""
 
+def deploy(
+    project: Union[str, "os.PathLike[str]"],
+    names: Sequence[str],
+    *,
+    collection: Union[str, "os.PathLike[str]", None] = None,
+    home: Union[str, "os.PathLike[str]", None] = None,
+    name: Optional[str] = None,
+    type: Optional[str] = None,
+    profiles: Sequence[str] = (),
+    overwrite: bool = False,
+    merge: bool = False,
+    wait: bool = True,
+) -> Dict[str, Any]:
+    """Deploys ``names`` into ``project`` (``skillwal deploy``): one transaction in the
+    project, recorded in its log. A project copy changed there is refused
+    (``CollectionError``, kind ``LocalChanges``) unless ``overwrite`` or ``merge``."""
+
 class Collection:
     """An open SkillMeat collection, holding its lock. A context manager. Results are the
     dicts and lists ``skillwal ... --json`` prints (docs/json.md)."""

@@ -383,3 +383,78 @@ impl Collection {
         format!("<skillwal.Collection {} ({state})>", self.dir.display())
     }
 }
+
+/// Deploys the artifacts `names` of the collection at `dir` into the project `project` for
+/// `profiles` (ids; none: the first, Claude Code's), as `skillwal deploy` does: the
+/// collection and the project opened together (locked in their identities' order, each
+/// recovered), one transaction in the project, recorded in its own log.
+#[allow(clippy::too_many_arguments)]
+pub fn deploy(
+    py: Python<'_>,
+    fs: Arc<dyn FileSystem>,
+    dir: PathBuf,
+    project: PathBuf,
+    names: Vec<String>,
+    ty: Option<&str>,
+    profile_ids: Vec<String>,
+    overwrite: bool,
+    merge: bool,
+    wait: bool,
+) -> PyResult<Py<PyAny>> {
+    use skillwal::skillmeat::collection::DeployRequest;
+    use skillwal::skillmeat::project::Project;
+    use skillwal::skillmeat::project::profiles;
+
+    let ty = artifact_type(py, ty)?;
+    let mut chosen: Vec<&'static profiles::Profile> = Vec::new();
+    for id in &profile_ids {
+        let p = profiles::profile(id).ok_or_else(|| {
+            collection_error(
+                py,
+                &CollectionError::UnknownProfile {
+                    id: id.clone(),
+                    known: profiles::profile_ids(),
+                },
+            )
+        })?;
+        if !chosen.contains(&p) {
+            chosen.push(p);
+        }
+    }
+    if chosen.is_empty() {
+        chosen.push(&profiles::PROFILES[0]);
+    }
+    let project = std::path::absolute(&project).unwrap_or(project);
+    let opts = OpenOptions {
+        no_wait: !wait,
+        ..OpenOptions::default()
+    };
+    let done = py.detach(move || -> Result<_, CollectionError> {
+        Project::check_dir(fs.as_ref(), &project)?;
+        let project = skillwal::fs::canonicalize(fs.as_ref(), &project)
+            .map_err(|e| skillwal::error::IoError::new("resolve", &project, e))?;
+        let ((c, _), (mut p, _)) = Inner::open_with_project(fs, &dir, &project, &opts)?;
+        let mut artifacts: Vec<(String, ArtifactType)> = Vec::new();
+        for n in &names {
+            let a = c.find(n, ty)?;
+            if !artifacts.contains(&(a.name.clone(), a.artifact_type)) {
+                artifacts.push((a.name, a.artifact_type));
+            }
+        }
+        let req = DeployRequest {
+            artifacts: &artifacts,
+            profiles: &chosen,
+            overwrite,
+            refresh: false,
+            merge,
+        };
+        let outcome = c.deploy(&mut p, &req)?;
+        p.close()?;
+        c.close()?;
+        Ok(outcome)
+    });
+    match done {
+        Ok(outcome) => crate::to_python(py, &outcome),
+        Err(e) => Err(collection_error(py, &e)),
+    }
+}

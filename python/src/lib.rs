@@ -142,6 +142,34 @@ fn open_collection(
     collection::Collection::open(py, fs, dir, wait)
 }
 
+/// Deploys the artifacts `names` into the project directory `project` (`skillwal deploy`):
+/// one transaction in the project, recorded in the project's log; a project copy changed
+/// there is refused unless `overwrite` (lost) or `merge` (three-way). The collection as for
+/// `open_collection`; `profiles`: profile ids (default: Claude Code's). Returns what was
+/// done, as `skillwal deploy --json` says it.
+#[pyfunction]
+#[pyo3(signature = (project, names, *, collection = None, home = None, name = None, r#type = None, profiles = Vec::new(), overwrite = false, merge = false, wait = true))]
+#[allow(clippy::too_many_arguments)]
+fn deploy(
+    py: Python<'_>,
+    project: PathBuf,
+    names: Vec<String>,
+    collection: Option<PathBuf>,
+    home: Option<PathBuf>,
+    name: Option<String>,
+    r#type: Option<&str>,
+    profiles: Vec<String>,
+    overwrite: bool,
+    merge: bool,
+    wait: bool,
+) -> PyResult<Py<PyAny>> {
+    let fs = file_system(py)?;
+    let dir = collection::locate(py, &fs, collection, home, name)?;
+    collection::deploy(
+        py, fs, dir, project, names, r#type, profiles, overwrite, merge, wait,
+    )
+}
+
 /// The journal of `root` decoded, as `skillwal journal inspect --json` prints it: read
 /// only, without taking the lock or recovering.
 #[pyfunction]
@@ -171,6 +199,7 @@ fn needs_recovery(py: Python<'_>, root: PathBuf, collection: bool) -> PyResult<b
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(open, m)?)?;
     m.add_function(wrap_pyfunction!(open_collection, m)?)?;
+    m.add_function(wrap_pyfunction!(deploy, m)?)?;
     m.add_function(wrap_pyfunction!(inspect_journal, m)?)?;
     m.add_function(wrap_pyfunction!(needs_recovery, m)?)?;
     m.add_class::<root::Root>()?;

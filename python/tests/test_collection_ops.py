@@ -140,3 +140,41 @@ def test_a_collection_of_a_home_by_name(made, tmp_path: Path) -> None:
     with pytest.raises(skillwal.LockedError):
         with skillwal.open_collection(c), skillwal.open_collection(c, wait=False):
             pass
+
+
+def test_deploy_into_a_project(made, tmp_path: Path) -> None:
+    c, src = made
+    with skillwal.open_collection(c) as col:
+        col.add(src, "skill")
+    project = tmp_path / "project"
+    project.mkdir()
+    done = skillwal.deploy(project, ["hello"], collection=c)
+    [item] = done["items"]
+    assert (item["name"], item["action"], item["path"]) == ("hello", "deployed", ".claude/skills/hello")
+    assert done["committed"] and done["record"] is not None
+    deployed = project / ".claude/skills/hello"
+    assert tree_state(deployed) == {
+        k.removeprefix("skills/hello/"): v
+        for k, v in tree_state(c).items()
+        if k.startswith("skills/hello/")
+    }
+    # A change made in the project is refused, then overwritten on request.
+    (deployed / "SKILL.md").write_text("changed in the project\n")
+    seen = tree_state(project)
+    with pytest.raises(skillwal.CollectionError) as e:
+        skillwal.deploy(project, ["hello"], collection=c)
+    assert e.value.kind == "LocalChanges" and "SKILL.md" in str(e.value)
+    # Unchanged, but for the Python tool's empty lock files, which skillwal takes as that
+    # tool does and, like it, never deletes (wal-spec.md §15.5).
+    left = {k: v for k, v in tree_state(project).items() if not k.endswith(".skillmeat-lock")}
+    assert left == seen
+    done = skillwal.deploy(project, ["hello"], collection=c, overwrite=True)
+    assert (deployed / "SKILL.md").read_bytes() == (c / "skills/hello/SKILL.md").read_bytes()
+    # Both deploys are in the project's own log, which the binary reads.
+    exe = os.environ["SKILLWAL_BIN"]
+    p = subprocess.run([exe, "log", "--project", str(project), "--json"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert len(json.loads(p.stdout)["records"]) == 2
+    with pytest.raises(skillwal.CollectionError) as e:
+        skillwal.deploy(project, ["hello"], collection=c, profiles=["nope"])
+    assert e.value.kind == "UnknownProfile"
