@@ -178,3 +178,53 @@ def test_deploy_into_a_project(made, tmp_path: Path) -> None:
     with pytest.raises(skillwal.CollectionError) as e:
         skillwal.deploy(project, ["hello"], collection=c, profiles=["nope"])
     assert e.value.kind == "UnknownProfile"
+
+
+def test_a_part_whose_deciding_collection_is_gone_is_in_doubt(tmp_path: Path) -> None:
+    """A move between two collections, killed once the destination's part is prepared and
+    the source has decided to commit; then the source's engine state is moved away. The
+    destination cannot know whether the move committed: InDoubtError, nothing changed."""
+    exe = os.environ["SKILLWAL_BIN"]
+
+    def sw(home: Path, *args: str, env=None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [exe, "--home", str(home), *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            timeout=120,
+        )
+
+    src = tmp_path / "src" / "hello"
+    src.mkdir(parents=True)
+    (src / "SKILL.md").write_text("---\nname: hello\ndescription: hi\n---\nbody\n")
+    template = tmp_path / "template"
+    for args in (["init"], ["-c", "work", "init"], ["add", "skill", str(src)]):
+        assert sw(template, *args).returncode == 0
+    for n in range(1, 400):
+        home = tmp_path / f"home{n}"
+        subprocess.run(["cp", "-a", str(template), str(home)], check=True)
+        killed = sw(home, "move", "hello", "--to", "work", env={skillwal.CRASH_AFTER_ENV: str(n)})
+        assert killed.returncode != 0, "the move never reached a prepared, committed state"
+        dry = json.loads(sw(home, "-c", "work", "recover", "--dry-run", "--json").stdout)
+        plan = dry["plan"]
+        if plan["outcome"] == "across-roots" and plan["across"]["decision"] == "commit":
+            break
+        subprocess.run(["rm", "-rf", str(home)], check=True)
+    work = home / "collections" / "work"
+    state = home / "collections" / ".skillwal"
+    (state / "default").rename(home / "away")
+    before = tree_state(work)
+    with pytest.raises(skillwal.InDoubtError) as e:
+        skillwal.open_collection(home=home, name="work")
+    assert "not known" in str(e.value) and e.value.may_have_changed is False
+    with pytest.raises(skillwal.InDoubtError):
+        skillwal.open(work, collection=True)
+    assert tree_state(work) == before
+    # The deciding collection back: the move completes in both.
+    (home / "away").rename(state / "default")
+    with skillwal.open_collection(home=home, name="work") as col:
+        assert col.recovery["outcome"] == "rolled-forward", col.recovery
+        assert [s["name"] for s in col.status()] == ["hello"]
+    assert (work / "skills/hello/SKILL.md").is_file()
+    assert not (home / "collections/default/skills/hello").exists()
