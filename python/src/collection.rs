@@ -90,6 +90,8 @@ fn strategy(py: Python<'_>, s: &str) -> PyResult<Strategy> {
 #[pyclass(frozen, module = "skillwal._native")]
 pub struct Collection {
     dir: PathBuf,
+    /// The process that opened it (see [`crate::check_process`]).
+    pid: u32,
     /// The process's file system, for fetching sources through it as the collection does.
     fs: Arc<dyn FileSystem>,
     recovery: RecoveryReport,
@@ -114,6 +116,7 @@ impl Collection {
             .map_err(|e| collection_error(py, &e))?;
         Ok(Collection {
             dir,
+            pid: std::process::id(),
             fs,
             recovery,
             inner: Mutex::new(Some(inner)),
@@ -127,6 +130,7 @@ impl Collection {
         py: Python<'_>,
         f: impl FnOnce(&mut Inner) -> Result<T, CollectionError> + Send,
     ) -> PyResult<Py<PyAny>> {
+        crate::check_process(py, self.pid)?;
         let done = py.detach(|| {
             let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
             guard.as_mut().map(f)

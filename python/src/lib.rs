@@ -32,6 +32,20 @@ fn file_system(py: Python<'_>) -> PyResult<Arc<dyn FileSystem>> {
         .map_err(|e| errors::raise(py, "SkillwalError", &e, &[]))
 }
 
+/// Refuses a call on an object opened by another process: a child made by `fork` after
+/// the open inherits the object but not the engine's thread, and shares the parent's lock.
+fn check_process(py: Python<'_>, opened_by: u32) -> PyResult<()> {
+    if std::process::id() == opened_by {
+        return Ok(());
+    }
+    Err(errors::state(
+        py,
+        &format!(
+            "this object was opened by process {opened_by}, before a fork; open the root again in this process"
+        ),
+    ))
+}
+
 /// An absolute form of `root` (not resolving links), so that a later `chdir` of the
 /// program does not move it.
 fn absolute(py: Python<'_>, root: &Path) -> PyResult<PathBuf> {

@@ -39,6 +39,9 @@ struct RootState {
 #[pyclass(frozen, module = "skillwal._native")]
 pub struct Root {
     path: PathBuf,
+    /// The process that opened it: after a `fork`, the child has no engine thread (and
+    /// shares the lock), so the root refuses every call there.
+    pid: u32,
     fs: Arc<dyn FileSystem>,
     recovery: RecoveryReport,
     state: Mutex<RootState>,
@@ -63,6 +66,7 @@ impl Root {
             .map_err(|e| errors::engine(py, &e))?;
         Ok(Root {
             path: root,
+            pid: std::process::id(),
             fs,
             recovery,
             state: Mutex::new(RootState {
@@ -80,6 +84,7 @@ impl Root {
 
     /// Sends `msg` to the engine's thread; a `StateError` when the root is closed.
     fn send(&self, py: Python<'_>, msg: Msg) -> PyResult<()> {
+        crate::check_process(py, self.pid)?;
         let state = self.lock();
         let worker = state
             .worker

@@ -264,3 +264,24 @@ os.kill(os.getpid(), 9)
         assert r.recovery["label"] == "left committed"
     assert tree_state(root) == {"f": ("file", 0o644, b"committed")}
     assert not skillwal.needs_recovery(root)
+
+
+def test_a_root_is_refused_in_a_forked_child(root: Path) -> None:
+    """After fork the child has no engine thread: every call is a StateError there (it
+    would otherwise wait forever), and the parent's root goes on."""
+    r = skillwal.open(root)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            r.transaction("in the child")
+        except skillwal.StateError as e:
+            code = 0 if "before a fork" in str(e) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    with r.transaction("in the parent") as t:
+        t.write("f", b"parent")
+    r.close()
+    assert (root / "f").read_bytes() == b"parent"
