@@ -191,6 +191,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, src.largest, src.calls
     p = run_python(code)
     assert p.returncode == 0, p.stderr
     peak_kib, largest, calls = map(int, p.stdout.split())
+    print(f"peak RSS {peak_kib} KiB; {calls} reads, the largest {largest} bytes")
     assert peak_kib < 64 * 1024, f"peak RSS {peak_kib} KiB for a {size >> 20} MiB content"
     assert 0 < largest <= 4 * 1024 * 1024 + 1
     assert calls > size // (4 * 1024 * 1024)
