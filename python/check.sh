@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the `skillwal` Python package's wheel with maturin (release, abi3: CPython 3.9+),
 # installs it with pip into a virtualenv (the wheel, as a user would get it — not
-# `maturin develop`), and runs its tests with pytest.
+# `maturin develop`), runs its tests with pytest, and checks its type stubs (stubtest).
 #
 # Usage: python/check.sh [VENV_DIR]
 #   VENV_DIR defaults to <repo root>/target/python-venv (made when missing).
@@ -44,3 +44,5 @@ fi
 # the python/skillwal/ sources beside the tests.
 cd "$repo"
 "$venv/bin/python" -m pytest python/tests -q -p no:cacheprovider
+# The type stubs agree with the module as built (names, signatures, defaults).
+(cd "$repo/target" && "$venv/bin/python" -m mypy.stubtest skillwal._native)

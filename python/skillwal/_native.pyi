@@ -1,17 +1,34 @@
 """Type stubs of the compiled half of the package (python/src/)."""
 
+__all__ = [
+    "CRASH_AFTER_ENV",
+    "Collection",
+    "Root",
+    "Transaction",
+    "deploy",
+    "inspect_journal",
+    "needs_recovery",
+    "open",
+    "open_collection",
+]
+
 import os
 from types import TracebackType
-from typing import Any, BinaryIO, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Type, Union
+from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, Protocol, Tuple, Type, Union, final
 
 from . import Link
 
 #: What a file's content may be: the bytes (``str`` as UTF-8), a path to copy from, or a
 #: binary file object, streamed (never read whole into memory).
-Content = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", BinaryIO]
+class _Reader(Protocol):
+    """A binary file object: ``read(n)`` returns at most ``n`` bytes, ``b""`` at the end."""
+
+    def read(self, n: int, /) -> bytes: ...
+
+_Content = Union[bytes, bytearray, memoryview, str, "os.PathLike[str]", _Reader]
 #: A value of ``write_tree``'s ``files``: a content, a ``(content, mode)`` pair, a
 #: ``Link``; or, for a key ending in ``/`` (a directory), its mode or ``None``.
-TreeValue = Union[Content, Tuple[Content, int], Link, int, None]
+_TreeValue = Union[_Content, Tuple[_Content, int], Link, int, None]
 
 #: The environment variable that makes the process kill itself (SIGKILL) right after its
 #: N-th mutating file-system call through skillwal: crash tests of programs built on it.
@@ -54,7 +71,7 @@ def deploy(
     home: Union[str, "os.PathLike[str]", None] = None,
     name: Optional[str] = None,
     type: Optional[str] = None,
-    profiles: Sequence[str] = (),
+    profiles: Optional[Sequence[str]] = None,
     overwrite: bool = False,
     merge: bool = False,
     wait: bool = True,
@@ -63,6 +80,7 @@ def deploy(
     project, recorded in its log. A project copy changed there is refused
     (``CollectionError``, kind ``LocalChanges``) unless ``overwrite`` or ``merge``."""
 
+@final
 class Collection:
     """An open SkillMeat collection, holding its lock. A context manager. Results are the
     dicts and lists ``skillwal ... --json`` prints (docs/json.md)."""
@@ -115,6 +133,7 @@ class Collection:
         tb: Optional[TracebackType],
     ) -> bool: ...
 
+@final
 class Root:
     """An open root, holding its lock. A context manager: leaving the block closes it."""
 
@@ -143,6 +162,7 @@ class Root:
         tb: Optional[TracebackType],
     ) -> bool: ...
 
+@final
 class Transaction:
     """Changes staged on a root; nothing outside ``.skillwal/`` changes until ``commit``.
     A context manager: leaving the block commits, an exception aborts."""
@@ -154,11 +174,11 @@ class Transaction:
     @property
     def result(self) -> Optional[Dict[str, int]]:
         """After a commit: ``{"txn_id", "operations", "journal_bytes"}``."""
-    def write(self, path: str, content: Content, *, mode: int = 0o644) -> None:
+    def write(self, path: str, content: _Content, *, mode: int = 0o644) -> None:
         """Stages the file ``path`` (created or replaced atomically) with ``content`` and
         exactly the permission bits ``mode``."""
     def write_tree(
-        self, path: str, files: Mapping[str, TreeValue], *, mode: int = 0o755
+        self, path: str, files: Mapping[str, _TreeValue], *, mode: int = 0o755
     ) -> None:
         """Stages the directory tree ``files`` at ``path``, replacing whatever is there in
         one atomic step."""

@@ -162,7 +162,7 @@ fn open_collection(
 /// `open_collection`; `profiles`: profile ids (default: Claude Code's). Returns what was
 /// done, as `skillwal deploy --json` says it.
 #[pyfunction]
-#[pyo3(signature = (project, names, *, collection = None, home = None, name = None, r#type = None, profiles = Vec::new(), overwrite = false, merge = false, wait = true))]
+#[pyo3(signature = (project, names, *, collection = None, home = None, name = None, r#type = None, profiles = None, overwrite = false, merge = false, wait = true))]
 #[allow(clippy::too_many_arguments)]
 fn deploy(
     py: Python<'_>,
@@ -172,11 +172,12 @@ fn deploy(
     home: Option<PathBuf>,
     name: Option<String>,
     r#type: Option<&str>,
-    profiles: Vec<String>,
+    profiles: Option<Vec<String>>,
     overwrite: bool,
     merge: bool,
     wait: bool,
 ) -> PyResult<Py<PyAny>> {
+    let profiles = profiles.unwrap_or_default();
     let fs = file_system(py)?;
     let dir = collection::locate(py, &fs, collection, home, name)?;
     collection::deploy(
