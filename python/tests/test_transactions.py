@@ -214,25 +214,33 @@ def test_content_of_the_wrong_type_is_a_type_error(root: Path) -> None:
 
 def test_the_gil_is_released_while_the_engine_waits(root: Path) -> None:
     """A second open of a locked root waits for the lock in the engine; other Python
-    threads (here the one that will release the lock) must run meanwhile."""
-    first = skillwal.open(root)
-    opened = []
-
-    def second() -> None:
-        with skillwal.open(root) as r:  # waits for `first`
-            opened.append(r.recovery["outcome"])
-
-    th = threading.Thread(target=second)
-    th.start()
-    ticks = 0
-    deadline = time.monotonic() + 0.3
-    while time.monotonic() < deadline:  # this thread runs while the other waits
-        ticks += 1
-        time.sleep(0.01)
-    assert ticks >= 10 and not opened
-    first.close()
-    th.join(timeout=30)
-    assert opened == ["nothing"]
+    threads (here the one that will release the lock) must run meanwhile. Run in a child
+    with a time limit: a build that kept the GIL would wait forever."""
+    code = f"""
+import threading, time, skillwal
+first = skillwal.open({str(root)!r})
+opened = []
+def second():
+    with skillwal.open({str(root)!r}) as r:  # waits for `first`
+        opened.append(r.recovery["outcome"])
+th = threading.Thread(target=second)
+th.start()
+ticks = 0
+deadline = time.monotonic() + 0.3
+while time.monotonic() < deadline:  # this thread runs while the other waits
+    ticks += 1
+    time.sleep(0.01)
+print(ticks, len(opened))
+first.close()
+th.join()
+print(opened)
+"""
+    p = run_python(code, timeout=60)
+    assert p.returncode == 0, p.stderr
+    first_line, second_line = p.stdout.splitlines()[:2]
+    ticks, opened_early = map(int, first_line.split())
+    assert ticks >= 10 and opened_early == 0
+    assert second_line == "['nothing']"
 
 
 def test_inspect_journal(root: Path) -> None:
