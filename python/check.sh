@@ -43,6 +43,6 @@ fi
 # From the repository's root, so that `import skillwal` finds the installed wheel and not
 # the python/skillwal/ sources beside the tests.
 cd "$repo"
-"$venv/bin/python" -m pytest python/tests -q -p no:cacheprovider
+"$venv/bin/python" -m pytest python/tests -q -p no:cacheprovider --timeout=300
 # The type stubs agree with the module as built (names, signatures, defaults).
 (cd "$repo/target" && "$venv/bin/python" -m mypy.stubtest skillwal._native)
