@@ -128,3 +128,81 @@ def _open_killed_at(root: Path, m: int) -> int:
     )
     return p.returncode
 
+
+
+def _masked(state: dict) -> dict:
+    """The tree with the documents' timestamps masked (each run writes its own)."""
+    import re
+
+    out = dict(state)
+    for doc in ("collection.toml", "collection.lock"):
+        kind, mode, data = out[doc]
+        out[doc] = (kind, mode, re.sub(rb'"\d{4}-\d\d-\d\dT[^"]*"', b'"<TS>"', data))
+    return out
+
+
+def test_a_collection_update_killed_at_every_call(tmp_path: Path) -> None:
+    """`open_collection(...).update(...)` in a child Python killed after each of its
+    mutating calls: the collection (files, manifest, lock) is before or after, and its log
+    holds the update's record exactly when the files are after."""
+    import os
+    import subprocess
+
+    exe = os.environ.get("SKILLWAL_BIN")
+    assert exe and Path(exe).exists(), "SKILLWAL_BIN must name the skillwal binary"
+    src = tmp_path / "src" / "hello"
+    (src / "scripts").mkdir(parents=True)
+    (src / "SKILL.md").write_text("---\nname: hello\ndescription: hi\n---\nv1\n")
+    (src / "scripts" / "run.sh").write_text("echo 1\n")
+    pristine = tmp_path / "pristine"
+    c = pristine / "col"
+    subprocess.run([exe, "--collection-dir", str(c), "init"], check=True, capture_output=True)
+    with skillwal.open_collection(c) as col:
+        col.add(src, "skill")
+    # The upstream's new version: a file changed, one added, a mode changed.
+    (src / "SKILL.md").write_text("---\nname: hello\ndescription: hi\n---\nv2\n")
+    (src / "NEW.md").write_text("new\n")
+    os.chmod(src / "scripts" / "run.sh", 0o755)
+    code = (
+        "import sys, skillwal\n"
+        "with skillwal.open_collection(sys.argv[1]) as col:\n"
+        "    col.update(['hello'])\n"
+    )
+
+    def child(root: Path, n: int) -> int:
+        env = {skillwal.CRASH_AFTER_ENV: str(n)} if n else {}
+        script = f"import sys; sys.argv = ['update', {str(root)!r}]\n" + code
+        return run_python(script, env).returncode
+
+    def fresh(name: str) -> Path:
+        shutil.copytree(pristine, tmp_path / name, symlinks=True)
+        return tmp_path / name / "col"
+
+    def log_head(root: Path) -> str:
+        with skillwal.open_collection(root) as col:
+            return col.log(limit=1)[0]["command"].split()[0]
+
+    before = _masked(tree_state(c))
+    reference = fresh("reference")
+    assert child(reference, 0) == 0
+    after = _masked(tree_state(reference))
+    assert after != before and log_head(reference) == "update"
+    seen = {"before": 0, "after": 0}
+    n = 0
+    while True:
+        n += 1
+        root = fresh(f"n{n}")
+        status = child(root, n)
+        if status == 0:
+            assert _masked(tree_state(root)) == after
+            break
+        assert status == -9, (n, status)
+        head = log_head(root)  # the open recovers
+        state = _masked(tree_state(root))
+        assert state in (before, after), f"crash at call {n}"
+        which = "before" if state == before else "after"
+        assert head == ("add" if which == "before" else "update"), (n, which, head)
+        seen[which] += 1
+        shutil.rmtree(tmp_path / f"n{n}")
+    print(f"collection update: {n - 1} crash points, {seen}")
+    assert seen["before"] > 0 and seen["after"] > 0
