@@ -376,9 +376,19 @@ impl Collection {
         slf
     }
 
-    #[pyo3(signature = (*_exc))]
-    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
-        self.close(py)?;
+    /// Closes the collection; as `Root.__exit__`, a failure to close does not replace the
+    /// block's own exception.
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        exc_type: &Bound<'_, PyAny>,
+        _exc: &Bound<'_, PyAny>,
+        _tb: &Bound<'_, PyAny>,
+    ) -> PyResult<bool> {
+        let closed = self.close(py);
+        if exc_type.is_none() {
+            closed?;
+        }
         Ok(false)
     }
 

@@ -270,6 +270,7 @@ except skillwal.SkillwalError as e:
     calls = low
     assert 10 < calls < 1024
     seen = set()
+    uncertain_at = calls + 1
     for n in range(1, calls + 1):
         p = run_python(code, {"SKILLWAL_FAIL_AT": f"{n}:EIO"})
         assert p.returncode == 0, p.stderr
@@ -283,6 +284,7 @@ except skillwal.SkillwalError as e:
             continue
         seen.add(out[1])
         if out[0] == "commit" and out[1] == "CommitUncertainError":
+            uncertain_at = min(n, uncertain_at)
             assert out[2] == "True"
             assert out[3:] == ["after", "EngineStoppedError"], out
             with skillwal.open(root) as r:
@@ -297,4 +299,17 @@ except skillwal.SkillwalError as e:
                 pass
             assert tree_state(root) == before, (n, out)
     print(f"calls: {calls}, each failed in turn; outcomes seen: {sorted(seen)}")
+    # Inside `with skillwal.open(...)`, the closing of the stopped root does not replace
+    # the commit's own exception.
+    with_blocks = f"""
+import skillwal
+try:
+    with skillwal.open({str(root)!r}) as r, r.transaction("v2") as t:
+        t.write("manifest", b"v2")
+        t.write_tree("skill", {{"SKILL.md": b"v2"}})
+except skillwal.SkillwalError as e:
+    print(type(e).__name__)
+"""
+    p = run_python(with_blocks, {"SKILLWAL_FAIL_AT": f"{uncertain_at}:EIO"})
+    assert p.stdout.split() == ["CommitUncertainError"], (p.stdout, p.stderr)
     assert {"FileSystemError", "CommitUncertainError"} <= seen, seen
