@@ -29,6 +29,8 @@ from ._native import (
     needs_recovery,
     open,
     open_collection,
+    pull,
+    undeploy,
 )
 from .errors import *  # noqa: F403 (the exceptions are part of the package's API)
 
@@ -48,6 +50,8 @@ __all__ = [
     "open_collection",
     "Collection",
     "deploy",
+    "undeploy",
+    "pull",
     "Root",
     "Transaction",
     "Link",

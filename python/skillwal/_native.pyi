@@ -10,6 +10,8 @@ __all__ = [
     "needs_recovery",
     "open",
     "open_collection",
+    "pull",
+    "undeploy",
 ]
 
 import os
@@ -69,7 +71,7 @@ def deploy(
     *,
     collection: Union[str, "os.PathLike[str]", None] = None,
     home: Union[str, "os.PathLike[str]", None] = None,
-    name: Optional[str] = None,
+    collection_name: Optional[str] = None,
     type: Optional[str] = None,
     profiles: Optional[Sequence[str]] = None,
     overwrite: bool = False,
@@ -79,6 +81,32 @@ def deploy(
     """Deploys ``names`` into ``project`` (``skillwal deploy``): one transaction in the
     project, recorded in its log. A project copy changed there is refused
     (``CollectionError``, kind ``LocalChanges``) unless ``overwrite`` or ``merge``."""
+
+def undeploy(
+    project: Union[str, "os.PathLike[str]"],
+    names: Sequence[str],
+    *,
+    type: Optional[str] = None,
+    profile: Optional[str] = None,
+    wait: bool = True,
+) -> Dict[str, Any]:
+    """Removes deployed artifacts from ``project`` (``skillwal undeploy``): one transaction
+    in the project, recorded in its log."""
+
+def pull(
+    project: Union[str, "os.PathLike[str]"],
+    name: str,
+    *,
+    collection: Union[str, "os.PathLike[str]", None] = None,
+    home: Union[str, "os.PathLike[str]", None] = None,
+    collection_name: Optional[str] = None,
+    type: Optional[str] = None,
+    profile: Optional[str] = None,
+    overwrite: bool = False,
+    wait: bool = True,
+) -> Dict[str, Any]:
+    """Brings the project copy of ``name`` back into the collection (``skillwal pull``):
+    one transaction across both, recorded in both logs."""
 
 @final
 class Collection:

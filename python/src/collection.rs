@@ -398,30 +398,14 @@ impl Collection {
     }
 }
 
-/// Deploys the artifacts `names` of the collection at `dir` into the project `project` for
-/// `profiles` (ids; none: the first, Claude Code's), as `skillwal deploy` does: the
-/// collection and the project opened together (locked in their identities' order, each
-/// recovered), one transaction in the project, recorded in its own log.
-#[allow(clippy::too_many_arguments)]
-pub fn deploy(
+/// The profile ids `ids` (none: the first, Claude Code's), each once.
+fn profiles_named(
     py: Python<'_>,
-    fs: Arc<dyn FileSystem>,
-    dir: PathBuf,
-    project: PathBuf,
-    names: Vec<String>,
-    ty: Option<&str>,
-    profile_ids: Vec<String>,
-    overwrite: bool,
-    merge: bool,
-    wait: bool,
-) -> PyResult<Py<PyAny>> {
-    use skillwal::skillmeat::collection::DeployRequest;
-    use skillwal::skillmeat::project::Project;
+    ids: &[String],
+) -> PyResult<Vec<&'static skillwal::skillmeat::project::profiles::Profile>> {
     use skillwal::skillmeat::project::profiles;
-
-    let ty = artifact_type(py, ty)?;
-    let mut chosen: Vec<&'static profiles::Profile> = Vec::new();
-    for id in &profile_ids {
+    let mut chosen = Vec::new();
+    for id in ids {
         let p = profiles::profile(id).ok_or_else(|| {
             collection_error(
                 py,
@@ -438,16 +422,52 @@ pub fn deploy(
     if chosen.is_empty() {
         chosen.push(&profiles::PROFILES[0]);
     }
-    let project = std::path::absolute(&project).unwrap_or(project);
-    let opts = OpenOptions {
+    Ok(chosen)
+}
+
+/// A project's directory, checked and with links resolved, as the CLI takes it.
+fn project_dir(
+    fs: &Arc<dyn FileSystem>,
+    project: &std::path::Path,
+) -> Result<PathBuf, CollectionError> {
+    let project = std::path::absolute(project).unwrap_or_else(|_| project.to_path_buf());
+    skillwal::skillmeat::project::Project::check_dir(fs.as_ref(), &project)?;
+    Ok(skillwal::fs::canonicalize(fs.as_ref(), &project)
+        .map_err(|e| skillwal::error::IoError::new("resolve", &project, e))?)
+}
+
+fn open_options(wait: bool) -> OpenOptions {
+    OpenOptions {
         no_wait: !wait,
         ..OpenOptions::default()
-    };
+    }
+}
+
+/// Deploys the artifacts `names` of the collection at `dir` into the project `project` for
+/// `profile_ids`, as `skillwal deploy` does: the collection and the project opened together
+/// (locked in their identities' order, each recovered), one transaction in the project,
+/// recorded in its own log.
+#[allow(clippy::too_many_arguments)]
+pub fn deploy(
+    py: Python<'_>,
+    fs: Arc<dyn FileSystem>,
+    dir: PathBuf,
+    project: PathBuf,
+    names: Vec<String>,
+    ty: Option<&str>,
+    profile_ids: Vec<String>,
+    overwrite: bool,
+    merge: bool,
+    wait: bool,
+) -> PyResult<Py<PyAny>> {
+    use skillwal::skillmeat::collection::DeployRequest;
+
+    let ty = artifact_type(py, ty)?;
+    let chosen = profiles_named(py, &profile_ids)?;
     let done = py.detach(move || -> Result<_, CollectionError> {
-        Project::check_dir(fs.as_ref(), &project)?;
-        let project = skillwal::fs::canonicalize(fs.as_ref(), &project)
-            .map_err(|e| skillwal::error::IoError::new("resolve", &project, e))?;
-        let ((c, _), (mut p, _)) = Inner::open_with_project(fs, &dir, &project, &opts)?;
+        let project = project_dir(&fs, &project)?;
+        let ((c, _), (mut p, _)) =
+            Inner::open_with_project(fs, &dir, &project, &open_options(wait))?;
         let mut artifacts: Vec<(String, ArtifactType)> = Vec::new();
         for n in &names {
             let a = c.find(n, ty)?;
@@ -463,6 +483,78 @@ pub fn deploy(
             merge,
         };
         let outcome = c.deploy(&mut p, &req)?;
+        p.close()?;
+        c.close()?;
+        Ok(outcome)
+    });
+    match done {
+        Ok(outcome) => crate::to_python(py, &outcome),
+        Err(e) => Err(collection_error(py, &e)),
+    }
+}
+
+/// Removes the deployed artifacts `names` from the project `project` (`skillwal
+/// undeploy`): one transaction in the project, recorded in its log. The project alone is
+/// opened; no collection is needed.
+pub fn undeploy(
+    py: Python<'_>,
+    fs: Arc<dyn FileSystem>,
+    project: PathBuf,
+    names: Vec<String>,
+    ty: Option<&str>,
+    profile: Option<String>,
+    wait: bool,
+) -> PyResult<Py<PyAny>> {
+    let ty = artifact_type(py, ty)?;
+    if let Some(id) = &profile {
+        profiles_named(py, std::slice::from_ref(id))?;
+    }
+    let done = py.detach(move || -> Result<_, CollectionError> {
+        let project = project_dir(&fs, &project)?;
+        let (mut p, _) =
+            skillwal::skillmeat::project::Project::open(fs, &project, &open_options(wait))?;
+        let outcome = p.undeploy(&names, ty, profile.as_deref())?;
+        p.close()?;
+        Ok(outcome)
+    });
+    match done {
+        Ok(outcome) => crate::to_python(py, &outcome),
+        Err(e) => Err(collection_error(py, &e)),
+    }
+}
+
+/// Brings a project copy's changes of the artifact `name` back into the collection at
+/// `dir` (`skillwal pull`): one transaction across the collection and the project, each
+/// recording it in its log. A collection copy changed since the deploy is refused unless
+/// `overwrite`.
+#[allow(clippy::too_many_arguments)]
+pub fn pull(
+    py: Python<'_>,
+    fs: Arc<dyn FileSystem>,
+    dir: PathBuf,
+    project: PathBuf,
+    name: String,
+    ty: Option<&str>,
+    profile: Option<String>,
+    overwrite: bool,
+    wait: bool,
+) -> PyResult<Py<PyAny>> {
+    let ty = artifact_type(py, ty)?;
+    if let Some(id) = &profile {
+        profiles_named(py, std::slice::from_ref(id))?;
+    }
+    let done = py.detach(move || -> Result<_, CollectionError> {
+        let project = project_dir(&fs, &project)?;
+        let ((mut c, _), (mut p, _)) =
+            Inner::open_with_project(fs, &dir, &project, &open_options(wait))?;
+        let a = c.find(&name, ty)?;
+        let outcome = c.pull(
+            &mut p,
+            &a.name,
+            a.artifact_type,
+            profile.as_deref(),
+            overwrite,
+        )?;
         p.close()?;
         c.close()?;
         Ok(outcome)

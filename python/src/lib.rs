@@ -160,9 +160,10 @@ fn open_collection(
 /// one transaction in the project, recorded in the project's log; a project copy changed
 /// there is refused unless `overwrite` (lost) or `merge` (three-way). The collection as for
 /// `open_collection`; `profiles`: profile ids (default: Claude Code's). Returns what was
-/// done, as `skillwal deploy --json` says it.
+/// done, as `skillwal deploy --json` says it. (`collection_name` is the collection's
+/// name in the home, `open_collection`'s `name`.)
 #[pyfunction]
-#[pyo3(signature = (project, names, *, collection = None, home = None, name = None, r#type = None, profiles = None, overwrite = false, merge = false, wait = true))]
+#[pyo3(signature = (project, names, *, collection = None, home = None, collection_name = None, r#type = None, profiles = None, overwrite = false, merge = false, wait = true))]
 #[allow(clippy::too_many_arguments)]
 fn deploy(
     py: Python<'_>,
@@ -170,7 +171,7 @@ fn deploy(
     names: Vec<String>,
     collection: Option<PathBuf>,
     home: Option<PathBuf>,
-    name: Option<String>,
+    collection_name: Option<String>,
     r#type: Option<&str>,
     profiles: Option<Vec<String>>,
     overwrite: bool,
@@ -179,10 +180,49 @@ fn deploy(
 ) -> PyResult<Py<PyAny>> {
     let profiles = profiles.unwrap_or_default();
     let fs = file_system(py)?;
-    let dir = collection::locate(py, &fs, collection, home, name)?;
+    let dir = collection::locate(py, &fs, collection, home, collection_name)?;
     collection::deploy(
         py, fs, dir, project, names, r#type, profiles, overwrite, merge, wait,
     )
+}
+
+/// Removes the deployed artifacts `names` from the project `project` (`skillwal
+/// undeploy`): one transaction in the project, recorded in its log.
+#[pyfunction]
+#[pyo3(signature = (project, names, *, r#type = None, profile = None, wait = true))]
+fn undeploy(
+    py: Python<'_>,
+    project: PathBuf,
+    names: Vec<String>,
+    r#type: Option<&str>,
+    profile: Option<String>,
+    wait: bool,
+) -> PyResult<Py<PyAny>> {
+    let fs = file_system(py)?;
+    collection::undeploy(py, fs, project, names, r#type, profile, wait)
+}
+
+/// Brings the project copy of the artifact `name` back into the collection (`skillwal
+/// pull`): one transaction across both, each recording it in its log. The collection as
+/// for `open_collection`.
+#[pyfunction]
+#[pyo3(signature = (project, name, *, collection = None, home = None, collection_name = None, r#type = None, profile = None, overwrite = false, wait = true))]
+#[allow(clippy::too_many_arguments)]
+fn pull(
+    py: Python<'_>,
+    project: PathBuf,
+    name: String,
+    collection: Option<PathBuf>,
+    home: Option<PathBuf>,
+    collection_name: Option<String>,
+    r#type: Option<&str>,
+    profile: Option<String>,
+    overwrite: bool,
+    wait: bool,
+) -> PyResult<Py<PyAny>> {
+    let fs = file_system(py)?;
+    let dir = collection::locate(py, &fs, collection, home, collection_name)?;
+    collection::pull(py, fs, dir, project, name, r#type, profile, overwrite, wait)
 }
 
 /// The journal of `root` decoded, as `skillwal journal inspect --json` prints it: read
@@ -215,6 +255,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(open, m)?)?;
     m.add_function(wrap_pyfunction!(open_collection, m)?)?;
     m.add_function(wrap_pyfunction!(deploy, m)?)?;
+    m.add_function(wrap_pyfunction!(undeploy, m)?)?;
+    m.add_function(wrap_pyfunction!(pull, m)?)?;
     m.add_function(wrap_pyfunction!(inspect_journal, m)?)?;
     m.add_function(wrap_pyfunction!(needs_recovery, m)?)?;
     m.add_class::<root::Root>()?;

@@ -228,3 +228,34 @@ def test_a_part_whose_deciding_collection_is_gone_is_in_doubt(tmp_path: Path) ->
         assert [s["name"] for s in col.status()] == ["hello"]
     assert (work / "skills/hello/SKILL.md").is_file()
     assert not (home / "collections/default/skills/hello").exists()
+
+
+def test_pull_and_undeploy(made, tmp_path: Path) -> None:
+    c, src = made
+    with skillwal.open_collection(c) as col:
+        col.add(src, "skill")
+    project = tmp_path / "project"
+    project.mkdir()
+    skillwal.deploy(project, ["hello"], collection=c)
+    deployed = project / ".claude/skills/hello"
+    # A change made in the project, brought back into the collection.
+    (deployed / "SKILL.md").write_text("---\nname: hello\ndescription: d\n---\nedited in the project\n")
+    pulled = skillwal.pull(project, "hello", collection=c)
+    assert (pulled["action"], pulled["path"]) == ("pulled", ".claude/skills/hello")
+    assert pulled["transaction_across"]
+    assert (c / "skills/hello/SKILL.md").read_bytes() == (deployed / "SKILL.md").read_bytes()
+    with skillwal.open_collection(c) as col:
+        assert col.log(limit=1)[0]["command"].split()[0] == "pull"
+        # The lock keeps the hash of what was fetched from the source, so the pulled
+        # change shows as a local modification (README, `pull`).
+        assert col.verify()["modified"] == ["hello::skill"]
+    skillwal.undeploy(project, ["hello"])
+    assert not deployed.exists()
+    exe = os.environ["SKILLWAL_BIN"]
+    p = subprocess.run([exe, "log", "--project", str(project), "--json"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    commands = [r["command"].split()[0] for r in json.loads(p.stdout)["records"]]
+    assert commands == ["undeploy", "pull", "deploy"], commands
+    with pytest.raises(skillwal.CollectionError) as e:
+        skillwal.undeploy(project, ["hello"], profile="nope")
+    assert e.value.kind == "UnknownProfile"
