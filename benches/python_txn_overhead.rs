@@ -23,6 +23,9 @@
 //! bash python/check.sh && cargo bench -p skillwal-benches --bench python_txn_overhead
 //! ```
 
+#[path = "common/mod.rs"]
+mod common;
+
 use skillwal::{Engine, OpenOptions, RealFs};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,23 +37,10 @@ const LOOP: usize = 64;
 const FILE_BYTES: usize = 4096;
 const DOC_BYTES: usize = 24 * 1024;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("benches/ is in the repository")
-        .to_path_buf()
-}
-
-fn target() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("target"))
-}
-
 fn python() -> PathBuf {
     std::env::var_os("SKILLWAL_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| target().join("python-venv/bin/python"))
+        .unwrap_or_else(|| common::target_dir().join("python-venv/bin/python"))
 }
 
 /// The bytes of one file of transaction `txn`: a line naming them, padded to `len`. The
@@ -165,7 +155,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(7);
-    let work = target().join("skillwal-bench-pyoverhead");
+    let work = common::target_dir().join("skillwal-bench-pyoverhead");
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).expect("make the bench's directory");
     println!(

@@ -168,12 +168,7 @@ pub fn locate(
             home.collection_dir(&name)
         }
     };
-    std::fs::canonicalize(&dir).map_err(|e| {
-        errors::engine(
-            py,
-            &skillwal::Error::Io(skillwal::error::IoError::new("resolve", &dir, e)),
-        )
-    })
+    crate::canonical(py, fs, &dir)
 }
 
 #[pymethods]
@@ -385,16 +380,24 @@ impl Collection {
         _exc: &Bound<'_, PyAny>,
         _tb: &Bound<'_, PyAny>,
     ) -> PyResult<bool> {
-        let closed = self.close(py);
-        if exc_type.is_none() {
-            closed?;
-        }
-        Ok(false)
+        crate::exit_result(self.close(py), exc_type)
     }
 
     fn __repr__(&self) -> String {
         let state = if self.closed() { "closed" } else { "open" };
         format!("<skillwal.Collection {} ({state})>", self.dir.display())
+    }
+}
+
+/// Runs `f` with the GIL released and converts what it returns (through JSON) or its
+/// error: the body of each module-level project operation.
+fn detached<T: serde::Serialize + Send>(
+    py: Python<'_>,
+    f: impl FnOnce() -> Result<T, CollectionError> + Send,
+) -> PyResult<Py<PyAny>> {
+    match py.detach(f) {
+        Ok(outcome) => crate::to_python(py, &outcome),
+        Err(e) => Err(collection_error(py, &e)),
     }
 }
 
@@ -464,7 +467,7 @@ pub fn deploy(
 
     let ty = artifact_type(py, ty)?;
     let chosen = profiles_named(py, &profile_ids)?;
-    let done = py.detach(move || -> Result<_, CollectionError> {
+    detached(py, move || {
         let project = project_dir(&fs, &project)?;
         let ((c, _), (mut p, _)) =
             Inner::open_with_project(fs, &dir, &project, &open_options(wait))?;
@@ -486,11 +489,7 @@ pub fn deploy(
         p.close()?;
         c.close()?;
         Ok(outcome)
-    });
-    match done {
-        Ok(outcome) => crate::to_python(py, &outcome),
-        Err(e) => Err(collection_error(py, &e)),
-    }
+    })
 }
 
 /// Removes the deployed artifacts `names` from the project `project` (`skillwal
@@ -509,18 +508,14 @@ pub fn undeploy(
     if let Some(id) = &profile {
         profiles_named(py, std::slice::from_ref(id))?;
     }
-    let done = py.detach(move || -> Result<_, CollectionError> {
+    detached(py, move || {
         let project = project_dir(&fs, &project)?;
         let (mut p, _) =
             skillwal::skillmeat::project::Project::open(fs, &project, &open_options(wait))?;
         let outcome = p.undeploy(&names, ty, profile.as_deref())?;
         p.close()?;
         Ok(outcome)
-    });
-    match done {
-        Ok(outcome) => crate::to_python(py, &outcome),
-        Err(e) => Err(collection_error(py, &e)),
-    }
+    })
 }
 
 /// Brings a project copy's changes of the artifact `name` back into the collection at
@@ -543,7 +538,7 @@ pub fn pull(
     if let Some(id) = &profile {
         profiles_named(py, std::slice::from_ref(id))?;
     }
-    let done = py.detach(move || -> Result<_, CollectionError> {
+    detached(py, move || {
         let project = project_dir(&fs, &project)?;
         let ((mut c, _), (mut p, _)) =
             Inner::open_with_project(fs, &dir, &project, &open_options(wait))?;
@@ -558,9 +553,5 @@ pub fn pull(
         p.close()?;
         c.close()?;
         Ok(outcome)
-    });
-    match done {
-        Ok(outcome) => crate::to_python(py, &outcome),
-        Err(e) => Err(collection_error(py, &e)),
-    }
+    })
 }

@@ -46,6 +46,28 @@ fn check_process(py: Python<'_>, opened_by: u32) -> PyResult<()> {
     ))
 }
 
+/// `path` absolute, every link on the way resolved, looked at through the process's file
+/// system as everything else.
+fn canonical(py: Python<'_>, fs: &Arc<dyn FileSystem>, path: &Path) -> PyResult<PathBuf> {
+    let abs = absolute(py, path)?;
+    skillwal::fs::canonicalize(fs.as_ref(), &abs).map_err(|e| {
+        errors::engine(
+            py,
+            &skillwal::Error::Io(skillwal::error::IoError::new("resolve", &abs, e)),
+        )
+    })
+}
+
+/// `__exit__` of a root or a collection, given what closing it did: when the block raised,
+/// a failure to close (an engine a failed commit stopped) does not replace the block's own
+/// exception, which says more.
+fn exit_result(closed: PyResult<()>, exc_type: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if exc_type.is_none() {
+        closed?;
+    }
+    Ok(false)
+}
+
 /// An absolute form of `root` (not resolving links), so that a later `chdir` of the
 /// program does not move it.
 fn absolute(py: Python<'_>, root: &Path) -> PyResult<PathBuf> {
@@ -84,11 +106,7 @@ fn layout_of(
     let engine_err = |e: skillwal::Error| errors::engine(py, &e);
     // The state's place is derived from the path: resolve links so that two spellings of
     // one collection get one state.
-    let dir = std::fs::canonicalize(&root).map_err(|e| {
-        engine_err(skillwal::Error::Io(skillwal::error::IoError::new(
-            "resolve", &root, e,
-        )))
-    })?;
+    let dir = canonical(py, fs, &root)?;
     let not_a_collection = || {
         errors::raise(
             py,

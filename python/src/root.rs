@@ -252,11 +252,7 @@ impl Root {
         _exc: &Bound<'_, PyAny>,
         _tb: &Bound<'_, PyAny>,
     ) -> PyResult<bool> {
-        let closed = self.close(py);
-        if exc_type.is_none() {
-            closed?;
-        }
-        Ok(false)
+        crate::exit_result(self.close(py), exc_type)
     }
 
     fn __repr__(&self) -> String {

@@ -53,6 +53,26 @@ def run_python(code: str, env_extra: Optional[Dict[str, str]] = None, timeout: f
     )
 
 
+def cli(*args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    """Runs the `skillwal` binary (`SKILLWAL_BIN`, which check.sh sets to the release
+    build) with `args`, `env` added to the environment."""
+    exe = os.environ.get("SKILLWAL_BIN")
+    if not exe or not Path(exe).exists():
+        pytest.fail("SKILLWAL_BIN must name the skillwal binary (check.sh sets it)")
+    return subprocess.run(
+        [exe, *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def collection_cli(collection: Path, *args: str) -> subprocess.CompletedProcess:
+    """`skillwal --collection-dir COLLECTION ARGS...`."""
+    return cli("--collection-dir", str(collection), *args)
+
+
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     r = tmp_path / "root"

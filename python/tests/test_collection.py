@@ -4,25 +4,12 @@ the `skillwal` binary share one journal. Runs the real binary (`SKILLWAL_BIN`, w
 check.sh sets to the release build)."""
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 import skillwal
+from conftest import collection_cli as cli
 from conftest import run_python, tree_state
-
-
-def cli(collection: Path, *args: str) -> subprocess.CompletedProcess:
-    exe = os.environ.get("SKILLWAL_BIN")
-    if not exe or not Path(exe).exists():
-        pytest.fail("SKILLWAL_BIN must name the skillwal binary (check.sh sets it)")
-    return subprocess.run(
-        [exe, "--collection-dir", str(collection), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_the_package_and_the_cli_share_one_journal(tmp_path: Path) -> None:

@@ -9,19 +9,9 @@ from pathlib import Path
 
 import pytest
 import skillwal
+from conftest import cli as skillwal_cli
+from conftest import collection_cli as cli
 from conftest import tree_state
-
-
-def cli(collection: Path, *args: str) -> subprocess.CompletedProcess:
-    exe = os.environ.get("SKILLWAL_BIN")
-    if not exe or not Path(exe).exists():
-        pytest.fail("SKILLWAL_BIN must name the skillwal binary (check.sh sets it)")
-    return subprocess.run(
-        [exe, "--collection-dir", str(collection), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture
@@ -142,12 +132,18 @@ def test_a_collection_of_a_home_by_name(made, tmp_path: Path) -> None:
             pass
 
 
-def test_deploy_into_a_project(made, tmp_path: Path) -> None:
+def added_and_a_project(made, tmp_path: Path):
+    """The skill added to the collection, and an empty project directory."""
     c, src = made
     with skillwal.open_collection(c) as col:
         col.add(src, "skill")
     project = tmp_path / "project"
     project.mkdir()
+    return c, project
+
+
+def test_deploy_into_a_project(made, tmp_path: Path) -> None:
+    c, project = added_and_a_project(made, tmp_path)
     done = skillwal.deploy(project, ["hello"], collection=c)
     [item] = done["items"]
     assert (item["name"], item["action"], item["path"]) == ("hello", "deployed", ".claude/skills/hello")
@@ -171,8 +167,7 @@ def test_deploy_into_a_project(made, tmp_path: Path) -> None:
     done = skillwal.deploy(project, ["hello"], collection=c, overwrite=True)
     assert (deployed / "SKILL.md").read_bytes() == (c / "skills/hello/SKILL.md").read_bytes()
     # Both deploys are in the project's own log, which the binary reads.
-    exe = os.environ["SKILLWAL_BIN"]
-    p = subprocess.run([exe, "log", "--project", str(project), "--json"], capture_output=True, text=True)
+    p = skillwal_cli("log", "--project", str(project), "--json")
     assert p.returncode == 0, p.stderr
     assert len(json.loads(p.stdout)["records"]) == 2
     with pytest.raises(skillwal.CollectionError) as e:
@@ -184,16 +179,9 @@ def test_a_part_whose_deciding_collection_is_gone_is_in_doubt(tmp_path: Path) ->
     """A move between two collections, killed once the destination's part is prepared and
     the source has decided to commit; then the source's engine state is moved away. The
     destination cannot know whether the move committed: InDoubtError, nothing changed."""
-    exe = os.environ["SKILLWAL_BIN"]
 
     def sw(home: Path, *args: str, env=None) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [exe, "--home", str(home), *args],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **(env or {})},
-            timeout=120,
-        )
+        return skillwal_cli("--home", str(home), *args, env=env)
 
     src = tmp_path / "src" / "hello"
     src.mkdir(parents=True)
@@ -231,11 +219,7 @@ def test_a_part_whose_deciding_collection_is_gone_is_in_doubt(tmp_path: Path) ->
 
 
 def test_pull_and_undeploy(made, tmp_path: Path) -> None:
-    c, src = made
-    with skillwal.open_collection(c) as col:
-        col.add(src, "skill")
-    project = tmp_path / "project"
-    project.mkdir()
+    c, project = added_and_a_project(made, tmp_path)
     skillwal.deploy(project, ["hello"], collection=c)
     deployed = project / ".claude/skills/hello"
     # A change made in the project, brought back into the collection.
@@ -251,8 +235,7 @@ def test_pull_and_undeploy(made, tmp_path: Path) -> None:
         assert col.verify()["modified"] == ["hello::skill"]
     skillwal.undeploy(project, ["hello"])
     assert not deployed.exists()
-    exe = os.environ["SKILLWAL_BIN"]
-    p = subprocess.run([exe, "log", "--project", str(project), "--json"], capture_output=True, text=True)
+    p = skillwal_cli("log", "--project", str(project), "--json")
     assert p.returncode == 0, p.stderr
     commands = [r["command"].split()[0] for r in json.loads(p.stdout)["records"]]
     assert commands == ["undeploy", "pull", "deploy"], commands

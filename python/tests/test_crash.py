@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import skillwal
-from conftest import run_python, tree_state
+from conftest import collection_cli, run_python, tree_state
 
 BIG = 5 * 1024 * 1024  # over 4 MiB: staged as a file of its own, not inline in the journal
 
@@ -146,17 +146,14 @@ def test_a_collection_update_killed_at_every_call(tmp_path: Path) -> None:
     mutating calls: the collection (files, manifest, lock) is before or after, and its log
     holds the update's record exactly when the files are after."""
     import os
-    import subprocess
 
-    exe = os.environ.get("SKILLWAL_BIN")
-    assert exe and Path(exe).exists(), "SKILLWAL_BIN must name the skillwal binary"
     src = tmp_path / "src" / "hello"
     (src / "scripts").mkdir(parents=True)
     (src / "SKILL.md").write_text("---\nname: hello\ndescription: hi\n---\nv1\n")
     (src / "scripts" / "run.sh").write_text("echo 1\n")
     pristine = tmp_path / "pristine"
     c = pristine / "col"
-    subprocess.run([exe, "--collection-dir", str(c), "init"], check=True, capture_output=True)
+    assert collection_cli(c, "init").returncode == 0
     with skillwal.open_collection(c) as col:
         col.add(src, "skill")
     # The upstream's new version: a file changed, one added, a mode changed.

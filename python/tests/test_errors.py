@@ -287,7 +287,7 @@ except skillwal.SkillwalError as e:
             uncertain_at = min(n, uncertain_at)
             assert out[2] == "True"
             assert out[3:] == ["after", "EngineStoppedError"], out
-            with skillwal.open(root) as r:
+            with skillwal.open(root):
                 pass
             state = tree_state(root)
             assert state in (before, after), n

@@ -2,8 +2,6 @@
 
 import io
 import os
-import threading
-import time
 from pathlib import Path
 
 import pytest
